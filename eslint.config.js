@@ -1,0 +1,73 @@
+// Lint: type-aware rules that catch real bugs, and the layer rule that keeps imports
+// pointing one way (shared <- core <- main/cli; renderer -> shared only). See STYLE.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'crypto', 'os', 'child_process', 'net', 'stream', 'stream/*'];
+
+/** no-restricted-imports patterns for one layer. */
+function layer(files, forbidden, message) {
+  return {
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: forbidden, message }] }],
+    },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'bin/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name='only']",
+          message: 'focused test',
+        },
+      ],
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], rules: { 'no-undef': 'off' } }, // Node globals; TypeScript checks the rest
+  layer(
+    ['src/shared/**'],
+    ['**/core/**', '**/main/**', '**/cli/**', '**/renderer/**', '**/preload/**', 'electron', 'react', ...nodeBuiltins],
+    'src/shared is plain types and pure functions: no Node, no DOM, no other layer',
+  ),
+  layer(
+    ['src/core/**'],
+    ['**/main/**', '**/cli/**', '**/renderer/**', '**/preload/**', 'electron', 'react', 'react-dom'],
+    'the engine imports neither Electron, the UI nor a front end',
+  ),
+  layer(
+    ['src/cli/**'],
+    ['**/main/**', '**/renderer/**', '**/preload/**', 'electron'],
+    'the CLI stands on the core and shared only',
+  ),
+  layer(
+    ['src/main/**'],
+    ['**/renderer/**', '**/cli/**', '**/preload/**'],
+    'main calls the core; it does not import front ends',
+  ),
+  layer(
+    ['src/preload/**'],
+    ['**/core/**', '**/main/**', '**/renderer/**', '**/cli/**', ...nodeBuiltins],
+    'the preload exposes the typed API and nothing else',
+  ),
+  layer(
+    ['src/renderer/**'],
+    ['**/core/**', '**/main/**', '**/cli/**', '**/preload/**', 'electron', ...nodeBuiltins],
+    'the renderer talks only through the typed API in src/shared',
+  ),
+);

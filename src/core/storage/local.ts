@@ -1,0 +1,208 @@
+/**
+ * A storage location that is a folder on this machine: a USB disk, a NAS mount, a
+ * cloud-sync folder. A missing root folder means the location is offline (a disk that is
+ * not plugged in); it is never silently re-created, or shards would land on the internal
+ * disk under the mount point.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+
+const TEMP_DIR = 'tmp';
+
+export class LocalFolderNode implements StorageNode {
+  readonly kind = 'local' as const;
+  readonly display: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = nodePath.resolve(root);
+    this.display = this.root;
+  }
+
+  private full(path: string): string {
+    return nodePath.join(this.root, ...path.split('/'));
+  }
+
+  /** Throws OfflineError unless the root folder exists. */
+  private async requireRoot(): Promise<void> {
+    try {
+      const st = await fs.stat(this.root);
+      if (!st.isDirectory()) throw new OfflineError(`${this.display} is not a folder`);
+    } catch (err) {
+      if (err instanceof ShardvaultError) throw err;
+      throw new OfflineError(`${this.display} is not there (disk unplugged or folder removed)`, { cause: err });
+    }
+  }
+
+  async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+    assertObjectPath(path);
+    await this.requireRoot();
+    const target = this.full(path);
+    const tempDir = this.full(TEMP_DIR);
+    await this.wrap(path, () => fs.mkdir(tempDir, { recursive: true }));
+    await this.wrap(path, () => fs.mkdir(nodePath.dirname(target), { recursive: true }));
+    const temp = nodePath.join(tempDir, `${randomBytes(12).toString('hex')}.part`);
+    let written = 0;
+    try {
+      await this.wrap(path, async () => {
+        const handle = await fs.open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+        try {
+          if (data instanceof Uint8Array) {
+            await handle.write(data);
+            written = data.length;
+          } else {
+            for await (const chunk of data) {
+              let at = 0;
+              while (at < chunk.length) {
+                const { bytesWritten } = await handle.write(chunk, at, chunk.length - at);
+                at += bytesWritten;
+              }
+              written += chunk.length;
+            }
+          }
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(temp, target);
+      });
+      await this.syncDir(nodePath.dirname(target));
+      return written;
+    } catch (err) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async get(path: string): Promise<AsyncIterable<Uint8Array>> {
+    assertObjectPath(path);
+    await this.requireRoot();
+    const full = this.full(path);
+    // Open first so a missing object is reported now, not on first read.
+    const handle = await this.wrap(path, () => fs.open(full, 'r'));
+    return createReadStream('', { fd: handle.fd, highWaterMark: 1 << 20, autoClose: true }).on('close', () => {
+      void handle.close().catch(() => undefined);
+    });
+  }
+
+  async stat(path: string): Promise<ObjectInfo | null> {
+    assertObjectPath(path);
+    await this.requireRoot();
+    try {
+      const st = await fs.stat(this.full(path));
+      return st.isFile() ? { path, size: st.size } : null;
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
+      throw this.translate(path, err);
+    }
+  }
+
+  async list(dir: string): Promise<ObjectInfo[]> {
+    assertObjectPath(dir, true);
+    await this.requireRoot();
+    const base = dir === '' ? this.root : this.full(dir);
+    let entries;
+    try {
+      entries = await fs.readdir(base, { withFileTypes: true });
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return [];
+      throw this.translate(dir, err);
+    }
+    const out: ObjectInfo[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
+      try {
+        const st = await fs.stat(nodePath.join(base, entry.name));
+        out.push({ path, size: st.size });
+      } catch (err) {
+        if (!isCode(err, 'ENOENT')) throw this.translate(path, err);
+      }
+    }
+    return out;
+  }
+
+  async delete(path: string): Promise<void> {
+    assertObjectPath(path);
+    await this.requireRoot();
+    await this.wrap(path, () => fs.rm(this.full(path), { force: true }));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertObjectPath(from);
+    assertObjectPath(to);
+    await this.requireRoot();
+    const target = this.full(to);
+    await this.wrap(to, () => fs.mkdir(nodePath.dirname(target), { recursive: true }));
+    await this.wrap(from, () => fs.rename(this.full(from), target));
+    await this.syncDir(nodePath.dirname(target));
+  }
+
+  async health(): Promise<LocationHealth> {
+    const started = performance.now();
+    try {
+      await this.requireRoot();
+      const st = await fs.statfs(this.root);
+      return {
+        reachable: true,
+        latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        freeBytes: Number(st.bavail) * Number(st.bsize),
+        error: null,
+      };
+    } catch (err) {
+      return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open between calls.
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    // A rename is durable only once its directory is; some filesystems refuse fsync on a
+    // directory (EINVAL, EISDIR on a few), and they do not need it.
+    let handle;
+    try {
+      handle = await fs.open(dir, 'r');
+      await handle.sync();
+    } catch {
+      // best effort, see above
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  private async wrap<T>(path: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw this.translate(path, err);
+    }
+  }
+
+  private translate(path: string, err: unknown): Error {
+    if (err instanceof ShardvaultError) return err;
+    const where = `${this.display}: ${path}`;
+    if (isCode(err, 'ENOENT')) return new NotFoundError(`${where} does not exist`, { cause: err });
+    if (isCode(err, 'EACCES') || isCode(err, 'EPERM') || isCode(err, 'EROFS')) {
+      return new ShardvaultError('permission', `${where}: permission denied (${(err as NodeJS.ErrnoException).code})`, {
+        cause: err,
+      });
+    }
+    if (isCode(err, 'ENOSPC') || isCode(err, 'EDQUOT')) {
+      return new ShardvaultError('no-space', `${where}: the location is full`, { cause: err });
+    }
+    if (isCode(err, 'EIO') || isCode(err, 'ENXIO') || isCode(err, 'ENODEV')) {
+      return new OfflineError(`${where}: device error (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+    }
+    return new ShardvaultError('io', `${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

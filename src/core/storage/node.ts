@@ -1,0 +1,115 @@
+/**
+ * The one small contract every kind of storage location implements: a local folder, an
+ * SFTP server, a WebDAV server. The vault engine sees locations only through it.
+ *
+ * Paths are relative, '/'-separated object keys made by the engine (e.g. `shards/3f9a…`):
+ * never user input, never absolute, never containing `..`. Implementations check this with
+ * `assertObjectPath` all the same.
+ *
+ * Errors are the engine's typed errors (../errors.ts):
+ *   - NotFoundError   the object does not exist (get, rename's source)
+ *   - OfflineError    the location cannot be reached now (unplugged disk, server down,
+ *                     connection dropped, timeout): transient, the call may be retried
+ *   - ShardvaultError code 'permission' / 'no-space': permanent until a person acts
+ *   - CorruptError    the location answered something malformed
+ * Every call may be retried after an OfflineError: put and rename are idempotent, delete
+ * of a missing object succeeds.
+ */
+
+import { CorruptError } from '../errors';
+
+export type LocationKind = 'local' | 'sftp' | 'webdav';
+
+export interface ObjectInfo {
+  /** Object key relative to the location root, as given to put. */
+  readonly path: string;
+  readonly size: number;
+}
+
+export interface LocationHealth {
+  readonly reachable: boolean;
+  /** Round trip of one cheap request, in milliseconds; null when unreachable. */
+  readonly latencyMs: number | null;
+  /** Free bytes as the location reports them; null when it can't tell. */
+  readonly freeBytes: number | null;
+  /** Why it is unreachable, in words for a user; null when reachable. */
+  readonly error: string | null;
+}
+
+export interface StorageNode {
+  readonly kind: LocationKind;
+  /** Where it is, for people: no credentials, ever. */
+  readonly display: string;
+
+  /**
+   * Stores the whole object atomically: readers see the previous object (or none) until
+   * every byte is stored, then all of it. Writes to a temporary name and renames it into
+   * place; a failed or interrupted put leaves the previous state visible (and at most a
+   * temporary object, collected later). Creates missing parent folders below the root,
+   * never the root itself. Replaces an existing object. Resolves to the bytes stored.
+   */
+  put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number>;
+
+  /**
+   * Streams an object's bytes. Rejects with NotFoundError when it is missing. The caller
+   * either reads to the end or stops early (break / return()), which releases the stream.
+   */
+  get(path: string): Promise<AsyncIterable<Uint8Array>>;
+
+  /** Size of an object, or null when it is missing. */
+  stat(path: string): Promise<ObjectInfo | null>;
+
+  /** Objects directly inside folder `dir` ('' for the root). A missing folder lists empty. */
+  list(dir: string): Promise<ObjectInfo[]>;
+
+  /** Removes an object; a missing one is not an error. */
+  delete(path: string): Promise<void>;
+
+  /** Moves an object onto `to`, replacing what is there. NotFoundError if `from` is missing. */
+  rename(from: string, to: string): Promise<void>;
+
+  /** Reachability, latency and free space. Never throws: an unreachable location says so. */
+  health(): Promise<LocationHealth>;
+
+  /** Releases connections. The node may not be used after. */
+  close(): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Refuses anything but a relative key of safe segments: no '..', no absolute paths, no empties. */
+export function assertObjectPath(path: string, allowRoot = false): void {
+  if (typeof path !== 'string') throw new TypeError('object path must be a string');
+  if (path === '' && allowRoot) return;
+  const parts = path.split('/');
+  for (const part of parts) {
+    if (!SEGMENT.test(part) || part === '.' || part === '..') {
+      throw new RangeError(`bad object path: ${JSON.stringify(path)}`);
+    }
+  }
+}
+
+/** Reads a whole object into memory, refusing more than `maxBytes` (a location may lie). */
+export async function readObject(node: StorageNode, path: string, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of await node.get(path)) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new CorruptError(`${node.display}: ${path} is larger than the ${maxBytes} bytes it may be`);
+    }
+    chunks.push(chunk);
+  }
+  return concatBytes(chunks, total);
+}
+
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  const size = total ?? chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

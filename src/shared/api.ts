@@ -1,0 +1,96 @@
+/**
+ * The typed contract between every front end (Electron renderer over IPC, the browser over
+ * the web bridge, the CLI's --json output) and the engine. Plain data only: no keys, no
+ * passphrases in any response, no plaintext. Byte counts are integers, times ISO-8601 UTC.
+ *
+ * The JSON shapes here are also the CLI's `--json` output (README, "CLI").
+ */
+
+export type Health = 'healthy' | 'degraded' | 'lost';
+export type LocationKindName = 'local' | 'sftp' | 'webdav';
+
+export interface VaultSummary {
+  readonly id: string;
+  /** k: shards needed to read a file. */
+  readonly data: number;
+  /** n: shards written per file. */
+  readonly total: number;
+  /** t: locations needed to unlock the vault. */
+  readonly threshold: number;
+  /** r: copies of each shard. */
+  readonly replicas: number;
+  readonly segmentSize: number;
+}
+
+export interface LocationStatus {
+  readonly name: string;
+  readonly kind: LocationKindName;
+  /** Where it is, without credentials. */
+  readonly display: string;
+  readonly reachable: boolean;
+  readonly latencyMs: number | null;
+  readonly freeBytes: number | null;
+  /** Shard objects the location holds, null when unreachable. */
+  readonly shards: number | null;
+  /** Last time this profile reached it, or null. */
+  readonly lastSeen: string | null;
+  readonly error: string | null;
+}
+
+export interface StatusReport {
+  readonly vault: VaultSummary;
+  readonly locked: boolean;
+  readonly locations: readonly LocationStatus[];
+}
+
+export interface FileEntry {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly created: string;
+  readonly health: Health;
+  /** How many more locations the file can lose and still be read. -1 when lost. */
+  readonly survives: number;
+}
+
+export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
+
+export interface PlacementReport {
+  readonly name: string;
+  readonly shards: ReadonlyArray<{
+    readonly index: number;
+    readonly locations: ReadonlyArray<{ readonly name: string; readonly state: ShardState }>;
+  }>;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly files: ReadonlyArray<{ readonly name: string; readonly health: Health; readonly survives: number }>;
+  readonly problems: ReadonlyArray<{
+    readonly file: string;
+    readonly shard: number | null;
+    readonly location: string;
+    readonly kind: ShardState | 'manifest';
+  }>;
+}
+
+export type AccessAction = 'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'policy' | 'location';
+export type AccessOutcome = 'ok' | 'denied' | 'failed';
+
+export interface AccessRequest {
+  readonly time: string;
+  readonly device: string;
+  readonly action: AccessAction;
+  readonly file: string | null;
+  readonly outcome: AccessOutcome;
+  readonly locations: readonly string[];
+  /** False for entries that no vault head vouches for yet (e.g. a failed unlock). */
+  readonly anchored: boolean;
+}
+
+export interface ProgressEvent {
+  readonly op: 'put' | 'get' | 'verify';
+  readonly name: string;
+  readonly done: number;
+  readonly total: number;
+}
