@@ -94,3 +94,36 @@ export interface ProgressEvent {
   readonly done: number;
   readonly total: number;
 }
+
+/** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
+ * Electron's IPC handlers and by the web bridge; the renderer reaches it only through them. */
+export interface ShardvaultApi {
+  /** null when this profile has no vault yet (first run). */
+  status(): Promise<StatusReport | null>;
+  /** Creates a vault over the locations (SPEC strings as the CLI takes them). The recovery
+   * code is returned exactly once, to be shown in the recovery kit. */
+  createVault(req: {
+    locations: readonly string[];
+    survive: number;
+    secretAgainst: number;
+    passphrase: string;
+  }): Promise<{ vault: VaultSummary; recoveryCode: string }>;
+  /** Attaches this profile to an existing vault found on the locations. */
+  openVault(req: { locations: readonly string[]; passphrase?: string; recoveryCode?: string }): Promise<VaultSummary>;
+  unlock(req: { passphrase: string }): Promise<void>;
+  /** Wipes the keys from memory. */
+  lock(): Promise<void>;
+  listFiles(): Promise<FileEntry[]>;
+  /** Stores a file from the machine that runs the engine. */
+  putFile(req: { path: string; name?: string; replace?: boolean }): Promise<FileEntry>;
+  /** Stores bytes streamed by a front end (the web bridge's upload). */
+  putStream(req: { name: string; replace?: boolean; data: AsyncIterable<Uint8Array> }): Promise<FileEntry>;
+  /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
+  getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;
+  removeFile(req: { name: string }): Promise<void>;
+  placement(req: { name: string }): Promise<PlacementReport>;
+  verify(req: { deep: boolean }): Promise<VerifyReport>;
+  accessLog(): Promise<AccessRequest[]>;
+  /** Subscribes to progress of long work; returns the unsubscribe function. */
+  onProgress(listener: (event: ProgressEvent) => void): () => void;
+}
