@@ -1,1 +1,324 @@
-console.log('shardvault: under construction');
+/**
+ * `shardvault`: the headless front end over the engine. The command contract (README,
+ * "CLI") is what scripts and tests rely on: arguments, --json shapes, exit codes.
+ */
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import type { ProgressEvent, StatusReport } from '../shared/api';
+import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
+import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
+import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
+import { lockProfile, profileDir } from '../core/vault/profile';
+import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
+import { statusReport } from '../core/app';
+import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
+import { runDemo } from './demo';
+import { formatBytes, table } from './format';
+import { readSecret } from './prompt';
+
+const HELP = `shardvault: keep files split, encrypted and spread over storage you already have
+
+usage: shardvault <command> [options]            --json may stand anywhere on the line
+  init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
+        [--segment-size BYTES] [--kdf-cost LOGN]   prints k, n, t and the recovery code (once)
+  open  --location SPEC ... [--recovery]   attach this profile to an existing vault (a new machine)
+  put   FILE [--name NAME] [--replace]     an existing NAME is refused without --replace
+  get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
+  ls | rm NAME | status | placement NAME | verify [--deep] | log
+  serve [--port P]                         the desktop UI in a browser, on this machine only
+  demo  [--size BYTES] [--keep]            a demo vault over temporary folders
+
+SPEC is a folder path, optionally followed by #NAME (default loc1, loc2, ...).
+Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
+$SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal.
+Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
+5 busy, 6 verify found a problem.`;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  json: boolean;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const jsonWanted = argv.includes('--json');
+  const io: Io = {
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    json: jsonWanted,
+  };
+  try {
+    const args = parseArgs(argv);
+    if (args.flags.has('help') || args.command === 'help' || args.command === '') {
+      io.out(HELP);
+      return args.command === '' && !args.flags.has('help') ? 2 : 0;
+    }
+    return await run(args, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: Io): number {
+  const known = err instanceof ShardvaultError;
+  const code = known ? err.code : 'io';
+  const message = err instanceof Error ? err.message : String(err);
+  if (io.json) io.out(JSON.stringify({ error: { code, message } }));
+  else io.err(`shardvault: ${message}`);
+  if (!known && process.env['SHARDVAULT_DEBUG']) io.err(String((err as Error).stack));
+  return exitCodeFor(code);
+}
+
+function print(io: Io, value: unknown, human: () => string): void {
+  io.out(io.json ? JSON.stringify(value, null, 2) : human());
+}
+
+function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
+  if (!process.stderr.isTTY || io.json) return undefined;
+  const started = performance.now();
+  let lastDraw = 0;
+  return (e) => {
+    const now = performance.now();
+    if (now - lastDraw < 100 && e.done !== e.total) return;
+    lastDraw = now;
+    const rate = e.done / Math.max(0.001, (now - started) / 1000);
+    const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
+    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatBytes(rate)}/s`;
+    process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
+    if (e.done === e.total) process.stderr.write('\n');
+  };
+}
+
+async function withVault<T>(
+  io: Io,
+  args: Parsed,
+  options: { unlock: boolean },
+  work: (vault: Vault) => Promise<T>,
+): Promise<T> {
+  const dir = profileDir();
+  const release = await lockProfile(dir);
+  const vaultOptions: VaultOptions = { onProgress: progressPrinter(io), onWarning: (m) => io.err(`shardvault: warning: ${m}`) };
+  let vault: Vault | null = null;
+  try {
+    vault = await Vault.load(dir, vaultOptions);
+    if (options.unlock) await vault.unlock({ passphrase: await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase') });
+    return await work(vault);
+  } finally {
+    await vault?.close();
+    await release();
+  }
+}
+
+function policyOf(args: Parsed): { survive: number; secretAgainst: number } | { data: number; total: number; threshold: number; replicas: number } {
+  const survive = integer(args, 'survive', 0, 254);
+  const secretAgainst = integer(args, 'secret-against', 0, 254);
+  const data = integer(args, 'data', 1, 255);
+  const total = integer(args, 'total', 1, 255);
+  const threshold = integer(args, 'threshold', 1, 255);
+  const replicas = integer(args, 'replicas', 1, 64);
+  const words = survive !== undefined || secretAgainst !== undefined;
+  const numbers = data !== undefined || total !== undefined || threshold !== undefined;
+  if (words && (numbers || replicas !== undefined)) throw new UsageError('give either --survive/--secret-against or --data/--total/--threshold, not both');
+  if (words) {
+    if (survive === undefined || secretAgainst === undefined) throw new UsageError('--survive and --secret-against go together');
+    return { survive, secretAgainst };
+  }
+  if (data === undefined || total === undefined || threshold === undefined) {
+    throw new UsageError('init needs --survive X --secret-against Y, or --data K --total N --threshold T');
+  }
+  return { data, total, threshold, replicas: replicas ?? 1 };
+}
+
+async function run(args: Parsed, io: Io): Promise<number> {
+  switch (args.command) {
+    case 'init': {
+      expectPositional(args, 0, 'init --location SPEC ... (--survive X --secret-against Y | --data K --total N --threshold T)');
+      const locations = args.values.get('location') ?? [];
+      const policy = policyOf(args);
+      const logN = integer(args, 'kdf-cost', 10, 20);
+      const kdf: KdfParams = logN === undefined ? DEFAULT_KDF : { ...DEFAULT_KDF, logN };
+      const passphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
+      if (!process.env['SHARDVAULT_PASSPHRASE'] && (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase) {
+        throw new UsageError('the passphrases differ');
+      }
+      const dir = profileDir();
+      const release = await lockProfile(dir);
+      try {
+        const { vault, recoveryCode, warnings } = await Vault.create(dir, {
+          locations,
+          policy,
+          passphrase,
+          kdf,
+          segmentSize: byteSize(args, 'segment-size'),
+          onWarning: (m) => io.err(`shardvault: warning: ${m}`),
+        });
+        for (const w of warnings) io.err(`shardvault: warning: ${w}`);
+        const p = vault.policy;
+        const summary = {
+          vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold, replicas: p.replicas, segmentSize: p.segmentSize },
+          survives: vault.policySurvives(),
+          locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
+          recoveryCode,
+        };
+        await vault.close();
+        print(io, summary, () =>
+          [
+            `Created vault ${vault.vaultId}`,
+            `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
+            `  survives losing ${summary.survives} location(s); storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
+            `  locations: ${vault.locations.map((l) => `${l.name} (${l.display})`).join(', ')}`,
+            '',
+            'Recovery code (shown once; write it down and keep it apart from your passphrase):',
+            `  ${recoveryCode}`,
+          ].join('\n'),
+        );
+      } finally {
+        await release();
+      }
+      return 0;
+    }
+    case 'open': {
+      expectPositional(args, 0, 'open --location SPEC ... [--recovery]');
+      const specs = args.values.get('location') ?? [];
+      if (specs.length === 0) throw new UsageError('open needs at least one --location');
+      let secret: Secret;
+      let newPassphrase: string | null = null;
+      if (args.flags.has('recovery')) {
+        secret = { recoveryCode: await readSecret('SHARDVAULT_RECOVERY_CODE', 'Recovery code') };
+        newPassphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
+      } else {
+        secret = { passphrase: await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase') };
+      }
+      const dir = profileDir();
+      const release = await lockProfile(dir);
+      try {
+        const vault = await Vault.attach(dir, specs, secret, newPassphrase, { onWarning: (m) => io.err(`shardvault: warning: ${m}`) });
+        const p = vault.policy;
+        const value = { vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold }, files: vault.head().files.length };
+        await vault.close();
+        print(io, value, () => `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}`);
+      } finally {
+        await release();
+      }
+      return 0;
+    }
+    case 'put': {
+      expectPositional(args, 1, 'put FILE [--name NAME] [--replace]');
+      const path = args.positional[0]!;
+      const name = one(args, 'name') ?? nodePath.basename(path);
+      const st = await fs.stat(path).catch(() => null);
+      if (!st?.isFile()) throw new UsageError(`${path} is not a readable file`);
+      const entry = await withVault(io, args, { unlock: true }, (vault) =>
+        putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, { replace: args.flags.has('replace'), expectedSize: st.size }),
+      );
+      print(io, entry, () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${entry.survives} location(s)`);
+      return 0;
+    }
+    case 'get': {
+      expectPositional(args, 1, 'get NAME [--output PATH] [--force]');
+      const name = args.positional[0]!;
+      const output = one(args, 'output') ?? nodePath.basename(name);
+      const result = await withVault(io, args, { unlock: true }, (vault) => getFile(vault, name, output, { force: args.flags.has('force') }));
+      for (const p of result.problems) io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
+      print(io, { name, output: nodePath.resolve(output), problems: result.problems }, () => `Wrote ${nodePath.resolve(output)}`);
+      return 0;
+    }
+    case 'rm': {
+      expectPositional(args, 1, 'rm NAME');
+      await withVault(io, args, { unlock: true }, (vault) => removeFile(vault, args.positional[0]!));
+      print(io, { removed: args.positional[0] }, () => `Removed ${args.positional[0]}`);
+      return 0;
+    }
+    case 'ls': {
+      expectPositional(args, 0, 'ls');
+      const files = await withVault(io, args, { unlock: true }, (vault) => listFiles(vault));
+      print(io, files, () =>
+        files.length === 0
+          ? 'The vault is empty.'
+          : table(
+              ['NAME', 'SIZE', 'HEALTH', 'SURVIVES', 'CREATED'],
+              files.map((f) => [f.name, formatBytes(f.size), f.health, f.survives < 0 ? '-' : String(f.survives), f.created]),
+            ),
+      );
+      return 0;
+    }
+    case 'status': {
+      expectPositional(args, 0, 'status');
+      const report = await withVault(io, args, { unlock: false }, (vault) => statusReport(vault));
+      print(io, report, () => humanStatus(report));
+      return 0;
+    }
+    case 'placement': {
+      expectPositional(args, 1, 'placement NAME');
+      const report = await withVault(io, args, { unlock: true }, (vault) => placement(vault, args.positional[0]!));
+      print(io, { name: report.name, shards: report.shards }, () =>
+        [
+          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${report.survives} more location(s)`}`,
+          table(
+            ['SHARD', 'LOCATIONS'],
+            report.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name}:${l.state}`).join(' ')]),
+          ),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'verify': {
+      expectPositional(args, 0, 'verify [--deep]');
+      const report = await withVault(io, args, { unlock: true }, (vault) => verify(vault, args.flags.has('deep')));
+      print(io, report, () =>
+        [
+          table(
+            ['FILE', 'HEALTH', 'SURVIVES'],
+            report.files.map((f) => [f.name, f.health, f.survives < 0 ? '-' : String(f.survives)]),
+          ),
+          ...report.problems.map((p) => `problem: ${p.file} shard ${p.shard ?? '-'} on ${p.location}: ${p.kind}`),
+          report.ok ? 'verify: all good' : `verify: ${report.problems.length} problem(s)`,
+        ].join('\n'),
+      );
+      return report.ok ? 0 : 6;
+    }
+    case 'log': {
+      expectPositional(args, 0, 'log');
+      const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));
+      for (const p of problems) io.err(`shardvault: audit log: ${p}`);
+      print(io, requests, () =>
+        table(
+          ['TIME', 'DEVICE', 'ACTION', 'FILE', 'OUTCOME', 'LOCATIONS'],
+          requests.map((r) => [r.time, r.device, r.action, r.file ?? '-', r.outcome + (r.anchored ? '' : ' (unanchored)'), r.locations.join(',')]),
+        ),
+      );
+      return 0;
+    }
+    case 'demo':
+      return runDemo({ size: byteSize(args, 'size'), keep: args.flags.has('keep'), json: io.json });
+    case 'serve': {
+      const { serve } = await import('./serve-command');
+      return serve(args, io);
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(args.command)} (see shardvault --help)`);
+  }
+}
+
+function humanStatus(r: StatusReport): string {
+  const v = r.vault;
+  return [
+    `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}${r.locked ? ' (locked)' : ''}`,
+    table(
+      ['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'],
+      r.locations.map((l) => [
+        l.name,
+        l.kind,
+        l.reachable ? 'yes' : `NO: ${l.error ?? ''}`,
+        l.latencyMs === null ? '-' : `${l.latencyMs} ms`,
+        l.freeBytes === null ? '-' : formatBytes(l.freeBytes),
+        l.shards === null ? '-' : String(l.shards),
+        l.lastSeen ?? 'never',
+        l.display,
+      ]),
+    ),
+  ].join('\n');
+}
+
+process.exitCode = await main(process.argv.slice(2));

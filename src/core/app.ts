@@ -1,0 +1,155 @@
+/**
+ * The engine behind every front end: implements the typed API of src/shared/api.ts over a
+ * profile folder. Electron's IPC handlers and the web bridge call it; it answers with
+ * status objects only, never keys.
+ */
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
+import { NotFoundError, UsageError } from './errors';
+import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, shardListings, verify } from './vault/files';
+import { loadProfile, lockProfile } from './vault/profile';
+import { Vault } from './vault/vault';
+
+export async function statusReport(vault: Vault): Promise<StatusReport> {
+  const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
+  await vault.saveProfile().catch(() => undefined);
+  return {
+    vault: summary(vault),
+    locked: !vault.unlocked,
+    locations: vault.locations.map((l) => {
+      const h = health.get(l.id)!;
+      const listing = listings.get(l.id);
+      return {
+        name: l.name,
+        kind: l.kind,
+        display: l.display,
+        reachable: h.reachable,
+        latencyMs: h.latencyMs,
+        freeBytes: h.freeBytes,
+        shards: listing ? listing.size : null,
+        lastSeen: vault.lastSeen(l.id),
+        error: h.error,
+      };
+    }),
+  };
+}
+
+function summary(vault: Vault): VaultSummary {
+  const p = vault.policy;
+  return { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold, replicas: p.replicas, segmentSize: p.segmentSize };
+}
+
+export interface AppOptions {
+  readonly profileDir: string;
+  /** scrypt cost for new vaults (tests pass a cheap one). */
+  readonly kdf?: KdfParams;
+  readonly segmentSize?: number;
+}
+
+/**
+ * One long-lived engine for a UI process. Holds the profile lock while it lives, so a CLI
+ * command on the same profile gets a clear "busy" instead of interleaving writes.
+ */
+export function createApp(options: AppOptions): ShardvaultApi & { close(): Promise<void> } {
+  const listeners = new Set<(e: ProgressEvent) => void>();
+  const emit = (e: ProgressEvent): void => listeners.forEach((l) => l(e));
+  let vault: Vault | null = null;
+  let release: (() => Promise<void>) | null = null;
+  // One operation at a time: the engine's writes to the vault head must not interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const vaultOptions = { onProgress: emit, onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`) };
+
+  const load = async (): Promise<Vault | null> => {
+    if (vault) return vault;
+    release ??= await lockProfile(options.profileDir);
+    if (!(await loadProfile(options.profileDir))) return null;
+    vault = await Vault.load(options.profileDir, vaultOptions);
+    return vault;
+  };
+  const unlocked = async (): Promise<Vault> => {
+    const v = await load();
+    if (!v) throw new NotFoundError('there is no vault yet: create or open one');
+    v.requireKeys();
+    return v;
+  };
+
+  return {
+    status: () => serial(async () => ((await load()) ? statusReport(vault!) : null)),
+    createVault: (req) =>
+      serial(async () => {
+        if (await load()) throw new UsageError('this profile already has a vault');
+        const created = await Vault.create(options.profileDir, {
+          locations: req.locations,
+          policy: { survive: req.survive, secretAgainst: req.secretAgainst },
+          passphrase: req.passphrase,
+          kdf: options.kdf ?? DEFAULT_KDF,
+          segmentSize: options.segmentSize,
+          ...vaultOptions,
+        });
+        vault = created.vault;
+        return { vault: summary(vault), recoveryCode: created.recoveryCode };
+      }),
+    openVault: (req) =>
+      serial(async () => {
+        if (await load()) throw new UsageError('this profile already has a vault');
+        const secret = req.recoveryCode ? { recoveryCode: req.recoveryCode } : { passphrase: req.passphrase ?? '' };
+        vault = await Vault.attach(options.profileDir, req.locations, secret, req.recoveryCode ? (req.passphrase ?? null) : null, vaultOptions);
+        return summary(vault);
+      }),
+    unlock: (req) =>
+      serial(async () => {
+        const v = await load();
+        if (!v) throw new NotFoundError('there is no vault yet: create or open one');
+        await v.unlock({ passphrase: req.passphrase });
+        await v.audited('unlock', null, () => Promise.resolve());
+      }),
+    lock: () =>
+      serial(() => {
+        vault?.lock();
+        return Promise.resolve();
+      }),
+    listFiles: () => serial(async () => listFiles(await unlocked())),
+    putFile: (req) =>
+      serial(async () => {
+        const st = await fs.stat(req.path).catch(() => null);
+        if (!st?.isFile()) throw new UsageError(`${req.path} is not a readable file`);
+        const name = req.name ?? req.path.split(/[\\/]/).pop()!;
+        return putFile(await unlocked(), createReadStream(req.path, { highWaterMark: 1 << 20 }), name, {
+          replace: req.replace ?? false,
+          expectedSize: st.size,
+        });
+      }),
+    putStream: (req): Promise<FileEntry> =>
+      serial(async () => putFile(await unlocked(), req.data, req.name, { replace: req.replace ?? false })),
+    getFile: (req) =>
+      serial(async () => {
+        await getFile(await unlocked(), req.name, req.output, { force: req.force ?? false });
+      }),
+    removeFile: (req) => serial(async () => removeFile(await unlocked(), req.name)),
+    placement: (req) =>
+      serial(async () => {
+        const r = await placement(await unlocked(), req.name);
+        return { name: r.name, shards: r.shards };
+      }),
+    verify: (req) => serial(async () => verify(await unlocked(), req.deep)),
+    accessLog: () => serial(async () => (await readAccessLog(await unlocked())).requests),
+    onProgress: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: async () => {
+      await vault?.close();
+      vault = null;
+      await release?.();
+      release = null;
+    },
+  };
+}

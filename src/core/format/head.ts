@@ -1,0 +1,165 @@
+/**
+ * The vault head: the small record that says what the vault holds now. AEAD alone can't
+ * tell an old manifest from the current one, nor notice a hidden one; the head's counter
+ * can (readers take the highest valid head and refuse one older than this profile saw).
+ */
+import { toBase64 } from '../crypto/bytes';
+import { CorruptError } from '../errors';
+import { JsonReader } from './json';
+import { headHeader, ID_BYTES, MAX_FILES, MAX_LOCATIONS, MAX_SEGMENT, MIN_SEGMENT, openJson, readHeadHeader, sealJson } from './records';
+
+export interface Policy {
+  /** k: shards needed to read a file. */
+  readonly data: number;
+  /** n: shards written per file. */
+  readonly total: number;
+  /** t: key shares needed to unlock. */
+  readonly threshold: number;
+  /** r: copies of each shard. */
+  readonly replicas: number;
+  readonly segmentSize: number;
+}
+
+export interface LocationEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'local' | 'sftp' | 'webdav';
+  /** Where it is, without credentials. */
+  readonly display: string;
+}
+
+export interface FileRef {
+  readonly id: string;
+  readonly version: number;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly created: string;
+}
+
+export interface LogAnchor {
+  readonly device: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export interface Head {
+  readonly vaultId: string;
+  readonly counter: number;
+  readonly generation: number;
+  readonly policy: Policy;
+  readonly locations: readonly LocationEntry[];
+  readonly files: readonly FileRef[];
+  readonly tombstones: readonly { readonly id: string; readonly version: number }[];
+  readonly logPublicKey: Uint8Array;
+  readonly logPrivateKey: Uint8Array;
+  readonly logAnchors: readonly LogAnchor[];
+  readonly updated: string;
+}
+
+export const MAX_NAME = 1024;
+
+export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
+  const body = {
+    counter: head.counter,
+    generation: head.generation,
+    policy: head.policy,
+    locations: head.locations,
+    files: head.files,
+    tombstones: head.tombstones,
+    log: {
+      publicKey: toBase64(head.logPublicKey),
+      privateKey: toBase64(head.logPrivateKey),
+      anchors: head.logAnchors,
+    },
+    updated: head.updated,
+  };
+  return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }), key, body);
+}
+
+/** Reads only the unauthenticated header: who and which counter. Use decodeHead to trust it. */
+export function peekHead(bytes: Uint8Array): { vaultId: string; counter: number } {
+  return readHeadHeader(bytes).header;
+}
+
+export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: string): Head {
+  const { header, headerBytes, rest } = readHeadHeader(bytes);
+  if (header.vaultId !== expectedVaultId) throw new CorruptError('vault head belongs to another vault');
+  const j = new JsonReader('vault head');
+  const o = j.object(openJson(headerBytes, key, rest, 'vault head'), 'head', [
+    'counter',
+    'generation',
+    'policy',
+    'locations',
+    'files',
+    'tombstones',
+    'log',
+    'updated',
+  ]);
+  const counter = j.int(o['counter'], 'counter', 0, Number.MAX_SAFE_INTEGER);
+  if (counter !== header.counter) j.fail('counter', 'differs from the header');
+  const policy = readPolicy(j, o['policy']);
+  const locations = j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
+    const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'display']);
+    return {
+      id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
+      name: j.string(l['name'], `locations[${i}].name`, 64),
+      kind: j.oneOf(l['kind'], `locations[${i}].kind`, ['local', 'sftp', 'webdav'] as const),
+      display: j.string(l['display'], `locations[${i}].display`, 2048),
+    };
+  });
+  const files = j.array(o['files'], 'files', MAX_FILES).map((v, i) => {
+    const f = j.object(v, `files[${i}]`, ['id', 'version', 'name', 'size', 'sha256', 'created']);
+    return {
+      id: j.hex(f['id'], `files[${i}].id`, ID_BYTES),
+      version: j.int(f['version'], `files[${i}].version`, 1, 0xffffffff),
+      name: j.string(f['name'], `files[${i}].name`, MAX_NAME),
+      size: j.int(f['size'], `files[${i}].size`, 0, Number.MAX_SAFE_INTEGER),
+      sha256: j.hex(f['sha256'], `files[${i}].sha256`, 32),
+      created: j.time(f['created'], `files[${i}].created`),
+    };
+  });
+  const tombstones = j.array(o['tombstones'], 'tombstones', MAX_FILES * 4).map((v, i) => {
+    const t = j.object(v, `tombstones[${i}]`, ['id', 'version']);
+    return { id: j.hex(t['id'], `tombstones[${i}].id`, ID_BYTES), version: j.int(t['version'], `tombstones[${i}].version`, 1, 0xffffffff) };
+  });
+  const log = j.object(o['log'], 'log', ['publicKey', 'privateKey', 'anchors']);
+  const logPublicKey = j.base64(log['publicKey'], 'log.publicKey', 32);
+  const logPrivateKey = j.base64(log['privateKey'], 'log.privateKey', 32);
+  if (logPublicKey.length !== 32 || logPrivateKey.length !== 32) j.fail('log', 'keys must be 32 bytes');
+  const logAnchors = j.array(log['anchors'], 'log.anchors', 4096).map((v, i) => {
+    const a = j.object(v, `log.anchors[${i}]`, ['device', 'seq', 'hash']);
+    return {
+      device: j.hex(a['device'], `log.anchors[${i}].device`, ID_BYTES),
+      seq: j.int(a['seq'], `log.anchors[${i}].seq`, 1, Number.MAX_SAFE_INTEGER),
+      hash: j.hex(a['hash'], `log.anchors[${i}].hash`, 32),
+    };
+  });
+  return {
+    vaultId: header.vaultId,
+    counter,
+    generation: j.int(o['generation'], 'generation', 1, 0xffffffff),
+    policy,
+    locations,
+    files,
+    tombstones,
+    logPublicKey,
+    logPrivateKey,
+    logAnchors,
+    updated: j.time(o['updated'], 'updated'),
+  };
+}
+
+export function readPolicy(j: JsonReader, value: unknown): Policy {
+  const p = j.object(value, 'policy', ['data', 'total', 'threshold', 'replicas', 'segmentSize']);
+  const data = j.int(p['data'], 'policy.data', 1, 255);
+  const total = j.int(p['total'], 'policy.total', data, 255);
+  return {
+    data,
+    total,
+    threshold: j.int(p['threshold'], 'policy.threshold', 2, MAX_LOCATIONS),
+    replicas: j.int(p['replicas'], 'policy.replicas', 1, MAX_LOCATIONS),
+    segmentSize: j.int(p['segmentSize'], 'policy.segmentSize', MIN_SEGMENT, MAX_SEGMENT),
+  };
+}
+

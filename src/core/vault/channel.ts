@@ -1,0 +1,72 @@
+/**
+ * A bounded single-producer, single-consumer byte channel: the put pipeline pushes sealed
+ * frames, a location's `put` consumes them as an AsyncIterable. Bounded so memory stays
+ * within a few frames per shard whatever the file size; the producer waits (backpressure)
+ * when a location is slower than the encoder.
+ */
+export class Channel implements AsyncIterable<Uint8Array> {
+  private readonly queue: Uint8Array[] = [];
+  private closed = false;
+  private abortReason: Error | null = null;
+  private consumerGone: Error | null = null;
+  private wakeConsumer: (() => void) | null = null;
+  private wakeProducer: (() => void) | null = null;
+
+  constructor(private readonly capacity = 4) {}
+
+  /** Waits while the channel is full; throws if the consumer failed or stopped. */
+  async push(chunk: Uint8Array): Promise<void> {
+    while (this.queue.length >= this.capacity && !this.consumerGone) {
+      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
+    }
+    if (this.consumerGone) throw this.consumerGone;
+    this.queue.push(chunk);
+    this.wake('consumer');
+  }
+
+  /** No more chunks: the consumer ends after the queued ones. */
+  close(): void {
+    this.closed = true;
+    this.wake('consumer');
+  }
+
+  /** The producer failed: the consumer's next read throws, so the location discards the object. */
+  abort(reason: Error): void {
+    this.abortReason = reason;
+    this.wake('consumer');
+  }
+
+  /** The consumer failed (e.g. the location went away): the producer's next push throws. */
+  fail(reason: Error): void {
+    this.consumerGone ??= reason;
+    this.wake('producer');
+  }
+
+  private wake(who: 'consumer' | 'producer'): void {
+    const wake = who === 'consumer' ? this.wakeConsumer : this.wakeProducer;
+    if (who === 'consumer') this.wakeConsumer = null;
+    else this.wakeProducer = null;
+    wake?.();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return {
+      next: async (): Promise<IteratorResult<Uint8Array>> => {
+        for (;;) {
+          if (this.abortReason) throw this.abortReason;
+          const chunk = this.queue.shift();
+          if (chunk) {
+            this.wake('producer');
+            return { value: chunk, done: false };
+          }
+          if (this.closed) return { value: undefined, done: true };
+          await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+        }
+      },
+      return: (): Promise<IteratorResult<Uint8Array>> => {
+        this.fail(new Error('the location stopped reading'));
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

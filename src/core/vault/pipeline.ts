@@ -1,0 +1,359 @@
+/**
+ * The data path. Put: the source is cut into segments; each segment into k pieces,
+ * Reed-Solomon-coded to n; piece j is sealed as frame s of shard j (STREAM) and streamed to
+ * every location holding a copy of shard j. Get: frames are read from k shards at a time,
+ * authenticated, decoded and written to a temporary file that becomes the output only after
+ * the whole-file SHA-256 matches. Memory is a few segments, whatever the file size.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { TAG_BYTES } from '../crypto/aead';
+import { equalBytes } from '../crypto/bytes';
+import { openFrame, sealFrame } from '../crypto/stream';
+import { ReedSolomon } from '../erasure/reed-solomon';
+import { CorruptError, ShardvaultError } from '../errors';
+import type { StorageNode } from '../storage/node';
+import { Channel } from './channel';
+
+export interface Geometry {
+  readonly data: number;
+  readonly total: number;
+  readonly segmentSize: number;
+}
+
+export function segmentCount(size: number, segmentSize: number): number {
+  return Math.max(1, Math.ceil(size / segmentSize));
+}
+
+export function pieceLength(size: number, segment: number, g: Geometry): number {
+  const length = Math.min(g.segmentSize, size - segment * g.segmentSize);
+  return Math.ceil(Math.max(0, length) / g.data);
+}
+
+/** Bytes of a stored shard: header plus one sealed frame per segment. */
+export function shardSize(size: number, g: Geometry, headerBytes: number): number {
+  const segments = segmentCount(size, g.segmentSize);
+  const full = Math.ceil(g.segmentSize / g.data) + TAG_BYTES;
+  const last = pieceLength(size, segments - 1, g) + TAG_BYTES;
+  return headerBytes + (segments - 1) * full + last;
+}
+
+/** Cuts a byte stream into segments of exactly `size` bytes (the last may be shorter, or empty for an empty source). */
+async function* segmentsOf(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let buffer = new Uint8Array(size);
+  let filled = 0;
+  let yielded = false;
+  for await (const chunk of source) {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(size - filled, chunk.length - at);
+      buffer.set(chunk.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === size) {
+        yield buffer;
+        yielded = true;
+        buffer = new Uint8Array(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || !yielded) yield buffer.subarray(0, filled);
+}
+
+/** Yields [segment, isLast] with one segment of look-ahead. */
+async function* withLast(segments: AsyncIterable<Uint8Array>): AsyncGenerator<[Uint8Array, boolean]> {
+  let previous: Uint8Array | null = null;
+  for await (const s of segments) {
+    if (previous) yield [previous, false];
+    previous = s;
+  }
+  if (previous) yield [previous, true];
+}
+
+/** Splits a segment into k equal pieces, the last zero-padded. Full pieces are views, not copies. */
+function splitSegment(segment: Uint8Array, data: number): Uint8Array[] {
+  const length = Math.ceil(segment.length / data);
+  return Array.from({ length: data }, (_, i) => {
+    const start = i * length;
+    if (start + length <= segment.length) return segment.subarray(start, start + length);
+    const piece = new Uint8Array(length);
+    if (start < segment.length) piece.set(segment.subarray(start));
+    return piece;
+  });
+}
+
+export interface ShardTarget {
+  readonly index: number;
+  readonly node: StorageNode;
+  readonly path: string;
+}
+
+export interface WrittenShard {
+  readonly index: number;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export interface PutResult {
+  readonly size: number;
+  readonly sha256: string;
+  readonly shards: readonly WrittenShard[];
+}
+
+export async function writeShards(opts: {
+  source: AsyncIterable<Uint8Array>;
+  geometry: Geometry;
+  headers: readonly Uint8Array[];
+  keys: readonly Uint8Array[];
+  targets: readonly ShardTarget[];
+  onProgress?: (bytes: number) => void;
+}): Promise<PutResult> {
+  const { geometry: g, headers, keys, targets } = opts;
+  const rs = new ReedSolomon(g.data, g.total);
+  const channels = targets.map(() => new Channel(4));
+  const uploads = targets.map((t, i) =>
+    t.node.put(t.path, channels[i]!).catch((err: unknown) => {
+      const reason = err instanceof Error ? err : new Error(String(err));
+      channels[i]!.fail(reason);
+      throw reason;
+    }),
+  );
+  const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
+  const shardHashes = Array.from({ length: g.total }, () => createHash('sha256'));
+  const shardSizes = new Array<number>(g.total).fill(0);
+  const fileHash = createHash('sha256');
+  let size = 0;
+  let index = 0;
+
+  const send = async (j: number, bytes: Uint8Array): Promise<void> => {
+    shardHashes[j]!.update(bytes);
+    shardSizes[j]! += bytes.length;
+    await Promise.all(byShard[j]!.map((c) => c.push(bytes)));
+  };
+
+  try {
+    for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
+    for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize))) {
+      fileHash.update(segment);
+      size += segment.length;
+      const pieces = splitSegment(segment, g.data);
+      const parity = g.total > g.data ? rs.encode(pieces) : [];
+      const all = [...pieces, ...parity];
+      const frames = all.map((piece, j) => sealFrame(keys[j]!, index, last, piece, headers[j]!));
+      await Promise.all(frames.map((frame, j) => send(j, frame)));
+      index++;
+      opts.onProgress?.(size);
+    }
+    channels.forEach((c) => c.close());
+    await Promise.all(uploads);
+  } catch (err) {
+    const reason = err instanceof Error ? err : new Error(String(err));
+    channels.forEach((c) => c.abort(reason));
+    const settled = await Promise.allSettled(uploads);
+    // Objects that did get stored are referenced by nothing: remove them now (garbage
+    // collection would find them later anyway).
+    await Promise.allSettled(
+      settled.map((s, i) => (s.status === 'fulfilled' ? targets[i]!.node.delete(targets[i]!.path) : Promise.resolve())),
+    );
+    throw err;
+  }
+  return {
+    size,
+    sha256: fileHash.digest('hex'),
+    shards: shardHashes.map((h, j) => ({ index: j, sha256: h.digest('hex'), size: shardSizes[j]! })),
+  };
+}
+
+/** Reads exact byte counts from a location's stream, hashing everything it reads. */
+class ShardStream {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private buffered: Uint8Array[] = [];
+  private available = 0;
+  private readonly hash: Hash = createHash('sha256');
+
+  constructor(
+    stream: AsyncIterable<Uint8Array>,
+    readonly index: number,
+    readonly location: string,
+  ) {
+    this.iterator = stream[Symbol.asyncIterator]();
+  }
+
+  async read(length: number): Promise<Uint8Array> {
+    while (this.available < length) {
+      const next = await this.iterator.next();
+      if (next.done) throw new CorruptError(`shard ${this.index} on ${this.location} is truncated`);
+      this.buffered.push(next.value);
+      this.available += next.value.length;
+    }
+    const out = new Uint8Array(length);
+    let at = 0;
+    while (at < length) {
+      const head = this.buffered[0]!;
+      const take = Math.min(head.length, length - at);
+      out.set(head.subarray(0, take), at);
+      at += take;
+      if (take === head.length) this.buffered.shift();
+      else this.buffered[0] = head.subarray(take);
+    }
+    this.available -= length;
+    this.hash.update(out);
+    return out;
+  }
+
+  /** True when the stream holds no bytes past what was read. */
+  async atEnd(): Promise<boolean> {
+    if (this.available > 0) return false;
+    for (;;) {
+      const next = await this.iterator.next();
+      if (next.done) return true;
+      if (next.value.length > 0) return false;
+    }
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  async close(): Promise<void> {
+    await this.iterator.return?.().catch(() => undefined);
+  }
+}
+
+export interface ShardCopy {
+  readonly node: StorageNode;
+  readonly path: string;
+  /** Location name, for reports. */
+  readonly location: string;
+}
+
+export interface ShardProblem {
+  readonly index: number;
+  readonly location: string;
+  readonly kind: 'missing' | 'corrupt' | 'offline';
+  readonly message: string;
+}
+
+export interface ReadSpec {
+  readonly geometry: Geometry;
+  readonly size: number;
+  readonly sha256: string;
+  readonly headers: readonly Uint8Array[];
+  readonly keys: readonly (Uint8Array | null)[];
+  readonly shardHashes: readonly string[];
+  /** Copies of each shard, in the order to try them. */
+  readonly copies: readonly (readonly ShardCopy[])[];
+}
+
+function problemKind(err: unknown): ShardProblem['kind'] {
+  if (err instanceof ShardvaultError) {
+    if (err.code === 'not-found') return 'missing';
+    if (err.code === 'corrupt') return 'corrupt';
+  }
+  if (err instanceof ShardvaultError && err.code === 'offline') return 'offline';
+  return 'offline';
+}
+
+/**
+ * Streams the file's plaintext, segment by segment, to `sink`. Each segment's frames are
+ * authenticated before the segment is given to the sink; the caller holds the output back
+ * until this resolves (the whole-file hash is checked last). Shards that fail are replaced
+ * by other copies or other shards; their problems are returned.
+ */
+export async function readShards(
+  spec: ReadSpec,
+  sink: (bytes: Uint8Array) => Promise<void>,
+  onProgress?: (bytes: number) => void,
+): Promise<ShardProblem[]> {
+  const g = spec.geometry;
+  const rs = new ReedSolomon(g.data, g.total);
+  const segments = segmentCount(spec.size, g.segmentSize);
+  const problems: ShardProblem[] = [];
+  const tried = spec.copies.map(() => 0); // next copy to try, per shard
+  const active: ShardStream[] = [];
+
+  const frameAt = (s: number): number => pieceLength(spec.size, s, g) + TAG_BYTES;
+
+  /** Opens the next usable copy of some unused shard and advances it to segment `upTo`. */
+  const openReplacement = async (upTo: number): Promise<ShardStream | null> => {
+    for (let index = 0; index < g.total; index++) {
+      if (active.some((a) => a.index === index) || !spec.keys[index]) continue;
+      while (tried[index]! < spec.copies[index]!.length) {
+        const copy = spec.copies[index]![tried[index]!++]!;
+        let stream: ShardStream | null = null;
+        try {
+          stream = new ShardStream(await copy.node.get(copy.path), index, copy.location);
+          const header = await stream.read(spec.headers[index]!.length);
+          if (!equalBytes(header, spec.headers[index]!)) throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
+          for (let s = 0; s < upTo; s++) openFrame(spec.keys[index]!, s, s === segments - 1, await stream.read(frameAt(s)), header);
+          return stream;
+        } catch (err) {
+          await stream?.close();
+          problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
+        }
+      }
+    }
+    return null;
+  };
+
+  const fileHash = createHash('sha256');
+  let written = 0;
+  try {
+    for (let s = 0; s < segments; s++) {
+      const last = s === segments - 1;
+      const pieces: (Uint8Array | null)[] = new Array<Uint8Array | null>(g.total).fill(null);
+      let have = 0;
+      while (have < g.data) {
+        if (active.length < g.data) {
+          const stream = await openReplacement(s);
+          if (!stream) {
+            throw new ShardvaultError(
+              'unavailable',
+              `not enough good shards to read the file: ${have + active.length} of the ${g.data} needed (${problems.length} failed)`,
+            );
+          }
+          active.push(stream);
+        }
+        for (const stream of [...active]) {
+          if (pieces[stream.index]) continue;
+          try {
+            const frame = await stream.read(frameAt(s));
+            pieces[stream.index] = openFrame(spec.keys[stream.index]!, s, last, frame, spec.headers[stream.index]!);
+            have++;
+          } catch (err) {
+            problems.push({ index: stream.index, location: stream.location, kind: problemKind(err), message: (err as Error).message });
+            active.splice(active.indexOf(stream), 1);
+            await stream.close();
+          }
+        }
+      }
+      const data = pieces.slice(0, g.data).every((p) => p) ? (pieces.slice(0, g.data) as Uint8Array[]) : rs.reconstructData(pieces);
+      const segmentLength = Math.min(g.segmentSize, spec.size - s * g.segmentSize);
+      let remaining = Math.max(0, segmentLength);
+      for (const piece of data) {
+        if (remaining === 0) break;
+        const part = piece.subarray(0, Math.min(piece.length, remaining));
+        fileHash.update(part);
+        await sink(part);
+        remaining -= part.length;
+        written += part.length;
+      }
+      onProgress?.(written);
+    }
+    for (const stream of active) {
+      // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
+      // worth reporting (verify/repair fix it), not a wrong file.
+      if (!(await stream.atEnd())) {
+        problems.push({ index: stream.index, location: stream.location, kind: 'corrupt', message: 'trailing bytes after the last frame' });
+      } else if (stream.digest() !== spec.shardHashes[stream.index]) {
+        problems.push({ index: stream.index, location: stream.location, kind: 'corrupt', message: 'stored bytes differ from the manifest hash' });
+      }
+    }
+  } finally {
+    await Promise.all(active.map((a) => a.close()));
+  }
+  if (written !== spec.size || fileHash.digest('hex') !== spec.sha256) {
+    throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
+  }
+  return problems;
+}

@@ -1,0 +1,191 @@
+/**
+ * The profile: this machine's state for one vault (its locations, the last vault head it
+ * saw, its device identity and audit-chain tip). One format for the CLI and the desktop
+ * app, in $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault, else ~/.config/shardvault.
+ * Holds no key: location credentials, where a location has any, are sealed under a key
+ * derived from the passphrase (needed before the vault key can be fetched).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import * as nodePath from 'node:path';
+import { toBase64, utf8 } from '../crypto/bytes';
+import { checkKdfParams, type KdfParams } from '../crypto/kdf';
+import { CorruptError, ShardvaultError } from '../errors';
+import { readPolicy, type Policy } from '../format/head';
+import { JsonReader } from '../format/json';
+import { ID_BYTES, MAX_LOCATIONS } from '../format/records';
+
+export interface ProfileLocation {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'local' | 'sftp' | 'webdav';
+  /** The location SPEC without secrets (a folder path, or a URL without password). */
+  readonly spec: string;
+  /** Credentials sealed under the profile key (base64), or null. */
+  readonly sealedSecrets: string | null;
+  readonly lastSeen: string | null;
+}
+
+export interface Profile {
+  readonly vaultId: string;
+  readonly device: { readonly id: string; readonly name: string };
+  readonly kdf: KdfParams;
+  readonly salt: Uint8Array;
+  readonly logPublicKey: Uint8Array;
+  /** The highest vault head counter this profile has seen: older heads are refused. */
+  readonly lastHeadCounter: number;
+  readonly locations: readonly ProfileLocation[];
+  /** This device's audit chain tip. */
+  readonly logTip: { readonly seq: number; readonly hash: string };
+  /** The vault's policy as last seen (not secret), so status works while locked. */
+  readonly policy: Policy;
+}
+
+export const PROFILE_FILE = 'profile.json';
+const LOCK_FILE = 'profile.lock';
+
+export function profileDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env['SHARDVAULT_HOME']) return nodePath.resolve(env['SHARDVAULT_HOME']);
+  const config = env['XDG_CONFIG_HOME'] || nodePath.join(homedir(), '.config');
+  return nodePath.join(config, 'shardvault');
+}
+
+export function newDevice(): { id: string; name: string } {
+  return { id: randomBytes(ID_BYTES).toString('hex'), name: hostname().slice(0, 64) || 'device' };
+}
+
+export async function loadProfile(dir: string): Promise<Profile | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(nodePath.join(dir, PROFILE_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ShardvaultError('io', `cannot read the profile in ${dir}: ${(err as Error).message}`);
+  }
+  return decodeProfile(bytes);
+}
+
+export function decodeProfile(bytes: Uint8Array): Profile {
+  const j = new JsonReader('profile');
+  const o = j.object(j.parse(bytes), 'profile', [
+    'format',
+    'version',
+    'vaultId',
+    'device',
+    'kdf',
+    'salt',
+    'logPublicKey',
+    'lastHeadCounter',
+    'locations',
+    'logTip',
+    'policy',
+  ]);
+  if (o['format'] !== 'shardvault-profile') j.fail('format', 'is not shardvault-profile');
+  if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
+  const device = j.object(o['device'], 'device', ['id', 'name']);
+  const kdf = j.object(o['kdf'], 'kdf', ['logN', 'r', 'p']);
+  const params = { logN: j.int(kdf['logN'], 'kdf.logN', 0, 64), r: j.int(kdf['r'], 'kdf.r', 0, 1024), p: j.int(kdf['p'], 'kdf.p', 0, 1024) };
+  try {
+    checkKdfParams(params);
+  } catch (err) {
+    throw new CorruptError(`profile: ${(err as Error).message}`);
+  }
+  const salt = j.base64(o['salt'], 'salt', 32);
+  const logPublicKey = j.base64(o['logPublicKey'], 'logPublicKey', 32);
+  if (salt.length !== 32 || logPublicKey.length !== 32) j.fail('salt/logPublicKey', 'must be 32 bytes');
+  const tip = j.object(o['logTip'], 'logTip', ['seq', 'hash']);
+  return {
+    vaultId: j.hex(o['vaultId'], 'vaultId', ID_BYTES),
+    device: { id: j.hex(device['id'], 'device.id', ID_BYTES), name: j.string(device['name'], 'device.name', 64) },
+    kdf: params,
+    salt,
+    logPublicKey,
+    lastHeadCounter: j.int(o['lastHeadCounter'], 'lastHeadCounter', 0, Number.MAX_SAFE_INTEGER),
+    locations: j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
+      const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'spec', 'sealedSecrets', 'lastSeen']);
+      return {
+        id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
+        name: j.string(l['name'], `locations[${i}].name`, 64),
+        kind: j.oneOf(l['kind'], `locations[${i}].kind`, ['local', 'sftp', 'webdav'] as const),
+        spec: j.string(l['spec'], `locations[${i}].spec`, 4096),
+        sealedSecrets: j.nullable(l['sealedSecrets'], (s) => j.string(s, `locations[${i}].sealedSecrets`, 65536)),
+        lastSeen: j.nullable(l['lastSeen'], (s) => j.time(s, `locations[${i}].lastSeen`)),
+      };
+    }),
+    logTip: {
+      seq: j.int(tip['seq'], 'logTip.seq', 0, Number.MAX_SAFE_INTEGER),
+      hash: j.hex(tip['hash'], 'logTip.hash', 32),
+    },
+    policy: readPolicy(j, o['policy']),
+  };
+}
+
+export function encodeProfile(p: Profile): Uint8Array {
+  const body = {
+    format: 'shardvault-profile',
+    version: 1,
+    vaultId: p.vaultId,
+    device: p.device,
+    kdf: p.kdf,
+    salt: toBase64(p.salt),
+    logPublicKey: toBase64(p.logPublicKey),
+    lastHeadCounter: p.lastHeadCounter,
+    locations: p.locations,
+    logTip: p.logTip,
+    policy: p.policy,
+  };
+  return utf8(JSON.stringify(body, null, 2) + '\n');
+}
+
+/** Writes the profile atomically (temp file, fsync, rename), readable by its owner only. */
+export async function saveProfile(dir: string, profile: Profile): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const target = nodePath.join(dir, PROFILE_FILE);
+  const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await fs.open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(encodeProfile(profile));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, target);
+}
+
+/**
+ * Takes the profile's lock for the life of one command, so two processes can't interleave
+ * their writes to the vault from this machine. A lock whose process is gone is taken over.
+ */
+export async function lockProfile(dir: string): Promise<() => Promise<void>> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = nodePath.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await fs.open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return async () => {
+        await fs.rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number.parseInt(await fs.readFile(path, 'utf8').catch(() => ''), 10);
+      if (Number.isSafeInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new ShardvaultError('busy', `another Shardvault process (pid ${holder}) is using this profile; try again when it ends`);
+      }
+      await fs.rm(path, { force: true });
+    }
+  }
+  throw new ShardvaultError('busy', 'the profile is locked by another process');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,595 @@
+/**
+ * A vault session: the locations of this profile, unlocking, the vault head, and the
+ * audit log. File operations (files.ts) stand on it. One Vault per process and profile;
+ * callers hold the profile lock (profile.ts) for the life of a command.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
+import { wipe } from '../crypto/bytes';
+import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
+import { generateX25519 } from '../crypto/sealed-box';
+import { AuthError, NotFoundError, ShardvaultError, UsageError } from '../errors';
+import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy } from '../format/head';
+import {
+  decodeKeyShare,
+  decodeVaultRecord,
+  encodeVaultRecord,
+  ID_BYTES,
+  KEY_SHARE_BYTES,
+  MAX_HEAD_BYTES,
+  MAX_SEGMENT,
+  MIN_SEGMENT,
+  PATHS,
+  type VaultRecord,
+} from '../format/records';
+import { createNode, parseSpec, type ParsedSpec } from '../storage/open';
+import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
+import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
+import {
+  dealShares,
+  deriveVaultKeys,
+  newRecoveryCode,
+  newVaultKey,
+  passphraseKey,
+  recoverVaultKey,
+  recoveryKey,
+  wipeVaultKeys,
+  type ShareFromLocation,
+  type UnlockSecret,
+  type VaultKeys,
+} from './keys';
+import { checkPolicy, placeShards, policyFromWords, sharesLocations, survivesLosses, type PolicyNumbers } from './policy';
+import { loadProfile, newDevice, saveProfile, type Profile, type ProfileLocation } from './profile';
+
+export const DEFAULT_SEGMENT = 4 * 1024 * 1024;
+
+export interface Location {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: LocationEntry['kind'];
+  readonly display: string;
+  readonly node: StorageNode;
+}
+
+export type Secret = { passphrase: string } | { recoveryCode: string };
+
+export interface VaultOptions {
+  onProgress?: (event: ProgressEvent) => void;
+  onWarning?: (message: string) => void;
+}
+
+export interface CreateOptions extends VaultOptions {
+  readonly locations: readonly string[];
+  readonly policy: { survive: number; secretAgainst: number } | PolicyNumbers;
+  readonly passphrase: string;
+  readonly kdf?: KdfParams;
+  readonly segmentSize?: number;
+}
+
+export interface Settled<T> {
+  readonly location: Location;
+  readonly value?: T;
+  readonly error?: Error;
+}
+
+const nowIso = (): string => new Date().toISOString();
+const newId = (): string => randomBytes(ID_BYTES).toString('hex');
+
+export class Vault {
+  private keys: VaultKeys | null = null;
+  private currentHead: Head | null = null;
+  private seen = new Map<string, string>();
+
+  private constructor(
+    readonly dir: string,
+    private profile: Profile,
+    readonly locations: readonly Location[],
+    readonly options: VaultOptions,
+  ) {}
+
+  // ------------------------------------------------------------------ opening
+
+  /** The vault of the profile in `dir`, locked. NotFoundError when the profile has none. */
+  static async load(dir: string, options: VaultOptions = {}): Promise<Vault> {
+    const profile = await loadProfile(dir);
+    if (!profile) throw new NotFoundError(`no vault in ${dir}: create one with \`shardvault init\` or attach one with \`shardvault open\``);
+    return new Vault(dir, profile, profile.locations.map(locationFromProfile), options);
+  }
+
+  static async create(dir: string, opts: CreateOptions): Promise<{ vault: Vault; recoveryCode: string; warnings: string[] }> {
+    if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
+    const parsed = nameSpecs(opts.locations);
+    const m = parsed.length;
+    const numbers = 'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
+    checkPolicy(numbers, m);
+    const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT;
+    if (!Number.isSafeInteger(segmentSize) || segmentSize < MIN_SEGMENT || segmentSize > MAX_SEGMENT) {
+      throw new UsageError(`--segment-size must be between ${MIN_SEGMENT} and ${MAX_SEGMENT} bytes`);
+    }
+    const warnings: string[] = [];
+    if (sharesLocations(numbers.total, numbers.replicas, m)) {
+      warnings.push(
+        `${numbers.total} shards × ${numbers.replicas} copies over ${m} locations: some locations hold more than one shard of a file`,
+      );
+    }
+    const policy: Policy = { ...numbers, segmentSize };
+    const locations: Location[] = parsed.map((p) => ({
+      id: newId(),
+      name: p.name!,
+      kind: p.kind,
+      display: p.display,
+      node: createNode(p, p.secrets),
+    }));
+    const health = await Promise.all(locations.map((l) => l.node.health()));
+    const down = locations.filter((_, i) => !health[i]!.reachable);
+    if (down.length) {
+      throw new ShardvaultError(
+        'unavailable',
+        `every location must be reachable to create a vault: ${down.map((l, i) => `${l.name} (${health[i]?.error ?? 'unreachable'})`).join(', ')}`,
+      );
+    }
+    for (const l of locations) {
+      if (await l.node.stat(PATHS.vault)) throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
+    }
+
+    const vaultId = newId();
+    const kdf = opts.kdf ?? DEFAULT_KDF;
+    const salt = new Uint8Array(randomBytes(32));
+    const recoveryCode = newRecoveryCode();
+    const vk = newVaultKey();
+    const pk = await passphraseKey(opts.passphrase, salt, kdf);
+    const rk = recoveryKey(recoveryCode, vaultId);
+    const created = nowIso();
+    const logPair = generateX25519();
+    const device = newDevice();
+    try {
+      for (const l of locations) {
+        const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created };
+        await l.node.put(PATHS.vault, encodeVaultRecord(record));
+      }
+      const shares = await dealShares(vk, { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) }, pk, rk);
+      await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.get(l.id)!)));
+      const profile: Profile = {
+        vaultId,
+        device,
+        kdf,
+        salt,
+        logPublicKey: logPair.publicKey,
+        lastHeadCounter: 0,
+        locations: locations.map((l, i) => ({
+          id: l.id,
+          name: l.name,
+          kind: l.kind,
+          spec: parsed[i]!.spec,
+          sealedSecrets: null,
+          lastSeen: created,
+        })),
+        logTip: { seq: 0, hash: ZERO_HASH },
+        policy,
+      };
+      const vault = new Vault(dir, profile, locations, opts);
+      vault.keys = deriveVaultKeys(vk, vaultId);
+      const head: Head = {
+        vaultId,
+        counter: 0,
+        generation: 1,
+        policy,
+        locations: locations.map(({ id, name, kind, display }) => ({ id, name, kind, display })),
+        files: [],
+        tombstones: [],
+        logPublicKey: logPair.publicKey,
+        logPrivateKey: logPair.privateKey,
+        logAnchors: [],
+        updated: created,
+      };
+      vault.currentHead = head;
+      await vault.audit({ action: 'init', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
+      await vault.commit((h) => h);
+      return { vault, recoveryCode, warnings };
+    } finally {
+      wipe(vk, pk, rk);
+    }
+  }
+
+  /**
+   * Attaches a fresh profile to a vault found on the given locations (a new machine). With
+   * a recovery code, `newPassphrase` replaces the forgotten one: a new generation of key
+   * shares is dealt under it.
+   */
+  static async attach(
+    dir: string,
+    specs: readonly string[],
+    secret: Secret,
+    newPassphrase: string | null,
+    options: VaultOptions = {},
+  ): Promise<Vault> {
+    if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
+    const parsed = nameSpecs(specs);
+    const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets) }));
+    const records = await Promise.all(
+      given.map(async (g) => {
+        try {
+          return decodeVaultRecord(await readObject(g.node, PATHS.vault, 4096));
+        } catch (err) {
+          options.onWarning?.(`${g.parsed.name}: ${(err as Error).message}`);
+          return null;
+        }
+      }),
+    );
+    // Locations could disagree (or lie); take the vault most of them name.
+    const counts = new Map<string, number>();
+    for (const r of records) if (r) counts.set(r.vaultId, (counts.get(r.vaultId) ?? 0) + 1);
+    const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
+    const first = records.find((r) => r?.vaultId === vaultId)!;
+    const locations: Location[] = [];
+    given.forEach((g, i) => {
+      const r = records[i];
+      if (r?.vaultId === vaultId) {
+        locations.push({ id: r.locationId, name: g.parsed.name!, kind: g.parsed.kind, display: g.parsed.display, node: g.node });
+      }
+    });
+    const profile: Profile = {
+      vaultId,
+      device: newDevice(),
+      kdf: first.kdf,
+      salt: first.salt,
+      logPublicKey: new Uint8Array(32),
+      lastHeadCounter: 0,
+      locations: locations.map((l, i) => ({
+        id: l.id,
+        name: l.name,
+        kind: l.kind,
+        spec: parsed[i]!.spec,
+        sealedSecrets: null,
+        lastSeen: null,
+      })),
+      logTip: { seq: 0, hash: ZERO_HASH },
+      policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
+    };
+    const probe = new Vault(dir, profile, locations, options);
+    const { vk, shares } = await probe.recover(secret, false);
+    try {
+      const keys = deriveVaultKeys(vk, vaultId);
+      probe.keys = keys;
+      const head = await probe.loadHead();
+      // The head knows every location of the vault; ones not given on the command line keep
+      // the address the head records (enough for local folders; remote ones need their
+      // credentials again: `location add`).
+      const all: Location[] = head.locations.map((entry) => {
+        const mine = locations.find((l) => l.id === entry.id);
+        if (mine) return { ...mine, name: entry.name };
+        const p = parseSpec(entry.display);
+        return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: createNode(p, null) };
+      });
+      const fresh: Profile = {
+        ...profile,
+        logPublicKey: head.logPublicKey,
+        lastHeadCounter: head.counter,
+        policy: head.policy,
+        locations: all.map((l) => ({
+          id: l.id,
+          name: l.name,
+          kind: l.kind,
+          spec: profile.locations.find((p) => p.id === l.id)?.spec ?? l.display,
+          sealedSecrets: null,
+          lastSeen: locations.some((g) => g.id === l.id) ? nowIso() : null,
+        })),
+      };
+      const vault = new Vault(dir, fresh, all, options);
+      vault.keys = keys;
+      vault.currentHead = head;
+      if (newPassphrase !== null) {
+        await vault.redeal(vk, newPassphrase, 'recoveryCode' in secret ? secret.recoveryCode : null, shares);
+      }
+      await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
+      await vault.commit((h) => h);
+      return vault;
+    } finally {
+      wipe(vk);
+    }
+  }
+
+  // ------------------------------------------------------------------ state
+
+  get vaultId(): string {
+    return this.profile.vaultId;
+  }
+
+  get policy(): Policy {
+    return this.currentHead?.policy ?? this.profile.policy;
+  }
+
+  get deviceId(): string {
+    return this.profile.device.id;
+  }
+
+  get deviceName(): string {
+    return this.profile.device.name;
+  }
+
+  get unlocked(): boolean {
+    return this.keys !== null;
+  }
+
+  lastSeen(locationId: string): string | null {
+    return this.seen.get(locationId) ?? this.profile.locations.find((l) => l.id === locationId)?.lastSeen ?? null;
+  }
+
+  /** The keys derived from VK; throws when locked. */
+  requireKeys(): VaultKeys {
+    if (!this.keys) throw new AuthError('the vault is locked');
+    return this.keys;
+  }
+
+  head(): Head {
+    if (!this.currentHead) throw new AuthError('the vault is locked');
+    return this.currentHead;
+  }
+
+  locationById(id: string): Location | undefined {
+    return this.locations.find((l) => l.id === id);
+  }
+
+  /** How many locations the vault's placement survives losing (the policy's X). */
+  policySurvives(): number {
+    const p = this.policy;
+    const ids = this.locations.map((l) => l.id);
+    return Math.max(0, survivesLosses(placeShards(p.total, Math.min(p.replicas, ids.length), ids), p.data));
+  }
+
+  // ------------------------------------------------------------------ unlocking
+
+  async unlock(secret: Secret): Promise<void> {
+    if (this.keys) return;
+    const { vk } = await this.recover(secret, true);
+    try {
+      this.keys = deriveVaultKeys(vk, this.profile.vaultId);
+      this.currentHead = await this.loadHead();
+    } catch (err) {
+      this.lock();
+      throw err;
+    } finally {
+      wipe(vk);
+    }
+  }
+
+  lock(): void {
+    if (this.keys) wipeVaultKeys(this.keys);
+    if (this.currentHead) wipe(this.currentHead.logPrivateKey);
+    this.keys = null;
+    this.currentHead = null;
+  }
+
+  /** Reads every reachable location's key shares and recovers VK, logging a refusal. */
+  private async recover(secret: Secret, logFailure: boolean): Promise<{ vk: Uint8Array; shares: ShareFromLocation[] }> {
+    const found = await this.everywhere(async (l) => {
+      const listing = await l.node.list(PATHS.keysDir);
+      const out: ShareFromLocation[] = [];
+      for (const object of listing) {
+        if (object.size !== KEY_SHARE_BYTES) continue;
+        try {
+          out.push({ locationId: l.id, record: decodeKeyShare(await readObject(l.node, object.path, KEY_SHARE_BYTES)) });
+        } catch (err) {
+          this.options.onWarning?.(`${l.name}: ${(err as Error).message}`);
+        }
+      }
+      return out;
+    });
+    const shares = found.flatMap((f) => f.value ?? []);
+    const reached = found.filter((f) => f.value).map((f) => f.location.name);
+    let unlockSecret: UnlockSecret;
+    if ('passphrase' in secret) {
+      unlockSecret = { kind: 'passphrase', key: await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf) };
+    } else {
+      unlockSecret = { kind: 'recovery', key: recoveryKey(secret.recoveryCode, this.profile.vaultId) };
+    }
+    try {
+      const { vk } = await recoverVaultKey(this.profile.vaultId, shares, unlockSecret);
+      return { vk, shares };
+    } catch (err) {
+      if (logFailure && err instanceof ShardvaultError) {
+        await this.audit({ action: 'unlock', file: null, outcome: err.code === 'auth' ? 'denied' : 'failed', locations: reached }).catch(
+          () => undefined,
+        );
+        await this.saveProfile().catch(() => undefined);
+      }
+      throw err;
+    } finally {
+      wipe(unlockSecret.key);
+    }
+  }
+
+  /**
+   * Deals a new generation of VK's shares over every location of the vault: under a new
+   * passphrase (after a recovery) or over a new set of locations. Old generations stay until
+   * the new one is on t + X locations, so a re-deal cut short never locks the vault out.
+   */
+  private async redeal(vk: Uint8Array, passphrase: string, recoveryCode: string | null, _old: readonly ShareFromLocation[]): Promise<void> {
+    const head = this.head();
+    if (!recoveryCode) throw new UsageError('a re-deal needs the recovery code (it seals every share a second time)');
+    const generation = head.generation + 1;
+    const pk = await passphraseKey(passphrase, this.profile.salt, this.profile.kdf);
+    const rk = recoveryKey(recoveryCode, this.profile.vaultId);
+    try {
+      const shares = await dealShares(
+        vk,
+        { vaultId: this.profile.vaultId, generation, threshold: head.policy.threshold, locationIds: head.locations.map((l) => l.id) },
+        pk,
+        rk,
+      );
+      const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
+      const ok = written.filter((w) => w.value !== undefined).length;
+      const needed = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
+      if (ok < needed) {
+        throw new ShardvaultError('unavailable', `the new key shares reached ${ok} locations; ${needed} are needed before the old ones can go`);
+      }
+      this.currentHead = { ...head, generation };
+      await this.everywhere(async (l) => {
+        for (const o of await l.node.list(PATHS.keysDir)) if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
+      });
+    } finally {
+      wipe(pk, rk);
+    }
+  }
+
+  // ------------------------------------------------------------------ the vault head
+
+  /** The highest valid head on the reachable locations; refuses one older than this profile saw. */
+  private async loadHead(): Promise<Head> {
+    const keys = this.requireKeys();
+    const heads = await this.everywhere(async (l) => decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId));
+    for (const h of heads) {
+      if (h.error && !(h.error instanceof NotFoundError)) this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
+    }
+    const best = heads.flatMap((h) => (h.value ? [h.value] : [])).sort((a, b) => b.counter - a.counter)[0];
+    if (!best) throw new ShardvaultError('unavailable', 'no location holds a readable vault head');
+    if (best.counter < this.profile.lastHeadCounter) {
+      throw new ShardvaultError(
+        'rollback',
+        `the locations offer vault head ${best.counter}, older than ${this.profile.lastHeadCounter} which this device has seen: ` +
+          'a location may be serving old data, or the newest heads are on unreachable locations',
+      );
+    }
+    this.profile = { ...this.profile, lastHeadCounter: best.counter, policy: best.policy };
+    return best;
+  }
+
+  /**
+   * Commits a change: the next head, anchoring this device's audit chain, written to every
+   * reachable location. Committed once on at least X + 1 of them (X: losses the policy
+   * survives), so any set of locations that can still unlock the vault sees it.
+   */
+  async commit(change: (head: Head) => Head): Promise<Head> {
+    const keys = this.requireKeys();
+    const base = change(this.head());
+    const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
+    if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
+    const next: Head = { ...base, counter: this.head().counter + 1, logAnchors: anchors, updated: nowIso() };
+    const bytes = encodeHead(next, keys.head);
+    const results = await this.everywhere((l) => l.node.put(PATHS.head, bytes));
+    const ok = results.filter((r) => r.value !== undefined).length;
+    const needed = Math.min(this.locations.length, this.policySurvives() + 1);
+    if (ok < needed) {
+      throw new ShardvaultError(
+        'unavailable',
+        `the change reached ${ok} location(s); ${needed} are needed to commit it (${results
+          .filter((r) => r.error)
+          .map((r) => `${r.location.name}: ${r.error!.message}`)
+          .join('; ')})`,
+      );
+    }
+    this.currentHead = next;
+    this.profile = { ...this.profile, lastHeadCounter: next.counter };
+    await this.saveProfile();
+    return next;
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  /** Appends an access request to this device's chain on every reachable location. */
+  async audit(event: AuditEvent): Promise<void> {
+    const seq = this.profile.logTip.seq + 1;
+    const entry = encodeLogEntry({
+      vaultId: this.profile.vaultId,
+      deviceId: this.profile.device.id,
+      deviceName: this.profile.device.name,
+      seq,
+      prevHash: this.profile.logTip.hash,
+      logPublicKey: this.currentHead?.logPublicKey ?? this.profile.logPublicKey,
+      event,
+      time: new Date(),
+    });
+    const results = await this.everywhere((l) => l.node.put(PATHS.logEntry(this.profile.device.id, seq), entry.bytes));
+    if (!results.some((r) => r.value !== undefined)) {
+      this.options.onWarning?.('the access request could not be logged: no location is reachable');
+      return;
+    }
+    this.profile = { ...this.profile, logTip: { seq, hash: entry.hash } };
+  }
+
+  /** Audits an action's outcome, then rethrows its error if it failed. */
+  async audited<T>(action: AccessAction, file: string | null, run: (used: Set<string>) => Promise<T>): Promise<T> {
+    const used = new Set<string>();
+    let outcome: AccessOutcome = 'ok';
+    try {
+      return await run(used);
+    } catch (err) {
+      outcome = err instanceof ShardvaultError && err.code === 'auth' ? 'denied' : 'failed';
+      throw err;
+    } finally {
+      await this.audit({ action, file, outcome, locations: [...used] }).catch((e: unknown) =>
+        this.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
+      );
+      if (action === 'get') await this.saveProfile().catch(() => undefined);
+    }
+  }
+
+  // ------------------------------------------------------------------ locations
+
+  /** Runs `work` on every location at once; records who answered. Never throws. */
+  async everywhere<T>(work: (l: Location) => Promise<T>, locations: readonly Location[] = this.locations): Promise<Settled<T>[]> {
+    return Promise.all(
+      locations.map(async (location) => {
+        try {
+          const value = await work(location);
+          this.seen.set(location.id, nowIso());
+          return { location, value };
+        } catch (err) {
+          if (!(err instanceof ShardvaultError && err.code === 'offline')) this.seen.set(location.id, nowIso());
+          return { location, error: err instanceof Error ? err : new Error(String(err)) };
+        }
+      }),
+    );
+  }
+
+  async health(): Promise<Map<string, LocationHealth>> {
+    const out = new Map<string, LocationHealth>();
+    await Promise.all(
+      this.locations.map(async (l) => {
+        const h = await l.node.health();
+        if (h.reachable) this.seen.set(l.id, nowIso());
+        out.set(l.id, h);
+      }),
+    );
+    return out;
+  }
+
+  async saveProfile(): Promise<void> {
+    const locations: ProfileLocation[] = this.profile.locations.map((l) => ({ ...l, lastSeen: this.seen.get(l.id) ?? l.lastSeen }));
+    this.profile = { ...this.profile, locations };
+    await saveProfile(this.dir, this.profile);
+  }
+
+  async close(): Promise<void> {
+    this.lock();
+    await Promise.all(this.locations.map((l) => l.node.close().catch(() => undefined)));
+  }
+
+  emitProgress(event: ProgressEvent): void {
+    this.options.onProgress?.(event);
+  }
+}
+
+function locationFromProfile(l: ProfileLocation): Location {
+  return { id: l.id, name: l.name, kind: l.kind, display: parseSpec(l.spec).display, node: createNode({ kind: l.kind, spec: l.spec }, null) };
+}
+
+/** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given. */
+function nameSpecs(specs: readonly string[]): (ParsedSpec & { name: string })[] {
+  if (specs.length === 0) throw new UsageError('give at least two --location');
+  const parsed = specs.map((s, i) => {
+    const p = parseSpec(s);
+    return { ...p, name: p.name ?? `loc${i + 1}` };
+  });
+  const names = new Set<string>();
+  const places = new Set<string>();
+  for (const p of parsed) {
+    if (names.has(p.name)) throw new UsageError(`two locations are named ${p.name}`);
+    if (places.has(p.display)) throw new UsageError(`${p.display} is given twice`);
+    names.add(p.name);
+    places.add(p.display);
+  }
+  return parsed;
+}
+
