@@ -28,7 +28,17 @@ const VALUE_OPTIONS = new Set([
   'size',
   'dir',
 ]);
-const FLAG_OPTIONS = new Set(['replace', 'force', 'recovery', 'deep', 'json', 'help', 'keep', 'trust-new-host-key', 'untrusted']);
+const FLAG_OPTIONS = new Set([
+  'replace',
+  'force',
+  'recovery',
+  'deep',
+  'json',
+  'help',
+  'keep',
+  'trust-new-host-key',
+  'untrusted',
+]);
 
 export function parseArgs(argv: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -74,7 +84,8 @@ export function integer(p: Parsed, key: string, min: number, max: number): numbe
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new UsageError(`--${key} must be a whole number`);
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${key} must be between ${min} and ${max}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${key} must be between ${min} and ${max}`);
   return n;
 }
 

@@ -40,20 +40,31 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
     });
     const p = vault.policy;
     say(`2. Created a vault that survives losing 2 locations and stays secret if 2 collude:`);
-    say(`   k = ${p.data} of n = ${p.total} shards per file, unlock needs t = ${p.threshold} locations, storage cost ${(p.total / p.data).toFixed(2)}x`);
+    say(
+      `   k = ${p.data} of n = ${p.total} shards per file, unlock needs t = ${p.threshold} locations, storage cost ${(p.total / p.data).toFixed(2)}x`,
+    );
     say(`   recovery code (printed once): ${recoveryCode}   [the demo uses a fast, weak passphrase cost]`);
 
     const input = nodePath.join(root, 'secret-plans.bin');
     await fs.writeFile(input, randomBytes(size));
-    const sha = createHash('sha256').update(await fs.readFile(input)).digest('hex');
+    const sha = createHash('sha256')
+      .update(await fs.readFile(input))
+      .digest('hex');
     const started = performance.now();
     const entry = await putFile(vault, createReadStream(input), 'secret-plans.bin', { expectedSize: size });
     const putMs = performance.now() - started;
     say(`3. Stored secret-plans.bin (${formatBytes(size)}) in ${putMs.toFixed(0)} ms; sha256 ${sha.slice(0, 16)}…`);
     const where = await placement(vault, 'secret-plans.bin');
-    say(table(['SHARD', 'LOCATION'], where.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name} (${l.state})`).join(', ')])).replace(/^/gm, '   '));
+    say(
+      table(
+        ['SHARD', 'LOCATION'],
+        where.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name} (${l.state})`).join(', ')]),
+      ).replace(/^/gm, '   '),
+    );
     const names = await fs.readdir(nodePath.join(folders[0]!, 'shards'));
-    say(`   On disk a location holds only random names and ciphertext, e.g. ${nodePath.join(PLACES[0]!, 'shards', names[0]!)}`);
+    say(
+      `   On disk a location holds only random names and ciphertext, e.g. ${nodePath.join(PLACES[0]!, 'shards', names[0]!)}`,
+    );
 
     const lost = [folders[1]!, folders[3]!];
     for (const f of lost) await fs.rename(f, `${f}.unplugged`);
@@ -65,9 +76,13 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
     const getStarted = performance.now();
     await getFile(vault, 'secret-plans.bin', output);
     const getMs = performance.now() - getStarted;
-    const back = createHash('sha256').update(await fs.readFile(output)).digest('hex');
+    const back = createHash('sha256')
+      .update(await fs.readFile(output))
+      .digest('hex');
     if (back !== sha) throw new ShardvaultError('corrupt', 'the demo read back different bytes');
-    say(`5. Read it back from the 3 remaining locations in ${getMs.toFixed(0)} ms: sha256 matches (${back.slice(0, 16)}…)`);
+    say(
+      `5. Read it back from the 3 remaining locations in ${getMs.toFixed(0)} ms: sha256 matches (${back.slice(0, 16)}…)`,
+    );
 
     await vault.close();
     const again = await Vault.load(profile);
@@ -81,11 +96,23 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
     await again.unlock({ passphrase });
     const { requests } = await readAccessLog(again);
     say('7. The access log, read from the locations:');
-    say(table(['TIME', 'ACTION', 'FILE', 'OUTCOME'], requests.map((r) => [r.time, r.action, r.file ?? '-', r.outcome])).replace(/^/gm, '   '));
+    say(
+      table(
+        ['TIME', 'ACTION', 'FILE', 'OUTCOME'],
+        requests.map((r) => [r.time, r.action, r.file ?? '-', r.outcome]),
+      ).replace(/^/gm, '   '),
+    );
     await again.close();
     for (const f of lost) await fs.rename(`${f}.unplugged`, f);
     say(`8. Plugged them back in. ${opts.keep ? `Kept everything in ${root}` : 'Cleaning up.'}`);
-    Object.assign(facts, { ok: true, sha256: sha, putMs: Math.round(putMs), getMs: Math.round(getMs), accessRequests: requests.length, entry });
+    Object.assign(facts, {
+      ok: true,
+      sha256: sha,
+      putMs: Math.round(putMs),
+      getMs: Math.round(getMs),
+      accessRequests: requests.length,
+      entry,
+    });
     if (opts.json) process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`);
     return 0;
   } finally {

@@ -84,7 +84,8 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
     lastDraw = now;
     const rate = e.done / Math.max(0.001, (now - started) / 1000);
     const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
-    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatBytes(rate)}/s`;
+    const what =
+      e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatBytes(rate)}/s`;
     process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
     if (e.done === e.total) process.stderr.write('\n');
   };
@@ -98,7 +99,10 @@ async function withVault<T>(
 ): Promise<T> {
   const dir = profileDir();
   const release = await lockProfile(dir);
-  const vaultOptions: VaultOptions = { onProgress: progressPrinter(io), onWarning: (m) => io.err(`shardvault: warning: ${m}`) };
+  const vaultOptions: VaultOptions = {
+    onProgress: progressPrinter(io),
+    onWarning: (m) => io.err(`shardvault: warning: ${m}`),
+  };
   let vault: Vault | null = null;
   try {
     vault = await Vault.load(dir, vaultOptions);
@@ -110,7 +114,9 @@ async function withVault<T>(
   }
 }
 
-function policyOf(args: Parsed): { survive: number; secretAgainst: number } | { data: number; total: number; threshold: number; replicas: number } {
+function policyOf(
+  args: Parsed,
+): { survive: number; secretAgainst: number } | { data: number; total: number; threshold: number; replicas: number } {
   const survive = integer(args, 'survive', 0, 254);
   const secretAgainst = integer(args, 'secret-against', 0, 254);
   const data = integer(args, 'data', 1, 255);
@@ -119,9 +125,11 @@ function policyOf(args: Parsed): { survive: number; secretAgainst: number } | { 
   const replicas = integer(args, 'replicas', 1, 64);
   const words = survive !== undefined || secretAgainst !== undefined;
   const numbers = data !== undefined || total !== undefined || threshold !== undefined;
-  if (words && (numbers || replicas !== undefined)) throw new UsageError('give either --survive/--secret-against or --data/--total/--threshold, not both');
+  if (words && (numbers || replicas !== undefined))
+    throw new UsageError('give either --survive/--secret-against or --data/--total/--threshold, not both');
   if (words) {
-    if (survive === undefined || secretAgainst === undefined) throw new UsageError('--survive and --secret-against go together');
+    if (survive === undefined || secretAgainst === undefined)
+      throw new UsageError('--survive and --secret-against go together');
     return { survive, secretAgainst };
   }
   if (data === undefined || total === undefined || threshold === undefined) {
@@ -133,13 +141,20 @@ function policyOf(args: Parsed): { survive: number; secretAgainst: number } | { 
 async function run(args: Parsed, io: Io): Promise<number> {
   switch (args.command) {
     case 'init': {
-      expectPositional(args, 0, 'init --location SPEC ... (--survive X --secret-against Y | --data K --total N --threshold T)');
+      expectPositional(
+        args,
+        0,
+        'init --location SPEC ... (--survive X --secret-against Y | --data K --total N --threshold T)',
+      );
       const locations = args.values.get('location') ?? [];
       const policy = policyOf(args);
       const logN = integer(args, 'kdf-cost', 10, 20);
       const kdf: KdfParams = logN === undefined ? DEFAULT_KDF : { ...DEFAULT_KDF, logN };
       const passphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
-      if (!process.env['SHARDVAULT_PASSPHRASE'] && (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase) {
+      if (
+        !process.env['SHARDVAULT_PASSPHRASE'] &&
+        (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase
+      ) {
         throw new UsageError('the passphrases differ');
       }
       const dir = profileDir();
@@ -156,7 +171,14 @@ async function run(args: Parsed, io: Io): Promise<number> {
         for (const w of warnings) io.err(`shardvault: warning: ${w}`);
         const p = vault.policy;
         const summary = {
-          vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold, replicas: p.replicas, segmentSize: p.segmentSize },
+          vault: {
+            id: vault.vaultId,
+            data: p.data,
+            total: p.total,
+            threshold: p.threshold,
+            replicas: p.replicas,
+            segmentSize: p.segmentSize,
+          },
           survives: vault.policySurvives(),
           locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
           recoveryCode,
@@ -193,11 +215,21 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const dir = profileDir();
       const release = await lockProfile(dir);
       try {
-        const vault = await Vault.attach(dir, specs, secret, newPassphrase, { onWarning: (m) => io.err(`shardvault: warning: ${m}`) });
+        const vault = await Vault.attach(dir, specs, secret, newPassphrase, {
+          onWarning: (m) => io.err(`shardvault: warning: ${m}`),
+        });
         const p = vault.policy;
-        const value = { vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold }, files: vault.head().files.length };
+        const value = {
+          vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold },
+          files: vault.head().files.length,
+        };
         await vault.close();
-        print(io, value, () => `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}`);
+        print(
+          io,
+          value,
+          () =>
+            `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}`,
+        );
       } finally {
         await release();
       }
@@ -210,18 +242,32 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const st = await fs.stat(path).catch(() => null);
       if (!st?.isFile()) throw new UsageError(`${path} is not a readable file`);
       const entry = await withVault(io, args, { unlock: true }, (vault) =>
-        putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, { replace: args.flags.has('replace'), expectedSize: st.size }),
+        putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
+          replace: args.flags.has('replace'),
+          expectedSize: st.size,
+        }),
       );
-      print(io, entry, () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${entry.survives} location(s)`);
+      print(
+        io,
+        entry,
+        () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${entry.survives} location(s)`,
+      );
       return 0;
     }
     case 'get': {
       expectPositional(args, 1, 'get NAME [--output PATH] [--force]');
       const name = args.positional[0]!;
       const output = one(args, 'output') ?? nodePath.basename(name);
-      const result = await withVault(io, args, { unlock: true }, (vault) => getFile(vault, name, output, { force: args.flags.has('force') }));
-      for (const p of result.problems) io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
-      print(io, { name, output: nodePath.resolve(output), problems: result.problems }, () => `Wrote ${nodePath.resolve(output)}`);
+      const result = await withVault(io, args, { unlock: true }, (vault) =>
+        getFile(vault, name, output, { force: args.flags.has('force') }),
+      );
+      for (const p of result.problems)
+        io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
+      print(
+        io,
+        { name, output: nodePath.resolve(output), problems: result.problems },
+        () => `Wrote ${nodePath.resolve(output)}`,
+      );
       return 0;
     }
     case 'rm': {
@@ -238,7 +284,13 @@ async function run(args: Parsed, io: Io): Promise<number> {
           ? 'The vault is empty.'
           : table(
               ['NAME', 'SIZE', 'HEALTH', 'SURVIVES', 'CREATED'],
-              files.map((f) => [f.name, formatBytes(f.size), f.health, f.survives < 0 ? '-' : String(f.survives), f.created]),
+              files.map((f) => [
+                f.name,
+                formatBytes(f.size),
+                f.health,
+                f.survives < 0 ? '-' : String(f.survives),
+                f.created,
+              ]),
             ),
       );
       return 0;
@@ -285,7 +337,14 @@ async function run(args: Parsed, io: Io): Promise<number> {
       print(io, requests, () =>
         table(
           ['TIME', 'DEVICE', 'ACTION', 'FILE', 'OUTCOME', 'LOCATIONS'],
-          requests.map((r) => [r.time, r.device, r.action, r.file ?? '-', r.outcome + (r.anchored ? '' : ' (unanchored)'), r.locations.join(',')]),
+          requests.map((r) => [
+            r.time,
+            r.device,
+            r.action,
+            r.file ?? '-',
+            r.outcome + (r.anchored ? '' : ' (unanchored)'),
+            r.locations.join(','),
+          ]),
         ),
       );
       return 0;

@@ -1,7 +1,11 @@
 /** Secrets for the CLI: from the environment (scripts), else a hidden prompt on a TTY. */
 import { AuthError } from '../core/errors';
 
-export async function readSecret(envName: string, question: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function readSecret(
+  envName: string,
+  question: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const fromEnv = env[envName];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {

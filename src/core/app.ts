@@ -8,7 +8,16 @@ import * as fs from 'node:fs/promises';
 import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { NotFoundError, UsageError } from './errors';
-import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, shardListings, verify } from './vault/files';
+import {
+  getFile,
+  listFiles,
+  placement,
+  putFile,
+  readAccessLog,
+  removeFile,
+  shardListings,
+  verify,
+} from './vault/files';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
 
@@ -38,7 +47,14 @@ export async function statusReport(vault: Vault): Promise<StatusReport> {
 
 function summary(vault: Vault): VaultSummary {
   const p = vault.policy;
-  return { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold, replicas: p.replicas, segmentSize: p.segmentSize };
+  return {
+    id: vault.vaultId,
+    data: p.data,
+    total: p.total,
+    threshold: p.threshold,
+    replicas: p.replicas,
+    segmentSize: p.segmentSize,
+  };
 }
 
 export interface AppOptions {
@@ -65,7 +81,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     return next;
   };
 
-  const vaultOptions = { onProgress: emit, onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`) };
+  const vaultOptions = {
+    onProgress: emit,
+    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`),
+  };
 
   const load = async (): Promise<Vault | null> => {
     if (vault) return vault;
@@ -101,7 +120,13 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         if (await load()) throw new UsageError('this profile already has a vault');
         const secret = req.recoveryCode ? { recoveryCode: req.recoveryCode } : { passphrase: req.passphrase ?? '' };
-        vault = await Vault.attach(options.profileDir, req.locations, secret, req.recoveryCode ? (req.passphrase ?? null) : null, vaultOptions);
+        vault = await Vault.attach(
+          options.profileDir,
+          req.locations,
+          secret,
+          req.recoveryCode ? (req.passphrase ?? null) : null,
+          vaultOptions,
+        );
         return summary(vault);
       }),
     unlock: (req) =>

@@ -59,7 +59,8 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 export function fromHex(text: string, name: string, length?: number): Uint8Array {
-  if (typeof text !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(text)) throw new TypeError(`${name} must be lowercase hex`);
+  if (typeof text !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(text))
+    throw new TypeError(`${name} must be lowercase hex`);
   const out = new Uint8Array(Buffer.from(text, 'hex'));
   if (length !== undefined && out.length !== length) throw new RangeError(`${name} must be ${length} bytes`);
   return out;

@@ -21,7 +21,10 @@ export interface X25519KeyPair {
 const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 function privateKeyObject(privateKey: Uint8Array, publicKey: Uint8Array): KeyObject {
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(privateKey), x: b64url(publicKey) }, format: 'jwk' });
+  return createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: b64url(privateKey), x: b64url(publicKey) },
+    format: 'jwk',
+  });
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
@@ -61,7 +64,10 @@ export function openFrom(pair: X25519KeyPair, boxed: Uint8Array, aad: Uint8Array
   let shared: Uint8Array;
   try {
     shared = new Uint8Array(
-      diffieHellman({ privateKey: privateKeyObject(pair.privateKey, pair.publicKey), publicKey: publicKeyObject(ephemeral) }),
+      diffieHellman({
+        privateKey: privateKeyObject(pair.privateKey, pair.publicKey),
+        publicKey: publicKeyObject(ephemeral),
+      }),
     );
   } catch {
     // A malformed or low-order ephemeral key: node:crypto refuses it.

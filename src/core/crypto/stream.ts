@@ -22,7 +22,13 @@ export function frameNonce(index: number, last: boolean): Uint8Array {
   return nonce;
 }
 
-export function sealFrame(key: Uint8Array, index: number, last: boolean, piece: Uint8Array, header: Uint8Array): Uint8Array {
+export function sealFrame(
+  key: Uint8Array,
+  index: number,
+  last: boolean,
+  piece: Uint8Array,
+  header: Uint8Array,
+): Uint8Array {
   return seal(key, frameNonce(index, last), piece, header);
 }
 
@@ -36,7 +42,8 @@ export function openFrame(
   try {
     return open(key, frameNonce(index, last), frame, header, `frame ${index}`);
   } catch (err) {
-    if (err instanceof CorruptError) throw new CorruptError(`frame ${index}${last ? ' (last)' : ''} failed authentication`);
+    if (err instanceof CorruptError)
+      throw new CorruptError(`frame ${index}${last ? ' (last)' : ''} failed authentication`);
     throw err;
   }
 }

@@ -54,7 +54,8 @@ export class ByteReader {
   }
 
   end(): void {
-    if (this.at !== this.bytes.length) throw new CorruptError(`${this.what}: ${this.bytes.length - this.at} unexpected trailing bytes`);
+    if (this.at !== this.bytes.length)
+      throw new CorruptError(`${this.what}: ${this.bytes.length - this.at} unexpected trailing bytes`);
   }
 }
 

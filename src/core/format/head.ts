@@ -6,7 +6,17 @@
 import { toBase64 } from '../crypto/bytes';
 import { CorruptError } from '../errors';
 import { JsonReader } from './json';
-import { headHeader, ID_BYTES, MAX_FILES, MAX_LOCATIONS, MAX_SEGMENT, MIN_SEGMENT, openJson, readHeadHeader, sealJson } from './records';
+import {
+  headHeader,
+  ID_BYTES,
+  MAX_FILES,
+  MAX_LOCATIONS,
+  MAX_SEGMENT,
+  MIN_SEGMENT,
+  openJson,
+  readHeadHeader,
+  sealJson,
+} from './records';
 
 export interface Policy {
   /** k: shards needed to read a file. */
@@ -121,7 +131,10 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   });
   const tombstones = j.array(o['tombstones'], 'tombstones', MAX_FILES * 4).map((v, i) => {
     const t = j.object(v, `tombstones[${i}]`, ['id', 'version']);
-    return { id: j.hex(t['id'], `tombstones[${i}].id`, ID_BYTES), version: j.int(t['version'], `tombstones[${i}].version`, 1, 0xffffffff) };
+    return {
+      id: j.hex(t['id'], `tombstones[${i}].id`, ID_BYTES),
+      version: j.int(t['version'], `tombstones[${i}].version`, 1, 0xffffffff),
+    };
   });
   const log = j.object(o['log'], 'log', ['publicKey', 'privateKey', 'anchors']);
   const logPublicKey = j.base64(log['publicKey'], 'log.publicKey', 32);
@@ -162,4 +175,3 @@ export function readPolicy(j: JsonReader, value: unknown): Policy {
     segmentSize: j.int(p['segmentSize'], 'policy.segmentSize', MIN_SEGMENT, MAX_SEGMENT),
   };
 }
-

@@ -25,7 +25,8 @@ export class JsonReader {
   object(value: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(field, 'must be an object');
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) if (!keys.includes(key)) this.fail(`${field}.${key}`, 'is not a known field');
+    for (const key of Object.keys(record))
+      if (!keys.includes(key)) this.fail(`${field}.${key}`, 'is not a known field');
     for (const key of keys) if (!(key in record)) this.fail(`${field}.${key}`, 'is missing');
     return record;
   }
@@ -50,7 +51,8 @@ export class JsonReader {
 
   hex(value: unknown, field: string, bytes: number): string {
     const text = this.string(value, field, bytes * 2);
-    if (text.length !== bytes * 2 || !/^[0-9a-f]*$/.test(text)) this.fail(field, `must be ${bytes} bytes of lowercase hex`);
+    if (text.length !== bytes * 2 || !/^[0-9a-f]*$/.test(text))
+      this.fail(field, `must be ${bytes} bytes of lowercase hex`);
     return text;
   }
 

@@ -8,7 +8,16 @@ import { toBase64 } from '../crypto/bytes';
 import { CorruptError } from '../errors';
 import { MAX_NAME } from './head';
 import { JsonReader } from './json';
-import { ID_BYTES, manifestHeader, MAX_LOCATIONS, MAX_SEGMENT, MIN_SEGMENT, openJson, readManifestHeader, sealJson } from './records';
+import {
+  ID_BYTES,
+  manifestHeader,
+  MAX_LOCATIONS,
+  MAX_SEGMENT,
+  MIN_SEGMENT,
+  openJson,
+  readManifestHeader,
+  sealJson,
+} from './records';
 
 export interface ShardEntry {
   readonly index: number;
@@ -94,7 +103,8 @@ export function decodeManifest(
         .map((l, k) => j.hex(l, `shards[${i}].locations[${k}]`, ID_BYTES)),
     };
   });
-  if (shards.length !== total || shards.some((s, i) => s.index !== i)) j.fail('shards', `must list shards 0..${total - 1} in order`);
+  if (shards.length !== total || shards.some((s, i) => s.index !== i))
+    j.fail('shards', `must list shards 0..${total - 1} in order`);
   return {
     ...header,
     name: j.string(o['name'], 'name', MAX_NAME),

@@ -59,10 +59,15 @@ export function decodeVaultRecord(bytes: Uint8Array): VaultRecord {
   const j = new JsonReader('location record (shardvault.json)');
   const o = j.object(j.parse(bytes), 'record', ['format', 'version', 'vaultId', 'locationId', 'kdf', 'created']);
   if (o['format'] !== 'shardvault-location') j.fail('format', 'is not shardvault-location');
-  if (o['version'] !== FORMAT_VERSION) j.fail('version', `is ${String(o['version'])}; this program reads ${FORMAT_VERSION}`);
+  if (o['version'] !== FORMAT_VERSION)
+    j.fail('version', `is ${String(o['version'])}; this program reads ${FORMAT_VERSION}`);
   const kdf = j.object(o['kdf'], 'kdf', ['alg', 'logN', 'r', 'p', 'salt']);
   if (kdf['alg'] !== 'scrypt') j.fail('kdf.alg', 'must be scrypt');
-  const params = { logN: j.int(kdf['logN'], 'kdf.logN', 0, 64), r: j.int(kdf['r'], 'kdf.r', 0, 1024), p: j.int(kdf['p'], 'kdf.p', 0, 1024) };
+  const params = {
+    logN: j.int(kdf['logN'], 'kdf.logN', 0, 64),
+    r: j.int(kdf['r'], 'kdf.r', 0, 1024),
+    p: j.int(kdf['p'], 'kdf.p', 0, 1024),
+  };
   checkKdfParams(params);
   const salt = j.base64(kdf['salt'], 'kdf.salt', 32);
   if (salt.length !== 32) j.fail('kdf.salt', 'must be 32 bytes');
@@ -110,7 +115,8 @@ export function keyShareHeader(h: KeyShareHeader): Uint8Array {
 
 export function decodeKeyShare(bytes: Uint8Array): KeyShareRecord {
   const what = 'key share';
-  if (bytes.length !== KEY_SHARE_BYTES) throw new CorruptError(`${what}: ${bytes.length} bytes, expected ${KEY_SHARE_BYTES}`);
+  if (bytes.length !== KEY_SHARE_BYTES)
+    throw new CorruptError(`${what}: ${bytes.length} bytes, expected ${KEY_SHARE_BYTES}`);
   const r = new ByteReader(bytes, what);
   r.magic('SVKS', FORMAT_VERSION);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
@@ -183,7 +189,11 @@ export function manifestHeader(h: ManifestHeader): Uint8Array {
   ]);
 }
 
-export function readManifestHeader(bytes: Uint8Array): { header: ManifestHeader; headerBytes: Uint8Array; rest: Uint8Array } {
+export function readManifestHeader(bytes: Uint8Array): {
+  header: ManifestHeader;
+  headerBytes: Uint8Array;
+  rest: Uint8Array;
+} {
   const r = new ByteReader(bytes, 'manifest');
   r.magic('SVMF', FORMAT_VERSION);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
@@ -237,7 +247,11 @@ export function logEntryHeader(h: LogEntryHeader): Uint8Array {
   ]);
 }
 
-export function readLogEntryHeader(bytes: Uint8Array): { header: LogEntryHeader; headerBytes: Uint8Array; rest: Uint8Array } {
+export function readLogEntryHeader(bytes: Uint8Array): {
+  header: LogEntryHeader;
+  headerBytes: Uint8Array;
+  rest: Uint8Array;
+} {
   const r = new ByteReader(bytes, 'audit log entry');
   r.magic('SVLG', FORMAT_VERSION);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');

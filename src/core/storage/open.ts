@@ -25,7 +25,8 @@ export function splitName(spec: string): { body: string; name: string | null } {
   const hash = spec.lastIndexOf('#');
   if (hash < 0) return { body: spec, name: null };
   const name = spec.slice(hash + 1);
-  if (!NAME.test(name)) throw new UsageError(`location name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (up to 64)`);
+  if (!NAME.test(name))
+    throw new UsageError(`location name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (up to 64)`);
   return { body: spec.slice(0, hash), name };
 }
 
@@ -39,7 +40,10 @@ export function parseSpec(spec: string): ParsedSpec {
   return { kind: 'local', name, spec: path, secrets: null, display: path };
 }
 
-export function createNode(parsed: Pick<ParsedSpec, 'kind' | 'spec'>, _secrets: Record<string, string> | null): StorageNode {
+export function createNode(
+  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
+  _secrets: Record<string, string> | null,
+): StorageNode {
   switch (parsed.kind) {
     case 'local':
       return new LocalFolderNode(parsed.spec);

@@ -123,7 +123,8 @@ export function checkChain(
   if (anchor) {
     const at = sorted.find((e) => e.seq === anchor.seq);
     if (!at) problems.push(`the entry ${anchor.seq} that the vault head vouches for is missing`);
-    else if (at.hash !== anchor.hash) problems.push(`entry ${anchor.seq} differs from the one the vault head vouches for`);
+    else if (at.hash !== anchor.hash)
+      problems.push(`entry ${anchor.seq} differs from the one the vault head vouches for`);
     if (!at || at.hash !== anchor.hash) for (const r of requests) (r as { anchored: boolean }).anchored = false;
   }
   return { requests, problems };

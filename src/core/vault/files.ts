@@ -48,12 +48,17 @@ export async function putFile(
     const keys = vault.requireKeys();
     const head = vault.head();
     const existing = head.files.find((f) => f.name === name);
-    if (existing && !opts.replace) throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
+    if (existing && !opts.replace)
+      throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
     const policy = head.policy;
 
     const health = await vault.health();
     const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
-    const placement = placeShards(policy.total, Math.min(policy.replicas, reachable.length), reachable.map((l) => l.id));
+    const placement = placeShards(
+      policy.total,
+      Math.min(policy.replicas, reachable.length),
+      reachable.map((l) => l.id),
+    );
     const survives = survivesLosses(placement, policy.data);
     const wanted = vault.policySurvives();
     if (survives < wanted) {
@@ -70,7 +75,15 @@ export async function putFile(
     const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
     const objects = Array.from({ length: policy.total }, () => newId());
     const headers = objects.map((_, index) =>
-      shardHeader({ vaultId: vault.vaultId, fileId, version, index, data: policy.data, total: policy.total, segmentSize: policy.segmentSize }),
+      shardHeader({
+        vaultId: vault.vaultId,
+        fileId,
+        version,
+        index,
+        data: policy.data,
+        total: policy.total,
+        segmentSize: policy.segmentSize,
+      }),
     );
     const targets = placement.flatMap((ids, index) =>
       ids.map((id) => ({ index, node: vault.locationById(id)!.node, path: PATHS.shard(objects[index]!) })),
@@ -151,7 +164,11 @@ export async function fetchManifest(vault: Vault, file: FileRef): Promise<Manife
   for (const l of order) {
     try {
       const bytes = await readObject(l.node, PATHS.manifest(file.id, file.version), MAX_MANIFEST_BYTES);
-      const m = decodeManifest(bytes, keys.manifest, { vaultId: vault.vaultId, fileId: file.id, version: file.version });
+      const m = decodeManifest(bytes, keys.manifest, {
+        vaultId: vault.vaultId,
+        fileId: file.id,
+        version: file.version,
+      });
       if (m.name !== file.name || m.size !== file.size || m.sha256 !== file.sha256) {
         throw new CorruptError('manifest disagrees with the vault head');
       }
@@ -160,7 +177,10 @@ export async function fetchManifest(vault: Vault, file: FileRef): Promise<Manife
       errors.push(`${l.name}: ${(err as Error).message}`);
     }
   }
-  throw new ShardvaultError('unavailable', `no location gives a valid manifest for ${file.name} (${errors.join('; ')})`);
+  throw new ShardvaultError(
+    'unavailable',
+    `no location gives a valid manifest for ${file.name} (${errors.join('; ')})`,
+  );
 }
 
 function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
@@ -206,7 +226,10 @@ export async function getFile(
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
     const m = await fetchManifest(vault, file);
     const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
-    const temp = nodePath.join(nodePath.dirname(target), `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`);
+    const temp = nodePath.join(
+      nodePath.dirname(target),
+      `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
+    );
     const handle = await fs.open(temp, 'wx', 0o600).catch((err: unknown) => {
       throw new ShardvaultError('io', `cannot write to ${nodePath.dirname(target)}: ${(err as Error).message}`);
     });
@@ -280,7 +303,9 @@ export async function removeFile(vault: Vault, name: string): Promise<void> {
 
 /** What each reachable location holds under shards/: object path -> size; null when unreachable. */
 export async function shardListings(vault: Vault): Promise<Map<string, Map<string, number> | null>> {
-  const listed = await vault.everywhere(async (l) => new Map((await l.node.list('shards')).map((o) => [o.path, o.size])));
+  const listed = await vault.everywhere(
+    async (l) => new Map((await l.node.list('shards')).map((o) => [o.path, o.size])),
+  );
   return new Map(listed.map((r) => [r.location.id, r.value ?? null]));
 }
 
@@ -296,14 +321,23 @@ function copyStates(vault: Vault, m: Manifest, listings: Map<string, Map<string,
     s.locations.map((id) => {
       const listing = listings.get(id);
       const size = listing?.get(PATHS.shard(s.object));
-      const state: ShardState = listing === null || listing === undefined ? 'offline' : size === undefined ? 'missing' : size !== s.size ? 'corrupt' : 'ok';
+      const state: ShardState =
+        listing === null || listing === undefined
+          ? 'offline'
+          : size === undefined
+            ? 'missing'
+            : size !== s.size
+              ? 'corrupt'
+              : 'ok';
       return { index: s.index, location: vault.locationById(id) ?? null, locationId: id, state };
     }),
   );
 }
 
 function healthOf(m: Manifest, copies: readonly CopyState[]): { health: Health; survives: number } {
-  const good = m.shards.map((s) => copies.filter((c) => c.index === s.index && c.state === 'ok').map((c) => c.locationId));
+  const good = m.shards.map((s) =>
+    copies.filter((c) => c.index === s.index && c.state === 'ok').map((c) => c.locationId),
+  );
   const survives = survivesLosses(good, m.data);
   if (survives < 0) return { health: 'lost', survives: -1 };
   const allGood = copies.every((c) => c.state === 'ok');
@@ -328,7 +362,10 @@ export async function listFiles(vault: Vault): Promise<FileEntry[]> {
   );
 }
 
-export async function placement(vault: Vault, name: string): Promise<PlacementReport & { health: Health; survives: number }> {
+export async function placement(
+  vault: Vault,
+  name: string,
+): Promise<PlacementReport & { health: Health; survives: number }> {
   const file = findFile(vault.head(), name);
   const m = await fetchManifest(vault, file);
   const copies = copyStates(vault, m, await shardListings(vault));
@@ -336,14 +373,22 @@ export async function placement(vault: Vault, name: string): Promise<PlacementRe
     name,
     shards: m.shards.map((s) => ({
       index: s.index,
-      locations: copies.filter((c) => c.index === s.index).map((c) => ({ name: c.location?.name ?? c.locationId, state: c.state })),
+      locations: copies
+        .filter((c) => c.index === s.index)
+        .map((c) => ({ name: c.location?.name ?? c.locationId, state: c.state })),
     })),
     ...healthOf(m, copies),
   };
 }
 
 /** Downloads one copy and checks every frame and the stored-bytes hash. */
-async function checkCopyDeep(vault: Vault, m: Manifest, index: number, location: Location, key: Uint8Array | null): Promise<ShardState> {
+async function checkCopyDeep(
+  vault: Vault,
+  m: Manifest,
+  index: number,
+  location: Location,
+  key: Uint8Array | null,
+): Promise<ShardState> {
   if (!key) return 'corrupt';
   const s = m.shards[index]!;
   const header = headersOf(vault, m)[index]!;
@@ -385,20 +430,23 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
     }
     // A reachable location without the manifest is a problem repair fixes.
     const manifests = await vault.everywhere((l) => l.node.stat(PATHS.manifest(f.id, f.version)));
-    for (const r of manifests) if (r.value === null) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
+    for (const r of manifests)
+      if (r.value === null) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
     const copies = copyStates(vault, m, listings);
     if (deep) {
       const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
       try {
         for (const c of copies) {
-          if (c.state === 'ok' && c.location) c.state = await checkCopyDeep(vault, m, c.index, c.location, shardKeys[c.index] ?? null);
+          if (c.state === 'ok' && c.location)
+            c.state = await checkCopyDeep(vault, m, c.index, c.location, shardKeys[c.index] ?? null);
         }
       } finally {
         wipe(fileKey, ...shardKeys.map((k) => k ?? undefined));
       }
     }
     for (const c of copies) {
-      if (c.state !== 'ok') problems.push({ file: f.name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });
+      if (c.state !== 'ok')
+        problems.push({ file: f.name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });
     }
     files.push({ name: f.name, ...healthOf(m, copies) });
     vault.emitProgress({ op: 'verify', name: f.name, done: ++done, total: head.files.length });
@@ -415,13 +463,16 @@ export async function readAccessLog(vault: Vault): Promise<{ requests: AccessReq
   const devices = new Set([...head.logAnchors.map((a) => a.device), vault.deviceId]);
   const listings = await vault.everywhere(async (l) => {
     const out: { device: string; path: string }[] = [];
-    for (const device of devices) for (const o of await l.node.list(PATHS.logDir(device))) out.push({ device, path: o.path });
+    for (const device of devices)
+      for (const o of await l.node.list(PATHS.logDir(device))) out.push({ device, path: o.path });
     return out;
   });
   const requests: AccessRequest[] = [];
   const problems: string[] = [];
   for (const device of devices) {
-    const paths = new Set(listings.flatMap((r) => (r.value ?? []).filter((e) => e.device === device).map((e) => e.path)));
+    const paths = new Set(
+      listings.flatMap((r) => (r.value ?? []).filter((e) => e.device === device).map((e) => e.path)),
+    );
     const entries: DecodedEntry[] = [];
     for (const path of paths) {
       const seq = Number.parseInt(path.split('/').pop() ?? '', 10);
@@ -430,7 +481,11 @@ export async function readAccessLog(vault: Vault): Promise<{ requests: AccessReq
       for (const r of listings) {
         if (!r.value?.some((e) => e.path === path)) continue;
         try {
-          entry = decodeLogEntry(await readObject(r.location.node, path, MAX_LOG_ENTRY_BYTES), pair, { vaultId: vault.vaultId, deviceId: device, seq });
+          entry = decodeLogEntry(await readObject(r.location.node, path, MAX_LOG_ENTRY_BYTES), pair, {
+            vaultId: vault.vaultId,
+            deviceId: device,
+            seq,
+          });
           break;
         } catch (err) {
           problems.push(`${r.location.name}: ${path}: ${(err as Error).message}`);

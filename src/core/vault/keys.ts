@@ -16,7 +16,8 @@ import { recoverChecked, splitSecret } from '../crypto/shamir';
 import { AuthError, ShardvaultError } from '../errors';
 import { keyShareHeader, type KeyShareRecord } from '../format/records';
 
-const info = (purpose: string, ...parts: Uint8Array[]): Uint8Array => concat(utf8(`shardvault/v1/${purpose}`), ...parts);
+const info = (purpose: string, ...parts: Uint8Array[]): Uint8Array =>
+  concat(utf8(`shardvault/v1/${purpose}`), ...parts);
 
 export function passphraseKey(passphrase: string, salt: Uint8Array, kdf: KdfParams): Promise<Uint8Array> {
   if (passphrase.length === 0) throw new AuthError('the passphrase is empty');
@@ -84,8 +85,18 @@ export function keyCheckValue(vk: Uint8Array, vaultId: string, generation: numbe
   return hkdf(vk, fromHex(vaultId, 'vaultId', 16), info('kcv', u32be(generation)));
 }
 
-function shareSealKey(root: Uint8Array, kind: 'passphrase' | 'recovery', vaultId: string, locationId: string, generation: number): Uint8Array {
-  return hkdf(root, fromHex(vaultId, 'vaultId', 16), info(`share-${kind}`, fromHex(locationId, 'locationId', 16), u32be(generation)));
+function shareSealKey(
+  root: Uint8Array,
+  kind: 'passphrase' | 'recovery',
+  vaultId: string,
+  locationId: string,
+  generation: number,
+): Uint8Array {
+  return hkdf(
+    root,
+    fromHex(vaultId, 'vaultId', 16),
+    info(`share-${kind}`, fromHex(locationId, 'locationId', 16), u32be(generation)),
+  );
 }
 
 /** The profile's own key, for sealing location credentials (profile.ts). */
@@ -171,7 +182,12 @@ export async function recoverVaultKey(
     if (record.vaultId !== vaultId || record.locationId !== locationId) continue;
     const key = shareSealKey(secret.key, secret.kind, vaultId, locationId, record.generation);
     try {
-      const share = openWithNonce(key, secret.kind === 'passphrase' ? record.passphraseBox : record.recoveryBox, record.header, 'key share');
+      const share = openWithNonce(
+        key,
+        secret.kind === 'passphrase' ? record.passphraseBox : record.recoveryBox,
+        record.header,
+        'key share',
+      );
       openedAny = true;
       const group = opened.get(record.generation) ?? { threshold: record.threshold, kcv: record.kcv, shares: [] };
       if (group.threshold === record.threshold && equalBytes(group.kcv, record.kcv)) group.shares.push(share);
@@ -198,7 +214,10 @@ export async function recoverVaultKey(
     mixed = true;
   }
   if (mixed) {
-    throw new ShardvaultError('corrupt', 'the key shares open but do not combine to the vault key (mixed or damaged deals)');
+    throw new ShardvaultError(
+      'corrupt',
+      'the key shares open but do not combine to the vault key (mixed or damaged deals)',
+    );
   }
   const best = generations.length ? opened.get(generations[0]!)! : null;
   throw new ShardvaultError(

@@ -284,8 +284,10 @@ export async function readShards(
         try {
           stream = new ShardStream(await copy.node.get(copy.path), index, copy.location);
           const header = await stream.read(spec.headers[index]!.length);
-          if (!equalBytes(header, spec.headers[index]!)) throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
-          for (let s = 0; s < upTo; s++) openFrame(spec.keys[index]!, s, s === segments - 1, await stream.read(frameAt(s)), header);
+          if (!equalBytes(header, spec.headers[index]!))
+            throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
+          for (let s = 0; s < upTo; s++)
+            openFrame(spec.keys[index]!, s, s === segments - 1, await stream.read(frameAt(s)), header);
           return stream;
         } catch (err) {
           await stream?.close();
@@ -321,13 +323,20 @@ export async function readShards(
             pieces[stream.index] = openFrame(spec.keys[stream.index]!, s, last, frame, spec.headers[stream.index]!);
             have++;
           } catch (err) {
-            problems.push({ index: stream.index, location: stream.location, kind: problemKind(err), message: (err as Error).message });
+            problems.push({
+              index: stream.index,
+              location: stream.location,
+              kind: problemKind(err),
+              message: (err as Error).message,
+            });
             active.splice(active.indexOf(stream), 1);
             await stream.close();
           }
         }
       }
-      const data = pieces.slice(0, g.data).every((p) => p) ? (pieces.slice(0, g.data) as Uint8Array[]) : rs.reconstructData(pieces);
+      const data = pieces.slice(0, g.data).every((p) => p)
+        ? (pieces.slice(0, g.data) as Uint8Array[])
+        : rs.reconstructData(pieces);
       const segmentLength = Math.min(g.segmentSize, spec.size - s * g.segmentSize);
       let remaining = Math.max(0, segmentLength);
       for (const piece of data) {
@@ -344,9 +353,19 @@ export async function readShards(
       // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
       // worth reporting (verify/repair fix it), not a wrong file.
       if (!(await stream.atEnd())) {
-        problems.push({ index: stream.index, location: stream.location, kind: 'corrupt', message: 'trailing bytes after the last frame' });
+        problems.push({
+          index: stream.index,
+          location: stream.location,
+          kind: 'corrupt',
+          message: 'trailing bytes after the last frame',
+        });
       } else if (stream.digest() !== spec.shardHashes[stream.index]) {
-        problems.push({ index: stream.index, location: stream.location, kind: 'corrupt', message: 'stored bytes differ from the manifest hash' });
+        problems.push({
+          index: stream.index,
+          location: stream.location,
+          kind: 'corrupt',
+          message: 'stored bytes differ from the manifest hash',
+        });
       }
     }
   } finally {

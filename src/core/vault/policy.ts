@@ -19,7 +19,8 @@ function policyError(message: string): never {
 
 /** n = number of locations, k = n − X, t = Y + 1. */
 export function policyFromWords(locations: number, survive: number, secretAgainst: number): PolicyNumbers {
-  if (!Number.isSafeInteger(survive) || survive < 0) throw new UsageError('--survive must be a whole number, 0 or more');
+  if (!Number.isSafeInteger(survive) || survive < 0)
+    throw new UsageError('--survive must be a whole number, 0 or more');
   if (!Number.isSafeInteger(secretAgainst) || secretAgainst < 1) {
     throw new UsageError('--secret-against must be 1 or more: with 0, any one location could unlock the vault');
   }
@@ -38,10 +39,13 @@ export function policyFromWords(locations: number, survive: number, secretAgains
 
 export function checkPolicy(p: PolicyNumbers, locations: number): void {
   if (locations < 2) policyError('a vault needs at least two locations');
-  if (p.data < 1 || p.total < p.data || p.total > 255) policyError(`--data ${p.data} --total ${p.total} is not a valid code (1 <= k <= n <= 255)`);
+  if (p.data < 1 || p.total < p.data || p.total > 255)
+    policyError(`--data ${p.data} --total ${p.total} is not a valid code (1 <= k <= n <= 255)`);
   if (p.threshold < 2) policyError('--threshold must be at least 2: with 1, any one location could unlock the vault');
-  if (p.threshold > locations) policyError(`--threshold ${p.threshold} needs more locations than the ${locations} given`);
-  if (p.replicas < 1 || p.replicas > locations) policyError(`--replicas ${p.replicas} needs ${p.replicas} distinct locations; ${locations} given`);
+  if (p.threshold > locations)
+    policyError(`--threshold ${p.threshold} needs more locations than the ${locations} given`);
+  if (p.replicas < 1 || p.replicas > locations)
+    policyError(`--replicas ${p.replicas} needs ${p.replicas} distinct locations; ${locations} given`);
 }
 
 /**
@@ -51,8 +55,11 @@ export function checkPolicy(p: PolicyNumbers, locations: number): void {
  */
 export function placeShards(total: number, replicas: number, locationIds: readonly string[]): string[][] {
   const m = locationIds.length;
-  if (replicas > m) policyError(`${replicas} copies of each shard need ${replicas} reachable locations; ${m} are reachable`);
-  return Array.from({ length: total }, (_, i) => Array.from({ length: replicas }, (_, j) => locationIds[(i * replicas + j) % m]!));
+  if (replicas > m)
+    policyError(`${replicas} copies of each shard need ${replicas} reachable locations; ${m} are reachable`);
+  return Array.from({ length: total }, (_, i) =>
+    Array.from({ length: replicas }, (_, j) => locationIds[(i * replicas + j) % m]!),
+  );
 }
 
 export function sharesLocations(total: number, replicas: number, locations: number): boolean {

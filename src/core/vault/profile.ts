@@ -86,7 +86,11 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
   const device = j.object(o['device'], 'device', ['id', 'name']);
   const kdf = j.object(o['kdf'], 'kdf', ['logN', 'r', 'p']);
-  const params = { logN: j.int(kdf['logN'], 'kdf.logN', 0, 64), r: j.int(kdf['r'], 'kdf.r', 0, 1024), p: j.int(kdf['p'], 'kdf.p', 0, 1024) };
+  const params = {
+    logN: j.int(kdf['logN'], 'kdf.logN', 0, 64),
+    r: j.int(kdf['r'], 'kdf.r', 0, 1024),
+    p: j.int(kdf['p'], 'kdf.p', 0, 1024),
+  };
   try {
     checkKdfParams(params);
   } catch (err) {
@@ -173,7 +177,10 @@ export async function lockProfile(dir: string): Promise<() => Promise<void>> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(await fs.readFile(path, 'utf8').catch(() => ''), 10);
       if (Number.isSafeInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new ShardvaultError('busy', `another Shardvault process (pid ${holder}) is using this profile; try again when it ends`);
+        throw new ShardvaultError(
+          'busy',
+          `another Shardvault process (pid ${holder}) is using this profile; try again when it ends`,
+        );
       }
       await fs.rm(path, { force: true });
     }

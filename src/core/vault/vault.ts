@@ -38,7 +38,14 @@ import {
   type UnlockSecret,
   type VaultKeys,
 } from './keys';
-import { checkPolicy, placeShards, policyFromWords, sharesLocations, survivesLosses, type PolicyNumbers } from './policy';
+import {
+  checkPolicy,
+  placeShards,
+  policyFromWords,
+  sharesLocations,
+  survivesLosses,
+  type PolicyNumbers,
+} from './policy';
 import { loadProfile, newDevice, saveProfile, type Profile, type ProfileLocation } from './profile';
 
 export const DEFAULT_SEGMENT = 4 * 1024 * 1024;
@@ -79,6 +86,7 @@ export class Vault {
   private keys: VaultKeys | null = null;
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
+  private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
 
   private constructor(
     readonly dir: string,
@@ -92,15 +100,22 @@ export class Vault {
   /** The vault of the profile in `dir`, locked. NotFoundError when the profile has none. */
   static async load(dir: string, options: VaultOptions = {}): Promise<Vault> {
     const profile = await loadProfile(dir);
-    if (!profile) throw new NotFoundError(`no vault in ${dir}: create one with \`shardvault init\` or attach one with \`shardvault open\``);
+    if (!profile)
+      throw new NotFoundError(
+        `no vault in ${dir}: create one with \`shardvault init\` or attach one with \`shardvault open\``,
+      );
     return new Vault(dir, profile, profile.locations.map(locationFromProfile), options);
   }
 
-  static async create(dir: string, opts: CreateOptions): Promise<{ vault: Vault; recoveryCode: string; warnings: string[] }> {
+  static async create(
+    dir: string,
+    opts: CreateOptions,
+  ): Promise<{ vault: Vault; recoveryCode: string; warnings: string[] }> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
     const parsed = nameSpecs(opts.locations);
     const m = parsed.length;
-    const numbers = 'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
+    const numbers =
+      'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
     checkPolicy(numbers, m);
     const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT;
     if (!Number.isSafeInteger(segmentSize) || segmentSize < MIN_SEGMENT || segmentSize > MAX_SEGMENT) {
@@ -129,7 +144,8 @@ export class Vault {
       );
     }
     for (const l of locations) {
-      if (await l.node.stat(PATHS.vault)) throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
+      if (await l.node.stat(PATHS.vault))
+        throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
     }
 
     const vaultId = newId();
@@ -147,7 +163,12 @@ export class Vault {
         const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created };
         await l.node.put(PATHS.vault, encodeVaultRecord(record));
       }
-      const shares = await dealShares(vk, { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) }, pk, rk);
+      const shares = await dealShares(
+        vk,
+        { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) },
+        pk,
+        rk,
+      );
       await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.get(l.id)!)));
       const profile: Profile = {
         vaultId,
@@ -226,7 +247,13 @@ export class Vault {
     given.forEach((g, i) => {
       const r = records[i];
       if (r?.vaultId === vaultId) {
-        locations.push({ id: r.locationId, name: g.parsed.name!, kind: g.parsed.kind, display: g.parsed.display, node: g.node });
+        locations.push({
+          id: r.locationId,
+          name: g.parsed.name!,
+          kind: g.parsed.kind,
+          display: g.parsed.display,
+          node: g.node,
+        });
       }
     });
     const profile: Profile = {
@@ -369,7 +396,10 @@ export class Vault {
       for (const object of listing) {
         if (object.size !== KEY_SHARE_BYTES) continue;
         try {
-          out.push({ locationId: l.id, record: decodeKeyShare(await readObject(l.node, object.path, KEY_SHARE_BYTES)) });
+          out.push({
+            locationId: l.id,
+            record: decodeKeyShare(await readObject(l.node, object.path, KEY_SHARE_BYTES)),
+          });
         } catch (err) {
           this.options.onWarning?.(`${l.name}: ${(err as Error).message}`);
         }
@@ -380,7 +410,10 @@ export class Vault {
     const reached = found.filter((f) => f.value).map((f) => f.location.name);
     let unlockSecret: UnlockSecret;
     if ('passphrase' in secret) {
-      unlockSecret = { kind: 'passphrase', key: await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf) };
+      unlockSecret = {
+        kind: 'passphrase',
+        key: await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf),
+      };
     } else {
       unlockSecret = { kind: 'recovery', key: recoveryKey(secret.recoveryCode, this.profile.vaultId) };
     }
@@ -389,9 +422,12 @@ export class Vault {
       return { vk, shares };
     } catch (err) {
       if (logFailure && err instanceof ShardvaultError) {
-        await this.audit({ action: 'unlock', file: null, outcome: err.code === 'auth' ? 'denied' : 'failed', locations: reached }).catch(
-          () => undefined,
-        );
+        await this.audit({
+          action: 'unlock',
+          file: null,
+          outcome: err.code === 'auth' ? 'denied' : 'failed',
+          locations: reached,
+        }).catch(() => undefined);
         await this.saveProfile().catch(() => undefined);
       }
       throw err;
@@ -405,7 +441,12 @@ export class Vault {
    * passphrase (after a recovery) or over a new set of locations. Old generations stay until
    * the new one is on t + X locations, so a re-deal cut short never locks the vault out.
    */
-  private async redeal(vk: Uint8Array, passphrase: string, recoveryCode: string | null, _old: readonly ShareFromLocation[]): Promise<void> {
+  private async redeal(
+    vk: Uint8Array,
+    passphrase: string,
+    recoveryCode: string | null,
+    _old: readonly ShareFromLocation[],
+  ): Promise<void> {
     const head = this.head();
     if (!recoveryCode) throw new UsageError('a re-deal needs the recovery code (it seals every share a second time)');
     const generation = head.generation + 1;
@@ -414,7 +455,12 @@ export class Vault {
     try {
       const shares = await dealShares(
         vk,
-        { vaultId: this.profile.vaultId, generation, threshold: head.policy.threshold, locationIds: head.locations.map((l) => l.id) },
+        {
+          vaultId: this.profile.vaultId,
+          generation,
+          threshold: head.policy.threshold,
+          locationIds: head.locations.map((l) => l.id),
+        },
         pk,
         rk,
       );
@@ -422,11 +468,15 @@ export class Vault {
       const ok = written.filter((w) => w.value !== undefined).length;
       const needed = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
       if (ok < needed) {
-        throw new ShardvaultError('unavailable', `the new key shares reached ${ok} locations; ${needed} are needed before the old ones can go`);
+        throw new ShardvaultError(
+          'unavailable',
+          `the new key shares reached ${ok} locations; ${needed} are needed before the old ones can go`,
+        );
       }
       this.currentHead = { ...head, generation };
       await this.everywhere(async (l) => {
-        for (const o of await l.node.list(PATHS.keysDir)) if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
+        for (const o of await l.node.list(PATHS.keysDir))
+          if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
       });
     } finally {
       wipe(pk, rk);
@@ -438,9 +488,12 @@ export class Vault {
   /** The highest valid head on the reachable locations; refuses one older than this profile saw. */
   private async loadHead(): Promise<Head> {
     const keys = this.requireKeys();
-    const heads = await this.everywhere(async (l) => decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId));
+    const heads = await this.everywhere(async (l) =>
+      decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId),
+    );
     for (const h of heads) {
-      if (h.error && !(h.error instanceof NotFoundError)) this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
+      if (h.error && !(h.error instanceof NotFoundError))
+        this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
     }
     const best = heads.flatMap((h) => (h.value ? [h.value] : [])).sort((a, b) => b.counter - a.counter)[0];
     if (!best) throw new ShardvaultError('unavailable', 'no location holds a readable vault head');
@@ -462,6 +515,12 @@ export class Vault {
    */
   async commit(change: (head: Head) => Head): Promise<Head> {
     const keys = this.requireKeys();
+    // The access request that causes this change is logged first, so the head anchors it.
+    const pending = this.pending;
+    if (pending && !pending.logged) {
+      await this.audit({ action: pending.action, file: pending.file, outcome: 'ok', locations: [...pending.used] });
+      pending.logged = true;
+    }
     const base = change(this.head());
     const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
     if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
@@ -506,29 +565,41 @@ export class Vault {
       return;
     }
     this.profile = { ...this.profile, logTip: { seq, hash: entry.hash } };
+    await this.saveProfile();
   }
 
-  /** Audits an action's outcome, then rethrows its error if it failed. */
+  /**
+   * Runs an access request and logs its outcome. A request that commits a change is logged
+   * just before its head is written (commit), so the head vouches for it; a failure after
+   * that is logged as a second, failed entry.
+   */
   async audited<T>(action: AccessAction, file: string | null, run: (used: Set<string>) => Promise<T>): Promise<T> {
-    const used = new Set<string>();
+    const pending = { action, file, used: new Set<string>(), logged: false };
+    this.pending = pending;
     let outcome: AccessOutcome = 'ok';
     try {
-      return await run(used);
+      return await run(pending.used);
     } catch (err) {
       outcome = err instanceof ShardvaultError && err.code === 'auth' ? 'denied' : 'failed';
       throw err;
     } finally {
-      await this.audit({ action, file, outcome, locations: [...used] }).catch((e: unknown) =>
-        this.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
-      );
-      if (action === 'get') await this.saveProfile().catch(() => undefined);
+      this.pending = null;
+      if (!pending.logged || outcome !== 'ok') {
+        await this.audit({ action, file, outcome, locations: [...pending.used] }).catch((e: unknown) =>
+          this.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
+        );
+      }
+      await this.saveProfile().catch(() => undefined);
     }
   }
 
   // ------------------------------------------------------------------ locations
 
   /** Runs `work` on every location at once; records who answered. Never throws. */
-  async everywhere<T>(work: (l: Location) => Promise<T>, locations: readonly Location[] = this.locations): Promise<Settled<T>[]> {
+  async everywhere<T>(
+    work: (l: Location) => Promise<T>,
+    locations: readonly Location[] = this.locations,
+  ): Promise<Settled<T>[]> {
     return Promise.all(
       locations.map(async (location) => {
         try {
@@ -556,7 +627,10 @@ export class Vault {
   }
 
   async saveProfile(): Promise<void> {
-    const locations: ProfileLocation[] = this.profile.locations.map((l) => ({ ...l, lastSeen: this.seen.get(l.id) ?? l.lastSeen }));
+    const locations: ProfileLocation[] = this.profile.locations.map((l) => ({
+      ...l,
+      lastSeen: this.seen.get(l.id) ?? l.lastSeen,
+    }));
     this.profile = { ...this.profile, locations };
     await saveProfile(this.dir, this.profile);
   }
@@ -572,7 +646,13 @@ export class Vault {
 }
 
 function locationFromProfile(l: ProfileLocation): Location {
-  return { id: l.id, name: l.name, kind: l.kind, display: parseSpec(l.spec).display, node: createNode({ kind: l.kind, spec: l.spec }, null) };
+  return {
+    id: l.id,
+    name: l.name,
+    kind: l.kind,
+    display: parseSpec(l.spec).display,
+    node: createNode({ kind: l.kind, spec: l.spec }, null),
+  };
 }
 
 /** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given. */
@@ -592,4 +672,3 @@ function nameSpecs(specs: readonly string[]): (ParsedSpec & { name: string })[] 
   }
   return parsed;
 }
-
