@@ -90,9 +90,15 @@ describe('golden vault v1', () => {
     );
     await rec.close();
     const again = await Vault.load(path.join(work, 'p4'));
-    await expect(again.unlock({ passphrase: golden.passphrase })).rejects.toMatchObject({ code: 'auth' });
     await again.unlock({ passphrase: 'a new passphrase' });
     await again.close();
+    // Only 2 of 3 locations hold the new shares (t = 2 < t + X = 3), so the old generation
+    // stays too, and with it the old passphrase (docs/SECURITY.md, "Recovery").
+    const old = await Vault.load(path.join(work, 'p4'));
+    await old.unlock({ passphrase: golden.passphrase });
+    await old.close();
+    const keys = await fs.readdir(path.join(work, 'loc2', 'a', 'keys'));
+    expect(keys.sort()).toEqual(['0000000001', '0000000002']);
   });
 });
 

@@ -25,6 +25,7 @@ import {
 import { createNode, parseSpec, type ParsedSpec } from '../storage/open';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
+import { CheckedNode } from './checked-node';
 import {
   dealShares,
   deriveVaultKeys,
@@ -104,7 +105,12 @@ export class Vault {
       throw new NotFoundError(
         `no vault in ${dir}: create one with \`shardvault init\` or attach one with \`shardvault open\``,
       );
-    return new Vault(dir, profile, profile.locations.map(locationFromProfile), options);
+    return new Vault(
+      dir,
+      profile,
+      profile.locations.map((l) => locationFromProfile(l, profile.vaultId)),
+      options,
+    );
   }
 
   static async create(
@@ -286,8 +292,8 @@ export class Vault {
       const all: Location[] = head.locations.map((entry) => {
         const mine = locations.find((l) => l.id === entry.id);
         if (mine) return { ...mine, name: entry.name };
-        const p = parseSpec(entry.display);
-        return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: createNode(p, null) };
+        const node = new CheckedNode(createNode(parseSpec(entry.display), null), vaultId, entry.id);
+        return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
       });
       const fresh: Profile = {
         ...profile,
@@ -466,14 +472,22 @@ export class Vault {
       );
       const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
       const ok = written.filter((w) => w.value !== undefined).length;
-      const needed = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
-      if (ok < needed) {
+      const safe = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
+      if (ok < head.policy.threshold) {
         throw new ShardvaultError(
           'unavailable',
-          `the new key shares reached ${ok} locations; ${needed} are needed before the old ones can go`,
+          `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
         );
       }
       this.currentHead = { ...head, generation };
+      if (ok < safe) {
+        // Old generations stay: until t + X locations hold the new one, losing some of them
+        // must not lock the vault out.
+        this.options.onWarning?.(
+          `the new key shares reached ${ok} of ${this.locations.length} locations; the rest get them when they are back (repair)`,
+        );
+        return;
+      }
       await this.everywhere(async (l) => {
         for (const o of await l.node.list(PATHS.keysDir))
           if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
@@ -645,14 +659,9 @@ export class Vault {
   }
 }
 
-function locationFromProfile(l: ProfileLocation): Location {
-  return {
-    id: l.id,
-    name: l.name,
-    kind: l.kind,
-    display: parseSpec(l.spec).display,
-    node: createNode({ kind: l.kind, spec: l.spec }, null),
-  };
+function locationFromProfile(l: ProfileLocation, vaultId: string): Location {
+  const node = new CheckedNode(createNode({ kind: l.kind, spec: l.spec }, null), vaultId, l.id);
+  return { id: l.id, name: l.name, kind: l.kind, display: parseSpec(l.spec).display, node };
 }
 
 /** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given. */
