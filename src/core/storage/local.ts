@@ -5,7 +5,7 @@
  * disk under the mount point.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
@@ -82,11 +82,10 @@ export class LocalFolderNode implements StorageNode {
     assertObjectPath(path);
     await this.requireRoot();
     const full = this.full(path);
-    // Open first so a missing object is reported now, not on first read.
+    // Open first so a missing object is reported now, not on first read. The stream owns
+    // the handle and closes it once, when it ends or is destroyed.
     const handle = await this.wrap(path, () => fs.open(full, 'r'));
-    return createReadStream('', { fd: handle.fd, highWaterMark: 1 << 20, autoClose: true }).on('close', () => {
-      void handle.close().catch(() => undefined);
-    });
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {
