@@ -123,7 +123,7 @@ function fuzz(name: string, original: Uint8Array, parse: (b: Uint8Array) => unkn
         try {
           parse(input);
         } catch (err) {
-          if (!(err instanceof ShardvaultError)) throw new Error(`untyped ${String(err)}`);
+          if (!(err instanceof ShardvaultError)) throw new Error(`untyped ${String(err)}`, { cause: err });
           return;
         }
         // A structural parser may accept a mutation (a changed key-check byte, a flipped

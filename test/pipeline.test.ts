@@ -16,7 +16,7 @@ let root: string;
 let vault: Vault;
 const folders: string[] = [];
 
-async function* chunks(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
   for (let at = 0; at < bytes.length; at += 1000) yield bytes.subarray(at, at + 1000);
 }
 

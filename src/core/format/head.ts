@@ -63,6 +63,8 @@ export interface Head {
   readonly tombstones: readonly { readonly id: string; readonly version: number }[];
   readonly logPublicKey: Uint8Array;
   readonly logPrivateKey: Uint8Array;
+  /** RK (from the recovery code), kept so that any re-deal can seal recovery boxes too. */
+  readonly recoveryKey: Uint8Array;
   readonly logAnchors: readonly LogAnchor[];
   readonly updated: string;
 }
@@ -77,6 +79,7 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
     locations: head.locations,
     files: head.files,
     tombstones: head.tombstones,
+    recoveryKey: toBase64(head.recoveryKey),
     log: {
       publicKey: toBase64(head.logPublicKey),
       privateKey: toBase64(head.logPrivateKey),
@@ -103,6 +106,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     'locations',
     'files',
     'tombstones',
+    'recoveryKey',
     'log',
     'updated',
   ]);
@@ -140,6 +144,8 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const logPublicKey = j.base64(log['publicKey'], 'log.publicKey', 32);
   const logPrivateKey = j.base64(log['privateKey'], 'log.privateKey', 32);
   if (logPublicKey.length !== 32 || logPrivateKey.length !== 32) j.fail('log', 'keys must be 32 bytes');
+  const recoveryKey = j.base64(o['recoveryKey'], 'recoveryKey', 32);
+  if (recoveryKey.length !== 32) j.fail('recoveryKey', 'must be 32 bytes');
   const logAnchors = j.array(log['anchors'], 'log.anchors', 4096).map((v, i) => {
     const a = j.object(v, `log.anchors[${i}]`, ['device', 'seq', 'hash']);
     return {
@@ -158,6 +164,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     tombstones,
     logPublicKey,
     logPrivateKey,
+    recoveryKey,
     logAnchors,
     updated: j.time(o['updated'], 'updated'),
   };

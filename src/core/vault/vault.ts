@@ -85,6 +85,9 @@ const newId = (): string => randomBytes(ID_BYTES).toString('hex');
 
 export class Vault {
   private keys: VaultKeys | null = null;
+  /** VK and, when unlocked with the passphrase, PK: kept while unlocked for re-deals. */
+  private vk: Uint8Array | null = null;
+  private pk: Uint8Array | null = null;
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
   private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
@@ -136,7 +139,7 @@ export class Vault {
     const policy: Policy = { ...numbers, segmentSize };
     const locations: Location[] = parsed.map((p) => ({
       id: newId(),
-      name: p.name!,
+      name: p.name,
       kind: p.kind,
       display: p.display,
       node: createNode(p, p.secrets),
@@ -206,6 +209,7 @@ export class Vault {
         tombstones: [],
         logPublicKey: logPair.publicKey,
         logPrivateKey: logPair.privateKey,
+        recoveryKey: new Uint8Array(rk),
         logAnchors: [],
         updated: created,
       };
@@ -255,7 +259,7 @@ export class Vault {
       if (r?.vaultId === vaultId) {
         locations.push({
           id: r.locationId,
-          name: g.parsed.name!,
+          name: g.parsed.name,
           kind: g.parsed.kind,
           display: g.parsed.display,
           node: g.node,
@@ -281,7 +285,7 @@ export class Vault {
       policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
     };
     const probe = new Vault(dir, profile, locations, options);
-    const { vk, shares } = await probe.recover(secret, false);
+    const { vk, pk } = await probe.recover(secret, false);
     try {
       const keys = deriveVaultKeys(vk, vaultId);
       probe.keys = keys;
@@ -312,8 +316,11 @@ export class Vault {
       const vault = new Vault(dir, fresh, all, options);
       vault.keys = keys;
       vault.currentHead = head;
+      vault.vk = new Uint8Array(vk);
+      vault.pk = pk;
       if (newPassphrase !== null) {
-        await vault.redeal(vk, newPassphrase, 'recoveryCode' in secret ? secret.recoveryCode : null, shares);
+        vault.pk = await passphraseKey(newPassphrase, fresh.salt, fresh.kdf);
+        await vault.redeal();
       }
       await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
       await vault.commit((h) => h);
@@ -375,27 +382,30 @@ export class Vault {
 
   async unlock(secret: Secret): Promise<void> {
     if (this.keys) return;
-    const { vk } = await this.recover(secret, true);
+    const { vk, pk } = await this.recover(secret, true);
+    this.vk = vk;
+    this.pk = pk;
     try {
       this.keys = deriveVaultKeys(vk, this.profile.vaultId);
       this.currentHead = await this.loadHead();
     } catch (err) {
       this.lock();
       throw err;
-    } finally {
-      wipe(vk);
     }
   }
 
   lock(): void {
     if (this.keys) wipeVaultKeys(this.keys);
-    if (this.currentHead) wipe(this.currentHead.logPrivateKey);
+    if (this.currentHead) wipe(this.currentHead.logPrivateKey, this.currentHead.recoveryKey);
+    wipe(this.vk, this.pk);
+    this.vk = null;
+    this.pk = null;
     this.keys = null;
     this.currentHead = null;
   }
 
   /** Reads every reachable location's key shares and recovers VK, logging a refusal. */
-  private async recover(secret: Secret, logFailure: boolean): Promise<{ vk: Uint8Array; shares: ShareFromLocation[] }> {
+  private async recover(secret: Secret, logFailure: boolean): Promise<{ vk: Uint8Array; pk: Uint8Array | null }> {
     const found = await this.everywhere(async (l) => {
       const listing = await l.node.list(PATHS.keysDir);
       const out: ShareFromLocation[] = [];
@@ -423,9 +433,11 @@ export class Vault {
     } else {
       unlockSecret = { kind: 'recovery', key: recoveryKey(secret.recoveryCode, this.profile.vaultId) };
     }
+    let keep = false;
     try {
       const { vk } = await recoverVaultKey(this.profile.vaultId, shares, unlockSecret);
-      return { vk, shares };
+      keep = unlockSecret.kind === 'passphrase';
+      return { vk, pk: keep ? unlockSecret.key : null };
     } catch (err) {
       if (logFailure && err instanceof ShardvaultError) {
         await this.audit({
@@ -438,7 +450,7 @@ export class Vault {
       }
       throw err;
     } finally {
-      wipe(unlockSecret.key);
+      if (!keep) wipe(unlockSecret.key);
     }
   }
 
@@ -447,54 +459,53 @@ export class Vault {
    * passphrase (after a recovery) or over a new set of locations. Old generations stay until
    * the new one is on t + X locations, so a re-deal cut short never locks the vault out.
    */
-  private async redeal(
-    vk: Uint8Array,
-    passphrase: string,
-    recoveryCode: string | null,
-    _old: readonly ShareFromLocation[],
-  ): Promise<void> {
+  /**
+   * Deals a new generation of VK's shares over every location of the vault (after a new
+   * passphrase, or over a new set of locations), sealed under PK and under RK (kept in the
+   * head). Old generations stay until the new one is on t + X locations, so a re-deal cut
+   * short never locks the vault out. The caller commits the head (its generation changed).
+   */
+  async redeal(): Promise<void> {
     const head = this.head();
-    if (!recoveryCode) throw new UsageError('a re-deal needs the recovery code (it seals every share a second time)');
+    if (!this.vk || !this.pk)
+      throw new AuthError('re-dealing the key shares needs the vault unlocked with its passphrase');
     const generation = head.generation + 1;
-    const pk = await passphraseKey(passphrase, this.profile.salt, this.profile.kdf);
-    const rk = recoveryKey(recoveryCode, this.profile.vaultId);
-    try {
-      const shares = await dealShares(
-        vk,
-        {
-          vaultId: this.profile.vaultId,
-          generation,
-          threshold: head.policy.threshold,
-          locationIds: head.locations.map((l) => l.id),
-        },
-        pk,
-        rk,
+    const pk = this.pk;
+    const rk = head.recoveryKey;
+    const vk = this.vk;
+    const shares = await dealShares(
+      vk,
+      {
+        vaultId: this.profile.vaultId,
+        generation,
+        threshold: head.policy.threshold,
+        locationIds: head.locations.map((l) => l.id),
+      },
+      pk,
+      rk,
+    );
+    const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
+    const ok = written.filter((w) => w.value !== undefined).length;
+    const safe = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
+    if (ok < head.policy.threshold) {
+      throw new ShardvaultError(
+        'unavailable',
+        `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
       );
-      const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
-      const ok = written.filter((w) => w.value !== undefined).length;
-      const safe = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
-      if (ok < head.policy.threshold) {
-        throw new ShardvaultError(
-          'unavailable',
-          `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
-        );
-      }
-      this.currentHead = { ...head, generation };
-      if (ok < safe) {
-        // Old generations stay: until t + X locations hold the new one, losing some of them
-        // must not lock the vault out.
-        this.options.onWarning?.(
-          `the new key shares reached ${ok} of ${this.locations.length} locations; the rest get them when they are back (repair)`,
-        );
-        return;
-      }
-      await this.everywhere(async (l) => {
-        for (const o of await l.node.list(PATHS.keysDir))
-          if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
-      });
-    } finally {
-      wipe(pk, rk);
     }
+    this.currentHead = { ...head, generation };
+    if (ok < safe) {
+      // Old generations stay: until t + X locations hold the new one, losing some of them
+      // must not lock the vault out.
+      this.options.onWarning?.(
+        `the new key shares reached ${ok} of ${this.locations.length} locations; the rest get them when they are back (repair)`,
+      );
+      return;
+    }
+    await this.everywhere(async (l) => {
+      for (const o of await l.node.list(PATHS.keysDir))
+        if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
+    });
   }
 
   // ------------------------------------------------------------------ the vault head

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Writes test/golden/vault-v1 (and its .json) anew with the CLI. Run only when the format
+# changes on purpose: the golden vault exists to catch changes that are not on purpose.
+# Made at /tmp/shardvault-golden-v1 so the head's recorded paths never exist later.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run build:cli >/dev/null
+G=/tmp/shardvault-golden-v1
+rm -rf "$G" test/golden/vault-v1
+mkdir -p "$G"/{a,b,c}
+export SHARDVAULT_HOME; SHARDVAULT_HOME=$(mktemp -d)
+export SHARDVAULT_PASSPHRASE='golden vault passphrase'
+work=$(mktemp -d)
+node -e 'let s="";for(let i=0;i<400;i++)s+=`line ${i}: the quick brown fox jumps over the lazy dog\n`;require("fs").writeFileSync(process.argv[1],s)' "$work/fox.txt"
+: > "$work/empty"
+node bin/shardvault.mjs init --location "$G/a#alpha" --location "$G/b#bravo" --location "$G/c#charlie" \
+  --data 2 --total 3 --threshold 2 --segment-size 4096 --kdf-cost 10 --json > "$work/init.json"
+node bin/shardvault.mjs put "$work/fox.txt" --name notes/fox.txt
+node bin/shardvault.mjs put "$work/empty" --name empty
+node bin/shardvault.mjs get empty --output "$work/out" --force
+SHARDVAULT_PASSPHRASE=wrong node bin/shardvault.mjs ls 2>/dev/null || true
+cp -r "$G" test/golden/vault-v1
+find test/golden/vault-v1 -type d -name tmp -empty -delete
+rm -rf "$G" "$SHARDVAULT_HOME"
+node - "$work" <<'JS'
+const fs = require('fs'), crypto = require('crypto');
+const work = process.argv[2];
+const init = JSON.parse(fs.readFileSync(`${work}/init.json`));
+const fox = fs.readFileSync(`${work}/fox.txt`);
+const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+const golden = {
+  about: 'A vault written by format version 1 (docs/FORMAT.md) by scripts/make-golden-vault.sh: three local-folder locations a, b, c (made at /tmp/shardvault-golden-v1, a path that does not exist later, so the copies a test opens are the only ones reachable); k = 2 of n = 3, t = 2; segment 4096; scrypt logN 10. test/format.test.ts reads it with the current code, so a change that breaks old vaults fails.',
+  passphrase: 'golden vault passphrase',
+  recoveryCode: init.recoveryCode,
+  vaultId: init.vault.id,
+  files: {
+    'notes/fox.txt': { sha256: sha(fox), size: fox.length },
+    empty: { sha256: sha(Buffer.alloc(0)), size: 0 },
+  },
+};
+fs.writeFileSync('test/golden/vault-v1.json', JSON.stringify(golden, null, 2) + '\n');
+JS
+rm -rf "$work"
+echo "golden vault written: test/golden/vault-v1"
