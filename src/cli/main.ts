@@ -10,6 +10,7 @@ import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
 import { lockProfile, profileDir } from '../core/vault/profile';
+import { repair } from '../core/vault/repair';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
@@ -25,7 +26,7 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   open  --location SPEC ... [--recovery]   attach this profile to an existing vault (a new machine)
   put   FILE [--name NAME] [--replace]     an existing NAME is refused without --replace
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
-  ls | rm NAME | status | placement NAME | verify [--deep] | log
+  ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -326,6 +327,30 @@ async function run(args: Parsed, io: Io): Promise<number> {
           ),
           ...report.problems.map((p) => `problem: ${p.file} shard ${p.shard ?? '-'} on ${p.location}: ${p.kind}`),
           report.ok ? 'verify: all good' : `verify: ${report.problems.length} problem(s)`,
+        ].join('\n'),
+      );
+      return report.ok ? 0 : 6;
+    }
+    case 'repair': {
+      expectPositional(args, 0, 'repair [--deep]');
+      const report = await withVault(io, args, { unlock: true }, (vault) =>
+        repair(vault, { deep: args.flags.has('deep') }),
+      );
+      print(io, report, () =>
+        [
+          table(
+            ['FILE', 'BEFORE', 'AFTER', 'REBUILT', 'SURVIVES'],
+            report.files.map((f) => [
+              f.name,
+              f.before,
+              f.after,
+              String(f.rebuilt),
+              f.survives < 0 ? '-' : String(f.survives),
+            ]),
+          ),
+          `key shares: ${report.keyShares}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
+          ...report.pending.map((p) => `pending: ${p}`),
+          report.ok ? 'repair: all good' : `repair: ${report.pending.length} thing(s) left to do`,
         ].join('\n'),
       );
       return report.ok ? 0 : 6;

@@ -74,7 +74,7 @@ export interface VerifyReport {
   }>;
 }
 
-export type AccessAction = 'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'policy' | 'location';
+export type AccessAction = 'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {

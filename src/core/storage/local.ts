@@ -93,7 +93,7 @@ export class LocalFolderNode implements StorageNode {
     await this.requireRoot();
     try {
       const st = await fs.stat(this.full(path));
-      return st.isFile() ? { path, size: st.size } : null;
+      return st.isFile() ? { path, size: st.size, modifiedMs: st.mtimeMs } : null;
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
       throw this.translate(path, err);
@@ -117,7 +117,7 @@ export class LocalFolderNode implements StorageNode {
       const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
       try {
         const st = await fs.stat(nodePath.join(base, entry.name));
-        out.push({ path, size: st.size });
+        out.push({ path, size: st.size, modifiedMs: st.mtimeMs });
       } catch (err) {
         if (!isCode(err, 'ENOENT')) throw this.translate(path, err);
       }

@@ -24,6 +24,9 @@ export interface ObjectInfo {
   /** Object key relative to the location root, as given to put. */
   readonly path: string;
   readonly size: number;
+  /** Last modification, ms since the epoch, where the location tells (garbage collection
+   * leaves young objects alone: they may belong to a write in progress elsewhere). */
+  readonly modifiedMs?: number;
 }
 
 export interface LocationHealth {

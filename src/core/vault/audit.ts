@@ -64,7 +64,7 @@ export interface DecodedEntry {
   readonly request: Omit<AccessRequest, 'anchored'>;
 }
 
-const ACTIONS: readonly AccessAction[] = ['init', 'open', 'unlock', 'put', 'get', 'rm', 'policy', 'location'];
+const ACTIONS: readonly AccessAction[] = ['init', 'open', 'unlock', 'put', 'get', 'rm', 'repair', 'policy', 'location'];
 const OUTCOMES: readonly AccessOutcome[] = ['ok', 'denied', 'failed'];
 
 export function decodeLogEntry(

@@ -16,7 +16,15 @@ import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, sha
 import { readObject } from '../storage/node';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
-import { pieceLength, readShards, segmentCount, writeShards, type ShardProblem } from './pipeline';
+import {
+  pieceLength,
+  readShards,
+  segmentBytes,
+  segmentCount,
+  writeShards,
+  type ReadSpec,
+  type ShardProblem,
+} from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 
@@ -183,7 +191,7 @@ export async function fetchManifest(vault: Vault, file: FileRef): Promise<Manife
   );
 }
 
-function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
+export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
   const keys = vault.requireKeys();
   const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
   const shardKeys = m.shards.map((s) => {
@@ -196,7 +204,7 @@ function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shar
   return { fileKey, shardKeys };
 }
 
-function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
+export function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
   return m.shards.map((s) =>
     shardHeader({
       vaultId: vault.vaultId,
@@ -211,6 +219,29 @@ function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
 }
 
 // ------------------------------------------------------------------ get
+
+/** What readShards needs to read a file: its geometry, headers, keys and where its copies are. */
+export function readSpecOf(
+  vault: Vault,
+  m: Manifest,
+  shardKeys: readonly (Uint8Array | null)[],
+  skip: (index: number, locationId: string) => boolean = () => false,
+): ReadSpec {
+  return {
+    geometry: m,
+    size: m.size,
+    sha256: m.sha256,
+    headers: headersOf(vault, m),
+    keys: shardKeys,
+    shardHashes: m.shards.map((s) => s.sha256),
+    copies: m.shards.map((s) =>
+      s.locations.flatMap((id) => {
+        const l = vault.locationById(id);
+        return l && !skip(s.index, id) ? [{ node: l.node, path: PATHS.shard(s.object), location: l.name }] : [];
+      }),
+    ),
+  };
+}
 
 export async function getFile(
   vault: Vault,
@@ -236,22 +267,9 @@ export async function getFile(
     let renamed = false;
     try {
       const problems = await readShards(
-        {
-          geometry: m,
-          size: m.size,
-          sha256: m.sha256,
-          headers: headersOf(vault, m),
-          keys: shardKeys,
-          shardHashes: m.shards.map((s) => s.sha256),
-          copies: m.shards.map((s) =>
-            s.locations.flatMap((id) => {
-              const l = vault.locationById(id);
-              return l ? [{ node: l.node, path: PATHS.shard(s.object), location: l.name }] : [];
-            }),
-          ),
-        },
-        async (bytes) => {
-          await handle.write(bytes);
+        readSpecOf(vault, m, shardKeys),
+        async (segment) => {
+          for (const part of segmentBytes(segment)) await handle.write(part);
         },
         (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
       );
@@ -309,14 +327,14 @@ export async function shardListings(vault: Vault): Promise<Map<string, Map<strin
   return new Map(listed.map((r) => [r.location.id, r.value ?? null]));
 }
 
-interface CopyState {
+export interface CopyState {
   readonly index: number;
   readonly location: Location | null;
   readonly locationId: string;
   state: ShardState;
 }
 
-function copyStates(vault: Vault, m: Manifest, listings: Map<string, Map<string, number> | null>): CopyState[] {
+export function copyStates(vault: Vault, m: Manifest, listings: Map<string, Map<string, number> | null>): CopyState[] {
   return m.shards.flatMap((s) =>
     s.locations.map((id) => {
       const listing = listings.get(id);
@@ -334,7 +352,7 @@ function copyStates(vault: Vault, m: Manifest, listings: Map<string, Map<string,
   );
 }
 
-function healthOf(m: Manifest, copies: readonly CopyState[]): { health: Health; survives: number } {
+export function healthOf(m: Manifest, copies: readonly CopyState[]): { health: Health; survives: number } {
   const good = m.shards.map((s) =>
     copies.filter((c) => c.index === s.index && c.state === 'ok').map((c) => c.locationId),
   );
@@ -382,7 +400,7 @@ export async function placement(
 }
 
 /** Downloads one copy and checks every frame and the stored-bytes hash. */
-async function checkCopyDeep(
+export async function checkCopyDeep(
   vault: Vault,
   m: Manifest,
   index: number,

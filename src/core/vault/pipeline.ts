@@ -254,6 +254,26 @@ function problemKind(err: unknown): ShardProblem['kind'] {
   return 'offline';
 }
 
+/** One segment as decoded: its k data pieces (zero-padded as coded) and its true length. */
+export interface DecodedSegment {
+  readonly index: number;
+  readonly last: boolean;
+  readonly length: number;
+  readonly pieces: readonly Uint8Array[];
+}
+
+/** The segment's bytes, padding dropped, as views of its pieces. */
+export function segmentBytes(segment: DecodedSegment): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let remaining = segment.length;
+  for (const piece of segment.pieces) {
+    if (remaining === 0) break;
+    out.push(piece.subarray(0, Math.min(piece.length, remaining)));
+    remaining -= out[out.length - 1]!.length;
+  }
+  return out;
+}
+
 /**
  * Streams the file's plaintext, segment by segment, to `sink`. Each segment's frames are
  * authenticated before the segment is given to the sink; the caller holds the output back
@@ -262,7 +282,7 @@ function problemKind(err: unknown): ShardProblem['kind'] {
  */
 export async function readShards(
   spec: ReadSpec,
-  sink: (bytes: Uint8Array) => Promise<void>,
+  sink: (segment: DecodedSegment) => Promise<void>,
   onProgress?: (bytes: number) => void,
 ): Promise<ShardProblem[]> {
   const g = spec.geometry;
@@ -337,16 +357,16 @@ export async function readShards(
       const data = pieces.slice(0, g.data).every((p) => p)
         ? (pieces.slice(0, g.data) as Uint8Array[])
         : rs.reconstructData(pieces);
-      const segmentLength = Math.min(g.segmentSize, spec.size - s * g.segmentSize);
-      let remaining = Math.max(0, segmentLength);
+      const segmentLength = Math.max(0, Math.min(g.segmentSize, spec.size - s * g.segmentSize));
+      let remaining = segmentLength;
       for (const piece of data) {
         if (remaining === 0) break;
         const part = piece.subarray(0, Math.min(piece.length, remaining));
         fileHash.update(part);
-        await sink(part);
         remaining -= part.length;
-        written += part.length;
       }
+      written += segmentLength;
+      await sink({ index: s, last, length: segmentLength, pieces: data });
       onProgress?.(written);
     }
     for (const stream of active) {
@@ -375,4 +395,61 @@ export async function readShards(
     throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
   }
   return problems;
+}
+
+/**
+ * Rebuilds shards from any k good ones: decodes each segment, re-encodes it, and seals the
+ * wanted pieces again under their own keys with the same frame nonces. The same key, nonce
+ * and plaintext give the same ciphertext, so the rebuilt bytes equal the originals and
+ * match the manifest's hashes (checked before anything is renamed into place).
+ */
+export async function rebuildShards(
+  spec: ReadSpec,
+  targets: readonly ShardTarget[],
+  onProgress?: (bytes: number) => void,
+): Promise<ShardProblem[]> {
+  const g = spec.geometry;
+  const rs = new ReedSolomon(g.data, g.total);
+  const wanted = [...new Set(targets.map((t) => t.index))];
+  for (const j of wanted) if (!spec.keys[j]) throw new CorruptError(`shard ${j}'s key can't be unwrapped`);
+  const channels = targets.map(() => new Channel(4));
+  const uploads = targets.map((t, i) =>
+    t.node.put(t.path, channels[i]!).catch((err: unknown) => {
+      const reason = err instanceof Error ? err : new Error(String(err));
+      channels[i]!.fail(reason);
+      throw reason;
+    }),
+  );
+  const hashes = new Map(wanted.map((j) => [j, createHash('sha256')]));
+  const send = async (j: number, bytes: Uint8Array): Promise<void> => {
+    hashes.get(j)!.update(bytes);
+    await Promise.all(targets.map((t, i) => (t.index === j ? channels[i]!.push(bytes) : undefined)));
+  };
+  try {
+    for (const j of wanted) await send(j, spec.headers[j]!);
+    const problems = await readShards(
+      spec,
+      async (segment) => {
+        const pieces = [...segment.pieces];
+        const all = wanted.some((j) => j >= g.data) ? [...pieces, ...rs.encode(pieces)] : pieces;
+        for (const j of wanted) {
+          await send(j, sealFrame(spec.keys[j]!, segment.index, segment.last, all[j]!, spec.headers[j]!));
+        }
+      },
+      onProgress,
+    );
+    for (const j of wanted) {
+      if (hashes.get(j)!.digest('hex') !== spec.shardHashes[j]) {
+        throw new CorruptError(`rebuilt shard ${j} does not match its recorded hash`);
+      }
+    }
+    channels.forEach((c) => c.close());
+    await Promise.all(uploads);
+    return problems;
+  } catch (err) {
+    const reason = err instanceof Error ? err : new Error(String(err));
+    channels.forEach((c) => c.abort(reason));
+    await Promise.allSettled(uploads);
+    throw err;
+  }
 }
