@@ -423,7 +423,7 @@ export async function rebuildShards(
   const hashes = new Map(wanted.map((j) => [j, createHash('sha256')]));
   const send = async (j: number, bytes: Uint8Array): Promise<void> => {
     hashes.get(j)!.update(bytes);
-    await Promise.all(targets.map((t, i) => (t.index === j ? channels[i]!.push(bytes) : undefined)));
+    await Promise.all(channels.filter((_, i) => targets[i]!.index === j).map((c) => c.push(bytes)));
   };
   try {
     for (const j of wanted) await send(j, spec.headers[j]!);
