@@ -1,34 +1,157 @@
-// Electron main process. The desktop app proper is issue 5; this is the hardened shell it
-// grows from: sandboxed renderer, context isolation, no navigation, no new windows.
-import { join } from 'node:path';
-import { app, BrowserWindow, shell } from 'electron';
+/**
+ * Electron main process: one engine (src/core/app.ts) for the profile the CLI uses, the
+ * validated IPC in front of it, hardened windows, progress pushed to the renderer, and
+ * auto-lock. Keys and passphrases stay here: the renderer gets status objects only (the
+ * recovery code once, in the recovery kit).
+ */
+import { basename, join } from 'node:path';
+import { BrowserWindow, app, dialog, powerMonitor, session } from 'electron';
+import { createApp } from '../core/app';
+import { profileDir as defaultProfileDir } from '../core/vault/profile';
+import {
+  type BridgeSettings,
+  type CallName,
+  IdleLock,
+  events,
+  passiveCalls,
+  progressEvent,
+  redact,
+} from '../shared/ipc';
+import { loadSettings, saveSettings } from './settings';
+import { ForbiddenError, type Handlers, serveCalls } from './validated-ipc';
+import { allWindows, createWindow, hardenContents, hardenSession, isTrustedSender } from './window';
 
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1100,
-    height: 760,
-    show: false,
-    title: 'Shardvault',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      sandbox: true,
-      contextIsolation: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+const log = (line: string): void => console.error(`shardvault: ${redact(line)}`);
+
+app.enableSandbox();
+hardenContents();
+
+// One app per profile: a second launch focuses the first window instead.
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    const win = allWindows()[0];
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
   });
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  win.webContents.on('will-navigate', (event) => event.preventDefault());
-  win.once('ready-to-show', () => win.show());
-  const devUrl = process.env['ELECTRON_RENDERER_URL'];
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  void app.whenReady().then(start);
 }
 
-app.on('web-contents-created', (_event, contents) => {
-  contents.on('will-attach-webview', (event) => event.preventDefault());
-});
-void shell;
+async function start(): Promise<void> {
+  hardenSession(session.defaultSession);
+  const profileDir = defaultProfileDir();
+  const engine = createApp({ profileDir });
+  let settings = await loadSettings(profileDir);
 
-void app.whenReady().then(createWindow);
-app.on('window-all-closed', () => app.quit());
+  /** Paths the user picked in a save dialog, each good for one export. */
+  const approvedOutputs = new Set<string>();
+
+  const lockAll = async (why: string): Promise<void> => {
+    try {
+      await engine.lock();
+      log(`vault locked (${why})`);
+    } catch (error) {
+      log(`lock failed: ${String(error)}`);
+    }
+    // The renderer drops everything it showed.
+    for (const win of allWindows()) {
+      win.webContents.send(events.locked.channel);
+      win.webContents.reload();
+    }
+  };
+  const idle = new IdleLock(settings.autoLockMinutes, () => void lockAll('idle'));
+  powerMonitor.on('lock-screen', () => void lockAll('screen locked'));
+  powerMonitor.on('suspend', () => void lockAll('suspend'));
+
+  engine.onProgress((event) => {
+    const payload = progressEvent.parse(event);
+    for (const win of allWindows()) win.webContents.send(events.progress.channel, payload);
+  });
+
+  const current = (): BridgeSettings => ({
+    autoLockMinutes: settings.autoLockMinutes,
+    exportFolder: app.getPath('downloads'),
+  });
+  const windowOf = (sender: Electron.WebContents): BrowserWindow | undefined =>
+    BrowserWindow.fromWebContents(sender) ?? undefined;
+
+  // The same rule as the web bridge: what a view reads to refresh itself (passiveCalls) does
+  // not postpone the auto-lock; what the user asks for does.
+  const run = <T>(name: CallName, work: () => Promise<T>): Promise<T> => idle.around(work, !passiveCalls.has(name));
+
+  const handlers: Handlers = {
+    status: () => run('status', () => engine.status()),
+    createVault: (req) => run('createVault', () => engine.createVault(req)),
+    openVault: (req) => run('openVault', () => engine.openVault(req)),
+    unlock: (req) => run('unlock', () => engine.unlock(req)),
+    lock: async () => {
+      await lockAll('asked');
+    },
+    listFiles: () => run('listFiles', () => engine.listFiles()),
+    putFile: (req) => run('putFile', () => engine.putFile(req)),
+    getFile: (req) => {
+      if (!approvedOutputs.delete(req.output)) {
+        throw new ForbiddenError('Choose where to save the file in the save dialog.');
+      }
+      return run('getFile', () => engine.getFile(req));
+    },
+    removeFile: (req) => run('removeFile', () => engine.removeFile(req)),
+    placement: (req) => run('placement', () => engine.placement(req)),
+    verify: (req) => run('verify', () => engine.verify(req)),
+    accessLog: () => run('accessLog', () => engine.accessLog()),
+    getSettings: () => Promise.resolve(current()),
+    setSettings: async (req) => {
+      if (req.autoLockMinutes !== undefined) {
+        settings = { ...settings, autoLockMinutes: req.autoLockMinutes };
+        idle.setMinutes(settings.autoLockMinutes);
+        await saveSettings(profileDir, settings);
+      }
+      return current();
+    },
+    activity: () => {
+      idle.touch();
+      return Promise.resolve();
+    },
+    chooseFolder: async (_req, sender) => {
+      const win = windowOf(sender);
+      const options: Electron.OpenDialogOptions = {
+        title: 'Choose a folder for shards',
+        properties: ['openDirectory', 'createDirectory'],
+      };
+      const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    chooseSavePath: async (req, sender) => {
+      const win = windowOf(sender);
+      const options: Electron.SaveDialogOptions = {
+        title: `Export ${req.name}`,
+        defaultPath: join(app.getPath('downloads'), basename(req.name)),
+      };
+      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+      if (result.canceled || !result.filePath) return null;
+      approvedOutputs.add(result.filePath);
+      return result.filePath;
+    },
+  };
+  serveCalls(handlers, { trusted: isTrustedSender }, log);
+
+  createWindow();
+  app.on('activate', () => {
+    if (allWindows().length === 0) createWindow();
+  });
+  app.on('window-all-closed', () => app.quit());
+  let closing = false;
+  app.on('will-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    idle.stop();
+    engine
+      .close()
+      .catch((error: unknown) => log(`closing the engine: ${String(error)}`))
+      .finally(() => app.quit());
+  });
+}

@@ -1,0 +1,460 @@
+/**
+ * `shardvault serve`: the desktop UI in a browser, for headless machines and for the tests.
+ *
+ * A small HTTP bridge over the same call table as Electron's IPC (src/shared/ipc.ts):
+ *   GET  /, /assets/*      the built renderer (out/renderer), no token needed (it is code)
+ *   POST /api/<call>       JSON request → JSON Envelope, validated both ways
+ *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1)
+ *   GET  /api/events       Server-Sent Events: progress, locked
+ *
+ * Who may talk to it: it listens on 127.0.0.1 only, answers only requests whose Host is
+ * this loopback address (a page on another name that rebinds to 127.0.0.1 is refused), and
+ * only same-origin browser requests (Origin and Sec-Fetch-Site checked; no CORS headers, so
+ * no other page can read an answer). Every API request carries a random 256-bit token,
+ * handed out once in the URL's fragment (never sent to a server, never in a log) and kept
+ * by the page for its session; without it: 401, with a wrong one: 403.
+ *
+ * Exports are written by api.getFile to a path on this machine that the user names, not
+ * streamed to the browser as a download: the engine releases a file only after the whole
+ * of it has verified, which a download would have to imitate with an unencrypted temporary
+ * copy; and serve is a local tool, so the browser and the output path are on the same
+ * machine anyway.
+ */
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { homedir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProgressEvent, ShardvaultApi } from '../shared/api';
+import {
+  type BridgeError,
+  type BridgeSettings,
+  type CallName,
+  DEFAULT_AUTO_LOCK_MINUTES,
+  type Envelope,
+  IdleLock,
+  SchemaError,
+  callByRoute,
+  calls,
+  events,
+  passiveCalls,
+  redact,
+  toBridgeError,
+  uploadRequest,
+  web,
+} from '../shared/ipc';
+
+export interface ServeOptions {
+  /** 0 or absent: any free port. */
+  port?: number;
+  /** Loopback only, on purpose: the type admits nothing else. */
+  host?: '127.0.0.1';
+  /** The built renderer; found next to the CLI bundle (out/renderer) when absent. */
+  rendererDir?: string;
+  autoLockMinutes?: number;
+  /** Where diagnostics go (stderr by default; stdout's first line belongs to the URL). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** Open this: it holds the token in its fragment. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The page may load its own scripts and styles and talk to its own origin: nothing else. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=()',
+};
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+/** HTTP status for each error code; the envelope's code is what the client reads. */
+function httpStatus(code: string): number {
+  switch (code) {
+    case 'bad-request':
+    case 'usage':
+      return 400;
+    case 'auth':
+    case 'forbidden':
+      return 403;
+    case 'not-found':
+    case 'unknown-call':
+      return 404;
+    case 'exists':
+    case 'busy':
+    case 'rollback':
+      return 409;
+    case 'policy':
+    case 'verify':
+      return 422;
+    case 'unavailable':
+    case 'offline':
+      return 503;
+    case 'no-space':
+      return 507;
+    default:
+      return 500;
+  }
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function findRendererDir(explicit: string | undefined): string | null {
+  const candidates = explicit
+    ? [explicit]
+    : [
+        fileURLToPath(new URL('../renderer/', import.meta.url)), // bundled: out/cli → out/renderer
+        fileURLToPath(new URL('../../out/renderer/', import.meta.url)), // from source: src/cli
+      ];
+  return candidates.map((dir) => resolve(dir)).find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
+}
+
+function defaultExportFolder(): string {
+  const downloads = join(homedir(), 'Downloads');
+  return existsSync(downloads) ? downloads : homedir();
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export async function startServer(api: ShardvaultApi, options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  if (host !== '127.0.0.1') throw new TypeError('serve listens on 127.0.0.1 only');
+  const log = options.log ?? ((line: string) => process.stderr.write(`shardvault serve: ${line}\n`));
+  const rendererDir = findRendererDir(options.rendererDir);
+  if (!rendererDir) log('the web UI is not built (run `npm run build`); the API is served alone');
+
+  const token = randomBytes(32).toString('base64url');
+  const tokenDigest = digest(token);
+  let settings: BridgeSettings = {
+    autoLockMinutes: options.autoLockMinutes ?? DEFAULT_AUTO_LOCK_MINUTES,
+    exportFolder: defaultExportFolder(),
+  };
+
+  const streams = new Set<ServerResponse>();
+  const push = (name: string, data: unknown): void => {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(data ?? null)}\n\n`;
+    for (const res of streams) res.write(frame);
+  };
+  const lockNow = async (why: string): Promise<void> => {
+    try {
+      await api.lock();
+      log(`vault locked (${why})`);
+    } catch (error) {
+      log(`lock failed: ${redact(String(error))}`);
+    }
+    push(events.locked.name, null);
+  };
+  const idle = new IdleLock(settings.autoLockMinutes, () => void lockNow('idle'));
+  const unsubscribe = api.onProgress((event: ProgressEvent) => push(events.progress.name, event));
+
+  let allowedHosts: ReadonlySet<string> = new Set();
+  let allowedOrigins: ReadonlySet<string> = new Set();
+
+  /** Host, Origin and fetch metadata: is this request from our own page (or a local tool)? */
+  function checkOrigin(req: IncomingMessage): void {
+    if (!allowedHosts.has(req.headers.host ?? '')) throw new HttpError(403, 'forbidden', 'wrong Host');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin)) throw new HttpError(403, 'forbidden', 'foreign Origin');
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      throw new HttpError(403, 'forbidden', 'cross-site request');
+    }
+  }
+
+  function checkToken(req: IncomingMessage): void {
+    const given = req.headers[web.tokenHeader];
+    if (typeof given !== 'string' || given === '') throw new HttpError(401, 'forbidden', 'missing token');
+    if (!timingSafeEqual(digest(given), tokenDigest)) throw new HttpError(403, 'forbidden', 'wrong token');
+  }
+
+  function send(res: ServerResponse, status: number, body: Envelope<unknown>): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      ...SECURITY_HEADERS,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
+    res.end(text);
+  }
+
+  function sendError(res: ServerResponse, status: number, error: BridgeError): void {
+    send(res, status, { ok: false, error });
+  }
+
+  async function readJson(req: IncomingMessage): Promise<unknown> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > web.maxJsonBytes) throw new HttpError(413, 'bad-request', 'request body too large');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > web.maxJsonBytes) throw new HttpError(413, 'bad-request', 'request body too large');
+      chunks.push(chunk);
+    }
+    if (size === 0) return undefined;
+    if (type !== 'application/json') throw new HttpError(415, 'bad-request', 'request body must be application/json');
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch {
+      throw new HttpError(400, 'bad-request', 'request body is not valid JSON');
+    }
+  }
+
+  async function runCall(name: CallName, request: unknown): Promise<unknown> {
+    switch (name) {
+      case 'status':
+        return api.status();
+      case 'createVault':
+        return api.createVault(calls.createVault.request.parse(request));
+      case 'openVault':
+        return api.openVault(calls.openVault.request.parse(request));
+      case 'unlock':
+        return api.unlock(calls.unlock.request.parse(request));
+      case 'lock':
+        await api.lock();
+        push(events.locked.name, null);
+        return undefined;
+      case 'listFiles':
+        return api.listFiles();
+      case 'putFile':
+        return api.putFile(calls.putFile.request.parse(request));
+      case 'getFile':
+        return api.getFile(calls.getFile.request.parse(request));
+      case 'removeFile':
+        return api.removeFile(calls.removeFile.request.parse(request));
+      case 'placement':
+        return api.placement(calls.placement.request.parse(request));
+      case 'verify':
+        return api.verify(calls.verify.request.parse(request));
+      case 'accessLog':
+        return api.accessLog();
+      case 'getSettings':
+        return settings;
+      case 'setSettings': {
+        const change = calls.setSettings.request.parse(request);
+        settings = { ...settings, ...change };
+        idle.setMinutes(settings.autoLockMinutes);
+        return settings;
+      }
+      case 'activity':
+        idle.touch();
+        return undefined;
+      case 'chooseFolder':
+      case 'chooseSavePath':
+        throw new HttpError(404, 'unknown-call', `${name} exists in the desktop app only`);
+    }
+  }
+
+  async function handleCall(req: IncomingMessage, res: ServerResponse, name: CallName): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'use POST');
+    const body = await readJson(req);
+    const spec = calls[name];
+    spec.request.parse(body); // every call, including those without a payload
+    let value: unknown;
+    try {
+      value = await idle.around(() => runCall(name, body), !passiveCalls.has(name));
+    } catch (error) {
+      if (error instanceof HttpError || error instanceof SchemaError) throw error;
+      const info = toBridgeError(error);
+      if (info.code === 'internal')
+        log(`${name} failed: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+      sendError(res, httpStatus(info.code), info);
+      return;
+    }
+    let checked: unknown;
+    try {
+      checked = spec.response.parse(value);
+    } catch (error) {
+      log(`${name} answered outside the contract: ${redact(String(error))}`);
+      throw new HttpError(500, 'internal', 'The engine answered something the UI cannot read.');
+    }
+    send(res, 200, { ok: true, value: checked });
+  }
+
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    if (req.method !== 'PUT') throw new HttpError(405, 'bad-request', 'use PUT');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/octet-stream') {
+      throw new HttpError(415, 'bad-request', 'an upload must be application/octet-stream');
+    }
+    const replaceText = query.get('replace');
+    if (replaceText !== null && !['0', '1', 'true', 'false'].includes(replaceText)) {
+      throw new HttpError(400, 'bad-request', "replace: expected '1' or '0'");
+    }
+    const meta = uploadRequest.parse({
+      name: query.get('name') ?? undefined,
+      ...(replaceText === null ? {} : { replace: replaceText === '1' || replaceText === 'true' }),
+    });
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+    }
+    try {
+      const entry = await idle.around(() => api.putStream({ ...meta, data: body() }), true);
+      send(res, 200, { ok: true, value: calls.putFile.response.parse(entry) });
+    } catch (error) {
+      const info = toBridgeError(error);
+      if (info.code === 'internal') log(`upload failed: ${redact(String(error))}`);
+      if (!req.readableEnded) {
+        res.setHeader('connection', 'close');
+        req.resume();
+      }
+      sendError(res, httpStatus(info.code), info);
+    }
+  }
+
+  function handleEvents(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') throw new HttpError(405, 'bad-request', 'use GET');
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 20_000);
+    const drop = (): void => {
+      clearInterval(keepAlive);
+      streams.delete(res);
+    };
+    req.on('close', drop);
+    res.on('close', drop);
+  }
+
+  async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'bad-request', 'use GET');
+    if (!rendererDir) throw new HttpError(404, 'not-found', 'the web UI is not built');
+    let relative: string;
+    try {
+      relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+    } catch {
+      throw new HttpError(400, 'bad-request', 'malformed path');
+    }
+    const file = resolve(join(rendererDir, relative));
+    if (!file.startsWith(rendererDir + sep) || relative.includes('\0'))
+      throw new HttpError(404, 'not-found', 'no such page');
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) throw new HttpError(404, 'not-found', 'no such page');
+    const hashed = relative.startsWith('/assets/');
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': info.size,
+      'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-store',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    createReadStream(file).pipe(res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    checkOrigin(req);
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      checkToken(req);
+      if (url.pathname === web.upload) return handleUpload(req, res, url.searchParams);
+      if (url.pathname === web.events) return handleEvents(req, res);
+      const name = callByRoute(url.pathname);
+      if (name === undefined || calls[name].desktopOnly) {
+        throw new HttpError(404, 'unknown-call', `no such call: ${url.pathname.slice(0, 80)}`);
+      }
+      return handleCall(req, res, name);
+    }
+    return handleStatic(req, res, url.pathname);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : error instanceof SchemaError ? 400 : 500;
+      const info: BridgeError =
+        error instanceof HttpError ? { code: error.code, message: error.message } : toBridgeError(error);
+      if (status === 500) log(`${req.method} ${req.url?.split('?')[0]}: ${redact(String(error))}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (!req.readableEnded) {
+        res.setHeader('connection', 'close');
+        req.resume();
+      }
+      sendError(res, status, info);
+    });
+  });
+  server.requestTimeout = 0; // uploads of big files take as long as they take
+  server.headersTimeout = 30_000;
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  return {
+    url: `http://127.0.0.1:${port}/#token=${token}`,
+    async close() {
+      idle.stop();
+      unsubscribe();
+      for (const res of streams) res.end();
+      streams.clear();
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

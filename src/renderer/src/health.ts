@@ -1,0 +1,59 @@
+// The vault's health at a glance, from what status() and listFiles() report.
+import type { FileEntry, StatusReport } from '../../shared/api';
+import { plural } from './format';
+
+export type VaultHealth = 'healthy' | 'degraded' | 'at-risk';
+
+export interface HealthSummary {
+  readonly level: VaultHealth;
+  readonly title: string;
+  readonly detail: string;
+}
+
+export function vaultHealth(status: StatusReport, files: readonly FileEntry[] | null): HealthSummary {
+  const total = status.locations.length;
+  const offline = status.locations.filter((l) => !l.reachable);
+  const reachable = total - offline.length;
+  const lost = files?.filter((f) => f.health === 'lost') ?? [];
+  const onEdge = files?.filter((f) => f.health !== 'healthy' && f.survives <= 0) ?? [];
+  const degraded = files?.filter((f) => f.health === 'degraded') ?? [];
+  const { threshold } = status.vault;
+
+  if (lost.length > 0) {
+    return {
+      level: 'at-risk',
+      title: 'At risk',
+      detail: `${plural(lost.length, 'file')} cannot be read with the locations reachable now. Bring the offline locations back.`,
+    };
+  }
+  if (reachable < threshold) {
+    return {
+      level: 'at-risk',
+      title: 'At risk',
+      detail: `Only ${reachable} of ${total} locations are reachable; unlocking needs ${threshold}.`,
+    };
+  }
+  if (offline.length > 0 || degraded.length > 0) {
+    const parts: string[] = [];
+    if (offline.length > 0) {
+      parts.push(`${offline.map((l) => l.name).join(', ')} ${offline.length === 1 ? 'is' : 'are'} offline`);
+    }
+    if (degraded.length > 0) {
+      parts.push(`${plural(degraded.length, 'file')} ${degraded.length === 1 ? 'is' : 'are'} missing shards`);
+    }
+    const edge =
+      onEdge.length > 0
+        ? ` ${plural(onEdge.length, 'file')} would become unreadable if one more location went away.`
+        : '';
+    return {
+      level: 'degraded',
+      title: 'Degraded',
+      detail: `Everything can still be read, but ${parts.join(' and ')}.${edge}`,
+    };
+  }
+  return {
+    level: 'healthy',
+    title: 'Healthy',
+    detail: `All ${plural(total, 'location')} are reachable and every file has all its shards.`,
+  };
+}

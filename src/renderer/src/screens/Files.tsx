@@ -1,0 +1,508 @@
+import { type DragEvent, type FormEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
+import { BridgeFailure, type Client, type Transfer } from '../bridge/client';
+import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
+import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
+
+const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = { healthy: 'ok', degraded: 'warn', lost: 'danger' };
+const HEALTH_WORD: Record<Health, string> = { healthy: 'Healthy', degraded: 'Degraded', lost: 'Lost' };
+
+export function survivesText(file: FileEntry): string {
+  if (file.survives < 0) return 'cannot be read now';
+  if (file.survives === 0) return 'survives no more losses';
+  return `survives ${plural(file.survives, 'more loss', 'more losses')}`;
+}
+
+export function Files({
+  client,
+  status,
+  files,
+  onChanged,
+}: {
+  client: Client;
+  status: StatusReport;
+  files: readonly FileEntry[] | null;
+  onChanged: () => void;
+}) {
+  const [query, setQuery] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
+  const [exporting, setExporting] = useState<FileEntry | null>(null);
+  const [deleting, setDeleting] = useState<FileEntry | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const dragDepth = useRef(0);
+
+  const visible = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    const list = files ?? [];
+    return q === '' ? list : list.filter((f) => f.name.toLowerCase().includes(q));
+  }, [files, query]);
+
+  const add = async (list: readonly File[]): Promise<void> => {
+    if (list.length === 0) return;
+    setError(null);
+    setNotice(null);
+    try {
+      const stored = await client.addFiles(list);
+      setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      onChanged();
+    }
+  };
+
+  const onDrop = (event: DragEvent): void => {
+    event.preventDefault();
+    dragDepth.current = 0;
+    setDragging(false);
+    void add(Array.from(event.dataTransfer.files));
+  };
+
+  const exportFile = async (file: FileEntry): Promise<void> => {
+    if (!client.desktop) {
+      setExporting(file);
+      return;
+    }
+    setError(null);
+    try {
+      const output = await client.api.chooseSavePath({ name: file.name });
+      if (!output) return;
+      await client.trackExport(file.name, () => client.api.getFile({ name: file.name, output, force: true }));
+      setNotice(`Exported ${file.name} to ${output}, verified.`);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      onChanged();
+    }
+  };
+
+  return (
+    <div
+      className={`files-page ${dragging ? 'dragging' : ''}`}
+      onDragEnter={(e) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        dragDepth.current++;
+        setDragging(true);
+      }}
+      onDragOver={(e) => e.preventDefault()}
+      onDragLeave={() => {
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      }}
+      onDrop={onDrop}
+    >
+      <header className="page-head">
+        <div>
+          <h1>Files</h1>
+          <p className="muted">
+            {files
+              ? `${plural(files.length, 'file')}, ${formatBytes(files.reduce((s, f) => s + f.size, 0))}`
+              : 'Loading…'}
+          </p>
+        </div>
+        <div className="row">
+          <input
+            type="search"
+            className="search"
+            placeholder="Search files"
+            aria-label="Search files"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
+          <button type="button" className="primary" onClick={() => input.current?.click()}>
+            Add files…
+          </button>
+          <input
+            ref={input}
+            type="file"
+            multiple
+            hidden
+            data-testid="file-input"
+            onChange={(e) => {
+              const picked = Array.from(e.target.files ?? []);
+              e.target.value = '';
+              void add(picked);
+            }}
+          />
+        </div>
+      </header>
+
+      <Transfers client={client} />
+      {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
+      {notice ? <Note tone="ok">{notice}</Note> : null}
+
+      {files === null ? (
+        <Spinner label="Reading the vault…" />
+      ) : files.length === 0 ? (
+        <EmptyState
+          title="No files yet"
+          action={
+            <button type="button" className="primary" onClick={() => input.current?.click()}>
+              Add files…
+            </button>
+          }
+        >
+          Drop files anywhere on this page, or pick them. Each is encrypted on this computer before any byte leaves it.
+        </EmptyState>
+      ) : visible.length === 0 ? (
+        <EmptyState title="Nothing matches">No file name contains “{query}”.</EmptyState>
+      ) : (
+        <table className="table files-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col" className="num">
+                Size
+              </th>
+              <th scope="col">Added</th>
+              <th scope="col">Health</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {visible.map((file) => (
+              <tr key={file.name} data-testid={`file-${file.name}`}>
+                <th scope="row" className="file-name">
+                  {file.name}
+                </th>
+                <td className="num">{formatBytes(file.size)}</td>
+                <td>{formatTime(file.created)}</td>
+                <td>
+                  <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>{' '}
+                  <span className="muted small">{survivesText(file)}</span>
+                </td>
+                <td className="row-actions">
+                  <button type="button" className="small" onClick={() => setPlacementOf(file)}>
+                    Placement
+                  </button>
+                  <button type="button" className="small" onClick={() => void exportFile(file)}>
+                    Export
+                  </button>
+                  <button type="button" className="small danger" onClick={() => setDeleting(file)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {dragging ? (
+        <div className="drop-overlay" aria-hidden="true">
+          <div>Drop to encrypt and store</div>
+        </div>
+      ) : null}
+      {placementOf ? (
+        <Placement client={client} status={status} file={placementOf} onClose={() => setPlacementOf(null)} />
+      ) : null}
+      {exporting ? (
+        <ExportDialog
+          client={client}
+          file={exporting}
+          onClose={() => setExporting(null)}
+          onDone={(output) => {
+            setExporting(null);
+            setNotice(`Exported ${exporting.name} to ${output}, verified.`);
+            onChanged();
+          }}
+        />
+      ) : null}
+      {deleting ? (
+        <DeleteDialog
+          client={client}
+          file={deleting}
+          onClose={() => setDeleting(null)}
+          onDone={() => {
+            setDeleting(null);
+            setNotice(`Deleted ${deleting.name}.`);
+            onChanged();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function Transfers({ client }: { client: Client }) {
+  const list = useSyncExternalStore(
+    (listener) => client.onTransfers(listener),
+    () => client.transfers(),
+  );
+  if (list.length === 0) return null;
+  const finished = list.some((t) => t.state === 'done' || t.state === 'failed');
+  return (
+    <section className="transfers" aria-label="Transfers">
+      <ul>
+        {list.map((t) => (
+          <TransferRow key={t.id} transfer={t} />
+        ))}
+      </ul>
+      {finished ? (
+        <button type="button" className="ghost small" onClick={() => client.clearFinished()}>
+          Clear finished
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+function TransferRow({ transfer: t }: { transfer: Transfer }) {
+  const verb = t.op === 'put' ? 'Storing' : 'Exporting';
+  const total = t.state === 'done' ? Math.max(t.total, t.done, 1) : t.total;
+  const done = t.state === 'done' ? total : t.done;
+  const left = t.speed && t.total > t.done ? (t.total - t.done) / t.speed : null;
+  let detail: string;
+  switch (t.state) {
+    case 'running':
+      detail =
+        t.total > 0
+          ? [
+              `${formatBytes(t.done)} of ${formatBytes(t.total)}`,
+              ...(t.speed === null ? [] : [formatSpeed(t.speed)]),
+              left === null ? 'estimating time left' : `${formatDuration(left)} left`,
+            ].join(' · ')
+          : 'working…';
+      break;
+    case 'finishing':
+      detail = 'sealing shards and committing on every location…';
+      break;
+    case 'done':
+      detail = `done · ${formatBytes(total)}`;
+      break;
+    case 'failed':
+      detail = `failed: ${t.error ?? 'unknown error'}`;
+      break;
+  }
+  return (
+    <li className={`transfer transfer-${t.state}`} data-testid="transfer">
+      <div className="transfer-line">
+        <span>
+          {verb} <strong>{t.name}</strong>
+        </span>
+        <span className="muted small" data-testid="transfer-detail">
+          {detail}
+        </span>
+      </div>
+      <ProgressBar value={done} max={total} label={`${verb} ${t.name}`} />
+    </li>
+  );
+}
+
+const STATE_WORD = { ok: 'OK', missing: 'Missing', corrupt: 'Corrupt', offline: 'Offline' } as const;
+
+function Placement({
+  client,
+  status,
+  file,
+  onClose,
+}: {
+  client: Client;
+  status: StatusReport;
+  file: FileEntry;
+  onClose: () => void;
+}) {
+  const [report, setReport] = useState<PlacementReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    client.api.placement({ name: file.name }).then(setReport, (e: unknown) => setError(errorText(e)));
+  }, [client, file.name]);
+
+  const columns = useMemo(() => {
+    const names = status.locations.map((l) => l.name);
+    for (const shard of report?.shards ?? []) {
+      for (const l of shard.locations) if (!names.includes(l.name)) names.push(l.name);
+    }
+    return names;
+  }, [status, report]);
+
+  return (
+    <Modal title={`Placement of ${file.name}`} onClose={onClose} wide>
+      <div className="placement-summary">
+        <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>
+        <p>
+          This file <strong data-testid="survives">{survivesText(file)}</strong>: any {status.vault.data} of its{' '}
+          {status.vault.total} shards rebuild it, and each shard is useless alone.
+        </p>
+      </div>
+      {error ? <ErrorNote>{error}</ErrorNote> : null}
+      {report === null && !error ? <Spinner label="Asking every location…" /> : null}
+      {report ? (
+        <div className="grid-scroll">
+          <table className="placement" aria-label="Shards by location">
+            <thead>
+              <tr>
+                <th scope="col">Shard</th>
+                {columns.map((name) => (
+                  <th scope="col" key={name}>
+                    {name}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {report.shards.map((shard) => (
+                <tr key={shard.index}>
+                  <th scope="row">#{shard.index + 1}</th>
+                  {columns.map((name) => {
+                    const cell = shard.locations.find((l) => l.name === name);
+                    return (
+                      <td key={name}>
+                        {cell ? (
+                          <span className={`cell cell-${cell.state}`} data-state={cell.state}>
+                            {STATE_WORD[cell.state]}
+                          </span>
+                        ) : (
+                          <span className="cell cell-none" aria-label="not placed here">
+                            ·
+                          </span>
+                        )}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <ul className="legend" aria-label="Legend">
+        {(['ok', 'offline', 'missing', 'corrupt'] as const).map((state) => (
+          <li key={state}>
+            <span className={`cell cell-${state}`}>{STATE_WORD[state]}</span>
+          </li>
+        ))}
+      </ul>
+    </Modal>
+  );
+}
+
+function ExportDialog({
+  client,
+  file,
+  onClose,
+  onDone,
+}: {
+  client: Client;
+  file: FileEntry;
+  onClose: () => void;
+  onDone: (output: string) => void;
+}) {
+  const [output, setOutput] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [exists, setExists] = useState(false);
+  useEffect(() => {
+    client.api.getSettings().then(
+      (s) => {
+        const base = file.name.split('/').pop() ?? file.name;
+        if (s.exportFolder) setOutput(`${s.exportFolder.replace(/[\\/]$/, '')}/${base}`);
+      },
+      () => undefined,
+    );
+  }, [client, file.name]);
+
+  const submit = async (event: FormEvent, force = false): Promise<void> => {
+    event.preventDefault();
+    if (output.trim() === '') return;
+    setBusy(true);
+    setError(null);
+    try {
+      await client.trackExport(file.name, () => client.api.getFile({ name: file.name, output: output.trim(), force }));
+      onDone(output.trim());
+    } catch (e) {
+      if (e instanceof BridgeFailure && e.code === 'exists') setExists(true);
+      else setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal title={`Export ${file.name}`} onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)}>
+        <p className="muted">
+          The file is rebuilt from its shards and checked against its hash before it is written; if anything does not
+          match, nothing is written.
+        </p>
+        <label htmlFor="export-path">Save to (a path on the computer running Shardvault)</label>
+        <input
+          id="export-path"
+          className="mono"
+          value={output}
+          spellCheck={false}
+          onChange={(e) => {
+            setOutput(e.target.value);
+            setExists(false);
+          }}
+        />
+        {exists ? (
+          <div className="note note-warn" role="alert">
+            <div className="note-body">A file is there already. Replace it?</div>
+            <button type="button" className="danger small" onClick={(e) => void submit(e, true)} disabled={busy}>
+              Replace
+            </button>
+          </div>
+        ) : null}
+        {error ? <ErrorNote>{error}</ErrorNote> : null}
+        <div className="actions">
+          {busy ? <Spinner label="Rebuilding and verifying…" /> : null}
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || output.trim() === ''}>
+            Export
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function DeleteDialog({
+  client,
+  file,
+  onClose,
+  onDone,
+}: {
+  client: Client;
+  file: FileEntry;
+  onClose: () => void;
+  onDone: () => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await client.api.removeFile({ name: file.name });
+      onDone();
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title="Delete file" onClose={onClose}>
+      <p>
+        Delete <strong>{file.name}</strong> ({formatBytes(file.size)}) from the vault? Its shards are removed from every
+        location. This cannot be undone.
+      </p>
+      {error ? <ErrorNote>{error}</ErrorNote> : null}
+      <div className="actions">
+        <button type="button" onClick={onClose} autoFocus>
+          Keep it
+        </button>
+        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
+          Delete
+        </button>
+      </div>
+    </Modal>
+  );
+}

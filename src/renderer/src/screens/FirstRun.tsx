@@ -1,0 +1,353 @@
+// First run: create a vault over locations, or open one that exists; then the recovery kit.
+import { type FormEvent, useState } from 'react';
+import type { VaultSummary } from '../../../shared/api';
+import type { Client } from '../bridge/client';
+import { formatCost, plural } from '../format';
+import { PRESETS, derive, locationsNeeded } from '../policy';
+import { ErrorNote, Field, Spinner, errorText } from '../ui/ui';
+import { LocationsEditor } from './LocationsEditor';
+
+interface Kit {
+  readonly vault: VaultSummary;
+  readonly recoveryCode: string;
+  readonly locations: readonly string[];
+}
+
+export function FirstRun({ client, onDone }: { client: Client; onDone: () => void }) {
+  const [tab, setTab] = useState<'create' | 'open'>('create');
+  const [kit, setKit] = useState<Kit | null>(null);
+
+  if (kit) return <RecoveryKit kit={kit} onDone={onDone} />;
+  return (
+    <main className="onboarding" id="main">
+      <header className="onboarding-head">
+        <Logo />
+        <h1>Welcome to Shardvault</h1>
+        <p className="lede">
+          Your files are encrypted, cut into shards and spread over storage you already have. No single place holds
+          enough to read them, and losing a place loses nothing.
+        </p>
+      </header>
+      <div className="tabs" role="tablist" aria-label="Start">
+        <button type="button" role="tab" aria-selected={tab === 'create'} onClick={() => setTab('create')}>
+          Create a new vault
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'open'} onClick={() => setTab('open')}>
+          Open an existing vault
+        </button>
+      </div>
+      <section className="card" role="tabpanel">
+        {tab === 'create' ? (
+          <CreateVault client={client} onCreated={setKit} />
+        ) : (
+          <OpenVault client={client} onOpened={onDone} />
+        )}
+      </section>
+    </main>
+  );
+}
+
+export function Logo() {
+  return (
+    <svg className="logo" viewBox="0 0 32 32" aria-hidden="true">
+      <path d="M16 2 28 9v14l-12 7L4 23V9z" className="logo-outer" />
+      <path d="M16 9 22 12.5v7L16 23l-6-3.5v-7z" className="logo-inner" />
+    </svg>
+  );
+}
+
+function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: Kit) => void }) {
+  const [locations, setLocations] = useState<string[]>([]);
+  const [survive, setSurvive] = useState(1);
+  const [secretAgainst, setSecretAgainst] = useState(1);
+  const [passphrase, setPassphrase] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [touched, setTouched] = useState(false);
+
+  const derived = derive(locations.length, survive, secretAgainst);
+  const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
+  const short =
+    passphrase !== '' && passphrase.length < 10 ? 'Use at least 10 characters; a few words work well.' : null;
+  const ready =
+    derived.problem === null && passphrase.length >= 10 && passphrase === confirm && locations.length >= 2 && !busy;
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setTouched(true);
+    if (!ready) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await client.api.createVault({ locations, survive, secretAgainst, passphrase });
+      setPassphrase('');
+      setConfirm('');
+      onCreated({ vault: result.vault, recoveryCode: result.recoveryCode, locations });
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={(e) => void submit(e)} noValidate aria-label="Create a vault">
+      <h2>1. Where should the shards live?</h2>
+      <p className="muted">Pick places that fail separately: a USB disk, a NAS, a server elsewhere.</p>
+      <LocationsEditor client={client} value={locations} onChange={setLocations} />
+
+      <h2>2. How safe?</h2>
+      <div className="presets" role="group" aria-label="Presets">
+        {PRESETS.map((preset) => (
+          <button
+            key={preset.id}
+            type="button"
+            className="preset"
+            aria-pressed={preset.survive === survive && preset.secretAgainst === secretAgainst}
+            onClick={() => {
+              setSurvive(preset.survive);
+              setSecretAgainst(preset.secretAgainst);
+            }}
+          >
+            <strong>{preset.title}</strong>
+            <span>{plural(locationsNeeded(preset.survive, preset.secretAgainst), 'location')} or more</span>
+          </button>
+        ))}
+      </div>
+      <div className="grid-2">
+        <Field
+          label="Survive losing"
+          hint="Locations that may be lost, broken or wiped while every file can still be read."
+        >
+          {(props) => (
+            <div className="stepper">
+              <input
+                {...props}
+                type="number"
+                min={0}
+                max={Math.max(0, locations.length - 1)}
+                value={survive}
+                onChange={(e) => setSurvive(Math.max(0, Number(e.target.value) || 0))}
+              />
+              <span>{survive === 1 ? 'location' : 'locations'}</span>
+            </div>
+          )}
+        </Field>
+        <Field
+          label="Secret even if"
+          hint="Locations that may work together (or be breached together) and still learn nothing."
+        >
+          {(props) => (
+            <div className="stepper">
+              <input
+                {...props}
+                type="number"
+                min={1}
+                max={Math.max(1, locations.length - 1)}
+                value={secretAgainst}
+                onChange={(e) => setSecretAgainst(Math.max(0, Number(e.target.value) || 0))}
+              />
+              <span>{secretAgainst === 1 ? 'location colludes' : 'locations collude'}</span>
+            </div>
+          )}
+        </Field>
+      </div>
+      <dl className="policy-summary" aria-label="What this means" aria-live="polite">
+        <div>
+          <dt>Shards per file (n)</dt>
+          <dd>{derived.n}</dd>
+        </div>
+        <div>
+          <dt>Needed to read (k)</dt>
+          <dd>{derived.k > 0 ? derived.k : '—'}</dd>
+        </div>
+        <div>
+          <dt>Needed to unlock (t)</dt>
+          <dd>{derived.t}</dd>
+        </div>
+        <div>
+          <dt>Storage cost (n/k)</dt>
+          <dd>{derived.k > 0 ? formatCost(derived.n, derived.k) : '—'}</dd>
+        </div>
+      </dl>
+      <p className="muted small">
+        {derived.k > 0 && derived.problem === null
+          ? `Each file is cut into ${derived.n} shards, one per location; any ${derived.k} rebuild it, so a 1 GB file takes ${(derived.n / derived.k).toFixed(2)} GB in all. Any ${derived.t} locations together can unlock the vault; fewer learn nothing.`
+          : 'Add locations to see what this policy costs.'}
+      </p>
+      {touched || locations.length >= 2 ? (
+        derived.problem ? (
+          <p className="field-error">{derived.problem}</p>
+        ) : null
+      ) : null}
+
+      <h2>3. A passphrase</h2>
+      <p className="muted">
+        It unlocks the vault on this computer. Nobody can reset it; the recovery code shown next is the only other way
+        in.
+      </p>
+      <div className="grid-2">
+        <Field label="Passphrase" error={touched || passphrase ? short : null}>
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="new-password"
+              value={passphrase}
+              onChange={(e) => setPassphrase(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Confirm passphrase" error={mismatch}>
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="new-password"
+              value={confirm}
+              onChange={(e) => setConfirm(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+      {error ? <ErrorNote>{error}</ErrorNote> : null}
+      <div className="actions">
+        {busy ? <Spinner label="Creating the vault: deriving keys and writing to every location…" /> : null}
+        <button type="submit" className="primary" disabled={busy}>
+          Create vault
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void }) {
+  const [locations, setLocations] = useState<string[]>([]);
+  const [useCode, setUseCode] = useState(false);
+  const [secret, setSecret] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    if (locations.length === 0 || secret === '') {
+      setError('Add the vault’s locations and give its passphrase or recovery code.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await client.api.openVault(useCode ? { locations, recoveryCode: secret } : { locations, passphrase: secret });
+      setSecret('');
+      onOpened();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={(e) => void submit(e)} noValidate aria-label="Open a vault">
+      <h2>Where is the vault?</h2>
+      <p className="muted">Give at least as many of its locations as it needs to unlock; all of them is best.</p>
+      <LocationsEditor client={client} value={locations} onChange={setLocations} />
+      <h2>Prove it is yours</h2>
+      <div className="segmented" role="radiogroup" aria-label="Unlock with">
+        <label>
+          <input type="radio" name="secret-kind" checked={!useCode} onChange={() => setUseCode(false)} /> Passphrase
+        </label>
+        <label>
+          <input type="radio" name="secret-kind" checked={useCode} onChange={() => setUseCode(true)} /> Recovery code
+        </label>
+      </div>
+      <Field label={useCode ? 'Recovery code' : 'Passphrase'}>
+        {(props) => (
+          <input
+            {...props}
+            type={useCode ? 'text' : 'password'}
+            className={useCode ? 'mono' : undefined}
+            autoComplete="off"
+            spellCheck={false}
+            value={secret}
+            onChange={(e) => setSecret(e.target.value)}
+          />
+        )}
+      </Field>
+      {error ? <ErrorNote>{error}</ErrorNote> : null}
+      <div className="actions">
+        {busy ? <Spinner label="Looking for the vault…" /> : null}
+        <button type="submit" className="primary" disabled={busy}>
+          Open vault
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
+  const [saved, setSaved] = useState(false);
+  const groups = kit.recoveryCode.match(/.{1,4}/g) ?? [kit.recoveryCode];
+  const plainCode = /^[A-Za-z0-9]+$/.test(kit.recoveryCode);
+  return (
+    <main className="onboarding" id="main">
+      <section className="card kit" aria-labelledby="kit-title">
+        <header>
+          <Logo />
+          <h1 id="kit-title">Your recovery kit</h1>
+          <p className="lede">
+            Write this down or print it, and keep it somewhere safe and apart from your computer. It is shown{' '}
+            <strong>only this once</strong>. With it and {plural(kit.vault.threshold, 'location')} you can open the
+            vault if you forget the passphrase.
+          </p>
+        </header>
+        <div className="kit-code" aria-label="Recovery code">
+          <span className="kit-label">Recovery code</span>
+          <code data-testid="recovery-code">{plainCode ? groups.join(' ') : kit.recoveryCode}</code>
+        </div>
+        <dl className="kit-facts">
+          <div>
+            <dt>Vault</dt>
+            <dd>
+              <code data-testid="vault-id">{kit.vault.id}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Policy</dt>
+            <dd>
+              {kit.vault.total} shards per file, any {kit.vault.data} read it; {kit.vault.threshold} locations unlock it
+            </dd>
+          </div>
+          <div>
+            <dt>Locations</dt>
+            <dd>
+              <ol>
+                {kit.locations.map((spec) => (
+                  <li key={spec}>
+                    <code>{spec.replace(/:\/\/([^/@:]*):[^@/]*@/, '://$1@')}</code>
+                  </li>
+                ))}
+              </ol>
+            </dd>
+          </div>
+        </dl>
+        <p className="muted small">
+          The kit holds no passwords of your locations: keep those in your password manager.
+        </p>
+        <div className="actions no-print">
+          <button type="button" onClick={() => window.print()}>
+            Print kit
+          </button>
+          <label className="check">
+            <input type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have written down
+            or printed the recovery code
+          </label>
+          <button type="button" className="primary" disabled={!saved} onClick={onDone}>
+            Continue to the vault
+          </button>
+        </div>
+      </section>
+    </main>
+  );
+}

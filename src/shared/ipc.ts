@@ -1,0 +1,652 @@
+/**
+ * The bridge between a front end's UI and the engine, declared once (STYLE.md, "Declare IPC
+ * once"): a name per call, a runtime schema for every request and every response, and one
+ * answer envelope. Electron's main process (ipcMain), the preload (contextBridge), the web
+ * bridge (`shardvault serve`) and its browser client all read this table, so the desktop
+ * app and the web UI cannot drift apart.
+ *
+ * Rules the schemas carry out:
+ *   - Requests are parsed strictly: a wrong type, a bound out of range or an unknown key is
+ *     refused with a SchemaError that names the field (the web bridge answers 400).
+ *   - Responses are rebuilt field by field from the contract (src/shared/api.ts): a key
+ *     the contract does not name is dropped, so nothing but status objects can reach the
+ *     renderer even if the engine grew a field it should not send.
+ *   - The only secret that ever travels engine → UI is the recovery code, once, in
+ *     createVault's answer (the recovery kit). Passphrases travel UI → engine only.
+ *
+ * Plain TypeScript: no Node, no DOM (the layer rule in eslint.config.js).
+ */
+
+import type {
+  AccessAction,
+  AccessOutcome,
+  AccessRequest,
+  FileEntry,
+  Health,
+  LocationKindName,
+  LocationStatus,
+  PlacementReport,
+  ProgressEvent,
+  ShardState,
+  ShardvaultApi,
+  StatusReport,
+  VaultSummary,
+  VerifyReport,
+} from './api';
+
+// ---------------------------------------------------------------------------------------
+// The envelope
+
+export interface BridgeError {
+  /** An engine error code (src/core/errors.ts) or one of BRIDGE_ERROR_CODES. */
+  readonly code: string;
+  /** Words for a user; never a secret. */
+  readonly message: string;
+}
+
+export type Envelope<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: BridgeError };
+
+/** Error codes the bridges add to the engine's own. */
+export const BRIDGE_ERROR_CODES = ['bad-request', 'forbidden', 'unknown-call', 'unsupported', 'internal'] as const;
+
+/** The engine's error codes (src/core/errors.ts ErrorCode), repeated here because shared may
+ * not import the core; a message with one of these codes was written for the user. */
+const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'usage',
+  'auth',
+  'unavailable',
+  'busy',
+  'verify',
+  'not-found',
+  'exists',
+  'corrupt',
+  'policy',
+  'offline',
+  'permission',
+  'no-space',
+  'rollback',
+  'io',
+]);
+
+const MAX_MESSAGE = 500;
+
+/**
+ * What a bridge may tell the UI about a failure. Engine errors and schema errors carry
+ * messages written for users; anything else (a library's error may quote a URL with
+ * credentials) becomes a generic message, and the caller logs the detail, redacted.
+ */
+export function toBridgeError(error: unknown): BridgeError {
+  if (error instanceof SchemaError) return { code: 'bad-request', message: error.message };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
+      return { code, message: redact(error.message).slice(0, MAX_MESSAGE) };
+    }
+  }
+  return { code: 'internal', message: 'Something went wrong inside Shardvault. The details are in its log.' };
+}
+
+/** Removes credentials from URLs (`scheme://user:secret@host` → `scheme://user:***@host`). */
+export function redact(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@');
+}
+
+// ---------------------------------------------------------------------------------------
+// Schemas: a few hand-written combinators (no dependency)
+
+export class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+  constructor(
+    /** Where in the payload, e.g. `locations[2]`; '' for the payload itself. */
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path === '' ? 'request' : path}: ${problem}`);
+  }
+}
+
+export interface Schema<T> {
+  /** What the schema accepts, in words, for error messages. */
+  readonly expected: string;
+  parse(value: unknown, path?: string): T;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+function schema<T>(expected: string, parse: (value: unknown, path: string) => T): Schema<T> {
+  return { expected, parse: (value, path = '') => parse(value, path) };
+}
+
+function fail(path: string, problem: string): never {
+  throw new SchemaError(path, problem);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export function string(
+  options: { min?: number; max?: number; control?: boolean; pattern?: RegExp; expected?: string } = {},
+): Schema<string> {
+  const { min = 0, max = 4096, control = false, pattern } = options;
+  const expected = options.expected ?? `text of ${min} to ${max} characters`;
+  return schema(expected, (value, path) => {
+    if (typeof value !== 'string') fail(path, `expected ${expected}, got ${describe(value)}`);
+    if (value.length < min) fail(path, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+    if (value.length > max) fail(path, `must be at most ${max} characters`);
+    if (!control && CONTROL.test(value)) fail(path, 'must not contain control characters');
+    if (pattern && !pattern.test(value)) fail(path, `expected ${expected}`);
+    return value;
+  });
+}
+
+export function integer(options: { min?: number; max?: number } = {}): Schema<number> {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = options;
+  const expected = `a whole number from ${min} to ${max}`;
+  return schema(expected, (value, path) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(path, `expected ${expected}`);
+    if (value < min || value > max) fail(path, `expected ${expected}, got ${value}`);
+    return value;
+  });
+}
+
+export function number(options: { min?: number; max?: number } = {}): Schema<number> {
+  const { min = 0, max = Number.MAX_VALUE } = options;
+  const expected = `a number from ${min} to ${max}`;
+  return schema(expected, (value, path) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      fail(path, `expected ${expected}`);
+    }
+    return value;
+  });
+}
+
+export const boolean: Schema<boolean> = schema('true or false', (value, path) => {
+  if (typeof value !== 'boolean') fail(path, `expected true or false, got ${describe(value)}`);
+  return value;
+});
+
+export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
+  const expected = `one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  return schema(expected, (value, path) => {
+    if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) fail(path, `expected ${expected}`);
+    return value as T;
+  });
+}
+
+/**
+ * Every member of a union, as a list, checked by the compiler: when the contract grows a
+ * member (a new access action, say), this stops compiling until the schema knows it too.
+ */
+export function every<T extends string>() {
+  return <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : never)): L =>
+    list;
+}
+
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return schema(`${inner.expected} or null`, (value, path) => (value === null ? null : inner.parse(value, path)));
+}
+
+/** ISO-8601 date and time as the contract sends them. */
+export const isoTime: Schema<string> = string({
+  min: 10,
+  max: 40,
+  pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+  expected: 'an ISO-8601 time',
+});
+
+export function array<T>(item: Schema<T>, options: { min?: number; max?: number } = {}): Schema<T[]> {
+  const { min = 0, max = 1_000_000 } = options;
+  return schema(`a list of ${item.expected}`, (value, path) => {
+    if (!Array.isArray(value)) fail(path, `expected a list, got ${describe(value)}`);
+    if (value.length < min) fail(path, min === 1 ? 'must not be empty' : `must hold at least ${min} items`);
+    if (value.length > max) fail(path, `must hold at most ${max} items`);
+    return value.map((v: unknown, i) => item.parse(v, `${path}[${i}]`));
+  });
+}
+
+/** Marks an object member that may be absent (or undefined). */
+export interface Optional<T> extends Schema<T | undefined> {
+  readonly optional: true;
+}
+
+export function optional<T>(inner: Schema<T>): Optional<T> {
+  return {
+    optional: true,
+    expected: inner.expected,
+    parse: (value, path = '') => (value === undefined ? undefined : inner.parse(value, path)),
+  };
+}
+
+type Shape = Record<string, Schema<unknown>>;
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends Optional<unknown> ? K : never }[keyof S];
+type Flatten<T> = { [K in keyof T]: T[K] };
+export type ObjectOf<S extends Shape> = Flatten<
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }
+>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * An object of exactly these members. `unknownKeys: 'reject'` (requests) refuses members
+ * the shape does not name; 'drop' (responses) leaves them out of the result. Either way the
+ * result is a fresh object holding only the named members.
+ */
+export function object<S extends Shape>(shape: S, unknownKeys: 'reject' | 'drop'): Schema<ObjectOf<S>> {
+  const keys = Object.keys(shape);
+  return schema(`an object with ${keys.join(', ') || 'no members'}`, (value, path) => {
+    if (!isPlainObject(value)) fail(path, `expected an object, got ${describe(value)}`);
+    if (unknownKeys === 'reject') {
+      for (const key of Object.keys(value)) {
+        if (!Object.hasOwn(shape, key)) fail(path, `unknown member '${key.slice(0, 40)}'`);
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      const member = shape[key] as Schema<unknown>;
+      const parsed = member.parse(Object.hasOwn(value, key) ? value[key] : undefined, path ? `${path}.${key}` : key);
+      if (parsed !== undefined) out[key] = parsed;
+    }
+    return out as ObjectOf<S>;
+  });
+}
+
+/** No payload: undefined (or null, which JSON and some callers send for "nothing"). */
+export const nothing: Schema<void> = schema('no payload', (value, path) => {
+  if (value !== undefined && value !== null) fail(path, `expected no payload, got ${describe(value)}`);
+  return undefined;
+});
+
+// ---------------------------------------------------------------------------------------
+// The contract's data, as schemas (checked against src/shared/api.ts by the compiler below)
+
+const count = integer();
+const bytes = integer();
+const label = string({ max: 1024 });
+
+/** A location as the CLI takes it: a folder path, or an sftp:// or webdav(s):// SPEC. */
+export const locationSpec = string({ min: 1, max: 2048, expected: 'a location (a folder path or a SPEC string)' });
+/** A passphrase: any characters, bounded so a request cannot make the KDF hash megabytes. */
+export const passphrase = string({ min: 1, max: 1024, control: true, expected: 'a passphrase' });
+export const recoveryCode = string({ min: 1, max: 256, expected: 'a recovery code' });
+/** A file's name in the vault. */
+export const fileName = string({ min: 1, max: 1024, expected: 'a file name' });
+/** A path on the machine that runs the engine. */
+export const hostPath = string({ min: 1, max: 4096, expected: 'a path' });
+
+export const vaultSummary: Schema<VaultSummary> = object(
+  {
+    id: string({ min: 1, max: 256 }),
+    data: count,
+    total: count,
+    threshold: count,
+    replicas: count,
+    segmentSize: bytes,
+  },
+  'drop',
+);
+
+export const locationStatus: Schema<LocationStatus> = object(
+  {
+    name: label,
+    kind: oneOf(every<LocationKindName>()(['local', 'sftp', 'webdav'])),
+    display: label,
+    reachable: boolean,
+    latencyMs: nullable(number()),
+    freeBytes: nullable(number()),
+    shards: nullable(count),
+    lastSeen: nullable(isoTime),
+    error: nullable(string({ max: 2048, control: true })),
+  },
+  'drop',
+);
+
+export const statusReport: Schema<StatusReport> = object(
+  { vault: vaultSummary, locked: boolean, locations: array(locationStatus) },
+  'drop',
+);
+
+export const HEALTHS = every<Health>()(['healthy', 'degraded', 'lost']);
+const health = oneOf(HEALTHS);
+const survives = integer({ min: -1 });
+
+export const fileEntry: Schema<FileEntry> = object(
+  {
+    name: fileName,
+    size: bytes,
+    sha256: string({ max: 128 }),
+    created: isoTime,
+    health,
+    survives,
+  },
+  'drop',
+);
+
+export const SHARD_STATES = every<ShardState>()(['ok', 'missing', 'corrupt', 'offline']);
+const shardState = oneOf(SHARD_STATES);
+
+export const placementReport: Schema<PlacementReport> = object(
+  {
+    name: fileName,
+    shards: array(
+      object({ index: count, locations: array(object({ name: label, state: shardState }, 'drop')) }, 'drop'),
+    ),
+  },
+  'drop',
+);
+
+export const verifyReport: Schema<VerifyReport> = object(
+  {
+    ok: boolean,
+    files: array(object({ name: fileName, health, survives }, 'drop')),
+    problems: array(
+      object(
+        {
+          file: string({ max: 1024 }),
+          shard: nullable(count),
+          location: label,
+          kind: oneOf([...SHARD_STATES, 'manifest']),
+        },
+        'drop',
+      ),
+    ),
+  },
+  'drop',
+);
+
+export const ACCESS_ACTIONS = every<AccessAction>()([
+  'init',
+  'open',
+  'unlock',
+  'put',
+  'get',
+  'rm',
+  'repair',
+  'policy',
+  'location',
+]);
+export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
+
+export const accessRequest: Schema<AccessRequest> = object(
+  {
+    time: isoTime,
+    device: label,
+    action: oneOf(ACCESS_ACTIONS),
+    file: nullable(string({ max: 1024 })),
+    outcome: oneOf(ACCESS_OUTCOMES),
+    locations: array(label),
+    anchored: boolean,
+  },
+  'drop',
+);
+
+export const progressEvent: Schema<ProgressEvent> = object(
+  {
+    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify'])),
+    name: string({ max: 1024 }),
+    done: number(),
+    total: number(),
+  },
+  'drop',
+);
+
+// ---------------------------------------------------------------------------------------
+// Front-end settings and abilities the bridges add to the engine's API
+
+export interface BridgeSettings {
+  /** Lock the vault after this many minutes without use; 0 = never. */
+  readonly autoLockMinutes: number;
+  /** Where exports go by default on the machine that runs the engine, or null. */
+  readonly exportFolder: string | null;
+}
+
+export const AUTO_LOCK_CHOICES = [0, 1, 5, 10, 15, 30, 60] as const;
+export const DEFAULT_AUTO_LOCK_MINUTES = 10;
+
+export const bridgeSettings: Schema<BridgeSettings> = object(
+  { autoLockMinutes: integer({ max: 24 * 60 }), exportFolder: nullable(hostPath) },
+  'drop',
+);
+
+// ---------------------------------------------------------------------------------------
+// The calls
+
+export interface Call<Req, Res> {
+  /** Electron IPC channel. */
+  readonly channel: string;
+  /** Web bridge route (POST, JSON body). */
+  readonly route: string;
+  readonly request: Schema<Req>;
+  readonly response: Schema<Res>;
+  /** Only the desktop app offers it (native dialogs); the web bridge answers 404. */
+  readonly desktopOnly: boolean;
+}
+
+function call<Req, Res>(
+  name: string,
+  request: Schema<Req>,
+  response: Schema<Res>,
+  desktopOnly = false,
+): Call<Req, Res> {
+  return { channel: `shardvault:${name}`, route: `/api/${name}`, request, response, desktopOnly };
+}
+
+/** The engine calls that cross a bridge: all of ShardvaultApi but putStream (the web bridge's
+ * upload route carries it) and onProgress (pushed as an event). */
+export type EngineCallName = Exclude<keyof ShardvaultApi, 'putStream' | 'onProgress'>;
+type RequestOf<M extends EngineCallName> = Parameters<ShardvaultApi[M]> extends [infer R] ? R : void;
+type ResponseOf<M extends EngineCallName> = Awaited<ReturnType<ShardvaultApi[M]>>;
+
+const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, ResponseOf<M>> } = {
+  status: call('status', nothing, nullable(statusReport)),
+  createVault: call(
+    'createVault',
+    object(
+      {
+        locations: array(locationSpec, { min: 1, max: 64 }),
+        survive: integer({ max: 63 }),
+        secretAgainst: integer({ max: 63 }),
+        passphrase,
+      },
+      'reject',
+    ),
+    object({ vault: vaultSummary, recoveryCode: string({ min: 1, max: 256 }) }, 'drop'),
+  ),
+  openVault: call(
+    'openVault',
+    object(
+      {
+        locations: array(locationSpec, { min: 1, max: 64 }),
+        passphrase: optional(passphrase),
+        recoveryCode: optional(recoveryCode),
+      },
+      'reject',
+    ),
+    vaultSummary,
+  ),
+  unlock: call('unlock', object({ passphrase }, 'reject'), nothing),
+  lock: call('lock', nothing, nothing),
+  listFiles: call('listFiles', nothing, array(fileEntry)),
+  putFile: call(
+    'putFile',
+    object({ path: hostPath, name: optional(fileName), replace: optional(boolean) }, 'reject'),
+    fileEntry,
+  ),
+  getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
+  removeFile: call('removeFile', object({ name: fileName }, 'reject'), nothing),
+  placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
+  verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
+  accessLog: call('accessLog', nothing, array(accessRequest)),
+};
+
+const frontEndCalls = {
+  getSettings: call('getSettings', nothing, bridgeSettings),
+  setSettings: call(
+    'setSettings',
+    object(
+      { autoLockMinutes: optional(integer({ max: 24 * 60 })), exportFolder: optional(nullable(hostPath)) },
+      'reject',
+    ),
+    bridgeSettings,
+  ),
+  /** The user did something in the UI: postpones the auto-lock. */
+  activity: call('activity', nothing, nothing),
+  /** Native folder dialog: a local-folder location. */
+  chooseFolder: call('chooseFolder', nothing, nullable(hostPath), true),
+  /** Native save dialog for an export. The desktop app accepts getFile only to a path the
+   * user picked here, so a compromised renderer cannot write where it likes. */
+  chooseSavePath: call('chooseSavePath', object({ name: fileName }, 'reject'), nullable(hostPath), true),
+} as const;
+
+export const calls = { ...engineCalls, ...frontEndCalls } as const;
+export type Calls = typeof calls;
+export type CallName = keyof Calls;
+export type CallRequest<N extends CallName> = Infer<Calls[N]['request']>;
+export type CallResponse<N extends CallName> = Infer<Calls[N]['response']>;
+
+export const callNames = Object.keys(calls) as CallName[];
+
+/** Calls a UI makes on its own (refreshing a view): they do not postpone the auto-lock. */
+export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
+  'status',
+  'listFiles',
+  'accessLog',
+  'placement',
+  'getSettings',
+]);
+
+/** The call a channel or route names, or undefined (the bridges refuse it). */
+export function callByChannel(channel: string): CallName | undefined {
+  return callNames.find((name) => calls[name].channel === channel);
+}
+export function callByRoute(route: string): CallName | undefined {
+  return callNames.find((name) => calls[name].route === route);
+}
+
+// ---------------------------------------------------------------------------------------
+// Events pushed to the UI
+
+export const events = {
+  progress: { channel: 'shardvault:event:progress', name: 'progress', payload: progressEvent },
+  /** The vault was locked (auto-lock or another window): the UI drops its state. */
+  locked: { channel: 'shardvault:event:locked', name: 'locked', payload: nothing },
+} as const;
+
+// ---------------------------------------------------------------------------------------
+// What the renderer sees as `window.shardvault`
+
+type RawCall<N extends CallName> =
+  CallRequest<N> extends void
+    ? () => Promise<Envelope<CallResponse<N>>>
+    : (request: CallRequest<N>) => Promise<Envelope<CallResponse<N>>>;
+
+/**
+ * The object a bridge hands the UI: the preload's `window.shardvault` on the desktop, the
+ * web client in a browser. Every call answers an Envelope; the renderer turns it into a
+ * value or a thrown error in one place. Desktop-only calls are absent in web mode.
+ */
+export type ShardvaultBridge = { readonly [N in Exclude<CallName, DesktopCallName>]: RawCall<N> } & {
+  readonly [N in DesktopCallName]?: RawCall<N>;
+} & {
+  readonly mode: 'desktop' | 'web';
+  onProgress(listener: (event: ProgressEvent) => void): () => void;
+  onLocked(listener: () => void): () => void;
+  /** Desktop only: the path of a file dropped on the window (Electron's webUtils). */
+  pathForFile?(file: unknown): string;
+};
+
+export type DesktopCallName = {
+  [N in CallName]: Calls[N]['desktopOnly'] extends true ? N : never;
+}[CallName];
+
+// ---------------------------------------------------------------------------------------
+// The web bridge's own routes (besides calls[*].route)
+
+export const web = {
+  /** PUT, the file's bytes as the body; query: name, replace=1. Streams into putStream. */
+  upload: '/api/upload',
+  /** GET, Server-Sent Events: `progress` and `locked`. */
+  events: '/api/events',
+  /** The token, sent on every API request (never in a URL but the first one). */
+  tokenHeader: 'x-shardvault-token',
+  /** Largest JSON request body. */
+  maxJsonBytes: 64 * 1024,
+} as const;
+
+export const uploadRequest = object({ name: fileName, replace: optional(boolean) }, 'reject');
+
+// ---------------------------------------------------------------------------------------
+// Auto-lock: the same rule for both bridges
+
+/**
+ * Calls `lock` once the vault has gone `minutes` without a call or a sign of life from the
+ * UI, except while work is in flight (a long export is not idleness). 0 minutes = never.
+ */
+export class IdleLock {
+  private last = Date.now();
+  private busy = 0;
+  private fired = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private minutes: number,
+    private readonly lock: () => void,
+    private readonly checkEveryMs = 15_000,
+  ) {
+    this.arm();
+  }
+
+  setMinutes(minutes: number): void {
+    this.minutes = minutes;
+    this.touch();
+    this.arm();
+  }
+
+  touch(): void {
+    this.last = Date.now();
+    this.fired = false;
+  }
+
+  /**
+   * Runs work the vault must not be locked under. Work the user asked for (`active`) counts
+   * as use, at its start and at its end; a view refreshing itself does not.
+   */
+  async around<T>(work: () => Promise<T>, active: boolean): Promise<T> {
+    if (active) this.touch();
+    this.busy++;
+    try {
+      return await work();
+    } finally {
+      this.busy--;
+      if (active) this.touch();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private arm(): void {
+    this.stop();
+    if (this.minutes <= 0) return;
+    this.timer = setInterval(() => {
+      if (!this.fired && this.busy === 0 && Date.now() - this.last >= this.minutes * 60_000) {
+        this.fired = true;
+        this.lock();
+      }
+    }, this.checkEveryMs);
+    // A pending auto-lock must not keep a CLI process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+}

@@ -1,0 +1,80 @@
+// Starting `shardvault serve` and Debian's Chromium for the browser tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { type BrowserContext, chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Why the browser tests cannot run here, or null. */
+export function missingForBrowser(): string | null {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
+  if (!existsSync('out/cli/shardvault.mjs')) return 'the CLI is not built (npm run build:cli)';
+  if (!existsSync('out/renderer/index.html')) return 'the renderer is not built (npx electron-vite build)';
+  return null;
+}
+
+export interface Served {
+  readonly url: string;
+  readonly origin: string;
+  readonly process: ChildProcess;
+  readonly stderr: () => string;
+  stop(): Promise<void>;
+}
+
+/** Runs `node bin/shardvault.mjs serve --port 0`; its first stdout line is the URL. */
+export async function serve(env: NodeJS.ProcessEnv): Promise<Served> {
+  const child = spawn(process.execPath, ['bin/shardvault.mjs', 'serve', '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL in 20 s; stderr:\n${stderr}`)), 20_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}; stderr:\n${stderr}`)));
+  });
+  return {
+    url,
+    origin: new URL(url).origin,
+    process: child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function launchChromium(
+  userDataDir: string,
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 840 },
+    colorScheme,
+    acceptDownloads: false,
+  });
+}

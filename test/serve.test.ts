@@ -1,0 +1,290 @@
+// The web bridge (src/cli/serve.ts) refuses what it must: no token, a wrong token, a foreign
+// Origin or Host, unknown routes, malformed payloads; and carries a real store and export
+// through the engine. Runs against the real engine (createApp) over local folders.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startServer, type RunningServer } from '../src/cli/serve';
+import { createApp } from '../src/core/app';
+import { TEST_KDF } from '../src/core/crypto/kdf';
+import { IdleLock, web } from '../src/shared/ipc';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json(): { ok: boolean; value?: unknown; error?: { code: string; message: string } };
+}
+
+describe('shardvault serve: the web bridge', () => {
+  let root: string;
+  let app: ReturnType<typeof createApp>;
+  let server: RunningServer;
+  let origin: string;
+  let port: number;
+  let token: string;
+  const logs: string[] = [];
+
+  /** node:http, so that Host and Origin can be anything a hostile page could send. */
+  function send(
+    method: string,
+    path: string,
+    options: { headers?: Record<string, string>; body?: string | Buffer; token?: string | null } = {},
+  ): Promise<Answer> {
+    const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...options.headers };
+    const useToken = options.token === undefined ? token : options.token;
+    if (useToken !== null) headers[web.tokenHeader] = useToken;
+    if (options.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            json: () => JSON.parse(body) as ReturnType<Answer['json']>,
+          });
+        });
+      });
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  }
+  const call = (name: string, body?: unknown, headers?: Record<string, string>): Promise<Answer> =>
+    send('POST', `/api/${name}`, { body: body === undefined ? undefined : JSON.stringify(body), headers });
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'shardvault-serve-'));
+    for (const dir of ['profile', 'a', 'b', 'c']) mkdirSync(join(root, dir));
+    app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
+    server = await startServer(app, { port: 0, host: '127.0.0.1', log: (line) => logs.push(line) });
+    const url = new URL(server.url);
+    origin = url.origin;
+    port = Number(url.port);
+    token = url.hash.replace('#token=', '');
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await app?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('listens on loopback and hands out a 256-bit token in the fragment', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{43}$/);
+    expect(Buffer.from(token, 'base64url')).toHaveLength(32);
+  });
+
+  it('answers 401 without the token and 403 with a wrong one', async () => {
+    const none = await send('POST', '/api/status', { token: null });
+    expect(none.status).toBe(401);
+    expect(none.json()).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const wrongToken = (token.startsWith('A') ? 'B' : 'A') + token.slice(1);
+    const wrong = await send('POST', '/api/status', { token: wrongToken });
+    expect(wrong.status).toBe(403);
+    const short = await send('POST', '/api/status', { token: 'abc' });
+    expect(short.status).toBe(403);
+    for (const path of [web.events, `${web.upload}?name=x`]) {
+      expect((await send(path === web.events ? 'GET' : 'PUT', path, { token: null })).status).toBe(401);
+    }
+    const right = await call('status');
+    expect(right.status).toBe(200);
+    expect(right.json()).toEqual({ ok: true, value: null });
+  });
+
+  it('refuses a foreign Origin, a foreign Host and cross-site fetches, even with the token', async () => {
+    const foreignOrigin = await call('status', undefined, { origin: 'http://evil.example' });
+    expect(foreignOrigin.status).toBe(403);
+    const otherPort = await call('status', undefined, { origin: `http://127.0.0.1:${port + 1}` });
+    expect(otherPort.status).toBe(403);
+    const rebound = await call('status', undefined, { host: `evil.example:${port}` });
+    expect(rebound.status).toBe(403);
+    const page = await send('GET', '/', { token: null, headers: { host: `evil.example:${port}` } });
+    expect(page.status).toBe(403);
+    const crossSite = await call('status', undefined, { 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.status).toBe(403);
+    const sameOrigin = await call('status', undefined, { origin, 'sec-fetch-site': 'same-origin' });
+    expect(sameOrigin.status).toBe(200);
+  });
+
+  it('sends no CORS headers, a strict CSP and no-store', async () => {
+    const preflight = await send('OPTIONS', '/api/status', {
+      token: null,
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(401);
+    const answers = [preflight, await call('status'), await send('GET', '/nope', { token: null })];
+    for (const answer of answers) {
+      expect(Object.keys(answer.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+      expect(answer.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(answer.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect((await call('status')).headers['cache-control']).toBe('no-store');
+  });
+
+  it('answers 404 for unknown routes and desktop-only calls', async () => {
+    const unknown = await call('stealKeys');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json()).toMatchObject({ ok: false, error: { code: 'unknown-call' } });
+    expect((await call('chooseSavePath', { name: 'x' })).status).toBe(404);
+    expect((await send('GET', '/api', {})).status).toBe(404);
+    expect((await send('GET', '/../../etc/passwd', { token: null })).status).toBe(404);
+    expect((await send('GET', '/%2e%2e/%2e%2e/etc/passwd', { token: null })).status).toBe(404);
+  });
+
+  it('answers 400 with a clear error for a malformed payload', async () => {
+    const base = { locations: [join(root, 'a'), join(root, 'b')], survive: 0, secretAgainst: 1, passphrase: 'pw' };
+    const wrongType = await call('createVault', { ...base, survive: 'two' });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.json().error).toEqual({
+      code: 'bad-request',
+      message: 'survive: expected a whole number from 0 to 63',
+    });
+    const extra = await call('createVault', { ...base, isAdmin: true });
+    expect(extra.status).toBe(400);
+    expect(extra.json().error?.message).toBe("request: unknown member 'isAdmin'");
+    const missing = await call('unlock', {});
+    expect(missing.json().error?.message).toMatch(/^passphrase: expected a passphrase/);
+    const nested = await call('createVault', { ...base, locations: ['/ok', 7] });
+    expect(nested.json().error?.message).toMatch(/^locations\[1\]: expected a location/);
+    const payloadWhereNone = await call('status', { please: true });
+    expect(payloadWhereNone.status).toBe(400);
+    const notJson = await send('POST', '/api/unlock', { body: '{"passphrase":' });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json().error?.message).toBe('request body is not valid JSON');
+    const notJsonType = await send('POST', '/api/unlock', {
+      body: 'passphrase=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(notJsonType.status).toBe(415);
+    const huge = await send('POST', '/api/unlock', {
+      body: JSON.stringify({ passphrase: 'x'.repeat(web.maxJsonBytes) }),
+    });
+    expect(huge.status).toBe(413);
+    expect((await send('GET', '/api/status', {})).status).toBe(405);
+    const noName = await send('PUT', web.upload, {
+      body: 'x',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(noName.status).toBe(400);
+    expect(noName.json().error?.message).toMatch(/^name: /);
+    const badType = await send('PUT', `${web.upload}?name=x`, { body: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(badType.status).toBe(415);
+  });
+
+  it('passes engine errors through with their code, never an internal detail', async () => {
+    const noVault = await call('listFiles');
+    expect(noVault.status).toBe(404);
+    expect(noVault.json().error?.code).toBe('not-found');
+  });
+
+  it('creates a vault, streams an upload into it, pushes progress, exports it verified', async () => {
+    const passphrase = 'the bridge test passphrase';
+    const created = await call('createVault', {
+      locations: ['a', 'b', 'c'].map((d) => join(root, d)),
+      survive: 1,
+      secretAgainst: 1,
+      passphrase,
+    });
+    expect(created.status).toBe(200);
+    const value = created.json().value as { vault: unknown; recoveryCode: string };
+    expect(Object.keys(value).sort()).toEqual(['recoveryCode', 'vault']);
+    expect(created.body).not.toContain(passphrase);
+
+    // Progress arrives on the event stream while the upload runs.
+    const progress: string[] = [];
+    const events = await fetch(`${origin}${web.events}`, { headers: { [web.tokenHeader]: token } });
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const reading = (async () => {
+      for (;;) {
+        const { value: text, done } = await reader.read();
+        if (done) return;
+        progress.push(text);
+      }
+    })();
+
+    const content = randomBytes(9 * 1024 * 1024 + 17);
+    const stored = await send('PUT', `${web.upload}?name=${encodeURIComponent('report 2026.pdf')}`, {
+      body: content,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(stored.status).toBe(200);
+    expect(stored.json().value).toMatchObject({
+      name: 'report 2026.pdf',
+      size: content.length,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      health: 'healthy',
+    });
+    const again = await send('PUT', `${web.upload}?name=${encodeURIComponent('report 2026.pdf')}`, {
+      body: content,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.json().error?.code).toBe('exists');
+
+    const output = join(root, 'out.pdf');
+    const exported = await call('getFile', { name: 'report 2026.pdf', output });
+    expect(exported.json()).toEqual({ ok: true });
+    expect(readFileSync(output).equals(content)).toBe(true);
+
+    await reader.cancel();
+    await reading.catch(() => undefined);
+    const frames = progress.join('');
+    expect(frames).toMatch(/event: progress\ndata: \{"op":"put","name":"report 2026.pdf"/);
+
+    const lockAnswer = await call('lock');
+    expect(lockAnswer.json()).toEqual({ ok: true });
+    const denied = await call('unlock', { passphrase: 'wrong' });
+    expect(denied.status).toBe(403);
+    expect(denied.json().error?.code).toBe('auth');
+    expect(logs.join('\n')).not.toContain(passphrase);
+  });
+});
+
+describe('auto-lock (both bridges share IdleLock)', () => {
+  it('locks after the idle minutes, not while work runs, and not because a view refreshed', async () => {
+    vi.useFakeTimers();
+    try {
+      let locks = 0;
+      const idle = new IdleLock(5, () => locks++, 1000);
+      await vi.advanceTimersByTimeAsync(4 * 60_000);
+      // A view polling status does not count as use...
+      await idle.around(() => Promise.resolve(), false);
+      await vi.advanceTimersByTimeAsync(61_000);
+      expect(locks).toBe(1);
+      // ...and locking happens once per idle spell.
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      expect(locks).toBe(1);
+
+      // What the user asks for does count, and long work is never cut.
+      idle.touch();
+      let finish: () => void = () => undefined;
+      const work = idle.around(() => new Promise<void>((resolve) => (finish = resolve)), true);
+      await vi.advanceTimersByTimeAsync(30 * 60_000);
+      expect(locks).toBe(1);
+      finish();
+      await work;
+      await vi.advanceTimersByTimeAsync(4 * 60_000);
+      expect(locks).toBe(1);
+      await vi.advanceTimersByTimeAsync(61_000);
+      expect(locks).toBe(2);
+
+      idle.setMinutes(0); // never
+      await vi.advanceTimersByTimeAsync(120 * 60_000);
+      expect(locks).toBe(2);
+      idle.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
