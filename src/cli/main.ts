@@ -11,12 +11,13 @@ import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
+import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { formatBytes, table } from './format';
-import { readSecret } from './prompt';
+import { askYesNo, readSecret } from './prompt';
 
 const HELP = `shardvault: keep files split, encrypted and spread over storage you already have
 
@@ -106,12 +107,39 @@ async function withVault<T>(
   };
   let vault: Vault | null = null;
   try {
-    vault = await Vault.load(dir, vaultOptions);
-    if (options.unlock) await vault.unlock({ passphrase: await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase') });
+    // status works locked; with $SHARDVAULT_PASSPHRASE set it can also open sealed credentials
+    const passphrase = options.unlock
+      ? await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase')
+      : process.env['SHARDVAULT_PASSPHRASE'] || undefined;
+    vault = await Vault.load(dir, vaultOptions, passphrase);
+    if (options.unlock && passphrase) await vault.unlock({ passphrase });
     return await work(vault);
   } finally {
     await vault?.close();
     await release();
+  }
+}
+
+/**
+ * Trust on first use of an SSH host key: --trust-new-host-key for scripts, a question on a
+ * terminal, otherwise refused (the engine then names the fingerprint to pin).
+ */
+function hostKeyConfirmer(args: Parsed): ConfirmHostKey | undefined {
+  if (args.flags.has('trust-new-host-key')) return () => Promise.resolve(true);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return (display, fingerprint) => askYesNo(`${display} presents host key ${fingerprint}. Trust it and pin it? [y/N] `);
+}
+
+/** Warns about secrets written into a location URL (they end up in shell history). */
+function warnAboutPasswords(specs: readonly string[], io: Io): void {
+  for (const spec of specs) {
+    if (/^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(spec)) {
+      io.err(
+        'shardvault: warning: a password in a location URL lands in shell history and process lists; ' +
+          'prefer an SSH key (identity=), or type it at the prompt of `location add` (see README)',
+      );
+      return;
+    }
   }
 }
 
@@ -148,6 +176,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
         'init --location SPEC ... (--survive X --secret-against Y | --data K --total N --threshold T)',
       );
       const locations = args.values.get('location') ?? [];
+      warnAboutPasswords(locations, io);
       const policy = policyOf(args);
       const logN = integer(args, 'kdf-cost', 10, 20);
       const kdf: KdfParams = logN === undefined ? DEFAULT_KDF : { ...DEFAULT_KDF, logN };
@@ -168,6 +197,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           kdf,
           segmentSize: byteSize(args, 'segment-size'),
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
+          confirmHostKey: hostKeyConfirmer(args),
         });
         for (const w of warnings) io.err(`shardvault: warning: ${w}`);
         const p = vault.policy;
@@ -205,6 +235,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       expectPositional(args, 0, 'open --location SPEC ... [--recovery]');
       const specs = args.values.get('location') ?? [];
       if (specs.length === 0) throw new UsageError('open needs at least one --location');
+      warnAboutPasswords(specs, io);
       let secret: Secret;
       let newPassphrase: string | null = null;
       if (args.flags.has('recovery')) {
@@ -218,6 +249,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       try {
         const vault = await Vault.attach(dir, specs, secret, newPassphrase, {
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
+          confirmHostKey: hostKeyConfirmer(args),
         });
         const p = vault.policy;
         const value = {

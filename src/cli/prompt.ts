@@ -47,3 +47,14 @@ function promptHidden(question: string): Promise<string> {
     stdin.on('data', onData);
   });
 }
+
+/** A yes/no question on the terminal; anything but y/yes is no. */
+export async function askYesNo(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,11 +1,29 @@
 /**
- * Turns a location SPEC (as the CLI and the UI take it) into a StorageNode.
- * Here: local folders (`/path/to/folder#NAME`). Remote kinds register in remote.ts.
+ * Turns a location SPEC (as the CLI and the UI take it) into a StorageNode:
+ *
+ *   /path/to/folder#NAME
+ *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH?identity=KEYFILE&fingerprint=SHA256:...#NAME
+ *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE]#NAME
+ *
+ * A parsed spec splits into what the profile may keep in the clear (`spec`: the SPEC
+ * without its name and secrets, key and CA files made absolute) and `secrets` (a password,
+ * a key's passphrase), which the profile seals under the passphrase.
  */
 import * as nodePath from 'node:path';
 import { UsageError } from '../errors';
 import { LocalFolderNode } from './local';
 import type { LocationKind, StorageNode } from './node';
+import { withRetry } from './retry';
+import { SftpNode, type SftpOptions } from './sftp';
+import { displayRemote, parseRemoteSpec } from './url';
+import { WebDavNode, type WebDavOptions } from './webdav';
+
+export interface LocationSecrets {
+  /** SFTP or WebDAV password. */
+  readonly password?: string;
+  /** Passphrase of an SFTP private key. */
+  readonly keyPassphrase?: string;
+}
 
 export interface ParsedSpec {
   readonly kind: LocationKind;
@@ -14,41 +32,97 @@ export interface ParsedSpec {
   /** The spec without its name and without secrets: what the profile stores. */
   readonly spec: string;
   /** Credentials to seal in the profile, or null. */
-  readonly secrets: Record<string, string> | null;
+  readonly secrets: LocationSecrets | null;
   /** For people: no credentials. */
   readonly display: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const REMOTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 export function splitName(spec: string): { body: string; name: string | null } {
   const hash = spec.lastIndexOf('#');
   if (hash < 0) return { body: spec, name: null };
   const name = spec.slice(hash + 1);
-  if (!NAME.test(name))
+  if (!NAME.test(name)) {
     throw new UsageError(`location name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (up to 64)`);
+  }
   return { body: spec.slice(0, hash), name };
+}
+
+/** Builds the credential-free SPEC the profile keeps, from parsed remote options. */
+function storedSpec(options: SftpOptions | WebDavOptions): string {
+  const query: string[] = [];
+  if ('url' in options) {
+    if (options.caFile) query.push(`ca=${encodeURIComponent(nodePath.resolve(options.caFile))}`);
+  } else {
+    if (options.privateKeyPath) query.push(`identity=${encodeURIComponent(nodePath.resolve(options.privateKeyPath))}`);
+    if (options.fingerprint) query.push(`fingerprint=${options.fingerprint}`);
+  }
+  return displayRemote(options) + (query.length ? `?${query.join('&')}` : '');
 }
 
 export function parseSpec(spec: string): ParsedSpec {
   if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError('a location needs a folder path or URL');
-  const { body, name } = splitName(spec.trim());
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(body)) {
-    throw new UsageError(`location ${JSON.stringify(body.split('://')[0])} URLs are not supported by this build`);
+  const text = spec.trim();
+  if (REMOTE.test(text)) {
+    const remote = parseRemoteSpec(text);
+    const password = remote.options.password ?? undefined;
+    return {
+      kind: remote.kind,
+      name: remote.name,
+      spec: storedSpec(remote.options),
+      secrets: password ? { password } : null,
+      display: displayRemote(remote.options),
+    };
   }
+  const { body, name } = splitName(text);
   const path = nodePath.resolve(body);
   return { kind: 'local', name, spec: path, secrets: null, display: path };
 }
 
+/** Pins a host key fingerprint into a stored SFTP spec (trust on first use). */
+export function withFingerprint(parsed: ParsedSpec, fingerprint: string): ParsedSpec {
+  if (parsed.kind !== 'sftp') return parsed;
+  const remote = parseRemoteSpec(parsed.spec);
+  const options = { ...(remote.options as SftpOptions), fingerprint };
+  return { ...parsed, spec: storedSpec(options) };
+}
+
+export function sftpTarget(
+  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
+): { host: string; port: number; fingerprint: string | null } | null {
+  if (parsed.kind !== 'sftp') return null;
+  const options = parseRemoteSpec(parsed.spec).options as SftpOptions;
+  return { host: options.host, port: options.port ?? 22, fingerprint: options.fingerprint ?? null };
+}
+
+export interface NodeOptions {
+  /** Environment for secrets a script passes ($SHARDVAULT_SFTP_KEY_PASSPHRASE). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 export function createNode(
   parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
-  _secrets: Record<string, string> | null,
+  secrets: LocationSecrets | null,
+  options: NodeOptions = {},
 ): StorageNode {
+  const retry = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2000 };
   switch (parsed.kind) {
     case 'local':
       return new LocalFolderNode(parsed.spec);
-    case 'sftp':
-    case 'webdav':
-      throw new UsageError(`${parsed.kind} locations are not supported by this build`);
+    case 'sftp': {
+      const remote = parseRemoteSpec(parsed.spec).options as SftpOptions;
+      const keyPassphrase = secrets?.keyPassphrase ?? options.env?.['SHARDVAULT_SFTP_KEY_PASSPHRASE'] ?? null;
+      if (!remote.fingerprint) throw new UsageError(`${displayRemote(remote)}: no host key fingerprint is pinned`);
+      return withRetry(
+        new SftpNode({ ...remote, password: secrets?.password ?? null, passphrase: keyPassphrase || null }),
+        retry,
+      );
+    }
+    case 'webdav': {
+      const remote = parseRemoteSpec(parsed.spec).options as WebDavOptions;
+      return withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null }), retry);
+    }
   }
 }

@@ -22,7 +22,8 @@ import {
   PATHS,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec, type ParsedSpec } from '../storage/open';
+import { createNode, parseSpec } from '../storage/open';
+import { nameSpecs, nodeFor, pinHostKeys, sealSecrets, UnavailableNode, type ConfirmHostKey } from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
 import { CheckedNode } from './checked-node';
@@ -64,6 +65,8 @@ export type Secret = { passphrase: string } | { recoveryCode: string };
 export interface VaultOptions {
   onProgress?: (event: ProgressEvent) => void;
   onWarning?: (message: string) => void;
+  /** Asked before trusting an SSH host key seen for the first time (init, open, location add). */
+  confirmHostKey?: ConfirmHostKey;
 }
 
 export interface CreateOptions extends VaultOptions {
@@ -88,6 +91,7 @@ export class Vault {
   /** VK and, when unlocked with the passphrase, PK: kept while unlocked for re-deals. */
   private vk: Uint8Array | null = null;
   private pk: Uint8Array | null = null;
+  private preKey: { passphrase: string; pk: Uint8Array } | null = null;
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
   private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
@@ -102,18 +106,35 @@ export class Vault {
   // ------------------------------------------------------------------ opening
 
   /** The vault of the profile in `dir`, locked. NotFoundError when the profile has none. */
-  static async load(dir: string, options: VaultOptions = {}): Promise<Vault> {
+  static async load(dir: string, options: VaultOptions = {}, passphrase?: string): Promise<Vault> {
     const profile = await loadProfile(dir);
-    if (!profile)
+    if (!profile) {
       throw new NotFoundError(
         `no vault in ${dir}: create one with \`shardvault init\` or attach one with \`shardvault open\``,
       );
-    return new Vault(
-      dir,
-      profile,
-      profile.locations.map((l) => locationFromProfile(l, profile.vaultId)),
-      options,
-    );
+    }
+    // Sealed location credentials need the passphrase before anything can be fetched; the
+    // key is kept for the unlock that follows, so scrypt runs once.
+    const pk =
+      passphrase && profile.locations.some((l) => l.sealedSecrets)
+        ? await passphraseKey(passphrase, profile.salt, profile.kdf)
+        : null;
+    let locations: Location[];
+    try {
+      locations = profile.locations.map((l) => ({
+        id: l.id,
+        name: l.name,
+        kind: l.kind,
+        display: parseSpec(l.spec).display,
+        node: nodeFor(l, profile.vaultId, pk),
+      }));
+    } catch (err) {
+      wipe(pk);
+      throw err;
+    }
+    const vault = new Vault(dir, profile, locations, options);
+    if (pk && passphrase) vault.preKey = { passphrase, pk };
+    return vault;
   }
 
   static async create(
@@ -121,7 +142,13 @@ export class Vault {
     opts: CreateOptions,
   ): Promise<{ vault: Vault; recoveryCode: string; warnings: string[] }> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
-    const parsed = nameSpecs(opts.locations);
+    if (opts.locations.length < 2) {
+      throw new ShardvaultError(
+        'policy',
+        'a vault needs at least two locations: one location alone would hold every key share',
+      );
+    }
+    const parsed = await pinHostKeys(nameSpecs(opts.locations), opts.confirmHostKey);
     const m = parsed.length;
     const numbers =
       'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
@@ -142,14 +169,16 @@ export class Vault {
       name: p.name,
       kind: p.kind,
       display: p.display,
-      node: createNode(p, p.secrets),
+      node: createNode(p, p.secrets, { env: process.env }),
     }));
     const health = await Promise.all(locations.map((l) => l.node.health()));
-    const down = locations.filter((_, i) => !health[i]!.reachable);
+    const down = locations.flatMap((l, i) =>
+      health[i]!.reachable ? [] : [`${l.name} (${health[i]!.error ?? 'unreachable'})`],
+    );
     if (down.length) {
       throw new ShardvaultError(
         'unavailable',
-        `every location must be reachable to create a vault: ${down.map((l, i) => `${l.name} (${health[i]?.error ?? 'unreachable'})`).join(', ')}`,
+        `every location must be reachable to create a vault: ${down.join(', ')}`,
       );
     }
     for (const l of locations) {
@@ -191,7 +220,7 @@ export class Vault {
           name: l.name,
           kind: l.kind,
           spec: parsed[i]!.spec,
-          sealedSecrets: null,
+          sealedSecrets: sealSecrets(parsed[i]!.secrets, pk, vaultId, l.id),
           lastSeen: created,
         })),
         logTip: { seq: 0, hash: ZERO_HASH },
@@ -235,8 +264,8 @@ export class Vault {
     options: VaultOptions = {},
   ): Promise<Vault> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
-    const parsed = nameSpecs(specs);
-    const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets) }));
+    const parsed = await pinHostKeys(nameSpecs(specs), options.confirmHostKey);
+    const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
     const records = await Promise.all(
       given.map(async (g) => {
         try {
@@ -253,19 +282,16 @@ export class Vault {
     const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
     const first = records.find((r) => r?.vaultId === vaultId)!;
-    const locations: Location[] = [];
-    given.forEach((g, i) => {
-      const r = records[i];
-      if (r?.vaultId === vaultId) {
-        locations.push({
-          id: r.locationId,
-          name: g.parsed.name,
-          kind: g.parsed.kind,
-          display: g.parsed.display,
-          node: g.node,
-        });
-      }
-    });
+    const matched = given.flatMap((g, i) =>
+      records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
+    );
+    const locations: Location[] = matched.map((g) => ({
+      id: g.id,
+      name: g.parsed.name,
+      kind: g.parsed.kind,
+      display: g.parsed.display,
+      node: g.node,
+    }));
     const profile: Profile = {
       vaultId,
       device: newDevice(),
@@ -273,14 +299,7 @@ export class Vault {
       salt: first.salt,
       logPublicKey: new Uint8Array(32),
       lastHeadCounter: 0,
-      locations: locations.map((l, i) => ({
-        id: l.id,
-        name: l.name,
-        kind: l.kind,
-        spec: parsed[i]!.spec,
-        sealedSecrets: null,
-        lastSeen: null,
-      })),
+      locations: [],
       logTip: { seq: 0, hash: ZERO_HASH },
       policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
     };
@@ -296,22 +315,37 @@ export class Vault {
       const all: Location[] = head.locations.map((entry) => {
         const mine = locations.find((l) => l.id === entry.id);
         if (mine) return { ...mine, name: entry.name };
-        const node = new CheckedNode(createNode(parseSpec(entry.display), null), vaultId, entry.id);
+        let node;
+        try {
+          node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
+        } catch (err) {
+          node = new UnavailableNode(
+            entry.kind,
+            entry.display,
+            `give it with --location to use it here (${(err as Error).message})`,
+          );
+        }
         return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
       });
+      // Credentials given on the command line are sealed under the passphrase the vault
+      // will be unlocked with from now on.
+      const sealingKey = newPassphrase !== null ? await passphraseKey(newPassphrase, first.salt, first.kdf) : pk;
       const fresh: Profile = {
         ...profile,
         logPublicKey: head.logPublicKey,
         lastHeadCounter: head.counter,
         policy: head.policy,
-        locations: all.map((l) => ({
-          id: l.id,
-          name: l.name,
-          kind: l.kind,
-          spec: profile.locations.find((p) => p.id === l.id)?.spec ?? l.display,
-          sealedSecrets: null,
-          lastSeen: locations.some((g) => g.id === l.id) ? nowIso() : null,
-        })),
+        locations: all.map((l) => {
+          const given = matched.find((g) => g.id === l.id);
+          return {
+            id: l.id,
+            name: l.name,
+            kind: l.kind,
+            spec: given?.parsed.spec ?? l.display,
+            sealedSecrets: given && sealingKey ? sealSecrets(given.parsed.secrets, sealingKey, vaultId, l.id) : null,
+            lastSeen: given ? nowIso() : null,
+          };
+        }),
       };
       const vault = new Vault(dir, fresh, all, options);
       vault.keys = keys;
@@ -319,7 +353,7 @@ export class Vault {
       vault.vk = new Uint8Array(vk);
       vault.pk = pk;
       if (newPassphrase !== null) {
-        vault.pk = await passphraseKey(newPassphrase, fresh.salt, fresh.kdf);
+        vault.pk = sealingKey;
         await vault.redeal();
       }
       await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
@@ -426,9 +460,11 @@ export class Vault {
     const reached = found.filter((f) => f.value).map((f) => f.location.name);
     let unlockSecret: UnlockSecret;
     if ('passphrase' in secret) {
+      const reuse = this.preKey?.passphrase === secret.passphrase ? this.preKey.pk : null;
+      this.preKey = null;
       unlockSecret = {
         kind: 'passphrase',
-        key: await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf),
+        key: reuse ?? (await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf)),
       };
     } else {
       unlockSecret = { kind: 'recovery', key: recoveryKey(secret.recoveryCode, this.profile.vaultId) };
@@ -668,27 +704,4 @@ export class Vault {
   emitProgress(event: ProgressEvent): void {
     this.options.onProgress?.(event);
   }
-}
-
-function locationFromProfile(l: ProfileLocation, vaultId: string): Location {
-  const node = new CheckedNode(createNode({ kind: l.kind, spec: l.spec }, null), vaultId, l.id);
-  return { id: l.id, name: l.name, kind: l.kind, display: parseSpec(l.spec).display, node };
-}
-
-/** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given. */
-function nameSpecs(specs: readonly string[]): (ParsedSpec & { name: string })[] {
-  if (specs.length === 0) throw new UsageError('give at least two --location');
-  const parsed = specs.map((s, i) => {
-    const p = parseSpec(s);
-    return { ...p, name: p.name ?? `loc${i + 1}` };
-  });
-  const names = new Set<string>();
-  const places = new Set<string>();
-  for (const p of parsed) {
-    if (names.has(p.name)) throw new UsageError(`two locations are named ${p.name}`);
-    if (places.has(p.display)) throw new UsageError(`${p.display} is given twice`);
-    names.add(p.name);
-    places.add(p.display);
-  }
-  return parsed;
 }

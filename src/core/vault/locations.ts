@@ -1,0 +1,171 @@
+/**
+ * Locations as the vault keeps them: SPECs parsed and named, SSH host keys pinned (trust on
+ * first use only when the caller confirms), credentials sealed in the profile under a key
+ * from the passphrase, and nodes built from the profile, each proving its identity before
+ * use (checked-node.ts). A remote location whose credentials are sealed stays "locked"
+ * until the passphrase is given.
+ */
+import { openWithNonce, sealWithNonce } from '../crypto/aead';
+import { fromBase64, toBase64, utf8, wipe } from '../crypto/bytes';
+import { AuthError, OfflineError, UsageError } from '../errors';
+import { JsonReader } from '../format/json';
+import type { LocationHealth, ObjectInfo, StorageNode } from '../storage/node';
+import {
+  createNode,
+  parseSpec,
+  sftpTarget,
+  withFingerprint,
+  type LocationSecrets,
+  type ParsedSpec,
+} from '../storage/open';
+import { fetchHostFingerprint } from '../storage/sftp';
+import { CheckedNode } from './checked-node';
+import { profileKey } from './keys';
+import type { ProfileLocation } from './profile';
+
+export type NamedSpec = ParsedSpec & { name: string };
+
+/** Asked to trust an SSH host key seen for the first time; true pins it. */
+export type ConfirmHostKey = (display: string, fingerprint: string) => Promise<boolean>;
+
+/** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given (after `offset`). */
+export function nameSpecs(specs: readonly string[], offset = 0, taken: readonly string[] = []): NamedSpec[] {
+  if (specs.length === 0) throw new UsageError('give at least one --location');
+  const parsed = specs.map((s, i) => {
+    const p = parseSpec(s);
+    return { ...p, name: p.name ?? `loc${offset + i + 1}` };
+  });
+  const names = new Set<string>(taken);
+  const places = new Set<string>();
+  for (const p of parsed) {
+    if (names.has(p.name)) throw new UsageError(`two locations are named ${p.name}`);
+    if (places.has(p.display)) throw new UsageError(`${p.display} is given twice`);
+    names.add(p.name);
+    places.add(p.display);
+  }
+  return parsed;
+}
+
+/**
+ * Pins the host key of every SFTP spec that has none: fetches the server's fingerprint and
+ * asks `confirm`. Without a confirmation (a script without --trust-new-host-key) it refuses:
+ * host key verification is never skipped.
+ */
+export async function pinHostKeys(
+  specs: readonly NamedSpec[],
+  confirm: ConfirmHostKey | undefined,
+): Promise<NamedSpec[]> {
+  const out: NamedSpec[] = [];
+  for (const p of specs) {
+    const target = sftpTarget(p);
+    if (!target || target.fingerprint) {
+      out.push(p);
+      continue;
+    }
+    const fingerprint = await fetchHostFingerprint(target.host, target.port);
+    if (!confirm || !(await confirm(p.display, fingerprint))) {
+      throw new UsageError(
+        `${p.display}: its host key (${fingerprint}) is not pinned; add fingerprint=${fingerprint} to the location ` +
+          "after checking it with the server's owner (ssh-keygen -lf), or pass --trust-new-host-key",
+      );
+    }
+    out.push({ ...withFingerprint(p, fingerprint), name: p.name });
+  }
+  return out;
+}
+
+const secretsAad = (locationId: string): Uint8Array => utf8(`SVPS${locationId}`);
+
+/** Seals a location's credentials for the profile under the passphrase-derived profile key. */
+export function sealSecrets(
+  secrets: LocationSecrets | null,
+  pk: Uint8Array,
+  vaultId: string,
+  locationId: string,
+): string | null {
+  if (!secrets) return null;
+  const key = profileKey(pk, vaultId);
+  const plain = utf8(JSON.stringify(secrets));
+  try {
+    return toBase64(sealWithNonce(key, plain, secretsAad(locationId)));
+  } finally {
+    wipe(key, plain);
+  }
+}
+
+export function openSecrets(sealed: string, pk: Uint8Array, vaultId: string, locationId: string): LocationSecrets {
+  const key = profileKey(pk, vaultId);
+  let plain: Uint8Array;
+  try {
+    plain = openWithNonce(
+      key,
+      fromBase64(sealed, 'sealed credentials', 65536),
+      secretsAad(locationId),
+      'location credentials',
+    );
+  } catch {
+    throw new AuthError('wrong passphrase (the location credentials in this profile do not open)');
+  } finally {
+    wipe(key);
+  }
+  const j = new JsonReader('location credentials');
+  const value = j.parse(plain);
+  wipe(plain);
+  const o = value as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null) j.fail('body', 'must be an object');
+  const out: { password?: string; keyPassphrase?: string } = {};
+  if (o['password'] !== undefined) out.password = j.string(o['password'], 'password');
+  if (o['keyPassphrase'] !== undefined) out.keyPassphrase = j.string(o['keyPassphrase'], 'keyPassphrase');
+  return out;
+}
+
+/** A location this machine can't use yet (sealed credentials, no address): offline, saying why. */
+export class UnavailableNode implements StorageNode {
+  constructor(
+    readonly kind: StorageNode['kind'],
+    readonly display: string,
+    private readonly why: string,
+  ) {}
+
+  private error(): OfflineError {
+    return new OfflineError(`${this.display}: ${this.why}`);
+  }
+
+  put(): Promise<number> {
+    return Promise.reject(this.error());
+  }
+  get(): Promise<AsyncIterable<Uint8Array>> {
+    return Promise.reject(this.error());
+  }
+  stat(): Promise<ObjectInfo | null> {
+    return Promise.reject(this.error());
+  }
+  list(): Promise<ObjectInfo[]> {
+    return Promise.reject(this.error());
+  }
+  delete(): Promise<void> {
+    return Promise.reject(this.error());
+  }
+  rename(): Promise<void> {
+    return Promise.reject(this.error());
+  }
+  health(): Promise<LocationHealth> {
+    return Promise.resolve({ reachable: false, latencyMs: null, freeBytes: null, error: this.error().message });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The node of a profile location; null pk means credentials can't be opened yet. */
+export function nodeFor(l: ProfileLocation, vaultId: string, pk: Uint8Array | null): StorageNode {
+  const display = parseSpec(l.spec).display;
+  if (l.sealedSecrets && !pk)
+    return new UnavailableNode(l.kind, display, 'its credentials are sealed under the passphrase; unlock first');
+  const secrets = l.sealedSecrets && pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : null;
+  try {
+    return new CheckedNode(createNode({ kind: l.kind, spec: l.spec }, secrets, { env: process.env }), vaultId, l.id);
+  } catch (err) {
+    return new UnavailableNode(l.kind, display, (err as Error).message);
+  }
+}
