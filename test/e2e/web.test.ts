@@ -186,6 +186,15 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     expect(await dialog.locator('[data-state="offline"]').count()).toBe(1);
     await shot('10-placement-degraded');
     await page.keyboard.press('Escape');
+
+    // A store that could not meet the policy is refused, in words.
+    const late = join(root, 'late.txt');
+    writeFileSync(late, 'too late\n');
+    await page.getByTestId('file-input').setInputFiles(late);
+    await page.getByRole('alert').filter({ hasText: 'bring the others back first' }).waitFor();
+    expect(await page.getByTestId('file-late.txt').count()).toBe(0);
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByRole('button', { name: 'Clear finished' }).click();
   });
 
   it('exports the file, verified, byte for byte', async () => {
@@ -250,7 +259,7 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
 
   it('kept the page free of errors', () => {
     expect(pageErrors).toEqual([]);
-    // The one expected console error: the failed unlock's 403 answer.
-    expect(consoleErrors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+    // The expected console errors: the refused store (503) and the failed unlock (403).
+    expect(consoleErrors.filter((e) => !/status of (403|503)/.test(e))).toEqual([]);
   });
 });
