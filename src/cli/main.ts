@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { ProgressEvent, StatusReport } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
+import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
 import { lockProfile, profileDir } from '../core/vault/profile';
@@ -435,6 +436,15 @@ function humanStatus(r: StatusReport): string {
       ]),
     ),
   ].join('\n');
+}
+
+// Ctrl-C or a kill: remove a get's temporary output (it holds plaintext) before exiting.
+// The profile lock is left to the next process, which takes over a dead process's lock.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    removeAllSync();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
 }
 
 process.exitCode = await main(process.argv.slice(2));

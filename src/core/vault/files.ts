@@ -9,6 +9,7 @@ import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, Ver
 import { wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
+import { registerTemporary, unregisterTemporary } from '../cleanup';
 import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../errors';
 import type { FileRef, Head } from '../format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../format/manifest';
@@ -47,7 +48,7 @@ function findFile(head: Head, name: string): FileRef {
 
 export async function putFile(
   vault: Vault,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
   opts: { replace?: boolean; expectedSize?: number } = {},
 ): Promise<FileEntry> {
@@ -62,10 +63,13 @@ export async function putFile(
 
     const health = await vault.health();
     const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
+    // A random starting point spreads files over all locations when there are more than n.
+    const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
+    const order = [...reachable.slice(start), ...reachable.slice(0, start)];
     const placement = placeShards(
       policy.total,
-      Math.min(policy.replicas, reachable.length),
-      reachable.map((l) => l.id),
+      Math.min(policy.replicas, order.length),
+      order.map((l) => l.id),
     );
     const survives = survivesLosses(placement, policy.data);
     const wanted = vault.policySurvives();
@@ -264,6 +268,7 @@ export async function getFile(
     const handle = await fs.open(temp, 'wx', 0o600).catch((err: unknown) => {
       throw new ShardvaultError('io', `cannot write to ${nodePath.dirname(target)}: ${(err as Error).message}`);
     });
+    registerTemporary(temp);
     let renamed = false;
     try {
       const problems = await readShards(
@@ -285,6 +290,7 @@ export async function getFile(
         await handle.close().catch(() => undefined);
         await fs.rm(temp, { force: true });
       }
+      unregisterTemporary(temp);
     }
   });
 }
@@ -446,10 +452,23 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
       problems.push({ file: f.name, shard: null, location: '*', kind: 'manifest' });
       continue;
     }
-    // A reachable location without the manifest is a problem repair fixes.
-    const manifests = await vault.everywhere((l) => l.node.stat(PATHS.manifest(f.id, f.version)));
-    for (const r of manifests)
-      if (r.value === null) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
+    // A reachable location without the manifest (or, deep, with one that doesn't open) is a
+    // problem repair fixes.
+    const keys = vault.requireKeys();
+    const manifests = await vault.everywhere(async (l) => {
+      if (!deep) return (await l.node.stat(PATHS.manifest(f.id, f.version))) !== null;
+      try {
+        const bytes = await readObject(l.node, PATHS.manifest(f.id, f.version), MAX_MANIFEST_BYTES);
+        decodeManifest(bytes, keys.manifest, { vaultId: vault.vaultId, fileId: f.id, version: f.version });
+        return true;
+      } catch (err) {
+        if (err instanceof ShardvaultError && err.code === 'offline') throw err;
+        return false;
+      }
+    });
+    for (const r of manifests) {
+      if (r.value === false) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
+    }
     const copies = copyStates(vault, m, listings);
     if (deep) {
       const { fileKey, shardKeys } = unwrapShardKeys(vault, m);

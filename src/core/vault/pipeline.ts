@@ -38,7 +38,10 @@ export function shardSize(size: number, g: Geometry, headerBytes: number): numbe
 }
 
 /** Cuts a byte stream into segments of exactly `size` bytes (the last may be shorter, or empty for an empty source). */
-async function* segmentsOf(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+async function* segmentsOf(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  size: number,
+): AsyncGenerator<Uint8Array> {
   let buffer = new Uint8Array(size);
   let filled = 0;
   let yielded = false;
@@ -101,7 +104,7 @@ export interface PutResult {
 }
 
 export async function writeShards(opts: {
-  source: AsyncIterable<Uint8Array>;
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   geometry: Geometry;
   headers: readonly Uint8Array[];
   keys: readonly Uint8Array[];

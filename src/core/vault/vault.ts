@@ -22,7 +22,7 @@ import {
   PATHS,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec } from '../storage/open';
+import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
 import { nameSpecs, nodeFor, pinHostKeys, sealSecrets, UnavailableNode, type ConfirmHostKey } from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
@@ -99,7 +99,7 @@ export class Vault {
   private constructor(
     readonly dir: string,
     private profile: Profile,
-    readonly locations: readonly Location[],
+    private current: readonly Location[],
     readonly options: VaultOptions,
   ) {}
 
@@ -374,6 +374,40 @@ export class Vault {
     return this.currentHead?.policy ?? this.profile.policy;
   }
 
+  /** The vault's locations as this profile knows them. */
+  get locations(): readonly Location[] {
+    return this.current;
+  }
+
+  /** What a new location's record must say (vault.ts writes it at creation, location add later). */
+  locationRecord(locationId: string): VaultRecord {
+    return {
+      vaultId: this.profile.vaultId,
+      locationId,
+      kdf: this.profile.kdf,
+      salt: this.profile.salt,
+      created: nowIso(),
+    };
+  }
+
+  /** Seals credentials for the profile; needs the vault unlocked with its passphrase. */
+  sealCredentials(secrets: LocationSecrets | null, locationId: string): string | null {
+    if (!secrets) return null;
+    if (!this.pk) throw new AuthError('storing credentials needs the vault unlocked with its passphrase');
+    return sealSecrets(secrets, this.pk, this.profile.vaultId, locationId);
+  }
+
+  /** Replaces the location list (location add / remove); the caller commits the head. */
+  async setLocations(locations: readonly Location[], entries: readonly ProfileLocation[]): Promise<void> {
+    this.current = locations;
+    this.profile = { ...this.profile, locations: entries };
+    await this.saveProfile();
+  }
+
+  profileLocations(): readonly ProfileLocation[] {
+    return this.profile.locations;
+  }
+
   get deviceId(): string {
     return this.profile.device.id;
   }
@@ -553,7 +587,11 @@ export class Vault {
       decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId),
     );
     for (const h of heads) {
-      if (h.error && !(h.error instanceof NotFoundError))
+      if (
+        h.error &&
+        !(h.error instanceof NotFoundError) &&
+        !(h.error instanceof ShardvaultError && h.error.code === 'offline')
+      )
         this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
     }
     const best = heads.flatMap((h) => (h.value ? [h.value] : [])).sort((a, b) => b.counter - a.counter)[0];

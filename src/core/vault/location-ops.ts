@@ -1,0 +1,249 @@
+/**
+ * Changing the set of locations of a living vault. Adding one deals a new generation of
+ * key shares over the new set (no file is re-encrypted). Removing one first moves its
+ * shards to the others (same bytes, rebuilt from any k), then re-deals over the rest, so its
+ * old share stops counting once t + X locations hold the new generation.
+ */
+import { randomBytes } from 'node:crypto';
+import { ShardvaultError, UsageError } from '../errors';
+import { encodeManifest, type Manifest } from '../format/manifest';
+import { encodeVaultRecord, PATHS } from '../format/records';
+import type { LocationHealth } from '../storage/node';
+import { createNode } from '../storage/open';
+import { CheckedNode } from './checked-node';
+import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
+import { nameSpecs, pinHostKeys } from './locations';
+import { rebuildShards } from './pipeline';
+import { placeShards, survivesLosses } from './policy';
+import type { Location, Vault } from './vault';
+import { wipe } from '../crypto/bytes';
+
+export interface LocationInfo {
+  readonly name: string;
+  readonly kind: Location['kind'];
+  readonly display: string;
+}
+
+export async function addLocation(vault: Vault, spec: string): Promise<LocationInfo> {
+  const [named] = nameSpecs(
+    [spec],
+    vault.locations.length,
+    vault.locations.map((l) => l.name),
+  );
+  return vault.audited('location', null, async (used) => {
+    if (vault.locations.some((l) => l.display === named!.display))
+      throw new UsageError(`${named!.display} is already a location of this vault`);
+    const [parsed] = await pinHostKeys([named!], vault.options.confirmHostKey);
+    const p = parsed!;
+    used.add(p.name);
+    const id = randomBytes(16).toString('hex');
+    const raw = createNode(p, p.secrets, { env: process.env });
+    const health = await raw.health();
+    if (!health.reachable)
+      throw new ShardvaultError(
+        'unavailable',
+        `${p.name} (${p.display}) is not reachable: ${health.error ?? 'offline'}`,
+      );
+    if (await raw.stat(PATHS.vault))
+      throw new ShardvaultError('exists', `${p.name} (${p.display}) already holds a vault`);
+    await raw.put(PATHS.vault, encodeVaultRecord(vault.locationRecord(id)));
+    const location: Location = {
+      id,
+      name: p.name,
+      kind: p.kind,
+      display: p.display,
+      node: new CheckedNode(raw, vault.vaultId, id),
+    };
+    await vault.setLocations(
+      [...vault.locations, location],
+      [
+        ...vault.profileLocations(),
+        {
+          id,
+          name: p.name,
+          kind: p.kind,
+          spec: p.spec,
+          sealedSecrets: vault.sealCredentials(p.secrets, id),
+          lastSeen: new Date().toISOString(),
+        },
+      ],
+    );
+    await vault.commit((h) => ({
+      ...h,
+      locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display }],
+    }));
+    await vault.redeal();
+    await vault.commit((h) => h);
+    return { name: p.name, kind: p.kind, display: p.display };
+  });
+}
+
+/**
+ * Moves every shard copy off `leaving` onto locations that hold no shard of that file (or,
+ * failing that, not the same shard), as a new manifest version per file.
+ */
+async function moveShardsOff(
+  vault: Vault,
+  leaving: Location,
+  stay: readonly Location[],
+  health: Map<string, LocationHealth>,
+): Promise<number> {
+  let moved = 0;
+  const usable = stay.filter((l) => health.get(l.id)?.reachable);
+  for (const file of vault.head().files) {
+    const m = await fetchManifest(vault, file);
+    const affected = m.shards.filter((s) => s.locations.includes(leaving.id));
+    if (affected.length === 0) continue;
+    const taken = new Map<string, number>();
+    for (const s of m.shards)
+      for (const id of s.locations) if (id !== leaving.id) taken.set(id, (taken.get(id) ?? 0) + 1);
+    const targets = affected.map((s) => {
+      const candidates = usable
+        .filter((l) => !s.locations.includes(l.id))
+        .sort((a, b) => (taken.get(a.id) ?? 0) - (taken.get(b.id) ?? 0));
+      const target = candidates[0];
+      if (!target)
+        throw new ShardvaultError('policy', `no reachable location can take shard ${s.index} of ${file.name}`);
+      taken.set(target.id, (taken.get(target.id) ?? 0) + 1);
+      return { index: s.index, location: target };
+    });
+    const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+    try {
+      await rebuildShards(
+        readSpecOf(vault, m, shardKeys),
+        targets.map((t) => ({ index: t.index, node: t.location.node, path: PATHS.shard(m.shards[t.index]!.object) })),
+      );
+    } finally {
+      wipe(fileKey, ...shardKeys);
+    }
+    const version = file.version + 1;
+    const next: Manifest = {
+      ...m,
+      version,
+      shards: m.shards.map((s) => {
+        const t = targets.find((x) => x.index === s.index);
+        return t ? { ...s, locations: [...s.locations.filter((id) => id !== leaving.id), t.location.id] } : s;
+      }),
+    };
+    // The file key and shard keys are bound to the version they were wrapped for.
+    const rewrapped = rewrap(vault, m, next);
+    const bytes = encodeManifest(rewrapped, vault.requireKeys().manifest);
+    await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), usable);
+    await vault.commit((h) => ({
+      ...h,
+      files: h.files.map((f) => (f.id === file.id ? { ...f, version } : f)),
+      tombstones: [...h.tombstones, { id: file.id, version: file.version }],
+    }));
+    await vault.everywhere((l) => l.node.delete(PATHS.manifest(file.id, file.version)));
+    moved += targets.length;
+  }
+  return moved;
+}
+
+import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
+
+/** Wraps the file key and shard keys of `m` again for the version of `next`. */
+function rewrap(vault: Vault, m: Manifest, next: Manifest): Manifest {
+  const keys = vault.requireKeys();
+  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  try {
+    return {
+      ...next,
+      fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
+      shards: next.shards.map((s) => {
+        const shardKey = unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
+        try {
+          return { ...s, key: wrapKey(fileKey, shardKey, shardKeyAad(next.fileId, next.version, s.index)) };
+        } finally {
+          wipe(shardKey);
+        }
+      }),
+    };
+  } finally {
+    wipe(fileKey);
+  }
+}
+
+export async function removeLocation(vault: Vault, name: string): Promise<{ moved: number }> {
+  return vault.audited('location', null, async (used) => {
+    const leaving = vault.locations.find((l) => l.name === name);
+    if (!leaving) throw new UsageError(`no location named ${name}`);
+    const stay = vault.locations.filter((l) => l.id !== leaving.id);
+    const policy = vault.policy;
+    const survivesNow = vault.policySurvives();
+    const after = Math.max(
+      0,
+      survivesLosses(
+        placeShards(
+          policy.total,
+          Math.min(policy.replicas, stay.length),
+          stay.map((l) => l.id),
+        ),
+        policy.data,
+      ),
+    );
+    if (stay.length < policy.threshold) {
+      throw new ShardvaultError(
+        'policy',
+        `removing ${name} would leave ${stay.length} locations; unlocking needs ${policy.threshold}`,
+      );
+    }
+    if (after < survivesNow || policy.threshold > stay.length - after) {
+      throw new ShardvaultError(
+        'policy',
+        `removing ${name} would leave ${stay.length} locations for ${policy.total} shards per file: the vault would survive losing ` +
+          `${after} location(s) instead of ${survivesNow}; add a location first`,
+      );
+    }
+    stay.forEach((l) => used.add(l.name));
+    const health = await vault.health();
+    const moved = await moveShardsOff(vault, leaving, stay, health);
+    await vault.commit((h) => ({ ...h, locations: h.locations.filter((l) => l.id !== leaving.id) }));
+    await vault.setLocations(
+      stay,
+      vault.profileLocations().filter((l) => l.id !== leaving.id),
+    );
+    await vault.redeal();
+    await vault.commit((h) => h);
+    // Best effort: a trusted location that is still reachable is emptied.
+    await leaving.node
+      .list(PATHS.keysDir)
+      .then(async (keys) => {
+        for (const k of keys) await leaving.node.delete(k.path);
+      })
+      .catch(() => undefined);
+    return { moved };
+  });
+}
+
+export async function testLocation(
+  vault: Vault,
+  name: string,
+): Promise<{
+  name: string;
+  reachable: boolean;
+  latencyMs: number | null;
+  freeBytes: number | null;
+  roundTripMs: number | null;
+  error: string | null;
+}> {
+  const l = vault.locations.find((x) => x.name === name);
+  if (!l) throw new UsageError(`no location named ${name}`);
+  const health = await l.node.health();
+  if (!health.reachable) return { name, ...health, roundTripMs: null };
+  const probe = `tmp/probe-${randomBytes(8).toString('hex')}`;
+  const data = new Uint8Array(randomBytes(64 * 1024));
+  const started = performance.now();
+  try {
+    await l.node.put(probe, data);
+    const back: Uint8Array[] = [];
+    for await (const chunk of await l.node.get(probe)) back.push(chunk);
+    const ok = Buffer.concat(back).equals(Buffer.from(data));
+    await l.node.delete(probe);
+    if (!ok)
+      return { name, ...health, roundTripMs: null, error: 'the location returned different bytes than were written' };
+    return { name, ...health, roundTripMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { name, ...health, reachable: false, roundTripMs: null, error: (err as Error).message };
+  }
+}
