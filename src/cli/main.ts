@@ -12,6 +12,7 @@ import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
+import { addLocation, removeLocation, testLocation } from '../core/vault/location-ops';
 import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
@@ -29,10 +30,13 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   put   FILE [--name NAME] [--replace]     an existing NAME is refused without --replace
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
+  location add SPEC | list | remove NAME [--untrusted] | test NAME
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
-SPEC is a folder path, optionally followed by #NAME (default loc1, loc2, ...).
+SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
+or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (default loc1, loc2, ...).
+--trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
 $SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
@@ -388,6 +392,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
       );
       return report.ok ? 0 : 6;
     }
+    case 'location':
+      return locationCommand(args, io);
     case 'log': {
       expectPositional(args, 0, 'log');
       const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));
@@ -415,6 +421,64 @@ async function run(args: Parsed, io: Io): Promise<number> {
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(args.command)} (see shardvault --help)`);
+  }
+}
+
+async function locationCommand(args: Parsed, io: Io): Promise<number> {
+  const [sub, ...rest] = args.positional;
+  switch (sub) {
+    case 'add': {
+      if (rest.length !== 1) throw new UsageError('usage: shardvault location add SPEC');
+      warnAboutPasswords(rest, io);
+      const added = await withVault(io, args, { unlock: true }, (vault) => addLocation(vault, rest[0]!));
+      print(
+        io,
+        added,
+        () => `Added ${added.name} (${added.display}); the key shares were dealt again over every location`,
+      );
+      return 0;
+    }
+    case 'list': {
+      if (rest.length !== 0) throw new UsageError('usage: shardvault location list');
+      const list = await withVault(io, args, { unlock: false }, (vault) =>
+        Promise.resolve(vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display }))),
+      );
+      print(io, list, () =>
+        table(
+          ['NAME', 'KIND', 'WHERE'],
+          list.map((l) => [l.name, l.kind, l.display]),
+        ),
+      );
+      return 0;
+    }
+    case 'remove': {
+      if (rest.length !== 1) throw new UsageError('usage: shardvault location remove NAME [--untrusted]');
+      const result = await withVault(io, args, { unlock: true }, (vault) =>
+        removeLocation(vault, rest[0]!, { untrusted: args.flags.has('untrusted') }),
+      );
+      print(io, { removed: rest[0], ...result }, () =>
+        [
+          `Removed ${rest[0]}: ${result.moved} shard copies moved to the other locations; key shares dealt again`,
+          result.rotated ? "The vault key was rotated: the removed location's old share no longer opens anything." : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+      return 0;
+    }
+    case 'test': {
+      if (rest.length !== 1) throw new UsageError('usage: shardvault location test NAME');
+      const result = await withVault(io, args, { unlock: false }, (vault) => testLocation(vault, rest[0]!));
+      print(io, result, () =>
+        result.reachable
+          ? `${result.name}: reachable, ${result.latencyMs} ms latency, 64 KiB written, read back and deleted in ${result.roundTripMs} ms` +
+            (result.freeBytes === null ? '' : `, ${formatBytes(result.freeBytes)} free`)
+          : `${result.name}: NOT reachable: ${result.error ?? 'unknown'}`,
+      );
+      return result.reachable ? 0 : 4;
+    }
+    default:
+      throw new UsageError('usage: shardvault location add SPEC | list | remove NAME [--untrusted] | test NAME');
   }
 }
 

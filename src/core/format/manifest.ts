@@ -41,6 +41,9 @@ export interface Manifest {
   readonly data: number;
   readonly total: number;
   readonly segmentSize: number;
+  /** The manifest version the shards were written under (their headers bind it): moving or
+   * re-keying a file makes a new manifest version over the same shard bytes. */
+  readonly shardsVersion: number;
   /** The file key wrapped under the vault's file-key wrapping key. */
   readonly fileKey: Uint8Array;
   readonly shards: readonly ShardEntry[];
@@ -57,6 +60,7 @@ export function encodeManifest(m: Manifest, key: Uint8Array): Uint8Array {
     data: m.data,
     total: m.total,
     segmentSize: m.segmentSize,
+    shardsVersion: m.shardsVersion,
     fileKey: toBase64(m.fileKey),
     shards: m.shards.map((s) => ({ ...s, key: toBase64(s.key) })),
   };
@@ -81,6 +85,7 @@ export function decodeManifest(
     'data',
     'total',
     'segmentSize',
+    'shardsVersion',
     'fileKey',
     'shards',
   ]);
@@ -114,6 +119,7 @@ export function decodeManifest(
     data,
     total,
     segmentSize: j.int(o['segmentSize'], 'segmentSize', MIN_SEGMENT, MAX_SEGMENT),
+    shardsVersion: j.int(o['shardsVersion'], 'shardsVersion', 1, header.version),
     fileKey,
     shards,
   };

@@ -122,6 +122,7 @@ export async function putFile(
         data: policy.data,
         total: policy.total,
         segmentSize: policy.segmentSize,
+        shardsVersion: version,
         fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, fileId, version)),
         shards: written.shards.map((s) => ({
           index: s.index,
@@ -213,7 +214,7 @@ export function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
     shardHeader({
       vaultId: vault.vaultId,
       fileId: m.fileId,
-      version: m.version,
+      version: m.shardsVersion,
       index: s.index,
       data: m.data,
       total: m.total,

@@ -17,6 +17,7 @@ import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 import { wipe } from '../crypto/bytes';
+import { deriveVaultKeys, fileKeyAad, newVaultKey, shardKeyAad, unwrapKey, wipeVaultKeys, wrapKey } from './keys';
 
 export interface LocationInfo {
   readonly name: string;
@@ -73,7 +74,6 @@ export async function addLocation(vault: Vault, spec: string): Promise<LocationI
       locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display }],
     }));
     await vault.redeal();
-    await vault.commit((h) => h);
     return { name: p.name, kind: p.kind, display: p.display };
   });
 }
@@ -140,16 +140,23 @@ async function moveShardsOff(
   return moved;
 }
 
-import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
-
-/** Wraps the file key and shard keys of `m` again for the version of `next`. */
-function rewrap(vault: Vault, m: Manifest, next: Manifest): Manifest {
+/**
+ * Wraps the file key and shard keys of `m` again for `next` (their associated data binds
+ * the version), under `wrapping` (the current vault's file-key wrapping key, or a new
+ * vault key's during rotation).
+ */
+function rewrap(
+  vault: Vault,
+  m: Manifest,
+  next: Manifest,
+  wrapping: Uint8Array = vault.requireKeys().fileWrap,
+): Manifest {
   const keys = vault.requireKeys();
   const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
   try {
     return {
       ...next,
-      fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
+      fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
       shards: next.shards.map((s) => {
         const shardKey = unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
         try {
@@ -164,7 +171,45 @@ function rewrap(vault: Vault, m: Manifest, next: Manifest): Manifest {
   }
 }
 
-export async function removeLocation(vault: Vault, name: string): Promise<{ moved: number }> {
+/**
+ * A new vault key: every manifest is written again (next version) under the new key's
+ * manifest key with its file key wrapped under the new wrapping key (no shard is touched),
+ * then the new key is dealt and the head committed under it (vault.rotateTo).
+ */
+async function rotateVaultKey(vault: Vault): Promise<void> {
+  const next = newVaultKey();
+  const keys = deriveVaultKeys(next, vault.vaultId);
+  const bumped = new Map<string, number>();
+  try {
+    for (const file of vault.head().files) {
+      const m = await fetchManifest(vault, file);
+      const version = file.version + 1;
+      const rewrapped = rewrap(vault, m, { ...m, version }, keys.fileWrap);
+      const bytes = encodeManifest(rewrapped, keys.manifest);
+      const stored = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes));
+      if (!stored.some((r) => r.value !== undefined))
+        throw new ShardvaultError('unavailable', `no location took the new manifest of ${file.name}`);
+      bumped.set(file.id, version);
+    }
+    const old = vault.head().files;
+    await vault.rotateTo(next, (h) => ({
+      ...h,
+      files: h.files.map((f) => ({ ...f, version: bumped.get(f.id) ?? f.version })),
+      tombstones: [...h.tombstones, ...old.map((f) => ({ id: f.id, version: f.version }))],
+    }));
+    await vault.everywhere(async (l) => {
+      for (const f of old) await l.node.delete(PATHS.manifest(f.id, f.version));
+    });
+  } finally {
+    wipeVaultKeys(keys);
+  }
+}
+
+export async function removeLocation(
+  vault: Vault,
+  name: string,
+  opts: { untrusted: boolean },
+): Promise<{ moved: number; rotated: boolean }> {
   return vault.audited('location', null, async (used) => {
     const leaving = vault.locations.find((l) => l.name === name);
     if (!leaving) throw new UsageError(`no location named ${name}`);
@@ -204,7 +249,6 @@ export async function removeLocation(vault: Vault, name: string): Promise<{ move
       vault.profileLocations().filter((l) => l.id !== leaving.id),
     );
     await vault.redeal();
-    await vault.commit((h) => h);
     // Best effort: a trusted location that is still reachable is emptied.
     await leaving.node
       .list(PATHS.keysDir)
@@ -212,7 +256,7 @@ export async function removeLocation(vault: Vault, name: string): Promise<{ move
         for (const k of keys) await leaving.node.delete(k.path);
       })
       .catch(() => undefined);
-    return { moved };
+    return { moved, rotated: opts.untrusted };
   });
 }
 

@@ -72,7 +72,6 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     let keyShares: RepairReport['keyShares'] = 'current';
     if (holders.some((h) => h.value === false || h.error)) {
       await vault.redeal();
-      await vault.commit((h) => h);
       keyShares = reachable.length === vault.locations.length ? 'redealt' : 'partial';
     }
 

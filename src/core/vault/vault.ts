@@ -84,6 +84,13 @@ export interface Settled<T> {
 }
 
 const nowIso = (): string => new Date().toISOString();
+
+/** No reachable location holds a head that opens under the recovered vault key. */
+class NoHeadError extends ShardvaultError {
+  constructor() {
+    super('unavailable', 'no location holds a readable vault head');
+  }
+}
 const newId = (): string => randomBytes(ID_BYTES).toString('hex');
 
 export class Vault {
@@ -228,6 +235,8 @@ export class Vault {
       };
       const vault = new Vault(dir, profile, locations, opts);
       vault.keys = deriveVaultKeys(vk, vaultId);
+      vault.vk = new Uint8Array(vk);
+      vault.pk = new Uint8Array(pk);
       const head: Head = {
         vaultId,
         counter: 0,
@@ -352,12 +361,13 @@ export class Vault {
       vault.currentHead = head;
       vault.vk = new Uint8Array(vk);
       vault.pk = pk;
+      await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
       if (newPassphrase !== null) {
         vault.pk = sealingKey;
         await vault.redeal();
+      } else {
+        await vault.commit((h) => h);
       }
-      await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
-      await vault.commit((h) => h);
       return vault;
     } finally {
       wipe(vk);
@@ -450,15 +460,25 @@ export class Vault {
 
   async unlock(secret: Secret): Promise<void> {
     if (this.keys) return;
-    const { vk, pk } = await this.recover(secret, true);
-    this.vk = vk;
-    this.pk = pk;
-    try {
-      this.keys = deriveVaultKeys(vk, this.profile.vaultId);
-      this.currentHead = await this.loadHead();
-    } catch (err) {
-      this.lock();
-      throw err;
+    // A key rotation cut short can leave a newest generation whose head was never written:
+    // then the generation below, whose head is intact, is the vault.
+    let below: number | undefined;
+    for (;;) {
+      const { vk, pk, generation } = await this.recover(secret, true, below);
+      this.vk = vk;
+      this.pk = pk;
+      try {
+        this.keys = deriveVaultKeys(vk, this.profile.vaultId);
+        this.currentHead = await this.loadHead();
+        return;
+      } catch (err) {
+        const retry = err instanceof NoHeadError && generation > 1;
+        if (retry && 'passphrase' in secret && this.pk)
+          this.preKey = { passphrase: secret.passphrase, pk: new Uint8Array(this.pk) };
+        this.lock();
+        if (!retry) throw err;
+        below = generation;
+      }
     }
   }
 
@@ -473,7 +493,11 @@ export class Vault {
   }
 
   /** Reads every reachable location's key shares and recovers VK, logging a refusal. */
-  private async recover(secret: Secret, logFailure: boolean): Promise<{ vk: Uint8Array; pk: Uint8Array | null }> {
+  private async recover(
+    secret: Secret,
+    logFailure: boolean,
+    below?: number,
+  ): Promise<{ vk: Uint8Array; pk: Uint8Array | null; generation: number }> {
     const found = await this.everywhere(async (l) => {
       const listing = await l.node.list(PATHS.keysDir);
       const out: ShareFromLocation[] = [];
@@ -505,9 +529,10 @@ export class Vault {
     }
     let keep = false;
     try {
-      const { vk } = await recoverVaultKey(this.profile.vaultId, shares, unlockSecret);
+      const usable = below === undefined ? shares : shares.filter((sh) => sh.record.generation < below);
+      const { vk, generation } = await recoverVaultKey(this.profile.vaultId, usable, unlockSecret);
       keep = unlockSecret.kind === 'passphrase';
-      return { vk, pk: keep ? unlockSecret.key : null };
+      return { vk, pk: keep ? unlockSecret.key : null, generation };
     } catch (err) {
       if (logFailure && err instanceof ShardvaultError) {
         await this.audit({
@@ -525,50 +550,43 @@ export class Vault {
   }
 
   /**
-   * Deals a new generation of VK's shares over every location of the vault: under a new
-   * passphrase (after a recovery) or over a new set of locations. Old generations stay until
-   * the new one is on t + X locations, so a re-deal cut short never locks the vault out.
-   */
-  /**
    * Deals a new generation of VK's shares over every location of the vault (after a new
    * passphrase, or over a new set of locations), sealed under PK and under RK (kept in the
-   * head). Old generations stay until the new one is on t + X locations, so a re-deal cut
-   * short never locks the vault out. The caller commits the head (its generation changed).
+   * head), and commits the head that names it (with `change` applied). Old generations are
+   * deleted only after that commit, and only once t + X locations hold the new one, so a
+   * re-deal cut short at any point never locks the vault out.
    */
-  async redeal(): Promise<void> {
+  async redeal(change: (head: Head) => Head = (h) => h): Promise<void> {
     const head = this.head();
     if (!this.vk || !this.pk)
       throw new AuthError('re-dealing the key shares needs the vault unlocked with its passphrase');
     const generation = head.generation + 1;
-    const pk = this.pk;
-    const rk = head.recoveryKey;
-    const vk = this.vk;
     const shares = await dealShares(
-      vk,
+      this.vk,
       {
         vaultId: this.profile.vaultId,
         generation,
         threshold: head.policy.threshold,
         locationIds: head.locations.map((l) => l.id),
       },
-      pk,
-      rk,
+      this.pk,
+      head.recoveryKey,
     );
     const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
     const ok = written.filter((w) => w.value !== undefined).length;
-    const safe = Math.min(this.locations.length, head.policy.threshold + this.policySurvives());
     if (ok < head.policy.threshold) {
       throw new ShardvaultError(
         'unavailable',
         `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
       );
     }
-    this.currentHead = { ...head, generation };
+    await this.commit((h) => ({ ...change(h), generation }));
+    const safe = Math.min(this.current.length, head.policy.threshold + this.policySurvives());
     if (ok < safe) {
       // Old generations stay: until t + X locations hold the new one, losing some of them
       // must not lock the vault out.
       this.options.onWarning?.(
-        `the new key shares reached ${ok} of ${this.locations.length} locations; the rest get them when they are back (repair)`,
+        `the new key shares reached ${ok} of ${this.current.length} locations; the rest get them when they are back (repair)`,
       );
       return;
     }
@@ -576,6 +594,29 @@ export class Vault {
       for (const o of await l.node.list(PATHS.keysDir))
         if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
     });
+  }
+
+  /**
+   * Replaces VK with `next` (a location is no longer trusted: its old share must stop
+   * counting). The caller has already written every manifest again under `next`'s keys;
+   * `change` points the head at them. The new head is committed under the new key before
+   * old key shares go, and unlock falls back to an older generation whose head it can read,
+   * so a rotation cut short leaves the old vault readable.
+   */
+  async rotateTo(next: Uint8Array, change: (head: Head) => Head): Promise<void> {
+    const old = { vk: this.vk, keys: this.keys };
+    this.vk = next;
+    this.keys = deriveVaultKeys(next, this.profile.vaultId);
+    try {
+      await this.redeal(change);
+    } catch (err) {
+      if (this.keys) wipeVaultKeys(this.keys);
+      this.vk = old.vk;
+      this.keys = old.keys;
+      throw err;
+    }
+    wipe(old.vk);
+    if (old.keys) wipeVaultKeys(old.keys);
   }
 
   // ------------------------------------------------------------------ the vault head
@@ -595,7 +636,7 @@ export class Vault {
         this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
     }
     const best = heads.flatMap((h) => (h.value ? [h.value] : [])).sort((a, b) => b.counter - a.counter)[0];
-    if (!best) throw new ShardvaultError('unavailable', 'no location holds a readable vault head');
+    if (!best) throw new NoHeadError();
     if (best.counter < this.profile.lastHeadCounter) {
       throw new ShardvaultError(
         'rollback',

@@ -1,0 +1,143 @@
+// Changing the locations of a living vault (local folders here; the same code drives SFTP
+// and WebDAV): add deals new key shares, remove moves shards first, --untrusted rotates the
+// vault key, and a rotation cut short leaves the old vault readable.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_KDF } from '../src/core/crypto/kdf';
+import { getFile, listFiles, putFile, verify } from '../src/core/vault/files';
+import { newVaultKey } from '../src/core/vault/keys';
+import { addLocation, removeLocation } from '../src/core/vault/location-ops';
+import { Vault } from '../src/core/vault/vault';
+
+const PASS = 'locations test';
+let root: string;
+let profile: string;
+let vault: Vault;
+const contents = new Map<string, string>();
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const folder = (name: string): string => path.join(root, name);
+
+async function store(name: string, size: number): Promise<void> {
+  const bytes = new Uint8Array(randomBytes(size));
+  contents.set(name, sha(bytes));
+  await putFile(vault, [bytes], name);
+}
+
+async function readsBack(v: Vault): Promise<void> {
+  for (const [name, want] of contents) {
+    const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+    await getFile(v, name, out);
+    expect(sha(await fs.readFile(out))).toBe(want);
+    await fs.rm(out);
+  }
+}
+
+async function reopen(): Promise<void> {
+  await vault.close();
+  vault = await Vault.load(profile);
+  await vault.unlock({ passphrase: PASS });
+}
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(tmpdir(), 'sv-locations-'));
+  profile = path.join(root, 'profile');
+  for (const n of ['a', 'b', 'c', 'd', 'e']) await fs.mkdir(folder(n));
+  ({ vault } = await Vault.create(profile, {
+    locations: ['a', 'b', 'c'].map((n) => `${folder(n)}#${n}`),
+    policy: { survive: 1, secretAgainst: 1 },
+    passphrase: PASS,
+    kdf: TEST_KDF,
+    segmentSize: 4096,
+  }));
+  await store('first', 30_000);
+});
+
+afterAll(async () => {
+  await vault.close();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('location add', () => {
+  it('deals the key shares again over the new set and keeps every file readable', async () => {
+    const added = await addLocation(vault, `${folder('d')}#d`);
+    expect(added).toMatchObject({ name: 'd', kind: 'local' });
+    for (const n of ['a', 'b', 'c', 'd'])
+      expect(await fs.readdir(path.join(folder(n), 'keys'))).toEqual(['0000000002']);
+    await reopen();
+    expect(vault.locations.map((l) => l.name)).toEqual(['a', 'b', 'c', 'd']);
+    await store('second', 20_000);
+    await readsBack(vault);
+  });
+
+  it('refuses a folder that already holds a vault, or one given twice', async () => {
+    await expect(addLocation(vault, folder('a'))).rejects.toThrow(/already a location/);
+    await expect(addLocation(vault, `${folder('missing')}#x`)).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});
+
+describe('location remove', () => {
+  it('moves the shards off, re-deals, and the files read without it', async () => {
+    const { moved } = await removeLocation(vault, 'a', { untrusted: false });
+    expect(moved).toBeGreaterThan(0);
+    await fs.rename(folder('a'), folder('a.gone'));
+    await reopen();
+    expect(vault.locations.map((l) => l.name)).toEqual(['b', 'c', 'd']);
+    const report = await verify(vault, true);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    await readsBack(vault);
+    expect((await listFiles(vault)).every((f) => f.health === 'healthy')).toBe(true);
+  });
+
+  it('refuses a removal the policy could not survive', async () => {
+    await expect(removeLocation(vault, 'b', { untrusted: false })).rejects.toMatchObject({ code: 'policy' });
+  });
+
+  it('--untrusted rotates the vault key: the old shares open nothing current', async () => {
+    await addLocation(vault, `${folder('e')}#e`);
+    // The untrusted location keeps a copy of what it held (it can't be made to forget).
+    await fs.cp(folder('e'), folder('e.copy'), { recursive: true });
+    await fs.cp(folder('b'), folder('b.copy'), { recursive: true });
+    const { rotated } = await removeLocation(vault, 'e', { untrusted: true });
+    expect(rotated).toBe(true);
+    await reopen();
+    await readsBack(vault);
+    expect((await verify(vault, true)).ok).toBe(true);
+    await store('after rotation', 5000);
+    // The old shares of e and b still combine to the old key: that opens the old state the
+    // copies hold (they had it anyway), but nothing written since.
+    const thief = await Vault.attach(
+      path.join(root, 'thief'),
+      [folder('e.copy'), folder('b.copy')],
+      { passphrase: PASS },
+      null,
+    );
+    try {
+      expect(thief.head().files.map((f) => f.name)).not.toContain('after rotation');
+      await expect(getFile(thief, 'after rotation', path.join(root, 'stolen'))).rejects.toMatchObject({
+        code: 'not-found',
+      });
+    } finally {
+      await thief.close();
+    }
+    await reopen();
+    await readsBack(vault);
+  });
+});
+
+describe('a rotation cut short', () => {
+  it('leaves the previous vault key and head in force', async () => {
+    const before = vault.head().counter;
+    await expect(
+      vault.rotateTo(newVaultKey(), () => {
+        throw new Error('the power went out');
+      }),
+    ).rejects.toThrow(/power/);
+    // New key shares were written, but no head under the new key: unlock falls back.
+    await reopen();
+    expect(vault.head().counter).toBe(before);
+    await readsBack(vault);
+  });
+});
