@@ -110,7 +110,7 @@ describe('location remove', () => {
     // copies hold (they had it anyway), but nothing written since.
     const thief = await Vault.attach(
       path.join(root, 'thief'),
-      [folder('e.copy'), folder('b.copy')],
+      [folder('e.copy'), folder('b.copy'), folder('c')], // c is real: the newest head is there
       { passphrase: PASS },
       null,
     );

@@ -248,7 +248,10 @@ export async function removeLocation(
       stay,
       vault.profileLocations().filter((l) => l.id !== leaving.id),
     );
-    await vault.redeal();
+    // Its old share still combines with other old shares: an untrusted location's share must
+    // stop opening anything new, so the vault key itself changes (manifests only).
+    if (opts.untrusted) await rotateVaultKey(vault);
+    else await vault.redeal();
     // Best effort: a trusted location that is still reachable is emptied.
     await leaving.node
       .list(PATHS.keysDir)
