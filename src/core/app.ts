@@ -20,6 +20,10 @@ import {
 } from './vault/files';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
+import { addLocation, removeLocation, testLocation } from './vault/location-ops';
+import { repair } from './vault/repair';
+import { parseSpec, sftpTarget } from './storage/open';
+import { fetchHostFingerprint } from './storage/sftp';
 
 export async function statusReport(vault: Vault): Promise<StatusReport> {
   const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
@@ -166,6 +170,26 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       }),
     verify: (req) => serial(async () => verify(await unlocked(), req.deep)),
     accessLog: () => serial(async () => (await readAccessLog(await unlocked())).requests),
+    repair: (req) => serial(async () => repair(await unlocked(), { deep: req.deep })),
+    probeLocation: (req) =>
+      serial(async () => {
+        const parsed = parseSpec(req.spec);
+        const target = sftpTarget(parsed);
+        const hostKey = target && !target.fingerprint ? await fetchHostFingerprint(target.host, target.port) : null;
+        return { kind: parsed.kind, display: parsed.display, hostKey };
+      }),
+    addLocation: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
+          Promise.resolve(fingerprint === req.hostKey);
+        await addLocation(v, req.spec, confirm);
+      }),
+    removeLocation: (req) =>
+      serial(async () => {
+        await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });
+      }),
+    testLocation: (req) => serial(async () => testLocation((await load()) ?? (await unlocked()), req.name)),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -95,6 +95,40 @@ export interface ProgressEvent {
   readonly total: number;
 }
 
+export interface LocationProbe {
+  readonly kind: LocationKindName;
+  readonly display: string;
+  /** For an SFTP server whose host key is not pinned in the SPEC: the key it presents now,
+   * `SHA256:...`, for the user to confirm before addLocation. */
+  readonly hostKey: string | null;
+}
+
+export interface LocationTest {
+  readonly name: string;
+  readonly reachable: boolean;
+  readonly latencyMs: number | null;
+  readonly freeBytes: number | null;
+  /** Time to write, read back and delete a 64 KiB probe. */
+  readonly roundTripMs: number | null;
+  readonly error: string | null;
+}
+
+export interface RepairReport {
+  readonly ok: boolean;
+  readonly files: ReadonlyArray<{
+    readonly name: string;
+    readonly before: Health;
+    readonly after: Health;
+    readonly survives: number;
+    readonly rebuilt: number;
+  }>;
+  readonly keyShares: 'current' | 'redealt' | 'partial';
+  readonly manifestsWritten: number;
+  readonly collected: number;
+  /** What could not be done now, in words (an offline location, a lost file). */
+  readonly pending: readonly string[];
+}
+
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
  * Electron's IPC handlers and by the web bridge; the renderer reaches it only through them. */
 export interface ShardvaultApi {
@@ -124,6 +158,16 @@ export interface ShardvaultApi {
   placement(req: { name: string }): Promise<PlacementReport>;
   verify(req: { deep: boolean }): Promise<VerifyReport>;
   accessLog(): Promise<AccessRequest[]>;
+  /** Rebuilds lost or damaged shards, rewrites manifests, re-deals key shares, collects garbage. */
+  repair(req: { deep: boolean }): Promise<RepairReport>;
+  /** Parses a location SPEC and, for SFTP without a pinned key, fetches the host key to confirm. */
+  probeLocation(req: { spec: string }): Promise<LocationProbe>;
+  /** Adds a location (deals the key shares again). `hostKey` is the fingerprint the user
+   * confirmed after probeLocation; a server presenting another key is refused. */
+  addLocation(req: { spec: string; hostKey?: string }): Promise<void>;
+  /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
+  removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
+  testLocation(req: { name: string }): Promise<LocationTest>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

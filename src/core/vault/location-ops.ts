@@ -25,7 +25,11 @@ export interface LocationInfo {
   readonly display: string;
 }
 
-export async function addLocation(vault: Vault, spec: string): Promise<LocationInfo> {
+export async function addLocation(
+  vault: Vault,
+  spec: string,
+  confirmHostKey = vault.options.confirmHostKey,
+): Promise<LocationInfo> {
   const [named] = nameSpecs(
     [spec],
     vault.locations.length,
@@ -34,7 +38,7 @@ export async function addLocation(vault: Vault, spec: string): Promise<LocationI
   return vault.audited('location', null, async (used) => {
     if (vault.locations.some((l) => l.display === named!.display))
       throw new UsageError(`${named!.display} is already a location of this vault`);
-    const [parsed] = await pinHostKeys([named!], vault.options.confirmHostKey);
+    const [parsed] = await pinHostKeys([named!], confirmHostKey);
     const p = parsed!;
     used.add(p.name);
     const id = randomBytes(16).toString('hex');

@@ -11,7 +11,7 @@
  * 4. garbage: temporary objects, shards and manifests the head does not reference, older
  *    than an hour (younger ones may belong to a write in progress on another machine).
  */
-import type { Health } from '../../shared/api';
+import type { RepairReport } from '../../shared/api';
 import { wipe } from '../crypto/bytes';
 import { ShardvaultError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
@@ -32,21 +32,7 @@ import type { Vault } from './vault';
 
 export const GARBAGE_AGE_MS = 60 * 60 * 1000;
 
-export interface RepairReport {
-  readonly ok: boolean;
-  readonly files: ReadonlyArray<{
-    readonly name: string;
-    readonly before: Health;
-    readonly after: Health;
-    readonly survives: number;
-    readonly rebuilt: number;
-  }>;
-  readonly keyShares: 'current' | 'redealt' | 'partial';
-  readonly manifestsWritten: number;
-  readonly collected: number;
-  /** What repair could not do now, in words (an offline location, a lost file). */
-  readonly pending: readonly string[];
-}
+export type { RepairReport };
 
 export async function repair(vault: Vault, opts: { deep: boolean; now?: number }): Promise<RepairReport> {
   return vault.audited('repair', null, async (used) => {
