@@ -12,6 +12,17 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
 export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  const [body, tag] = sealParts(key, nonce, plaintext, aad);
+  return concat(body, tag);
+}
+
+/** The same as seal, with ciphertext and tag apart: bulk data is written without a copy. */
+export function sealParts(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): [ciphertext: Uint8Array, tag: Uint8Array] {
   abytes(key, 'key', KEY_BYTES);
   abytes(nonce, 'nonce', NONCE_BYTES);
   abytes(plaintext, 'plaintext');
@@ -20,7 +31,7 @@ export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, 
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
   cipher.final();
-  return concat(body, cipher.getAuthTag());
+  return [body, cipher.getAuthTag()];
 }
 
 /** Decrypts and authenticates; a wrong key, nonce, AAD or any changed byte is a CorruptError. */

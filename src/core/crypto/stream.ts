@@ -9,7 +9,7 @@
  * repeat under one key. The shard header is the associated data of every frame.
  */
 import { CorruptError } from '../errors';
-import { open, seal, NONCE_BYTES } from './aead';
+import { open, seal, sealParts, NONCE_BYTES } from './aead';
 import { auint } from './bytes';
 
 export const MAX_FRAMES = 0xffffffff;
@@ -30,6 +30,17 @@ export function sealFrame(
   header: Uint8Array,
 ): Uint8Array {
   return seal(key, frameNonce(index, last), piece, header);
+}
+
+/** sealFrame with ciphertext and tag apart (no copy to join them). */
+export function sealFrameParts(
+  key: Uint8Array,
+  index: number,
+  last: boolean,
+  piece: Uint8Array,
+  header: Uint8Array,
+): [ciphertext: Uint8Array, tag: Uint8Array] {
+  return sealParts(key, frameNonce(index, last), piece, header);
 }
 
 export function openFrame(

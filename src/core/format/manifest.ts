@@ -24,7 +24,8 @@ export interface ShardEntry {
   readonly object: string;
   /** The shard key wrapped under the file key: nonce || ciphertext || tag. */
   readonly key: Uint8Array;
-  readonly sha256: string;
+  /** SHA-256 over the shard's header and its frames' tags (docs/FORMAT.md, "Shard digest"). */
+  readonly digest: string;
   readonly size: number;
   /** Location ids holding a copy. */
   readonly locations: readonly string[];
@@ -94,14 +95,14 @@ export function decodeManifest(
   const fileKey = j.base64(o['fileKey'], 'fileKey', WRAPPED_KEY_BYTES);
   if (fileKey.length !== WRAPPED_KEY_BYTES) j.fail('fileKey', `must be ${WRAPPED_KEY_BYTES} bytes`);
   const shards = j.array(o['shards'], 'shards', 255).map((v, i) => {
-    const s = j.object(v, `shards[${i}]`, ['index', 'object', 'key', 'sha256', 'size', 'locations']);
+    const s = j.object(v, `shards[${i}]`, ['index', 'object', 'key', 'digest', 'size', 'locations']);
     const wrapped = j.base64(s['key'], `shards[${i}].key`, WRAPPED_KEY_BYTES);
     if (wrapped.length !== WRAPPED_KEY_BYTES) j.fail(`shards[${i}].key`, `must be ${WRAPPED_KEY_BYTES} bytes`);
     return {
       index: j.int(s['index'], `shards[${i}].index`, 0, total - 1),
       object: j.hex(s['object'], `shards[${i}].object`, ID_BYTES),
       key: wrapped,
-      sha256: j.hex(s['sha256'], `shards[${i}].sha256`, 32),
+      digest: j.hex(s['digest'], `shards[${i}].digest`, 32),
       size: j.int(s['size'], `shards[${i}].size`, 0, Number.MAX_SAFE_INTEGER),
       locations: j
         .array(s['locations'], `shards[${i}].locations`, MAX_LOCATIONS)

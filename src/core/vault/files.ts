@@ -22,6 +22,7 @@ import {
   readShards,
   segmentBytes,
   segmentCount,
+  ShardDigest,
   writeShards,
   type ReadSpec,
   type ShardProblem,
@@ -128,7 +129,7 @@ export async function putFile(
           index: s.index,
           object: objects[s.index]!,
           key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(fileId, version, s.index)),
-          sha256: s.sha256,
+          digest: s.digest,
           size: s.size,
           locations: placement[s.index]!,
         })),
@@ -238,7 +239,7 @@ export function readSpecOf(
     sha256: m.sha256,
     headers: headersOf(vault, m),
     keys: shardKeys,
-    shardHashes: m.shards.map((s) => s.sha256),
+    shardDigests: m.shards.map((s) => s.digest),
     copies: m.shards.map((s) =>
       s.locations.flatMap((id) => {
         const l = vault.locationById(id);
@@ -420,16 +421,18 @@ export async function checkCopyDeep(
   try {
     const bytes = await readObject(location.node, PATHS.shard(s.object), s.size);
     if (bytes.length !== s.size) return 'corrupt';
-    const { createHash } = await import('node:crypto');
-    if (createHash('sha256').update(bytes).digest('hex') !== s.sha256) return 'corrupt';
     if (!Buffer.from(bytes.subarray(0, SHARD_HEADER_BYTES)).equals(Buffer.from(header))) return 'corrupt';
+    const digest = new ShardDigest(header);
     let at = SHARD_HEADER_BYTES;
     const segments = segmentCount(m.size, m.segmentSize);
     for (let seg = 0; seg < segments; seg++) {
       const length = pieceLength(m.size, seg, m) + TAG_BYTES;
-      openFrame(key, seg, seg === segments - 1, bytes.subarray(at, at + length), header);
+      const frame = bytes.subarray(at, at + length);
+      openFrame(key, seg, seg === segments - 1, frame, header);
+      digest.frame(frame);
       at += length;
     }
+    if (digest.hex() !== s.digest) return 'corrupt';
     return at === bytes.length ? 'ok' : 'corrupt';
   } catch (err) {
     if (err instanceof NotFoundError) return 'missing';

@@ -1,0 +1,807 @@
+/**
+ * A storage location on an SFTP server (OpenSSH, rclone serve sftp, a NAS), over
+ * ssh2-sftp-client for the connection and ssh2's SFTP channel for the calls.
+ *
+ * - The host key is always verified: against a pinned `SHA256:...` fingerprint, or by the
+ *   caller's trust-on-first-use callback. A changed key is refused naming both.
+ * - One SSH connection, opened lazily, reopened after a drop; calls in flight when it
+ *   drops fail with OfflineError (keepalives notice a dead peer). At most `concurrency`
+ *   calls run at once; a get holds its slot until its stream ends or is released.
+ * - Transfers are pipelined (several SFTP reads/writes in flight) on a socket with Nagle
+ *   off: stop-and-wait over one request at a time runs at a fraction of the link.
+ * - put writes `tmp/<random>.part`, checks its size on the server, and renames it into
+ *   place with posix-rename@openssh.com (atomic replace). Servers without it (rclone)
+ *   get a plain rename; where that refuses an existing target, the target is deleted
+ *   first, which leaves a short window without the object (never a partial one).
+ * - The root folder must exist; it is never created. Parent folders below it are.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import * as posixPath from 'node:path/posix';
+import ssh2 from 'ssh2';
+import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
+import SftpClient from 'ssh2-sftp-client';
+import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { isNetworkFailure } from './retry';
+import { displaySftp, FINGERPRINT } from './url';
+
+export interface SftpOptions {
+  readonly host: string;
+  /** Default 22. */
+  readonly port?: number;
+  readonly username: string;
+  /** Absolute folder on the server that is the location's root. It must exist. */
+  readonly root: string;
+  /** A private key file (OpenSSH or PEM format) ... */
+  readonly privateKeyPath?: string | null;
+  /** ... or the key itself. */
+  readonly privateKey?: string | Uint8Array | null;
+  /** Passphrase of an encrypted private key. */
+  readonly passphrase?: string | null;
+  /** Password authentication, when there is no key (or the key is refused). */
+  readonly password?: string | null;
+  /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
+  readonly fingerprint?: string | null;
+  /**
+   * Asked when no fingerprint is pinned: resolve true to trust this key (the caller records
+   * it; the node pins it for its own reconnects). Without it an unpinned host is refused.
+   * The SSH handshake waits meanwhile, within `connectTimeoutMs`.
+   */
+  readonly onUnknownHostKey?: (fingerprint: string) => Promise<boolean>;
+  /** TCP connect + SSH handshake + authentication. Default 20 s. */
+  readonly connectTimeoutMs?: number;
+  /** SSH keepalive period; the connection is dropped after 3 unanswered ones. Default 5 s. */
+  readonly keepaliveIntervalMs?: number;
+  /** Calls in flight at once on this location. Default 4. */
+  readonly concurrency?: number;
+}
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
+const FX_EOF = 1;
+const FX_NO_SUCH_FILE = 2;
+const FX_PERMISSION_DENIED = 3;
+const FX_FAILURE = 4;
+const FX_NO_CONNECTION = 6;
+const FX_CONNECTION_LOST = 7;
+const FX_OP_UNSUPPORTED = 8;
+
+const TEMP_DIR = 'tmp';
+/** Bytes per SFTP read/write request we issue (ssh2 splits further to the server's limit). */
+const PIECE = Number(process.env.PIECE ?? 65536);
+/** Requests in flight per transfer. */
+const WINDOW = Number(process.env.WINDOW ?? 32);
+/** AES-GCM first: fast with AES-NI, and present in Electron's BoringSSL (chacha20 is not). */
+const CIPHERS: CipherAlgorithm[] = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+];
+
+/** `SHA256:...` of an SSH public key blob, as `ssh-keygen -lf` prints it. */
+export function sshFingerprint(keyBlob: Uint8Array): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+interface Session {
+  readonly client: SftpClient;
+  readonly sftp: SFTPWrapper;
+  alive: boolean;
+  /** null until the first rename tells. */
+  posixRename: boolean | null;
+  /** Folders (relative to the root) known to exist on this connection. */
+  readonly dirs: Set<string>;
+}
+
+export class SftpNode implements StorageNode {
+  readonly kind = 'sftp' as const;
+  readonly display: string;
+  private readonly root: string;
+  private pinned: string | null;
+  private session: Promise<Session> | null = null;
+  private readonly slots: Semaphore;
+  private closed = false;
+
+  constructor(private readonly options: SftpOptions) {
+    if (!options.host) throw new RangeError('SFTP host is empty');
+    if (!options.username) throw new RangeError('SFTP username is empty');
+    if (!posixPath.isAbsolute(options.root)) {
+      throw new RangeError(`SFTP root must be an absolute path, got ${JSON.stringify(options.root)}`);
+    }
+    if (options.fingerprint != null && !FINGERPRINT.test(options.fingerprint)) {
+      throw new RangeError(`bad host key fingerprint ${JSON.stringify(options.fingerprint)} (want SHA256:<base64>)`);
+    }
+    this.root = posixPath.normalize(options.root);
+    this.pinned = options.fingerprint ?? null;
+    this.display = displaySftp({ ...options, root: this.root });
+    this.slots = new Semaphore(options.concurrency ?? 4);
+  }
+
+  /** The host key fingerprint this node trusts: pinned, or accepted on first use. */
+  get hostFingerprint(): string | null {
+    return this.pinned;
+  }
+
+  async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+    assertObjectPath(path);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      const temp = this.full(`${TEMP_DIR}/${randomBytes(12).toString('hex')}.part`);
+      const target = this.full(path);
+      let handle: Buffer | null = null;
+      try {
+        await this.ensureDir(s, TEMP_DIR);
+        await this.ensureParents(s, path);
+        handle = await call<Buffer>((cb) => s.sftp.open(temp, 'w', 0o600, cb));
+        const written = await writeAll(s.sftp, handle, data);
+        const h = handle;
+        handle = null;
+        await call((cb) => s.sftp.close(h, cb));
+        // The close's answer means the server has every byte; its size proves it.
+        const st = await call<Stats>((cb) => s.sftp.stat(temp, cb));
+        if (st.size !== written) {
+          throw new OfflineError(`${this.display}: ${path}: the server holds ${st.size} of ${written} bytes written`);
+        }
+        await this.moveIntoPlace(s, temp, target, path);
+        return written;
+      } catch (err) {
+        if (handle && s.alive) {
+          const h = handle;
+          await call((cb) => s.sftp.close(h, cb)).catch(() => undefined);
+        }
+        if (s.alive) await call((cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
+        if (isSourceError(err)) throw err.source;
+        throw this.translate(s, path, err);
+      }
+    });
+  }
+
+  async get(path: string): Promise<AsyncIterable<Uint8Array>> {
+    assertObjectPath(path);
+    const release = await this.slots.acquire();
+    let s: Session | undefined;
+    let handle: Buffer;
+    let size: number;
+    try {
+      s = await this.connection();
+      const session = s;
+      handle = await call<Buffer>((cb) => session.sftp.open(this.full(path), 'r', cb));
+      try {
+        size = (await call<Stats>((cb) => session.sftp.fstat(handle, cb))).size;
+      } catch (err) {
+        await call((cb) => session.sftp.close(handle, cb)).catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      release();
+      throw s ? this.translate(s, path, err) : err;
+    }
+    return new ReadStreamIterable(s, handle, size, release, (err) => this.translate(s, path, err));
+  }
+
+  async stat(path: string): Promise<ObjectInfo | null> {
+    assertObjectPath(path);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      try {
+        const st = await call<Stats>((cb) => s.sftp.stat(this.full(path), cb));
+        return st.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
+      } catch (err) {
+        if (statusOf(err) === FX_NO_SUCH_FILE) return null;
+        throw this.translate(s, path, err);
+      }
+    });
+  }
+
+  async list(dir: string): Promise<ObjectInfo[]> {
+    assertObjectPath(dir, true);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      try {
+        const entries = await call<FileEntryWithStats[]>((cb) =>
+          s.sftp.readdir(dir === '' ? this.root : this.full(dir), cb),
+        );
+        return entries
+          .filter((e) => e.attrs.isFile())
+          .map((e) => ({
+            path: dir === '' ? e.filename : `${dir}/${e.filename}`,
+            size: e.attrs.size,
+            modifiedMs: e.attrs.mtime * 1000,
+          }));
+      } catch (err) {
+        if (statusOf(err) === FX_NO_SUCH_FILE) return [];
+        throw this.translate(s, dir, err);
+      }
+    });
+  }
+
+  async delete(path: string): Promise<void> {
+    assertObjectPath(path);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      try {
+        await call((cb) => s.sftp.unlink(this.full(path), cb));
+      } catch (err) {
+        if (statusOf(err) === FX_NO_SUCH_FILE) return;
+        throw this.translate(s, path, err);
+      }
+    });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertObjectPath(from);
+    assertObjectPath(to);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      try {
+        await this.ensureParents(s, to);
+        await this.moveIntoPlace(s, this.full(from), this.full(to), from);
+      } catch (err) {
+        throw this.translate(s, from, err);
+      }
+    });
+  }
+
+  async health(): Promise<LocationHealth> {
+    try {
+      return await this.slots.run(async () => {
+        const s = await this.connection();
+        const started = performance.now();
+        try {
+          await call<Stats>((cb) => s.sftp.stat(this.root, cb));
+        } catch (err) {
+          throw this.translate(s, '', err);
+        }
+        const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+        return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s.sftp, this.root), error: null };
+      });
+    } catch (err) {
+      return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = this.session;
+    this.session = null;
+    if (!pending) return;
+    try {
+      const s = await pending;
+      s.alive = false;
+      await s.client.end();
+    } catch {
+      // never connected, nothing to release
+    }
+  }
+
+  private full(path: string): string {
+    return path === '' ? this.root : posixPath.join(this.root, path);
+  }
+
+  /** The open session, or a new one when there is none or it dropped. */
+  private connection(): Promise<Session> {
+    if (this.closed) return Promise.reject(new ShardvaultError('io', `${this.display}: location is closed`));
+    const current = this.session;
+    if (current) {
+      return current.then((s) => (s.alive ? s : this.reconnect(current)));
+    }
+    return this.reconnect(null);
+  }
+
+  private reconnect(stale: Promise<Session> | null): Promise<Session> {
+    // Concurrent callers that saw the same dead session share one new connection.
+    if (this.session !== stale && this.session !== null) return this.connection();
+    const opening = this.open();
+    this.session = opening;
+    opening.catch(() => {
+      if (this.session === opening) this.session = null;
+    });
+    return opening;
+  }
+
+  private async open(): Promise<Session> {
+    const auth = await this.credentials();
+    const timeoutMs = this.options.connectTimeoutMs ?? 20_000;
+    let refusal: ShardvaultError | null = null;
+    let rawError: (Error & { level?: string }) | null = null;
+    const quiet = (): void => undefined;
+    const client = new SftpClient(this.display, { error: quiet, end: quiet, close: quiet });
+    client.on('error', (err: Error) => {
+      rawError ??= err;
+    });
+    // Nagle off: SFTP's small requests and acks otherwise wait on delayed ACKs (FIELD-NOTES).
+    const sock = net.connect({ host: this.options.host, port: this.options.port ?? 22, noDelay: true });
+    sock.on('error', () => undefined); // ssh2 reports it
+    const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
+      const presented = sshFingerprint(key);
+      if (this.pinned !== null) {
+        if (presented !== this.pinned) {
+          refusal = new ShardvaultError(
+            'permission',
+            `${this.display}: the server's host key has changed: expected ${this.pinned}, ` +
+              `the server presents ${presented}. Someone may be intercepting the connection; ` +
+              `if the server's key was really replaced, check it on the server (ssh-keygen -lf) and pin the new one`,
+          );
+        }
+        verify(presented === this.pinned);
+        return;
+      }
+      const ask = this.options.onUnknownHostKey;
+      if (!ask) {
+        refusal = new ShardvaultError(
+          'permission',
+          `${this.display}: unknown host key ${presented}; check it on the server (ssh-keygen -lf) and pin it ` +
+            `with fingerprint=${presented}`,
+        );
+        verify(false);
+        return;
+      }
+      ask(presented).then(
+        (ok) => {
+          if (ok) this.pinned = presented;
+          else refusal = new ShardvaultError('permission', `${this.display}: host key ${presented} was not trusted`);
+          verify(ok);
+        },
+        (err: unknown) => {
+          refusal = new ShardvaultError('permission', `${this.display}: host key ${presented} was not trusted`, {
+            cause: err,
+          });
+          verify(false);
+        },
+      );
+    };
+    let sftp: SFTPWrapper;
+    try {
+      sftp = await client.connect({
+        sock,
+        host: this.options.host,
+        port: this.options.port ?? 22,
+        username: this.options.username,
+        ...auth,
+        hostVerifier,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: this.options.keepaliveIntervalMs ?? 5000,
+        keepaliveCountMax: 3,
+        algorithms: { cipher: CIPHERS },
+      });
+    } catch (err) {
+      sock.destroy();
+      throw refusal ?? this.connectError(rawError ?? err);
+    }
+    const session: Session = { client, sftp, alive: true, posixRename: null, dirs: new Set() };
+    client.on('close', () => {
+      session.alive = false;
+    });
+    client.on('end', () => {
+      session.alive = false;
+    });
+    try {
+      const st = await call<Stats>((cb) => sftp.stat(this.root, cb));
+      if (!st.isDirectory()) {
+        throw new ShardvaultError('io', `${this.display}: ${this.root} on the server is not a folder`);
+      }
+    } catch (err) {
+      session.alive = false;
+      await client.end().catch(() => undefined);
+      if (statusOf(err) === FX_NO_SUCH_FILE) {
+        throw new ShardvaultError(
+          'io',
+          `${this.display}: the folder ${this.root} does not exist on the server ` +
+            `(create it there first: a location's root is never created)`,
+          { cause: err },
+        );
+      }
+      throw this.translate(session, '', err);
+    }
+    return session;
+  }
+
+  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'>> {
+    const { privateKeyPath, privateKey, passphrase, password } = this.options;
+    let key: Buffer | null = null;
+    if (privateKey != null) {
+      key = Buffer.from(privateKey);
+    } else if (privateKeyPath != null) {
+      try {
+        key = await readFile(privateKeyPath);
+      } catch (err) {
+        throw new ShardvaultError(
+          'io',
+          `${this.display}: cannot read the key file ${privateKeyPath} (${(err as Error).message})`,
+          { cause: err },
+        );
+      }
+    }
+    if (key === null && password == null) {
+      throw new ShardvaultError('permission', `${this.display}: no private key and no password given`);
+    }
+    const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'> = {};
+    if (key !== null) {
+      const parsed = ssh2.utils.parseKey(key, passphrase ?? undefined);
+      if (parsed instanceof Error) {
+        const encrypted = /encrypted|passphrase/i.test(parsed.message);
+        throw new ShardvaultError(
+          'permission',
+          encrypted
+            ? `${this.display}: the private key is encrypted and ${passphrase ? 'the passphrase is wrong' : 'no passphrase was given'}`
+            : `${this.display}: the private key can't be read (${parsed.message})`,
+        );
+      }
+      out.privateKey = key;
+      if (passphrase) out.passphrase = passphrase;
+    }
+    if (password != null) out.password = password;
+    return out;
+  }
+
+  private connectError(err: unknown): ShardvaultError {
+    const e = err as Error & { level?: string };
+    const where = `${this.display}:`;
+    if (e.level === 'client-authentication' || /authentication methods failed/i.test(e.message)) {
+      return new ShardvaultError(
+        'permission',
+        `${where} the server refused the credentials of ${this.options.username}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (e.level === 'handshake' || e.level === 'protocol') {
+      return new ShardvaultError('io', `${where} SSH handshake failed (${e.message})`, { cause: err });
+    }
+    if (e.level === 'client-timeout') {
+      return new OfflineError(`${where} no SSH answer within ${this.options.connectTimeoutMs ?? 20_000} ms`, {
+        cause: err,
+      });
+    }
+    const code = (err as { code?: unknown }).code;
+    return new OfflineError(
+      `${where} cannot connect (${typeof code === 'string' ? code : e.message || 'connection closed'})`,
+      { cause: err },
+    );
+  }
+
+  /** The engine's error for a failed SFTP call on `path`. */
+  private translate(s: Session, path: string, err: unknown): Error {
+    if (err instanceof ShardvaultError) return err;
+    const where = path === '' ? this.display : `${this.display}: ${path}`;
+    const status = statusOf(err);
+    const message = (err as Error).message;
+    if (status === FX_NO_SUCH_FILE) return new NotFoundError(`${where} does not exist`, { cause: err });
+    if (status === FX_PERMISSION_DENIED) {
+      return new ShardvaultError('permission', `${where}: permission denied`, { cause: err });
+    }
+    if (status === FX_NO_CONNECTION || status === FX_CONNECTION_LOST || !s.alive || isNetworkFailure(err)) {
+      return new OfflineError(`${where}: connection lost (${message})`, { cause: err });
+    }
+    if (status === undefined) {
+      // Not a server answer: ssh2 fails pending requests with "No response from server" on a drop.
+      return new OfflineError(`${where}: ${message}`, { cause: err });
+    }
+    if (/no space|disk full|quota/i.test(message)) {
+      return new ShardvaultError('no-space', `${where}: the location is full (${message})`, { cause: err });
+    }
+    return new ShardvaultError('io', `${where}: ${message} (SFTP status ${status})`, { cause: err });
+  }
+
+  private async ensureParents(s: Session, path: string): Promise<void> {
+    const parent = posixPath.dirname(path);
+    if (parent !== '.') await this.ensureDir(s, parent);
+  }
+
+  /** Creates `dir` (relative) and its missing ancestors below the root, one level at a time. */
+  private async ensureDir(s: Session, dir: string): Promise<void> {
+    if (s.dirs.has(dir)) return;
+    const parts = dir.split('/');
+    const levels = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    if (await this.isDir(s, dir)) {
+      for (const level of levels) s.dirs.add(level);
+      return;
+    }
+    for (const level of levels) {
+      if (s.dirs.has(level)) continue;
+      try {
+        await call((cb) => s.sftp.mkdir(this.full(level), { mode: 0o700 }, cb));
+      } catch (err) {
+        // Exists already (a concurrent put, or an earlier run): fine if it is a folder.
+        if (!(await this.isDir(s, level))) throw err;
+      }
+      s.dirs.add(level);
+    }
+  }
+
+  private async isDir(s: Session, dir: string): Promise<boolean> {
+    try {
+      return (await call<Stats>((cb) => s.sftp.stat(this.full(dir), cb))).isDirectory();
+    } catch (err) {
+      if (statusOf(err) === FX_NO_SUCH_FILE) return false;
+      throw err;
+    }
+  }
+
+  /** Renames `from` onto `to` (full paths), replacing it; see the header for servers without posix-rename. */
+  private async moveIntoPlace(s: Session, from: string, to: string, shown: string): Promise<void> {
+    if (s.posixRename !== false) {
+      try {
+        await call((cb) => s.sftp.ext_openssh_rename(from, to, cb));
+        s.posixRename = true;
+        return;
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === FX_NO_SUCH_FILE) throw new NotFoundError(`${this.display}: ${shown} does not exist`);
+        if (
+          s.posixRename === true ||
+          !(status === undefined || status === FX_OP_UNSUPPORTED || status === FX_FAILURE)
+        ) {
+          throw err;
+        }
+        if (!s.alive) throw err;
+        s.posixRename = false;
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call((cb) => s.sftp.rename(from, to, cb));
+        return;
+      } catch (err) {
+        if (statusOf(err) === FX_NO_SUCH_FILE) throw new NotFoundError(`${this.display}: ${shown} does not exist`);
+        if (attempt >= 3 || statusOf(err) !== FX_FAILURE) throw err;
+        // A plain SFTP rename refuses an existing target: remove it, then try again.
+        await call((cb) => s.sftp.unlink(to, cb)).catch((e: unknown) => {
+          if (statusOf(e) !== FX_NO_SUCH_FILE) throw e;
+        });
+      }
+    }
+  }
+}
+
+/** Fetches the host key fingerprint of an SSH server without logging in, for a user to confirm. */
+export async function fetchHostFingerprint(host: string, port = 22, timeoutMs = 15_000): Promise<string> {
+  const client = new ssh2.Client();
+  return new Promise<string>((resolve, reject) => {
+    let seen: string | null = null;
+    client.on('error', (err) => {
+      if (seen) resolve(seen);
+      else reject(new OfflineError(`sftp://${host}:${port}: cannot connect (${err.message})`, { cause: err }));
+    });
+    client.on('close', () => {
+      if (seen) resolve(seen);
+    });
+    client.connect({
+      sock: net.connect({ host, port, noDelay: true }),
+      username: 'shardvault-probe',
+      readyTimeout: timeoutMs,
+      algorithms: { cipher: CIPHERS },
+      hostVerifier: (key: Buffer) => {
+        seen = sshFingerprint(key);
+        return false;
+      },
+    });
+  }).finally(() => client.end());
+}
+
+/** Resolves an ssh2 callback-style call. */
+function call<T = void>(start: (cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    try {
+      start((err, value) => (err ? reject(err) : resolve(value)));
+    } catch (err) {
+      // ssh2 throws synchronously when the channel is gone or an extension is missing.
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'number' ? code : undefined;
+}
+
+async function freeBytesOf(sftp: SFTPWrapper, root: string): Promise<number | null> {
+  try {
+    const info = await call<{ f_bavail?: number; f_frsize?: number; f_bsize?: number }>((cb) =>
+      sftp.ext_openssh_statvfs(root, cb),
+    );
+    const unit = info.f_frsize || info.f_bsize;
+    if (typeof info.f_bavail !== 'number' || typeof unit !== 'number') return null;
+    return info.f_bavail * unit;
+  } catch {
+    return null; // statvfs@openssh.com not offered
+  }
+}
+
+/** Marks an error thrown by the caller's data source, so it is rethrown as it was. */
+class SourceError extends Error {
+  constructor(readonly source: unknown) {
+    super('the data source failed');
+  }
+}
+function isSourceError(err: unknown): err is SourceError {
+  return err instanceof SourceError;
+}
+
+/** Writes all of `data` at increasing offsets with up to WINDOW requests in flight. */
+async function writeAll(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  data: AsyncIterable<Uint8Array> | Uint8Array,
+): Promise<number> {
+  const inflight = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  let position = 0;
+  const send = async (chunk: Uint8Array): Promise<void> => {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let off = 0; off < buf.length; off += PIECE) {
+      while (inflight.size >= WINDOW) await Promise.race(inflight);
+      if (failure) throw failure.error;
+      const len = Math.min(PIECE, buf.length - off);
+      const at = position;
+      position += len;
+      const write: Promise<void> = call((cb) => sftp.write(handle, buf, off, len, at, cb)).then(
+        () => {
+          inflight.delete(write);
+        },
+        (err: unknown) => {
+          inflight.delete(write);
+          failure ??= { error: err };
+        },
+      );
+      inflight.add(write);
+    }
+  };
+  try {
+    if (data instanceof Uint8Array) {
+      await send(data);
+    } else {
+      const iterator = data[Symbol.asyncIterator]();
+      for (;;) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await iterator.next();
+        } catch (err) {
+          throw new SourceError(err);
+        }
+        if (step.done) break;
+        if (!(step.value instanceof Uint8Array))
+          throw new SourceError(new TypeError('put data must yield Uint8Arrays'));
+        await send(step.value);
+      }
+    }
+    await Promise.all(inflight);
+    if (failure) throw (failure as { error: unknown }).error;
+    return position;
+  } catch (err) {
+    await Promise.allSettled(inflight);
+    throw err;
+  }
+}
+
+/**
+ * An object's bytes as an async iterable with up to WINDOW reads in flight. Its slot and
+ * file handle are released when it ends, fails, or the caller stops (even before the
+ * first read).
+ */
+class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+  private next_ = 0;
+  private readonly queue: Promise<Buffer>[] = [];
+  private done = false;
+
+  constructor(
+    private readonly s: Session,
+    private readonly handle: Buffer,
+    private readonly size: number,
+    private readonly release: () => void,
+    private readonly translate: (err: unknown) => Error,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.done) return { done: true, value: undefined };
+    while (this.queue.length < WINDOW && this.next_ < this.size) {
+      const len = Math.min(PIECE, this.size - this.next_);
+      const piece = readPiece(this.s.sftp, this.handle, this.next_, len);
+      // Read ahead: when the connection drops, every queued read fails at once, before
+      // anyone awaits it; its error is taken when its turn comes.
+      piece.catch(() => undefined);
+      this.queue.push(piece);
+      this.next_ += len;
+    }
+    const piece = this.queue.shift();
+    if (piece === undefined) {
+      await this.finish();
+      return { done: true, value: undefined };
+    }
+    let buf: Buffer;
+    try {
+      buf = await piece;
+    } catch (err) {
+      await this.finish();
+      throw this.translate(err);
+    }
+    if (buf.length === 0) {
+      // The file shrank since it was opened (replaced objects keep their old inode, so this is rare).
+      await this.finish();
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: buf };
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    await this.finish();
+    return { done: true, value: undefined };
+  }
+
+  private async finish(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    if (this.s.alive) {
+      await call((cb) => this.s.sftp.close(this.handle, cb)).catch(() => undefined);
+    }
+    this.release();
+  }
+}
+
+/** Reads `len` bytes at `position`, fewer only at end of file. */
+async function readPiece(sftp: SFTPWrapper, handle: Buffer, position: number, len: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = await new Promise<number>((resolve, reject) => {
+      try {
+        sftp.read(handle, buf, got, len - got, position + got, (err, bytesRead) => {
+          if (err && statusOf(err) === FX_EOF) resolve(0);
+          else if (err) reject(err);
+          else resolve(bytesRead);
+        });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    if (n === 0) break;
+    got += n;
+  }
+  return got === len ? buf : buf.subarray(0, got);
+}
+
+/** A counting semaphore: at most `limit` holders; waiters are served in order. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${limit}`);
+  }
+
+  /** Waits for a slot; the returned function gives it back (once). */
+  async acquire(): Promise<() => void> {
+    if (this.active < this.limit) {
+      this.active++;
+    } else {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    };
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Location SPEC strings of the CLI contract, parsed into option objects, and the reverse:
+ * a display string without credentials.
+ *
+ *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH?identity=KEYFILE&fingerprint=SHA256:...#NAME
+ *   webdav+http://[USER[:PASSWORD]@]HOST[:PORT]/PATH#NAME
+ *   webdav+https://[USER[:PASSWORD]@]HOST[:PORT]/PATH?ca=PEMFILE#NAME
+ *
+ * WHATWG URL parsing is not used: it form-decodes nothing but it normalises paths ('..'),
+ * lowercases, and accepts things we want refused. The query is split by hand and each value
+ * is percent-decoded only (%XX): an SSH fingerprint is base64, holds '+' and '/', and
+ * URLSearchParams would turn its '+' into a space.
+ */
+import { UsageError } from '../errors';
+import type { SftpOptions } from './sftp';
+import type { WebDavOptions } from './webdav';
+
+export type RemoteSpec =
+  | { readonly kind: 'sftp'; readonly name: string | null; readonly options: SftpOptions }
+  | { readonly kind: 'webdav'; readonly name: string | null; readonly options: WebDavOptions };
+
+/** `SHA256:` and the unpadded base64 of 32 bytes, as `ssh-keygen -lf` prints it. */
+export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
+
+export function parseRemoteSpec(spec: string): RemoteSpec {
+  if (typeof spec !== 'string') throw new TypeError('location spec must be a string');
+  const shown = redact(spec);
+  const fail = (why: string): never => {
+    throw new UsageError(`bad location ${JSON.stringify(shown)}: ${why}`);
+  };
+  if (/[\s\p{Cc}]/u.test(spec)) fail('it contains spaces or control characters (percent-encode them)');
+  const schemeEnd = spec.indexOf('://');
+  if (schemeEnd < 0) fail('expected sftp://, webdav+http:// or webdav+https://');
+  const scheme = spec.slice(0, schemeEnd).toLowerCase();
+  let rest = spec.slice(schemeEnd + 3);
+
+  let name: string | null = null;
+  const hash = rest.indexOf('#');
+  if (hash >= 0) {
+    name = decode(rest.slice(hash + 1), 'name', fail);
+    rest = rest.slice(0, hash);
+    if (!NAME.test(name))
+      fail('the #NAME must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
+  let query: Map<string, string> = new Map();
+  const question = rest.indexOf('?');
+  if (question >= 0) {
+    query = parseQuery(rest.slice(question + 1), fail);
+    rest = rest.slice(0, question);
+  }
+  const slash = rest.indexOf('/');
+  const authority = slash >= 0 ? rest.slice(0, slash) : rest;
+  const rawPath = slash >= 0 ? rest.slice(slash) : '';
+  const { user, password, host, port } = parseAuthority(authority, fail);
+  const path = decodePath(rawPath, fail);
+
+  switch (scheme) {
+    case 'sftp': {
+      if (user === null) fail('an SFTP location needs a user: sftp://USER@HOST/PATH');
+      if (path === '') fail('an SFTP location needs an absolute folder path: sftp://USER@HOST/ABSOLUTE/PATH');
+      const unknown = [...query.keys()].filter((k) => k !== 'identity' && k !== 'fingerprint');
+      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: identity, fingerprint)`);
+      const fingerprint = query.get('fingerprint') ?? null;
+      if (fingerprint !== null && !FINGERPRINT.test(fingerprint)) {
+        fail('fingerprint must look like SHA256:<43 base64 characters>, as `ssh-keygen -lf` prints it');
+      }
+      const identity = query.get('identity') ?? null;
+      if (identity === '') fail('identity= needs a key file path');
+      const options: SftpOptions = {
+        host,
+        port: port ?? 22,
+        username: user as string,
+        root: path,
+        privateKeyPath: identity,
+        password,
+        fingerprint,
+      };
+      return { kind: 'sftp', name, options };
+    }
+    case 'webdav+http':
+    case 'webdav+https': {
+      const unknown = [...query.keys()].filter((k) => k !== 'ca');
+      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: ca)`);
+      const ca = query.get('ca') ?? null;
+      const protocol = scheme === 'webdav+https' ? 'https' : 'http';
+      if (ca !== null && protocol !== 'https') fail('ca= only applies to webdav+https');
+      if (password !== null && user === null) fail('a password needs a user');
+      const hostPart = host.includes(':') ? `[${host}]` : host;
+      const folder = path === '' ? '/' : path.endsWith('/') ? path : `${path}/`;
+      const options: WebDavOptions = {
+        url: `${protocol}://${hostPart}${port === null ? '' : `:${port}`}${encodePath(folder)}`,
+        username: user,
+        password,
+        caFile: ca,
+      };
+      return { kind: 'webdav', name, options };
+    }
+    default:
+      return fail(`unknown scheme ${JSON.stringify(scheme)} (expected sftp, webdav+http or webdav+https)`);
+  }
+}
+
+/** Where a remote location is, for people: never a password, key or key file. */
+export function displayRemote(options: SftpOptions | WebDavOptions): string {
+  return 'url' in options ? displayWebDav(options) : displaySftp(options);
+}
+
+export function displaySftp(options: Pick<SftpOptions, 'host' | 'port' | 'username' | 'root'>): string {
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const port = options.port === undefined || options.port === 22 ? '' : `:${options.port}`;
+  return `sftp://${encodeURIComponent(options.username)}@${host}${port}${encodePath(options.root)}`;
+}
+
+export function displayWebDav(options: Pick<WebDavOptions, 'url' | 'username'>): string {
+  const url = new URL(options.url);
+  const user = options.username ? `${encodeURIComponent(options.username)}@` : '';
+  return `webdav+${url.protocol.replace(':', '')}://${user}${url.host}${url.pathname}`;
+}
+
+/** Replaces the password of a spec with '***', so an error message can quote the rest. */
+export function redact(spec: string): string {
+  const start = spec.indexOf('://');
+  if (start < 0) return spec;
+  const tail = spec.slice(start + 3);
+  const end = tail.search(/[/?#]/);
+  const authority = end < 0 ? tail : tail.slice(0, end);
+  const at = authority.lastIndexOf('@');
+  const colon = authority.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) return spec;
+  return `${spec.slice(0, start + 3)}${authority.slice(0, colon)}:***${tail.slice(at)}`;
+}
+
+function parseAuthority(
+  authority: string,
+  fail: (why: string) => never,
+): { user: string | null; password: string | null; host: string; port: number | null } {
+  let user: string | null = null;
+  let password: string | null = null;
+  let hostPort = authority;
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    hostPort = authority.slice(at + 1);
+    const colon = userinfo.indexOf(':');
+    user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user', fail);
+    if (colon >= 0) password = decode(userinfo.slice(colon + 1), 'password', fail);
+    if (user === '') fail('empty user name before "@"');
+  }
+  let host: string;
+  let portText: string | null = null;
+  if (hostPort.startsWith('[')) {
+    const close = hostPort.indexOf(']');
+    if (close < 0) fail('unclosed "[" in an IPv6 host');
+    host = hostPort.slice(1, close);
+    if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':')) fail(`bad IPv6 address ${JSON.stringify(host)}`);
+    const after = hostPort.slice(close + 1);
+    if (after !== '') {
+      if (!after.startsWith(':')) fail('expected ":PORT" after the IPv6 address');
+      portText = after.slice(1);
+    }
+  } else {
+    const colon = hostPort.indexOf(':');
+    host = colon >= 0 ? hostPort.slice(0, colon) : hostPort;
+    if (colon >= 0) portText = hostPort.slice(colon + 1);
+    if (host === '') fail('missing host');
+    if (!HOSTNAME.test(host)) fail(`bad host name ${JSON.stringify(host)}`);
+  }
+  let port: number | null = null;
+  if (portText !== null) {
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+      fail(`bad port ${JSON.stringify(portText)} (1-65535)`);
+    }
+    port = Number(portText);
+  }
+  return { user, password, host, port };
+}
+
+function parseQuery(query: string, fail: (why: string) => never): Map<string, string> {
+  const out = new Map<string, string>();
+  if (query === '') return out;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq < 0) fail(`parameter ${JSON.stringify(pair)} needs a value (KEY=VALUE)`);
+    const key = decode(pair.slice(0, eq), 'parameter name', fail);
+    if (out.has(key)) fail(`parameter ${key} is given twice`);
+    out.set(key, decode(pair.slice(eq + 1), key, fail));
+  }
+  return out;
+}
+
+function decodePath(raw: string, fail: (why: string) => never): string {
+  if (raw === '' || raw === '/') return raw;
+  const segments = raw.split('/').slice(1);
+  const trailing = segments.at(-1) === '';
+  if (trailing) segments.pop();
+  const decoded = segments.map((s) => decode(s, 'path', fail));
+  for (const s of decoded) {
+    if (s === '' || s === '.' || s === '..') fail('the path must not hold empty, "." or ".." segments');
+    if (s.includes('/')) fail('a path segment must not hold an encoded "/"');
+  }
+  return `/${decoded.join('/')}`;
+}
+
+/** Percent-decoding only: '+' stays '+'. */
+function decode(raw: string, what: string, fail: (why: string) => never): string {
+  try {
+    const value = decodeURIComponent(raw);
+    if (/\p{Cc}/u.test(value)) fail(`the ${what} holds control characters`);
+    return value;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    return fail(`the ${what} holds a malformed %-escape`);
+  }
+}
+
+function encodePath(path: string): string {
+  return path
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
+}

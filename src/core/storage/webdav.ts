@@ -1,0 +1,968 @@
+/**
+ * A storage location on a WebDAV server (Apache mod_dav, rclone serve webdav, Nextcloud, a
+ * NAS), over node:http / node:https directly rather than the `webdav` package: a put must
+ * stream with backpressure and end only when the server has answered the request itself
+ * (the package's write stream can report done early, FIELD-NOTES), a streamed body must
+ * not be spent on a 401 (`Expect: 100-continue`), and errors must keep their status code
+ * and cause to map onto the engine's typed errors.
+ *
+ * Server differences handled here (FIELD-NOTES):
+ * - MKCOL on an existing collection: 405 (Apache, nginx) or success (rclone): both fine.
+ *   Nested MKCOL is refused everywhere (409), so parents are made one level at a time.
+ * - PUT into a missing parent: 404 (rclone) or 409 (Apache): parents are made first.
+ * - MOVE of a missing source: 404 (Apache) or 403 (rclone); Apache also answers 404 when
+ *   a concurrent MOVE deleted the target under it: the source is looked at to tell.
+ * - MOVE onto an existing object deletes the target, then renames (Apache, rclone): for an
+ *   instant the object is missing, never partial. get asks twice before NotFoundError;
+ *   stat may answer null in that instant.
+ * - rclone locks both ends of a MOVE: concurrent MOVEs onto one object get 423 for a few
+ *   milliseconds, retried here a few times.
+ * - MOVE onto an existing object: `Overwrite: T` is sent explicitly. RFC 4918 makes it the
+ *   default, but rclone (golang.org/x/net/webdav) treats a missing header as F and answers 412.
+ * - Collections are addressed with a trailing '/' (nginx needs it).
+ * - PROPFIND Depth: 1 only (Depth: infinity is optional for servers).
+ * - Quota properties are optional: freeBytes is null without them.
+ * Auth: Basic or Digest (RFC 7616: MD5, SHA-256, -sess, qop=auth), chosen from the server's
+ * challenge; nothing is sent before the server asks.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { displayWebDav } from './url';
+
+export interface WebDavOptions {
+  /** The collection that is the location's root: `http(s)://host[:port]/path/`. It must exist. */
+  readonly url: string;
+  readonly username?: string | null;
+  readonly password?: string | null;
+  /** A PEM file with the CA (or the server's own self-signed certificate) to trust for https. */
+  readonly caFile?: string | null;
+  /** The same as PEM text. */
+  readonly ca?: string | null;
+  /** A request fails when its connection stays silent this long. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Connections (so requests) in flight at once. Default 4. */
+  readonly concurrency?: number;
+}
+
+const TEMP_DIR = 'tmp';
+/** A PROPFIND answer larger than this is refused (a location may lie). */
+const MAX_XML_BYTES = 16 << 20;
+/** How long get waits before it asks again about a missing object (see get). */
+const REPLACE_WINDOW_MS = 100;
+/** Quick retries of a 423 Locked (a concurrent MOVE's lock) before it is an OfflineError. */
+const LOCKED_RETRIES = 6;
+/** How long a streamed PUT waits for `100 Continue` before it sends anyway. */
+const CONTINUE_WAIT_MS = 2000;
+
+type Body = Uint8Array | AsyncIterable<Uint8Array> | null;
+
+interface Answer {
+  readonly status: number;
+  readonly res: http.IncomingMessage;
+}
+
+export class WebDavNode implements StorageNode {
+  readonly kind = 'webdav' as const;
+  readonly display: string;
+  private readonly base: URL;
+  private readonly lib: typeof http | typeof https;
+  private agent: http.Agent | null = null;
+  private readonly auth: Authenticator;
+  private rootChecked: Promise<void> | null = null;
+  private readonly dirs = new Set<string>();
+  private readonly making = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly options: WebDavOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch {
+      throw new RangeError(`bad WebDAV URL ${JSON.stringify(options.url)}`);
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new RangeError(`WebDAV URL must be http or https, got ${base.protocol}`);
+    }
+    if (base.username || base.password) throw new RangeError('pass WebDAV credentials as options, not in the URL');
+    if (base.search || base.hash) throw new RangeError('a WebDAV URL has no query or fragment');
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.base = base;
+    this.lib = base.protocol === 'https:' ? https : http;
+    this.display = displayWebDav({ url: base.href, username: options.username ?? null });
+    this.auth = new Authenticator(options.username ?? null, options.password ?? null);
+  }
+
+  async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+    assertObjectPath(path);
+    await this.ready();
+    const temp = `${TEMP_DIR}/${randomBytes(12).toString('hex')}.part`;
+    await this.ensureDir(TEMP_DIR);
+    await this.ensureParents(path);
+    let sent = 0;
+    const counted: Body =
+      data instanceof Uint8Array
+        ? data
+        : (async function* () {
+            for await (const chunk of data) {
+              if (!(chunk instanceof Uint8Array)) throw new TypeError('put data must yield Uint8Arrays');
+              sent += chunk.length;
+              yield chunk;
+            }
+          })();
+    try {
+      const { status, res } = await this.request('PUT', temp, {
+        body: counted,
+        headers: data instanceof Uint8Array ? { 'content-length': String(data.length) } : {},
+      });
+      await drain(res);
+      if (status !== 200 && status !== 201 && status !== 204) throw this.statusError('PUT', path, status);
+      const written = data instanceof Uint8Array ? data.length : sent;
+      const stored = await this.propfindOne(temp);
+      if (stored === null || stored.size !== written) {
+        throw new OfflineError(
+          `${this.display}: ${path}: the server holds ${stored?.size ?? 'none'} of ${written} bytes sent`,
+        );
+      }
+      await this.move(temp, path);
+      return written;
+    } catch (err) {
+      await this.deleteQuietly(temp);
+      if (err instanceof SourceError) throw err.source;
+      throw err;
+    }
+  }
+
+  async get(path: string): Promise<AsyncIterable<Uint8Array>> {
+    assertObjectPath(path);
+    await this.ready();
+    let { status, res } = await this.request('GET', path);
+    if (status === 404) {
+      // Apache and rclone carry out a MOVE onto an existing object as delete-then-rename:
+      // a reader can miss a replaced object for an instant. Ask once more before saying so.
+      await drain(res);
+      await new Promise((resolve) => setTimeout(resolve, REPLACE_WINDOW_MS));
+      ({ status, res } = await this.request('GET', path));
+    }
+    if (status !== 200) {
+      await drain(res);
+      throw this.statusError('GET', path, status);
+    }
+    const length = res.headers['content-length'];
+    return new ResponseIterable(res, length === undefined ? null : Number(length), `${this.display}: ${path}`);
+  }
+
+  async stat(path: string): Promise<ObjectInfo | null> {
+    assertObjectPath(path);
+    await this.ready();
+    const entry = await this.propfindOne(path);
+    return entry === null || entry.isCollection ? null : this.info(path, entry);
+  }
+
+  async list(dir: string): Promise<ObjectInfo[]> {
+    assertObjectPath(dir, true);
+    await this.ready();
+    const collection = dir === '' ? '' : `${dir}/`;
+    const { status, res } = await this.request('PROPFIND', collection, {
+      body: PROPFIND_BODY,
+      headers: { depth: '1', 'content-type': 'application/xml; charset=utf-8' },
+    });
+    if (status === 404) {
+      await drain(res);
+      return [];
+    }
+    if (status !== 207) {
+      await drain(res);
+      throw this.statusError('PROPFIND', dir, status);
+    }
+    const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+    const parent = this.segmentsOf(this.url(collection).pathname);
+    const out: ObjectInfo[] = [];
+    for (const entry of entries) {
+      const segments = this.segmentsOf(new URL(entry.href, this.base).pathname);
+      if (segments.length !== parent.length + 1 || !parent.every((s, i) => s === segments[i])) continue;
+      if (entry.isCollection) continue;
+      const name = segments[segments.length - 1] as string;
+      const path = dir === '' ? name : `${dir}/${name}`;
+      out.push(this.info(path, entry));
+    }
+    return out;
+  }
+
+  async delete(path: string): Promise<void> {
+    assertObjectPath(path);
+    await this.ready();
+    const { status, res } = await this.request('DELETE', path);
+    await drain(res);
+    if (status === 404 || status === 200 || status === 204) return;
+    throw this.statusError('DELETE', path, status);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertObjectPath(from);
+    assertObjectPath(to);
+    await this.ready();
+    await this.ensureParents(to);
+    await this.move(from, to);
+  }
+
+  async health(): Promise<LocationHealth> {
+    try {
+      await this.ready();
+      const started = performance.now();
+      const { status, res } = await this.request('PROPFIND', '', {
+        body: QUOTA_BODY,
+        headers: { depth: '0', 'content-type': 'application/xml; charset=utf-8' },
+      });
+      if (status !== 207) {
+        await drain(res);
+        throw this.statusError('PROPFIND', '', status);
+      }
+      const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      return { reachable: true, latencyMs, freeBytes: entries[0]?.quotaAvailable ?? null, error: null };
+    } catch (err) {
+      return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.agent?.destroy();
+    this.agent = null;
+    return Promise.resolve();
+  }
+
+  /** Checks once that the root collection exists (and learns the auth scheme on the way). */
+  private ready(): Promise<void> {
+    if (this.closed) return Promise.reject(new ShardvaultError('io', `${this.display}: location is closed`));
+    this.rootChecked ??= (async () => {
+      if (this.agent === null) {
+        const ca = this.options.ca ?? (this.options.caFile ? await this.readCa(this.options.caFile) : undefined);
+        const keepAlive = { keepAlive: true, maxSockets: this.options.concurrency ?? 4, scheduling: 'fifo' as const };
+        this.agent = this.lib === https ? new https.Agent({ ...keepAlive, ca }) : new http.Agent(keepAlive);
+      }
+      const root = await this.propfindOne('');
+      if (root === null) {
+        throw new ShardvaultError(
+          'io',
+          `${this.display}: the folder does not exist on the server (create it there first: ` +
+            `a location's root is never created)`,
+        );
+      }
+      if (!root.isCollection) throw new ShardvaultError('io', `${this.display}: is not a folder (collection)`);
+    })().catch((err: unknown) => {
+      this.rootChecked = null;
+      throw err;
+    });
+    return this.rootChecked;
+  }
+
+  private async readCa(file: string): Promise<string> {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ShardvaultError('io', `${this.display}: cannot read the CA file ${file}`, { cause: err });
+    }
+  }
+
+  /** PROPFIND Depth 0: the entry, or null when it does not exist. */
+  private async propfindOne(path: string): Promise<DavEntry | null> {
+    const { status, res } = await this.request('PROPFIND', path, {
+      body: PROPFIND_BODY,
+      headers: { depth: '0', 'content-type': 'application/xml; charset=utf-8' },
+    });
+    if (status === 404) {
+      await drain(res);
+      return null;
+    }
+    if (status === 301 || status === 302 || status === 307 || status === 308) {
+      // A collection asked for without its trailing slash: not an object.
+      await drain(res);
+      return { href: path, isCollection: true, size: null, modifiedMs: null, quotaAvailable: null };
+    }
+    if (status !== 207) {
+      await drain(res);
+      throw this.statusError('PROPFIND', path, status);
+    }
+    const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+    const first = entries[0];
+    if (first === undefined) throw new CorruptError(`${this.display}: ${path}: empty PROPFIND answer`);
+    return first;
+  }
+
+  private async move(from: string, to: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const { status, res } = await this.request('MOVE', from, {
+        headers: { destination: this.url(to).href, overwrite: 'T' },
+      });
+      await drain(res);
+      if (status === 201 || status === 204 || status === 200) return;
+      if (status === 409 && attempt === 1) {
+        // The parent vanished since we made it (another client cleaned up): make it again.
+        this.forgetDirs();
+        await this.ensureParents(to);
+        continue;
+      }
+      if (status === 404 || status === 403) {
+        // rclone answers 403 for a missing source; Apache answers 404 when a concurrent
+        // MOVE deleted the target under it. Look at the source to tell.
+        if ((await this.propfindOne(from)) === null) {
+          throw new NotFoundError(`${this.display}: ${from} does not exist`);
+        }
+        if (status === 404 && attempt < 5) continue;
+      }
+      throw this.statusError('MOVE', from, status);
+    }
+  }
+
+  private async deleteQuietly(path: string): Promise<void> {
+    try {
+      const { res } = await this.request('DELETE', path);
+      await drain(res);
+    } catch {
+      // a leftover temporary object is collected later
+    }
+  }
+
+  private async ensureParents(path: string): Promise<void> {
+    const cut = path.lastIndexOf('/');
+    if (cut > 0) await this.ensureDir(path.slice(0, cut));
+  }
+
+  /** MKCOL each missing level of `dir` below the root, top down (nested MKCOL is refused). */
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
+    const parts = dir.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const level = parts.slice(0, i).join('/');
+      if (this.dirs.has(level)) continue;
+      // Concurrent puts into one new folder share one MKCOL per level.
+      let making = this.making.get(level);
+      if (making === undefined) {
+        making = this.makeCollection(level, i === 1).finally(() => this.making.delete(level));
+        this.making.set(level, making);
+      }
+      await making;
+    }
+  }
+
+  private async makeCollection(level: string, topLevel: boolean): Promise<void> {
+    const { status, res } = await this.request('MKCOL', `${level}/`);
+    await drain(res);
+    // 405: exists already (Apache, nginx); rclone answers 201 either way.
+    if (status === 201 || status === 200 || status === 204 || status === 405) {
+      this.dirs.add(level);
+      return;
+    }
+    // Another client may have made it meanwhile (Apache then answers 403): look.
+    const entry = await this.propfindOne(`${level}/`);
+    if (entry?.isCollection) {
+      this.dirs.add(level);
+      return;
+    }
+    if (status === 409 && topLevel) {
+      this.rootChecked = null;
+      throw new ShardvaultError('io', `${this.display}: the folder does not exist on the server`);
+    }
+    throw this.statusError('MKCOL', level, status);
+  }
+
+  private forgetDirs(): void {
+    this.dirs.clear();
+  }
+
+  private url(path: string): URL {
+    const encoded = path
+      .split('/')
+      .map((s) => encodeURIComponent(s))
+      .join('/');
+    return new URL(encoded, this.base);
+  }
+
+  private segmentsOf(pathname: string): string[] {
+    return pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          return s;
+        }
+      });
+  }
+
+  private info(path: string, entry: DavEntry): ObjectInfo {
+    if (entry.size === null) throw new CorruptError(`${this.display}: ${path}: the server gave no size`);
+    return entry.modifiedMs === null
+      ? { path, size: entry.size }
+      : { path, size: entry.size, modifiedMs: entry.modifiedMs };
+  }
+
+  private statusError(method: string, path: string, status: number): ShardvaultError {
+    const where = path === '' ? this.display : `${this.display}: ${path}`;
+    const what = `${method} answered ${status}`;
+    if (status === 401 || status === 403) {
+      return new ShardvaultError('permission', `${where}: access refused (${what}); check the user and password`);
+    }
+    if (status === 404) return new NotFoundError(`${where} does not exist`);
+    if (status === 507 || status === 413)
+      return new ShardvaultError('no-space', `${where}: the location is full (${what})`);
+    if (status >= 500 || status === 408 || status === 423 || status === 429) {
+      return new OfflineError(`${where}: the server is busy or failing (${what})`);
+    }
+    return new ShardvaultError('io', `${where}: ${what}`);
+  }
+
+  /**
+   * One request, authenticated as the server asks. A 401 with a new challenge is answered
+   * once more when the body can be sent again (none, bytes, or a stream not yet started).
+   */
+  private async request(
+    method: string,
+    path: string,
+    options: { body?: Body; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
+    const url = this.url(path);
+    const replayable = options.body == null || options.body instanceof Uint8Array;
+    let locked = 0;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = { ...options.headers };
+      const authorization = this.auth.header(method, url.pathname + url.search);
+      if (authorization !== null) headers.authorization = authorization;
+      const sent = await this.send(method, url, headers, options.body ?? null);
+      if (sent.status === 423 && locked < LOCKED_RETRIES && (replayable || !sent.bodyStarted)) {
+        // rclone locks both ends of a MOVE for its duration: concurrent writers of one
+        // object collide for milliseconds. Wait a little and go again.
+        await drain(sent.res);
+        await new Promise((resolve) => setTimeout(resolve, (10 << locked) * (1 + Math.random())));
+        locked++;
+        attempt--;
+        continue;
+      }
+      if (sent.status !== 401) return sent;
+      const retry = this.auth.learn(sent.res.headersDistinct['www-authenticate'] ?? [], authorization !== null);
+      if (!retry || attempt >= 3 || (sent.bodyStarted && !replayable)) {
+        if (!this.auth.hasCredentials) {
+          await drain(sent.res);
+          throw new ShardvaultError('permission', `${this.display}: the server asks for a login and none was given`);
+        }
+        return sent;
+      }
+      await drain(sent.res);
+    }
+  }
+
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Body,
+  ): Promise<Answer & { bodyStarted: boolean }> {
+    const timeoutMs = this.options.timeoutMs ?? 30_000;
+    const streamed = body !== null && !(body instanceof Uint8Array);
+    if (streamed) {
+      headers.expect = '100-continue';
+      headers['transfer-encoding'] = 'chunked';
+    } else if (body !== null) {
+      headers['content-length'] = String(body.length);
+    }
+    return new Promise((resolve, reject) => {
+      let bodyStarted = false;
+      let answered = false;
+      const req = this.lib.request(url, { method, headers, agent: this.agent ?? undefined, timeout: timeoutMs });
+      const fail = (err: unknown): void => {
+        if (err instanceof SourceError) reject(err);
+        else reject(this.networkError(method, url, err));
+      };
+      req.on('timeout', () => {
+        req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      });
+      req.on('error', fail);
+      req.on('response', (res) => {
+        answered = true;
+        // A stream answered before it was all sent (401, 507...): this connection can't be reused.
+        if (streamed && !req.writableFinished) res.on('end', () => req.destroy());
+        resolve({ status: res.statusCode ?? 0, res, bodyStarted });
+      });
+      if (body === null) {
+        req.end();
+      } else if (body instanceof Uint8Array) {
+        bodyStarted = true;
+        req.end(body);
+      } else {
+        let started = false;
+        const start = (): void => {
+          if (started || answered) return;
+          started = true;
+          bodyStarted = true;
+          clearTimeout(fallback);
+          pump(req, body, () => answered).catch((err: unknown) => {
+            req.destroy();
+            if (!answered) fail(err);
+          });
+        };
+        const fallback = setTimeout(start, CONTINUE_WAIT_MS);
+        req.on('continue', start);
+        req.on('close', () => clearTimeout(fallback));
+      }
+    });
+  }
+
+  private networkError(method: string, url: URL, err: unknown): ShardvaultError {
+    if (err instanceof ShardvaultError) return err;
+    const e = err as Error & { code?: string };
+    const where = `${this.display}: ${method} ${decodeURIComponent(url.pathname)}`;
+    if (e.code !== undefined && TLS_TRUST_CODES.has(e.code)) {
+      return new ShardvaultError('permission', `${where}: the server's TLS certificate is not trusted (${e.code})`, {
+        cause: err,
+      });
+    }
+    return new OfflineError(`${where}: ${e.code ?? e.message}`, { cause: err });
+  }
+}
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+const PROPFIND_BODY = utf8(
+  '<?xml version="1.0" encoding="utf-8"?>' +
+    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/><d:getlastmodified/>' +
+    '</d:prop></d:propfind>',
+);
+const QUOTA_BODY = utf8(
+  '<?xml version="1.0" encoding="utf-8"?>' +
+    '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:quota-available-bytes/><d:quota-used-bytes/>' +
+    '</d:prop></d:propfind>',
+);
+
+function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** Marks an error thrown by the caller's data source, so it is rethrown as it was. */
+class SourceError extends Error {
+  constructor(readonly source: unknown) {
+    super('the data source failed');
+  }
+}
+
+/** Writes a stream into a request with backpressure; stops if the server has answered meanwhile. */
+async function pump(req: http.ClientRequest, body: AsyncIterable<Uint8Array>, answered: () => boolean): Promise<void> {
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    let step: IteratorResult<Uint8Array>;
+    try {
+      step = await iterator.next();
+    } catch (err) {
+      throw new SourceError(err);
+    }
+    if (step.done) break;
+    if (answered() || req.destroyed) {
+      await iterator.return?.();
+      return;
+    }
+    if (step.value.length === 0) continue;
+    if (!req.write(step.value)) {
+      await new Promise<void>((resolve, reject) => {
+        const done = (): void => {
+          req.off('drain', done);
+          req.off('close', closed);
+          resolve();
+        };
+        const closed = (): void => {
+          req.off('drain', done);
+          reject(Object.assign(new Error('connection closed during upload'), { code: 'ECONNRESET' }));
+        };
+        req.on('drain', done);
+        req.on('close', closed);
+      });
+    }
+  }
+  await new Promise<void>((resolve) => req.end(resolve));
+}
+
+/** Reads and drops the rest of an answer, so its connection goes back to the pool. */
+async function drain(res: http.IncomingMessage): Promise<void> {
+  if (res.readableEnded || res.destroyed) return;
+  res.resume();
+  await new Promise<void>((resolve) => {
+    res.once('end', resolve);
+    res.once('close', resolve);
+    res.once('error', () => resolve());
+  });
+}
+
+async function readText(res: http.IncomingMessage, max: number, where: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > max) {
+        res.destroy();
+        throw new CorruptError(`${where}: the server's answer is larger than ${max} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ShardvaultError) throw err;
+    throw new OfflineError(`${where}: connection lost while reading an answer`, { cause: err });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A GET's body as the engine's stream: errors become OfflineError, a short body too. */
+class ResponseIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+  private readonly inner: AsyncIterator<Buffer>;
+  private received = 0;
+
+  constructor(
+    private readonly res: http.IncomingMessage,
+    private readonly expected: number | null,
+    private readonly where: string,
+  ) {
+    this.inner = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    let step: IteratorResult<Buffer>;
+    try {
+      step = await this.inner.next();
+    } catch (err) {
+      this.res.destroy();
+      throw new OfflineError(`${this.where}: connection lost during download`, { cause: err });
+    }
+    if (step.done) {
+      if (this.expected !== null && this.received !== this.expected) {
+        throw new OfflineError(`${this.where}: download ended after ${this.received} of ${this.expected} bytes`);
+      }
+      return { done: true, value: undefined };
+    }
+    this.received += step.value.length;
+    return { done: false, value: step.value };
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.res.destroy();
+    await this.inner.return?.();
+    return { done: true, value: undefined };
+  }
+}
+
+/** Basic or Digest credentials, answering the server's latest challenge. */
+class Authenticator {
+  private scheme: 'basic' | 'digest' | null = null;
+  private digest: {
+    realm: string;
+    nonce: string;
+    opaque: string | null;
+    algorithm: string;
+    qop: string | null;
+  } | null = null;
+  private nc = 0;
+
+  constructor(
+    private readonly username: string | null,
+    private readonly password: string | null,
+  ) {}
+
+  get hasCredentials(): boolean {
+    return this.username !== null;
+  }
+
+  header(method: string, uri: string): string | null {
+    if (this.username === null || this.scheme === null) return null;
+    const password = this.password ?? '';
+    if (this.scheme === 'basic') {
+      return `Basic ${Buffer.from(`${this.username}:${password}`, 'utf8').toString('base64')}`;
+    }
+    const d = this.digest;
+    if (d === null) return null;
+    const hashName = d.algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5';
+    const H = (s: string): string => createHash(hashName).update(s, 'utf8').digest('hex');
+    const cnonce = randomBytes(16).toString('hex');
+    const nc = (++this.nc).toString(16).padStart(8, '0');
+    let ha1 = H(`${this.username}:${d.realm}:${password}`);
+    if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(`${ha1}:${d.nonce}:${cnonce}`);
+    const ha2 = H(`${method}:${uri}`);
+    const parts = [
+      `username=${quote(this.username)}`,
+      `realm=${quote(d.realm)}`,
+      `nonce=${quote(d.nonce)}`,
+      `uri=${quote(uri)}`,
+      `algorithm=${d.algorithm}`,
+    ];
+    if (d.qop !== null) {
+      parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`))}`);
+      parts.push(`qop=${d.qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
+    } else {
+      parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${ha2}`))}`);
+    }
+    if (d.opaque !== null) parts.push(`opaque=${quote(d.opaque)}`);
+    return `Digest ${parts.join(', ')}`;
+  }
+
+  /**
+   * Takes the challenges of a 401. True when a new attempt may succeed: credentials exist
+   * and either none were sent yet or the digest nonce was only stale.
+   */
+  learn(challenges: readonly string[], sentCredentials: boolean): boolean {
+    if (this.username === null) return false;
+    const parsed = challenges.flatMap(parseChallenges);
+    const digest = parsed.find(
+      (c) => c.scheme === 'digest' && /^(MD5|SHA-256)(-sess)?$/i.test(c.params.algorithm ?? 'MD5'),
+    );
+    if (digest) {
+      const qops = (digest.params.qop ?? '').split(',').map((q) => q.trim().toLowerCase());
+      const stale = (digest.params.stale ?? '').toLowerCase() === 'true';
+      this.scheme = 'digest';
+      this.digest = {
+        realm: digest.params.realm ?? '',
+        nonce: digest.params.nonce ?? '',
+        opaque: digest.params.opaque ?? null,
+        algorithm: digest.params.algorithm ?? 'MD5',
+        qop: qops.includes('auth') ? 'auth' : null,
+      };
+      this.nc = 0;
+      return !sentCredentials || stale;
+    }
+    if (parsed.some((c) => c.scheme === 'basic')) {
+      this.scheme = 'basic';
+      return !sentCredentials;
+    }
+    return false;
+  }
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** Parses a WWW-Authenticate value (RFC 7235): several challenges, each with auth-params. */
+export function parseChallenges(value: string): { scheme: string; params: Record<string, string> }[] {
+  const out: { scheme: string; params: Record<string, string> }[] = [];
+  const token = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)/y;
+  let at = 0;
+  let current: { scheme: string; params: Record<string, string> } | null = null;
+  while (at < value.length) {
+    while (at < value.length && (value[at] === ',' || value[at] === ' ' || value[at] === '\t')) at++;
+    token.lastIndex = at;
+    const m = token.exec(value);
+    if (!m) break;
+    const word = m[1] as string;
+    at = token.lastIndex;
+    while (value[at] === ' ' || value[at] === '\t') at++;
+    if (value[at] === '=' && current !== null && value[at + 1] !== '=') {
+      at++;
+      while (value[at] === ' ' || value[at] === '\t') at++;
+      let v = '';
+      if (value[at] === '"') {
+        at++;
+        while (at < value.length && value[at] !== '"') {
+          if (value[at] === '\\') at++;
+          v += value[at] ?? '';
+          at++;
+        }
+        at++;
+      } else {
+        while (at < value.length && value[at] !== ',' && value[at] !== ' ') v += value[at++];
+      }
+      current.params[word.toLowerCase()] = v;
+    } else {
+      current = { scheme: word.toLowerCase(), params: {} };
+      out.push(current);
+      // token68 (Basic's base64 in some proxies): skip it
+      const t68 = /[A-Za-z0-9._~+/-]+=*(?=\s*(,|$))/y;
+      t68.lastIndex = at;
+      if (value[at] !== ',' && t68.exec(value)) at = t68.lastIndex;
+    }
+  }
+  return out;
+}
+
+interface DavEntry {
+  readonly href: string;
+  readonly isCollection: boolean;
+  readonly size: number | null;
+  /** getlastmodified (an HTTP date), ms since the epoch. */
+  readonly modifiedMs: number | null;
+  readonly quotaAvailable: number | null;
+}
+
+/** The `response` entries of a 207 Multi-Status, reading only properties whose propstat is 200. */
+export function parseMultistatus(xml: string, where = 'WebDAV'): DavEntry[] {
+  const root = parseXml(xml, where);
+  if (!isDav(root, 'multistatus')) throw new CorruptError(`${where}: a PROPFIND answer is not a DAV multistatus`);
+  const out: DavEntry[] = [];
+  for (const response of root.children.filter((c) => isDav(c, 'response'))) {
+    const href = response.children.find((c) => isDav(c, 'href'))?.text.trim();
+    if (!href) throw new CorruptError(`${where}: a PROPFIND response has no href`);
+    let isCollection = false;
+    let size: number | null = null;
+    let modifiedMs: number | null = null;
+    let quotaAvailable: number | null = null;
+    let ok = false;
+    for (const propstat of response.children.filter((c) => isDav(c, 'propstat'))) {
+      const status = propstat.children.find((c) => isDav(c, 'status'))?.text ?? '';
+      if (!/^HTTP\/\d(\.\d)?\s+2\d\d\b/.test(status.trim())) continue;
+      ok = true;
+      for (const prop of propstat.children.filter((c) => isDav(c, 'prop'))) {
+        for (const p of prop.children) {
+          if (isDav(p, 'resourcetype')) isCollection ||= p.children.some((c) => isDav(c, 'collection'));
+          if (isDav(p, 'getcontentlength')) size = parseCount(p.text, where);
+          if (isDav(p, 'getlastmodified')) {
+            const ms = Date.parse(p.text.trim());
+            modifiedMs = Number.isFinite(ms) ? ms : null;
+          }
+          if (isDav(p, 'quota-available-bytes') && p.text.trim() !== '') quotaAvailable = parseCount(p.text, where);
+        }
+      }
+    }
+    if (ok) out.push({ href, isCollection, size, modifiedMs, quotaAvailable });
+  }
+  return out;
+}
+
+function parseCount(text: string, where: string): number {
+  const t = text.trim();
+  if (!/^\d{1,16}$/.test(t) || !Number.isSafeInteger(Number(t))) {
+    throw new CorruptError(`${where}: bad number ${JSON.stringify(t.slice(0, 40))} in a PROPFIND answer`);
+  }
+  return Number(t);
+}
+
+interface XmlElement {
+  readonly ns: string;
+  readonly name: string;
+  readonly children: XmlElement[];
+  text: string;
+}
+
+function isDav(el: XmlElement, name: string): boolean {
+  return el.ns === 'DAV:' && el.name === name;
+}
+
+/**
+ * A small namespace-aware XML reader, enough for DAV answers: elements, attributes,
+ * text, CDATA, comments, the five entities and character references. No DTDs (refused:
+ * nothing to expand), no external anything.
+ */
+export function parseXml(xml: string, where = 'WebDAV'): XmlElement {
+  const bad = (why: string): never => {
+    throw new CorruptError(`${where}: malformed XML in an answer (${why})`);
+  };
+  const stack: { el: XmlElement; scope: Map<string, string> }[] = [];
+  let root: XmlElement | null = null;
+  let at = 0;
+  const tag = /<(\/?)([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/y;
+  const attr = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+  while (at < xml.length) {
+    const lt = xml.indexOf('<', at);
+    const text = xml.slice(at, lt < 0 ? xml.length : lt);
+    if (text !== '') {
+      const top = stack.at(-1);
+      if (top) top.el.text += decodeEntities(text, bad);
+      else if (text.trim() !== '') bad('text outside the root element');
+    }
+    if (lt < 0) break;
+    if (xml.startsWith('<?', lt)) {
+      const end = xml.indexOf('?>', lt);
+      if (end < 0) bad('unclosed <?');
+      at = end + 2;
+    } else if (xml.startsWith('<!--', lt)) {
+      const end = xml.indexOf('-->', lt);
+      if (end < 0) bad('unclosed comment');
+      at = end + 3;
+    } else if (xml.startsWith('<![CDATA[', lt)) {
+      const end = xml.indexOf(']]>', lt);
+      if (end < 0) bad('unclosed CDATA');
+      const top = stack.at(-1);
+      if (!top) bad('CDATA outside the root element');
+      else top.el.text += xml.slice(lt + 9, end);
+      at = end + 3;
+    } else if (xml.startsWith('<!', lt)) {
+      return bad('DTDs are not accepted');
+    } else {
+      tag.lastIndex = lt;
+      const m = tag.exec(xml);
+      if (!m) return bad(`bad tag at ${lt}`);
+      at = tag.lastIndex;
+      const [, closing, qname, attrs, selfClosing] = m as unknown as [string, string, string, string, string];
+      if (closing) {
+        const top = stack.pop();
+        if (!top || top.el.name !== localName(qname)) bad(`unexpected </${qname}>`);
+        continue;
+      }
+      const parentScope =
+        stack.at(-1)?.scope ?? new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']]);
+      let scope = parentScope;
+      for (const a of attrs.matchAll(attr)) {
+        const name = a[1] as string;
+        const value = decodeEntities(a[2] ?? a[3] ?? '', bad);
+        if (name === 'xmlns' || name.startsWith('xmlns:')) {
+          if (scope === parentScope) scope = new Map(parentScope);
+          scope.set(name === 'xmlns' ? '' : name.slice(6), value);
+        }
+      }
+      const colon = qname.indexOf(':');
+      const prefix = colon < 0 ? '' : qname.slice(0, colon);
+      const ns = scope.get(prefix);
+      if (ns === undefined && prefix !== '') bad(`undeclared prefix ${prefix}`);
+      const el: XmlElement = { ns: ns ?? '', name: localName(qname), children: [], text: '' };
+      const parent = stack.at(-1);
+      if (parent) parent.el.children.push(el);
+      else if (root === null) root = el;
+      else bad('two root elements');
+      if (!selfClosing) stack.push({ el, scope });
+    }
+  }
+  if (stack.length > 0) bad('unclosed elements');
+  if (root === null) return bad('no root element');
+  return root;
+}
+
+function localName(qname: string): string {
+  const colon = qname.indexOf(':');
+  return colon < 0 ? qname : qname.slice(colon + 1);
+}
+
+function decodeEntities(text: string, bad: (why: string) => never): string {
+  return text.replace(/&([^;]{1,10});/g, (_, ref: string) => {
+    switch (ref) {
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'amp':
+        return '&';
+      case 'quot':
+        return '"';
+      case 'apos':
+        return "'";
+    }
+    const code = ref.startsWith('#x')
+      ? parseInt(ref.slice(2), 16)
+      : ref.startsWith('#')
+        ? parseInt(ref.slice(1), 10)
+        : NaN;
+    if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) return bad(`unknown entity &${ref};`);
+    return String.fromCodePoint(code);
+  });
+}
