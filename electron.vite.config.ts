@@ -4,7 +4,13 @@ import { defineConfig } from 'electron-vite';
 
 export default defineConfig({
   main: {
-    build: { outDir: 'out/main', rollupOptions: { input: { index: resolve('src/main/index.ts') } } },
+    build: {
+      outDir: 'out/main',
+      rollupOptions: {
+        // The seal worker runs put's coding and encryption on the second core (seal-pool.ts).
+        input: { index: resolve('src/main/index.ts'), 'seal-worker': resolve('src/core/vault/seal-worker.ts') },
+      },
+    },
   },
   preload: {
     // Sandboxed preloads must be CommonJS.

@@ -13,6 +13,8 @@ import { ReedSolomon } from '../erasure/reed-solomon';
 import { CorruptError, ShardvaultError } from '../errors';
 import type { StorageNode } from '../storage/node';
 import { Channel } from './channel';
+import { createSealer } from './seal-pool';
+import type { SealedSegment } from './seal-segment';
 
 /**
  * A shard's digest: SHA-256 over its header and the tag of every frame, in order. Each tag
@@ -93,18 +95,6 @@ async function* withLast(segments: AsyncIterable<Uint8Array>): AsyncGenerator<[U
   if (previous) yield [previous, true];
 }
 
-/** Splits a segment into k equal pieces, the last zero-padded. Full pieces are views, not copies. */
-function splitSegment(segment: Uint8Array, data: number): Uint8Array[] {
-  const length = Math.ceil(segment.length / data);
-  return Array.from({ length: data }, (_, i) => {
-    const start = i * length;
-    if (start + length <= segment.length) return segment.subarray(start, start + length);
-    const piece = new Uint8Array(length);
-    if (start < segment.length) piece.set(segment.subarray(start));
-    return piece;
-  });
-}
-
 export interface ShardTarget {
   readonly index: number;
   readonly node: StorageNode;
@@ -132,7 +122,6 @@ export async function writeShards(opts: {
   onProgress?: (bytes: number) => void;
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
-  const rs = new ReedSolomon(g.data, g.total);
   const channels = targets.map(() => new Channel(4));
   const uploads = targets.map((t, i) =>
     t.node.put(t.path, channels[i]!).catch((err: unknown) => {
@@ -155,25 +144,34 @@ export async function writeShards(opts: {
     }
   };
 
+  // Segments are sealed (coded and encrypted) by a worker while this thread reads, hashes
+  // and writes; two segments in flight keep both busy.
+  const sealer = createSealer({ data: g.data, total: g.total, keys, headers });
+  const inFlight: Promise<SealedSegment>[] = [];
+  const flush = async (): Promise<void> => {
+    const { bodies, tags } = await inFlight.shift()!;
+    tags.forEach((tag, j) => digests[j]!.frame(tag));
+    await Promise.all(bodies.map((body, j) => send(j, body, tags[j]!)));
+  };
   try {
     for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
     for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize))) {
       fileHash.update(segment);
       size += segment.length;
-      const pieces = splitSegment(segment, g.data);
-      const parity = g.total > g.data ? rs.encode(pieces) : [];
-      const all = [...pieces, ...parity];
-      const frames = all.map((piece, j) => sealFrameParts(keys[j]!, index, last, piece, headers[j]!));
-      frames.forEach(([, tag], j) => digests[j]!.frame(tag));
-      await Promise.all(frames.map(([body, tag], j) => send(j, body, tag)));
+      const sealing = sealer.seal(segment, index, last);
+      sealing.catch(() => undefined); // awaited in order by flush; never unhandled meanwhile
+      inFlight.push(sealing);
       index++;
+      if (inFlight.length >= 2) await flush();
       opts.onProgress?.(size);
     }
+    while (inFlight.length > 0) await flush();
     channels.forEach((c) => c.close());
     await Promise.all(uploads);
   } catch (err) {
     const reason = err instanceof Error ? err : new Error(String(err));
     channels.forEach((c) => c.abort(reason));
+    await Promise.allSettled(inFlight);
     const settled = await Promise.allSettled(uploads);
     // Objects that did get stored are referenced by nothing: remove them now (garbage
     // collection would find them later anyway).
@@ -181,6 +179,8 @@ export async function writeShards(opts: {
       settled.map((s, i) => (s.status === 'fulfilled' ? targets[i]!.node.delete(targets[i]!.path) : Promise.resolve())),
     );
     throw err;
+  } finally {
+    await sealer.close();
   }
   return {
     size,
