@@ -661,10 +661,19 @@ export class Vault {
       await this.audit({ action: pending.action, file: pending.file, outcome: 'ok', locations: [...pending.used] });
       pending.logged = true;
     }
-    const base = change(this.head());
+    // Another device may have committed since this one read the head (passive storage has
+    // no lock across machines): the change is applied to the newest head, not written over it.
+    let current = this.head();
+    try {
+      const latest = await this.loadHead();
+      if (latest.counter > current.counter) current = latest;
+    } catch (err) {
+      if (!(err instanceof NoHeadError)) throw err;
+    }
+    const base = change(current);
     const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
     if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
-    const next: Head = { ...base, counter: this.head().counter + 1, logAnchors: anchors, updated: nowIso() };
+    const next: Head = { ...base, counter: current.counter + 1, logAnchors: anchors, updated: nowIso() };
     const bytes = encodeHead(next, keys.head);
     const results = await this.everywhere((l) => l.node.put(PATHS.head, bytes));
     const ok = results.filter((r) => r.value !== undefined).length;
