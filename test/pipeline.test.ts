@@ -1,6 +1,7 @@
 // The data path through the engine: round trips at segment edges, and damage a location
 // could do to stored shards (flipped bytes, reordered or dropped frames, truncation, shards
 // of another file) is caught before any output is released.
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,5 +139,32 @@ describe('damage by locations', () => {
     const got = await readBack('own');
     expect(sha(got.bytes!)).toBe(sha(bytes));
     expect(got.problems).toBe(2);
+  });
+});
+
+describe('a location that hangs', () => {
+  it('costs a read timeout, not the read: the get moves to another shard', async () => {
+    const bytes = await store('hang', 3 * SEGMENT);
+    const [first] = await shardPaths('hang');
+    // A FIFO with no writer: opening it blocks, like a stopped server that never answers.
+    await fs.rm(first!);
+    execFileSync('mkfifo', [first!]);
+    process.env['SHARDVAULT_READ_TIMEOUT_MS'] = '1000';
+    try {
+      const out = path.join(root, 'out-hang');
+      const started = performance.now();
+      const { problems } = await getFile(vault, 'hang', out);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+      expect(problems).toEqual([
+        expect.objectContaining({ kind: 'offline', message: expect.stringMatching(/no answer/) }),
+      ]);
+    } finally {
+      delete process.env['SHARDVAULT_READ_TIMEOUT_MS'];
+      // Release the thread blocked in open(): a writer that closes at once.
+      const writer = await fs.open(first!, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK).catch(() => null);
+      await writer?.close();
+      await fs.rm(first!, { force: true });
+    }
   });
 });

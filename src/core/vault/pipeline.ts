@@ -10,7 +10,7 @@ import { TAG_BYTES } from '../crypto/aead';
 import { equalBytes } from '../crypto/bytes';
 import { openFrame, sealFrameParts } from '../crypto/stream';
 import { ReedSolomon } from '../erasure/reed-solomon';
-import { CorruptError, ShardvaultError } from '../errors';
+import { CorruptError, OfflineError, ShardvaultError } from '../errors';
 import type { StorageNode } from '../storage/node';
 import { Channel } from './channel';
 import { createSealer } from './seal-pool';
@@ -189,6 +189,24 @@ export async function writeShards(opts: {
   };
 }
 
+/**
+ * How long a read may wait for a location before it counts as offline and the read moves
+ * to another shard: a hung server (or a stopped process) must not stall a get forever.
+ */
+export function readTimeoutMs(): number {
+  const fromEnv = Number(process.env['SHARDVAULT_READ_TIMEOUT_MS']);
+  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 20_000;
+}
+
+function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  const ms = readTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OfflineError(`${what}: no answer for ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Reads exact byte counts from a location's stream. */
 class ShardStream {
   private readonly iterator: AsyncIterator<Uint8Array>;
@@ -207,7 +225,7 @@ class ShardStream {
 
   async read(length: number): Promise<Uint8Array> {
     while (this.available < length) {
-      const next = await this.iterator.next();
+      const next = await withTimeout(this.iterator.next(), `shard ${this.index} on ${this.location}`);
       if (next.done) throw new CorruptError(`shard ${this.index} on ${this.location} is truncated`);
       this.buffered.push(next.value);
       this.available += next.value.length;
@@ -237,7 +255,8 @@ class ShardStream {
   }
 
   async close(): Promise<void> {
-    await this.iterator.return?.().catch(() => undefined);
+    // A hung location may never answer return() either: don't wait for it forever.
+    await withTimeout<unknown>(this.iterator.return?.() ?? Promise.resolve(), 'closing').catch(() => undefined);
   }
 }
 
@@ -323,7 +342,11 @@ export async function readShards(
         const copy = spec.copies[index]![tried[index]!++]!;
         let stream: ShardStream | null = null;
         try {
-          stream = new ShardStream(await copy.node.get(copy.path), index, copy.location);
+          stream = new ShardStream(
+            await withTimeout(copy.node.get(copy.path), `shard ${index} on ${copy.location}`),
+            index,
+            copy.location,
+          );
           const header = await stream.read(spec.headers[index]!.length);
           if (!equalBytes(header, spec.headers[index]!))
             throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
