@@ -156,9 +156,8 @@ describe('a location that hangs', () => {
       const { problems } = await getFile(vault, 'hang', out);
       expect(performance.now() - started).toBeLessThan(10_000);
       expect(sha(await fs.readFile(out))).toBe(sha(bytes));
-      expect(problems).toEqual([
-        expect.objectContaining({ kind: 'offline', message: expect.stringMatching(/no answer/) }),
-      ]);
+      expect(problems.map((p) => p.kind)).toEqual(['offline']);
+      expect(problems[0]!.message).toMatch(/no answer/);
     } finally {
       delete process.env['SHARDVAULT_READ_TIMEOUT_MS'];
       // Release the thread blocked in open(): a writer that closes at once.
