@@ -10,9 +10,10 @@
  * - Transfers are pipelined (several SFTP reads/writes in flight) on a socket with Nagle
  *   off: stop-and-wait over one request at a time runs at a fraction of the link.
  * - put writes `tmp/<random>.part`, checks its size on the server, and renames it into
- *   place with posix-rename@openssh.com (atomic replace). Servers without it (rclone)
- *   get a plain rename; where that refuses an existing target, the target is deleted
- *   first, which leaves a short window without the object (never a partial one).
+ *   place with posix-rename@openssh.com (atomic replace; OpenSSH and rclone 1.60 offer
+ *   it). Servers without it get a plain SFTP rename, which some carry out as a replace
+ *   (rclone) and others refuse onto an existing target (OpenSSH): then the target is
+ *   deleted first, which leaves a short window without the object (never a partial one).
  * - The root folder must exist; it is never created. Parent folders below it are.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -56,6 +57,11 @@ export interface SftpOptions {
   readonly keepaliveIntervalMs?: number;
   /** Calls in flight at once on this location. Default 4. */
   readonly concurrency?: number;
+  /**
+   * Use posix-rename@openssh.com when the server offers it (default true). false forces the
+   * plain-rename fallback, for a server that offers the extension but breaks it.
+   */
+  readonly posixRename?: boolean;
 }
 
 // SFTP status codes (draft-ietf-secsh-filexfer-02, what OpenSSH speaks).
@@ -68,10 +74,13 @@ const FX_CONNECTION_LOST = 7;
 const FX_OP_UNSUPPORTED = 8;
 
 const TEMP_DIR = 'tmp';
-/** Bytes per SFTP read/write request we issue (ssh2 splits further to the server's limit). */
-const PIECE = Number(process.env.PIECE ?? 65536);
-/** Requests in flight per transfer. */
-const WINDOW = Number(process.env.WINDOW ?? 32);
+/**
+ * Bytes per SFTP read/write we issue (ssh2 splits it to the server's packet limit: 255 KiB
+ * for OpenSSH, 32 KiB for others) and how many are in flight per transfer (4 MiB). On
+ * loopback 64 KiB × 32 ran at about half the speed of 256 KiB × 16 (scripts/bench-locations.ts).
+ */
+const PIECE = 256 * 1024;
+const WINDOW = 16;
 /** AES-GCM first: fast with AES-NI, and present in Electron's BoringSSL (chacha20 is not). */
 const CIPHERS: CipherAlgorithm[] = [
   'aes128-gcm@openssh.com',
@@ -94,6 +103,16 @@ interface Session {
   posixRename: boolean | null;
   /** Folders (relative to the root) known to exist on this connection. */
   readonly dirs: Set<string>;
+  /** Rejecters of the calls in flight, failed when the connection drops. */
+  readonly pending: Set<(err: Error) => void>;
+}
+
+/** Marks a session dead and fails its calls in flight (see `call`). */
+function drop(s: Session): void {
+  s.alive = false;
+  const err = new Error('connection closed');
+  for (const fail of s.pending) fail(err);
+  s.pending.clear();
 }
 
 export class SftpNode implements StorageNode {
@@ -135,25 +154,31 @@ export class SftpNode implements StorageNode {
       try {
         await this.ensureDir(s, TEMP_DIR);
         await this.ensureParents(s, path);
-        handle = await call<Buffer>((cb) => s.sftp.open(temp, 'w', 0o600, cb));
-        const written = await writeAll(s.sftp, handle, data);
+        handle = await call<Buffer>(s, (cb) => s.sftp.open(temp, 'w', 0o600, cb));
+        const written = await writeAll(s, handle, data);
         const h = handle;
         handle = null;
-        await call((cb) => s.sftp.close(h, cb));
+        await call(s, (cb) => s.sftp.close(h, cb));
         // The close's answer means the server has every byte; its size proves it.
-        const st = await call<Stats>((cb) => s.sftp.stat(temp, cb));
+        const st = await call<Stats>(s, (cb) => s.sftp.stat(temp, cb));
         if (st.size !== written) {
           throw new OfflineError(`${this.display}: ${path}: the server holds ${st.size} of ${written} bytes written`);
         }
         await this.moveIntoPlace(s, temp, target, path);
         return written;
       } catch (err) {
+        // OpenSSH reports a full disk as a bare SSH_FX_FAILURE: ask statvfs, before the
+        // temporary object is removed and frees its space again.
+        const full = statusOf(err) === FX_FAILURE && s.alive ? await this.isFull(s) : false;
         if (handle && s.alive) {
           const h = handle;
-          await call((cb) => s.sftp.close(h, cb)).catch(() => undefined);
+          await call(s, (cb) => s.sftp.close(h, cb)).catch(() => undefined);
         }
-        if (s.alive) await call((cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
+        if (s.alive) await call(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
         if (isSourceError(err)) throw err.source;
+        if (full) {
+          throw new ShardvaultError('no-space', `${this.display}: ${path}: the location is full`, { cause: err });
+        }
         throw this.translate(s, path, err);
       }
     });
@@ -168,11 +193,11 @@ export class SftpNode implements StorageNode {
     try {
       s = await this.connection();
       const session = s;
-      handle = await call<Buffer>((cb) => session.sftp.open(this.full(path), 'r', cb));
+      handle = await call<Buffer>(session, (cb) => session.sftp.open(this.full(path), 'r', cb));
       try {
-        size = (await call<Stats>((cb) => session.sftp.fstat(handle, cb))).size;
+        size = (await call<Stats>(session, (cb) => session.sftp.fstat(handle, cb))).size;
       } catch (err) {
-        await call((cb) => session.sftp.close(handle, cb)).catch(() => undefined);
+        await call(session, (cb) => session.sftp.close(handle, cb)).catch(() => undefined);
         throw err;
       }
     } catch (err) {
@@ -187,7 +212,7 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
-        const st = await call<Stats>((cb) => s.sftp.stat(this.full(path), cb));
+        const st = await call<Stats>(s, (cb) => s.sftp.stat(this.full(path), cb));
         return st.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
       } catch (err) {
         if (statusOf(err) === FX_NO_SUCH_FILE) return null;
@@ -201,7 +226,7 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
-        const entries = await call<FileEntryWithStats[]>((cb) =>
+        const entries = await call<FileEntryWithStats[]>(s, (cb) =>
           s.sftp.readdir(dir === '' ? this.root : this.full(dir), cb),
         );
         return entries
@@ -223,7 +248,7 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
-        await call((cb) => s.sftp.unlink(this.full(path), cb));
+        await call(s, (cb) => s.sftp.unlink(this.full(path), cb));
       } catch (err) {
         if (statusOf(err) === FX_NO_SUCH_FILE) return;
         throw this.translate(s, path, err);
@@ -251,12 +276,12 @@ export class SftpNode implements StorageNode {
         const s = await this.connection();
         const started = performance.now();
         try {
-          await call<Stats>((cb) => s.sftp.stat(this.root, cb));
+          await call<Stats>(s, (cb) => s.sftp.stat(this.root, cb));
         } catch (err) {
           throw this.translate(s, '', err);
         }
         const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-        return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s.sftp, this.root), error: null };
+        return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s, this.root), error: null };
       });
     } catch (err) {
       return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
@@ -371,15 +396,18 @@ export class SftpNode implements StorageNode {
       sock.destroy();
       throw refusal ?? this.connectError(rawError ?? err);
     }
-    const session: Session = { client, sftp, alive: true, posixRename: null, dirs: new Set() };
-    client.on('close', () => {
-      session.alive = false;
-    });
-    client.on('end', () => {
-      session.alive = false;
-    });
+    const session: Session = {
+      client,
+      sftp,
+      alive: true,
+      posixRename: this.options.posixRename === false ? false : null,
+      dirs: new Set(),
+      pending: new Set(),
+    };
+    client.on('close', () => drop(session));
+    client.on('end', () => drop(session));
     try {
-      const st = await call<Stats>((cb) => sftp.stat(this.root, cb));
+      const st = await call<Stats>(session, (cb) => sftp.stat(this.root, cb));
       if (!st.isDirectory()) {
         throw new ShardvaultError('io', `${this.display}: ${this.root} on the server is not a folder`);
       }
@@ -487,6 +515,12 @@ export class SftpNode implements StorageNode {
     return new ShardvaultError('io', `${where}: ${message} (SFTP status ${status})`, { cause: err });
   }
 
+  /** True when statvfs says less than one transfer window is free (false when it can't tell). */
+  private async isFull(s: Session): Promise<boolean> {
+    const free = await freeBytesOf(s, this.root);
+    return free !== null && free < PIECE * WINDOW;
+  }
+
   private async ensureParents(s: Session, path: string): Promise<void> {
     const parent = posixPath.dirname(path);
     if (parent !== '.') await this.ensureDir(s, parent);
@@ -504,7 +538,7 @@ export class SftpNode implements StorageNode {
     for (const level of levels) {
       if (s.dirs.has(level)) continue;
       try {
-        await call((cb) => s.sftp.mkdir(this.full(level), { mode: 0o700 }, cb));
+        await call(s, (cb) => s.sftp.mkdir(this.full(level), { mode: 0o700 }, cb));
       } catch (err) {
         // Exists already (a concurrent put, or an earlier run): fine if it is a folder.
         if (!(await this.isDir(s, level))) throw err;
@@ -515,7 +549,7 @@ export class SftpNode implements StorageNode {
 
   private async isDir(s: Session, dir: string): Promise<boolean> {
     try {
-      return (await call<Stats>((cb) => s.sftp.stat(this.full(dir), cb))).isDirectory();
+      return (await call<Stats>(s, (cb) => s.sftp.stat(this.full(dir), cb))).isDirectory();
     } catch (err) {
       if (statusOf(err) === FX_NO_SUCH_FILE) return false;
       throw err;
@@ -526,31 +560,27 @@ export class SftpNode implements StorageNode {
   private async moveIntoPlace(s: Session, from: string, to: string, shown: string): Promise<void> {
     if (s.posixRename !== false) {
       try {
-        await call((cb) => s.sftp.ext_openssh_rename(from, to, cb));
+        await call(s, (cb) => s.sftp.ext_openssh_rename(from, to, cb));
         s.posixRename = true;
         return;
       } catch (err) {
         const status = statusOf(err);
         if (status === FX_NO_SUCH_FILE) throw new NotFoundError(`${this.display}: ${shown} does not exist`);
-        if (
-          s.posixRename === true ||
-          !(status === undefined || status === FX_OP_UNSUPPORTED || status === FX_FAILURE)
-        ) {
-          throw err;
-        }
-        if (!s.alive) throw err;
+        // ssh2 throws at once (no status) when the server does not offer the extension.
+        const unsupported = (status === undefined && s.alive) || status === FX_OP_UNSUPPORTED;
+        if (s.posixRename === true || !unsupported) throw err;
         s.posixRename = false;
       }
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        await call((cb) => s.sftp.rename(from, to, cb));
+        await call(s, (cb) => s.sftp.rename(from, to, cb));
         return;
       } catch (err) {
         if (statusOf(err) === FX_NO_SUCH_FILE) throw new NotFoundError(`${this.display}: ${shown} does not exist`);
-        if (attempt >= 3 || statusOf(err) !== FX_FAILURE) throw err;
+        if (attempt >= 8 || statusOf(err) !== FX_FAILURE) throw err;
         // A plain SFTP rename refuses an existing target: remove it, then try again.
-        await call((cb) => s.sftp.unlink(to, cb)).catch((e: unknown) => {
+        await call(s, (cb) => s.sftp.unlink(to, cb)).catch((e: unknown) => {
           if (statusOf(e) !== FX_NO_SUCH_FILE) throw e;
         });
       }
@@ -583,13 +613,28 @@ export async function fetchHostFingerprint(host: string, port = 22, timeoutMs = 
   }).finally(() => client.end());
 }
 
-/** Resolves an ssh2 callback-style call. */
-function call<T = void>(start: (cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
+/**
+ * Runs one ssh2 callback-style call on a session. ssh2 fails the requests in flight when
+ * the connection closes, but a request made on a channel already closed gets no answer at
+ * all: so a dead session fails at once, and its calls in flight fail when it drops.
+ */
+function call<T = void>(
+  s: Session,
+  start: (cb: (err: Error | undefined | null, value: T) => void) => void,
+): Promise<T> {
+  if (!s.alive) return Promise.reject(new Error('connection closed'));
   return new Promise((resolve, reject) => {
+    const fail = (err: Error): void => reject(err);
+    s.pending.add(fail);
     try {
-      start((err, value) => (err ? reject(err) : resolve(value)));
+      start((err, value) => {
+        s.pending.delete(fail);
+        if (err) reject(err);
+        else resolve(value);
+      });
     } catch (err) {
       // ssh2 throws synchronously when the channel is gone or an extension is missing.
+      s.pending.delete(fail);
       reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
@@ -600,10 +645,10 @@ function statusOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-async function freeBytesOf(sftp: SFTPWrapper, root: string): Promise<number | null> {
+async function freeBytesOf(s: Session, root: string): Promise<number | null> {
   try {
-    const info = await call<{ f_bavail?: number; f_frsize?: number; f_bsize?: number }>((cb) =>
-      sftp.ext_openssh_statvfs(root, cb),
+    const info = await call<{ f_bavail?: number; f_frsize?: number; f_bsize?: number }>(s, (cb) =>
+      s.sftp.ext_openssh_statvfs(root, cb),
     );
     const unit = info.f_frsize || info.f_bsize;
     if (typeof info.f_bavail !== 'number' || typeof unit !== 'number') return null;
@@ -624,11 +669,7 @@ function isSourceError(err: unknown): err is SourceError {
 }
 
 /** Writes all of `data` at increasing offsets with up to WINDOW requests in flight. */
-async function writeAll(
-  sftp: SFTPWrapper,
-  handle: Buffer,
-  data: AsyncIterable<Uint8Array> | Uint8Array,
-): Promise<number> {
+async function writeAll(s: Session, handle: Buffer, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
   let position = 0;
@@ -640,7 +681,7 @@ async function writeAll(
       const len = Math.min(PIECE, buf.length - off);
       const at = position;
       position += len;
-      const write: Promise<void> = call((cb) => sftp.write(handle, buf, off, len, at, cb)).then(
+      const write: Promise<void> = call(s, (cb) => s.sftp.write(handle, buf, off, len, at, cb)).then(
         () => {
           inflight.delete(write);
         },
@@ -705,7 +746,7 @@ class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uin
     if (this.done) return { done: true, value: undefined };
     while (this.queue.length < WINDOW && this.next_ < this.size) {
       const len = Math.min(PIECE, this.size - this.next_);
-      const piece = readPiece(this.s.sftp, this.handle, this.next_, len);
+      const piece = readPiece(this.s, this.handle, this.next_, len);
       // Read ahead: when the connection drops, every queued read fails at once, before
       // anyone awaits it; its error is taken when its turn comes.
       piece.catch(() => undefined);
@@ -742,28 +783,23 @@ class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uin
     this.done = true;
     this.queue.length = 0;
     if (this.s.alive) {
-      await call((cb) => this.s.sftp.close(this.handle, cb)).catch(() => undefined);
+      await call(this.s, (cb) => this.s.sftp.close(this.handle, cb)).catch(() => undefined);
     }
     this.release();
   }
 }
 
 /** Reads `len` bytes at `position`, fewer only at end of file. */
-async function readPiece(sftp: SFTPWrapper, handle: Buffer, position: number, len: number): Promise<Buffer> {
+async function readPiece(s: Session, handle: Buffer, position: number, len: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(len);
   let got = 0;
   while (got < len) {
-    const n = await new Promise<number>((resolve, reject) => {
-      try {
-        sftp.read(handle, buf, got, len - got, position + got, (err, bytesRead) => {
-          if (err && statusOf(err) === FX_EOF) resolve(0);
-          else if (err) reject(err);
-          else resolve(bytesRead);
-        });
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+    const n = await call<number>(s, (cb) =>
+      s.sftp.read(handle, buf, got, len - got, position + got, (err, bytesRead) => {
+        if (err && statusOf(err) === FX_EOF) cb(undefined, 0);
+        else cb(err, bytesRead);
+      }),
+    );
     if (n === 0) break;
     got += n;
   }

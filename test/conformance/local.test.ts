@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as nodePath from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NotFoundError, OfflineError, ShardvaultError } from '../../src/core/errors';
+import { LocalFolderNode } from '../../src/core/storage/local';
+import { readObject, type LocationHealth, type ObjectInfo, type StorageNode } from '../../src/core/storage/node';
+import { withRetry } from '../../src/core/storage/retry';
+import { chunked, pattern, runConformance } from './suite';
+
+async function tempFolder(): Promise<{ dir: string; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(nodePath.join(tmpdir(), 'shardvault-local-'));
+  return { dir, stop: () => rm(dir, { recursive: true, force: true }) };
+}
+
+runConformance('local folder', async () => {
+  const { dir, stop } = await tempFolder();
+  return { node: new LocalFolderNode(dir), stop };
+});
+
+// The retry wrapper must keep every promise of the contract.
+runConformance('local folder through withRetry', async () => {
+  const { dir, stop } = await tempFolder();
+  return { node: withRetry(new LocalFolderNode(dir), { attempts: 3, baseDelayMs: 1 }), stop };
+});
+
+/** A node that fails each call's first `failures` tries with `error`, then passes it on. */
+class FlakyNode implements StorageNode {
+  readonly kind = 'local' as const;
+  readonly display = 'flaky';
+  readonly calls = new Map<string, number>();
+
+  constructor(
+    private readonly inner: StorageNode,
+    private readonly failures: number,
+    private readonly error: () => Error = () => new OfflineError('flaky: down'),
+  ) {}
+
+  private gate(call: string): Promise<void> {
+    const n = (this.calls.get(call) ?? 0) + 1;
+    this.calls.set(call, n);
+    return n <= this.failures ? Promise.reject(this.error()) : Promise.resolve();
+  }
+
+  async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+    await this.gate('put');
+    return this.inner.put(path, data);
+  }
+  async get(path: string): Promise<AsyncIterable<Uint8Array>> {
+    await this.gate('get');
+    return this.inner.get(path);
+  }
+  async stat(path: string): Promise<ObjectInfo | null> {
+    await this.gate('stat');
+    return this.inner.stat(path);
+  }
+  async list(dir: string): Promise<ObjectInfo[]> {
+    await this.gate('list');
+    return this.inner.list(dir);
+  }
+  async delete(path: string): Promise<void> {
+    await this.gate('delete');
+    return this.inner.delete(path);
+  }
+  async rename(from: string, to: string): Promise<void> {
+    await this.gate('rename');
+    return this.inner.rename(from, to);
+  }
+  async health(): Promise<LocationHealth> {
+    const n = (this.calls.get('health') ?? 0) + 1;
+    this.calls.set('health', n);
+    if (n <= this.failures) return { reachable: false, latencyMs: null, freeBytes: null, error: 'down' };
+    return this.inner.health();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('withRetry', () => {
+  let folder: { dir: string; stop: () => Promise<void> };
+  let local: LocalFolderNode;
+  beforeAll(async () => {
+    folder = await tempFolder();
+    local = new LocalFolderNode(folder.dir);
+    await local.put('obj', pattern('obj', 100));
+  });
+  afterAll(async () => {
+    await folder.stop();
+  });
+
+  const quick = (delays: number[] = []) => ({
+    attempts: 4,
+    baseDelayMs: 10,
+    sleep: (ms: number) => {
+      delays.push(ms);
+      return Promise.resolve();
+    },
+    random: () => 0.5,
+  });
+
+  it('retries OfflineError with growing, jittered delays until a call succeeds', async () => {
+    const flaky = new FlakyNode(local, 3);
+    const delays: number[] = [];
+    const node = withRetry(flaky, quick(delays));
+    expect((await node.stat('obj'))?.size).toBe(100);
+    expect(flaky.calls.get('stat')).toBe(4);
+    expect(delays).toEqual([8, 15, 30]); // half of 10·2^(n-1) fixed, half random (0.5 here)
+    expect(await node.list('')).toHaveLength(1);
+    expect((await readObject(node, 'obj', 1000)).length).toBe(100);
+    expect(await node.put('bytes', pattern('b', 10))).toBe(10);
+    await node.rename('bytes', 'moved');
+    await node.delete('moved');
+    expect((await node.health()).reachable).toBe(true);
+    for (const call of ['list', 'get', 'put', 'rename', 'delete', 'health']) expect(flaky.calls.get(call)).toBe(4);
+  });
+
+  it('gives up after its attempts with the last OfflineError', async () => {
+    const flaky = new FlakyNode(local, 10);
+    await expect(withRetry(flaky, quick()).stat('obj')).rejects.toBeInstanceOf(OfflineError);
+    expect(flaky.calls.get('stat')).toBe(4);
+    expect((await withRetry(flaky, quick()).health()).reachable).toBe(false);
+  });
+
+  it('does not retry permanent errors', async () => {
+    const denied = new FlakyNode(local, 10, () => new ShardvaultError('permission', 'no'));
+    await expect(withRetry(denied, quick()).stat('obj')).rejects.toMatchObject({ code: 'permission' });
+    expect(denied.calls.get('stat')).toBe(1);
+    const flaky = new FlakyNode(local, 0);
+    await expect(withRetry(flaky, quick()).get('missing')).rejects.toBeInstanceOf(NotFoundError);
+    expect(flaky.calls.get('get')).toBe(1);
+  });
+
+  it('does not replay a put from a stream, which is spent', async () => {
+    const flaky = new FlakyNode(local, 1);
+    await expect(withRetry(flaky, quick()).put('s', chunked(pattern('s', 10), 3))).rejects.toBeInstanceOf(OfflineError);
+    expect(flaky.calls.get('put')).toBe(1);
+  });
+
+  it('refuses nonsense options', () => {
+    expect(() => withRetry(local, { attempts: 0, baseDelayMs: 1 })).toThrow(RangeError);
+    expect(() => withRetry(local, { attempts: 2, baseDelayMs: -1 })).toThrow(RangeError);
+  });
+});
