@@ -208,6 +208,29 @@ async function makeInput(file, size) {
   return hash.digest('hex');
 }
 
+/**
+ * Reads a file through the page cache and discards it: every tool starts with its input
+ * cached (rclone drops its source from the cache with fadvise DONTNEED as it reads it, which
+ * would otherwise make the next tool read from disk).
+ */
+async function warm(file) {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(4 << 20);
+    while ((await handle.read(buffer, 0, buffer.length, null)).bytesRead > 0);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes back every dirty page (sync(1)) before a timed process, so that no tool pays for
+ * the writeback of the files the one before it left in the page cache.
+ */
+function flushDirty() {
+  spawnSync('sync');
+}
+
 async function sha256File(file) {
   const hash = createHash('sha256');
   const handle = await fs.open(file, 'r');
@@ -624,9 +647,12 @@ async function compare(o) {
         const output = path.join(dir, `out-${t.id}`);
         try {
           await fs.rm(output, { force: true });
+          await warm(ctx.input);
+          flushDirty();
           const put = await t.put(ctx, run);
           r.stored = put.stored;
           r.put.push({ seconds: put.seconds, rssKiB: put.rssKiB, cpuSeconds: put.cpuSeconds });
+          flushDirty();
           const get = await t.get(ctx, run, output);
           r.get.push({ seconds: get.seconds, rssKiB: get.rssKiB, cpuSeconds: get.cpuSeconds });
           const got = await sha256File(output);
@@ -751,7 +777,7 @@ function report(o, info, rssMethod, raw) {
     ...(targets.length ? [] : ['  (no peer with a target was measured)']),
     ...targets.map(
       (t) =>
-        `  ${t.text.padEnd(28)} ${t.ratio === null ? '-' : `${t.ratio.toFixed(2)}x`.padStart(7)}  ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT MET'}`,
+        `  ${t.text.padEnd(28)} ${(t.ratio === null ? '-' : `${t.ratio.toFixed(2)}x`).padStart(7)}  ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT MET'}`,
     ),
     '',
   ];
@@ -768,6 +794,7 @@ async function shardvaultOnce(o, dir, nodeFlags = []) {
   log(o, `bench: writing ${fmtSize(o.size)} of random input`);
   const inputHash = await makeInput(ctx.input, o.size);
   await t.setup(ctx);
+  flushDirty();
   const env = { ...process.env, SHARDVAULT_HOME: path.join(dir, 'sv-home'), SHARDVAULT_PASSPHRASE: ctx.passphrase };
   const output = path.join(dir, 'out.bin');
   log(o, 'bench: shardvault put');
@@ -779,6 +806,7 @@ async function shardvaultOnce(o, dir, nodeFlags = []) {
     },
   );
   await fs.rm(ctx.input, { force: true }); // free the disk for the output
+  flushDirty();
   log(o, 'bench: shardvault get');
   const get = await measure(
     process.execPath,
