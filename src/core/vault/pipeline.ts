@@ -384,12 +384,21 @@ export async function readShards(
           }
           active.push(stream);
         }
-        for (const stream of [...active]) {
-          if (pieces[stream.index]) continue;
+        // The k streams are read at once, so their locations' latencies overlap.
+        const reading = active.filter((stream) => !pieces[stream.index]);
+        const frames = await Promise.allSettled(reading.map((stream) => stream.read(frameAt(s))));
+        for (const [i, stream] of reading.entries()) {
+          const read = frames[i]!;
           try {
-            const frame = await stream.read(frameAt(s));
-            pieces[stream.index] = openFrame(spec.keys[stream.index]!, s, last, frame, spec.headers[stream.index]!);
-            stream.digest!.frame(frame);
+            if (read.status === 'rejected') throw read.reason;
+            pieces[stream.index] = openFrame(
+              spec.keys[stream.index]!,
+              s,
+              last,
+              read.value,
+              spec.headers[stream.index]!,
+            );
+            stream.digest!.frame(read.value);
             have++;
           } catch (err) {
             problems.push({
