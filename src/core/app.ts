@@ -23,7 +23,6 @@ import { Vault } from './vault/vault';
 import { addLocation, removeLocation, testLocation } from './vault/location-ops';
 import { repair } from './vault/repair';
 import { parseSpec, sftpTarget } from './storage/open';
-import { fetchHostFingerprint } from './storage/sftp';
 
 export async function statusReport(vault: Vault): Promise<StatusReport> {
   const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
@@ -175,7 +174,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const parsed = parseSpec(req.spec);
         const target = sftpTarget(parsed);
-        const hostKey = target && !target.fingerprint ? await fetchHostFingerprint(target.host, target.port) : null;
+        const hostKey =
+          target && !target.fingerprint
+            ? await (await import('./storage/sftp')).fetchHostFingerprint(target.host, target.port)
+            : null;
         return { kind: parsed.kind, display: parsed.display, hostKey };
       }),
     addLocation: (req) =>

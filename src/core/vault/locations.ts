@@ -18,7 +18,6 @@ import {
   type LocationSecrets,
   type ParsedSpec,
 } from '../storage/open';
-import { fetchHostFingerprint } from '../storage/sftp';
 import { CheckedNode } from './checked-node';
 import { profileKey } from './keys';
 import type { ProfileLocation } from './profile';
@@ -62,6 +61,7 @@ export async function pinHostKeys(
       out.push(p);
       continue;
     }
+    const { fetchHostFingerprint } = await import('../storage/sftp');
     const fingerprint = await fetchHostFingerprint(target.host, target.port);
     if (!confirm || !(await confirm(p.display, fingerprint))) {
       throw new UsageError(
