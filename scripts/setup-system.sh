@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (real servers for the conformance suite).
+# Installs the Debian packages the tests need: real servers for the conformance and fault
+# suites, and Chromium for the browser end-to-end tests.
 # Idempotent: a package whose command is already on PATH is skipped, and `apt-get update`
 # runs only when something is missing. Add a package as one "command package" line below.
 set -euo pipefail
@@ -11,6 +12,7 @@ ssh-keygen openssh-client
 rclone     rclone
 apache2    apache2
 htpasswd   apache2-utils
+chromium   chromium
 '
 
 missing=()
