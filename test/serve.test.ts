@@ -181,6 +181,59 @@ describe('shardvault serve: the web bridge', () => {
     expect(badType.status).toBe(415);
   });
 
+  it('answers 400 for malformed location and repair payloads, naming the field', async () => {
+    const key = `SHA256:${'A'.repeat(43)}`;
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['repair', undefined, /^request: expected an object/],
+      ['repair', {}, /^deep: expected true or false/],
+      ['repair', { deep: 'yes' }, /^deep: expected true or false, got a string/],
+      ['repair', { deep: true, force: true }, /^request: unknown member 'force'/],
+      ['probeLocation', {}, /^spec: expected a location/],
+      ['probeLocation', { spec: '' }, /^spec: must not be empty/],
+      ['probeLocation', { spec: 7 }, /^spec: expected a location/],
+      ['probeLocation', { spec: '/tmp/a\nb' }, /^spec: must not contain control characters/],
+      ['probeLocation', { spec: 'x'.repeat(2049) }, /^spec: must be at most 2048 characters/],
+      ['addLocation', { hostKey: key }, /^spec: expected a location/],
+      ['addLocation', { spec: '/tmp/x', hostKey: 'MD5:aa:bb' }, /^hostKey: expected a host key fingerprint/],
+      ['addLocation', { spec: '/tmp/x', hostKey: `${key}=` }, /^hostKey: /],
+      ['addLocation', { spec: '/tmp/x', hostKey: null }, /^hostKey: /],
+      ['addLocation', { spec: '/tmp/x', trust: true }, /^request: unknown member 'trust'/],
+      ['removeLocation', { name: 'usb' }, /^untrusted: expected true or false/],
+      ['removeLocation', { name: 'usb', untrusted: 'no' }, /^untrusted: /],
+      ['removeLocation', { name: '../usb', untrusted: false }, /^name: expected a location name/],
+      ['removeLocation', { name: 'usb', untrusted: false, now: 1 }, /^request: unknown member 'now'/],
+      ['testLocation', { name: '' }, /^name: must not be empty/],
+      ['testLocation', { name: 'x'.repeat(65) }, /^name: must be at most 64 characters/],
+      ['testLocation', { name: 'two words' }, /^name: expected a location name/],
+      ['testLocation', ['usb'], /^request: expected an object, got a list/],
+    ];
+    for (const [name, body, message] of cases) {
+      const answer = await call(name, body);
+      expect(answer.status, `${name} ${JSON.stringify(body)}`).toBe(400);
+      expect(answer.json().error?.code).toBe('bad-request');
+      expect(answer.json().error?.message).toMatch(message);
+    }
+  });
+
+  it('probes a SPEC without a vault, and never echoes its password', async () => {
+    const folder = await call('probeLocation', { spec: `${join(root, 'a')}#usb` });
+    expect(folder.status).toBe(200);
+    expect(folder.json().value).toEqual({ kind: 'local', display: join(root, 'a'), hostKey: null });
+    const dav = await call('probeLocation', { spec: 'webdav+https://ana:hunter%3A2@dav.example.org/v%20a#dav' });
+    expect(dav.json().value).toEqual({
+      kind: 'webdav',
+      display: 'webdav+https://ana@dav.example.org/v%20a/',
+      hostKey: null,
+    });
+    // The engine refuses a bad SPEC in words (usage → 400), with the password redacted.
+    const bad = await call('probeLocation', { spec: 'webdav+https://ana:hunter2@bad_host/x' });
+    expect(bad.status).toBe(400);
+    expect(bad.json().error?.code).toBe('usage');
+    expect(bad.json().error?.message).toContain('bad host name');
+    expect(bad.body).not.toContain('hunter2');
+    expect(logs.join('\n')).not.toContain('hunter2');
+  });
+
   it('passes engine errors through with their code, never an internal detail', async () => {
     const noVault = await call('listFiles');
     expect(noVault.status).toBe(404);
@@ -248,6 +301,35 @@ describe('shardvault serve: the web bridge', () => {
     expect(denied.status).toBe(403);
     expect(denied.json().error?.code).toBe('auth');
     expect(logs.join('\n')).not.toContain(passphrase);
+  });
+
+  it('tests, repairs, adds and removes locations through the bridge', async () => {
+    const unknown = await call('testLocation', { name: 'nope' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json().error).toEqual({ code: 'usage', message: 'no location named nope' });
+    expect((await call('repair', { deep: false })).json().error?.code).toBe('auth'); // locked
+    expect((await call('unlock', { passphrase: 'the bridge test passphrase' })).status).toBe(200);
+
+    const tested = await call('testLocation', { name: 'loc1' });
+    expect(tested.status).toBe(200);
+    expect(tested.json().value).toMatchObject({ name: 'loc1', reachable: true, error: null });
+    expect(Object.keys(tested.json().value as object).sort()).toEqual(
+      ['error', 'freeBytes', 'latencyMs', 'name', 'reachable', 'roundTripMs'].sort(),
+    );
+    const repaired = await call('repair', { deep: true });
+    expect(repaired.status).toBe(200);
+    expect(repaired.json().value).toMatchObject({ ok: true, keyShares: 'current', pending: [] });
+
+    mkdirSync(join(root, 'd'));
+    expect((await call('addLocation', { spec: `${join(root, 'd')}#dee` })).json()).toEqual({ ok: true });
+    const exists = await call('addLocation', { spec: `${join(root, 'd')}#dee2` });
+    expect(exists.json().error?.code).toBe('usage');
+    expect((await call('removeLocation', { name: 'dee', untrusted: false })).json()).toEqual({ ok: true });
+    const status = (await call('status')).json().value as { locations: Array<{ name: string }> };
+    expect(status.locations.map((l) => l.name)).toEqual(['loc1', 'loc2', 'loc3']);
+    const refused = await call('removeLocation', { name: 'loc1', untrusted: true });
+    expect(refused.status).toBe(422);
+    expect(refused.json().error?.code).toBe('policy');
   });
 });
 

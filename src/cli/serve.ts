@@ -274,6 +274,16 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
         return api.verify(calls.verify.request.parse(request));
       case 'accessLog':
         return api.accessLog();
+      case 'repair':
+        return api.repair(calls.repair.request.parse(request));
+      case 'probeLocation':
+        return api.probeLocation(calls.probeLocation.request.parse(request));
+      case 'addLocation':
+        return api.addLocation(calls.addLocation.request.parse(request));
+      case 'removeLocation':
+        return api.removeLocation(calls.removeLocation.request.parse(request));
+      case 'testLocation':
+        return api.testLocation(calls.testLocation.request.parse(request));
       case 'getSettings':
         return settings;
       case 'setSettings': {

@@ -102,6 +102,11 @@ async function start(): Promise<void> {
     placement: (req) => run('placement', () => engine.placement(req)),
     verify: (req) => run('verify', () => engine.verify(req)),
     accessLog: () => run('accessLog', () => engine.accessLog()),
+    repair: (req) => run('repair', () => engine.repair(req)),
+    probeLocation: (req) => run('probeLocation', () => engine.probeLocation(req)),
+    addLocation: (req) => run('addLocation', () => engine.addLocation(req)),
+    removeLocation: (req) => run('removeLocation', () => engine.removeLocation(req)),
+    testLocation: (req) => run('testLocation', () => engine.testLocation(req)),
     getSettings: () => Promise.resolve(current()),
     setSettings: async (req) => {
       if (req.autoLockMinutes !== undefined) {

@@ -12,7 +12,9 @@
  *     the contract does not name is dropped, so nothing but status objects can reach the
  *     renderer even if the engine grew a field it should not send.
  *   - The only secret that ever travels engine → UI is the recovery code, once, in
- *     createVault's answer (the recovery kit). Passphrases travel UI → engine only.
+ *     createVault's answer (the recovery kit). Passphrases, and the passwords a location SPEC
+ *     may carry (createVault, openVault, addLocation), travel UI → engine only; an error
+ *     message that quotes a SPEC has its password redacted (toBridgeError).
  *
  * Plain TypeScript: no Node, no DOM (the layer rule in eslint.config.js).
  */
@@ -24,9 +26,12 @@ import type {
   FileEntry,
   Health,
   LocationKindName,
+  LocationProbe,
   LocationStatus,
+  LocationTest,
   PlacementReport,
   ProgressEvent,
+  RepairReport,
   ShardState,
   ShardvaultApi,
   StatusReport,
@@ -283,6 +288,20 @@ export const recoveryCode = string({ min: 1, max: 256, expected: 'a recovery cod
 export const fileName = string({ min: 1, max: 1024, expected: 'a file name' });
 /** A path on the machine that runs the engine. */
 export const hostPath = string({ min: 1, max: 4096, expected: 'a path' });
+/** A location's name in the vault (the SPEC's #NAME, or the name the engine gave it). */
+export const locationName = string({
+  min: 1,
+  max: 64,
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  expected: "a location name (letters, digits, '.', '_' or '-')",
+});
+/** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
+export const hostKeyFingerprint = string({
+  min: 1,
+  max: 128,
+  pattern: /^SHA256:[A-Za-z0-9+/]{43}$/,
+  expected: 'a host key fingerprint (SHA256: and 43 base64 characters)',
+});
 
 export const vaultSummary: Schema<VaultSummary> = object(
   {
@@ -296,10 +315,12 @@ export const vaultSummary: Schema<VaultSummary> = object(
   'drop',
 );
 
+export const LOCATION_KINDS = every<LocationKindName>()(['local', 'sftp', 'webdav']);
+
 export const locationStatus: Schema<LocationStatus> = object(
   {
     name: label,
-    kind: oneOf(every<LocationKindName>()(['local', 'sftp', 'webdav'])),
+    kind: oneOf(LOCATION_KINDS),
     display: label,
     reachable: boolean,
     latencyMs: nullable(number()),
@@ -313,6 +334,23 @@ export const locationStatus: Schema<LocationStatus> = object(
 
 export const statusReport: Schema<StatusReport> = object(
   { vault: vaultSummary, locked: boolean, locations: array(locationStatus) },
+  'drop',
+);
+
+export const locationProbe: Schema<LocationProbe> = object(
+  { kind: oneOf(LOCATION_KINDS), display: label, hostKey: nullable(hostKeyFingerprint) },
+  'drop',
+);
+
+export const locationTest: Schema<LocationTest> = object(
+  {
+    name: label,
+    reachable: boolean,
+    latencyMs: nullable(number()),
+    freeBytes: nullable(number()),
+    roundTripMs: nullable(number()),
+    error: nullable(string({ max: 2048, control: true })),
+  },
   'drop',
 );
 
@@ -360,6 +398,18 @@ export const verifyReport: Schema<VerifyReport> = object(
         'drop',
       ),
     ),
+  },
+  'drop',
+);
+
+export const repairReport: Schema<RepairReport> = object(
+  {
+    ok: boolean,
+    files: array(object({ name: fileName, before: health, after: health, survives, rebuilt: count }, 'drop')),
+    keyShares: oneOf(every<RepairReport['keyShares']>()(['current', 'redealt', 'partial'])),
+    manifestsWritten: count,
+    collected: count,
+    pending: array(string({ max: 2048, control: true })),
   },
   'drop',
 );
@@ -487,6 +537,15 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
+  repair: call('repair', object({ deep: boolean }, 'reject'), repairReport),
+  probeLocation: call('probeLocation', object({ spec: locationSpec }, 'reject'), locationProbe),
+  addLocation: call(
+    'addLocation',
+    object({ spec: locationSpec, hostKey: optional(hostKeyFingerprint) }, 'reject'),
+    nothing,
+  ),
+  removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
+  testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
 };
 
 const frontEndCalls = {

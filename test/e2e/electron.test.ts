@@ -73,6 +73,14 @@ describe.skipIf('why' in found)('the desktop app', () => {
       ok: false,
       error: { code: 'bad-request', message: 'passphrase: expected a passphrase, got a number' },
     });
+    // The location and repair calls are there, named, and main checks their payloads too.
+    for (const name of ['repair', 'probeLocation', 'addLocation', 'removeLocation', 'testLocation']) {
+      expect(await page.evaluate(`typeof window.shardvault.${name}`)).toBe('function');
+    }
+    expect(await page.evaluate("window.shardvault.removeLocation({ name: '../x', untrusted: false })")).toEqual({
+      ok: false,
+      error: { code: 'bad-request', message: "name: expected a location name (letters, digits, '.', '_' or '-')" },
+    });
     // Exports go only to a path the user picked in the save dialog.
     const answer = await page.evaluate<{ error: { code: string } }>(
       "window.shardvault.getFile({ name: 'x', output: '/tmp/x' })",

@@ -6,6 +6,7 @@ import { Access } from './screens/Access';
 import { Dashboard } from './screens/Dashboard';
 import { Files } from './screens/Files';
 import { FirstRun, Logo } from './screens/FirstRun';
+import { Locations } from './screens/Locations';
 import { Settings } from './screens/Settings';
 import { Unlock } from './screens/Unlock';
 import { type ThemeChoice, effectiveTheme, useTheme } from './theme';
@@ -18,10 +19,11 @@ type Phase =
   | { readonly kind: 'locked'; readonly status: StatusReport }
   | { readonly kind: 'ready'; readonly status: StatusReport };
 
-type View = 'dashboard' | 'files' | 'access' | 'settings';
+type View = 'dashboard' | 'files' | 'locations' | 'access' | 'settings';
 const VIEWS: ReadonlyArray<{ id: View; label: string }> = [
   { id: 'dashboard', label: 'Dashboard' },
   { id: 'files', label: 'Files' },
+  { id: 'locations', label: 'Locations' },
   { id: 'access', label: 'Access requests' },
   { id: 'settings', label: 'Settings' },
 ];
@@ -131,6 +133,7 @@ function Shell({
     requestAnimationFrame(() => mainRef.current?.focus());
   };
   const health = vaultHealth(status, files);
+  const offline = status.locations.filter((l) => !l.reachable).length;
   const shown = effectiveTheme(theme);
 
   return (
@@ -156,6 +159,9 @@ function Shell({
                 {v.id === 'dashboard' && health.level !== 'healthy' ? (
                   <span className={`nav-dot dot-${health.level}`} title={health.title} />
                 ) : null}
+                {v.id === 'locations' && offline > 0 ? (
+                  <span className="nav-dot dot-degraded" title={`${offline} offline`} />
+                ) : null}
               </button>
             </li>
           ))}
@@ -178,11 +184,18 @@ function Shell({
       <main className="content" id="main" tabIndex={-1} ref={mainRef}>
         {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
         {view === 'dashboard' ? (
-          <Dashboard client={client} status={status} files={files} onRefresh={() => void refresh()} />
+          <Dashboard
+            client={client}
+            status={status}
+            files={files}
+            onRefresh={() => void refresh()}
+            onManageLocations={() => go('locations')}
+          />
         ) : null}
         {view === 'files' ? (
           <Files client={client} status={status} files={files} onChanged={() => void refresh()} />
         ) : null}
+        {view === 'locations' ? <Locations client={client} status={status} onChanged={() => void refresh()} /> : null}
         {view === 'access' ? <Access client={client} /> : null}
         {view === 'settings' ? (
           <Settings client={client} status={status} theme={theme} onTheme={onTheme} onLock={() => void lock()} />

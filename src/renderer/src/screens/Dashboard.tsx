@@ -1,38 +1,66 @@
 import { useState } from 'react';
-import type { FileEntry, LocationStatus, StatusReport, VerifyReport } from '../../../shared/api';
+import type { FileEntry, RepairReport, StatusReport, VerifyReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
-import { formatBytes, formatCost, formatRelative, plural } from '../format';
+import { formatBytes, formatCost, plural } from '../format';
 import { vaultHealth } from '../health';
-import { Badge, ErrorNote, Note, Spinner, errorText } from '../ui/ui';
+import { LocationTile } from '../ui/LocationTile';
+import { ErrorNote, Note, Spinner, errorText } from '../ui/ui';
+
+type Work = 'check' | 'deep-check' | 'repair' | 'deep-repair';
+
+const WORKING: Record<Work, string> = {
+  check: 'Checking shards on every location…',
+  'deep-check': 'Reading and hashing every shard on every location…',
+  repair: 'Repairing: rebuilding missing shard copies, rewriting manifests, dealing key shares where needed…',
+  'deep-repair': 'Repairing: reading every shard, rebuilding missing or damaged copies…',
+};
 
 export function Dashboard({
   client,
   status,
   files,
   onRefresh,
+  onManageLocations,
 }: {
   client: Client;
   status: StatusReport;
   files: readonly FileEntry[] | null;
   onRefresh: () => void;
+  onManageLocations: () => void;
 }) {
   const health = vaultHealth(status, files);
-  const [checking, setChecking] = useState(false);
+  const [working, setWorking] = useState<Work | null>(null);
   const [report, setReport] = useState<VerifyReport | null>(null);
+  const [repaired, setRepaired] = useState<RepairReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const stored = files?.reduce((sum, f) => sum + f.size, 0) ?? 0;
   const { vault } = status;
 
   const check = async (deep: boolean): Promise<void> => {
-    setChecking(true);
+    setWorking(deep ? 'deep-check' : 'check');
     setError(null);
+    setRepaired(null);
     try {
       setReport(await client.api.verify({ deep }));
       onRefresh();
     } catch (e) {
       setError(errorText(e));
     } finally {
-      setChecking(false);
+      setWorking(null);
+    }
+  };
+
+  const repair = async (deep: boolean): Promise<void> => {
+    setWorking(deep ? 'deep-repair' : 'repair');
+    setError(null);
+    setReport(null);
+    try {
+      setRepaired(await client.api.repair({ deep }));
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setWorking(null);
+      onRefresh();
     }
   };
 
@@ -49,16 +77,24 @@ export function Dashboard({
           <button type="button" onClick={onRefresh}>
             Refresh
           </button>
-          <button type="button" onClick={() => void check(false)} disabled={checking}>
+          <button type="button" onClick={() => void check(false)} disabled={working !== null}>
             Check shards
           </button>
           <button
             type="button"
             onClick={() => void check(true)}
-            disabled={checking}
+            disabled={working !== null}
             title="Reads and hashes every shard"
           >
             Deep check
+          </button>
+          <button
+            type="button"
+            onClick={() => void repair(false)}
+            disabled={working !== null}
+            title="Rebuilds missing shard copies from the others, rewrites lost manifests, deals key shares again where one is missing"
+          >
+            Repair
           </button>
         </div>
       </header>
@@ -91,11 +127,24 @@ export function Dashboard({
         </dl>
       </section>
 
-      {checking ? <Spinner label="Checking shards on every location…" /> : null}
+      {working ? <Spinner label={WORKING[working]} /> : null}
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
-      {report ? <VerifySummary report={report} onDismiss={() => setReport(null)} /> : null}
+      {report ? (
+        <VerifySummary
+          report={report}
+          busy={working !== null}
+          onRepair={(deep) => void repair(deep)}
+          onDismiss={() => setReport(null)}
+        />
+      ) : null}
+      {repaired ? <RepairSummary report={repaired} onDismiss={() => setRepaired(null)} /> : null}
 
-      <h2 className="section-title">Locations</h2>
+      <div className="section-head">
+        <h2 className="section-title">Locations</h2>
+        <button type="button" className="ghost small" onClick={onManageLocations}>
+          Manage locations…
+        </button>
+      </div>
       <ul className="tiles" aria-label="Locations">
         {status.locations.map((location) => (
           <LocationTile key={location.name} location={location} />
@@ -105,44 +154,17 @@ export function Dashboard({
   );
 }
 
-function LocationTile({ location }: { location: LocationStatus }) {
-  return (
-    <li className={`tile ${location.reachable ? 'online' : 'offline'}`} data-testid={`location-${location.name}`}>
-      <div className="tile-head">
-        <span className={`dot ${location.reachable ? 'dot-ok' : 'dot-off'}`} aria-hidden="true" />
-        <h3>{location.name}</h3>
-        <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
-      </div>
-      <p className="tile-where" title={location.display}>
-        <span className="kind">
-          {location.kind === 'local' ? 'Folder' : location.kind === 'sftp' ? 'SFTP' : 'WebDAV'}
-        </span>{' '}
-        {location.display}
-      </p>
-      <dl className="tile-facts">
-        <div>
-          <dt>Latency</dt>
-          <dd>{location.latencyMs === null ? '—' : `${Math.round(location.latencyMs)} ms`}</dd>
-        </div>
-        <div>
-          <dt>Free</dt>
-          <dd>{formatBytes(location.freeBytes)}</dd>
-        </div>
-        <div>
-          <dt>Shards</dt>
-          <dd>{location.shards ?? '—'}</dd>
-        </div>
-        <div>
-          <dt>Last seen</dt>
-          <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
-        </div>
-      </dl>
-      {location.error ? <p className="tile-error">{location.error}</p> : null}
-    </li>
-  );
-}
-
-function VerifySummary({ report, onDismiss }: { report: VerifyReport; onDismiss: () => void }) {
+function VerifySummary({
+  report,
+  busy,
+  onRepair,
+  onDismiss,
+}: {
+  report: VerifyReport;
+  busy: boolean;
+  onRepair: (deep: boolean) => void;
+  onDismiss: () => void;
+}) {
   if (report.ok) {
     return (
       <Note tone="ok">
@@ -153,6 +175,9 @@ function VerifySummary({ report, onDismiss }: { report: VerifyReport; onDismiss:
       </Note>
     );
   }
+  // A damaged copy is found only by reading it: repair reads every shard then too.
+  const deep = report.problems.some((p) => p.kind === 'corrupt');
+  const repairable = report.problems.some((p) => p.kind !== 'offline');
   return (
     <div className="note note-warn" role="status">
       <div className="note-body">
@@ -166,9 +191,98 @@ function VerifySummary({ report, onDismiss }: { report: VerifyReport; onDismiss:
           ))}
         </ul>
       </div>
+      <div className="note-actions">
+        {repairable ? (
+          <button type="button" className="small" onClick={() => onRepair(deep)} disabled={busy}>
+            Repair now
+          </button>
+        ) : null}
+        <button type="button" className="ghost small" onClick={onDismiss}>
+          Dismiss
+        </button>
+      </div>
+    </div>
+  );
+}
+
+const KEY_SHARES: Record<RepairReport['keyShares'], string> = {
+  current: 'Every location holds its current key share.',
+  redealt: 'Key shares were dealt again to every location.',
+  partial:
+    'Key shares were dealt again to the locations reachable now; the others get theirs at the next repair once they are back.',
+};
+
+const HEALTH_WORD = { healthy: 'healthy', degraded: 'degraded', lost: 'unreadable' } as const;
+
+export function RepairSummary({ report, onDismiss }: { report: RepairReport; onDismiss: () => void }) {
+  const rebuiltFiles = report.files.filter((f) => f.rebuilt > 0);
+  const rebuilt = rebuiltFiles.reduce((n, f) => n + f.rebuilt, 0);
+  const nothing =
+    rebuilt === 0 &&
+    report.keyShares === 'current' &&
+    report.manifestsWritten === 0 &&
+    report.collected === 0 &&
+    report.pending.length === 0;
+  return (
+    <section
+      className={`note ${report.ok ? 'note-ok' : 'note-warn'} repair-report`}
+      role="status"
+      aria-label="Repair report"
+      data-testid="repair-report"
+    >
+      <div className="note-body">
+        <strong>{report.ok ? 'Repair finished' : 'Repair finished, with work left'}</strong>
+        {nothing ? (
+          <p>Nothing needed repair: every file has all its shards, every location its key share.</p>
+        ) : (
+          <ul className="repair-lines">
+            <li data-testid="repair-rebuilt">
+              {rebuilt === 0
+                ? 'No shard copy needed rebuilding.'
+                : `Rebuilt ${plural(rebuilt, 'shard copy', 'shard copies')} of ${plural(rebuiltFiles.length, 'file')}.`}
+              {rebuiltFiles.length > 0 ? (
+                <ul>
+                  {rebuiltFiles.map((f) => (
+                    <li key={f.name}>
+                      <strong>{f.name}</strong>: {plural(f.rebuilt, 'copy', 'copies')} rebuilt, {HEALTH_WORD[f.before]}{' '}
+                      → {HEALTH_WORD[f.after]}
+                      {f.after === 'lost'
+                        ? ''
+                        : f.survives > 0
+                          ? `, survives ${plural(f.survives, 'more loss', 'more losses')}`
+                          : ', survives no more losses'}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </li>
+            <li>{KEY_SHARES[report.keyShares]}</li>
+            <li>
+              {report.manifestsWritten === 0
+                ? 'Every manifest copy was in place.'
+                : `${plural(report.manifestsWritten, 'manifest copy', 'manifest copies')} written again.`}
+            </li>
+            <li>
+              {report.collected === 0
+                ? 'No leftovers to collect.'
+                : `${plural(report.collected, 'leftover object')} collected (from interrupted or replaced writes).`}
+            </li>
+          </ul>
+        )}
+        {report.pending.length > 0 ? (
+          <>
+            <p className="pending-title">Still to do:</p>
+            <ul className="problems" data-testid="repair-pending">
+              {report.pending.map((p, i) => (
+                <li key={i}>{p}</li>
+              ))}
+            </ul>
+          </>
+        ) : null}
+      </div>
       <button type="button" className="ghost small" onClick={onDismiss}>
         Dismiss
       </button>
-    </div>
+    </section>
   );
 }

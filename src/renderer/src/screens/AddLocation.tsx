@@ -1,0 +1,526 @@
+// "Add location…": a form per kind that builds the SPEC (location-spec.ts), a probe without
+// the password, the SFTP host key shown for the user to confirm, then addLocation. The
+// password is never in React state: it stays in its input (uncontrolled, so React does not
+// copy it into a value attribute either), is read once for addLocation, and the input is
+// emptied when the call answers. No SPEC the page shows carries it.
+import { type FormEvent, type RefObject, useRef, useState } from 'react';
+import type { LocationProbe } from '../../../shared/api';
+import type { Client } from '../bridge/client';
+import {
+  type FieldName,
+  type LocationFields,
+  type LocationKindChoice,
+  EMPTY_FIELDS,
+  buildSpec,
+  suggestName,
+} from '../location-spec';
+import { locationTrouble } from '../location-words';
+import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
+
+type Step =
+  | { readonly kind: 'form' }
+  | { readonly kind: 'probing' }
+  | { readonly kind: 'confirm'; readonly name: string; readonly probe: LocationProbe & { hostKey: string } }
+  | { readonly kind: 'adding'; readonly display: string };
+
+const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = [
+  { id: 'local', label: 'Folder' },
+  { id: 'sftp', label: 'SFTP server' },
+  { id: 'webdav', label: 'WebDAV server' },
+];
+
+export function AddLocation({
+  client,
+  taken,
+  onClose,
+  onAdded,
+}: {
+  client: Client;
+  taken: readonly string[];
+  onClose: () => void;
+  onAdded: (name: string, display: string) => void;
+}) {
+  const [fields, setFields] = useState<LocationFields>(EMPTY_FIELDS);
+  const [step, setStep] = useState<Step>({ kind: 'form' });
+  const [invalid, setInvalid] = useState<{ field: FieldName; message: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // A password was given for an attempt that failed: it is gone, and must be typed again
+  // (else a second click would add the location without it).
+  const [retype, setRetype] = useState(false);
+  // Bumped by every submit and by Cancel: an answer for an older attempt is dropped.
+  const attempt = useRef(0);
+  const form = useRef<HTMLFormElement>(null);
+  const passwordInput = useRef<HTMLInputElement>(null);
+
+  const suggestion = suggestName(fields, taken);
+  const name = fields.name.trim() === '' ? suggestion : fields.name.trim();
+  const preview = buildSpec(fields, name);
+  const set = (change: Partial<LocationFields>): void => {
+    setFields((f) => ({ ...f, ...change }));
+    setInvalid(null);
+  };
+  const fieldError = (field: FieldName): string | null => (invalid?.field === field ? invalid.message : null);
+
+  const chooseFolder = async (): Promise<void> => {
+    try {
+      const folder = await client.api.chooseFolder();
+      if (folder) set({ folder });
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  const fail = (message: string): void => {
+    setError(message);
+    setStep({ kind: 'form' });
+  };
+
+  const add = async (chosenName: string, display: string, hostKey: string | undefined): Promise<void> => {
+    const mine = ++attempt.current;
+    const password = fields.hasPassword ? (passwordInput.current?.value ?? '') : null;
+    const built =
+      password === ''
+        ? ({ ok: false, field: 'password', message: 'Give the password again.' } as const)
+        : buildSpec(fields, chosenName, password);
+    if (!built.ok) {
+      setInvalid({ field: built.field, message: built.message });
+      setStep({ kind: 'form' });
+      return;
+    }
+    setStep({ kind: 'adding', display });
+    try {
+      await client.api.addLocation(hostKey === undefined ? { spec: built.spec } : { spec: built.spec, hostKey });
+      if (mine === attempt.current) onAdded(chosenName, display);
+    } catch (e) {
+      if (mine !== attempt.current) return;
+      const message = errorText(e);
+      fail(
+        hostKey !== undefined && /is not pinned/.test(message)
+          ? `The server now presents a different host key than the one you confirmed (${hostKey}). Do not add it until its owner has explained why.`
+          : message,
+      );
+    } finally {
+      // The password is typed again for another attempt: it is not kept past the call.
+      if (passwordInput.current) passwordInput.current.value = '';
+      if (password !== null) {
+        setFields((f) => ({ ...f, hasPassword: false }));
+        setRetype(true);
+      }
+    }
+  };
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setError(null);
+    const built: ReturnType<typeof buildSpec> = taken.includes(name)
+      ? { ok: false, field: 'name', message: `A location is called ${name} already: choose another name.` }
+      : retype && !fields.hasPassword && (fields.kind === 'webdav' || fields.auth === 'password')
+        ? { ok: false, field: 'password', message: 'Type the password again: it is not kept after an attempt.' }
+        : buildSpec(fields, name);
+    if (!built.ok) {
+      setInvalid({ field: built.field, message: built.message });
+      form.current?.querySelector<HTMLElement>(`[data-field="${built.field}"]`)?.focus();
+      return;
+    }
+    const mine = ++attempt.current;
+    setStep({ kind: 'probing' });
+    let probe: LocationProbe;
+    try {
+      probe = await client.api.probeLocation({ spec: built.spec });
+    } catch (e) {
+      if (mine === attempt.current) fail(errorText(e));
+      return;
+    }
+    if (mine !== attempt.current) return;
+    if (probe.kind === 'sftp' && probe.hostKey !== null) {
+      setStep({ kind: 'confirm', name, probe: { ...probe, hostKey: probe.hostKey } });
+      return;
+    }
+    await add(name, probe.display, undefined);
+  };
+
+  const cancel = (): void => {
+    attempt.current++;
+    if (step.kind === 'confirm' || step.kind === 'probing') {
+      setStep({ kind: 'form' });
+      // Back to the form as it was, with the keyboard on its button.
+      requestAnimationFrame(() => form.current?.querySelector<HTMLElement>('button[type="submit"]')?.focus());
+    } else {
+      onClose();
+    }
+  };
+
+  const busy = step.kind === 'probing' || step.kind === 'adding';
+  const confirming = step.kind === 'confirm' ? step : null;
+  // One dialog for both steps: the form stays mounted (hidden) under the host key question,
+  // so Cancel comes back to it as it was, and Trust still finds the password in its input.
+  return (
+    <Modal
+      title={confirming ? 'Trust this server?' : 'Add a location'}
+      onClose={step.kind === 'adding' ? () => undefined : cancel}
+      wide
+    >
+      {confirming ? (
+        <HostKeyQuestion
+          display={confirming.probe.display}
+          hostKey={confirming.probe.hostKey}
+          onCancel={cancel}
+          onTrust={() => void add(confirming.name, confirming.probe.display, confirming.probe.hostKey)}
+        />
+      ) : null}
+      <form ref={form} onSubmit={(e) => void submit(e)} noValidate aria-label="Add a location" hidden={!!confirming}>
+        <fieldset className="segmented kind-choice" disabled={busy}>
+          <legend className="sr-only">Kind of location</legend>
+          {KINDS.map((k) => (
+            <label key={k.id}>
+              <input
+                type="radio"
+                name="location-kind"
+                checked={fields.kind === k.id}
+                onChange={() => {
+                  // The password input goes away with the kind it belongs to.
+                  set({ kind: k.id, hasPassword: false });
+                  setRetype(false);
+                  setError(null);
+                }}
+              />{' '}
+              {k.label}
+            </label>
+          ))}
+        </fieldset>
+
+        <fieldset className="plain" disabled={busy}>
+          {fields.kind === 'local' ? (
+            <Field
+              label="Folder"
+              error={fieldError('folder')}
+              hint={
+                client.desktop
+                  ? 'A USB disk, a NAS mount, a synced folder. It must exist.'
+                  : 'A full path on the computer running Shardvault: a USB disk, a NAS mount, a synced folder. It must exist.'
+              }
+            >
+              {(props) => (
+                <div className="row">
+                  <input
+                    {...props}
+                    data-field="folder"
+                    className="grow mono"
+                    value={fields.folder}
+                    spellCheck={false}
+                    autoComplete="off"
+                    placeholder="/media/usb/vault"
+                    onChange={(e) => set({ folder: e.target.value })}
+                  />
+                  {client.desktop ? (
+                    <button type="button" onClick={() => void chooseFolder()}>
+                      Choose folder…
+                    </button>
+                  ) : null}
+                </div>
+              )}
+            </Field>
+          ) : null}
+
+          {fields.kind === 'sftp' ? (
+            <>
+              <div className="grid-2">
+                <Field label="User" error={fieldError('user')}>
+                  {(props) => (
+                    <input
+                      {...props}
+                      data-field="user"
+                      value={fields.user}
+                      spellCheck={false}
+                      autoComplete="off"
+                      placeholder="backup"
+                      onChange={(e) => set({ user: e.target.value })}
+                    />
+                  )}
+                </Field>
+                <div className="host-port">
+                  <Field label="Host" error={fieldError('host')}>
+                    {(props) => (
+                      <input
+                        {...props}
+                        data-field="host"
+                        value={fields.host}
+                        spellCheck={false}
+                        autoComplete="off"
+                        placeholder="nas.example.org"
+                        onChange={(e) => set({ host: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                  <Field label="Port" error={fieldError('port')}>
+                    {(props) => (
+                      <input
+                        {...props}
+                        data-field="port"
+                        inputMode="numeric"
+                        value={fields.port}
+                        onChange={(e) => set({ port: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                </div>
+              </div>
+              <Field
+                label="Folder on the server"
+                error={fieldError('path')}
+                hint="A full path; the folder must exist and the user must be able to write in it."
+              >
+                {(props) => (
+                  <input
+                    {...props}
+                    data-field="path"
+                    className="mono"
+                    value={fields.path}
+                    spellCheck={false}
+                    autoComplete="off"
+                    placeholder="/srv/shardvault"
+                    onChange={(e) => set({ path: e.target.value })}
+                  />
+                )}
+              </Field>
+              <div className="segmented" role="radiogroup" aria-label="Log in with">
+                <label>
+                  <input
+                    type="radio"
+                    name="sftp-auth"
+                    checked={fields.auth === 'key'}
+                    onChange={() => set({ auth: 'key', hasPassword: false })}
+                  />{' '}
+                  Key file
+                </label>
+                <label>
+                  <input
+                    type="radio"
+                    name="sftp-auth"
+                    checked={fields.auth === 'password'}
+                    onChange={() => set({ auth: 'password' })}
+                  />{' '}
+                  Password
+                </label>
+              </div>
+              {fields.auth === 'key' ? (
+                <Field
+                  label="Private key file"
+                  error={fieldError('keyFile')}
+                  hint="A path on the computer running Shardvault, e.g. /home/you/.ssh/id_ed25519. A key with a passphrase needs $SHARDVAULT_SFTP_KEY_PASSPHRASE."
+                >
+                  {(props) => (
+                    <input
+                      {...props}
+                      data-field="keyFile"
+                      className="mono"
+                      value={fields.keyFile}
+                      spellCheck={false}
+                      autoComplete="off"
+                      onChange={(e) => set({ keyFile: e.target.value })}
+                    />
+                  )}
+                </Field>
+              ) : (
+                <PasswordField
+                  input={passwordInput}
+                  error={fieldError('password')}
+                  onChange={(hasPassword) => {
+                    set({ hasPassword });
+                    setRetype(false);
+                  }}
+                />
+              )}
+            </>
+          ) : null}
+
+          {fields.kind === 'webdav' ? (
+            <>
+              <Field
+                label="Address"
+                error={fieldError('url')}
+                hint="The WebDAV folder’s address, https:// (or http:// on a network you trust)."
+              >
+                {(props) => (
+                  <input
+                    {...props}
+                    data-field="url"
+                    className="mono"
+                    type="url"
+                    value={fields.url}
+                    spellCheck={false}
+                    autoComplete="off"
+                    placeholder="https://dav.example.org/shardvault"
+                    onChange={(e) => set({ url: e.target.value })}
+                  />
+                )}
+              </Field>
+              <div className="grid-2">
+                <Field label="User" error={fieldError('webdavUser')}>
+                  {(props) => (
+                    <input
+                      {...props}
+                      data-field="webdavUser"
+                      value={fields.webdavUser}
+                      spellCheck={false}
+                      autoComplete="off"
+                      onChange={(e) => set({ webdavUser: e.target.value })}
+                    />
+                  )}
+                </Field>
+                <PasswordField
+                  input={passwordInput}
+                  error={fieldError('password')}
+                  onChange={(hasPassword) => {
+                    set({ hasPassword });
+                    setRetype(false);
+                  }}
+                />
+              </div>
+              {/^https:/i.test(fields.url.trim()) ? (
+                <Field
+                  label="CA certificate file (optional)"
+                  error={fieldError('caFile')}
+                  hint="For a server with a self-signed certificate: its CA in PEM, on the computer running Shardvault."
+                >
+                  {(props) => (
+                    <input
+                      {...props}
+                      data-field="caFile"
+                      className="mono"
+                      value={fields.caFile}
+                      spellCheck={false}
+                      autoComplete="off"
+                      onChange={(e) => set({ caFile: e.target.value })}
+                    />
+                  )}
+                </Field>
+              ) : null}
+            </>
+          ) : null}
+
+          <Field
+            label="Name in the vault (optional)"
+            error={fieldError('name')}
+            hint="How the dashboard and the placement view call it."
+          >
+            {(props) => (
+              <input
+                {...props}
+                data-field="name"
+                value={fields.name}
+                spellCheck={false}
+                autoComplete="off"
+                placeholder={suggestion}
+                onChange={(e) => set({ name: e.target.value })}
+              />
+            )}
+          </Field>
+        </fieldset>
+
+        {preview.ok ? (
+          <p className="muted small spec-preview">
+            As the command line writes it: <code data-testid="spec-preview">{preview.spec}</code>
+            {fields.hasPassword ? ' (with the password, which is never shown)' : ''}
+          </p>
+        ) : null}
+        {error ? <AddError message={error} /> : null}
+        <div className="actions">
+          {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}
+          {step.kind === 'adding' ? (
+            <Spinner label={`Adding ${step.display}: writing to it and dealing the key shares again…`} />
+          ) : null}
+          <button type="button" onClick={cancel} disabled={step.kind === 'adding'}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            Add location
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function PasswordField({
+  input,
+  error,
+  onChange,
+}: {
+  input: RefObject<HTMLInputElement | null>;
+  error: string | null;
+  onChange: (hasPassword: boolean) => void;
+}) {
+  return (
+    <Field label="Password" error={error} hint="Sealed in this computer’s profile under the vault passphrase.">
+      {(props) => (
+        <input
+          {...props}
+          ref={input}
+          data-field="password"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(e) => onChange(e.target.value !== '')}
+        />
+      )}
+    </Field>
+  );
+}
+
+function HostKeyQuestion({
+  display,
+  hostKey,
+  onCancel,
+  onTrust,
+}: {
+  display: string;
+  hostKey: string;
+  onCancel: () => void;
+  onTrust: () => void;
+}) {
+  return (
+    <div data-testid="host-key-confirm">
+      <div className="hostkey">
+        <p>
+          <span className="muted">Server</span> <code>{display}</code>
+        </p>
+        <p>
+          This server presents host key{' '}
+          <code className="fingerprint" data-testid="host-key">
+            {hostKey}
+          </code>
+        </p>
+        <p>
+          Check it with the server’s owner (ssh-keygen -lf) before trusting it. On the server,{' '}
+          <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code> prints it; if the two differ, someone may be
+          between you and the server.
+        </p>
+      </div>
+      <div className="actions">
+        <button type="button" onClick={onCancel} autoFocus>
+          Cancel
+        </button>
+        <button type="button" className="primary" onClick={onTrust}>
+          Trust
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function AddError({ message }: { message: string }) {
+  const { words, detail } = locationTrouble(message);
+  return (
+    <ErrorNote>
+      {words ? (
+        <>
+          {words}
+          <span className="trouble-detail">{detail}</span>
+        </>
+      ) : (
+        detail
+      )}
+    </ErrorNote>
+  );
+}

@@ -1,0 +1,55 @@
+// A location as status() reports it: the dashboard's tile, and the Locations screen's row
+// (which adds its actions and the result of a test below the facts).
+import type { ReactNode } from 'react';
+import type { LocationKindName, LocationStatus } from '../../../shared/api';
+import { formatBytes, formatRelative } from '../format';
+import { locationTrouble } from '../location-words';
+import { Badge } from './ui';
+
+export const KIND_WORD: Record<LocationKindName, string> = { local: 'Folder', sftp: 'SFTP', webdav: 'WebDAV' };
+
+export function LocationTile({ location, children }: { location: LocationStatus; children?: ReactNode }) {
+  return (
+    <li className={`tile ${location.reachable ? 'online' : 'offline'}`} data-testid={`location-${location.name}`}>
+      <div className="tile-head">
+        <span className={`dot ${location.reachable ? 'dot-ok' : 'dot-off'}`} aria-hidden="true" />
+        <h3>{location.name}</h3>
+        <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
+      </div>
+      <p className="tile-where" title={location.display}>
+        <span className="kind">{KIND_WORD[location.kind]}</span> {location.display}
+      </p>
+      <dl className="tile-facts">
+        <div>
+          <dt>Latency</dt>
+          <dd>{location.latencyMs === null ? '—' : `${Math.round(location.latencyMs)} ms`}</dd>
+        </div>
+        <div>
+          <dt>Free</dt>
+          <dd>{formatBytes(location.freeBytes)}</dd>
+        </div>
+        <div>
+          <dt>Shards</dt>
+          <dd>{location.shards ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Last seen</dt>
+          <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
+        </div>
+      </dl>
+      {location.error ? <Trouble message={location.error} /> : null}
+      {children}
+    </li>
+  );
+}
+
+/** A location's error: the words first, the engine's message under them. */
+export function Trouble({ message }: { message: string }) {
+  const { words, detail } = locationTrouble(message);
+  return (
+    <div className="tile-error">
+      {words ? <p>{words}</p> : null}
+      <p className={words ? 'trouble-detail' : undefined}>{detail}</p>
+    </div>
+  );
+}
