@@ -32,7 +32,7 @@ export async function addLocation(
 ): Promise<LocationInfo> {
   const [named] = nameSpecs(
     [spec],
-    vault.locations.length,
+    0,
     vault.locations.map((l) => l.name),
   );
   return vault.audited('location', null, async (used) => {
@@ -78,6 +78,11 @@ export async function addLocation(
       locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display }],
     }));
     await vault.redeal();
+    // Every location holds every manifest, so any t of them can list and read the vault.
+    for (const file of vault.head().files) {
+      const m = await fetchManifest(vault, file);
+      await location.node.put(PATHS.manifest(file.id, file.version), encodeManifest(m, vault.requireKeys().manifest));
+    }
     return { name: p.name, kind: p.kind, display: p.display };
   });
 }
@@ -256,15 +261,20 @@ export async function removeLocation(
     // stop opening anything new, so the vault key itself changes (manifests only).
     if (opts.untrusted) await rotateVaultKey(vault);
     else await vault.redeal();
-    // Best effort: a trusted location that is still reachable is emptied.
-    await leaving.node
-      .list(PATHS.keysDir)
-      .then(async (keys) => {
-        for (const k of keys) await leaving.node.delete(k.path);
-      })
-      .catch(() => undefined);
+    // Best effort: what the vault put on a location that is still reachable is removed (an
+    // untrusted one may keep copies anyway: that is why its key was rotated).
+    await emptyLocation(leaving).catch(() => undefined);
     return { moved, rotated: opts.untrusted };
   });
+}
+
+async function emptyLocation(l: Location): Promise<void> {
+  for (const dir of [PATHS.keysDir, 'shards', 'manifests', 'tmp']) {
+    for (const o of await l.node.list(dir)) await l.node.delete(o.path);
+  }
+  await l.node.delete(PATHS.head);
+  // The record goes last: until then the location still proves which vault it belonged to.
+  await l.node.delete(PATHS.vault);
 }
 
 export async function testLocation(

@@ -30,9 +30,17 @@ export type ConfirmHostKey = (display: string, fingerprint: string) => Promise<b
 /** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given (after `offset`). */
 export function nameSpecs(specs: readonly string[], offset = 0, taken: readonly string[] = []): NamedSpec[] {
   if (specs.length === 0) throw new UsageError('give at least one --location');
-  const parsed = specs.map((s, i) => {
-    const p = parseSpec(s);
-    return { ...p, name: p.name ?? `loc${offset + i + 1}` };
+  const given = specs.map((s) => parseSpec(s));
+  const used = new Set<string>([...taken, ...given.flatMap((p) => (p.name ? [p.name] : []))]);
+  let next = offset;
+  const parsed = given.map((p) => {
+    if (p.name) return { ...p, name: p.name };
+    // The first free locN: names of removed locations come back, existing ones never clash.
+    let name: string;
+    do name = `loc${++next}`;
+    while (used.has(name));
+    used.add(name);
+    return { ...p, name };
   });
   const names = new Set<string>(taken);
   const places = new Set<string>();

@@ -99,6 +99,7 @@ export class Vault {
   private vk: Uint8Array | null = null;
   private pk: Uint8Array | null = null;
   private preKey: { passphrase: string; pk: Uint8Array } | null = null;
+  private rotating = false;
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
   private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
@@ -605,16 +606,20 @@ export class Vault {
    */
   async rotateTo(next: Uint8Array, change: (head: Head) => Head): Promise<void> {
     const old = { vk: this.vk, keys: this.keys };
+    // Heads under the old key don't open under the new one: expected here, not worth a warning.
+    this.rotating = true;
     this.vk = next;
     this.keys = deriveVaultKeys(next, this.profile.vaultId);
     try {
       await this.redeal(change);
     } catch (err) {
+      this.rotating = false;
       if (this.keys) wipeVaultKeys(this.keys);
       this.vk = old.vk;
       this.keys = old.keys;
       throw err;
     }
+    this.rotating = false;
     wipe(old.vk);
     if (old.keys) wipeVaultKeys(old.keys);
   }
@@ -631,7 +636,8 @@ export class Vault {
       if (
         h.error &&
         !(h.error instanceof NotFoundError) &&
-        !(h.error instanceof ShardvaultError && h.error.code === 'offline')
+        !(h.error instanceof ShardvaultError && h.error.code === 'offline') &&
+        !(this.rotating && h.error instanceof ShardvaultError && h.error.code === 'corrupt')
       )
         this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
     }
