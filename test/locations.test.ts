@@ -66,6 +66,8 @@ describe('location add', () => {
     expect(added).toMatchObject({ name: 'd', kind: 'local' });
     for (const n of ['a', 'b', 'c', 'd'])
       expect(await fs.readdir(path.join(folder(n), 'keys'))).toEqual(['0000000002']);
+    // The new location holds every manifest too (any t locations list the vault).
+    expect(await fs.readdir(path.join(folder('d'), 'manifests'))).toHaveLength(1);
     await reopen();
     expect(vault.locations.map((l) => l.name)).toEqual(['a', 'b', 'c', 'd']);
     await store('second', 20_000);
@@ -82,6 +84,9 @@ describe('location remove', () => {
   it('moves the shards off, re-deals, and the files read without it', async () => {
     const { moved } = await removeLocation(vault, 'a', { untrusted: false });
     expect(moved).toBeGreaterThan(0);
+    // What the vault put there is gone (the audit log stays: it is evidence).
+    expect(await fs.readdir(path.join(folder('a'), 'shards'))).toEqual([]);
+    await expect(fs.stat(path.join(folder('a'), 'shardvault.json'))).rejects.toThrow();
     await fs.rename(folder('a'), folder('a.gone'));
     await reopen();
     expect(vault.locations.map((l) => l.name)).toEqual(['b', 'c', 'd']);
