@@ -124,3 +124,29 @@ describe('repair', () => {
     expect((await verify(vault, true)).ok).toBe(true);
   });
 });
+
+describe('repair looks inside key shares and heads', () => {
+  it('re-deals when a key share is damaged inside its sealed box', async () => {
+    const before = vault.head().generation;
+    const share = path.join(folders[2]!, PATHS.keyShare(before));
+    const bytes = await fs.readFile(share);
+    bytes[100]! ^= 1; // inside the passphrase box: the record still parses
+    await fs.writeFile(share, bytes);
+    const report = await repair(vault, { deep: false });
+    expect(report.keyShares).toBe('redealt');
+    expect(vault.head().generation).toBe(before + 1);
+    await expect(fs.stat(share)).rejects.toThrow(); // the damaged generation is gone
+  });
+
+  it('writes the head again where it is damaged', async () => {
+    for (const f of [folders[0]!, folders[1]!]) {
+      const head = path.join(f, PATHS.head);
+      const bytes = await fs.readFile(head);
+      bytes[bytes.length - 5]! ^= 1;
+      await fs.writeFile(head, bytes);
+    }
+    expect(await vault.staleHeads()).toHaveLength(2);
+    await repair(vault, { deep: false });
+    expect(await vault.staleHeads()).toHaveLength(0);
+  });
+});

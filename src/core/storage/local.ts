@@ -43,8 +43,8 @@ export class LocalFolderNode implements StorageNode {
     await this.requireRoot();
     const target = this.full(path);
     const tempDir = this.full(TEMP_DIR);
-    await this.wrap(path, () => fs.mkdir(tempDir, { recursive: true }));
-    await this.wrap(path, () => fs.mkdir(nodePath.dirname(target), { recursive: true }));
+    await this.makeFolder(tempDir);
+    await this.makeFolder(nodePath.dirname(target));
     const temp = nodePath.join(tempDir, `${randomBytes(12).toString('hex')}.part`);
     let written = 0;
     try {
@@ -136,7 +136,7 @@ export class LocalFolderNode implements StorageNode {
     assertObjectPath(to);
     await this.requireRoot();
     const target = this.full(to);
-    await this.wrap(to, () => fs.mkdir(nodePath.dirname(target), { recursive: true }));
+    await this.makeFolder(nodePath.dirname(target));
     await this.wrap(from, () => fs.rename(this.full(from), target));
     await this.syncDir(nodePath.dirname(target));
   }
@@ -159,6 +159,22 @@ export class LocalFolderNode implements StorageNode {
 
   async close(): Promise<void> {
     // Nothing held open between calls.
+  }
+
+  /** mkdir -p below the root. A read-only file system makes Node's recursive mkdir report
+   * ENOENT, not EROFS: since the root exists, say what it is. */
+  private async makeFolder(dir: string): Promise<void> {
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (err) {
+      if (isCode(err, 'ENOENT') || isCode(err, 'EROFS')) {
+        await this.requireRoot();
+        throw new ShardvaultError('permission', `${this.display}: can't create folders here (read-only file system?)`, {
+          cause: err,
+        });
+      }
+      throw this.translate(nodePath.relative(this.root, dir), err);
+    }
   }
 
   private async syncDir(dir: string): Promise<void> {

@@ -4,6 +4,8 @@
  * within a few frames per shard whatever the file size; the producer waits (backpressure)
  * when a location is slower than the encoder.
  */
+const STOPPED = new Error('the location stopped reading');
+
 export class Channel implements AsyncIterable<Uint8Array> {
   private readonly queue: Uint8Array[] = [];
   private closed = false;
@@ -38,7 +40,9 @@ export class Channel implements AsyncIterable<Uint8Array> {
 
   /** The consumer failed (e.g. the location went away): the producer's next push throws. */
   fail(reason: Error): void {
-    this.consumerGone ??= reason;
+    // The location's own error (full, read-only, gone) beats the generic "stopped reading"
+    // that its early return() recorded a moment before.
+    if (!this.consumerGone || this.consumerGone === STOPPED) this.consumerGone = reason;
     this.wake('producer');
   }
 
@@ -64,7 +68,8 @@ export class Channel implements AsyncIterable<Uint8Array> {
         }
       },
       return: (): Promise<IteratorResult<Uint8Array>> => {
-        this.fail(new Error('the location stopped reading'));
+        this.consumerGone ??= STOPPED;
+        this.wake('producer');
         return Promise.resolve({ value: undefined, done: true });
       },
     };

@@ -158,6 +158,37 @@ export async function dealShares(
   return out;
 }
 
+/**
+ * Whether a location's key share is whole: each box opens under its key (the passphrase box
+ * only when PK is at hand) and its check value is this VK's. A share damaged inside a box
+ * still parses, and would only fail at the next unlock, when fewer locations may be left.
+ */
+export function keyShareIsSound(
+  record: KeyShareRecord,
+  opts: { vaultId: string; locationId: string; vk: Uint8Array; pk: Uint8Array | null; rk: Uint8Array },
+): boolean {
+  if (record.vaultId !== opts.vaultId || record.locationId !== opts.locationId) return false;
+  if (!equalBytes(record.kcv, keyCheckValue(opts.vk, opts.vaultId, record.generation))) return false;
+  const boxes: [Uint8Array, Uint8Array][] = [
+    [shareSealKey(opts.rk, 'recovery', opts.vaultId, opts.locationId, record.generation), record.recoveryBox],
+  ];
+  if (opts.pk)
+    boxes.push([
+      shareSealKey(opts.pk, 'passphrase', opts.vaultId, opts.locationId, record.generation),
+      record.passphraseBox,
+    ]);
+  for (const [key, box] of boxes) {
+    try {
+      wipe(openWithNonce(key, box, record.header, 'key share'));
+    } catch {
+      return false;
+    } finally {
+      wipe(key);
+    }
+  }
+  return true;
+}
+
 export type UnlockSecret = { kind: 'passphrase'; key: Uint8Array } | { kind: 'recovery'; key: Uint8Array };
 
 export interface ShareFromLocation {

@@ -123,13 +123,7 @@ export async function writeShards(opts: {
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
-  const uploads = targets.map((t, i) =>
-    t.node.put(t.path, channels[i]!).catch((err: unknown) => {
-      const reason = err instanceof Error ? err : new Error(String(err));
-      channels[i]!.fail(reason);
-      throw reason;
-    }),
-  );
+  const uploads = startUploads(targets, channels);
   const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
   const digests = headers.map((h) => new ShardDigest(h));
   const shardSizes = new Array<number>(g.total).fill(0);
@@ -178,7 +172,7 @@ export async function writeShards(opts: {
     await Promise.allSettled(
       settled.map((s, i) => (s.status === 'fulfilled' ? targets[i]!.node.delete(targets[i]!.path) : Promise.resolve())),
     );
-    throw err;
+    throw firstFailure(settled, err);
   } finally {
     await sealer.close();
   }
@@ -205,6 +199,29 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
     timer = setTimeout(() => reject(new OfflineError(`${what}: no answer for ${ms / 1000} s`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts one location put per target, each consuming its channel. A put that fails stops its
+ * channel's producer; the promises are awaited at the end, and a handler is attached now so
+ * that an early failure is never an unhandled rejection.
+ */
+function startUploads(targets: readonly ShardTarget[], channels: readonly Channel[]): Promise<number>[] {
+  return targets.map((t, i) => {
+    const upload = t.node.put(t.path, channels[i]!).catch((err: unknown) => {
+      const reason = err instanceof Error ? err : new Error(String(err));
+      channels[i]!.fail(reason);
+      throw reason;
+    });
+    upload.catch(() => undefined);
+    return upload;
+  });
+}
+
+/** The error to report for a failed transfer: a location's own error, if one failed. */
+function firstFailure(settled: readonly PromiseSettledResult<unknown>[], fallback: unknown): unknown {
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  return failed ? failed.reason : fallback;
 }
 
 /** Reads exact byte counts from a location's stream. */
@@ -471,13 +488,7 @@ export async function rebuildShards(
   const wanted = [...new Set(targets.map((t) => t.index))];
   for (const j of wanted) if (!spec.keys[j]) throw new CorruptError(`shard ${j}'s key can't be unwrapped`);
   const channels = targets.map(() => new Channel(4));
-  const uploads = targets.map((t, i) =>
-    t.node.put(t.path, channels[i]!).catch((err: unknown) => {
-      const reason = err instanceof Error ? err : new Error(String(err));
-      channels[i]!.fail(reason);
-      throw reason;
-    }),
-  );
+  const uploads = startUploads(targets, channels);
   const digests = new Map(wanted.map((j) => [j, new ShardDigest(spec.headers[j]!)]));
   const send = async (j: number, ...parts: Uint8Array[]): Promise<void> => {
     for (const bytes of parts) {
@@ -510,7 +521,6 @@ export async function rebuildShards(
   } catch (err) {
     const reason = err instanceof Error ? err : new Error(String(err));
     channels.forEach((c) => c.abort(reason));
-    await Promise.allSettled(uploads);
-    throw err;
+    throw firstFailure(await Promise.allSettled(uploads), err);
   }
 }

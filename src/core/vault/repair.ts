@@ -51,7 +51,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       for (const o of await l.node.list(PATHS.keysDir)) {
         if (o.path !== PATHS.keyShare(head.generation) || o.size !== KEY_SHARE_BYTES) continue;
         const record = decodeKeyShare(await readObject(l.node, o.path, KEY_SHARE_BYTES));
-        if (record.generation === head.generation && record.locationId === l.id) return true;
+        if (record.generation === head.generation && vault.keyShareSound(record, l.id)) return true;
       }
       return false;
     }, reachable);
@@ -148,6 +148,10 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       }
       return count;
     }, reachable);
+
+    // 5. heads: a location whose head is missing, damaged or old gets the current one again
+    // (otherwise head damage would pile up across repairs until no readable head is left).
+    if ((await vault.staleHeads()).length > 0) await vault.commit((h) => h);
 
     return {
       ok: pending.length === 0,

@@ -20,6 +20,7 @@ import {
   MAX_SEGMENT,
   MIN_SEGMENT,
   PATHS,
+  type KeyShareRecord,
   type VaultRecord,
 } from '../format/records';
 import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
@@ -30,6 +31,7 @@ import { CheckedNode } from './checked-node';
 import {
   dealShares,
   deriveVaultKeys,
+  keyShareIsSound,
   newRecoveryCode,
   newVaultKey,
   passphraseKey,
@@ -448,6 +450,36 @@ export class Vault {
 
   locationById(id: string): Location | undefined {
     return this.locations.find((l) => l.id === id);
+  }
+
+  /** Whether a location's key share of the current generation is whole (repair). */
+  keyShareSound(record: KeyShareRecord, locationId: string): boolean {
+    if (!this.vk) throw new AuthError('the vault is locked');
+    return keyShareIsSound(record, {
+      vaultId: this.profile.vaultId,
+      locationId,
+      vk: this.vk,
+      pk: this.pk,
+      rk: this.head().recoveryKey,
+    });
+  }
+
+  /** Locations whose vault head is missing, damaged or older than the current one. */
+  async staleHeads(): Promise<Location[]> {
+    const keys = this.requireKeys();
+    const current = this.head().counter;
+    const checked = await this.everywhere(async (l) => {
+      try {
+        return (
+          decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId).counter >=
+          current
+        );
+      } catch (err) {
+        if (err instanceof ShardvaultError && err.code === 'offline') throw err;
+        return false;
+      }
+    });
+    return checked.filter((c) => c.value === false).map((c) => c.location);
   }
 
   /** How many locations the vault's placement survives losing (the policy's X). */
