@@ -87,6 +87,12 @@ export interface Settled<T> {
 
 const nowIso = (): string => new Date().toISOString();
 
+/** Whether two heads say the same about the vault (times and audit anchors aside). */
+function sameContent(a: Head, b: Head): boolean {
+  const what = (h: Head): string => JSON.stringify([h.generation, h.policy, h.locations, h.files, h.tombstones]);
+  return what(a) === what(b);
+}
+
 /** No reachable location holds a head that opens under the recovered vault key. */
 class NoHeadError extends ShardvaultError {
   constructor() {
@@ -701,17 +707,56 @@ export class Vault {
     }
     // Another device may have committed since this one read the head (passive storage has
     // no lock across machines): the change is applied to the newest head, not written over it.
-    let current = this.head();
+    let base = this.head();
     try {
       const latest = await this.loadHead();
-      if (latest.counter > current.counter) current = latest;
+      if (latest.counter > base.counter) base = latest;
     } catch (err) {
       if (!(err instanceof NoHeadError)) throw err;
     }
-    const base = change(current);
+    // Just before writing, look once more: a device that wrote meanwhile is built upon.
+    const ahead = (await this.readHeads())
+      .filter((h) => h.counter > base.counter)
+      .sort((a, b) => b.counter - a.counter)[0];
+    if (ahead) base = ahead;
+    let next = await this.writeHead(change(base), base.counter + 1, keys);
+    // Two devices can still read the same head and both write its successor. Looking again
+    // after writing catches most of that: a different head at our counter (or a newer one) is
+    // merged by applying this change to it, and written above both. Passive storage offers no
+    // compare-and-swap, so a narrow window stays (docs/SECURITY.md, "Not promised").
+    for (let round = 0; round < 5; round++) {
+      const rival = (await this.readHeads()).find(
+        (h) => h.counter > next.counter || (h.counter === next.counter && !sameContent(h, next)),
+      );
+      if (!rival) break;
+      const merged = change(rival);
+      if (sameContent(merged, rival)) {
+        next = rival; // the other device's newer head already holds this change
+        break;
+      }
+      next = await this.writeHead(merged, Math.max(rival.counter, next.counter) + 1, keys);
+    }
+    this.currentHead = next;
+    this.profile = { ...this.profile, lastHeadCounter: next.counter };
+    await this.saveProfile();
+    return next;
+  }
+
+  /** Every valid head the reachable locations hold. */
+  private async readHeads(): Promise<Head[]> {
+    const keys = this.requireKeys();
+    const heads = await this.everywhere(async (l) =>
+      decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId),
+    );
+    return heads.flatMap((h) => (h.value ? [h.value] : []));
+  }
+
+  /** Writes `base` as head number `counter` (anchoring this device's audit chain) to every
+   * reachable location; committed once on at least X + 1 of them. */
+  private async writeHead(base: Head, counter: number, keys: VaultKeys): Promise<Head> {
     const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
     if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
-    const next: Head = { ...base, counter: current.counter + 1, logAnchors: anchors, updated: nowIso() };
+    const next: Head = { ...base, counter, logAnchors: anchors, updated: nowIso() };
     const bytes = encodeHead(next, keys.head);
     const results = await this.everywhere((l) => l.node.put(PATHS.head, bytes));
     const ok = results.filter((r) => r.value !== undefined).length;
@@ -725,9 +770,6 @@ export class Vault {
           .join('; ')})`,
       );
     }
-    this.currentHead = next;
-    this.profile = { ...this.profile, lastHeadCounter: next.counter };
-    await this.saveProfile();
     return next;
   }
 
