@@ -108,7 +108,9 @@ export function createNode(
   secrets: LocationSecrets | null,
   options: NodeOptions = {},
 ): StorageNode {
-  const retry = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2000 };
+  // A frozen server costs timeout × attempts per phase of a command (unlock, head, log,
+  // shards); these keep that to about half a minute while riding out a dropped connection.
+  const retry = { attempts: 2, baseDelayMs: 200, maxDelayMs: 2000 };
   switch (parsed.kind) {
     case 'local':
       return new LocalFolderNode(parsed.spec);
@@ -120,7 +122,12 @@ export function createNode(
       return new LazyNode('sftp', displayRemote(remote), async () => {
         const { SftpNode } = await import('./sftp');
         return withRetry(
-          new SftpNode({ ...remote, password: secrets?.password ?? null, passphrase: keyPassphrase || null }),
+          new SftpNode({
+            ...remote,
+            password: secrets?.password ?? null,
+            passphrase: keyPassphrase || null,
+            connectTimeoutMs: 10_000,
+          }),
           retry,
         );
       });
@@ -129,7 +136,7 @@ export function createNode(
       const remote = parseRemoteSpec(parsed.spec).options as WebDavOptions;
       return new LazyNode('webdav', displayRemote(remote), async () => {
         const { WebDavNode } = await import('./webdav');
-        return withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null }), retry);
+        return withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 }), retry);
       });
     }
   }
