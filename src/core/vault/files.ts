@@ -84,6 +84,7 @@ export async function putFile(
 
     const fileId = newId();
     const version = 1;
+    let committing = false;
     const fileKey = new Uint8Array(randomBytes(32));
     const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
     const objects = Array.from({ length: policy.total }, () => newId());
@@ -141,6 +142,9 @@ export async function putFile(
         throw new ShardvaultError('unavailable', `the manifest reached fewer than ${needed} locations`);
       }
       const ref: FileRef = { id: fileId, version, name, size: written.size, sha256: written.sha256, created };
+      // From here a head naming the file may reach some locations even if the commit then
+      // fails: its objects must stay (garbage collection takes them if nothing refers to them).
+      committing = true;
       await vault.commit((h) => ({
         ...h,
         files: [...h.files.filter((f) => f.name !== name), ref],
@@ -156,6 +160,7 @@ export async function putFile(
         survives,
       };
     } catch (err) {
+      if (committing) throw err;
       // Nothing references what was stored: collect it now.
       await vault.everywhere((l) => l.node.delete(PATHS.manifest(fileId, version)), reachable);
       await vault.everywhere(async (l) => {
