@@ -1,9 +1,10 @@
 /**
  * Scenario 2: locations that return wrong bytes. Random bytes flipped, objects truncated,
  * extended, replaced by noise or by another object of the same kind (a shard of another
- * file, another manifest) in stored shards, manifests and the head, on up to X locations
- * at once: `get` returns the right bytes or fails leaving no output; `verify --deep`
- * reports the damage; `repair --deep` rebuilds it. Beyond X: gets fail, never wrong bytes.
+ * file, another manifest) in stored shards, manifests, heads and key shares, on up to X
+ * locations at once: `get` returns the right bytes or fails leaving no output; `verify
+ * --deep` reports shard and manifest damage; `repair --deep` rebuilds all of it, so that
+ * the vault again survives losing any X locations. Beyond X: gets fail, never wrong bytes.
  */
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -41,23 +42,29 @@ describe('2: damaged bytes on up to X locations', () => {
     for (let round = 1; round <= ROUNDS; round++) {
       const where = rng.sample([...locations.keys()], rng.int(1, X));
       const done: string[] = [];
-      let storedDamage = false;
+      /** Locations with damaged shards or manifests (what verify --deep looks at). */
+      const storedOn = new Set<string>();
       for (const i of where) {
         const loc = locations[i]!;
         const shards = await objectsIn(loc, 'shards');
         const manifests = await objectsIn(loc, 'manifests');
         const targets = rng.int(1, 3);
         for (let t = 0; t < targets; t++) {
-          const what = rng.pick(['shard', 'shard', 'manifest', 'head'] as const);
+          const what = rng.pick(['shard', 'shard', 'manifest', 'head', 'key share'] as const);
           const kind = rng.pick(MUTATIONS);
           if (what === 'head') {
             done.push(`${nameOf(i)} head ${await mutate(rng, nodePath.join(loc, 'head'), kind)}`);
             continue;
           }
+          if (what === 'key share') {
+            const [share] = await objectsIn(loc, 'keys');
+            if (share) done.push(`${nameOf(i)} key share ${await mutate(rng, share, kind)}`);
+            continue;
+          }
           const pool = what === 'shard' ? shards : manifests;
           if (pool.length === 0) continue;
           done.push(`${nameOf(i)} ${what} ${await mutate(rng, rng.pick(pool), kind, pool)}`);
-          storedDamage = true;
+          storedOn.add(nameOf(i));
         }
       }
       damageStats.faults += done.length;
@@ -69,11 +76,9 @@ describe('2: damaged bytes on up to X locations', () => {
 
       // verify --deep reports shard and manifest damage, on the locations that hold it.
       const before = await vault.verify(true);
-      if (storedDamage) {
+      if (storedOn.size > 0) {
         const reported = new Set(before.report?.problems.map((p) => p.location));
-        const damaged = [
-          ...new Set(done.filter((d) => !d.split(' ')[1]!.startsWith('head')).map((d) => d.split(' ')[0]!)),
-        ];
+        const damaged = [...storedOn];
         if (before.run.code !== 6 || !damaged.every((l) => reported.has(l))) {
           problems.push(
             `${at}: verify --deep did not report damage on ${damaged.join(', ')}: ${describeRun(['verify'], before.run)}`,
@@ -88,6 +93,22 @@ describe('2: damaged bytes on up to X locations', () => {
         problems.push(
           `${at}: ${describeRun(['repair', '--deep'], rep.run)}; then ${describeRun(['verify', '--deep'], after.run)}`,
         );
+      }
+      // Repaired means whole again: any X locations may go and a file still reads.
+      const away = rng.sample(locations, X);
+      for (const l of away) await fs.rename(l, `${l}.unplugged`);
+      try {
+        const [name, e] = rng.pick([...vault.committed]);
+        const got = await vault.get(name, [e], damageStats);
+        problems.push(...got.problems.map((p) => `${at}: ${p}`));
+        if (got.outcome !== 'ok') {
+          damageStats.bytesLost += e.size;
+          problems.push(
+            `${at}: after repair, ${name} unreadable without ${X} locations: ${describeRun(['get'], got.run)}`,
+          );
+        }
+      } finally {
+        for (const l of away) await fs.rename(`${l}.unplugged`, l);
       }
       console.log(`[damage] ${at}: verify ${before.run.code}, repair ${rep.run.code}, verify ${after.run.code}`);
 
@@ -145,15 +166,9 @@ describe('2: damaged bytes on up to X locations', () => {
     expect(damageStats.wrongBytes).toBe(0);
   });
 
-  // BUG: repair and verify --deep do not look inside key shares: a key share whose sealed
-  // box is damaged still decodes, so repair reports "key shares: current" and does not
-  // re-deal. The vault then no longer survives X lost locations. Repro: init over 5 folders
-  // with --survive 2 --secret-against 2 (t = 3), put a file, XOR byte 100 (inside the
-  // passphrase box) of keys/0000000001 on loc1 and loc2, run `repair --deep` (exit 0, "all
-  // good") and `verify --deep` (exit 0), then rename loc3 and loc4 away: `get` fails with
-  // "only 1 of the 3 key shares needed to unlock are reachable" (exit 4) — every committed
-  // file unreadable with only X = 2 locations lost after a repair that said all good.
-  it.skip('a damaged key share is noticed and re-dealt by repair: the vault still survives losing X locations', async () => {
+  // Found by this suite (fixed in 5a9cbb9): repair took a key share whose sealed box was
+  // damaged for a good one, so damage on X locations plus X lost locations locked the vault.
+  it('a damaged key share is noticed and re-dealt by repair: the vault still survives losing X locations', async () => {
     const rng = Rng.for('damage key shares');
     const locations = await root.locations(nodePath.join('keys', 'locs'), 5);
     const vault = await FaultVault.init('keys', await root.dir('keys', 'work'), locations);
@@ -169,17 +184,14 @@ describe('2: damaged bytes on up to X locations', () => {
     expect(rep.run.code).toBe(0);
     for (const loc of locations.slice(X, 2 * X)) await fs.rename(loc, `${loc}.unplugged`);
     const got = await vault.get('file', [e], damageStats);
+    damageStats.trials++;
+    if (got.outcome !== 'ok') damageStats.bytesLost += e.size;
     expect(got.outcome, describeRun(['get'], got.run)).toBe('ok');
   });
 
-  // BUG: repair does not write the vault head again where it is damaged (only a later
-  // commit does), so head damage accumulates over repairs until no head is left. Repro:
-  // init over 5 folders (--survive 2), put a file, flip a byte in the middle of `head` on
-  // loc1 and loc2, `repair --deep` (exit 0, all good), flip a byte in `head` on loc3 and
-  // loc4, `repair --deep` (exit 0, all good), rename loc5 away (one lost location): `get`
-  // fails (the vault does not open: no readable head) although each fault touched at most
-  // X = 2 locations and repair ran after each.
-  it.skip('repair writes damaged heads again: head damage does not pile up across repairs', async () => {
+  // Found by this suite (fixed in 5a9cbb9): repair left damaged heads alone, so head damage
+  // piled up across repairs until one lost location left no readable head.
+  it('repair writes damaged heads again: head damage does not pile up across repairs', async () => {
     const rng = Rng.for('damage heads');
     const locations = await root.locations(nodePath.join('heads', 'locs'), 5);
     const vault = await FaultVault.init('heads', await root.dir('heads', 'work'), locations);
@@ -194,6 +206,8 @@ describe('2: damaged bytes on up to X locations', () => {
     }
     await fs.rename(locations[4]!, `${locations[4]!}.unplugged`);
     const got = await vault.get('file', [e], damageStats);
+    damageStats.trials++;
+    if (got.outcome !== 'ok') damageStats.bytesLost += e.size;
     expect(got.outcome, describeRun(['get'], got.run)).toBe('ok');
   });
 });

@@ -47,6 +47,7 @@ class Lane {
   private locations: LocationInfo[] = [];
   private extra = 0;
   private readonly counts = new Map<string, number>();
+  private locksLeft = 0;
 
   constructor(
     readonly id: number,
@@ -240,6 +241,9 @@ class Lane {
     const r = await v.run(args, { killAfterMs: delay, timeoutMs: 120_000 });
     stats.trials++;
     if (r.killed) stats.faults++;
+    // The dead process's profile lock stays behind; the next command must take it over
+    // (a busy exit there would show below as an unreadable file).
+    if (r.killed && (await fs.stat(nodePath.join(v.home, 'profile.lock')).catch(() => null))) this.locksLeft++;
     const key = `${op}${r.killed ? ' killed' : ' completed'}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     const where = `lane ${this.id} trial ${n} (${op} ${what}; kill at ${delay} ms of ~${Math.round(window)} ms)`;
@@ -289,7 +293,8 @@ class Lane {
   }
 
   summary(): string {
-    return [...this.counts].map(([k, c]) => `${k} ${c}`).join(', ');
+    const ops = [...this.counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, c]) => `${k} ${c}`);
+    return `${ops.join(', ')}; ${this.locksLeft} dead process lock(s) taken over`;
   }
 }
 
