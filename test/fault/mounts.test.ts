@@ -133,14 +133,7 @@ describe('4: a full location and a read-only location', () => {
     expect(problems, `seed ${inject('faultSeed')}`).toEqual([]);
   });
 
-  // BUG: a put that does not fit on one location fails with another location's error:
-  // {"code":"io","message":"…/l2: shards/…: the location stopped reading"} (exit 1), not the
-  // full location's "…/tiny: …: the location is full" (no-space). When the full location's
-  // upload fails, every channel is aborted, and the first error to surface is a sibling's
-  // aborted channel. Repro: init over four folders and a 1 MiB tmpfs (`mount -t tmpfs -o
-  // size=1m tmpfs DIR`), --survive 2 (k = 3), then `put` a 6 MiB file with --json. (A 10 kB
-  // put onto the same location once filled gives the right no-space error.)
-  it.skip('a put that does not fit names the full location (no-space)', async (ctx) => {
+  it('a put that does not fit names the full location (no-space)', async (ctx) => {
     const rng = Rng.for('full tmpfs message');
     const made = await fullVault('full-message', rng);
     if (!made) return ctx.skip();

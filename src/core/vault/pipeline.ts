@@ -123,7 +123,7 @@ export async function writeShards(opts: {
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
-  const uploads = startUploads(targets, channels);
+  const { uploads, firstError } = startUploads(targets, channels);
   const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
   const digests = headers.map((h) => new ShardDigest(h));
   const shardSizes = new Array<number>(g.total).fill(0);
@@ -172,7 +172,7 @@ export async function writeShards(opts: {
     await Promise.allSettled(
       settled.map((s, i) => (s.status === 'fulfilled' ? targets[i]!.node.delete(targets[i]!.path) : Promise.resolve())),
     );
-    throw firstFailure(settled, err);
+    throw firstError() ?? err;
   } finally {
     await sealer.close();
   }
@@ -206,22 +206,24 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
  * channel's producer; the promises are awaited at the end, and a handler is attached now so
  * that an early failure is never an unhandled rejection.
  */
-function startUploads(targets: readonly ShardTarget[], channels: readonly Channel[]): Promise<number>[] {
-  return targets.map((t, i) => {
+function startUploads(
+  targets: readonly ShardTarget[],
+  channels: readonly Channel[],
+): { uploads: Promise<number>[]; firstError: () => Error | null } {
+  // The first location to fail is the cause; the others then fail because their channels
+  // were aborted, so its error is the one to report (full, read-only, gone).
+  let first: Error | null = null;
+  const uploads = targets.map((t, i) => {
     const upload = t.node.put(t.path, channels[i]!).catch((err: unknown) => {
       const reason = err instanceof Error ? err : new Error(String(err));
+      first ??= reason;
       channels[i]!.fail(reason);
       throw reason;
     });
     upload.catch(() => undefined);
     return upload;
   });
-}
-
-/** The error to report for a failed transfer: a location's own error, if one failed. */
-function firstFailure(settled: readonly PromiseSettledResult<unknown>[], fallback: unknown): unknown {
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  return failed ? failed.reason : fallback;
+  return { uploads, firstError: () => first };
 }
 
 /** Reads exact byte counts from a location's stream. */
@@ -488,7 +490,7 @@ export async function rebuildShards(
   const wanted = [...new Set(targets.map((t) => t.index))];
   for (const j of wanted) if (!spec.keys[j]) throw new CorruptError(`shard ${j}'s key can't be unwrapped`);
   const channels = targets.map(() => new Channel(4));
-  const uploads = startUploads(targets, channels);
+  const { uploads, firstError } = startUploads(targets, channels);
   const digests = new Map(wanted.map((j) => [j, new ShardDigest(spec.headers[j]!)]));
   const send = async (j: number, ...parts: Uint8Array[]): Promise<void> => {
     for (const bytes of parts) {
@@ -521,6 +523,7 @@ export async function rebuildShards(
   } catch (err) {
     const reason = err instanceof Error ? err : new Error(String(err));
     channels.forEach((c) => c.abort(reason));
-    throw firstFailure(await Promise.allSettled(uploads), err);
+    await Promise.allSettled(uploads);
+    throw firstError() ?? err;
   }
 }
