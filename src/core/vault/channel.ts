@@ -11,6 +11,8 @@ export class Channel implements AsyncIterable<Uint8Array> {
   private closed = false;
   private abortReason: Error | null = null;
   private consumerGone: Error | null = null;
+  /** True when the consumer quit or failed before the producer aborted: its location is a cause, not a casualty. */
+  private quitOnItsOwn = false;
   private wakeConsumer: (() => void) | null = null;
   private wakeProducer: (() => void) | null = null;
 
@@ -40,10 +42,16 @@ export class Channel implements AsyncIterable<Uint8Array> {
 
   /** The consumer failed (e.g. the location went away): the producer's next push throws. */
   fail(reason: Error): void {
+    if (!this.abortReason) this.quitOnItsOwn = true;
     // The location's own error (full, read-only, gone) beats the generic "stopped reading"
     // that its early return() recorded a moment before.
     if (!this.consumerGone || this.consumerGone === STOPPED) this.consumerGone = reason;
     this.wake('producer');
+  }
+
+  /** Whether the consumer gave up before any abort: then its own error explains a failed transfer. */
+  get failedFirst(): boolean {
+    return this.quitOnItsOwn;
   }
 
   private wake(who: 'consumer' | 'producer'): void {
@@ -68,6 +76,7 @@ export class Channel implements AsyncIterable<Uint8Array> {
         }
       },
       return: (): Promise<IteratorResult<Uint8Array>> => {
+        if (!this.abortReason) this.quitOnItsOwn = true;
         this.consumerGone ??= STOPPED;
         this.wake('producer');
         return Promise.resolve({ value: undefined, done: true });

@@ -123,7 +123,7 @@ export async function writeShards(opts: {
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
-  const { uploads, firstError } = startUploads(targets, channels);
+  const { uploads, cause } = startUploads(targets, channels);
   const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
   const digests = headers.map((h) => new ShardDigest(h));
   const shardSizes = new Array<number>(g.total).fill(0);
@@ -172,7 +172,7 @@ export async function writeShards(opts: {
     await Promise.allSettled(
       settled.map((s, i) => (s.status === 'fulfilled' ? targets[i]!.node.delete(targets[i]!.path) : Promise.resolve())),
     );
-    throw firstError() ?? err;
+    throw cause() ?? err;
   } finally {
     await sealer.close();
   }
@@ -209,21 +209,23 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
 function startUploads(
   targets: readonly ShardTarget[],
   channels: readonly Channel[],
-): { uploads: Promise<number>[]; firstError: () => Error | null } {
-  // The first location to fail is the cause; the others then fail because their channels
-  // were aborted, so its error is the one to report (full, read-only, gone).
-  let first: Error | null = null;
+): { uploads: Promise<number>[]; cause: () => Error | null } {
+  const failures: { channel: Channel; reason: Error }[] = [];
   const uploads = targets.map((t, i) => {
     const upload = t.node.put(t.path, channels[i]!).catch((err: unknown) => {
       const reason = err instanceof Error ? err : new Error(String(err));
-      first ??= reason;
+      failures.push({ channel: channels[i]!, reason });
       channels[i]!.fail(reason);
       throw reason;
     });
     upload.catch(() => undefined);
     return upload;
   });
-  return { uploads, firstError: () => first };
+  // The cause is a location that gave up on its own (full, read-only, gone). The others then
+  // fail because their channels were aborted, and may report that sooner: a full location
+  // still removes its partial object while a sibling's abort has already surfaced.
+  const cause = (): Error | null => (failures.find((f) => f.channel.failedFirst) ?? failures[0])?.reason ?? null;
+  return { uploads, cause };
 }
 
 /** Reads exact byte counts from a location's stream. */
@@ -490,7 +492,7 @@ export async function rebuildShards(
   const wanted = [...new Set(targets.map((t) => t.index))];
   for (const j of wanted) if (!spec.keys[j]) throw new CorruptError(`shard ${j}'s key can't be unwrapped`);
   const channels = targets.map(() => new Channel(4));
-  const { uploads, firstError } = startUploads(targets, channels);
+  const { uploads, cause } = startUploads(targets, channels);
   const digests = new Map(wanted.map((j) => [j, new ShardDigest(spec.headers[j]!)]));
   const send = async (j: number, ...parts: Uint8Array[]): Promise<void> => {
     for (const bytes of parts) {
@@ -524,6 +526,6 @@ export async function rebuildShards(
     const reason = err instanceof Error ? err : new Error(String(err));
     channels.forEach((c) => c.abort(reason));
     await Promise.allSettled(uploads);
-    throw firstError() ?? err;
+    throw cause() ?? err;
   }
 }
