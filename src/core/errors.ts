@@ -47,11 +47,17 @@ export class NotFoundError extends ShardvaultError {
   }
 }
 
-/** A location cannot be reached now: unplugged disk, server down, timeout. Worth retrying later. */
+/**
+ * A location cannot be reached now: unplugged disk, server down, timeout. Worth retrying later.
+ * `unresponsive` marks a location that accepted the connection but gave no answer within its
+ * timeout (a frozen server): asking again at once would only wait that long again.
+ */
 export class OfflineError extends ShardvaultError {
   override readonly name = 'OfflineError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly unresponsive: boolean;
+  constructor(message: string, options?: { cause?: unknown; unresponsive?: boolean }) {
     super('offline', message, options);
+    this.unresponsive = options?.unresponsive ?? false;
   }
 }
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, OfflineError, ShardvaultError } from '../../src/core/errors';
 import { LocalFolderNode } from '../../src/core/storage/local';
 import { readObject, type LocationHealth, type ObjectInfo, type StorageNode } from '../../src/core/storage/node';
+import { withBreaker } from '../../src/core/storage/breaker';
 import { withRetry } from '../../src/core/storage/retry';
 import { chunked, pattern, runConformance } from './suite';
 
@@ -131,6 +132,12 @@ describe('withRetry', () => {
     expect(flaky.calls.get('get')).toBe(1);
   });
 
+  it('does not ask an unresponsive location again: that would double its stall', async () => {
+    const frozen = new FlakyNode(local, 10, () => new OfflineError('frozen: no answer', { unresponsive: true }));
+    await expect(withRetry(frozen, quick()).stat('obj')).rejects.toMatchObject({ unresponsive: true });
+    expect(frozen.calls.get('stat')).toBe(1);
+  });
+
   it('does not replay a put from a stream, which is spent', async () => {
     const flaky = new FlakyNode(local, 1);
     await expect(withRetry(flaky, quick()).put('s', chunked(pattern('s', 10), 3))).rejects.toBeInstanceOf(OfflineError);
@@ -140,5 +147,66 @@ describe('withRetry', () => {
   it('refuses nonsense options', () => {
     expect(() => withRetry(local, { attempts: 0, baseDelayMs: 1 })).toThrow(RangeError);
     expect(() => withRetry(local, { attempts: 2, baseDelayMs: -1 })).toThrow(RangeError);
+  });
+});
+
+// The breaker must keep every promise of the contract while the location answers.
+runConformance('local folder through withBreaker', async () => {
+  const { dir, stop } = await tempFolder();
+  return { node: withBreaker(new LocalFolderNode(dir), { cooldownMs: 1000 }), stop };
+});
+
+describe('withBreaker', () => {
+  let folder: { dir: string; stop: () => Promise<void> };
+  let local: LocalFolderNode;
+  beforeAll(async () => {
+    folder = await tempFolder();
+    local = new LocalFolderNode(folder.dir);
+    await local.put('obj', pattern('obj', 100));
+  });
+  afterAll(async () => {
+    await folder.stop();
+  });
+
+  it('keeps an unresponsive location out for the cool-down, then tries it again', async () => {
+    let clock = 0;
+    const frozen = new FlakyNode(local, 1, () => new OfflineError('frozen: no answer', { unresponsive: true }));
+    const node = withBreaker(frozen, { cooldownMs: 30_000, now: () => clock });
+    await expect(node.stat('obj')).rejects.toThrow('frozen: no answer');
+    // Every call now fails at once, without reaching the location.
+    clock = 29_000;
+    for (const call of [node.stat('obj'), node.list(''), node.get('obj'), node.delete('x'), node.rename('a', 'b')]) {
+      await expect(call).rejects.toMatchObject({ code: 'offline', unresponsive: true });
+    }
+    await expect(node.put('p', pattern('p', 3))).rejects.toThrow(/gave no answer 29 s ago/);
+    expect(frozen.calls.get('stat')).toBe(1);
+    expect(frozen.calls.get('list')).toBeUndefined();
+    // After the cool-down the location is asked again, and it answers.
+    clock = 30_000;
+    expect((await node.stat('obj'))?.size).toBe(100);
+    expect(frozen.calls.get('stat')).toBe(2);
+  });
+
+  it('is not tripped by a location that is merely down, nor by permanent errors', async () => {
+    const down = new FlakyNode(local, 1);
+    const node = withBreaker(down, { cooldownMs: 30_000, now: () => 0 });
+    await expect(node.stat('obj')).rejects.toBeInstanceOf(OfflineError);
+    expect((await node.stat('obj'))?.size).toBe(100);
+    const denied = new FlakyNode(local, 1, () => new ShardvaultError('permission', 'no'));
+    const guarded = withBreaker(denied, { cooldownMs: 30_000, now: () => 0 });
+    await expect(guarded.stat('obj')).rejects.toMatchObject({ code: 'permission' });
+    expect((await guarded.stat('obj'))?.size).toBe(100);
+  });
+
+  it('a reachable health check lets the location back in at once', async () => {
+    const frozen = new FlakyNode(local, 1, () => new OfflineError('frozen: no answer', { unresponsive: true }));
+    const node = withBreaker(frozen, { cooldownMs: 30_000, now: () => 0 });
+    await expect(node.list('')).rejects.toMatchObject({ unresponsive: true });
+    await expect(node.list('')).rejects.toThrow(/not waiting for it again/);
+    // (FlakyNode's first health answer is "unreachable": the breaker stays open.)
+    expect((await node.health()).reachable).toBe(false);
+    await expect(node.list('')).rejects.toThrow(/not waiting for it again/);
+    expect((await node.health()).reachable).toBe(true);
+    expect(await node.list('')).toHaveLength(1);
   });
 });

@@ -137,7 +137,7 @@ describe.concurrent('5: real servers stopped, frozen and restarted', () => {
     expect(problems, `seed ${inject('faultSeed')}`).toEqual([]);
   });
 
-  it('frozen servers (SIGSTOP): a get finishes from the others within the hang guard; the time is measured', async ({
+  it(`frozen servers (SIGSTOP): a get finishes from the others within ${HEDGED_BOUND_MS / 1000} s`, async ({
     expect,
     skip,
   }) => {
@@ -163,10 +163,19 @@ describe.concurrent('5: real servers stopped, frozen and restarted', () => {
         } else if (got.outcome !== 'ok') {
           problems.push(`get ${name} with ${names} frozen: ${describeRun(['get'], got.run)}`);
         }
+        // Found by this suite: a frozen location made every command wait out full timeouts,
+        // with retries, once per phase (key shares, head, manifests, audit log): 61 s per get
+        // with OpenSSH frozen, 91 s with rclone or Apache WebDAV, 131 s with two. Now an
+        // unresponsive location is not retried and the breaker (src/core/storage/breaker.ts)
+        // keeps it out of the rest of the command: one timeout per command.
+        if (!got.run.timedOut && got.run.ms > HEDGED_BOUND_MS) {
+          problems.push(
+            `get ${name} with ${names} frozen took ${(got.run.ms / 1000).toFixed(1)} s, over ${HEDGED_BOUND_MS / 1000} s`,
+          );
+        }
         stats.note(
           `get ${name} (${e.size} bytes) with ${names} frozen: ${got.run.timedOut ? 'HUNG' : got.outcome} after ` +
-            `${(got.run.ms / 1000).toFixed(1)} s` +
-            (got.run.ms > HEDGED_BOUND_MS ? ` (over the ${HEDGED_BOUND_MS / 1000} s a hedged read should take)` : ''),
+            `${(got.run.ms / 1000).toFixed(1)} s`,
         );
         if (LONG) {
           // A put around a frozen location ends too: refused, or stored whole.
@@ -186,35 +195,5 @@ describe.concurrent('5: real servers stopped, frozen and restarted', () => {
       problems.push(`thawed: ${describeRun(['repair'], rep.run)}; ${describeRun(['verify'], ver.run)}`);
     for (const p of await vault.checkAll(stats)) problems.push(`thawed: ${p}`);
     expect(problems, `seed ${inject('faultSeed')}`).toEqual([]);
-  });
-});
-
-describe('5: a frozen location, measured against hedged reads', () => {
-  // BUG: one frozen location (a SIGSTOPped server: TCP accepted, nothing answered) still makes
-  // every command wait out full timeouts, with retries, once per phase: unlock lists key shares
-  // everywhere, the head is read everywhere, the audit entry is written everywhere, each behind
-  // the SSH connect timeout or the WebDAV silence timeout × attempts. Only shard reads are
-  // hedged. Measured with a 2 MiB file after b376250 (10 s SSH connect, 15 s WebDAV silence, 2
-  // attempts): OpenSSH frozen 61 s per get (put refused after 81 s), rclone WebDAV 91 s (121 s),
-  // Apache WebDAV 91 s (121 s), rclone + Apache (X = 2) 131 s; before b376250 182 s, 272 s and
-  // 272 s. The other four locations could serve the get at once. Repro: this file's vault,
-  // `kill -STOP` the Apache workers (or rclone, or the sshd listener and its sessions), then
-  // `time shardvault get file-0`.
-  it.skip(`a get around a frozen location finishes within ${HEDGED_BOUND_MS / 1000} s (hedged reads)`, async ({
-    expect,
-    skip,
-  }) => {
-    if (unavailable) return skip(unavailable);
-    const rng = Rng.for('servers hedged');
-    const vault = await remoteVault('hedged', freezeSet, [2 * 1024 * 1024 + 5], rng);
-    const frozen = rng.pick(freezeSet);
-    frozen.freeze();
-    try {
-      const got = await vault.get('file-0', [vault.committed.get('file-0')!], stats, { timeoutMs: HANG_GUARD_MS });
-      expect(got.outcome).toBe('ok');
-      expect(got.run.ms).toBeLessThan(HEDGED_BOUND_MS);
-    } finally {
-      frozen.thaw();
-    }
   });
 });

@@ -11,6 +11,7 @@
  */
 import * as nodePath from 'node:path';
 import { UsageError } from '../errors';
+import { withBreaker } from './breaker';
 import { LocalFolderNode } from './local';
 import type { LocationKind, StorageNode } from './node';
 import { LazyNode } from './lazy';
@@ -108,9 +109,11 @@ export function createNode(
   secrets: LocationSecrets | null,
   options: NodeOptions = {},
 ): StorageNode {
-  // A frozen server costs timeout × attempts per phase of a command (unlock, head, log,
-  // shards); these keep that to about half a minute while riding out a dropped connection.
+  // A dropped connection is retried once. A frozen server (no answer within the timeout) is
+  // not asked again, and the breaker keeps it out of the rest of the command, so it costs one
+  // timeout per command instead of one per phase (unlock, head, manifests, log, shards).
   const retry = { attempts: 2, baseDelayMs: 200, maxDelayMs: 2000 };
+  const breaker = { cooldownMs: 60_000 };
   switch (parsed.kind) {
     case 'local':
       return new LocalFolderNode(parsed.spec);
@@ -121,14 +124,17 @@ export function createNode(
       // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
       return new LazyNode('sftp', displayRemote(remote), async () => {
         const { SftpNode } = await import('./sftp');
-        return withRetry(
-          new SftpNode({
-            ...remote,
-            password: secrets?.password ?? null,
-            passphrase: keyPassphrase || null,
-            connectTimeoutMs: 10_000,
-          }),
-          retry,
+        return withBreaker(
+          withRetry(
+            new SftpNode({
+              ...remote,
+              password: secrets?.password ?? null,
+              passphrase: keyPassphrase || null,
+              connectTimeoutMs: 10_000,
+            }),
+            retry,
+          ),
+          breaker,
         );
       });
     }
@@ -136,7 +142,10 @@ export function createNode(
       const remote = parseRemoteSpec(parsed.spec).options as WebDavOptions;
       return new LazyNode('webdav', displayRemote(remote), async () => {
         const { WebDavNode } = await import('./webdav');
-        return withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 }), retry);
+        return withBreaker(
+          withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 }), retry),
+          breaker,
+        );
       });
     }
   }

@@ -2,7 +2,8 @@
  * Retries a location's calls after transient failures (OfflineError) with exponential
  * backoff and jitter, with the same StorageNode interface, like restic's
  * backend/retry. Permanent errors (not found, permission, no space, corrupt, usage) pass
- * through at once.
+ * through at once, and so does an unresponsive location (it answered nothing for a whole
+ * timeout; a dropped or refused connection is retried).
  *
  * What may be retried follows node.ts: every call is idempotent. Two limits:
  *   - put is retried only when its data is a Uint8Array: a stream can't be replayed.
@@ -100,7 +101,9 @@ class RetryingNode implements StorageNode {
       try {
         return await run();
       } catch (err) {
-        if (!(err instanceof OfflineError) || attempt >= this.attempts) throw err;
+        // A location that gave no answer within its whole timeout is not asked again: that
+        // would double the stall of a frozen server (the breaker then keeps it out, breaker.ts).
+        if (!(err instanceof OfflineError) || err.unresponsive || attempt >= this.attempts) throw err;
         const delayMs = this.delayFor(attempt);
         this.options.onRetry?.({ call, attempt, delayMs, error: err });
         await this.sleep(delayMs);

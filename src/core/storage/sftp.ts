@@ -483,6 +483,7 @@ export class SftpNode implements StorageNode {
     if (e.level === 'client-timeout') {
       return new OfflineError(`${where} no SSH answer within ${this.options.connectTimeoutMs ?? 20_000} ms`, {
         cause: err,
+        unresponsive: true,
       });
     }
     const code = (err as { code?: unknown }).code;

@@ -522,7 +522,9 @@ export class WebDavNode implements StorageNode {
         cause: err,
       });
     }
-    return new OfflineError(`${where}: ${e.code ?? e.message}`, { cause: err });
+    // ETIMEDOUT is the request's own silence timeout (see request()): the server took the
+    // connection and said nothing.
+    return new OfflineError(`${where}: ${e.code ?? e.message}`, { cause: err, unresponsive: e.code === 'ETIMEDOUT' });
   }
 }
 

@@ -187,85 +187,91 @@ export class Vault {
       display: p.display,
       node: createNode(p, p.secrets, { env: process.env }),
     }));
-    const health = await Promise.all(locations.map((l) => l.node.health()));
-    const down = locations.flatMap((l, i) =>
-      health[i]!.reachable ? [] : [`${l.name} (${health[i]!.error ?? 'unreachable'})`],
-    );
-    if (down.length) {
-      throw new ShardvaultError(
-        'unavailable',
-        `every location must be reachable to create a vault: ${down.join(', ')}`,
-      );
-    }
-    for (const l of locations) {
-      if (await l.node.stat(PATHS.vault))
-        throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
-    }
-
-    const vaultId = newId();
-    const kdf = opts.kdf ?? DEFAULT_KDF;
-    const salt = new Uint8Array(randomBytes(32));
-    const recoveryCode = newRecoveryCode();
-    const vk = newVaultKey();
-    const pk = await passphraseKey(opts.passphrase, salt, kdf);
-    const rk = recoveryKey(recoveryCode, vaultId);
-    const created = nowIso();
-    const logPair = generateX25519();
-    const device = newDevice();
+    // A create that fails closes its connections: an open SSH session would keep the process alive.
     try {
-      for (const l of locations) {
-        const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created };
-        await l.node.put(PATHS.vault, encodeVaultRecord(record));
-      }
-      const shares = await dealShares(
-        vk,
-        { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) },
-        pk,
-        rk,
+      const health = await Promise.all(locations.map((l) => l.node.health()));
+      const down = locations.flatMap((l, i) =>
+        health[i]!.reachable ? [] : [`${l.name} (${health[i]!.error ?? 'unreachable'})`],
       );
-      await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.get(l.id)!)));
-      const profile: Profile = {
-        vaultId,
-        device,
-        kdf,
-        salt,
-        logPublicKey: logPair.publicKey,
-        lastHeadCounter: 0,
-        locations: locations.map((l, i) => ({
-          id: l.id,
-          name: l.name,
-          kind: l.kind,
-          spec: parsed[i]!.spec,
-          sealedSecrets: sealSecrets(parsed[i]!.secrets, pk, vaultId, l.id),
-          lastSeen: created,
-        })),
-        logTip: { seq: 0, hash: ZERO_HASH },
-        policy,
-      };
-      const vault = new Vault(dir, profile, locations, opts);
-      vault.keys = deriveVaultKeys(vk, vaultId);
-      vault.vk = new Uint8Array(vk);
-      vault.pk = new Uint8Array(pk);
-      const head: Head = {
-        vaultId,
-        counter: 0,
-        generation: 1,
-        policy,
-        locations: locations.map(({ id, name, kind, display }) => ({ id, name, kind, display })),
-        files: [],
-        tombstones: [],
-        logPublicKey: logPair.publicKey,
-        logPrivateKey: logPair.privateKey,
-        recoveryKey: new Uint8Array(rk),
-        logAnchors: [],
-        updated: created,
-      };
-      vault.currentHead = head;
-      await vault.audit({ action: 'init', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
-      await vault.commit((h) => h);
-      return { vault, recoveryCode, warnings };
-    } finally {
-      wipe(vk, pk, rk);
+      if (down.length) {
+        throw new ShardvaultError(
+          'unavailable',
+          `every location must be reachable to create a vault: ${down.join(', ')}`,
+        );
+      }
+      for (const l of locations) {
+        if (await l.node.stat(PATHS.vault))
+          throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
+      }
+
+      const vaultId = newId();
+      const kdf = opts.kdf ?? DEFAULT_KDF;
+      const salt = new Uint8Array(randomBytes(32));
+      const recoveryCode = newRecoveryCode();
+      const vk = newVaultKey();
+      const pk = await passphraseKey(opts.passphrase, salt, kdf);
+      const rk = recoveryKey(recoveryCode, vaultId);
+      const created = nowIso();
+      const logPair = generateX25519();
+      const device = newDevice();
+      try {
+        for (const l of locations) {
+          const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created };
+          await l.node.put(PATHS.vault, encodeVaultRecord(record));
+        }
+        const shares = await dealShares(
+          vk,
+          { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) },
+          pk,
+          rk,
+        );
+        await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.get(l.id)!)));
+        const profile: Profile = {
+          vaultId,
+          device,
+          kdf,
+          salt,
+          logPublicKey: logPair.publicKey,
+          lastHeadCounter: 0,
+          locations: locations.map((l, i) => ({
+            id: l.id,
+            name: l.name,
+            kind: l.kind,
+            spec: parsed[i]!.spec,
+            sealedSecrets: sealSecrets(parsed[i]!.secrets, pk, vaultId, l.id),
+            lastSeen: created,
+          })),
+          logTip: { seq: 0, hash: ZERO_HASH },
+          policy,
+        };
+        const vault = new Vault(dir, profile, locations, opts);
+        vault.keys = deriveVaultKeys(vk, vaultId);
+        vault.vk = new Uint8Array(vk);
+        vault.pk = new Uint8Array(pk);
+        const head: Head = {
+          vaultId,
+          counter: 0,
+          generation: 1,
+          policy,
+          locations: locations.map(({ id, name, kind, display }) => ({ id, name, kind, display })),
+          files: [],
+          tombstones: [],
+          logPublicKey: logPair.publicKey,
+          logPrivateKey: logPair.privateKey,
+          recoveryKey: new Uint8Array(rk),
+          logAnchors: [],
+          updated: created,
+        };
+        vault.currentHead = head;
+        await vault.audit({ action: 'init', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
+        await vault.commit((h) => h);
+        return { vault, recoveryCode, warnings };
+      } finally {
+        wipe(vk, pk, rk);
+      }
+    } catch (err) {
+      await closeNodes(locations.map((l) => l.node));
+      throw err;
     }
   }
 
@@ -284,102 +290,109 @@ export class Vault {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
     const parsed = await pinHostKeys(nameSpecs(specs), options.confirmHostKey);
     const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
-    const records = await Promise.all(
-      given.map(async (g) => {
-        try {
-          return decodeVaultRecord(await readObject(g.node, PATHS.vault, 4096));
-        } catch (err) {
-          options.onWarning?.(`${g.parsed.name}: ${(err as Error).message}`);
-          return null;
-        }
-      }),
-    );
-    // Locations could disagree (or lie); take the vault most of them name.
-    const counts = new Map<string, number>();
-    for (const r of records) if (r) counts.set(r.vaultId, (counts.get(r.vaultId) ?? 0) + 1);
-    const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-    if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
-    const first = records.find((r) => r?.vaultId === vaultId)!;
-    const matched = given.flatMap((g, i) =>
-      records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
-    );
-    const locations: Location[] = matched.map((g) => ({
-      id: g.id,
-      name: g.parsed.name,
-      kind: g.parsed.kind,
-      display: g.parsed.display,
-      node: g.node,
-    }));
-    const profile: Profile = {
-      vaultId,
-      device: newDevice(),
-      kdf: first.kdf,
-      salt: first.salt,
-      logPublicKey: new Uint8Array(32),
-      lastHeadCounter: 0,
-      locations: [],
-      logTip: { seq: 0, hash: ZERO_HASH },
-      policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
-    };
-    const probe = new Vault(dir, profile, locations, options);
-    const { vk, pk } = await probe.recover(secret, false);
+    const opened: StorageNode[] = given.map((g) => g.node);
     try {
-      const keys = deriveVaultKeys(vk, vaultId);
-      probe.keys = keys;
-      const head = await probe.loadHead();
-      // The head knows every location of the vault; ones not given on the command line keep
-      // the address the head records (enough for local folders; remote ones need their
-      // credentials again: `location add`).
-      const all: Location[] = head.locations.map((entry) => {
-        const mine = locations.find((l) => l.id === entry.id);
-        if (mine) return { ...mine, name: entry.name };
-        let node;
-        try {
-          node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
-        } catch (err) {
-          node = new UnavailableNode(
-            entry.kind,
-            entry.display,
-            `give it with --location to use it here (${(err as Error).message})`,
-          );
-        }
-        return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
-      });
-      // Credentials given on the command line are sealed under the passphrase the vault
-      // will be unlocked with from now on.
-      const sealingKey = newPassphrase !== null ? await passphraseKey(newPassphrase, first.salt, first.kdf) : pk;
-      const fresh: Profile = {
-        ...profile,
-        logPublicKey: head.logPublicKey,
-        lastHeadCounter: head.counter,
-        policy: head.policy,
-        locations: all.map((l) => {
-          const given = matched.find((g) => g.id === l.id);
-          return {
-            id: l.id,
-            name: l.name,
-            kind: l.kind,
-            spec: given?.parsed.spec ?? l.display,
-            sealedSecrets: given && sealingKey ? sealSecrets(given.parsed.secrets, sealingKey, vaultId, l.id) : null,
-            lastSeen: given ? nowIso() : null,
-          };
+      const records = await Promise.all(
+        given.map(async (g) => {
+          try {
+            return decodeVaultRecord(await readObject(g.node, PATHS.vault, 4096));
+          } catch (err) {
+            options.onWarning?.(`${g.parsed.name}: ${(err as Error).message}`);
+            return null;
+          }
         }),
+      );
+      // Locations could disagree (or lie); take the vault most of them name.
+      const counts = new Map<string, number>();
+      for (const r of records) if (r) counts.set(r.vaultId, (counts.get(r.vaultId) ?? 0) + 1);
+      const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+      if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
+      const first = records.find((r) => r?.vaultId === vaultId)!;
+      const matched = given.flatMap((g, i) =>
+        records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
+      );
+      const locations: Location[] = matched.map((g) => ({
+        id: g.id,
+        name: g.parsed.name,
+        kind: g.parsed.kind,
+        display: g.parsed.display,
+        node: g.node,
+      }));
+      const profile: Profile = {
+        vaultId,
+        device: newDevice(),
+        kdf: first.kdf,
+        salt: first.salt,
+        logPublicKey: new Uint8Array(32),
+        lastHeadCounter: 0,
+        locations: [],
+        logTip: { seq: 0, hash: ZERO_HASH },
+        policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
       };
-      const vault = new Vault(dir, fresh, all, options);
-      vault.keys = keys;
-      vault.currentHead = head;
-      vault.vk = new Uint8Array(vk);
-      vault.pk = pk;
-      await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
-      if (newPassphrase !== null) {
-        vault.pk = sealingKey;
-        await vault.redeal();
-      } else {
-        await vault.commit((h) => h);
+      const probe = new Vault(dir, profile, locations, options);
+      const { vk, pk } = await probe.recover(secret, false);
+      try {
+        const keys = deriveVaultKeys(vk, vaultId);
+        probe.keys = keys;
+        const head = await probe.loadHead();
+        // The head knows every location of the vault; ones not given on the command line keep
+        // the address the head records (enough for local folders; remote ones need their
+        // credentials again: `location add`).
+        const all: Location[] = head.locations.map((entry) => {
+          const mine = locations.find((l) => l.id === entry.id);
+          if (mine) return { ...mine, name: entry.name };
+          let node;
+          try {
+            node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
+          } catch (err) {
+            node = new UnavailableNode(
+              entry.kind,
+              entry.display,
+              `give it with --location to use it here (${(err as Error).message})`,
+            );
+          }
+          opened.push(node);
+          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
+        });
+        // Credentials given on the command line are sealed under the passphrase the vault
+        // will be unlocked with from now on.
+        const sealingKey = newPassphrase !== null ? await passphraseKey(newPassphrase, first.salt, first.kdf) : pk;
+        const fresh: Profile = {
+          ...profile,
+          logPublicKey: head.logPublicKey,
+          lastHeadCounter: head.counter,
+          policy: head.policy,
+          locations: all.map((l) => {
+            const given = matched.find((g) => g.id === l.id);
+            return {
+              id: l.id,
+              name: l.name,
+              kind: l.kind,
+              spec: given?.parsed.spec ?? l.display,
+              sealedSecrets: given && sealingKey ? sealSecrets(given.parsed.secrets, sealingKey, vaultId, l.id) : null,
+              lastSeen: given ? nowIso() : null,
+            };
+          }),
+        };
+        const vault = new Vault(dir, fresh, all, options);
+        vault.keys = keys;
+        vault.currentHead = head;
+        vault.vk = new Uint8Array(vk);
+        vault.pk = pk;
+        await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
+        if (newPassphrase !== null) {
+          vault.pk = sealingKey;
+          await vault.redeal();
+        } else {
+          await vault.commit((h) => h);
+        }
+        return vault;
+      } finally {
+        wipe(vk);
       }
-      return vault;
-    } finally {
-      wipe(vk);
+    } catch (err) {
+      await closeNodes(opened);
+      throw err;
     }
   }
 
@@ -872,4 +885,9 @@ export class Vault {
   emitProgress(event: ProgressEvent): void {
     this.options.onProgress?.(event);
   }
+}
+
+/** Closes nodes of a vault that failed to come up; a node that fails to close is let go. */
+async function closeNodes(nodes: readonly StorageNode[]): Promise<void> {
+  await Promise.allSettled(nodes.map((n) => n.close()));
 }
