@@ -1077,7 +1077,18 @@ describe('a rolled-back vault head', () => {
     expect((await v.run(['put', first])).code).toBe(0);
     const oldHead = await fs.readFile(nodePath.join(v.locations[0]!, 'head'));
     expect((await v.run(['put', second])).code).toBe(0);
+    // Only the shared head rolled back: each device's own copy still holds the newest state.
     for (const l of v.locations) await fs.writeFile(nodePath.join(l, 'head'), oldHead);
+    const both = await v.run(['ls']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stdout).toMatch(/second\.bin/);
+    // Every head rolled back, the devices' copies too: refused.
+    for (const l of v.locations) {
+      await fs.writeFile(nodePath.join(l, 'head'), oldHead);
+      for (const copy of await fs.readdir(nodePath.join(l, 'heads'))) {
+        await fs.writeFile(nodePath.join(l, 'heads', copy), oldHead);
+      }
+    }
 
     const ls = await v.run(['ls']);
     expectError(ls, 1, /older/);

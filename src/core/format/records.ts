@@ -26,6 +26,9 @@ export const PATHS = {
   keysDir: 'keys',
   keyShare: (generation: number) => `keys/${String(generation).padStart(10, '0')}`,
   head: 'head',
+  /** Each device's copy of the head it last committed (vault/merge.ts): written by that device only. */
+  headsDir: 'heads',
+  deviceHead: (deviceId: string) => `heads/${deviceId}`,
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
   shard: (objectId: string) => `shards/${objectId}`,
   logDir: (deviceId: string) => `log/${deviceId}`,

@@ -269,7 +269,7 @@ export async function removeLocation(
 }
 
 async function emptyLocation(l: Location): Promise<void> {
-  for (const dir of [PATHS.keysDir, 'shards', 'manifests', 'tmp']) {
+  for (const dir of [PATHS.keysDir, PATHS.headsDir, 'shards', 'manifests', 'tmp']) {
     for (const o of await l.node.list(dir)) await l.node.delete(o.path);
   }
   await l.node.delete(PATHS.head);

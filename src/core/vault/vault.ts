@@ -50,6 +50,7 @@ import {
   survivesLosses,
   type PolicyNumbers,
 } from './policy';
+import { mergeHeads, sameContent } from './merge';
 import { loadProfile, newDevice, saveProfile, type Profile, type ProfileLocation } from './profile';
 
 export const DEFAULT_SEGMENT = 4 * 1024 * 1024;
@@ -87,11 +88,8 @@ export interface Settled<T> {
 
 const nowIso = (): string => new Date().toISOString();
 
-/** Whether two heads say the same about the vault (times and audit anchors aside). */
-function sameContent(a: Head, b: Head): boolean {
-  const what = (h: Head): string => JSON.stringify([h.generation, h.policy, h.locations, h.files, h.tombstones]);
-  return what(a) === what(b);
-}
+/** A location may list at most this many device heads; more is a lie, and the rest are left unread. */
+const MAX_DEVICE_HEADS = 1024;
 
 /** No reachable location holds a head that opens under the recovered vault key. */
 class NoHeadError extends ShardvaultError {
@@ -483,22 +481,12 @@ export class Vault {
     });
   }
 
-  /** Locations whose vault head is missing, damaged or older than the current one. */
+  /** Locations whose shared vault head is missing, damaged, older than the current one, or lacks another device's change. */
   async staleHeads(): Promise<Location[]> {
-    const keys = this.requireKeys();
-    const current = this.head().counter;
-    const checked = await this.everywhere(async (l) => {
-      try {
-        return (
-          decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId).counter >=
-          current
-        );
-      } catch (err) {
-        if (err instanceof ShardvaultError && err.code === 'offline') throw err;
-        return false;
-      }
-    });
-    return checked.filter((c) => c.value === false).map((c) => c.location);
+    const current = this.head();
+    const stale = (shared: Head | null): boolean =>
+      !shared || shared.counter < current.counter || !sameContent(shared, current);
+    return (await this.readHeads()).filter((r) => stale(r.shared)).map((r) => r.location);
   }
 
   /** How many locations the vault's placement survives losing (the policy's X). */
@@ -673,36 +661,72 @@ export class Vault {
     this.rotating = false;
     wipe(old.vk);
     if (old.keys) wipeVaultKeys(old.keys);
+    // Other devices' copies of their heads are under the old key: they no longer open, and
+    // what they held is in the head just committed.
+    const mine = PATHS.deviceHead(this.profile.device.id);
+    await this.everywhere(async (l) => {
+      for (const o of await l.node.list(PATHS.headsDir)) if (o.path !== mine) await l.node.delete(o.path);
+    });
   }
 
   // ------------------------------------------------------------------ the vault head
 
-  /** The highest valid head on the reachable locations; refuses one older than this profile saw. */
+  /**
+   * The vault as the reachable locations hold it: the shared head merged with every device's
+   * own copy (vault/merge.ts), so a commit another device made at the same moment is not
+   * lost. Refuses a vault older than this profile saw.
+   */
   private async loadHead(): Promise<Head> {
-    const keys = this.requireKeys();
-    const heads = await this.everywhere(async (l) =>
-      decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId),
-    );
-    for (const h of heads) {
-      if (
-        h.error &&
-        !(h.error instanceof NotFoundError) &&
-        !(h.error instanceof ShardvaultError && h.error.code === 'offline') &&
-        !(this.rotating && h.error instanceof ShardvaultError && h.error.code === 'corrupt')
-      )
-        this.options.onWarning?.(`${h.location.name}: vault head: ${h.error.message}`);
+    const heads = (await this.readHeads()).flatMap((r) => r.heads);
+    if (heads.length === 0) throw new NoHeadError();
+    const { head, shadowed } = mergeHeads(heads);
+    for (const f of shadowed) {
+      this.options.onWarning?.(
+        `${f.name}: two devices stored this name at the same time; the later one is kept, the other ` +
+          `(${f.size} bytes, stored ${f.created}) is no longer listed`,
+      );
     }
-    const best = heads.flatMap((h) => (h.value ? [h.value] : [])).sort((a, b) => b.counter - a.counter)[0];
-    if (!best) throw new NoHeadError();
-    if (best.counter < this.profile.lastHeadCounter) {
+    if (head.counter < this.profile.lastHeadCounter) {
       throw new ShardvaultError(
         'rollback',
-        `the locations offer vault head ${best.counter}, older than ${this.profile.lastHeadCounter} which this device has seen: ` +
+        `the locations offer vault head ${head.counter}, older than ${this.profile.lastHeadCounter} which this device has seen: ` +
           'a location may be serving old data, or the newest heads are on unreachable locations',
       );
     }
-    this.profile = { ...this.profile, lastHeadCounter: best.counter, policy: best.policy };
-    return best;
+    this.profile = { ...this.profile, lastHeadCounter: head.counter, policy: head.policy };
+    return head;
+  }
+
+  /**
+   * Every valid head on each reachable location: the shared one and each device's copy.
+   * Damaged ones are warned about (except under a key rotation, where heads under the old
+   * key are expected not to open) and left out.
+   */
+  private async readHeads(): Promise<{ location: Location; shared: Head | null; heads: Head[] }[]> {
+    const keys = this.requireKeys();
+    const vaultId = this.profile.vaultId;
+    const warn = (l: Location, what: string, err: unknown): void => {
+      if (err instanceof NotFoundError) return;
+      if (err instanceof ShardvaultError && err.code === 'offline') return;
+      if (this.rotating && err instanceof ShardvaultError && err.code === 'corrupt') return;
+      this.options.onWarning?.(`${l.name}: ${what}: ${(err as Error).message}`);
+    };
+    const read = async (l: Location, path: string): Promise<Head | null> => {
+      try {
+        return decodeHead(await readObject(l.node, path, MAX_HEAD_BYTES), keys.head, vaultId);
+      } catch (err) {
+        warn(l, path === PATHS.head ? 'vault head' : `device head ${path}`, err);
+        if (err instanceof ShardvaultError && err.code === 'offline') throw err;
+        return null;
+      }
+    };
+    const found = await this.everywhere(async (l) => {
+      const shared = await read(l, PATHS.head);
+      const listed = (await l.node.list(PATHS.headsDir)).slice(0, MAX_DEVICE_HEADS);
+      const copies = await Promise.all(listed.map((o) => read(l, o.path)));
+      return { location: l, shared, heads: [shared, ...copies].filter((h): h is Head => h !== null) };
+    });
+    return found.flatMap((f) => (f.value ? [f.value] : []));
   }
 
   /**
@@ -719,59 +743,36 @@ export class Vault {
       pending.logged = true;
     }
     // Another device may have committed since this one read the head (passive storage has
-    // no lock across machines): the change is applied to the newest head, not written over it.
+    // no lock across machines): the change is applied to the vault as the locations hold it
+    // now. One that commits at the very same moment is not lost either: its own copy of its
+    // head is merged by every reader (vault/merge.ts).
     let base = this.head();
     try {
-      const latest = await this.loadHead();
-      if (latest.counter > base.counter) base = latest;
+      base = mergeHeads([base, await this.loadHead()]).head;
     } catch (err) {
       if (!(err instanceof NoHeadError)) throw err;
     }
-    // Just before writing, look once more: a device that wrote meanwhile is built upon.
-    const ahead = (await this.readHeads())
-      .filter((h) => h.counter > base.counter)
-      .sort((a, b) => b.counter - a.counter)[0];
-    if (ahead) base = ahead;
-    let next = await this.writeHead(change(base), base.counter + 1, keys);
-    // Two devices can still read the same head and both write its successor. Looking again
-    // after writing catches most of that: a different head at our counter (or a newer one) is
-    // merged by applying this change to it, and written above both. Passive storage offers no
-    // compare-and-swap, so a narrow window stays (docs/SECURITY.md, "Not promised").
-    for (let round = 0; round < 5; round++) {
-      const rival = (await this.readHeads()).find(
-        (h) => h.counter > next.counter || (h.counter === next.counter && !sameContent(h, next)),
-      );
-      if (!rival) break;
-      const merged = change(rival);
-      if (sameContent(merged, rival)) {
-        next = rival; // the other device's newer head already holds this change
-        break;
-      }
-      next = await this.writeHead(merged, Math.max(rival.counter, next.counter) + 1, keys);
-    }
+    const next = await this.writeHead(change(base), base.counter + 1, keys);
     this.currentHead = next;
     this.profile = { ...this.profile, lastHeadCounter: next.counter };
     await this.saveProfile();
     return next;
   }
 
-  /** Every valid head the reachable locations hold. */
-  private async readHeads(): Promise<Head[]> {
-    const keys = this.requireKeys();
-    const heads = await this.everywhere(async (l) =>
-      decodeHead(await readObject(l.node, PATHS.head, MAX_HEAD_BYTES), keys.head, this.profile.vaultId),
-    );
-    return heads.flatMap((h) => (h.value ? [h.value] : []));
-  }
-
   /** Writes `base` as head number `counter` (anchoring this device's audit chain) to every
-   * reachable location; committed once on at least X + 1 of them. */
+   * reachable location, as the shared head and as this device's copy; committed once on at
+   * least X + 1 of them. */
   private async writeHead(base: Head, counter: number, keys: VaultKeys): Promise<Head> {
     const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
     if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
     const next: Head = { ...base, counter, logAnchors: anchors, updated: nowIso() };
     const bytes = encodeHead(next, keys.head);
-    const results = await this.everywhere((l) => l.node.put(PATHS.head, bytes));
+    // This device's own copy first: no other device writes it, so a rival commit landing on
+    // the shared head a moment later can't erase this change.
+    const results = await this.everywhere(async (l) => {
+      await l.node.put(PATHS.deviceHead(this.profile.device.id), bytes);
+      return l.node.put(PATHS.head, bytes);
+    });
     const ok = results.filter((r) => r.value !== undefined).length;
     const needed = Math.min(this.locations.length, this.policySurvives() + 1);
     if (ok < needed) {

@@ -1,0 +1,106 @@
+/**
+ * Merging vault heads written by different devices.
+ *
+ * Passive storage has no compare-and-swap: two machines that read head N at the same moment
+ * both write head N + 1, and on each location the last write wins. So every device also
+ * keeps its own copy of the head it last committed (`heads/<device id>`, written by it alone),
+ * and a reader merges the shared head with every device's copy. A change one device
+ * committed is then never lost to another device's concurrent write.
+ *
+ * Every reader that holds the same heads computes the same vault, whatever order it read them
+ * in (and merging a head with itself changes nothing). Where no two files share a name, the
+ * merge is also associative: a join of the heads' files and tombstones.
+ *   - files: every entry of every head, less those named by any tombstone (every removal and
+ *     every replaced version leaves a tombstone, so a merge never brings a removed file
+ *     back); two different files under one name (two devices stored the same name at once):
+ *     the later `created` wins, ties by id, and the other is reported and tombstoned;
+ *   - tombstones: the union;
+ *   - audit anchors: per device, the highest sequence number;
+ *   - counter and time: the highest;
+ *   - key generation, policy, locations and keys: those of the head with the highest
+ *     generation (then counter, then time): a re-deal is one device's act.
+ */
+import type { FileRef, Head, LogAnchor } from '../format/head';
+
+export interface Merged {
+  readonly head: Head;
+  /** Files that lost their name to another device's file stored under it at the same time. */
+  readonly shadowed: readonly FileRef[];
+}
+
+const key = (f: { readonly id: string; readonly version: number }): string => `${f.id}:${f.version}`;
+
+function newer(a: Head, b: Head): number {
+  return (
+    b.generation - a.generation ||
+    b.counter - a.counter ||
+    b.updated.localeCompare(a.updated) ||
+    // Last, any fixed order, so that every reader picks the same base from the same heads.
+    contentOf(b).localeCompare(contentOf(a))
+  );
+}
+
+function contentOf(h: Head): string {
+  return JSON.stringify([h.generation, h.policy, h.locations, h.files, h.tombstones]);
+}
+
+/** Whether `a` wins the name over `b`. */
+function wins(a: FileRef, b: FileRef): boolean {
+  return a.created !== b.created ? a.created > b.created : a.id !== b.id ? a.id > b.id : a.version > b.version;
+}
+
+export function mergeHeads(heads: readonly Head[]): Merged {
+  if (heads.length === 0) throw new RangeError('mergeHeads needs at least one head');
+  const ordered = [...heads].sort(newer);
+  const base = ordered[0]!;
+
+  const tombstones = new Map<string, { id: string; version: number }>();
+  for (const h of ordered) for (const t of h.tombstones) if (!tombstones.has(key(t))) tombstones.set(key(t), t);
+
+  const byName = new Map<string, FileRef>();
+  const shadowed = new Map<string, FileRef>();
+  for (const h of ordered) {
+    for (const f of h.files) {
+      if (tombstones.has(key(f))) continue;
+      const holder = byName.get(f.name);
+      if (!holder) byName.set(f.name, f);
+      else if (key(holder) === key(f)) continue;
+      else if (wins(f, holder)) {
+        shadowed.set(key(holder), holder);
+        byName.set(f.name, f);
+      } else shadowed.set(key(f), f);
+    }
+  }
+  for (const f of byName.values()) shadowed.delete(key(f));
+
+  const anchors = new Map<string, LogAnchor>();
+  for (const h of ordered) {
+    for (const a of h.logAnchors) {
+      const held = anchors.get(a.device);
+      if (!held || a.seq > held.seq) anchors.set(a.device, a);
+    }
+  }
+
+  const head: Head = {
+    ...base,
+    counter: Math.max(...ordered.map((h) => h.counter)),
+    updated: ordered.map((h) => h.updated).reduce((a, b) => (b > a ? b : a)),
+    // The base head's order first, then what only other heads hold, oldest first.
+    files: [...byName.values()].sort((a, b) => rank(base, a) - rank(base, b) || a.created.localeCompare(b.created)),
+    // A file that lost its name is tombstoned too: once a device writes this merge, the file
+    // stays out even if the winner is removed later (its remover never saw the loser listed).
+    tombstones: [...tombstones.values(), ...[...shadowed.values()].map(({ id, version }) => ({ id, version }))],
+    logAnchors: [...anchors.values()],
+  };
+  return { head, shadowed: [...shadowed.values()] };
+}
+
+function rank(base: Head, f: FileRef): number {
+  const at = base.files.findIndex((b) => key(b) === key(f));
+  return at < 0 ? base.files.length : at;
+}
+
+/** Whether two heads say the same about the vault (counters, times and audit anchors aside). */
+export function sameContent(a: Head, b: Head): boolean {
+  return contentOf(a) === contentOf(b);
+}
