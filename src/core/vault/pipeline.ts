@@ -196,7 +196,10 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   const ms = readTimeoutMs();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new OfflineError(`${what}: no answer for ${ms / 1000} s`, { unresponsive: true })), ms);
+    timer = setTimeout(
+      () => reject(new OfflineError(`${what}: no answer for ${ms / 1000} s`, { unresponsive: true })),
+      ms,
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
