@@ -309,6 +309,15 @@ describe('shardvault serve: the web bridge', () => {
     expect(unknown.json().error).toEqual({ code: 'usage', message: 'no location named nope' });
     expect((await call('repair', { deep: false })).json().error?.code).toBe('auth'); // locked
     expect((await call('unlock', { passphrase: 'the bridge test passphrase' })).status).toBe(200);
+    // The unlock is an access request naming the locations whose key shares it read.
+    const log = (await call('accessLog')).json().value as Array<{
+      action: string;
+      outcome: string;
+      locations: string[];
+    }>;
+    const unlocked = log.filter((e) => e.action === 'unlock' && e.outcome === 'ok');
+    expect(unlocked.length).toBeGreaterThan(0);
+    expect(unlocked.every((e) => e.locations.length >= 2)).toBe(true);
 
     const tested = await call('testLocation', { name: 'loc1' });
     expect(tested.status).toBe(200);

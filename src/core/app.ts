@@ -137,7 +137,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
         await v.unlock({ passphrase: req.passphrase });
-        await v.audited('unlock', null, () => Promise.resolve());
+        await v.audited('unlock', null, (used) => {
+          v.unlockedFrom.forEach((name) => used.add(name));
+          return Promise.resolve();
+        });
       }),
     lock: () =>
       serial(() => {

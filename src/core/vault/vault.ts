@@ -106,6 +106,8 @@ export class Vault {
   private pk: Uint8Array | null = null;
   private preKey: { passphrase: string; pk: Uint8Array } | null = null;
   private rotating = false;
+  /** Names of the locations whose key shares the last unlock read (for its access request). */
+  private sharesFrom: readonly string[] = [];
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
   private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
@@ -522,6 +524,11 @@ export class Vault {
     }
   }
 
+  /** The locations whose key shares the last unlock read. */
+  get unlockedFrom(): readonly string[] {
+    return this.sharesFrom;
+  }
+
   lock(): void {
     if (this.keys) wipeVaultKeys(this.keys);
     if (this.currentHead) wipe(this.currentHead.logPrivateKey, this.currentHead.recoveryKey);
@@ -572,6 +579,7 @@ export class Vault {
       const usable = below === undefined ? shares : shares.filter((sh) => sh.record.generation < below);
       const { vk, generation } = await recoverVaultKey(this.profile.vaultId, usable, unlockSecret);
       keep = unlockSecret.kind === 'passphrase';
+      this.sharesFrom = reached;
       return { vk, pk: keep ? unlockSecret.key : null, generation };
     } catch (err) {
       if (logFailure && err instanceof ShardvaultError) {
