@@ -214,3 +214,18 @@ export function buildSpec(fields: LocationFields, name: string, password: string
     }
   }
 }
+
+/**
+ * A SPEC with `fingerprint=` pinned (the host key the user confirmed), before its `#name`.
+ * The fingerprint goes in raw: base64 holds '+' and '/', which the engine takes as they are.
+ */
+export function pinFingerprint(spec: string, fingerprint: string): string {
+  const hash = spec.lastIndexOf('#');
+  const [body, name] = hash < 0 ? [spec, ''] : [spec.slice(0, hash), spec.slice(hash)];
+  return `${body}${body.includes('?') ? '&' : '?'}fingerprint=${fingerprint}${name}`;
+}
+
+/** A SPEC as the page may show it: a password in its address is left out. */
+export function redactSpec(spec: string): string {
+  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/i, '$1:•••@');
+}

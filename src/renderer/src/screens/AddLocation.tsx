@@ -29,16 +29,25 @@ const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = [
   { id: 'webdav', label: 'WebDAV server' },
 ];
 
+/**
+ * What happens to a location once its form is filled in and its host key (SFTP) confirmed.
+ * A living vault adds it at once (the default); the first-run screen collects it for the
+ * vault it is about to create, with the confirmed host key pinned in its SPEC.
+ */
+export type CommitLocation = (spec: string, hostKey: string | undefined, display: string) => Promise<void>;
+
 export function AddLocation({
   client,
   taken,
   onClose,
   onAdded,
+  commit,
 }: {
   client: Client;
   taken: readonly string[];
   onClose: () => void;
   onAdded: (name: string, display: string) => void;
+  commit?: CommitLocation;
 }) {
   const [fields, setFields] = useState<LocationFields>(EMPTY_FIELDS);
   const [step, setStep] = useState<Step>({ kind: 'form' });
@@ -89,7 +98,8 @@ export function AddLocation({
     }
     setStep({ kind: 'adding', display });
     try {
-      await client.api.addLocation(hostKey === undefined ? { spec: built.spec } : { spec: built.spec, hostKey });
+      if (commit) await commit(built.spec, hostKey, display);
+      else await client.api.addLocation(hostKey === undefined ? { spec: built.spec } : { spec: built.spec, hostKey });
       if (mine === attempt.current) onAdded(chosenName, display);
     } catch (e) {
       if (mine !== attempt.current) return;
@@ -168,7 +178,17 @@ export function AddLocation({
           onTrust={() => void add(confirming.name, confirming.probe.display, confirming.probe.hostKey)}
         />
       ) : null}
-      <form ref={form} onSubmit={(e) => void submit(e)} noValidate aria-label="Add a location" hidden={!!confirming}>
+      <form
+        ref={form}
+        onSubmit={(e) => {
+          // React passes events up through the portal: the first run's own form must not see this one.
+          e.stopPropagation();
+          void submit(e);
+        }}
+        noValidate
+        aria-label="Add a location"
+        hidden={!!confirming}
+      >
         <fieldset className="segmented kind-choice" disabled={busy}>
           <legend className="sr-only">Kind of location</legend>
           {KINDS.map((k) => (

@@ -5,7 +5,7 @@ import type { Client } from '../bridge/client';
 import { formatCost, plural } from '../format';
 import { PRESETS, derive, locationsNeeded } from '../policy';
 import { ErrorNote, Field, Spinner, errorText } from '../ui/ui';
-import { LocationsEditor } from './LocationsEditor';
+import { type LocationChoice, LocationsEditor } from './LocationsEditor';
 
 interface Kit {
   readonly vault: VaultSummary;
@@ -57,7 +57,7 @@ export function Logo() {
 }
 
 function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: Kit) => void }) {
-  const [locations, setLocations] = useState<string[]>([]);
+  const [locations, setLocations] = useState<LocationChoice[]>([]);
   const [survive, setSurvive] = useState(1);
   const [secretAgainst, setSecretAgainst] = useState(1);
   const [passphrase, setPassphrase] = useState('');
@@ -80,10 +80,12 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
     setBusy(true);
     setError(null);
     try {
-      const result = await client.api.createVault({ locations, survive, secretAgainst, passphrase });
+      const specs = locations.map((l) => l.spec);
+      const result = await client.api.createVault({ locations: specs, survive, secretAgainst, passphrase });
       setPassphrase('');
       setConfirm('');
-      onCreated({ vault: result.vault, recoveryCode: result.recoveryCode, locations });
+      // The kit lists where the vault lives, never a password.
+      onCreated({ vault: result.vault, recoveryCode: result.recoveryCode, locations: locations.map((l) => l.display) });
     } catch (e) {
       setError(errorText(e));
     } finally {
@@ -223,7 +225,7 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
 }
 
 function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void }) {
-  const [locations, setLocations] = useState<string[]>([]);
+  const [locations, setLocations] = useState<LocationChoice[]>([]);
   const [useCode, setUseCode] = useState(false);
   const [secret, setSecret] = useState('');
   const [busy, setBusy] = useState(false);
@@ -238,7 +240,10 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
     setBusy(true);
     setError(null);
     try {
-      await client.api.openVault(useCode ? { locations, recoveryCode: secret } : { locations, passphrase: secret });
+      const specs = locations.map((l) => l.spec);
+      await client.api.openVault(
+        useCode ? { locations: specs, recoveryCode: secret } : { locations: specs, passphrase: secret },
+      );
       setSecret('');
       onOpened();
     } catch (e) {

@@ -1,6 +1,7 @@
 // Small building blocks. Native elements first (button, dialog, label): they bring
 // keyboard handling and accessibility that hand-made widgets have to imitate.
 import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { createPortal } from 'react-dom';
 
 type Tone = 'ok' | 'warn' | 'danger' | 'muted' | 'info';
 
@@ -111,7 +112,9 @@ export function Modal({
     if (dialog && !dialog.open) dialog.showModal();
     return () => dialog?.close();
   }, []);
-  return (
+  // On the body, not where it is used: a dialog holding a form may be opened from inside
+  // another form (the first run's), and nested forms submit the outer one.
+  return createPortal(
     <dialog
       ref={ref}
       className={wide ? 'modal wide' : 'modal'}
@@ -128,7 +131,8 @@ export function Modal({
         </button>
       </header>
       <div className="modal-body">{children}</div>
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }
 
