@@ -1101,3 +1101,24 @@ describe('a rolled-back vault head', () => {
     expect(await fs.readdir(out)).toEqual([]);
   });
 });
+
+// ====================================================================== location edit
+
+describe('location edit', () => {
+  it('renames a location and moves it to the new place of its folder; refuses one without its data', async () => {
+    const v = await makeVault('edit');
+    const renamed = await v.run(['location', 'edit', 'loc1', '--name', 'usb', '--json']);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(parseJson(renamed)).toMatchObject({ name: 'usb', kind: 'local' });
+    const moved = `${v.locations[0]!}.moved`;
+    await fs.rename(v.locations[0]!, moved);
+    const empty = await root.dir('edit/empty');
+    expectError(await v.run(['location', 'edit', 'usb', empty]), 2, /holds no Shardvault location/);
+    const edited = await v.run(['location', 'edit', 'usb', moved, '--json']);
+    expect(edited.code, edited.stderr).toBe(0);
+    const list = parseJson<Array<{ name: string; display: string }>>(await v.run(['location', 'list', '--json']));
+    expect(list.find((l) => l.name === 'usb')?.display).toBe(moved);
+    expect((await v.run(['verify'])).code).toBe(0);
+    expectError(await v.run(['location', 'edit', 'usb']), 2, /usage/);
+  });
+});

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile, verify } from '../src/core/vault/files';
 import { newVaultKey } from '../src/core/vault/keys';
-import { addLocation, removeLocation } from '../src/core/vault/location-ops';
+import { addLocation, editLocation, removeLocation } from '../src/core/vault/location-ops';
 import { Vault } from '../src/core/vault/vault';
 
 const PASS = 'locations test';
@@ -77,6 +77,38 @@ describe('location add', () => {
   it('refuses a folder that already holds a vault, or one given twice', async () => {
     await expect(addLocation(vault, folder('a'))).rejects.toThrow(/already a location/);
     await expect(addLocation(vault, `${folder('missing')}#x`)).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});
+
+describe('location edit', () => {
+  it('renames a location, and moves it to an address that holds its data', async () => {
+    await editLocation(vault, 'd', { name: 'disk' });
+    await reopen();
+    expect(vault.locations.map((l) => l.name)).toEqual(['a', 'b', 'c', 'disk']);
+    expect(vault.head().locations.map((l) => l.name)).toEqual(['a', 'b', 'c', 'disk']);
+    // The disk is now mounted elsewhere: the same data at a new path.
+    await fs.rename(folder('d'), folder('d.moved'));
+    await editLocation(vault, 'disk', { spec: folder('d.moved') });
+    await reopen();
+    expect(vault.locations.find((l) => l.name === 'disk')?.display).toBe(folder('d.moved'));
+    const report = await verify(vault, true);
+    expect(report.ok, JSON.stringify(report)).toBe(true);
+    await readsBack(vault);
+    await fs.rename(folder('d.moved'), folder('d'));
+    await editLocation(vault, 'disk', { name: 'd', spec: folder('d') });
+  });
+
+  it('refuses an address without its data, another location, a taken or malformed name', async () => {
+    await fs.mkdir(folder('empty'));
+    await expect(editLocation(vault, 'd', { spec: folder('empty') })).rejects.toThrow(/holds no Shardvault location/);
+    await expect(editLocation(vault, 'd', { spec: folder('b') })).rejects.toThrow(/already another location/);
+    await fs.cp(folder('b'), folder('b.twin'), { recursive: true });
+    await expect(editLocation(vault, 'd', { spec: folder('b.twin') })).rejects.toThrow(/another location's data/);
+    await expect(editLocation(vault, 'd', { name: 'b' })).rejects.toThrow(/called b already/);
+    await expect(editLocation(vault, 'd', { name: '../x' })).rejects.toThrow(/location name/);
+    await expect(editLocation(vault, 'nope', { name: 'x' })).rejects.toThrow(/no location named nope/);
+    expect(vault.locations.find((l) => l.name === 'd')?.display).toBe(folder('d'));
+    await readsBack(vault);
   });
 });
 

@@ -12,7 +12,7 @@ import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
-import { addLocation, removeLocation, testLocation } from '../core/vault/location-ops';
+import { addLocation, editLocation, removeLocation, testLocation } from '../core/vault/location-ops';
 import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
@@ -30,7 +30,7 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   put   FILE [--name NAME] [--replace]     an existing NAME is refused without --replace
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
-  location add SPEC | list | remove NAME [--untrusted] | test NAME
+  location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -451,6 +451,18 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
       );
       return 0;
     }
+    case 'edit': {
+      const newName = one(args, 'name');
+      if (rest.length < 1 || rest.length > 2 || (rest.length === 1 && newName === undefined))
+        throw new UsageError('usage: shardvault location edit NAME [SPEC] [--name NEW]');
+      if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
+      const change = { ...(newName !== undefined ? { name: newName } : {}), ...(rest[1] ? { spec: rest[1] } : {}) };
+      const edited = await withVault(io, args, { unlock: true }, (vault) =>
+        editLocation(vault, rest[0]!, change, hostKeyConfirmer(args)),
+      );
+      print(io, edited, () => `Location ${rest[0]} is now ${edited.name} (${edited.display})`);
+      return 0;
+    }
     case 'remove': {
       if (rest.length !== 1) throw new UsageError('usage: shardvault location remove NAME [--untrusted]');
       const result = await withVault(io, args, { unlock: true }, (vault) =>
@@ -478,7 +490,9 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
       return result.reachable ? 0 : 4;
     }
     default:
-      throw new UsageError('usage: shardvault location add SPEC | list | remove NAME [--untrusted] | test NAME');
+      throw new UsageError(
+        'usage: shardvault location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME',
+      );
   }
 }
 

@@ -280,6 +280,8 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
         return api.probeLocation(calls.probeLocation.request.parse(request));
       case 'addLocation':
         return api.addLocation(calls.addLocation.request.parse(request));
+      case 'editLocation':
+        return api.editLocation(calls.editLocation.request.parse(request));
       case 'removeLocation':
         return api.removeLocation(calls.removeLocation.request.parse(request));
       case 'testLocation':

@@ -20,7 +20,7 @@ import {
 } from './vault/files';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
-import { addLocation, removeLocation, testLocation } from './vault/location-ops';
+import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
 import { repair } from './vault/repair';
 import { parseSpec, sftpTarget } from './storage/open';
 
@@ -189,6 +189,16 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
         await addLocation(v, req.spec, confirm);
+      }),
+    editLocation: (req) =>
+      serial(async () => {
+        const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
+          Promise.resolve(fingerprint === req.hostKey);
+        const change = {
+          ...(req.newName !== undefined ? { name: req.newName } : {}),
+          ...(req.spec !== undefined ? { spec: req.spec } : {}),
+        };
+        await editLocation(await unlocked(), req.name, change, confirm);
       }),
     removeLocation: (req) =>
       serial(async () => {

@@ -105,6 +105,7 @@ async function start(): Promise<void> {
     repair: (req) => run('repair', () => engine.repair(req)),
     probeLocation: (req) => run('probeLocation', () => engine.probeLocation(req)),
     addLocation: (req) => run('addLocation', () => engine.addLocation(req)),
+    editLocation: (req) => run('editLocation', () => engine.editLocation(req)),
     removeLocation: (req) => run('removeLocation', () => engine.removeLocation(req)),
     testLocation: (req) => run('testLocation', () => engine.testLocation(req)),
     getSettings: () => Promise.resolve(current()),

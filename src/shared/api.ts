@@ -165,6 +165,9 @@ export interface ShardvaultApi {
   /** Adds a location (deals the key shares again). `hostKey` is the fingerprint the user
    * confirmed after probeLocation; a server presenting another key is refused. */
   addLocation(req: { spec: string; hostKey?: string }): Promise<void>;
+  /** Renames a location and/or gives it a new address or credentials (`spec`): the new address
+   * must already hold this location's data. `hostKey` as for addLocation. */
+  editLocation(req: { name: string; newName?: string; spec?: string; hostKey?: string }): Promise<void>;
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;

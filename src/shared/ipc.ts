@@ -544,6 +544,19 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     object({ spec: locationSpec, hostKey: optional(hostKeyFingerprint) }, 'reject'),
     nothing,
   ),
+  editLocation: call(
+    'editLocation',
+    object(
+      {
+        name: locationName,
+        newName: optional(locationName),
+        spec: optional(locationSpec),
+        hostKey: optional(hostKeyFingerprint),
+      },
+      'reject',
+    ),
+    nothing,
+  ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
 };

@@ -335,6 +335,38 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('edits a location: a new name, then the new place of its moved folder', async () => {
+    await nav('Locations');
+    await tile('nas').getByRole('button', { name: 'Edit nas…' }).click();
+    let dialog = page.getByRole('dialog', { name: 'Edit nas' });
+    await dialog.getByLabel('Name in the vault').fill('attic');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await page.getByText('nas is now attic').waitFor({ timeout: 30_000 });
+    await expect.poll(() => tile('attic').count()).toBe(1);
+
+    // The disk is mounted somewhere else now: same data, new path.
+    renameSync(join(root, 'nas'), join(root, 'nas.moved'));
+    await tile('attic').getByRole('button', { name: 'Edit attic…' }).click();
+    dialog = page.getByRole('dialog', { name: 'Edit attic' });
+    await dialog.getByRole('button', { name: 'New address or password…' }).click();
+    const address = page.getByRole('dialog', { name: 'New address for attic' });
+    // An empty folder does not hold attic's data: refused, in words.
+    mkdirSync(join(root, 'empty'));
+    await address.getByRole('textbox', { name: 'Folder' }).fill(join(root, 'empty'));
+    await address.getByRole('button', { name: 'Use this address' }).click();
+    await address.getByText(/holds no Shardvault location/).waitFor({ timeout: 30_000 });
+    await address.getByRole('textbox', { name: 'Folder' }).fill(join(root, 'nas.moved'));
+    await shot('27-edit-location');
+    await address.getByRole('button', { name: 'Use this address' }).click();
+    await page.getByText(`attic is now attic (${join(root, 'nas.moved')})`).waitFor({ timeout: 30_000 });
+    await expect.poll(() => tile('attic').getAttribute('class'), { timeout: 20_000 }).toContain('online');
+    expect(await tile('attic').innerText()).toContain(join(root, 'nas.moved'));
+
+    await nav('Files');
+    const row = page.getByTestId(`file-${fileName}`);
+    await expect.poll(() => row.innerText(), { timeout: 20_000 }).toContain('Healthy');
+  });
+
   it('shows the locations in the dark theme', async () => {
     await page.getByRole('button', { name: /Switch to dark theme/ }).click();
     await nav('Locations');
@@ -345,7 +377,8 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
 
   it('kept the page free of errors', () => {
     expect(pageErrors).toEqual([]);
-    // Expected: the refused removal (422) and the unreachable WebDAV server (503).
-    expect(consoleErrors.filter((e) => !/status of (422|503)/.test(e))).toEqual([]);
+    // Expected: the refused removal (422), the unreachable WebDAV server (503) and the address
+    // refused because it does not hold the location's data (400).
+    expect(consoleErrors.filter((e) => !/status of (400|422|503)/.test(e))).toEqual([]);
   });
 });

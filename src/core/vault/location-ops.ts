@@ -5,11 +5,11 @@
  * old share stops counting once t + X locations hold the new generation.
  */
 import { randomBytes } from 'node:crypto';
-import { ShardvaultError, UsageError } from '../errors';
+import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { encodeVaultRecord, PATHS } from '../format/records';
-import type { LocationHealth } from '../storage/node';
-import { createNode } from '../storage/open';
+import { decodeVaultRecord, encodeVaultRecord, PATHS } from '../format/records';
+import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
+import { createNode, parseSpec, splitName } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { nameSpecs, pinHostKeys } from './locations';
@@ -85,6 +85,89 @@ export async function addLocation(
     }
     return { name: p.name, kind: p.kind, display: p.display };
   });
+}
+
+/**
+ * Renames a location, or gives it a new address or new credentials (a NAS with a new IP,
+ * a rotated password). Nothing moves: the new address must already hold this location's
+ * data (its shardvault.json names this vault and this location), else it is refused,
+ * so pointing a location at the wrong disk or server can't hide its shards.
+ */
+export async function editLocation(
+  vault: Vault,
+  name: string,
+  change: { readonly name?: string; readonly spec?: string },
+  confirmHostKey = vault.options.confirmHostKey,
+): Promise<LocationInfo> {
+  const existing = vault.locations.find((l) => l.name === name);
+  if (!existing) throw new UsageError(`no location named ${name}`);
+  const newName = change.name ?? existing.name;
+  splitName(`#${newName}`); // the same rule as a SPEC's #NAME
+  if (newName !== name && vault.locations.some((l) => l.name === newName))
+    throw new UsageError(`a location is called ${newName} already`);
+  return vault.audited('location', null, async (used) => {
+    used.add(newName);
+    let location: Location = { ...existing, name: newName };
+    const entry = vault.profileLocations().find((e) => e.id === existing.id)!;
+    let stored = { ...entry, name: newName };
+    if (change.spec !== undefined) {
+      const [p] = await pinHostKeys([{ ...parseSpec(change.spec), name: newName }], confirmHostKey);
+      const parsed = p!;
+      if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
+        throw new UsageError(`${parsed.display} is already another location of this vault`);
+      const raw = createNode(parsed, parsed.secrets, { env: process.env });
+      try {
+        await proveSameLocation(vault, raw, existing.id, parsed.display);
+      } catch (err) {
+        await raw.close().catch(() => undefined);
+        throw err;
+      }
+      location = {
+        id: existing.id,
+        name: newName,
+        kind: parsed.kind,
+        display: parsed.display,
+        node: new CheckedNode(raw, vault.vaultId, existing.id),
+      };
+      stored = {
+        ...stored,
+        kind: parsed.kind,
+        spec: parsed.spec,
+        sealedSecrets: vault.sealCredentials(parsed.secrets, existing.id),
+      };
+    }
+    await vault.setLocations(
+      vault.locations.map((l) => (l.id === existing.id ? location : l)),
+      vault.profileLocations().map((e) => (e.id === existing.id ? stored : e)),
+    );
+    await vault.commit((h) => ({
+      ...h,
+      locations: h.locations.map((l) =>
+        l.id === existing.id ? { id: l.id, name: newName, kind: location.kind, display: location.display } : l,
+      ),
+    }));
+    if (location.node !== existing.node) await existing.node.close().catch(() => undefined);
+    return { name: newName, kind: location.kind, display: location.display };
+  });
+}
+
+/** Refuses an address that does not hold this location's record (or is not reachable). */
+async function proveSameLocation(vault: Vault, node: StorageNode, id: string, display: string): Promise<void> {
+  let record;
+  try {
+    record = decodeVaultRecord(await readObject(node, PATHS.vault, 4096));
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new UsageError(
+        `${display} holds no Shardvault location: to move a location, copy its folder there first, then change its address`,
+      );
+    }
+    if (err instanceof ShardvaultError && err.code !== 'corrupt') throw err;
+    throw new UsageError(`${display} holds no readable Shardvault location record (${(err as Error).message})`);
+  }
+  if (record.vaultId !== vault.vaultId || record.locationId !== id) {
+    throw new UsageError(`${display} holds another vault's or another location's data, not this location's`);
+  }
 }
 
 /**

@@ -36,18 +36,36 @@ const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = [
  */
 export type CommitLocation = (spec: string, hostKey: string | undefined, display: string) => Promise<void>;
 
+/** The words of the dialog: adding a location (the default), or giving one a new address. */
+export interface AddLocationWords {
+  readonly title: string;
+  readonly submit: string;
+  readonly working: (display: string) => string;
+}
+
+const ADD_WORDS: AddLocationWords = {
+  title: 'Add a location',
+  submit: 'Add location',
+  working: (display) => `Adding ${display}: writing to it and dealing the key shares again…`,
+};
+
 export function AddLocation({
   client,
   taken,
   onClose,
   onAdded,
   commit,
+  words = ADD_WORDS,
+  fixedName,
 }: {
   client: Client;
   taken: readonly string[];
   onClose: () => void;
   onAdded: (name: string, display: string) => void;
   commit?: CommitLocation;
+  words?: AddLocationWords;
+  /** The location's name when it has one already (a new address for it): no name field. */
+  fixedName?: string;
 }) {
   const [fields, setFields] = useState<LocationFields>(EMPTY_FIELDS);
   const [step, setStep] = useState<Step>({ kind: 'form' });
@@ -62,7 +80,7 @@ export function AddLocation({
   const passwordInput = useRef<HTMLInputElement>(null);
 
   const suggestion = suggestName(fields, taken);
-  const name = fields.name.trim() === '' ? suggestion : fields.name.trim();
+  const name = fixedName ?? (fields.name.trim() === '' ? suggestion : fields.name.trim());
   const preview = buildSpec(fields, name);
   const set = (change: Partial<LocationFields>): void => {
     setFields((f) => ({ ...f, ...change }));
@@ -166,7 +184,7 @@ export function AddLocation({
   // so Cancel comes back to it as it was, and Trust still finds the password in its input.
   return (
     <Modal
-      title={confirming ? 'Trust this server?' : 'Add a location'}
+      title={confirming ? 'Trust this server?' : words.title}
       onClose={step.kind === 'adding' ? () => undefined : cancel}
       wide
     >
@@ -186,7 +204,7 @@ export function AddLocation({
           void submit(e);
         }}
         noValidate
-        aria-label="Add a location"
+        aria-label={words.title}
         hidden={!!confirming}
       >
         <fieldset className="segmented kind-choice" disabled={busy}>
@@ -419,23 +437,25 @@ export function AddLocation({
             </>
           ) : null}
 
-          <Field
-            label="Name in the vault (optional)"
-            error={fieldError('name')}
-            hint="How the dashboard and the placement view call it."
-          >
-            {(props) => (
-              <input
-                {...props}
-                data-field="name"
-                value={fields.name}
-                spellCheck={false}
-                autoComplete="off"
-                placeholder={suggestion}
-                onChange={(e) => set({ name: e.target.value })}
-              />
-            )}
-          </Field>
+          {fixedName === undefined ? (
+            <Field
+              label="Name in the vault (optional)"
+              error={fieldError('name')}
+              hint="How the dashboard and the placement view call it."
+            >
+              {(props) => (
+                <input
+                  {...props}
+                  data-field="name"
+                  value={fields.name}
+                  spellCheck={false}
+                  autoComplete="off"
+                  placeholder={suggestion}
+                  onChange={(e) => set({ name: e.target.value })}
+                />
+              )}
+            </Field>
+          ) : null}
         </fieldset>
 
         {preview.ok ? (
@@ -447,14 +467,12 @@ export function AddLocation({
         {error ? <AddError message={error} /> : null}
         <div className="actions">
           {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}
-          {step.kind === 'adding' ? (
-            <Spinner label={`Adding ${step.display}: writing to it and dealing the key shares again…`} />
-          ) : null}
+          {step.kind === 'adding' ? <Spinner label={words.working(step.display)} /> : null}
           <button type="button" onClick={cancel} disabled={step.kind === 'adding'}>
             Cancel
           </button>
           <button type="submit" className="primary" disabled={busy}>
-            Add location
+            {words.submit}
           </button>
         </div>
       </form>

@@ -1,5 +1,6 @@
 // Locations of a living vault: status, test, add (folder, SFTP with its host key confirmed,
-// WebDAV), remove (shards move first; an untrusted location also changes the vault key).
+// WebDAV), edit (a new name, or a new address or password for the same data), remove
+// (shards move first; an untrusted location also changes the vault key).
 import { useState } from 'react';
 import type { LocationStatus, LocationTest, StatusReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
@@ -7,6 +8,7 @@ import { formatBytes, plural } from '../format';
 import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
+import { EditLocation } from './EditLocation';
 
 type TestState =
   | { readonly state: 'running' }
@@ -24,6 +26,7 @@ export function Locations({
 }) {
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<LocationStatus | null>(null);
+  const [editing, setEditing] = useState<LocationStatus | null>(null);
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
   const [notice, setNotice] = useState<string | null>(null);
   const { vault, locations } = status;
@@ -96,6 +99,14 @@ export function Locations({
                   </button>
                   <button
                     type="button"
+                    className="small"
+                    onClick={() => setEditing(location)}
+                    aria-label={`Edit ${location.name}…`}
+                  >
+                    Edit…
+                  </button>
+                  <button
+                    type="button"
                     className="small danger"
                     onClick={() => setRemoving(location)}
                     aria-label={`Remove ${location.name}…`}
@@ -120,6 +131,20 @@ export function Locations({
             setNotice(
               `Added ${name} (${display}). The key shares were dealt again over ${plural(locations.length + 1, 'location')}; new files use it from now on.`,
             );
+            onChanged();
+          }}
+        />
+      ) : null}
+      {editing ? (
+        <EditLocation
+          client={client}
+          location={editing}
+          taken={locations.filter((l) => l.name !== editing.name).map((l) => l.name)}
+          onClose={() => setEditing(null)}
+          onEdited={(name, display) => {
+            setTests(({ [editing.name]: _old, ...rest }) => rest);
+            setEditing(null);
+            setNotice(`${editing.name} is now ${name} (${display}).`);
             onChanged();
           }}
         />

@@ -1,0 +1,124 @@
+// "Edit…" on a location: a new name, and/or a new address or password for the same data (a
+// NAS that moved, a rotated password). The new address goes through the Add location form
+// (host key confirmed, password in its own field); the engine refuses one that does not hold
+// this location's data.
+import { type FormEvent, useState } from 'react';
+import type { LocationStatus } from '../../../shared/api';
+import type { Client } from '../bridge/client';
+import { KIND_WORD } from '../ui/LocationTile';
+import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
+import { AddLocation } from './AddLocation';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function EditLocation({
+  client,
+  location,
+  taken,
+  onClose,
+  onEdited,
+}: {
+  client: Client;
+  location: LocationStatus;
+  /** Names of the other locations. */
+  taken: readonly string[];
+  onClose: () => void;
+  onEdited: (name: string, display: string) => void;
+}) {
+  const [name, setName] = useState(location.name);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [moving, setMoving] = useState(false);
+
+  const trimmed = name.trim();
+  const nameProblem = !NAME.test(trimmed)
+    ? "A name uses letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit."
+    : taken.includes(trimmed)
+      ? `A location is called ${trimmed} already.`
+      : null;
+  const newName = trimmed !== location.name ? trimmed : undefined;
+
+  const rename = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    event.stopPropagation();
+    if (nameProblem || newName === undefined) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await client.api.editLocation({ name: location.name, newName });
+      onEdited(newName, location.display);
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+
+  if (moving) {
+    return (
+      <AddLocation
+        client={client}
+        taken={taken}
+        fixedName={newName !== undefined && !nameProblem ? newName : location.name}
+        words={{
+          title: `New address for ${location.name}`,
+          submit: 'Use this address',
+          working: (display) => `Checking that ${display} holds ${location.name}’s data…`,
+        }}
+        onClose={() => setMoving(false)}
+        onAdded={() => undefined}
+        commit={async (spec, hostKey, display) => {
+          await client.api.editLocation({
+            name: location.name,
+            ...(newName !== undefined && !nameProblem ? { newName } : {}),
+            spec,
+            ...(hostKey !== undefined ? { hostKey } : {}),
+          });
+          onEdited(newName !== undefined && !nameProblem ? newName : location.name, display);
+        }}
+      />
+    );
+  }
+
+  return (
+    <Modal title={`Edit ${location.name}`} onClose={busy ? () => undefined : onClose}>
+      <form onSubmit={(e) => void rename(e)} noValidate aria-label={`Edit ${location.name}`}>
+        <p>
+          {KIND_WORD[location.kind]} <code>{location.display}</code>
+        </p>
+        <Field label="Name in the vault" error={trimmed === location.name ? null : nameProblem}>
+          {(props) => (
+            <input
+              {...props}
+              value={name}
+              spellCheck={false}
+              autoComplete="off"
+              disabled={busy}
+              onChange={(e) => setName(e.target.value)}
+            />
+          )}
+        </Field>
+        <p className="hint">
+          Moved the disk, the server has a new address, or its password changed? Give its new address: nothing is
+          copied, so it must already hold this location’s data (copy the folder there first to move it).
+        </p>
+        {error ? (
+          <ErrorNote>
+            <strong>Not changed.</strong> {error}
+          </ErrorNote>
+        ) : null}
+        <div className="actions">
+          {busy ? <Spinner label={`Renaming ${location.name}…`} /> : null}
+          <button type="button" onClick={() => setMoving(true)} disabled={busy}>
+            New address or password…
+          </button>
+          <button type="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || newName === undefined || nameProblem !== null}>
+            Rename
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
