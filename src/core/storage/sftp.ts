@@ -101,6 +101,8 @@ interface Session {
   alive: boolean;
   /** null until the first rename tells. */
   posixRename: boolean | null;
+  /** Whether the server flushes files on request (fsync@openssh.com); null until asked. */
+  fsync: boolean | null;
   /** Folders (relative to the root) known to exist on this connection. */
   readonly dirs: Set<string>;
   /** Rejecters of the calls in flight, failed when the connection drops. */
@@ -156,6 +158,9 @@ export class SftpNode implements StorageNode {
         await this.ensureParents(s, path);
         handle = await call<Buffer>(s, (cb) => s.sftp.open(temp, 'w', 0o600, cb));
         const written = await writeAll(s, handle, data);
+        // On the server's disk before it is renamed into place: a commit that names this
+        // object must not outlive it through a server crash.
+        await this.flush(s, handle);
         const h = handle;
         handle = null;
         await call(s, (cb) => s.sftp.close(h, cb));
@@ -182,6 +187,24 @@ export class SftpNode implements StorageNode {
         throw this.translate(s, path, err);
       }
     });
+  }
+
+  /**
+   * Asks the server to flush an open file to its disk (OpenSSH's fsync@openssh.com). A server
+   * without the extension (rclone's, some NAS) can't be asked: its durability is its own.
+   */
+  private async flush(s: Session, handle: Buffer): Promise<void> {
+    if (s.fsync === false) return;
+    try {
+      await call(s, (cb) => s.sftp.ext_openssh_fsync(handle, cb));
+      s.fsync = true;
+    } catch (err) {
+      if (s.fsync === null && /does not support/i.test((err as Error).message)) {
+        s.fsync = false;
+        return;
+      }
+      throw err;
+    }
   }
 
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
@@ -401,6 +424,7 @@ export class SftpNode implements StorageNode {
       sftp,
       alive: true,
       posixRename: this.options.posixRename === false ? false : null,
+      fsync: null,
       dirs: new Set(),
       pending: new Set(),
     };
