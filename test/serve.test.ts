@@ -294,6 +294,11 @@ describe('shardvault serve: the web bridge', () => {
     await reading.catch(() => undefined);
     const frames = progress.join('');
     expect(frames).toMatch(/event: progress\ndata: \{"op":"put","name":"report 2026.pdf"/);
+    // The upload's content-length is the progress bar's total from the first event on.
+    const totals = [...frames.matchAll(/"op":"put","name":"report 2026\.pdf","done":(\d+),"total":(\d+)/g)];
+    expect(totals.length).toBeGreaterThan(1);
+    expect(totals.every((m) => Number(m[2]) === content.length)).toBe(true);
+    expect(Number(totals[0]![1])).toBeLessThan(content.length);
 
     const lockAnswer = await call('lock');
     expect(lockAnswer.json()).toEqual({ ok: true });
@@ -301,6 +306,61 @@ describe('shardvault serve: the web bridge', () => {
     expect(denied.status).toBe(403);
     expect(denied.json().error?.code).toBe('auth');
     expect(logs.join('\n')).not.toContain(passphrase);
+  });
+
+  it('answers status, the file list and the access log while a slow upload holds the engine', async () => {
+    expect((await call('unlock', { passphrase: 'the bridge test passphrase' })).status).toBe(200);
+    // An upload whose sender pauses half way: the engine's queue is busy until it ends.
+    const half = randomBytes(3 * 1024 * 1024);
+    let finish!: () => void;
+    const upload = new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: `${web.upload}?name=slow.bin`,
+          headers: {
+            host: `127.0.0.1:${port}`,
+            [web.tokenHeader]: token,
+            'content-type': 'application/octet-stream',
+            'content-length': String(half.length * 2),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body,
+              json: () => JSON.parse(body) as ReturnType<Answer['json']>,
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.write(half);
+      finish = () => req.end(half);
+    });
+    let uploaded = false;
+    void upload.then(() => (uploaded = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const status = await call('status');
+    expect(status.status).toBe(200);
+    expect((await call('listFiles')).json().value).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'report 2026.pdf' })]),
+    );
+    expect((await call('accessLog')).status).toBe(200);
+    expect(uploaded).toBe(false);
+    finish();
+    const stored = await upload;
+    expect(stored.status, stored.body).toBe(200);
+    expect(stored.json().value).toMatchObject({ name: 'slow.bin', size: half.length * 2 });
+    expect((await call('removeFile', { name: 'slow.bin' })).json()).toEqual({ ok: true });
+    expect((await call('lock')).json()).toEqual({ ok: true });
   });
 
   it('tests, repairs, adds and removes locations through the bridge', async () => {

@@ -349,7 +349,13 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       }
     }
     try {
-      const entry = await idle.around(() => api.putStream({ ...meta, data: body() }), true);
+      // The announced size only scales the progress bar; the stored size is what arrives.
+      const length = Number(req.headers['content-length']);
+      const expectedSize = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+      const entry = await idle.around(
+        () => api.putStream({ ...meta, data: body(), ...(expectedSize !== undefined ? { expectedSize } : {}) }),
+        true,
+      );
       send(res, 200, { ok: true, value: calls.putFile.response.parse(entry) });
     } catch (error) {
       const info = toBridgeError(error);

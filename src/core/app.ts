@@ -24,9 +24,9 @@ import { addLocation, editLocation, removeLocation, testLocation } from './vault
 import { repair } from './vault/repair';
 import { parseSpec, sftpTarget } from './storage/open';
 
-export async function statusReport(vault: Vault): Promise<StatusReport> {
+export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
   const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
-  await vault.saveProfile().catch(() => undefined);
+  if (options.save) await vault.saveProfile().catch(() => undefined);
   return {
     vault: summary(vault),
     locked: !vault.unlocked,
@@ -76,25 +76,37 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
   const emit = (e: ProgressEvent): void => listeners.forEach((l) => l(e));
   let vault: Vault | null = null;
   let release: (() => Promise<void>) | null = null;
-  // One operation at a time: the engine's writes to the vault head must not interleave.
+  // One operation at a time: the engine's writes to the vault head, the audit log and the
+  // profile must not interleave.
   let queue: Promise<unknown> = Promise.resolve();
+  let queued = 0;
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
+    queued++;
+    const run = (): Promise<T> => work().finally(() => queued--);
+    const next = queue.then(run, run);
     queue = next.catch(() => undefined);
     return next;
   };
+  // Reads that write nothing (no location, no profile, no audit entry) run beside the queue:
+  // the dashboard and the file list must answer while a long put, export or repair holds it.
+  const beside = <T>(work: () => Promise<T>): Promise<T> => work();
 
   const vaultOptions = {
     onProgress: emit,
     onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`),
   };
 
-  const load = async (): Promise<Vault | null> => {
-    if (vault) return vault;
-    release ??= await lockProfile(options.profileDir);
-    if (!(await loadProfile(options.profileDir))) return null;
-    vault = await Vault.load(options.profileDir, vaultOptions);
-    return vault;
+  // One load at a time, shared by the queue and the reads beside it.
+  let loading: Promise<Vault | null> | null = null;
+  const load = (): Promise<Vault | null> => {
+    if (vault) return Promise.resolve(vault);
+    loading ??= (async () => {
+      release ??= await lockProfile(options.profileDir);
+      if (!(await loadProfile(options.profileDir))) return null;
+      vault = await Vault.load(options.profileDir, vaultOptions);
+      return vault;
+    })().finally(() => (loading = null));
+    return loading;
   };
   const unlocked = async (): Promise<Vault> => {
     const v = await load();
@@ -104,7 +116,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
   };
 
   return {
-    status: () => serial(async () => ((await load()) ? statusReport(vault!) : null)),
+    // The profile keeps when each location was last seen; it is saved only while nothing in
+    // the queue may be saving it too.
+    status: () => beside(async () => ((await load()) ? statusReport(vault!, { save: queued === 0 }) : null)),
     createVault: (req) =>
       serial(async () => {
         if (await load()) throw new UsageError('this profile already has a vault');
@@ -147,7 +161,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         vault?.lock();
         return Promise.resolve();
       }),
-    listFiles: () => serial(async () => listFiles(await unlocked())),
+    listFiles: () => beside(async () => listFiles(await unlocked())),
     putFile: (req) =>
       serial(async () => {
         const st = await fs.stat(req.path).catch(() => null);
@@ -159,19 +173,24 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         });
       }),
     putStream: (req): Promise<FileEntry> =>
-      serial(async () => putFile(await unlocked(), req.data, req.name, { replace: req.replace ?? false })),
+      serial(async () =>
+        putFile(await unlocked(), req.data, req.name, {
+          replace: req.replace ?? false,
+          ...(req.expectedSize !== undefined ? { expectedSize: req.expectedSize } : {}),
+        }),
+      ),
     getFile: (req) =>
       serial(async () => {
         await getFile(await unlocked(), req.name, req.output, { force: req.force ?? false });
       }),
     removeFile: (req) => serial(async () => removeFile(await unlocked(), req.name)),
     placement: (req) =>
-      serial(async () => {
+      beside(async () => {
         const r = await placement(await unlocked(), req.name);
         return { name: r.name, shards: r.shards };
       }),
     verify: (req) => serial(async () => verify(await unlocked(), req.deep)),
-    accessLog: () => serial(async () => (await readAccessLog(await unlocked())).requests),
+    accessLog: () => beside(async () => (await readAccessLog(await unlocked())).requests),
     repair: (req) => serial(async () => repair(await unlocked(), { deep: req.deep })),
     probeLocation: (req) =>
       serial(async () => {

@@ -151,7 +151,13 @@ export interface ShardvaultApi {
   /** Stores a file from the machine that runs the engine. */
   putFile(req: { path: string; name?: string; replace?: boolean }): Promise<FileEntry>;
   /** Stores bytes streamed by a front end (the web bridge's upload). */
-  putStream(req: { name: string; replace?: boolean; data: AsyncIterable<Uint8Array> }): Promise<FileEntry>;
+  putStream(req: {
+    name: string;
+    replace?: boolean;
+    data: AsyncIterable<Uint8Array>;
+    /** The size the sender announced (for progress: done of total); not trusted beyond that. */
+    expectedSize?: number;
+  }): Promise<FileEntry>;
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;
   removeFile(req: { name: string }): Promise<void>;
