@@ -502,6 +502,7 @@ export class Vault {
 
   async unlock(secret: Secret): Promise<void> {
     if (this.keys) return;
+    if ('passphrase' in secret) await this.openSealedLocations(secret.passphrase);
     // A key rotation cut short can leave a newest generation whose head was never written:
     // then the generation below, whose head is intact, is the vault.
     let below: number | undefined;
@@ -522,6 +523,35 @@ export class Vault {
         below = generation;
       }
     }
+  }
+
+  /**
+   * Locations whose credentials are sealed under the passphrase could not be reached by a
+   * vault loaded without it (a UI process loads first, unlocks later): with the passphrase
+   * they are opened now, before the key shares are read from them. The passphrase key is
+   * kept for recover(), so scrypt runs once; a wrong passphrase opens nothing here and is
+   * refused by recover().
+   */
+  private async openSealedLocations(passphrase: string): Promise<void> {
+    const sealed = (l: Location): ProfileLocation | null => {
+      const entry = this.profile.locations.find((e) => e.id === l.id);
+      return l.node instanceof UnavailableNode && entry?.sealedSecrets ? entry : null;
+    };
+    if (!this.current.some((l) => sealed(l))) return;
+    const pk =
+      this.preKey?.passphrase === passphrase
+        ? this.preKey.pk
+        : await passphraseKey(passphrase, this.profile.salt, this.profile.kdf);
+    this.preKey = { passphrase, pk };
+    this.current = this.current.map((l) => {
+      const entry = sealed(l);
+      if (!entry) return l;
+      try {
+        return { ...l, node: nodeFor(entry, this.profile.vaultId, pk) };
+      } catch {
+        return l; // not this passphrase's seal: recover() says so
+      }
+    });
   }
 
   /** The locations whose key shares the last unlock read. */

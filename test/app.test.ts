@@ -1,0 +1,60 @@
+// The engine behind the UIs (src/core/app.ts) across a restart: a UI process loads the
+// profile without the passphrase and unlocks later, so a location whose credentials are
+// sealed under the passphrase (a WebDAV password here, on a real rclone server) must be
+// opened at unlock, not left unreachable.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/core/app';
+import { TEST_KDF } from '../src/core/crypto/kdf';
+import { startRclone, type RcloneServer } from './servers/rclone';
+
+const PASS = 'app restart passphrase';
+let root: string;
+let dav: RcloneServer;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'shardvault-app-'));
+  for (const dir of ['profile', 'a', 'b']) mkdirSync(join(root, dir));
+  dav = await startRclone('webdav');
+});
+
+afterAll(async () => {
+  await dav?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('a UI engine restarted over a location with a sealed password', () => {
+  it('reaches it again once unlocked, and not before', async () => {
+    const u = new URL(dav.url);
+    const spec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}#dav`;
+    const options = { profileDir: join(root, 'profile'), kdf: TEST_KDF, segmentSize: 65536 };
+    const first = createApp(options);
+    await first.createVault({
+      locations: [`${join(root, 'a')}#a`, spec, `${join(root, 'b')}#b`],
+      survive: 1,
+      secretAgainst: 1,
+      passphrase: PASS,
+    });
+    const source = join(root, 'in.bin');
+    writeFileSync(source, randomBytes(300_000));
+    await first.putFile({ path: source, name: 'f' });
+    await first.close();
+
+    const second = createApp(options);
+    try {
+      const locked = await second.status();
+      expect(locked?.locked).toBe(true);
+      expect(locked?.locations.find((l) => l.name === 'dav')).toMatchObject({ reachable: false });
+      await expect(second.unlock({ passphrase: 'not it' })).rejects.toMatchObject({ code: 'auth' });
+      await second.unlock({ passphrase: PASS });
+      const status = await second.status();
+      expect(status?.locations.find((l) => l.name === 'dav')).toMatchObject({ reachable: true, shards: 1 });
+      expect(await second.listFiles()).toEqual([expect.objectContaining({ name: 'f', health: 'healthy' })]);
+    } finally {
+      await second.close();
+    }
+  });
+});
