@@ -7,8 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/core/app';
+import { createApp, type CredentialStore } from '../src/core/app';
 import { TEST_KDF } from '../src/core/crypto/kdf';
+import type { LocationSecrets } from '../src/core/storage/open';
 import { startRclone, type RcloneServer } from './servers/rclone';
 
 const PASS = 'app restart passphrase';
@@ -53,6 +54,32 @@ describe('a UI engine restarted over a location with a sealed password', () => {
       const status = await second.status();
       expect(status?.locations.find((l) => l.name === 'dav')).toMatchObject({ reachable: true, shards: 1 });
       expect(await second.listFiles()).toEqual([expect.objectContaining({ name: 'f', health: 'healthy' })]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("with the desktop app's keystore copy, the locked app reaches it too", async () => {
+    const kept = new Map<string, LocationSecrets>();
+    const credentials: CredentialStore = {
+      load: () => Promise.resolve(kept.size > 0 ? new Map(kept) : null),
+      save: (c) => {
+        kept.clear();
+        c.forEach((v, k) => kept.set(k, v));
+        return Promise.resolve();
+      },
+    };
+    const options = { profileDir: join(root, 'profile'), kdf: TEST_KDF, credentials };
+    const first = createApp(options);
+    await first.unlock({ passphrase: PASS });
+    await first.close();
+    expect([...kept.values()]).toEqual([{ password: dav.password }]);
+
+    const second = createApp(options);
+    try {
+      const locked = await second.status();
+      expect(locked?.locked).toBe(true);
+      expect(locked?.locations.find((l) => l.name === 'dav')).toMatchObject({ reachable: true, shards: 1 });
     } finally {
       await second.close();
     }

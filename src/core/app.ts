@@ -22,7 +22,7 @@ import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
 import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
 import { repair } from './vault/repair';
-import { parseSpec, sftpTarget } from './storage/open';
+import { parseSpec, sftpTarget, type LocationSecrets } from './storage/open';
 
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
   const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
@@ -60,8 +60,21 @@ function summary(vault: Vault): VaultSummary {
   };
 }
 
+/**
+ * A front end's own store for the locations' credentials (the desktop app's OS keystore,
+ * src/main/credentials.ts). It only lets a locked app reach password-protected locations
+ * (their health, before the passphrase is typed); the profile's copy, sealed under the
+ * passphrase, stays the one everything else needs, so losing the store loses nothing.
+ */
+export interface CredentialStore {
+  /** What the last unlock saved, by location id; null when there is nothing usable. */
+  load(): Promise<ReadonlyMap<string, LocationSecrets> | null>;
+  save(credentials: ReadonlyMap<string, LocationSecrets>): Promise<void>;
+}
+
 export interface AppOptions {
   readonly profileDir: string;
+  readonly credentials?: CredentialStore;
   /** scrypt cost for new vaults (tests pass a cheap one). */
   readonly kdf?: KdfParams;
   readonly segmentSize?: number;
@@ -103,10 +116,18 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     loading ??= (async () => {
       release ??= await lockProfile(options.profileDir);
       if (!(await loadProfile(options.profileDir))) return null;
-      vault = await Vault.load(options.profileDir, vaultOptions);
+      const kept = (await options.credentials?.load().catch(() => null)) ?? undefined;
+      vault = await Vault.load(options.profileDir, kept ? { ...vaultOptions, keptCredentials: kept } : vaultOptions);
       return vault;
     })().finally(() => (loading = null));
     return loading;
+  };
+  // Best effort: without its copy the locked app just can't show those locations' health.
+  const keepCredentials = async (v: Vault): Promise<void> => {
+    if (!options.credentials) return;
+    await options.credentials
+      .save(v.openedCredentials())
+      .catch((err: unknown) => vaultOptions.onWarning(`the credentials were not kept in the keystore: ${String(err)}`));
   };
   const unlocked = async (): Promise<Vault> => {
     const v = await load();
@@ -131,6 +152,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...vaultOptions,
         });
         vault = created.vault;
+        await keepCredentials(vault);
         return { vault: summary(vault), recoveryCode: created.recoveryCode };
       }),
     openVault: (req) =>
@@ -144,6 +166,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           req.recoveryCode ? (req.passphrase ?? null) : null,
           vaultOptions,
         );
+        await keepCredentials(vault);
         return summary(vault);
       }),
     unlock: (req) =>
@@ -151,6 +174,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
         await v.unlock({ passphrase: req.passphrase });
+        await keepCredentials(v);
         await v.audited('unlock', null, (used) => {
           v.unlockedFrom.forEach((name) => used.add(name));
           return Promise.resolve();

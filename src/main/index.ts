@@ -5,7 +5,7 @@
  * recovery code once, in the recovery kit).
  */
 import { basename, join } from 'node:path';
-import { BrowserWindow, app, dialog, powerMonitor, session } from 'electron';
+import { BrowserWindow, app, dialog, powerMonitor, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
 import {
@@ -17,6 +17,7 @@ import {
   progressEvent,
   redact,
 } from '../shared/ipc';
+import { keystoreCredentials } from './credentials';
 import { loadSettings, saveSettings } from './settings';
 import { ForbiddenError, type Handlers, serveCalls } from './validated-ipc';
 import { allWindows, createWindow, hardenContents, hardenSession, isTrustedSender } from './window';
@@ -43,7 +44,10 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   hardenSession(session.defaultSession);
   const profileDir = defaultProfileDir();
-  const engine = createApp({ profileDir });
+  // The OS keystore keeps a second copy of the locations' credentials (src/main/credentials.ts).
+  const keystore = keystoreCredentials(profileDir, safeStorage);
+  if (keystore.problem) log(`location credentials are not kept in the OS keystore: ${keystore.problem}`);
+  const engine = createApp(keystore.store ? { profileDir, credentials: keystore.store } : { profileDir });
   let settings = await loadSettings(profileDir);
 
   /** Paths the user picked in a save dialog, each good for one export. */

@@ -165,12 +165,20 @@ export class UnavailableNode implements StorageNode {
   }
 }
 
-/** The node of a profile location; null pk means credentials can't be opened yet. */
-export function nodeFor(l: ProfileLocation, vaultId: string, pk: Uint8Array | null): StorageNode {
+/**
+ * The node of a profile location; null pk means credentials can't be opened yet, unless the
+ * front end holds a copy of them (`kept`: the desktop app's OS keystore, see app.ts).
+ */
+export function nodeFor(
+  l: ProfileLocation,
+  vaultId: string,
+  pk: Uint8Array | null,
+  kept: LocationSecrets | null = null,
+): StorageNode {
   const display = parseSpec(l.spec).display;
-  if (l.sealedSecrets && !pk)
+  if (l.sealedSecrets && !pk && !kept)
     return new UnavailableNode(l.kind, display, 'its credentials are sealed under the passphrase; unlock first');
-  const secrets = l.sealedSecrets && pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : null;
+  const secrets = l.sealedSecrets ? (pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : kept) : null;
   try {
     return new CheckedNode(createNode({ kind: l.kind, spec: l.spec }, secrets, { env: process.env }), vaultId, l.id);
   } catch (err) {

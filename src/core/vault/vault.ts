@@ -24,7 +24,15 @@ import {
   type VaultRecord,
 } from '../format/records';
 import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
-import { nameSpecs, nodeFor, pinHostKeys, sealSecrets, UnavailableNode, type ConfirmHostKey } from './locations';
+import {
+  nameSpecs,
+  nodeFor,
+  openSecrets,
+  pinHostKeys,
+  sealSecrets,
+  UnavailableNode,
+  type ConfirmHostKey,
+} from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
 import { CheckedNode } from './checked-node';
@@ -70,6 +78,9 @@ export interface VaultOptions {
   onWarning?: (message: string) => void;
   /** Asked before trusting an SSH host key seen for the first time (init, open, location add). */
   confirmHostKey?: ConfirmHostKey;
+  /** Credentials a front end kept from an earlier unlock (by location id), so a locked vault
+   * can still reach locations whose credentials the profile seals under the passphrase. */
+  keptCredentials?: ReadonlyMap<string, LocationSecrets>;
 }
 
 export interface CreateOptions extends VaultOptions {
@@ -142,7 +153,7 @@ export class Vault {
         name: l.name,
         kind: l.kind,
         display: parseSpec(l.spec).display,
-        node: nodeFor(l, profile.vaultId, pk),
+        node: nodeFor(l, profile.vaultId, pk, options.keptCredentials?.get(l.id) ?? null),
       }));
     } catch (err) {
       wipe(pk);
@@ -427,6 +438,16 @@ export class Vault {
     if (!secrets) return null;
     if (!this.pk) throw new AuthError('storing credentials needs the vault unlocked with its passphrase');
     return sealSecrets(secrets, this.pk, this.profile.vaultId, locationId);
+  }
+
+  /** The credentials the profile seals, opened (for a front end's own keystore copy). Unlocked with the passphrase only. */
+  openedCredentials(): Map<string, LocationSecrets> {
+    if (!this.pk) throw new AuthError('the credentials open with the passphrase only');
+    const out = new Map<string, LocationSecrets>();
+    for (const l of this.profile.locations) {
+      if (l.sealedSecrets) out.set(l.id, openSecrets(l.sealedSecrets, this.pk, this.profile.vaultId, l.id));
+    }
+    return out;
   }
 
   /** Replaces the location list (location add / remove); the caller commits the head. */
