@@ -198,6 +198,26 @@ describe('withBreaker', () => {
     expect((await guarded.stat('obj'))?.size).toBe(100);
   });
 
+  it('an unresponsive health answer keeps the location out too, and is not probed twice', async () => {
+    let probes = 0;
+    const frozen: StorageNode = Object.assign(Object.create(local) as StorageNode, {
+      health: () => {
+        probes++;
+        return Promise.resolve({
+          reachable: false,
+          latencyMs: null,
+          freeBytes: null,
+          error: 'no answer within 15000 ms',
+          unresponsive: true,
+        });
+      },
+    });
+    const node = withBreaker(withRetry(frozen, { attempts: 3, baseDelayMs: 1 }), { cooldownMs: 30_000, now: () => 0 });
+    expect(await node.health()).toMatchObject({ reachable: false, unresponsive: true });
+    expect(probes).toBe(1);
+    await expect(node.stat('obj')).rejects.toThrow(/gave no answer .*no answer within 15000 ms/);
+  });
+
   it('a reachable health check lets the location back in at once', async () => {
     const frozen = new FlakyNode(local, 1, () => new OfflineError('frozen: no answer', { unresponsive: true }));
     const node = withBreaker(frozen, { cooldownMs: 30_000, now: () => 0 });

@@ -10,8 +10,9 @@
  * the engine already handles (the vault reads around it; a commit needs X + 1 locations).
  * After the cool-down one call goes through again: a server that is back is used again.
  *
- * health() always reaches the location (it is how a user checks it), and a reachable answer
- * closes the breaker. Calls already in flight when it opens finish on their own.
+ * health() always reaches the location (it is how a user checks it): a reachable answer
+ * closes the breaker, an unresponsive one opens it. Calls already in flight when it opens
+ * finish on their own.
  */
 import { OfflineError } from '../errors';
 import type { LocationHealth, ObjectInfo, StorageNode } from './node';
@@ -66,6 +67,9 @@ class BreakerNode implements StorageNode {
   async health(): Promise<LocationHealth> {
     const health = await this.node.health();
     if (health.reachable) this.silence = null;
+    else if (health.unresponsive) {
+      this.silence = { at: this.now(), error: new OfflineError(health.error ?? 'no answer', { unresponsive: true }) };
+    }
     return health;
   }
 

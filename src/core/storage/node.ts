@@ -16,7 +16,7 @@
  * of a missing object succeeds.
  */
 
-import { CorruptError } from '../errors';
+import { CorruptError, OfflineError } from '../errors';
 
 export type LocationKind = 'local' | 'sftp' | 'webdav';
 
@@ -37,6 +37,20 @@ export interface LocationHealth {
   readonly freeBytes: number | null;
   /** Why it is unreachable, in words for a user; null when reachable. */
   readonly error: string | null;
+  /** True when it took the connection and answered nothing within its timeout (a frozen
+   * server): probing it again at once would only wait as long again. */
+  readonly unresponsive?: boolean;
+}
+
+/** The health answer for a failed probe. */
+export function unreachable(err: unknown): LocationHealth {
+  return {
+    reachable: false,
+    latencyMs: null,
+    freeBytes: null,
+    error: (err as Error).message,
+    ...(err instanceof OfflineError && err.unresponsive ? { unresponsive: true } : {}),
+  };
 }
 
 export interface StorageNode {

@@ -83,9 +83,10 @@ class RetryingNode implements StorageNode {
   }
 
   async health(): Promise<LocationHealth> {
-    // health() never throws; it is retried while it says unreachable, and the last answer counts.
+    // health() never throws; it is retried while it says unreachable (but not unresponsive,
+    // as for calls), and the last answer counts.
     let last = await this.node.health();
-    for (let attempt = 1; attempt < this.attempts && !last.reachable; attempt++) {
+    for (let attempt = 1; attempt < this.attempts && !last.reachable && !last.unresponsive; attempt++) {
       await this.sleep(this.delayFor(attempt));
       last = await this.node.health();
     }

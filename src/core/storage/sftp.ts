@@ -24,7 +24,7 @@ import ssh2 from 'ssh2';
 import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode, unreachable } from './node';
 import { isNetworkFailure } from './retry';
 import { displaySftp, FINGERPRINT } from './url';
 
@@ -307,7 +307,7 @@ export class SftpNode implements StorageNode {
         return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s, this.root), error: null };
       });
     } catch (err) {
-      return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
+      return unreachable(err);
     }
   }
 

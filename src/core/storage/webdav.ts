@@ -30,7 +30,7 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode, unreachable } from './node';
 import { displayWebDav } from './url';
 
 export interface WebDavOptions {
@@ -225,7 +225,7 @@ export class WebDavNode implements StorageNode {
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       return { reachable: true, latencyMs, freeBytes: entries[0]?.quotaAvailable ?? null, error: null };
     } catch (err) {
-      return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
+      return unreachable(err);
     }
   }
 
