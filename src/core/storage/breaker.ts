@@ -10,9 +10,10 @@
  * the engine already handles (the vault reads around it; a commit needs X + 1 locations).
  * After the cool-down one call goes through again: a server that is back is used again.
  *
- * health() always reaches the location (it is how a user checks it): a reachable answer
- * closes the breaker, an unresponsive one opens it. Calls already in flight when it opens
- * finish on their own.
+ * health() answers from the breaker too while it is open (a command probes every location
+ * before it writes: probing a frozen one again would cost the same timeout again); after the
+ * cool-down it asks the location, and a reachable answer closes the breaker, an unresponsive
+ * one opens it again. Calls already in flight when it opens finish on their own.
  */
 import { OfflineError } from '../errors';
 import type { LocationHealth, ObjectInfo, StorageNode } from './node';
@@ -65,6 +66,16 @@ class BreakerNode implements StorageNode {
   }
 
   async health(): Promise<LocationHealth> {
+    const silence = this.silence;
+    if (silence && this.now() - silence.at < this.options.cooldownMs) {
+      return {
+        reachable: false,
+        latencyMs: null,
+        freeBytes: null,
+        error: this.refusal(silence).message,
+        unresponsive: true,
+      };
+    }
     const health = await this.node.health();
     if (health.reachable) this.silence = null;
     else if (health.unresponsive) {
@@ -77,15 +88,17 @@ class BreakerNode implements StorageNode {
     return this.node.close();
   }
 
+  private refusal(silence: { at: number; error: OfflineError }): OfflineError {
+    const ago = Math.max(0, Math.round((this.now() - silence.at) / 1000));
+    return new OfflineError(
+      `${this.display}: gave no answer ${ago} s ago (${silence.error.message}); not waiting for it again yet`,
+      { cause: silence.error, unresponsive: true },
+    );
+  }
+
   private async guard<T>(run: () => Promise<T>): Promise<T> {
     const silence = this.silence;
-    if (silence && this.now() - silence.at < this.options.cooldownMs) {
-      const ago = Math.max(0, Math.round((this.now() - silence.at) / 1000));
-      throw new OfflineError(
-        `${this.display}: gave no answer ${ago} s ago (${silence.error.message}); not waiting for it again yet`,
-        { cause: silence.error, unresponsive: true },
-      );
-    }
+    if (silence && this.now() - silence.at < this.options.cooldownMs) throw this.refusal(silence);
     try {
       const result = await run();
       this.silence = null;
