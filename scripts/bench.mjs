@@ -11,6 +11,9 @@
 //   node scripts/bench.mjs --profile [--size 256M] CPU profile of one Shardvault put and get
 //   node scripts/bench.mjs --remote sftp [--size 256M] [--runs 3]
 //                          put and get over five local OpenSSH servers, next to five `sftp -b`
+//   node scripts/bench.mjs --remote webdav-rclone|webdav-apache [--size 256M] [--runs 3]
+//                          the same over five `rclone serve webdav` or Apache mod_dav, next to
+//                          five parallel `curl -T`
 //   node scripts/bench.mjs --lag [--size 1G]      round trips to `shardvault serve` during a put
 //
 // MB/s are decimal (10^6 bytes per second) of plaintext unless a column says otherwise. Not
@@ -33,6 +36,8 @@ let CLI = path.join(ROOT, 'bin', 'shardvault.mjs');
 let BUNDLE = path.join(ROOT, 'out', 'cli', 'shardvault.mjs');
 const GNU_TIME = '/usr/bin/time';
 const DEBIAN_PYTHON = '/usr/bin/python3';
+// --remote: the kinds of location it can start N private servers of.
+const REMOTE_KINDS = ['sftp', 'webdav-rclone', 'webdav-apache'];
 // --lag: how often the UI's stand-in asks `serve` something, and what it asks. getSettings is
 // answered by the bridge itself (src/cli/serve.ts), so its round trip is the process's
 // responsiveness; engine calls such as status wait in the engine's queue behind the put.
@@ -57,6 +62,10 @@ const USAGE = `usage: node scripts/bench.mjs [options]
   --remote sftp    only Shardvault, over N private OpenSSH sshd on 127.0.0.1 (N of --policy):
                    best of --runs put and get, next to N parallel \`sftp -b\` pushing the same
                    stored bytes (target: >= 80 % of their throughput)
+  --remote webdav-rclone, --remote webdav-apache
+                   the same over N \`rclone serve webdav\` or N Apache httpd with mod_dav on
+                   127.0.0.1 (basic auth), next to N parallel \`curl -T\` (HTTP PUT) of the same
+                   stored bytes and K parallel \`curl\` downloads (no target)
   --lag            only Shardvault: a put of --size (default 1G) through \`shardvault serve\`,
                    uploaded and by path, with a request to it every ${PING_EVERY_MS} ms (target: p99 < 50 ms)`;
 
@@ -85,6 +94,7 @@ function parseOptions(argv) {
     install: true,
     build: false,
     mode: 'compare',
+    remote: null,
     runsGiven: false,
   };
   const ALL = ['shardvault', 'rclone', 'zfec', 'gfsplit', 'cp', 'cp-fsync'];
@@ -149,8 +159,8 @@ function parseOptions(argv) {
         o.mode = 'profile';
         break;
       case '--remote':
-        // One kind for now; the option takes it so that WebDAV can join without a new flag.
-        if (value() !== 'sftp') throw new Error('--remote takes sftp');
+        o.remote = value();
+        if (!REMOTE_KINDS.includes(o.remote)) throw new Error(`--remote takes ${REMOTE_KINDS.join(', ')}`);
         o.mode = 'remote';
         break;
       case '--lag':
@@ -307,8 +317,12 @@ async function measure(cmd, args, { env, cwd } = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
   child.stdout.on('data', (d) => (output = (output + d).slice(-4000)));
-  child.stderr.on('data', (d) => (output = (output + d).slice(-4000)));
+  child.stderr.on('data', (d) => {
+    output = (output + d).slice(-4000);
+    stderr = (stderr + d).slice(-4000);
+  });
   let polledHwm = 0;
   let poll = null;
   if (!gnuTime) {
@@ -342,7 +356,8 @@ async function measure(cmd, args, { env, cwd } = {}) {
   if (code !== 0) {
     throw new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} ... exited with ${code}: ${output.trim()}`);
   }
-  return { seconds, rssKiB, cpuSeconds };
+  // stderr: what a successful process still said there (a warning, a retry), for the report.
+  return { seconds, rssKiB, cpuSeconds, stderr: stderr.trim() };
 }
 
 // ------------------------------------------------------------------ tools
@@ -577,6 +592,7 @@ async function withTempDir(o, work) {
   let interrupted = false;
   const onSignal = (sig) => {
     interrupted = true;
+    killLiveServers(); // before their folders go
     if (!o.keep) spawnSync('rm', ['-rf', dir]);
     process.stderr.write(`\nbench: ${sig}, ${o.keep ? `kept ${dir}` : 'removed the temporary folder'}\n`);
     process.exit(130);
@@ -1000,6 +1016,11 @@ async function profileMode(o) {
 const HOST = '127.0.0.1';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Kills of the servers that are up: on the way out, and before a Ctrl+C removes their folders. */
+const liveServers = new Set();
+const killLiveServers = () => liveServers.forEach((kill) => kill());
+process.on('exit', killLiveServers);
+
 function requireCommand(cmd, debianPackage) {
   // sshd lives in /usr/sbin, which a non-root PATH may lack.
   const found = which(cmd) ?? ['/usr/sbin', '/sbin'].map((d) => path.join(d, cmd)).find((p) => existsSync(p));
@@ -1018,11 +1039,11 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, child, output, timeoutMs = 15_000) {
+async function waitForPort(port, child, output, { name = 'sshd', timeoutMs = 15_000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`sshd exited before listening on ${port}: ${output()}`);
+      throw new Error(`${name} exited before listening on ${port}: ${output()}`);
     const ok = await new Promise((resolve) => {
       const socket = net.connect({ host: HOST, port });
       socket.once('connect', () => {
@@ -1034,7 +1055,7 @@ async function waitForPort(port, child, output, timeoutMs = 15_000) {
     if (ok) return;
     await sleep(50);
   }
-  throw new Error(`sshd did not listen on ${port} within ${timeoutMs} ms: ${output()}`);
+  throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms: ${output()}`);
 }
 
 /** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is the state. */
@@ -1183,7 +1204,7 @@ async function withSshd(count, dir, work) {
   await fs.copyFile(`${clientKey}.pub`, authorizedKeys);
   const servers = [];
   const killAll = () => servers.forEach((s) => s.killNow());
-  process.once('exit', killAll);
+  liveServers.add(killAll);
   try {
     for (let i = 0; i < count; i++) servers.push(await startSshd(sshd, path.join(dir, `sshd${i + 1}`), authorizedKeys));
     const knownHosts = path.join(dir, 'known_hosts');
@@ -1191,7 +1212,7 @@ async function withSshd(count, dir, work) {
     return await work({ servers, clientKey, knownHosts });
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    process.off('exit', killAll);
+    liveServers.delete(killAll);
   }
 }
 
@@ -1206,6 +1227,125 @@ async function measureAll(commands) {
   };
 }
 
+// ------------------------------------------------------------------ remote: the runs, any kind
+
+/**
+ * What every --remote kind does once its N servers are up: a vault over `specs` (init), then
+ * best of --runs CLI put and get, round robin with the peer moving the same bytes to the same
+ * servers. The peer puts a random file of 1/N of what Shardvault's first put stored (per
+ * location its shard, the file's manifest, the vault head and a log record) to every server
+ * at once, and gets K of them back: a Shardvault get reads its K data shards.
+ *   peer.put(run, source) and peer.get(run, outputs): measureAll() of the peer's processes;
+ *   peer.stored(run): the sizes it left on the servers; peer.clean(run) removes them.
+ * `requests` (optional): each server's request log so far, one "METHOD STATUS BYTES" a line.
+ */
+async function remoteRuns(o, dir, { specs, svStored, serverCpu, peer, requests = null }) {
+  const input = path.join(dir, 'input.bin');
+  const inputHash = await makeInput(input, o.size);
+  const env = {
+    ...process.env,
+    SHARDVAULT_HOME: path.join(dir, 'sv-home'),
+    SHARDVAULT_PASSPHRASE: randomBytes(12).toString('base64url'),
+  };
+  await measure(
+    process.execPath,
+    [
+      CLI,
+      'init',
+      ...specs.flatMap((l) => ['--location', l]),
+      '--survive',
+      String(o.n - o.k),
+      '--secret-against',
+      String(o.k - 1),
+      '--kdf-cost',
+      '10',
+      '--json',
+    ],
+    { env },
+  );
+  // Requests each step made, by method and status (from the servers' logs, when they keep one).
+  const requestMix = (before, after) => {
+    const mix = {};
+    after.forEach((lines, i) => {
+      for (const line of lines.slice(before[i].length)) {
+        const key = line.split(' ').slice(0, 2).join(' ');
+        mix[key] = (mix[key] ?? 0) + 1;
+      }
+    });
+    return mix;
+  };
+  // Client and server CPU of one timed step, the servers' once their sessions have ended.
+  const timed = async (step) => {
+    flushDirty();
+    const logBefore = requests?.();
+    const before = await serverCpu();
+    const ticks = machineTicks();
+    const m = await step();
+    const machineBusyPercent = busyPercent(ticks, machineTicks());
+    const serverCpuSeconds = (await serverCpu()) - before;
+    return {
+      ...m,
+      machineBusyPercent,
+      serverCpuSeconds,
+      requests: requests ? requestMix(logBefore, requests()) : null,
+    };
+  };
+
+  const runs = { svPut: [], svGet: [], peerPut: [], peerGet: [] };
+  const cliStderr = [];
+  let stored = null;
+  let perClient = null;
+  const source = path.join(dir, 'peer-source.bin');
+  const output = path.join(dir, 'out.bin');
+  const outputs = Array.from({ length: o.k }, (_, i) => `${output}.${i + 1}`);
+  // Round robin, as in the comparison: drift in the machine's speed spreads over both.
+  for (let run = 1; run <= o.runs; run++) {
+    await warm(input);
+    const before = await svStored();
+    const put = await timed(() =>
+      measure(process.execPath, [CLI, 'put', input, '--name', `bench-${run}`, '--json'], { env }),
+    );
+    stored = (await svStored()) - before;
+    runs.svPut.push(put);
+    const get = await timed(() =>
+      measure(process.execPath, [CLI, 'get', `bench-${run}`, '--output', output, '--force', '--json'], { env }),
+    );
+    runs.svGet.push(get);
+    const same = (await sha256File(output)) === inputHash;
+    await fs.rm(output, { force: true });
+    if (!same) throw new Error('the file read back differs from the input');
+    for (const [op, m] of [
+      ['put', put],
+      ['get', get],
+    ])
+      if (m.stderr) cliStderr.push(`run ${run} ${op}: ${m.stderr}`);
+
+    // The first put sets the peer's size; every run moves the same bytes.
+    if (perClient === null) {
+      perClient = Math.ceil(stored / o.n);
+      await makeInput(source, perClient);
+    }
+    await warm(source);
+    runs.peerPut.push(await timed(() => peer.put(run, source)));
+    const sizes = await peer.stored(run);
+    if (sizes.some((n) => n !== perClient))
+      throw new Error(`${peer.label} stored ${sizes.join(', ')} bytes, not ${perClient} on each server`);
+    runs.peerGet.push(await timed(() => peer.get(run, outputs)));
+    for (const f of outputs) {
+      const size = (await fs.stat(f)).size;
+      if (size !== perClient) throw new Error(`${peer.label} read back ${size} bytes into ${f}, not ${perClient}`);
+      await fs.rm(f, { force: true });
+    }
+    await peer.clean(run);
+    log(
+      o,
+      `bench: run ${run}/${o.runs} shardvault put ${put.seconds.toFixed(2)} s get ${get.seconds.toFixed(2)} s; ` +
+        `${peer.label} put ${runs.peerPut.at(-1).seconds.toFixed(2)} s get ${runs.peerGet.at(-1).seconds.toFixed(2)} s`,
+    );
+  }
+  return { stored, perClient, runs, cliStderr };
+}
+
 // ------------------------------------------------------------------ remote: SFTP
 
 // What the issue compares with: OpenSSH's own client, AES-128-GCM (the cipher Shardvault's
@@ -1214,6 +1354,7 @@ async function measureAll(commands) {
 const SFTP_CIPHER = 'aes128-gcm@openssh.com';
 
 async function remoteMode(o) {
+  if (o.remote !== 'sftp') return webdavMode(o);
   requireCommand('sftp', 'openssh-client');
   const t = tools({ ...o, only: ['shardvault'] })[0];
   const reason = t.available();
@@ -1223,32 +1364,9 @@ async function remoteMode(o) {
   log(o, `bench: ${fmtSize(o.size)} random file over ${o.n} sshd (${sshdVersion}), best of ${o.runs}`);
   return withTempDir(o, (dir) =>
     withSshd(o.n, dir, async ({ servers, clientKey, knownHosts }) => {
-      const input = path.join(dir, 'input.bin');
-      const inputHash = await makeInput(input, o.size);
-      const env = {
-        ...process.env,
-        SHARDVAULT_HOME: path.join(dir, 'sv-home'),
-        SHARDVAULT_PASSPHRASE: randomBytes(12).toString('base64url'),
-      };
       const specs = servers.map(
         (s, i) =>
           `sftp://root@${HOST}:${s.port}${s.svRoot}?identity=${clientKey}&fingerprint=${s.fingerprint}#s${i + 1}`,
-      );
-      await measure(
-        process.execPath,
-        [
-          CLI,
-          'init',
-          ...specs.flatMap((l) => ['--location', l]),
-          '--survive',
-          String(o.n - o.k),
-          '--secret-against',
-          String(o.k - 1),
-          '--kdf-cost',
-          '10',
-          '--json',
-        ],
-        { env },
       );
       const sftp = (s, batch) => [
         'sftp',
@@ -1273,83 +1391,339 @@ async function remoteMode(o) {
           `root@${HOST}`,
         ],
       ];
-      const svStored = async () =>
-        (await Promise.all(servers.map((s) => bytesUnder(s.svRoot)))).reduce((a, b) => a + b, 0);
-      const serverCpu = async () => {
-        await Promise.all(servers.map((s) => s.idle()));
-        return servers.reduce((a, s) => a + cpuSecondsOf(s.pid), 0);
+      const remote = (s, run) => path.join(s.sftpRoot, `bench-${run}.bin`);
+      const batch = async (name, line) => {
+        const file = path.join(dir, name);
+        await fs.writeFile(file, `${line}\n`);
+        return file;
       };
-      // Client and server CPU of one timed step, the servers' once their sessions are reaped.
-      const timed = async (step) => {
-        flushDirty();
-        const before = await serverCpu();
-        const ticks = machineTicks();
-        const m = await step();
-        const machineBusyPercent = busyPercent(ticks, machineTicks());
-        return { ...m, machineBusyPercent, serverCpuSeconds: (await serverCpu()) - before };
+      const peer = {
+        label: 'sftp',
+        async put(run, source) {
+          const batches = await Promise.all(
+            servers.map((s, i) => batch(`put-${i + 1}.batch`, `put ${source} ${remote(s, run)}`)),
+          );
+          return measureAll(servers.map((s, i) => sftp(s, batches[i])));
+        },
+        async get(run, outputs) {
+          const readers = servers.slice(0, outputs.length);
+          const batches = await Promise.all(
+            readers.map((s, i) => batch(`get-${i + 1}.batch`, `get ${remote(s, run)} ${outputs[i]}`)),
+          );
+          return measureAll(readers.map((s, i) => sftp(s, batches[i])));
+        },
+        stored: (run) => Promise.all(servers.map(async (s) => (await fs.stat(remote(s, run))).size)),
+        clean: (run) => Promise.all(servers.map((s) => fs.rm(remote(s, run), { force: true }))),
       };
-
-      const runs = { svPut: [], svGet: [], sftpPut: [], sftpGet: [] };
-      let stored = null;
-      let perClient = null;
-      const source = path.join(dir, 'sftp-source.bin');
-      const output = path.join(dir, 'out.bin');
-      // Round robin, as in the comparison: drift in the machine's speed spreads over both.
-      for (let run = 1; run <= o.runs; run++) {
-        await warm(input);
-        const before = await svStored();
-        const put = await timed(() =>
-          measure(process.execPath, [CLI, 'put', input, '--name', `bench-${run}`, '--json'], { env }),
-        );
-        stored = (await svStored()) - before;
-        runs.svPut.push(put);
-        const get = await timed(() =>
-          measure(process.execPath, [CLI, 'get', `bench-${run}`, '--output', output, '--force', '--json'], { env }),
-        );
-        runs.svGet.push(get);
-        const same = (await sha256File(output)) === inputHash;
-        await fs.rm(output, { force: true });
-        if (!same) throw new Error('the file read back differs from the input');
-
-        // Each sftp client pushes 1/N of what Shardvault's put stored (per location its shard,
-        // the file's manifest, the vault head and a log record), so that both move the same
-        // bytes; the first put sets the size.
-        if (perClient === null) {
-          perClient = Math.ceil(stored / o.n);
-          await makeInput(source, perClient);
-        }
-        await warm(source);
-        const remote = (s) => path.join(s.sftpRoot, `bench-${run}.bin`);
-        const batches = await Promise.all(
-          servers.map(async (s, i) => {
-            const putBatch = path.join(dir, `put-${i + 1}.batch`);
-            const getBatch = path.join(dir, `get-${i + 1}.batch`);
-            await fs.writeFile(putBatch, `put ${source} ${remote(s)}\n`);
-            await fs.writeFile(getBatch, `get ${remote(s)} ${output}.${i + 1}\n`);
-            return { putBatch, getBatch };
-          }),
-        );
-        runs.sftpPut.push(await timed(() => measureAll(servers.map((s, i) => sftp(s, batches[i].putBatch)))));
-        for (const s of servers) {
-          if ((await fs.stat(remote(s))).size !== perClient) throw new Error(`sftp stored a short file on ${s.port}`);
-        }
-        // A Shardvault get reads its k data shards when all are there: k clients read theirs.
-        const readers = servers.slice(0, o.k);
-        runs.sftpGet.push(await timed(() => measureAll(readers.map((s, i) => sftp(s, batches[i].getBatch)))));
-        for (let i = 0; i < o.k; i++) await fs.rm(`${output}.${i + 1}`, { force: true });
-        for (const s of servers) await fs.rm(remote(s), { force: true });
-        log(
-          o,
-          `bench: run ${run}/${o.runs} shardvault put ${put.seconds.toFixed(2)} s get ${get.seconds.toFixed(2)} s; ` +
-            `sftp put ${runs.sftpPut.at(-1).seconds.toFixed(2)} s get ${runs.sftpGet.at(-1).seconds.toFixed(2)} s`,
-        );
-      }
-      return remoteReport(o, info, { sshdVersion, stored, perClient, runs });
+      const result = await remoteRuns(o, dir, {
+        specs,
+        svStored: async () => (await Promise.all(servers.map((s) => bytesUnder(s.svRoot)))).reduce((a, b) => a + b, 0),
+        serverCpu: async () => {
+          await Promise.all(servers.map((s) => s.idle()));
+          return servers.reduce((a, s) => a + cpuSecondsOf(s.pid), 0);
+        },
+        peer,
+      });
+      return remoteReport(o, info, {
+        ...result,
+        kind: 'sftp',
+        title: `Shardvault over SFTP: ${fmtSize(o.size)} random file, ${o.k}-of-${o.n} over ${o.n} sshd on ${HOST} (${sshdVersion}), best of ${o.runs}`,
+        locations: `sftp: ${o.n} OpenSSH sshd on ${HOST} (${sshdVersion}), internal-sftp`,
+        peerKey: 'sftp',
+        peerLabel: `${o.n}x sftp -b`,
+        peerName: 'sftp clients',
+        peerConfig: `${o.n} parallel \`sftp -b\` (${o.k} for get), -o Ciphers=${SFTP_CIPHER}, default -B/-R`,
+        peerLine: `sftp: ${o.n} parallel \`sftp -b\` (${SFTP_CIPHER}) each putting ${result.perClient} bytes (1/${o.n} of Shardvault's stored ${result.stored}); get: ${o.k} of them`,
+        wire: 'over SSH',
+        target: { text: "put's stored bytes/s >= 80 % of N parallel sftp clients'", min: 0.8 },
+      });
     }),
   );
 }
 
-function remoteReport(o, info, { sshdVersion, stored, perClient, runs }) {
+// ------------------------------------------------------------------ remote: WebDAV
+
+const APACHE_MODULES = '/usr/lib/apache2/modules';
+const DAV_USER = 'bench';
+
+/**
+ * A server in its own process group, so that the bench's Ctrl+C does not reach it before the
+ * cleanup, and so that one signal reaches all its processes (Apache's workers); stderr kept.
+ */
+function startDetached(cmd, args) {
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr.on('data', (d) => (output = (output + d).slice(-4000)));
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', (err) => {
+      output += String(err);
+      resolve();
+    });
+  });
+  return {
+    child,
+    pid: child.pid,
+    output: () => output,
+    killNow: () => signalGroup(child.pid, 'SIGKILL'),
+    /** SIGTERM to the group, SIGKILL after 3 s; then SIGKILL to what is left of the group. */
+    async stop() {
+      signalGroup(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+      signalGroup(child.pid, 'SIGKILL');
+    },
+  };
+}
+
+/** CPU seconds of a process that may have just exited (0 then). */
+function cpuSecondsOrZero(pid) {
+  try {
+    return cpuSecondsOf(pid);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `rclone serve webdav` on a free loopback port, as test/servers/rclone.ts starts it: an empty
+ * config file and a cache dir of its own, one user. It serves `dir/data`, which holds `sv`
+ * (the Shardvault location) and `peer` (where curl writes).
+ */
+async function startRcloneDav(rclone, dir, password) {
+  const served = path.join(dir, 'data');
+  const svRoot = path.join(served, 'sv');
+  const peerRoot = path.join(served, 'peer');
+  await fs.mkdir(svRoot, { recursive: true });
+  await fs.mkdir(peerRoot, { recursive: true });
+  const config = path.join(dir, 'rclone.conf');
+  await fs.writeFile(config, '');
+  const port = await freePort();
+  const args = ['serve', 'webdav', served, '--addr', `${HOST}:${port}`, '--user', DAV_USER, '--pass', password];
+  args.push('--config', config, '--cache-dir', path.join(dir, 'cache'), '--log-level', 'ERROR');
+  const proc = startDetached(rclone, args);
+  liveServers.add(proc.killNow);
+  const server = {
+    port,
+    svRoot,
+    peerRoot,
+    cpuSeconds: () => cpuSecondsOrZero(proc.pid), // one process, all its threads
+    requestLines: null, // rclone logs requests only at DEBUG
+    log: () => proc.output().trim(),
+    killNow: proc.killNow,
+    async stop() {
+      await proc.stop();
+      liveServers.delete(proc.killNow);
+    },
+  };
+  try {
+    await waitForPort(port, proc.child, proc.output, { name: 'rclone serve webdav' });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+/**
+ * Apache httpd with mod_dav on a free loopback port, from the config test/servers/apache.ts
+ * writes (its own ServerRoot, pid file, lock DB and logs in `dir`, basic auth from one
+ * htpasswd file), plus an access log of method, status and bytes. Its workers run as
+ * www-data, so the DAV folders (`sv`, `peer`) and the lock folder are theirs (FIELD-NOTES).
+ */
+async function startApacheDav(apache2, dir, passwordFile, www) {
+  const docRoot = path.join(dir, 'www');
+  const svRoot = path.join(docRoot, 'sv');
+  const peerRoot = path.join(docRoot, 'peer');
+  const lockDir = path.join(dir, 'lock');
+  const runDir = path.join(dir, 'run');
+  await fs.mkdir(dir, { recursive: true });
+  await fs.chmod(dir, 0o711); // the workers pass through to their folders
+  for (const d of [docRoot, svRoot, peerRoot, lockDir, runDir]) {
+    await fs.mkdir(d, { recursive: true });
+    await fs.chown(d, www.uid, www.gid);
+  }
+  const port = await freePort();
+  const accessLog = path.join(dir, 'access.log');
+  const errorLog = path.join(dir, 'error.log');
+  const modules = ['mpm_event', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_basic', 'dav', 'dav_fs'];
+  const config = path.join(dir, 'httpd.conf');
+  await fs.writeFile(
+    config,
+    [
+      `ServerRoot ${dir}`,
+      `Listen ${HOST}:${port}`,
+      `ServerName ${HOST}`,
+      `PidFile ${path.join(runDir, 'httpd.pid')}`,
+      `DefaultRuntimeDir ${runDir}`,
+      `ErrorLog ${errorLog}`,
+      'LogLevel warn',
+      'LogFormat "%m %>s %B" bench',
+      `CustomLog ${accessLog} bench`,
+      'User www-data',
+      'Group www-data',
+      ...modules.map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`),
+      'StartServers 1',
+      'ServerLimit 2',
+      'ThreadsPerChild 25',
+      'MaxRequestWorkers 50',
+      'Timeout 30',
+      'KeepAlive On',
+      `DocumentRoot ${docRoot}`,
+      `DavLockDB ${path.join(lockDir, 'DavLock')}`,
+      `<Directory ${docRoot}>`,
+      '  Dav On',
+      '  DavDepthInfinity On',
+      '  Options None',
+      '  AllowOverride None',
+      '  AuthType Basic',
+      '  AuthName "shardvault bench"',
+      `  AuthUserFile ${passwordFile}`,
+      '  Require valid-user',
+      '</Directory>',
+      '',
+    ].join('\n'),
+  );
+  const proc = startDetached(apache2, ['-f', config, '-DFOREGROUND']);
+  liveServers.add(proc.killNow);
+  const server = {
+    port,
+    svRoot,
+    peerRoot,
+    // The parent (with the workers it has reaped) and the workers alive now.
+    cpuSeconds: () => cpuSecondsOrZero(proc.pid) + childPids(proc.pid).reduce((a, p) => a + cpuSecondsOrZero(p), 0),
+    requestLines: () => readFileIfAny(accessLog).split('\n').filter(Boolean),
+    log: () => `${readFileIfAny(errorLog)}${proc.output()}`.trim(),
+    killNow: proc.killNow,
+    async stop() {
+      await proc.stop();
+      liveServers.delete(proc.killNow);
+    },
+  };
+  try {
+    await waitForPort(port, proc.child, server.log, { name: 'apache2' });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+function readFileIfAny(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Runs `work` with `count` WebDAV servers of `kind` under `dir`, one user and password; stops them all afterwards. */
+async function withDavServers(kind, count, dir, work) {
+  const password = randomBytes(12).toString('base64url');
+  let start;
+  let version;
+  if (kind === 'webdav-rclone') {
+    const rclone = requireCommand('rclone', 'rclone');
+    version = spawnSync(rclone, ['version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim();
+    start = (d) => startRcloneDav(rclone, d, password);
+  } else {
+    const apache2 = requireCommand('apache2', 'apache2');
+    const htpasswd = requireCommand('htpasswd', 'apache2-utils');
+    version = /Apache\/\S+/.exec(spawnSync(apache2, ['-v'], { encoding: 'utf8' }).stdout)?.[0] ?? 'Apache';
+    const id = (flag) => Number(spawnSync('id', [flag, 'www-data'], { encoding: 'utf8' }).stdout.trim());
+    const www = { uid: id('-u'), gid: id('-g') };
+    if (!Number.isInteger(www.uid) || www.uid <= 0) throw new Error('no www-data user (Apache workers run as it)');
+    await fs.chmod(dir, 0o711); // the workers pass through the bench's folder to theirs
+    const passwordFile = path.join(dir, 'htpasswd');
+    const r = spawnSync(htpasswd, ['-b', '-c', passwordFile, DAV_USER, password], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
+    await fs.chmod(passwordFile, 0o644);
+    start = (d) => startApacheDav(apache2, d, passwordFile, www);
+  }
+  const servers = [];
+  try {
+    for (let i = 0; i < count; i++) servers.push(await start(path.join(dir, `dav${i + 1}`)));
+    return await work({ servers, password, version });
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+async function webdavMode(o) {
+  requireCommand('curl', 'curl');
+  const t = tools({ ...o, only: ['shardvault'] })[0];
+  const reason = t.available();
+  if (reason) throw new Error(reason);
+  const info = machine();
+  const server = o.remote === 'webdav-rclone' ? '`rclone serve webdav`' : 'Apache httpd mod_dav';
+  return withTempDir(o, (dir) =>
+    withDavServers(o.remote, o.n, dir, async ({ servers, password, version }) => {
+      log(o, `bench: ${fmtSize(o.size)} random file over ${o.n} ${server} (${version}), best of ${o.runs}`);
+      // curl reads the password from a netrc file: not on its command line. One entry serves
+      // every port (netrc matches the host only).
+      const netrc = path.join(dir, 'netrc');
+      await fs.writeFile(netrc, `machine ${HOST} login ${DAV_USER} password ${password}\n`, { mode: 0o600 });
+      const specs = servers.map((s, i) => `webdav+http://${DAV_USER}:${password}@${HOST}:${s.port}/sv/#w${i + 1}`);
+      const peerFile = (s, run) => path.join(s.peerRoot, `bench-${run}.bin`);
+      const url = (s, run) => `http://${HOST}:${s.port}/peer/bench-${run}.bin`;
+      const curl = (...args) => ['curl', ['-sS', '--fail', '--netrc-file', netrc, ...args]];
+      const peer = {
+        label: 'curl',
+        put: (run, source) => measureAll(servers.map((s) => curl('-T', source, '-o', '/dev/null', url(s, run)))),
+        get: (run, outputs) => measureAll(outputs.map((out, i) => curl('-o', out, url(servers[i], run)))),
+        stored: (run) => Promise.all(servers.map(async (s) => (await fs.stat(peerFile(s, run))).size)),
+        clean: (run) => Promise.all(servers.map((s) => fs.rm(peerFile(s, run), { force: true }))),
+      };
+      const logged = servers.every((s) => s.requestLines);
+      const result = await remoteRuns(o, dir, {
+        specs,
+        svStored: async () => (await Promise.all(servers.map((s) => bytesUnder(s.svRoot)))).reduce((a, b) => a + b, 0),
+        serverCpu: async () => servers.reduce((a, s) => a + s.cpuSeconds(), 0),
+        peer,
+        requests: logged ? () => servers.map((s) => s.requestLines()) : null,
+      });
+      const curlVersion = spawnSync('curl', ['--version'], { encoding: 'utf8' })
+        .stdout.split(' ')
+        .slice(0, 2)
+        .join(' ');
+      return remoteReport(o, info, {
+        ...result,
+        kind: o.remote,
+        title: `Shardvault over WebDAV: ${fmtSize(o.size)} random file, ${o.k}-of-${o.n} over ${o.n} ${server} on ${HOST} (${version}), basic auth, best of ${o.runs}`,
+        locations: `${o.remote}: ${o.n} ${server} on ${HOST} (${version}), basic auth, plain http`,
+        peerKey: 'curl',
+        peerLabel: `${o.n}x curl -T`,
+        peerName: 'curl transfers',
+        peerConfig: `${o.n} parallel \`curl -sS --fail --netrc-file F -T FILE URL\` (HTTP PUT, ${curlVersion}), ${o.k} parallel \`curl -o OUT URL\` for get`,
+        peerLine: `curl: ${o.n} parallel \`curl -T\` (${curlVersion}) each putting ${result.perClient} bytes (1/${o.n} of Shardvault's stored ${result.stored}); get: ${o.k} of them`,
+        wire: 'over HTTP',
+        serverLogs: summariseLogs(servers.map((s) => s.log())),
+        target: null,
+      });
+    }),
+  );
+}
+
+/**
+ * The servers' log lines, the same message once with a count: Apache's timestamp and pid
+ * dropped, and its start-up notices (configured, command line) left out.
+ */
+function summariseLogs(texts) {
+  const counts = new Map();
+  for (const line of texts.join('\n').split('\n')) {
+    const message = line
+      .replace(/^\[[^\]]*\d{4}\] /, '')
+      .replace(/\[pid \d+(:tid \d+)?\] /, '')
+      .trim();
+    if (!message || /^\[[^\]]*:notice\] AH0(0489|0094):/.test(message)) continue;
+    counts.set(message, (counts.get(message) ?? 0) + 1);
+  }
+  return [...counts].map(([message, n]) => `${n}x ${message}`);
+}
+
+function remoteReport(o, info, r) {
+  const { stored, perClient, runs } = r;
   // Bytes on the wire per operation: a put stores all N shards; a get reads k of them.
   const readBytes = Math.round((stored * o.k) / o.n);
   const side = (xs, bytes, plain) => {
@@ -1362,6 +1736,7 @@ function remoteReport(o, info, { sshdVersion, stored, perClient, runs }) {
       serverCpuSeconds: +b.serverCpuSeconds.toFixed(2),
       machineBusyPercent: b.machineBusyPercent,
       runsSeconds: xs.map((x) => +x.seconds.toFixed(4)),
+      ...(b.requests ? { requestsPerRun: xs.map((x) => x.requests) } : {}),
     };
   };
   const shardvault = {
@@ -1370,34 +1745,37 @@ function remoteReport(o, info, { sshdVersion, stored, perClient, runs }) {
     storedBytes: stored,
     storedRatio: +(stored / o.size).toFixed(4),
   };
-  const sftp = {
-    put: side(runs.sftpPut, perClient * o.n, null),
-    get: side(runs.sftpGet, perClient * o.k, null),
+  const peer = {
+    put: side(runs.peerPut, perClient * o.n, null),
+    get: side(runs.peerGet, perClient * o.k, null),
     bytesPerClient: perClient,
   };
   // From the unrounded rates: a small --size rounds every MB/s to 0.
   const best = (xs) => Math.min(...xs.map((x) => x.seconds));
-  const ratio = +(stored / best(runs.svPut) / ((perClient * o.n) / best(runs.sftpPut))).toFixed(2);
-  const getRatio = +(readBytes / best(runs.svGet) / ((perClient * o.k) / best(runs.sftpGet))).toFixed(2);
+  const ratio = +(stored / best(runs.svPut) / ((perClient * o.n) / best(runs.peerPut))).toFixed(2);
+  const getRatio = +(readBytes / best(runs.svGet) / ((perClient * o.k) / best(runs.peerGet))).toFixed(2);
   const doc = {
     bench: 'shardvault-remote',
+    kind: r.kind,
     date: new Date().toISOString(),
     machine: { ...info, loadAverageEnd: os.loadavg().map((l) => +l.toFixed(2)) },
     config: {
       sizeBytes: o.size,
       runs: o.runs,
       policy: { data: o.k, total: o.n, threshold: o.k },
-      locations: `sftp: ${o.n} OpenSSH sshd on ${HOST} (${sshdVersion}), internal-sftp`,
-      sftpClient: `${o.n} parallel \`sftp -b\` (${o.k} for get), -o Ciphers=${SFTP_CIPHER}, default -B/-R`,
+      locations: r.locations,
+      [`${r.peerKey}Client`]: r.peerConfig,
       mbps: 'decimal MB (1e6 bytes) of plaintext per second, best of runs, whole process wall time',
-      wireMBps:
-        'decimal MB per second of stored bytes: all shards for a put, k of them for a get (sftp: the same bytes)',
-      cpu: 'client: user+system of the best run (GNU time, all processes); server: the sshd processes of that run; machine: both CPUs busy, any process',
+      wireMBps: `decimal MB per second of stored bytes: all shards for a put, k of them for a get (${r.peerKey}: the same bytes)`,
+      cpu: `client: user+system of the best run (GNU time, all processes); server: the server processes of that run; machine: both CPUs busy, any process`,
     },
     shardvault,
-    sftp,
+    [r.peerKey]: peer,
+    ratio,
     getRatio,
-    target: { text: "put's stored bytes/s >= 80 % of N parallel sftp clients'", min: 0.8, ratio, met: ratio >= 0.8 },
+    target: r.target ? { ...r.target, ratio, met: ratio >= r.target.min } : null,
+    cliStderr: r.cliStderr,
+    serverLogs: r.serverLogs ?? [],
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -1428,22 +1806,42 @@ function remoteReport(o, info, { sshdVersion, stored, perClient, runs }) {
       'busy %',
     ],
     row('shardvault', shardvault),
-    row(`${o.n}x sftp -b`, sftp),
+    row(r.peerLabel, peer),
   ];
-  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  const widths = table[0].map((_, c) => Math.max(...table.map((t) => t[c].length)));
+  // The request mix of the first run of each step, when the servers log requests.
+  const mix = (label, s) =>
+    s.requestsPerRun
+      ? [
+          `  ${label}: ${Object.entries(s.requestsPerRun[0])
+            .map(([k, n]) => `${k} x${n}`)
+            .join(', ')}`,
+        ]
+      : [];
+  const requestLines = [
+    ...mix('shardvault put', shardvault.put),
+    ...mix('shardvault get', shardvault.get),
+    ...mix(`${r.peerLabel} put`, peer.put),
+    ...mix(`${r.peerLabel} get`, peer.get),
+  ];
   process.stdout.write(
     [
       '',
-      `Shardvault over SFTP: ${fmtSize(o.size)} random file, ${o.k}-of-${o.n} over ${o.n} sshd on ${HOST} (${sshdVersion}), best of ${o.runs}`,
+      r.title,
       `machine: ${info.nproc} CPU, ${info.cpu}, node ${info.node}, load ${info.loadAverage.join(' ')} at start, ${doc.machine.loadAverageEnd.join(' ')} at end, CLI ${info.cli}${info.commit ? ` (${info.commit})` : ''}`,
-      `sftp: ${o.n} parallel \`sftp -b\` (${SFTP_CIPHER}) each putting ${perClient} bytes (1/${o.n} of Shardvault's stored ${stored}); get: ${o.k} of them`,
-      'MB/s = 1e6 plaintext bytes/s; stored/shard MB/s = bytes moved over SSH per second; CPU s = client/server user+system',
+      r.peerLine,
+      `MB/s = 1e6 plaintext bytes/s; stored/shard MB/s = bytes moved ${r.wire} per second; CPU s = client/server user+system`,
       'of the best run; busy % = both CPUs during it, any process',
       '',
-      ...table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')),
+      ...table.map((t) => t.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')),
       '',
-      `Target (issue 6): ${doc.target.text}: ${ratio.toFixed(2)}  ${doc.target.met ? 'met' : 'NOT MET'}`,
-      `(get, no target: shard bytes/s over the ${o.k} sftp clients' ${getRatio.toFixed(2)})`,
+      doc.target
+        ? `Target (issue 6): ${doc.target.text}: ${ratio.toFixed(2)}  ${doc.target.met ? 'met' : 'NOT MET'}`
+        : `(put, no target: stored bytes/s over the ${o.n} ${r.peerName}' ${ratio.toFixed(2)})`,
+      `(get, no target: shard bytes/s over the ${o.k} ${r.peerName}' ${getRatio.toFixed(2)})`,
+      ...(requestLines.length ? ['', 'requests of run 1 (method status x count, all servers):', ...requestLines] : []),
+      ...(r.cliStderr.length ? ['', 'the CLI said on stderr:', ...r.cliStderr.map((l) => `  ${l}`)] : []),
+      ...(doc.serverLogs.length ? ['', 'server logs:', ...doc.serverLogs.map((l) => `  ${l.slice(-1000)}`)] : []),
       '',
     ].join('\n'),
   );
