@@ -1122,3 +1122,35 @@ describe('location edit', () => {
     expectError(await v.run(['location', 'edit', 'usb']), 2, /usage/);
   });
 });
+
+// ====================================================================== sensitivity
+
+describe('put --survive: a file more sensitive than the vault', () => {
+  it('takes more parity and reads with more locations gone; asking for less, or for the impossible, is refused', async () => {
+    // n = 5, k = 3 (survive 2), t = 2: after losing 3 locations the vault still unlocks.
+    const v = await makeVault('sensitive', { policy: ['--survive', '2', '--secret-against', '1'] });
+    const files = await root.dir('sensitive/files');
+    const critical = nodePath.join(files, 'seed-phrase.txt');
+    const plain = nodePath.join(files, 'receipts.pdf');
+    const hash = await writeRandomFile(critical, 50_000);
+    await writeRandomFile(plain, 50_000);
+    const stored = await v.run(['put', critical, '--survive', '3', '--json']);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(parseJson(stored)).toMatchObject({ survives: 3, health: 'healthy' });
+    expect((await v.run(['put', plain])).code).toBe(0);
+    expectError(await v.run(['put', plain, '--name', 'less', '--survive', '1']), 2, /can ask for more, not fewer/);
+    expectError(await v.run(['put', plain, '--name', 'more', '--survive', '5']), 2, /at most 4/);
+    expectError(await v.run(['put', plain, '--name', 'word', '--survive', 'two']), 2, /whole number/);
+
+    for (const l of v.locations.slice(0, 3)) await fs.rename(l, `${l}.unplugged`);
+    try {
+      const out = nodePath.join(await root.dir('sensitive/out'), 'seed-phrase.txt');
+      const got = await v.run(['get', 'seed-phrase.txt', '--output', out]);
+      expect(got.code, got.stderr).toBe(0);
+      expect(await sha256File(out)).toBe(hash);
+      expect((await v.run(['get', 'receipts.pdf', '--output', `${out}.2`])).code).toBe(4);
+    } finally {
+      for (const l of v.locations.slice(0, 3)) await fs.rename(`${l}.unplugged`, l);
+    }
+  });
+});

@@ -27,7 +27,8 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
         [--segment-size BYTES] [--kdf-cost LOGN]   prints k, n, t and the recovery code (once)
   open  --location SPEC ... [--recovery]   attach this profile to an existing vault (a new machine)
-  put   FILE [--name NAME] [--replace]     an existing NAME is refused without --replace
+  put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
+                                           --survive: this file survives losing X locations (more parity)
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
@@ -274,15 +275,20 @@ async function run(args: Parsed, io: Io): Promise<number> {
       return 0;
     }
     case 'put': {
-      expectPositional(args, 1, 'put FILE [--name NAME] [--replace]');
+      expectPositional(args, 1, 'put FILE [--name NAME] [--replace] [--survive X]');
       const path = args.positional[0]!;
       const name = one(args, 'name') ?? nodePath.basename(path);
       const st = await fs.stat(path).catch(() => null);
       if (!st?.isFile()) throw new UsageError(`${path} is not a readable file`);
+      const surviveText = one(args, 'survive');
+      if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
+        throw new UsageError('--survive takes a whole number of locations');
+      const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
       const entry = await withVault(io, args, { unlock: true }, (vault) =>
         putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
           replace: args.flags.has('replace'),
           expectedSize: st.size,
+          ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
         }),
       );
       print(

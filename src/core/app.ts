@@ -194,6 +194,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         return putFile(await unlocked(), createReadStream(req.path, { highWaterMark: 1 << 20 }), name, {
           replace: req.replace ?? false,
           expectedSize: st.size,
+          ...(req.survive !== undefined ? { survive: req.survive } : {}),
         });
       }),
     putStream: (req): Promise<FileEntry> =>
@@ -201,6 +202,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         putFile(await unlocked(), req.data, req.name, {
           replace: req.replace ?? false,
           ...(req.expectedSize !== undefined ? { expectedSize: req.expectedSize } : {}),
+          ...(req.survive !== undefined ? { survive: req.survive } : {}),
         }),
       ),
     getFile: (req) =>

@@ -149,7 +149,9 @@ export interface ShardvaultApi {
   lock(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;
   /** Stores a file from the machine that runs the engine. */
-  putFile(req: { path: string; name?: string; replace?: boolean }): Promise<FileEntry>;
+  /** `survive`: this file survives losing that many locations (at least the vault's X; more
+   * costs more parity): the sensitivity presets. */
+  putFile(req: { path: string; name?: string; replace?: boolean; survive?: number }): Promise<FileEntry>;
   /** Stores bytes streamed by a front end (the web bridge's upload). */
   putStream(req: {
     name: string;
@@ -157,6 +159,7 @@ export interface ShardvaultApi {
     data: AsyncIterable<Uint8Array>;
     /** The size the sender announced (for progress: done of total); not trusted beyond that. */
     expectedSize?: number;
+    survive?: number;
   }): Promise<FileEntry>;
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;

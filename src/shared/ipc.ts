@@ -529,7 +529,15 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   listFiles: call('listFiles', nothing, array(fileEntry)),
   putFile: call(
     'putFile',
-    object({ path: hostPath, name: optional(fileName), replace: optional(boolean) }, 'reject'),
+    object(
+      {
+        path: hostPath,
+        name: optional(fileName),
+        replace: optional(boolean),
+        survive: optional(integer({ max: 254 })),
+      },
+      'reject',
+    ),
     fileEntry,
   ),
   getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
@@ -645,7 +653,7 @@ export type DesktopCallName = {
 // The web bridge's own routes (besides calls[*].route)
 
 export const web = {
-  /** PUT, the file's bytes as the body; query: name, replace=1. Streams into putStream. */
+  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X. Streams into putStream. */
   upload: '/api/upload',
   /** GET, Server-Sent Events: `progress` and `locked`. */
   events: '/api/events',
@@ -655,7 +663,10 @@ export const web = {
   maxJsonBytes: 64 * 1024,
 } as const;
 
-export const uploadRequest = object({ name: fileName, replace: optional(boolean) }, 'reject');
+export const uploadRequest = object(
+  { name: fileName, replace: optional(boolean), survive: optional(integer({ max: 254 })) },
+  'reject',
+);
 
 // ---------------------------------------------------------------------------------------
 // Auto-lock: the same rule for both bridges

@@ -166,6 +166,22 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await page.getByRole('searchbox', { name: 'Search files' }).fill('');
   });
 
+  it('stores a critical file with more parity: it survives more losses', async () => {
+    const keys = join(root, 'keys.txt');
+    writeFileSync(keys, randomBytes(20_000));
+    const level = page.getByLabel('New files survive losing');
+    await level.selectOption({ label: 'Survive losing 2 (critical: a whole copy on each, 3× storage)' });
+    await page.getByTestId('file-input').setInputFiles(keys);
+    const row = page.getByTestId('file-keys.txt');
+    await row.waitFor({ timeout: 60_000 });
+    await expect.poll(() => row.innerText()).toContain('survives 2 more losses');
+    await shot('28-files-sensitivity');
+    await level.selectOption({ label: 'Survive losing 1 (as the vault, 1.5× storage)' });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete file' }).getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+  });
+
   it('sees a location go offline and the file degraded', async () => {
     renameSync(join(root, 'cloud'), join(root, 'cloud.unplugged'));
     await nav('Dashboard');

@@ -11,7 +11,7 @@ import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
 import { registerTemporary, unregisterTemporary } from '../cleanup';
 import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../errors';
-import type { FileRef, Head } from '../format/head';
+import type { FileRef, Head, Policy } from '../format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../format/manifest';
 import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, shardHeader } from '../format/records';
 import { readObject } from '../storage/node';
@@ -51,7 +51,13 @@ export async function putFile(
   vault: Vault,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
-  opts: { replace?: boolean; expectedSize?: number } = {},
+  opts: {
+    replace?: boolean;
+    expectedSize?: number;
+    /** This file survives losing that many locations (more than the vault's own X costs
+     * more parity: k = n − X). The seed's "dynamic sharding" by sensitivity. */
+    survive?: number;
+  } = {},
 ): Promise<FileEntry> {
   checkFileName(name);
   return vault.audited('put', name, async (used) => {
@@ -60,7 +66,7 @@ export async function putFile(
     const existing = head.files.find((f) => f.name === name);
     if (existing && !opts.replace)
       throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
-    const policy = head.policy;
+    const policy = filePolicy(head.policy, vault.policySurvives(), opts.survive);
 
     const health = await vault.health();
     const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
@@ -73,7 +79,7 @@ export async function putFile(
       order.map((l) => l.id),
     );
     const survives = survivesLosses(placement, policy.data);
-    const wanted = vault.policySurvives();
+    const wanted = vault.policySurvives() + (head.policy.data - policy.data);
     if (survives < wanted) {
       throw new ShardvaultError(
         'unavailable',
@@ -300,6 +306,29 @@ export async function getFile(
       unregisterTemporary(temp);
     }
   });
+}
+
+/**
+ * The shards of one file: the vault's n, with k lowered so that the file survives `survive`
+ * losses when asked for more than the vault's X. Never fewer than the vault's: every file
+ * keeps the vault's promise.
+ */
+function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number | undefined): Policy {
+  if (survive === undefined) return vaultPolicy;
+  if (!Number.isSafeInteger(survive) || survive < 0) throw new UsageError('--survive must be a whole number ≥ 0');
+  const extra = survive - vaultSurvives;
+  if (extra < 0) {
+    throw new UsageError(
+      `this vault's files survive losing ${vaultSurvives} location(s); a file can ask for more, not fewer`,
+    );
+  }
+  const data = vaultPolicy.data - extra;
+  if (data < 1) {
+    throw new UsageError(
+      `a file can survive losing at most ${vaultSurvives + vaultPolicy.data - 1} of this vault's locations (one copy left)`,
+    );
+  }
+  return { ...vaultPolicy, data };
 }
 
 // ------------------------------------------------------------------ rm

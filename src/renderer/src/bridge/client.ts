@@ -52,7 +52,8 @@ export interface Client {
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   onLocked(listener: () => void): () => void;
   /** Stores dropped or picked files (File objects); resolves with what was stored. */
-  addFiles(files: readonly File[], options?: { replace?: boolean }): Promise<FileEntry[]>;
+  /** `survive`: each file survives losing that many locations (the sensitivity presets). */
+  addFiles(files: readonly File[], options?: { replace?: boolean; survive?: number }): Promise<FileEntry[]>;
   transfers(): readonly Transfer[];
   onTransfers(listener: () => void): () => void;
   clearFinished(): void;
@@ -132,20 +133,21 @@ export function connect(): Client | { error: string } {
   });
   const webUploads = new Set<number>();
 
-  async function storeOne(file: File, replace: boolean): Promise<FileEntry> {
+  async function storeOne(file: File, replace: boolean, survive: number | undefined): Promise<FileEntry> {
+    const extra = survive === undefined ? {} : { survive };
     const id = begin('put', file.name, file.size);
     try {
       let entry: FileEntry;
       if (webBridge) {
         webUploads.add(id);
-        const handle = webBridge.upload(file, { name: file.name, replace }, (sent, total) => {
+        const handle = webBridge.upload(file, { name: file.name, replace, ...extra }, (sent, total) => {
           update(id, { done: sent, total, state: sent >= total ? 'finishing' : 'running' });
         });
         entry = calls.putFile.response.parse(unwrap(await handle.done));
       } else {
         const path = bridge.pathForFile?.(file);
         if (!path) throw new BridgeFailure('usage', `${file.name}: could not tell where this file is on disk.`);
-        entry = await typedApi.putFile({ path, name: file.name, replace });
+        entry = await typedApi.putFile({ path, name: file.name, replace, ...extra });
       }
       update(id, { state: 'done', done: file.size, total: file.size });
       return entry;
@@ -168,7 +170,7 @@ export function connect(): Client | { error: string } {
       const failures: string[] = [];
       for (const file of files) {
         try {
-          stored.push(await storeOne(file, options.replace ?? false));
+          stored.push(await storeOne(file, options.replace ?? false, options.survive));
         } catch (error) {
           failures.push(error instanceof Error ? error.message : String(error));
         }

@@ -30,7 +30,7 @@ export type WebBridge = ShardvaultBridge & {
   /** Streams a file to the engine; progress counts bytes sent. */
   upload(
     file: Blob,
-    request: { name: string; replace?: boolean },
+    request: { name: string; replace?: boolean; survive?: number },
     onProgress: (sent: number, total: number) => void,
   ): UploadHandle;
 };
@@ -158,12 +158,13 @@ export function createWebBridge(token: string): WebBridge {
     },
     upload(
       file: Blob,
-      request: { name: string; replace?: boolean },
+      request: { name: string; replace?: boolean; survive?: number },
       onProgress: (sent: number, total: number) => void,
     ) {
       const xhr = new XMLHttpRequest();
       const query = new URLSearchParams({ name: request.name });
       if (request.replace) query.set('replace', '1');
+      if (request.survive !== undefined) query.set('survive', String(request.survive));
       const done = new Promise<Envelope<unknown>>((resolve) => {
         xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
         xhr.onload = () => {

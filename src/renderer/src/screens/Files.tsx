@@ -13,6 +13,22 @@ export function survivesText(file: FileEntry): string {
   return `survives ${plural(file.survives, 'more loss', 'more losses')}`;
 }
 
+/**
+ * What a new file may ask for: the vault's own "survive X", or more, down to one data shard
+ * (a whole copy per location). Only for one copy per shard, where X = n − k.
+ */
+export function sensitivityLevels(status: StatusReport): { survive: number; isDefault: boolean; label: string }[] {
+  const { data: k, total: n, replicas } = status.vault;
+  if (replicas !== 1) return [];
+  const base = n - k;
+  return Array.from({ length: k }, (_, extra) => {
+    const survive = base + extra;
+    const cost = `${(n / (k - extra)).toFixed(2).replace(/\.?0+$/, '')}× storage`;
+    const what = extra === 0 ? 'as the vault' : extra === k - 1 ? 'critical: a whole copy on each' : 'more sensitive';
+    return { survive, isDefault: extra === 0, label: `Survive losing ${survive} (${what}, ${cost})` };
+  });
+}
+
 export function Files({
   client,
   status,
@@ -33,6 +49,10 @@ export function Files({
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
+  // Sensitivity of new files (the seed's "dynamic sharding"): more losses survived for more
+  // parity. undefined = the vault's own policy.
+  const [survive, setSurvive] = useState<number | undefined>(undefined);
+  const levels = sensitivityLevels(status);
 
   const visible = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -45,7 +65,7 @@ export function Files({
     setError(null);
     setNotice(null);
     try {
-      const stored = await client.addFiles(list);
+      const stored = await client.addFiles(list, survive === undefined ? {} : { survive });
       setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
     } catch (e) {
       setError(errorText(e));
@@ -112,6 +132,22 @@ export function Files({
             value={query}
             onChange={(e) => setQuery(e.target.value)}
           />
+          {levels.length > 1 ? (
+            <label className="sensitivity">
+              <span className="sr-only">New files</span>
+              <select
+                aria-label="New files survive losing"
+                value={survive ?? ''}
+                onChange={(e) => setSurvive(e.target.value === '' ? undefined : Number(e.target.value))}
+              >
+                {levels.map((l) => (
+                  <option key={l.survive} value={l.isDefault ? '' : l.survive}>
+                    {l.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
           <button type="button" className="primary" onClick={() => input.current?.click()}>
             Add files…
           </button>
