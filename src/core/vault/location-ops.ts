@@ -49,7 +49,7 @@ export async function addLocation(
         'unavailable',
         `${p.name} (${p.display}) is not reachable: ${health.error ?? 'offline'}`,
       );
-    if (await raw.stat(PATHS.vault))
+    if ((await raw.stat(PATHS.vault)) && !(await halfAdded(vault, raw)))
       throw new ShardvaultError('exists', `${p.name} (${p.display}) already holds a vault`);
     await raw.put(PATHS.vault, encodeVaultRecord(vault.locationRecord(id)));
     const location: Location = {
@@ -149,6 +149,16 @@ export async function editLocation(
     if (location.node !== existing.node) await existing.node.close().catch(() => undefined);
     return { name: newName, kind: location.kind, display: location.display };
   });
+}
+
+/** A folder an add of this vault was cut short on: its record names this vault and a location the head never took in. */
+async function halfAdded(vault: Vault, node: StorageNode): Promise<boolean> {
+  try {
+    const record = decodeVaultRecord(await readObject(node, PATHS.vault, 4096));
+    return record.vaultId === vault.vaultId && !vault.head().locations.some((l) => l.id === record.locationId);
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses an address that does not hold this location's record (or is not reachable). */

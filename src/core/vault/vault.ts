@@ -534,6 +534,7 @@ export class Vault {
       try {
         this.keys = deriveVaultKeys(vk, this.profile.vaultId);
         this.currentHead = await this.loadHead();
+        await this.followHeadLocations();
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
@@ -573,6 +574,52 @@ export class Vault {
         return l; // not this passphrase's seal: recover() says so
       }
     });
+  }
+
+  /**
+   * The head is the vault's word on which locations it has. A command killed between
+   * committing a location change and saving the profile leaves the two apart, and key shares
+   * dealt over the head's list would then miss a location of the profile's, or the other way
+   * round. So the profile follows the head: a location the head no longer names is dropped
+   * (its removal was committed, here or on another device); one the head names that this
+   * profile lacks is reached at the address the head records, as `open` does.
+   */
+  private async followHeadLocations(): Promise<void> {
+    const head = this.head();
+    const ids = new Set(head.locations.map((l) => l.id));
+    const extra = this.current.filter((l) => !ids.has(l.id));
+    const missing = head.locations.filter((e) => !this.current.some((l) => l.id === e.id));
+    if (extra.length === 0 && missing.length === 0) return;
+    for (const l of extra) {
+      this.options.onWarning?.(`${l.name} is no longer a location of this vault; dropped from this profile`);
+      await l.node.close().catch(() => undefined);
+    }
+    const vaultId = this.profile.vaultId;
+    const added: Location[] = missing.map((entry) => {
+      let node: StorageNode;
+      try {
+        node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
+      } catch (err) {
+        node = new UnavailableNode(entry.kind, entry.display, `add it again here (${(err as Error).message})`);
+      }
+      return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
+    });
+    this.current = [...this.current.filter((l) => ids.has(l.id)), ...added];
+    this.profile = {
+      ...this.profile,
+      locations: [
+        ...this.profile.locations.filter((e) => ids.has(e.id)),
+        ...missing.map((e) => ({
+          id: e.id,
+          name: e.name,
+          kind: e.kind,
+          spec: e.display,
+          sealedSecrets: null,
+          lastSeen: null,
+        })),
+      ],
+    };
+    await this.saveProfile();
   }
 
   /** The locations whose key shares the last unlock read. */
