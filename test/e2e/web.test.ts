@@ -118,6 +118,16 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
         }
       }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     })()`);
+    // The upload runs at a known pace (about 2 s for the file), so the speed and the time left
+    // can show however fast this machine stores: Chromium's own throttling, loopback included.
+    const devtools = await page.context().newCDPSession(page);
+    await devtools.send('Network.enable');
+    await devtools.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 24 * 1024 * 1024,
+    });
     await page.getByTestId('file-input').setInputFiles(source);
     await page.getByTestId('transfer').waitFor();
     // Best effort: catch the bar mid-way for the screenshot (the assertions below do not need it).
@@ -128,6 +138,13 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
       .catch(() => undefined);
     await shot('06-files-uploading');
     await page.getByTestId(`file-${fileName}`).waitFor({ timeout: 60_000 });
+    await devtools.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    await devtools.detach();
     const seen = await page.evaluate<string[]>('window.seen');
     const running = seen.filter((s) => /\/s · /.test(s));
     expect(running.length, `progress seen: ${seen.slice(0, 10).join(' ; ')}`).toBeGreaterThan(0);
