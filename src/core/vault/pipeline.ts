@@ -13,8 +13,12 @@ import { ReedSolomon } from '../erasure/reed-solomon';
 import { CorruptError, OfflineError, ShardvaultError } from '../errors';
 import type { StorageNode } from '../storage/node';
 import { Channel } from './channel';
+import { createOpener } from './open-pool';
+import { segmentCount, segmentLength, ownBuffer, type OpenResult } from './open-segment';
 import { createSealer } from './seal-pool';
 import type { SealedSegment } from './seal-segment';
+
+type Opened = Extract<OpenResult, { kind: 'opened' }>;
 
 /**
  * A shard's digest: SHA-256 over its header and the tag of every frame, in order. Each tag
@@ -42,9 +46,7 @@ export interface Geometry {
   readonly segmentSize: number;
 }
 
-export function segmentCount(size: number, segmentSize: number): number {
-  return Math.max(1, Math.ceil(size / segmentSize));
-}
+export { segmentCount };
 
 export function pieceLength(size: number, segment: number, g: Geometry): number {
   const length = Math.min(g.segmentSize, size - segment * g.segmentSize);
@@ -247,14 +249,15 @@ class ShardStream {
     this.iterator = stream[Symbol.asyncIterator]();
   }
 
-  async read(length: number): Promise<Uint8Array> {
+  /** The next `length` bytes, into `into` when given (a spare buffer of that length). */
+  async read(length: number, into?: Uint8Array): Promise<Uint8Array> {
     while (this.available < length) {
       const next = await withTimeout(this.iterator.next(), `shard ${this.index} on ${this.location}`);
       if (next.done) throw new CorruptError(`shard ${this.index} on ${this.location} is truncated`);
       this.buffered.push(next.value);
       this.available += next.value.length;
     }
-    const out = new Uint8Array(length);
+    const out = into?.length === length ? into : new Uint8Array(length);
     let at = 0;
     while (at < length) {
       const head = this.buffered[0]!;
@@ -318,7 +321,10 @@ function problemKind(err: unknown): ShardProblem['kind'] {
   return 'offline';
 }
 
-/** One segment as decoded: its k data pieces (zero-padded as coded) and its true length. */
+/**
+ * One segment as decoded: its k data pieces (zero-padded as coded) and its true length. The
+ * pieces are the sink's until its promise resolves; their buffers are then used again.
+ */
 export interface DecodedSegment {
   readonly index: number;
   readonly last: boolean;
@@ -338,11 +344,31 @@ export function segmentBytes(segment: DecodedSegment): Uint8Array[] {
   return out;
 }
 
+/** Segments read ahead of the one released: the opener works on some while the next are read. */
+const READ_AHEAD = 3;
+
+/** A segment read but not yet released: its frames (unverified) and the streams they came from. */
+interface PendingSegment {
+  readonly index: number;
+  readonly last: boolean;
+  streams: ShardStream[];
+  frames: Uint8Array[];
+  /** Set while the opener holds the frames. */
+  opening: Promise<OpenResult> | null;
+}
+
 /**
  * Streams the file's plaintext, segment by segment, to `sink`. Each segment's frames are
  * authenticated before the segment is given to the sink; the caller holds the output back
  * until this resolves (the whole-file hash is checked last). Shards that fail are replaced
  * by other copies or other shards; their problems are returned.
+ *
+ * The frames of a few segments are read ahead from k shards at once and given to the opener
+ * (open-pool.ts: a worker thread when bundled, for large files), which authenticates,
+ * decrypts, rebuilds and hashes them, in order, while this thread reads the next ones and
+ * writes the last. A frame that fails, or a read that fails, drains what is
+ * in flight, drops that copy, and reads the segments not yet released again with a
+ * replacement (caught up from the first frame, authenticating each).
  */
 export async function readShards(
   spec: ReadSpec,
@@ -350,13 +376,26 @@ export async function readShards(
   onProgress?: (bytes: number) => void,
 ): Promise<ShardProblem[]> {
   const g = spec.geometry;
-  const rs = new ReedSolomon(g.data, g.total);
   const segments = segmentCount(spec.size, g.segmentSize);
   const problems: ShardProblem[] = [];
   const tried = spec.copies.map(() => 0); // next copy to try, per shard
   const active: ShardStream[] = [];
 
   const frameAt = (s: number): number => pieceLength(spec.size, s, g) + TAG_BYTES;
+
+  /** Takes a stream out of use (once) and reports why. */
+  const drop = async (stream: ShardStream, err: unknown): Promise<void> => {
+    const at = active.indexOf(stream);
+    if (at < 0) return;
+    active.splice(at, 1);
+    problems.push({
+      index: stream.index,
+      location: stream.location,
+      kind: problemKind(err),
+      message: (err as Error).message,
+    });
+    await stream.close();
+  };
 
   /** Opens the next usable copy of some unused shard and advances it to segment `upTo`. */
   const openReplacement = async (upTo: number): Promise<ShardStream | null> => {
@@ -390,67 +429,191 @@ export async function readShards(
     return null;
   };
 
-  const fileHash = createHash('sha256');
+  const opener = createOpener(
+    {
+      data: g.data,
+      total: g.total,
+      size: spec.size,
+      segmentSize: g.segmentSize,
+      keys: spec.keys,
+      headers: spec.headers,
+    },
+    segments,
+  );
+  // Frame buffers come back from the opener once opened, and take the next frames: no
+  // allocation (and no page faults or garbage) per frame.
+  const freeFrames: Uint8Array[] = [];
+  const frameBuffer = (length: number): Uint8Array => {
+    const at = freeFrames.findIndex((b) => b.length === length);
+    return at < 0 ? ownBuffer(length) : freeFrames.splice(at, 1)[0]!;
+  };
+  // Likewise the pieces, once the sink has written them: the opener decrypts into them again.
+  let freePieces: Uint8Array[] = [];
+  let pending: PendingSegment[] = [];
+  let next = 0; // the next segment to read
   let written = 0;
-  try {
-    for (let s = 0; s < segments; s++) {
-      const last = s === segments - 1;
-      const pieces: (Uint8Array | null)[] = new Array<Uint8Array | null>(g.total).fill(null);
-      let have = 0;
-      while (have < g.data) {
-        if (active.length < g.data) {
-          const stream = await openReplacement(s);
-          if (!stream) {
-            throw new ShardvaultError(
-              'unavailable',
-              `not enough good shards to read the file: ${have + active.length} of the ${g.data} needed (${problems.length} failed)`,
-            );
-          }
-          active.push(stream);
-        }
-        // The k streams are read at once, so their locations' latencies overlap.
-        const reading = active.filter((stream) => !pieces[stream.index]);
-        const frames = await Promise.allSettled(reading.map((stream) => stream.read(frameAt(s))));
-        for (const [i, stream] of reading.entries()) {
-          const read = frames[i]!;
-          try {
-            if (read.status === 'rejected') throw read.reason;
-            pieces[stream.index] = openFrame(
-              spec.keys[stream.index]!,
-              s,
-              last,
-              read.value,
-              spec.headers[stream.index]!,
-            );
-            stream.digest!.frame(read.value);
-            have++;
-          } catch (err) {
-            problems.push({
-              index: stream.index,
-              location: stream.location,
-              kind: problemKind(err),
-              message: (err as Error).message,
-            });
-            active.splice(active.indexOf(stream), 1);
-            await stream.close();
-          }
-        }
+
+  const take = (segment: PendingSegment, stream: ShardStream, frame: Uint8Array): void => {
+    stream.digest!.frame(frame);
+    segment.streams.push(stream);
+    segment.frames.push(frame);
+  };
+
+  const forget = (segment: PendingSegment, keep: (stream: ShardStream, position: number) => boolean): void => {
+    const kept = segment.streams.map((stream, position) => keep(stream, position));
+    segment.frames = segment.frames.filter((_, position) => kept[position]);
+    segment.streams = segment.streams.filter((_, position) => kept[position]);
+  };
+
+  const submit = (segment: PendingSegment): void => {
+    const frames = segment.frames;
+    segment.frames = []; // they belong to the opener now (and may move to its thread)
+    const spares = freePieces;
+    freePieces = [];
+    segment.opening = opener.open({
+      segment: segment.index,
+      indices: segment.streams.map((s) => s.index),
+      frames,
+      spares,
+    });
+    segment.opening.catch(() => undefined); // awaited in order; never unhandled meanwhile
+  };
+
+  /**
+   * Hands an opened segment to the sink, in order; the opener hashed it (it was next). Up to
+   * two writes are queued, so reading goes on while one is written.
+   */
+  let releasing: Promise<void>[] = [];
+  const release = async (segment: PendingSegment, opened: Opened): Promise<void> => {
+    // Released in order, so the opener had every segment before this one: never unhashed.
+    if (!opened.hashed) throw new Error(`segment ${segment.index} was not hashed`);
+    if (releasing.length >= 2) await releasing.shift();
+    const length = segmentLength(spec.size, segment.index, g.segmentSize);
+    written += length;
+    const done = written;
+    const before = releasing[releasing.length - 1];
+    const writing = (async () => {
+      await before;
+      await sink({ index: segment.index, last: segment.last, length, pieces: opened.pieces });
+      freePieces.push(...opened.pieces);
+      onProgress?.(done);
+    })();
+    writing.catch(() => undefined); // awaited in order, here and at the end
+    releasing.push(writing);
+  };
+  const released = async (): Promise<void> => {
+    const all = releasing;
+    releasing = [];
+    for (const r of all) await r;
+  };
+
+  /** Reads the next segment's frames from every active stream; false if one failed. */
+  const readNext = async (): Promise<boolean> => {
+    const segment: PendingSegment = {
+      index: next,
+      last: next === segments - 1,
+      streams: [],
+      frames: [],
+      opening: null,
+    };
+    next++;
+    pending.push(segment);
+    // The k streams are read at once, so their locations' latencies overlap.
+    const reading = [...active];
+    const length = frameAt(segment.index);
+    const frames = await Promise.allSettled(reading.map((stream) => stream.read(length, frameBuffer(length))));
+    let complete = true;
+    for (const [i, stream] of reading.entries()) {
+      const read = frames[i]!;
+      if (read.status === 'fulfilled') take(segment, stream, read.value);
+      else {
+        complete = false;
+        await drop(stream, read.reason);
       }
-      const data = pieces.slice(0, g.data).every((p) => p)
-        ? (pieces.slice(0, g.data) as Uint8Array[])
-        : rs.reconstructData(pieces);
-      const segmentLength = Math.max(0, Math.min(g.segmentSize, spec.size - s * g.segmentSize));
-      let remaining = segmentLength;
-      for (const piece of data) {
-        if (remaining === 0) break;
-        const part = piece.subarray(0, Math.min(piece.length, remaining));
-        fileHash.update(part);
-        remaining -= part.length;
-      }
-      written += segmentLength;
-      await sink({ index: s, last, length: segmentLength, pieces: data });
-      onProgress?.(written);
     }
+    return complete;
+  };
+
+  /**
+   * After a failure (or at the start): lets the opener finish what it holds, releasing the
+   * segments that opened before the first failure; drops the copies whose frames failed; and
+   * brings the active streams back to k, each replacement caught up to the first segment not
+   * released and then read for every pending one. Afterwards every pending segment holds one
+   * frame from each active stream, none of them with the opener.
+   */
+  const recover = async (): Promise<void> => {
+    const left: PendingSegment[] = [];
+    for (const segment of pending) {
+      if (!segment.opening) {
+        left.push(segment);
+        continue;
+      }
+      const result = await segment.opening;
+      segment.opening = null;
+      segment.frames = result.frames;
+      if (result.kind === 'opened') {
+        if (left.length === 0) {
+          freeFrames.push(...segment.frames);
+          segment.frames = [];
+          await release(segment, result);
+          continue;
+        }
+        // Opened (not hashed) after one that failed: read again after that one (rare).
+        freePieces.push(...result.pieces);
+      } else {
+        for (const f of result.failures) {
+          const stream = segment.streams[f.position]!;
+          await drop(stream, f.code === 'corrupt' ? new CorruptError(f.message) : new Error(f.message));
+        }
+        const failed = new Set(result.failures.map((f) => f.position));
+        forget(segment, (_, position) => !failed.has(position));
+      }
+      left.push(segment);
+    }
+    pending = left;
+    // Frames of copies out of use are not used even where they would open: every pending
+    // segment then lacks the same shards, and one replacement fills all of them.
+    for (const segment of pending) forget(segment, (stream) => active.includes(stream));
+    while (active.length < g.data) {
+      const stream = await openReplacement(pending[0]?.index ?? next);
+      if (!stream) {
+        throw new ShardvaultError(
+          'unavailable',
+          `not enough good shards to read the file: ${active.length} of the ${g.data} needed (${problems.length} failed)`,
+        );
+      }
+      active.push(stream);
+      for (const segment of pending) {
+        try {
+          take(segment, stream, await stream.read(frameAt(segment.index)));
+        } catch (err) {
+          await drop(stream, err);
+          for (const s of pending) forget(s, (st) => st !== stream);
+          break;
+        }
+      }
+    }
+  };
+
+  try {
+    while (next < segments || pending.length > 0) {
+      if (next < segments && pending.length < READ_AHEAD) {
+        if (active.length < g.data || !(await readNext())) await recover();
+        for (const segment of pending) if (!segment.opening) submit(segment);
+        continue;
+      }
+      const oldest = pending[0]!;
+      const result = await oldest.opening!;
+      if (result.kind === 'opened') {
+        pending.shift();
+        freeFrames.push(...result.frames);
+        await release(oldest, result);
+      } else {
+        await recover();
+        for (const segment of pending) if (!segment.opening) submit(segment);
+      }
+    }
+    await released();
     for (const stream of active) {
       // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
       // worth reporting (verify/repair fix it), not a wrong file.
@@ -470,11 +633,14 @@ export async function readShards(
         });
       }
     }
+    const opened = await opener.finish();
+    if (written !== spec.size || opened.segments !== segments || opened.sha256 !== spec.sha256) {
+      throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
+    }
   } finally {
+    await Promise.allSettled(releasing);
     await Promise.all(active.map((a) => a.close()));
-  }
-  if (written !== spec.size || fileHash.digest('hex') !== spec.sha256) {
-    throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
+    await opener.close();
   }
   return problems;
 }

@@ -1,19 +1,38 @@
 /**
- * Worker thread entry: seals segments for one put (seal-segment.ts) while the main thread
- * reads, hashes and writes. Bundled beside the CLI and the Electron main process; where it
- * is not (tests from source), the pool seals on the main thread instead.
+ * Worker thread entry: seals a put's segments (seal-segment.ts), or opens and hashes a get's
+ * (open-segment.ts), while the main thread reads and writes. Bundled beside the CLI and the
+ * Electron main process; where it is not (tests from source), the same code runs on the main
+ * thread instead (seal-pool.ts, open-pool.ts). A worker serves one put or one get.
  */
 import { parentPort } from 'node:worker_threads';
 import { wipe } from '../crypto/bytes';
+import { FileHasher, SegmentOpener, transferables, type OpenFile, type OpenJob } from './open-segment';
 import { SegmentSealer, type SealFile } from './seal-segment';
 
 type Message =
   | { kind: 'file'; file: SealFile }
   | { kind: 'segment'; id: number; segment: Uint8Array; index: number; last: boolean }
-  | { kind: 'end' };
+  | { kind: 'open-file'; file: OpenFile }
+  | { kind: 'open'; id: number; job: OpenJob }
+  | { kind: 'finish'; id: number }
+  | { kind: 'end'; id: number };
 
 let sealer: SegmentSealer | null = null;
-let keys: readonly Uint8Array[] = [];
+let opener: SegmentOpener | null = null;
+let hasher: FileHasher | null = null;
+let keys: readonly (Uint8Array | null)[] = [];
+
+/** Answers request `id` with what `work` returns, moving its buffers back without a copy. */
+function answer(id: number, work: () => { result: unknown; buffers?: readonly Uint8Array[] }): void {
+  let reply: { result: unknown; buffers?: readonly Uint8Array[] };
+  try {
+    reply = work();
+  } catch (err) {
+    parentPort!.postMessage({ id, error: (err as Error).message });
+    return;
+  }
+  parentPort!.postMessage({ id, result: reply.result }, transferables(reply.buffers ?? []));
+}
 
 parentPort?.on('message', (message: Message) => {
   switch (message.kind) {
@@ -21,23 +40,32 @@ parentPort?.on('message', (message: Message) => {
       sealer = new SegmentSealer(message.file);
       keys = message.file.keys;
       break;
-    case 'segment': {
-      try {
+    case 'segment':
+      answer(message.id, () => {
         const sealed = sealer!.seal(message.segment, message.index, message.last);
-        // Move the ciphertexts back without a copy, but only buffers they own alone (small
-        // ones may share Node's pool, which must stay here).
-        const transfer = sealed.bodies
-          .filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.byteLength >= 4096)
-          .map((b) => b.buffer as ArrayBuffer);
-        parentPort!.postMessage({ id: message.id, sealed }, transfer);
-      } catch (err) {
-        parentPort!.postMessage({ id: message.id, error: (err as Error).message });
-      }
+        return { result: sealed, buffers: sealed.bodies };
+      });
       break;
-    }
+    case 'open-file':
+      opener = new SegmentOpener(message.file, true);
+      hasher = new FileHasher();
+      keys = message.file.keys;
+      break;
+    case 'open':
+      answer(message.id, () => {
+        const result = opener!.open(message.job, hasher!);
+        return { result, buffers: result.kind === 'opened' ? [...result.pieces, ...result.frames] : result.frames };
+      });
+      break;
+    case 'finish':
+      answer(message.id, () => ({ result: hasher!.finish() }));
+      break;
     case 'end':
       wipe(...keys);
       sealer = null;
+      opener = null;
+      hasher = null;
+      parentPort!.postMessage({ id: message.id, result: null });
       break;
   }
 });

@@ -1,0 +1,276 @@
+/**
+ * The CPU-heavy step of a get, for one segment: authenticate and decrypt its k frames, rebuild
+ * missing data pieces with Reed-Solomon, and fold the segment's bytes into the whole-file
+ * SHA-256 (FileHasher) when it comes in order. Pure, so the same code runs on the main thread
+ * or in the worker thread (seal-worker.ts, through open-pool.ts), which lets a get use both
+ * cores.
+ */
+import { createDecipheriv, createHash, type Hash } from 'node:crypto';
+import { TAG_BYTES } from '../crypto/aead';
+import { frameNonce } from '../crypto/stream';
+import { ReedSolomon } from '../erasure/reed-solomon';
+import { CorruptError, ShardvaultError } from '../errors';
+
+export interface OpenFile {
+  readonly data: number;
+  readonly total: number;
+  readonly size: number;
+  readonly segmentSize: number;
+  /** Per shard; null where the key couldn't be unwrapped (no frame of it may be given). */
+  readonly keys: readonly (Uint8Array | null)[];
+  readonly headers: readonly Uint8Array[];
+}
+
+/** One segment's frames as read: exactly k, from k different shards. */
+export interface OpenJob {
+  readonly segment: number;
+  readonly indices: readonly number[];
+  readonly frames: Uint8Array[];
+  /** Pieces the caller is done with (written out): the opener decrypts into them again. */
+  readonly spares?: Uint8Array[];
+}
+
+export interface FrameFailure {
+  /** Position in the job's frames. */
+  readonly position: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+export type OpenResult =
+  /**
+   * Every frame authenticated: the k data pieces, zero-padded as coded. The frames come back
+   * for reuse. `hashed` when the segment was also folded into the file hash, which happens
+   * when it is the next one in order (see SegmentOpener.open).
+   */
+  | { readonly kind: 'opened'; readonly pieces: Uint8Array[]; readonly frames: Uint8Array[]; readonly hashed: boolean }
+  /** Some frames did not open: nothing of the segment is given out or hashed. The frames come back. */
+  | { readonly kind: 'failed'; readonly failures: FrameFailure[]; readonly frames: Uint8Array[] };
+
+export interface OpenedFile {
+  /** Segments hashed, in order from the first. */
+  readonly segments: number;
+  readonly sha256: string;
+}
+
+export function segmentCount(size: number, segmentSize: number): number {
+  return Math.max(1, Math.ceil(size / segmentSize));
+}
+
+/** Plaintext bytes of segment `s` (its pieces without the padding). */
+export function segmentLength(size: number, s: number, segmentSize: number): number {
+  return Math.max(0, Math.min(segmentSize, size - s * segmentSize));
+}
+
+/** Frames decrypted into a given buffer go this much at a time (each part hashed while in cache). */
+const CHUNK = 256 * 1024;
+
+/**
+ * Authenticates and decrypts one frame: what openFrame does (crypto/stream.ts: AES-256-GCM,
+ * the STREAM nonce of frame `index`, the shard header as associated data), into `into` when
+ * given (no allocation for the plaintext) or else into a new buffer, handing each decrypted
+ * part to `onPart` while it is in cache. Nothing of it may be used unless this returns: the
+ * tag is checked last, and on failure the plaintext is wiped and CorruptError thrown.
+ */
+export function openFrameInto(
+  key: Uint8Array,
+  index: number,
+  last: boolean,
+  frame: Uint8Array,
+  header: Uint8Array,
+  into: Uint8Array | null,
+  onPart?: (part: Uint8Array, at: number) => void,
+): Uint8Array {
+  const failed = (): CorruptError => new CorruptError(`frame ${index}${last ? ' (last)' : ''} failed authentication`);
+  if (frame.length < TAG_BYTES || (into && into.length !== frame.length - TAG_BYTES)) throw failed();
+  const body = frame.subarray(0, frame.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, frameNonce(index, last), { authTagLength: TAG_BYTES });
+  decipher.setAAD(header);
+  decipher.setAuthTag(frame.subarray(frame.length - TAG_BYTES));
+  let out = into;
+  try {
+    if (!into) {
+      const part = decipher.update(body);
+      out = new Uint8Array(part.buffer, part.byteOffset, part.length);
+      onPart?.(out, 0);
+    } else {
+      for (let at = 0; at < body.length; at += CHUNK) {
+        const part = decipher.update(body.subarray(at, Math.min(body.length, at + CHUNK)));
+        into.set(part, at);
+        onPart?.(part, at);
+      }
+    }
+    decipher.final();
+  } catch {
+    out?.fill(0);
+    throw failed();
+  }
+  return out!;
+}
+
+/** Keeps buffers given back, by length, to decrypt into again. */
+class Spares {
+  private readonly buffers: Uint8Array[] = [];
+  constructor(private readonly limit: number) {}
+
+  give(buffers: readonly Uint8Array[]): void {
+    for (const b of buffers) {
+      // A buffer given twice would hold two pieces at once: keep each one once.
+      if (this.buffers.length < this.limit && !this.buffers.some((x) => x.buffer === b.buffer)) this.buffers.push(b);
+    }
+  }
+
+  take(length: number): Uint8Array {
+    const at = this.buffers.findIndex((b) => b.length === length);
+    if (at >= 0) return this.buffers.splice(at, 1)[0]!;
+    return ownBuffer(length);
+  }
+}
+
+export class SegmentOpener {
+  private readonly rs: ReedSolomon;
+  private readonly segments: number;
+  /** Null: each piece is the decryption's own new buffer (see the constructor). */
+  private readonly spares: Spares | null;
+
+  /**
+   * `reuse`: decrypt into buffers given back (OpenJob.spares) rather than new ones. In a
+   * worker thread that saves a fresh allocation (page faults, and garbage this thread
+   * collects late) per piece, for a copy; on the main thread the allocator reuses freed
+   * memory at once and the copy only costs time.
+   */
+  constructor(
+    private readonly file: OpenFile,
+    reuse = false,
+  ) {
+    this.rs = new ReedSolomon(file.data, file.total);
+    this.segments = segmentCount(file.size, file.segmentSize);
+    this.spares = reuse ? new Spares(2 * file.total) : null;
+  }
+
+  /**
+   * Opens one segment. When `hasher` is at this segment (every one before it hashed), the
+   * segment is also hashed, into a copy of the hash that replaces it only if every frame
+   * opens: with every data shard there, each part as it is decrypted (still in cache); else
+   * after the rebuild. A later segment is opened but not hashed, for the caller to give again
+   * once the ones before it are in.
+   */
+  open(job: OpenJob, hasher?: FileHasher): OpenResult {
+    const { data, total, keys, headers } = this.file;
+    this.spares?.give(job.spares ?? []);
+    const s = job.segment;
+    if (
+      !Number.isInteger(s) ||
+      s < 0 ||
+      s >= this.segments ||
+      job.frames.length !== data ||
+      job.indices.length !== data ||
+      new Set(job.indices).size !== data ||
+      job.indices.some((j) => !Number.isInteger(j) || j < 0 || j >= total || !keys[j])
+    ) {
+      throw new Error(`segment ${s}: expected ${data} frames of distinct shards with keys`);
+    }
+    const last = s === this.segments - 1;
+    const length = segmentLength(this.file.size, s, this.file.segmentSize);
+    const pieceBytes = Math.ceil(length / data);
+    const direct = job.indices.every((j) => j < data);
+    const hash = direct && hasher?.next === s ? hasher.fork() : null;
+    // Data pieces in order, so a hash taken on the way sees the segment's bytes in order.
+    const order = job.indices.map((j, position) => ({ j, position })).sort((a, b) => a.j - b.j);
+    const pieces = new Array<Uint8Array | null>(total).fill(null);
+    const failures: FrameFailure[] = [];
+    for (const { j, position } of order) {
+      const frame = job.frames[position]!;
+      const into = this.spares?.take(pieceBytes) ?? null;
+      try {
+        // A frame of another length can't be this piece (nor authenticate).
+        if (frame.length !== pieceBytes + TAG_BYTES) {
+          throw new CorruptError(`frame ${s}${last ? ' (last)' : ''} failed authentication`);
+        }
+        pieces[j] = openFrameInto(keys[j]!, s, last, frame, headers[j]!, into, (part, at) => {
+          const wanted = Math.min(part.length, length - j * pieceBytes - at); // padding is not hashed
+          if (hash && wanted > 0) hash.update(wanted === part.length ? part : part.subarray(0, wanted));
+        });
+      } catch (err) {
+        if (into) this.spares?.give([into]);
+        failures.push({
+          position,
+          code: err instanceof ShardvaultError ? err.code : 'corrupt',
+          message: (err as Error).message,
+        });
+      }
+    }
+    if (failures.length > 0) {
+      this.spares?.give(pieces.filter((p): p is Uint8Array => p !== null));
+      return { kind: 'failed', failures, frames: job.frames };
+    }
+    const out = direct ? (pieces.slice(0, data) as Uint8Array[]) : this.rs.reconstructData(pieces);
+    // Parity pieces were only needed to rebuild: keep their buffers.
+    this.spares?.give(pieces.slice(data).filter((p): p is Uint8Array => p !== null));
+    const rebuilt = !direct && hasher?.next === s ? hasher.fork() : null;
+    if (rebuilt) {
+      let remaining = length;
+      for (const piece of out) {
+        if (remaining === 0) break;
+        const part = piece.subarray(0, Math.min(piece.length, remaining));
+        rebuilt.update(part);
+        remaining -= part.length;
+      }
+    }
+    const hashed = hash ?? rebuilt;
+    if (hashed) hasher!.commit(s, hashed);
+    return { kind: 'opened', pieces: out, frames: job.frames, hashed: hashed !== null };
+  }
+}
+
+/** The whole-file SHA-256, taken segment by segment in order (by SegmentOpener.open). */
+export class FileHasher {
+  private hash: Hash = createHash('sha256');
+  /** The segment to hash next. */
+  next = 0;
+
+  /** A copy of the hash so far, to take segment `next` on trial. */
+  fork(): Hash {
+    return this.hash.copy();
+  }
+
+  /** The trial copy, now holding segment `segment`, becomes the hash. */
+  commit(segment: number, hash: Hash): void {
+    if (segment !== this.next) throw new Error(`segment ${segment} hashed out of order (expected ${this.next})`);
+    this.hash = hash;
+    this.next++;
+  }
+
+  /** Call once, after the last segment. */
+  finish(): OpenedFile {
+    return { segments: this.next, sha256: this.hash.digest('hex') };
+  }
+}
+
+/**
+ * A buffer for a frame or a piece: its own memory (not Node's pool, not zeroed: every byte is
+ * written before anything reads it), so it can move between threads without a copy.
+ */
+export function ownBuffer(length: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+}
+
+/**
+ * The buffers of `arrays` that can move to another thread without a copy: ones a view spans
+ * alone. Small ones may share Node's buffer pool, which must stay where it is; those (and
+ * views into larger buffers) are copied by postMessage instead.
+ */
+export function transferables(arrays: readonly Uint8Array[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const a of arrays) {
+    if (
+      a.buffer instanceof ArrayBuffer &&
+      a.byteOffset === 0 &&
+      a.byteLength === a.buffer.byteLength &&
+      a.byteLength >= 4096
+    ) {
+      out.add(a.buffer);
+    }
+  }
+  return [...out];
+}
