@@ -9,6 +9,7 @@ import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { fromBase64, toBase64, utf8, wipe } from '../crypto/bytes';
 import { AuthError, OfflineError, UsageError } from '../errors';
 import { JsonReader } from '../format/json';
+import type { LocationEntry } from '../format/head';
 import type { LocationHealth, ObjectInfo, StorageNode } from '../storage/node';
 import {
   createNode,
@@ -162,6 +163,19 @@ export class UnavailableNode implements StorageNode {
   }
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/**
+ * A location the head names but this profile lacks, reached at the address the head records
+ * (no credentials: enough for folders; a server needs adding again). `hint` says how, when
+ * that address can't be used here.
+ */
+export function nodeAtRecordedAddress(entry: LocationEntry, vaultId: string, hint: string): StorageNode {
+  try {
+    return new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
+  } catch (err) {
+    return new UnavailableNode(entry.kind, entry.display, `${hint} (${(err as Error).message})`);
   }
 }
 

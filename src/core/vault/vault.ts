@@ -26,6 +26,7 @@ import {
 import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
+  nodeAtRecordedAddress,
   nodeFor,
   openSecrets,
   pinHostKeys,
@@ -35,7 +36,6 @@ import {
 } from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
-import { CheckedNode } from './checked-node';
 import {
   dealShares,
   deriveVaultKeys,
@@ -352,16 +352,7 @@ export class Vault {
         const all: Location[] = head.locations.map((entry) => {
           const mine = locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
-          let node;
-          try {
-            node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
-          } catch (err) {
-            node = new UnavailableNode(
-              entry.kind,
-              entry.display,
-              `give it with --location to use it here (${(err as Error).message})`,
-            );
-          }
+          const node = nodeAtRecordedAddress(entry, vaultId, 'give it with --location to use it here');
           opened.push(node);
           return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
         });
@@ -595,15 +586,13 @@ export class Vault {
       await l.node.close().catch(() => undefined);
     }
     const vaultId = this.profile.vaultId;
-    const added: Location[] = missing.map((entry) => {
-      let node: StorageNode;
-      try {
-        node = new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
-      } catch (err) {
-        node = new UnavailableNode(entry.kind, entry.display, `add it again here (${(err as Error).message})`);
-      }
-      return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
-    });
+    const added: Location[] = missing.map((entry) => ({
+      id: entry.id,
+      name: entry.name,
+      kind: entry.kind,
+      display: entry.display,
+      node: nodeAtRecordedAddress(entry, vaultId, 'add it again here'),
+    }));
     this.current = [...this.current.filter((l) => ids.has(l.id)), ...added];
     this.profile = {
       ...this.profile,
