@@ -153,7 +153,8 @@ describe('init', () => {
     expect(r.stdout).toMatch(/n = 5\b/);
     expect(r.stdout).toMatch(/t = 3\b/);
     expect(r.stdout).toMatch(/survives losing 2 location/);
-    expect(r.stdout).toMatch(/Recovery code[^\n]*\n\s+[0-9A-Z]{4}(-[0-9A-Z]{4}){7}\s*$/);
+    expect(r.stdout).toMatch(/Recovery code[^\n]*\n\s+[0-9A-Z]{4}(-[0-9A-Z]{4}){7}\n/);
+    expect(r.stdout).toMatch(/Vault key fingerprint[^\n]*\n\s+[0-9A-Z]{4}(-[0-9A-Z]{4}){7}\s*$/);
     for (const l of locations) {
       const files = await listTree(l);
       expect(files).toContain('shardvault.json');
@@ -179,6 +180,7 @@ describe('init', () => {
       survives: 2,
       locations: v.locations.map((l, i) => ({ name: `loc${i + 1}`, kind: 'local', display: l })),
       recoveryCode: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
+      fingerprint: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
     });
     // Shown once: neither the profile nor any location holds it, or the passphrase, in the clear.
     for (const dir of [v.home, ...v.locations]) {

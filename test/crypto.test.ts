@@ -17,6 +17,7 @@ import { AuthError, CorruptError, ShardvaultError } from '../src/core/errors';
 import { decodeKeyShare } from '../src/core/format/records';
 import {
   dealShares,
+  newDealId,
   keyCheckValue,
   newRecoveryCode,
   normalizeRecoveryCode,
@@ -163,7 +164,7 @@ describe('vault key dealing', () => {
   const ids = [0, 1, 2, 3, 4].map(() => toHex(new Uint8Array(randomBytes(16))));
 
   async function deal(generation: number, vk: Uint8Array, pk: Uint8Array, rk: Uint8Array) {
-    const records = await dealShares(vk, { vaultId, generation, threshold: 3, locationIds: ids }, pk, rk);
+    const { records } = await dealShares(vk, { vaultId, generation, threshold: 3, locationIds: ids }, pk, rk);
     return ids.map((locationId) => ({ locationId, record: decodeKeyShare(records.get(locationId)!) }));
   }
 
@@ -213,10 +214,13 @@ describe('vault key dealing', () => {
     );
   });
 
-  it('key-check values differ per generation and per key', () => {
+  it('key-check values differ per generation, per deal and per key', () => {
     const vk = key();
-    expect(toHex(keyCheckValue(vk, vaultId, 1))).not.toBe(toHex(keyCheckValue(vk, vaultId, 2)));
-    expect(toHex(keyCheckValue(vk, vaultId, 1))).not.toBe(toHex(keyCheckValue(key(), vaultId, 1)));
+    const deal = newDealId();
+    expect(toHex(keyCheckValue(vk, vaultId, 1, deal))).not.toBe(toHex(keyCheckValue(vk, vaultId, 2, deal)));
+    expect(toHex(keyCheckValue(vk, vaultId, 1, deal))).not.toBe(toHex(keyCheckValue(vk, vaultId, 1, newDealId())));
+    expect(toHex(keyCheckValue(vk, vaultId, 1, deal))).not.toBe(toHex(keyCheckValue(key(), vaultId, 1, deal)));
+    expect(toHex(keyCheckValue(vk, vaultId, 1, null))).not.toBe(toHex(keyCheckValue(vk, vaultId, 1, deal)));
   });
 });
 

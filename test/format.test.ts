@@ -172,7 +172,7 @@ describe('strict parsers', async () => {
 
   it('refuses unknown versions and scrypt costs out of bounds with clear errors', () => {
     const text = new TextDecoder().decode(vaultRecord);
-    expect(() => decodeVaultRecord(new TextEncoder().encode(text.replace('"version": 1', '"version": 2')))).toThrow(
+    expect(() => decodeVaultRecord(new TextEncoder().encode(text.replace('"version": 1', '"version": 9')))).toThrow(
       /version/,
     );
     expect(() => decodeVaultRecord(new TextEncoder().encode(text.replace(/"logN": \d+/, '"logN": 40')))).toThrow(

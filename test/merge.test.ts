@@ -22,6 +22,8 @@ function head(over: Partial<Head>): Head {
     recoveryKey: new Uint8Array(32),
     logAnchors: [],
     updated: '2026-12-01T00:00:00.000Z',
+    dealId: null,
+    kdf: null,
     ...over,
   };
 }

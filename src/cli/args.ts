@@ -27,6 +27,7 @@ const VALUE_OPTIONS = new Set([
   'port',
   'size',
   'dir',
+  'expect-fingerprint',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

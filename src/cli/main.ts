@@ -10,6 +10,7 @@ import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
 import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
+import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
 import { addLocation, editLocation, removeLocation, testLocation } from '../core/vault/location-ops';
@@ -26,7 +27,8 @@ const HELP = `shardvault: keep files split, encrypted and spread over storage yo
 usage: shardvault <command> [options]            --json may stand anywhere on the line
   init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
         [--segment-size BYTES] [--kdf-cost LOGN]   prints k, n, t and the recovery code (once)
-  open  --location SPEC ... [--recovery]   attach this profile to an existing vault (a new machine)
+  open  --location SPEC ... [--recovery] [--expect-fingerprint FP]   attach this profile to an existing
+                                           vault (a new machine); FP: the recovery kit's key fingerprint
   put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
                                            --survive: this file survives losing X locations (more parity)
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
@@ -219,6 +221,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           survives: vault.policySurvives(),
           locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
           recoveryCode,
+          fingerprint: vault.keyFingerprint,
         };
         await vault.close();
         print(io, summary, () =>
@@ -230,6 +233,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
             '',
             'Recovery code (shown once; write it down and keep it apart from your passphrase):',
             `  ${recoveryCode}`,
+            `Vault key fingerprint (not secret; on a new machine: open --expect-fingerprint ${summary.fingerprint ?? ''}):`,
+            `  ${summary.fingerprint ?? ''}`,
           ].join('\n'),
         );
       } finally {
@@ -253,21 +258,25 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const dir = profileDir();
       const release = await lockProfile(dir);
       try {
+        const expectFingerprint = one(args, 'expect-fingerprint');
         const vault = await Vault.attach(dir, specs, secret, newPassphrase, {
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
+          ...(expectFingerprint === undefined ? {} : { expectFingerprint: normalizeFingerprint(expectFingerprint) }),
         });
         const p = vault.policy;
         const value = {
           vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold },
           files: vault.head().files.length,
+          fingerprint: vault.keyFingerprint,
         };
         await vault.close();
         print(
           io,
           value,
           () =>
-            `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}`,
+            `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}\n` +
+            `  vault key fingerprint ${value.fingerprint ?? ''}`,
         );
       } finally {
         await release();

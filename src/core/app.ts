@@ -18,6 +18,7 @@ import {
   shardListings,
   verify,
 } from './vault/files';
+import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
 import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
@@ -57,6 +58,7 @@ function summary(vault: Vault): VaultSummary {
     threshold: p.threshold,
     replicas: p.replicas,
     segmentSize: p.segmentSize,
+    fingerprint: vault.keyFingerprint,
   };
 }
 
@@ -164,7 +166,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           req.locations,
           secret,
           req.recoveryCode ? (req.passphrase ?? null) : null,
-          vaultOptions,
+          req.expectFingerprint
+            ? { ...vaultOptions, expectFingerprint: normalizeFingerprint(req.expectFingerprint) }
+            : vaultOptions,
         );
         await keepCredentials(vault);
         return summary(vault);
@@ -173,12 +177,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
+        // The unlock logs itself (vault.ts), as every front end's does.
         await v.unlock({ passphrase: req.passphrase });
         await keepCredentials(v);
-        await v.audited('unlock', null, (used) => {
-          v.unlockedFrom.forEach((name) => used.add(name));
-          return Promise.resolve();
-        });
       }),
     lock: () =>
       serial(() => {

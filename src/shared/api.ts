@@ -20,6 +20,8 @@ export interface VaultSummary {
   /** r: copies of each shard. */
   readonly replicas: number;
   readonly segmentSize: number;
+  /** The vault key's fingerprint (not secret): the recovery kit prints it, a new machine can check it. Null before the first unlock here. */
+  readonly fingerprint: string | null;
 }
 
 export interface LocationStatus {
@@ -143,7 +145,13 @@ export interface ShardvaultApi {
     passphrase: string;
   }): Promise<{ vault: VaultSummary; recoveryCode: string }>;
   /** Attaches this profile to an existing vault found on the locations. */
-  openVault(req: { locations: readonly string[]; passphrase?: string; recoveryCode?: string }): Promise<VaultSummary>;
+  openVault(req: {
+    locations: readonly string[];
+    passphrase?: string;
+    recoveryCode?: string;
+    /** The recovery kit's vault key fingerprint: the key found must have it. */
+    expectFingerprint?: string;
+  }): Promise<VaultSummary>;
   unlock(req: { passphrase: string }): Promise<void>;
   /** Wipes the keys from memory. */
   lock(): Promise<void>;

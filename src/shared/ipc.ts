@@ -311,6 +311,7 @@ export const vaultSummary: Schema<VaultSummary> = object(
     threshold: count,
     replicas: count,
     segmentSize: bytes,
+    fingerprint: nullable(string({ min: 1, max: 64 })),
   },
   'drop',
 );
@@ -519,6 +520,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         locations: array(locationSpec, { min: 1, max: 64 }),
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
+        expectFingerprint: optional(string({ min: 1, max: 64, expected: 'a vault key fingerprint' })),
       },
       'reject',
     ),

@@ -36,10 +36,17 @@ export class ByteReader {
   }
 
   magic(expected: string, version: number): void {
+    this.magicOf(expected, [version]);
+  }
+
+  /** Reads the magic and a version byte that must be one of `versions`; returns it. */
+  magicOf(expected: string, versions: readonly number[]): number {
     const m = this.take(4, 'magic');
     if (String.fromCharCode(...m) !== expected) throw new CorruptError(`${this.what}: not a ${expected} record`);
     const v = this.u8('version');
-    if (v !== version) throw new CorruptError(`${this.what}: unknown version ${v} (this program reads ${version})`);
+    if (!versions.includes(v))
+      throw new CorruptError(`${this.what}: unknown version ${v} (this program reads ${versions.join(' and ')})`);
+    return v;
   }
 
   /** Bytes consumed so far (the header, when called after reading it). */

@@ -4,11 +4,14 @@
  * can (readers take the highest valid head and refuse one older than this profile saw).
  */
 import { toBase64 } from '../crypto/bytes';
+import { checkKdfParams, type KdfParams } from '../crypto/kdf';
 import { CorruptError } from '../errors';
 import { JsonReader } from './json';
 import {
+  DEAL_ID_BYTES,
   headHeader,
   ID_BYTES,
+  KEYS_FORMAT_VERSION,
   MAX_FILES,
   MAX_LOCATIONS,
   MAX_SEGMENT,
@@ -67,6 +70,18 @@ export interface Head {
   readonly recoveryKey: Uint8Array;
   readonly logAnchors: readonly LogAnchor[];
   readonly updated: string;
+  /** The deal id of the current generation's key shares (null while they are version 1 shares). */
+  readonly dealId: string | null;
+  /**
+   * The passphrase KDF of the vault (scrypt cost and salt), vouched for by the vault key:
+   * a location's own record is public and could lie (FORMAT.md). Null only in a version 1 head.
+   */
+  readonly kdf: VaultKdf | null;
+}
+
+export interface VaultKdf {
+  readonly params: KdfParams;
+  readonly salt: Uint8Array;
 }
 
 export const MAX_NAME = 1024;
@@ -86,7 +101,10 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
       anchors: head.logAnchors,
     },
     updated: head.updated,
+    deal: head.dealId,
+    kdf: head.kdf && { ...head.kdf.params, salt: toBase64(head.kdf.salt) },
   };
+  if (!head.kdf) throw new TypeError('encodeHead: a head is written with the vault KDF');
   return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }), key, body);
 }
 
@@ -95,21 +113,42 @@ export function peekHead(bytes: Uint8Array): { vaultId: string; counter: number 
   return readHeadHeader(bytes).header;
 }
 
+const HEAD_FIELDS_V1 = [
+  'counter',
+  'generation',
+  'policy',
+  'locations',
+  'files',
+  'tombstones',
+  'recoveryKey',
+  'log',
+  'updated',
+] as const;
+
 export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: string): Head {
-  const { header, headerBytes, rest } = readHeadHeader(bytes);
+  const { header, headerBytes, rest, version } = readHeadHeader(bytes);
   if (header.vaultId !== expectedVaultId) throw new CorruptError('vault head belongs to another vault');
   const j = new JsonReader('vault head');
-  const o = j.object(openJson(headerBytes, key, rest, 'vault head'), 'head', [
-    'counter',
-    'generation',
-    'policy',
-    'locations',
-    'files',
-    'tombstones',
-    'recoveryKey',
-    'log',
-    'updated',
-  ]);
+  const v2 = version === KEYS_FORMAT_VERSION;
+  const o = j.object(
+    openJson(headerBytes, key, rest, 'vault head'),
+    'head',
+    v2 ? [...HEAD_FIELDS_V1, 'deal', 'kdf'] : HEAD_FIELDS_V1,
+  );
+  const dealId = v2 ? j.nullable(o['deal'], (d) => j.hex(d, 'deal', DEAL_ID_BYTES)) : null;
+  let kdf: VaultKdf | null = null;
+  if (v2) {
+    const k = j.object(o['kdf'], 'kdf', ['logN', 'r', 'p', 'salt']);
+    const params = {
+      logN: j.int(k['logN'], 'kdf.logN', 0, 64),
+      r: j.int(k['r'], 'kdf.r', 0, 1024),
+      p: j.int(k['p'], 'kdf.p', 0, 1024),
+    };
+    checkKdfParams(params);
+    const salt = j.base64(k['salt'], 'kdf.salt', 32);
+    if (salt.length !== 32) j.fail('kdf.salt', 'must be 32 bytes');
+    kdf = { params, salt };
+  }
   const counter = j.int(o['counter'], 'counter', 0, Number.MAX_SAFE_INTEGER);
   if (counter !== header.counter) j.fail('counter', 'differs from the header');
   const policy = readPolicy(j, o['policy']);
@@ -167,6 +206,8 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     recoveryKey,
     logAnchors,
     updated: j.time(o['updated'], 'updated'),
+    dealId,
+    kdf,
   };
 }
 

@@ -25,15 +25,32 @@ export const PATHS = {
   vault: 'shardvault.json',
   keysDir: 'keys',
   keyShare: (generation: number) => `keys/${String(generation).padStart(10, '0')}`,
+  /** The record that vouches for the vault key dealt at `generation` (a rotation); never deleted. */
+  keyRotation: (generation: number) => `keys/rotation-${String(generation).padStart(10, '0')}`,
   head: 'head',
   /** Each device's copy of the head it last committed (vault/merge.ts): written by that device only. */
   headsDir: 'heads',
   deviceHead: (deviceId: string) => `heads/${deviceId}`,
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
   shard: (objectId: string) => `shards/${objectId}`,
+  logRoot: 'log',
   logDir: (deviceId: string) => `log/${deviceId}`,
+  /** A device's marker beside the chains: lets readers find a chain no head anchors yet. */
+  logDevice: (deviceId: string) => `log/${deviceId}.device`,
   logEntry: (deviceId: string, seq: number) => `log/${deviceId}/${String(seq).padStart(12, '0')}`,
 } as const;
+
+/** The generation a key-share object name stands for (`keys/` and ten digits), or null. */
+export function keyShareGeneration(path: string): number | null {
+  const m = /^keys\/(\d{10})$/.exec(path);
+  return m ? Number(m[1]) : null;
+}
+
+/** The generation a key-rotation record's name stands for, or null. */
+export function keyRotationGeneration(path: string): number | null {
+  const m = /^keys\/rotation-(\d{10})$/.exec(path);
+  return m ? Number(m[1]) : null;
+}
 
 // ---------------------------------------------------------------- vault record (public)
 
@@ -44,26 +61,41 @@ export interface VaultRecord {
   readonly kdf: KdfParams;
   readonly salt: Uint8Array;
   readonly created: string;
+  /**
+   * The audit log's public key (version 2), so that a device that fails to unlock before it
+   * knows the vault can still log the attempt. Public, and unprotected like the rest: a
+   * location that swaps it can only make such entries unreadable to the owner (FORMAT.md).
+   */
+  readonly logPublicKey: Uint8Array | null;
 }
 
 export function encodeVaultRecord(r: VaultRecord): Uint8Array {
   const body = {
     format: 'shardvault-location',
-    version: FORMAT_VERSION,
+    version: r.logPublicKey ? KEYS_FORMAT_VERSION : FORMAT_VERSION,
     vaultId: r.vaultId,
     locationId: r.locationId,
     kdf: { alg: 'scrypt', logN: r.kdf.logN, r: r.kdf.r, p: r.kdf.p, salt: toBase64(r.salt) },
     created: r.created,
+    ...(r.logPublicKey ? { logPublicKey: toBase64(r.logPublicKey) } : {}),
   };
   return utf8(JSON.stringify(body, null, 2) + '\n');
 }
 
 export function decodeVaultRecord(bytes: Uint8Array): VaultRecord {
   const j = new JsonReader('location record (shardvault.json)');
-  const o = j.object(j.parse(bytes), 'record', ['format', 'version', 'vaultId', 'locationId', 'kdf', 'created']);
+  const parsed = j.parse(bytes);
+  const version = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['version'] : null;
+  if (version !== FORMAT_VERSION && version !== KEYS_FORMAT_VERSION)
+    j.fail('version', `is ${String(version)}; this program reads ${FORMAT_VERSION} and ${KEYS_FORMAT_VERSION}`);
+  const fields = ['format', 'version', 'vaultId', 'locationId', 'kdf', 'created'];
+  const o = j.object(parsed, 'record', version === FORMAT_VERSION ? fields : [...fields, 'logPublicKey']);
   if (o['format'] !== 'shardvault-location') j.fail('format', 'is not shardvault-location');
-  if (o['version'] !== FORMAT_VERSION)
-    j.fail('version', `is ${String(o['version'])}; this program reads ${FORMAT_VERSION}`);
+  let logPublicKey: Uint8Array | null = null;
+  if (version === KEYS_FORMAT_VERSION) {
+    logPublicKey = j.base64(o['logPublicKey'], 'logPublicKey', 32);
+    if (logPublicKey.length !== 32) j.fail('logPublicKey', 'must be 32 bytes');
+  }
   const kdf = j.object(o['kdf'], 'kdf', ['alg', 'logN', 'r', 'p', 'salt']);
   if (kdf['alg'] !== 'scrypt') j.fail('kdf.alg', 'must be scrypt');
   const params = {
@@ -80,13 +112,19 @@ export function decodeVaultRecord(bytes: Uint8Array): VaultRecord {
     kdf: params,
     salt,
     created: j.time(o['created'], 'created'),
+    logPublicKey,
   };
 }
 
 // ---------------------------------------------------------------- key share
 
+/** Key shares, heads and key rotations are written in version 2; version 1 still reads. */
+export const KEYS_FORMAT_VERSION = 2;
+export const DEAL_ID_BYTES = 16;
 const SHARE_BOX = NONCE_BYTES + SHARE_BYTES + TAG_BYTES;
-export const KEY_SHARE_BYTES = 4 + 1 + 16 + 4 + 1 + 1 + 16 + 32 + 2 * SHARE_BOX;
+const SHARE_HEADER_V1 = 4 + 1 + 16 + 4 + 1 + 1 + 16 + 32;
+export const KEY_SHARE_BYTES_V1 = SHARE_HEADER_V1 + 2 * SHARE_BOX;
+export const KEY_SHARE_BYTES = SHARE_HEADER_V1 + DEAL_ID_BYTES + 2 * SHARE_BOX;
 
 export interface KeyShareHeader {
   readonly vaultId: string;
@@ -94,7 +132,9 @@ export interface KeyShareHeader {
   readonly threshold: number;
   readonly total: number;
   readonly locationId: string;
-  /** Key-check value of this generation's vault key (vault/keys.ts). */
+  /** A random id per deal (version 2; null in version 1): two deals of one generation differ. */
+  readonly dealId: string | null;
+  /** Key-check value of this deal's vault key (vault/keys.ts). */
   readonly kcv: Uint8Array;
 }
 
@@ -105,23 +145,28 @@ export interface KeyShareRecord extends KeyShareHeader {
   readonly recoveryBox: Uint8Array;
 }
 
+/** Writes a version 2 header (a deal id is required); version 1 is read only. */
 export function keyShareHeader(h: KeyShareHeader): Uint8Array {
-  return writeRecord('SVKS', FORMAT_VERSION, [
+  if (h.dealId === null) throw new TypeError('keyShareHeader: new key shares carry a deal id');
+  return writeRecord('SVKS', KEYS_FORMAT_VERSION, [
     { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
     { u32: h.generation },
     { u8: h.threshold },
     { u8: h.total },
     { bytes: fromHex(h.locationId, 'locationId', ID_BYTES) },
+    { bytes: fromHex(h.dealId, 'dealId', DEAL_ID_BYTES) },
     { bytes: h.kcv },
   ]);
 }
 
 export function decodeKeyShare(bytes: Uint8Array): KeyShareRecord {
   const what = 'key share';
-  if (bytes.length !== KEY_SHARE_BYTES)
+  if (bytes.length !== KEY_SHARE_BYTES && bytes.length !== KEY_SHARE_BYTES_V1)
     throw new CorruptError(`${what}: ${bytes.length} bytes, expected ${KEY_SHARE_BYTES}`);
   const r = new ByteReader(bytes, what);
-  r.magic('SVKS', FORMAT_VERSION);
+  const version = r.magicOf('SVKS', [FORMAT_VERSION, KEYS_FORMAT_VERSION]);
+  if (bytes.length !== (version === FORMAT_VERSION ? KEY_SHARE_BYTES_V1 : KEY_SHARE_BYTES))
+    throw new CorruptError(`${what}: ${bytes.length} bytes is not the length of a version ${version} share`);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const generation = r.u32('generation');
   const threshold = r.u8('threshold');
@@ -130,12 +175,62 @@ export function decodeKeyShare(bytes: Uint8Array): KeyShareRecord {
     throw new CorruptError(`${what}: threshold ${threshold} of ${total} is out of bounds`);
   }
   const locationId = Buffer.from(r.take(16, 'locationId')).toString('hex');
+  const dealId = version === FORMAT_VERSION ? null : Buffer.from(r.take(DEAL_ID_BYTES, 'dealId')).toString('hex');
   const kcv = r.take(32, 'kcv');
   const header = r.consumed();
   const passphraseBox = r.take(SHARE_BOX, 'passphrase box');
   const recoveryBox = r.take(SHARE_BOX, 'recovery box');
   r.end();
-  return { vaultId, generation, threshold, total, locationId, kcv, header, passphraseBox, recoveryBox };
+  return { vaultId, generation, threshold, total, locationId, dealId, kcv, header, passphraseBox, recoveryBox };
+}
+
+// ---------------------------------------------------------------- key rotation
+
+/**
+ * What a vault-key rotation leaves behind: signed with the OLD vault key's pin key, it names
+ * the generation dealt under the new key, its threshold and the new pin. A device that
+ * pinned the old key follows it; nothing else can make a device trust a new key.
+ */
+export interface KeyRotationRecord {
+  readonly vaultId: string;
+  readonly generation: number;
+  readonly threshold: number;
+  readonly oldPin: Uint8Array;
+  readonly newPin: Uint8Array;
+  /** Ed25519 over every byte before it, by the old pin's key. */
+  readonly signature: Uint8Array;
+}
+
+export const KEY_ROTATION_BYTES = 4 + 1 + 16 + 4 + 1 + 32 + 32 + 64;
+
+/** The signed part of a rotation record. */
+export function keyRotationBody(r: Omit<KeyRotationRecord, 'signature'>): Uint8Array {
+  return writeRecord('SVKR', KEYS_FORMAT_VERSION, [
+    { bytes: fromHex(r.vaultId, 'vaultId', ID_BYTES) },
+    { u32: r.generation },
+    { u8: r.threshold },
+    { bytes: r.oldPin },
+    { bytes: r.newPin },
+  ]);
+}
+
+export function decodeKeyRotation(bytes: Uint8Array): KeyRotationRecord & { body: Uint8Array } {
+  const what = 'key rotation record';
+  if (bytes.length !== KEY_ROTATION_BYTES)
+    throw new CorruptError(`${what}: ${bytes.length} bytes, expected ${KEY_ROTATION_BYTES}`);
+  const r = new ByteReader(bytes, what);
+  r.magic('SVKR', KEYS_FORMAT_VERSION);
+  const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
+  const generation = r.u32('generation');
+  const threshold = r.u8('threshold');
+  if (threshold < 2 || threshold > MAX_LOCATIONS)
+    throw new CorruptError(`${what}: threshold ${threshold} out of bounds`);
+  const oldPin = r.take(32, 'oldPin');
+  const newPin = r.take(32, 'newPin');
+  const body = r.consumed();
+  const signature = r.take(64, 'signature');
+  r.end();
+  return { vaultId, generation, threshold, oldPin, newPin, signature, body };
 }
 
 // ---------------------------------------------------------------- sealed JSON records (head, manifest)
@@ -165,17 +260,26 @@ export interface HeadHeader {
   readonly counter: number;
 }
 
+/** Heads are written in version 2 (with the deal id and the vault KDF); version 1 still reads. */
 export function headHeader(h: HeadHeader): Uint8Array {
-  return writeRecord('SVHD', FORMAT_VERSION, [{ bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) }, { u64: h.counter }]);
+  return writeRecord('SVHD', KEYS_FORMAT_VERSION, [
+    { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
+    { u64: h.counter },
+  ]);
 }
 
-export function readHeadHeader(bytes: Uint8Array): { header: HeadHeader; headerBytes: Uint8Array; rest: Uint8Array } {
+export function readHeadHeader(bytes: Uint8Array): {
+  header: HeadHeader;
+  headerBytes: Uint8Array;
+  rest: Uint8Array;
+  version: number;
+} {
   const r = new ByteReader(bytes, 'vault head');
-  r.magic('SVHD', FORMAT_VERSION);
+  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const counter = r.u64('counter');
   const headerBytes = r.consumed();
-  return { header: { vaultId, counter }, headerBytes, rest: r.rest() };
+  return { header: { vaultId, counter }, headerBytes, rest: r.rest(), version };
 }
 
 export interface ManifestHeader {

@@ -31,6 +31,8 @@ import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 
 const newId = (): string => randomBytes(16).toString('hex');
+/** Device markers read at most per location (a location could list any number). */
+const MAX_LOG_DEVICES = 1024;
 
 export function checkFileName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new UsageError('a file name may not be empty');
@@ -534,8 +536,16 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
 export async function readAccessLog(vault: Vault): Promise<{ requests: AccessRequest[]; problems: string[] }> {
   const head = vault.head();
   const pair = { publicKey: head.logPublicKey, privateKey: head.logPrivateKey };
-  // Devices the head vouches for, and this one (its failed unlocks may not be anchored yet).
+  // Devices the head vouches for, this one (its failed unlocks may not be anchored yet), and
+  // any other that left its marker (a failed open from a new machine is anchored nowhere).
   const devices = new Set([...head.logAnchors.map((a) => a.device), vault.deviceId]);
+  const markers = await vault.everywhere((l) => l.node.list(PATHS.logRoot));
+  for (const m of markers) {
+    for (const o of (m.value ?? []).slice(0, MAX_LOG_DEVICES)) {
+      const device = /^log\/([0-9a-f]{32})\.device$/.exec(o.path)?.[1];
+      if (device) devices.add(device);
+    }
+  }
   const listings = await vault.everywhere(async (l) => {
     const out: { device: string; path: string }[] = [];
     for (const device of devices)

@@ -34,14 +34,19 @@ function newer(a: Head, b: Head): number {
   return (
     b.generation - a.generation ||
     b.counter - a.counter ||
-    b.updated.localeCompare(a.updated) ||
+    byCodeUnits(b.updated, a.updated) ||
     // Last, any fixed order, so that every reader picks the same base from the same heads.
-    contentOf(b).localeCompare(contentOf(a))
+    byCodeUnits(contentOf(b), contentOf(a))
   );
 }
 
+/** Plain code-unit order: localeCompare depends on the process's locale, and every reader must agree. */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function contentOf(h: Head): string {
-  return JSON.stringify([h.generation, h.policy, h.locations, h.files, h.tombstones]);
+  return JSON.stringify([h.generation, h.dealId, h.policy, h.locations, h.files, h.tombstones]);
 }
 
 /** Whether `a` wins the name over `b`. */
@@ -86,7 +91,7 @@ export function mergeHeads(heads: readonly Head[]): Merged {
     counter: Math.max(...ordered.map((h) => h.counter)),
     updated: ordered.map((h) => h.updated).reduce((a, b) => (b > a ? b : a)),
     // The base head's order first, then what only other heads hold, oldest first.
-    files: [...byName.values()].sort((a, b) => rank(base, a) - rank(base, b) || a.created.localeCompare(b.created)),
+    files: [...byName.values()].sort((a, b) => rank(base, a) - rank(base, b) || byCodeUnits(a.created, b.created)),
     // A file that lost its name is tombstoned too: once a device writes this merge, the file
     // stays out even if the winner is removed later (its remover never saw the loser listed).
     tombstones: [...tombstones.values(), ...[...shadowed.values()].map(({ id, version }) => ({ id, version }))],

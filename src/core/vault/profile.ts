@@ -16,6 +16,7 @@ import { CorruptError, ShardvaultError } from '../errors';
 import { readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
 import { ID_BYTES, MAX_LOCATIONS } from '../format/records';
+import type { KeyPin } from './keys';
 
 export interface ProfileLocation {
   readonly id: string;
@@ -41,6 +42,12 @@ export interface Profile {
   readonly logTip: { readonly seq: number; readonly hash: string };
   /** The vault's policy as last seen (not secret), so status works while locked. */
   readonly policy: Policy;
+  /**
+   * The vault key this device trusts (vault/keys.ts KeyPin): key shares are followed only
+   * when they combine to it, or to a key its rotation records vouch for. Null until the
+   * first unlock on this device (and in profiles written before pins existed).
+   */
+  readonly keyPin: KeyPin | null;
 }
 
 export const PROFILE_FILE = 'profile.json';
@@ -69,7 +76,8 @@ export async function loadProfile(dir: string): Promise<Profile | null> {
 
 export function decodeProfile(bytes: Uint8Array): Profile {
   const j = new JsonReader('profile');
-  const o = j.object(j.parse(bytes), 'profile', [
+  const parsed = j.parse(bytes);
+  const fields = [
     'format',
     'version',
     'vaultId',
@@ -81,7 +89,10 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     'locations',
     'logTip',
     'policy',
-  ]);
+  ];
+  // keyPin came later: a profile without it reads (its first unlock pins the key).
+  const hasPin = typeof parsed === 'object' && parsed !== null && 'keyPin' in parsed;
+  const o = j.object(parsed, 'profile', hasPin ? [...fields, 'keyPin'] : fields);
   if (o['format'] !== 'shardvault-profile') j.fail('format', 'is not shardvault-profile');
   if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
   const device = j.object(o['device'], 'device', ['id', 'name']);
@@ -123,6 +134,18 @@ export function decodeProfile(bytes: Uint8Array): Profile {
       hash: j.hex(tip['hash'], 'logTip.hash', 32),
     },
     policy: readPolicy(j, o['policy']),
+    keyPin: hasPin
+      ? j.nullable(o['keyPin'], (v) => {
+          const pin = j.object(v, 'keyPin', ['key', 'generation', 'threshold']);
+          const key = j.base64(pin['key'], 'keyPin.key', 32);
+          if (key.length !== 32) j.fail('keyPin.key', 'must be 32 bytes');
+          return {
+            key,
+            generation: j.int(pin['generation'], 'keyPin.generation', 1, 0xffffffff),
+            threshold: j.int(pin['threshold'], 'keyPin.threshold', 2, MAX_LOCATIONS),
+          };
+        })
+      : null,
   };
 }
 
@@ -139,6 +162,7 @@ export function encodeProfile(p: Profile): Uint8Array {
     locations: p.locations,
     logTip: p.logTip,
     policy: p.policy,
+    keyPin: p.keyPin && { ...p.keyPin, key: toBase64(p.keyPin.key) },
   };
   return utf8(JSON.stringify(body, null, 2) + '\n');
 }

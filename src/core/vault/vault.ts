@@ -5,17 +5,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
-import { wipe } from '../crypto/bytes';
+import { fromHex, wipe } from '../crypto/bytes';
 import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
 import { generateX25519 } from '../crypto/sealed-box';
 import { AuthError, NotFoundError, ShardvaultError, UsageError } from '../errors';
-import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy } from '../format/head';
+import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy, type VaultKdf } from '../format/head';
 import {
+  decodeKeyRotation,
   decodeKeyShare,
   decodeVaultRecord,
   encodeVaultRecord,
   ID_BYTES,
+  KEY_ROTATION_BYTES,
   KEY_SHARE_BYTES,
+  KEY_SHARE_BYTES_V1,
+  keyRotationGeneration,
+  keyShareGeneration,
   MAX_HEAD_BYTES,
   MAX_SEGMENT,
   MIN_SEGMENT,
@@ -39,13 +44,18 @@ import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
 import {
   dealShares,
   deriveVaultKeys,
+  keyFingerprint,
+  keyPin,
   keyShareIsSound,
   newRecoveryCode,
   newVaultKey,
   passphraseKey,
   recoverVaultKey,
   recoveryKey,
+  signRotation,
   wipeVaultKeys,
+  type KeyTrust,
+  type RecoveredKey,
   type ShareFromLocation,
   type UnlockSecret,
   type VaultKeys,
@@ -91,6 +101,11 @@ export interface CreateOptions extends VaultOptions {
   readonly segmentSize?: number;
 }
 
+export interface AttachOptions extends VaultOptions {
+  /** The vault key fingerprint from the recovery kit: the key recovered must have it. */
+  readonly expectFingerprint?: string;
+}
+
 export interface Settled<T> {
   readonly location: Location;
   readonly value?: T;
@@ -101,6 +116,8 @@ const nowIso = (): string => new Date().toISOString();
 
 /** A location may list at most this many device heads; more is a lie, and the rest are left unread. */
 const MAX_DEVICE_HEADS = 1024;
+/** Objects under keys/ read at most per location (shares of live generations and rotation records). */
+const MAX_KEY_OBJECTS = 4096;
 
 /** No reachable location holds a head that opens under the recovered vault key. */
 class NoHeadError extends ShardvaultError {
@@ -227,7 +244,7 @@ export class Vault {
       const device = newDevice();
       try {
         for (const l of locations) {
-          const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created };
+          const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created, logPublicKey: logPair.publicKey };
           await l.node.put(PATHS.vault, encodeVaultRecord(record));
         }
         const shares = await dealShares(
@@ -236,7 +253,7 @@ export class Vault {
           pk,
           rk,
         );
-        await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.get(l.id)!)));
+        await Promise.all(locations.map((l) => l.node.put(PATHS.keyShare(1), shares.records.get(l.id)!)));
         const profile: Profile = {
           vaultId,
           device,
@@ -254,6 +271,7 @@ export class Vault {
           })),
           logTip: { seq: 0, hash: ZERO_HASH },
           policy,
+          keyPin: { key: keyPin(vk, vaultId), generation: 1, threshold: numbers.threshold },
         };
         const vault = new Vault(dir, profile, locations, opts);
         vault.keys = deriveVaultKeys(vk, vaultId);
@@ -272,6 +290,8 @@ export class Vault {
           recoveryKey: new Uint8Array(rk),
           logAnchors: [],
           updated: created,
+          dealId: shares.dealId,
+          kdf: { params: kdf, salt },
         };
         vault.currentHead = head;
         await vault.audit({ action: 'init', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
@@ -296,7 +316,7 @@ export class Vault {
     specs: readonly string[],
     secret: Secret,
     newPassphrase: string | null,
-    options: VaultOptions = {},
+    options: AttachOptions = {},
   ): Promise<Vault> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
     const parsed = await pinHostKeys(nameSpecs(specs), options.confirmHostKey);
@@ -318,7 +338,11 @@ export class Vault {
       for (const r of records) if (r) counts.set(r.vaultId, (counts.get(r.vaultId) ?? 0) + 1);
       const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
       if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
-      const first = records.find((r) => r?.vaultId === vaultId)!;
+      // The KDF cost and salt in a location's record are public and unprotected: a location could
+      // lie about them (a downgrade, or a salt of its choosing). So they are only candidates for
+      // opening the key shares, most common first; the sealed head then says which are the
+      // vault's, and only those seal anything new.
+      const kdfCandidates = kdfChoices(records.filter((r): r is VaultRecord => r?.vaultId === vaultId));
       const matched = given.flatMap((g, i) =>
         records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
       );
@@ -329,23 +353,42 @@ export class Vault {
         display: g.parsed.display,
         node: g.node,
       }));
-      const profile: Profile = {
+      const device = newDevice();
+      const probeProfile = (kdf: VaultKdf): Profile => ({
         vaultId,
-        device: newDevice(),
-        kdf: first.kdf,
-        salt: first.salt,
+        device,
+        kdf: kdf.params,
+        salt: kdf.salt,
         logPublicKey: new Uint8Array(32),
         lastHeadCounter: 0,
         locations: [],
         logTip: { seq: 0, hash: ZERO_HASH },
         policy: { data: 1, total: 1, threshold: 2, replicas: 1, segmentSize: DEFAULT_SEGMENT },
-      };
-      const probe = new Vault(dir, profile, locations, options);
-      const { vk, pk } = await probe.recover(secret, false);
+        keyPin: null,
+      });
+      let probe: Vault | null = null;
+      let recovered: (RecoveredKey & { pk: Uint8Array | null }) | null = null;
+      let used = kdfCandidates[0]!;
+      for (const candidate of kdfCandidates) {
+        probe = new Vault(dir, probeProfile(candidate), locations, options);
+        try {
+          recovered = await probe.recover(secret, false, { expectFingerprint: options.expectFingerprint });
+          used = candidate;
+          break;
+        } catch (err) {
+          // A wrong passphrase under one location's (possibly forged) parameters: try the next.
+          if (err instanceof AuthError && candidate !== kdfCandidates[kdfCandidates.length - 1]) continue;
+          await logFailedOpen(probe, records, vaultId, err);
+          throw err;
+        }
+      }
+      const { vk, pk } = recovered!;
+      const profile = probe!.profile;
       try {
         const keys = deriveVaultKeys(vk, vaultId);
-        probe.keys = keys;
-        const head = await probe.loadHead();
+        probe!.keys = keys;
+        const head = await probe!.loadHead();
+        const vaultKdf = head.kdf ?? used;
         // The head knows every location of the vault; ones not given on the command line keep
         // the address the head records (enough for local folders; remote ones need their
         // credentials again: `location add`).
@@ -358,9 +401,22 @@ export class Vault {
         });
         // Credentials given on the command line are sealed under the passphrase the vault
         // will be unlocked with from now on.
-        const sealingKey = newPassphrase !== null ? await passphraseKey(newPassphrase, first.salt, first.kdf) : pk;
+        // A new passphrase is stretched with the vault's own parameters, never a location's word.
+        const sameKdf = sameVaultKdf(vaultKdf, used);
+        if (pk && !sameKdf) {
+          options.onWarning?.('the key derivation parameters of a location record differ from the vault head’s');
+        }
+        const sealingKey =
+          newPassphrase !== null
+            ? await passphraseKey(newPassphrase, vaultKdf.salt, vaultKdf.params)
+            : pk && !sameKdf && 'passphrase' in secret
+              ? await passphraseKey(secret.passphrase, vaultKdf.salt, vaultKdf.params)
+              : pk;
         const fresh: Profile = {
           ...profile,
+          kdf: vaultKdf.params,
+          salt: vaultKdf.salt,
+          keyPin: { key: recovered!.pin, generation: head.generation, threshold: head.policy.threshold },
           logPublicKey: head.logPublicKey,
           lastHeadCounter: head.counter,
           policy: head.policy,
@@ -380,10 +436,10 @@ export class Vault {
         vault.keys = keys;
         vault.currentHead = head;
         vault.vk = new Uint8Array(vk);
-        vault.pk = pk;
+        vault.pk = sealingKey;
+        if (sealingKey !== pk) wipe(pk);
         await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
         if (newPassphrase !== null) {
-          vault.pk = sealingKey;
           await vault.redeal();
         } else {
           await vault.commit((h) => h);
@@ -421,6 +477,7 @@ export class Vault {
       kdf: this.profile.kdf,
       salt: this.profile.salt,
       created: nowIso(),
+      logPublicKey: this.currentHead?.logPublicKey ?? this.profile.logPublicKey,
     };
   }
 
@@ -492,6 +549,7 @@ export class Vault {
       vk: this.vk,
       pk: this.pk,
       rk: this.head().recoveryKey,
+      dealId: this.head().dealId,
     });
   }
 
@@ -519,13 +577,18 @@ export class Vault {
     // then the generation below, whose head is intact, is the vault.
     let below: number | undefined;
     for (;;) {
-      const { vk, pk, generation } = await this.recover(secret, true, below);
+      const { vk, pk, generation, pin } = await this.recover(secret, true, { below });
       this.vk = vk;
       this.pk = pk;
       try {
         this.keys = deriveVaultKeys(vk, this.profile.vaultId);
         this.currentHead = await this.loadHead();
+        // Only a head sealed under the key moves the pin: a rotation is followed once its
+        // head is read, never on the word of key shares alone.
+        this.pinKey(pin);
         await this.followHeadLocations();
+        // Every unlock is an access request, whatever the front end (failed ones are logged in recover).
+        await this.audit({ action: 'unlock', file: null, outcome: 'ok', locations: this.sharesFrom });
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
@@ -611,6 +674,25 @@ export class Vault {
     await this.saveProfile();
   }
 
+  /** The log key a probe of a new machine seals its failed open to (logFailedOpen). */
+  useLogKey(key: Uint8Array): void {
+    this.profile = { ...this.profile, logPublicKey: key };
+  }
+
+  /** Pins the key this device now trusts, with the head's generation and threshold. */
+  private pinKey(pin: Uint8Array = keyPin(this.vk!, this.profile.vaultId)): void {
+    const head = this.head();
+    this.profile = {
+      ...this.profile,
+      keyPin: { key: pin, generation: head.generation, threshold: head.policy.threshold },
+    };
+  }
+
+  /** The fingerprint of the vault key (the recovery kit prints it; `open --expect-fingerprint` checks it). */
+  get keyFingerprint(): string | null {
+    return this.profile.keyPin ? keyFingerprint(this.profile.keyPin.key) : null;
+  }
+
   /** The locations whose key shares the last unlock read. */
   get unlockedFrom(): readonly string[] {
     return this.sharesFrom;
@@ -630,25 +712,38 @@ export class Vault {
   private async recover(
     secret: Secret,
     logFailure: boolean,
-    below?: number,
-  ): Promise<{ vk: Uint8Array; pk: Uint8Array | null; generation: number }> {
+    extra: Pick<KeyTrust, 'below' | 'expectFingerprint'> = {},
+  ): Promise<RecoveredKey & { pk: Uint8Array | null }> {
+    // One share per location and generation, read under its expected name only; rotation
+    // records beside them are checked against the pin in recoverVaultKey, never trusted as read.
     const found = await this.everywhere(async (l) => {
       const listing = await l.node.list(PATHS.keysDir);
-      const out: ShareFromLocation[] = [];
-      for (const object of listing) {
-        if (object.size !== KEY_SHARE_BYTES) continue;
+      const shares: ShareFromLocation[] = [];
+      const rotations: ReturnType<typeof decodeKeyRotation>[] = [];
+      for (const object of listing.slice(0, MAX_KEY_OBJECTS)) {
+        const generation = keyShareGeneration(object.path);
         try {
-          out.push({
-            locationId: l.id,
-            record: decodeKeyShare(await readObject(l.node, object.path, KEY_SHARE_BYTES)),
-          });
+          if (generation !== null && object.path === PATHS.keyShare(generation)) {
+            if (object.size !== KEY_SHARE_BYTES && object.size !== KEY_SHARE_BYTES_V1) continue;
+            const record = decodeKeyShare(await readObject(l.node, object.path, KEY_SHARE_BYTES));
+            if (record.generation !== generation) {
+              this.options.onWarning?.(
+                `${l.name}: ${object.path} holds a key share of generation ${record.generation}`,
+              );
+              continue;
+            }
+            shares.push({ locationId: l.id, locationName: l.name, record });
+          } else if (keyRotationGeneration(object.path) !== null && object.size === KEY_ROTATION_BYTES) {
+            rotations.push(decodeKeyRotation(await readObject(l.node, object.path, KEY_ROTATION_BYTES)));
+          }
         } catch (err) {
           this.options.onWarning?.(`${l.name}: ${(err as Error).message}`);
         }
       }
-      return out;
+      return { shares, rotations };
     });
-    const shares = found.flatMap((f) => f.value ?? []);
+    const shares = found.flatMap((f) => f.value?.shares ?? []);
+    const rotations = found.flatMap((f) => f.value?.rotations ?? []);
     const reached = found.filter((f) => f.value).map((f) => f.location.name);
     let unlockSecret: UnlockSecret;
     if ('passphrase' in secret) {
@@ -663,11 +758,20 @@ export class Vault {
     }
     let keep = false;
     try {
-      const usable = below === undefined ? shares : shares.filter((sh) => sh.record.generation < below);
-      const { vk, generation } = await recoverVaultKey(this.profile.vaultId, usable, unlockSecret);
+      const recovered = await recoverVaultKey(this.profile.vaultId, shares, unlockSecret, {
+        pin: this.profile.keyPin,
+        rotations,
+        ...extra,
+      });
+      for (const r of recovered.refused) {
+        this.options.onWarning?.(
+          `the key shares at ${r.locations.join(', ')} (generation ${r.generation}) combine to a vault key this device ` +
+            'does not trust: a location may be forging key shares; they were not used',
+        );
+      }
       keep = unlockSecret.kind === 'passphrase';
-      this.sharesFrom = reached;
-      return { vk, pk: keep ? unlockSecret.key : null, generation };
+      this.sharesFrom = recovered.locationIds.map((id) => this.locationById(id)?.name ?? id);
+      return { ...recovered, pk: keep ? unlockSecret.key : null };
     } catch (err) {
       if (logFailure && err instanceof ShardvaultError) {
         await this.audit({
@@ -677,6 +781,10 @@ export class Vault {
           locations: reached,
         }).catch(() => undefined);
         await this.saveProfile().catch(() => undefined);
+      }
+      if (err instanceof ShardvaultError && err.code === 'unavailable') {
+        const down = found.filter((f) => f.error).map((f) => `${f.location.name}: ${f.error!.message}`);
+        if (down.length) throw new ShardvaultError('unavailable', `${err.message}; unreachable: ${down.join('; ')}`);
       }
       throw err;
     } finally {
@@ -707,7 +815,7 @@ export class Vault {
       this.pk,
       head.recoveryKey,
     );
-    const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.get(l.id)!));
+    const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.records.get(l.id)!));
     const ok = written.filter((w) => w.value !== undefined).length;
     if (ok < head.policy.threshold) {
       throw new ShardvaultError(
@@ -715,7 +823,8 @@ export class Vault {
         `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
       );
     }
-    await this.commit((h) => ({ ...change(h), generation }));
+    await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
+    await this.rewriteLocationRecords();
     const safe = Math.min(this.current.length, head.policy.threshold + this.policySurvives());
     if (ok < safe) {
       // Old generations stay: until t + X locations hold the new one, losing some of them
@@ -725,9 +834,32 @@ export class Vault {
       );
       return;
     }
+    // Only older key shares go: rotation records stay (a device that missed a rotation
+    // follows the chain), and nothing else under keys/ is a name this program made.
     await this.everywhere(async (l) => {
-      for (const o of await l.node.list(PATHS.keysDir))
-        if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
+      for (const o of await l.node.list(PATHS.keysDir)) {
+        const g = keyShareGeneration(o.path);
+        if (g !== null && g < generation && o.path === PATHS.keyShare(g)) await l.node.delete(o.path);
+      }
+    });
+  }
+
+  /**
+   * A location's record (shardvault.json) is public and unprotected: one that says other KDF
+   * parameters than the sealed head (edited, or older than a change) is written again from
+   * the head, so a new machine meets the vault's own parameters first.
+   */
+  private async rewriteLocationRecords(): Promise<void> {
+    const { kdf, logPublicKey } = this.head();
+    if (!kdf) return;
+    await this.everywhere(async (l) => {
+      const record = decodeVaultRecord(await readObject(l.node, PATHS.vault, 4096));
+      const same =
+        sameVaultKdf({ params: record.kdf, salt: record.salt }, kdf) &&
+        record.logPublicKey !== null &&
+        Buffer.from(record.logPublicKey).equals(Buffer.from(logPublicKey));
+      if (same) return;
+      await l.node.put(PATHS.vault, encodeVaultRecord({ ...record, kdf: kdf.params, salt: kdf.salt, logPublicKey }));
     });
   }
 
@@ -740,6 +872,23 @@ export class Vault {
    */
   async rotateTo(next: Uint8Array, change: (head: Head) => Head): Promise<void> {
     const old = { vk: this.vk, keys: this.keys };
+    if (!old.vk) throw new AuthError('the vault is locked');
+    // Devices pinned to the old key follow the new one only on a record signed by the old
+    // key. It goes first, to enough locations that any t of them hold it.
+    const head = this.head();
+    const rotation = signRotation(old.vk, next, this.profile.vaultId, {
+      generation: head.generation + 1,
+      threshold: head.policy.threshold,
+    });
+    const signed = await this.everywhere((l) => l.node.put(PATHS.keyRotation(head.generation + 1), rotation));
+    const reached = signed.filter((w) => w.value !== undefined).length;
+    const needed = this.locations.length - head.policy.threshold + 1;
+    if (reached < needed) {
+      throw new ShardvaultError(
+        'unavailable',
+        `the key rotation record reached ${reached} location(s); ${needed} are needed before the vault key can change`,
+      );
+    }
     // Heads under the old key don't open under the new one: expected here, not worth a warning.
     this.rotating = true;
     this.vk = next;
@@ -850,6 +999,7 @@ export class Vault {
     const next = await this.writeHead(change(base), base.counter + 1, keys);
     this.currentHead = next;
     this.profile = { ...this.profile, lastHeadCounter: next.counter };
+    if (this.vk) this.pinKey();
     await this.saveProfile();
     return next;
   }
@@ -860,7 +1010,14 @@ export class Vault {
   private async writeHead(base: Head, counter: number, keys: VaultKeys): Promise<Head> {
     const anchors = base.logAnchors.filter((a) => a.device !== this.profile.device.id);
     if (this.profile.logTip.seq > 0) anchors.push({ device: this.profile.device.id, ...this.profile.logTip });
-    const next: Head = { ...base, counter, logAnchors: anchors, updated: nowIso() };
+    const next: Head = {
+      ...base,
+      counter,
+      logAnchors: anchors,
+      updated: nowIso(),
+      // A version 1 head gains the vault KDF this profile has used all along.
+      kdf: base.kdf ?? { params: this.profile.kdf, salt: this.profile.salt },
+    };
     const bytes = encodeHead(next, keys.head);
     // This device's own copy first: no other device writes it, so a rival commit landing on
     // the shared head a moment later can't erase this change.
@@ -884,8 +1041,13 @@ export class Vault {
 
   // ------------------------------------------------------------------ audit
 
-  /** Appends an access request to this device's chain on every reachable location. */
-  async audit(event: AuditEvent): Promise<void> {
+  /**
+   * Appends an access request to this device's chain on every reachable location. A device's
+   * first entry also leaves a marker beside the chains (log/<device>.device), so the owner's
+   * devices find the chain of one the head does not vouch for yet (a failed open from a new
+   * machine). `persist: false` keeps the profile unwritten (an attach that failed leaves none).
+   */
+  async audit(event: AuditEvent, { persist = true }: { persist?: boolean } = {}): Promise<void> {
     const seq = this.profile.logTip.seq + 1;
     const entry = encodeLogEntry({
       vaultId: this.profile.vaultId,
@@ -897,13 +1059,18 @@ export class Vault {
       event,
       time: new Date(),
     });
-    const results = await this.everywhere((l) => l.node.put(PATHS.logEntry(this.profile.device.id, seq), entry.bytes));
-    if (!results.some((r) => r.value !== undefined)) {
+    const deviceId = this.profile.device.id;
+    const results = await this.everywhere(async (l) => {
+      await l.node.put(PATHS.logEntry(deviceId, seq), entry.bytes);
+      if (seq === 1) await l.node.put(PATHS.logDevice(deviceId), fromHex(deviceId, 'deviceId', ID_BYTES));
+      return true;
+    });
+    if (!results.some((r) => r.value === true)) {
       this.options.onWarning?.('the access request could not be logged: no location is reachable');
       return;
     }
     this.profile = { ...this.profile, logTip: { seq, hash: entry.hash } };
-    await this.saveProfile();
+    if (persist) await this.saveProfile();
   }
 
   /**
@@ -981,6 +1148,63 @@ export class Vault {
   emitProgress(event: ProgressEvent): void {
     this.options.onProgress?.(event);
   }
+}
+
+/**
+ * A failed open from a new machine is an access request too. The machine knows no vault key
+ * yet, so the entry is sealed to the log key the location records name (most common first);
+ * the profile stays unwritten, so nothing is attached.
+ */
+async function logFailedOpen(
+  probe: Vault,
+  records: readonly (VaultRecord | null)[],
+  vaultId: string,
+  err: unknown,
+): Promise<void> {
+  const keys = new Map<string, { key: Uint8Array; count: number }>();
+  for (const r of records) {
+    if (r?.vaultId !== vaultId || !r.logPublicKey) continue;
+    const id = Buffer.from(r.logPublicKey).toString('hex');
+    keys.set(id, { key: r.logPublicKey, count: (keys.get(id)?.count ?? 0) + 1 });
+  }
+  const logKey = [...keys.values()].sort((a, b) => b.count - a.count)[0]?.key;
+  if (!logKey) return;
+  probe.useLogKey(logKey);
+  await probe
+    .audit(
+      {
+        action: 'open',
+        file: null,
+        outcome: err instanceof ShardvaultError && err.code === 'auth' ? 'denied' : 'failed',
+        locations: probe.locations.map((l) => l.name),
+      },
+      { persist: false },
+    )
+    .catch(() => undefined);
+}
+
+/** KDF parameter sets that location records offer, most common first; at most three are tried. */
+function kdfChoices(records: readonly VaultRecord[]): VaultKdf[] {
+  const seen = new Map<string, { kdf: VaultKdf; count: number }>();
+  for (const r of records) {
+    const id = `${r.kdf.logN}/${r.kdf.r}/${r.kdf.p}/${Buffer.from(r.salt).toString('hex')}`;
+    const entry = seen.get(id) ?? { kdf: { params: r.kdf, salt: r.salt }, count: 0 };
+    entry.count++;
+    seen.set(id, entry);
+  }
+  return [...seen.values()]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, 3)
+    .map((e) => e.kdf);
+}
+
+function sameVaultKdf(a: VaultKdf, b: VaultKdf): boolean {
+  return (
+    a.params.logN === b.params.logN &&
+    a.params.r === b.params.r &&
+    a.params.p === b.params.p &&
+    Buffer.from(a.salt).equals(Buffer.from(b.salt))
+  );
 }
 
 /** Closes nodes of a vault that failed to come up; a node that fails to close is let go. */

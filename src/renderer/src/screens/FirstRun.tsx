@@ -228,6 +228,7 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
   const [locations, setLocations] = useState<LocationChoice[]>([]);
   const [useCode, setUseCode] = useState(false);
   const [secret, setSecret] = useState('');
+  const [fingerprint, setFingerprint] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -241,8 +242,11 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
     setError(null);
     try {
       const specs = locations.map((l) => l.spec);
+      const expect = fingerprint.trim() ? { expectFingerprint: fingerprint.trim() } : {};
       await client.api.openVault(
-        useCode ? { locations: specs, recoveryCode: secret } : { locations: specs, passphrase: secret },
+        useCode
+          ? { locations: specs, recoveryCode: secret, ...expect }
+          : { locations: specs, passphrase: secret, ...expect },
       );
       setSecret('');
       onOpened();
@@ -277,6 +281,20 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
             spellCheck={false}
             value={secret}
             onChange={(e) => setSecret(e.target.value)}
+          />
+        )}
+      </Field>
+      <Field label="Vault key fingerprint (optional, from the recovery kit)">
+        {(props) => (
+          <input
+            {...props}
+            type="text"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="XXXX-XXXX-…"
+            value={fingerprint}
+            onChange={(e) => setFingerprint(e.target.value)}
           />
         )}
       </Field>
@@ -318,6 +336,14 @@ function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
               <code data-testid="vault-id">{kit.vault.id}</code>
             </dd>
           </div>
+          {kit.vault.fingerprint && (
+            <div>
+              <dt>Vault key fingerprint</dt>
+              <dd>
+                <code data-testid="vault-fingerprint">{kit.vault.fingerprint}</code>
+              </dd>
+            </div>
+          )}
           <div>
             <dt>Policy</dt>
             <dd>
