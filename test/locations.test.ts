@@ -178,3 +178,57 @@ describe('a rotation cut short', () => {
     await readsBack(vault);
   });
 });
+
+describe('another device and a key rotation', () => {
+  it('follows the rotation through the record the old key signed, and refuses a new key without one', async () => {
+    const base = await fs.mkdtemp(path.join(tmpdir(), 'sv-rotation-'));
+    const dir = (n: string): string => path.join(base, n);
+    for (const n of ['p', 'q', 'r', 's']) await fs.mkdir(dir(n));
+    const specs = ['p', 'q', 'r'].map((n) => `${dir(n)}#${n}`);
+    const { vault: owner } = await Vault.create(dir('owner'), {
+      locations: specs,
+      policy: { survive: 1, secretAgainst: 1 },
+      passphrase: PASS,
+      kdf: TEST_KDF,
+      segmentSize: 4096,
+    });
+    try {
+      await putFile(owner, [new Uint8Array(randomBytes(5000))], 'before');
+      await addLocation(owner, `${dir('s')}#s`);
+      // Two other devices attach while the old key is in force: both pin it.
+      for (const d of ['laptop', 'desk']) (await Vault.attach(dir(d), specs, { passphrase: PASS }, null)).lock();
+      const oldFingerprint = owner.keyFingerprint;
+      const { rotated } = await removeLocation(owner, 's', { untrusted: true });
+      expect(rotated).toBe(true);
+      expect(owner.keyFingerprint).not.toBe(oldFingerprint);
+      await putFile(owner, [new Uint8Array(randomBytes(5000))], 'after');
+      const rotations = (await fs.readdir(path.join(dir('p'), 'keys'))).filter((n) => n.startsWith('rotation-'));
+      expect(rotations).toHaveLength(1);
+
+      const laptop = await Vault.load(dir('laptop'));
+      try {
+        await laptop.unlock({ passphrase: PASS });
+        expect(laptop.keyFingerprint).toBe(owner.keyFingerprint);
+        expect((await listFiles(laptop)).map((f) => f.name).sort()).toEqual(['after', 'before']);
+      } finally {
+        await laptop.close();
+      }
+
+      // Without the signed record, the new key is one this device never trusted: refused,
+      // never followed (as a key a hostile location dealt would be).
+      for (const n of ['p', 'q', 'r']) {
+        for (const r of rotations) await fs.rm(path.join(dir(n), 'keys', r));
+      }
+      const desk = await Vault.load(dir('desk'));
+      try {
+        await expect(desk.unlock({ passphrase: PASS })).rejects.toMatchObject({ code: 'corrupt' });
+        expect(desk.keyFingerprint).toBe(oldFingerprint);
+      } finally {
+        await desk.close();
+      }
+    } finally {
+      await owner.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  });
+});
