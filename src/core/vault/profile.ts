@@ -6,7 +6,6 @@
  * derived from the passphrase (needed before the vault key can be fetched).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import * as nodePath from 'node:path';
@@ -190,10 +189,12 @@ export async function lockProfile(dir: string): Promise<() => Promise<void>> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = nodePath.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
+    // The lock appears with its pid already in it (written aside, then linked into place):
+    // a lock seen empty would look stale, and another process would take it over.
+    const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await fs.writeFile(aside, `${process.pid}\n`, { mode: 0o600 });
     try {
-      const handle = await fs.open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await fs.link(aside, path);
       return async () => {
         await fs.rm(path, { force: true });
       };
@@ -207,6 +208,8 @@ export async function lockProfile(dir: string): Promise<() => Promise<void>> {
         );
       }
       await fs.rm(path, { force: true });
+    } finally {
+      await fs.rm(aside, { force: true });
     }
   }
   throw new ShardvaultError('busy', 'the profile is locked by another process');
