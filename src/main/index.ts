@@ -1,11 +1,11 @@
 /**
  * Electron main process: one engine (src/core/app.ts) for the profile the CLI uses, the
- * validated IPC in front of it, hardened windows, progress pushed to the renderer, and
- * auto-lock. Keys and passphrases stay here: the renderer gets status objects only (the
- * recovery code once, in the recovery kit).
+ * validated IPC in front of it, hardened windows on the app:// origin, progress pushed to the
+ * renderer, and auto-lock. Keys and passphrases stay here: the renderer gets status objects
+ * only (the recovery code once, in the recovery kit).
  */
 import { basename, join } from 'node:path';
-import { BrowserWindow, app, dialog, powerMonitor, safeStorage, session } from 'electron';
+import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
 import {
@@ -17,6 +17,7 @@ import {
   progressEvent,
   redact,
 } from '../shared/ipc';
+import { appScheme } from './app-protocol';
 import { keystoreCredentials } from './credentials';
 import { loadSettings, saveSettings } from './settings';
 import { ForbiddenError, type Handlers, serveCalls } from './validated-ipc';
@@ -26,6 +27,8 @@ const log = (line: string): void => console.error(`shardvault: ${redact(line)}`)
 
 app.enableSandbox();
 hardenContents();
+// Before the app is ready, or the scheme gets no origin of its own (src/main/app-protocol.ts).
+protocol.registerSchemesAsPrivileged([appScheme]);
 
 // One app per profile: a second launch focuses the first window instead.
 if (!app.requestSingleInstanceLock()) {

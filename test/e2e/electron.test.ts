@@ -64,7 +64,10 @@ describe.skipIf('why' in found)('the desktop app', () => {
     await page.evaluate("location.href = 'https://example.org/'");
     await page.waitForTimeout(500);
     expect(page.url()).toBe(before);
-    expect(before).toMatch(/^file:.*\/out\/renderer\/index\.html$/);
+    // The app's own origin, not file:// (src/main/app-protocol.ts); it serves nothing outside
+    // the built renderer.
+    expect(before).toBe('app://shardvault/index.html');
+    expect(await page.evaluate('location.origin')).toBe('app://shardvault');
   });
 
   it('validates payloads in main and answers envelopes', async () => {
