@@ -89,6 +89,19 @@ describe.skipIf('why' in found)('the desktop app', () => {
       "window.shardvault.getFile({ name: 'x', output: '/tmp/x' })",
     );
     expect(answer.error.code).toBe('forbidden');
+    // Stores read only a path the user picked (open dialog) or dropped: not one the page names,
+    // and the page cannot offer a File it made itself.
+    const put = await page.evaluate<{ error: { code: string } }>(
+      "window.shardvault.putFile({ path: '/etc/hostname' })",
+    );
+    expect(put.error.code).toBe('forbidden');
+    expect(await page.evaluate("typeof window.shardvault.offerFile === 'function'")).toBe(true);
+    expect(await page.evaluate("'pathForFile' in window.shardvault")).toBe(false);
+    const offered = await page.evaluate<{ ok: boolean; error: { code: string } }>(
+      "window.shardvault.offerFile(new File(['x'], 'hostname'))",
+    );
+    expect(offered).toMatchObject({ ok: false, error: { code: 'usage' } });
+    expect(await page.evaluate("window.shardvault.offerFile({ name: '/etc/hostname' })")).toMatchObject({ ok: false });
   });
 
   it('creates a vault through the UI', async () => {
