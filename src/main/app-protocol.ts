@@ -13,7 +13,10 @@
  *
  * This file does not import electron (types aside), so the tests run it without Electron.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+// fs.promises looked up at each call, not its functions bound at import: in a packaged app
+// the renderer folder is inside app.asar, which Electron reads through the fs.promises
+// functions it replaces at startup.
+import { promises as fsp } from 'node:fs';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import type { CustomScheme } from 'electron';
 
@@ -78,13 +81,13 @@ export function appProtocolHandler(rendererDir: string): (request: AppRequest) =
   // is where it really is.
   let root: Promise<string> | null = null;
   return async (request) => {
-    root ??= realpath(rendererDir);
+    root ??= fsp.realpath(rendererDir);
     if (request.method !== 'GET' && request.method !== 'HEAD') return notFound();
     const file = await resolveInside(await root.catch(() => null), request.url);
     if (!file) return notFound();
     const type = CONTENT_TYPES[extname(file).toLowerCase()];
     if (!type) return notFound();
-    const body = await readFile(file).catch(() => null);
+    const body = await fsp.readFile(file).catch(() => null);
     if (!body) return notFound();
     const headers: Record<string, string> = {
       'content-type': type,
@@ -132,13 +135,13 @@ async function resolveInside(root: string | null, url: string): Promise<string |
   }
   let real: string;
   try {
-    real = await realpath(join(root, ...parts));
+    real = await fsp.realpath(join(root, ...parts));
   } catch {
     return null; // missing, or a dangling link
   }
   const rel = relative(root, real);
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null; // a link out
-  const info = await stat(real).catch(() => null);
+  const info = await fsp.stat(real).catch(() => null);
   return info?.isFile() ? real : null;
 }
 
