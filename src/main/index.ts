@@ -1,11 +1,11 @@
 /**
  * Electron main process: one engine (src/core/app.ts) for the profile the CLI uses, the
- * validated IPC in front of it, hardened windows, progress pushed to the renderer, and
- * auto-lock. Keys and passphrases stay here: the renderer gets status objects only (the
- * recovery code once, in the recovery kit).
+ * validated IPC in front of it, hardened windows on the app:// origin, progress pushed to the
+ * renderer, and auto-lock. Keys and passphrases stay here: the renderer gets status objects
+ * only (the recovery code once, in the recovery kit). Paths the renderer names are read or
+ * written only when the user picked them (src/main/picked-files.ts).
  */
-import { basename, join } from 'node:path';
-import { BrowserWindow, app, dialog, powerMonitor, safeStorage, session } from 'electron';
+import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
 import {
@@ -17,15 +17,19 @@ import {
   progressEvent,
   redact,
 } from '../shared/ipc';
+import { appScheme } from './app-protocol';
 import { keystoreCredentials } from './credentials';
+import { PickedPaths, fileHandlers } from './picked-files';
 import { loadSettings, saveSettings } from './settings';
-import { ForbiddenError, type Handlers, serveCalls } from './validated-ipc';
+import { type Handlers, serveCalls } from './validated-ipc';
 import { allWindows, createWindow, hardenContents, hardenSession, isTrustedSender } from './window';
 
 const log = (line: string): void => console.error(`shardvault: ${redact(line)}`);
 
 app.enableSandbox();
 hardenContents();
+// Before the app is ready, or the scheme gets no origin of its own (src/main/app-protocol.ts).
+protocol.registerSchemesAsPrivileged([appScheme]);
 
 // One app per profile: a second launch focuses the first window instead.
 if (!app.requestSingleInstanceLock()) {
@@ -50,10 +54,13 @@ async function start(): Promise<void> {
   const engine = createApp(keystore.store ? { profileDir, credentials: keystore.store } : { profileDir });
   let settings = await loadSettings(profileDir);
 
-  /** Paths the user picked in a save dialog, each good for one export. */
-  const approvedOutputs = new Set<string>();
+  /** Paths the user picked (open dialog, drop) to store, and in a save dialog to export to. */
+  const inputs = new PickedPaths();
+  const outputs = new PickedPaths();
 
   const lockAll = async (why: string): Promise<void> => {
+    inputs.clear();
+    outputs.clear();
     try {
       await engine.lock();
       log(`vault locked (${why})`);
@@ -95,13 +102,6 @@ async function start(): Promise<void> {
       await lockAll('asked');
     },
     listFiles: () => run('listFiles', () => engine.listFiles()),
-    putFile: (req) => run('putFile', () => engine.putFile(req)),
-    getFile: (req) => {
-      if (!approvedOutputs.delete(req.output)) {
-        throw new ForbiddenError('Choose where to save the file in the save dialog.');
-      }
-      return run('getFile', () => engine.getFile(req));
-    },
     removeFile: (req) => run('removeFile', () => engine.removeFile(req)),
     placement: (req) => run('placement', () => engine.placement(req)),
     verify: (req) => run('verify', () => engine.verify(req)),
@@ -134,17 +134,21 @@ async function start(): Promise<void> {
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
-    chooseSavePath: async (req, sender) => {
-      const win = windowOf(sender);
-      const options: Electron.SaveDialogOptions = {
-        title: `Export ${req.name}`,
-        defaultPath: join(app.getPath('downloads'), basename(req.name)),
-      };
-      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
-      if (result.canceled || !result.filePath) return null;
-      approvedOutputs.add(result.filePath);
-      return result.filePath;
-    },
+    ...fileHandlers({
+      engine,
+      inputs,
+      outputs,
+      openDialog: (sender, options) => {
+        const win = windowOf(sender);
+        return win ? dialog.showOpenDialog(win, options) : dialog.showOpenDialog(options);
+      },
+      saveDialog: (sender, options) => {
+        const win = windowOf(sender);
+        return win ? dialog.showSaveDialog(win, options) : dialog.showSaveDialog(options);
+      },
+      downloadsFolder: () => app.getPath('downloads'),
+      run,
+    }),
   };
   serveCalls(handlers, { trusted: isTrustedSender }, log);
 

@@ -1,38 +1,41 @@
 /**
  * ipcMain as main should use it (after VS Code's validatedIpcMain): a handler can only be
- * registered for a call declared in src/shared/ipc.ts, and before it runs, the sender must
- * be the main frame of one of our windows, showing our own page; the payload must pass the
- * call's schema; the answer is rebuilt by the response schema (nothing the contract does
+ * registered for a call declared in src/shared/ipc.ts (mainCalls), and before it runs, the
+ * sender must be the main frame of one of our windows, showing our own page; the payload must
+ * pass the call's schema; the answer is rebuilt by the response schema (nothing the contract does
  * not name can cross), and every failure becomes an Envelope error with words for a user.
  */
 import { type IpcMainInvokeEvent, type WebContents, ipcMain } from 'electron';
 import {
   type BridgeError,
-  type CallName,
-  type CallRequest,
-  type CallResponse,
   type Envelope,
-  calls,
+  type MainCallName,
+  type MainCallRequest,
+  type MainCallResponse,
+  mainCalls,
   redact,
   toBridgeError,
 } from '../shared/ipc';
+import { ForbiddenError } from './errors';
 
-export type Handler<N extends CallName> = (request: CallRequest<N>, sender: WebContents) => Promise<CallResponse<N>>;
-export type Handlers = { readonly [N in CallName]: Handler<N> };
+export type Handler<N extends MainCallName> = (
+  request: MainCallRequest<N>,
+  sender: WebContents,
+) => Promise<MainCallResponse<N>>;
+/** One handler per call the page makes (calls) and per call only the preload makes (preloadCalls). */
+export type Handlers = { readonly [N in MainCallName]: Handler<N> };
 
 export interface SenderPolicy {
   /** Is this the page we loaded, in a window we made? */
   trusted(event: IpcMainInvokeEvent): boolean;
 }
 
-export class ForbiddenError extends Error {
-  readonly code = 'forbidden';
-}
+export { ForbiddenError };
 
 export function serveCalls(handlers: Handlers, policy: SenderPolicy, log: (line: string) => void): () => void {
-  const names = Object.keys(calls) as CallName[];
+  const names = Object.keys(mainCalls) as MainCallName[];
   for (const name of names) {
-    const spec = calls[name];
+    const spec = mainCalls[name];
     ipcMain.handle(spec.channel, async (event, payload: unknown): Promise<Envelope<unknown>> => {
       if (!policy.trusted(event)) {
         log(`refused ${spec.channel} from ${event.senderFrame?.url ?? 'a destroyed frame'}`);
@@ -57,7 +60,7 @@ export function serveCalls(handlers: Handlers, policy: SenderPolicy, log: (line:
       }
     });
   }
-  return () => names.forEach((name) => ipcMain.removeHandler(calls[name].channel));
+  return () => names.forEach((name) => ipcMain.removeHandler(mainCalls[name].channel));
 }
 
 function fail(error: BridgeError): Envelope<never> {

@@ -1,17 +1,18 @@
 /**
- * The window, hardened (Bitwarden's window.main.ts, Electron's security checklist): a
- * sandboxed renderer with context isolation and no Node, a strict CSP in the page, no new
- * windows, no navigation, no webviews, no permissions, and no network but our own page.
+ * The window, hardened (Bitwarden's window.main.ts, Electron's security checklist; the list,
+ * item by item, is in docs/SECURITY.md): a sandboxed renderer with context isolation and no
+ * Node, served from the app's own origin (app://shardvault, src/main/app-protocol.ts) with a
+ * strict CSP, no new windows, no navigation, no webviews, no permissions, and no network but
+ * our own page.
  */
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { BrowserWindow, type IpcMainInvokeEvent, type Session, app } from 'electron';
+import { APP_PAGE, APP_SCHEME, appProtocolHandler, isAppPage, isAppRequest } from './app-protocol';
 
-const rendererIndex = join(import.meta.dirname, '../renderer/index.html');
+/** The built renderer: all the app:// origin serves. */
+const rendererDir = join(import.meta.dirname, '../renderer');
+/** electron-vite's dev server, while developing (never in a packaged app). */
 const devUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'] || undefined;
-
-/** The one page our windows show, as the frame reports its URL. */
-const pageUrl = devUrl ? new URL(devUrl) : pathToFileURL(rendererIndex);
 
 const windows = new Set<number>();
 
@@ -33,6 +34,7 @@ export function createWindow(): BrowserWindow {
       nodeIntegrationInSubFrames: false,
       webSecurity: true,
       allowRunningInsecureContent: false,
+      experimentalFeatures: false,
       webviewTag: false,
       navigateOnDragDrop: false,
       spellcheck: false,
@@ -43,8 +45,7 @@ export function createWindow(): BrowserWindow {
   windows.add(id);
   win.on('closed', () => windows.delete(id));
   win.once('ready-to-show', () => win.show());
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(rendererIndex);
+  void win.loadURL(devUrl ?? APP_PAGE);
   return win;
 }
 
@@ -58,18 +59,17 @@ export function hardenContents(): void {
   });
 }
 
-/** No permission prompts (camera, notifications, …) and no request leaves for the network. */
+/**
+ * The app:// origin served from the built renderer, no permission prompts (camera,
+ * notifications, USB, …), and no request leaves for the network or the disk (file:).
+ */
 export function hardenSession(session: Session): void {
+  session.protocol.handle(APP_SCHEME, appProtocolHandler(rendererDir));
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
+  session.setDevicePermissionHandler(() => false);
   session.webRequest.onBeforeRequest((details, callback) => {
-    const url = new URL(details.url);
-    const ours =
-      url.protocol === 'file:' ||
-      url.protocol === 'devtools:' ||
-      url.protocol === 'data:' ||
-      (devUrl !== undefined && url.origin === new URL(devUrl).origin);
-    callback({ cancel: !ours });
+    callback({ cancel: !isAppRequest(details.url, devUrl) });
   });
 }
 
@@ -78,15 +78,7 @@ export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
   if (!frame || frame.parent !== null) return false; // destroyed, or a sub-frame
   if (!windows.has(event.sender.id) || frame !== event.sender.mainFrame) return false;
-  let url: URL;
-  try {
-    url = new URL(frame.url);
-  } catch {
-    return false;
-  }
-  return devUrl
-    ? url.origin === pageUrl.origin
-    : url.protocol === 'file:' && decodeURIComponent(url.pathname) === decodeURIComponent(pageUrl.pathname);
+  return isAppPage(frame.url, devUrl);
 }
 
 export function allWindows(): BrowserWindow[] {

@@ -3,7 +3,7 @@
 // come back parsed by their schema. Output is CommonJS: sandboxed preloads must be.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { ProgressEvent } from '../shared/api';
-import { type ShardvaultBridge, callNames, calls, events } from '../shared/ipc';
+import { type Envelope, type ShardvaultBridge, callNames, calls, events, preloadCalls } from '../shared/ipc';
 
 const bridge: Record<string, unknown> = {
   mode: 'desktop',
@@ -23,9 +23,26 @@ const bridge: Record<string, unknown> = {
     ipcRenderer.on(events.locked.channel, handler);
     return () => void ipcRenderer.removeListener(events.locked.channel, handler);
   },
-  /** The path of a dropped or picked file (Electron no longer puts it on File). */
-  pathForFile(file: unknown): string {
-    return webUtils.getPathForFile(file as File);
+  /**
+   * A file the user dropped on the window: its path (Electron no longer puts it on File) goes
+   * to main, which then accepts it for one putFile. The page hands over a File, never a path:
+   * webUtils throws for anything else and answers '' for a File made in script, so the page
+   * can offer only files the user really dropped or picked.
+   */
+  offerFile(file: unknown): Promise<Envelope<string>> {
+    let path = '';
+    try {
+      path = webUtils.getPathForFile(file as File);
+    } catch {
+      // not a File
+    }
+    if (path === '') {
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'usage', message: 'This is not a file on this computer: drop it from a folder.' },
+      });
+    }
+    return ipcRenderer.invoke(preloadCalls.offerFile.channel, { path }) as Promise<Envelope<string>>;
   },
 };
 for (const name of callNames) {

@@ -571,6 +571,9 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
 };
 
+/** The most files one open dialog may hand over. */
+export const MAX_PICKED_FILES = 10_000;
+
 const frontEndCalls = {
   getSettings: call('getSettings', nothing, bridgeSettings),
   setSettings: call(
@@ -588,6 +591,10 @@ const frontEndCalls = {
   /** Native save dialog for an export. The desktop app accepts getFile only to a path the
    * user picked here, so a compromised renderer cannot write where it likes. */
   chooseSavePath: call('chooseSavePath', object({ name: fileName }, 'reject'), nullable(hostPath), true),
+  /** Native open dialog: files to store ([] when cancelled). The desktop app accepts putFile
+   * only for a path picked here or a file dropped on the window (preloadCalls.offerFile), so a
+   * compromised renderer cannot store (and then read back) a file the user never chose. */
+  chooseFiles: call('chooseFiles', nothing, array(hostPath, { max: MAX_PICKED_FILES }), true),
 } as const;
 
 export const calls = { ...engineCalls, ...frontEndCalls } as const;
@@ -597,6 +604,23 @@ export type CallRequest<N extends CallName> = Infer<Calls[N]['request']>;
 export type CallResponse<N extends CallName> = Infer<Calls[N]['response']>;
 
 export const callNames = Object.keys(calls) as CallName[];
+
+/**
+ * Calls the desktop preload makes with values it derived itself, never exposed to the page as
+ * they are: `offerFile` carries the path Electron's webUtils found for a File object the user
+ * dropped (a page cannot make a File for a path it names), and main accepts that path for one
+ * putFile. The page reaches it only through the preload's `offerFile(file)`.
+ */
+export const preloadCalls = {
+  offerFile: call('offerFile', object({ path: hostPath }, 'reject'), hostPath, true),
+} as const;
+
+/** Everything Electron's main process serves: the page's calls and the preload's own. */
+export const mainCalls = { ...calls, ...preloadCalls } as const;
+export type MainCalls = typeof mainCalls;
+export type MainCallName = keyof MainCalls;
+export type MainCallRequest<N extends MainCallName> = Infer<MainCalls[N]['request']>;
+export type MainCallResponse<N extends MainCallName> = Infer<MainCalls[N]['response']>;
 
 /** Calls a UI makes on its own (refreshing a view): they do not postpone the auto-lock. */
 export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
@@ -643,8 +667,9 @@ export type ShardvaultBridge = { readonly [N in Exclude<CallName, DesktopCallNam
   readonly mode: 'desktop' | 'web';
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   onLocked(listener: () => void): () => void;
-  /** Desktop only: the path of a file dropped on the window (Electron's webUtils). */
-  pathForFile?(file: unknown): string;
+  /** Desktop only: hands main a File the user dropped on the window (its path found by
+   * Electron's webUtils in the preload), good for one putFile; answers that path. */
+  offerFile?(file: unknown): Promise<Envelope<string>>;
 };
 
 export type DesktopCallName = {

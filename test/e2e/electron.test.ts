@@ -64,7 +64,10 @@ describe.skipIf('why' in found)('the desktop app', () => {
     await page.evaluate("location.href = 'https://example.org/'");
     await page.waitForTimeout(500);
     expect(page.url()).toBe(before);
-    expect(before).toMatch(/^file:.*\/out\/renderer\/index\.html$/);
+    // The app's own origin, not file:// (src/main/app-protocol.ts); it serves nothing outside
+    // the built renderer.
+    expect(before).toBe('app://shardvault/index.html');
+    expect(await page.evaluate('location.origin')).toBe('app://shardvault');
   });
 
   it('validates payloads in main and answers envelopes', async () => {
@@ -86,6 +89,19 @@ describe.skipIf('why' in found)('the desktop app', () => {
       "window.shardvault.getFile({ name: 'x', output: '/tmp/x' })",
     );
     expect(answer.error.code).toBe('forbidden');
+    // Stores read only a path the user picked (open dialog) or dropped: not one the page names,
+    // and the page cannot offer a File it made itself.
+    const put = await page.evaluate<{ error: { code: string } }>(
+      "window.shardvault.putFile({ path: '/etc/hostname' })",
+    );
+    expect(put.error.code).toBe('forbidden');
+    expect(await page.evaluate("typeof window.shardvault.offerFile === 'function'")).toBe(true);
+    expect(await page.evaluate("'pathForFile' in window.shardvault")).toBe(false);
+    const offered = await page.evaluate<{ ok: boolean; error: { code: string } }>(
+      "window.shardvault.offerFile(new File(['x'], 'hostname'))",
+    );
+    expect(offered).toMatchObject({ ok: false, error: { code: 'usage' } });
+    expect(await page.evaluate("window.shardvault.offerFile({ name: '/etc/hostname' })")).toMatchObject({ ok: false });
   });
 
   it('creates a vault through the UI', async () => {

@@ -9,7 +9,7 @@
  */
 import { hkdfSync, scrypt as scryptCb } from 'node:crypto';
 import { ShardvaultError } from '../errors';
-import { abytes, auint, utf8 } from './bytes';
+import { abytes, auint, utf8, wipe } from './bytes';
 
 export interface KdfParams {
   readonly logN: number;
@@ -33,17 +33,26 @@ export function checkKdfParams(params: KdfParams): void {
   }
 }
 
+/**
+ * scrypt of the secret's NFC UTF-8 bytes. The bytes are ours, in a buffer wiped as soon as
+ * scrypt has them (a string can't be wiped: see docs/SECURITY.md, "Keys").
+ */
 export async function scrypt(secret: string, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
   checkKdfParams(params);
   abytes(salt, 'salt', 32);
   const N = 2 ** params.logN;
   const maxmem = 128 * N * params.r * params.p + 16 * 1024 * 1024;
-  const key = await new Promise<Buffer>((resolve, reject) =>
-    scryptCb(secret.normalize('NFC'), salt, 32, { N, r: params.r, p: params.p, maxmem }, (err, out) =>
-      err ? reject(err) : resolve(out),
-    ),
-  );
-  return new Uint8Array(key.buffer, key.byteOffset, key.length);
+  const password = utf8(secret.normalize('NFC'));
+  try {
+    const key = await new Promise<Buffer>((resolve, reject) =>
+      scryptCb(password, salt, 32, { N, r: params.r, p: params.p, maxmem }, (err, out) =>
+        err ? reject(err) : resolve(out),
+      ),
+    );
+    return new Uint8Array(key.buffer, key.byteOffset, key.length);
+  } finally {
+    wipe(password);
+  }
 }
 
 /** HKDF-SHA256 to 32 bytes. `info` names the purpose; distinct purposes give independent keys. */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
-import { fromHex, wipe } from '../crypto/bytes';
+import { equalBytes, fromHex, utf8, wipe } from '../crypto/bytes';
 import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
 import { generateX25519 } from '../crypto/sealed-box';
 import { AuthError, NotFoundError, ShardvaultError, UsageError } from '../errors';
@@ -127,12 +127,27 @@ class NoHeadError extends ShardvaultError {
 }
 const newId = (): string => randomBytes(ID_BYTES).toString('hex');
 
+/**
+ * PK derived ahead of the unlock that follows (so scrypt runs once), with the passphrase it
+ * came from as NFC UTF-8 bytes, to tell the same passphrase when it comes again. Bytes, not
+ * the string: lock() can wipe bytes (docs/SECURITY.md, "Keys").
+ */
+interface PreKey {
+  readonly passphrase: Uint8Array;
+  readonly pk: Uint8Array;
+}
+
+const preKeyFor = (passphrase: string, pk: Uint8Array): PreKey => ({
+  passphrase: utf8(passphrase.normalize('NFC')),
+  pk,
+});
+
 export class Vault {
   private keys: VaultKeys | null = null;
   /** VK and, when unlocked with the passphrase, PK: kept while unlocked for re-deals. */
   private vk: Uint8Array | null = null;
   private pk: Uint8Array | null = null;
-  private preKey: { passphrase: string; pk: Uint8Array } | null = null;
+  private preKey: PreKey | null = null;
   private rotating = false;
   /** Names of the locations whose key shares the last unlock read (for its access request). */
   private sharesFrom: readonly string[] = [];
@@ -177,7 +192,7 @@ export class Vault {
       throw err;
     }
     const vault = new Vault(dir, profile, locations, options);
-    if (pk && passphrase) vault.preKey = { passphrase, pk };
+    if (pk && passphrase) vault.preKey = preKeyFor(passphrase, pk);
     return vault;
   }
 
@@ -592,9 +607,11 @@ export class Vault {
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
-        if (retry && 'passphrase' in secret && this.pk)
-          this.preKey = { passphrase: secret.passphrase, pk: new Uint8Array(this.pk) };
+        // lock() wipes every key; PK is kept (copied) for the retry one generation down.
+        const keep =
+          retry && 'passphrase' in secret && this.pk ? preKeyFor(secret.passphrase, new Uint8Array(this.pk)) : null;
         this.lock();
+        this.preKey = keep;
         if (!retry) throw err;
         below = generation;
       }
@@ -614,11 +631,10 @@ export class Vault {
       return l.node instanceof UnavailableNode && entry?.sealedSecrets ? entry : null;
     };
     if (!this.current.some((l) => sealed(l))) return;
-    const pk =
-      this.preKey?.passphrase === passphrase
-        ? this.preKey.pk
-        : await passphraseKey(passphrase, this.profile.salt, this.profile.kdf);
-    this.preKey = { passphrase, pk };
+    const reuse = this.preKeyMatches(passphrase) ? this.preKey!.pk : null;
+    const pk = reuse ?? (await passphraseKey(passphrase, this.profile.salt, this.profile.kdf));
+    this.dropPreKey(reuse);
+    this.preKey = preKeyFor(passphrase, pk);
     this.current = this.current.map((l) => {
       const entry = sealed(l);
       if (!entry) return l;
@@ -698,14 +714,39 @@ export class Vault {
     return this.sharesFrom;
   }
 
+  /**
+   * Wipes every key this vault holds (VK, PK, the keys derived from VK, the head's log and
+   * recovery keys, a PK derived ahead and the passphrase bytes kept with it): the buffers are
+   * zeroed, not just dropped. Main calls it on lock, on the idle timer, on screen lock and
+   * suspend; close() calls it too.
+   */
   lock(): void {
     if (this.keys) wipeVaultKeys(this.keys);
     if (this.currentHead) wipe(this.currentHead.logPrivateKey, this.currentHead.recoveryKey);
     wipe(this.vk, this.pk);
+    this.dropPreKey(null);
     this.vk = null;
     this.pk = null;
     this.keys = null;
     this.currentHead = null;
+  }
+
+  private preKeyMatches(passphrase: string): boolean {
+    if (!this.preKey) return false;
+    const bytes = utf8(passphrase.normalize('NFC'));
+    try {
+      return equalBytes(bytes, this.preKey.passphrase);
+    } finally {
+      wipe(bytes);
+    }
+  }
+
+  /** Wipes and forgets the PK derived ahead, except `handedOn` (a caller took it over). */
+  private dropPreKey(handedOn: Uint8Array | null): void {
+    if (!this.preKey) return;
+    wipe(this.preKey.passphrase);
+    if (this.preKey.pk !== handedOn) wipe(this.preKey.pk);
+    this.preKey = null;
   }
 
   /** Reads every reachable location's key shares and recovers VK, logging a refusal. */
@@ -747,8 +788,8 @@ export class Vault {
     const reached = found.filter((f) => f.value).map((f) => f.location.name);
     let unlockSecret: UnlockSecret;
     if ('passphrase' in secret) {
-      const reuse = this.preKey?.passphrase === secret.passphrase ? this.preKey.pk : null;
-      this.preKey = null;
+      const reuse = this.preKeyMatches(secret.passphrase) ? this.preKey!.pk : null;
+      this.dropPreKey(reuse); // a reused PK is handed on: kept as PK below, or wiped
       unlockSecret = {
         kind: 'passphrase',
         key: reuse ?? (await passphraseKey(secret.passphrase, this.profile.salt, this.profile.kdf)),

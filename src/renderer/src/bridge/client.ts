@@ -53,13 +53,23 @@ export interface Client {
   onLocked(listener: () => void): () => void;
   /** Stores dropped or picked files (File objects); resolves with what was stored. */
   /** `survive`: each file survives losing that many locations (the sensitivity presets). */
-  addFiles(files: readonly File[], options?: { replace?: boolean; survive?: number }): Promise<FileEntry[]>;
+  addFiles(files: readonly File[], options?: StoreOptions): Promise<FileEntry[]>;
+  /** Desktop: picks files in the native open dialog and stores them ([] when cancelled). */
+  pickAndAddFiles(options?: StoreOptions): Promise<FileEntry[]>;
   transfers(): readonly Transfer[];
   onTransfers(listener: () => void): () => void;
   clearFinished(): void;
   /** Tracks an export so it shows progress from the engine's events. */
   trackExport<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
+
+export interface StoreOptions {
+  readonly replace?: boolean;
+  readonly survive?: number;
+}
+
+/** What to store: a File from a drop or the web mode's file input, or a path main's dialog picked. */
+type Source = { readonly file: File } | { readonly path: string };
 
 function unwrap<T>(envelope: Envelope<T>): T {
   if (envelope.ok) return envelope.value;
@@ -133,23 +143,28 @@ export function connect(): Client | { error: string } {
   });
   const webUploads = new Set<number>();
 
-  async function storeOne(file: File, replace: boolean, survive: number | undefined): Promise<FileEntry> {
+  async function storeOne(source: Source, replace: boolean, survive: number | undefined): Promise<FileEntry> {
     const extra = survive === undefined ? {} : { survive };
-    const id = begin('put', file.name, file.size);
+    const name = 'file' in source ? source.file.name : (source.path.split(/[\\/]/).pop() ?? source.path);
+    const id = begin('put', name, 'file' in source ? source.file.size : 0);
     try {
       let entry: FileEntry;
-      if (webBridge) {
+      if (webBridge && 'file' in source) {
         webUploads.add(id);
-        const handle = webBridge.upload(file, { name: file.name, replace, ...extra }, (sent, total) => {
+        const handle = webBridge.upload(source.file, { name, replace, ...extra }, (sent, total) => {
           update(id, { done: sent, total, state: sent >= total ? 'finishing' : 'running' });
         });
         entry = calls.putFile.response.parse(unwrap(await handle.done));
       } else {
-        const path = bridge.pathForFile?.(file);
-        if (!path) throw new BridgeFailure('usage', `${file.name}: could not tell where this file is on disk.`);
-        entry = await typedApi.putFile({ path, name: file.name, replace, ...extra });
+        // Desktop: main stores a path only once the user picked it (its dialog) or dropped it
+        // (offerFile, through the preload).
+        let path: string;
+        if ('path' in source) path = source.path;
+        else if (bridge.offerFile) path = unwrap(await bridge.offerFile(source.file));
+        else throw new BridgeFailure('usage', `${name}: could not tell where this file is on disk.`);
+        entry = await typedApi.putFile({ path, name, replace, ...extra });
       }
-      update(id, { state: 'done', done: file.size, total: file.size });
+      update(id, { state: 'done', done: entry.size, total: entry.size });
       return entry;
     } catch (error) {
       update(id, { state: 'failed', error: error instanceof Error ? error.message : String(error) });
@@ -159,24 +174,37 @@ export function connect(): Client | { error: string } {
     }
   }
 
+  async function storeAll(sources: readonly Source[], options: StoreOptions): Promise<FileEntry[]> {
+    const stored: FileEntry[] = [];
+    const failures: string[] = [];
+    for (const source of sources) {
+      try {
+        stored.push(await storeOne(source, options.replace ?? false, options.survive));
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    if (failures.length > 0) throw new BridgeFailure('put', failures.join('\n'));
+    return stored;
+  }
+
   return {
     mode: desktop ? 'desktop' : 'web',
     desktop: desktop !== null,
     api: typedApi,
     onProgress: (listener) => bridge.onProgress(listener),
     onLocked: (listener) => bridge.onLocked(listener),
-    async addFiles(files, options = {}) {
-      const stored: FileEntry[] = [];
-      const failures: string[] = [];
-      for (const file of files) {
-        try {
-          stored.push(await storeOne(file, options.replace ?? false, options.survive));
-        } catch (error) {
-          failures.push(error instanceof Error ? error.message : String(error));
-        }
-      }
-      if (failures.length > 0) throw new BridgeFailure('put', failures.join('\n'));
-      return stored;
+    addFiles: (files, options = {}) =>
+      storeAll(
+        files.map((file) => ({ file })),
+        options,
+      ),
+    async pickAndAddFiles(options = {}) {
+      const paths = await typedApi.chooseFiles();
+      return storeAll(
+        paths.map((path) => ({ path })),
+        options,
+      );
     },
     transfers: () => list,
     onTransfers(listener) {

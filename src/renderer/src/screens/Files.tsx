@@ -60,18 +60,28 @@ export function Files({
     return q === '' ? list : list.filter((f) => f.name.toLowerCase().includes(q));
   }, [files, query]);
 
-  const add = async (list: readonly File[]): Promise<void> => {
-    if (list.length === 0) return;
+  const store = async (work: () => Promise<FileEntry[]>): Promise<void> => {
     setError(null);
     setNotice(null);
     try {
-      const stored = await client.addFiles(list, survive === undefined ? {} : { survive });
-      setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
+      const stored = await work();
+      if (stored.length > 0) setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
     } catch (e) {
       setError(errorText(e));
     } finally {
       onChanged();
     }
+  };
+  const options = survive === undefined ? {} : { survive };
+  const add = async (list: readonly File[]): Promise<void> => {
+    if (list.length === 0) return;
+    await store(() => client.addFiles(list, options));
+  };
+  // The desktop app picks files in its own open dialog: main stores only what the user picked
+  // there or dropped on the window. The web UI uploads what its file input picked.
+  const pick = (): void => {
+    if (client.desktop) void store(() => client.pickAndAddFiles(options));
+    else input.current?.click();
   };
 
   const onDrop = (event: DragEvent): void => {
@@ -148,7 +158,7 @@ export function Files({
               </select>
             </label>
           ) : null}
-          <button type="button" className="primary" onClick={() => input.current?.click()}>
+          <button type="button" className="primary" onClick={pick}>
             Add files…
           </button>
           <input
@@ -176,7 +186,7 @@ export function Files({
         <EmptyState
           title="No files yet"
           action={
-            <button type="button" className="primary" onClick={() => input.current?.click()}>
+            <button type="button" className="primary" onClick={pick}>
               Add files…
             </button>
           }
