@@ -4,7 +4,7 @@
  * can (readers take the highest valid head and refuse one older than this profile saw).
  */
 import { toBase64 } from '../crypto/bytes';
-import { checkKdfParams, type KdfParams } from '../crypto/kdf';
+import type { KdfParams } from '../crypto/kdf';
 import { CorruptError } from '../errors';
 import { JsonReader } from './json';
 import {
@@ -18,6 +18,8 @@ import {
   MIN_SEGMENT,
   openJson,
   readHeadHeader,
+  readKdfParams,
+  readSalt,
   sealJson,
 } from './records';
 
@@ -139,15 +141,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   let kdf: VaultKdf | null = null;
   if (v2) {
     const k = j.object(o['kdf'], 'kdf', ['logN', 'r', 'p', 'salt']);
-    const params = {
-      logN: j.int(k['logN'], 'kdf.logN', 0, 64),
-      r: j.int(k['r'], 'kdf.r', 0, 1024),
-      p: j.int(k['p'], 'kdf.p', 0, 1024),
-    };
-    checkKdfParams(params);
-    const salt = j.base64(k['salt'], 'kdf.salt', 32);
-    if (salt.length !== 32) j.fail('kdf.salt', 'must be 32 bytes');
-    kdf = { params, salt };
+    kdf = { params: readKdfParams(j, k, 'kdf'), salt: readSalt(j, k['salt'], 'kdf.salt') };
   }
   const counter = j.int(o['counter'], 'counter', 0, Number.MAX_SAFE_INTEGER);
   if (counter !== header.counter) j.fail('counter', 'differs from the header');

@@ -52,6 +52,24 @@ export function keyRotationGeneration(path: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** scrypt parameters in a JSON record (location record, head, profile): one reader, bounded. */
+export function readKdfParams(j: JsonReader, o: Record<string, unknown>, field: string): KdfParams {
+  const params = {
+    logN: j.int(o['logN'], `${field}.logN`, 0, 64),
+    r: j.int(o['r'], `${field}.r`, 0, 1024),
+    p: j.int(o['p'], `${field}.p`, 0, 1024),
+  };
+  checkKdfParams(params);
+  return params;
+}
+
+/** A 32-byte scrypt salt in base64. */
+export function readSalt(j: JsonReader, value: unknown, field: string): Uint8Array {
+  const salt = j.base64(value, field, 32);
+  if (salt.length !== 32) j.fail(field, 'must be 32 bytes');
+  return salt;
+}
+
 // ---------------------------------------------------------------- vault record (public)
 
 /** What a location says about the vault before anything is unlocked. Public, not secret. */
@@ -98,14 +116,8 @@ export function decodeVaultRecord(bytes: Uint8Array): VaultRecord {
   }
   const kdf = j.object(o['kdf'], 'kdf', ['alg', 'logN', 'r', 'p', 'salt']);
   if (kdf['alg'] !== 'scrypt') j.fail('kdf.alg', 'must be scrypt');
-  const params = {
-    logN: j.int(kdf['logN'], 'kdf.logN', 0, 64),
-    r: j.int(kdf['r'], 'kdf.r', 0, 1024),
-    p: j.int(kdf['p'], 'kdf.p', 0, 1024),
-  };
-  checkKdfParams(params);
-  const salt = j.base64(kdf['salt'], 'kdf.salt', 32);
-  if (salt.length !== 32) j.fail('kdf.salt', 'must be 32 bytes');
+  const params = readKdfParams(j, kdf, 'kdf');
+  const salt = readSalt(j, kdf['salt'], 'kdf.salt');
   return {
     vaultId: j.hex(o['vaultId'], 'vaultId', ID_BYTES),
     locationId: j.hex(o['locationId'], 'locationId', ID_BYTES),

@@ -10,11 +10,11 @@ import * as fs from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { toBase64, utf8 } from '../crypto/bytes';
-import { checkKdfParams, type KdfParams } from '../crypto/kdf';
+import type { KdfParams } from '../crypto/kdf';
 import { CorruptError, ShardvaultError } from '../errors';
 import { readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
-import { ID_BYTES, MAX_LOCATIONS } from '../format/records';
+import { ID_BYTES, MAX_LOCATIONS, readKdfParams, readSalt } from '../format/records';
 import type { KeyPin } from './keys';
 
 export interface ProfileLocation {
@@ -96,19 +96,15 @@ export function decodeProfile(bytes: Uint8Array): Profile {
   if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
   const device = j.object(o['device'], 'device', ['id', 'name']);
   const kdf = j.object(o['kdf'], 'kdf', ['logN', 'r', 'p']);
-  const params = {
-    logN: j.int(kdf['logN'], 'kdf.logN', 0, 64),
-    r: j.int(kdf['r'], 'kdf.r', 0, 1024),
-    p: j.int(kdf['p'], 'kdf.p', 0, 1024),
-  };
+  let params: KdfParams;
   try {
-    checkKdfParams(params);
+    params = readKdfParams(j, kdf, 'kdf');
   } catch (err) {
     throw new CorruptError(`profile: ${(err as Error).message}`);
   }
-  const salt = j.base64(o['salt'], 'salt', 32);
+  const salt = readSalt(j, o['salt'], 'salt');
   const logPublicKey = j.base64(o['logPublicKey'], 'logPublicKey', 32);
-  if (salt.length !== 32 || logPublicKey.length !== 32) j.fail('salt/logPublicKey', 'must be 32 bytes');
+  if (logPublicKey.length !== 32) j.fail('logPublicKey', 'must be 32 bytes');
   const tip = j.object(o['logTip'], 'logTip', ['seq', 'hash']);
   return {
     vaultId: j.hex(o['vaultId'], 'vaultId', ID_BYTES),
