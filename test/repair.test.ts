@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { PATHS } from '../src/core/format/records';
 import { fetchManifest, getFile, putFile, verify } from '../src/core/vault/files';
 import { GARBAGE_AGE_MS, repair } from '../src/core/vault/repair';
@@ -39,7 +39,7 @@ beforeAll(async () => {
     locations: folders,
     policy: { survive: 2, secretAgainst: 2 },
     passphrase: 'repair test',
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: 8192,
   }));
   await vault.close();

@@ -59,6 +59,7 @@ export const BRIDGE_ERROR_CODES = ['bad-request', 'forbidden', 'unknown-call', '
  * not import the core; a message with one of these codes was written for the user. */
 const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set([
   'usage',
+  'weak-passphrase',
   'auth',
   'unavailable',
   'busy',
@@ -507,6 +508,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         survive: integer({ max: 63 }),
         secretAgainst: integer({ max: 63 }),
         passphrase,
+        allowWeakPassphrase: optional(boolean),
       },
       'reject',
     ),
@@ -519,6 +521,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         locations: array(locationSpec, { min: 1, max: 64 }),
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
+        allowWeakPassphrase: optional(boolean),
       },
       'reject',
     ),

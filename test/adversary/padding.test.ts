@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../../src/core/crypto/kdf';
 import { generateX25519 } from '../../src/core/crypto/sealed-box';
 import { decodeHead, encodeHead, type Head } from '../../src/core/format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../../src/core/format/manifest';
@@ -167,7 +167,7 @@ describe('two vaults whose one file names differ by 500 bytes look alike on a lo
       locations: folders,
       policy: { survive: 1, secretAgainst: 1 },
       passphrase: 'padding test',
-      kdf: TEST_KDF,
+      kdf: INSECURE_TEST_KDF,
       segmentSize: 65536,
     });
     try {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../../src/core/crypto/kdf';
 import type { Manifest } from '../../src/core/format/manifest';
 import { PATHS, SHARD_HEADER_BYTES } from '../../src/core/format/records';
 import { fetchManifest, getFile, putFile, verify } from '../../src/core/vault/files';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     locations: folders,
     policy: { data: 2, total: 4, threshold: 2, replicas: 1 },
     passphrase: PASSPHRASE,
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: SEGMENT,
   }));
 });
