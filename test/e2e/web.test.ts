@@ -302,7 +302,8 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
 
   it('kept the page free of errors', () => {
     expect(pageErrors).toEqual([]);
-    // The expected console errors: the refused store (503) and the failed unlock (403).
-    expect(consoleErrors.filter((e) => !/status of (403|503)/.test(e))).toEqual([]);
+    // The expected console errors: the refused weak passphrase (422), the refused store (503)
+    // and the failed unlock (403).
+    expect(consoleErrors.filter((e) => !/status of (403|422|503)/.test(e))).toEqual([]);
   });
 });
