@@ -3,9 +3,9 @@
  * Password Strength Estimation", USENIX Security 2016; the @zxcvbn-ts port with its common
  * and English dictionaries). Every location together holds what an offline guessing attack
  * needs (docs/SECURITY.md), so a passphrase chosen now (a new vault, a new passphrase after
- * recovery, any later change) must reach score 3 of 4: zxcvbn's "safely unguessable:
- * moderate protection from offline slow-hash scenario". Never checked at unlock: a vault made
- * before this check must still open.
+ * recovery; a passphrase change, when there is one, must call this too) must reach score 3
+ * of 4: zxcvbn's "safely unguessable: moderate protection from offline slow-hash scenario".
+ * Never checked at unlock: a vault made before this check must still open.
  *
  * The estimator and its dictionaries (about 0.5 s to load here) are loaded on first use, so
  * the commands that never choose a passphrase don't pay for them.
