@@ -14,7 +14,7 @@ work=$(mktemp -d)
 node -e 'let s="";for(let i=0;i<400;i++)s+=`line ${i}: the quick brown fox jumps over the lazy dog\n`;require("fs").writeFileSync(process.argv[1],s)' "$work/fox.txt"
 : > "$work/empty"
 node bin/shardvault.mjs init --location "$G/a#alpha" --location "$G/b#bravo" --location "$G/c#charlie" \
-  --data 2 --total 3 --threshold 2 --segment-size 4096 --kdf-cost 10 --json > "$work/init.json"
+  --data 2 --total 3 --threshold 2 --segment-size 4096 --insecure-kdf-cost 10 --json > "$work/init.json"
 node bin/shardvault.mjs put "$work/fox.txt" --name notes/fox.txt
 node bin/shardvault.mjs put "$work/empty" --name empty
 node bin/shardvault.mjs get empty --output "$work/out" --force

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type CredentialStore } from '../src/core/app';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import type { LocationSecrets } from '../src/core/storage/open';
 import { startRclone, type RcloneServer } from './servers/rclone';
 
@@ -31,7 +31,7 @@ describe('a UI engine restarted over a location with a sealed password', () => {
   it('reaches it again once unlocked, and not before', async () => {
     const u = new URL(dav.url);
     const spec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}#dav`;
-    const options = { profileDir: join(root, 'profile'), kdf: TEST_KDF, segmentSize: 65536 };
+    const options = { profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF, segmentSize: 65536 };
     const first = createApp(options);
     await first.createVault({
       locations: [`${join(root, 'a')}#a`, spec, `${join(root, 'b')}#b`],
@@ -69,7 +69,7 @@ describe('a UI engine restarted over a location with a sealed password', () => {
         return Promise.resolve();
       },
     };
-    const options = { profileDir: join(root, 'profile'), kdf: TEST_KDF, credentials };
+    const options = { profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF, credentials };
     const first = createApp(options);
     await first.unlock({ passphrase: PASS });
     await first.close();

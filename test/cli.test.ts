@@ -75,7 +75,7 @@ async function makeVault(
     'init',
     ...locations.flatMap((l) => ['--location', l]),
     ...(opts.policy ?? ['--survive', '2', '--secret-against', '2']),
-    '--kdf-cost',
+    '--insecure-kdf-cost',
     '10',
     '--segment-size',
     String(opts.segment ?? SEGMENT),
@@ -145,7 +145,7 @@ describe('init', () => {
     const home = await root.dir('init-words/home');
     const locations = await root.locations('init-words', 5);
     const r = await runCli(
-      ['init', ...locArgs(locations), '--survive', '2', '--secret-against', '2', '--kdf-cost', '10'],
+      ['init', ...locArgs(locations), '--survive', '2', '--secret-against', '2', '--insecure-kdf-cost', '10'],
       { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE } },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -200,7 +200,7 @@ describe('init', () => {
     const env = { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE };
     const specs = locations.flatMap((l, i) => ['--location', `${l}#${names[i]}`]);
     const r = await runCli(
-      ['--json', 'init', ...specs, '--data', '2', '--total', '4', '--threshold', '3', '--kdf-cost', '10'],
+      ['--json', 'init', ...specs, '--data', '2', '--total', '4', '--threshold', '3', '--insecure-kdf-cost', '10'],
       { env },
     );
     expect(r.code, r.stderr).toBe(0);
@@ -254,7 +254,7 @@ describe('init', () => {
       const dir = `refuse-${what.replace(/[^a-z0-9]+/gi, '-')}`;
       const home = nodePath.join(root.path, dir, 'home');
       const locations = await root.locations(dir, count);
-      const r = await runCli(['init', ...locArgs(locations), ...policy, '--kdf-cost', '10'], {
+      const r = await runCli(['init', ...locArgs(locations), ...policy, '--insecure-kdf-cost', '10'], {
         env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE },
       });
       expect(codes, `exit ${r.code}: ${r.stderr}`).toContain(r.code);
@@ -277,7 +277,7 @@ describe('init', () => {
         '2',
         '--secret-against',
         '2',
-        '--kdf-cost',
+        '--insecure-kdf-cost',
         '10',
       ],
       { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE } },
@@ -296,9 +296,12 @@ describe('init', () => {
       nodePath.join(root.path, 'init-missing-2', 'gone-b'),
     ];
     const specs = [locations[0]!, gone[0]!, locations[2]!, gone[1]!, locations[4]!];
-    const r = await runCli(['init', ...locArgs(specs), '--survive', '2', '--secret-against', '2', '--kdf-cost', '10'], {
-      env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE },
-    });
+    const r = await runCli(
+      ['init', ...locArgs(specs), '--survive', '2', '--secret-against', '2', '--insecure-kdf-cost', '10'],
+      {
+        env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE },
+      },
+    );
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/loc2 \([^)]*gone-a[^)]*\)/);
     expect(r.stderr).toMatch(/loc4 \([^)]*gone-b[^)]*\)/);
@@ -314,19 +317,69 @@ describe('init', () => {
       '2',
       '--secret-against',
       '2',
-      '--kdf-cost',
+      '--insecure-kdf-cost',
       '10',
     ]);
     expectError(again, 1, /already has a vault/);
     const otherHome = nodePath.join(root.path, 'init-twice-others', 'home');
     const over = await runCli(
-      ['init', ...locArgs(v.locations), '--survive', '2', '--secret-against', '2', '--kdf-cost', '10'],
+      ['init', ...locArgs(v.locations), '--survive', '2', '--secret-against', '2', '--insecure-kdf-cost', '10'],
       {
         env: { SHARDVAULT_HOME: otherHome, SHARDVAULT_PASSPHRASE: PASSPHRASE },
       },
     );
     expectError(over, 1, /already holds a vault/);
     expect(await exists(nodePath.join(otherHome, 'profile.json'))).toBe(false);
+  });
+});
+
+// ====================================================================== weak settings
+
+describe('weak settings are refused, unless asked for by name', () => {
+  async function init(name: string, passphrase: string, extra: string[]): Promise<CliResult & { written: string[] }> {
+    const home = nodePath.join(root.path, name, 'home');
+    const locations = await root.locations(name, 3);
+    const r = await runCli(['init', ...locArgs(locations), '--survive', '1', '--secret-against', '1', ...extra], {
+      env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: passphrase },
+    });
+    const written = (await Promise.all(locations.map((l) => listTree(l)))).flat();
+    if (await exists(nodePath.join(home, 'profile.json'))) written.push('profile.json');
+    return { ...r, written };
+  }
+
+  it.each([
+    ['a one-character passphrase', 'x', /too easy to guess \(strength 0 of 4, 3 needed\)/],
+    ['password123', 'password123', /This is a commonly used password/],
+  ])('init refuses %s (exit 2), says why, writes nothing; --weak-passphrase takes it', async (_what, weak, why) => {
+    const slug = weak.replace(/[^a-z0-9]/gi, '') || 'x';
+    const refused = await init(`weak-${slug}`, weak, ['--insecure-kdf-cost', '10']);
+    expectError(refused, 2, why);
+    expect(refused.stderr).toMatch(/--weak-passphrase/);
+    expect(refused.written).toEqual([]);
+    const taken = await init(`weak-${slug}-taken`, weak, ['--insecure-kdf-cost', '10', '--weak-passphrase']);
+    expect(taken.code, taken.stderr).toBe(0);
+  });
+
+  it('--kdf-cost below 17 (or above 20) is refused, naming --insecure-kdf-cost; 17 is taken', async () => {
+    for (const cost of ['10', '16', '21']) {
+      const r = await init(`kdf-${cost}`, PASSPHRASE, ['--kdf-cost', cost]);
+      expectError(r, 2, /--kdf-cost must be between 17 and 20.*--insecure-kdf-cost/);
+      expect(r.written).toEqual([]);
+    }
+    const floor = await init('kdf-17', PASSPHRASE, ['--kdf-cost', '17', '--json']);
+    expect(floor.code, floor.stderr).toBe(0);
+    const record = JSON.parse(
+      await fs.readFile(nodePath.join(root.path, 'kdf-17', 'l1', 'shardvault.json'), 'utf8'),
+    ) as { kdf: { logN: number } };
+    expect(record.kdf.logN).toBe(17);
+  });
+
+  it('--insecure-kdf-cost takes 10..20 and says it is for tests only', async () => {
+    const r = await init('kdf-insecure', PASSPHRASE, ['--insecure-kdf-cost', '10']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: --insecure-kdf-cost 10 is for tests only: each guess .* 128 times less/);
+    expectError(await init('kdf-insecure-9', PASSPHRASE, ['--insecure-kdf-cost', '9']), 2, /between 10 and 20/);
+    expectError(await init('kdf-both', PASSPHRASE, ['--insecure-kdf-cost', '10', '--kdf-cost', '17']), 2, /not both/);
   });
 });
 
@@ -885,6 +938,17 @@ describe('open --recovery on a new machine', () => {
     expect(await exists(nodePath.join(home, 'profile.json'))).toBe(false);
   });
 
+  it('refuses a weak new passphrase (exit 2) and writes nothing', async () => {
+    const home = nodePath.join(root.path, 'recovery', 'home-weak');
+    const r = await v.run(['open', ...locArgs(v.locations), '--recovery'], {
+      env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: 'password123', SHARDVAULT_RECOVERY_CODE: v.recoveryCode },
+    });
+    expectError(r, 2, /too easy to guess.*--weak-passphrase/);
+    expect(await exists(nodePath.join(home, 'profile.json'))).toBe(false);
+    for (const l of v.locations)
+      expect((await listTree(l)).filter((p) => p.startsWith('keys/'))).toEqual(['keys/0000000001']);
+  });
+
   it('with the recovery code and a new passphrase opens the vault; the old passphrase is then refused', async () => {
     const home = nodePath.join(root.path, 'recovery', 'home-new');
     const env = { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: NEW };
@@ -912,6 +976,16 @@ describe('open --recovery on a new machine', () => {
     // One generation of key shares remains on each location.
     for (const l of v.locations)
       expect((await listTree(l)).filter((p) => p.startsWith('keys/'))).toEqual(['keys/0000000002']);
+  });
+
+  it('takes a weak new passphrase with --weak-passphrase', async () => {
+    const home = nodePath.join(root.path, 'recovery', 'home-weak-taken');
+    const r = await v.run(['open', ...locArgs(v.locations), '--recovery', '--weak-passphrase'], {
+      env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: 'x', SHARDVAULT_RECOVERY_CODE: v.recoveryCode },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const got = await getWith({ SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: 'x' });
+    expect(got.hash).toBe(hash);
   });
 });
 

@@ -9,7 +9,7 @@ import { combine } from 'shamir-secret-sharing';
 import { describe, expect, it } from 'vitest';
 import { open, seal, sealWithNonce, openWithNonce } from '../src/core/crypto/aead';
 import { fromHex, toHex } from '../src/core/crypto/bytes';
-import { checkKdfParams, hkdf, scrypt, TEST_KDF } from '../src/core/crypto/kdf';
+import { checkKdfParams, hkdf, scrypt, INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { generateX25519, openFrom, sealTo } from '../src/core/crypto/sealed-box';
 import { combinations, recoverChecked, splitSecret } from '../src/core/crypto/shamir';
 import { frameNonce, openFrame, sealFrame } from '../src/core/crypto/stream';
@@ -227,10 +227,10 @@ describe('vault key dealing', () => {
 describe('key derivation', () => {
   it('scrypt is deterministic and sensitive to the passphrase', async () => {
     const salt = new Uint8Array(32).fill(7);
-    const a = await scrypt('password', salt, TEST_KDF);
-    const b = await scrypt('password', salt, TEST_KDF);
+    const a = await scrypt('password', salt, INSECURE_TEST_KDF);
+    const b = await scrypt('password', salt, INSECURE_TEST_KDF);
     expect(toHex(a)).toBe(toHex(b));
-    expect(toHex(a)).not.toBe(toHex(await scrypt('passwort', salt, TEST_KDF)));
+    expect(toHex(a)).not.toBe(toHex(await scrypt('passwort', salt, INSECURE_TEST_KDF)));
   });
 
   it('refuses scrypt costs a location could lie about', () => {

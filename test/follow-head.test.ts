@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { encodeVaultRecord, PATHS } from '../src/core/format/records';
 import { repair } from '../src/core/vault/repair';
 import { addLocation, removeLocation } from '../src/core/vault/location-ops';
@@ -31,7 +31,7 @@ describe('the profile follows the head', () => {
       // 3 shards over 4 locations: one of them can go.
       policy: { data: 2, total: 3, threshold: 2, replicas: 1 },
       passphrase: PASS,
-      kdf: TEST_KDF,
+      kdf: INSECURE_TEST_KDF,
     });
     await vault.close();
     const files = await fs.readdir(profile);
@@ -68,7 +68,7 @@ describe('the profile follows the head', () => {
       locations: ['a2', 'b2', 'c2'].map((n) => `${folder(n)}#${n}`),
       policy: { survive: 1, secretAgainst: 1 },
       passphrase: PASS,
-      kdf: TEST_KDF,
+      kdf: INSECURE_TEST_KDF,
     });
     // What a killed add leaves: the record naming this vault and a location id the head lacks.
     await fs.writeFile(path.join(folder('e'), PATHS.vault), encodeVaultRecord(vault.locationRecord('ab'.repeat(16))));

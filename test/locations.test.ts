@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile, verify } from '../src/core/vault/files';
 import { newVaultKey } from '../src/core/vault/keys';
 import { addLocation, editLocation, removeLocation } from '../src/core/vault/location-ops';
@@ -49,7 +49,7 @@ beforeAll(async () => {
     locations: ['a', 'b', 'c'].map((n) => `${folder(n)}#${n}`),
     policy: { survive: 1, secretAgainst: 1 },
     passphrase: PASS,
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: 4096,
   }));
   await store('first', 30_000);
@@ -189,7 +189,7 @@ describe('another device and a key rotation', () => {
       locations: specs,
       policy: { survive: 1, secretAgainst: 1 },
       passphrase: PASS,
-      kdf: TEST_KDF,
+      kdf: INSECURE_TEST_KDF,
       segmentSize: 4096,
     });
     try {

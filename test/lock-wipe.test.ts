@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/core/app';
 import { utf8 } from '../src/core/crypto/bytes';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { Vault } from '../src/core/vault/vault';
 import { IdleLock } from '../src/shared/ipc';
 import { startRclone, type RcloneServer } from './servers/rclone';
@@ -79,7 +79,7 @@ async function newVault(name: string, withDav: boolean): Promise<string> {
   for (const sub of ['profile', 'a', 'b', 'c']) mkdirSync(join(dir, sub), { recursive: true });
   const u = new URL(dav.url);
   const davSpec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}${name}#dav`;
-  const app = createApp({ profileDir: join(dir, 'profile'), kdf: TEST_KDF, segmentSize: 65536 });
+  const app = createApp({ profileDir: join(dir, 'profile'), insecureKdf: INSECURE_TEST_KDF, segmentSize: 65536 });
   await app.createVault({
     locations: [`${join(dir, 'a')}#a`, `${join(dir, 'b')}#b`, withDav ? davSpec : `${join(dir, 'c')}#c`],
     survive: 1,
@@ -94,7 +94,7 @@ describe('lock wipes the keys, not just the references', () => {
   it('the idle timer main arms locks the engine, and every key buffer is zeros', async () => {
     const profileDir = await newVault('idle', false);
     const load = vi.spyOn(Vault, 'load');
-    const app = createApp({ profileDir, kdf: TEST_KDF });
+    const app = createApp({ profileDir, insecureKdf: INSECURE_TEST_KDF });
     try {
       await app.unlock({ passphrase: PASS });
       const vault = (await load.mock.results[0]!.value) as Vault;
@@ -168,7 +168,7 @@ describe('lock wipes the keys, not just the references', () => {
   it('the desktop path (load without the passphrase, unlock later) keeps nothing ahead once unlocked', async () => {
     const profileDir = await newVault('desktop', true);
     const load = vi.spyOn(Vault, 'load');
-    const app = createApp({ profileDir, kdf: TEST_KDF });
+    const app = createApp({ profileDir, insecureKdf: INSECURE_TEST_KDF });
     try {
       expect((await app.status())?.locked).toBe(true);
       const vault = (await load.mock.results[0]!.value) as Vault;

@@ -60,7 +60,7 @@ beforeAll(async () => {
     '2',
     '--secret-against',
     '2',
-    '--kdf-cost',
+    '--insecure-kdf-cost',
     '10',
     '--segment-size',
     '262144',

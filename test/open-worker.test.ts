@@ -224,7 +224,7 @@ async function store(name: string, size: number): Promise<Stored> {
     [
       'init',
       ...locations.flatMap((l) => ['--location', l]),
-      ...['--survive', '2', '--secret-against', '2', '--kdf-cost', '10', '--segment-size', String(SEGMENT)],
+      ...['--survive', '2', '--secret-against', '2', '--insecure-kdf-cost', '10', '--segment-size', String(SEGMENT)],
     ],
     { env },
   );

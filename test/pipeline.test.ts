@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
 import { Vault } from '../src/core/vault/vault';
 import { SHARD_HEADER_BYTES } from '../src/core/format/records';
@@ -49,7 +49,7 @@ beforeAll(async () => {
     locations: folders,
     policy: { survive: 2, secretAgainst: 2 },
     passphrase: 'pipeline test',
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: SEGMENT,
   }));
 });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { PATHS } from '../src/core/format/records';
 import { fetchManifest, getFile, putFile, verify } from '../src/core/vault/files';
 import { GARBAGE_AGE_MS, repair } from '../src/core/vault/repair';
@@ -39,7 +39,7 @@ beforeAll(async () => {
     locations: folders,
     policy: { survive: 2, secretAgainst: 2 },
     passphrase: 'repair test',
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: 8192,
   }));
   await vault.close();
@@ -60,8 +60,10 @@ describe('repair', () => {
     const originals = await Promise.all(files.map((f) => fs.readFile(f)));
     await fs.rm(files[0]!); // a data shard lost
     const parity = Buffer.from(originals[4]!);
-    parity[100]! ^= 1;
-    await fs.writeFile(files[4]!, parity); // a parity shard damaged (same size: only --deep sees it)
+    parity[49 + 3 * 2747 + 100]! ^= 1; // in frame 3 of 7 (frames of 8192 / 3 bytes and a tag)
+    // A parity shard damaged in a middle frame: same size, and quick verify authenticates the
+    // first and last frames only, so only --deep sees it.
+    await fs.writeFile(files[4]!, parity);
 
     const quick = await verify(vault, false);
     expect(quick.problems.map((p) => `${p.shard}:${p.kind}`)).toEqual(['0:missing']);

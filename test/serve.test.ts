@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../src/cli/serve';
 import { createApp } from '../src/core/app';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { IdleLock, web } from '../src/shared/ipc';
 
 interface Answer {
@@ -64,7 +64,7 @@ describe('shardvault serve: the web bridge', () => {
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'shardvault-serve-'));
     for (const dir of ['profile', 'a', 'b', 'c']) mkdirSync(join(root, dir));
-    app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
+    app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
     server = await startServer(app, { port: 0, host: '127.0.0.1', log: (line) => logs.push(line) });
     const url = new URL(server.url);
     origin = url.origin;
@@ -238,6 +238,30 @@ describe('shardvault serve: the web bridge', () => {
     const noVault = await call('listFiles');
     expect(noVault.status).toBe(404);
     expect(noVault.json().error?.code).toBe('not-found');
+  });
+
+  it('refuses a weak passphrase with its own code and the reason, and creates nothing', async () => {
+    const weak = await call('createVault', {
+      locations: ['a', 'b', 'c'].map((d) => join(root, d)),
+      survive: 1,
+      secretAgainst: 1,
+      passphrase: 'password123',
+    });
+    expect(weak.status).toBe(422);
+    expect(weak.json().error).toEqual({
+      code: 'weak-passphrase',
+      message: expect.stringMatching(/too easy to guess .*This is a commonly used password/) as unknown,
+    });
+    expect(weak.body).not.toContain('password123');
+    expect((await call('status')).json().value).toBeNull();
+    const notBoolean = await call('createVault', {
+      locations: [join(root, 'a')],
+      survive: 1,
+      secretAgainst: 1,
+      passphrase: 'password123',
+      allowWeakPassphrase: 'yes',
+    });
+    expect(notBoolean.status).toBe(400);
   });
 
   it('creates a vault, streams an upload into it, pushes progress, exports it verified', async () => {

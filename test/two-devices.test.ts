@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TEST_KDF } from '../src/core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile, removeFile } from '../src/core/vault/files';
 import { Vault } from '../src/core/vault/vault';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
     locations: folders,
     policy: { survive: 1, secretAgainst: 1 },
     passphrase: PASS,
-    kdf: TEST_KDF,
+    kdf: INSECURE_TEST_KDF,
     segmentSize: 4096,
   }));
   desktop = await Vault.attach(path.join(root, 'desktop'), folders, { passphrase: PASS }, null);

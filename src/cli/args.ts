@@ -22,6 +22,7 @@ const VALUE_OPTIONS = new Set([
   'secret-against',
   'segment-size',
   'kdf-cost',
+  'insecure-kdf-cost',
   'name',
   'output',
   'port',
@@ -39,6 +40,7 @@ const FLAG_OPTIONS = new Set([
   'keep',
   'trust-new-host-key',
   'untrusted',
+  'weak-passphrase',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { TEST_KDF } from '../core/crypto/kdf';
+import { INSECURE_TEST_KDF } from '../core/crypto/kdf';
 import { ShardvaultError } from '../core/errors';
 import { getFile, placement, putFile, readAccessLog } from '../core/vault/files';
 import { Vault } from '../core/vault/vault';
@@ -35,7 +35,7 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
       locations: folders.map((f, i) => `${f}#${PLACES[i]}`),
       policy: { survive: 2, secretAgainst: 2 },
       passphrase,
-      kdf: TEST_KDF,
+      kdf: INSECURE_TEST_KDF,
       segmentSize: 1024 * 1024,
     });
     const p = vault.policy;
@@ -43,7 +43,9 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
     say(
       `   k = ${p.data} of n = ${p.total} shards per file, unlock needs t = ${p.threshold} locations, storage cost ${(p.total / p.data).toFixed(2)}x`,
     );
-    say(`   recovery code (printed once): ${recoveryCode}   [the demo uses a fast, weak passphrase cost]`);
+    say(
+      `   recovery code (printed once): ${recoveryCode}   [the demo uses an insecure scrypt cost, 2^10, to be quick]`,
+    );
 
     const input = nodePath.join(root, 'secret-plans.bin');
     await fs.writeFile(input, randomBytes(size));

@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { ProgressEvent, StatusReport } from '../shared/api';
-import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
+import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../core/crypto/kdf';
+import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
@@ -26,9 +27,12 @@ const HELP = `shardvault: keep files split, encrypted and spread over storage yo
 
 usage: shardvault <command> [options]            --json may stand anywhere on the line
   init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
-        [--segment-size BYTES] [--kdf-cost LOGN]   prints k, n, t and the recovery code (once)
-  open  --location SPEC ... [--recovery] [--expect-fingerprint FP]   attach this profile to an existing
-                                           vault (a new machine); FP: the recovery kit's key fingerprint
+        [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase]
+                                           prints k, n, t, the recovery code (once) and the key fingerprint
+  open  --location SPEC ... [--recovery [--weak-passphrase]] [--expect-fingerprint FP]
+                                           attach this profile to an existing vault (a new machine);
+                                           --recovery sets a new passphrase; FP: the recovery kit's
+                                           vault key fingerprint, checked before anything is trusted
   put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
                                            --survive: this file survives losing X locations (more parity)
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
@@ -41,7 +45,9 @@ SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=S
 or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (default loc1, loc2, ...).
 --trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
-$SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal.
+$SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal. A new passphrase must be
+hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
+(default 17); --insecure-kdf-cost 10..20 is for tests only.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
 5 busy, 6 verify found a problem.`;
 
@@ -175,6 +181,46 @@ function policyOf(
   return { data, total, threshold, replicas: replicas ?? 1 };
 }
 
+/**
+ * The scrypt cost of a new vault: --kdf-cost at or above the floor, or --insecure-kdf-cost
+ * for tests (said so on stderr).
+ */
+function kdfOf(args: Parsed, io: Io): KdfParams {
+  const [lowest, highest] = KDF_LIMITS.logN;
+  const logN = integer(args, 'kdf-cost', 0, Number.MAX_SAFE_INTEGER);
+  const insecure = integer(args, 'insecure-kdf-cost', lowest, highest);
+  if (logN !== undefined && insecure !== undefined)
+    throw new UsageError('give --kdf-cost or --insecure-kdf-cost, not both');
+  if (insecure !== undefined) {
+    const cheaper = 2 ** (MIN_NEW_KDF_LOGN - insecure);
+    io.err(
+      `shardvault: warning: --insecure-kdf-cost ${insecure} is for tests only: ` +
+        (cheaper > 1
+          ? `each guess at the passphrase costs ${cheaper} times less than at the floor (2^${MIN_NEW_KDF_LOGN})`
+          : `use --kdf-cost ${insecure} for a real vault`),
+    );
+    return newVaultKdf(insecure, { insecure: true });
+  }
+  if (logN !== undefined && (logN < MIN_NEW_KDF_LOGN || logN > highest)) {
+    throw new UsageError(
+      `--kdf-cost must be between ${MIN_NEW_KDF_LOGN} and ${highest} (scrypt N = 2^LOGN): below ${MIN_NEW_KDF_LOGN}, ` +
+        `guessing the passphrase is too cheap for a real vault; tests may use --insecure-kdf-cost ${lowest}..${highest}`,
+    );
+  }
+  return newVaultKdf(logN);
+}
+
+/** A new passphrase must be hard to guess, unless --weak-passphrase says otherwise. */
+async function requireStrong(passphrase: string, args: Parsed): Promise<void> {
+  try {
+    await requireStrongPassphrase(passphrase, { allowWeak: args.flags.has('weak-passphrase') });
+  } catch (err) {
+    if (err instanceof WeakPassphraseError)
+      throw new ShardvaultError(err.code, `${err.message} (--weak-passphrase uses it anyway)`);
+    throw err;
+  }
+}
+
 async function run(args: Parsed, io: Io): Promise<number> {
   switch (args.command) {
     case 'init': {
@@ -186,9 +232,9 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const locations = args.values.get('location') ?? [];
       warnAboutPasswords(locations, io);
       const policy = policyOf(args);
-      const logN = integer(args, 'kdf-cost', 10, 20);
-      const kdf: KdfParams = logN === undefined ? DEFAULT_KDF : { ...DEFAULT_KDF, logN };
+      const kdf = kdfOf(args, io);
       const passphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
+      await requireStrong(passphrase, args);
       if (
         !process.env['SHARDVAULT_PASSPHRASE'] &&
         (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase
@@ -252,6 +298,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       if (args.flags.has('recovery')) {
         secret = { recoveryCode: await readSecret('SHARDVAULT_RECOVERY_CODE', 'Recovery code') };
         newPassphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
+        await requireStrong(newPassphrase, args);
       } else {
         secret = { passphrase: await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase') };
       }

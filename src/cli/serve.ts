@@ -120,6 +120,7 @@ function httpStatus(code: string): number {
       return 409;
     case 'policy':
     case 'verify':
+    case 'weak-passphrase':
       return 422;
     case 'unavailable':
     case 'offline':

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
+import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { NotFoundError, UsageError } from './errors';
 import {
   getFile,
@@ -77,8 +78,11 @@ export interface CredentialStore {
 export interface AppOptions {
   readonly profileDir: string;
   readonly credentials?: CredentialStore;
-  /** scrypt cost for new vaults (tests pass a cheap one). */
-  readonly kdf?: KdfParams;
+  /**
+   * For tests only: the scrypt cost of new vaults, below the floor (MIN_NEW_KDF_LOGN) if it
+   * likes. The desktop app and `serve` never set it: their vaults get DEFAULT_KDF.
+   */
+  readonly insecureKdf?: KdfParams;
   readonly segmentSize?: number;
 }
 
@@ -145,11 +149,12 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     createVault: (req) =>
       serial(async () => {
         if (await load()) throw new UsageError('this profile already has a vault');
+        await requireStrongPassphrase(req.passphrase, { allowWeak: req.allowWeakPassphrase ?? false });
         const created = await Vault.create(options.profileDir, {
           locations: req.locations,
           policy: { survive: req.survive, secretAgainst: req.secretAgainst },
           passphrase: req.passphrase,
-          kdf: options.kdf ?? DEFAULT_KDF,
+          kdf: options.insecureKdf ?? DEFAULT_KDF,
           segmentSize: options.segmentSize,
           ...vaultOptions,
         });
@@ -160,6 +165,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     openVault: (req) =>
       serial(async () => {
         if (await load()) throw new UsageError('this profile already has a vault');
+        // With a recovery code, the passphrase given is a new one.
+        if (req.recoveryCode && req.passphrase !== undefined)
+          await requireStrongPassphrase(req.passphrase, { allowWeak: req.allowWeakPassphrase ?? false });
         const secret = req.recoveryCode ? { recoveryCode: req.recoveryCode } : { passphrase: req.passphrase ?? '' };
         vault = await Vault.attach(
           options.profileDir,

@@ -6,6 +6,7 @@
 
 export type ErrorCode =
   | 'usage' // the caller asked for something malformed
+  | 'weak-passphrase' // a new passphrase is too easy to guess (crypto/passphrase-strength.ts)
   | 'auth' // wrong passphrase or recovery code, or none given
   | 'unavailable' // not enough locations reachable to do the work
   | 'busy' // another process holds the profile
@@ -83,6 +84,7 @@ export function assertNever(value: never, what = 'value'): never {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'usage':
+    case 'weak-passphrase':
       return 2;
     case 'auth':
       return 3;

@@ -137,20 +137,25 @@ export interface ShardvaultApi {
   /** null when this profile has no vault yet (first run). */
   status(): Promise<StatusReport | null>;
   /** Creates a vault over the locations (SPEC strings as the CLI takes them). The recovery
-   * code is returned exactly once, to be shown in the recovery kit. */
+   * code is returned exactly once, to be shown in the recovery kit. A passphrase that is easy
+   * to guess is refused (error code 'weak-passphrase', its message says why) unless
+   * `allowWeakPassphrase`, the CLI's --weak-passphrase. */
   createVault(req: {
     locations: readonly string[];
     survive: number;
     secretAgainst: number;
     passphrase: string;
+    allowWeakPassphrase?: boolean;
   }): Promise<{ vault: VaultSummary; recoveryCode: string }>;
-  /** Attaches this profile to an existing vault found on the locations. */
+  /** Attaches this profile to an existing vault found on the locations. With a recovery code,
+   * `passphrase` is the new one, held to createVault's strength rule. */
   openVault(req: {
     locations: readonly string[];
     passphrase?: string;
     recoveryCode?: string;
     /** The recovery kit's vault key fingerprint: the key found must have it. */
     expectFingerprint?: string;
+    allowWeakPassphrase?: boolean;
   }): Promise<VaultSummary>;
   unlock(req: { passphrase: string }): Promise<void>;
   /** Wipes the keys from memory. */

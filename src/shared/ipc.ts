@@ -59,6 +59,7 @@ export const BRIDGE_ERROR_CODES = ['bad-request', 'forbidden', 'unknown-call', '
  * not import the core; a message with one of these codes was written for the user. */
 const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set([
   'usage',
+  'weak-passphrase',
   'auth',
   'unavailable',
   'busy',
@@ -508,6 +509,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         survive: integer({ max: 63 }),
         secretAgainst: integer({ max: 63 }),
         passphrase,
+        allowWeakPassphrase: optional(boolean),
       },
       'reject',
     ),
@@ -521,6 +523,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
         expectFingerprint: optional(string({ min: 1, max: 64, expected: 'a vault key fingerprint' })),
+        allowWeakPassphrase: optional(boolean),
       },
       'reject',
     ),

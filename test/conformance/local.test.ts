@@ -51,6 +51,10 @@ class FlakyNode implements StorageNode {
     await this.gate('get');
     return this.inner.get(path);
   }
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    await this.gate('readRange');
+    return this.inner.readRange(path, offset, length);
+  }
   async stat(path: string): Promise<ObjectInfo | null> {
     await this.gate('stat');
     return this.inner.stat(path);

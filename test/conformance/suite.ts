@@ -67,6 +67,34 @@ export function runConformance(name: string, makeNode: () => Promise<NodeUnderTe
       await expect(node.get(`${d}/absent`)).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it('reads a range: inside, up to and across the end, past it; a missing object is NotFoundError', async () => {
+      const d = dir();
+      const size = 5 * MiB + 3; // more than one SFTP read window (16 x 256 KiB)
+      const data = pattern('range', size);
+      await node.put(`${d}/obj`, data);
+      const range = async (offset: number, length: number): Promise<boolean> =>
+        equalBytes(
+          await node.readRange(`${d}/obj`, offset, length),
+          data.subarray(offset, Math.min(size, offset + length)),
+        );
+      expect(await range(0, 49)).toBe(true);
+      expect(await range(300_001, 600_000)).toBe(true); // across read pieces
+      expect(await range(7, size - 7)).toBe(true); // across read windows, to the end
+      expect(await range(size - 100, 100)).toBe(true);
+      expect(await range(size - 10, 100)).toBe(true); // 10 bytes: the object ends first
+      expect((await node.readRange(`${d}/obj`, size, 10)).length).toBe(0);
+      expect((await node.readRange(`${d}/obj`, size + 5, 10)).length).toBe(0);
+      await expect(node.readRange(`${d}/absent`, 0, 10)).rejects.toBeInstanceOf(NotFoundError);
+      for (const [offset, length] of [
+        [-1, 1],
+        [0, 0],
+        [0.5, 1],
+        [0, Number.MAX_SAFE_INTEGER],
+      ] as const) {
+        await expect(node.readRange(`${d}/obj`, offset, length)).rejects.toThrow(RangeError);
+      }
+    });
+
     it('stats an object, and answers null for a missing one or a folder', async () => {
       const d = dir();
       await node.put(`${d}/sub/obj`, pattern('s', 1234));

@@ -46,7 +46,7 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
         'bin/shardvault.mjs',
         'init',
         ...['usb', 'nas', 'cloud'].flatMap((d) => ['--location', `${join(root, d)}#${d}`]),
-        ...['--survive', '1', '--secret-against', '1', '--kdf-cost', '12'],
+        ...['--survive', '1', '--secret-against', '1', '--insecure-kdf-cost', '12'],
       ],
       { env: { ...process.env, ...env }, encoding: 'utf8' },
     );

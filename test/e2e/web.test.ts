@@ -73,7 +73,17 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await expect.poll(() => summary.textContent()).toContain('Needed to read (k)2');
     expect(await summary.textContent()).toContain('Needed to unlock (t)2');
     expect(await summary.textContent()).toContain('Storage cost (n/k)1.5×');
+    // A passphrase too easy to guess is refused by the engine, with its reasons, at the field.
+    await page.getByLabel('Passphrase', { exact: true }).fill('password123');
+    await page.getByLabel('Confirm passphrase').fill('password123');
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    const refusal = page.locator('.field-error', { hasText: 'too easy to guess' });
+    await refusal.waitFor({ timeout: 30_000 });
+    expect(await refusal.innerText()).toMatch(/^This passphrase is too easy to guess.*commonly used password/);
+    await shot('29-weak-passphrase');
+    expect(await page.getByTestId('recovery-code').count()).toBe(0);
     await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    expect(await refusal.count()).toBe(0);
     await page.getByLabel('Confirm passphrase').fill(PASSPHRASE);
     await shot('02-create-vault');
     await page.getByRole('button', { name: 'Create vault' }).click();
@@ -292,7 +302,8 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
 
   it('kept the page free of errors', () => {
     expect(pageErrors).toEqual([]);
-    // The expected console errors: the refused store (503) and the failed unlock (403).
-    expect(consoleErrors.filter((e) => !/status of (403|503)/.test(e))).toEqual([]);
+    // The expected console errors: the refused weak passphrase (422), the refused store (503)
+    // and the failed unlock (403).
+    expect(consoleErrors.filter((e) => !/status of (403|422|503)/.test(e))).toEqual([]);
   });
 });

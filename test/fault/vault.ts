@@ -182,7 +182,7 @@ export class FaultVault {
       'init',
       ...specs.flatMap((s) => ['--location', s]),
       ...(opts.policy ?? ['--survive', '2', '--secret-against', '2']),
-      '--kdf-cost',
+      '--insecure-kdf-cost',
       '10',
       '--segment-size',
       String(opts.segment ?? SEGMENT),

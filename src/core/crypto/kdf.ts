@@ -4,11 +4,12 @@
  * node:crypto (present in Electron's BoringSSL too).
  *
  * scrypt parameters come from a location (it could lie) or from the profile, so they are
- * bounded here: a location can't make us spend minutes or gigabytes, nor below a floor
- * that tests need (the vault's owner chooses the cost at creation).
+ * bounded here (KDF_LIMITS): a location can't make us spend minutes or gigabytes. Reading
+ * accepts costs down to 2^10, which old vaults and tests use; a new vault gets at least
+ * MIN_NEW_KDF_LOGN unless a test asks for less by a name that says it is insecure.
  */
 import { hkdfSync, scrypt as scryptCb } from 'node:crypto';
-import { ShardvaultError } from '../errors';
+import { ShardvaultError, UsageError } from '../errors';
 import { abytes, auint, utf8, wipe } from './bytes';
 
 export interface KdfParams {
@@ -18,10 +19,31 @@ export interface KdfParams {
 }
 
 export const KDF_LIMITS = { logN: [10, 20], r: [1, 16], p: [1, 4] } as const;
+/** The floor for a vault the CLI or the app creates: N = 2^17 (each guess ~0.4 s here). */
+export const MIN_NEW_KDF_LOGN = 17;
 /** The default: N = 2^17, r = 8, p = 1 (128 MiB, ~0.4 s here). */
-export const DEFAULT_KDF: KdfParams = { logN: 17, r: 8, p: 1 };
-/** For tests and demos only: fast, and said to be weak wherever it is chosen. */
-export const TEST_KDF: KdfParams = { logN: 10, r: 8, p: 1 };
+export const DEFAULT_KDF: KdfParams = { logN: MIN_NEW_KDF_LOGN, r: 8, p: 1 };
+/**
+ * For tests and throwaway demos only: N = 2^10 makes every guess at the passphrase 128 times
+ * cheaper than the floor. Never for a vault that holds anything.
+ */
+export const INSECURE_TEST_KDF: KdfParams = { logN: 10, r: 8, p: 1 };
+
+/**
+ * The scrypt cost of a new vault: N = 2^logN with the default r and p. Refuses a cost below
+ * MIN_NEW_KDF_LOGN unless `insecure` (tests); the reading bounds (KDF_LIMITS) hold either way.
+ */
+export function newVaultKdf(logN: number = MIN_NEW_KDF_LOGN, options: { insecure?: boolean } = {}): KdfParams {
+  const params = { ...DEFAULT_KDF, logN };
+  checkKdfParams(params);
+  if (logN < MIN_NEW_KDF_LOGN && !options.insecure) {
+    throw new UsageError(
+      `an scrypt cost of 2^${logN} is below the floor of 2^${MIN_NEW_KDF_LOGN} for a new vault: ` +
+        `each guess at the passphrase would be ${2 ** (MIN_NEW_KDF_LOGN - logN)} times cheaper`,
+    );
+  }
+  return params;
+}
 
 export function checkKdfParams(params: KdfParams): void {
   try {

@@ -12,6 +12,8 @@ import { abytes, concat, wipe } from './bytes';
 import { hkdf } from './kdf';
 
 export const X25519_BYTES = 32;
+/** Bytes sealTo adds to a plaintext: the ephemeral public key and the tag. */
+export const SEALED_TO_OVERHEAD = X25519_BYTES + TAG_BYTES;
 
 export interface X25519KeyPair {
   readonly publicKey: Uint8Array;

@@ -245,11 +245,64 @@ export function decodeKeyRotation(bytes: Uint8Array): KeyRotationRecord & { body
   return { vaultId, generation, threshold, oldPin, newPin, signature, body };
 }
 
+// ---------------------------------------------------------------- padding
+
+/**
+ * Sealed JSON is padded with trailing spaces before it is sealed (docs/FORMAT.md, "Padding"),
+ * so a location learns the bucket of a record's size, not the byte length of the names in it.
+ * JSON allows trailing whitespace: padded and unpadded records read the same, in this
+ * version and in readers written before padding.
+ */
+export const PADDING = {
+  /** Vault heads and manifests: powers of two from 1 KiB. */
+  powersOfTwo: (bytes: number): number => {
+    let bucket = 1024;
+    while (bucket < bytes) bucket *= 2;
+    return bucket;
+  },
+  /** Audit log entries: multiples of 512 bytes from 1 KiB (an entry with a short name is
+   * about 150 bytes: the first bucket holds names of up to about 850 bytes alike). */
+  logEntry: (bytes: number): number => Math.max(1024, Math.ceil(bytes / 512) * 512),
+} as const;
+
+/**
+ * `body` as JSON, padded with spaces to `bucket`'s size, never past `maxBytes` (the bound its
+ * readers hold the plaintext to; padding must not make a record they refuse).
+ */
+export function paddedJson(
+  body: unknown,
+  bucket: (bytes: number) => number,
+  maxBytes: number,
+  what: string,
+): Uint8Array {
+  const text = utf8(JSON.stringify(body));
+  if (text.length > maxBytes) {
+    text.fill(0);
+    throw new RangeError(`${what}: ${text.length} bytes of JSON is more than the ${maxBytes} its readers accept`);
+  }
+  const padded = new Uint8Array(Math.min(Math.max(bucket(text.length), text.length), maxBytes)).fill(0x20);
+  padded.set(text);
+  text.fill(0);
+  return padded;
+}
+
 // ---------------------------------------------------------------- sealed JSON records (head, manifest)
 
-/** A JSON body sealed under `key` with the binary header as associated data. */
+/** What readers hold each sealed JSON record to, by its magic: its padding stays inside. */
+const SEALED_JSON = new Map([
+  ['SVHD', { what: 'vault head', maxBytes: MAX_HEAD_BYTES }],
+  ['SVMF', { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES }],
+]);
+
+/**
+ * A JSON body sealed under `key` with the binary header as associated data, padded to a
+ * power of two from 1 KiB (PADDING) within the bound readers hold the record to.
+ */
 export function sealJson(header: Uint8Array, key: Uint8Array, body: unknown): Uint8Array {
-  const plain = utf8(JSON.stringify(body));
+  const record = SEALED_JSON.get(new TextDecoder().decode(header.subarray(0, 4)));
+  if (!record) throw new TypeError('sealJson seals vault heads and manifests only');
+  const maxPlain = record.maxBytes - header.length - NONCE_BYTES - TAG_BYTES;
+  const plain = paddedJson(body, PADDING.powersOfTwo, maxPlain, record.what);
   const boxed = sealWithNonce(key, plain, header);
   plain.fill(0);
   const out = new Uint8Array(header.length + boxed.length);

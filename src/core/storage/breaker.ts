@@ -52,6 +52,9 @@ class BreakerNode implements StorageNode {
   get(path: string): Promise<AsyncIterable<Uint8Array>> {
     return this.guard(() => this.node.get(path));
   }
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.guard(() => this.node.readRange(path, offset, length));
+  }
   stat(path: string): Promise<ObjectInfo | null> {
     return this.guard(() => this.node.stat(path));
   }

@@ -24,6 +24,9 @@ export class LazyNode implements StorageNode {
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     return (await this.inner()).get(path);
   }
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return (await this.inner()).readRange(path, offset, length);
+  }
   async stat(path: string): Promise<ObjectInfo | null> {
     return (await this.inner()).stat(path);
   }

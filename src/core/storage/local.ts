@@ -9,7 +9,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { assertObjectPath, assertRange, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
 
 const TEMP_DIR = 'tmp';
 
@@ -86,6 +86,25 @@ export class LocalFolderNode implements StorageNode {
     // the handle and closes it once, when it ends or is destroyed.
     const handle = await this.wrap(path, () => fs.open(full, 'r'));
     return handle.createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    assertObjectPath(path);
+    assertRange(offset, length);
+    await this.requireRoot();
+    const handle = await this.wrap(path, () => fs.open(this.full(path), 'r'));
+    try {
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await this.wrap(path, () => handle.read(out, got, length - got, offset + got));
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? out : out.subarray(0, got);
+    } finally {
+      await handle.close();
+    }
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {

@@ -73,6 +73,15 @@ export interface StorageNode {
    */
   get(path: string): Promise<AsyncIterable<Uint8Array>>;
 
+  /**
+   * Reads `length` bytes from byte `offset` of an object, without streaming what comes
+   * before or after (quick verify reads a shard's header, first and last frames this way).
+   * Answers fewer bytes only where the object ends sooner, none past its end. Rejects with
+   * NotFoundError when the object is missing, RangeError for a bad offset or length
+   * (assertRange). Buffers the answer: callers keep `length` bounded.
+   */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+
   /** Size of an object, or null when it is missing. */
   stat(path: string): Promise<ObjectInfo | null>;
 
@@ -105,6 +114,16 @@ export function assertObjectPath(path: string, allowRoot = false): void {
     }
   }
 }
+
+/** Refuses a range that is not whole numbers, or empty, or larger than MAX_RANGE_BYTES. */
+export function assertRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad range offset: ${offset}`);
+  if (!Number.isSafeInteger(length) || length < 1 || length > MAX_RANGE_BYTES)
+    throw new RangeError(`bad range length: ${length} (1..${MAX_RANGE_BYTES})`);
+}
+
+/** The most one readRange buffers: a frame of the largest segment with one data shard, and its header. */
+export const MAX_RANGE_BYTES = 65 * 1024 * 1024;
 
 /** Reads a whole object into memory, refusing more than `maxBytes` (a location may lie). */
 export async function readObject(node: StorageNode, path: string, maxBytes: number): Promise<Uint8Array> {

@@ -8,7 +8,7 @@
  * What may be retried follows node.ts: every call is idempotent. Two limits:
  *   - put is retried only when its data is a Uint8Array: a stream can't be replayed.
  *   - get retries only the opening call; a stream that breaks midway surfaces its error,
- *     since the caller has already consumed part of it.
+ *     since the caller has already consumed part of it (readRange is retried whole).
  */
 import { OfflineError } from '../errors';
 import type { LocationHealth, ObjectInfo, StorageNode } from './node';
@@ -64,6 +64,10 @@ class RetryingNode implements StorageNode {
 
   get(path: string): Promise<AsyncIterable<Uint8Array>> {
     return this.retry('get', () => this.node.get(path));
+  }
+
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.retry('readRange', () => this.node.readRange(path, offset, length));
   }
 
   stat(path: string): Promise<ObjectInfo | null> {

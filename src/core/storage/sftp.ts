@@ -24,7 +24,14 @@ import ssh2 from 'ssh2';
 import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode, unreachable } from './node';
+import {
+  assertObjectPath,
+  assertRange,
+  type LocationHealth,
+  type ObjectInfo,
+  type StorageNode,
+  unreachable,
+} from './node';
 import { isNetworkFailure } from './retry';
 import { displaySftp, FINGERPRINT } from './url';
 
@@ -228,6 +235,40 @@ export class SftpNode implements StorageNode {
       throw s ? this.translate(s, path, err) : err;
     }
     return new ReadStreamIterable(s, handle, size, release, (err) => this.translate(s, path, err));
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    assertObjectPath(path);
+    assertRange(offset, length);
+    return this.slots.run(async () => {
+      const s = await this.connection();
+      let handle: Buffer | null = null;
+      try {
+        const h = await call<Buffer>(s, (cb) => s.sftp.open(this.full(path), 'r', cb));
+        handle = h;
+        // PIECE-sized reads, up to WINDOW in flight, as get streams them; the first short
+        // piece is the end of the object.
+        const out = new Uint8Array(length);
+        for (let at = 0; at < length; at += PIECE * WINDOW) {
+          const starts: number[] = [];
+          for (let p = at; p < Math.min(length, at + PIECE * WINDOW); p += PIECE) starts.push(p);
+          const read = await Promise.all(starts.map((p) => readPiece(s, h, offset + p, Math.min(PIECE, length - p))));
+          for (const [i, piece] of read.entries()) {
+            const start = starts[i]!;
+            out.set(piece, start);
+            if (piece.length < Math.min(PIECE, length - start)) return out.subarray(0, start + piece.length);
+          }
+        }
+        return out;
+      } catch (err) {
+        throw this.translate(s, path, err);
+      } finally {
+        if (handle && s.alive) {
+          const h = handle;
+          await call(s, (cb) => s.sftp.close(h, cb)).catch(() => undefined);
+        }
+      }
+    });
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {

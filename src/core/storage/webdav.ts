@@ -30,7 +30,14 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode, unreachable } from './node';
+import {
+  assertObjectPath,
+  assertRange,
+  type LocationHealth,
+  type ObjectInfo,
+  type StorageNode,
+  unreachable,
+} from './node';
 import { displayWebDav } from './url';
 
 export interface WebDavOptions {
@@ -139,20 +146,75 @@ export class WebDavNode implements StorageNode {
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     assertObjectPath(path);
     await this.ready();
-    let { status, res } = await this.request('GET', path);
-    if (status === 404) {
-      // Apache and rclone carry out a MOVE onto an existing object as delete-then-rename:
-      // a reader can miss a replaced object for an instant. Ask once more before saying so.
-      await drain(res);
-      await new Promise((resolve) => setTimeout(resolve, REPLACE_WINDOW_MS));
-      ({ status, res } = await this.request('GET', path));
-    }
+    const { status, res } = await this.fetch(path);
     if (status !== 200) {
       await drain(res);
       throw this.statusError('GET', path, status);
     }
     const length = res.headers['content-length'];
     return new ResponseIterable(res, length === undefined ? null : Number(length), `${this.display}: ${path}`);
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    assertObjectPath(path);
+    assertRange(offset, length);
+    await this.ready();
+    const where = `${this.display}: ${path}`;
+    const { status, res } = await this.fetch(path, { range: `bytes=${offset}-${offset + length - 1}` });
+    if (status === 416) {
+      await drain(res); // the range starts past the end
+      return new Uint8Array(0);
+    }
+    if (status !== 200 && status !== 206) {
+      await drain(res);
+      throw this.statusError('GET', path, status);
+    }
+    // 206 is the range asked for (shorter where the object ends); 200 is a server that ignores
+    // ranges and sends the whole object, read up to the range's end.
+    let skip = 0;
+    if (status === 206) {
+      const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+      if (!range || Number(range[1]) !== offset) {
+        res.destroy();
+        throw new CorruptError(`${where}: the server answered another range than the one asked for`);
+      }
+    } else skip = offset;
+    const announced = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
+    const out = new Uint8Array(length);
+    let got = 0;
+    let received = 0;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        const from = Math.min(skip, chunk.length);
+        skip -= from;
+        const take = Math.min(chunk.length - from, length - got);
+        out.set(chunk.subarray(from, from + take), got);
+        got += take;
+        if (got === length) break;
+      }
+    } catch (err) {
+      throw new OfflineError(`${where}: connection lost during download`, { cause: err });
+    } finally {
+      if (!res.readableEnded) res.destroy();
+    }
+    if (got < length && announced !== null && received < announced) {
+      throw new OfflineError(`${where}: download ended after ${received} of ${announced} bytes`);
+    }
+    return got === length ? out : out.subarray(0, got);
+  }
+
+  /** GET, asking twice before a 404 counts (see get). */
+  private async fetch(path: string, headers?: Record<string, string>): Promise<Answer> {
+    let answer = await this.request('GET', path, headers ? { headers } : {});
+    if (answer.status === 404) {
+      // Apache and rclone carry out a MOVE onto an existing object as delete-then-rename:
+      // a reader can miss a replaced object for an instant. Ask once more before saying so.
+      await drain(answer.res);
+      await new Promise((resolve) => setTimeout(resolve, REPLACE_WINDOW_MS));
+      answer = await this.request('GET', path, headers ? { headers } : {});
+    }
+    return answer;
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {

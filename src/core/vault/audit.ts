@@ -8,12 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccessAction, AccessOutcome, AccessRequest } from '../../shared/api';
-import { fromHex, utf8 } from '../crypto/bytes';
-import { openFrom, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
+import { fromHex } from '../crypto/bytes';
+import { openFrom, SEALED_TO_OVERHEAD, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
 import { CorruptError } from '../errors';
 import { JsonReader } from '../format/json';
 import type { LogAnchor } from '../format/head';
-import { logEntryHeader, MAX_LOG_ENTRY_BYTES, readLogEntryHeader } from '../format/records';
+import { logEntryHeader, MAX_LOG_ENTRY_BYTES, paddedJson, PADDING, readLogEntryHeader } from '../format/records';
 
 export const ZERO_HASH = '0'.repeat(64);
 
@@ -40,17 +40,21 @@ export function encodeLogEntry(opts: {
     seq: opts.seq,
     prevHash: fromHex(opts.prevHash, 'prevHash', 32),
   });
-  const body = utf8(
-    JSON.stringify({
+  const body = paddedJson(
+    {
       time: opts.time.toISOString(),
       device: opts.deviceName,
       action: opts.event.action,
       file: opts.event.file,
       outcome: opts.event.outcome,
       locations: opts.event.locations,
-    }),
+    },
+    PADDING.logEntry,
+    MAX_LOG_ENTRY_BYTES - header.length - SEALED_TO_OVERHEAD,
+    'audit log entry',
   );
   const sealed = sealTo(opts.logPublicKey, body, header);
+  body.fill(0);
   const bytes = new Uint8Array(header.length + sealed.length);
   bytes.set(header);
   bytes.set(sealed, header.length);

@@ -57,6 +57,11 @@ export class CheckedNode implements StorageNode {
     return this.inner.get(path);
   }
 
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    await this.verify();
+    return this.inner.readRange(path, offset, length);
+  }
+
   async stat(path: string): Promise<ObjectInfo | null> {
     await this.verify();
     return this.inner.stat(path);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
-import { wipe } from '../crypto/bytes';
+import { equalBytes, wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
 import { registerTemporary, unregisterTemporary } from '../cleanup';
@@ -443,6 +443,73 @@ export async function placement(
   };
 }
 
+/**
+ * Quick check of one copy (verify without --deep): the listing already gave the right size;
+ * this reads the shard's header and its first and last frames (ranged reads, not the whole
+ * shard) and authenticates both frames under the shard's own key, with the header as
+ * associated data. A header is public and can be copied from another shard, but a frame
+ * opens only under its own shard's key, index and position: a shard of another file, another
+ * index of this one or another version, even of the same size and with this header pasted
+ * on, fails here. Damage inside the middle frames is left to --deep.
+ */
+export async function checkCopyQuick(
+  vault: Vault,
+  m: Manifest,
+  index: number,
+  location: Location,
+  key: Uint8Array | null,
+): Promise<ShardState> {
+  if (!key) return 'corrupt';
+  const s = m.shards[index]!;
+  const path = PATHS.shard(s.object);
+  const header = headersOf(vault, m)[index]!;
+  const segments = segmentCount(m.size, m.segmentSize);
+  const frameBytes = (seg: number): number => pieceLength(m.size, seg, m) + TAG_BYTES;
+  try {
+    const first = frameBytes(0);
+    const start = await location.node.readRange(path, 0, SHARD_HEADER_BYTES + first);
+    if (start.length !== SHARD_HEADER_BYTES + first) return 'corrupt';
+    if (!equalBytes(start.subarray(0, SHARD_HEADER_BYTES), header)) return 'corrupt';
+    openFrame(key, 0, segments === 1, start.subarray(SHARD_HEADER_BYTES), header).fill(0);
+    if (segments > 1) {
+      const last = frameBytes(segments - 1);
+      const end = await location.node.readRange(path, s.size - last, last);
+      if (end.length !== last) return 'corrupt';
+      openFrame(key, segments - 1, true, end, header).fill(0);
+    }
+    return 'ok';
+  } catch (err) {
+    if (err instanceof NotFoundError) return 'missing';
+    if (err instanceof ShardvaultError && err.code === 'offline') return 'offline';
+    return 'corrupt';
+  }
+}
+
+/**
+ * Looks inside the copies the listing found the right size (`ok`): quick (checkCopyQuick) or
+ * deep (checkCopyDeep). A copy that fails either is `corrupt`, which repair rebuilds. Quick
+ * checks run on every location at once; deep ones one at a time (each holds a whole shard).
+ */
+export async function checkCopies(vault: Vault, m: Manifest, copies: CopyState[], deep: boolean): Promise<void> {
+  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  try {
+    const check = deep ? checkCopyDeep : checkCopyQuick;
+    const queues = new Map<string, CopyState[]>();
+    for (const c of copies) {
+      if (c.state !== 'ok' || !c.location) continue;
+      const queue = deep ? 'all' : c.locationId;
+      queues.set(queue, [...(queues.get(queue) ?? []), c]);
+    }
+    await Promise.all(
+      [...queues.values()].map(async (queue) => {
+        for (const c of queue) c.state = await check(vault, m, c.index, c.location!, shardKeys[c.index] ?? null);
+      }),
+    );
+  } finally {
+    wipe(fileKey, ...shardKeys.map((k) => k ?? undefined));
+  }
+}
+
 /** Downloads one copy and checks every frame and the stored-bytes hash. */
 export async function checkCopyDeep(
   vault: Vault,
@@ -510,17 +577,7 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
       if (r.value === false) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
     }
     const copies = copyStates(vault, m, listings);
-    if (deep) {
-      const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
-      try {
-        for (const c of copies) {
-          if (c.state === 'ok' && c.location)
-            c.state = await checkCopyDeep(vault, m, c.index, c.location, shardKeys[c.index] ?? null);
-        }
-      } finally {
-        wipe(fileKey, ...shardKeys.map((k) => k ?? undefined));
-      }
-    }
+    await checkCopies(vault, m, copies, deep);
     for (const c of copies) {
       if (c.state !== 'ok')
         problems.push({ file: f.name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });

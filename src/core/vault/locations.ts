@@ -146,6 +146,9 @@ export class UnavailableNode implements StorageNode {
   get(): Promise<AsyncIterable<Uint8Array>> {
     return Promise.reject(this.error());
   }
+  readRange(): Promise<Uint8Array> {
+    return Promise.reject(this.error());
+  }
   stat(): Promise<ObjectInfo | null> {
     return Promise.reject(this.error());
   }

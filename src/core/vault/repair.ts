@@ -8,6 +8,8 @@
  * 2. manifests: re-written where missing or unreadable.
  * 3. shards: a missing or damaged copy on a reachable location is rebuilt in place, from a
  *    good copy of the same shard or from any k good shards (the same bytes as before).
+ *    Damaged is what verify finds: a wrong size, or a header, first or last frame that does
+ *    not authenticate (a shard swapped for another); with --deep, any frame or the digest.
  * 4. garbage: temporary objects, shards and manifests the head does not reference, older
  *    than an hour (younger ones may belong to a write in progress on another machine).
  */
@@ -17,15 +19,7 @@ import { ShardvaultError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeKeyShare, KEY_SHARE_BYTES, MAX_MANIFEST_BYTES, PATHS } from '../format/records';
 import { readObject } from '../storage/node';
-import {
-  checkCopyDeep,
-  copyStates,
-  fetchManifest,
-  healthOf,
-  readSpecOf,
-  shardListings,
-  unwrapShardKeys,
-} from './files';
+import { checkCopies, copyStates, fetchManifest, healthOf, readSpecOf, shardListings, unwrapShardKeys } from './files';
 import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline';
 import type { Vault } from './vault';
@@ -96,14 +90,10 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       manifestsWritten += rewritten.filter((r) => r.value).length;
 
       const copies = copyStates(vault, m, listings);
+      // The same look inside as verify's: a copy verify calls corrupt is rebuilt here.
+      await checkCopies(vault, m, copies, opts.deep);
       const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
       try {
-        if (opts.deep) {
-          for (const c of copies) {
-            if (c.state === 'ok' && c.location)
-              c.state = await checkCopyDeep(vault, m, c.index, c.location, shardKeys[c.index] ?? null);
-          }
-        }
         const before = healthOf(m, copies);
         const broken = copies.filter((c) => c.location && (c.state === 'missing' || c.state === 'corrupt'));
         let rebuilt = 0;

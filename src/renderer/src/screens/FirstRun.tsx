@@ -1,7 +1,7 @@
 // First run: create a vault over locations, or open one that exists; then the recovery kit.
 import { type FormEvent, useState } from 'react';
 import type { VaultSummary } from '../../../shared/api';
-import type { Client } from '../bridge/client';
+import { BridgeFailure, type Client } from '../bridge/client';
 import { formatCost, plural } from '../format';
 import { PRESETS, derive, locationsNeeded } from '../policy';
 import { ErrorNote, Field, Spinner, errorText } from '../ui/ui';
@@ -64,14 +64,16 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
   const [confirm, setConfirm] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // The engine's refusal of a passphrase too easy to guess (its one strength rule, with the
+  // reasons): shown at the field until the passphrase changes.
+  const [weak, setWeak] = useState<string | null>(null);
   const [touched, setTouched] = useState(false);
 
   const derived = derive(locations.length, survive, secretAgainst);
   const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
-  const short =
-    passphrase !== '' && passphrase.length < 10 ? 'Use at least 10 characters; a few words work well.' : null;
+  const missing = passphrase === '' ? 'Choose a passphrase; a few unrelated words work well.' : null;
   const ready =
-    derived.problem === null && passphrase.length >= 10 && passphrase === confirm && locations.length >= 2 && !busy;
+    derived.problem === null && passphrase !== '' && passphrase === confirm && locations.length >= 2 && !busy;
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -79,6 +81,7 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
     if (!ready) return;
     setBusy(true);
     setError(null);
+    setWeak(null);
     try {
       const specs = locations.map((l) => l.spec);
       const result = await client.api.createVault({ locations: specs, survive, secretAgainst, passphrase });
@@ -87,7 +90,8 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
       // The kit lists where the vault lives, never a password.
       onCreated({ vault: result.vault, recoveryCode: result.recoveryCode, locations: locations.map((l) => l.display) });
     } catch (e) {
-      setError(errorText(e));
+      if (e instanceof BridgeFailure && e.code === 'weak-passphrase') setWeak(sentence(e.message));
+      else setError(errorText(e));
     } finally {
       setBusy(false);
     }
@@ -190,14 +194,17 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
         in.
       </p>
       <div className="grid-2">
-        <Field label="Passphrase" error={touched || passphrase ? short : null}>
+        <Field label="Passphrase" error={weak ?? (touched ? missing : null)}>
           {(props) => (
             <input
               {...props}
               type="password"
               autoComplete="new-password"
               value={passphrase}
-              onChange={(e) => setPassphrase(e.target.value)}
+              onChange={(e) => {
+                setPassphrase(e.target.value);
+                setWeak(null);
+              }}
             />
           )}
         </Field>
@@ -222,6 +229,11 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
       </div>
     </form>
   );
+}
+
+/** The engine's words as a sentence for the form: "this passphrase…" → "This passphrase…". */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void }) {
