@@ -577,7 +577,24 @@ export interface Fresh {
   readonly recoveryCode: string;
   /** The location ids, in the order of `locs`. */
   readonly ids: string[];
+  /** Copies of the locations as they were after setup (to roll a location back to). */
+  readonly pristine: string[];
+  /** A second vault made with the same passphrase by someone else (a hostile location's own). */
+  readonly other: { readonly locs: string[]; readonly vaultId: string; readonly machine: Machine } | null;
 }
+
+export interface FixtureOptions {
+  /** The files put at setup, by name and size. */
+  readonly files?: Readonly<Record<string, number>>;
+  /** The scrypt cost of the vault (2^logN). */
+  readonly logN?: number;
+  /** Also make a second vault (3 folders, 2-of-3, the same passphrase, one file). */
+  readonly otherVault?: boolean;
+}
+
+type FixtureBase = Omit<Fresh, 'scene' | 'owner' | 'other'> & {
+  readonly other: { readonly locs: string[]; readonly vaultId: string } | null;
+};
 
 /**
  * One vault (init and a few puts through the CLI) made once for a test file and put back
@@ -588,36 +605,60 @@ export interface Fresh {
 export class VaultFixture {
   private constructor(
     private readonly scene: Scene,
-    private readonly pristine: string,
-    private readonly base: Omit<Fresh, 'scene' | 'owner'>,
+    private readonly pristineRoot: string,
+    private readonly base: FixtureBase,
     private readonly committed: ReadonlyMap<string, Expected>,
   ) {}
 
-  static async create(
-    label: string,
-    policy: PolicyName,
-    files: Readonly<Record<string, number>> = { 'letters/2026.txt': 70_001, empty: 0 },
-  ): Promise<VaultFixture> {
+  static async create(label: string, policy: PolicyName, opts: FixtureOptions = {}): Promise<VaultFixture> {
     const scene = await Scene.create(label);
     const locs = await scene.locations(POLICIES[policy].locations);
     const owner = scene.machine('owner');
-    const { vaultId, recoveryCode } = await owner.init(locs, policy);
-    for (const [name, size] of Object.entries(files)) await owner.putOk(name, size);
+    const { vaultId, recoveryCode } = await owner.init(
+      locs,
+      policy,
+      opts.logN !== undefined ? { logN: opts.logN } : {},
+    );
+    for (const [name, size] of Object.entries(opts.files ?? { 'letters/2026.txt': 70_001, empty: 0 }))
+      await owner.putOk(name, size);
     const ids = (await owner.profile()).locations.map((l) => l.id);
-    const pristine = await fs.mkdtemp(nodePath.join(nodePath.dirname(scene.root), 'shardvault-adv-pristine-'));
-    await fs.cp(scene.root, pristine, { recursive: true, preserveTimestamps: true });
-    return new VaultFixture(scene, pristine, { locs, vaultId, recoveryCode, ids }, new Map(owner.committed));
+    let other: FixtureBase['other'] = null;
+    if (opts.otherVault) {
+      const theirs = await scene.locations(3, 'b');
+      const machine = scene.machine('other');
+      const made = await machine.init(theirs, '2-of-3');
+      await machine.putOk('letters/2026.txt', 70_001);
+      other = { locs: theirs, vaultId: made.vaultId };
+    }
+    const pristineRoot = await fs.mkdtemp(nodePath.join(nodePath.dirname(scene.root), 'shardvault-adv-pristine-'));
+    await fs.cp(scene.root, pristineRoot, { recursive: true, preserveTimestamps: true });
+    const pristine = locs.map((l) => nodePath.join(pristineRoot, nodePath.relative(scene.root, l)));
+    return new VaultFixture(
+      scene,
+      pristineRoot,
+      { locs, vaultId, recoveryCode, ids, pristine, other },
+      new Map(owner.committed),
+    );
   }
 
   /** The vault as committed at setup, at the same paths, watched for this case. */
   async fresh(c: AdversaryCase): Promise<Fresh> {
     await fs.rm(this.scene.root, { recursive: true, force: true });
-    await fs.cp(this.pristine, this.scene.root, { recursive: true, preserveTimestamps: true });
+    await fs.cp(this.pristineRoot, this.scene.root, { recursive: true, preserveTimestamps: true });
     c.useScene(this.scene);
     const owner = this.scene.machine('owner');
     for (const [name, e] of this.committed) owner.committed.set(name, e);
     await this.scene.watch();
-    return { ...this.base, locs: [...this.base.locs], ids: [...this.base.ids], scene: this.scene, owner };
+    const b = this.base;
+    return {
+      ...b,
+      locs: [...b.locs],
+      ids: [...b.ids],
+      pristine: [...b.pristine],
+      scene: this.scene,
+      owner,
+      other: b.other ? { ...b.other, machine: this.scene.machine('other') } : null,
+    };
   }
 
   async cleanup(): Promise<void> {
@@ -626,7 +667,7 @@ export class VaultFixture {
       return;
     }
     await this.scene.cleanup();
-    await fs.rm(this.pristine, { recursive: true, force: true });
+    await fs.rm(this.pristineRoot, { recursive: true, force: true });
   }
 }
 
