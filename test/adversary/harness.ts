@@ -490,6 +490,7 @@ export interface ProfileJson {
   salt: string;
   lastHeadCounter: number;
   locations: { id: string; name: string; spec: string }[];
+  logTip: { seq: number; hash: string };
 }
 
 /** One line about a CLI run, for problem reports. */
