@@ -48,7 +48,7 @@ let wide: VaultFixture;
 
 beforeAll(async () => {
   [small, wide] = await Promise.all([
-    VaultFixture.create('keys-2of3', '2-of-3'),
+    VaultFixture.create('keys-2of3', '2-of-3', { otherVault: true }),
     VaultFixture.create('keys-3of5', '3-of-5'),
   ]);
 });
@@ -196,9 +196,9 @@ describe('1: a minority that knows the passphrase replaces the vault key', () =>
   adversaryCase('1 key: 2-of-3, shares replayed from another vault (same passphrase)', async (c) => {
     const o = await small.fresh(c);
     // The attacker's own vault, made with the owner's passphrase (it knows it).
-    const theirs = await o.scene.locations(3, 'b');
-    const attacker = o.scene.machine('attacker');
-    const other = await attacker.init(theirs, '2-of-3');
+    const theirs = o.other!.locs;
+    const other = o.other!;
+    const attacker = other.machine;
     const h = c.hostile(o.locs[0]!);
     const replayed: { locationId: string; bytes: Uint8Array }[] = [];
     for (const root of theirs.slice(0, 2)) {
