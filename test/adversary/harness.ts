@@ -599,6 +599,11 @@ export interface FixtureOptions {
   readonly logN?: number;
   /** Also make a second vault (3 folders, 2-of-3, the same passphrase, one file). */
   readonly otherVault?: boolean;
+  /**
+   * Copy the location of this index, after setup, to outside/backup-of-loc<i+1>: the copy a
+   * user keeps of a disk (or made to move a location), outside every location root.
+   */
+  readonly backupOf?: number;
 }
 
 type FixtureBase = Omit<Fresh, 'scene' | 'owner' | 'other'> & {
@@ -639,6 +644,8 @@ export class VaultFixture {
       await machine.putOk('letters/2026.txt', 70_001);
       other = { locs: theirs, vaultId: made.vaultId };
     }
+    if (opts.backupOf !== undefined)
+      await copyTree(locs[opts.backupOf]!, nodePath.join(scene.root, 'outside', `backup-of-loc${opts.backupOf + 1}`));
     const pristineRoot = await fs.mkdtemp(nodePath.join(nodePath.dirname(scene.root), 'shardvault-adv-pristine-'));
     await fs.cp(scene.root, pristineRoot, { recursive: true, preserveTimestamps: true });
     const pristine = locs.map((l) => nodePath.join(pristineRoot, nodePath.relative(scene.root, l)));

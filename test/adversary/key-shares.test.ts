@@ -17,6 +17,7 @@
  */
 import { openWithNonce } from '../../src/core/crypto/aead';
 import { randomBytes } from 'node:crypto';
+import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { decodeKeyShare } from '../../src/core/format/records';
 import {
@@ -48,7 +49,7 @@ let wide: VaultFixture;
 
 beforeAll(async () => {
   [small, wide] = await Promise.all([
-    VaultFixture.create('keys-2of3', '2-of-3', { otherVault: true }),
+    VaultFixture.create('keys-2of3', '2-of-3', { otherVault: true, backupOf: 1 }),
     VaultFixture.create('keys-3of5', '3-of-5'),
   ]);
 });
@@ -310,6 +311,38 @@ describe('1: a minority that knows the passphrase replaces the vault key', () =>
     }
     await ownerOutcome(c, o, [0, 1], deal.vk);
   });
+});
+
+describe('1: what a replaced vault key lets a location do next', () => {
+  adversaryCase(
+    '1 key: 2-of-3, a forged head then points a dropped location at its backup outside the roots',
+    async (c) => {
+      const o = await small.fresh(c);
+      const h = c.hostile(o.locs[0]!);
+      const deal = await takeOver(c, o, h, { generation: 2, threshold: 2, count: 2 });
+      // The owner runs any command: today its profile follows the forged head.
+      const first = await o.owner.ls();
+      c.note(`ls after the takeover: exit ${first.run.code}, ${first.files?.length ?? '-'} file(s)`);
+      // Then a head naming loc2 (its real id) at the copy the user keeps of it: a folder
+      // outside every location root whose record names this vault and loc2.
+      const backup = nodePath.join(o.scene.root, 'outside', 'backup-of-loc2');
+      const rec = await h.record();
+      const head = forgeHead({
+        vaultId: o.vaultId,
+        vk: deal.vk,
+        rk: deal.rk,
+        counter: 1_000_001,
+        generation: 2,
+        policy: { data: 1, total: 2, threshold: 2, replicas: 1, segmentSize: 65536 },
+        locations: [
+          { id: rec.locationId, name: 'loc1', kind: 'local', display: h.root },
+          { id: o.ids[1]!, name: 'loc2', kind: 'local', display: backup },
+        ],
+      });
+      await h.write('head', head);
+      await ownerOutcome(c, o, [0], deal.vk);
+    },
+  );
 });
 
 describe('1: forged shares that lock the owner out (availability, within X)', () => {
