@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { AccessRequest } from '../../src/shared/api';
-import { PATHS } from '../../src/core/format/records';
+import { PATHS, readLogEntryHeader } from '../../src/core/format/records';
 import { adversaryCase, describe as describeRun, VaultFixture, type AdversaryCase, type Machine } from './harness';
 
 let fixture: VaultFixture;
@@ -103,6 +103,11 @@ describe('generic: forged audit log entries', () => {
     const [theirDir] = await theirs.list('log');
     const [theirEntry] = theirDir ? await theirs.list(theirDir) : [];
     if (!theirEntry) throw new Error('the other vault holds no log entry to replay');
+    // Well-formed: a genuine entry of the other vault (its header parses and names that vault).
+    c.expect(
+      readLogEntryHeader(await theirs.read(theirEntry)).header.vaultId === o.other!.vaultId,
+      "the other vault's log entry does not parse as one",
+    );
     const forgedAt = now();
     // From another vault, as this device's next entries (past anything it will write here).
     await h.write(PATHS.logEntry(ownerDevice, tip + 50), await theirs.read(theirEntry));

@@ -12,7 +12,8 @@
  * outside the location roots changes.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { encodeVaultRecord, PATHS } from '../../src/core/format/records';
+import { peekHead } from '../../src/core/format/head';
+import { decodeVaultRecord, encodeVaultRecord, PATHS, readManifestHeader } from '../../src/core/format/records';
 import {
   adversaryCase,
   checkGets,
@@ -116,6 +117,11 @@ export function defineForgeries(threat: Threat): void {
       await o.owner.putOk('letters/2026.txt', 90_000, { replace: true });
       const other = c.hostile(o.other!.locs[0]!);
       const [theirs] = await other.list('manifests');
+      // Well-formed: a genuine manifest of the other vault (its header parses; sealed as any).
+      c.expect(
+        readManifestHeader(await other.read(theirs!)).header.vaultId === o.other!.vaultId,
+        "the other vault's manifest does not parse as one",
+      );
       const genuine = new Map<number, { fresh: string; twin: string; bytes: [Uint8Array, Uint8Array] }>();
       for (const i of threat.hostile) {
         const h = c.hostile(o.locs[i]!);
@@ -146,6 +152,8 @@ export function defineForgeries(threat: Threat): void {
       const o = await fixture.fresh(c);
       const other = c.hostile(o.other!.locs[0]!);
       const theirHead = await other.read(PATHS.head);
+      // Well-formed: the other vault's genuine head (its header names that vault).
+      c.expect(peekHead(theirHead).vaultId === o.other!.vaultId, "the other vault's head does not parse as one");
       const device = (await o.owner.profile()).device.id;
       for (const i of threat.hostile) {
         const h = c.hostile(o.locs[i]!);
@@ -164,6 +172,7 @@ export function defineForgeries(threat: Threat): void {
     adversaryCase(`location record (${tag}): naming another vault`, async (c) => {
       const o = await fixture.fresh(c);
       const theirs = await c.hostile(o.other!.locs[0]!).read(PATHS.vault);
+      c.expect(decodeVaultRecord(theirs).vaultId === o.other!.vaultId, "the other vault's record does not parse");
       for (const i of threat.hostile) await c.hostile(o.locs[i]!).write(PATHS.vault, theirs);
       await recordOutcome(c, o, threat);
     });

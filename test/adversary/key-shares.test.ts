@@ -313,6 +313,44 @@ describe('1: a minority that knows the passphrase replaces the vault key', () =>
   });
 });
 
+describe('1: the same, by up to X locations that do not know the passphrase', () => {
+  adversaryCase('1 key: 3-of-5, two locations without the passphrase (shares sealed under a guess)', async (c) => {
+    const o = await wide.fresh(c);
+    const hs = [c.hostile(o.locs[0]!), c.hostile(o.locs[1]!)];
+    const recs = await Promise.all(hs.map((h) => h.record()));
+    // Everything but the passphrase: the real salt and cost, a guess for the passphrase.
+    const pk = await pkOf(recs[0]!, 'a guess at the passphrase');
+    const deal = await forgeDeal({
+      vaultId: o.vaultId,
+      generation: 2,
+      threshold: 2,
+      locationIds: recs.map((r) => r.locationId),
+      pk,
+    });
+    // Well-formed: they decode, open under the guessed passphrase and unlock the forged key.
+    await assertSound(
+      c,
+      o.vaultId,
+      deal.records.map((bytes, i) => ({ locationId: recs[i]!.locationId, bytes })),
+      pk,
+      deal,
+    );
+    const head = forgeHead({
+      vaultId: o.vaultId,
+      vk: deal.vk,
+      rk: deal.rk,
+      counter: 1_000_000,
+      generation: 2,
+      locations: recs.map((r, i) => ({ id: r.locationId, name: `loc${i + 1}`, kind: 'local', display: hs[i]!.root })),
+    });
+    for (const [i, h] of hs.entries()) {
+      await h.write(keyName(2), deal.records[i]!);
+      await h.write('head', head);
+    }
+    await ownerOutcome(c, o, [0, 1], deal.vk);
+  });
+});
+
 describe('1: what a replaced vault key lets a location do next', () => {
   adversaryCase(
     '1 key: 2-of-3, a forged head then points a dropped location at its backup outside the roots',
