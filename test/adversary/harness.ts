@@ -375,12 +375,19 @@ export class Machine {
     return r;
   }
 
-  /** `init` over `locations` with the suite's flags; throws unless it succeeds. */
-  async init(locations: readonly string[], policy: PolicyName, opts: { logN?: number } = {}): Promise<InitResult> {
+  /**
+   * `init` over `locations` with the suite's flags; throws unless it succeeds. `policy` is a
+   * shape of POLICIES or the policy flags themselves (`['--data', '2', '--total', '3', ...]`).
+   */
+  async init(
+    locations: readonly string[],
+    policy: PolicyName | readonly string[],
+    opts: { logN?: number } = {},
+  ): Promise<InitResult> {
     const args = [
       'init',
       ...locations.flatMap((l) => ['--location', l]),
-      ...POLICIES[policy].args,
+      ...(typeof policy === 'string' ? POLICIES[policy].args : policy),
       ...initFlags(opts.logN),
       '--segment-size',
       String(SEGMENT),

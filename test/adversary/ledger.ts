@@ -85,6 +85,9 @@ export function formatSummary(all: readonly CaseRecord[], wallMs: number): strin
   for (const c of sorted) {
     for (const f of c.acceptedForgeries) lines.push(`  ${c.name}: ACCEPTED FORGERY: ${f}`);
     for (const o of c.outsideTouched) lines.push(`  ${c.name}: OUTSIDE TOUCHED: ${o}`);
+    const others = c.problems.filter((p) => !p.startsWith('accepted forgery: ') && !p.startsWith('file outside'));
+    for (const p of others.slice(0, 3)) lines.push(`  ${c.name}: problem: ${p.split('\n')[0]!.slice(0, 300)}`);
+    if (others.length > 3) lines.push(`  ${c.name}: and ${others.length - 3} more problem(s)`);
     for (const n of c.notes) lines.push(`  ${c.name}: ${n}`);
   }
   if (t.failedCases > 0) lines.push(`${t.failedCases} case(s) failed`);
