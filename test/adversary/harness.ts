@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { expect, it } from 'vitest';
 import type { AccessRequest, FileEntry, RepairReport } from '../../src/shared/api';
-import { sealWithNonce } from '../../src/core/crypto/aead';
+import { openWithNonce, sealWithNonce } from '../../src/core/crypto/aead';
 import { concat, fromHex, u32be, utf8 } from '../../src/core/crypto/bytes';
 import { hkdf } from '../../src/core/crypto/kdf';
 import { generateX25519 } from '../../src/core/crypto/sealed-box';
-import { splitSecret } from '../../src/core/crypto/shamir';
+import { recoverChecked, splitSecret } from '../../src/core/crypto/shamir';
 import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy } from '../../src/core/format/head';
 import { decodeManifest } from '../../src/core/format/manifest';
 import {
@@ -36,6 +36,7 @@ import {
 import {
   deriveVaultKeys,
   keyCheckValue,
+  newDealId,
   newVaultKey,
   passphraseKey,
   recoverVaultKey,
@@ -53,11 +54,10 @@ export const SEGMENT = 65536;
 
 /**
  * The flags every `init` of this suite passes besides locations and policy: the cheap test
- * KDF. THE one place to change when the flag is renamed (--insecure-kdf-cost) or a weak
- * test passphrase needs saying so (--weak-passphrase).
+ * KDF, the one place that says so.
  */
 export function initFlags(logN = 10): string[] {
-  return ['--kdf-cost', String(logN)];
+  return ['--insecure-kdf-cost', String(logN)];
 }
 
 /** Policies in the user's words, by the shape they give with their number of locations. */
@@ -827,6 +827,8 @@ export interface ShareSpec {
   readonly total: number;
   /** The location id the record claims (and its boxes are bound to). */
   readonly locationId: string;
+  /** The deal id the record claims (version 2 shares carry one). */
+  readonly dealId: string;
   readonly kcv: Uint8Array;
   /** 33 bytes: 32 y-bytes and the x-coordinate. */
   readonly share: Uint8Array;
@@ -875,7 +877,8 @@ export async function forgeDeal(opts: {
   const rk = new Uint8Array(randomBytes(32));
   const n = Math.max(opts.locationIds.length, opts.threshold);
   const shares = await splitSecret(vk, n, opts.threshold);
-  const kcv = keyCheckValue(vk, opts.vaultId, opts.generation);
+  const dealId = newDealId();
+  const kcv = keyCheckValue(vk, opts.vaultId, opts.generation, dealId);
   const records = opts.locationIds.map((locationId, i) =>
     sealShare({
       vaultId: opts.vaultId,
@@ -883,6 +886,7 @@ export async function forgeDeal(opts: {
       threshold: opts.threshold,
       total: opts.total ?? Math.min(64, Math.max(n, opts.threshold)),
       locationId,
+      dealId,
       kcv,
       share: shares[i]!,
       pk: opts.pk,
@@ -904,21 +908,27 @@ export async function forgedSharesUnlock(
   deal: ForgedDeal,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const decoded: ShareFromLocation[] = [];
+  const opened: Uint8Array[] = [];
   for (const s of shares) {
     try {
-      decoded.push({ locationId: s.locationId, record: decodeKeyShare(s.bytes) });
+      const record = decodeKeyShare(s.bytes);
+      opened.push(
+        openWithNonce(
+          shareBoxKey(pk, 'passphrase', vaultId, s.locationId, record.generation),
+          record.passphraseBox,
+          record.header,
+        ),
+      );
+      if (record.generation !== deal.generation) problems.push(`a forged share is of generation ${record.generation}`);
     } catch (err) {
-      problems.push(`a forged share does not decode: ${(err as Error).message}`);
+      problems.push(`a forged share does not decode or open: ${(err as Error).message}`);
     }
   }
-  try {
-    const got = await recoverVaultKey(vaultId, decoded, { kind: 'passphrase', key: new Uint8Array(pk) });
-    if (got.generation !== deal.generation || !Buffer.from(got.vk).equals(Buffer.from(deal.vk)))
-      problems.push(`the forged shares unlock generation ${got.generation}, not the forged key`);
-  } catch (err) {
-    problems.push(`the forged shares do not unlock on their own: ${(err as Error).message}`);
-  }
+  // Shamir alone (no custody rule): the shares combine to the attacker's key.
+  const vk = await recoverChecked(opened, deal.threshold, (candidate) =>
+    Buffer.from(candidate).equals(Buffer.from(deal.vk)),
+  );
+  if (!vk) problems.push('the forged shares do not combine to the forged key');
   return problems;
 }
 
@@ -947,6 +957,8 @@ export function forgeHead(opts: {
     recoveryKey: opts.rk,
     logAnchors: [],
     updated: new Date().toISOString(),
+    dealId: null,
+    kdf: { params: { logN: 10, r: 8, p: 1 }, salt: new Uint8Array(randomBytes(32)) },
   };
   const bytes = encodeHead(head, deriveVaultKeys(opts.vk, opts.vaultId).head);
   // Well-formed: the engine's own decoder reads it back under the forged key.

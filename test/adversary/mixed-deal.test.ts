@@ -64,9 +64,16 @@ describe('4: a generation dealt twice', () => {
         pk,
         rk,
       );
-      const stale = first.get(o.ids[3]!)!;
+      const stale = first.records.get(o.ids[3]!)!;
       c.expect(
-        keyShareIsSound(decodeKeyShare(stale), { vaultId: o.vaultId, locationId: o.ids[3]!, vk, pk, rk }),
+        keyShareIsSound(decodeKeyShare(stale), {
+          vaultId: o.vaultId,
+          locationId: o.ids[3]!,
+          vk,
+          pk,
+          rk,
+          dealId: first.dealId,
+        }),
         "malformed forgery: the first deal's share is not sound by the engine's own check",
       );
       await c.hostile(d).write(keyName(2), stale);

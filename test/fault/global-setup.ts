@@ -40,6 +40,8 @@ export default function setup(project: TestProject): () => void {
     const lost = all.reduce((n, s) => n + s.bytesLost, 0);
     const wrong = all.reduce((n, s) => n + s.wrongBytes, 0);
     if (lost !== 0 || wrong !== 0) {
+      // vitest 4 reports a throw from a global teardown but exits 0: set the status too.
+      process.exitCode = 1;
       throw new Error(`fault suite (seed ${seed}): ${lost} byte(s) lost, ${wrong} wrong byte(s) released`);
     }
   };

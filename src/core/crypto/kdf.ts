@@ -19,6 +19,12 @@ export interface KdfParams {
 }
 
 export const KDF_LIMITS = { logN: [10, 20], r: [1, 16], p: [1, 4] } as const;
+/**
+ * The work one derivation may cost, whatever the three numbers: 128 * N * r * p bytes of
+ * scrypt's memory-hard mixing, at most 1 GiB (N = 2^20 with r = 8, p = 1; the default
+ * 2^17 is 128 MiB). Each bound alone let a location ask for 2 GiB and minutes.
+ */
+export const MAX_KDF_WORK = 1 << 30;
 /** The floor for a vault the CLI or the app creates: N = 2^17 (each guess ~0.4 s here). */
 export const MIN_NEW_KDF_LOGN = 17;
 /** The default: N = 2^17, r = 8, p = 1 (128 MiB, ~0.4 s here). */
@@ -50,6 +56,8 @@ export function checkKdfParams(params: KdfParams): void {
     auint(params.logN, 'scrypt logN', KDF_LIMITS.logN[0], KDF_LIMITS.logN[1]);
     auint(params.r, 'scrypt r', KDF_LIMITS.r[0], KDF_LIMITS.r[1]);
     auint(params.p, 'scrypt p', KDF_LIMITS.p[0], KDF_LIMITS.p[1]);
+    if (128 * 2 ** params.logN * params.r * params.p > MAX_KDF_WORK)
+      throw new RangeError(`scrypt 2^${params.logN}, r ${params.r}, p ${params.p} costs more than 1 GiB of work`);
   } catch (err) {
     throw new ShardvaultError('corrupt', `key derivation parameters out of bounds: ${(err as Error).message}`);
   }

@@ -40,6 +40,11 @@ export const PATHS = {
   logEntry: (deviceId: string, seq: number) => `log/${deviceId}/${String(seq).padStart(12, '0')}`,
 } as const;
 
+/** Whether a name is a device's copy of the head (`heads/` and a device id). */
+export function isDeviceHeadName(path: string): boolean {
+  return /^heads\/[0-9a-f]{32}$/.test(path);
+}
+
 /** The generation a key-share object name stands for (`keys/` and ten digits), or null. */
 export function keyShareGeneration(path: string): number | null {
   const m = /^keys\/(\d{10})$/.exec(path);

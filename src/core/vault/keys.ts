@@ -372,8 +372,8 @@ interface Deal {
  *   - a deal counts each location once (the caller reads one share per location and
  *     generation, under its expected name; a second one here is dropped), and needs
  *     `threshold` distinct locations;
- *   - a deal is grouped by generation and deal id, and its shares must agree on threshold
- *     and check value;
+ *   - a deal is grouped by generation, deal id, threshold and check value (a share that
+ *     disagrees is a deal of its own, and can't push honest shares out);
  *   - the combined key must be the pinned one, or one that rotation records signed by the
  *     pinned key vouch for; a device with no pin yet takes t as the highest threshold among
  *     the shares it opened (a hostile minority can't reach it) and the user's fingerprint
@@ -415,7 +415,10 @@ export async function recoverVaultKey(
         continue;
       }
       highestThreshold = Math.max(highestThreshold, record.threshold);
-      const id = `${record.generation}:${record.dealId ?? 'v1'}`;
+      // A deal is everything its shares must agree on: a share that disagrees (a forged check
+      // value or threshold under the right name) forms a deal of its own instead of pushing
+      // the honest shares out.
+      const id = `${record.generation}:${record.dealId ?? 'v1'}:${record.threshold}:${toHex(record.kcv)}`;
       const deal = deals.get(id) ?? {
         generation: record.generation,
         dealId: record.dealId,
@@ -424,8 +427,7 @@ export async function recoverVaultKey(
         shares: [],
       };
       deals.set(id, deal);
-      const agrees = deal.threshold === record.threshold && equalBytes(deal.kcv, record.kcv);
-      if (!agrees || deal.shares.some((s) => s.locationId === locationId)) {
+      if (deal.shares.some((s) => s.locationId === locationId)) {
         wipe(share);
         continue;
       }

@@ -19,6 +19,7 @@ import {
   KEY_ROTATION_BYTES,
   KEY_SHARE_BYTES,
   KEY_SHARE_BYTES_V1,
+  isDeviceHeadName,
   keyRotationGeneration,
   keyShareGeneration,
   MAX_HEAD_BYTES,
@@ -368,6 +369,18 @@ export class Vault {
       const matched = given.flatMap((g, i) =>
         records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
       );
+      // Two locations claiming one id: one is a copy, or lying about who it is (its record is
+      // public and unprotected). Which is which can't be told before unlocking, and the
+      // profile would send that location's writes to the wrong one: refuse, naming both.
+      for (const g of matched) {
+        const twin = matched.find((o) => o !== g && o.id === g.id);
+        if (twin) {
+          throw new UsageError(
+            `${g.parsed.name} (${g.parsed.display}) and ${twin.parsed.name} (${twin.parsed.display}) both say they are ` +
+              'the same location of the vault: one is a copy or is not what it says; give only the right one',
+          );
+        }
+      }
       const locations: Location[] = matched.map((g) => ({
         id: g.id,
         name: g.parsed.name,
@@ -1003,9 +1016,9 @@ export class Vault {
       if (this.rotating && err instanceof ShardvaultError && err.code === 'corrupt') return;
       this.options.onWarning?.(`${l.name}: ${what}: ${(err as Error).message}`);
     };
-    const read = async (l: Location, path: string): Promise<Head | null> => {
+    const read = async (l: Location, path: string, maxBytes = MAX_HEAD_BYTES): Promise<Head | null> => {
       try {
-        return decodeHead(await readObject(l.node, path, MAX_HEAD_BYTES), keys.head, vaultId);
+        return decodeHead(await readObject(l.node, path, maxBytes), keys.head, vaultId);
       } catch (err) {
         warn(l, path === PATHS.head ? 'vault head' : `device head ${path}`, err);
         if (err instanceof ShardvaultError && err.code === 'offline') throw err;
@@ -1014,8 +1027,21 @@ export class Vault {
     };
     const found = await this.everywhere(async (l) => {
       const shared = await read(l, PATHS.head);
-      const listed = (await l.node.list(PATHS.headsDir)).slice(0, MAX_DEVICE_HEADS);
-      const copies = await Promise.all(listed.map((o) => read(l, o.path)));
+      // A device head is a copy of some head of this vault, so it is about the size of the
+      // shared one: a location that lists many huge (or sparse) ones gets them skipped, not
+      // read, and they are read one after another within a budget per location.
+      const sharedBytes = shared ? ((await l.node.stat(PATHS.head))?.size ?? 0) : 0;
+      const perHead = shared ? Math.min(MAX_HEAD_BYTES, Math.max(4 * sharedBytes, 4 << 20)) : MAX_HEAD_BYTES;
+      let budget = 2 * MAX_HEAD_BYTES;
+      const copies: (Head | null)[] = [];
+      const listed = (await l.node.list(PATHS.headsDir))
+        .filter((o) => isDeviceHeadName(o.path) && o.size <= perHead)
+        .slice(0, MAX_DEVICE_HEADS);
+      for (const o of listed) {
+        if (o.size > budget) break;
+        budget -= o.size;
+        copies.push(await read(l, o.path, perHead));
+      }
       return { location: l, shared, heads: [shared, ...copies].filter((h): h is Head => h !== null) };
     });
     return found.flatMap((f) => (f.value ? [f.value] : []));
