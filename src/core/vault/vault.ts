@@ -356,31 +356,67 @@ export class Vault {
           }
         }),
       );
-      // Locations could disagree (or lie); take the vault most of them name.
+      // Locations that name different vaults: a folder of another vault given by mistake, or
+      // locations lying about whose they are. A majority proves nothing (t − 1 hostile ones
+      // with the passphrase can deal a vault of their own), so a new machine picks only by
+      // the fingerprint the user gives, and otherwise asks which.
       const counts = new Map<string, number>();
       for (const r of records) if (r) counts.set(r.vaultId, (counts.get(r.vaultId) ?? 0) + 1);
-      const vaultId = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+      const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+      const vaultId = ranked[0];
       if (!vaultId) throw new ShardvaultError('unavailable', 'none of the locations holds a readable vault');
+      if (ranked.length > 1) {
+        const naming = (id: string): string =>
+          given.flatMap((g, i) => (records[i]?.vaultId === id ? [g.parsed.name] : [])).join(', ');
+        if (!options.expectFingerprint) {
+          throw new UsageError(
+            `the locations name ${ranked.length} different vaults (${ranked
+              .map((id) => `${naming(id)}: vault ${id.slice(0, 8)}…`)
+              .join('; ')}): leave out the ones that are not this vault's, or give the vault key ` +
+              'fingerprint from the recovery kit (--expect-fingerprint) to pick it',
+          );
+        }
+        await closeNodes(opened);
+        let last: unknown = null;
+        for (const id of ranked) {
+          try {
+            return await Vault.attach(
+              dir,
+              specs.filter((_, i) => records[i]?.vaultId === id),
+              secret,
+              newPassphrase,
+              options,
+            );
+          } catch (err) {
+            last = err;
+            if (!(err instanceof ShardvaultError) || !['corrupt', 'unavailable', 'auth'].includes(err.code)) throw err;
+          }
+        }
+        throw last instanceof Error ? last : new ShardvaultError('unavailable', 'no vault with that fingerprint');
+      }
       // The KDF cost and salt in a location's record are public and unprotected: a location could
       // lie about them (a downgrade, or a salt of its choosing). So they are only candidates for
       // opening the key shares, most common first; the sealed head then says which are the
       // vault's, and only those seal anything new.
       const kdfCandidates = kdfChoices(records.filter((r): r is VaultRecord => r?.vaultId === vaultId));
-      const matched = given.flatMap((g, i) =>
+      let matched = given.flatMap((g, i) =>
         records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
       );
       // Two locations claiming one id: one is a copy, or lying about who it is (its record is
-      // public and unprotected). Which is which can't be told before unlocking, and the
-      // profile would send that location's writes to the wrong one: refuse, naming both.
-      for (const g of matched) {
-        const twin = matched.find((o) => o !== g && o.id === g.id);
-        if (twin) {
-          throw new UsageError(
-            `${g.parsed.name} (${g.parsed.display}) and ${twin.parsed.name} (${twin.parsed.display}) both say they are ` +
-              'the same location of the vault: one is a copy or is not what it says; give only the right one',
-          );
-        }
+      // public and unprotected). Which is which can't be told from here, and the profile would
+      // send that location's writes to the wrong one: neither is used; once the vault is open,
+      // that location is reached at the address the sealed head records, like one not given.
+      const twins = matched.filter((g) => matched.some((o) => o !== g && o.id === g.id));
+      for (const g of twins) {
+        options.onWarning?.(
+          `${g.parsed.name} (${g.parsed.display}) says it is a location another one given also says it is: ` +
+            'one is a copy or is not what it says; neither is used',
+        );
       }
+      matched = matched.filter((g) => !twins.includes(g));
+      // Nodes not used from here (twins, unreadable records) are closed now: an open SSH
+      // session would keep the process alive.
+      await closeNodes(given.filter((g) => !matched.some((m) => m.node === g.node)).map((g) => g.node));
       const locations: Location[] = matched.map((g) => ({
         id: g.id,
         name: g.parsed.name,
