@@ -29,11 +29,43 @@ export const PATHS = {
   /** Each device's copy of the head it last committed (vault/merge.ts): written by that device only. */
   headsDir: 'heads',
   deviceHead: (deviceId: string) => `heads/${deviceId}`,
+  manifestsDir: 'manifests',
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
+  shardsDir: 'shards',
   shard: (objectId: string) => `shards/${objectId}`,
   logDir: (deviceId: string) => `log/${deviceId}`,
   logEntry: (deviceId: string, seq: number) => `log/${deviceId}/${String(seq).padStart(12, '0')}`,
+  /** Where a put writes before it renames into place (every backend; garbage after a crash). */
+  tempDir: 'tmp',
+  temp: (random: string) => `tmp/${random}.part`,
+  /** The round trip object of a location test (vault/location-ops.ts). */
+  probe: (random: string) => `tmp/probe-${random}`,
 } as const;
+
+/**
+ * Every name PATHS makes, and nothing else: the names a vault may delete from a location
+ * (storage/node.ts assertDeletable). A location is hostile: what it lists is only a claim,
+ * and a listed name the format does not make is never the vault's to remove.
+ */
+const FORMAT_OBJECT_NAME = new RegExp(
+  '^(?:' +
+    [
+      'shardvault\\.json',
+      'head',
+      'heads/[0-9a-f]{32}',
+      'keys/[0-9]{10}',
+      'manifests/[0-9a-f]{32}-(?:0|[1-9][0-9]{0,9})',
+      'shards/[0-9a-f]{32}',
+      'log/[0-9a-f]{32}/[0-9]{12,20}',
+      'tmp/[0-9a-f]{24}\\.part',
+      'tmp/probe-[0-9a-f]{16}',
+    ].join('|') +
+    ')$',
+);
+
+export function isFormatObjectName(path: string): boolean {
+  return typeof path === 'string' && FORMAT_OBJECT_NAME.test(path);
+}
 
 // ---------------------------------------------------------------- vault record (public)
 

@@ -30,7 +30,16 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, type LocationHealth, type ObjectInfo, type StorageNode, unreachable } from './node';
+import {
+  assertDeletable,
+  assertObjectPath,
+  isObjectSegment,
+  newTempPath,
+  type LocationHealth,
+  type ObjectInfo,
+  type StorageNode,
+  unreachable,
+} from './node';
 import { displayWebDav } from './url';
 
 export interface WebDavOptions {
@@ -48,7 +57,6 @@ export interface WebDavOptions {
   readonly concurrency?: number;
 }
 
-const TEMP_DIR = 'tmp';
 /** A PROPFIND answer larger than this is refused (a location may lie). */
 const MAX_XML_BYTES = 16 << 20;
 /** How long get waits before it asks again about a missing object (see get). */
@@ -99,8 +107,8 @@ export class WebDavNode implements StorageNode {
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
     await this.ready();
-    const temp = `${TEMP_DIR}/${randomBytes(12).toString('hex')}.part`;
-    await this.ensureDir(TEMP_DIR);
+    const temp = newTempPath();
+    await this.ensureParents(temp);
     await this.ensureParents(path);
     let sent = 0;
     const counted: Body =
@@ -186,6 +194,7 @@ export class WebDavNode implements StorageNode {
       if (segments.length !== parent.length + 1 || !parent.every((s, i) => s === segments[i])) continue;
       if (entry.isCollection) continue;
       const name = segments[segments.length - 1] as string;
+      if (!isObjectSegment(name)) continue; // a name no put could have made
       const path = dir === '' ? name : `${dir}/${name}`;
       out.push(this.info(path, entry));
     }
@@ -193,7 +202,9 @@ export class WebDavNode implements StorageNode {
   }
 
   async delete(path: string): Promise<void> {
-    assertObjectPath(path);
+    // No links are visible over WebDAV; the name rule is what keeps a hostile listing from
+    // steering a delete (node.ts assertDeletable).
+    assertDeletable(path, this.display);
     await this.ready();
     const { status, res } = await this.request('DELETE', path);
     await drain(res);

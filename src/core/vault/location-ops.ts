@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { decodeVaultRecord, encodeVaultRecord, PATHS } from '../format/records';
+import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { createNode, parseSpec, splitName } from '../storage/open';
 import { CheckedNode } from './checked-node';
@@ -362,8 +362,9 @@ export async function removeLocation(
 }
 
 async function emptyLocation(l: Location): Promise<void> {
-  for (const dir of [PATHS.keysDir, PATHS.headsDir, 'shards', 'manifests', 'tmp']) {
-    for (const o of await l.node.list(dir)) await l.node.delete(o.path);
+  for (const dir of [PATHS.keysDir, PATHS.headsDir, PATHS.shardsDir, PATHS.manifestsDir, PATHS.tempDir]) {
+    // What a location lists is only its claim: only names the vault makes are removed.
+    for (const o of await l.node.list(dir)) if (isFormatObjectName(o.path)) await l.node.delete(o.path);
   }
   await l.node.delete(PATHS.head);
   // The record goes last: until then the location still proves which vault it belonged to.
@@ -385,7 +386,7 @@ export async function testLocation(
   if (!l) throw new UsageError(`no location named ${name}`);
   const health = await l.node.health();
   if (!health.reachable) return { name, ...health, roundTripMs: null };
-  const probe = `tmp/probe-${randomBytes(8).toString('hex')}`;
+  const probe = PATHS.probe(randomBytes(8).toString('hex'));
   const data = new Uint8Array(randomBytes(64 * 1024));
   const started = performance.now();
   try {

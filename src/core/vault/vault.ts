@@ -15,6 +15,7 @@ import {
   decodeVaultRecord,
   encodeVaultRecord,
   ID_BYTES,
+  isFormatObjectName,
   KEY_SHARE_BYTES,
   MAX_HEAD_BYTES,
   MAX_SEGMENT,
@@ -727,7 +728,7 @@ export class Vault {
     }
     await this.everywhere(async (l) => {
       for (const o of await l.node.list(PATHS.keysDir))
-        if (o.path !== PATHS.keyShare(generation)) await l.node.delete(o.path);
+        if (o.path !== PATHS.keyShare(generation) && isFormatObjectName(o.path)) await l.node.delete(o.path);
     });
   }
 
@@ -760,7 +761,8 @@ export class Vault {
     // what they held is in the head just committed.
     const mine = PATHS.deviceHead(this.profile.device.id);
     await this.everywhere(async (l) => {
-      for (const o of await l.node.list(PATHS.headsDir)) if (o.path !== mine) await l.node.delete(o.path);
+      for (const o of await l.node.list(PATHS.headsDir))
+        if (o.path !== mine && isFormatObjectName(o.path)) await l.node.delete(o.path);
     });
   }
 
