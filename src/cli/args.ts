@@ -38,6 +38,7 @@ const FLAG_OPTIONS = new Set([
   'keep',
   'trust-new-host-key',
   'untrusted',
+  'allow-insecure-http',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

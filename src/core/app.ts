@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { NotFoundError, UsageError } from './errors';
 import {
@@ -43,6 +44,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         shards: listing ? listing.size : null,
         lastSeen: vault.lastSeen(l.id),
         error: h.error,
+        warning: vault.locationWarning(l.id),
       };
     }),
   };
@@ -106,7 +108,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 
   const vaultOptions = {
     onProgress: emit,
-    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`),
+    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${redactCredentials(m)}\n`),
   };
 
   // One load at a time, shared by the queue and the reads beside it.
@@ -150,6 +152,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           kdf: options.kdf ?? DEFAULT_KDF,
           segmentSize: options.segmentSize,
           ...vaultOptions,
+          allowInsecureHttp: req.allowInsecureHttp ?? false,
         });
         vault = created.vault;
         await keepCredentials(vault);
@@ -164,7 +167,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           req.locations,
           secret,
           req.recoveryCode ? (req.passphrase ?? null) : null,
-          vaultOptions,
+          { ...vaultOptions, allowInsecureHttp: req.allowInsecureHttp ?? false },
         );
         await keepCredentials(vault);
         return summary(vault);
@@ -233,7 +236,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
-        await addLocation(v, req.spec, confirm);
+        await addLocation(v, req.spec, confirm, req.allowInsecureHttp ?? false);
       }),
     editLocation: (req) =>
       serial(async () => {
@@ -242,6 +245,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const change = {
           ...(req.newName !== undefined ? { name: req.newName } : {}),
           ...(req.spec !== undefined ? { spec: req.spec } : {}),
+          allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
         await editLocation(await unlocked(), req.name, change, confirm);
       }),

@@ -13,9 +13,9 @@ import {
   type CallResponse,
   type Envelope,
   calls,
-  redact,
   toBridgeError,
 } from '../shared/ipc';
+import { redactCredentials } from '../shared/redact';
 
 export type Handler<N extends CallName> = (request: CallRequest<N>, sender: WebContents) => Promise<CallResponse<N>>;
 export type Handlers = { readonly [N in CallName]: Handler<N> };
@@ -52,7 +52,9 @@ export function serveCalls(handlers: Handlers, policy: SenderPolicy, log: (line:
         if (error instanceof ForbiddenError) return fail({ code: 'forbidden', message: error.message });
         const info = toBridgeError(error);
         if (info.code === 'internal')
-          log(`${name} failed: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+          log(
+            `${name} failed: ${redactCredentials(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+          );
         return fail(info);
       }
     });

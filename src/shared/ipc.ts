@@ -38,6 +38,7 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
 // The envelope
@@ -86,15 +87,10 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
-      return { code, message: redact(error.message).slice(0, MAX_MESSAGE) };
+      return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
     }
   }
   return { code: 'internal', message: 'Something went wrong inside Shardvault. The details are in its log.' };
-}
-
-/** Removes credentials from URLs (`scheme://user:secret@host` → `scheme://user:***@host`). */
-export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,6 +324,7 @@ export const locationStatus: Schema<LocationStatus> = object(
     shards: nullable(count),
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
+    warning: nullable(string({ max: 2048, control: true })),
   },
   'drop',
 );
@@ -507,6 +504,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         survive: integer({ max: 63 }),
         secretAgainst: integer({ max: 63 }),
         passphrase,
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),
@@ -519,6 +517,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         locations: array(locationSpec, { min: 1, max: 64 }),
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),
@@ -549,7 +548,10 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   probeLocation: call('probeLocation', object({ spec: locationSpec }, 'reject'), locationProbe),
   addLocation: call(
     'addLocation',
-    object({ spec: locationSpec, hostKey: optional(hostKeyFingerprint) }, 'reject'),
+    object(
+      { spec: locationSpec, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      'reject',
+    ),
     nothing,
   ),
   editLocation: call(
@@ -560,6 +562,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         newName: optional(locationName),
         spec: optional(locationSpec),
         hostKey: optional(hostKeyFingerprint),
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),

@@ -40,7 +40,7 @@ import {
   type StorageNode,
   unreachable,
 } from './node';
-import { displayWebDav } from './url';
+import { displayWebDav, plainHttpPasswordHost, plainHttpRefusal } from './url';
 
 export interface WebDavOptions {
   /** The collection that is the location's root: `http(s)://host[:port]/path/`. It must exist. */
@@ -49,6 +49,11 @@ export interface WebDavOptions {
   readonly password?: string | null;
   /** A PEM file with the CA (or the server's own self-signed certificate) to trust for https. */
   readonly caFile?: string | null;
+  /**
+   * Lets the password go over plain http:// to a host other than this machine (it crosses
+   * the network readable, Basic or Digest alike). Without it such a node is refused.
+   */
+  readonly allowInsecureHttp?: boolean;
   /** The same as PEM text. */
   readonly ca?: string | null;
   /** A request fails when its connection stays silent this long. Default 30 s. */
@@ -101,6 +106,8 @@ export class WebDavNode implements StorageNode {
     this.base = base;
     this.lib = base.protocol === 'https:' ? https : http;
     this.display = displayWebDav({ url: base.href, username: options.username ?? null });
+    const exposed = plainHttpPasswordHost({ url: base.href, password: options.password ?? null });
+    if (exposed !== null && !options.allowInsecureHttp) throw plainHttpRefusal(this.display, exposed);
     this.auth = new Authenticator(options.username ?? null, options.password ?? null);
   }
 
