@@ -1199,6 +1199,70 @@ describe('location edit', () => {
   });
 });
 
+// ====================================================================== credentials
+
+describe('a WebDAV password over plain http, and passwords in errors', () => {
+  const PW = 'pl41n-t3xt-pw';
+  const remote = (host: string, pw = PW): string => `webdav+http://alice:${pw}@${host}/dav#dav`;
+
+  /** init over two folders and one WebDAV SPEC, in a fresh profile. */
+  async function initWith(name: string, spec: string, flags: string[] = []): Promise<CliResult> {
+    const home = nodePath.join(root.path, name, 'home');
+    const folders = await root.locations(name, 2);
+    return runCli(
+      ['init', ...locArgs([...folders, spec]), '--survive', '1', '--secret-against', '1', '--kdf-cost', '10', ...flags],
+      { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE } },
+    );
+  }
+
+  it('init refuses a password over http:// to another machine (exit 2), naming the flag, not the password', async () => {
+    const r = await initWith('http-refused', remote('dav.example.test'));
+    expectError(r, 2, /in the clear \(plain http:\/\/\).*--allow-insecure-http/);
+    expect(r.stderr + r.stdout).not.toContain(PW);
+    expect(await exists(nodePath.join(root.path, 'http-refused', 'home', 'profile.json'))).toBe(false);
+  });
+
+  it('init goes on to reach it with --allow-insecure-http, and to 127.0.0.1 without (unreachable here: exit 4)', async () => {
+    for (const [name, spec, flags] of [
+      ['http-allowed', remote('dav.example.test'), ['--allow-insecure-http']],
+      ['http-loopback', remote('127.0.0.1:9'), []],
+      ['http-localhost', remote('localhost:9'), []],
+    ] as const) {
+      const r = await initWith(name, spec, [...flags]);
+      expectError(r, 4, /every location must be reachable/);
+      expect(r.stderr + r.stdout, name).not.toContain(PW);
+    }
+  });
+
+  it('location add refuses it too, and takes it with the flag', async () => {
+    const v = await makeVault('http-add', { count: 3, policy: ['--survive', '1', '--secret-against', '1'] });
+    const refused = await v.run(['location', 'add', remote('dav.example.test')]);
+    expectError(refused, 2, /--allow-insecure-http/);
+    expect(refused.stderr).not.toContain(PW);
+    const allowed = await v.run(['location', 'add', remote('dav.example.test'), '--allow-insecure-http']);
+    expect(allowed.code).not.toBe(2);
+    expect(allowed.stderr).toMatch(/not reachable/);
+    expect(allowed.stderr).not.toContain(PW);
+  });
+
+  it.each([
+    ['a "/"', 'pa/ss-w0rd-xyz'],
+    ['a "#"', 'pa#ss-w0rd-xyz'],
+    ['a "?"', 'pa?ss-w0rd-xyz'],
+    ['an "@" and a "/"', 'p@ss/w0rd-xyz'],
+    ['a space', 'pa ss-w0rd-xyz'],
+    ['a "%"', 'pa%zzss-w0rd-xyz'],
+  ])('a SPEC whose password holds %s is refused without a piece of it, in words and in --json', async (_, pw) => {
+    for (const json of [[], ['--json']]) {
+      const name = `http-bad-${randomBytes(3).toString('hex')}`;
+      const r = await initWith(name, `webdav+https://alice:${pw}@dav.example.test/dav#x`, json);
+      expect(r.code).toBe(2);
+      const said = r.stdout + r.stderr;
+      for (const piece of [pw, encodeURIComponent(pw), 'w0rd-xyz']) expect(said).not.toContain(piece);
+    }
+  });
+});
+
 // ====================================================================== sensitivity
 
 describe('put --survive: a file more sensitive than the vault', () => {

@@ -109,20 +109,22 @@ describe('repair', () => {
     vault = fresh;
   });
 
-  it('collects old orphans and temporary objects, and nothing referenced or young', async () => {
+  it('collects old orphans and temporary objects, and nothing referenced, young or not its own', async () => {
     const orphan = path.join(folders[0]!, 'shards', 'ab'.repeat(16));
     const young = path.join(folders[0]!, 'shards', 'cd'.repeat(16));
-    const temp = path.join(folders[0]!, 'tmp', 'leftover.part');
+    const temp = path.join(folders[0]!, PATHS.temp('ef'.repeat(12)));
+    // Old too, but no name the vault makes: a location's listing does not make it garbage.
+    const foreign = [path.join(folders[0]!, 'tmp', 'leftover.part'), path.join(folders[0]!, 'shards', 'notes.txt')];
     await fs.mkdir(path.dirname(temp), { recursive: true });
-    for (const f of [orphan, young, temp]) await fs.writeFile(f, 'x');
+    for (const f of [orphan, young, temp, ...foreign]) await fs.writeFile(f, 'x');
     const past = new Date(Date.now() - GARBAGE_AGE_MS - 60_000);
-    await fs.utimes(orphan, past, past);
-    await fs.utimes(temp, past, past);
+    for (const f of [orphan, temp, ...foreign]) await fs.utimes(f, past, past);
     const report = await repair(vault, { deep: false });
     expect(report.collected).toBe(2);
     await expect(fs.stat(orphan)).rejects.toThrow();
     await expect(fs.stat(temp)).rejects.toThrow();
     await fs.stat(young);
+    for (const f of foreign) await fs.rm(f);
     expect((await verify(vault, true)).ok).toBe(true);
   });
 });

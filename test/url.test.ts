@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/core/errors';
-import { displayRemote, parseRemoteSpec, redact } from '../src/core/storage/url';
+import { parseSpec, requirePrivateTransport } from '../src/core/storage/open';
+import { displayRemote, isLoopbackHost, parseRemoteSpec } from '../src/core/storage/url';
+import { WebDavNode, type WebDavOptions } from '../src/core/storage/webdav';
+import { toBridgeError } from '../src/shared/ipc';
+import { hasCredentials, redactCredentials, redactCredentials as redact } from '../src/shared/redact';
 
 // A fingerprint with both '+' and '/' in it: form-decoding would turn '+' into a space.
 const FP = 'SHA256:eF8+x+sy8wuQzQ/PNlfTiLX/Qpfy+XFv9m6bacBd3Qk';
@@ -146,5 +151,213 @@ describe('displayRemote', () => {
     expect(redact('webdav+http://a:b@c@h/x')).toBe('webdav+http://a:***@h/x');
     expect(redact('sftp://u@h/x')).toBe('sftp://u@h/x');
     expect(redact('/local/folder')).toBe('/local/folder');
+  });
+});
+
+// ------------------------------------------------------------------ credentials in messages
+
+/** Characters a password may hold that a URL gives a meaning: the ones that used to leak. */
+const NASTY = [...'/#@?%: &=+!"\'\\[]~`$;,<>{}|^\n\té€'];
+const password = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom(...NASTY),
+    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'),
+  ),
+  minLength: 8,
+  maxLength: 24,
+});
+
+/** The forms a password takes in text: raw, percent-encoded, and inside a JSON string. */
+function formsOf(pw: string): string[] {
+  return [pw, encodeURIComponent(pw), JSON.stringify(pw).slice(1, -1)];
+}
+
+function specsWith(secret: string): string[] {
+  return [
+    `webdav+http://alice:${secret}@dav.example.test/dav#home`,
+    `webdav+https://alice:${secret}@cloud.example.test:8443/remote.php/dav/files/alice/?ca=/etc/ca.pem#cloud`,
+    `webdav+https://alice:${secret}@cloud.example.test/remote.php/dav/files/alice%40example.test/`,
+    `sftp://backup:${secret}@nas.example.test:2222/srv/vault?fingerprint=${FP}#nas`,
+    `webdav+http://:${secret}@10.0.0.5/x`,
+  ];
+}
+
+describe('credentials never reach a message', () => {
+  it('redactCredentials hides any password, raw or encoded, alone, in prose, or JSON-quoted', () => {
+    fc.assert(
+      fc.property(password, (pw) => {
+        for (const secret of [pw, encodeURIComponent(pw)]) {
+          for (const spec of specsWith(secret)) {
+            for (const text of [
+              spec,
+              `shardvault: ${spec}: cannot connect (ECONNREFUSED)`,
+              `bad location ${JSON.stringify(spec)}: bad port`,
+              `first ${spec} then sftp://root@h2:22/x and mail admin@example.test`,
+              `${spec.replace('%40', '@')} (a raw "@" in the path after it)`,
+            ]) {
+              const shown = redactCredentials(text);
+              for (const form of formsOf(pw)) expect(shown).not.toContain(form);
+              expect(shown).toContain('***');
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a SPEC that does not parse is refused without any piece of its password', () => {
+    fc.assert(
+      fc.property(password, (pw) => {
+        // Pieces between URL delimiters, long enough not to turn up by chance.
+        const pieces = pw.split(/[/#@?%: &=\n\t"\\]/).filter((p) => p.length >= 5);
+        for (const spec of specsWith(pw)) {
+          let message: string | null = null;
+          try {
+            parseSpec(spec);
+          } catch (err) {
+            expect(err).toBeInstanceOf(UsageError);
+            message = (err as Error).message;
+          }
+          if (message === null) continue; // a password that happens to read as a well-formed URL
+          for (const form of formsOf(pw)) expect(message).not.toContain(form);
+          for (const piece of pieces) expect(message).not.toContain(piece);
+          // Redacted again (the CLI, a bridge) it stays as it is: nothing after it to swallow.
+          expect(redactCredentials(message)).toBe(message);
+          const bridged = toBridgeError(new UsageError(message)).message;
+          for (const form of formsOf(pw)) expect(bridged).not.toContain(form);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a percent-encoded password parses back exactly, and nothing shown or stored holds it', () => {
+    fc.assert(
+      fc.property(password, (pw) => {
+        fc.pre(!/\p{Cc}/u.test(pw)); // control characters are refused, encoded or not
+        // (The last template has no user: refused whatever the password.)
+        for (const spec of specsWith(encodeURIComponent(pw)).slice(0, -1)) {
+          const parsed = parseSpec(spec);
+          expect(parsed.secrets?.password).toBe(pw);
+          for (const form of formsOf(pw)) {
+            expect(parsed.display).not.toContain(form);
+            expect(parsed.spec).not.toContain(form);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a raw "@" after the host when there is a password: the two can not be told apart', () => {
+    // Password `p@ss/w0rd`, or password `p`, host `ss` and path `/w0rd@host/dav`?
+    expect(() => parseRemoteSpec('webdav+https://alice:p@ss/w0rd@dav.example.test/dav')).toThrow(
+      /an at sign after the host must be percent-encoded/,
+    );
+    expect(parseSpec('webdav+https://alice:pw@cloud.example.test/files/alice%40example.test').display).toBe(
+      'webdav+https://alice@cloud.example.test/files/alice%40example.test/',
+    );
+    // Without a password there is nothing to mistake it for.
+    expect(parseSpec('webdav+https://cloud.example.test/files/alice@example.test').display).toBe(
+      'webdav+https://cloud.example.test/files/alice%40example.test/',
+    );
+  });
+
+  it('names the problem, not the piece, when the password holds a "/" (the old leak)', () => {
+    const err = (() => {
+      try {
+        parseRemoteSpec('webdav+http://bob:pa/ss@wo@rd@dav.example.test/dav');
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('parsed');
+    })();
+    expect(err.message).toBe(
+      'bad location "webdav+http://bob:***@dav.example.test/dav": bad port (1-65535) ' +
+        '(in a password, write / ? # % and spaces, and at signs, as %2F %3F %23 %25 %20 %40)',
+    );
+  });
+
+  it('leaves text without credentials alone, stack traces included', () => {
+    for (const text of [
+      'sftp://root@127.0.0.1:2222/srv: permission denied',
+      'at file:///work/out/cli/shardvault.mjs:10:5 (node_modules/@noble/hashes/x.js:1:1)',
+      'https://host/a:b@c is a path',
+      'no url here: a@b',
+    ]) {
+      expect(redactCredentials(text)).toBe(text);
+    }
+    expect(hasCredentials('webdav+http://u:p@h/')).toBe(true);
+    expect(hasCredentials('webdav+http://u@h/')).toBe(false);
+  });
+});
+
+// ------------------------------------------------------------------ plain http
+
+describe('a WebDAV password over plain http', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.255.254', true],
+    ['localhost', true],
+    ['LOCALHOST.', true],
+    ['[::1]', true],
+    ['::1', true],
+    ['128.0.0.1', false],
+    ['127.0.0.256', false],
+    ['10.0.0.1', false],
+    ['example.test', false],
+    ['localhost.example.test', false],
+    ['127.0.0.1.example.test', false],
+    ['[::ffff:7f00:1]', false], // IPv4-mapped: not one of the three the rule names
+  ])('isLoopbackHost(%j) is %s', (host, loopback) => {
+    expect(isLoopbackHost(host)).toBe(loopback);
+  });
+
+  it('goes to another machine only when allowed, and the stored SPEC records it', () => {
+    const refused = parseSpec('webdav+http://alice:s3cret-pw@dav.example.test/dav#nas');
+    expect(() => requirePrivateTransport(refused)).toThrow(UsageError);
+    expect(() => requirePrivateTransport(refused)).toThrow(/--allow-insecure-http/);
+    try {
+      requirePrivateTransport(refused);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('s3cret-pw');
+    }
+    const allowed = requirePrivateTransport(refused, true);
+    expect(allowed.spec).toBe('webdav+http://alice@dav.example.test/dav/?insecure-http=1');
+    expect(allowed.secrets).toEqual({ password: 's3cret-pw' });
+    expect((parseRemoteSpec(allowed.spec).options as WebDavOptions).allowInsecureHttp).toBe(true);
+    // The SPEC's own parameter is the same consent (what the app's checkbox writes).
+    const inSpec = parseSpec('webdav+http://alice:pw@dav.example.test/dav?insecure-http=1#nas');
+    expect(requirePrivateTransport(inSpec).spec).toBe(allowed.spec);
+  });
+
+  it.each([
+    'webdav+http://alice:pw@127.0.0.1:8080/dav',
+    'webdav+http://alice:pw@127.1:8080/dav', // WHATWG reads it as 127.0.0.1, as the connection will
+    'webdav+http://alice:pw@[::1]:8080/dav',
+    'webdav+http://alice:pw@localhost/dav',
+    'webdav+https://alice:pw@dav.example.test/dav',
+    'webdav+http://dav.example.test/dav', // no password, nothing to read on the way
+    'webdav+http://alice@dav.example.test/dav',
+  ])('is not refused for %s', (spec) => {
+    const parsed = parseSpec(spec);
+    expect(requirePrivateTransport(parsed)).toBe(parsed);
+  });
+
+  it.each([
+    ['on https', 'webdav+https://h/x?insecure-http=1'],
+    ['with another value', 'webdav+http://h/x?insecure-http=yes'],
+    ['on sftp', 'sftp://u@h/x?insecure-http=1'],
+  ])('refuses insecure-http %s', (_, spec) => {
+    expect(() => parseRemoteSpec(spec)).toThrow(UsageError);
+  });
+
+  it('is refused by the WebDAV node itself unless allowed', () => {
+    const options = { url: 'http://dav.example.test/dav/', username: 'alice', password: 'pw' };
+    expect(() => new WebDavNode(options)).toThrow(/--allow-insecure-http/);
+    expect(() => new WebDavNode({ ...options, allowInsecureHttp: true })).not.toThrow();
+    expect(() => new WebDavNode({ ...options, url: 'http://127.0.0.1:9/dav/' })).not.toThrow();
+    expect(() => new WebDavNode({ ...options, url: 'https://dav.example.test/dav/' })).not.toThrow();
   });
 });

@@ -41,6 +41,7 @@ const FLAG_OPTIONS = new Set([
   'trust-new-host-key',
   'untrusted',
   'weak-passphrase',
+  'allow-insecure-http',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

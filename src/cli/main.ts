@@ -22,6 +22,7 @@ import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from
 import { runDemo } from './demo';
 import { formatBytes, table } from './format';
 import { askYesNo, readSecret } from './prompt';
+import { hasCredentials, redactCredentials } from '../shared/redact';
 
 const HELP = `shardvault: keep files split, encrypted and spread over storage you already have
 
@@ -44,6 +45,8 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
 SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
 or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (default loc1, loc2, ...).
 --trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
+--allow-insecure-http lets a WebDAV password go over plain http:// to another machine (init, open,
+location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
 $SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal. A new passphrase must be
 hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
@@ -61,7 +64,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const jsonWanted = argv.includes('--json');
   const io: Io = {
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-    err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    // Every line to stderr passes the one redaction: an error or warning may quote a SPEC.
+    err: (t) => process.stderr.write(redactCredentials(t.endsWith('\n') ? t : `${t}\n`)),
     json: jsonWanted,
   };
   try {
@@ -79,7 +83,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 function reportError(err: unknown, io: Io): number {
   const known = err instanceof ShardvaultError;
   const code = known ? err.code : 'io';
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactCredentials(err instanceof Error ? err.message : String(err));
   if (io.json) io.out(JSON.stringify({ error: { code, message } }));
   else io.err(`shardvault: ${message}`);
   if (!known && process.env['SHARDVAULT_DEBUG']) io.err(String((err as Error).stack));
@@ -147,7 +151,7 @@ function hostKeyConfirmer(args: Parsed): ConfirmHostKey | undefined {
 /** Warns about secrets written into a location URL (they end up in shell history). */
 function warnAboutPasswords(specs: readonly string[], io: Io): void {
   for (const spec of specs) {
-    if (/^[a-z+]+:\/\/[^/@]*:[^/@]*@/i.test(spec)) {
+    if (hasCredentials(spec)) {
       io.err(
         'shardvault: warning: a password in a location URL lands in shell history and process lists; ' +
           'prefer an SSH key (identity=), or type it at the prompt of `location add` (see README)',
@@ -252,6 +256,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           segmentSize: byteSize(args, 'segment-size'),
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
+          allowInsecureHttp: args.flags.has('allow-insecure-http'),
         });
         for (const w of warnings) io.err(`shardvault: warning: ${w}`);
         const p = vault.policy;
@@ -310,6 +315,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
           ...(expectFingerprint === undefined ? {} : { expectFingerprint: normalizeFingerprint(expectFingerprint) }),
+          allowInsecureHttp: args.flags.has('allow-insecure-http'),
         });
         const p = vault.policy;
         const value = {
@@ -492,7 +498,9 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
     case 'add': {
       if (rest.length !== 1) throw new UsageError('usage: shardvault location add SPEC');
       warnAboutPasswords(rest, io);
-      const added = await withVault(io, args, { unlock: true }, (vault) => addLocation(vault, rest[0]!));
+      const added = await withVault(io, args, { unlock: true }, (vault) =>
+        addLocation(vault, rest[0]!, vault.options.confirmHostKey, args.flags.has('allow-insecure-http')),
+      );
       print(
         io,
         added,
@@ -518,7 +526,11 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
       if (rest.length < 1 || rest.length > 2 || (rest.length === 1 && newName === undefined))
         throw new UsageError('usage: shardvault location edit NAME [SPEC] [--name NEW]');
       if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
-      const change = { ...(newName !== undefined ? { name: newName } : {}), ...(rest[1] ? { spec: rest[1] } : {}) };
+      const change = {
+        ...(newName !== undefined ? { name: newName } : {}),
+        ...(rest[1] ? { spec: rest[1] } : {}),
+        allowInsecureHttp: args.flags.has('allow-insecure-http'),
+      };
       const edited = await withVault(io, args, { unlock: true }, (vault) =>
         editLocation(vault, rest[0]!, change, hostKeyConfirmer(args)),
       );

@@ -42,11 +42,11 @@ import {
   calls,
   events,
   passiveCalls,
-  redact,
   toBridgeError,
   uploadRequest,
   web,
 } from '../shared/ipc';
+import { redactCredentials } from '../shared/redact';
 
 export interface ServeOptions {
   /** 0 or absent: any free port. */
@@ -185,7 +185,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       await api.lock();
       log(`vault locked (${why})`);
     } catch (error) {
-      log(`lock failed: ${redact(String(error))}`);
+      log(`lock failed: ${redactCredentials(String(error))}`);
     }
     push(events.locked.name, null);
   };
@@ -316,7 +316,9 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       if (error instanceof HttpError || error instanceof SchemaError) throw error;
       const info = toBridgeError(error);
       if (info.code === 'internal')
-        log(`${name} failed: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+        log(
+          `${name} failed: ${redactCredentials(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+        );
       sendError(res, httpStatus(info.code), info);
       return;
     }
@@ -324,7 +326,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     try {
       checked = spec.response.parse(value);
     } catch (error) {
-      log(`${name} answered outside the contract: ${redact(String(error))}`);
+      log(`${name} answered outside the contract: ${redactCredentials(String(error))}`);
       throw new HttpError(500, 'internal', 'The engine answered something the UI cannot read.');
     }
     send(res, 200, { ok: true, value: checked });
@@ -365,7 +367,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       send(res, 200, { ok: true, value: calls.putFile.response.parse(entry) });
     } catch (error) {
       const info = toBridgeError(error);
-      if (info.code === 'internal') log(`upload failed: ${redact(String(error))}`);
+      if (info.code === 'internal') log(`upload failed: ${redactCredentials(String(error))}`);
       if (!req.readableEnded) {
         res.setHeader('connection', 'close');
         req.resume();
@@ -442,7 +444,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       const status = error instanceof HttpError ? error.status : error instanceof SchemaError ? 400 : 500;
       const info: BridgeError =
         error instanceof HttpError ? { code: error.code, message: error.message } : toBridgeError(error);
-      if (status === 500) log(`${req.method} ${req.url?.split('?')[0]}: ${redact(String(error))}`);
+      if (status === 500) log(`${req.method} ${req.url?.split('?')[0]}: ${redactCredentials(String(error))}`);
       if (res.headersSent) {
         res.destroy();
         return;

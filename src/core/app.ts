@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { NotFoundError, UsageError } from './errors';
@@ -45,6 +46,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         shards: listing ? listing.size : null,
         lastSeen: vault.lastSeen(l.id),
         error: h.error,
+        warning: vault.locationWarning(l.id),
       };
     }),
   };
@@ -112,7 +114,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 
   const vaultOptions = {
     onProgress: emit,
-    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${m}\n`),
+    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${redactCredentials(m)}\n`),
   };
 
   // One load at a time, shared by the queue and the reads beside it.
@@ -157,6 +159,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           kdf: options.insecureKdf ?? DEFAULT_KDF,
           segmentSize: options.segmentSize,
           ...vaultOptions,
+          allowInsecureHttp: req.allowInsecureHttp ?? false,
         });
         vault = created.vault;
         await keepCredentials(vault);
@@ -174,9 +177,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           req.locations,
           secret,
           req.recoveryCode ? (req.passphrase ?? null) : null,
-          req.expectFingerprint
-            ? { ...vaultOptions, expectFingerprint: normalizeFingerprint(req.expectFingerprint) }
-            : vaultOptions,
+          {
+            ...vaultOptions,
+            allowInsecureHttp: req.allowInsecureHttp ?? false,
+            ...(req.expectFingerprint ? { expectFingerprint: normalizeFingerprint(req.expectFingerprint) } : {}),
+          },
         );
         await keepCredentials(vault);
         return summary(vault);
@@ -242,7 +247,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
-        await addLocation(v, req.spec, confirm);
+        await addLocation(v, req.spec, confirm, req.allowInsecureHttp ?? false);
       }),
     editLocation: (req) =>
       serial(async () => {
@@ -251,6 +256,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const change = {
           ...(req.newName !== undefined ? { name: req.newName } : {}),
           ...(req.spec !== undefined ? { spec: req.spec } : {}),
+          allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
         await editLocation(await unlocked(), req.name, change, confirm);
       }),

@@ -62,6 +62,19 @@ export class OfflineError extends ShardvaultError {
   }
 }
 
+/**
+ * A location call refused because it would touch something that is not the vault's own: a
+ * name the format does not make (format/records.ts isFormatObjectName), or a symbolic link,
+ * folder or special file where the vault keeps its objects. A hostile location plants such
+ * things as bait (a link `keys -> ~/Documents`); nothing was read, written or deleted.
+ */
+export class ForeignObjectError extends ShardvaultError {
+  override readonly name = 'ForeignObjectError';
+  constructor(message: string) {
+    super('corrupt', message);
+  }
+}
+
 export class UsageError extends ShardvaultError {
   override readonly name = 'UsageError';
   constructor(message: string) {

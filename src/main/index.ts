@@ -8,23 +8,16 @@
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
-import {
-  type BridgeSettings,
-  type CallName,
-  IdleLock,
-  events,
-  passiveCalls,
-  progressEvent,
-  redact,
-} from '../shared/ipc';
+import { type BridgeSettings, type CallName, IdleLock, events, passiveCalls, progressEvent } from '../shared/ipc';
 import { appScheme } from './app-protocol';
+import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
 import { loadSettings, saveSettings } from './settings';
 import { type Handlers, serveCalls } from './validated-ipc';
 import { allWindows, createWindow, hardenContents, hardenSession, isTrustedSender } from './window';
 
-const log = (line: string): void => console.error(`shardvault: ${redact(line)}`);
+const log = (line: string): void => console.error(`shardvault: ${redactCredentials(line)}`);
 
 app.enableSandbox();
 hardenContents();

@@ -13,10 +13,10 @@ import {
   type MainCallRequest,
   type MainCallResponse,
   mainCalls,
-  redact,
   toBridgeError,
 } from '../shared/ipc';
 import { ForbiddenError } from './errors';
+import { redactCredentials } from '../shared/redact';
 
 export type Handler<N extends MainCallName> = (
   request: MainCallRequest<N>,
@@ -55,7 +55,9 @@ export function serveCalls(handlers: Handlers, policy: SenderPolicy, log: (line:
         if (error instanceof ForbiddenError) return fail({ code: 'forbidden', message: error.message });
         const info = toBridgeError(error);
         if (info.code === 'internal')
-          log(`${name} failed: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+          log(
+            `${name} failed: ${redactCredentials(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+          );
         return fail(info);
       }
     });

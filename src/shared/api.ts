@@ -37,6 +37,8 @@ export interface LocationStatus {
   /** Last time this profile reached it, or null. */
   readonly lastSeen: string | null;
   readonly error: string | null;
+  /** Something the user should know although it works (a password over plain http), or null. */
+  readonly warning: string | null;
 }
 
 export interface StatusReport {
@@ -146,6 +148,8 @@ export interface ShardvaultApi {
     secretAgainst: number;
     passphrase: string;
     allowWeakPassphrase?: boolean;
+    /** Lets a WebDAV password go over plain http to another machine (refused otherwise). */
+    allowInsecureHttp?: boolean;
   }): Promise<{ vault: VaultSummary; recoveryCode: string }>;
   /** Attaches this profile to an existing vault found on the locations. With a recovery code,
    * `passphrase` is the new one, held to createVault's strength rule. */
@@ -156,6 +160,7 @@ export interface ShardvaultApi {
     /** The recovery kit's vault key fingerprint: the key found must have it. */
     expectFingerprint?: string;
     allowWeakPassphrase?: boolean;
+    allowInsecureHttp?: boolean;
   }): Promise<VaultSummary>;
   unlock(req: { passphrase: string }): Promise<void>;
   /** Wipes the keys from memory. */
@@ -186,10 +191,16 @@ export interface ShardvaultApi {
   probeLocation(req: { spec: string }): Promise<LocationProbe>;
   /** Adds a location (deals the key shares again). `hostKey` is the fingerprint the user
    * confirmed after probeLocation; a server presenting another key is refused. */
-  addLocation(req: { spec: string; hostKey?: string }): Promise<void>;
+  addLocation(req: { spec: string; hostKey?: string; allowInsecureHttp?: boolean }): Promise<void>;
   /** Renames a location and/or gives it a new address or credentials (`spec`): the new address
    * must already hold this location's data. `hostKey` as for addLocation. */
-  editLocation(req: { name: string; newName?: string; spec?: string; hostKey?: string }): Promise<void>;
+  editLocation(req: {
+    name: string;
+    newName?: string;
+    spec?: string;
+    hostKey?: string;
+    allowInsecureHttp?: boolean;
+  }): Promise<void>;
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;

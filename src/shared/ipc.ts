@@ -38,6 +38,7 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
 // The envelope
@@ -87,15 +88,10 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
-      return { code, message: redact(error.message).slice(0, MAX_MESSAGE) };
+      return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
     }
   }
   return { code: 'internal', message: 'Something went wrong inside Shardvault. The details are in its log.' };
-}
-
-/** Removes credentials from URLs (`scheme://user:secret@host` → `scheme://user:***@host`). */
-export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]*@/gi, '$1:***@');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -330,6 +326,7 @@ export const locationStatus: Schema<LocationStatus> = object(
     shards: nullable(count),
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
+    warning: nullable(string({ max: 2048, control: true })),
   },
   'drop',
 );
@@ -510,6 +507,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         secretAgainst: integer({ max: 63 }),
         passphrase,
         allowWeakPassphrase: optional(boolean),
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),
@@ -524,6 +522,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         recoveryCode: optional(recoveryCode),
         expectFingerprint: optional(string({ min: 1, max: 64, expected: 'a vault key fingerprint' })),
         allowWeakPassphrase: optional(boolean),
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),
@@ -554,7 +553,10 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   probeLocation: call('probeLocation', object({ spec: locationSpec }, 'reject'), locationProbe),
   addLocation: call(
     'addLocation',
-    object({ spec: locationSpec, hostKey: optional(hostKeyFingerprint) }, 'reject'),
+    object(
+      { spec: locationSpec, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      'reject',
+    ),
     nothing,
   ),
   editLocation: call(
@@ -565,6 +567,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         newName: optional(locationName),
         spec: optional(locationSpec),
         hostKey: optional(hostKeyFingerprint),
+        allowInsecureHttp: optional(boolean),
       },
       'reject',
     ),

@@ -114,8 +114,8 @@ describe('withRetry', () => {
     expect(await node.list('')).toHaveLength(1);
     expect((await readObject(node, 'obj', 1000)).length).toBe(100);
     expect(await node.put('bytes', pattern('b', 10))).toBe(10);
-    await node.rename('bytes', 'moved');
-    await node.delete('moved');
+    await node.rename('bytes', 'head');
+    await node.delete('head');
     expect((await node.health()).reachable).toBe(true);
     for (const call of ['list', 'get', 'put', 'rename', 'delete', 'health']) expect(flaky.calls.get(call)).toBe(4);
   });

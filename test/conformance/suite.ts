@@ -6,7 +6,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../src/core/errors';
+import { ForeignObjectError, NotFoundError } from '../../src/core/errors';
+import { PATHS } from '../../src/core/format/records';
 import { readObject, type ObjectInfo, type StorageNode } from '../../src/core/storage/node';
 
 export interface NodeUnderTest {
@@ -133,7 +134,8 @@ export function runConformance(name: string, makeNode: () => Promise<NodeUnderTe
     });
 
     it('lists the root folder', async () => {
-      const name = `${dir()}-root-object`;
+      // A root object the format makes, so that it can be deleted again (no other test uses it).
+      const name = PATHS.head;
       await node.put(name, pattern('r', 7));
       const listed = await node.list('');
       expect(bareList(listed)).toContainEqual({ path: name, size: 7 });
@@ -141,14 +143,28 @@ export function runConformance(name: string, makeNode: () => Promise<NodeUnderTe
       await node.delete(name);
     });
 
+    // delete removes only names the vault format makes (node.ts assertDeletable).
     it('deletes an object; deleting a missing one succeeds', async () => {
+      const x = PATHS.shard(randomBytes(16).toString('hex'));
+      await node.put(x, pattern('x', 100));
+      await node.delete(x);
+      expect(await node.stat(x)).toBeNull();
+      await expect(node.get(x)).rejects.toBeInstanceOf(NotFoundError);
+      await node.delete(x);
+      await node.delete(PATHS.logEntry(randomBytes(16).toString('hex'), 1));
+    });
+
+    it('refuses to delete a name the vault format does not make, and deletes nothing', async () => {
       const d = dir();
-      await node.put(`${d}/x`, pattern('x', 100));
-      await node.delete(`${d}/x`);
-      expect(await node.stat(`${d}/x`)).toBeNull();
-      await expect(node.get(`${d}/x`)).rejects.toBeInstanceOf(NotFoundError);
-      await node.delete(`${d}/x`);
-      await node.delete(`${d}/never/was`);
+      await node.put(`${d}/notes.txt`, pattern('n', 10));
+      const shard = PATHS.shard(randomBytes(16).toString('hex'));
+      await node.put(shard, pattern('s', 10));
+      for (const name of [`${d}/notes.txt`, 'shards', `${shard}x`, shard.toUpperCase(), 'keys/1', 'tmp/x.part']) {
+        await expect(node.delete(name)).rejects.toBeInstanceOf(ForeignObjectError);
+      }
+      expect(bare(await node.stat(`${d}/notes.txt`))).toEqual({ path: `${d}/notes.txt`, size: 10 });
+      expect(bare(await node.stat(shard))).toEqual({ path: shard, size: 10 });
+      await node.delete(shard);
     });
 
     it('renames into place, replacing an existing object, into missing folders too', async () => {

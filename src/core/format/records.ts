@@ -31,13 +31,20 @@ export const PATHS = {
   /** Each device's copy of the head it last committed (vault/merge.ts): written by that device only. */
   headsDir: 'heads',
   deviceHead: (deviceId: string) => `heads/${deviceId}`,
+  manifestsDir: 'manifests',
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
+  shardsDir: 'shards',
   shard: (objectId: string) => `shards/${objectId}`,
   logRoot: 'log',
   logDir: (deviceId: string) => `log/${deviceId}`,
   /** A device's marker beside the chains: lets readers find a chain no head anchors yet. */
   logDevice: (deviceId: string) => `log/${deviceId}.device`,
   logEntry: (deviceId: string, seq: number) => `log/${deviceId}/${String(seq).padStart(12, '0')}`,
+  /** Where a put writes before it renames into place (every backend; garbage after a crash). */
+  tempDir: 'tmp',
+  temp: (random: string) => `tmp/${random}.part`,
+  /** The round trip object of a location test (vault/location-ops.ts). */
+  probe: (random: string) => `tmp/probe-${random}`,
 } as const;
 
 /** Whether a name is a device's copy of the head (`heads/` and a device id). */
@@ -73,6 +80,33 @@ export function readSalt(j: JsonReader, value: unknown, field: string): Uint8Arr
   const salt = j.base64(value, field, 32);
   if (salt.length !== 32) j.fail(field, 'must be 32 bytes');
   return salt;
+}
+
+/**
+ * Every name PATHS makes, and nothing else: the names a vault may delete from a location
+ * (storage/node.ts assertDeletable). A location is hostile: what it lists is only a claim,
+ * and a listed name the format does not make is never the vault's to remove.
+ */
+const FORMAT_OBJECT_NAME = new RegExp(
+  '^(?:' +
+    [
+      'shardvault\\.json',
+      'head',
+      'heads/[0-9a-f]{32}',
+      'keys/[0-9]{10}',
+      'keys/rotation-[0-9]{10}',
+      'manifests/[0-9a-f]{32}-(?:0|[1-9][0-9]{0,9})',
+      'shards/[0-9a-f]{32}',
+      'log/[0-9a-f]{32}/[0-9]{12,20}',
+      'log/[0-9a-f]{32}\\.device',
+      'tmp/[0-9a-f]{24}\\.part',
+      'tmp/probe-[0-9a-f]{16}',
+    ].join('|') +
+    ')$',
+);
+
+export function isFormatObjectName(path: string): boolean {
+  return typeof path === 'string' && FORMAT_OBJECT_NAME.test(path);
 }
 
 // ---------------------------------------------------------------- vault record (public)

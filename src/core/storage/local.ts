@@ -3,53 +3,128 @@
  * cloud-sync folder. A missing root folder means the location is offline (a disk that is
  * not plugged in); it is never silently re-created, or shards would land on the internal
  * disk under the mount point.
+ *
+ * Folders never leave their root. Whoever can write the folder (a sync service, the other
+ * users of a NAS share, the disk itself) may plant symbolic links: `keys -> ~/Documents`
+ * would make a re-deal delete the documents. So below the root nothing is followed:
+ *   - every folder on the way to an object is checked with lstat to be a real folder, not a
+ *     link (a link or a file there is a ForeignObjectError; a read sees no object);
+ *   - objects are opened with O_NOFOLLOW (and O_NONBLOCK, so a planted FIFO can't hang a
+ *     read), and fstat must say regular file;
+ *   - list lstats every entry and returns regular files only; it never descends;
+ *   - delete removes a regular file only, and only a name the format makes (assertDeletable).
+ * The root itself may be a link the user configured (/mnt/usb -> /media/...): it is resolved
+ * once, when the node first reaches it, and trusted from then on.
+ *
+ * What remains (TOCTOU): Node has no openat(), so a folder is checked by path and then used
+ * by path. A process that can write the location and wins the race between the lstat and
+ * the call could swap a checked folder for a link; a put could then land outside the root,
+ * and a delete could remove a file outside whose name is one the format makes (a 32-hex or
+ * numeric name under a folder the attacker points at); the name rule holds whatever happens.
+ * The final component is never raced: O_NOFOLLOW opens, O_EXCL creates, and rename/unlink
+ * act on the link itself, not its target.
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
-import { assertObjectPath, assertRange, type LocationHealth, type ObjectInfo, type StorageNode } from './node';
+import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import {
+  assertDeletable,
+  assertObjectPath,
+  assertRange,
+  isObjectSegment,
+  newTempPath,
+  type LocationHealth,
+  type ObjectInfo,
+  type StorageNode,
+} from './node';
 
-const TEMP_DIR = 'tmp';
+// Windows has neither; there, links below the root are still refused by the lstat checks.
+const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+const NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
+const DIRECTORY = fsConstants.O_DIRECTORY ?? 0;
 
 export class LocalFolderNode implements StorageNode {
   readonly kind = 'local' as const;
   readonly display: string;
-  private readonly root: string;
+  private readonly configured: string;
+  /** The configured root with its links resolved, once reached (see the header). */
+  private real: string | null = null;
 
   constructor(root: string) {
-    this.root = nodePath.resolve(root);
-    this.display = this.root;
+    this.configured = nodePath.resolve(root);
+    this.display = this.configured;
   }
 
-  private full(path: string): string {
-    return nodePath.join(this.root, ...path.split('/'));
-  }
-
-  /** Throws OfflineError unless the root folder exists. */
-  private async requireRoot(): Promise<void> {
+  /** The resolved root folder; OfflineError unless it exists and is a folder. */
+  private async requireRoot(): Promise<string> {
     try {
-      const st = await fs.stat(this.root);
+      this.real ??= await fs.realpath(this.configured);
+      // lstat: the resolved root is no link; one put there since is not followed either.
+      const st = await fs.lstat(this.real);
       if (!st.isDirectory()) throw new OfflineError(`${this.display} is not a folder`);
+      return this.real;
     } catch (err) {
       if (err instanceof ShardvaultError) throw err;
       throw new OfflineError(`${this.display} is not there (disk unplugged or folder removed)`, { cause: err });
     }
   }
 
+  /**
+   * The folder `rel` ('' for the root) as an absolute path, each level checked to be a real
+   * folder below the root. Missing levels are made when `create`, else the answer is null.
+   */
+  private async folder(rel: string, create: boolean): Promise<string | null> {
+    let at = await this.requireRoot();
+    if (rel === '') return at;
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      at = nodePath.join(at, parts[i]!);
+      const shown = parts.slice(0, i + 1).join('/');
+      let st: Stats;
+      try {
+        st = await fs.lstat(at);
+      } catch (err) {
+        if (!isCode(err, 'ENOENT')) throw this.translate(shown, err);
+        if (!create) return null;
+        await this.makeFolder(at, shown);
+        st = await this.wrap(shown, () => fs.lstat(at));
+      }
+      if (!st.isDirectory()) throw this.foreign(shown, st, 'a folder');
+    }
+    return at;
+  }
+
+  /** The checked folder holding `path`, and the object's absolute path in it. */
+  private async place(path: string, create: boolean): Promise<string | null> {
+    const cut = path.lastIndexOf('/');
+    const dir = await this.folder(cut < 0 ? '' : path.slice(0, cut), create);
+    return dir === null ? null : nodePath.join(dir, cut < 0 ? path : path.slice(cut + 1));
+  }
+
+  /** `place` for a read: a link or file where a folder should be means no object there. */
+  private async placeToRead(path: string): Promise<string | null> {
+    try {
+      return await this.place(path, false);
+    } catch (err) {
+      if (err instanceof ForeignObjectError) return null;
+      throw err;
+    }
+  }
+
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
-    await this.requireRoot();
-    const target = this.full(path);
-    const tempDir = this.full(TEMP_DIR);
-    await this.makeFolder(tempDir);
-    await this.makeFolder(nodePath.dirname(target));
-    const temp = nodePath.join(tempDir, `${randomBytes(12).toString('hex')}.part`);
+    const tempRel = newTempPath();
+    const temp = (await this.place(tempRel, true))!;
+    const target = (await this.place(path, true))!;
     let written = 0;
     try {
       await this.wrap(path, async () => {
-        const handle = await fs.open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+        const handle = await fs.open(
+          temp,
+          fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | NOFOLLOW,
+          0o600,
+        );
         try {
           if (data instanceof Uint8Array) {
             await handle.write(data);
@@ -68,6 +143,7 @@ export class LocalFolderNode implements StorageNode {
         } finally {
           await handle.close();
         }
+        // rename replaces what is at `target` (a planted link included) without following it.
         await fs.rename(temp, target);
       });
       await this.syncDir(nodePath.dirname(target));
@@ -79,20 +155,40 @@ export class LocalFolderNode implements StorageNode {
   }
 
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
-    assertObjectPath(path);
-    await this.requireRoot();
-    const full = this.full(path);
     // Open first so a missing object is reported now, not on first read. The stream owns
     // the handle and closes it once, when it ends or is destroyed.
-    const handle = await this.wrap(path, () => fs.open(full, 'r'));
+    const handle = await this.openToRead(path);
     return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
-  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+  /** Opens a regular file below the root for reading, never through a link. */
+  private async openToRead(path: string): Promise<fs.FileHandle> {
     assertObjectPath(path);
+    const full = await this.placeToRead(path);
+    if (full === null) throw new NotFoundError(`${this.display}: ${path} does not exist`);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(full, fsConstants.O_RDONLY | NOFOLLOW | NONBLOCK);
+    } catch (err) {
+      if (isCode(err, 'ELOOP')) {
+        throw new NotFoundError(`${this.display}: ${path} is a symbolic link (not followed)`, { cause: err });
+      }
+      throw this.translate(path, err);
+    }
+    const st = await handle.stat().catch(async (err: unknown) => {
+      await handle.close();
+      throw this.translate(path, err);
+    });
+    if (!st.isFile()) {
+      await handle.close();
+      throw new NotFoundError(`${this.display}: ${path} is not a regular file`);
+    }
+    return handle;
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     assertRange(offset, length);
-    await this.requireRoot();
-    const handle = await this.wrap(path, () => fs.open(this.full(path), 'r'));
+    const handle = await this.openToRead(path);
     try {
       const out = new Uint8Array(length);
       let got = 0;
@@ -109,9 +205,10 @@ export class LocalFolderNode implements StorageNode {
 
   async stat(path: string): Promise<ObjectInfo | null> {
     assertObjectPath(path);
-    await this.requireRoot();
+    const full = await this.placeToRead(path);
+    if (full === null) return null;
     try {
-      const st = await fs.stat(this.full(path));
+      const st = await fs.lstat(full);
       return st.isFile() ? { path, size: st.size, modifiedMs: st.mtimeMs } : null;
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
@@ -121,22 +218,28 @@ export class LocalFolderNode implements StorageNode {
 
   async list(dir: string): Promise<ObjectInfo[]> {
     assertObjectPath(dir, true);
-    await this.requireRoot();
-    const base = dir === '' ? this.root : this.full(dir);
-    let entries;
+    let base: string | null;
     try {
-      entries = await fs.readdir(base, { withFileTypes: true });
+      base = await this.folder(dir, false);
+    } catch (err) {
+      if (err instanceof ForeignObjectError) return [];
+      throw err;
+    }
+    if (base === null) return [];
+    let names: string[];
+    try {
+      names = await fs.readdir(base);
     } catch (err) {
       if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return [];
       throw this.translate(dir, err);
     }
     const out: ObjectInfo[] = [];
-    for (const entry of entries) {
-      if (!entry.isFile()) continue;
-      const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
+    for (const name of names) {
+      if (!isObjectSegment(name)) continue;
+      const path = dir === '' ? name : `${dir}/${name}`;
       try {
-        const st = await fs.stat(nodePath.join(base, entry.name));
-        out.push({ path, size: st.size, modifiedMs: st.mtimeMs });
+        const st = await fs.lstat(nodePath.join(base, name));
+        if (st.isFile()) out.push({ path, size: st.size, modifiedMs: st.mtimeMs });
       } catch (err) {
         if (!isCode(err, 'ENOENT')) throw this.translate(path, err);
       }
@@ -145,26 +248,42 @@ export class LocalFolderNode implements StorageNode {
   }
 
   async delete(path: string): Promise<void> {
-    assertObjectPath(path);
-    await this.requireRoot();
-    await this.wrap(path, () => fs.rm(this.full(path), { force: true }));
+    assertDeletable(path, this.display);
+    const full = await this.place(path, false);
+    if (full === null) return;
+    let st: Stats;
+    try {
+      st = await fs.lstat(full);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return;
+      throw this.translate(path, err);
+    }
+    if (!st.isFile()) throw this.foreign(path, st, 'a regular file', 'not deleted');
+    try {
+      await fs.unlink(full);
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw this.translate(path, err);
+    }
   }
 
   async rename(from: string, to: string): Promise<void> {
     assertObjectPath(from);
     assertObjectPath(to);
-    await this.requireRoot();
-    const target = this.full(to);
-    await this.makeFolder(nodePath.dirname(target));
-    await this.wrap(from, () => fs.rename(this.full(from), target));
+    const source = await this.placeToRead(from);
+    const st = source === null ? null : await fs.lstat(source).catch(() => null);
+    if (source === null || st === null || !st.isFile()) {
+      throw new NotFoundError(`${this.display}: ${from} does not exist`);
+    }
+    const target = (await this.place(to, true))!;
+    await this.wrap(from, () => fs.rename(source, target));
     await this.syncDir(nodePath.dirname(target));
   }
 
   async health(): Promise<LocationHealth> {
     const started = performance.now();
     try {
-      await this.requireRoot();
-      const st = await fs.statfs(this.root);
+      const root = await this.requireRoot();
+      const st = await fs.statfs(root);
       return {
         reachable: true,
         latencyMs: Math.round((performance.now() - started) * 10) / 10,
@@ -180,19 +299,19 @@ export class LocalFolderNode implements StorageNode {
     // Nothing held open between calls.
   }
 
-  /** mkdir -p below the root. A read-only file system makes Node's recursive mkdir report
-   * ENOENT, not EROFS: since the root exists, say what it is. */
-  private async makeFolder(dir: string): Promise<void> {
+  /** One level of mkdir below a checked folder; one made meanwhile by someone else is fine
+   * (the caller lstats it). A read-only file system says what it is. */
+  private async makeFolder(dir: string, shown: string): Promise<void> {
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir);
     } catch (err) {
-      if (isCode(err, 'ENOENT') || isCode(err, 'EROFS')) {
-        await this.requireRoot();
-        throw new ShardvaultError('permission', `${this.display}: can't create folders here (read-only file system?)`, {
+      if (isCode(err, 'EEXIST')) return;
+      if (isCode(err, 'EROFS')) {
+        throw new ShardvaultError('permission', `${this.display}: can't create folders here (read-only file system)`, {
           cause: err,
         });
       }
-      throw this.translate(nodePath.relative(this.root, dir), err);
+      throw this.translate(shown, err);
     }
   }
 
@@ -201,13 +320,20 @@ export class LocalFolderNode implements StorageNode {
     // directory (EINVAL, EISDIR on a few), and they do not need it.
     let handle;
     try {
-      handle = await fs.open(dir, 'r');
+      handle = await fs.open(dir, fsConstants.O_RDONLY | DIRECTORY | NOFOLLOW);
       await handle.sync();
     } catch {
       // best effort, see above
     } finally {
       await handle?.close().catch(() => undefined);
     }
+  }
+
+  private foreign(path: string, st: Stats, wanted: string, outcome = 'not followed'): ForeignObjectError {
+    const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : 'not a regular file';
+    return new ForeignObjectError(
+      `${this.display}: ${path} is ${what} where the vault keeps ${wanted} (${outcome}); the vault never made it`,
+    );
   }
 
   private async wrap<T>(path: string, run: () => Promise<T>): Promise<T> {

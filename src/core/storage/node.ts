@@ -12,11 +12,22 @@
  *                     connection dropped, timeout): transient, the call may be retried
  *   - ShardvaultError code 'permission' / 'no-space': permanent until a person acts
  *   - CorruptError    the location answered something malformed
+ *   - ForeignObjectError  the call would touch something the vault did not make: delete of
+ *                     a name the format does not make, or (local, SFTP) a symbolic link,
+ *                     folder or special file where an object or its folder should be
  * Every call may be retried after an OfflineError: put and rename are idempotent, delete
  * of a missing object succeeds.
+ *
+ * A location is hostile: it may hold anything well-formed, symbolic links included. No call
+ * ever follows a symbolic link below the location's root (a folder root the user configured
+ * may itself be a link: it is resolved once, when the node first reaches it): list skips
+ * links and never descends into one, get and stat see no object there, put and rename
+ * refuse to write through a linked folder, delete refuses anything but a regular file.
  */
 
-import { CorruptError, OfflineError } from '../errors';
+import { randomBytes } from 'node:crypto';
+import { CorruptError, ForeignObjectError, OfflineError } from '../errors';
+import { isFormatObjectName, PATHS } from '../format/records';
 
 export type LocationKind = 'local' | 'sftp' | 'webdav';
 
@@ -88,7 +99,11 @@ export interface StorageNode {
   /** Objects directly inside folder `dir` ('' for the root). A missing folder lists empty. */
   list(dir: string): Promise<ObjectInfo[]>;
 
-  /** Removes an object; a missing one is not an error. */
+  /**
+   * Removes an object; a missing one is not an error. Only names the vault format makes
+   * (isFormatObjectName) are removed: any other name is refused with ForeignObjectError
+   * before the location is asked anything (assertDeletable).
+   */
   delete(path: string): Promise<void>;
 
   /** Moves an object onto `to`, replacing what is there. NotFoundError if `from` is missing. */
@@ -109,7 +124,7 @@ export function assertObjectPath(path: string, allowRoot = false): void {
   if (path === '' && allowRoot) return;
   const parts = path.split('/');
   for (const part of parts) {
-    if (!SEGMENT.test(part) || part === '.' || part === '..') {
+    if (!isObjectSegment(part)) {
       throw new RangeError(`bad object path: ${JSON.stringify(path)}`);
     }
   }
@@ -124,6 +139,27 @@ export function assertRange(offset: number, length: number): void {
 
 /** The most one readRange buffers: a frame of the largest segment with one data shard, and its header. */
 export const MAX_RANGE_BYTES = 65 * 1024 * 1024;
+
+/** True for one segment of an object path: what a listing may return as a name. */
+export function isObjectSegment(name: string): boolean {
+  return SEGMENT.test(name) && name !== '.' && name !== '..';
+}
+
+/**
+ * The check every backend's delete makes first: a sound object path that names something the
+ * vault format makes. Whatever a caller got from a hostile listing, nothing else is deleted.
+ */
+export function assertDeletable(path: string, display: string): void {
+  assertObjectPath(path);
+  if (!isFormatObjectName(path)) {
+    throw new ForeignObjectError(`${display}: refusing to delete ${path}: not a name the vault makes`);
+  }
+}
+
+/** A fresh temporary name for a put (PATHS.temp: 12 random bytes, hex). */
+export function newTempPath(): string {
+  return PATHS.temp(randomBytes(12).toString('hex'));
+}
 
 /** Reads a whole object into memory, refusing more than `maxBytes` (a location may lie). */
 export async function readObject(node: StorageNode, path: string, maxBytes: number): Promise<Uint8Array> {

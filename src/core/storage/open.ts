@@ -8,6 +8,10 @@
  * A parsed spec splits into what the profile may keep in the clear (`spec`: the SPEC
  * without its name and secrets, key and CA files made absolute) and `secrets` (a password,
  * a key's passphrase), which the profile seals under the passphrase.
+ *
+ * A SPEC a user gives anew (init, open, location add and edit) also passes
+ * requirePrivateTransport: a WebDAV password goes over plain http only to this machine,
+ * unless the user allows it, and the stored SPEC then records that (`insecure-http=1`).
  */
 import * as nodePath from 'node:path';
 import { UsageError } from '../errors';
@@ -17,7 +21,7 @@ import type { LocationKind, StorageNode } from './node';
 import { LazyNode } from './lazy';
 import { withRetry } from './retry';
 import type { SftpOptions } from './sftp';
-import { displayRemote, parseRemoteSpec } from './url';
+import { displayRemote, INSECURE_HTTP, parseRemoteSpec, plainHttpPasswordHost, plainHttpRefusal } from './url';
 import type { WebDavOptions } from './webdav';
 
 export interface LocationSecrets {
@@ -57,6 +61,7 @@ function storedSpec(options: SftpOptions | WebDavOptions): string {
   const query: string[] = [];
   if ('url' in options) {
     if (options.caFile) query.push(`ca=${encodeURIComponent(nodePath.resolve(options.caFile))}`);
+    if (options.allowInsecureHttp) query.push(`${INSECURE_HTTP}=1`);
   } else {
     if (options.privateKeyPath) query.push(`identity=${encodeURIComponent(nodePath.resolve(options.privateKeyPath))}`);
     if (options.fingerprint) query.push(`fingerprint=${options.fingerprint}`);
@@ -81,6 +86,42 @@ export function parseSpec(spec: string): ParsedSpec {
   const { body, name } = splitName(text);
   const path = nodePath.resolve(body);
   return { kind: 'local', name, spec: path, secrets: null, display: path };
+}
+
+/**
+ * Refuses a new WebDAV location that would send its password over plain http to another
+ * machine, unless `allowInsecureHttp` (--allow-insecure-http) or the SPEC's own
+ * `insecure-http=1` says the user wants it; then the stored spec records it, so the location
+ * is not refused later.
+ */
+export function requirePrivateTransport<P extends ParsedSpec>(parsed: P, allowInsecureHttp = false): P {
+  if (parsed.kind !== 'webdav') return parsed;
+  const options = parseRemoteSpec(parsed.spec).options as WebDavOptions;
+  const host = plainHttpPasswordHost({ url: options.url, password: parsed.secrets?.password ?? null });
+  if (host === null || options.allowInsecureHttp) return parsed;
+  if (!allowInsecureHttp) throw plainHttpRefusal(parsed.display, host);
+  return { ...parsed, spec: storedSpec({ ...options, allowInsecureHttp: true }) };
+}
+
+/**
+ * Whether a stored location sends its password over plain http to another machine: the
+ * host, and whether its SPEC records that the user allowed it (one without that was added
+ * before Shardvault refused it: it keeps working, through withInsecureHttp, with a warning).
+ */
+export function plainHttpExposure(
+  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
+  hasPassword: boolean,
+): { host: string; allowed: boolean } | null {
+  if (parsed.kind !== 'webdav' || !hasPassword) return null;
+  const options = parseRemoteSpec(parsed.spec).options as WebDavOptions;
+  const host = plainHttpPasswordHost({ url: options.url, password: '' });
+  return host === null ? null : { host, allowed: options.allowInsecureHttp === true };
+}
+
+/** A stored WebDAV spec with `insecure-http=1` (what requirePrivateTransport records). */
+export function withInsecureHttp(spec: string): string {
+  const options = parseRemoteSpec(spec).options as WebDavOptions;
+  return storedSpec({ ...options, allowInsecureHttp: true });
 }
 
 /** Pins a host key fingerprint into a stored SFTP spec (trust on first use). */

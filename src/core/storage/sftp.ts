@@ -15,18 +15,27 @@
  *   (rclone) and others refuse onto an existing target (OpenSSH): then the target is
  *   deleted first, which leaves a short window without the object (never a partial one).
  * - The root folder must exist; it is never created. Parent folders below it are.
+ * - Nothing below the root is followed (node.ts): the root the user gave is resolved once
+ *   (realpath) and trusted; below it, every folder on the way to an object is lstat'ed to be
+ *   a real folder (all levels in one round trip), objects must lstat as regular files, and
+ *   listings keep regular files only (OpenSSH's readdir reports lstat attributes). The
+ *   server resolves paths itself, so what remains is the window between that lstat and the
+ *   call (see local.ts): a client can't open relative to a checked folder over SFTP v3.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as posixPath from 'node:path/posix';
 import ssh2 from 'ssh2';
 import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
 import {
+  assertDeletable,
   assertObjectPath,
   assertRange,
+  isObjectSegment,
+  newTempPath,
   type LocationHealth,
   type ObjectInfo,
   type StorageNode,
@@ -80,7 +89,6 @@ const FX_NO_CONNECTION = 6;
 const FX_CONNECTION_LOST = 7;
 const FX_OP_UNSUPPORTED = 8;
 
-const TEMP_DIR = 'tmp';
 /**
  * Bytes per SFTP read/write we issue (ssh2 splits it to the server's packet limit: 255 KiB
  * for OpenSSH, 32 KiB for others) and how many are in flight per transfer (4 MiB). On
@@ -110,8 +118,6 @@ interface Session {
   posixRename: boolean | null;
   /** Whether the server flushes files on request (fsync@openssh.com); null until asked. */
   fsync: boolean | null;
-  /** Folders (relative to the root) known to exist on this connection. */
-  readonly dirs: Set<string>;
   /** Rejecters of the calls in flight, failed when the connection drops. */
   readonly pending: Set<(err: Error) => void>;
 }
@@ -127,7 +133,9 @@ function drop(s: Session): void {
 export class SftpNode implements StorageNode {
   readonly kind = 'sftp' as const;
   readonly display: string;
-  private readonly root: string;
+  private root: string;
+  /** Whether `root` is the server's realpath of the configured one yet (resolved once). */
+  private rootResolved = false;
   private pinned: string | null;
   private session: Promise<Session> | null = null;
   private readonly slots: Semaphore;
@@ -157,13 +165,14 @@ export class SftpNode implements StorageNode {
     assertObjectPath(path);
     return this.slots.run(async () => {
       const s = await this.connection();
-      const temp = this.full(`${TEMP_DIR}/${randomBytes(12).toString('hex')}.part`);
+      const tempPath = newTempPath();
+      const temp = this.full(tempPath);
       const target = this.full(path);
       let handle: Buffer | null = null;
       try {
-        await this.ensureDir(s, TEMP_DIR);
-        await this.ensureParents(s, path);
-        handle = await call<Buffer>(s, (cb) => s.sftp.open(temp, 'w', 0o600, cb));
+        await this.checkFolders(s, [...foldersOf(tempPath), ...foldersOf(path)], true);
+        // 'wx': O_EXCL, so a name planted meanwhile (a link included) is never written through.
+        handle = await call<Buffer>(s, (cb) => s.sftp.open(temp, 'wx', 0o600, cb));
         const written = await writeAll(s, handle, data);
         // On the server's disk before it is renamed into place: a commit that names this
         // object must not outlive it through a server crash.
@@ -223,9 +232,17 @@ export class SftpNode implements StorageNode {
     try {
       s = await this.connection();
       const session = s;
+      const st = await this.inspect(session, path);
+      if (st === null || !st.isFile()) {
+        throw new NotFoundError(
+          `${this.display}: ${path} ${st === null ? 'does not exist' : 'is not a regular file (not followed)'}`,
+        );
+      }
       handle = await call<Buffer>(session, (cb) => session.sftp.open(this.full(path), 'r', cb));
       try {
-        size = (await call<Stats>(session, (cb) => session.sftp.fstat(handle, cb))).size;
+        const opened = await call<Stats>(session, (cb) => session.sftp.fstat(handle, cb));
+        if (!opened.isFile()) throw new NotFoundError(`${this.display}: ${path} is not a regular file`);
+        size = opened.size;
       } catch (err) {
         await call(session, (cb) => session.sftp.close(handle, cb)).catch(() => undefined);
         throw err;
@@ -276,10 +293,9 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
-        const st = await call<Stats>(s, (cb) => s.sftp.stat(this.full(path), cb));
-        return st.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
+        const st = await this.inspect(s, path);
+        return st?.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
       } catch (err) {
-        if (statusOf(err) === FX_NO_SUCH_FILE) return null;
         throw this.translate(s, path, err);
       }
     });
@@ -290,11 +306,13 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
+        if (dir !== '' && !(await this.checkFolders(s, levelsOf(dir), false, [], true)).present) return [];
         const entries = await call<FileEntryWithStats[]>(s, (cb) =>
           s.sftp.readdir(dir === '' ? this.root : this.full(dir), cb),
         );
+        // Regular files only: OpenSSH gives lstat attributes, so a link is no file here.
         return entries
-          .filter((e) => e.attrs.isFile())
+          .filter((e) => e.attrs.isFile() && isObjectSegment(e.filename))
           .map((e) => ({
             path: dir === '' ? e.filename : `${dir}/${e.filename}`,
             size: e.attrs.size,
@@ -308,10 +326,19 @@ export class SftpNode implements StorageNode {
   }
 
   async delete(path: string): Promise<void> {
-    assertObjectPath(path);
+    assertDeletable(path, this.display);
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
+        const { present, objects } = await this.checkFolders(s, foldersOf(path), false, [path]);
+        const st = objects[0] ?? null;
+        if (!present || st === null) return;
+        if (!st.isFile()) {
+          throw new ForeignObjectError(
+            `${this.display}: ${path} is ${kindOf(st)} where the vault keeps a regular file (not deleted); ` +
+              'the vault never made it',
+          );
+        }
         await call(s, (cb) => s.sftp.unlink(this.full(path), cb));
       } catch (err) {
         if (statusOf(err) === FX_NO_SUCH_FILE) return;
@@ -326,7 +353,9 @@ export class SftpNode implements StorageNode {
     return this.slots.run(async () => {
       const s = await this.connection();
       try {
-        await this.ensureParents(s, to);
+        const st = await this.inspect(s, from);
+        if (st === null || !st.isFile()) throw new NotFoundError(`${this.display}: ${from} does not exist`);
+        await this.checkFolders(s, foldersOf(to), true);
         await this.moveIntoPlace(s, this.full(from), this.full(to), from);
       } catch (err) {
         throw this.translate(s, from, err);
@@ -466,12 +495,16 @@ export class SftpNode implements StorageNode {
       alive: true,
       posixRename: this.options.posixRename === false ? false : null,
       fsync: null,
-      dirs: new Set(),
       pending: new Set(),
     };
     client.on('close', () => drop(session));
     client.on('end', () => drop(session));
     try {
+      if (!this.rootResolved) {
+        // The root the user gave may be a link (theirs to configure): resolved once, trusted.
+        this.root = await call<string>(session, (cb) => sftp.realpath(this.root, cb));
+        this.rootResolved = true;
+      }
       const st = await call<Stats>(session, (cb) => sftp.stat(this.root, cb));
       if (!st.isDirectory()) {
         throw new ShardvaultError('io', `${this.display}: ${this.root} on the server is not a folder`);
@@ -587,37 +620,68 @@ export class SftpNode implements StorageNode {
     return free !== null && free < PIECE * WINDOW;
   }
 
-  private async ensureParents(s: Session, path: string): Promise<void> {
-    const parent = posixPath.dirname(path);
-    if (parent !== '.') await this.ensureDir(s, parent);
-  }
-
-  /** Creates `dir` (relative) and its missing ancestors below the root, one level at a time. */
-  private async ensureDir(s: Session, dir: string): Promise<void> {
-    if (s.dirs.has(dir)) return;
-    const parts = dir.split('/');
-    const levels = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-    if (await this.isDir(s, dir)) {
-      for (const level of levels) s.dirs.add(level);
-      return;
-    }
-    for (const level of levels) {
-      if (s.dirs.has(level)) continue;
-      try {
-        await call(s, (cb) => s.sftp.mkdir(this.full(level), { mode: 0o700 }, cb));
-      } catch (err) {
-        // Exists already (a concurrent put, or an earlier run): fine if it is a folder.
-        if (!(await this.isDir(s, level))) throw err;
-      }
-      s.dirs.add(level);
-    }
-  }
-
-  private async isDir(s: Session, dir: string): Promise<boolean> {
+  /**
+   * lstat of `path` after checking the folders holding it (one round trip): null when it, or
+   * a folder on the way, is missing; a link or file where a folder should be also answers null.
+   */
+  private async inspect(s: Session, path: string): Promise<Stats | null> {
     try {
-      return (await call<Stats>(s, (cb) => s.sftp.stat(this.full(dir), cb))).isDirectory();
+      const { present, objects } = await this.checkFolders(s, foldersOf(path), false, [path]);
+      return present ? (objects[0] ?? null) : null;
     } catch (err) {
-      if (statusOf(err) === FX_NO_SUCH_FILE) return false;
+      if (err instanceof ForeignObjectError) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Checks that each of `folders` (relative, top down) is a real folder below the root, and
+   * lstats `objects` in the same round trip. A link or a file where a folder should be is a
+   * ForeignObjectError (with `quiet`, it counts as missing); a missing folder is made when
+   * `create`, else `present` is false.
+   */
+  private async checkFolders(
+    s: Session,
+    folders: readonly string[],
+    create: boolean,
+    objects: readonly string[] = [],
+    quiet = false,
+  ): Promise<{ present: boolean; objects: (Stats | null)[] }> {
+    const all = [...new Set(folders)];
+    const stats = await Promise.all([...all, ...objects].map((rel) => this.lstatOrNull(s, rel)));
+    let present = true;
+    for (const [i, rel] of all.entries()) {
+      let st = stats[i] ?? null;
+      if (st === null) {
+        if (!create) {
+          present = false;
+          break;
+        }
+        let refused: Error | null = null;
+        try {
+          await call(s, (cb) => s.sftp.mkdir(this.full(rel), { mode: 0o700 }, cb));
+        } catch (err) {
+          refused = err as Error; // made meanwhile by a concurrent put? Looked at below like any other.
+        }
+        st = await this.lstatOrNull(s, rel);
+        if (st === null) throw refused ?? new NotFoundError(`${this.display}: ${rel} could not be made`);
+      }
+      if (!st.isDirectory()) {
+        if (quiet) return { present: false, objects: [] };
+        throw new ForeignObjectError(
+          `${this.display}: ${rel} is ${kindOf(st)} where the vault keeps a folder (not followed); ` +
+            'the vault never made it',
+        );
+      }
+    }
+    return { present, objects: present ? stats.slice(all.length) : objects.map(() => null) };
+  }
+
+  private async lstatOrNull(s: Session, rel: string): Promise<Stats | null> {
+    try {
+      return await call<Stats>(s, (cb) => s.sftp.lstat(this.full(rel), cb));
+    } catch (err) {
+      if (statusOf(err) === FX_NO_SUCH_FILE) return null;
       throw err;
     }
   }
@@ -652,6 +716,21 @@ export class SftpNode implements StorageNode {
       }
     }
   }
+}
+
+/** The folders holding `path`, top down: `log/a/b` → [`log`, `log/a`]. */
+function foldersOf(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** Each level of folder `dir`, top down: `log/a` → [`log`, `log/a`]. */
+function levelsOf(dir: string): string[] {
+  return foldersOf(`${dir}/.`);
+}
+
+function kindOf(st: Stats): string {
+  return st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder' : 'not a regular file';
 }
 
 /** Fetches the host key fingerprint of an SSH server without logging in, for a user to confirm. */

@@ -3,14 +3,23 @@
  * a display string without credentials.
  *
  *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH?identity=KEYFILE&fingerprint=SHA256:...#NAME
- *   webdav+http://[USER[:PASSWORD]@]HOST[:PORT]/PATH#NAME
+ *   webdav+http://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?insecure-http=1]#NAME
  *   webdav+https://[USER[:PASSWORD]@]HOST[:PORT]/PATH?ca=PEMFILE#NAME
+ *
+ * `insecure-http=1` records that the user allowed a WebDAV password over plain http to a
+ * host other than this machine (--allow-insecure-http): without it such a location is
+ * refused (open.ts requirePrivateTransport, and WebDavNode itself).
  *
  * WHATWG URL parsing is not used: it form-decodes nothing but it normalises paths ('..'),
  * lowercases, and accepts things we want refused. The query is split by hand and each value
  * is percent-decoded only (%XX): an SSH fingerprint is base64, holds '+' and '/', and
  * URLSearchParams would turn its '+' into a space.
+ *
+ * A SPEC's password may hold unencoded '/', '?', '#' or '@': then a piece of it lands where a
+ * port, a parameter or a name is expected. So errors quote the SPEC only redacted
+ * (shared/redact.ts), and quote no piece of a SPEC that holds a password at all.
  */
+import { redactCredentials } from '../../shared/redact';
 import { UsageError } from '../errors';
 import type { SftpOptions } from './sftp';
 import type { WebDavOptions } from './webdav';
@@ -25,12 +34,24 @@ export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 
+/** How a parse error is told: `quote` gives a piece of the SPEC, or nothing when it holds a password. */
+interface Complain {
+  readonly secret: boolean;
+  readonly fail: (why: string) => never;
+  readonly quote: (piece: string) => string;
+}
+
 export function parseRemoteSpec(spec: string): RemoteSpec {
   if (typeof spec !== 'string') throw new TypeError('location spec must be a string');
-  const shown = redact(spec);
+  const shown = redactCredentials(spec);
+  const secret = shown !== spec;
   const fail = (why: string): never => {
-    throw new UsageError(`bad location ${JSON.stringify(shown)}: ${why}`);
+    // No at sign in these words: the message passes redaction again (CLI, bridges), which
+    // would hide everything up to it.
+    const hint = secret ? ' (in a password, write / ? # % and spaces, and at signs, as %2F %3F %23 %25 %20 %40)' : '';
+    throw new UsageError(`bad location ${JSON.stringify(shown)}: ${why}${hint}`);
   };
+  const complain: Complain = { secret, fail, quote: (piece) => (secret ? '' : ` ${JSON.stringify(piece)}`) };
   if (/[\s\p{Cc}]/u.test(spec)) fail('it contains spaces or control characters (percent-encode them)');
   const schemeEnd = spec.indexOf('://');
   if (schemeEnd < 0) fail('expected sftp://, webdav+http:// or webdav+https://');
@@ -48,21 +69,28 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
   let query: Map<string, string> = new Map();
   const question = rest.indexOf('?');
   if (question >= 0) {
-    query = parseQuery(rest.slice(question + 1), fail);
+    query = parseQuery(rest.slice(question + 1), complain);
     rest = rest.slice(0, question);
   }
   const slash = rest.indexOf('/');
   const authority = slash >= 0 ? rest.slice(0, slash) : rest;
   const rawPath = slash >= 0 ? rest.slice(slash) : '';
-  const { user, password, host, port } = parseAuthority(authority, fail);
+  const { user, password, host, port } = parseAuthority(authority, complain);
+  // `alice:p@ss/w0rd@host/dav` reads as password `p`, host `ss` and a path: a password that
+  // holds '@' and '/' would go to the wrong server, and a piece of it into every display.
+  // With a password, an '@' after the host must be percent-encoded (%40), as every SPEC
+  // Shardvault writes has it.
+  if (password !== null && spec.slice(schemeEnd + 3 + authority.length).includes('@')) {
+    fail('with a password, an at sign after the host must be percent-encoded (%40)');
+  }
   const path = decodePath(rawPath, fail);
 
   switch (scheme) {
     case 'sftp': {
-      if (user === null) fail('an SFTP location needs a user: sftp://USER@HOST/PATH');
-      if (path === '') fail('an SFTP location needs an absolute folder path: sftp://USER@HOST/ABSOLUTE/PATH');
+      if (user === null) fail('an SFTP location needs a user name before the host');
+      if (path === '') fail('an SFTP location needs an absolute folder path after the host');
       const unknown = [...query.keys()].filter((k) => k !== 'identity' && k !== 'fingerprint');
-      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: identity, fingerprint)`);
+      if (unknown.length > 0) fail(`unknown parameter(s)${listed(unknown, complain)} (known: identity, fingerprint)`);
       const fingerprint = query.get('fingerprint') ?? null;
       if (fingerprint !== null && !FINGERPRINT.test(fingerprint)) {
         fail('fingerprint must look like SHA256:<43 base64 characters>, as `ssh-keygen -lf` prints it');
@@ -82,11 +110,14 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
     }
     case 'webdav+http':
     case 'webdav+https': {
-      const unknown = [...query.keys()].filter((k) => k !== 'ca');
-      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: ca)`);
+      const unknown = [...query.keys()].filter((k) => k !== 'ca' && k !== INSECURE_HTTP);
+      if (unknown.length > 0) fail(`unknown parameter(s)${listed(unknown, complain)} (known: ca, ${INSECURE_HTTP})`);
       const ca = query.get('ca') ?? null;
       const protocol = scheme === 'webdav+https' ? 'https' : 'http';
       if (ca !== null && protocol !== 'https') fail('ca= only applies to webdav+https');
+      const insecure = query.get(INSECURE_HTTP);
+      if (insecure !== undefined && (insecure !== '1' || protocol !== 'http'))
+        fail(`${INSECURE_HTTP}=1 is all it takes, and only for webdav+http`);
       if (password !== null && user === null) fail('a password needs a user');
       const hostPart = host.includes(':') ? `[${host}]` : host;
       const folder = path === '' ? '/' : path.endsWith('/') ? path : `${path}/`;
@@ -95,6 +126,7 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
         username: user,
         password,
         caFile: ca,
+        ...(insecure === '1' ? { allowInsecureHttp: true } : {}),
       };
       return { kind: 'webdav', name, options };
     }
@@ -120,22 +152,42 @@ export function displayWebDav(options: Pick<WebDavOptions, 'url' | 'username'>):
   return `webdav+${url.protocol.replace(':', '')}://${user}${url.host}${url.pathname}`;
 }
 
-/** Replaces the password of a spec with '***', so an error message can quote the rest. */
-export function redact(spec: string): string {
-  const start = spec.indexOf('://');
-  if (start < 0) return spec;
-  const tail = spec.slice(start + 3);
-  const end = tail.search(/[/?#]/);
-  const authority = end < 0 ? tail : tail.slice(0, end);
-  const at = authority.lastIndexOf('@');
-  const colon = authority.indexOf(':');
-  if (at < 0 || colon < 0 || colon > at) return spec;
-  return `${spec.slice(0, start + 3)}${authority.slice(0, colon)}:***${tail.slice(at)}`;
+/** The SPEC parameter that records consent to a WebDAV password over plain http. */
+export const INSECURE_HTTP = 'insecure-http';
+
+/**
+ * True for a host this machine answers itself, written as WHATWG URL parsing leaves it
+ * (`127.1` is `127.0.0.1` by then, `[0::1]` is `[::1]`): 127.0.0.0/8, ::1, localhost.
+ * The one loopback rule (plain http with a password goes nowhere else unasked).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  if (host === 'localhost' || host === '[::1]' || host === '::1') return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
+}
+
+/**
+ * The host a WebDAV location would send its password to in the clear (http://, a password,
+ * not this machine), or null when it sends none that way.
+ */
+export function plainHttpPasswordHost(options: Pick<WebDavOptions, 'url' | 'password'>): string | null {
+  if (options.password == null) return null;
+  const url = new URL(options.url);
+  return url.protocol === 'http:' && !isLoopbackHost(url.hostname) ? url.host : null;
+}
+
+/** Why a WebDAV location with a password over plain http is refused, in words. */
+export function plainHttpRefusal(display: string, host: string): UsageError {
+  return new UsageError(
+    `${display}: its password would cross the network to ${host} in the clear (plain http://), readable by ` +
+      `anyone on the way; use webdav+https://, or allow it for a network you trust with --allow-insecure-http`,
+  );
 }
 
 function parseAuthority(
   authority: string,
-  fail: (why: string) => never,
+  { fail, quote }: Complain,
 ): { user: string | null; password: string | null; host: string; port: number | null } {
   let user: string | null = null;
   let password: string | null = null;
@@ -147,7 +199,7 @@ function parseAuthority(
     const colon = userinfo.indexOf(':');
     user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo, 'user', fail);
     if (colon >= 0) password = decode(userinfo.slice(colon + 1), 'password', fail);
-    if (user === '') fail('empty user name before "@"');
+    if (user === '') fail('empty user name before the at sign');
   }
   let host: string;
   let portText: string | null = null;
@@ -155,7 +207,7 @@ function parseAuthority(
     const close = hostPort.indexOf(']');
     if (close < 0) fail('unclosed "[" in an IPv6 host');
     host = hostPort.slice(1, close);
-    if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':')) fail(`bad IPv6 address ${JSON.stringify(host)}`);
+    if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':')) fail(`bad IPv6 address${quote(host)}`);
     const after = hostPort.slice(close + 1);
     if (after !== '') {
       if (!after.startsWith(':')) fail('expected ":PORT" after the IPv6 address');
@@ -166,30 +218,35 @@ function parseAuthority(
     host = colon >= 0 ? hostPort.slice(0, colon) : hostPort;
     if (colon >= 0) portText = hostPort.slice(colon + 1);
     if (host === '') fail('missing host');
-    if (!HOSTNAME.test(host)) fail(`bad host name ${JSON.stringify(host)}`);
+    if (!HOSTNAME.test(host)) fail(`bad host name${quote(host)}`);
   }
   let port: number | null = null;
   if (portText !== null) {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-      fail(`bad port ${JSON.stringify(portText)} (1-65535)`);
+      fail(`bad port${quote(portText)} (1-65535)`);
     }
     port = Number(portText);
   }
   return { user, password, host, port };
 }
 
-function parseQuery(query: string, fail: (why: string) => never): Map<string, string> {
+function parseQuery(query: string, { fail, quote }: Complain): Map<string, string> {
   const out = new Map<string, string>();
   if (query === '') return out;
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq < 0) fail(`parameter ${JSON.stringify(pair)} needs a value (KEY=VALUE)`);
+    if (eq < 0) fail(`parameter${quote(pair)} needs a value (KEY=VALUE)`);
     const key = decode(pair.slice(0, eq), 'parameter name', fail);
-    if (out.has(key)) fail(`parameter ${key} is given twice`);
+    if (out.has(key)) fail(`parameter${quote(key)} is given twice`);
     out.set(key, decode(pair.slice(eq + 1), key, fail));
   }
   return out;
+}
+
+/** The names of unknown parameters, unless the SPEC holds a password (then a name may be a piece of it). */
+function listed(names: readonly string[], { secret }: Complain): string {
+  return secret ? '' : ` ${names.join(', ')}`;
 }
 
 function decodePath(raw: string, fail: (why: string) => never): string {

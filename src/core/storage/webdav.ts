@@ -31,14 +31,17 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
 import {
+  assertDeletable,
   assertObjectPath,
   assertRange,
+  isObjectSegment,
+  newTempPath,
   type LocationHealth,
   type ObjectInfo,
   type StorageNode,
   unreachable,
 } from './node';
-import { displayWebDav } from './url';
+import { displayWebDav, plainHttpPasswordHost, plainHttpRefusal } from './url';
 
 export interface WebDavOptions {
   /** The collection that is the location's root: `http(s)://host[:port]/path/`. It must exist. */
@@ -47,6 +50,11 @@ export interface WebDavOptions {
   readonly password?: string | null;
   /** A PEM file with the CA (or the server's own self-signed certificate) to trust for https. */
   readonly caFile?: string | null;
+  /**
+   * Lets the password go over plain http:// to a host other than this machine (it crosses
+   * the network readable, Basic or Digest alike). Without it such a node is refused.
+   */
+  readonly allowInsecureHttp?: boolean;
   /** The same as PEM text. */
   readonly ca?: string | null;
   /** A request fails when its connection stays silent this long. Default 30 s. */
@@ -55,7 +63,6 @@ export interface WebDavOptions {
   readonly concurrency?: number;
 }
 
-const TEMP_DIR = 'tmp';
 /** A PROPFIND answer larger than this is refused (a location may lie). */
 const MAX_XML_BYTES = 16 << 20;
 /** How long get waits before it asks again about a missing object (see get). */
@@ -100,14 +107,16 @@ export class WebDavNode implements StorageNode {
     this.base = base;
     this.lib = base.protocol === 'https:' ? https : http;
     this.display = displayWebDav({ url: base.href, username: options.username ?? null });
+    const exposed = plainHttpPasswordHost({ url: base.href, password: options.password ?? null });
+    if (exposed !== null && !options.allowInsecureHttp) throw plainHttpRefusal(this.display, exposed);
     this.auth = new Authenticator(options.username ?? null, options.password ?? null);
   }
 
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
     await this.ready();
-    const temp = `${TEMP_DIR}/${randomBytes(12).toString('hex')}.part`;
-    await this.ensureDir(TEMP_DIR);
+    const temp = newTempPath();
+    await this.ensureParents(temp);
     await this.ensureParents(path);
     let sent = 0;
     const counted: Body =
@@ -248,6 +257,7 @@ export class WebDavNode implements StorageNode {
       if (segments.length !== parent.length + 1 || !parent.every((s, i) => s === segments[i])) continue;
       if (entry.isCollection) continue;
       const name = segments[segments.length - 1] as string;
+      if (!isObjectSegment(name)) continue; // a name no put could have made
       const path = dir === '' ? name : `${dir}/${name}`;
       out.push(this.info(path, entry));
     }
@@ -255,7 +265,9 @@ export class WebDavNode implements StorageNode {
   }
 
   async delete(path: string): Promise<void> {
-    assertObjectPath(path);
+    // No links are visible over WebDAV; the name rule is what keeps a hostile listing from
+    // steering a delete (node.ts assertDeletable).
+    assertDeletable(path, this.display);
     await this.ready();
     const { status, res } = await this.request('DELETE', path);
     await drain(res);

@@ -366,7 +366,7 @@ export async function removeFile(vault: Vault, name: string): Promise<void> {
 /** What each reachable location holds under shards/: object path -> size; null when unreachable. */
 export async function shardListings(vault: Vault): Promise<Map<string, Map<string, number> | null>> {
   const listed = await vault.everywhere(
-    async (l) => new Map((await l.node.list('shards')).map((o) => [o.path, o.size])),
+    async (l) => new Map((await l.node.list(PATHS.shardsDir)).map((o) => [o.path, o.size])),
   );
   return new Map(listed.map((r) => [r.location.id, r.value ?? null]));
 }

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { decodeVaultRecord, encodeVaultRecord, PATHS } from '../format/records';
+import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
-import { createNode, parseSpec, splitName } from '../storage/open';
+import { createNode, parseSpec, requirePrivateTransport, splitName } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { nameSpecs, pinHostKeys } from './locations';
@@ -29,11 +29,13 @@ export async function addLocation(
   vault: Vault,
   spec: string,
   confirmHostKey = vault.options.confirmHostKey,
+  allowInsecureHttp = vault.options.allowInsecureHttp ?? false,
 ): Promise<LocationInfo> {
   const [named] = nameSpecs(
     [spec],
     0,
     vault.locations.map((l) => l.name),
+    allowInsecureHttp,
   );
   return vault.audited('location', null, async (used) => {
     if (vault.locations.some((l) => l.display === named!.display))
@@ -96,7 +98,7 @@ export async function addLocation(
 export async function editLocation(
   vault: Vault,
   name: string,
-  change: { readonly name?: string; readonly spec?: string },
+  change: { readonly name?: string; readonly spec?: string; readonly allowInsecureHttp?: boolean },
   confirmHostKey = vault.options.confirmHostKey,
 ): Promise<LocationInfo> {
   const existing = vault.locations.find((l) => l.name === name);
@@ -111,7 +113,11 @@ export async function editLocation(
     const entry = vault.profileLocations().find((e) => e.id === existing.id)!;
     let stored = { ...entry, name: newName };
     if (change.spec !== undefined) {
-      const [p] = await pinHostKeys([{ ...parseSpec(change.spec), name: newName }], confirmHostKey);
+      const given = requirePrivateTransport(
+        parseSpec(change.spec),
+        change.allowInsecureHttp ?? vault.options.allowInsecureHttp ?? false,
+      );
+      const [p] = await pinHostKeys([{ ...given, name: newName }], confirmHostKey);
       const parsed = p!;
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
@@ -362,8 +368,9 @@ export async function removeLocation(
 }
 
 async function emptyLocation(l: Location): Promise<void> {
-  for (const dir of [PATHS.keysDir, PATHS.headsDir, 'shards', 'manifests', 'tmp']) {
-    for (const o of await l.node.list(dir)) await l.node.delete(o.path);
+  for (const dir of [PATHS.keysDir, PATHS.headsDir, PATHS.shardsDir, PATHS.manifestsDir, PATHS.tempDir]) {
+    // What a location lists is only its claim: only names the vault makes are removed.
+    for (const o of await l.node.list(dir)) if (isFormatObjectName(o.path)) await l.node.delete(o.path);
   }
   await l.node.delete(PATHS.head);
   // The record goes last: until then the location still proves which vault it belonged to.
@@ -385,7 +392,7 @@ export async function testLocation(
   if (!l) throw new UsageError(`no location named ${name}`);
   const health = await l.node.health();
   if (!health.reachable) return { name, ...health, roundTripMs: null };
-  const probe = `tmp/probe-${randomBytes(8).toString('hex')}`;
+  const probe = PATHS.probe(randomBytes(8).toString('hex'));
   const data = new Uint8Array(randomBytes(64 * 1024));
   const started = performance.now();
   try {

@@ -14,8 +14,11 @@ import type { LocationHealth, ObjectInfo, StorageNode } from '../storage/node';
 import {
   createNode,
   parseSpec,
+  plainHttpExposure,
+  requirePrivateTransport,
   sftpTarget,
   withFingerprint,
+  withInsecureHttp,
   type LocationSecrets,
   type ParsedSpec,
 } from '../storage/open';
@@ -28,10 +31,19 @@ export type NamedSpec = ParsedSpec & { name: string };
 /** Asked to trust an SSH host key seen for the first time; true pins it. */
 export type ConfirmHostKey = (display: string, fingerprint: string) => Promise<boolean>;
 
-/** Parses SPECs and gives unnamed ones loc1, loc2, … in the order given (after `offset`). */
-export function nameSpecs(specs: readonly string[], offset = 0, taken: readonly string[] = []): NamedSpec[] {
+/**
+ * Parses SPECs a user gives anew and names unnamed ones loc1, loc2, … in the order given
+ * (after `offset`). A WebDAV password over plain http to another machine is refused unless
+ * `allowInsecureHttp` (open.ts requirePrivateTransport).
+ */
+export function nameSpecs(
+  specs: readonly string[],
+  offset = 0,
+  taken: readonly string[] = [],
+  allowInsecureHttp = false,
+): NamedSpec[] {
   if (specs.length === 0) throw new UsageError('give at least one --location');
-  const given = specs.map((s) => parseSpec(s));
+  const given = specs.map((s) => requirePrivateTransport(parseSpec(s), allowInsecureHttp));
   const used = new Set<string>([...taken, ...given.flatMap((p) => (p.name ? [p.name] : []))]);
   let next = offset;
   const parsed = given.map((p) => {
@@ -170,6 +182,24 @@ export class UnavailableNode implements StorageNode {
 }
 
 /**
+ * What to tell a user about a profile location whose WebDAV password crosses the network in
+ * the clear, or null. `legacy`: added before Shardvault refused that unasked.
+ */
+export function plainHttpWarning(l: ProfileLocation): { message: string; legacy: boolean } | null {
+  const exposure = plainHttpExposure(l, l.sealedSecrets !== null);
+  if (exposure === null) return null;
+  const what = `${l.name}: its WebDAV password goes to ${exposure.host} over plain http, readable on the way`;
+  return exposure.allowed
+    ? { message: `${what} (allowed with --allow-insecure-http)`, legacy: false }
+    : {
+        message:
+          `${what}; this location was added before Shardvault refused that. Give it an https:// address ` +
+          `(location edit), or keep it with location edit ${l.name} SPEC --allow-insecure-http`,
+        legacy: true,
+      };
+}
+
+/**
  * A location the head names but this profile lacks, reached at the address the head records
  * (no credentials: enough for folders; a server needs adding again). `hint` says how, when
  * that address can't be used here.
@@ -196,8 +226,11 @@ export function nodeFor(
   if (l.sealedSecrets && !pk && !kept)
     return new UnavailableNode(l.kind, display, 'its credentials are sealed under the passphrase; unlock first');
   const secrets = l.sealedSecrets ? (pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : kept) : null;
+  // Added before plain http was refused: it keeps working (the warning is plainHttpWarning's).
+  const exposure = plainHttpExposure(l, l.sealedSecrets !== null);
+  const spec = exposure && !exposure.allowed ? withInsecureHttp(l.spec) : l.spec;
   try {
-    return new CheckedNode(createNode({ kind: l.kind, spec: l.spec }, secrets, { env: process.env }), vaultId, l.id);
+    return new CheckedNode(createNode({ kind: l.kind, spec }, secrets, { env: process.env }), vaultId, l.id);
   } catch (err) {
     return new UnavailableNode(l.kind, display, (err as Error).message);
   }

@@ -17,7 +17,7 @@ import type { RepairReport } from '../../shared/api';
 import { wipe } from '../crypto/bytes';
 import { ShardvaultError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { decodeKeyShare, KEY_SHARE_BYTES, MAX_MANIFEST_BYTES, PATHS } from '../format/records';
+import { decodeKeyShare, isFormatObjectName, KEY_SHARE_BYTES, MAX_MANIFEST_BYTES, PATHS } from '../format/records';
 import { readObject } from '../storage/node';
 import { checkCopies, copyStates, fetchManifest, healthOf, readSpecOf, shardListings, unwrapShardKeys } from './files';
 import { decodeManifest } from '../format/manifest';
@@ -128,9 +128,11 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       modifiedMs !== undefined && now - modifiedMs > GARBAGE_AGE_MS;
     const collected = await vault.everywhere(async (l) => {
       let count = 0;
-      for (const dir of ['tmp', 'shards', 'manifests']) {
+      for (const dir of [PATHS.tempDir, PATHS.shardsDir, PATHS.manifestsDir]) {
         for (const o of await l.node.list(dir)) {
-          if (dir !== 'tmp' && referenced.has(o.path)) continue;
+          // A listing is the location's claim: a name the vault does not make is not its garbage.
+          if (!isFormatObjectName(o.path)) continue;
+          if (dir !== PATHS.tempDir && referenced.has(o.path)) continue;
           if (!old(o.modifiedMs)) continue;
           await l.node.delete(o.path);
           count++;

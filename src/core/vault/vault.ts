@@ -17,6 +17,7 @@ import {
   encodeVaultRecord,
   ID_BYTES,
   KEY_ROTATION_BYTES,
+  isFormatObjectName,
   KEY_SHARE_BYTES,
   KEY_SHARE_BYTES_V1,
   isDeviceHeadName,
@@ -34,6 +35,7 @@ import {
   nameSpecs,
   nodeAtRecordedAddress,
   nodeFor,
+  plainHttpWarning,
   openSecrets,
   pinHostKeys,
   sealSecrets,
@@ -89,6 +91,9 @@ export interface VaultOptions {
   onWarning?: (message: string) => void;
   /** Asked before trusting an SSH host key seen for the first time (init, open, location add). */
   confirmHostKey?: ConfirmHostKey;
+  /** New locations (init, open, location add) may send a WebDAV password over plain http to
+   * another machine (--allow-insecure-http); refused otherwise. */
+  allowInsecureHttp?: boolean;
   /** Credentials a front end kept from an earlier unlock (by location id), so a locked vault
    * can still reach locations whose credentials the profile seals under the passphrase. */
   keptCredentials?: ReadonlyMap<string, LocationSecrets>;
@@ -194,6 +199,10 @@ export class Vault {
     }
     const vault = new Vault(dir, profile, locations, options);
     if (pk && passphrase) vault.preKey = preKeyFor(passphrase, pk);
+    for (const l of profile.locations) {
+      const warning = plainHttpWarning(l);
+      if (warning?.legacy) options.onWarning?.(warning.message);
+    }
     return vault;
   }
 
@@ -208,7 +217,7 @@ export class Vault {
         'a vault needs at least two locations: one location alone would hold every key share',
       );
     }
-    const parsed = await pinHostKeys(nameSpecs(opts.locations), opts.confirmHostKey);
+    const parsed = await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey);
     const m = parsed.length;
     const numbers =
       'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
@@ -342,7 +351,7 @@ export class Vault {
     options: AttachOptions = {},
   ): Promise<Vault> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
-    const parsed = await pinHostKeys(nameSpecs(specs), options.confirmHostKey);
+    const parsed = await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey);
     const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
     const opened: StorageNode[] = given.map((g) => g.node);
     try {
@@ -574,6 +583,12 @@ export class Vault {
     this.current = locations;
     this.profile = { ...this.profile, locations: entries };
     await this.saveProfile();
+  }
+
+  /** Why a location deserves a warning (a password over plain http), or null. */
+  locationWarning(id: string): string | null {
+    const entry = this.profile.locations.find((l) => l.id === id);
+    return entry ? (plainHttpWarning(entry)?.message ?? null) : null;
   }
 
   profileLocations(): readonly ProfileLocation[] {
@@ -1006,7 +1021,8 @@ export class Vault {
     // what they held is in the head just committed.
     const mine = PATHS.deviceHead(this.profile.device.id);
     await this.everywhere(async (l) => {
-      for (const o of await l.node.list(PATHS.headsDir)) if (o.path !== mine) await l.node.delete(o.path);
+      for (const o of await l.node.list(PATHS.headsDir))
+        if (o.path !== mine && isFormatObjectName(o.path)) await l.node.delete(o.path);
     });
   }
 

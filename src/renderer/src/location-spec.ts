@@ -4,7 +4,7 @@
  *
  *   /absolute/folder#NAME
  *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH[?identity=KEYFILE]#NAME
- *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE]#NAME
+ *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE | ?insecure-http=1]#NAME
  *
  * The engine percent-decodes every part (and only that: '+' stays '+'), so each part the user
  * typed is encoded with encodeURIComponent. The password is not one of the fields (the form
@@ -33,6 +33,8 @@ export interface LocationFields {
   readonly caFile: string;
   /** Whether the password input holds something (its value stays in the input). */
   readonly hasPassword: boolean;
+  /** The user allows the WebDAV password over plain http:// to another machine. */
+  readonly insecureHttp: boolean;
 }
 
 export const EMPTY_FIELDS: LocationFields = {
@@ -49,10 +51,11 @@ export const EMPTY_FIELDS: LocationFields = {
   webdavUser: '',
   caFile: '',
   hasPassword: false,
+  insecureHttp: false,
 };
 
 /** The field a problem is about, so the form can mark it. */
-export type FieldName = Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword'> | 'password';
+export type FieldName = Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword' | 'insecureHttp'> | 'password';
 
 export type BuiltSpec =
   | { readonly ok: true; readonly spec: string }
@@ -209,6 +212,8 @@ export function buildSpec(fields: LocationFields, name: string, password: string
         if (!isAbsolutePath(caFile)) return problem('caFile', 'Give the full path of the CA file, starting with /.');
         query = `?ca=${encodeURIComponent(caFile)}`;
       }
+      // Consent to a password over plain http (the engine refuses it to any other machine).
+      if (url.protocol === 'http:' && fields.hasPassword && fields.insecureHttp) query = '?insecure-http=1';
       const scheme = url.protocol === 'https:' ? 'webdav+https' : 'webdav+http';
       return { ok: true, spec: `${scheme}://${userinfo}${url.host}${path}${query}#${name}` };
     }
@@ -223,9 +228,4 @@ export function pinFingerprint(spec: string, fingerprint: string): string {
   const hash = spec.lastIndexOf('#');
   const [body, name] = hash < 0 ? [spec, ''] : [spec.slice(0, hash), spec.slice(hash)];
   return `${body}${body.includes('?') ? '&' : '?'}fingerprint=${fingerprint}${name}`;
-}
-
-/** A SPEC as the page may show it: a password in its address is left out. */
-export function redactSpec(spec: string): string {
-  return spec.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/i, '$1:•••@');
 }

@@ -415,6 +415,18 @@ export function AddLocation({
                   }}
                 />
               </div>
+              {/^http:/i.test(fields.url.trim()) && fields.hasPassword ? (
+                <label className="check">
+                  <input
+                    type="checkbox"
+                    data-field="insecureHttp"
+                    checked={fields.insecureHttp}
+                    onChange={(e) => set({ insecureHttp: e.target.checked })}
+                  />{' '}
+                  Send the password over plain http:// anyway. Anyone on the network between this computer and the
+                  server can read it; Shardvault refuses this except to this computer unless you allow it here.
+                </label>
+              ) : null}
               {/^https:/i.test(fields.url.trim()) ? (
                 <Field
                   label="CA certificate file (optional)"

@@ -3,7 +3,8 @@
 // field). The list shows each location without its password.
 import { useState } from 'react';
 import type { Client } from '../bridge/client';
-import { pinFingerprint, redactSpec } from '../location-spec';
+import { redactCredentials } from '../../../shared/redact';
+import { pinFingerprint } from '../location-spec';
 import { errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
 
@@ -48,7 +49,7 @@ export function LocationsEditor({
   };
   const addTyped = (spec: string): void => {
     const trimmed = spec.trim();
-    if (trimmed !== '' && add({ spec: trimmed, display: redactSpec(trimmed) })) setDraft('');
+    if (trimmed !== '' && add({ spec: trimmed, display: redactCredentials(trimmed) })) setDraft('');
   };
 
   const chooseFolder = async (): Promise<void> => {

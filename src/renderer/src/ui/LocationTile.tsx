@@ -38,6 +38,11 @@ export function LocationTile({ location, children }: { location: LocationStatus;
         </div>
       </dl>
       {location.error ? <Trouble message={location.error} /> : null}
+      {location.warning ? (
+        <p className="tile-warning" data-testid={`location-warning-${location.name}`}>
+          {location.warning}
+        </p>
+      ) : null}
       {children}
     </li>
   );
