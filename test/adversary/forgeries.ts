@@ -52,7 +52,13 @@ async function newMachine(
   locations: readonly string[] = order(o, threat),
 ): Promise<Machine | null> {
   const m = o.scene.machine(name);
-  const r = await m.open(locations);
+  let r = await m.open(locations);
+  if (r.code === 2 && /different vaults/.test(r.stdout + r.stderr)) {
+    // A clear refusal: the records name two vaults and a majority proves nothing. The user
+    // then gives the fingerprint from the recovery kit, which picks the owner's vault.
+    c.note(`${name}: open refused locations naming different vaults; again with the fingerprint`);
+    r = await m.open(locations, { expectFingerprint: o.fingerprint });
+  }
   c.expect(r.code === 0, `${name}: open with the hostile location(s) listed first: ${describeRun(['open'], r)}`);
   if (r.code !== 0) return null;
   for (const [file, e] of o.owner.committed) m.committed.set(file, e);

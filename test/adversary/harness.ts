@@ -330,6 +330,8 @@ export interface InitResult {
   readonly recoveryCode: string;
   readonly threshold: number;
   readonly survives: number;
+  /** The vault key fingerprint the recovery kit prints. */
+  readonly fingerprint: string;
 }
 
 export interface GetOutcome {
@@ -399,14 +401,25 @@ export class Machine {
       vault: { id: string; threshold: number };
       survives: number;
       recoveryCode: string;
+      fingerprint: string;
     };
-    return { vaultId: v.vault.id, recoveryCode: v.recoveryCode, threshold: v.vault.threshold, survives: v.survives };
+    return {
+      vaultId: v.vault.id,
+      recoveryCode: v.recoveryCode,
+      threshold: v.vault.threshold,
+      survives: v.survives,
+      fingerprint: v.fingerprint,
+    };
   }
 
   /** `open` (attach this machine) over `locations`, in that order. */
-  open(locations: readonly string[], opts: { recoveryCode?: string; passphrase?: string } = {}): Promise<CliResult> {
+  open(
+    locations: readonly string[],
+    opts: { recoveryCode?: string; passphrase?: string; expectFingerprint?: string } = {},
+  ): Promise<CliResult> {
     const args = ['open', ...locations.flatMap((l) => ['--location', l])];
     if (opts.recoveryCode !== undefined) args.push('--recovery');
+    if (opts.expectFingerprint !== undefined) args.push('--expect-fingerprint', opts.expectFingerprint);
     args.push('--json');
     return this.run(args, {
       env: {
@@ -591,6 +604,8 @@ export interface Fresh {
   readonly locs: string[];
   readonly vaultId: string;
   readonly recoveryCode: string;
+  /** The owner's vault key fingerprint (from init): what a careful new machine checks. */
+  readonly fingerprint: string;
   /** The location ids, in the order of `locs`. */
   readonly ids: string[];
   /** Copies of the locations as they were after setup (to roll a location back to). */
@@ -635,7 +650,7 @@ export class VaultFixture {
     const scene = await Scene.create(label);
     const locs = await scene.locations(POLICIES[policy].locations);
     const owner = scene.machine('owner');
-    const { vaultId, recoveryCode } = await owner.init(
+    const { vaultId, recoveryCode, fingerprint } = await owner.init(
       locs,
       policy,
       opts.logN !== undefined ? { logN: opts.logN } : {},
@@ -659,7 +674,7 @@ export class VaultFixture {
     return new VaultFixture(
       scene,
       pristineRoot,
-      { locs, vaultId, recoveryCode, ids, pristine, other },
+      { locs, vaultId, recoveryCode, fingerprint, ids, pristine, other },
       new Map(owner.committed),
     );
   }

@@ -408,24 +408,21 @@ export class Vault {
       // opening the key shares, most common first; the sealed head then says which are the
       // vault's, and only those seal anything new.
       const kdfCandidates = kdfChoices(records.filter((r): r is VaultRecord => r?.vaultId === vaultId));
-      let matched = given.flatMap((g, i) =>
+      const matched = given.flatMap((g, i) =>
         records[i]?.vaultId === vaultId ? [{ ...g, id: records[i].locationId }] : [],
       );
       // Two locations claiming one id: one is a copy, or lying about who it is (its record is
-      // public and unprotected). Which is which can't be told from here, and the profile would
-      // send that location's writes to the wrong one: neither is used; once the vault is open,
-      // that location is reached at the address the sealed head records, like one not given.
-      const twins = matched.filter((g) => matched.some((o) => o !== g && o.id === g.id));
-      for (const g of twins) {
+      // public and unprotected). Which is which can't be told from here. Reading key shares
+      // and heads from both is safe (a location id counts once, and heads are sealed), but
+      // the profile would send that location's writes to the wrong one: once the vault is
+      // open, that location is reached at the address the sealed head records instead.
+      const twinIds = new Set(matched.filter((g) => matched.some((o) => o !== g && o.id === g.id)).map((g) => g.id));
+      for (const g of matched.filter((m) => twinIds.has(m.id))) {
         options.onWarning?.(
           `${g.parsed.name} (${g.parsed.display}) says it is a location another one given also says it is: ` +
-            'one is a copy or is not what it says; neither is used',
+            'one is a copy or is not what it says; the address the vault records is used instead',
         );
       }
-      matched = matched.filter((g) => !twins.includes(g));
-      // Nodes not used from here (twins, unreadable records) are closed now: an open SSH
-      // session would keep the process alive.
-      await closeNodes(given.filter((g) => !matched.some((m) => m.node === g.node)).map((g) => g.node));
       const locations: Location[] = matched.map((g) => ({
         id: g.id,
         name: g.parsed.name,
@@ -473,7 +470,7 @@ export class Vault {
         // the address the head records (enough for local folders; remote ones need their
         // credentials again: `location add`).
         const all: Location[] = head.locations.map((entry) => {
-          const mine = locations.find((l) => l.id === entry.id);
+          const mine = twinIds.has(entry.id) ? undefined : locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
           const node = nodeAtRecordedAddress(entry, vaultId, 'give it with --location to use it here');
           opened.push(node);
@@ -501,7 +498,7 @@ export class Vault {
           lastHeadCounter: head.counter,
           policy: head.policy,
           locations: all.map((l) => {
-            const given = matched.find((g) => g.id === l.id);
+            const given = twinIds.has(l.id) ? undefined : matched.find((g) => g.id === l.id);
             return {
               id: l.id,
               name: l.name,
@@ -513,6 +510,9 @@ export class Vault {
           }),
         };
         const vault = new Vault(dir, fresh, all, options);
+        // Given locations the vault does not use from here (twins, unreadable records) are
+        // closed: an open SSH session would keep the process alive.
+        await closeNodes(given.filter((g) => !all.some((l) => l.node === g.node)).map((g) => g.node));
         vault.keys = keys;
         vault.currentHead = head;
         vault.vk = new Uint8Array(vk);
