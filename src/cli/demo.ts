@@ -13,7 +13,8 @@ import { ShardvaultError } from '../core/errors';
 import { getFile, placement, putFile, readAccessLog } from '../core/vault/files';
 import { Vault } from '../core/vault/vault';
 import { statusReport } from '../core/app';
-import { formatBytes, table } from './format';
+import { formatBytes } from '../shared/format';
+import { table } from './format';
 
 const PLACES = ['usb-disk', 'nas', 'laptop', 'cloud-sync', 'office'];
 

@@ -3,7 +3,7 @@
 import type { ReactNode } from 'react';
 import type { LocationKindName, LocationStatus } from '../../../shared/api';
 import { formatBytes, formatRelative } from '../format';
-import { locationTrouble } from '../location-words';
+import { locationTrouble } from '../../../shared/location-trouble';
 import { Badge } from './ui';
 
 export const KIND_WORD: Record<LocationKindName, string> = { local: 'Folder', sftp: 'SFTP', webdav: 'WebDAV' };
