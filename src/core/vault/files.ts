@@ -34,11 +34,21 @@ const newId = (): string => randomBytes(16).toString('hex');
 /** Device markers read at most per location (a location could list any number). */
 const MAX_LOG_DEVICES = 1024;
 
+/**
+ * The one rule for a file's name in the vault. Names may hold slashes (a folder's files keep
+ * their paths), but not a "." or ".." step, nor be only dots and slashes: `get` writes to
+ * the name's last step by default, and ".." there is the parent folder, not a file.
+ */
 export function checkFileName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new UsageError('a file name may not be empty');
   if (name.length > 1024) throw new UsageError('a file name may be at most 1024 characters');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('a file name may not hold control characters');
+  if (/^[./\\]+$/.test(name) || name.split(/[/\\]/).some((step) => step === '.' || step === '..')) {
+    throw new UsageError(
+      `${JSON.stringify(name)} is not a file name: a name may not be only dots and slashes, nor hold a "." or ".." step`,
+    );
+  }
 }
 
 function findFile(head: Head, name: string): FileRef {
