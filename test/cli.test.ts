@@ -439,6 +439,27 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
     expect(r.stdout).toContain(nodePath.join(cwd, 'renamed.txt'));
   });
 
+  it('get --output FOLDER or FOLDER/ writes FOLDER/NAME, and creates no folder', async () => {
+    const folder = await root.dir('main/into');
+    const written = nodePath.join(folder, 'renamed.txt');
+    const r = await v.run(['get', 'renamed.txt', '--output', folder]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fs.readdir(folder)).toEqual(['renamed.txt']);
+    expect(await sha256File(written)).toBe(hashes.get('renamed.txt'));
+    expect(r.stdout).toContain(written);
+    await fs.rm(written);
+
+    const slash = await v.run(['get', 'renamed.txt', '--output', `${folder}/`, '--json']);
+    expect(parseJson<{ output: string }>(slash).output).toBe(written);
+    expect(await sha256File(written)).toBe(hashes.get('renamed.txt'));
+    await fs.rm(written);
+
+    const missing = nodePath.join(out, 'no-such-folder');
+    const refused = await v.run(['get', 'renamed.txt', '--output', `${missing}/`]);
+    expectError(refused, 2, /no-such-folder is not a folder here/);
+    expect(await exists(missing)).toBe(false);
+  });
+
   it('get of a name not in the vault fails (exit 1) and writes nothing', async () => {
     const cwd = await root.dir('main/cwd-missing');
     const r = await v.run(['get', 'no-such-file'], { cwd });

@@ -32,7 +32,8 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
                                            vault (a new machine); FP: the recovery kit's key fingerprint
   put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
                                            --survive: this file survives losing X locations (more parity)
-  get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
+  get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
+                                           file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
   serve [--port P]                         the desktop UI in a browser, on this machine only
@@ -317,11 +318,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       );
       for (const p of result.problems)
         io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
-      print(
-        io,
-        { name, output: nodePath.resolve(output), problems: result.problems },
-        () => `Wrote ${nodePath.resolve(output)}`,
-      );
+      print(io, { name, output: result.output, problems: result.problems }, () => `Wrote ${result.output}`);
       return 0;
     }
     case 'rm': {

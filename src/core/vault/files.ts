@@ -272,15 +272,30 @@ export function readSpecOf(
   };
 }
 
+/**
+ * Where a get writes: `output` itself, or, when it is an existing folder or ends in a slash,
+ * the file's own name inside it. No folder is created.
+ */
+async function outputPath(output: string, name: string): Promise<string> {
+  const resolved = nodePath.resolve(output);
+  const folder = await fs.stat(resolved).catch(() => null);
+  if (folder?.isDirectory()) return nodePath.join(resolved, name.split(/[/\\]/).pop()!);
+  if (/[/\\]$/.test(output)) {
+    throw new UsageError(`${resolved} is not a folder here (a path ending in / names a folder; none is created)`);
+  }
+  return resolved;
+}
+
+/** Writes the verified file to `output` (a file path, or a folder for NAME inside it), or nothing. */
 export async function getFile(
   vault: Vault,
   name: string,
   output: string,
   opts: { force?: boolean } = {},
-): Promise<{ problems: ShardProblem[] }> {
+): Promise<{ output: string; problems: ShardProblem[] }> {
   return vault.audited('get', name, async (used) => {
     const file = findFile(vault.head(), name);
-    const target = nodePath.resolve(output);
+    const target = await outputPath(output, name);
     const existing = await fs.stat(target).catch(() => null);
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
@@ -308,7 +323,7 @@ export async function getFile(
       await handle.close();
       await fs.rename(temp, target);
       renamed = true;
-      return { problems };
+      return { output: target, problems };
     } finally {
       wipe(fileKey, ...shardKeys);
       if (!renamed) {
