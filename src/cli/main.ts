@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { ProgressEvent } from '../shared/api';
+import { fileBaseName } from '../shared/file-name';
 import { formatBytes, formatSpeed, plural } from '../shared/format';
 import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
 import { removeAllSync } from '../core/cleanup';
@@ -312,7 +313,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
     case 'get': {
       expectPositional(args, 1, 'get NAME [--output PATH] [--force]');
       const name = args.positional[0]!;
-      const output = one(args, 'output') ?? nodePath.basename(name);
+      const output = one(args, 'output') ?? fileBaseName(name);
       const result = await withVault(io, args, { unlock: true }, (vault) =>
         getFile(vault, name, output, { force: args.flags.has('force') }),
       );

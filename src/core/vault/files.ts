@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
+import { fileBaseName } from '../../shared/file-name';
 import { wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
@@ -279,7 +280,7 @@ export function readSpecOf(
 async function outputPath(output: string, name: string): Promise<string> {
   const resolved = nodePath.resolve(output);
   const folder = await fs.stat(resolved).catch(() => null);
-  if (folder?.isDirectory()) return nodePath.join(resolved, name.split(/[/\\]/).pop()!);
+  if (folder?.isDirectory()) return nodePath.join(resolved, fileBaseName(name));
   if (/[/\\]$/.test(output)) {
     throw new UsageError(`${resolved} is not a folder here (a path ending in / names a folder; none is created)`);
   }
