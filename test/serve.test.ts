@@ -2,7 +2,7 @@
 // Origin or Host, unknown routes, malformed payloads; and carries a real store and export
 // through the engine. Runs against the real engine (createApp) over local folders.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -410,11 +410,13 @@ describe('shardvault serve: the web bridge', () => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
+            const raw = Buffer.concat(chunks);
+            const body = raw.toString('utf8');
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
               body,
+              raw,
               json: () => JSON.parse(body) as ReturnType<Answer['json']>,
             });
           });
@@ -539,6 +541,34 @@ describe('the recovery kit', () => {
       expect(await app.recoveryKit()).toBeNull();
       await app.unlock({ passphrase });
       expect(await app.recoveryKit()).toBeNull();
+    } finally {
+      await app.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  await Promise.resolve();
+  yield* parts;
+}
+
+describe("the engine's words", () => {
+  it('count locations in plural-correct words, not "location(s)"', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shardvault-words-'));
+    const app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
+    try {
+      for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
+      const locations = ['a', 'b', 'c'].map((d) => join(root, d));
+      await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase: 'words test passphrase' });
+      renameSync(join(root, 'c'), join(root, 'c.unplugged'));
+      const refused = app.putStream({ name: 'late.txt', data: chunks(new TextEncoder().encode('late')) });
+      await expect(refused).rejects.toThrow(
+        'only 2 of 3 locations are reachable: the file would survive losing 0 locations instead of 1',
+      );
+      await expect(app.putStream({ name: 'x', data: chunks(), survive: 0 })).rejects.toThrow(
+        "this vault's files survive losing 1 location; a file can ask for more, not fewer",
+      );
     } finally {
       await app.close();
       rmSync(root, { recursive: true, force: true });

@@ -62,7 +62,10 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
       if (user === null) fail('an SFTP location needs a user: sftp://USER@HOST/PATH');
       if (path === '') fail('an SFTP location needs an absolute folder path: sftp://USER@HOST/ABSOLUTE/PATH');
       const unknown = [...query.keys()].filter((k) => k !== 'identity' && k !== 'fingerprint');
-      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: identity, fingerprint)`);
+      if (unknown.length > 0)
+        fail(
+          `unknown ${unknown.length === 1 ? 'parameter' : 'parameters'} ${unknown.join(', ')} (known: identity, fingerprint)`,
+        );
       const fingerprint = query.get('fingerprint') ?? null;
       if (fingerprint !== null && !FINGERPRINT.test(fingerprint)) {
         fail('fingerprint must look like SHA256:<43 base64 characters>, as `ssh-keygen -lf` prints it');
@@ -83,7 +86,8 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
     case 'webdav+http':
     case 'webdav+https': {
       const unknown = [...query.keys()].filter((k) => k !== 'ca');
-      if (unknown.length > 0) fail(`unknown parameter(s) ${unknown.join(', ')} (known: ca)`);
+      if (unknown.length > 0)
+        fail(`unknown ${unknown.length === 1 ? 'parameter' : 'parameters'} ${unknown.join(', ')} (known: ca)`);
       const ca = query.get('ca') ?? null;
       const protocol = scheme === 'webdav+https' ? 'https' : 'http';
       if (ca !== null && protocol !== 'https') fail('ca= only applies to webdav+https');

@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
 import { fileBaseName } from '../../shared/file-name';
+import { plural } from '../../shared/format';
 import { wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
@@ -96,8 +97,8 @@ export async function putFile(
     if (survives < wanted) {
       throw new ShardvaultError(
         'unavailable',
-        `only ${reachable.length} of ${vault.locations.length} locations are reachable: the file would survive losing ${Math.max(0, survives)} ` +
-          `location(s) instead of ${wanted}; bring the others back first`,
+        `only ${reachable.length} of ${vault.locations.length} locations are reachable: the file would survive losing ` +
+          `${plural(Math.max(0, survives), 'location')} instead of ${wanted}; bring the others back first`,
       );
     }
 
@@ -347,7 +348,7 @@ function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number 
   const extra = survive - vaultSurvives;
   if (extra < 0) {
     throw new UsageError(
-      `this vault's files survive losing ${vaultSurvives} location(s); a file can ask for more, not fewer`,
+      `this vault's files survive losing ${plural(vaultSurvives, 'location')}; a file can ask for more, not fewer`,
     );
   }
   const data = vaultPolicy.data - extra;

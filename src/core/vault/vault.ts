@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
+import { plural } from '../../shared/format';
 import { fromHex, wipe } from '../crypto/bytes';
 import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
 import { generateX25519 } from '../crypto/sealed-box';
@@ -820,7 +821,7 @@ export class Vault {
     if (ok < head.policy.threshold) {
       throw new ShardvaultError(
         'unavailable',
-        `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
+        `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
       );
     }
     await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
@@ -886,7 +887,7 @@ export class Vault {
     if (reached < needed) {
       throw new ShardvaultError(
         'unavailable',
-        `the key rotation record reached ${reached} location(s); ${needed} are needed before the vault key can change`,
+        `the key rotation record reached ${plural(reached, 'location')}; ${needed} are needed before the vault key can change`,
       );
     }
     // Heads under the old key don't open under the new one: expected here, not worth a warning.
@@ -1030,7 +1031,7 @@ export class Vault {
     if (ok < needed) {
       throw new ShardvaultError(
         'unavailable',
-        `the change reached ${ok} location(s); ${needed} are needed to commit it (${results
+        `the change reached ${plural(ok, 'location')}; ${needed} are needed to commit it (${results
           .filter((r) => r.error)
           .map((r) => `${r.location.name}: ${r.error!.message}`)
           .join('; ')})`,
