@@ -44,6 +44,22 @@ export function formatBinary(bytes: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** How long ago, in words; "never" for null. */
+export function formatRelative(iso: string | null, now = Date.now()): string {
+  if (iso === null) return 'never';
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  // Seconds, never "just now": beside "Offline" that reads as if the location were there.
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  return days === 1 ? 'yesterday' : `${days} days ago`;
+}
+
 /** "1 location", "2 locations", "0 locations". */
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;

@@ -1101,7 +1101,11 @@ export class Vault {
 
   // ------------------------------------------------------------------ locations
 
-  /** Runs `work` on every location at once; records who answered. Never throws. */
+  /**
+   * Runs `work` on every location at once. Never throws. A location counts as seen (its
+   * "last seen" time) only when the work succeeded there: a failed handshake, a refused
+   * host key or a closed connection is no sign that the location itself was reached.
+   */
   async everywhere<T>(
     work: (l: Location) => Promise<T>,
     locations: readonly Location[] = this.locations,
@@ -1113,7 +1117,6 @@ export class Vault {
           this.seen.set(location.id, nowIso());
           return { location, value };
         } catch (err) {
-          if (!(err instanceof ShardvaultError && err.code === 'offline')) this.seen.set(location.id, nowIso());
           return { location, error: err instanceof Error ? err : new Error(String(err)) };
         }
       }),

@@ -1,7 +1,7 @@
 // Numbers and times in words a person reads at a glance; the exact value goes in a title.
 
 // Sizes and counts are the shared convention (src/shared/format.ts), the CLI's too.
-export { formatBinary, formatBytes, formatSpeed, plural } from '../../shared/format';
+export { formatBinary, formatBytes, formatRelative, formatSpeed, plural } from '../../shared/format';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
@@ -17,20 +17,6 @@ export function formatTime(iso: string, precise = false): string {
   return Number.isNaN(date.getTime())
     ? iso
     : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: precise ? 'medium' : 'short' });
-}
-
-export function formatRelative(iso: string | null, now = Date.now()): string {
-  if (iso === null) return 'never';
-  const then = new Date(iso).getTime();
-  if (Number.isNaN(then)) return iso;
-  const seconds = Math.round((now - then) / 1000);
-  if (seconds < 45) return 'just now';
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.round(minutes / 60);
-  if (hours < 24) return `${hours} h ago`;
-  const days = Math.round(hours / 24);
-  return days === 1 ? 'yesterday' : `${days} days ago`;
 }
 
 /** Storage cost n/k as people say it: "1.5×". */

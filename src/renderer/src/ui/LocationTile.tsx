@@ -33,7 +33,7 @@ export function LocationTile({ location, children }: { location: LocationStatus;
           <dd>{location.shards ?? '—'}</dd>
         </div>
         <div>
-          <dt>Last seen</dt>
+          <dt>{location.reachable ? 'Last seen' : 'Last reached'}</dt>
           <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
         </div>
       </dl>
