@@ -140,6 +140,20 @@ describe('usage errors', () => {
 
 // ====================================================================== init
 
+describe('demo', () => {
+  it('runs end to end and ends with the next commands: init over your own places, then serve', async () => {
+    const r = await runCli(['demo', '--size', '100000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('5. Read it back from the 3 remaining locations');
+    const next = r.stdout.slice(r.stdout.indexOf('\nNext: '));
+    expect(next).toMatch(/\n {2}npx shardvault init --location \S+ --location \S+ /);
+    expect(next).toMatch(/--survive 1 --secret-against 1\n/);
+    expect(next).toMatch(/\n {2}npx shardvault serve /);
+    const json = await runCli(['demo', '--size', '1000', '--json']);
+    expect(parseJson<{ ok: boolean }>(json).ok).toBe(true);
+  });
+});
+
 describe('init', () => {
   it('--survive 2 --secret-against 2 over five folders prints k=3, n=5, t=3 and a recovery code', async () => {
     const home = await root.dir('init-words/home');
