@@ -324,9 +324,9 @@ export function RecoveryKit({ client, kit, onDone }: { client: Client; kit: Kit;
           <Logo />
           <h1 id="kit-title">Your recovery kit</h1>
           <p className="lede">
-            Write this down or print it, and keep it somewhere safe and apart from your computer. It is shown{' '}
-            <strong>only this once</strong>. With it and {plural(kit.vault.threshold, 'location')} you can open the
-            vault if you forget the passphrase.
+            Write this down or print it, and keep it somewhere safe and apart from your computer. Once you continue it
+            is <strong>never shown again</strong>. With it and {plural(kit.vault.threshold, 'location')} you can open
+            the vault if you forget the passphrase.
           </p>
         </header>
         <div className="kit-code" aria-label="Recovery code">
