@@ -521,19 +521,28 @@ describe('auto-lock (both bridges share IdleLock)', () => {
   });
 });
 
+/** A fresh engine with a vault over three folders (survive 1, secret against 1), for one test. */
+async function withNewVault(
+  passphrase: string,
+  work: (app: ReturnType<typeof createApp>, root: string) => Promise<void>,
+): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'shardvault-app-'));
+  const app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
+  try {
+    for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
+    const locations = ['a', 'b', 'c'].map((d) => join(root, d));
+    await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase });
+    await work(app, root);
+  } finally {
+    await app.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 describe('the recovery kit', () => {
   it('waits in memory until confirmed, and a lock forgets it', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'shardvault-kit-'));
-    const app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
-    try {
-      for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
-      const passphrase = 'kit test passphrase';
-      await app.createVault({
-        locations: ['a', 'b', 'c'].map((d) => join(root, d)),
-        survive: 1,
-        secretAgainst: 1,
-        passphrase,
-      });
+    const passphrase = 'kit test passphrase';
+    await withNewVault(passphrase, async (app, root) => {
       const kit = await app.recoveryKit();
       expect(kit?.recoveryCode).toMatch(/^[0-9A-Z-]{20,}$/);
       expect(filesUnder(root)).not.toContain(kit!.recoveryCode);
@@ -541,10 +550,7 @@ describe('the recovery kit', () => {
       expect(await app.recoveryKit()).toBeNull();
       await app.unlock({ passphrase });
       expect(await app.recoveryKit()).toBeNull();
-    } finally {
-      await app.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -555,12 +561,7 @@ async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
 
 describe("the engine's words", () => {
   it('count locations in plural-correct words, not "location(s)"', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'shardvault-words-'));
-    const app = createApp({ profileDir: join(root, 'profile'), kdf: TEST_KDF });
-    try {
-      for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
-      const locations = ['a', 'b', 'c'].map((d) => join(root, d));
-      await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase: 'words test passphrase' });
+    await withNewVault('words test passphrase', async (app, root) => {
       renameSync(join(root, 'c'), join(root, 'c.unplugged'));
       const refused = app.putStream({ name: 'late.txt', data: chunks(new TextEncoder().encode('late')) });
       await expect(refused).rejects.toThrow(
@@ -569,9 +570,6 @@ describe("the engine's words", () => {
       await expect(app.putStream({ name: 'x', data: chunks(), survive: 0 })).rejects.toThrow(
         "this vault's files survive losing 1 location; a file can ask for more, not fewer",
       );
-    } finally {
-      await app.close();
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 });

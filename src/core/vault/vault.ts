@@ -245,7 +245,14 @@ export class Vault {
       const device = newDevice();
       try {
         for (const l of locations) {
-          const record: VaultRecord = { vaultId, locationId: l.id, kdf, salt, created, logPublicKey: logPair.publicKey };
+          const record: VaultRecord = {
+            vaultId,
+            locationId: l.id,
+            kdf,
+            salt,
+            created,
+            logPublicKey: logPair.publicKey,
+          };
           await l.node.put(PATHS.vault, encodeVaultRecord(record));
         }
         const shares = await dealShares(
