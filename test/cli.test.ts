@@ -140,6 +140,20 @@ describe('usage errors', () => {
 
 // ====================================================================== init
 
+describe('demo', () => {
+  it('runs end to end and ends with the next commands: init over your own places, then serve', async () => {
+    const r = await runCli(['demo', '--size', '100000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('5. Read it back from the 3 remaining locations');
+    const next = r.stdout.slice(r.stdout.indexOf('\nNext: '));
+    expect(next).toMatch(/\n {2}npx shardvault init --location \S+ --location \S+ /);
+    expect(next).toMatch(/--survive 1 --secret-against 1\n/);
+    expect(next).toMatch(/\n {2}npx shardvault serve /);
+    const json = await runCli(['demo', '--size', '1000', '--json']);
+    expect(parseJson<{ ok: boolean }>(json).ok).toBe(true);
+  });
+});
+
 describe('init', () => {
   it('--survive 2 --secret-against 2 over five folders prints k=3, n=5, t=3 and a recovery code', async () => {
     const home = await root.dir('init-words/home');
@@ -490,6 +504,27 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
     expect(await fs.readdir(cwd)).toEqual(['renamed.txt']);
     expect(await sha256File(nodePath.join(cwd, 'renamed.txt'))).toBe(hashes.get('renamed.txt'));
     expect(r.stdout).toContain(nodePath.join(cwd, 'renamed.txt'));
+  });
+
+  it('get --output FOLDER or FOLDER/ writes FOLDER/NAME, and creates no folder', async () => {
+    const folder = await root.dir('main/into');
+    const written = nodePath.join(folder, 'renamed.txt');
+    const r = await v.run(['get', 'renamed.txt', '--output', folder]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fs.readdir(folder)).toEqual(['renamed.txt']);
+    expect(await sha256File(written)).toBe(hashes.get('renamed.txt'));
+    expect(r.stdout).toContain(written);
+    await fs.rm(written);
+
+    const slash = await v.run(['get', 'renamed.txt', '--output', `${folder}/`, '--json']);
+    expect(parseJson<{ output: string }>(slash).output).toBe(written);
+    expect(await sha256File(written)).toBe(hashes.get('renamed.txt'));
+    await fs.rm(written);
+
+    const missing = nodePath.join(out, 'no-such-folder');
+    const refused = await v.run(['get', 'renamed.txt', '--output', `${missing}/`]);
+    expectError(refused, 2, /no-such-folder is not a folder here/);
+    expect(await exists(missing)).toBe(false);
   });
 
   it('get of a name not in the vault fails (exit 1) and writes nothing', async () => {

@@ -2,7 +2,7 @@
 // Origin or Host, unknown routes, malformed payloads; and carries a real store and export
 // through the engine. Runs against the real engine (createApp) over local folders.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,21 @@ import { startServer, type RunningServer } from '../src/cli/serve';
 import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { IdleLock, web } from '../src/shared/ipc';
+import { flipByte, shardObjects } from './helpers/cli';
+
+/** Every file's bytes under a folder, as one text (to look for a secret on disk). */
+function filesUnder(dir: string): string {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'latin1'))
+    .join('\n');
+}
 
 interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  raw: Buffer;
   json(): { ok: boolean; value?: unknown; error?: { code: string; message: string } };
 }
 
@@ -45,11 +55,13 @@ describe('shardvault serve: the web bridge', () => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString('utf8');
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body,
+            raw,
             json: () => JSON.parse(body) as ReturnType<Answer['json']>,
           });
         });
@@ -273,9 +285,19 @@ describe('shardvault serve: the web bridge', () => {
       passphrase,
     });
     expect(created.status).toBe(200);
-    const value = created.json().value as { vault: unknown; recoveryCode: string };
-    expect(Object.keys(value).sort()).toEqual(['recoveryCode', 'vault']);
+    const value = created.json().value as Record<string, unknown>;
+    expect(value).not.toHaveProperty('recoveryCode');
     expect(created.body).not.toContain(passphrase);
+
+    // The recovery kit waits in the engine's memory until confirmed: a reloaded page that asks
+    // again gets the same code; once confirmed, nobody does.
+    const kit = (await call('recoveryKit')).json().value as { recoveryCode: string; locations: string[] };
+    expect(kit.recoveryCode).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/);
+    expect(kit.locations).toEqual(['a', 'b', 'c'].map((d) => join(root, d)));
+    expect((await call('recoveryKit')).json().value).toEqual(kit);
+    expect(filesUnder(join(root, 'profile'))).not.toContain(kit.recoveryCode);
+    expect((await call('confirmRecoveryKit')).json()).toEqual({ ok: true });
+    expect((await call('recoveryKit')).json()).toEqual({ ok: true, value: null });
 
     // Progress arrives on the event stream while the upload runs.
     const progress: string[] = [];
@@ -313,6 +335,63 @@ describe('shardvault serve: the web bridge', () => {
     const exported = await call('getFile', { name: 'report 2026.pdf', output });
     expect(exported.json()).toEqual({ ok: true });
     expect(readFileSync(output).equals(content)).toBe(true);
+
+    // The web UI's export: the engine verifies the whole file into a private temporary folder,
+    // then the browser downloads it once, by ticket (a download sends no token header).
+    const temp = join(root, 'tmp');
+    mkdirSync(temp);
+    const savedTmp = process.env['TMPDIR'];
+    process.env['TMPDIR'] = temp;
+    try {
+      expect((await send('POST', web.exportFile, { body: '{"name":"x"}', token: null })).status).toBe(401);
+      const missing = await send('POST', web.exportFile, { body: JSON.stringify({ name: 'no such file' }) });
+      expect(missing.status).toBe(404);
+      expect(readdirSync(temp)).toEqual([]);
+
+      const ready = await send('POST', web.exportFile, { body: JSON.stringify({ name: 'report 2026.pdf' }) });
+      expect(ready.status).toBe(200);
+      const { url } = ready.json().value as { url: string };
+      expect(url).toMatch(/^\/api\/download\/[A-Za-z0-9_-]{43}$/);
+      // Waiting: complete and verified, nothing else (no .part file) in a folder only we may read.
+      const [waiting] = readdirSync(temp);
+      expect(readdirSync(join(temp, waiting!))).toEqual(['report 2026.pdf']);
+      expect(statSync(join(temp, waiting!)).mode & 0o777).toBe(0o700);
+
+      const download = await send('GET', url, { token: null, headers: { 'sec-fetch-site': 'same-origin' } });
+      expect(download.status).toBe(200);
+      expect(download.headers['content-type']).toBe('application/octet-stream');
+      expect(download.headers['content-disposition']).toBe(
+        `attachment; filename="report 2026.pdf"; filename*=UTF-8''report%202026.pdf`,
+      );
+      expect(download.headers['cache-control']).toBe('no-store');
+      expect(Number(download.headers['content-length'])).toBe(content.length);
+      expect(createHash('sha256').update(download.raw).digest('hex')).toBe(
+        createHash('sha256').update(content).digest('hex'),
+      );
+      await expect.poll(() => readdirSync(temp)).toEqual([]);
+      expect((await send('GET', url, { token: null })).status).toBe(404);
+      expect((await send('GET', `${web.download}${'A'.repeat(43)}`, { token: null })).status).toBe(404);
+
+      // Damaged beyond repair (two of three shards): no download is offered, nothing waits.
+      const before = await shardObjects(['a', 'b', 'c'].map((d) => join(root, d)));
+      const small = randomBytes(200_000);
+      const putSmall = await send('PUT', `${web.upload}?name=damaged.bin`, {
+        body: small,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      expect(putSmall.status).toBe(200);
+      const added = [...(await shardObjects(['a', 'b', 'c'].map((d) => join(root, d))))].filter((p) => !before.has(p));
+      expect(added).toHaveLength(3);
+      for (const shard of added.slice(0, 2)) await flipByte(shard, 5000);
+      const refused = await send('POST', web.exportFile, { body: JSON.stringify({ name: 'damaged.bin' }) });
+      expect(refused.status).not.toBe(200);
+      expect(refused.json().ok).toBe(false);
+      expect(readdirSync(temp)).toEqual([]);
+      expect((await call('removeFile', { name: 'damaged.bin' })).status).toBe(200);
+    } finally {
+      if (savedTmp === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = savedTmp;
+    }
 
     await reader.cancel();
     await reading.catch(() => undefined);
@@ -355,11 +434,13 @@ describe('shardvault serve: the web bridge', () => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
+            const raw = Buffer.concat(chunks);
+            const body = raw.toString('utf8');
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
               body,
+              raw,
               json: () => JSON.parse(body) as ReturnType<Answer['json']>,
             });
           });
@@ -461,5 +542,58 @@ describe('auto-lock (both bridges share IdleLock)', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** A fresh engine with a vault over three folders (survive 1, secret against 1), for one test. */
+async function withNewVault(
+  passphrase: string,
+  work: (app: ReturnType<typeof createApp>, root: string) => Promise<void>,
+): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'shardvault-app-'));
+  const app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
+  try {
+    for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
+    const locations = ['a', 'b', 'c'].map((d) => join(root, d));
+    await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase });
+    await work(app, root);
+  } finally {
+    await app.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+describe('the recovery kit', () => {
+  it('waits in memory until confirmed, and a lock forgets it', async () => {
+    const passphrase = 'kit test passphrase';
+    await withNewVault(passphrase, async (app, root) => {
+      const kit = await app.recoveryKit();
+      expect(kit?.recoveryCode).toMatch(/^[0-9A-Z-]{20,}$/);
+      expect(filesUnder(root)).not.toContain(kit!.recoveryCode);
+      await app.lock();
+      expect(await app.recoveryKit()).toBeNull();
+      await app.unlock({ passphrase });
+      expect(await app.recoveryKit()).toBeNull();
+    });
+  });
+});
+
+async function* chunks(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  await Promise.resolve();
+  yield* parts;
+}
+
+describe("the engine's words", () => {
+  it('count locations in plural-correct words, not "location(s)"', async () => {
+    await withNewVault('words test passphrase', async (app, root) => {
+      renameSync(join(root, 'c'), join(root, 'c.unplugged'));
+      const refused = app.putStream({ name: 'late.txt', data: chunks(new TextEncoder().encode('late')) });
+      await expect(refused).rejects.toThrow(
+        'only 2 of 3 locations are reachable: the file would survive losing 0 locations instead of 1',
+      );
+      await expect(app.putStream({ name: 'x', data: chunks(), survive: 0 })).rejects.toThrow(
+        "this vault's files survive losing 1 location; a file can ask for more, not fewer",
+      );
+    });
   });
 });

@@ -13,9 +13,19 @@ import { ShardvaultError } from '../core/errors';
 import { getFile, placement, putFile, readAccessLog } from '../core/vault/files';
 import { Vault } from '../core/vault/vault';
 import { statusReport } from '../core/app';
-import { formatBytes, table } from './format';
+import { formatBytes } from '../shared/format';
+import { table } from './format';
 
 const PLACES = ['usb-disk', 'nas', 'laptop', 'cloud-sync', 'office'];
+
+/** Where a user goes from here: a vault of their own, over places they have. */
+const NEXT_STEPS = `
+Next: a vault of your own, over two or more places you have (folders, sftp://, webdav+https://):
+  npx shardvault init --location /media/usb/vault#usb --location /mnt/nas/vault#nas \\
+      --location ~/Dropbox/vault#cloud --survive 1 --secret-against 1
+  npx shardvault put taxes-2026.pdf
+  npx shardvault serve          # the same vault in your browser (the desktop UI, on this machine only)
+See README.md, "Using it", and npx shardvault --help.`;
 
 export async function runDemo(opts: { size?: number; keep: boolean; json: boolean }): Promise<number> {
   const size = opts.size ?? 8 * 1024 * 1024;
@@ -107,6 +117,7 @@ export async function runDemo(opts: { size?: number; keep: boolean; json: boolea
     await again.close();
     for (const f of lost) await fs.rename(`${f}.unplugged`, f);
     say(`8. Plugged them back in. ${opts.keep ? `Kept everything in ${root}` : 'Cleaning up.'}`);
+    say(NEXT_STEPS);
     Object.assign(facts, {
       ok: true,
       sha256: sha,

@@ -1,21 +1,58 @@
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${Math.round(n)} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
+/**
+ * The CLI's tables. Columns are padded by display width, not by UTF-16 length: a name in
+ * CJK or with an emoji takes two terminal cells per character, and `padEnd` would shift
+ * every column after it (string-width measures as terminals draw).
+ */
+import stringWidth from 'string-width';
+import type { StatusReport } from '../shared/api';
+import { formatBytes } from '../shared/format';
+import { locationTrouble } from '../shared/location-trouble';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
   const line = (cells: readonly string[]): string =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - stringWidth(c))))
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The status table keeps one line per location: an unreachable one says "no" and a word or
+ * two there, and its whole reason follows the table, once (without the address the WHERE
+ * column already shows).
+ */
+export function humanStatus(r: StatusReport): string {
+  const v = r.vault;
+  const reasons: string[] = [];
+  const rows = r.locations.map((l) => {
+    let reachable = 'yes';
+    if (!l.reachable) {
+      const short = l.error === null ? null : locationTrouble(l.error).short;
+      reachable = short === null ? 'no' : `no: ${short}`;
+      reasons.push(`  ${l.name}: ${l.error === null ? 'no answer' : withoutAddress(l.error, l.display)}`);
+    }
+    return [
+      l.name,
+      l.kind,
+      reachable,
+      l.latencyMs === null ? '-' : `${Math.round(l.latencyMs)} ms`,
+      l.freeBytes === null ? '-' : formatBytes(l.freeBytes),
+      l.shards === null ? '-' : String(l.shards),
+      l.lastSeen ?? 'never',
+      l.display,
+    ];
+  });
+  return [
+    `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}`,
+    table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
+    ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
+  ].join('\n');
+}
+
+/** An error message without the "ADDRESS: " prefixes a location's errors start with. */
+function withoutAddress(message: string, display: string): string {
+  const rest = message.split(`${display}: `).join('').trim();
+  return rest === '' ? message : rest;
 }

@@ -5,7 +5,9 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { ProgressEvent, StatusReport } from '../shared/api';
+import type { ProgressEvent } from '../shared/api';
+import { fileBaseName } from '../shared/file-name';
+import { formatBytes, formatSpeed, plural } from '../shared/format';
 import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../core/crypto/kdf';
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { removeAllSync } from '../core/cleanup';
@@ -20,7 +22,7 @@ import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
-import { formatBytes, table } from './format';
+import { humanStatus, table } from './format';
 import { askYesNo, readSecret } from './prompt';
 import { hasCredentials, redactCredentials } from '../shared/redact';
 
@@ -36,7 +38,8 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
                                            vault key fingerprint, checked before anything is trusted
   put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
                                            --survive: this file survives losing X locations (more parity)
-  get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
+  get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
+                                           file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
   serve [--port P]                         the desktop UI in a browser, on this machine only
@@ -104,8 +107,7 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
     lastDraw = now;
     const rate = e.done / Math.max(0.001, (now - started) / 1000);
     const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
-    const what =
-      e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatBytes(rate)}/s`;
+    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatSpeed(rate)}`;
     process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
     if (e.done === e.total) process.stderr.write('\n');
   };
@@ -279,7 +281,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           [
             `Created vault ${vault.vaultId}`,
             `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
-            `  survives losing ${summary.survives} location(s); storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
+            `  survives losing ${plural(summary.survives, 'location')}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
             `  locations: ${vault.locations.map((l) => `${l.name} (${l.display})`).join(', ')}`,
             '',
             'Recovery code (shown once; write it down and keep it apart from your passphrase):',
@@ -328,7 +330,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           io,
           value,
           () =>
-            `Opened vault ${value.vault.id}: ${value.files} file(s), k = ${p.data} of n = ${p.total}, t = ${p.threshold}\n` +
+            `Opened vault ${value.vault.id}: ${plural(value.files, 'file')}, k = ${p.data} of n = ${p.total}, t = ${p.threshold}\n` +
             `  vault key fingerprint ${value.fingerprint ?? ''}`,
         );
       } finally {
@@ -356,24 +358,21 @@ async function run(args: Parsed, io: Io): Promise<number> {
       print(
         io,
         entry,
-        () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${entry.survives} location(s)`,
+        () =>
+          `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${plural(entry.survives, 'location')}`,
       );
       return 0;
     }
     case 'get': {
       expectPositional(args, 1, 'get NAME [--output PATH] [--force]');
       const name = args.positional[0]!;
-      const output = one(args, 'output') ?? nodePath.basename(name);
+      const output = one(args, 'output') ?? fileBaseName(name);
       const result = await withVault(io, args, { unlock: true }, (vault) =>
         getFile(vault, name, output, { force: args.flags.has('force') }),
       );
       for (const p of result.problems)
         io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
-      print(
-        io,
-        { name, output: nodePath.resolve(output), problems: result.problems },
-        () => `Wrote ${nodePath.resolve(output)}`,
-      );
+      print(io, { name, output: result.output, problems: result.problems }, () => `Wrote ${result.output}`);
       return 0;
     }
     case 'rm': {
@@ -412,7 +411,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const report = await withVault(io, args, { unlock: true }, (vault) => placement(vault, args.positional[0]!));
       print(io, { name: report.name, shards: report.shards }, () =>
         [
-          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${report.survives} more location(s)`}`,
+          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${plural(report.survives, 'more location', 'more locations')}`}`,
           table(
             ['SHARD', 'LOCATIONS'],
             report.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name}:${l.state}`).join(' ')]),
@@ -431,7 +430,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
             report.files.map((f) => [f.name, f.health, f.survives < 0 ? '-' : String(f.survives)]),
           ),
           ...report.problems.map((p) => `problem: ${p.file} shard ${p.shard ?? '-'} on ${p.location}: ${p.kind}`),
-          report.ok ? 'verify: all good' : `verify: ${report.problems.length} problem(s)`,
+          report.ok ? 'verify: all good' : `verify: ${plural(report.problems.length, 'problem')}`,
         ].join('\n'),
       );
       return report.ok ? 0 : 6;
@@ -455,7 +454,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           ),
           `key shares: ${report.keyShares}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
           ...report.pending.map((p) => `pending: ${p}`),
-          report.ok ? 'repair: all good' : `repair: ${report.pending.length} thing(s) left to do`,
+          report.ok ? 'repair: all good' : `repair: ${plural(report.pending.length, 'thing')} left to do`,
         ].join('\n'),
       );
       return report.ok ? 0 : 6;
@@ -568,26 +567,6 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
         'usage: shardvault location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME',
       );
   }
-}
-
-function humanStatus(r: StatusReport): string {
-  const v = r.vault;
-  return [
-    `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}${r.locked ? ' (locked)' : ''}`,
-    table(
-      ['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'],
-      r.locations.map((l) => [
-        l.name,
-        l.kind,
-        l.reachable ? 'yes' : `NO: ${l.error ?? ''}`,
-        l.latencyMs === null ? '-' : `${l.latencyMs} ms`,
-        l.freeBytes === null ? '-' : formatBytes(l.freeBytes),
-        l.shards === null ? '-' : String(l.shards),
-        l.lastSeen ?? 'never',
-        l.display,
-      ]),
-    ),
-  ].join('\n');
 }
 
 // Ctrl-C or a kill: remove a get's temporary output (it holds plaintext) before exiting.

@@ -5,6 +5,8 @@
  *   GET  /, /assets/*      the built renderer (out/renderer), no token needed (it is code)
  *   POST /api/<call>       JSON request → JSON Envelope, validated both ways
  *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X)
+ *   POST /api/export       {name}: the verified file, ready for a one-time download: {url}
+ *   GET  /api/download/T   that download (ticket T, no token header: a browser download sends none)
  *   GET  /api/events       Server-Sent Events: progress, locked
  *
  * Who may talk to it: it listens on 127.0.0.1 only, answers only requests whose Host is
@@ -14,22 +16,27 @@
  * handed out once in the URL's fragment (never sent to a server, never in a log) and kept
  * by the page for its session; without it: 401, with a wrong one: 403.
  *
- * Exports are written by api.getFile to a path on this machine that the user names, not
- * streamed to the browser as a download: the engine releases a file only after the whole
- * of it has verified, which a download would have to imitate with an unencrypted temporary
- * copy; and serve is a local tool, so the browser and the output path are on the same
- * machine anyway.
+ * Exports are browser downloads that carry verified bytes only. The engine releases a file
+ * only after the whole of it has verified (api.getFile writes a temporary file and renames it
+ * after the whole-file hash check), so the export first asks the engine for the file in a
+ * private temporary folder (mode 0700), and only once it is complete hands the page a
+ * one-time ticket to download it; the file is deleted as soon as it has been served, when
+ * the ticket expires unused (a minute), when the server stops, or on a signal. That copy is
+ * the requested output on its way to the browser: plaintext on this machine's disk for as
+ * long as the download takes, as any export is.
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { homedir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registerTemporary, unregisterTemporary } from '../core/cleanup';
 import type { ProgressEvent, ShardvaultApi } from '../shared/api';
+import { fileBaseName } from '../shared/file-name';
 import {
   type BridgeError,
   type BridgeSettings,
@@ -40,7 +47,9 @@ import {
   SchemaError,
   callByRoute,
   calls,
+  downloadTicket,
   events,
+  exportRequest,
   passiveCalls,
   toBridgeError,
   uploadRequest,
@@ -152,9 +161,22 @@ function findRendererDir(explicit: string | undefined): string | null {
   return candidates.map((dir) => resolve(dir)).find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
 }
 
-function defaultExportFolder(): string {
-  const downloads = join(homedir(), 'Downloads');
-  return existsSync(downloads) ? downloads : homedir();
+/** How long a download waits to be fetched before its file is deleted. */
+const DOWNLOAD_TTL_MS = 60_000;
+
+/** A verified file waiting in its private folder for its one download. */
+interface PendingDownload {
+  readonly folder: string;
+  readonly file: string;
+  readonly name: string;
+  readonly expiry: ReturnType<typeof setTimeout>;
+}
+
+/** `attachment` with the name as ASCII (for old clients) and as UTF-8 (RFC 6266, RFC 8187). */
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const utf8 = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`;
 }
 
 function digest(text: string): Buffer {
@@ -170,9 +192,12 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
 
   const token = randomBytes(32).toString('base64url');
   const tokenDigest = digest(token);
-  let settings: BridgeSettings = {
-    autoLockMinutes: options.autoLockMinutes ?? DEFAULT_AUTO_LOCK_MINUTES,
-    exportFolder: defaultExportFolder(),
+  let settings: BridgeSettings = { autoLockMinutes: options.autoLockMinutes ?? DEFAULT_AUTO_LOCK_MINUTES };
+  const downloads = new Map<string, PendingDownload>();
+  const discard = async (download: PendingDownload): Promise<void> => {
+    clearTimeout(download.expiry);
+    await rm(download.folder, { recursive: true, force: true });
+    unregisterTemporary(download.folder);
   };
 
   const streams = new Set<ServerResponse>();
@@ -253,6 +278,10 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
         return api.status();
       case 'createVault':
         return api.createVault(calls.createVault.request.parse(request));
+      case 'recoveryKit':
+        return api.recoveryKit();
+      case 'confirmRecoveryKit':
+        return api.confirmRecoveryKit();
       case 'openVault':
         return api.openVault(calls.openVault.request.parse(request));
       case 'unlock':
@@ -376,6 +405,60 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     }
   }
 
+  async function handleExport(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'use POST');
+    const { name } = exportRequest.parse(await readJson(req));
+    const folder = await mkdtemp(join(tmpdir(), 'shardvault-download-'));
+    registerTemporary(folder);
+    const file = join(folder, fileBaseName(name));
+    try {
+      // Verified or nothing: getFile renames its temporary file to `file` after the hash check.
+      await idle.around(() => api.getFile({ name, output: file }), true);
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      unregisterTemporary(folder);
+      const info = toBridgeError(error);
+      if (info.code === 'internal') log(`export failed: ${redactCredentials(String(error))}`);
+      sendError(res, httpStatus(info.code), info);
+      return;
+    }
+    const ticket = randomBytes(32).toString('base64url');
+    const expiry = setTimeout(() => {
+      const waiting = downloads.get(ticket);
+      downloads.delete(ticket);
+      if (waiting) void discard(waiting);
+    }, DOWNLOAD_TTL_MS);
+    expiry.unref();
+    downloads.set(ticket, { folder, file, name: fileBaseName(name), expiry });
+    send(res, 200, { ok: true, value: downloadTicket.parse({ url: `${web.download}${ticket}` }) });
+  }
+
+  async function handleDownload(req: IncomingMessage, res: ServerResponse, ticket: string): Promise<void> {
+    if (req.method !== 'GET') throw new HttpError(405, 'bad-request', 'use GET');
+    const download = downloads.get(ticket);
+    if (!download) throw new HttpError(404, 'not-found', 'no such download (each is good once, for a minute)');
+    downloads.delete(ticket);
+    clearTimeout(download.expiry);
+    const done = (): void => void discard(download);
+    try {
+      const info = await stat(download.file);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': 'application/octet-stream',
+        'content-length': info.size,
+        'content-disposition': contentDisposition(download.name),
+        'cache-control': 'no-store',
+      });
+    } catch (error) {
+      done();
+      throw error;
+    }
+    res.on('close', done);
+    const stream = createReadStream(download.file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  }
+
   function handleEvents(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET') throw new HttpError(405, 'bad-request', 'use GET');
     res.writeHead(200, {
@@ -426,9 +509,14 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     checkOrigin(req);
+    if (url.pathname.startsWith(web.download)) {
+      // The ticket stands in for the token: a browser download cannot send a header.
+      return handleDownload(req, res, url.pathname.slice(web.download.length));
+    }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       checkToken(req);
       if (url.pathname === web.upload) return handleUpload(req, res, url.searchParams);
+      if (url.pathname === web.exportFile) return handleExport(req, res);
       if (url.pathname === web.events) return handleEvents(req, res);
       const name = callByRoute(url.pathname);
       if (name === undefined || calls[name].desktopOnly) {
@@ -477,6 +565,8 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       unsubscribe();
       for (const res of streams) res.end();
       streams.clear();
+      await Promise.all([...downloads.values()].map(discard));
+      downloads.clear();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import type { FileEntry, ProgressEvent, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
@@ -97,6 +97,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
   const emit = (e: ProgressEvent): void => listeners.forEach((l) => l(e));
   let vault: Vault | null = null;
   let release: (() => Promise<void>) | null = null;
+  // The recovery kit of a vault created here, until the user confirms it or the vault locks:
+  // in this process's memory only, never on disk.
+  let kit: RecoveryKit | null = null;
   // One operation at a time: the engine's writes to the vault head, the audit log and the
   // profile must not interleave.
   let queue: Promise<unknown> = Promise.resolve();
@@ -163,7 +166,18 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         });
         vault = created.vault;
         await keepCredentials(vault);
-        return { vault: summary(vault), recoveryCode: created.recoveryCode };
+        kit = {
+          vault: summary(vault),
+          recoveryCode: created.recoveryCode,
+          locations: vault.locations.map((l) => l.display),
+        };
+        return summary(vault);
+      }),
+    recoveryKit: () => beside(() => Promise.resolve(vault?.unlocked ? kit : null)),
+    confirmRecoveryKit: () =>
+      beside(() => {
+        kit = null;
+        return Promise.resolve();
       }),
     openVault: (req) =>
       serial(async () => {
@@ -196,6 +210,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       }),
     lock: () =>
       serial(() => {
+        kit = null;
         vault?.lock();
         return Promise.resolve();
       }),
@@ -270,6 +285,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       return () => listeners.delete(listener);
     },
     close: async () => {
+      kit = null;
       await vault?.close();
       vault = null;
       await release?.();

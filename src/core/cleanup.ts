@@ -1,6 +1,6 @@
 /**
- * Files that must not outlive an interrupted process: the temporary output of a get (it
- * holds plaintext). Front ends call `removeAllSync` from their signal handlers; code that
+ * Files that must not outlive an interrupted process: the temporary output of a get, and the
+ * web bridge's folder of a download waiting to be fetched (they hold plaintext). Front ends call `removeAllSync` from their signal handlers; code that
  * creates such a file registers it and unregisters it once renamed or removed.
  */
 import { rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ export function unregisterTemporary(path: string): void {
 export function removeAllSync(): void {
   for (const path of pending) {
     try {
-      rmSync(path, { force: true });
+      rmSync(path, { force: true, recursive: true });
     } catch {
       // nothing more can be done on the way out
     }

@@ -75,10 +75,7 @@ async function start(): Promise<void> {
     for (const win of allWindows()) win.webContents.send(events.progress.channel, payload);
   });
 
-  const current = (): BridgeSettings => ({
-    autoLockMinutes: settings.autoLockMinutes,
-    exportFolder: app.getPath('downloads'),
-  });
+  const current = (): BridgeSettings => ({ autoLockMinutes: settings.autoLockMinutes });
   const windowOf = (sender: Electron.WebContents): BrowserWindow | undefined =>
     BrowserWindow.fromWebContents(sender) ?? undefined;
 
@@ -89,6 +86,8 @@ async function start(): Promise<void> {
   const handlers: Handlers = {
     status: () => run('status', () => engine.status()),
     createVault: (req) => run('createVault', () => engine.createVault(req)),
+    recoveryKit: () => run('recoveryKit', () => engine.recoveryKit()),
+    confirmRecoveryKit: () => run('confirmRecoveryKit', () => engine.confirmRecoveryKit()),
     openVault: (req) => run('openVault', () => engine.openVault(req)),
     unlock: (req) => run('unlock', () => engine.unlock(req)),
     lock: async () => {

@@ -117,6 +117,14 @@ export interface LocationTest {
   readonly error: string | null;
 }
 
+/** What the recovery kit shows: the code, once written down never shown again. */
+export interface RecoveryKit {
+  readonly vault: VaultSummary;
+  readonly recoveryCode: string;
+  /** Where the vault lives, without credentials. */
+  readonly locations: readonly string[];
+}
+
 export interface RepairReport {
   readonly ok: boolean;
   readonly files: ReadonlyArray<{
@@ -138,10 +146,10 @@ export interface RepairReport {
 export interface ShardvaultApi {
   /** null when this profile has no vault yet (first run). */
   status(): Promise<StatusReport | null>;
-  /** Creates a vault over the locations (SPEC strings as the CLI takes them). The recovery
-   * code is returned exactly once, to be shown in the recovery kit. A passphrase that is easy
-   * to guess is refused (error code 'weak-passphrase', its message says why) unless
-   * `allowWeakPassphrase`, the CLI's --weak-passphrase. */
+  /** Creates a vault over the locations (SPEC strings as the CLI takes them), unlocked. Its
+   * recovery code waits in recoveryKit() until the user confirms it is written down. A
+   * passphrase that is easy to guess is refused (error code 'weak-passphrase', its message
+   * says why) unless `allowWeakPassphrase`, the CLI's --weak-passphrase. */
   createVault(req: {
     locations: readonly string[];
     survive: number;
@@ -150,7 +158,13 @@ export interface ShardvaultApi {
     allowWeakPassphrase?: boolean;
     /** Lets a WebDAV password go over plain http to another machine (refused otherwise). */
     allowInsecureHttp?: boolean;
-  }): Promise<{ vault: VaultSummary; recoveryCode: string }>;
+  }): Promise<VaultSummary>;
+  /** The kit of the vault this engine created, until confirmRecoveryKit() or a lock; null
+   * otherwise. Held in the engine's memory only (never on disk), so a reloaded page shows
+   * the kit again instead of skipping the step that shows the code. */
+  recoveryKit(): Promise<RecoveryKit | null>;
+  /** The user has written the code down: the engine forgets it. */
+  confirmRecoveryKit(): Promise<void>;
   /** Attaches this profile to an existing vault found on the locations. With a recovery code,
    * `passphrase` is the new one, held to createVault's strength rule. */
   openVault(req: {

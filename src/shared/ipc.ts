@@ -11,8 +11,8 @@
  *   - Responses are rebuilt field by field from the contract (src/shared/api.ts): a key
  *     the contract does not name is dropped, so nothing but status objects can reach the
  *     renderer even if the engine grew a field it should not send.
- *   - The only secret that ever travels engine → UI is the recovery code, once, in
- *     createVault's answer (the recovery kit). Passphrases, and the passwords a location SPEC
+ *   - The only secret that ever travels engine → UI is the recovery code, in recoveryKit's
+ *     answer, from the vault's creation until the user confirms the kit (or it is locked). Passphrases, and the passwords a location SPEC
  *     may carry (createVault, openVault, addLocation), travel UI → engine only; an error
  *     message that quotes a SPEC has its password redacted (toBridgeError).
  *
@@ -31,6 +31,7 @@ import type {
   LocationTest,
   PlacementReport,
   ProgressEvent,
+  RecoveryKit,
   RepairReport,
   ShardState,
   ShardvaultApi,
@@ -313,6 +314,11 @@ export const vaultSummary: Schema<VaultSummary> = object(
   'drop',
 );
 
+export const recoveryKit: Schema<RecoveryKit> = object(
+  { vault: vaultSummary, recoveryCode: string({ min: 1, max: 256 }), locations: array(label, { max: 64 }) },
+  'drop',
+);
+
 export const LOCATION_KINDS = every<LocationKindName>()(['local', 'sftp', 'webdav']);
 
 export const locationStatus: Schema<LocationStatus> = object(
@@ -455,17 +461,12 @@ export const progressEvent: Schema<ProgressEvent> = object(
 export interface BridgeSettings {
   /** Lock the vault after this many minutes without use; 0 = never. */
   readonly autoLockMinutes: number;
-  /** Where exports go by default on the machine that runs the engine, or null. */
-  readonly exportFolder: string | null;
 }
 
 export const AUTO_LOCK_CHOICES = [0, 1, 5, 10, 15, 30, 60] as const;
 export const DEFAULT_AUTO_LOCK_MINUTES = 10;
 
-export const bridgeSettings: Schema<BridgeSettings> = object(
-  { autoLockMinutes: integer({ max: 24 * 60 }), exportFolder: nullable(hostPath) },
-  'drop',
-);
+export const bridgeSettings: Schema<BridgeSettings> = object({ autoLockMinutes: integer({ max: 24 * 60 }) }, 'drop');
 
 // ---------------------------------------------------------------------------------------
 // The calls
@@ -511,8 +512,10 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
       },
       'reject',
     ),
-    object({ vault: vaultSummary, recoveryCode: string({ min: 1, max: 256 }) }, 'drop'),
+    vaultSummary,
   ),
+  recoveryKit: call('recoveryKit', nothing, nullable(recoveryKit)),
+  confirmRecoveryKit: call('confirmRecoveryKit', nothing, nothing),
   openVault: call(
     'openVault',
     object(
@@ -584,10 +587,7 @@ const frontEndCalls = {
   getSettings: call('getSettings', nothing, bridgeSettings),
   setSettings: call(
     'setSettings',
-    object(
-      { autoLockMinutes: optional(integer({ max: 24 * 60 })), exportFolder: optional(nullable(hostPath)) },
-      'reject',
-    ),
+    object({ autoLockMinutes: optional(integer({ max: 24 * 60 })) }, 'reject'),
     bridgeSettings,
   ),
   /** The user did something in the UI: postpones the auto-lock. */
@@ -631,6 +631,7 @@ export type MainCallResponse<N extends MainCallName> = Infer<MainCalls[N]['respo
 /** Calls a UI makes on its own (refreshing a view): they do not postpone the auto-lock. */
 export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'status',
+  'recoveryKit',
   'listFiles',
   'accessLog',
   'placement',
@@ -688,6 +689,12 @@ export type DesktopCallName = {
 export const web = {
   /** PUT, the file's bytes as the body; query: name, replace=1, survive=X. Streams into putStream. */
   upload: '/api/upload',
+  /** POST {name}: the engine writes the verified file to a private temporary folder and the
+   * answer is {url}, a one-time download of it (web.download + a random ticket). */
+  exportFile: '/api/export',
+  /** GET, no token header (a browser download cannot send one): the ticket in the path is the
+   * credential; good once, for a minute. The file is deleted once served. */
+  download: '/api/download/',
   /** GET, Server-Sent Events: `progress` and `locked`. */
   events: '/api/events',
   /** The token, sent on every API request (never in a URL but the first one). */
@@ -695,6 +702,12 @@ export const web = {
   /** Largest JSON request body. */
   maxJsonBytes: 64 * 1024,
 } as const;
+
+export const exportRequest = object({ name: fileName }, 'reject');
+export const downloadTicket = object(
+  { url: string({ min: 1, max: 128, pattern: /^\/api\/download\/[A-Za-z0-9_-]{43}$/, expected: 'a download URL' }) },
+  'drop',
+);
 
 export const uploadRequest = object(
   { name: fileName, replace: optional(boolean), survive: optional(integer({ max: 254 })) },

@@ -1,8 +1,8 @@
 // Starting `shardvault serve` and Debian's Chromium for the browser tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
@@ -78,6 +78,24 @@ export async function launchChromium(
     args: CHROMIUM_FLAGS,
     viewport: { width: 1280, height: 840 },
     colorScheme,
-    acceptDownloads: false,
+    acceptDownloads: true,
   });
+}
+
+/**
+ * Clicks a file's Export in the web UI and waits for the browser's download: the name it
+ * saves under and the bytes it got (the engine verified them before the download started).
+ */
+export async function exportByDownload(
+  page: Page,
+  fileName: string,
+  timeout = 60_000,
+): Promise<{ name: string; bytes: Buffer }> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout }),
+    page.getByTestId(`file-${fileName}`).getByRole('button', { name: 'Export' }).click(),
+  ]);
+  const failure = await download.failure();
+  if (failure) throw new Error(`the download of ${fileName} failed: ${failure}`);
+  return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
 }

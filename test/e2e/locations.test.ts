@@ -6,14 +6,14 @@
 // Run: npx vitest run --config test/e2e/vitest.config.ts
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRemoteSpec } from '../../src/core/storage/url';
 import { type SshdServer, startSshd } from '../servers/sshd';
-import { type Served, launchChromium, missingForBrowser, serve } from './helpers';
+import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
 
 const SHOTS = 'docs/screenshots';
 const PASSPHRASE = 'copper kettle morning 17';
@@ -192,13 +192,9 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
     expect(await placement.locator('thead th').allInnerTexts()).not.toContain('extra');
     await page.keyboard.press('Escape');
 
-    const output = join(root, 'home', 'Downloads', fileName);
-    await row.getByRole('button', { name: 'Export' }).click();
-    const exporting = page.getByRole('dialog', { name: `Export ${fileName}` });
-    await expect.poll(() => exporting.getByLabel(/Save to/).inputValue()).toBe(output);
-    await exporting.getByRole('button', { name: 'Export' }).click();
-    await page.getByText(`Exported ${fileName} to ${output}, verified.`).waitFor({ timeout: 60_000 });
-    expect(sha256(readFileSync(output))).toBe(sha256(content));
+    const exported = await exportByDownload(page, fileName);
+    expect(exported.name).toBe(fileName);
+    expect(sha256(exported.bytes)).toBe(sha256(content));
   });
 
   it('shows the engine refusing a removal the policy could not survive', async () => {

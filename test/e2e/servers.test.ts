@@ -5,14 +5,14 @@
 // byte, and the access requests show each step. Screenshots 25+ land in docs/screenshots/.
 // Run: npx vitest run --config test/e2e/vitest.config.ts
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RcloneServer, startRclone } from '../servers/rclone';
 import { type SshdServer, startSshd } from '../servers/sshd';
-import { type Served, launchChromium, missingForBrowser, serve } from './helpers';
+import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
 
 const SHOTS = 'docs/screenshots';
 const PASSPHRASE = 'granite window seventy 3';
@@ -173,13 +173,9 @@ describe.skipIf(missing !== null)('a vault over real servers, made in the first 
   });
 
   it('exports the file from the three that are left, byte for byte', async () => {
-    const output = join(root, 'home', 'Downloads', fileName);
-    await page.getByTestId(`file-${fileName}`).getByRole('button', { name: 'Export' }).click();
-    const dialog = page.getByRole('dialog', { name: `Export ${fileName}` });
-    await expect.poll(() => dialog.getByLabel(/Save to/).inputValue()).toBe(output);
-    await dialog.getByRole('button', { name: 'Export' }).click();
-    await page.getByText(`Exported ${fileName} to ${output}, verified.`).waitFor({ timeout: 90_000 });
-    expect(sha256(readFileSync(output))).toBe(sha256(content));
+    const exported = await exportByDownload(page, fileName, 90_000);
+    expect(exported.name).toBe(fileName);
+    expect(sha256(exported.bytes)).toBe(sha256(content));
   });
 
   it('shows every step in the access requests, read from the audit log', async () => {

@@ -2,12 +2,12 @@
 // folder locations, driven in Debian's Chromium. Screenshots of each screen land in
 // docs/screenshots/. Run: npx vitest run --config test/e2e/vitest.config.ts
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Served, launchChromium, missingForBrowser, serve } from './helpers';
+import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
 
 const SHOTS = 'docs/screenshots';
 const PASSPHRASE = 'quiet harbour lantern 42';
@@ -62,7 +62,7 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await shot('01-first-run');
   });
 
-  it('creates a vault over three folders and shows the recovery kit once', async () => {
+  it('creates a vault over three folders and shows the recovery kit until it is written down', async () => {
     const input = page.getByLabel('Add a location');
     for (const dir of ['usb', 'nas', 'cloud']) {
       await input.fill(join(root, dir));
@@ -94,12 +94,21 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     expect(await page.getByTestId('vault-id').innerText()).toMatch(/^[0-9a-f]{16,}$/);
     await expect.poll(() => page.locator('.kit-facts').innerText()).toContain(join(root, 'nas'));
     await shot('03-recovery-kit');
+    const shown = await code.innerText();
+    // A reload before "I have written it down" shows the same kit again, not the vault.
+    await page.reload();
+    await code.waitFor({ timeout: 30_000 });
+    expect(await code.innerText()).toBe(shown);
     const proceed = page.getByRole('button', { name: 'Continue to the vault' });
     expect(await proceed.isDisabled()).toBe(true);
     await page.getByLabel(/I have written down/).check();
     await proceed.click();
 
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    // Once confirmed, the code is gone: a reload opens the vault.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('recovery-code').count()).toBe(0);
     await expect.poll(() => page.getByTestId('vault-health').innerText()).toContain('Healthy');
     expect(await page.locator('.tile.online').count()).toBe(3);
     await shot('04-dashboard');
@@ -178,12 +187,39 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await dialog.waitFor({ state: 'detached' });
   });
 
-  it('stores and deletes a second file', async () => {
+  it('stores a second file, offers Replace for a name taken, and deletes it', async () => {
     const small = join(root, 'note.txt');
     writeFileSync(small, 'a small note\n');
     await page.getByTestId('file-input').setInputFiles(small);
     const row = page.getByTestId('file-note.txt');
     await row.waitFor();
+    await expect.poll(() => row.innerText()).toContain('13 bytes');
+
+    // The same name again: said once, on its transfer row, in the UI's words, with Replace.
+    writeFileSync(small, 'a longer note, replacing the first\n');
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await page.getByTestId('file-input').setInputFiles(small);
+    const refusal = page.getByRole('alert').filter({ hasText: 'a file named note.txt is in the vault already' });
+    await refusal.waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('alert').count()).toBe(1);
+    expect(await page.locator('main').innerText()).not.toContain('--replace');
+    await shot('29-files-name-taken');
+    await page.getByTestId('transfer').getByRole('button', { name: 'Replace' }).click();
+    await expect.poll(() => row.innerText(), { timeout: 30_000 }).toContain('35 bytes');
+    expect(await page.getByRole('alert').count()).toBe(0);
+
+    // An empty file is stored as 0 bytes, and says so.
+    const empty = join(root, 'empty.txt');
+    writeFileSync(empty, '');
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await page.getByTestId('file-input').setInputFiles(empty);
+    await page.getByTestId('file-empty.txt').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByTestId('transfer-detail').innerText()).toBe('done · 0 bytes');
+    await page.getByTestId('file-empty.txt').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete file' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('file-empty.txt').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+
     await page.getByRole('searchbox', { name: 'Search files' }).fill('note');
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     await row.getByRole('button', { name: 'Delete' }).click();
@@ -215,7 +251,11 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await page.getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => page.getByTestId('vault-health').innerText(), { timeout: 20_000 }).toContain('Degraded');
     expect(await page.locator('.tile.offline').count()).toBe(1);
-    expect(await page.locator('.tile.offline').innerText()).toContain('Offline');
+    const offlineTile = await page.locator('.tile.offline').innerText();
+    expect(offlineTile).toContain('Offline');
+    // When it was last reached, in seconds: never "just now" beside "Offline".
+    expect(offlineTile).toMatch(/Last reached\s+\d+ (s|min) ago/i);
+    expect(offlineTile).not.toContain('just now');
     await shot('09-dashboard-degraded');
 
     await nav('Files');
@@ -234,22 +274,23 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     const late = join(root, 'late.txt');
     writeFileSync(late, 'too late\n');
     await page.getByTestId('file-input').setInputFiles(late);
-    await page.getByRole('alert').filter({ hasText: 'bring the others back first' }).waitFor();
+    const refused = page.getByRole('alert').filter({ hasText: 'bring the others back first' });
+    await refused.waitFor();
+    // Once (on the transfer row, not again in a banner), in plural-correct words.
+    expect(await page.getByText(/bring the others back first/).count()).toBe(1);
+    expect(await refused.innerText()).toContain('the file would survive losing 0 locations instead of 1');
     expect(await page.getByTestId('file-late.txt').count()).toBe(0);
-    await page.getByRole('button', { name: 'Dismiss' }).click();
     await page.getByRole('button', { name: 'Clear finished' }).click();
   });
 
-  it('exports the file, verified, byte for byte', async () => {
-    const output = join(root, 'home', 'Downloads', fileName);
-    await page.getByTestId(`file-${fileName}`).getByRole('button', { name: 'Export' }).click();
-    const dialog = page.getByRole('dialog', { name: `Export ${fileName}` });
-    const path = dialog.getByLabel(/Save to/);
-    await expect.poll(() => path.inputValue()).toBe(output);
+  it('exports the file as a browser download, verified, byte for byte', async () => {
+    const exported = await exportByDownload(page, fileName);
+    expect(exported.name).toBe(fileName);
+    expect(sha256(exported.bytes)).toBe(sha256(content));
+    await page.getByText(`Exported ${fileName}, verified; your browser saves it with its downloads.`).waitFor();
     await shot('11-export');
-    await dialog.getByRole('button', { name: 'Export' }).click();
-    await page.getByText(`Exported ${fileName} to ${output}, verified.`).waitFor({ timeout: 60_000 });
-    expect(sha256(readFileSync(output))).toBe(sha256(content));
+    // Nothing was written on the server's side but the download, which is gone once served.
+    expect(readdirSync(join(root, 'home', 'Downloads'))).toEqual([]);
   });
 
   it('locks, refuses a wrong passphrase, unlocks', async () => {
@@ -302,8 +343,8 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
 
   it('kept the page free of errors', () => {
     expect(pageErrors).toEqual([]);
-    // The expected console errors: the refused weak passphrase (422), the refused store (503)
-    // and the failed unlock (403).
-    expect(consoleErrors.filter((e) => !/status of (403|422|503)/.test(e))).toEqual([]);
+    // The expected console errors: the refused weak passphrase (422), the name taken (409),
+    // the refused store (503) and the failed unlock (403).
+    expect(consoleErrors.filter((e) => !/status of (403|409|422|503)/.test(e))).toEqual([]);
   });
 });

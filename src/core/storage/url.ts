@@ -90,7 +90,10 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
       if (user === null) fail('an SFTP location needs a user name before the host');
       if (path === '') fail('an SFTP location needs an absolute folder path after the host');
       const unknown = [...query.keys()].filter((k) => k !== 'identity' && k !== 'fingerprint');
-      if (unknown.length > 0) fail(`unknown parameter(s)${listed(unknown, complain)} (known: identity, fingerprint)`);
+      if (unknown.length > 0)
+        fail(
+          `unknown ${unknown.length === 1 ? 'parameter' : 'parameters'}${listed(unknown, complain)} (known: identity, fingerprint)`,
+        );
       const fingerprint = query.get('fingerprint') ?? null;
       if (fingerprint !== null && !FINGERPRINT.test(fingerprint)) {
         fail('fingerprint must look like SHA256:<43 base64 characters>, as `ssh-keygen -lf` prints it');
@@ -111,7 +114,10 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
     case 'webdav+http':
     case 'webdav+https': {
       const unknown = [...query.keys()].filter((k) => k !== 'ca' && k !== INSECURE_HTTP);
-      if (unknown.length > 0) fail(`unknown parameter(s)${listed(unknown, complain)} (known: ca, ${INSECURE_HTTP})`);
+      if (unknown.length > 0)
+        fail(
+          `unknown ${unknown.length === 1 ? 'parameter' : 'parameters'}${listed(unknown, complain)} (known: ca, ${INSECURE_HTTP})`,
+        );
       const ca = query.get('ca') ?? null;
       const protocol = scheme === 'webdav+https' ? 'https' : 'http';
       if (ca !== null && protocol !== 'https') fail('ca= only applies to webdav+https');

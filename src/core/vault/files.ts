@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
+import { fileBaseName } from '../../shared/file-name';
+import { plural } from '../../shared/format';
 import { equalBytes, wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
@@ -34,11 +36,21 @@ const newId = (): string => randomBytes(16).toString('hex');
 /** Device markers read at most per location (a location could list any number). */
 const MAX_LOG_DEVICES = 1024;
 
+/**
+ * The one rule for a file's name in the vault. Names may hold slashes (a folder's files keep
+ * their paths), but not a "." or ".." step, nor be only dots and slashes: `get` writes to
+ * the name's last step by default, and ".." there is the parent folder, not a file.
+ */
 export function checkFileName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new UsageError('a file name may not be empty');
   if (name.length > 1024) throw new UsageError('a file name may be at most 1024 characters');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('a file name may not hold control characters');
+  if (/^[./\\]+$/.test(name) || name.split(/[/\\]/).some((step) => step === '.' || step === '..')) {
+    throw new UsageError(
+      `${JSON.stringify(name)} is not a file name: a name may not be only dots and slashes, nor hold a "." or ".." step`,
+    );
+  }
 }
 
 function findFile(head: Head, name: string): FileRef {
@@ -85,8 +97,8 @@ export async function putFile(
     if (survives < wanted) {
       throw new ShardvaultError(
         'unavailable',
-        `only ${reachable.length} of ${vault.locations.length} locations are reachable: the file would survive losing ${Math.max(0, survives)} ` +
-          `location(s) instead of ${wanted}; bring the others back first`,
+        `only ${reachable.length} of ${vault.locations.length} locations are reachable: the file would survive losing ` +
+          `${plural(Math.max(0, survives), 'location')} instead of ${wanted}; bring the others back first`,
       );
     }
 
@@ -262,15 +274,30 @@ export function readSpecOf(
   };
 }
 
+/**
+ * Where a get writes: `output` itself, or, when it is an existing folder or ends in a slash,
+ * the file's own name inside it. No folder is created.
+ */
+async function outputPath(output: string, name: string): Promise<string> {
+  const resolved = nodePath.resolve(output);
+  const folder = await fs.stat(resolved).catch(() => null);
+  if (folder?.isDirectory()) return nodePath.join(resolved, fileBaseName(name));
+  if (/[/\\]$/.test(output)) {
+    throw new UsageError(`${resolved} is not a folder here (a path ending in / names a folder; none is created)`);
+  }
+  return resolved;
+}
+
+/** Writes the verified file to `output` (a file path, or a folder for NAME inside it), or nothing. */
 export async function getFile(
   vault: Vault,
   name: string,
   output: string,
   opts: { force?: boolean } = {},
-): Promise<{ problems: ShardProblem[] }> {
+): Promise<{ output: string; problems: ShardProblem[] }> {
   return vault.audited('get', name, async (used) => {
     const file = findFile(vault.head(), name);
-    const target = nodePath.resolve(output);
+    const target = await outputPath(output, name);
     const existing = await fs.stat(target).catch(() => null);
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
@@ -298,7 +325,7 @@ export async function getFile(
       await handle.close();
       await fs.rename(temp, target);
       renamed = true;
-      return { problems };
+      return { output: target, problems };
     } finally {
       wipe(fileKey, ...shardKeys);
       if (!renamed) {
@@ -321,7 +348,7 @@ function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number 
   const extra = survive - vaultSurvives;
   if (extra < 0) {
     throw new UsageError(
-      `this vault's files survive losing ${vaultSurvives} location(s); a file can ask for more, not fewer`,
+      `this vault's files survive losing ${plural(vaultSurvives, 'location')}; a file can ask for more, not fewer`,
     );
   }
   const data = vaultPolicy.data - extra;

@@ -5,6 +5,7 @@
  * old share stops counting once t + X locations hold the new generation.
  */
 import { randomBytes } from 'node:crypto';
+import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
@@ -345,7 +346,7 @@ export async function removeLocation(
       throw new ShardvaultError(
         'policy',
         `removing ${name} would leave ${stay.length} locations for ${policy.total} shards per file: the vault would survive losing ` +
-          `${after} location(s) instead of ${survivesNow}; add a location first`,
+          `${plural(after, 'location')} instead of ${survivesNow}; add a location first`,
       );
     }
     stay.forEach((l) => used.add(l.name));

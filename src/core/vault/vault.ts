@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
+import { plural } from '../../shared/format';
 import { equalBytes, fromHex, utf8, wipe } from '../crypto/bytes';
 import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
 import { generateX25519 } from '../crypto/sealed-box';
@@ -932,7 +933,7 @@ export class Vault {
     if (ok < head.policy.threshold) {
       throw new ShardvaultError(
         'unavailable',
-        `the new key shares reached ${ok} location(s); ${head.policy.threshold} are needed to unlock with them`,
+        `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
       );
     }
     await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
@@ -998,7 +999,7 @@ export class Vault {
     if (reached < needed) {
       throw new ShardvaultError(
         'unavailable',
-        `the key rotation record reached ${reached} location(s); ${needed} are needed before the vault key can change`,
+        `the key rotation record reached ${plural(reached, 'location')}; ${needed} are needed before the vault key can change`,
       );
     }
     // Heads under the old key don't open under the new one: expected here, not worth a warning.
@@ -1156,7 +1157,7 @@ export class Vault {
     if (ok < needed) {
       throw new ShardvaultError(
         'unavailable',
-        `the change reached ${ok} location(s); ${needed} are needed to commit it (${results
+        `the change reached ${plural(ok, 'location')}; ${needed} are needed to commit it (${results
           .filter((r) => r.error)
           .map((r) => `${r.location.name}: ${r.error!.message}`)
           .join('; ')})`,
@@ -1226,7 +1227,11 @@ export class Vault {
 
   // ------------------------------------------------------------------ locations
 
-  /** Runs `work` on every location at once; records who answered. Never throws. */
+  /**
+   * Runs `work` on every location at once. Never throws. A location counts as seen (its
+   * "last seen" time) only when the work succeeded there: a failed handshake, a refused
+   * host key or a closed connection is no sign that the location itself was reached.
+   */
   async everywhere<T>(
     work: (l: Location) => Promise<T>,
     locations: readonly Location[] = this.locations,
@@ -1238,7 +1243,6 @@ export class Vault {
           this.seen.set(location.id, nowIso());
           return { location, value };
         } catch (err) {
-          if (!(err instanceof ShardvaultError && err.code === 'offline')) this.seen.set(location.id, nowIso());
           return { location, error: err instanceof Error ? err : new Error(String(err)) };
         }
       }),

@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { FileEntry, StatusReport } from '../../shared/api';
+import type { FileEntry, RecoveryKit as Kit, StatusReport } from '../../shared/api';
 import type { Client } from './bridge/client';
 import { vaultHealth } from './health';
 import { Access } from './screens/Access';
 import { Dashboard } from './screens/Dashboard';
 import { Files } from './screens/Files';
-import { FirstRun, Logo } from './screens/FirstRun';
+import { FirstRun, Logo, RecoveryKit } from './screens/FirstRun';
 import { Locations } from './screens/Locations';
 import { Settings } from './screens/Settings';
 import { Unlock } from './screens/Unlock';
@@ -16,6 +16,7 @@ type Phase =
   | { readonly kind: 'loading' }
   | { readonly kind: 'unreachable'; readonly message: string }
   | { readonly kind: 'first-run' }
+  | { readonly kind: 'kit'; readonly kit: Kit }
   | { readonly kind: 'locked'; readonly status: StatusReport }
   | { readonly kind: 'ready'; readonly status: StatusReport };
 
@@ -36,7 +37,12 @@ export function App({ client }: { client: Client }) {
     try {
       const status = await client.api.status();
       if (status === null) setPhase({ kind: 'first-run' });
-      else setPhase({ kind: status.locked ? 'locked' : 'ready', status });
+      else if (status.locked) setPhase({ kind: 'locked', status });
+      else {
+        // A vault just created here: its recovery kit until the user has written it down.
+        const kit = await client.api.recoveryKit();
+        setPhase(kit ? { kind: 'kit', kit } : { kind: 'ready', status });
+      }
     } catch (e) {
       setPhase({ kind: 'unreachable', message: errorText(e) });
     }
@@ -68,6 +74,8 @@ export function App({ client }: { client: Client }) {
       );
     case 'first-run':
       return <FirstRun client={client} onDone={() => void load()} />;
+    case 'kit':
+      return <RecoveryKit client={client} kit={phase.kit} onDone={() => void load()} />;
     case 'locked':
       return <Unlock client={client} status={phase.status} onUnlocked={() => void load()} />;
     case 'ready':

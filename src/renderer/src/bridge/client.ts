@@ -1,10 +1,13 @@
 /**
  * The one place the UI meets a bridge: envelopes become values or a thrown BridgeFailure,
  * every answer is checked against the contract again (the UI trusts a bridge no more than
- * main trusts the UI), and adding files is one operation whatever the mode.
+ * main trusts the UI), and adding and exporting files are one operation each whatever the
+ * mode (a path on disk and a save dialog on the desktop; an upload and a browser download
+ * in the web UI).
  */
 
 import type { FileEntry, ProgressEvent } from '../../../shared/api';
+import { fileBaseName } from '../../../shared/file-name';
 import {
   type CallName,
   type CallRequest,
@@ -13,6 +16,7 @@ import {
   type ShardvaultBridge,
   calls,
   callNames,
+  downloadTicket,
 } from '../../../shared/ipc';
 import { type WebBridge, createWebBridge, takeToken } from './web-client';
 
@@ -43,7 +47,12 @@ export interface Transfer {
   readonly speed: number | null;
   readonly state: 'running' | 'finishing' | 'done' | 'failed';
   readonly error: string | null;
+  /** The failure's code ('exists': a file of that name is in the vault already), or null. */
+  readonly code: string | null;
 }
+
+/** Where an export went: a path the user picked (desktop), or the browser's downloads. */
+export type Exported = { readonly kind: 'saved'; readonly path: string } | { readonly kind: 'downloaded' };
 
 export interface Client {
   readonly mode: 'desktop' | 'web';
@@ -51,20 +60,26 @@ export interface Client {
   readonly desktop: boolean;
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   onLocked(listener: () => void): () => void;
-  /** Stores dropped or picked files (File objects); resolves with what was stored. */
-  /** `survive`: each file survives losing that many locations (the sensitivity presets). */
+  /**
+   * Stores dropped or picked files (File objects); resolves with what was stored. A file that
+   * fails is not thrown: its transfer row says why (once, there), and one refused because the
+   * name is taken can be stored again over it with replace(). `survive`: each file survives
+   * losing that many locations (the sensitivity presets).
+   */
   addFiles(files: readonly File[], options?: StoreOptions): Promise<FileEntry[]>;
   /** Desktop: picks files in the native open dialog and stores them ([] when cancelled). */
   pickAndAddFiles(options?: StoreOptions): Promise<FileEntry[]>;
+  /** Stores the file of a failed transfer again, replacing the one of that name in the vault. */
+  replace(transferId: number): Promise<FileEntry | null>;
   transfers(): readonly Transfer[];
   onTransfers(listener: () => void): () => void;
   clearFinished(): void;
-  /** Tracks an export so it shows progress from the engine's events. */
-  trackExport<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /** Exports a file, verified, with progress: to a path picked in the save dialog on the
+   * desktop, as a browser download in the web UI. null: the user cancelled. */
+  exportFile(name: string): Promise<Exported | null>;
 }
 
 export interface StoreOptions {
-  readonly replace?: boolean;
   readonly survive?: number;
 }
 
@@ -128,7 +143,18 @@ export function connect(): Client | { error: string } {
     const id = nextId++;
     list = [
       ...list,
-      { id, op, name, done: 0, total, startedAt: performance.now(), speed: null, state: 'running', error: null },
+      {
+        id,
+        op,
+        name,
+        done: 0,
+        total,
+        startedAt: performance.now(),
+        speed: null,
+        state: 'running',
+        error: null,
+        code: null,
+      },
     ];
     notify();
     return id;
@@ -142,6 +168,16 @@ export function connect(): Client | { error: string } {
     if (match) update(match.id, { done: event.done, total: event.total || match.total });
   });
   const webUploads = new Set<number>();
+  // What a failed store needs to be tried again with replace, by transfer id. Only a File
+  // (a drop, the web file input): a path main's dialog picked is good for one store.
+  const retries = new Map<number, { file: File; survive: number | undefined }>();
+  const fail = (id: number, error: unknown): void => {
+    update(id, {
+      state: 'failed',
+      error: error instanceof Error ? error.message : String(error),
+      code: error instanceof BridgeFailure ? error.code : null,
+    });
+  };
 
   async function storeOne(source: Source, replace: boolean, survive: number | undefined): Promise<FileEntry> {
     const extra = survive === undefined ? {} : { survive };
@@ -167,25 +203,49 @@ export function connect(): Client | { error: string } {
       update(id, { state: 'done', done: entry.size, total: entry.size });
       return entry;
     } catch (error) {
-      update(id, { state: 'failed', error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof BridgeFailure && error.code === 'exists' && 'file' in source)
+        retries.set(id, { file: source.file, survive });
+      fail(id, error);
       throw error;
     } finally {
       webUploads.delete(id);
     }
   }
 
+  /** Stores each source; a failure is shown on its transfer row, not thrown. */
   async function storeAll(sources: readonly Source[], options: StoreOptions): Promise<FileEntry[]> {
     const stored: FileEntry[] = [];
-    const failures: string[] = [];
     for (const source of sources) {
       try {
-        stored.push(await storeOne(source, options.replace ?? false, options.survive));
-      } catch (error) {
-        failures.push(error instanceof Error ? error.message : String(error));
+        stored.push(await storeOne(source, false, options.survive));
+      } catch {
+        // its transfer row says why
       }
     }
-    if (failures.length > 0) throw new BridgeFailure('put', failures.join('\n'));
     return stored;
+  }
+
+  async function track<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const id = begin('get', name, 0);
+    try {
+      const result = await work();
+      update(id, { state: 'done' });
+      return result;
+    } catch (error) {
+      fail(id, error);
+      throw error;
+    }
+  }
+
+  /** Hands a ready download (web.download URL) to the browser, which saves it. */
+  function startDownload(url: string, name: string): void {
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = fileBaseName(name);
+    link.rel = 'noopener';
+    document.body.append(link);
+    link.click();
+    link.remove();
   }
 
   return {
@@ -206,6 +266,18 @@ export function connect(): Client | { error: string } {
         options,
       );
     },
+    async replace(transferId) {
+      const retry = retries.get(transferId);
+      if (!retry) return null;
+      retries.delete(transferId);
+      list = list.filter((t) => t.id !== transferId);
+      notify();
+      try {
+        return await storeOne({ file: retry.file }, true, retry.survive);
+      } catch {
+        return null; // its new transfer row says why
+      }
+    },
     transfers: () => list,
     onTransfers(listener) {
       listeners.add(listener);
@@ -213,18 +285,22 @@ export function connect(): Client | { error: string } {
     },
     clearFinished() {
       list = list.filter((t) => t.state === 'running' || t.state === 'finishing');
+      for (const id of retries.keys()) if (!list.some((t) => t.id === id)) retries.delete(id);
       notify();
     },
-    async trackExport(name, work) {
-      const id = begin('get', name, 0);
-      try {
-        const result = await work();
-        update(id, { state: 'done' });
-        return result;
-      } catch (error) {
-        update(id, { state: 'failed', error: error instanceof Error ? error.message : String(error) });
-        throw error;
+    async exportFile(name) {
+      if (webBridge) {
+        const bridgeForExport = webBridge;
+        const { url } = await track(name, async () =>
+          downloadTicket.parse(unwrap(await bridgeForExport.exportFile(name))),
+        );
+        startDownload(url, name);
+        return { kind: 'downloaded' };
       }
+      const path = await typedApi.chooseSavePath({ name });
+      if (!path) return null;
+      await track(name, () => typedApi.getFile({ name, output: path, force: true }));
+      return { kind: 'saved', path };
     },
   };
 }

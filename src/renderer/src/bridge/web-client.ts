@@ -33,6 +33,8 @@ export type WebBridge = ShardvaultBridge & {
     request: { name: string; replace?: boolean; survive?: number },
     onProgress: (sent: number, total: number) => void,
   ): UploadHandle;
+  /** Has the engine rebuild and verify a file for a browser download; answers {url}, good once. */
+  exportFile(name: string): Promise<Envelope<unknown>>;
 };
 
 /** The token from the fragment (first load) or from this tab's session (reloads), or null. */
@@ -66,9 +68,13 @@ export function createWebBridge(token: string): WebBridge {
   const headers = { [web.tokenHeader]: token };
 
   async function invoke(name: CallName, request: unknown): Promise<Envelope<unknown>> {
+    return post(calls[name].route, request);
+  }
+
+  async function post(route: string, request: unknown): Promise<Envelope<unknown>> {
     let response: Response;
     try {
-      response = await fetch(calls[name].route, {
+      response = await fetch(route, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
         body: request === undefined ? null : JSON.stringify(request),
@@ -185,6 +191,7 @@ export function createWebBridge(token: string): WebBridge {
       xhr.send(file);
       return { done, abort: () => xhr.abort() };
     },
+    exportFile: (name: string) => post(web.exportFile, { name }),
   };
   for (const name of callNames) {
     if (calls[name].desktopOnly) continue;

@@ -14,7 +14,7 @@ import {
   buildSpec,
   suggestName,
 } from '../location-spec';
-import { locationTrouble } from '../location-words';
+import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 
 type Step =

@@ -1,6 +1,6 @@
-import { type DragEvent, type FormEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type DragEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
-import { BridgeFailure, type Client, type Transfer } from '../bridge/client';
+import type { Client, Transfer } from '../bridge/client';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
 
@@ -45,7 +45,6 @@ export function Files({
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
-  const [exporting, setExporting] = useState<FileEntry | null>(null);
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
@@ -64,6 +63,8 @@ export function Files({
     setError(null);
     setNotice(null);
     try {
+      // A file that fails says so on its transfer row, once; here only what was stored (and
+      // a failure of the dialog itself).
       const stored = await work();
       if (stored.length > 0) setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
     } catch (e) {
@@ -92,18 +93,16 @@ export function Files({
   };
 
   const exportFile = async (file: FileEntry): Promise<void> => {
-    if (!client.desktop) {
-      setExporting(file);
-      return;
-    }
     setError(null);
+    setNotice(null);
     try {
-      const output = await client.api.chooseSavePath({ name: file.name });
-      if (!output) return;
-      await client.trackExport(file.name, () => client.api.getFile({ name: file.name, output, force: true }));
-      setNotice(`Exported ${file.name} to ${output}, verified.`);
-    } catch (e) {
-      setError(errorText(e));
+      const exported = await client.exportFile(file.name);
+      if (exported?.kind === 'saved') setNotice(`Exported ${file.name} to ${exported.path}, verified.`);
+      if (exported?.kind === 'downloaded') {
+        setNotice(`Exported ${file.name}, verified; your browser saves it with its downloads.`);
+      }
+    } catch {
+      // the transfer row says why
     } finally {
       onChanged();
     }
@@ -176,7 +175,7 @@ export function Files({
         </div>
       </header>
 
-      <Transfers client={client} />
+      <Transfers client={client} onChanged={onChanged} />
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
       {notice ? <Note tone="ok">{notice}</Note> : null}
 
@@ -247,18 +246,6 @@ export function Files({
       {placementOf ? (
         <Placement client={client} status={status} file={placementOf} onClose={() => setPlacementOf(null)} />
       ) : null}
-      {exporting ? (
-        <ExportDialog
-          client={client}
-          file={exporting}
-          onClose={() => setExporting(null)}
-          onDone={(output) => {
-            setExporting(null);
-            setNotice(`Exported ${exporting.name} to ${output}, verified.`);
-            onChanged();
-          }}
-        />
-      ) : null}
       {deleting ? (
         <DeleteDialog
           client={client}
@@ -275,7 +262,7 @@ export function Files({
   );
 }
 
-function Transfers({ client }: { client: Client }) {
+function Transfers({ client, onChanged }: { client: Client; onChanged: () => void }) {
   const list = useSyncExternalStore(
     (listener) => client.onTransfers(listener),
     () => client.transfers(),
@@ -286,7 +273,7 @@ function Transfers({ client }: { client: Client }) {
     <section className="transfers" aria-label="Transfers">
       <ul>
         {list.map((t) => (
-          <TransferRow key={t.id} transfer={t} />
+          <TransferRow key={t.id} transfer={t} onReplace={() => void client.replace(t.id).finally(onChanged)} />
         ))}
       </ul>
       {finished ? (
@@ -298,10 +285,12 @@ function Transfers({ client }: { client: Client }) {
   );
 }
 
-function TransferRow({ transfer: t }: { transfer: Transfer }) {
+function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace: () => void }) {
   const verb = t.op === 'put' ? 'Storing' : 'Exporting';
-  const total = t.state === 'done' ? Math.max(t.total, t.done, 1) : t.total;
-  const done = t.state === 'done' ? total : t.done;
+  const size = Math.max(t.total, t.done);
+  // A finished transfer fills its bar, an empty file's too (0 of 0 would draw it empty).
+  const barMax = t.state === 'done' ? 1 : t.total;
+  const barValue = t.state === 'done' ? 1 : t.done;
   const left = t.speed && t.total > t.done ? (t.total - t.done) / t.speed : null;
   let detail: string;
   switch (t.state) {
@@ -319,10 +308,13 @@ function TransferRow({ transfer: t }: { transfer: Transfer }) {
       detail = 'sealing shards and committing on every location…';
       break;
     case 'done':
-      detail = `done · ${formatBytes(total)}`;
+      detail = `done · ${formatBytes(size)}`;
       break;
     case 'failed':
-      detail = `failed: ${t.error ?? 'unknown error'}`;
+      detail =
+        t.code === 'exists'
+          ? `not stored: a file named ${t.name} is in the vault already`
+          : `failed: ${t.error ?? 'unknown error'}`;
       break;
   }
   return (
@@ -331,11 +323,22 @@ function TransferRow({ transfer: t }: { transfer: Transfer }) {
         <span>
           {verb} <strong>{t.name}</strong>
         </span>
-        <span className="muted small" data-testid="transfer-detail">
-          {detail}
+        <span className="transfer-status">
+          <span
+            className={t.state === 'failed' ? 'small transfer-error' : 'muted small'}
+            data-testid="transfer-detail"
+            role={t.state === 'failed' ? 'alert' : undefined}
+          >
+            {detail}
+          </span>
+          {t.state === 'failed' && t.code === 'exists' && t.op === 'put' ? (
+            <button type="button" className="small" onClick={onReplace}>
+              Replace
+            </button>
+          ) : null}
         </span>
       </div>
-      <ProgressBar value={done} max={total} label={`${verb} ${t.name}`} />
+      <ProgressBar value={barValue} max={barMax} label={`${verb} ${t.name}`} />
     </li>
   );
 }
@@ -424,88 +427,6 @@ function Placement({
           </li>
         ))}
       </ul>
-    </Modal>
-  );
-}
-
-function ExportDialog({
-  client,
-  file,
-  onClose,
-  onDone,
-}: {
-  client: Client;
-  file: FileEntry;
-  onClose: () => void;
-  onDone: (output: string) => void;
-}) {
-  const [output, setOutput] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [exists, setExists] = useState(false);
-  useEffect(() => {
-    client.api.getSettings().then(
-      (s) => {
-        const base = file.name.split('/').pop() ?? file.name;
-        if (s.exportFolder) setOutput(`${s.exportFolder.replace(/[\\/]$/, '')}/${base}`);
-      },
-      () => undefined,
-    );
-  }, [client, file.name]);
-
-  const submit = async (event: FormEvent, force = false): Promise<void> => {
-    event.preventDefault();
-    if (output.trim() === '') return;
-    setBusy(true);
-    setError(null);
-    try {
-      await client.trackExport(file.name, () => client.api.getFile({ name: file.name, output: output.trim(), force }));
-      onDone(output.trim());
-    } catch (e) {
-      if (e instanceof BridgeFailure && e.code === 'exists') setExists(true);
-      else setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Modal title={`Export ${file.name}`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <p className="muted">
-          The file is rebuilt from its shards and checked against its hash before it is written; if anything does not
-          match, nothing is written.
-        </p>
-        <label htmlFor="export-path">Save to (a path on the computer running Shardvault)</label>
-        <input
-          id="export-path"
-          className="mono"
-          value={output}
-          spellCheck={false}
-          onChange={(e) => {
-            setOutput(e.target.value);
-            setExists(false);
-          }}
-        />
-        {exists ? (
-          <div className="note note-warn" role="alert">
-            <div className="note-body">A file is there already. Replace it?</div>
-            <button type="button" className="danger small" onClick={(e) => void submit(e, true)} disabled={busy}>
-              Replace
-            </button>
-          </div>
-        ) : null}
-        {error ? <ErrorNote>{error}</ErrorNote> : null}
-        <div className="actions">
-          {busy ? <Spinner label="Rebuilding and verifying…" /> : null}
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy || output.trim() === ''}>
-            Export
-          </button>
-        </div>
-      </form>
     </Modal>
   );
 }

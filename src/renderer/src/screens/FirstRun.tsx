@@ -1,23 +1,15 @@
 // First run: create a vault over locations, or open one that exists; then the recovery kit.
 import { type FormEvent, useState } from 'react';
-import type { VaultSummary } from '../../../shared/api';
+import type { RecoveryKit as Kit } from '../../../shared/api';
 import { BridgeFailure, type Client } from '../bridge/client';
 import { formatCost, plural } from '../format';
 import { PRESETS, derive, locationsNeeded } from '../policy';
 import { ErrorNote, Field, Spinner, errorText } from '../ui/ui';
 import { type LocationChoice, LocationsEditor } from './LocationsEditor';
 
-interface Kit {
-  readonly vault: VaultSummary;
-  readonly recoveryCode: string;
-  readonly locations: readonly string[];
-}
-
+/** The vault is created (the app then shows its recovery kit) or opened. */
 export function FirstRun({ client, onDone }: { client: Client; onDone: () => void }) {
   const [tab, setTab] = useState<'create' | 'open'>('create');
-  const [kit, setKit] = useState<Kit | null>(null);
-
-  if (kit) return <RecoveryKit kit={kit} onDone={onDone} />;
   return (
     <main className="onboarding" id="main">
       <header className="onboarding-head">
@@ -38,7 +30,7 @@ export function FirstRun({ client, onDone }: { client: Client; onDone: () => voi
       </div>
       <section className="card" role="tabpanel">
         {tab === 'create' ? (
-          <CreateVault client={client} onCreated={setKit} />
+          <CreateVault client={client} onCreated={onDone} />
         ) : (
           <OpenVault client={client} onOpened={onDone} />
         )}
@@ -56,7 +48,7 @@ export function Logo() {
   );
 }
 
-function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: Kit) => void }) {
+function CreateVault({ client, onCreated }: { client: Client; onCreated: () => void }) {
   const [locations, setLocations] = useState<LocationChoice[]>([]);
   const [survive, setSurvive] = useState(1);
   const [secretAgainst, setSecretAgainst] = useState(1);
@@ -84,11 +76,10 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: (kit: K
     setWeak(null);
     try {
       const specs = locations.map((l) => l.spec);
-      const result = await client.api.createVault({ locations: specs, survive, secretAgainst, passphrase });
+      await client.api.createVault({ locations: specs, survive, secretAgainst, passphrase });
       setPassphrase('');
       setConfirm('');
-      // The kit lists where the vault lives, never a password.
-      onCreated({ vault: result.vault, recoveryCode: result.recoveryCode, locations: locations.map((l) => l.display) });
+      onCreated();
     } catch (e) {
       if (e instanceof BridgeFailure && e.code === 'weak-passphrase') setWeak(sentence(e.message));
       else setError(errorText(e));
@@ -321,8 +312,21 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
   );
 }
 
-function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
+/**
+ * The recovery kit, until the user confirms it is written down. The engine holds it until
+ * then (api.recoveryKit), so a reload shows it again rather than skipping this step.
+ */
+export function RecoveryKit({ client, kit, onDone }: { client: Client; kit: Kit; onDone: () => void }) {
   const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const proceed = async (): Promise<void> => {
+    try {
+      await client.api.confirmRecoveryKit();
+      onDone();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   const groups = kit.recoveryCode.match(/.{1,4}/g) ?? [kit.recoveryCode];
   const plainCode = /^[A-Za-z0-9]+$/.test(kit.recoveryCode);
   return (
@@ -332,9 +336,9 @@ function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
           <Logo />
           <h1 id="kit-title">Your recovery kit</h1>
           <p className="lede">
-            Write this down or print it, and keep it somewhere safe and apart from your computer. It is shown{' '}
-            <strong>only this once</strong>. With it and {plural(kit.vault.threshold, 'location')} you can open the
-            vault if you forget the passphrase.
+            Write this down or print it, and keep it somewhere safe and apart from your computer. Once you continue it
+            is <strong>never shown again</strong>. With it and {plural(kit.vault.threshold, 'location')} you can open
+            the vault if you forget the passphrase.
           </p>
         </header>
         <div className="kit-code" aria-label="Recovery code">
@@ -366,9 +370,9 @@ function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
             <dt>Locations</dt>
             <dd>
               <ol>
-                {kit.locations.map((spec) => (
-                  <li key={spec}>
-                    <code>{spec.replace(/:\/\/([^/@:]*):[^@/]*@/, '://$1@')}</code>
+                {kit.locations.map((where) => (
+                  <li key={where}>
+                    <code>{where}</code>
                   </li>
                 ))}
               </ol>
@@ -378,6 +382,7 @@ function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
         <p className="muted small">
           The kit holds no passwords of your locations: keep those in your password manager.
         </p>
+        {error ? <ErrorNote>{error}</ErrorNote> : null}
         <div className="actions no-print">
           <button type="button" onClick={() => window.print()}>
             Print kit
@@ -386,7 +391,7 @@ function RecoveryKit({ kit, onDone }: { kit: Kit; onDone: () => void }) {
             <input type="checkbox" checked={saved} onChange={(e) => setSaved(e.target.checked)} /> I have written down
             or printed the recovery code
           </label>
-          <button type="button" className="primary" disabled={!saved} onClick={onDone}>
+          <button type="button" className="primary" disabled={!saved} onClick={() => void proceed()}>
             Continue to the vault
           </button>
         </div>

@@ -75,26 +75,6 @@ export function Settings({
         </div>
       </section>
 
-      {!client.desktop ? (
-        <section className="card settings-section" aria-labelledby="export-title">
-          <h2 id="export-title">Exports</h2>
-          <div className="setting">
-            <label htmlFor="export-folder">Suggest exports into</label>
-            <input
-              id="export-folder"
-              className="mono"
-              defaultValue={settings?.exportFolder ?? ''}
-              key={settings?.exportFolder ?? ''}
-              onBlur={(e) => {
-                const value = e.target.value.trim();
-                if (value !== (settings?.exportFolder ?? ''))
-                  void change({ exportFolder: value === '' ? null : value });
-              }}
-            />
-          </div>
-        </section>
-      ) : null}
-
       <section className="card settings-section" aria-labelledby="look-title">
         <h2 id="look-title">Appearance</h2>
         <div className="segmented" role="radiogroup" aria-label="Theme">

@@ -3,7 +3,7 @@
 import type { ReactNode } from 'react';
 import type { LocationKindName, LocationStatus } from '../../../shared/api';
 import { formatBytes, formatRelative } from '../format';
-import { locationTrouble } from '../location-words';
+import { locationTrouble } from '../../../shared/location-trouble';
 import { Badge } from './ui';
 
 export const KIND_WORD: Record<LocationKindName, string> = { local: 'Folder', sftp: 'SFTP', webdav: 'WebDAV' };
@@ -33,7 +33,7 @@ export function LocationTile({ location, children }: { location: LocationStatus;
           <dd>{location.shards ?? '—'}</dd>
         </div>
         <div>
-          <dt>Last seen</dt>
+          <dt>{location.reachable ? 'Last seen' : 'Last reached'}</dt>
           <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
         </div>
       </dl>
