@@ -1245,7 +1245,17 @@ describe('a WebDAV password over plain http, and passwords in errors', () => {
     const home = nodePath.join(root.path, name, 'home');
     const folders = await root.locations(name, 2);
     return runCli(
-      ['init', ...locArgs([...folders, spec]), '--survive', '1', '--secret-against', '1', '--insecure-kdf-cost', '10', ...flags],
+      [
+        'init',
+        ...locArgs([...folders, spec]),
+        '--survive',
+        '1',
+        '--secret-against',
+        '1',
+        '--insecure-kdf-cost',
+        '10',
+        ...flags,
+      ],
       { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE } },
     );
   }
