@@ -17,6 +17,7 @@ import { addLocation, editLocation, removeLocation, testLocation } from '../core
 import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
+import { UNANCHORED } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { formatBytes, table } from './format';
@@ -43,7 +44,8 @@ or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
 $SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
-5 busy, 6 verify found a problem.`;
+5 busy, 6 verify found a problem.
+log marks an entry ${UNANCHORED.word} when ${UNANCHORED.explanation}`;
 
 interface Io {
   out: (text: string) => void;
@@ -414,17 +416,20 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));
       for (const p of problems) io.err(`shardvault: audit log: ${p}`);
       print(io, requests, () =>
-        table(
-          ['TIME', 'DEVICE', 'ACTION', 'FILE', 'OUTCOME', 'LOCATIONS'],
-          requests.map((r) => [
-            r.time,
-            r.device,
-            r.action,
-            r.file ?? '-',
-            r.outcome + (r.anchored ? '' : ' (unanchored)'),
-            r.locations.join(','),
-          ]),
-        ),
+        [
+          table(
+            ['TIME', 'DEVICE', 'ACTION', 'FILE OR CHANGE', 'OUTCOME', 'LOCATIONS'],
+            requests.map((r) => [
+              r.time,
+              r.device,
+              r.action,
+              r.file ?? r.detail ?? '-',
+              r.outcome + (r.anchored ? '' : ` (${UNANCHORED.word})`),
+              r.locations.join(','),
+            ]),
+          ),
+          ...(requests.some((r) => !r.anchored) ? [`${UNANCHORED.word}: ${UNANCHORED.explanation}`] : []),
+        ].join('\n'),
       );
       return 0;
     }

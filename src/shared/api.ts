@@ -84,9 +84,13 @@ export interface AccessRequest {
   readonly device: string;
   readonly action: AccessAction;
   readonly file: string | null;
+  /** What the request changed, in words, where action and file don't say it: for a location
+   * change, which location and how ("added usb (/media/usb)", "renamed usb to drawer"). */
+  readonly detail: string | null;
   readonly outcome: AccessOutcome;
   readonly locations: readonly string[];
-  /** False for entries that no vault head vouches for yet (e.g. a failed unlock). */
+  /** False for entries no vault head vouches for yet (shown as UNANCHORED.word: a failed
+   * unlock, a read since the last change); the next change anchors them. */
   readonly anchored: boolean;
 }
 

@@ -434,6 +434,7 @@ export const accessRequest: Schema<AccessRequest> = object(
     device: label,
     action: oneOf(ACCESS_ACTIONS),
     file: nullable(string({ max: 1024 })),
+    detail: nullable(string({ max: 1024 })),
     outcome: oneOf(ACCESS_OUTCOMES),
     locations: array(label),
     anchored: boolean,

@@ -345,8 +345,11 @@ export interface LogEntryHeader {
   readonly prevHash: Uint8Array;
 }
 
+/** Log entries of version 2 carry `detail` in their body (FORMAT.md, "Log entry, version 2"). */
+export const LOG_FORMAT_VERSION = 2;
+
 export function logEntryHeader(h: LogEntryHeader): Uint8Array {
-  return writeRecord('SVLG', FORMAT_VERSION, [
+  return writeRecord('SVLG', LOG_FORMAT_VERSION, [
     { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
     { bytes: fromHex(h.deviceId, 'deviceId', ID_BYTES) },
     { u64: h.seq },
@@ -356,14 +359,15 @@ export function logEntryHeader(h: LogEntryHeader): Uint8Array {
 
 export function readLogEntryHeader(bytes: Uint8Array): {
   header: LogEntryHeader;
+  version: number;
   headerBytes: Uint8Array;
   rest: Uint8Array;
 } {
   const r = new ByteReader(bytes, 'audit log entry');
-  r.magic('SVLG', FORMAT_VERSION);
+  const version = r.magicOf('SVLG', [FORMAT_VERSION, LOG_FORMAT_VERSION]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const deviceId = Buffer.from(r.take(16, 'deviceId')).toString('hex');
   const seq = r.u64('seq');
   const prevHash = r.take(32, 'prevHash');
-  return { header: { vaultId, deviceId, seq, prevHash }, headerBytes: r.consumed(), rest: r.rest() };
+  return { header: { vaultId, deviceId, seq, prevHash }, version, headerBytes: r.consumed(), rest: r.rest() };
 }

@@ -286,14 +286,18 @@ export async function getFile(
     registerTemporary(temp);
     let renamed = false;
     try {
+      // The access request names the locations the read took bytes from, not every one the
+      // manifest lists (one that was down gave nothing).
       const problems = await readShards(
         readSpecOf(vault, m, shardKeys),
         async (segment) => {
           for (const part of segmentBytes(segment)) await handle.write(part);
         },
-        (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
+        {
+          onProgress: (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
+          onRead: (copy) => used.add(copy.location),
+        },
       );
-      for (const s of m.shards) for (const id of s.locations) used.add(vault.locationById(id)?.name ?? id);
       await handle.sync();
       await handle.close();
       await fs.rename(temp, target);

@@ -312,6 +312,14 @@ export interface ReadSpec {
   readonly copies: readonly (readonly ShardCopy[])[];
 }
 
+/** What a read tells its caller as it goes. */
+export interface ReadEvents {
+  /** Bytes of the file released so far. */
+  readonly onProgress?: (bytes: number) => void;
+  /** A copy answered with its bytes (the access log names the locations a read used). */
+  readonly onRead?: (copy: ShardCopy) => void;
+}
+
 function problemKind(err: unknown): ShardProblem['kind'] {
   if (err instanceof ShardvaultError) {
     if (err.code === 'not-found') return 'missing';
@@ -373,8 +381,9 @@ interface PendingSegment {
 export async function readShards(
   spec: ReadSpec,
   sink: (segment: DecodedSegment) => Promise<void>,
-  onProgress?: (bytes: number) => void,
+  events: ReadEvents = {},
 ): Promise<ShardProblem[]> {
+  const { onProgress, onRead } = events;
   const g = spec.geometry;
   const segments = segmentCount(spec.size, g.segmentSize);
   const problems: ShardProblem[] = [];
@@ -411,6 +420,7 @@ export async function readShards(
             copy.location,
           );
           const header = await stream.read(spec.headers[index]!.length);
+          onRead?.(copy);
           if (!equalBytes(header, spec.headers[index]!))
             throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
           stream.digest = new ShardDigest(header);
@@ -681,7 +691,7 @@ export async function rebuildShards(
           await send(j, body, tag);
         }
       },
-      onProgress,
+      { onProgress },
     );
     for (const j of wanted) {
       if (digests.get(j)!.hex() !== spec.shardDigests[j]) {
