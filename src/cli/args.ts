@@ -28,6 +28,7 @@ const VALUE_OPTIONS = new Set([
   'size',
   'dir',
   'expect-fingerprint',
+  'happy',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

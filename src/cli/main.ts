@@ -9,7 +9,16 @@ import type { ProgressEvent, StatusReport } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from '../core/crypto/kdf';
 import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
-import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
+import {
+  getFile,
+  listFiles,
+  placement,
+  putFile,
+  readAccessLog,
+  removeFile,
+  setHappy,
+  verify,
+} from '../core/vault/files';
 import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
@@ -17,7 +26,7 @@ import { addLocation, editLocation, removeLocation, testLocation } from '../core
 import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
-import { UNANCHORED } from '../shared/words';
+import { survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { formatBytes, table } from './format';
@@ -30,8 +39,10 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
         [--segment-size BYTES] [--kdf-cost LOGN]   prints k, n, t and the recovery code (once)
   open  --location SPEC ... [--recovery] [--expect-fingerprint FP]   attach this profile to an existing
                                            vault (a new machine); FP: the recovery kit's key fingerprint
-  put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
-                                           --survive: this file survives losing X locations (more parity)
+  put   FILE [--name NAME] [--replace] [--survive X] [--happy N]   an existing NAME is refused without
+                                           --replace; --survive: this file survives losing X locations (more
+                                           parity); --happy: only if N locations can take shards (default k)
+  settings [--happy N|default]             this device's settings (the default for put --happy)
   get   NAME [--output PATH] [--force]     default ./NAME; an existing file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
@@ -286,7 +297,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       return 0;
     }
     case 'put': {
-      expectPositional(args, 1, 'put FILE [--name NAME] [--replace] [--survive X]');
+      expectPositional(args, 1, 'put FILE [--name NAME] [--replace] [--survive X] [--happy N]');
       const path = args.positional[0]!;
       const name = one(args, 'name') ?? nodePath.basename(path);
       const st = await fs.stat(path).catch(() => null);
@@ -295,13 +306,22 @@ async function run(args: Parsed, io: Io): Promise<number> {
       if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
         throw new UsageError('--survive takes a whole number of locations');
       const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
+      const happy = integer(args, 'happy', 1, 64);
       const entry = await withVault(io, args, { unlock: true }, (vault) =>
         putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
           replace: args.flags.has('replace'),
           expectedSize: st.size,
           ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
+          ...(happy !== undefined ? { happy } : {}),
         }),
       );
+      if (entry.awaiting.length > 0) {
+        const away = entry.awaiting.join(', ');
+        io.err(
+          `shardvault: warning: ${away} ${entry.awaiting.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
+            `its shards for ${away} wait on the other locations and move there at the next put, rm or repair once back`,
+        );
+      }
       print(
         io,
         entry,
@@ -343,7 +363,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
                 f.name,
                 formatBytes(f.size),
                 f.health,
-                f.survives < 0 ? '-' : String(f.survives),
+                f.survives < 0 ? '-' : `${f.survives}${untilBack(f.awaiting)}`,
                 f.created,
               ]),
             ),
@@ -402,12 +422,28 @@ async function run(args: Parsed, io: Io): Promise<number> {
               f.survives < 0 ? '-' : String(f.survives),
             ]),
           ),
-          `key shares: ${report.keyShares}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
+          `key shares: ${report.keyShares}; staged shard copies moved home: ${report.moved}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
           ...report.pending.map((p) => `pending: ${p}`),
           report.ok ? 'repair: all good' : `repair: ${report.pending.length} thing(s) left to do`,
         ].join('\n'),
       );
       return report.ok ? 0 : 6;
+    }
+    case 'settings': {
+      expectPositional(args, 0, 'settings [--happy N|default]');
+      const happyText = one(args, 'happy');
+      if (happyText !== undefined && happyText !== 'default' && !/^\d{1,2}$/.test(happyText))
+        throw new UsageError('--happy takes a number of locations, or default');
+      const settings = await withVault(io, args, { unlock: false }, async (vault) => {
+        if (happyText !== undefined) await setHappy(vault, happyText === 'default' ? null : Number(happyText));
+        return { happy: vault.happy, defaultHappy: vault.policy.data, locations: vault.locations.length };
+      });
+      print(io, settings, () =>
+        settings.happy === null
+          ? `happy: default: a put needs shards on k = ${settings.defaultHappy} of the ${settings.locations} locations`
+          : `happy: a put needs shards on ${settings.happy} of the ${settings.locations} locations`,
+      );
+      return 0;
     }
     case 'location':
       return locationCommand(args, io);
@@ -518,6 +554,7 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
 
 function humanStatus(r: StatusReport): string {
   const v = r.vault;
+  const waiting = r.locations.filter((l) => l.staged > 0);
   return [
     `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}${r.locked ? ' (locked)' : ''}`,
     table(
@@ -533,6 +570,14 @@ function humanStatus(r: StatusReport): string {
         l.display,
       ]),
     ),
+    ...waiting.map(
+      (l) =>
+        `${l.name}: ${l.staged} shard ${l.staged === 1 ? 'copy waits' : 'copies wait'} for it on the other locations` +
+        (l.reachable ? ' (moved there at the next put, rm or repair)' : ' (until it is back)'),
+    ),
+    r.damaged > 0
+      ? `${r.damaged} damaged shard ${r.damaged === 1 ? 'copy' : 'copies'} found by get or verify --deep: \`shardvault repair\` rebuilds ${r.damaged === 1 ? 'it' : 'them'}`
+      : 'No damaged shard copies known on this device.',
   ].join('\n');
 }
 

@@ -34,6 +34,9 @@ export interface LocationStatus {
   readonly freeBytes: number | null;
   /** Shard objects the location holds, null when unreachable. */
   readonly shards: number | null;
+  /** Shard copies that belong here, held on other locations until this one is back
+   * (stored while it was away); they move here at the next change to the vault. */
+  readonly staged: number;
   /** Last time this profile reached it, or null. */
   readonly lastSeen: string | null;
   readonly error: string | null;
@@ -43,6 +46,10 @@ export interface StatusReport {
   readonly vault: VaultSummary;
   readonly locked: boolean;
   readonly locations: readonly LocationStatus[];
+  /** Shard copies a get or a deep check on this device found damaged, not yet repaired. */
+  readonly damaged: number;
+  /** How many locations a new file needs shards on by default on this device (--happy). */
+  readonly happy: number;
 }
 
 export interface FileEntry {
@@ -53,6 +60,9 @@ export interface FileEntry {
   readonly health: Health;
   /** How many more locations the file can lose and still be read. -1 when lost. */
   readonly survives: number;
+  /** Locations away now that hold (or are to hold) some of its shards: `survives` counts
+   * them lost until they are back. */
+  readonly awaiting: readonly string[];
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -61,7 +71,12 @@ export interface PlacementReport {
   readonly name: string;
   readonly shards: ReadonlyArray<{
     readonly index: number;
-    readonly locations: ReadonlyArray<{ readonly name: string; readonly state: ShardState }>;
+    readonly locations: ReadonlyArray<{
+      readonly name: string;
+      readonly state: ShardState;
+      /** A copy staged here for that location, which was away when it was stored. */
+      readonly stagedFor?: string;
+    }>;
   }>;
 }
 
@@ -129,6 +144,8 @@ export interface RepairReport {
     readonly rebuilt: number;
   }>;
   readonly keyShares: 'current' | 'redealt' | 'partial';
+  /** Shard copies stored while their location was away, moved to it now that it is back. */
+  readonly moved: number;
   readonly manifestsWritten: number;
   readonly collected: number;
   /** What could not be done now, in words (an offline location, a lost file). */
@@ -163,7 +180,13 @@ export interface ShardvaultApi {
   /** Stores a file from the machine that runs the engine. */
   /** `survive`: this file survives losing that many locations (at least the vault's X; more
    * costs more parity): the sensitivity presets. */
-  putFile(req: { path: string; name?: string; replace?: boolean; survive?: number }): Promise<FileEntry>;
+  putFile(req: {
+    path: string;
+    name?: string;
+    replace?: boolean;
+    survive?: number;
+    happy?: number;
+  }): Promise<FileEntry>;
   /** Stores bytes streamed by a front end (the web bridge's upload). */
   putStream(req: {
     name: string;
@@ -172,6 +195,8 @@ export interface ShardvaultApi {
     /** The size the sender announced (for progress: done of total); not trusted beyond that. */
     expectedSize?: number;
     survive?: number;
+    /** At least this many locations must take shards (default: StatusReport.happy). */
+    happy?: number;
   }): Promise<FileEntry>;
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;

@@ -327,6 +327,7 @@ export const locationStatus: Schema<LocationStatus> = object(
     latencyMs: nullable(number()),
     freeBytes: nullable(number()),
     shards: nullable(count),
+    staged: count,
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
   },
@@ -334,7 +335,7 @@ export const locationStatus: Schema<LocationStatus> = object(
 );
 
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus) },
+  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
   'drop',
 );
 
@@ -367,6 +368,7 @@ export const fileEntry: Schema<FileEntry> = object(
     created: isoTime,
     health,
     survives,
+    awaiting: array(label),
   },
   'drop',
 );
@@ -378,7 +380,13 @@ export const placementReport: Schema<PlacementReport> = object(
   {
     name: fileName,
     shards: array(
-      object({ index: count, locations: array(object({ name: label, state: shardState }, 'drop')) }, 'drop'),
+      object(
+        {
+          index: count,
+          locations: array(object({ name: label, state: shardState, stagedFor: optional(label) }, 'drop')),
+        },
+        'drop',
+      ),
     ),
   },
   'drop',
@@ -408,6 +416,7 @@ export const repairReport: Schema<RepairReport> = object(
     ok: boolean,
     files: array(object({ name: fileName, before: health, after: health, survives, rebuilt: count }, 'drop')),
     keyShares: oneOf(every<RepairReport['keyShares']>()(['current', 'redealt', 'partial'])),
+    moved: count,
     manifestsWritten: count,
     collected: count,
     pending: array(string({ max: 2048, control: true })),
@@ -538,6 +547,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         name: optional(fileName),
         replace: optional(boolean),
         survive: optional(integer({ max: 254 })),
+        happy: optional(integer({ min: 1, max: 64 })),
       },
       'reject',
     ),
@@ -656,7 +666,7 @@ export type DesktopCallName = {
 // The web bridge's own routes (besides calls[*].route)
 
 export const web = {
-  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X. Streams into putStream. */
+  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X, happy=N. Streams into putStream. */
   upload: '/api/upload',
   /** GET, Server-Sent Events: `progress` and `locked`. */
   events: '/api/events',
@@ -667,9 +677,15 @@ export const web = {
 } as const;
 
 export const uploadRequest = object(
-  { name: fileName, replace: optional(boolean), survive: optional(integer({ max: 254 })) },
+  {
+    name: fileName,
+    replace: optional(boolean),
+    survive: optional(integer({ max: 254 })),
+    happy: optional(integer({ min: 1, max: 64 })),
+  },
   'reject',
 );
+export type UploadRequest = Infer<typeof uploadRequest>;
 
 // ---------------------------------------------------------------------------------------
 // Auto-lock: the same rule for both bridges

@@ -33,6 +33,10 @@ export const PATHS = {
   deviceHead: (deviceId: string) => `heads/${deviceId}`,
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
   shard: (objectId: string) => `shards/${objectId}`,
+  /** A shard copy meant for a location that was away when it was written, held on another
+   * one until it is back (FORMAT.md, "Staged shard copies"): the same bytes as the shard. */
+  stagedDir: 'staged',
+  staged: (locationId: string, objectId: string) => `staged/${locationId}-${objectId}`,
   logRoot: 'log',
   logDir: (deviceId: string) => `log/${deviceId}`,
   /** A device's marker beside the chains: lets readers find a chain no head anchors yet. */
@@ -44,6 +48,12 @@ export const PATHS = {
 export function keyShareGeneration(path: string): number | null {
   const m = /^keys\/(\d{10})$/.exec(path);
   return m ? Number(m[1]) : null;
+}
+
+/** The location a staged shard copy waits for and the shard's object id, or null for any other name. */
+export function stagedCopyOf(path: string): { location: string; object: string } | null {
+  const m = /^staged\/([0-9a-f]{32})-([0-9a-f]{32})$/.exec(path);
+  return m ? { location: m[1]!, object: m[2]! } : null;
 }
 
 /** The generation a key-rotation record's name stands for, or null. */

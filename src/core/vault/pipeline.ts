@@ -292,6 +292,9 @@ export interface ShardCopy {
   readonly path: string;
   /** Location name, for reports. */
   readonly location: string;
+  /** A copy that may well not exist (a staged copy, staged.ts): tried only after every other
+   * copy of every shard, and its absence is no problem. */
+  readonly optional?: boolean;
 }
 
 export interface ShardProblem {
@@ -308,7 +311,7 @@ export interface ReadSpec {
   readonly headers: readonly Uint8Array[];
   readonly keys: readonly (Uint8Array | null)[];
   readonly shardDigests: readonly string[];
-  /** Copies of each shard, in the order to try them. */
+  /** Copies of each shard, in the order to try them, optional ones last. */
   readonly copies: readonly (readonly ShardCopy[])[];
 }
 
@@ -408,10 +411,20 @@ export async function readShards(
 
   /** Opens the next usable copy of some unused shard and advances it to segment `upTo`. */
   const openReplacement = async (upTo: number): Promise<ShardStream | null> => {
+    for (const optional of [false, true]) {
+      const found = await openFirst(upTo, optional);
+      if (found) return found;
+    }
+    return null;
+  };
+  /** The first copy that opens, of the shards not in use; optional copies only when asked. */
+  const openFirst = async (upTo: number, optional: boolean): Promise<ShardStream | null> => {
     for (let index = 0; index < g.total; index++) {
       if (active.some((a) => a.index === index) || !spec.keys[index]) continue;
       while (tried[index]! < spec.copies[index]!.length) {
-        const copy = spec.copies[index]![tried[index]!++]!;
+        const copy = spec.copies[index]![tried[index]!]!;
+        if (copy.optional && !optional) break;
+        tried[index]!++;
         let stream: ShardStream | null = null;
         try {
           stream = new ShardStream(
@@ -432,6 +445,8 @@ export async function readShards(
           return stream;
         } catch (err) {
           await stream?.close();
+          // An optional copy that is not there (or whose location is not) was never known to be.
+          if (copy.optional && problemKind(err) !== 'corrupt') continue;
           problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
         }
       }

@@ -48,6 +48,12 @@ export interface Profile {
    * first unlock on this device (and in profiles written before pins existed).
    */
   readonly keyPin: KeyPin | null;
+  /**
+   * How many distinct locations a new file needs shards on, on this device (--happy); null
+   * for the default, k. A setting of this machine, not of the vault: it decides when this
+   * device stores, never how anyone reads (docs/FORMAT.md, "Profile").
+   */
+  readonly happy?: number | null;
 }
 
 export const PROFILE_FILE = 'profile.json';
@@ -90,9 +96,11 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     'logTip',
     'policy',
   ];
-  // keyPin came later: a profile without it reads (its first unlock pins the key).
-  const hasPin = typeof parsed === 'object' && parsed !== null && 'keyPin' in parsed;
-  const o = j.object(parsed, 'profile', hasPin ? [...fields, 'keyPin'] : fields);
+  // keyPin and happy came later: a profile without them reads (its first unlock pins the
+  // key; no happy is the default).
+  const has = (field: string): boolean => typeof parsed === 'object' && parsed !== null && field in parsed;
+  const hasPin = has('keyPin');
+  const o = j.object(parsed, 'profile', [...fields, ...(hasPin ? ['keyPin'] : []), ...(has('happy') ? ['happy'] : [])]);
   if (o['format'] !== 'shardvault-profile') j.fail('format', 'is not shardvault-profile');
   if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
   const device = j.object(o['device'], 'device', ['id', 'name']);
@@ -146,6 +154,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
           };
         })
       : null,
+    happy: has('happy') ? j.nullable(o['happy'], (v) => j.int(v, 'happy', 1, MAX_LOCATIONS)) : null,
   };
 }
 
@@ -163,6 +172,7 @@ export function encodeProfile(p: Profile): Uint8Array {
     logTip: p.logTip,
     policy: p.policy,
     keyPin: p.keyPin && { ...p.keyPin, key: toBase64(p.keyPin.key) },
+    happy: p.happy ?? null,
   };
   return utf8(JSON.stringify(body, null, 2) + '\n');
 }

@@ -524,6 +524,16 @@ export class Vault {
     return this.profile.locations;
   }
 
+  /** This device's setting for how many locations a new file needs shards on; null: the default. */
+  get happy(): number | null {
+    return this.profile.happy ?? null;
+  }
+
+  async setHappy(happy: number | null): Promise<void> {
+    this.profile = { ...this.profile, happy };
+    await this.saveProfile();
+  }
+
   get deviceId(): string {
     return this.profile.device.id;
   }

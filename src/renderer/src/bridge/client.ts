@@ -11,6 +11,7 @@ import {
   type CallResponse,
   type Envelope,
   type ShardvaultBridge,
+  type UploadRequest,
   calls,
   callNames,
 } from '../../../shared/ipc';
@@ -45,6 +46,8 @@ export interface Transfer {
   readonly error: string | null;
 }
 
+export type StoreOptions = Omit<UploadRequest, 'name'>;
+
 export interface Client {
   readonly mode: 'desktop' | 'web';
   readonly api: Api;
@@ -52,8 +55,9 @@ export interface Client {
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   onLocked(listener: () => void): () => void;
   /** Stores dropped or picked files (File objects); resolves with what was stored. */
-  /** `survive`: each file survives losing that many locations (the sensitivity presets). */
-  addFiles(files: readonly File[], options?: { replace?: boolean; survive?: number }): Promise<FileEntry[]>;
+  /** `survive`: each file survives losing that many locations (the sensitivity presets);
+   * `happy`: each is stored only if that many locations take shards. */
+  addFiles(files: readonly File[], options?: StoreOptions): Promise<FileEntry[]>;
   transfers(): readonly Transfer[];
   onTransfers(listener: () => void): () => void;
   clearFinished(): void;
@@ -133,8 +137,12 @@ export function connect(): Client | { error: string } {
   });
   const webUploads = new Set<number>();
 
-  async function storeOne(file: File, replace: boolean, survive: number | undefined): Promise<FileEntry> {
-    const extra = survive === undefined ? {} : { survive };
+  async function storeOne(file: File, options: StoreOptions): Promise<FileEntry> {
+    const replace = options.replace ?? false;
+    const extra = {
+      ...(options.survive === undefined ? {} : { survive: options.survive }),
+      ...(options.happy === undefined ? {} : { happy: options.happy }),
+    };
     const id = begin('put', file.name, file.size);
     try {
       let entry: FileEntry;
@@ -170,7 +178,7 @@ export function connect(): Client | { error: string } {
       const failures: string[] = [];
       for (const file of files) {
         try {
-          stored.push(await storeOne(file, options.replace ?? false, options.survive));
+          stored.push(await storeOne(file, options));
         } catch (error) {
           failures.push(error instanceof Error ? error.message : String(error));
         }

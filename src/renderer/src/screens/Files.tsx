@@ -1,17 +1,12 @@
 import { type DragEvent, type FormEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
 import { BridgeFailure, type Client, type Transfer } from '../bridge/client';
+import { survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
 
 const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = { healthy: 'ok', degraded: 'warn', lost: 'danger' };
 const HEALTH_WORD: Record<Health, string> = { healthy: 'Healthy', degraded: 'Degraded', lost: 'Lost' };
-
-export function survivesText(file: FileEntry): string {
-  if (file.survives < 0) return 'cannot be read now';
-  if (file.survives === 0) return 'survives no more losses';
-  return `survives ${plural(file.survives, 'more loss', 'more losses')}`;
-}
 
 /**
  * What a new file may ask for: the vault's own "survive X", or more, down to one data shard
@@ -29,6 +24,32 @@ export function sensitivityLevels(status: StatusReport): { survive: number; isDe
   });
 }
 
+/**
+ * How many locations a new file may need shards on: this device's default (k unless set
+ * with `shardvault settings --happy`), or more, up to every location.
+ */
+export function happyChoices(status: StatusReport): { happy: number; isDefault: boolean; label: string }[] {
+  const m = status.locations.length;
+  return Array.from({ length: Math.max(0, m - status.happy + 1) }, (_, i) => {
+    const happy = status.happy + i;
+    const when = happy === m ? `all ${m} locations are present` : `${happy} of ${m} locations are present`;
+    return { happy, isDefault: i === 0, label: `Store when ${when}${i === 0 ? ' (default)' : ''}` };
+  });
+}
+
+/** What a store did, and what it costs while a location is away. */
+function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boolean } {
+  const waiting = stored.filter((f) => f.awaiting.length > 0);
+  const text = [
+    `Stored ${stored.map((f) => f.name).join(', ')}.`,
+    ...waiting.map(
+      (f) =>
+        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once back.`,
+    ),
+  ].join(' ');
+  return { text, warn: waiting.length > 0 };
+}
+
 export function Files({
   client,
   status,
@@ -43,7 +64,7 @@ export function Files({
   const [query, setQuery] = useState('');
   const [dragging, setDragging] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; warn: boolean } | null>(null);
   const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
   const [exporting, setExporting] = useState<FileEntry | null>(null);
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
@@ -53,6 +74,10 @@ export function Files({
   // parity. undefined = the vault's own policy.
   const [survive, setSurvive] = useState<number | undefined>(undefined);
   const levels = sensitivityLevels(status);
+  // How many locations must take a new file's shards (servers of happiness): this device's
+  // default, or more. undefined = the default.
+  const [happy, setHappy] = useState<number | undefined>(undefined);
+  const happyLevels = happyChoices(status);
 
   const visible = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -65,8 +90,11 @@ export function Files({
     setError(null);
     setNotice(null);
     try {
-      const stored = await client.addFiles(list, survive === undefined ? {} : { survive });
-      setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
+      const stored = await client.addFiles(list, {
+        ...(survive === undefined ? {} : { survive }),
+        ...(happy === undefined ? {} : { happy }),
+      });
+      setNotice(storedNotice(stored));
     } catch (e) {
       setError(errorText(e));
     } finally {
@@ -91,7 +119,7 @@ export function Files({
       const output = await client.api.chooseSavePath({ name: file.name });
       if (!output) return;
       await client.trackExport(file.name, () => client.api.getFile({ name: file.name, output, force: true }));
-      setNotice(`Exported ${file.name} to ${output}, verified.`);
+      setNotice({ text: `Exported ${file.name} to ${output}, verified.`, warn: false });
     } catch (e) {
       setError(errorText(e));
     } finally {
@@ -148,6 +176,22 @@ export function Files({
               </select>
             </label>
           ) : null}
+          {happyLevels.length > 1 ? (
+            <label className="sensitivity">
+              <span className="sr-only">New files</span>
+              <select
+                aria-label="Store new files when"
+                value={happy ?? ''}
+                onChange={(e) => setHappy(e.target.value === '' ? undefined : Number(e.target.value))}
+              >
+                {happyLevels.map((l) => (
+                  <option key={l.happy} value={l.isDefault ? '' : l.happy}>
+                    {l.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
           <button type="button" className="primary" onClick={() => input.current?.click()}>
             Add files…
           </button>
@@ -168,7 +212,11 @@ export function Files({
 
       <Transfers client={client} />
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
-      {notice ? <Note tone="ok">{notice}</Note> : null}
+      {notice ? (
+        <Note tone={notice.warn ? 'warn' : 'ok'}>
+          <span data-testid="files-notice">{notice.text}</span>
+        </Note>
+      ) : null}
 
       {files === null ? (
         <Spinner label="Reading the vault…" />
@@ -210,7 +258,7 @@ export function Files({
                 <td>{formatTime(file.created)}</td>
                 <td>
                   <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>{' '}
-                  <span className="muted small">{survivesText(file)}</span>
+                  <span className="muted small">{survivesWords(file)}</span>
                 </td>
                 <td className="row-actions">
                   <button type="button" className="small" onClick={() => setPlacementOf(file)}>
@@ -244,7 +292,7 @@ export function Files({
           onClose={() => setExporting(null)}
           onDone={(output) => {
             setExporting(null);
-            setNotice(`Exported ${exporting.name} to ${output}, verified.`);
+            setNotice({ text: `Exported ${exporting.name} to ${output}, verified.`, warn: false });
             onChanged();
           }}
         />
@@ -256,7 +304,7 @@ export function Files({
           onClose={() => setDeleting(null)}
           onDone={() => {
             setDeleting(null);
-            setNotice(`Deleted ${deleting.name}.`);
+            setNotice({ text: `Deleted ${deleting.name}.`, warn: false });
             onChanged();
           }}
         />
@@ -362,7 +410,7 @@ function Placement({
       <div className="placement-summary">
         <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>
         <p>
-          This file <strong data-testid="survives">{survivesText(file)}</strong>: any {status.vault.data} of its{' '}
+          This file <strong data-testid="survives">{survivesWords(file)}</strong>: any {status.vault.data} of its{' '}
           {status.vault.total} shards rebuild it, and each shard is useless alone.
         </p>
       </div>
@@ -389,7 +437,16 @@ function Placement({
                     const cell = shard.locations.find((l) => l.name === name);
                     return (
                       <td key={name}>
-                        {cell ? (
+                        {cell?.stagedFor !== undefined ? (
+                          <span
+                            className={`cell cell-${cell.state} cell-staged`}
+                            data-state={cell.state}
+                            data-staged-for={cell.stagedFor}
+                            title={`Held here for ${cell.stagedFor}, which was away when the file was stored; it moves there once ${cell.stagedFor} is back`}
+                          >
+                            {cell.state === 'ok' ? `For ${cell.stagedFor}` : STATE_WORD[cell.state]}
+                          </span>
+                        ) : cell ? (
                           <span className={`cell cell-${cell.state}`} data-state={cell.state}>
                             {STATE_WORD[cell.state]}
                           </span>
@@ -413,6 +470,11 @@ function Placement({
             <span className={`cell cell-${state}`}>{STATE_WORD[state]}</span>
           </li>
         ))}
+        {report?.shards.some((shard) => shard.locations.some((l) => l.stagedFor !== undefined)) ? (
+          <li>
+            <span className="cell cell-ok cell-staged">For …</span> held for a location that was away
+          </li>
+        ) : null}
       </ul>
     </Modal>
   );
