@@ -49,7 +49,15 @@ describe('a UI engine with the usb disk away', () => {
       writeFileSync(source, randomBytes(200_000));
       const entry = await app.putFile({ path: source, name: 'f' });
       expect(entry).toMatchObject({ health: 'degraded', survives: 0, awaiting: ['usb'] });
-      await expect(app.putFile({ path: source, name: 'g', happy: 3 })).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(app.putFile({ path: source, name: 'g', happy: 3 })).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/at least 3 \(--happy 3\); bring the others back first/) as unknown,
+      });
+      const placed = await app.placement({ name: 'f' });
+      expect(placed.shards.flatMap((s) => s.locations).filter((l) => l.stagedFor === 'usb')).toHaveLength(1);
+      expect(placed.shards.flatMap((s) => s.locations).filter((l) => l.name === 'usb')).toEqual([
+        { name: 'usb', state: 'offline' },
+      ]);
       const away = await app.status();
       expect(away?.locations.find((l) => l.name === 'usb')).toMatchObject({ reachable: false, staged: 1 });
       expect(away?.happy).toBe(2);
