@@ -381,10 +381,15 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const report = await withVault(io, args, { unlock: true }, (vault) => placement(vault, args.positional[0]!));
       print(io, { name: report.name, shards: report.shards }, () =>
         [
-          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${report.survives} more location(s)`}`,
+          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${report.survives} more location(s)${untilBack(report.awaiting)}`}`,
           table(
             ['SHARD', 'LOCATIONS'],
-            report.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name}:${l.state}`).join(' ')]),
+            report.shards.map((s) => [
+              String(s.index),
+              s.locations
+                .map((l) => `${l.name}:${l.state}${l.stagedFor === undefined ? '' : ` (staged for ${l.stagedFor})`}`)
+                .join(' '),
+            ]),
           ),
         ].join('\n'),
       );

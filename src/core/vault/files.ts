@@ -206,9 +206,13 @@ export async function putFile(
   });
 }
 
-/** How many locations a put needs shards on by default: the profile's setting, else k. */
+/**
+ * How many locations a put needs shards on by default: the profile's setting, else k; never
+ * more than the vault has (a policy may put several shards on one location, and a setting
+ * may predate a location's removal).
+ */
 export function happyOf(vault: Vault): number {
-  return vault.happy ?? vault.policy.data;
+  return Math.min(vault.happy ?? vault.policy.data, vault.locations.length);
 }
 
 function checkHappy(vault: Vault, happy: number): void {

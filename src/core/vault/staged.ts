@@ -94,6 +94,8 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
             const copied = await copyObject(p.host, p.path, home, target);
             if (copied.sent !== copied.stored)
               throw new Error(`${home.name} stored ${copied.stored} of ${copied.sent} bytes`);
+            // What was found against an object of that name there before went with it.
+            await damage.forget([{ location: home.id, path: target }]);
           } else if ((await digestOf(home, target)) !== (await digestOf(p.host, p.path))) {
             await damage.record([{ location: home.id, path: target }]);
             left.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);

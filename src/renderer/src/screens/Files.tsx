@@ -12,7 +12,7 @@ const HEALTH_WORD: Record<Health, string> = { healthy: 'Healthy', degraded: 'Deg
  * What a new file may ask for: the vault's own "survive X", or more, down to one data shard
  * (a whole copy per location). Only for one copy per shard, where X = n − k.
  */
-export function sensitivityLevels(status: StatusReport): { survive: number; isDefault: boolean; label: string }[] {
+export function sensitivityLevels(status: StatusReport): Choice[] {
   const { data: k, total: n, replicas } = status.vault;
   if (replicas !== 1) return [];
   const base = n - k;
@@ -20,20 +20,57 @@ export function sensitivityLevels(status: StatusReport): { survive: number; isDe
     const survive = base + extra;
     const cost = `${(n / (k - extra)).toFixed(2).replace(/\.?0+$/, '')}× storage`;
     const what = extra === 0 ? 'as the vault' : extra === k - 1 ? 'critical: a whole copy on each' : 'more sensitive';
-    return { survive, isDefault: extra === 0, label: `Survive losing ${survive} (${what}, ${cost})` };
+    return { value: survive, isDefault: extra === 0, label: `Survive losing ${survive} (${what}, ${cost})` };
   });
+}
+
+/** One option of a choice for new files: the default is sent as nothing (the engine's own). */
+interface Choice {
+  readonly value: number;
+  readonly isDefault: boolean;
+  readonly label: string;
+}
+
+function NewFilesChoice({
+  label,
+  choices,
+  value,
+  onChange,
+}: {
+  label: string;
+  choices: readonly Choice[];
+  value: number | undefined;
+  onChange: (value: number | undefined) => void;
+}) {
+  if (choices.length < 2) return null;
+  return (
+    <label className="sensitivity">
+      <span className="sr-only">New files</span>
+      <select
+        aria-label={label}
+        value={value ?? ''}
+        onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+      >
+        {choices.map((c) => (
+          <option key={c.value} value={c.isDefault ? '' : c.value}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 }
 
 /**
  * How many locations a new file may need shards on: this device's default (k unless set
  * with `shardvault settings --happy`), or more, up to every location.
  */
-export function happyChoices(status: StatusReport): { happy: number; isDefault: boolean; label: string }[] {
+export function happyChoices(status: StatusReport): Choice[] {
   const m = status.locations.length;
   return Array.from({ length: Math.max(0, m - status.happy + 1) }, (_, i) => {
     const happy = status.happy + i;
     const when = happy === m ? `all ${m} locations are present` : `${happy} of ${m} locations are present`;
-    return { happy, isDefault: i === 0, label: `Store when ${when}${i === 0 ? ' (default)' : ''}` };
+    return { value: happy, isDefault: i === 0, label: `Store when ${when}${i === 0 ? ' (default)' : ''}` };
   });
 }
 
@@ -160,38 +197,8 @@ export function Files({
             value={query}
             onChange={(e) => setQuery(e.target.value)}
           />
-          {levels.length > 1 ? (
-            <label className="sensitivity">
-              <span className="sr-only">New files</span>
-              <select
-                aria-label="New files survive losing"
-                value={survive ?? ''}
-                onChange={(e) => setSurvive(e.target.value === '' ? undefined : Number(e.target.value))}
-              >
-                {levels.map((l) => (
-                  <option key={l.survive} value={l.isDefault ? '' : l.survive}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
-            </label>
-          ) : null}
-          {happyLevels.length > 1 ? (
-            <label className="sensitivity">
-              <span className="sr-only">New files</span>
-              <select
-                aria-label="Store new files when"
-                value={happy ?? ''}
-                onChange={(e) => setHappy(e.target.value === '' ? undefined : Number(e.target.value))}
-              >
-                {happyLevels.map((l) => (
-                  <option key={l.happy} value={l.isDefault ? '' : l.happy}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
-            </label>
-          ) : null}
+          <NewFilesChoice label="New files survive losing" choices={levels} value={survive} onChange={setSurvive} />
+          <NewFilesChoice label="Store new files when" choices={happyLevels} value={happy} onChange={setHappy} />
           <button type="button" className="primary" onClick={() => input.current?.click()}>
             Add files…
           </button>
