@@ -358,8 +358,8 @@ export interface LogEntryHeader {
 /** Log entries of version 2 carry `detail` in their body (FORMAT.md, "Log entry, version 2"). */
 export const LOG_FORMAT_VERSION = 2;
 
-export function logEntryHeader(h: LogEntryHeader): Uint8Array {
-  return writeRecord('SVLG', LOG_FORMAT_VERSION, [
+export function logEntryHeader(h: LogEntryHeader, version: number = LOG_FORMAT_VERSION): Uint8Array {
+  return writeRecord('SVLG', version, [
     { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
     { bytes: fromHex(h.deviceId, 'deviceId', ID_BYTES) },
     { u64: h.seq },

@@ -13,7 +13,13 @@ import { openFrom, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
 import { CorruptError } from '../errors';
 import { JsonReader } from '../format/json';
 import type { LogAnchor } from '../format/head';
-import { FORMAT_VERSION, logEntryHeader, MAX_LOG_ENTRY_BYTES, readLogEntryHeader } from '../format/records';
+import {
+  FORMAT_VERSION,
+  LOG_FORMAT_VERSION,
+  logEntryHeader,
+  MAX_LOG_ENTRY_BYTES,
+  readLogEntryHeader,
+} from '../format/records';
 
 export const ZERO_HASH = '0'.repeat(64);
 
@@ -36,19 +42,24 @@ export function encodeLogEntry(opts: {
   event: AuditEvent;
   time: Date;
 }): { bytes: Uint8Array; hash: string } {
-  const header = logEntryHeader({
-    vaultId: opts.vaultId,
-    deviceId: opts.deviceId,
-    seq: opts.seq,
-    prevHash: fromHex(opts.prevHash, 'prevHash', 32),
-  });
+  // Only an entry with a detail needs version 2; the others stay readable by older versions.
+  const detail = opts.event.detail ?? null;
+  const header = logEntryHeader(
+    {
+      vaultId: opts.vaultId,
+      deviceId: opts.deviceId,
+      seq: opts.seq,
+      prevHash: fromHex(opts.prevHash, 'prevHash', 32),
+    },
+    detail === null ? FORMAT_VERSION : LOG_FORMAT_VERSION,
+  );
   const body = utf8(
     JSON.stringify({
       time: opts.time.toISOString(),
       device: opts.deviceName,
       action: opts.event.action,
       file: opts.event.file,
-      detail: opts.event.detail ?? null,
+      ...(detail === null ? {} : { detail }),
       outcome: opts.event.outcome,
       locations: opts.event.locations,
     }),

@@ -172,7 +172,8 @@ export function encodeProfile(p: Profile): Uint8Array {
     logTip: p.logTip,
     policy: p.policy,
     keyPin: p.keyPin && { ...p.keyPin, key: toBase64(p.keyPin.key) },
-    happy: p.happy ?? null,
+    // Written only when set, so a profile without a setting stays readable by older versions.
+    ...(p.happy ? { happy: p.happy } : {}),
   };
   return utf8(JSON.stringify(body, null, 2) + '\n');
 }
