@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_KDF } from '../src/core/crypto/kdf';
 import { PATHS } from '../src/core/format/records';
 import { DamageRegister } from '../src/core/vault/damage';
-import { getFile, listFiles, putFile } from '../src/core/vault/files';
+import { getFile, listFiles, putFile, verify } from '../src/core/vault/files';
 import { survivesLosses } from '../src/core/vault/policy';
+import { repair } from '../src/core/vault/repair';
 import { completeStaged, stageAway } from '../src/core/vault/staged';
 import { Vault } from '../src/core/vault/vault';
 
@@ -96,7 +97,8 @@ describe('moving staged copies home', () => {
 
     const done = await completeStaged(vault);
     expect(done.moved).toBe(0);
-    expect(done.left.join('\n')).toMatch(/usb holds other bytes/);
+    expect(done.conflicts.join('\n')).toMatch(/usb holds other bytes/);
+    expect(done.left).toEqual([]);
     expect(await stagedObjects()).toEqual([staged]);
     const usb = vault.locations.find((l) => l.name === 'usb')!;
     const damage = await DamageRegister.load(vault.dir, vault.vaultId);
@@ -111,5 +113,23 @@ describe('moving staged copies home', () => {
     expect(await stagedObjects()).toEqual([]);
     expect((await DamageRegister.load(vault.dir, vault.vaultId)).size).toBe(0);
     expect((await listFiles(vault))[0]).toMatchObject({ health: 'healthy', survives: 1 });
+  });
+
+  it('a plain repair settles it: the bytes at home are rebuilt, then the staged copy goes', async () => {
+    await fs.rename(folder('usb'), `${folder('usb')}.away`);
+    await putFile(vault, [new Uint8Array(randomBytes(10_000))], 'g');
+    await fs.rename(`${folder('usb')}.away`, folder('usb'));
+    const [staged] = await stagedObjects();
+    const object = path.basename(staged!).split('-')[1]!;
+    const planted = path.join(folder('usb'), PATHS.shard(object));
+    await fs.writeFile(planted, randomBytes((await fs.stat(staged!)).size));
+
+    const report = await repair(vault, { deep: false });
+    expect(report).toMatchObject({ ok: true, pending: [] });
+    expect(report.files.find((f) => f.name === 'g')).toMatchObject({ rebuilt: 1, after: 'healthy' });
+    expect(await stagedObjects()).toEqual([]);
+    expect((await verify(vault, true)).ok).toBe(true);
+    expect((await DamageRegister.load(vault.dir, vault.vaultId)).size).toBe(0);
+    for (const f of await listFiles(vault)) expect(f).toMatchObject({ health: 'healthy', survives: 1 });
   });
 });

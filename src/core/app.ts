@@ -157,7 +157,8 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     if (!vault || completing || queued > 0) return;
     completing = serial(async () => {
       if (!vault) return;
-      for (const w of (await completeAway(vault)).left) vaultOptions.onWarning(w);
+      const done = await completeAway(vault);
+      for (const w of [...done.left, ...done.conflicts]) vaultOptions.onWarning(w);
     })
       .catch((err: unknown) => {
         vaultOptions.onWarning(`moving staged shard copies: ${(err as Error).message}`);

@@ -33,6 +33,8 @@ interface Finding extends CopyRef {
 const key = (c: CopyRef): string => `${c.location}:${c.path}`;
 
 export class DamageRegister {
+  private saving: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly dir: string,
     private readonly vaultId: string,
@@ -99,7 +101,15 @@ export class DamageRegister {
     await this.record([to]);
   }
 
-  private async save(): Promise<void> {
+  /** Saves one at a time (callers may change the register from parallel work), each time
+   * what it holds then, so the last save wins with the latest state. */
+  private save(): Promise<void> {
+    const next = this.saving.then(() => this.write());
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(): Promise<void> {
     const target = nodePath.join(this.dir, DAMAGE_FILE);
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     const body = { format: 'shardvault-damage', version: 1, vaultId: this.vaultId, copies: this.findings };

@@ -78,7 +78,7 @@ export async function putFile(
     checkHappy(vault, happy);
 
     // Locations that are back first get what waited for them.
-    for (const w of (await completeAway(vault)).left) vault.options.onWarning?.(w);
+    warnLeft(vault, await completeAway(vault));
     const health = await vault.health();
     const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
     const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
@@ -227,6 +227,11 @@ export async function setHappy(vault: Vault, happy: number | null): Promise<void
   await vault.setHappy(happy);
 }
 
+/** What a command that is not repair says about staged copies it could not move home. */
+function warnLeft(vault: Vault, done: Completion): void {
+  for (const w of [...done.left, ...done.conflicts]) vault.options.onWarning?.(`${w}; repair settles it`);
+}
+
 /**
  * Brings locations that are back up to date, before a command changes the vault: shard
  * copies staged for them are moved there (no key needed, staged.ts), and, when unlocked, the
@@ -251,7 +256,7 @@ export async function completeAway(vault: Vault): Promise<Completion & { manifes
       left.push(`${file.name}: ${(err as Error).message}`);
     }
   }
-  return { moved: done.moved, manifests, left };
+  return { ...done, manifests, left };
 }
 
 // ------------------------------------------------------------------ manifests
@@ -454,7 +459,7 @@ async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
 export async function removeFile(vault: Vault, name: string): Promise<void> {
   await vault.audited('rm', name, async (used) => {
     const file = findFile(vault.head(), name);
-    for (const w of (await completeAway(vault)).left) vault.options.onWarning?.(w);
+    warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
     await vault.commit((h) => ({
       ...h,
@@ -625,7 +630,8 @@ export async function checkCopyDeep(
 
 /**
  * Opens the copies worth opening (deep: every copy there is; otherwise those remembered as
- * damaged) and remembers what it finds: damaged copies until repaired, whole ones forgotten.
+ * damaged, and those `also` picks) and remembers what it finds: damaged copies until
+ * repaired, whole ones forgotten.
  */
 export async function checkCopies(
   vault: Vault,
@@ -633,9 +639,10 @@ export async function checkCopies(
   copies: readonly CopyState[],
   known: Holdings,
   deep: boolean,
+  also: (copy: CopyState) => boolean = () => false,
 ): Promise<void> {
   const remembered = (c: CopyState): boolean => known.damaged.has({ location: c.locationId, path: c.path });
-  const worth = copies.filter((c) => c.location && (remembered(c) || (deep && c.state === 'ok')));
+  const worth = copies.filter((c) => c.location && (remembered(c) || ((deep || also(c)) && c.state === 'ok')));
   if (worth.length === 0) return;
   const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
   try {

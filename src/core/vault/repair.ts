@@ -26,6 +26,7 @@ import {
   checkCopies,
   completeAway,
   copyStates,
+  type CopyState,
   fetchManifest,
   healthOf,
   holdings,
@@ -53,6 +54,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
 
     // 0. what waited for locations that are back
     const completed = await completeAway(vault);
+    // Conflicts are settled below (step 3), where the manifest tells which bytes are right.
     pending.push(...completed.left);
 
     // 1. key shares
@@ -110,9 +112,15 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       }, reachable);
       manifestsWritten += rewritten.filter((r) => r.value).length;
 
-      const copies = copyStates(vault, m, known);
+      let copies = copyStates(vault, m, known);
+      // A staged copy still here though its location is back could not be moved (the location
+      // holds other bytes under its name, or the move failed): both are opened, and once the
+      // one at home is whole (or rebuilt) the staged one goes.
+      const leftover = copies.filter((c) => c.stagedFor !== null && known.held.get(c.stagedFor));
+      const atHome = (c: CopyState): boolean =>
+        leftover.some((l) => l.index === c.index && l.stagedFor === c.locationId && c.stagedFor === null);
       // A plain repair opens the copies a get or a deep check found damaged; --deep every copy.
-      await checkCopies(vault, m, copies, known, opts.deep);
+      await checkCopies(vault, m, copies, known, opts.deep, (c) => leftover.includes(c) || atHome(c));
       const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
       try {
         const before = healthOf(vault, m, copies);
@@ -131,6 +139,12 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
           } catch (err) {
             pending.push(`${f.name}: rebuilding ${broken.length} shard copies failed: ${(err as Error).message}`);
           }
+        }
+        for (const l of leftover) {
+          if (!copies.some((c) => atHome(c) && c.index === l.index && c.state === 'ok')) continue;
+          await l.location?.node.delete(l.path);
+          await known.damaged.forget([{ location: l.locationId, path: l.path }]);
+          copies = copies.filter((c) => c !== l);
         }
         const after = healthOf(vault, m, copies);
         files.push({ name: f.name, before: before.health, after: after.health, survives: after.survives, rebuilt });

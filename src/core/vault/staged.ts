@@ -55,6 +55,9 @@ export interface Completion {
   readonly moved: number;
   /** Staged copies whose location is back but that could not be moved, in words. */
   readonly left: readonly string[];
+  /** Staged copies left because their location holds other bytes under the shard's name, in
+   * words (repair settles them: the manifest tells which bytes are right). */
+  readonly conflicts: readonly string[];
 }
 
 /**
@@ -78,10 +81,11 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
         : [];
     }),
   );
-  if (parcels.length === 0) return { moved: 0, left: [] };
+  if (parcels.length === 0) return { moved: 0, left: [], conflicts: [] };
   const damage = await DamageRegister.load(vault.dir, vault.vaultId, vault.options.onWarning);
   let moved = 0;
   const left: string[] = [];
+  const conflicts: string[] = [];
   const byHome = new Map<Location, typeof parcels>();
   for (const p of parcels) byHome.set(p.home, [...(byHome.get(p.home) ?? []), p]);
   await Promise.all(
@@ -98,7 +102,7 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
             await damage.forget([{ location: home.id, path: target }]);
           } else if ((await digestOf(home, target)) !== (await digestOf(p.host, p.path))) {
             await damage.record([{ location: home.id, path: target }]);
-            left.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);
+            conflicts.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);
             continue;
           }
           await damage.moved({ location: p.host.id, path: p.path }, { location: home.id, path: target });
@@ -110,7 +114,7 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
       }
     }),
   );
-  return { moved, left };
+  return { moved, left, conflicts };
 }
 
 /** Streams an object from one location to another, hashing nothing: the bytes are moved as they are. */
