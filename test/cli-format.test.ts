@@ -58,6 +58,7 @@ function location(name: string, change: Partial<LocationStatus>): LocationStatus
     freeBytes: 83_000_000_000,
     shards: 4,
     lastSeen: '2026-12-06T03:35:41.780Z',
+    staged: 0,
     error: null,
     warning: null,
     ...change,
@@ -69,6 +70,8 @@ describe('status', () => {
   const report: StatusReport = {
     vault,
     locked: true,
+    damaged: 0,
+    happy: 2,
     locations: [
       location('usb', {}),
       location('dav', {

@@ -576,7 +576,7 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
     const entries = parseJson<FileEntry[]>(ls);
     expect(entries.length).toBeGreaterThanOrEqual(8);
     for (const f of entries) {
-      expect(Object.keys(f).sort()).toEqual(['created', 'health', 'name', 'sha256', 'size', 'survives']);
+      expect(Object.keys(f).sort()).toEqual(['awaiting', 'created', 'health', 'name', 'sha256', 'size', 'survives']);
       expect(typeof f.name).toBe('string');
       expect(Number.isInteger(f.size)).toBe(true);
       expect(f.sha256).toMatch(HEX64);
@@ -673,13 +673,20 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
       const placement = parseJson<PlacementReport>(await v.run(['placement', 'big.bin', '--json']));
       const states = new Map(placement.shards.map((s) => [s.locations[0]!.name, s.locations[0]!.state]));
       expect([1, 2, 3, 4, 5].map((i) => states.get(`loc${i}`))).toEqual(['ok', 'offline', 'ok', 'offline', 'ok']);
-      // A put now could not survive losing two more: refused, and nothing is left behind.
+      // A put that asks for four locations (--happy 4) is refused, and nothing is left behind.
       const before = await Promise.all([0, 2, 4].map((i) => listTree(v.locations[i]!)));
-      const put = await v.run(['put', nodePath.join(files, 'size-1.bin'), '--name', 'while-unplugged']);
-      expectError(put, 4, /reachable/);
+      const source = nodePath.join(files, 'size-1.bin');
+      const refused = await v.run(['put', source, '--name', 'while-unplugged', '--happy', '4']);
+      expectError(refused, 4, /reachable/);
       expect(await Promise.all([0, 2, 4].map((i) => listTree(v.locations[i]!).then(withoutLog)))).toEqual(
         before.map(withoutLog),
       );
+      // By default (--happy k = 3) it goes ahead, and says what it survives until they return:
+      // the two shards meant for them wait on two of the three present, so any one may go.
+      const put = await v.run(['put', source, '--name', 'while-unplugged']);
+      expect(put.code, put.stderr).toBe(0);
+      expect(put.stderr).toMatch(/while-unplugged survives 1 more loss until loc2 and loc4 return/);
+      hashes.set('while-unplugged', hashes.get('size-1.bin')!);
       // The unplugged folders were not re-created behind the disk's back.
       expect(await exists(v.locations[1]!)).toBe(false);
       expect(await exists(v.locations[3]!)).toBe(false);
@@ -688,6 +695,12 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
     }
     const status = parseJson<StatusReport>(await v.run(['status', '--json']));
     expect(status.locations.every((l) => l.reachable)).toBe(true);
+    expect(status.locations.map((l) => l.staged).reduce((a, b) => a + b)).toBe(2);
+    // Back: repair moves the two waiting shard copies to them; every file is whole again.
+    expect((await v.run(['repair'])).code).toBe(0);
+    const ls = parseJson<FileEntry[]>(await v.run(['ls', '--json']));
+    for (const f of ls) expect(f, f.name).toMatchObject({ health: 'healthy', survives: 2, awaiting: [] });
+    expect(await getHash('while-unplugged')).toBe(hashes.get('while-unplugged'));
   });
 
   it('with three of five folders unplugged: get fails with exit 4 and leaves no output', async () => {
@@ -903,7 +916,17 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
 
 function expectLocationShape(l: LocationStatus, reachable: boolean): void {
   expect(Object.keys(l)).toEqual(
-    expect.arrayContaining(['name', 'kind', 'reachable', 'latencyMs', 'freeBytes', 'shards', 'lastSeen', 'error']),
+    expect.arrayContaining([
+      'name',
+      'kind',
+      'reachable',
+      'latencyMs',
+      'freeBytes',
+      'shards',
+      'staged',
+      'lastSeen',
+      'error',
+    ]),
   );
   expect(l.kind).toBe('local');
   expect(l.reachable).toBe(reachable);

@@ -132,13 +132,20 @@ describe('a vault over a folder, OpenSSH SFTP, rclone WebDAV, Apache WebDAV and 
     expect(reach.get('nextcloud-apache')).toBe(false);
     expect([...reach.values()].filter(Boolean)).toHaveLength(3);
     await readAll();
-    // A store now can't keep the promise (survive two losses): refused, nothing visible.
+    // A store that asks for four locations (--happy 4) is refused, nothing visible.
     const path = nodePath.join(root.path, 'while-down.bin');
-    await writeRandomFile(path, 1000);
-    const refused = await cli(['put', path]);
+    const hash = await writeRandomFile(path, 1000);
+    const refused = await cli(['put', path, '--happy', '4']);
     expect(refused.code).toBe(4);
     const ls = await cli(['ls', '--json']);
     expect(parseJson<{ name: string }[]>(ls).map((f) => f.name)).not.toContain('while-down.bin');
+    // By default it goes ahead: the shards meant for the two servers wait on the three
+    // present (a folder and rclone's WebDAV), and it says what that costs.
+    const stored = await cli(['put', path]);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stderr).toMatch(/while-down\.bin survives 1 more loss until vps-sftp and nextcloud-apache return/);
+    files.set('while-down.bin', hash);
+    await readAll();
   });
 
   it('with three stopped, reading fails cleanly (exit 4) and writes nothing', async () => {

@@ -27,6 +27,7 @@ const entry = (name: string): FileEntry => ({
   created: '2026-01-01T00:00:00.000Z',
   health: 'healthy',
   survives: 1,
+  awaiting: [],
 });
 
 let clock = 0;

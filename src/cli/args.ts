@@ -29,6 +29,7 @@ const VALUE_OPTIONS = new Set([
   'size',
   'dir',
   'expect-fingerprint',
+  'happy',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

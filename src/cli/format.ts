@@ -48,6 +48,16 @@ export function humanStatus(r: StatusReport): string {
     `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}`,
     table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
     ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
+    ...r.locations
+      .filter((l) => l.staged > 0)
+      .map(
+        (l) =>
+          `${l.name}: ${l.staged} shard ${l.staged === 1 ? 'copy waits' : 'copies wait'} for it on the other locations` +
+          (l.reachable ? ' (moved there at the next put, rm or repair)' : ' (until it is back)'),
+      ),
+    r.damaged > 0
+      ? `${r.damaged} damaged shard ${r.damaged === 1 ? 'copy' : 'copies'} found by get or verify --deep: \`shardvault repair\` rebuilds ${r.damaged === 1 ? 'it' : 'them'}`
+      : 'No damaged shard copies known on this device.',
   ].join('\n');
 }
 

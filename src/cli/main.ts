@@ -12,7 +12,16 @@ import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../co
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
-import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, verify } from '../core/vault/files';
+import {
+  getFile,
+  listFiles,
+  placement,
+  putFile,
+  readAccessLog,
+  removeFile,
+  setHappy,
+  verify,
+} from '../core/vault/files';
 import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
@@ -20,6 +29,7 @@ import { addLocation, editLocation, removeLocation, testLocation } from '../core
 import type { ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
+import { survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { humanStatus, table } from './format';
@@ -36,8 +46,10 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
                                            attach this profile to an existing vault (a new machine);
                                            --recovery sets a new passphrase; FP: the recovery kit's
                                            vault key fingerprint, checked before anything is trusted
-  put   FILE [--name NAME] [--replace] [--survive X]   an existing NAME is refused without --replace;
-                                           --survive: this file survives losing X locations (more parity)
+  put   FILE [--name NAME] [--replace] [--survive X] [--happy N]   an existing NAME is refused without
+                                           --replace; --survive: this file survives losing X locations (more
+                                           parity); --happy: only if N locations can take shards (default k)
+  settings [--happy N|default]             this device's settings (the default for put --happy)
   get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
                                            file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
@@ -55,7 +67,8 @@ $SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal. A new 
 hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
 (default 17); --insecure-kdf-cost 10..20 is for tests only.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
-5 busy, 6 verify found a problem.`;
+5 busy, 6 verify found a problem.
+log marks an entry ${UNANCHORED.word} when ${UNANCHORED.explanation}`;
 
 interface Io {
   out: (text: string) => void;
@@ -339,7 +352,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       return 0;
     }
     case 'put': {
-      expectPositional(args, 1, 'put FILE [--name NAME] [--replace] [--survive X]');
+      expectPositional(args, 1, 'put FILE [--name NAME] [--replace] [--survive X] [--happy N]');
       const path = args.positional[0]!;
       const name = one(args, 'name') ?? nodePath.basename(path);
       const st = await fs.stat(path).catch(() => null);
@@ -348,13 +361,22 @@ async function run(args: Parsed, io: Io): Promise<number> {
       if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
         throw new UsageError('--survive takes a whole number of locations');
       const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
+      const happy = integer(args, 'happy', 1, 64);
       const entry = await withVault(io, args, { unlock: true }, (vault) =>
         putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
           replace: args.flags.has('replace'),
           expectedSize: st.size,
           ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
+          ...(happy !== undefined ? { happy } : {}),
         }),
       );
+      if (entry.awaiting.length > 0) {
+        const away = entry.awaiting.join(', ');
+        io.err(
+          `shardvault: warning: ${away} ${entry.awaiting.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
+            `its shards for ${away} wait on the other locations and move there at the next put, rm or repair once back`,
+        );
+      }
       print(
         io,
         entry,
@@ -393,7 +415,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
                 f.name,
                 formatBytes(f.size),
                 f.health,
-                f.survives < 0 ? '-' : String(f.survives),
+                f.survives < 0 ? '-' : `${f.survives}${untilBack(f.awaiting)}`,
                 f.created,
               ]),
             ),
@@ -411,10 +433,15 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const report = await withVault(io, args, { unlock: true }, (vault) => placement(vault, args.positional[0]!));
       print(io, { name: report.name, shards: report.shards }, () =>
         [
-          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${plural(report.survives, 'more location', 'more locations')}`}`,
+          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${plural(report.survives, 'more location', 'more locations')}${untilBack(report.awaiting)}`}`,
           table(
             ['SHARD', 'LOCATIONS'],
-            report.shards.map((s) => [String(s.index), s.locations.map((l) => `${l.name}:${l.state}`).join(' ')]),
+            report.shards.map((s) => [
+              String(s.index),
+              s.locations
+                .map((l) => `${l.name}:${l.state}${l.stagedFor === undefined ? '' : ` (staged for ${l.stagedFor})`}`)
+                .join(' '),
+            ]),
           ),
         ].join('\n'),
       );
@@ -452,12 +479,28 @@ async function run(args: Parsed, io: Io): Promise<number> {
               f.survives < 0 ? '-' : String(f.survives),
             ]),
           ),
-          `key shares: ${report.keyShares}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
+          `key shares: ${report.keyShares}; staged shard copies moved home: ${report.moved}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
           ...report.pending.map((p) => `pending: ${p}`),
           report.ok ? 'repair: all good' : `repair: ${plural(report.pending.length, 'thing')} left to do`,
         ].join('\n'),
       );
       return report.ok ? 0 : 6;
+    }
+    case 'settings': {
+      expectPositional(args, 0, 'settings [--happy N|default]');
+      const happyText = one(args, 'happy');
+      if (happyText !== undefined && happyText !== 'default' && !/^\d{1,2}$/.test(happyText))
+        throw new UsageError('--happy takes a number of locations, or default');
+      const settings = await withVault(io, args, { unlock: false }, async (vault) => {
+        if (happyText !== undefined) await setHappy(vault, happyText === 'default' ? null : Number(happyText));
+        return { happy: vault.happy, defaultHappy: vault.policy.data, locations: vault.locations.length };
+      });
+      print(io, settings, () =>
+        settings.happy === null
+          ? `happy: default: a put needs shards on k = ${settings.defaultHappy} of the ${settings.locations} locations`
+          : `happy: a put needs shards on ${settings.happy} of the ${settings.locations} locations`,
+      );
+      return 0;
     }
     case 'location':
       return locationCommand(args, io);
@@ -466,17 +509,20 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));
       for (const p of problems) io.err(`shardvault: audit log: ${p}`);
       print(io, requests, () =>
-        table(
-          ['TIME', 'DEVICE', 'ACTION', 'FILE', 'OUTCOME', 'LOCATIONS'],
-          requests.map((r) => [
-            r.time,
-            r.device,
-            r.action,
-            r.file ?? '-',
-            r.outcome + (r.anchored ? '' : ' (unanchored)'),
-            r.locations.join(','),
-          ]),
-        ),
+        [
+          table(
+            ['TIME', 'DEVICE', 'ACTION', 'FILE OR CHANGE', 'OUTCOME', 'LOCATIONS'],
+            requests.map((r) => [
+              r.time,
+              r.device,
+              r.action,
+              r.file ?? r.detail ?? '-',
+              r.outcome + (r.anchored ? '' : ` (${UNANCHORED.word})`),
+              r.locations.join(','),
+            ]),
+          ),
+          ...(requests.some((r) => !r.anchored) ? [`${UNANCHORED.word}: ${UNANCHORED.explanation}`] : []),
+        ].join('\n'),
       );
       return 0;
     }

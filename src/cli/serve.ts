@@ -4,7 +4,7 @@
  * A small HTTP bridge over the same call table as Electron's IPC (src/shared/ipc.ts):
  *   GET  /, /assets/*      the built renderer (out/renderer), no token needed (it is code)
  *   POST /api/<call>       JSON request → JSON Envelope, validated both ways
- *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X)
+ *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X&happy=N)
  *   POST /api/export       {name}: the verified file, ready for a one-time download: {url}
  *   GET  /api/download/T   that download (ticket T, no token header: a browser download sends none)
  *   GET  /api/events       Server-Sent Events: progress, locked
@@ -371,14 +371,17 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     if (replaceText !== null && !['0', '1', 'true', 'false'].includes(replaceText)) {
       throw new HttpError(400, 'bad-request', "replace: expected '1' or '0'");
     }
-    const surviveText = query.get('survive');
-    if (surviveText !== null && !/^\d{1,3}$/.test(surviveText)) {
-      throw new HttpError(400, 'bad-request', 'survive: expected a whole number');
-    }
+    const wholeNumber = (key: string): { [key: string]: number } => {
+      const text = query.get(key);
+      if (text === null) return {};
+      if (!/^\d{1,3}$/.test(text)) throw new HttpError(400, 'bad-request', `${key}: expected a whole number`);
+      return { [key]: Number(text) };
+    };
     const meta = uploadRequest.parse({
       name: query.get('name') ?? undefined,
       ...(replaceText === null ? {} : { replace: replaceText === '1' || replaceText === 'true' }),
-      ...(surviveText === null ? {} : { survive: Number(surviveText) }),
+      ...wholeNumber('survive'),
+      ...wholeNumber('happy'),
     });
     async function* body(): AsyncGenerator<Uint8Array> {
       for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -17,9 +17,12 @@ import {
   putFile,
   readAccessLog,
   removeFile,
-  shardListings,
+  holdings,
+  happyOf,
+  completeAway,
   verify,
 } from './vault/files';
+import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
@@ -27,15 +30,17 @@ import { addLocation, editLocation, removeLocation, testLocation } from './vault
 import { repair } from './vault/repair';
 import { parseSpec, sftpTarget, type LocationSecrets } from './storage/open';
 
+/** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
-  const [health, listings] = await Promise.all([vault.health(), shardListings(vault)]);
+  const [health, known] = await Promise.all([vault.health(), holdings(vault)]);
   if (options.save) await vault.saveProfile().catch(() => undefined);
+  const paths = [...known.held.values()].flatMap((listing) => [...(listing?.keys() ?? [])]);
   return {
     vault: summary(vault),
     locked: !vault.unlocked,
     locations: vault.locations.map((l) => {
       const h = health.get(l.id)!;
-      const listing = listings.get(l.id);
+      const listing = known.held.get(l.id);
       return {
         name: l.name,
         kind: l.kind,
@@ -43,12 +48,15 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         reachable: h.reachable,
         latencyMs: h.latencyMs,
         freeBytes: h.freeBytes,
-        shards: listing ? listing.size : null,
+        shards: listing ? [...listing.keys()].filter((p) => p.startsWith('shards/')).length : null,
+        staged: paths.filter((p) => stagedCopyOf(p)?.location === l.id).length,
         lastSeen: vault.lastSeen(l.id),
         error: h.error,
         warning: vault.locationWarning(l.id),
       };
     }),
+    damaged: known.damaged.size,
+    happy: happyOf(vault),
   };
 }
 
@@ -86,6 +94,9 @@ export interface AppOptions {
    */
   readonly insecureKdf?: KdfParams;
   readonly segmentSize?: number;
+  /** How often shard copies staged for a location that was away are moved to it once it is
+   * back (milliseconds; default a minute). The dashboard's status calls also start it. */
+  readonly completeEveryMs?: number;
 }
 
 /**
@@ -147,10 +158,37 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     return v;
   };
 
+  // Shard copies stored while their location was away move to it once it is back, in the
+  // background and in the queue, whenever nothing else waits there; locked too (moving sealed
+  // bytes needs no key; the manifests of files stored meanwhile follow once unlocked).
+  let completing: Promise<void> | null = null;
+  const completeInBackground = (): void => {
+    if (!vault || completing || queued > 0) return;
+    completing = serial(async () => {
+      if (!vault) return;
+      const done = await completeAway(vault);
+      for (const w of [...done.left, ...done.conflicts]) vaultOptions.onWarning(w);
+    })
+      .catch((err: unknown) => {
+        vaultOptions.onWarning(`moving staged shard copies: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        completing = null;
+      });
+  };
+  const completer = setInterval(completeInBackground, options.completeEveryMs ?? 60_000);
+  completer.unref();
+
   return {
     // The profile keeps when each location was last seen; it is saved only while nothing in
     // the queue may be saving it too.
-    status: () => beside(async () => ((await load()) ? statusReport(vault!, { save: queued === 0 }) : null)),
+    status: () =>
+      beside(async () => {
+        if (!(await load())) return null;
+        const report = await statusReport(vault!, { save: queued === 0 });
+        if (report.locations.some((l) => l.reachable && l.staged > 0)) completeInBackground();
+        return report;
+      }),
     createVault: (req) =>
       serial(async () => {
         if (await load()) throw new UsageError('this profile already has a vault');
@@ -223,7 +261,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         return putFile(await unlocked(), createReadStream(req.path, { highWaterMark: 1 << 20 }), name, {
           replace: req.replace ?? false,
           expectedSize: st.size,
-          ...(req.survive !== undefined ? { survive: req.survive } : {}),
+          ...storeOptions(req),
         });
       }),
     putStream: (req): Promise<FileEntry> =>
@@ -231,7 +269,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         putFile(await unlocked(), req.data, req.name, {
           replace: req.replace ?? false,
           ...(req.expectedSize !== undefined ? { expectedSize: req.expectedSize } : {}),
-          ...(req.survive !== undefined ? { survive: req.survive } : {}),
+          ...storeOptions(req),
         }),
       ),
     getFile: (req) =>
@@ -286,10 +324,20 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     },
     close: async () => {
       kit = null;
+      clearInterval(completer);
+      await completing;
       await vault?.close();
       vault = null;
       await release?.();
       release = null;
     },
+  };
+}
+
+/** The optional choices of a store request, as putFile takes them. */
+function storeOptions(req: { survive?: number; happy?: number }): { survive?: number; happy?: number } {
+  return {
+    ...(req.survive !== undefined ? { survive: req.survive } : {}),
+    ...(req.happy !== undefined ? { happy: req.happy } : {}),
   };
 }

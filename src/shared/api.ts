@@ -34,6 +34,9 @@ export interface LocationStatus {
   readonly freeBytes: number | null;
   /** Shard objects the location holds, null when unreachable. */
   readonly shards: number | null;
+  /** Shard copies that belong here, held on other locations until this one is back
+   * (stored while it was away); they move here at the next change to the vault. */
+  readonly staged: number;
   /** Last time this profile reached it, or null. */
   readonly lastSeen: string | null;
   readonly error: string | null;
@@ -45,6 +48,10 @@ export interface StatusReport {
   readonly vault: VaultSummary;
   readonly locked: boolean;
   readonly locations: readonly LocationStatus[];
+  /** Shard copies a get or a deep check on this device found damaged, not yet repaired. */
+  readonly damaged: number;
+  /** How many locations a new file needs shards on by default on this device (--happy). */
+  readonly happy: number;
 }
 
 export interface FileEntry {
@@ -55,6 +62,9 @@ export interface FileEntry {
   readonly health: Health;
   /** How many more locations the file can lose and still be read. -1 when lost. */
   readonly survives: number;
+  /** Locations away now that hold (or are to hold) some of its shards: `survives` counts
+   * them lost until they are back. */
+  readonly awaiting: readonly string[];
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -63,7 +73,12 @@ export interface PlacementReport {
   readonly name: string;
   readonly shards: ReadonlyArray<{
     readonly index: number;
-    readonly locations: ReadonlyArray<{ readonly name: string; readonly state: ShardState }>;
+    readonly locations: ReadonlyArray<{
+      readonly name: string;
+      readonly state: ShardState;
+      /** A copy staged here for that location, which was away when it was stored. */
+      readonly stagedFor?: string;
+    }>;
   }>;
 }
 
@@ -86,9 +101,13 @@ export interface AccessRequest {
   readonly device: string;
   readonly action: AccessAction;
   readonly file: string | null;
+  /** What the request changed, in words, where action and file don't say it: for a location
+   * change, which location and how ("added usb (/media/usb)", "renamed usb to drawer"). */
+  readonly detail: string | null;
   readonly outcome: AccessOutcome;
   readonly locations: readonly string[];
-  /** False for entries that no vault head vouches for yet (e.g. a failed unlock). */
+  /** False for entries no vault head vouches for yet (shown as UNANCHORED.word: a failed
+   * unlock, a read since the last change); the next change anchors them. */
   readonly anchored: boolean;
 }
 
@@ -135,6 +154,8 @@ export interface RepairReport {
     readonly rebuilt: number;
   }>;
   readonly keyShares: 'current' | 'redealt' | 'partial';
+  /** Shard copies stored while their location was away, moved to it now that it is back. */
+  readonly moved: number;
   readonly manifestsWritten: number;
   readonly collected: number;
   /** What could not be done now, in words (an offline location, a lost file). */
@@ -183,7 +204,13 @@ export interface ShardvaultApi {
   /** Stores a file from the machine that runs the engine. */
   /** `survive`: this file survives losing that many locations (at least the vault's X; more
    * costs more parity): the sensitivity presets. */
-  putFile(req: { path: string; name?: string; replace?: boolean; survive?: number }): Promise<FileEntry>;
+  putFile(req: {
+    path: string;
+    name?: string;
+    replace?: boolean;
+    survive?: number;
+    happy?: number;
+  }): Promise<FileEntry>;
   /** Stores bytes streamed by a front end (the web bridge's upload). */
   putStream(req: {
     name: string;
@@ -192,6 +219,8 @@ export interface ShardvaultApi {
     /** The size the sender announced (for progress: done of total); not trusted beyond that. */
     expectedSize?: number;
     survive?: number;
+    /** At least this many locations must take shards (default: StatusReport.happy). */
+    happy?: number;
   }): Promise<FileEntry>;
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;

@@ -330,6 +330,7 @@ export const locationStatus: Schema<LocationStatus> = object(
     latencyMs: nullable(number()),
     freeBytes: nullable(number()),
     shards: nullable(count),
+    staged: count,
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
     warning: nullable(string({ max: 2048, control: true })),
@@ -338,7 +339,7 @@ export const locationStatus: Schema<LocationStatus> = object(
 );
 
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus) },
+  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
   'drop',
 );
 
@@ -371,6 +372,7 @@ export const fileEntry: Schema<FileEntry> = object(
     created: isoTime,
     health,
     survives,
+    awaiting: array(label),
   },
   'drop',
 );
@@ -382,7 +384,13 @@ export const placementReport: Schema<PlacementReport> = object(
   {
     name: fileName,
     shards: array(
-      object({ index: count, locations: array(object({ name: label, state: shardState }, 'drop')) }, 'drop'),
+      object(
+        {
+          index: count,
+          locations: array(object({ name: label, state: shardState, stagedFor: optional(label) }, 'drop')),
+        },
+        'drop',
+      ),
     ),
   },
   'drop',
@@ -412,6 +420,7 @@ export const repairReport: Schema<RepairReport> = object(
     ok: boolean,
     files: array(object({ name: fileName, before: health, after: health, survives, rebuilt: count }, 'drop')),
     keyShares: oneOf(every<RepairReport['keyShares']>()(['current', 'redealt', 'partial'])),
+    moved: count,
     manifestsWritten: count,
     collected: count,
     pending: array(string({ max: 2048, control: true })),
@@ -438,6 +447,7 @@ export const accessRequest: Schema<AccessRequest> = object(
     device: label,
     action: oneOf(ACCESS_ACTIONS),
     file: nullable(string({ max: 1024 })),
+    detail: nullable(string({ max: 1024 })),
     outcome: oneOf(ACCESS_OUTCOMES),
     locations: array(label),
     anchored: boolean,
@@ -542,6 +552,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         name: optional(fileName),
         replace: optional(boolean),
         survive: optional(integer({ max: 254 })),
+        happy: optional(integer({ min: 1, max: 64 })),
       },
       'reject',
     ),
@@ -687,7 +698,7 @@ export type DesktopCallName = {
 // The web bridge's own routes (besides calls[*].route)
 
 export const web = {
-  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X. Streams into putStream. */
+  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X, happy=N. Streams into putStream. */
   upload: '/api/upload',
   /** POST {name}: the engine writes the verified file to a private temporary folder and the
    * answer is {url}, a one-time download of it (web.download + a random ticket). */
@@ -710,9 +721,15 @@ export const downloadTicket = object(
 );
 
 export const uploadRequest = object(
-  { name: fileName, replace: optional(boolean), survive: optional(integer({ max: 254 })) },
+  {
+    name: fileName,
+    replace: optional(boolean),
+    survive: optional(integer({ max: 254 })),
+    happy: optional(integer({ min: 1, max: 64 })),
+  },
   'reject',
 );
+export type UploadRequest = Infer<typeof uploadRequest>;
 
 // ---------------------------------------------------------------------------------------
 // Auto-lock: the same rule for both bridges

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNANCHORED } from '../../src/shared/words';
 import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
 
 const SHOTS = 'docs/screenshots';
@@ -270,17 +271,37 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await shot('10-placement-degraded');
     await page.keyboard.press('Escape');
 
-    // A store that could not meet the policy is refused, in words.
+    // A store goes ahead with cloud (loc3: the folders were given without names) away, and
+    // says what that costs; its shard for loc3 waits on another location.
     const late = join(root, 'late.txt');
-    writeFileSync(late, 'too late\n');
+    writeFileSync(late, 'stored while cloud is away\n');
     await page.getByTestId('file-input').setInputFiles(late);
-    const refused = page.getByRole('alert').filter({ hasText: 'bring the others back first' });
-    await refused.waitFor();
-    // Once (on the transfer row, not again in a banner), in plural-correct words.
+    const lateRow = page.getByTestId('file-late.txt');
+    await lateRow.waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('files-notice').innerText()).toContain(
+      'late.txt survives no more losses until loc3 returns',
+    );
+    await expect.poll(() => lateRow.innerText()).toContain('survives no more losses until loc3 returns');
+    await shot('29-files-location-away');
+    await lateRow.getByRole('button', { name: 'Placement' }).click();
+    const latePlacement = page.getByRole('dialog', { name: 'Placement of late.txt' });
+    await latePlacement.locator('table.placement').waitFor();
+    expect(await latePlacement.locator('[data-staged-for="loc3"]').count()).toBe(1);
+    await shot('30-placement-staged');
+    await page.keyboard.press('Escape');
+
+    // Asking for every location refuses the store, in words.
+    const store = page.getByLabel('Store new files when');
+    await store.selectOption({ label: 'Store when all 3 locations are present' });
+    const picky = join(root, 'picky.txt');
+    writeFileSync(picky, 'only with every location\n');
+    await page.getByTestId('file-input').setInputFiles(picky);
+    await page.getByRole('alert').filter({ hasText: 'bring the others back first' }).waitFor();
+    // Once (on the transfer row, not again in a banner).
     expect(await page.getByText(/bring the others back first/).count()).toBe(1);
-    expect(await refused.innerText()).toContain('the file would survive losing 0 locations instead of 1');
-    expect(await page.getByTestId('file-late.txt').count()).toBe(0);
+    expect(await page.getByTestId('file-picky.txt').count()).toBe(0);
     await page.getByRole('button', { name: 'Clear finished' }).click();
+    await store.selectOption({ index: 0 });
   });
 
   it('exports the file as a browser download, verified, byte for byte', async () => {
@@ -316,6 +337,11 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     }
     for (const step of ['init:ok', 'put:ok', 'get:ok', 'rm:ok', 'unlock:ok']) expect(entries).toContain(step);
     expect(entries.some((e) => e.startsWith('unlock:') && e !== 'unlock:ok')).toBe(true);
+    // The refused unlock is not anchored yet: the word, and its explanation in the tooltip.
+    const refused = page.locator('[data-testid="access-row"][data-action="unlock"][data-outcome="denied"]').first();
+    const mark = refused.locator('.unanchored');
+    expect(await mark.innerText()).toContain(UNANCHORED.word);
+    expect(await mark.getAttribute('title')).toContain(UNANCHORED.explanation);
     await shot('13-access-requests');
 
     await page.getByLabel('Action').selectOption('get');

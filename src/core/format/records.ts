@@ -35,6 +35,10 @@ export const PATHS = {
   manifest: (fileId: string, version: number) => `manifests/${fileId}-${version}`,
   shardsDir: 'shards',
   shard: (objectId: string) => `shards/${objectId}`,
+  /** A shard copy meant for a location that was away when it was written, held on another
+   * one until it is back (FORMAT.md, "Staged shard copies"): the same bytes as the shard. */
+  stagedDir: 'staged',
+  staged: (locationId: string, objectId: string) => `staged/${locationId}-${objectId}`,
   logRoot: 'log',
   logDir: (deviceId: string) => `log/${deviceId}`,
   /** A device's marker beside the chains: lets readers find a chain no head anchors yet. */
@@ -56,6 +60,12 @@ export function isDeviceHeadName(path: string): boolean {
 export function keyShareGeneration(path: string): number | null {
   const m = /^keys\/(\d{10})$/.exec(path);
   return m ? Number(m[1]) : null;
+}
+
+/** The location a staged shard copy waits for and the shard's object id, or null for any other name. */
+export function stagedCopyOf(path: string): { location: string; object: string } | null {
+  const m = /^staged\/([0-9a-f]{32})-([0-9a-f]{32})$/.exec(path);
+  return m ? { location: m[1]!, object: m[2]! } : null;
 }
 
 /** The generation a key-rotation record's name stands for, or null. */
@@ -449,8 +459,11 @@ export interface LogEntryHeader {
   readonly prevHash: Uint8Array;
 }
 
-export function logEntryHeader(h: LogEntryHeader): Uint8Array {
-  return writeRecord('SVLG', FORMAT_VERSION, [
+/** Log entries of version 2 carry `detail` in their body (FORMAT.md, "Log entry, version 2"). */
+export const LOG_FORMAT_VERSION = 2;
+
+export function logEntryHeader(h: LogEntryHeader, version: number = LOG_FORMAT_VERSION): Uint8Array {
+  return writeRecord('SVLG', version, [
     { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
     { bytes: fromHex(h.deviceId, 'deviceId', ID_BYTES) },
     { u64: h.seq },
@@ -460,14 +473,15 @@ export function logEntryHeader(h: LogEntryHeader): Uint8Array {
 
 export function readLogEntryHeader(bytes: Uint8Array): {
   header: LogEntryHeader;
+  version: number;
   headerBytes: Uint8Array;
   rest: Uint8Array;
 } {
   const r = new ByteReader(bytes, 'audit log entry');
-  r.magic('SVLG', FORMAT_VERSION);
+  const version = r.magicOf('SVLG', [FORMAT_VERSION, LOG_FORMAT_VERSION]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const deviceId = Buffer.from(r.take(16, 'deviceId')).toString('hex');
   const seq = r.u64('seq');
   const prevHash = r.take(32, 'prevHash');
-  return { header: { vaultId, deviceId, seq, prevHash }, headerBytes: r.consumed(), rest: r.rest() };
+  return { header: { vaultId, deviceId, seq, prevHash }, version, headerBytes: r.consumed(), rest: r.rest() };
 }

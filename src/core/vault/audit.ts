@@ -13,13 +13,23 @@ import { openFrom, SEALED_TO_OVERHEAD, sealTo, type X25519KeyPair } from '../cry
 import { CorruptError } from '../errors';
 import { JsonReader } from '../format/json';
 import type { LogAnchor } from '../format/head';
-import { logEntryHeader, MAX_LOG_ENTRY_BYTES, paddedJson, PADDING, readLogEntryHeader } from '../format/records';
+import {
+  FORMAT_VERSION,
+  LOG_FORMAT_VERSION,
+  logEntryHeader,
+  MAX_LOG_ENTRY_BYTES,
+  paddedJson,
+  PADDING,
+  readLogEntryHeader,
+} from '../format/records';
 
 export const ZERO_HASH = '0'.repeat(64);
 
 export interface AuditEvent {
   readonly action: AccessAction;
   readonly file: string | null;
+  /** What the request changed, in words, where action and file don't say it (a location change). */
+  readonly detail?: string | null;
   readonly outcome: AccessOutcome;
   readonly locations: readonly string[];
 }
@@ -34,18 +44,24 @@ export function encodeLogEntry(opts: {
   event: AuditEvent;
   time: Date;
 }): { bytes: Uint8Array; hash: string } {
-  const header = logEntryHeader({
-    vaultId: opts.vaultId,
-    deviceId: opts.deviceId,
-    seq: opts.seq,
-    prevHash: fromHex(opts.prevHash, 'prevHash', 32),
-  });
+  // Only an entry with a detail needs version 2; the others stay readable by older versions.
+  const detail = opts.event.detail ?? null;
+  const header = logEntryHeader(
+    {
+      vaultId: opts.vaultId,
+      deviceId: opts.deviceId,
+      seq: opts.seq,
+      prevHash: fromHex(opts.prevHash, 'prevHash', 32),
+    },
+    detail === null ? FORMAT_VERSION : LOG_FORMAT_VERSION,
+  );
   const body = paddedJson(
     {
       time: opts.time.toISOString(),
       device: opts.deviceName,
       action: opts.event.action,
       file: opts.event.file,
+      ...(detail === null ? {} : { detail }),
       outcome: opts.event.outcome,
       locations: opts.event.locations,
     },
@@ -77,13 +93,15 @@ export function decodeLogEntry(
   expect: { vaultId: string; deviceId: string; seq: number },
 ): DecodedEntry {
   if (bytes.length > MAX_LOG_ENTRY_BYTES) throw new CorruptError('audit log entry is too large');
-  const { header, headerBytes, rest } = readLogEntryHeader(bytes);
+  const { header, version, headerBytes, rest } = readLogEntryHeader(bytes);
   if (header.vaultId !== expect.vaultId || header.deviceId !== expect.deviceId || header.seq !== expect.seq) {
     throw new CorruptError(`audit log entry ${expect.seq} is not the one asked for`);
   }
   const j = new JsonReader(`audit log entry ${expect.seq}`);
   const plain = openFrom(pair, rest, headerBytes, 'audit log entry');
-  const o = j.object(j.parse(plain), 'entry', ['time', 'device', 'action', 'file', 'outcome', 'locations']);
+  const fields = ['time', 'device', 'action', 'file', 'outcome', 'locations'];
+  // Version 1 entries have no detail.
+  const o = j.object(j.parse(plain), 'entry', version === FORMAT_VERSION ? fields : [...fields, 'detail']);
   return {
     seq: header.seq,
     prevHash: Buffer.from(header.prevHash).toString('hex'),
@@ -93,6 +111,7 @@ export function decodeLogEntry(
       device: j.string(o['device'], 'device', 64),
       action: j.oneOf(o['action'], 'action', ACTIONS),
       file: j.nullable(o['file'], (v) => j.string(v, 'file', 1024)),
+      detail: version === FORMAT_VERSION ? null : j.nullable(o['detail'], (v) => j.string(v, 'detail', 1024)),
       outcome: j.oneOf(o['outcome'], 'outcome', OUTCOMES),
       locations: j.array(o['locations'], 'locations', 64).map((v, i) => j.string(v, `locations[${i}]`, 64)),
     },

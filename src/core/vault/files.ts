@@ -30,6 +30,8 @@ import {
   type ShardProblem,
 } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
+import { DamageRegister, type CopyRef } from './damage';
+import { completeStaged, stageAway, type Completion } from './staged';
 import type { Location, Vault } from './vault';
 
 const newId = (): string => randomBytes(16).toString('hex');
@@ -71,6 +73,9 @@ export async function putFile(
     /** This file survives losing that many locations (more than the vault's own X costs
      * more parity: k = n − X). The seed's "dynamic sharding" by sensitivity. */
     survive?: number;
+    /** At least this many distinct locations must take shards (servers of happiness);
+     * default the profile's setting, else k. */
+    happy?: number;
   } = {},
 ): Promise<FileEntry> {
   checkFileName(name);
@@ -81,26 +86,37 @@ export async function putFile(
     if (existing && !opts.replace)
       throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
     const policy = filePolicy(head.policy, vault.policySurvives(), opts.survive);
+    const happy = opts.happy ?? happyOf(vault);
+    checkHappy(vault, happy);
 
+    // Locations that are back first get what waited for them.
+    warnLeft(vault, await completeAway(vault));
     const health = await vault.health();
     const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
-    // A random starting point spreads files over all locations when there are more than n.
+    const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
+    // A random starting point spreads files over all locations when there are more than n;
+    // away locations come last, so they are a shard's home only when the present ones don't
+    // suffice, and then that shard waits on a present location (staged.ts).
     const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
-    const order = [...reachable.slice(start), ...reachable.slice(0, start)];
-    const placement = placeShards(
-      policy.total,
-      Math.min(policy.replicas, order.length),
-      order.map((l) => l.id),
+    const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
+    const homes = placeShards(policy.total, Math.min(policy.replicas, order.length), order);
+    const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
+    const survives = survivesLosses(
+      placed.map((copies) => copies.map((c) => c.host)),
+      policy.data,
     );
-    const survives = survivesLosses(placement, policy.data);
-    const wanted = vault.policySurvives() + (head.policy.data - policy.data);
-    if (survives < wanted) {
+    const receivers = new Set(placed.flat().map((c) => c.host)).size;
+    if (survives < 0 || receivers < happy) {
+      const need =
+        survives < 0
+          ? `a file needs ${policy.data} of its shards on locations it can read them back from`
+          : `this put asks for shards on at least ${happy} (${opts.happy === undefined ? 'settings ' : ''}--happy ${happy})`;
       throw new ShardvaultError(
         'unavailable',
-        `only ${reachable.length} of ${vault.locations.length} locations are reachable: the file would survive losing ` +
-          `${plural(Math.max(0, survives), 'location')} instead of ${wanted}; bring the others back first`,
+        `only ${reachable.length} of ${vault.locations.length} locations are reachable: ${need}; bring the others back first`,
       );
     }
+    const wanted = vault.policySurvives() + (head.policy.data - policy.data);
 
     const fileId = newId();
     const version = 1;
@@ -119,10 +135,14 @@ export async function putFile(
         segmentSize: policy.segmentSize,
       }),
     );
-    const targets = placement.flatMap((ids, index) =>
-      ids.map((id) => ({ index, node: vault.locationById(id)!.node, path: PATHS.shard(objects[index]!) })),
+    const targets = placed.flatMap((copies, index) =>
+      copies.map((c) => ({
+        index,
+        node: vault.locationById(c.host)!.node,
+        path: c.host === c.home ? PATHS.shard(objects[index]!) : PATHS.staged(c.home, objects[index]!),
+      })),
     );
-    for (const id of new Set(placement.flat())) used.add(vault.locationById(id)!.name);
+    for (const c of placed.flat()) used.add(vault.locationById(c.host)!.name);
     try {
       const written = await writeShards({
         source,
@@ -152,7 +172,9 @@ export async function putFile(
           key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(fileId, version, s.index)),
           digest: s.digest,
           size: s.size,
-          locations: placement[s.index]!,
+          // Where the shard belongs, away locations included: the manifest is the one record
+          // of placement; a staged copy is found by its name.
+          locations: homes[s.index]!,
         })),
       };
       const bytes = encodeManifest(manifest, keys.manifest);
@@ -171,26 +193,82 @@ export async function putFile(
         tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
       }));
       if (existing) await removeObjects(vault, existing);
+      const whole = placed.every(
+        (copies, i) => copies.length === homes[i]!.length && copies.every((c) => c.host === c.home),
+      );
+      const awaiting = away.filter((l) => homes.some((h) => h.includes(l.id))).map((l) => l.name);
       return {
         name,
         size: written.size,
         sha256: written.sha256,
         created,
-        health: survives >= wanted ? 'healthy' : 'degraded',
+        health: whole ? 'healthy' : 'degraded',
         survives,
+        awaiting,
       };
     } catch (err) {
       if (committing) throw err;
       // Nothing references what was stored: collect it now.
       await vault.everywhere((l) => l.node.delete(PATHS.manifest(fileId, version)), reachable);
-      await vault.everywhere(async (l) => {
-        for (const o of objects) await l.node.delete(PATHS.shard(o));
-      }, reachable);
+      await Promise.allSettled(targets.map((t) => t.node.delete(t.path)));
       throw err;
     } finally {
       wipe(fileKey, ...shardKeys);
     }
   });
+}
+
+/**
+ * How many locations a put needs shards on by default: the profile's setting, else k; never
+ * more than the vault has (a policy may put several shards on one location, and a setting
+ * may predate a location's removal).
+ */
+export function happyOf(vault: Vault): number {
+  return Math.min(vault.happy ?? vault.policy.data, vault.locations.length);
+}
+
+function checkHappy(vault: Vault, happy: number): void {
+  const m = vault.locations.length;
+  if (!Number.isSafeInteger(happy) || happy < 1 || happy > m)
+    throw new UsageError(`--happy must be between 1 and the vault's ${m} locations`);
+}
+
+/** Sets (or, with null, clears) this profile's default for --happy. */
+export async function setHappy(vault: Vault, happy: number | null): Promise<void> {
+  if (happy !== null) checkHappy(vault, happy);
+  await vault.setHappy(happy);
+}
+
+/** What a command that is not repair says about staged copies it could not move home. */
+function warnLeft(vault: Vault, done: Completion): void {
+  for (const w of [...done.left, ...done.conflicts]) vault.options.onWarning?.(`${w}; repair settles it`);
+}
+
+/**
+ * Brings locations that are back up to date, before a command changes the vault: shard
+ * copies staged for them are moved there (no key needed, staged.ts), and, when unlocked, the
+ * manifests of files stored while they were away are written to them.
+ */
+export async function completeAway(vault: Vault): Promise<Completion & { manifests: number }> {
+  const done = await completeStaged(vault);
+  if (!vault.unlocked) return { ...done, manifests: 0 };
+  let manifests = 0;
+  const wanted = vault.head().files.map((f) => ({ file: f, path: PATHS.manifest(f.id, f.version) }));
+  const listed = await vault.everywhere(async (l) => new Set((await l.node.list('manifests')).map((o) => o.path)));
+  const left = [...done.left];
+  for (const { file, path } of wanted) {
+    const lacking = listed.filter((r) => r.value && !r.value.has(path)).map((r) => r.location);
+    if (lacking.length === 0) continue;
+    try {
+      const bytes = encodeManifest(await fetchManifest(vault, file), vault.requireKeys().manifest);
+      const put = await vault.everywhere((l) => l.node.put(path, bytes), lacking);
+      manifests += put.filter((r) => !r.error).length;
+      for (const r of put) if (r.error) left.push(`${r.location.name}: manifest of ${file.name}: ${r.error.message}`);
+    } catch (err) {
+      left.push(`${file.name}: ${(err as Error).message}`);
+    }
+  }
+  return { ...done, manifests, left };
 }
 
 // ------------------------------------------------------------------ manifests
@@ -251,12 +329,16 @@ export function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
 
 // ------------------------------------------------------------------ get
 
-/** What readShards needs to read a file: its geometry, headers, keys and where its copies are. */
+/**
+ * What readShards needs to read a file: its geometry, headers, keys and where its copies are:
+ * on the locations the manifest names, then (optional, tried last) staged on any other
+ * location for one of them that was away (staged.ts).
+ */
 export function readSpecOf(
   vault: Vault,
   m: Manifest,
   shardKeys: readonly (Uint8Array | null)[],
-  skip: (index: number, locationId: string) => boolean = () => false,
+  skip: (index: number, locationId: string, path: string) => boolean = () => false,
 ): ReadSpec {
   return {
     geometry: m,
@@ -265,12 +347,19 @@ export function readSpecOf(
     headers: headersOf(vault, m),
     keys: shardKeys,
     shardDigests: m.shards.map((s) => s.digest),
-    copies: m.shards.map((s) =>
-      s.locations.flatMap((id) => {
+    copies: m.shards.map((s) => {
+      const own = s.locations.flatMap((id) => {
         const l = vault.locationById(id);
-        return l && !skip(s.index, id) ? [{ node: l.node, path: PATHS.shard(s.object), location: l.name }] : [];
-      }),
-    ),
+        const path = PATHS.shard(s.object);
+        return l && !skip(s.index, id, path) ? [{ node: l.node, path, location: l.name }] : [];
+      });
+      const staged = s.locations.flatMap((home) =>
+        vault.locations
+          .filter((l) => !s.locations.includes(l.id) && !skip(s.index, l.id, PATHS.staged(home, s.object)))
+          .map((l) => ({ node: l.node, path: PATHS.staged(home, s.object), location: l.name, optional: true })),
+      );
+      return [...own, ...staged];
+    }),
   };
 }
 
@@ -313,14 +402,20 @@ export async function getFile(
     registerTemporary(temp);
     let renamed = false;
     try {
+      // The access request names the locations the read took bytes from, not every one the
+      // manifest lists (one that was down gave nothing).
+      const spec = readSpecOf(vault, m, shardKeys);
       const problems = await readShards(
-        readSpecOf(vault, m, shardKeys),
+        spec,
         async (segment) => {
           for (const part of segmentBytes(segment)) await handle.write(part);
         },
-        (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
+        {
+          onProgress: (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
+          onRead: (copy) => used.add(copy.location),
+        },
       );
-      for (const s of m.shards) for (const id of s.locations) used.add(vault.locationById(id)?.name ?? id);
+      await rememberDamage(vault, spec, problems);
       await handle.sync();
       await handle.close();
       await fs.rename(temp, target);
@@ -335,6 +430,21 @@ export async function getFile(
       unregisterTemporary(temp);
     }
   });
+}
+
+/** Remembers the copies a read found damaged (damage.ts), so ls and status show them until repaired. */
+async function rememberDamage(vault: Vault, spec: ReadSpec, problems: readonly ShardProblem[]): Promise<void> {
+  const damaged = problems.flatMap((p) => {
+    if (p.kind !== 'corrupt') return [];
+    const copy = spec.copies[p.index]?.find((c) => c.location === p.location);
+    const location = vault.locations.find((l) => l.name === p.location);
+    return copy && location ? [{ location: location.id, path: copy.path }] : [];
+  });
+  if (damaged.length > 0) await (await damageRegister(vault)).record(damaged);
+}
+
+function damageRegister(vault: Vault): Promise<DamageRegister> {
+  return DamageRegister.load(vault.dir, vault.vaultId, vault.options.onWarning);
 }
 
 /**
@@ -363,21 +473,20 @@ function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number 
 // ------------------------------------------------------------------ rm
 
 async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
-  let m: Manifest | null = null;
-  try {
-    m = await fetchManifest(vault, file);
-  } catch {
-    m = null; // its shards become orphans for garbage collection
-  }
+  // Without a manifest its shards become orphans for garbage collection.
+  const m = await fetchManifest(vault, file).catch(() => null);
+  const copies = m ? copyStates(vault, m, await holdings(vault)) : [];
   await vault.everywhere(async (l) => {
-    if (m) for (const s of m.shards) if (s.locations.includes(l.id)) await l.node.delete(PATHS.shard(s.object));
+    for (const c of copies) if (c.locationId === l.id) await l.node.delete(c.path);
     await l.node.delete(PATHS.manifest(file.id, file.version));
   });
+  await (await damageRegister(vault)).forget(copies.map((c) => ({ location: c.locationId, path: c.path })));
 }
 
 export async function removeFile(vault: Vault, name: string): Promise<void> {
   await vault.audited('rm', name, async (used) => {
     const file = findFile(vault.head(), name);
+    warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
     await vault.commit((h) => ({
       ...h,
@@ -390,83 +499,126 @@ export async function removeFile(vault: Vault, name: string): Promise<void> {
 
 // ------------------------------------------------------------------ health, placement, verify
 
-/** What each reachable location holds under shards/: object path -> size; null when unreachable. */
-export async function shardListings(vault: Vault): Promise<Map<string, Map<string, number> | null>> {
-  const listed = await vault.everywhere(
-    async (l) => new Map((await l.node.list(PATHS.shardsDir)).map((o) => [o.path, o.size])),
-  );
-  return new Map(listed.map((r) => [r.location.id, r.value ?? null]));
+/**
+ * What is known of the shard copies: what each location holds under shards/ and staged/
+ * (path -> size; null when unreachable), and the copies this device found damaged.
+ */
+export interface Holdings {
+  readonly held: ReadonlyMap<string, ReadonlyMap<string, number> | null>;
+  readonly damaged: DamageRegister;
+}
+
+export async function holdings(vault: Vault): Promise<Holdings> {
+  const [listed, damaged] = await Promise.all([
+    vault.everywhere(async (l) => {
+      const [shards, staged] = await Promise.all([l.node.list('shards'), l.node.list(PATHS.stagedDir)]);
+      return new Map([...shards, ...staged].map((o) => [o.path, o.size]));
+    }),
+    damageRegister(vault),
+  ]);
+  return { held: new Map(listed.map((r) => [r.location.id, r.value ?? null])), damaged };
 }
 
 export interface CopyState {
   readonly index: number;
+  /** Where the copy is (for a staged copy, the location holding it for another). */
   readonly location: Location | null;
   readonly locationId: string;
+  readonly path: string;
+  /** For a staged copy, the location it belongs to; null for a copy on its own location. */
+  readonly stagedFor: string | null;
   state: ShardState;
 }
 
-export function copyStates(vault: Vault, m: Manifest, listings: Map<string, Map<string, number> | null>): CopyState[] {
-  return m.shards.flatMap((s) =>
-    s.locations.map((id) => {
-      const listing = listings.get(id);
-      const size = listing?.get(PATHS.shard(s.object));
-      const state: ShardState =
-        listing === null || listing === undefined
-          ? 'offline'
-          : size === undefined
-            ? 'missing'
-            : size !== s.size
-              ? 'corrupt'
-              : 'ok';
-      return { index: s.index, location: vault.locationById(id) ?? null, locationId: id, state };
-    }),
-  );
+/**
+ * Every copy of the file's shards: on the locations the manifest names (offline, missing,
+ * damaged or ok), and staged on others for one of them (only those that are there).
+ */
+export function copyStates(vault: Vault, m: Manifest, known: Holdings): CopyState[] {
+  const stateOf = (locationId: string, path: string, size: number): ShardState => {
+    const listing = known.held.get(locationId);
+    const stored = listing?.get(path);
+    if (listing === null || listing === undefined) return 'offline';
+    if (stored === undefined) return 'missing';
+    if (stored !== size || known.damaged.has({ location: locationId, path })) return 'corrupt';
+    return 'ok';
+  };
+  return m.shards.flatMap((s) => {
+    const own = s.locations.map((id) => {
+      const path = PATHS.shard(s.object);
+      const location = vault.locationById(id) ?? null;
+      return { index: s.index, location, locationId: id, path, stagedFor: null, state: stateOf(id, path, s.size) };
+    });
+    const staged = s.locations.flatMap((home) =>
+      [...known.held].flatMap(([id, listing]) => {
+        const path = PATHS.staged(home, s.object);
+        if (id === home || !listing?.has(path)) return [];
+        const location = vault.locationById(id) ?? null;
+        return [{ index: s.index, location, locationId: id, path, stagedFor: home, state: stateOf(id, path, s.size) }];
+      }),
+    );
+    return [...own, ...staged];
+  });
 }
 
-export function healthOf(m: Manifest, copies: readonly CopyState[]): { health: Health; survives: number } {
+export interface FileHealth {
+  readonly health: Health;
+  readonly survives: number;
+  /** Locations away now that hold (or will hold) some of the file's shards, by name. */
+  readonly awaiting: string[];
+}
+
+/**
+ * A file is healthy when every copy is on its own location and whole; it survives as many
+ * more losses as the copies that are good now (staged ones included) allow.
+ */
+export function healthOf(vault: Vault, m: Manifest, copies: readonly CopyState[]): FileHealth {
   const good = m.shards.map((s) =>
     copies.filter((c) => c.index === s.index && c.state === 'ok').map((c) => c.locationId),
   );
   const survives = survivesLosses(good, m.data);
-  if (survives < 0) return { health: 'lost', survives: -1 };
-  const allGood = copies.every((c) => c.state === 'ok');
-  return { health: allGood ? 'healthy' : 'degraded', survives };
+  const awaiting = [
+    ...new Set(copies.filter((c) => c.stagedFor === null && c.state === 'offline').map((c) => c.locationId)),
+  ].map((id) => vault.locationById(id)?.name ?? id);
+  if (survives < 0) return { health: 'lost', survives: -1, awaiting };
+  const whole = copies.every((c) => c.stagedFor === null && c.state === 'ok');
+  return { health: whole ? 'healthy' : 'degraded', survives, awaiting };
 }
 
 export async function listFiles(vault: Vault): Promise<FileEntry[]> {
   const head = vault.head();
-  const listings = await shardListings(vault);
+  const known = await holdings(vault);
   return Promise.all(
     head.files.map(async (f) => {
-      let health: Health = 'lost';
-      let survives = -1;
+      let state: FileHealth = { health: 'lost', survives: -1, awaiting: [] };
       try {
         const m = await fetchManifest(vault, f);
-        ({ health, survives } = healthOf(m, copyStates(vault, m, listings)));
+        state = healthOf(vault, m, copyStates(vault, m, known));
       } catch {
         // no manifest anywhere: lost
       }
-      return { name: f.name, size: f.size, sha256: f.sha256, created: f.created, health, survives };
+      return { name: f.name, size: f.size, sha256: f.sha256, created: f.created, ...state };
     }),
   );
 }
 
-export async function placement(
-  vault: Vault,
-  name: string,
-): Promise<PlacementReport & { health: Health; survives: number }> {
+export async function placement(vault: Vault, name: string): Promise<PlacementReport & FileHealth> {
   const file = findFile(vault.head(), name);
   const m = await fetchManifest(vault, file);
-  const copies = copyStates(vault, m, await shardListings(vault));
+  const copies = copyStates(vault, m, await holdings(vault));
   return {
     name,
     shards: m.shards.map((s) => ({
       index: s.index,
       locations: copies
         .filter((c) => c.index === s.index)
-        .map((c) => ({ name: c.location?.name ?? c.locationId, state: c.state })),
+        .map((c) => ({
+          name: c.location?.name ?? c.locationId,
+          state: c.state,
+          ...(c.stagedFor === null ? {} : { stagedFor: vault.locationById(c.stagedFor)?.name ?? c.stagedFor }),
+        })),
     })),
-    ...healthOf(m, copies),
+    ...healthOf(vault, m, copies),
   };
 }
 
@@ -482,14 +634,14 @@ export async function placement(
 export async function checkCopyQuick(
   vault: Vault,
   m: Manifest,
-  index: number,
-  location: Location,
+  copy: CopyState,
   key: Uint8Array | null,
 ): Promise<ShardState> {
-  if (!key) return 'corrupt';
-  const s = m.shards[index]!;
-  const path = PATHS.shard(s.object);
-  const header = headersOf(vault, m)[index]!;
+  if (!key || !copy.location) return 'corrupt';
+  const location = copy.location;
+  const s = m.shards[copy.index]!;
+  const path = copy.path;
+  const header = headersOf(vault, m)[copy.index]!;
   const segments = segmentCount(m.size, m.segmentSize);
   const frameBytes = (seg: number): number => pieceLength(m.size, seg, m) + TAG_BYTES;
   try {
@@ -512,44 +664,18 @@ export async function checkCopyQuick(
   }
 }
 
-/**
- * Looks inside the copies the listing found the right size (`ok`): quick (checkCopyQuick) or
- * deep (checkCopyDeep). A copy that fails either is `corrupt`, which repair rebuilds. Quick
- * checks run on every location at once; deep ones one at a time (each holds a whole shard).
- */
-export async function checkCopies(vault: Vault, m: Manifest, copies: CopyState[], deep: boolean): Promise<void> {
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
-  try {
-    const check = deep ? checkCopyDeep : checkCopyQuick;
-    const queues = new Map<string, CopyState[]>();
-    for (const c of copies) {
-      if (c.state !== 'ok' || !c.location) continue;
-      const queue = deep ? 'all' : c.locationId;
-      queues.set(queue, [...(queues.get(queue) ?? []), c]);
-    }
-    await Promise.all(
-      [...queues.values()].map(async (queue) => {
-        for (const c of queue) c.state = await check(vault, m, c.index, c.location!, shardKeys[c.index] ?? null);
-      }),
-    );
-  } finally {
-    wipe(fileKey, ...shardKeys.map((k) => k ?? undefined));
-  }
-}
-
 /** Downloads one copy and checks every frame and the stored-bytes hash. */
 export async function checkCopyDeep(
   vault: Vault,
   m: Manifest,
-  index: number,
-  location: Location,
+  copy: CopyState,
   key: Uint8Array | null,
 ): Promise<ShardState> {
-  if (!key) return 'corrupt';
-  const s = m.shards[index]!;
-  const header = headersOf(vault, m)[index]!;
+  if (!key || !copy.location) return 'corrupt';
+  const s = m.shards[copy.index]!;
+  const header = headersOf(vault, m)[copy.index]!;
   try {
-    const bytes = await readObject(location.node, PATHS.shard(s.object), s.size);
+    const bytes = await readObject(copy.location.node, copy.path, s.size);
     if (bytes.length !== s.size) return 'corrupt';
     if (!Buffer.from(bytes.subarray(0, SHARD_HEADER_BYTES)).equals(Buffer.from(header))) return 'corrupt';
     const digest = new ShardDigest(header);
@@ -571,9 +697,50 @@ export async function checkCopyDeep(
   }
 }
 
+/**
+ * Looks inside the copies: every copy the listing found the right size (`ok`) gets the quick
+ * look (checkCopyQuick: header, first and last frames), and is opened whole (checkCopyDeep)
+ * when `deep`, when `also` picks it, or when a get or a deep check on this device remembered
+ * it as damaged. Remembers what it finds: damaged copies until repaired, copies opened whole
+ * and found good forgotten. Quick looks run on every location at once; whole ones one at a
+ * time (each holds a whole shard).
+ */
+export async function checkCopies(
+  vault: Vault,
+  m: Manifest,
+  copies: readonly CopyState[],
+  known: Holdings,
+  deep: boolean,
+  also: (copy: CopyState) => boolean = () => false,
+): Promise<void> {
+  const remembered = (c: CopyState): boolean => known.damaged.has({ location: c.locationId, path: c.path });
+  const whole = (c: CopyState): boolean => deep || remembered(c) || also(c);
+  const worth = copies.filter((c) => c.location && (remembered(c) || c.state === 'ok'));
+  if (worth.length === 0) return;
+  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  try {
+    const queues = new Map<string, CopyState[]>();
+    for (const c of worth) {
+      const queue = whole(c) ? 'whole' : c.locationId;
+      queues.set(queue, [...(queues.get(queue) ?? []), c]);
+    }
+    await Promise.all(
+      [...queues.values()].map(async (queue) => {
+        for (const c of queue)
+          c.state = await (whole(c) ? checkCopyDeep : checkCopyQuick)(vault, m, c, shardKeys[c.index] ?? null);
+      }),
+    );
+  } finally {
+    wipe(fileKey, ...shardKeys);
+  }
+  const ref = (c: CopyState): CopyRef => ({ location: c.locationId, path: c.path });
+  await known.damaged.record(worth.filter((c) => c.state === 'corrupt').map(ref));
+  await known.damaged.forget(worth.filter((c) => c.state === 'ok' && whole(c)).map(ref));
+}
+
 export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport> {
   const head = vault.head();
-  const listings = await shardListings(vault);
+  const known = await holdings(vault);
   const files: VerifyReport['files'][number][] = [];
   const problems: VerifyReport['problems'][number][] = [];
   let done = 0;
@@ -603,13 +770,14 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
     for (const r of manifests) {
       if (r.value === false) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
     }
-    const copies = copyStates(vault, m, listings);
-    await checkCopies(vault, m, copies, deep);
+    const copies = copyStates(vault, m, known);
+    await checkCopies(vault, m, copies, known, deep);
     for (const c of copies) {
       if (c.state !== 'ok')
         problems.push({ file: f.name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });
     }
-    files.push({ name: f.name, ...healthOf(m, copies) });
+    const { health, survives } = healthOf(vault, m, copies);
+    files.push({ name: f.name, health, survives });
     vault.emitProgress({ op: 'verify', name: f.name, done: ++done, total: head.files.length });
   }
   return { ok: problems.length === 0, files, problems };

@@ -38,7 +38,8 @@ export async function addLocation(
     vault.locations.map((l) => l.name),
     allowInsecureHttp,
   );
-  return vault.audited('location', null, async (used) => {
+  const detail = changeWords(`added ${named!.name} (${named!.display})`);
+  return vault.audited('location', { detail }, async (used) => {
     if (vault.locations.some((l) => l.display === named!.display))
       throw new UsageError(`${named!.display} is already a location of this vault`);
     const [parsed] = await pinHostKeys([named!], confirmHostKey);
@@ -108,7 +109,14 @@ export async function editLocation(
   splitName(`#${newName}`); // the same rule as a SPEC's #NAME
   if (newName !== name && vault.locations.some((l) => l.name === newName))
     throw new UsageError(`a location is called ${newName} already`);
-  return vault.audited('location', null, async (used) => {
+  const moved = change.spec === undefined ? null : parseSpec(change.spec).display;
+  const words = [
+    ...(newName !== name ? [`renamed ${name} to ${newName}`] : []),
+    ...(moved === null
+      ? []
+      : [moved === existing.display ? `new credentials for ${newName}` : `moved ${newName} to ${moved}`]),
+  ];
+  return vault.audited('location', { detail: changeWords(words.join('; ')) }, async (used) => {
     used.add(newName);
     let location: Location = { ...existing, name: newName };
     const entry = vault.profileLocations().find((e) => e.id === existing.id)!;
@@ -319,7 +327,8 @@ export async function removeLocation(
   name: string,
   opts: { untrusted: boolean },
 ): Promise<{ moved: number; rotated: boolean }> {
-  return vault.audited('location', null, async (used) => {
+  const detail = changeWords(`removed ${name}${opts.untrusted ? ' as untrusted (the vault key was changed)' : ''}`);
+  return vault.audited('location', { detail }, async (used) => {
     const leaving = vault.locations.find((l) => l.name === name);
     if (!leaving) throw new UsageError(`no location named ${name}`);
     const stay = vault.locations.filter((l) => l.id !== leaving.id);
@@ -366,6 +375,11 @@ export async function removeLocation(
     await emptyLocation(leaving).catch(() => undefined);
     return { moved, rotated: opts.untrusted };
   });
+}
+
+/** A location change for the access log: at most what a log entry's detail holds. */
+function changeWords(words: string): string {
+  return words.length <= 1024 ? words : `${words.slice(0, 1023)}…`;
 }
 
 async function emptyLocation(l: Location): Promise<void> {

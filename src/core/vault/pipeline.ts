@@ -292,6 +292,9 @@ export interface ShardCopy {
   readonly path: string;
   /** Location name, for reports. */
   readonly location: string;
+  /** A copy that may well not exist (a staged copy, staged.ts): tried only after every other
+   * copy of every shard, and its absence is no problem. */
+  readonly optional?: boolean;
 }
 
 export interface ShardProblem {
@@ -308,8 +311,16 @@ export interface ReadSpec {
   readonly headers: readonly Uint8Array[];
   readonly keys: readonly (Uint8Array | null)[];
   readonly shardDigests: readonly string[];
-  /** Copies of each shard, in the order to try them. */
+  /** Copies of each shard, in the order to try them, optional ones last. */
   readonly copies: readonly (readonly ShardCopy[])[];
+}
+
+/** What a read tells its caller as it goes. */
+export interface ReadEvents {
+  /** Bytes of the file released so far. */
+  readonly onProgress?: (bytes: number) => void;
+  /** A copy answered with its bytes (the access log names the locations a read used). */
+  readonly onRead?: (copy: ShardCopy) => void;
 }
 
 function problemKind(err: unknown): ShardProblem['kind'] {
@@ -373,8 +384,9 @@ interface PendingSegment {
 export async function readShards(
   spec: ReadSpec,
   sink: (segment: DecodedSegment) => Promise<void>,
-  onProgress?: (bytes: number) => void,
+  events: ReadEvents = {},
 ): Promise<ShardProblem[]> {
+  const { onProgress, onRead } = events;
   const g = spec.geometry;
   const segments = segmentCount(spec.size, g.segmentSize);
   const problems: ShardProblem[] = [];
@@ -399,10 +411,20 @@ export async function readShards(
 
   /** Opens the next usable copy of some unused shard and advances it to segment `upTo`. */
   const openReplacement = async (upTo: number): Promise<ShardStream | null> => {
+    for (const optional of [false, true]) {
+      const found = await openFirst(upTo, optional);
+      if (found) return found;
+    }
+    return null;
+  };
+  /** The first copy that opens, of the shards not in use; optional copies only when asked. */
+  const openFirst = async (upTo: number, optional: boolean): Promise<ShardStream | null> => {
     for (let index = 0; index < g.total; index++) {
       if (active.some((a) => a.index === index) || !spec.keys[index]) continue;
       while (tried[index]! < spec.copies[index]!.length) {
-        const copy = spec.copies[index]![tried[index]!++]!;
+        const copy = spec.copies[index]![tried[index]!]!;
+        if (copy.optional && !optional) break;
+        tried[index]!++;
         let stream: ShardStream | null = null;
         try {
           stream = new ShardStream(
@@ -411,6 +433,7 @@ export async function readShards(
             copy.location,
           );
           const header = await stream.read(spec.headers[index]!.length);
+          onRead?.(copy);
           if (!equalBytes(header, spec.headers[index]!))
             throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
           stream.digest = new ShardDigest(header);
@@ -422,6 +445,8 @@ export async function readShards(
           return stream;
         } catch (err) {
           await stream?.close();
+          // An optional copy that is not there (or whose location is not) was never known to be.
+          if (copy.optional && problemKind(err) !== 'corrupt') continue;
           problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
         }
       }
@@ -681,7 +706,7 @@ export async function rebuildShards(
           await send(j, body, tag);
         }
       },
-      onProgress,
+      { onProgress },
     );
     for (const j of wanted) {
       if (digests.get(j)!.hex() !== spec.shardDigests[j]) {

@@ -47,6 +47,12 @@ export interface Profile {
    * first unlock on this device (and in profiles written before pins existed).
    */
   readonly keyPin: KeyPin | null;
+  /**
+   * How many distinct locations a new file needs shards on, on this device (--happy); null
+   * for the default, k. A setting of this machine, not of the vault: it decides when this
+   * device stores, never how anyone reads (docs/FORMAT.md, "Profile").
+   */
+  readonly happy?: number | null;
 }
 
 export const PROFILE_FILE = 'profile.json';
@@ -89,9 +95,11 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     'logTip',
     'policy',
   ];
-  // keyPin came later: a profile without it reads (its first unlock pins the key).
-  const hasPin = typeof parsed === 'object' && parsed !== null && 'keyPin' in parsed;
-  const o = j.object(parsed, 'profile', hasPin ? [...fields, 'keyPin'] : fields);
+  // keyPin and happy came later: a profile without them reads (its first unlock pins the
+  // key; no happy is the default).
+  const has = (field: string): boolean => typeof parsed === 'object' && parsed !== null && field in parsed;
+  const hasPin = has('keyPin');
+  const o = j.object(parsed, 'profile', [...fields, ...(hasPin ? ['keyPin'] : []), ...(has('happy') ? ['happy'] : [])]);
   if (o['format'] !== 'shardvault-profile') j.fail('format', 'is not shardvault-profile');
   if (o['version'] !== 1) j.fail('version', `is ${String(o['version'])}; this program reads 1`);
   const device = j.object(o['device'], 'device', ['id', 'name']);
@@ -141,6 +149,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
           };
         })
       : null,
+    happy: has('happy') ? j.nullable(o['happy'], (v) => j.int(v, 'happy', 1, MAX_LOCATIONS)) : null,
   };
 }
 
@@ -158,6 +167,8 @@ export function encodeProfile(p: Profile): Uint8Array {
     logTip: p.logTip,
     policy: p.policy,
     keyPin: p.keyPin && { ...p.keyPin, key: toBase64(p.keyPin.key) },
+    // Written only when set, so a profile without a setting stays readable by older versions.
+    ...(p.happy ? { happy: p.happy } : {}),
   };
   return utf8(JSON.stringify(body, null, 2) + '\n');
 }

@@ -3,15 +3,19 @@
  * safe to interrupt (every write is atomic, and nothing is deleted that the head still
  * references), so running it again after a crash simply continues.
  *
+ * 0. locations that are back get the shard copies staged for them and the manifests of
+ *    files stored while they were away (files.ts completeAway).
  * 1. key shares: a reachable location without the current generation (it was offline
  *    during a re-deal, or lost its share) gets a fresh deal over all locations.
  * 2. manifests: re-written where missing or unreadable.
  * 3. shards: a missing or damaged copy on a reachable location is rebuilt in place, from a
  *    good copy of the same shard or from any k good shards (the same bytes as before).
- *    Damaged is what verify finds: a wrong size, or a header, first or last frame that does
- *    not authenticate (a shard swapped for another); with --deep, any frame or the digest.
- * 4. garbage: temporary objects, shards and manifests the head does not reference, older
- *    than an hour (younger ones may belong to a write in progress on another machine).
+ *    Damaged is what verify finds (a wrong size, or a header, first or last frame that does
+ *    not authenticate: a shard swapped for another), what a get or a deep check on this
+ *    device remembered as damaged (damage.ts), and with --deep any frame or the digest.
+ * 4. garbage: temporary objects, shards, staged copies and manifests the head does not
+ *    reference, older than an hour (younger ones may belong to a write in progress on
+ *    another machine).
  */
 import type { RepairReport } from '../../shared/api';
 import { wipe } from '../crypto/bytes';
@@ -19,7 +23,17 @@ import { ShardvaultError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeKeyShare, isFormatObjectName, KEY_SHARE_BYTES, MAX_MANIFEST_BYTES, PATHS } from '../format/records';
 import { readObject } from '../storage/node';
-import { checkCopies, copyStates, fetchManifest, healthOf, readSpecOf, shardListings, unwrapShardKeys } from './files';
+import {
+  checkCopies,
+  completeAway,
+  copyStates,
+  type CopyState,
+  fetchManifest,
+  healthOf,
+  holdings,
+  readSpecOf,
+  unwrapShardKeys,
+} from './files';
 import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline';
 import type { Vault } from './vault';
@@ -39,6 +53,11 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     }
     reachable.forEach((l) => used.add(l.name));
 
+    // 0. what waited for locations that are back
+    const completed = await completeAway(vault);
+    // Conflicts are settled below (step 3), where the manifest tells which bytes are right.
+    pending.push(...completed.left);
+
     // 1. key shares
     const head = vault.head();
     const holders = await vault.everywhere(async (l) => {
@@ -56,9 +75,10 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     }
 
     // 2 and 3: manifests and shards, file by file
-    const listings = await shardListings(vault);
+    const known = await holdings(vault);
     const keys = vault.requireKeys();
-    let manifestsWritten = 0;
+    let everyManifest = true;
+    let manifestsWritten = completed.manifests;
     const files: RepairReport['files'][number][] = [];
     const referenced = new Set<string>();
     for (const f of vault.head().files) {
@@ -69,9 +89,13 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       } catch (err) {
         files.push({ name: f.name, before: 'lost', after: 'lost', survives: -1, rebuilt: 0 });
         pending.push(`${f.name}: ${(err as Error).message}`);
+        everyManifest = false;
         continue;
       }
-      m.shards.forEach((s) => referenced.add(PATHS.shard(s.object)));
+      for (const s of m.shards) {
+        referenced.add(PATHS.shard(s.object));
+        for (const home of s.locations) referenced.add(PATHS.staged(home, s.object));
+      }
       const bytes = encodeManifest(m, keys.manifest);
       const rewritten = await vault.everywhere(async (l) => {
         try {
@@ -89,37 +113,53 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       }, reachable);
       manifestsWritten += rewritten.filter((r) => r.value).length;
 
-      const copies = copyStates(vault, m, listings);
-      // The same look inside as verify's: a copy verify calls corrupt is rebuilt here.
-      await checkCopies(vault, m, copies, opts.deep);
+      let copies = copyStates(vault, m, known);
+      // A staged copy still here though its location is back could not be moved (the location
+      // holds other bytes under its name, or the move failed): both are opened, and once the
+      // one at home is whole (or rebuilt) the staged one goes.
+      const leftover = copies.filter((c) => c.stagedFor !== null && known.held.get(c.stagedFor));
+      const atHome = (c: CopyState): boolean =>
+        leftover.some((l) => l.index === c.index && l.stagedFor === c.locationId && c.stagedFor === null);
+      // A plain repair opens the copies a get or a deep check found damaged; --deep every copy.
+      await checkCopies(vault, m, copies, known, opts.deep, (c) => leftover.includes(c) || atHome(c));
       const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
       try {
-        const before = healthOf(m, copies);
+        const before = healthOf(vault, m, copies);
         const broken = copies.filter((c) => c.location && (c.state === 'missing' || c.state === 'corrupt'));
         let rebuilt = 0;
         if (broken.length > 0 && before.health !== 'lost') {
-          const bad = new Set(broken.map((c) => `${c.index}:${c.locationId}`));
+          const bad = new Set(broken.map((c) => `${c.locationId}:${c.path}`));
           try {
             await rebuildShards(
-              readSpecOf(vault, m, shardKeys, (index, id) => bad.has(`${index}:${id}`)),
-              broken.map((c) => ({
-                index: c.index,
-                node: c.location!.node,
-                path: PATHS.shard(m.shards[c.index]!.object),
-              })),
+              readSpecOf(vault, m, shardKeys, (_index, id, path) => bad.has(`${id}:${path}`)),
+              broken.map((c) => ({ index: c.index, node: c.location!.node, path: c.path })),
             );
             rebuilt = broken.length;
             broken.forEach((c) => (c.state = 'ok'));
+            await known.damaged.forget(broken.map((c) => ({ location: c.locationId, path: c.path })));
           } catch (err) {
             pending.push(`${f.name}: rebuilding ${broken.length} shard copies failed: ${(err as Error).message}`);
           }
         }
-        const after = healthOf(m, copies);
+        for (const l of leftover) {
+          if (!copies.some((c) => atHome(c) && c.index === l.index && c.state === 'ok')) continue;
+          await l.location?.node.delete(l.path);
+          await known.damaged.forget([{ location: l.locationId, path: l.path }]);
+          copies = copies.filter((c) => c !== l);
+        }
+        const after = healthOf(vault, m, copies);
         files.push({ name: f.name, before: before.health, after: after.health, survives: after.survives, rebuilt });
         if (after.health === 'lost') pending.push(`${f.name} is lost: fewer than ${m.data} good shards are reachable`);
       } finally {
         wipe(fileKey, ...shardKeys);
       }
+    }
+
+    // What no file refers to any more is no damage to remember.
+    if (everyManifest) {
+      await known.damaged.forget(
+        known.damaged.all().filter((c) => !referenced.has(c.path) || !vault.locationById(c.location)),
+      );
     }
 
     // 4. garbage
@@ -128,7 +168,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       modifiedMs !== undefined && now - modifiedMs > GARBAGE_AGE_MS;
     const collected = await vault.everywhere(async (l) => {
       let count = 0;
-      for (const dir of [PATHS.tempDir, PATHS.shardsDir, PATHS.manifestsDir]) {
+      for (const dir of [PATHS.tempDir, PATHS.shardsDir, PATHS.stagedDir, PATHS.manifestsDir]) {
         for (const o of await l.node.list(dir)) {
           // A listing is the location's claim: a name the vault does not make is not its garbage.
           if (!isFormatObjectName(o.path)) continue;
@@ -149,6 +189,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       ok: pending.length === 0,
       files,
       keyShares,
+      moved: completed.moved,
       manifestsWritten,
       collected: collected.reduce((n, c) => n + (c.value ?? 0), 0),
       pending,

@@ -160,7 +160,13 @@ export class Vault {
   private sharesFrom: readonly string[] = [];
   private currentHead: Head | null = null;
   private seen = new Map<string, string>();
-  private pending: { action: AccessAction; file: string | null; used: Set<string>; logged: boolean } | null = null;
+  private pending: {
+    action: AccessAction;
+    file: string | null;
+    detail: string | null;
+    used: Set<string>;
+    logged: boolean;
+  } | null = null;
 
   private constructor(
     readonly dir: string,
@@ -519,7 +525,9 @@ export class Vault {
         vault.vk = new Uint8Array(vk);
         vault.pk = sealingKey;
         if (sealingKey !== pk) wipe(pk);
-        await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
+        // Named as the head names them: a SPEC without #NAME was called loc1, loc2, ... above.
+        const reached = all.filter((l) => matched.some((g) => g.id === l.id)).map((l) => l.name);
+        await vault.audit({ action: 'open', file: null, outcome: 'ok', locations: reached });
         if (newPassphrase !== null) {
           await vault.redeal();
         } else {
@@ -594,6 +602,16 @@ export class Vault {
 
   profileLocations(): readonly ProfileLocation[] {
     return this.profile.locations;
+  }
+
+  /** This device's setting for how many locations a new file needs shards on; null: the default. */
+  get happy(): number | null {
+    return this.profile.happy ?? null;
+  }
+
+  async setHappy(happy: number | null): Promise<void> {
+    this.profile = { ...this.profile, happy };
+    await this.saveProfile();
   }
 
   get deviceId(): string {
@@ -1110,7 +1128,13 @@ export class Vault {
     // The access request that causes this change is logged first, so the head anchors it.
     const pending = this.pending;
     if (pending && !pending.logged) {
-      await this.audit({ action: pending.action, file: pending.file, outcome: 'ok', locations: [...pending.used] });
+      await this.audit({
+        action: pending.action,
+        file: pending.file,
+        detail: pending.detail,
+        outcome: 'ok',
+        locations: [...pending.used],
+      });
       pending.logged = true;
     }
     // Another device may have committed since this one read the head (passive storage has
@@ -1203,10 +1227,17 @@ export class Vault {
   /**
    * Runs an access request and logs its outcome. A request that commits a change is logged
    * just before its head is written (commit), so the head vouches for it; a failure after
-   * that is logged as a second, failed entry.
+   * that is logged as a second, failed entry. The subject is the file's name, or (a location
+   * change) the change in words: which location, and how.
    */
-  async audited<T>(action: AccessAction, file: string | null, run: (used: Set<string>) => Promise<T>): Promise<T> {
-    const pending = { action, file, used: new Set<string>(), logged: false };
+  async audited<T>(
+    action: AccessAction,
+    subject: string | null | { readonly detail: string },
+    run: (used: Set<string>) => Promise<T>,
+  ): Promise<T> {
+    const file = typeof subject === 'string' ? subject : null;
+    const detail = subject !== null && typeof subject === 'object' ? subject.detail : null;
+    const pending = { action, file, detail, used: new Set<string>(), logged: false };
     this.pending = pending;
     let outcome: AccessOutcome = 'ok';
     try {
@@ -1217,7 +1248,7 @@ export class Vault {
     } finally {
       this.pending = null;
       if (!pending.logged || outcome !== 'ok') {
-        await this.audit({ action, file, outcome, locations: [...pending.used] }).catch((e: unknown) =>
+        await this.audit({ action, file, detail, outcome, locations: [...pending.used] }).catch((e: unknown) =>
           this.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
         );
       }

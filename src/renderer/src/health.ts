@@ -33,13 +33,29 @@ export function vaultHealth(status: StatusReport, files: readonly FileEntry[] | 
       detail: `Only ${reachable} of ${total} locations are reachable; unlocking needs ${threshold}.`,
     };
   }
-  if (offline.length > 0 || degraded.length > 0) {
+  if (offline.length > 0 || degraded.length > 0 || status.damaged > 0) {
     const parts: string[] = [];
     if (offline.length > 0) {
       parts.push(`${offline.map((l) => l.name).join(', ')} ${offline.length === 1 ? 'is' : 'are'} offline`);
     }
+    const waiting = status.locations.reduce((n, l) => n + l.staged, 0);
+    if (waiting > 0) {
+      parts.push(
+        `${plural(waiting, 'shard copy', 'shard copies')} stored meanwhile ${waiting === 1 ? 'waits' : 'wait'} to move to ${status.locations
+          .filter((l) => l.staged > 0)
+          .map((l) => l.name)
+          .join(', ')}`,
+      );
+    }
+    if (status.damaged > 0) {
+      parts.push(
+        `${plural(status.damaged, 'shard copy', 'shard copies')} found damaged by a deep check or an export ${status.damaged === 1 ? 'needs' : 'need'} Repair`,
+      );
+    }
     if (degraded.length > 0) {
-      parts.push(`${plural(degraded.length, 'file')} ${degraded.length === 1 ? 'is' : 'are'} missing shards`);
+      parts.push(
+        `${plural(degraded.length, 'file')} ${degraded.length === 1 ? 'has' : 'have'} shards offline, missing or damaged`,
+      );
     }
     const edge =
       onEdge.length > 0

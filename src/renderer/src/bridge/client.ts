@@ -79,8 +79,11 @@ export interface Client {
   exportFile(name: string): Promise<Exported | null>;
 }
 
+/** `survive`: the file survives losing that many locations (the sensitivity presets);
+ * `happy`: it is stored only if that many locations take shards. */
 export interface StoreOptions {
   readonly survive?: number;
+  readonly happy?: number;
 }
 
 /** What to store: a File from a drop or the web mode's file input, or a path main's dialog picked. */
@@ -170,7 +173,7 @@ export function connect(): Client | { error: string } {
   const webUploads = new Set<number>();
   // What a failed store needs to be tried again with replace, by transfer id. Only a File
   // (a drop, the web file input): a path main's dialog picked is good for one store.
-  const retries = new Map<number, { file: File; survive: number | undefined }>();
+  const retries = new Map<number, { file: File; options: StoreOptions }>();
   const fail = (id: number, error: unknown): void => {
     update(id, {
       state: 'failed',
@@ -179,8 +182,11 @@ export function connect(): Client | { error: string } {
     });
   };
 
-  async function storeOne(source: Source, replace: boolean, survive: number | undefined): Promise<FileEntry> {
-    const extra = survive === undefined ? {} : { survive };
+  async function storeOne(source: Source, replace: boolean, options: StoreOptions): Promise<FileEntry> {
+    const extra = {
+      ...(options.survive === undefined ? {} : { survive: options.survive }),
+      ...(options.happy === undefined ? {} : { happy: options.happy }),
+    };
     const name = 'file' in source ? source.file.name : (source.path.split(/[\\/]/).pop() ?? source.path);
     const id = begin('put', name, 'file' in source ? source.file.size : 0);
     try {
@@ -204,7 +210,7 @@ export function connect(): Client | { error: string } {
       return entry;
     } catch (error) {
       if (error instanceof BridgeFailure && error.code === 'exists' && 'file' in source)
-        retries.set(id, { file: source.file, survive });
+        retries.set(id, { file: source.file, options });
       fail(id, error);
       throw error;
     } finally {
@@ -217,7 +223,7 @@ export function connect(): Client | { error: string } {
     const stored: FileEntry[] = [];
     for (const source of sources) {
       try {
-        stored.push(await storeOne(source, false, options.survive));
+        stored.push(await storeOne(source, false, options));
       } catch {
         // its transfer row says why
       }
@@ -273,7 +279,7 @@ export function connect(): Client | { error: string } {
       list = list.filter((t) => t.id !== transferId);
       notify();
       try {
-        return await storeOne({ file: retry.file }, true, retry.survive);
+        return await storeOne({ file: retry.file }, true, retry.options);
       } catch {
         return null; // its new transfer row says why
       }

@@ -12,6 +12,7 @@ import {
   type CallName,
   type Envelope,
   type ShardvaultBridge,
+  type UploadRequest,
   calls,
   callNames,
   events,
@@ -28,11 +29,7 @@ export interface UploadHandle {
 
 export type WebBridge = ShardvaultBridge & {
   /** Streams a file to the engine; progress counts bytes sent. */
-  upload(
-    file: Blob,
-    request: { name: string; replace?: boolean; survive?: number },
-    onProgress: (sent: number, total: number) => void,
-  ): UploadHandle;
+  upload(file: Blob, request: UploadRequest, onProgress: (sent: number, total: number) => void): UploadHandle;
   /** Has the engine rebuild and verify a file for a browser download; answers {url}, good once. */
   exportFile(name: string): Promise<Envelope<unknown>>;
 };
@@ -162,15 +159,12 @@ export function createWebBridge(token: string): WebBridge {
       void stream();
       return () => lockedListeners.delete(listener);
     },
-    upload(
-      file: Blob,
-      request: { name: string; replace?: boolean; survive?: number },
-      onProgress: (sent: number, total: number) => void,
-    ) {
+    upload(file: Blob, request: UploadRequest, onProgress: (sent: number, total: number) => void) {
       const xhr = new XMLHttpRequest();
       const query = new URLSearchParams({ name: request.name });
       if (request.replace) query.set('replace', '1');
       if (request.survive !== undefined) query.set('survive', String(request.survive));
+      if (request.happy !== undefined) query.set('happy', String(request.happy));
       const done = new Promise<Envelope<unknown>>((resolve) => {
         xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
         xhr.onload = () => {

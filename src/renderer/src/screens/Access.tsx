@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { AccessAction, AccessOutcome, AccessRequest } from '../../../shared/api';
 import type { Client } from '../bridge/client';
+import { UNANCHORED } from '../../../shared/words';
 import { formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Spinner, errorText } from '../ui/ui';
 
@@ -41,7 +42,8 @@ export function Access({ client }: { client: Client }) {
       (e) =>
         (action === 'all' || e.action === action) &&
         (outcome === 'all' || e.outcome === outcome) &&
-        (q === '' || [e.device, e.file ?? '', ...e.locations].some((text) => text.toLowerCase().includes(q))),
+        (q === '' ||
+          [e.device, e.file ?? '', e.detail ?? '', ...e.locations].some((text) => text.toLowerCase().includes(q))),
     );
   }, [entries, action, outcome, query]);
 
@@ -104,7 +106,7 @@ export function Access({ client }: { client: Client }) {
               <th scope="col">Time</th>
               <th scope="col">Device</th>
               <th scope="col">Action</th>
-              <th scope="col">File</th>
+              <th scope="col">File or change</th>
               <th scope="col">Outcome</th>
               <th scope="col">Locations</th>
             </tr>
@@ -115,15 +117,15 @@ export function Access({ client }: { client: Client }) {
                 <td>
                   <time dateTime={e.time}>{formatTime(e.time, true)}</time>
                   {e.anchored ? null : (
-                    <span className="unanchored" title="Not yet vouched for by the vault head (e.g. a failed unlock)">
+                    <span className="unanchored" title={`${capitalized(UNANCHORED.word)}: ${UNANCHORED.explanation}`}>
                       {' '}
-                      · pending
+                      · {UNANCHORED.word}
                     </span>
                   )}
                 </td>
                 <td>{e.device}</td>
                 <td>{ACTION_WORD[e.action]}</td>
-                <td className="file-name">{e.file ?? <span className="muted">—</span>}</td>
+                <td className="file-name">{e.file ?? e.detail ?? <span className="muted">—</span>}</td>
                 <td>
                   <Badge tone={OUTCOME_TONE[e.outcome]}>{OUTCOME_WORD[e.outcome]}</Badge>
                 </td>
@@ -135,4 +137,8 @@ export function Access({ client }: { client: Client }) {
       ) : null}
     </>
   );
+}
+
+function capitalized(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
 }

@@ -219,6 +219,7 @@ export function RepairSummary({ report, onDismiss }: { report: RepairReport; onD
   const rebuilt = rebuiltFiles.reduce((n, f) => n + f.rebuilt, 0);
   const nothing =
     rebuilt === 0 &&
+    report.moved === 0 &&
     report.keyShares === 'current' &&
     report.manifestsWritten === 0 &&
     report.collected === 0 &&
@@ -233,7 +234,7 @@ export function RepairSummary({ report, onDismiss }: { report: RepairReport; onD
       <div className="note-body">
         <strong>{report.ok ? 'Repair finished' : 'Repair finished, with work left'}</strong>
         {nothing ? (
-          <p>Nothing needed repair: every file has all its shards, every location its key share.</p>
+          <p>Nothing needed repair: every file has all its shards, none known damaged, every location its key share.</p>
         ) : (
           <ul className="repair-lines">
             <li data-testid="repair-rebuilt">
@@ -256,6 +257,12 @@ export function RepairSummary({ report, onDismiss }: { report: RepairReport; onD
                 </ul>
               ) : null}
             </li>
+            {report.moved > 0 ? (
+              <li data-testid="repair-moved">
+                {plural(report.moved, 'shard copy', 'shard copies')} stored while {report.moved === 1 ? 'its' : 'their'}{' '}
+                location was away moved to it.
+              </li>
+            ) : null}
             <li>{KEY_SHARES[report.keyShares]}</li>
             <li>
               {report.manifestsWritten === 0

@@ -1,23 +1,18 @@
 import { type DragEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
-import type { Client, Transfer } from '../bridge/client';
+import { type Client, type Transfer } from '../bridge/client';
+import { survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
 
 const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = { healthy: 'ok', degraded: 'warn', lost: 'danger' };
 const HEALTH_WORD: Record<Health, string> = { healthy: 'Healthy', degraded: 'Degraded', lost: 'Lost' };
 
-export function survivesText(file: FileEntry): string {
-  if (file.survives < 0) return 'cannot be read now';
-  if (file.survives === 0) return 'survives no more losses';
-  return `survives ${plural(file.survives, 'more loss', 'more losses')}`;
-}
-
 /**
  * What a new file may ask for: the vault's own "survive X", or more, down to one data shard
  * (a whole copy per location). Only for one copy per shard, where X = n − k.
  */
-export function sensitivityLevels(status: StatusReport): { survive: number; isDefault: boolean; label: string }[] {
+export function sensitivityLevels(status: StatusReport): Choice[] {
   const { data: k, total: n, replicas } = status.vault;
   if (replicas !== 1) return [];
   const base = n - k;
@@ -25,8 +20,71 @@ export function sensitivityLevels(status: StatusReport): { survive: number; isDe
     const survive = base + extra;
     const cost = `${(n / (k - extra)).toFixed(2).replace(/\.?0+$/, '')}× storage`;
     const what = extra === 0 ? 'as the vault' : extra === k - 1 ? 'critical: a whole copy on each' : 'more sensitive';
-    return { survive, isDefault: extra === 0, label: `Survive losing ${survive} (${what}, ${cost})` };
+    return { value: survive, isDefault: extra === 0, label: `Survive losing ${survive} (${what}, ${cost})` };
   });
+}
+
+/** One option of a choice for new files: the default is sent as nothing (the engine's own). */
+interface Choice {
+  readonly value: number;
+  readonly isDefault: boolean;
+  readonly label: string;
+}
+
+function NewFilesChoice({
+  label,
+  choices,
+  value,
+  onChange,
+}: {
+  label: string;
+  choices: readonly Choice[];
+  value: number | undefined;
+  onChange: (value: number | undefined) => void;
+}) {
+  if (choices.length < 2) return null;
+  return (
+    <label className="sensitivity">
+      <span className="sr-only">New files</span>
+      <select
+        aria-label={label}
+        value={value ?? ''}
+        onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+      >
+        {choices.map((c) => (
+          <option key={c.value} value={c.isDefault ? '' : c.value}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/**
+ * How many locations a new file may need shards on: this device's default (k unless set
+ * with `shardvault settings --happy`), or more, up to every location.
+ */
+export function happyChoices(status: StatusReport): Choice[] {
+  const m = status.locations.length;
+  return Array.from({ length: Math.max(0, m - status.happy + 1) }, (_, i) => {
+    const happy = status.happy + i;
+    const when = happy === m ? `all ${m} locations are present` : `${happy} of ${m} locations are present`;
+    return { value: happy, isDefault: i === 0, label: `Store when ${when}${i === 0 ? ' (default)' : ''}` };
+  });
+}
+
+/** What a store did, and what it costs while a location is away. */
+function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boolean } {
+  const waiting = stored.filter((f) => f.awaiting.length > 0);
+  const text = [
+    `Stored ${stored.map((f) => f.name).join(', ')}.`,
+    ...waiting.map(
+      (f) =>
+        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once back.`,
+    ),
+  ].join(' ');
+  return { text, warn: waiting.length > 0 };
 }
 
 export function Files({
@@ -43,7 +101,7 @@ export function Files({
   const [query, setQuery] = useState('');
   const [dragging, setDragging] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; warn: boolean } | null>(null);
   const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
   const input = useRef<HTMLInputElement>(null);
@@ -52,6 +110,10 @@ export function Files({
   // parity. undefined = the vault's own policy.
   const [survive, setSurvive] = useState<number | undefined>(undefined);
   const levels = sensitivityLevels(status);
+  // How many locations must take a new file's shards (servers of happiness): this device's
+  // default, or more. undefined = the default.
+  const [happy, setHappy] = useState<number | undefined>(undefined);
+  const happyLevels = happyChoices(status);
 
   const visible = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -66,14 +128,14 @@ export function Files({
       // A file that fails says so on its transfer row, once; here only what was stored (and
       // a failure of the dialog itself).
       const stored = await work();
-      if (stored.length > 0) setNotice(`Stored ${stored.map((f) => f.name).join(', ')}.`);
+      setNotice(storedNotice(stored));
     } catch (e) {
       setError(errorText(e));
     } finally {
       onChanged();
     }
   };
-  const options = survive === undefined ? {} : { survive };
+  const options = { ...(survive === undefined ? {} : { survive }), ...(happy === undefined ? {} : { happy }) };
   const add = async (list: readonly File[]): Promise<void> => {
     if (list.length === 0) return;
     await store(() => client.addFiles(list, options));
@@ -97,9 +159,10 @@ export function Files({
     setNotice(null);
     try {
       const exported = await client.exportFile(file.name);
-      if (exported?.kind === 'saved') setNotice(`Exported ${file.name} to ${exported.path}, verified.`);
+      if (exported?.kind === 'saved')
+        setNotice({ text: `Exported ${file.name} to ${exported.path}, verified.`, warn: false });
       if (exported?.kind === 'downloaded') {
-        setNotice(`Exported ${file.name}, verified; your browser saves it with its downloads.`);
+        setNotice({ text: `Exported ${file.name}, verified; your browser saves it with its downloads.`, warn: false });
       }
     } catch {
       // the transfer row says why
@@ -141,22 +204,8 @@ export function Files({
             value={query}
             onChange={(e) => setQuery(e.target.value)}
           />
-          {levels.length > 1 ? (
-            <label className="sensitivity">
-              <span className="sr-only">New files</span>
-              <select
-                aria-label="New files survive losing"
-                value={survive ?? ''}
-                onChange={(e) => setSurvive(e.target.value === '' ? undefined : Number(e.target.value))}
-              >
-                {levels.map((l) => (
-                  <option key={l.survive} value={l.isDefault ? '' : l.survive}>
-                    {l.label}
-                  </option>
-                ))}
-              </select>
-            </label>
-          ) : null}
+          <NewFilesChoice label="New files survive losing" choices={levels} value={survive} onChange={setSurvive} />
+          <NewFilesChoice label="Store new files when" choices={happyLevels} value={happy} onChange={setHappy} />
           <button type="button" className="primary" onClick={pick}>
             Add files…
           </button>
@@ -177,7 +226,11 @@ export function Files({
 
       <Transfers client={client} onChanged={onChanged} />
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
-      {notice ? <Note tone="ok">{notice}</Note> : null}
+      {notice ? (
+        <Note tone={notice.warn ? 'warn' : 'ok'}>
+          <span data-testid="files-notice">{notice.text}</span>
+        </Note>
+      ) : null}
 
       {files === null ? (
         <Spinner label="Reading the vault…" />
@@ -219,7 +272,7 @@ export function Files({
                 <td>{formatTime(file.created)}</td>
                 <td>
                   <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>{' '}
-                  <span className="muted small">{survivesText(file)}</span>
+                  <span className="muted small">{survivesWords(file)}</span>
                 </td>
                 <td className="row-actions">
                   <button type="button" className="small" onClick={() => setPlacementOf(file)}>
@@ -253,7 +306,7 @@ export function Files({
           onClose={() => setDeleting(null)}
           onDone={() => {
             setDeleting(null);
-            setNotice(`Deleted ${deleting.name}.`);
+            setNotice({ text: `Deleted ${deleting.name}.`, warn: false });
             onChanged();
           }}
         />
@@ -375,7 +428,7 @@ function Placement({
       <div className="placement-summary">
         <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>
         <p>
-          This file <strong data-testid="survives">{survivesText(file)}</strong>: any {status.vault.data} of its{' '}
+          This file <strong data-testid="survives">{survivesWords(file)}</strong>: any {status.vault.data} of its{' '}
           {status.vault.total} shards rebuild it, and each shard is useless alone.
         </p>
       </div>
@@ -402,7 +455,16 @@ function Placement({
                     const cell = shard.locations.find((l) => l.name === name);
                     return (
                       <td key={name}>
-                        {cell ? (
+                        {cell?.stagedFor !== undefined ? (
+                          <span
+                            className={`cell cell-${cell.state} cell-staged`}
+                            data-state={cell.state}
+                            data-staged-for={cell.stagedFor}
+                            title={`Held here for ${cell.stagedFor}, which was away when the file was stored; it moves there once ${cell.stagedFor} is back`}
+                          >
+                            {cell.state === 'ok' ? `For ${cell.stagedFor}` : STATE_WORD[cell.state]}
+                          </span>
+                        ) : cell ? (
                           <span className={`cell cell-${cell.state}`} data-state={cell.state}>
                             {STATE_WORD[cell.state]}
                           </span>
@@ -426,6 +488,11 @@ function Placement({
             <span className={`cell cell-${state}`}>{STATE_WORD[state]}</span>
           </li>
         ))}
+        {report?.shards.some((shard) => shard.locations.some((l) => l.stagedFor !== undefined)) ? (
+          <li>
+            <span className="cell cell-ok cell-staged">For …</span> held for a location that was away
+          </li>
+        ) : null}
       </ul>
     </Modal>
   );

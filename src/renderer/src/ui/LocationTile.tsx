@@ -2,7 +2,7 @@
 // (which adds its actions and the result of a test below the facts).
 import type { ReactNode } from 'react';
 import type { LocationKindName, LocationStatus } from '../../../shared/api';
-import { formatBytes, formatRelative } from '../format';
+import { formatBytes, formatRelative, plural } from '../format';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { Badge } from './ui';
 
@@ -37,6 +37,14 @@ export function LocationTile({ location, children }: { location: LocationStatus;
           <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
         </div>
       </dl>
+      {location.staged > 0 ? (
+        <p className="tile-waiting" data-testid="tile-waiting">
+          {plural(location.staged, 'shard copy', 'shard copies')} stored while it was away{' '}
+          {location.reachable
+            ? `${location.staged === 1 ? 'moves' : 'move'} here shortly.`
+            : `${location.staged === 1 ? 'waits' : 'wait'} for it on the other locations.`}
+        </p>
+      ) : null}
       {location.error ? <Trouble message={location.error} /> : null}
       {location.warning ? (
         <p className="tile-warning" data-testid={`location-warning-${location.name}`}>

@@ -1,0 +1,143 @@
+/**
+ * Locations that are away (a USB disk in a drawer). A put does not wait for them: a shard
+ * copy meant for an away location is written, sealed like any other, to a location that is
+ * present, as `staged/<its location id>-<object id>` (docs/FORMAT.md, "Staged shard copies").
+ * The manifest still says where the shard belongs, so it stays the one record of placement;
+ * the staged copy is a parcel addressed to its location. A reader that can't get the copy
+ * from its own location looks for the parcel; when the location is back, the parcel is moved
+ * there. Moving it needs no key (the bytes are the same), so the desktop app does it in the
+ * background even while locked, and a CLI command that writes does it first.
+ */
+import { createHash } from 'node:crypto';
+import { PATHS, stagedCopyOf } from '../format/records';
+import { DamageRegister } from './damage';
+import type { Location, Vault } from './vault';
+
+/** One copy of a shard: where it is written (`host`) and the location it belongs to (`home`). */
+export interface PlacedCopy {
+  readonly host: string;
+  readonly home: string;
+}
+
+/**
+ * Where each shard's copies go when only `present` locations can take them: a copy whose home
+ * is present goes there; one whose home is away goes to the present location holding the
+ * fewest of this file's copies (so that losing one location costs the fewest shards) and not
+ * already holding that shard, earlier in `order` on a tie. A copy no present location can
+ * take without holding its shard twice is left out (repair makes it once its home is back).
+ */
+export function stageAway(
+  homes: readonly (readonly string[])[],
+  present: ReadonlySet<string>,
+  order: readonly string[],
+): PlacedCopy[][] {
+  const placed = homes.map((copies) => copies.filter((h) => present.has(h)).map((h) => ({ host: h, home: h })));
+  const load = new Map<string, number>();
+  for (const copies of placed) for (const c of copies) load.set(c.host, (load.get(c.host) ?? 0) + 1);
+  homes.forEach((copies, index) => {
+    for (const home of copies) {
+      if (present.has(home)) continue;
+      const candidates = order.filter((id) => present.has(id) && !placed[index]!.some((c) => c.host === id));
+      const host = candidates.reduce<string | null>(
+        (best, id) => (best === null || (load.get(id) ?? 0) < (load.get(best) ?? 0) ? id : best),
+        null,
+      );
+      if (host === null) continue;
+      placed[index]!.push({ host, home });
+      load.set(host, (load.get(host) ?? 0) + 1);
+    }
+  });
+  return placed;
+}
+
+export interface Completion {
+  /** Shard copies moved to their own location. */
+  readonly moved: number;
+  /** Staged copies whose location is back but that could not be moved, in words. */
+  readonly left: readonly string[];
+  /** Staged copies left because their location holds other bytes under the shard's name, in
+   * words (repair settles them: the manifest tells which bytes are right). */
+  readonly conflicts: readonly string[];
+}
+
+/**
+ * Moves every staged copy whose location is reachable now to it, as `shards/<object id>`,
+ * and deletes the staged copy once the location holds the same bytes. Needs no key. A copy
+ * that is already there with other bytes is left in place and the one there remembered as
+ * damaged (repair, which can tell which is right, rebuilds it); nothing the location holds is
+ * overwritten. Never throws for one location's failure: what is left is said.
+ */
+export async function completeStaged(vault: Vault): Promise<Completion> {
+  const listed = await vault.everywhere((l) => l.node.list(PATHS.stagedDir));
+  const reachable = new Set(listed.filter((r) => r.value).map((r) => r.location.id));
+  const parcels = listed.flatMap((r) =>
+    (r.value ?? []).flatMap((o) => {
+      const staged = stagedCopyOf(o.path);
+      const home = staged ? vault.locationById(staged.location) : undefined;
+      // A parcel for a location the vault no longer has is garbage (repair collects it); one
+      // for a location still away waits.
+      return staged && home && home.id !== r.location.id && reachable.has(home.id)
+        ? [{ host: r.location, home, path: o.path, object: staged.object }]
+        : [];
+    }),
+  );
+  if (parcels.length === 0) return { moved: 0, left: [], conflicts: [] };
+  const damage = await DamageRegister.load(vault.dir, vault.vaultId, vault.options.onWarning);
+  let moved = 0;
+  const left: string[] = [];
+  const conflicts: string[] = [];
+  const byHome = new Map<Location, typeof parcels>();
+  for (const p of parcels) byHome.set(p.home, [...(byHome.get(p.home) ?? []), p]);
+  await Promise.all(
+    [...byHome].map(async ([home, list]) => {
+      for (const p of list) {
+        const target = PATHS.shard(p.object);
+        try {
+          const there = await home.node.stat(target);
+          if (there === null) {
+            const copied = await copyObject(p.host, p.path, home, target);
+            if (copied.sent !== copied.stored)
+              throw new Error(`${home.name} stored ${copied.stored} of ${copied.sent} bytes`);
+            // What was found against an object of that name there before went with it.
+            await damage.forget([{ location: home.id, path: target }]);
+          } else if ((await digestOf(home, target)) !== (await digestOf(p.host, p.path))) {
+            await damage.record([{ location: home.id, path: target }]);
+            conflicts.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);
+            continue;
+          }
+          await damage.moved({ location: p.host.id, path: p.path }, { location: home.id, path: target });
+          await p.host.node.delete(p.path);
+          moved++;
+        } catch (err) {
+          left.push(`a shard copy for ${home.name} stays on ${p.host.name}: ${(err as Error).message}`);
+        }
+      }
+    }),
+  );
+  return { moved, left, conflicts };
+}
+
+/** Streams an object from one location to another, hashing nothing: the bytes are moved as they are. */
+async function copyObject(
+  from: Location,
+  path: string,
+  to: Location,
+  target: string,
+): Promise<{ sent: number; stored: number }> {
+  let sent = 0;
+  const source = await from.node.get(path);
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      sent += chunk.length;
+      yield chunk;
+    }
+  }
+  const stored = await to.node.put(target, counted());
+  return { sent, stored };
+}
+
+async function digestOf(location: Location, path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await location.node.get(path)) hash.update(chunk);
+  return hash.digest('hex');
+}
