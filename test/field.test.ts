@@ -60,7 +60,7 @@ async function fieldVault(name: string, locations: readonly string[], policy: re
     'init',
     ...locations.flatMap((l) => ['--location', `${folders[l]}#${l}`]),
     ...policy,
-    '--kdf-cost',
+    '--insecure-kdf-cost',
     '10',
     '--segment-size',
     String(SEGMENT),

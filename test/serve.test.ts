@@ -587,9 +587,11 @@ describe("the engine's words", () => {
   it('count locations in plural-correct words, not "location(s)"', async () => {
     await withNewVault('words test passphrase', async (app, root) => {
       renameSync(join(root, 'c'), join(root, 'c.unplugged'));
-      const refused = app.putStream({ name: 'late.txt', data: chunks(new TextEncoder().encode('late')) });
+      // A put with a location away goes ahead (its shard waits on another location); asking
+      // for shards on all 3 is refused, in plural-correct words.
+      const refused = app.putStream({ name: 'late.txt', data: chunks(new TextEncoder().encode('late')), happy: 3 });
       await expect(refused).rejects.toThrow(
-        'only 2 of 3 locations are reachable: the file would survive losing 0 locations instead of 1',
+        'only 2 of 3 locations are reachable: this put asks for shards on at least 3 (--happy 3)',
       );
       await expect(app.putStream({ name: 'x', data: chunks(), survive: 0 })).rejects.toThrow(
         "this vault's files survive losing 1 location; a file can ask for more, not fewer",

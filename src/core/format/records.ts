@@ -107,6 +107,7 @@ const FORMAT_OBJECT_NAME = new RegExp(
       'keys/rotation-[0-9]{10}',
       'manifests/[0-9a-f]{32}-(?:0|[1-9][0-9]{0,9})',
       'shards/[0-9a-f]{32}',
+      'staged/[0-9a-f]{32}-[0-9a-f]{32}',
       'log/[0-9a-f]{32}/[0-9]{12,20}',
       'log/[0-9a-f]{32}\\.device',
       'tmp/[0-9a-f]{24}\\.part',
