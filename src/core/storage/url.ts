@@ -245,7 +245,8 @@ function parseQuery(query: string, { fail, quote }: Complain): Map<string, strin
     if (eq < 0) fail(`parameter${quote(pair)} needs a value (KEY=VALUE)`);
     const key = decode(pair.slice(0, eq), 'parameter name', fail);
     if (out.has(key)) fail(`parameter${quote(key)} is given twice`);
-    out.set(key, decode(pair.slice(eq + 1), key, fail));
+    // The key is named only where it can't be a piece of a password (quote is empty then).
+    out.set(key, decode(pair.slice(eq + 1), `value of parameter${quote(key)}`, fail));
   }
   return out;
 }
