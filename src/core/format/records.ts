@@ -51,26 +51,52 @@ export const PATHS = {
   probe: (random: string) => `tmp/probe-${random}`,
 } as const;
 
+/**
+ * The shape of every name PATHS makes, once: the matchers below and the rule of which names
+ * may be deleted (isFormatObjectName) are all built from it. Groups capture the parts
+ * readers take from a name.
+ */
+const ID = '[0-9a-f]{32}';
+const NAME_SHAPES = {
+  vault: 'shardvault\\.json',
+  head: 'head',
+  deviceHead: `heads/${ID}`,
+  keyShare: 'keys/([0-9]{10})',
+  keyRotation: 'keys/rotation-([0-9]{10})',
+  manifest: `manifests/${ID}-(?:0|[1-9][0-9]{0,9})`,
+  shard: `shards/${ID}`,
+  staged: `staged/(${ID})-(${ID})`,
+  logEntry: `log/${ID}/[0-9]{12,20}`,
+  logDevice: `log/${ID}\\.device`,
+  temp: 'tmp/[0-9a-f]{24}\\.part',
+  probe: 'tmp/probe-[0-9a-f]{16}',
+} as const;
+const exactly = (shape: string): RegExp => new RegExp(`^${shape}$`);
+const DEVICE_HEAD = exactly(NAME_SHAPES.deviceHead);
+const KEY_SHARE = exactly(NAME_SHAPES.keyShare);
+const KEY_ROTATION = exactly(NAME_SHAPES.keyRotation);
+const STAGED = exactly(NAME_SHAPES.staged);
+
 /** Whether a name is a device's copy of the head (`heads/` and a device id). */
 export function isDeviceHeadName(path: string): boolean {
-  return /^heads\/[0-9a-f]{32}$/.test(path);
+  return DEVICE_HEAD.test(path);
 }
 
 /** The generation a key-share object name stands for (`keys/` and ten digits), or null. */
 export function keyShareGeneration(path: string): number | null {
-  const m = /^keys\/(\d{10})$/.exec(path);
+  const m = KEY_SHARE.exec(path);
   return m ? Number(m[1]) : null;
 }
 
 /** The location a staged shard copy waits for and the shard's object id, or null for any other name. */
 export function stagedCopyOf(path: string): { location: string; object: string } | null {
-  const m = /^staged\/([0-9a-f]{32})-([0-9a-f]{32})$/.exec(path);
+  const m = STAGED.exec(path);
   return m ? { location: m[1]!, object: m[2]! } : null;
 }
 
 /** The generation a key-rotation record's name stands for, or null. */
 export function keyRotationGeneration(path: string): number | null {
-  const m = /^keys\/rotation-(\d{10})$/.exec(path);
+  const m = KEY_ROTATION.exec(path);
   return m ? Number(m[1]) : null;
 }
 
@@ -97,24 +123,7 @@ export function readSalt(j: JsonReader, value: unknown, field: string): Uint8Arr
  * (storage/node.ts assertDeletable). A location is hostile: what it lists is only a claim,
  * and a listed name the format does not make is never the vault's to remove.
  */
-const FORMAT_OBJECT_NAME = new RegExp(
-  '^(?:' +
-    [
-      'shardvault\\.json',
-      'head',
-      'heads/[0-9a-f]{32}',
-      'keys/[0-9]{10}',
-      'keys/rotation-[0-9]{10}',
-      'manifests/[0-9a-f]{32}-(?:0|[1-9][0-9]{0,9})',
-      'shards/[0-9a-f]{32}',
-      'staged/[0-9a-f]{32}-[0-9a-f]{32}',
-      'log/[0-9a-f]{32}/[0-9]{12,20}',
-      'log/[0-9a-f]{32}\\.device',
-      'tmp/[0-9a-f]{24}\\.part',
-      'tmp/probe-[0-9a-f]{16}',
-    ].join('|') +
-    ')$',
-);
+const FORMAT_OBJECT_NAME = exactly(`(?:${Object.values(NAME_SHAPES).join('|')})`);
 
 export function isFormatObjectName(path: string): boolean {
   return typeof path === 'string' && FORMAT_OBJECT_NAME.test(path);

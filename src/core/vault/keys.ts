@@ -19,7 +19,6 @@ import {
   DEAL_ID_BYTES,
   keyRotationBody,
   keyShareHeader,
-  KEY_ROTATION_BYTES,
   type KeyRotationRecord,
   type KeyShareRecord,
 } from '../format/records';
@@ -188,7 +187,6 @@ export function rotationsVouch(
           r.vaultId === vaultId &&
           r.generation > after &&
           r.generation <= generation &&
-          r.body.length + r.signature.length === KEY_ROTATION_BYTES &&
           equalBytes(r.oldPin, current) &&
           ed25519Verify(current, r.body, r.signature),
       )

@@ -1087,9 +1087,15 @@ export class Vault {
       if (this.rotating && err instanceof ShardvaultError && err.code === 'corrupt') return;
       this.options.onWarning?.(`${l.name}: ${what}: ${(err as Error).message}`);
     };
-    const read = async (l: Location, path: string, maxBytes = MAX_HEAD_BYTES): Promise<Head | null> => {
+    /** A head and the bytes it took, or null (warned about) when it is missing or does not open. */
+    const read = async (
+      l: Location,
+      path: string,
+      maxBytes = MAX_HEAD_BYTES,
+    ): Promise<{ head: Head; size: number } | null> => {
       try {
-        return decodeHead(await readObject(l.node, path, maxBytes), keys.head, vaultId);
+        const bytes = await readObject(l.node, path, maxBytes);
+        return { head: decodeHead(bytes, keys.head, vaultId), size: bytes.length };
       } catch (err) {
         warn(l, path === PATHS.head ? 'vault head' : `device head ${path}`, err);
         if (err instanceof ShardvaultError && err.code === 'offline') throw err;
@@ -1101,19 +1107,19 @@ export class Vault {
       // A device head is a copy of some head of this vault, so it is about the size of the
       // shared one: a location that lists many huge (or sparse) ones gets them skipped, not
       // read, and they are read one after another within a budget per location.
-      const sharedBytes = shared ? ((await l.node.stat(PATHS.head))?.size ?? 0) : 0;
-      const perHead = shared ? Math.min(MAX_HEAD_BYTES, Math.max(4 * sharedBytes, 4 << 20)) : MAX_HEAD_BYTES;
+      const perHead = shared ? Math.min(MAX_HEAD_BYTES, Math.max(4 * shared.size, 4 << 20)) : MAX_HEAD_BYTES;
       let budget = 2 * MAX_HEAD_BYTES;
-      const copies: (Head | null)[] = [];
+      const heads = shared ? [shared.head] : [];
       const listed = (await l.node.list(PATHS.headsDir))
         .filter((o) => isDeviceHeadName(o.path) && o.size <= perHead)
         .slice(0, MAX_DEVICE_HEADS);
       for (const o of listed) {
         if (o.size > budget) break;
         budget -= o.size;
-        copies.push(await read(l, o.path, perHead));
+        const copy = await read(l, o.path, perHead);
+        if (copy) heads.push(copy.head);
       }
-      return { location: l, shared, heads: [shared, ...copies].filter((h): h is Head => h !== null) };
+      return { location: l, shared: shared?.head ?? null, heads };
     });
     return found.flatMap((f) => (f.value ? [f.value] : []));
   }
