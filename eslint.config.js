@@ -5,6 +5,19 @@ import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'crypto', 'os', 'child_process', 'net', 'stream', 'stream/*'];
 
+const coreForbidden = ['**/main/**', '**/cli/**', '**/renderer/**', '**/preload/**', 'electron', 'react', 'react-dom'];
+
+/** The engine's inner layers and what each may import; relative imports ('../format/x')
+ * are matched by their folder name. */
+const coreLayers = [
+  ['crypto', []],
+  ['erasure', []],
+  ['format', ['crypto']],
+  ['storage', ['format']],
+  ['vault', ['crypto', 'erasure', 'format', 'storage']],
+];
+const coreDirs = coreLayers.map(([d]) => d);
+
 /** no-restricted-imports patterns for one layer. */
 function layer(files, forbidden, message) {
   return {
@@ -45,10 +58,15 @@ export default tseslint.config(
     ['**/core/**', '**/main/**', '**/cli/**', '**/renderer/**', '**/preload/**', 'electron', 'react', ...nodeBuiltins],
     'src/shared is plain types and pure functions: no Node, no DOM, no other layer',
   ),
-  layer(
-    ['src/core/**'],
-    ['**/main/**', '**/cli/**', '**/renderer/**', '**/preload/**', 'electron', 'react', 'react-dom'],
-    'the engine imports neither Electron, the UI nor a front end',
+  layer(['src/core/**'], coreForbidden, 'the engine imports neither Electron, the UI nor a front end'),
+  // Inside the engine, each layer imports only those below it:
+  // errors, cleanup <- crypto, erasure <- format <- storage <- vault <- app.ts.
+  ...coreLayers.map(([dir, below]) =>
+    layer(
+      [`src/core/${dir}/**`],
+      [...coreForbidden, ...coreDirs.filter((d) => d !== dir && !below.includes(d)).map((d) => `**/${d}/**`), '**/app'],
+      `src/core/${dir} stands on ${below.length ? below.join(', ') : 'nothing else in the engine'} (and errors, cleanup): see docs/ARCHITECTURE.md`,
+    ),
   ),
   layer(
     ['src/cli/**'],
