@@ -41,6 +41,7 @@ import {
   type BridgeError,
   type BridgeSettings,
   type CallName,
+  type CallRequest,
   DEFAULT_AUTO_LOCK_MINUTES,
   type Envelope,
   IdleLock,
@@ -55,6 +56,7 @@ import {
   uploadRequest,
   web,
 } from '../shared/ipc';
+import { engineHandlers } from '../shared/dispatch';
 import { redactCredentials } from '../shared/redact';
 
 export interface ServeOptions {
@@ -272,75 +274,45 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     }
   }
 
-  async function runCall(name: CallName, request: unknown): Promise<unknown> {
-    switch (name) {
-      case 'status':
-        return api.status();
-      case 'createVault':
-        return api.createVault(calls.createVault.request.parse(request));
-      case 'recoveryKit':
-        return api.recoveryKit();
-      case 'confirmRecoveryKit':
-        return api.confirmRecoveryKit();
-      case 'openVault':
-        return api.openVault(calls.openVault.request.parse(request));
-      case 'unlock':
-        return api.unlock(calls.unlock.request.parse(request));
-      case 'lock':
-        await api.lock();
-        push(events.locked.name, null);
-        return undefined;
-      case 'listFiles':
-        return api.listFiles();
-      case 'putFile':
-        return api.putFile(calls.putFile.request.parse(request));
-      case 'getFile':
-        return api.getFile(calls.getFile.request.parse(request));
-      case 'removeFile':
-        return api.removeFile(calls.removeFile.request.parse(request));
-      case 'placement':
-        return api.placement(calls.placement.request.parse(request));
-      case 'verify':
-        return api.verify(calls.verify.request.parse(request));
-      case 'accessLog':
-        return api.accessLog();
-      case 'repair':
-        return api.repair(calls.repair.request.parse(request));
-      case 'probeLocation':
-        return api.probeLocation(calls.probeLocation.request.parse(request));
-      case 'addLocation':
-        return api.addLocation(calls.addLocation.request.parse(request));
-      case 'editLocation':
-        return api.editLocation(calls.editLocation.request.parse(request));
-      case 'removeLocation':
-        return api.removeLocation(calls.removeLocation.request.parse(request));
-      case 'testLocation':
-        return api.testLocation(calls.testLocation.request.parse(request));
-      case 'getSettings':
-        return settings;
-      case 'setSettings': {
-        const change = calls.setSettings.request.parse(request);
-        settings = { ...settings, ...change };
-        idle.setMinutes(settings.autoLockMinutes);
-        return settings;
-      }
-      case 'activity':
-        idle.touch();
-        return undefined;
-      case 'chooseFolder':
-      case 'chooseSavePath':
-        throw new HttpError(404, 'unknown-call', `${name} exists in the desktop app only`);
-    }
+  // Every engine call from the call table; the rest are this bridge's own.
+  const handlers: { readonly [N in CallName]: (request: CallRequest<N>) => Promise<unknown> } = {
+    ...engineHandlers(api, (_name, work) => work(), ['lock']),
+    lock: async () => {
+      await api.lock();
+      push(events.locked.name, null);
+    },
+    getSettings: () => Promise.resolve(settings),
+    setSettings: (change) => {
+      settings = { ...settings, ...change };
+      idle.setMinutes(settings.autoLockMinutes);
+      return Promise.resolve(settings);
+    },
+    activity: () => {
+      idle.touch();
+      return Promise.resolve();
+    },
+    chooseFolder: desktopOnly('chooseFolder'),
+    chooseSavePath: desktopOnly('chooseSavePath'),
+    chooseFiles: desktopOnly('chooseFiles'),
+  };
+
+  function desktopOnly(name: CallName): () => Promise<never> {
+    return () => Promise.reject(new HttpError(404, 'unknown-call', `${name} exists in the desktop app only`));
+  }
+
+  /** Runs a call on a request its schema has parsed. */
+  function runCall<N extends CallName>(name: N, request: CallRequest<N>): Promise<unknown> {
+    return (handlers[name] as (request: CallRequest<N>) => Promise<unknown>)(request);
   }
 
   async function handleCall(req: IncomingMessage, res: ServerResponse, name: CallName): Promise<void> {
     if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'use POST');
     const body = await readJson(req);
     const spec = calls[name];
-    spec.request.parse(body); // every call, including those without a payload
+    const request = spec.request.parse(body); // every call, including those without a payload
     let value: unknown;
     try {
-      value = await idle.around(() => runCall(name, body), !passiveCalls.has(name));
+      value = await idle.around(() => runCall(name, request), !passiveCalls.has(name));
     } catch (error) {
       if (error instanceof HttpError || error instanceof SchemaError) throw error;
       const info = toBridgeError(error);

@@ -15,6 +15,7 @@ import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
 import { loadSettings, saveSettings } from './settings';
 import { type Handlers, serveCalls } from './validated-ipc';
+import { engineHandlers } from '../shared/dispatch';
 import { allWindows, createWindow, hardenContents, hardenSession, isTrustedSender } from './window';
 
 const log = (line: string): void => console.error(`shardvault: ${redactCredentials(line)}`);
@@ -84,26 +85,11 @@ async function start(): Promise<void> {
   const run = <T>(name: CallName, work: () => Promise<T>): Promise<T> => idle.around(work, !passiveCalls.has(name));
 
   const handlers: Handlers = {
-    status: () => run('status', () => engine.status()),
-    createVault: (req) => run('createVault', () => engine.createVault(req)),
-    recoveryKit: () => run('recoveryKit', () => engine.recoveryKit()),
-    confirmRecoveryKit: () => run('confirmRecoveryKit', () => engine.confirmRecoveryKit()),
-    openVault: (req) => run('openVault', () => engine.openVault(req)),
-    unlock: (req) => run('unlock', () => engine.unlock(req)),
+    // Every engine call from the call table; lock and the file calls are this window's own.
+    ...engineHandlers(engine, run, ['lock', 'putFile', 'getFile']),
     lock: async () => {
       await lockAll('asked');
     },
-    listFiles: () => run('listFiles', () => engine.listFiles()),
-    removeFile: (req) => run('removeFile', () => engine.removeFile(req)),
-    placement: (req) => run('placement', () => engine.placement(req)),
-    verify: (req) => run('verify', () => engine.verify(req)),
-    accessLog: () => run('accessLog', () => engine.accessLog()),
-    repair: (req) => run('repair', () => engine.repair(req)),
-    probeLocation: (req) => run('probeLocation', () => engine.probeLocation(req)),
-    addLocation: (req) => run('addLocation', () => engine.addLocation(req)),
-    editLocation: (req) => run('editLocation', () => engine.editLocation(req)),
-    removeLocation: (req) => run('removeLocation', () => engine.removeLocation(req)),
-    testLocation: (req) => run('testLocation', () => engine.testLocation(req)),
     getSettings: () => Promise.resolve(current()),
     setSettings: async (req) => {
       if (req.autoLockMinutes !== undefined) {

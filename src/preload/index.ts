@@ -3,10 +3,11 @@
 // come back parsed by their schema. Output is CommonJS: sandboxed preloads must be.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { ProgressEvent } from '../shared/api';
-import { type Envelope, type ShardvaultBridge, callNames, calls, events, preloadCalls } from '../shared/ipc';
+import { type Envelope, type ShardvaultBridge, bindCalls, calls, events, preloadCalls } from '../shared/ipc';
 
-const bridge: Record<string, unknown> = {
-  mode: 'desktop',
+const bridge = {
+  ...bindCalls((name, request) => ipcRenderer.invoke(calls[name].channel, request) as Promise<Envelope<unknown>>),
+  mode: 'desktop' as const,
   onProgress(listener: (event: ProgressEvent) => void): () => void {
     const handler = (_event: Electron.IpcRendererEvent, payload: unknown): void => {
       try {
@@ -44,10 +45,6 @@ const bridge: Record<string, unknown> = {
     }
     return ipcRenderer.invoke(preloadCalls.offerFile.channel, { path }) as Promise<Envelope<string>>;
   },
-};
-for (const name of callNames) {
-  const { channel } = calls[name];
-  bridge[name] = (request?: unknown): Promise<unknown> => ipcRenderer.invoke(channel, request);
-}
+} satisfies ShardvaultBridge;
 
-contextBridge.exposeInMainWorld('shardvault', Object.freeze(bridge as ShardvaultBridge));
+contextBridge.exposeInMainWorld('shardvault', Object.freeze(bridge));

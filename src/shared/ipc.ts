@@ -615,6 +615,8 @@ const frontEndCalls = {
 } as const;
 
 export const calls = { ...engineCalls, ...frontEndCalls } as const;
+/** The calls each front end serves straight from the engine (src/shared/dispatch.ts). */
+export const engineCallNames = Object.keys(engineCalls) as EngineCallName[];
 export type Calls = typeof calls;
 export type CallName = keyof Calls;
 export type CallRequest<N extends CallName> = Infer<Calls[N]['request']>;
@@ -693,6 +695,27 @@ export type ShardvaultBridge = { readonly [N in Exclude<CallName, DesktopCallNam
 export type DesktopCallName = {
   [N in CallName]: Calls[N]['desktopOnly'] extends true ? N : never;
 }[CallName];
+
+/** Every call as a function answering what `invoke` answers for its name: the preload's
+ * ipcRenderer, the web client's fetch. In web mode the desktop-only calls are left out. */
+export function bindCalls(invoke: (name: CallName, request: unknown) => Promise<Envelope<unknown>>): {
+  readonly [N in CallName]: RawCall<N>;
+};
+export function bindCalls(
+  invoke: (name: CallName, request: unknown) => Promise<Envelope<unknown>>,
+  mode: 'web',
+): { readonly [N in Exclude<CallName, DesktopCallName>]: RawCall<N> };
+export function bindCalls(
+  invoke: (name: CallName, request: unknown) => Promise<Envelope<unknown>>,
+  mode?: 'web',
+): Record<string, unknown> {
+  const bound: Record<string, (request?: unknown) => Promise<Envelope<unknown>>> = {};
+  for (const name of callNames) {
+    if (mode === 'web' && calls[name].desktopOnly) continue;
+    bound[name] = (request?: unknown) => invoke(name, request);
+  }
+  return bound;
+}
 
 // ---------------------------------------------------------------------------------------
 // The web bridge's own routes (besides calls[*].route)

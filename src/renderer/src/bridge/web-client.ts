@@ -14,7 +14,7 @@ import {
   type ShardvaultBridge,
   type UploadRequest,
   calls,
-  callNames,
+  bindCalls,
   events,
   progressEvent,
   web,
@@ -147,7 +147,8 @@ export function createWebBridge(token: string): WebBridge {
     streaming = false;
   }
 
-  const bridge: Record<string, unknown> = {
+  return {
+    ...bindCalls(invoke, 'web'),
     mode: 'web',
     onProgress(listener: (event: ProgressEvent) => void) {
       progressListeners.add(listener);
@@ -186,10 +187,5 @@ export function createWebBridge(token: string): WebBridge {
       return { done, abort: () => xhr.abort() };
     },
     exportFile: (name: string) => post(web.exportFile, { name }),
-  };
-  for (const name of callNames) {
-    if (calls[name].desktopOnly) continue;
-    bridge[name] = (request?: unknown) => invoke(name, request);
-  }
-  return bridge as unknown as WebBridge;
+  } satisfies WebBridge;
 }
