@@ -254,7 +254,7 @@ export class WebDavNode implements StorageNode {
     const out: ObjectInfo[] = [];
     for (const entry of entries) {
       if (entry.isCollection) continue;
-      const name = childName(entry.href, this.base, parent);
+      const name = childName(entry.href, this.base, parent, this.display);
       if (name === null) continue;
       const path = dir === '' ? name : `${dir}/${name}`;
       out.push(this.info(path, entry));

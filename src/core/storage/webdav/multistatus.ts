@@ -38,18 +38,27 @@ export function parseMultistatus(xml: string, where = 'WebDAV'): DavEntry[] {
       for (const prop of propstat.children.filter((c) => isDav(c, 'prop'))) {
         for (const p of prop.children) {
           if (isDav(p, 'resourcetype')) isCollection ||= p.children.some((c) => isDav(c, 'collection'));
-          if (isDav(p, 'getcontentlength')) size = parseCount(p.text, where);
+          if (isDav(p, 'getcontentlength')) size = once(p.name, size, parseCount(p.text, where), href, where);
           if (isDav(p, 'getlastmodified')) {
             const ms = Date.parse(p.text.trim());
             modifiedMs = Number.isFinite(ms) ? ms : null;
           }
-          if (isDav(p, 'quota-available-bytes') && p.text.trim() !== '') quotaAvailable = parseCount(p.text, where);
+          if (isDav(p, 'quota-available-bytes') && p.text.trim() !== '')
+            quotaAvailable = once(p.name, quotaAvailable, parseCount(p.text, where), href, where);
         }
       }
     }
     if (ok) out.push({ href, isCollection, size, modifiedMs, quotaAvailable });
   }
   return out;
+}
+
+/** A property given again must say the same: two sizes for one object is a lie, not a choice. */
+function once(name: string, before: number | null, value: number, href: string, where: string): number {
+  if (before !== null && before !== value) {
+    throw new CorruptError(`${where}: a PROPFIND answer gives ${name} twice for ${href.slice(0, 200)}`);
+  }
+  return value;
 }
 
 function parseCount(text: string, where: string): number {
@@ -70,9 +79,17 @@ function isDav(el: XmlElement, name: string): boolean {
  * elsewhere, or not a name a put could have made. Only the path is compared: servers behind
  * a proxy may write another scheme or host into an absolute href.
  */
-export function childName(href: string, base: URL, parent: string): string | null {
+export function childName(href: string, base: URL, parent: string, where: string): string | null {
+  let resolved: URL;
+  try {
+    resolved = new URL(href, base);
+  } catch {
+    throw new CorruptError(
+      `${where}: a PROPFIND answer names an entry by no URL (${JSON.stringify(href.slice(0, 200))})`,
+    );
+  }
   const above = segmentsOf(parent);
-  const segments = segmentsOf(new URL(href, base).pathname);
+  const segments = segmentsOf(resolved.pathname);
   if (segments.length !== above.length + 1 || !above.every((s, i) => s === segments[i])) return null;
   const name = segments[segments.length - 1] as string;
   return isObjectSegment(name) ? name : null;
