@@ -108,12 +108,24 @@ function decodeEntities(text: string, bad: (why: string) => never): string {
       case 'apos':
         return "'";
     }
-    const code = ref.startsWith('#x')
+    const code = /^#x[0-9A-Fa-f]{1,6}$/.test(ref)
       ? parseInt(ref.slice(2), 16)
-      : ref.startsWith('#')
+      : /^#[0-9]{1,7}$/.test(ref)
         ? parseInt(ref.slice(1), 10)
         : NaN;
-    if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) return bad(`unknown entity &${ref};`);
+    if (!isXmlChar(code)) return bad(`unknown entity &${ref};`);
     return String.fromCodePoint(code);
   });
+}
+
+/** XML 1.0's Char production (section 2.2): what a character reference may name. */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
