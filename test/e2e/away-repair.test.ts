@@ -3,7 +3,6 @@
 // location returns (no reload); a shard damaged on disk is found by Deep check, the status
 // card says the vault needs repair, Repair fixes it, the card follows back to healthy and the
 // file exports byte for byte. Run: npx vitest run --config test/e2e/vitest.config.ts
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -19,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
+import { type Served, exportByDownload, initFolderVault, launchChromium, missingForBrowser, serve } from './helpers';
 
 const PASSPHRASE = 'amber tide lighthouse 58';
 const missing = missingForBrowser();
@@ -41,17 +40,7 @@ describe.skipIf(missing !== null)('an away location and a damaged shard in the w
       mkdirSync(join(root, dir), { recursive: true });
     }
     const env = { SHARDVAULT_HOME: join(root, 'profile'), HOME: join(root, 'home'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
-    const init = spawnSync(
-      process.execPath,
-      [
-        'bin/shardvault.mjs',
-        'init',
-        ...['usb', 'nas', 'cloud'].flatMap((d) => ['--location', `${join(root, d)}#${d}`]),
-        ...['--survive', '1', '--secret-against', '1', '--insecure-kdf-cost', '12'],
-      ],
-      { env: { ...process.env, ...env }, encoding: 'utf8' },
-    );
-    expect(init.status, init.stderr).toBe(0);
+    initFolderVault(root, ['usb', 'nas', 'cloud'], env);
     served = await serve(env); // $SHARDVAULT_PASSPHRASE set: it starts unlocked
     context = await launchChromium(join(root, 'browser'));
     page = context.pages()[0] ?? (await context.newPage());
