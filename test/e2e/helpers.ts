@@ -1,6 +1,7 @@
 // Starting `shardvault serve` and Debian's Chromium for the browser tests.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 
@@ -33,6 +34,24 @@ export interface Served {
   readonly process: ChildProcess;
   readonly stderr: () => string;
   stop(): Promise<void>;
+}
+
+/**
+ * Makes a vault with the CLI over the folders `root/NAME` (each named NAME in the vault):
+ * survives losing 1, secret against 1, the test KDF cost. `env` holds its profile and passphrase.
+ */
+export function initFolderVault(root: string, names: readonly string[], env: NodeJS.ProcessEnv): void {
+  const init = spawnSync(
+    process.execPath,
+    [
+      'bin/shardvault.mjs',
+      'init',
+      ...names.flatMap((d) => ['--location', `${join(root, d)}#${d}`]),
+      ...['--survive', '1', '--secret-against', '1', '--insecure-kdf-cost', '12'],
+    ],
+    { env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
+  if (init.status !== 0) throw new Error(`init exited with ${init.status}:\n${init.stderr}`);
 }
 
 /** Runs `node bin/shardvault.mjs serve --port 0`; its first stdout line is the URL. */

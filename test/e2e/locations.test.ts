@@ -4,7 +4,6 @@
 // confirming its host key, see a WebDAV server that refuses explained, and repair a shard
 // deleted on disk. Screenshots 17+ land in docs/screenshots/.
 // Run: npx vitest run --config test/e2e/vitest.config.ts
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRemoteSpec } from '../../src/core/storage/url';
 import { type SshdServer, startSshd } from '../servers/sshd';
-import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
+import { type Served, exportByDownload, initFolderVault, launchChromium, missingForBrowser, serve } from './helpers';
 
 const SHOTS = 'docs/screenshots';
 const PASSPHRASE = 'copper kettle morning 17';
@@ -40,17 +39,7 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
     }
     const env = { SHARDVAULT_HOME: join(root, 'profile'), HOME: join(root, 'home'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
     // The vault itself comes from the CLI (web.test.ts creates one through the UI).
-    const init = spawnSync(
-      process.execPath,
-      [
-        'bin/shardvault.mjs',
-        'init',
-        ...['usb', 'nas', 'cloud'].flatMap((d) => ['--location', `${join(root, d)}#${d}`]),
-        ...['--survive', '1', '--secret-against', '1', '--insecure-kdf-cost', '12'],
-      ],
-      { env: { ...process.env, ...env }, encoding: 'utf8' },
-    );
-    expect(init.status, init.stderr).toBe(0);
+    initFolderVault(root, ['usb', 'nas', 'cloud'], env);
     served = await serve(env); // $SHARDVAULT_PASSPHRASE set: it starts unlocked
     try {
       sshd = await startSshd(); // says which Debian package is missing, if one is

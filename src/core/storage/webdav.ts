@@ -25,7 +25,6 @@
  * Auth: Basic or Digest (RFC 7616: MD5, SHA-256, -sess, qop=auth), chosen from the server's
  * challenge; nothing is sent before the server asks.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -34,7 +33,6 @@ import {
   assertDeletable,
   assertObjectPath,
   assertRange,
-  isObjectSegment,
   newTempPath,
   type LocationHealth,
   type ObjectInfo,
@@ -42,6 +40,8 @@ import {
   unreachable,
 } from './node';
 import { displayWebDav, plainHttpPasswordHost, plainHttpRefusal } from './url';
+import { Authenticator } from './webdav/auth';
+import { type DavEntry, childName, parseMultistatus } from './webdav/multistatus';
 
 export interface WebDavOptions {
   /** The collection that is the location's root: `http(s)://host[:port]/path/`. It must exist. */
@@ -250,14 +250,12 @@ export class WebDavNode implements StorageNode {
       throw this.statusError('PROPFIND', dir, status);
     }
     const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
-    const parent = this.segmentsOf(this.url(collection).pathname);
+    const parent = this.url(collection).pathname;
     const out: ObjectInfo[] = [];
     for (const entry of entries) {
-      const segments = this.segmentsOf(new URL(entry.href, this.base).pathname);
-      if (segments.length !== parent.length + 1 || !parent.every((s, i) => s === segments[i])) continue;
       if (entry.isCollection) continue;
-      const name = segments[segments.length - 1] as string;
-      if (!isObjectSegment(name)) continue; // a name no put could have made
+      const name = childName(entry.href, this.base, parent, this.display);
+      if (name === null) continue;
       const path = dir === '' ? name : `${dir}/${name}`;
       out.push(this.info(path, entry));
     }
@@ -455,19 +453,6 @@ export class WebDavNode implements StorageNode {
       .map((s) => encodeURIComponent(s))
       .join('/');
     return new URL(encoded, this.base);
-  }
-
-  private segmentsOf(pathname: string): string[] {
-    return pathname
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      });
   }
 
   private info(path: string, entry: DavEntry): ObjectInfo {
@@ -740,305 +725,4 @@ class ResponseIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
     await this.inner.return?.();
     return { done: true, value: undefined };
   }
-}
-
-/** Basic or Digest credentials, answering the server's latest challenge. */
-class Authenticator {
-  private scheme: 'basic' | 'digest' | null = null;
-  private digest: {
-    realm: string;
-    nonce: string;
-    opaque: string | null;
-    algorithm: string;
-    qop: string | null;
-  } | null = null;
-  private nc = 0;
-
-  constructor(
-    private readonly username: string | null,
-    private readonly password: string | null,
-  ) {}
-
-  get hasCredentials(): boolean {
-    return this.username !== null;
-  }
-
-  header(method: string, uri: string): string | null {
-    if (this.username === null || this.scheme === null) return null;
-    const password = this.password ?? '';
-    if (this.scheme === 'basic') {
-      return `Basic ${Buffer.from(`${this.username}:${password}`, 'utf8').toString('base64')}`;
-    }
-    const d = this.digest;
-    if (d === null) return null;
-    const hashName = d.algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5';
-    const H = (s: string): string => createHash(hashName).update(s, 'utf8').digest('hex');
-    const cnonce = randomBytes(16).toString('hex');
-    const nc = (++this.nc).toString(16).padStart(8, '0');
-    let ha1 = H(`${this.username}:${d.realm}:${password}`);
-    if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(`${ha1}:${d.nonce}:${cnonce}`);
-    const ha2 = H(`${method}:${uri}`);
-    const parts = [
-      `username=${quote(this.username)}`,
-      `realm=${quote(d.realm)}`,
-      `nonce=${quote(d.nonce)}`,
-      `uri=${quote(uri)}`,
-      `algorithm=${d.algorithm}`,
-    ];
-    if (d.qop !== null) {
-      parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`))}`);
-      parts.push(`qop=${d.qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
-    } else {
-      parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${ha2}`))}`);
-    }
-    if (d.opaque !== null) parts.push(`opaque=${quote(d.opaque)}`);
-    return `Digest ${parts.join(', ')}`;
-  }
-
-  /**
-   * Takes the challenges of a 401. True when a new attempt may succeed: credentials exist
-   * and either none were sent yet or the digest nonce was only stale.
-   */
-  learn(challenges: readonly string[], sentCredentials: boolean): boolean {
-    if (this.username === null) return false;
-    const parsed = challenges.flatMap(parseChallenges);
-    const digest = parsed.find(
-      (c) => c.scheme === 'digest' && /^(MD5|SHA-256)(-sess)?$/i.test(c.params.algorithm ?? 'MD5'),
-    );
-    if (digest) {
-      const qops = (digest.params.qop ?? '').split(',').map((q) => q.trim().toLowerCase());
-      const stale = (digest.params.stale ?? '').toLowerCase() === 'true';
-      this.scheme = 'digest';
-      this.digest = {
-        realm: digest.params.realm ?? '',
-        nonce: digest.params.nonce ?? '',
-        opaque: digest.params.opaque ?? null,
-        algorithm: digest.params.algorithm ?? 'MD5',
-        qop: qops.includes('auth') ? 'auth' : null,
-      };
-      this.nc = 0;
-      return !sentCredentials || stale;
-    }
-    if (parsed.some((c) => c.scheme === 'basic')) {
-      this.scheme = 'basic';
-      return !sentCredentials;
-    }
-    return false;
-  }
-}
-
-function quote(value: string): string {
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** Parses a WWW-Authenticate value (RFC 7235): several challenges, each with auth-params. */
-export function parseChallenges(value: string): { scheme: string; params: Record<string, string> }[] {
-  const out: { scheme: string; params: Record<string, string> }[] = [];
-  const token = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)/y;
-  let at = 0;
-  let current: { scheme: string; params: Record<string, string> } | null = null;
-  while (at < value.length) {
-    while (at < value.length && (value[at] === ',' || value[at] === ' ' || value[at] === '\t')) at++;
-    token.lastIndex = at;
-    const m = token.exec(value);
-    if (!m) break;
-    const word = m[1] as string;
-    at = token.lastIndex;
-    while (value[at] === ' ' || value[at] === '\t') at++;
-    if (value[at] === '=' && current !== null && value[at + 1] !== '=') {
-      at++;
-      while (value[at] === ' ' || value[at] === '\t') at++;
-      let v = '';
-      if (value[at] === '"') {
-        at++;
-        while (at < value.length && value[at] !== '"') {
-          if (value[at] === '\\') at++;
-          v += value[at] ?? '';
-          at++;
-        }
-        at++;
-      } else {
-        while (at < value.length && value[at] !== ',' && value[at] !== ' ') v += value[at++];
-      }
-      current.params[word.toLowerCase()] = v;
-    } else {
-      current = { scheme: word.toLowerCase(), params: {} };
-      out.push(current);
-      // token68 (Basic's base64 in some proxies): skip it
-      const t68 = /[A-Za-z0-9._~+/-]+=*(?=\s*(,|$))/y;
-      t68.lastIndex = at;
-      if (value[at] !== ',' && t68.exec(value)) at = t68.lastIndex;
-    }
-  }
-  return out;
-}
-
-interface DavEntry {
-  readonly href: string;
-  readonly isCollection: boolean;
-  readonly size: number | null;
-  /** getlastmodified (an HTTP date), ms since the epoch. */
-  readonly modifiedMs: number | null;
-  readonly quotaAvailable: number | null;
-}
-
-/** The `response` entries of a 207 Multi-Status, reading only properties whose propstat is 200. */
-export function parseMultistatus(xml: string, where = 'WebDAV'): DavEntry[] {
-  const root = parseXml(xml, where);
-  if (!isDav(root, 'multistatus')) throw new CorruptError(`${where}: a PROPFIND answer is not a DAV multistatus`);
-  const out: DavEntry[] = [];
-  for (const response of root.children.filter((c) => isDav(c, 'response'))) {
-    const href = response.children.find((c) => isDav(c, 'href'))?.text.trim();
-    if (!href) throw new CorruptError(`${where}: a PROPFIND response has no href`);
-    let isCollection = false;
-    let size: number | null = null;
-    let modifiedMs: number | null = null;
-    let quotaAvailable: number | null = null;
-    let ok = false;
-    for (const propstat of response.children.filter((c) => isDav(c, 'propstat'))) {
-      const status = propstat.children.find((c) => isDav(c, 'status'))?.text ?? '';
-      if (!/^HTTP\/\d(\.\d)?\s+2\d\d\b/.test(status.trim())) continue;
-      ok = true;
-      for (const prop of propstat.children.filter((c) => isDav(c, 'prop'))) {
-        for (const p of prop.children) {
-          if (isDav(p, 'resourcetype')) isCollection ||= p.children.some((c) => isDav(c, 'collection'));
-          if (isDav(p, 'getcontentlength')) size = parseCount(p.text, where);
-          if (isDav(p, 'getlastmodified')) {
-            const ms = Date.parse(p.text.trim());
-            modifiedMs = Number.isFinite(ms) ? ms : null;
-          }
-          if (isDav(p, 'quota-available-bytes') && p.text.trim() !== '') quotaAvailable = parseCount(p.text, where);
-        }
-      }
-    }
-    if (ok) out.push({ href, isCollection, size, modifiedMs, quotaAvailable });
-  }
-  return out;
-}
-
-function parseCount(text: string, where: string): number {
-  const t = text.trim();
-  if (!/^\d{1,16}$/.test(t) || !Number.isSafeInteger(Number(t))) {
-    throw new CorruptError(`${where}: bad number ${JSON.stringify(t.slice(0, 40))} in a PROPFIND answer`);
-  }
-  return Number(t);
-}
-
-interface XmlElement {
-  readonly ns: string;
-  readonly name: string;
-  readonly children: XmlElement[];
-  text: string;
-}
-
-function isDav(el: XmlElement, name: string): boolean {
-  return el.ns === 'DAV:' && el.name === name;
-}
-
-/**
- * A small namespace-aware XML reader, enough for DAV answers: elements, attributes,
- * text, CDATA, comments, the five entities and character references. No DTDs (refused:
- * nothing to expand), no external anything.
- */
-export function parseXml(xml: string, where = 'WebDAV'): XmlElement {
-  const bad = (why: string): never => {
-    throw new CorruptError(`${where}: malformed XML in an answer (${why})`);
-  };
-  const stack: { el: XmlElement; scope: Map<string, string> }[] = [];
-  let root: XmlElement | null = null;
-  let at = 0;
-  const tag = /<(\/?)([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>/y;
-  const attr = /([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
-  while (at < xml.length) {
-    const lt = xml.indexOf('<', at);
-    const text = xml.slice(at, lt < 0 ? xml.length : lt);
-    if (text !== '') {
-      const top = stack.at(-1);
-      if (top) top.el.text += decodeEntities(text, bad);
-      else if (text.trim() !== '') bad('text outside the root element');
-    }
-    if (lt < 0) break;
-    if (xml.startsWith('<?', lt)) {
-      const end = xml.indexOf('?>', lt);
-      if (end < 0) bad('unclosed <?');
-      at = end + 2;
-    } else if (xml.startsWith('<!--', lt)) {
-      const end = xml.indexOf('-->', lt);
-      if (end < 0) bad('unclosed comment');
-      at = end + 3;
-    } else if (xml.startsWith('<![CDATA[', lt)) {
-      const end = xml.indexOf(']]>', lt);
-      if (end < 0) bad('unclosed CDATA');
-      const top = stack.at(-1);
-      if (!top) bad('CDATA outside the root element');
-      else top.el.text += xml.slice(lt + 9, end);
-      at = end + 3;
-    } else if (xml.startsWith('<!', lt)) {
-      return bad('DTDs are not accepted');
-    } else {
-      tag.lastIndex = lt;
-      const m = tag.exec(xml);
-      if (!m) return bad(`bad tag at ${lt}`);
-      at = tag.lastIndex;
-      const [, closing, qname, attrs, selfClosing] = m as unknown as [string, string, string, string, string];
-      if (closing) {
-        const top = stack.pop();
-        if (!top || top.el.name !== localName(qname)) bad(`unexpected </${qname}>`);
-        continue;
-      }
-      const parentScope =
-        stack.at(-1)?.scope ?? new Map<string, string>([['xml', 'http://www.w3.org/XML/1998/namespace']]);
-      let scope = parentScope;
-      for (const a of attrs.matchAll(attr)) {
-        const name = a[1] as string;
-        const value = decodeEntities(a[2] ?? a[3] ?? '', bad);
-        if (name === 'xmlns' || name.startsWith('xmlns:')) {
-          if (scope === parentScope) scope = new Map(parentScope);
-          scope.set(name === 'xmlns' ? '' : name.slice(6), value);
-        }
-      }
-      const colon = qname.indexOf(':');
-      const prefix = colon < 0 ? '' : qname.slice(0, colon);
-      const ns = scope.get(prefix);
-      if (ns === undefined && prefix !== '') bad(`undeclared prefix ${prefix}`);
-      const el: XmlElement = { ns: ns ?? '', name: localName(qname), children: [], text: '' };
-      const parent = stack.at(-1);
-      if (parent) parent.el.children.push(el);
-      else if (root === null) root = el;
-      else bad('two root elements');
-      if (!selfClosing) stack.push({ el, scope });
-    }
-  }
-  if (stack.length > 0) bad('unclosed elements');
-  if (root === null) return bad('no root element');
-  return root;
-}
-
-function localName(qname: string): string {
-  const colon = qname.indexOf(':');
-  return colon < 0 ? qname : qname.slice(colon + 1);
-}
-
-function decodeEntities(text: string, bad: (why: string) => never): string {
-  return text.replace(/&([^;]{1,10});/g, (_, ref: string) => {
-    switch (ref) {
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'amp':
-        return '&';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-    }
-    const code = ref.startsWith('#x')
-      ? parseInt(ref.slice(2), 16)
-      : ref.startsWith('#')
-        ? parseInt(ref.slice(1), 10)
-        : NaN;
-    if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) return bad(`unknown entity &${ref};`);
-    return String.fromCodePoint(code);
-  });
 }

@@ -121,11 +121,20 @@ function Shell({
 
   useEffect(() => {
     void refresh();
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void refresh();
-    }, 10_000);
-    return () => clearInterval(timer);
   }, [refresh]);
+  // While shard copies staged for a location that is back wait to move, the engine is moving
+  // them in the background (src/core/app.ts): look again soon, so the file is seen completed
+  // within seconds instead of at the next ten-second round.
+  const moving = status.locations.some((l) => l.reachable && l.staged > 0);
+  useEffect(() => {
+    const timer = setInterval(
+      () => {
+        if (document.visibilityState === 'visible') void refresh();
+      },
+      moving ? 2_000 : 10_000,
+    );
+    return () => clearInterval(timer);
+  }, [refresh, moving]);
 
   const lock = async (): Promise<void> => {
     try {
