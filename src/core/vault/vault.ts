@@ -167,6 +167,8 @@ export class Vault {
     used: Set<string>;
     logged: boolean;
   } | null = null;
+  /** Nodes of locations taken off the list (a removed location is emptied after): closed with the vault. */
+  private retired: StorageNode[] = [];
 
   private constructor(
     readonly dir: string,
@@ -589,6 +591,7 @@ export class Vault {
 
   /** Replaces the location list (location add / remove); the caller commits the head. */
   async setLocations(locations: readonly Location[], entries: readonly ProfileLocation[]): Promise<void> {
+    this.retired.push(...this.current.filter((l) => !locations.some((n) => n.node === l.node)).map((l) => l.node));
     this.current = locations;
     this.profile = { ...this.profile, locations: entries };
     await this.saveProfile();
@@ -1309,7 +1312,9 @@ export class Vault {
 
   async close(): Promise<void> {
     this.lock();
-    await Promise.all(this.locations.map((l) => l.node.close().catch(() => undefined)));
+    const nodes = [...this.locations.map((l) => l.node), ...this.retired];
+    this.retired = [];
+    await Promise.all(nodes.map((n) => n.close().catch(() => undefined)));
   }
 
   emitProgress(event: ProgressEvent): void {
