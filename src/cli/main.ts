@@ -26,7 +26,7 @@ import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
 import { addLocation, editLocation, removeLocation, testLocation } from '../core/vault/location-ops';
-import type { ConfirmHostKey } from '../core/vault/locations';
+import type { AskKeyPassphrase, ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
 import { survivesWords, UNANCHORED, untilBack } from '../shared/words';
@@ -139,6 +139,7 @@ async function withVault<T>(
     onWarning: (m) => io.err(`shardvault: warning: ${m}`),
     // location add and edit take new locations as init and open do.
     confirmHostKey: hostKeyConfirmer(args),
+    askKeyPassphrase: keyPassphraseAsker(),
     allowInsecureHttp: args.flags.has('allow-insecure-http'),
   };
   let vault: Vault | null = null;
@@ -164,6 +165,12 @@ function hostKeyConfirmer(args: Parsed): ConfirmHostKey | undefined {
   if (args.flags.has('trust-new-host-key')) return () => Promise.resolve(true);
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   return (display, fingerprint) => askYesNo(`${display} presents host key ${fingerprint}. Trust it and pin it? [y/N] `);
+}
+
+/** The passphrase of a new SFTP location's encrypted key: asked on a terminal (scripts: $SHARDVAULT_SFTP_KEY_PASSPHRASE). */
+function keyPassphraseAsker(): AskKeyPassphrase | undefined {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return (display, keyFile) => readSecret('', `Passphrase of the key ${keyFile} (for ${display})`);
 }
 
 /** Warns about secrets written into a location URL (they end up in shell history). */
@@ -274,6 +281,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           segmentSize: byteSize(args, 'segment-size'),
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
+          askKeyPassphrase: keyPassphraseAsker(),
           allowInsecureHttp: args.flags.has('allow-insecure-http'),
         });
         for (const w of warnings) io.err(`shardvault: warning: ${w}`);
@@ -332,6 +340,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
         const vault = await Vault.attach(dir, specs, secret, newPassphrase, {
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
+          askKeyPassphrase: keyPassphraseAsker(),
           ...(expectFingerprint === undefined ? {} : { expectFingerprint: normalizeFingerprint(expectFingerprint) }),
           allowInsecureHttp: args.flags.has('allow-insecure-http'),
         });

@@ -29,7 +29,7 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as posixPath from 'node:path/posix';
 import ssh2 from 'ssh2';
-import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
+import type { AnyAuthMethod, CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
 import {
@@ -44,6 +44,7 @@ import {
   unreachable,
 } from './node';
 import { isNetworkFailure } from './retry';
+import { DEFAULT_KEY_NAMES, defaultKeyPaths, readKeyFile, type KeyFile } from './ssh-keys';
 import { displaySftp, FINGERPRINT } from './url';
 
 export interface SftpOptions {
@@ -61,6 +62,13 @@ export interface SftpOptions {
   readonly passphrase?: string | null;
   /** Password authentication, when there is no key (or the key is refused). */
   readonly password?: string | null;
+  /**
+   * With no key and no password: the ssh-agent socket ($SSH_AUTH_SOCK) and the home folder
+   * whose ~/.ssh default keys are tried after it (ssh-keys.ts), as OpenSSH's client does.
+   * `passphrase` opens an encrypted default key.
+   */
+  readonly agent?: string | null;
+  readonly home?: string | null;
   /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
   readonly fingerprint?: string | null;
   /**
@@ -144,6 +152,8 @@ export class SftpNode implements StorageNode {
   private closed = false;
   /** Learnt from the server, kept across reconnects: see writeAll. */
   private readonly writeMode: WriteMode = { inOrder: false };
+  /** What a login without a named key tried, for the error when the server refuses them all. */
+  private tried: string | null = null;
 
   constructor(private readonly options: SftpOptions) {
     if (!options.host) throw new RangeError('SFTP host is empty');
@@ -529,7 +539,7 @@ export class SftpNode implements StorageNode {
     return session;
   }
 
-  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'>> {
+  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password' | 'authHandler'>> {
     const { privateKeyPath, privateKey, passphrase, password } = this.options;
     let key: Buffer | null = null;
     if (privateKey != null) {
@@ -545,10 +555,8 @@ export class SftpNode implements StorageNode {
         );
       }
     }
-    if (key === null && password == null) {
-      throw new ShardvaultError('permission', `${this.display}: no private key and no password given`);
-    }
-    const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'> = {};
+    if (key === null && password == null) return this.defaultCredentials();
+    const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password' | 'authHandler'> = {};
     if (key !== null) {
       const parsed = ssh2.utils.parseKey(key, passphrase ?? undefined);
       if (parsed instanceof Error) {
@@ -567,13 +575,49 @@ export class SftpNode implements StorageNode {
     return out;
   }
 
+  /** The ssh-agent, then the default keys in ~/.ssh that open (ssh-keys.ts), tried in turn. */
+  private async defaultCredentials(): Promise<Pick<ConnectConfig, 'authHandler'>> {
+    const { agent, home, passphrase, username } = this.options;
+    const found = home
+      ? await Promise.all(defaultKeyPaths(home).map((p) => readKeyFile(p, passphrase ?? null).catch(() => null)))
+      : [];
+    const keys = found.filter((k): k is KeyFile => k !== null);
+    const attempts: AnyAuthMethod[] = [
+      ...(agent ? [{ type: 'agent' as const, username, agent }] : []),
+      ...keys
+        .filter((k) => k.problem === null)
+        .map((k) => ({ type: 'publickey' as const, username, key: k.key, ...(passphrase ? { passphrase } : {}) })),
+    ];
+    if (attempts.length === 0) {
+      const locked = keys.find((k) => k.problem === 'encrypted' || k.problem === 'wrong');
+      throw new ShardvaultError(
+        'permission',
+        locked
+          ? `${this.display}: the key ${locked.path} is encrypted and ${locked.problem === 'wrong' ? 'the passphrase is wrong' : 'no passphrase was given'}`
+          : `${this.display}: no key and no password given: the location names no identity= key, there is no ` +
+              `ssh-agent ($SSH_AUTH_SOCK) and no key in ~/.ssh (${DEFAULT_KEY_NAMES.join(', ')})`,
+      );
+    }
+    this.tried = [
+      ...(agent ? ['the ssh-agent'] : []),
+      ...keys.filter((k) => k.problem === null).map((k) => k.path),
+    ].join(', ');
+    return {
+      authHandler: (_methods, _partial, next) => {
+        // false ends the login (ssh2 takes it; its types don't say so).
+        next(attempts.shift() ?? (false as unknown as AnyAuthMethod));
+      },
+    };
+  }
+
   private connectError(err: unknown): ShardvaultError {
     const e = err as Error & { level?: string };
     const where = `${this.display}:`;
     if (e.level === 'client-authentication' || /authentication methods failed/i.test(e.message)) {
       return new ShardvaultError(
         'permission',
-        `${where} the server refused the credentials of ${this.options.username}`,
+        `${where} the server refused the credentials of ${this.options.username}` +
+          (this.tried ? ` (tried ${this.tried})` : ''),
         {
           cause: err,
         },

@@ -14,7 +14,7 @@ import { readObject, type LocationHealth, type StorageNode } from '../storage/no
 import { createNode, parseSpec, requirePrivateTransport, splitName } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
-import { nameSpecs, pinHostKeys } from './locations';
+import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
@@ -43,7 +43,11 @@ export async function addLocation(
   return vault.audited('location', { detail }, async (used) => {
     if (vault.locations.some((l) => l.display === named!.display))
       throw new UsageError(`${named!.display} is already a location of this vault`);
-    const [parsed] = await pinHostKeys([named!], confirmHostKey);
+    const [parsed] = await askKeyPassphrases(
+      await pinHostKeys([named!], confirmHostKey),
+      vault.options.askKeyPassphrase,
+      process.env,
+    );
     const p = parsed!;
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
@@ -133,7 +137,11 @@ export async function editLocation(
         parseSpec(change.spec),
         change.allowInsecureHttp ?? vault.options.allowInsecureHttp ?? false,
       );
-      const [p] = await pinHostKeys([{ ...given, name: newName }], confirmHostKey);
+      const [p] = await askKeyPassphrases(
+        await pinHostKeys([{ ...given, name: newName }], confirmHostKey),
+        vault.options.askKeyPassphrase,
+        process.env,
+      );
       const parsed = p!;
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);

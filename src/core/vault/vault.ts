@@ -41,6 +41,8 @@ import {
   pinHostKeys,
   sealSecrets,
   UnavailableNode,
+  askKeyPassphrases,
+  type AskKeyPassphrase,
   type ConfirmHostKey,
 } from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
@@ -92,6 +94,8 @@ export interface VaultOptions {
   onWarning?: (message: string) => void;
   /** Asked before trusting an SSH host key seen for the first time (init, open, location add). */
   confirmHostKey?: ConfirmHostKey;
+  /** Asked for the passphrase of a new SFTP location's encrypted key (sealed like a password). */
+  askKeyPassphrase?: AskKeyPassphrase;
   /** New locations (init, open, location add) may send a WebDAV password over plain http to
    * another machine (--allow-insecure-http); refused otherwise. */
   allowInsecureHttp?: boolean;
@@ -226,7 +230,11 @@ export class Vault {
         'a vault needs at least two locations: one location alone would hold every key share',
       );
     }
-    const parsed = await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey);
+    const parsed = await askKeyPassphrases(
+      await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey),
+      opts.askKeyPassphrase,
+      process.env,
+    );
     const m = parsed.length;
     const numbers =
       'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
@@ -360,7 +368,11 @@ export class Vault {
     options: AttachOptions = {},
   ): Promise<Vault> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
-    const parsed = await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey);
+    const parsed = await askKeyPassphrases(
+      await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey),
+      options.askKeyPassphrase,
+      process.env,
+    );
     const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
     const opened: StorageNode[] = given.map((g) => g.node);
     try {
