@@ -15,12 +15,14 @@ export function defaultKeyPaths(home: string): string[] {
   return DEFAULT_KEY_NAMES.map((name) => nodePath.join(home, '.ssh', name));
 }
 
+export type KeyProblem = 'encrypted' | 'wrong' | 'unreadable';
+
 /** A private key file read from disk, and whether it needs a passphrase that was not given (or is wrong). */
 export interface KeyFile {
   readonly path: string;
   readonly key: Buffer;
-  /** null: usable as given; else why not ('encrypted': no passphrase; 'wrong': a wrong one; or a parse error). */
-  readonly problem: null | 'encrypted' | 'wrong' | string;
+  /** null: usable as given; else why not: 'encrypted' (no passphrase), 'wrong' (a wrong one), 'unreadable'. */
+  readonly problem: KeyProblem | null;
 }
 
 /** Reads a key file; null when there is none at `path`. Other read errors are thrown. */
@@ -35,11 +37,11 @@ export async function readKeyFile(path: string, passphrase: string | null): Prom
   return { path, key, problem: keyProblem(key, passphrase) };
 }
 
-export function keyProblem(key: Buffer, passphrase: string | null): KeyFile['problem'] {
+export function keyProblem(key: Buffer, passphrase: string | null): KeyProblem | null {
   const parsed = ssh2.utils.parseKey(key, passphrase ?? undefined);
   if (!(parsed instanceof Error)) return null;
   if (/encrypted|passphrase/i.test(parsed.message)) return passphrase ? 'wrong' : 'encrypted';
-  return parsed.message;
+  return 'unreadable';
 }
 
 /**
