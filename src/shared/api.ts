@@ -126,12 +126,18 @@ export interface LocationProbe {
   readonly hostKey: string | null;
 }
 
+/**
+ * What `location test` writes, reads back and deletes: past the few MiB a server may buffer, so
+ * one that can't take a large object (or can't seek in it, sftp.ts writeAll) shows it.
+ */
+export const LOCATION_PROBE_BYTES = 8 * 1024 * 1024;
+
 export interface LocationTest {
   readonly name: string;
   readonly reachable: boolean;
   readonly latencyMs: number | null;
   readonly freeBytes: number | null;
-  /** Time to write, read back and delete a 64 KiB probe. */
+  /** Time to write, read back and delete a probe of LOCATION_PROBE_BYTES. */
   readonly roundTripMs: number | null;
   readonly error: string | null;
 }

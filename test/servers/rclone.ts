@@ -27,7 +27,17 @@ export interface RcloneServer {
   stop(): Promise<void>;
 }
 
-export async function startRclone(protocol: 'sftp' | 'webdav', options: { tls?: boolean } = {}): Promise<RcloneServer> {
+export interface RcloneOptions {
+  /** webdav: serve https with a self-signed certificate. */
+  readonly tls?: boolean;
+  /**
+   * sftp: `--vfs-cache-mode writes` (default true). false serves with rclone's default flags:
+   * a file being written can't seek, so writes must come in order (FIELD-NOTES).
+   */
+  readonly cacheWrites?: boolean;
+}
+
+export async function startRclone(protocol: 'sftp' | 'webdav', options: RcloneOptions = {}): Promise<RcloneServer> {
   const rclone = requireBinary('rclone', 'rclone');
   const dir = await makeTempDir(`rclone-${protocol}`);
   const served = nodePath.join(dir, 'data');
@@ -59,7 +69,8 @@ export async function startRclone(protocol: 'sftp' | 'webdav', options: { tls?: 
   if (protocol === 'sftp') {
     const hostKey = nodePath.join(dir, 'host_ed25519');
     fingerprint = makeKeyPair(hostKey);
-    args.push('--key', hostKey, '--vfs-cache-mode', 'writes');
+    args.push('--key', hostKey);
+    if (options.cacheWrites !== false) args.push('--vfs-cache-mode', 'writes');
   }
   let certPath: string | null = null;
   if (protocol === 'webdav' && options.tls) {

@@ -141,7 +141,8 @@ export function sftpTarget(
 }
 
 export interface NodeOptions {
-  /** Environment for secrets a script passes ($SHARDVAULT_SFTP_KEY_PASSPHRASE). */
+  /** Environment for secrets a script passes ($SHARDVAULT_SFTP_KEY_PASSPHRASE), and for SFTP
+   * locations without a key or password: the ssh-agent ($SSH_AUTH_SOCK) and ~/.ssh ($HOME). */
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -171,6 +172,8 @@ export function createNode(
               ...remote,
               password: secrets?.password ?? null,
               passphrase: keyPassphrase || null,
+              agent: options.env?.['SSH_AUTH_SOCK'] || null,
+              home: options.env?.['HOME'] || null,
               connectTimeoutMs: 10_000,
             }),
             retry,

@@ -8,7 +8,9 @@
  *   drops fail with OfflineError (keepalives notice a dead peer). At most `concurrency`
  *   calls run at once; a get holds its slot until its stream ends or is released.
  * - Transfers are pipelined (several SFTP reads/writes in flight) on a socket with Nagle
- *   off: stop-and-wait over one request at a time runs at a fraction of the link.
+ *   off: stop-and-wait over one request at a time runs at a fraction of the link. A server
+ *   that can't seek in a file being written (rclone serve sftp with its default flags)
+ *   refuses writes that arrive out of order: the node then writes in order (writeAll).
  * - put writes `tmp/<random>.part`, checks its size on the server, and renames it into
  *   place with posix-rename@openssh.com (atomic replace; OpenSSH and rclone 1.60 offer
  *   it). Servers without it get a plain SFTP rename, which some carry out as a replace
@@ -27,7 +29,7 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as posixPath from 'node:path/posix';
 import ssh2 from 'ssh2';
-import type { CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
+import type { AnyAuthMethod, CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
 import {
@@ -42,6 +44,7 @@ import {
   unreachable,
 } from './node';
 import { isNetworkFailure } from './retry';
+import { DEFAULT_KEY_NAMES, defaultKeyPaths, readKeyFile, type KeyFile } from './ssh-keys';
 import { displaySftp, FINGERPRINT } from './url';
 
 export interface SftpOptions {
@@ -59,6 +62,13 @@ export interface SftpOptions {
   readonly passphrase?: string | null;
   /** Password authentication, when there is no key (or the key is refused). */
   readonly password?: string | null;
+  /**
+   * With no key and no password: the ssh-agent socket ($SSH_AUTH_SOCK) and the home folder
+   * whose ~/.ssh default keys are tried after it (ssh-keys.ts), as OpenSSH's client does.
+   * `passphrase` opens an encrypted default key.
+   */
+  readonly agent?: string | null;
+  readonly home?: string | null;
   /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
   readonly fingerprint?: string | null;
   /**
@@ -140,6 +150,10 @@ export class SftpNode implements StorageNode {
   private session: Promise<Session> | null = null;
   private readonly slots: Semaphore;
   private closed = false;
+  /** Learnt from the server, kept across reconnects: see writeAll. */
+  private readonly writeMode: WriteMode = { inOrder: false };
+  /** What a login without a named key tried, for the error when the server refuses them all. */
+  private tried: string | null = null;
 
   constructor(private readonly options: SftpOptions) {
     if (!options.host) throw new RangeError('SFTP host is empty');
@@ -173,7 +187,7 @@ export class SftpNode implements StorageNode {
         await this.checkFolders(s, [...foldersOf(tempPath), ...foldersOf(path)], true);
         // 'wx': O_EXCL, so a name planted meanwhile (a link included) is never written through.
         handle = await call<Buffer>(s, (cb) => s.sftp.open(temp, 'wx', 0o600, cb));
-        const written = await writeAll(s, handle, data);
+        const written = await writeAll(s, handle, data, this.writeMode);
         // On the server's disk before it is renamed into place: a commit that names this
         // object must not outlive it through a server crash.
         await this.flush(s, handle);
@@ -525,7 +539,7 @@ export class SftpNode implements StorageNode {
     return session;
   }
 
-  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'>> {
+  private async credentials(): Promise<Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password' | 'authHandler'>> {
     const { privateKeyPath, privateKey, passphrase, password } = this.options;
     let key: Buffer | null = null;
     if (privateKey != null) {
@@ -541,10 +555,8 @@ export class SftpNode implements StorageNode {
         );
       }
     }
-    if (key === null && password == null) {
-      throw new ShardvaultError('permission', `${this.display}: no private key and no password given`);
-    }
-    const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password'> = {};
+    if (key === null && password == null) return this.defaultCredentials();
+    const out: Pick<ConnectConfig, 'privateKey' | 'passphrase' | 'password' | 'authHandler'> = {};
     if (key !== null) {
       const parsed = ssh2.utils.parseKey(key, passphrase ?? undefined);
       if (parsed instanceof Error) {
@@ -563,13 +575,49 @@ export class SftpNode implements StorageNode {
     return out;
   }
 
+  /** The ssh-agent, then the default keys in ~/.ssh that open (ssh-keys.ts), tried in turn. */
+  private async defaultCredentials(): Promise<Pick<ConnectConfig, 'authHandler'>> {
+    const { agent, home, passphrase, username } = this.options;
+    const found = home
+      ? await Promise.all(defaultKeyPaths(home).map((p) => readKeyFile(p, passphrase ?? null).catch(() => null)))
+      : [];
+    const keys = found.filter((k): k is KeyFile => k !== null);
+    const attempts: AnyAuthMethod[] = [
+      ...(agent ? [{ type: 'agent' as const, username, agent }] : []),
+      ...keys
+        .filter((k) => k.problem === null)
+        .map((k) => ({ type: 'publickey' as const, username, key: k.key, ...(passphrase ? { passphrase } : {}) })),
+    ];
+    if (attempts.length === 0) {
+      const locked = keys.find((k) => k.problem === 'encrypted' || k.problem === 'wrong');
+      throw new ShardvaultError(
+        'permission',
+        locked
+          ? `${this.display}: the key ${locked.path} is encrypted and ${locked.problem === 'wrong' ? 'the passphrase is wrong' : 'no passphrase was given'}`
+          : `${this.display}: no key and no password given: the location names no identity= key, there is no ` +
+              `ssh-agent ($SSH_AUTH_SOCK) and no key in ~/.ssh (${DEFAULT_KEY_NAMES.join(', ')})`,
+      );
+    }
+    this.tried = [
+      ...(agent ? ['the ssh-agent'] : []),
+      ...keys.filter((k) => k.problem === null).map((k) => k.path),
+    ].join(', ');
+    return {
+      authHandler: (_methods, _partial, next) => {
+        // false ends the login (ssh2 takes it; its types don't say so).
+        next(attempts.shift() ?? (false as unknown as AnyAuthMethod));
+      },
+    };
+  }
+
   private connectError(err: unknown): ShardvaultError {
     const e = err as Error & { level?: string };
     const where = `${this.display}:`;
     if (e.level === 'client-authentication' || /authentication methods failed/i.test(e.message)) {
       return new ShardvaultError(
         'permission',
-        `${where} the server refused the credentials of ${this.options.username}`,
+        `${where} the server refused the credentials of ${this.options.username}` +
+          (this.tried ? ` (tried ${this.tried})` : ''),
         {
           cause: err,
         },
@@ -813,29 +861,80 @@ function isSourceError(err: unknown): err is SourceError {
   return err instanceof SourceError;
 }
 
-/** Writes all of `data` at increasing offsets with up to WINDOW requests in flight. */
-async function writeAll(s: Session, handle: Buffer, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+/** How a node writes: pipelined, or one piece at a time once its server refused a write out of order. */
+interface WriteMode {
+  inOrder: boolean;
+}
+
+/** A server that can't seek in a file being written (rclone serve sftp without --vfs-cache-mode writes). */
+function isSeekRefusal(err: unknown): boolean {
+  return statusOf(err) === FX_FAILURE && /illegal seek/i.test((err as Error).message);
+}
+
+/**
+ * Writes all of `data` at increasing offsets with up to WINDOW requests in flight. The server
+ * may carry them out in any order; one that can't seek in a file being written refuses those
+ * that arrive early ("Illegal seek"). Then the refused pieces, still in memory, are written
+ * again in order once the others have settled, and from then on this node writes one piece
+ * at a time (`mode.inOrder`): slower, and the only way such a server takes a large object.
+ */
+async function writeAll(
+  s: Session,
+  handle: Buffer,
+  data: AsyncIterable<Uint8Array> | Uint8Array,
+  mode: WriteMode,
+): Promise<number> {
+  interface Piece {
+    readonly buf: Buffer;
+    readonly off: number;
+    readonly len: number;
+    readonly at: number;
+  }
   const inflight = new Set<Promise<void>>();
+  const refused: Piece[] = [];
   let failure: { error: unknown } | null = null;
+  /** Offset of the last piece the server acknowledged. */
+  let lastAcked = -1;
   let position = 0;
+  const write = (p: Piece): Promise<void> => call(s, (cb) => s.sftp.write(handle, p.buf, p.off, p.len, p.at, cb));
+  /** Waits for the pieces in flight, then writes the refused ones in order. */
+  const settle = async (): Promise<void> => {
+    await Promise.all(inflight);
+    if (failure) throw failure.error;
+    if (refused.length === 0) return;
+    refused.sort((a, b) => a.at - b.at);
+    // Only a refused tail can be written again: a piece taken after a refused one means the
+    // server wrote out of order after all, and what the file holds can't be told.
+    if (lastAcked > refused[0]!.at) throw new Error(`the server refused a write at ${refused[0]!.at} out of order`);
+    mode.inOrder = true;
+    for (const p of refused.splice(0)) await write(p);
+  };
   const send = async (chunk: Uint8Array): Promise<void> => {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (let off = 0; off < buf.length; off += PIECE) {
-      while (inflight.size >= WINDOW) await Promise.race(inflight);
-      if (failure) throw failure.error;
-      const len = Math.min(PIECE, buf.length - off);
-      const at = position;
-      position += len;
-      const write: Promise<void> = call(s, (cb) => s.sftp.write(handle, buf, off, len, at, cb)).then(
+      const piece: Piece = { buf, off, len: Math.min(PIECE, buf.length - off), at: position };
+      position += piece.len;
+      if (!mode.inOrder) {
+        while (inflight.size >= WINDOW && refused.length === 0) await Promise.race(inflight);
+        if (failure) throw failure.error;
+      }
+      if (mode.inOrder || refused.length > 0) {
+        await settle();
+        await write(piece);
+        continue;
+      }
+      const sent: Promise<void> = write(piece).then(
         () => {
-          inflight.delete(write);
+          inflight.delete(sent);
+          lastAcked = Math.max(lastAcked, piece.at);
         },
         (err: unknown) => {
-          inflight.delete(write);
-          failure ??= { error: err };
+          inflight.delete(sent);
+          if (isSeekRefusal(err)) refused.push(piece);
+          else failure ??= { error: err };
         },
       );
-      inflight.add(write);
+      inflight.add(sent);
     }
   };
   try {
@@ -856,8 +955,7 @@ async function writeAll(s: Session, handle: Buffer, data: AsyncIterable<Uint8Arr
         await send(step.value);
       }
     }
-    await Promise.all(inflight);
-    if (failure) throw (failure as { error: unknown }).error;
+    await settle();
     return position;
   } catch (err) {
     await Promise.allSettled(inflight);
@@ -872,6 +970,7 @@ async function writeAll(s: Session, handle: Buffer, data: AsyncIterable<Uint8Arr
  */
 class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
   private next_ = 0;
+  private delivered = 0;
   private readonly queue: Promise<Buffer>[] = [];
   private done = false;
 
@@ -910,10 +1009,15 @@ class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uin
       await this.finish();
       throw this.translate(err);
     }
-    if (buf.length === 0) {
-      // The file shrank since it was opened (replaced objects keep their old inode, so this is rare).
+    this.delivered += buf.length;
+    if (buf.length === 0 || (this.delivered < this.size && this.queue.length === 0 && this.next_ >= this.size)) {
+      // It ended short of the size it had when opened: replaced meanwhile by a server that
+      // reads by name (rclone without a cache; OpenSSH keeps the old file open). Never a
+      // truncated object passed off as whole: the caller may read it again.
       await this.finish();
-      return { done: true, value: undefined };
+      throw this.translate(
+        new Error(`changed while it was read (it ended after ${this.delivered} of ${this.size} bytes)`),
+      );
     }
     return { done: false, value: buf };
   }

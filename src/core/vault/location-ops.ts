@@ -5,6 +5,7 @@
  * old share stops counting once t + X locations hold the new generation.
  */
 import { randomBytes } from 'node:crypto';
+import { LOCATION_PROBE_BYTES } from '../../shared/api';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
@@ -13,7 +14,7 @@ import { readObject, type LocationHealth, type StorageNode } from '../storage/no
 import { createNode, parseSpec, requirePrivateTransport, splitName } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
-import { nameSpecs, pinHostKeys } from './locations';
+import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
@@ -42,20 +43,30 @@ export async function addLocation(
   return vault.audited('location', { detail }, async (used) => {
     if (vault.locations.some((l) => l.display === named!.display))
       throw new UsageError(`${named!.display} is already a location of this vault`);
-    const [parsed] = await pinHostKeys([named!], confirmHostKey);
+    const [parsed] = await askKeyPassphrases(
+      await pinHostKeys([named!], confirmHostKey),
+      vault.options.askKeyPassphrase,
+      process.env,
+    );
     const p = parsed!;
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
     const raw = createNode(p, p.secrets, { env: process.env });
-    const health = await raw.health();
-    if (!health.reachable)
-      throw new ShardvaultError(
-        'unavailable',
-        `${p.name} (${p.display}) is not reachable: ${health.error ?? 'offline'}`,
-      );
-    if ((await raw.stat(PATHS.vault)) && !(await halfAdded(vault, raw)))
-      throw new ShardvaultError('exists', `${p.name} (${p.display}) already holds a vault`);
-    await raw.put(PATHS.vault, encodeVaultRecord(vault.locationRecord(id)));
+    try {
+      const health = await raw.health();
+      if (!health.reachable)
+        throw new ShardvaultError(
+          'unavailable',
+          `${p.name} (${p.display}) is not reachable: ${health.error ?? 'offline'}`,
+        );
+      if ((await raw.stat(PATHS.vault)) && !(await halfAdded(vault, raw)))
+        throw new ShardvaultError('exists', `${p.name} (${p.display}) already holds a vault`);
+      await raw.put(PATHS.vault, encodeVaultRecord(vault.locationRecord(id)));
+    } catch (err) {
+      // Not the vault's yet: an open SSH session would keep the command from exiting.
+      await raw.close().catch(() => undefined);
+      throw err;
+    }
     const location: Location = {
       id,
       name: p.name,
@@ -126,7 +137,11 @@ export async function editLocation(
         parseSpec(change.spec),
         change.allowInsecureHttp ?? vault.options.allowInsecureHttp ?? false,
       );
-      const [p] = await pinHostKeys([{ ...given, name: newName }], confirmHostKey);
+      const [p] = await askKeyPassphrases(
+        await pinHostKeys([{ ...given, name: newName }], confirmHostKey),
+        vault.options.askKeyPassphrase,
+        process.env,
+      );
       const parsed = p!;
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
@@ -408,10 +423,11 @@ export async function testLocation(
   const health = await l.node.health();
   if (!health.reachable) return { name, ...health, roundTripMs: null };
   const probe = PATHS.probe(randomBytes(8).toString('hex'));
-  const data = new Uint8Array(randomBytes(64 * 1024));
+  const data = new Uint8Array(randomBytes(LOCATION_PROBE_BYTES));
   const started = performance.now();
   try {
-    await l.node.put(probe, data);
+    // Streamed in 1 MiB chunks, as a put's shards are.
+    await l.node.put(probe, chunksOf(data, 1 << 20));
     const back: Uint8Array[] = [];
     for await (const chunk of await l.node.get(probe)) back.push(chunk);
     const ok = Buffer.concat(back).equals(Buffer.from(data));
@@ -422,4 +438,9 @@ export async function testLocation(
   } catch (err) {
     return { name, ...health, reachable: false, roundTripMs: null, error: (err as Error).message };
   }
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- a put takes an async stream
+async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }

@@ -5,6 +5,7 @@
  * use (checked-node.ts). A remote location whose credentials are sealed stays "locked"
  * until the passphrase is given.
  */
+import { readFile } from 'node:fs/promises';
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { fromBase64, toBase64, utf8, wipe } from '../crypto/bytes';
 import { AuthError, OfflineError, UsageError } from '../errors';
@@ -22,6 +23,7 @@ import {
   type LocationSecrets,
   type ParsedSpec,
 } from '../storage/open';
+import { parseRemoteSpec } from '../storage/url';
 import { CheckedNode } from './checked-node';
 import { profileKey } from './keys';
 import type { ProfileLocation } from './profile';
@@ -93,6 +95,51 @@ export async function pinHostKeys(
     out.push({ ...withFingerprint(p, fingerprint), name: p.name });
   }
   return out;
+}
+
+/** Asked for the passphrase of an SFTP location's encrypted key; null: none given. */
+export type AskKeyPassphrase = (display: string, keyFile: string) => Promise<string | null>;
+
+/**
+ * For each new SFTP location whose key is encrypted (its `identity=`, or without one and
+ * without a password the first default key in ~/.ssh) and whose passphrase is not known yet:
+ * asks it, checks it opens the key, and adds it to the secrets, which the profile seals like
+ * a password. Without `ask`, or with $SHARDVAULT_SFTP_KEY_PASSPHRASE set, nothing is asked.
+ */
+export async function askKeyPassphrases(
+  specs: readonly NamedSpec[],
+  ask: AskKeyPassphrase | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<NamedSpec[]> {
+  if (!ask || env['SHARDVAULT_SFTP_KEY_PASSPHRASE']) return [...specs];
+  const out: NamedSpec[] = [];
+  for (const p of specs) {
+    const keyFile = p.kind === 'sftp' && !p.secrets?.keyPassphrase ? await encryptedKeyOf(p, env) : null;
+    if (keyFile === null) {
+      out.push(p);
+      continue;
+    }
+    const passphrase = await ask(p.display, keyFile);
+    if (!passphrase) throw new AuthError(`${p.display}: the key ${keyFile} is encrypted and no passphrase was given`);
+    const { keyProblem } = await import('../storage/ssh-keys');
+    if (keyProblem(await readFile(keyFile), passphrase) !== null)
+      throw new AuthError(`${p.display}: that passphrase does not open the key ${keyFile}`);
+    out.push({ ...p, secrets: { ...p.secrets, keyPassphrase: passphrase } });
+  }
+  return out;
+}
+
+/** The key file an SFTP spec logs in with, when it is encrypted; else null. */
+async function encryptedKeyOf(p: NamedSpec, env: NodeJS.ProcessEnv): Promise<string | null> {
+  // ssh2 is loaded only for vaults that use SFTP (open.ts).
+  const { readKeyFile, defaultKeyNeedingPassphrase } = await import('../storage/ssh-keys');
+  const options = parseRemoteSpec(p.spec).options as { privateKeyPath?: string | null };
+  if (options.privateKeyPath) {
+    const file = await readKeyFile(options.privateKeyPath, null).catch(() => null);
+    return file?.problem === 'encrypted' ? options.privateKeyPath : null;
+  }
+  if (p.secrets?.password || !env['HOME']) return null;
+  return defaultKeyNeedingPassphrase(env['HOME']);
 }
 
 const secretsAad = (locationId: string): Uint8Array => utf8(`SVPS${locationId}`);

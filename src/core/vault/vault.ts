@@ -41,6 +41,8 @@ import {
   pinHostKeys,
   sealSecrets,
   UnavailableNode,
+  askKeyPassphrases,
+  type AskKeyPassphrase,
   type ConfirmHostKey,
 } from './locations';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
@@ -92,6 +94,8 @@ export interface VaultOptions {
   onWarning?: (message: string) => void;
   /** Asked before trusting an SSH host key seen for the first time (init, open, location add). */
   confirmHostKey?: ConfirmHostKey;
+  /** Asked for the passphrase of a new SFTP location's encrypted key (sealed like a password). */
+  askKeyPassphrase?: AskKeyPassphrase;
   /** New locations (init, open, location add) may send a WebDAV password over plain http to
    * another machine (--allow-insecure-http); refused otherwise. */
   allowInsecureHttp?: boolean;
@@ -167,6 +171,8 @@ export class Vault {
     used: Set<string>;
     logged: boolean;
   } | null = null;
+  /** Nodes of locations taken off the list (a removed location is emptied after): closed with the vault. */
+  private retired: StorageNode[] = [];
 
   private constructor(
     readonly dir: string,
@@ -224,7 +230,11 @@ export class Vault {
         'a vault needs at least two locations: one location alone would hold every key share',
       );
     }
-    const parsed = await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey);
+    const parsed = await askKeyPassphrases(
+      await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey),
+      opts.askKeyPassphrase,
+      process.env,
+    );
     const m = parsed.length;
     const numbers =
       'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
@@ -358,7 +368,11 @@ export class Vault {
     options: AttachOptions = {},
   ): Promise<Vault> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
-    const parsed = await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey);
+    const parsed = await askKeyPassphrases(
+      await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey),
+      options.askKeyPassphrase,
+      process.env,
+    );
     const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
     const opened: StorageNode[] = given.map((g) => g.node);
     try {
@@ -589,6 +603,7 @@ export class Vault {
 
   /** Replaces the location list (location add / remove); the caller commits the head. */
   async setLocations(locations: readonly Location[], entries: readonly ProfileLocation[]): Promise<void> {
+    this.retired.push(...this.current.filter((l) => !locations.some((n) => n.node === l.node)).map((l) => l.node));
     this.current = locations;
     this.profile = { ...this.profile, locations: entries };
     await this.saveProfile();
@@ -1309,7 +1324,9 @@ export class Vault {
 
   async close(): Promise<void> {
     this.lock();
-    await Promise.all(this.locations.map((l) => l.node.close().catch(() => undefined)));
+    const nodes = [...this.locations.map((l) => l.node), ...this.retired];
+    this.retired = [];
+    await Promise.all(nodes.map((n) => n.close().catch(() => undefined)));
   }
 
   emitProgress(event: ProgressEvent): void {

@@ -2,9 +2,9 @@
 // WebDAV), edit (a new name, or a new address or password for the same data), remove
 // (shards move first; an untrusted location also changes the vault key).
 import { useState } from 'react';
-import type { LocationStatus, LocationTest, StatusReport } from '../../../shared/api';
+import { LOCATION_PROBE_BYTES, type LocationStatus, type LocationTest, type StatusReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
-import { formatBytes, plural } from '../format';
+import { formatBinary, formatBytes, plural } from '../format';
 import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
@@ -174,7 +174,7 @@ function TestResult({ test }: { test: TestState }) {
     case 'running':
       return (
         <div className="test-result">
-          <Spinner label="Writing, reading back and deleting 64 KiB…" />
+          <Spinner label={`Writing, reading back and deleting ${formatBinary(LOCATION_PROBE_BYTES)}…`} />
         </div>
       );
     case 'failed':
@@ -200,7 +200,7 @@ function TestResult({ test }: { test: TestState }) {
           <dl className="test-facts">
             <div>
               <dt>Round trip</dt>
-              <dd title="Write, read back and delete 64 KiB">{r.roundTripMs} ms</dd>
+              <dd title={`Write, read back and delete ${formatBinary(LOCATION_PROBE_BYTES)}`}>{r.roundTripMs} ms</dd>
             </div>
             <div>
               <dt>Latency</dt>
