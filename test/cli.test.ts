@@ -193,6 +193,7 @@ describe('init', () => {
       },
       survives: 2,
       locations: v.locations.map((l, i) => ({ name: `loc${i + 1}`, kind: 'local', display: l })),
+      madeFolders: [],
       recoveryCode: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
       fingerprint: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
     });

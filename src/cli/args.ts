@@ -43,6 +43,7 @@ const FLAG_OPTIONS = new Set([
   'untrusted',
   'weak-passphrase',
   'allow-insecure-http',
+  'create',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -27,7 +27,7 @@ import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
 import { addLocation, editLocation, removeLocation, testLocation } from '../core/vault/location-ops';
 import type { AskKeyPassphrase, ConfirmHostKey } from '../core/vault/locations';
-import { Vault, type Secret, type VaultOptions } from '../core/vault/vault';
+import { Vault, type CreateOptions, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
 import { survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
@@ -40,8 +40,10 @@ const HELP = `shardvault: keep files split, encrypted and spread over storage yo
 
 usage: shardvault <command> [options]            --json may stand anywhere on the line
   init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
-        [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase]
-                                           prints k, n, t, the recovery code (once) and the key fingerprint
+        [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]
+                                           prints k, n, t, the recovery code (once) and the key fingerprint;
+                                           makes a missing last folder: on a server at once, on this machine
+                                           after asking (--create: yes, for scripts)
   open  --location SPEC ... [--recovery [--weak-passphrase]] [--expect-fingerprint FP]
                                            attach this profile to an existing vault (a new machine);
                                            --recovery sets a new passphrase; FP: the recovery kit's
@@ -167,6 +169,19 @@ function hostKeyConfirmer(args: Parsed): ConfirmHostKey | undefined {
   return (display, fingerprint) => askYesNo(`${display} presents host key ${fingerprint}. Trust it and pin it? [y/N] `);
 }
 
+/** Whether init makes a missing folder on this machine: --create says yes, a terminal asks;
+ * otherwise the refusal names --create. */
+function folderCreator(args: Parsed): NonNullable<CreateOptions['confirmCreateFolder']> {
+  if (args.flags.has('create')) return () => Promise.resolve(true);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    return ({ display }) =>
+      Promise.reject(
+        new UsageError(`the folder ${display} does not exist: give --create to make it (or make it yourself)`),
+      );
+  }
+  return ({ display }) => askYesNo(`Create the folder ${display}? [y/N] `);
+}
+
 /** The passphrase of a new SFTP location's encrypted key: asked on a terminal (scripts: $SHARDVAULT_SFTP_KEY_PASSPHRASE). */
 function keyPassphraseAsker(): AskKeyPassphrase | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
@@ -273,7 +288,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const dir = profileDir();
       const release = await lockProfile(dir);
       try {
-        const { vault, recoveryCode, warnings } = await Vault.create(dir, {
+        const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {
           locations,
           policy,
           passphrase,
@@ -282,8 +297,10 @@ async function run(args: Parsed, io: Io): Promise<number> {
           onWarning: (m) => io.err(`shardvault: warning: ${m}`),
           confirmHostKey: hostKeyConfirmer(args),
           askKeyPassphrase: keyPassphraseAsker(),
+          confirmCreateFolder: folderCreator(args),
           allowInsecureHttp: args.flags.has('allow-insecure-http'),
         });
+        if (!io.json) for (const f of madeFolders) io.err(`shardvault: made the folder ${f}`);
         for (const w of warnings) io.err(`shardvault: warning: ${w}`);
         const p = vault.policy;
         const summary = {
@@ -297,6 +314,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
           },
           survives: vault.policySurvives(),
           locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
+          madeFolders,
           recoveryCode,
           fingerprint: vault.keyFingerprint,
         };

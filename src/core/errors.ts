@@ -82,6 +82,20 @@ export class UsageError extends ShardvaultError {
   }
 }
 
+/**
+ * An error about some of the locations a request listed (init): `locations` are their places
+ * in that list, so a front end can point at their rows. Keeps the code and words of the cause.
+ */
+export class LocationsError extends ShardvaultError {
+  override readonly name = 'LocationsError';
+  constructor(
+    readonly locations: readonly number[],
+    cause: ShardvaultError,
+  ) {
+    super(cause.code, cause.message, { cause });
+  }
+}
+
 export class AuthError extends ShardvaultError {
   override readonly name = 'AuthError';
   constructor(message: string) {

@@ -16,7 +16,7 @@
  * one opens it again. Calls already in flight when it opens finish on their own.
  */
 import { OfflineError } from '../errors';
-import type { LocationHealth, ObjectInfo, StorageNode } from './node';
+import { createRootOf, type LocationHealth, type ObjectInfo, type RootOutcome, type StorageNode } from './node';
 
 export interface BreakerOptions {
   /** How long an unresponsive location is kept out before it is tried again. */
@@ -85,6 +85,10 @@ class BreakerNode implements StorageNode {
       this.silence = { at: this.now(), error: new OfflineError(health.error ?? 'no answer', { unresponsive: true }) };
     }
     return health;
+  }
+
+  createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    return this.guard(() => createRootOf(this.node, confirm));
   }
 
   close(): Promise<void> {

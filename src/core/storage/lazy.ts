@@ -2,7 +2,14 @@
  * A location whose implementation is loaded on first use: a vault over local folders never
  * pays for loading the SSH and WebDAV code.
  */
-import type { LocationHealth, LocationKind, ObjectInfo, StorageNode } from './node';
+import {
+  createRootOf,
+  type LocationHealth,
+  type LocationKind,
+  type ObjectInfo,
+  type RootOutcome,
+  type StorageNode,
+} from './node';
 
 export class LazyNode implements StorageNode {
   private node: Promise<StorageNode> | null = null;
@@ -41,6 +48,9 @@ export class LazyNode implements StorageNode {
   }
   async health(): Promise<LocationHealth> {
     return (await this.inner()).health();
+  }
+  async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    return createRootOf(await this.inner(), confirm);
   }
   async close(): Promise<void> {
     if (this.node) await (await this.node).close();

@@ -2,7 +2,8 @@
  * A storage location that is a folder on this machine: a USB disk, a NAS mount, a
  * cloud-sync folder. A missing root folder means the location is offline (a disk that is
  * not plugged in); it is never silently re-created, or shards would land on the internal
- * disk under the mount point.
+ * disk under the mount point. Only createRoot makes it, when asked to (init), and only the
+ * last folder, under a parent that is already a real folder.
  *
  * Folders never leave their root. Whoever can write the folder (a sync service, the other
  * users of a NAS share, the disk itself) may plant symbolic links: `keys -> ~/Documents`
@@ -27,7 +28,7 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError, UsageError } from '../errors';
 import {
   assertDeletable,
   assertObjectPath,
@@ -36,6 +37,7 @@ import {
   newTempPath,
   type LocationHealth,
   type ObjectInfo,
+  type RootOutcome,
   type StorageNode,
 } from './node';
 
@@ -295,6 +297,44 @@ export class LocalFolderNode implements StorageNode {
     }
   }
 
+  async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    const root = this.configured;
+    const st = await lstatOrNull(root);
+    if (st !== null) {
+      if (st.isDirectory()) return 'present';
+      // A link the user configured counts when it leads to a folder; it is never made through.
+      if (st.isSymbolicLink() && (await fs.stat(root).catch(() => null))?.isDirectory()) return 'present';
+      throw new ForeignObjectError(
+        `${root} is ${st.isSymbolicLink() ? 'a symbolic link to nothing' : 'not a folder'}: not followed, nothing made`,
+      );
+    }
+    const parent = nodePath.dirname(root);
+    const above = parent === root ? null : await lstatOrNull(parent);
+    if (above === null) throw new NotFoundError(`${parent} does not exist: is the disk mounted?`);
+    if (above.isSymbolicLink()) {
+      throw new ForeignObjectError(
+        `${parent} is a symbolic link: ${nodePath.basename(root)} is not made through it ` +
+          `(give the folder it points to, or make ${root} yourself)`,
+      );
+    }
+    if (!above.isDirectory()) throw new ForeignObjectError(`${parent} is not a folder: ${root} can't be made in it`);
+    if (confirm && !(await confirm())) throw new UsageError(`${root} does not exist (not created)`);
+    try {
+      // mkdir never follows a link at its last component: one planted meanwhile is EEXIST.
+      await fs.mkdir(root, { mode: 0o700 });
+    } catch (err) {
+      if (isCode(err, 'EACCES') || isCode(err, 'EPERM') || isCode(err, 'EROFS')) {
+        throw new ShardvaultError('permission', `can't make ${root}: permission denied`, { cause: err });
+      }
+      if (!isCode(err, 'EEXIST')) throw this.translate('', err);
+      if (!(await lstatOrNull(root))?.isDirectory()) {
+        throw new ForeignObjectError(`${root} appeared meanwhile and is not a folder: not followed`);
+      }
+      return 'present';
+    }
+    return 'created';
+  }
+
   async close(): Promise<void> {
     // Nothing held open between calls.
   }
@@ -360,6 +400,15 @@ export class LocalFolderNode implements StorageNode {
       return new OfflineError(`${where}: device error (${(err as NodeJS.ErrnoException).code})`, { cause: err });
     }
     return new ShardvaultError('io', `${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function lstatOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(path);
+  } catch (err) {
+    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return null;
+    throw err;
   }
 }
 

@@ -112,8 +112,34 @@ export interface StorageNode {
   /** Reachability, latency and free space. Never throws: an unreachable location says so. */
   health(): Promise<LocationHealth>;
 
+  /**
+   * Makes the location's root folder when it is missing (`init` on a folder not made yet),
+   * and only that: the last component of the configured path, made only when its parent is
+   * already a real folder. A missing parent is never made, so neither is a mount point of a
+   * disk that is not there: NotFoundError "<parent> does not exist: is the disk mounted?".
+   * Nothing is followed (local, SFTP): the parent must lstat as a folder, not a symbolic
+   * link, and a link, file or anything but a folder at the root itself is refused with
+   * ForeignObjectError (a root the user configured as a link to a folder is present). When
+   * the root is missing and can be made, `confirm` (when given) is asked first; a no is a
+   * UsageError and nothing is made. Resolves 'present' when the root is already a folder,
+   * 'created' when this call made it. OfflineError when the location can't be reached.
+   * Not retried by the wrappers (it may ask a person); the caller decides whom to ask.
+   *
+   * Optional by capability: locations with folders (local, SFTP, WebDAV) have it; an object
+   * store (S3: the bucket is made by its owner, keys need no folders) leaves it out, and
+   * `createRootOf` then answers 'present' without asking anything.
+   */
+  createRoot?(confirm?: () => Promise<boolean>): Promise<RootOutcome>;
+
   /** Releases connections. The node may not be used after. */
   close(): Promise<void>;
+}
+
+export type RootOutcome = 'present' | 'created';
+
+/** `node.createRoot`, or 'present' for a location without folders (see createRoot). */
+export function createRootOf(node: StorageNode, confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+  return node.createRoot ? node.createRoot(confirm) : Promise.resolve('present');
 }
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

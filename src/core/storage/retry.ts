@@ -11,7 +11,7 @@
  *     since the caller has already consumed part of it (readRange is retried whole).
  */
 import { OfflineError } from '../errors';
-import type { LocationHealth, ObjectInfo, StorageNode } from './node';
+import { createRootOf, type LocationHealth, type ObjectInfo, type RootOutcome, type StorageNode } from './node';
 
 export interface RetryOptions {
   /** Total tries, the first included (≥ 1). */
@@ -95,6 +95,11 @@ class RetryingNode implements StorageNode {
       last = await this.node.health();
     }
     return last;
+  }
+
+  createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    // Once: it may ask a person (node.ts).
+    return createRootOf(this.node, confirm);
   }
 
   close(): Promise<void> {

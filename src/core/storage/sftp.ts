@@ -16,7 +16,7 @@
  *   it). Servers without it get a plain SFTP rename, which some carry out as a replace
  *   (rclone) and others refuse onto an existing target (OpenSSH): then the target is
  *   deleted first, which leaves a short window without the object (never a partial one).
- * - The root folder must exist; it is never created. Parent folders below it are.
+ * - The root folder must exist; only createRoot (init) makes it. Parent folders below it are.
  * - Nothing below the root is followed (node.ts): the root the user gave is resolved once
  *   (realpath) and trusted; below it, every folder on the way to an object is lstat'ed to be
  *   a real folder (all levels in one round trip), objects must lstat as regular files, and
@@ -31,7 +31,7 @@ import * as posixPath from 'node:path/posix';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, CipherAlgorithm, ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError, UsageError } from '../errors';
 import {
   assertDeletable,
   assertObjectPath,
@@ -40,6 +40,7 @@ import {
   newTempPath,
   type LocationHealth,
   type ObjectInfo,
+  type RootOutcome,
   type StorageNode,
   unreachable,
 } from './node';
@@ -434,7 +435,87 @@ export class SftpNode implements StorageNode {
     return opening;
   }
 
+  /** A new session whose root has been checked to be a folder (see `connect`). */
   private async open(): Promise<Session> {
+    const session = await this.connect();
+    try {
+      if (!this.rootResolved) {
+        // The root the user gave may be a link (theirs to configure): resolved once, trusted.
+        this.root = await call<string>(session, (cb) => session.sftp.realpath(this.root, cb));
+        this.rootResolved = true;
+      }
+      const st = await call<Stats>(session, (cb) => session.sftp.stat(this.root, cb));
+      if (!st.isDirectory()) {
+        throw new ShardvaultError('io', `${this.display}: ${this.root} on the server is not a folder`);
+      }
+    } catch (err) {
+      session.alive = false;
+      await session.client.end().catch(() => undefined);
+      if (statusOf(err) === FX_NO_SUCH_FILE) {
+        throw new ShardvaultError(
+          'io',
+          `${this.display}: the folder ${this.root} does not exist on the server ` +
+            `(init makes it; otherwise create it there: a location's root is made only by init)`,
+          { cause: err },
+        );
+      }
+      throw this.translate(session, '', err);
+    }
+    return session;
+  }
+
+  async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    const s = await this.connect();
+    try {
+      // The configured path, not a resolved one: nothing is followed to make it (node.ts).
+      const root = posixPath.normalize(this.options.root);
+      const lstatAt = async (path: string): Promise<Stats | null> => {
+        try {
+          return await call<Stats>(s, (cb) => s.sftp.lstat(path, cb));
+        } catch (err) {
+          if (statusOf(err) === FX_NO_SUCH_FILE) return null;
+          throw this.translate(s, '', err);
+        }
+      };
+      const st = await lstatAt(root);
+      if (st !== null) {
+        if (st.isDirectory()) return 'present';
+        if (st.isSymbolicLink()) {
+          const target = await call<Stats>(s, (cb) => s.sftp.stat(root, cb)).catch(() => null);
+          if (target?.isDirectory()) return 'present';
+        }
+        throw new ForeignObjectError(
+          `${this.display}: ${root} on the server is ${kindOf(st)}, not a folder: not followed, nothing made`,
+        );
+      }
+      const parent = posixPath.dirname(root);
+      const above = parent === root ? null : await lstatAt(parent);
+      if (above === null) {
+        throw new NotFoundError(`${this.display}: ${parent} does not exist on the server: is the disk mounted?`);
+      }
+      if (!above.isDirectory()) {
+        throw new ForeignObjectError(
+          `${this.display}: ${parent} on the server is ${kindOf(above)}: ${posixPath.basename(root)} is not made ` +
+            'through it (give the folder it points to, or make the folder yourself)',
+        );
+      }
+      if (confirm && !(await confirm())) throw new UsageError(`${this.display} does not exist (not created)`);
+      try {
+        await call(s, (cb) => s.sftp.mkdir(root, { mode: 0o700 }, cb));
+      } catch (err) {
+        // Made meanwhile by someone else: fine when it is a folder now.
+        if ((await lstatAt(root))?.isDirectory()) return 'present';
+        throw this.translate(s, '', err);
+      }
+      return 'created';
+    } finally {
+      s.alive = false;
+      await s.client.end().catch(() => undefined);
+    }
+  }
+
+  /** A new logged-in session, its root not looked at yet. */
+  private async connect(): Promise<Session> {
     const auth = await this.credentials();
     const timeoutMs = this.options.connectTimeoutMs ?? 20_000;
     let refusal: ShardvaultError | null = null;
@@ -513,29 +594,6 @@ export class SftpNode implements StorageNode {
     };
     client.on('close', () => drop(session));
     client.on('end', () => drop(session));
-    try {
-      if (!this.rootResolved) {
-        // The root the user gave may be a link (theirs to configure): resolved once, trusted.
-        this.root = await call<string>(session, (cb) => sftp.realpath(this.root, cb));
-        this.rootResolved = true;
-      }
-      const st = await call<Stats>(session, (cb) => sftp.stat(this.root, cb));
-      if (!st.isDirectory()) {
-        throw new ShardvaultError('io', `${this.display}: ${this.root} on the server is not a folder`);
-      }
-    } catch (err) {
-      session.alive = false;
-      await client.end().catch(() => undefined);
-      if (statusOf(err) === FX_NO_SUCH_FILE) {
-        throw new ShardvaultError(
-          'io',
-          `${this.display}: the folder ${this.root} does not exist on the server ` +
-            `(create it there first: a location's root is never created)`,
-          { cause: err },
-        );
-      }
-      throw this.translate(session, '', err);
-    }
     return session;
   }
 

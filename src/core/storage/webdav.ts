@@ -28,7 +28,7 @@
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../errors';
+import { CorruptError, NotFoundError, OfflineError, ShardvaultError, UsageError } from '../errors';
 import {
   assertDeletable,
   assertObjectPath,
@@ -36,6 +36,7 @@ import {
   newTempPath,
   type LocationHealth,
   type ObjectInfo,
+  type RootOutcome,
   type StorageNode,
   unreachable,
 } from './node';
@@ -312,17 +313,13 @@ export class WebDavNode implements StorageNode {
   private ready(): Promise<void> {
     if (this.closed) return Promise.reject(new ShardvaultError('io', `${this.display}: location is closed`));
     this.rootChecked ??= (async () => {
-      if (this.agent === null) {
-        const ca = this.options.ca ?? (this.options.caFile ? await this.readCa(this.options.caFile) : undefined);
-        const keepAlive = { keepAlive: true, maxSockets: this.options.concurrency ?? 4, scheduling: 'fifo' as const };
-        this.agent = this.lib === https ? new https.Agent({ ...keepAlive, ca }) : new http.Agent(keepAlive);
-      }
+      await this.makeAgent();
       const root = await this.propfindOne('');
       if (root === null) {
         throw new ShardvaultError(
           'io',
-          `${this.display}: the folder does not exist on the server (create it there first: ` +
-            `a location's root is never created)`,
+          `${this.display}: the folder does not exist on the server (init makes it; otherwise ` +
+            `create it there: a location's root is made only by init)`,
         );
       }
       if (!root.isCollection) throw new ShardvaultError('io', `${this.display}: is not a folder (collection)`);
@@ -331,6 +328,39 @@ export class WebDavNode implements StorageNode {
       throw err;
     });
     return this.rootChecked;
+  }
+
+  async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    if (this.closed) throw new ShardvaultError('io', `${this.display}: location is closed`);
+    await this.makeAgent();
+    const root = await this.propfindOne('');
+    if (root !== null) {
+      if (root.isCollection) return 'present';
+      throw new ShardvaultError('io', `${this.display}: is not a folder (collection): nothing made`);
+    }
+    if (confirm && !(await confirm())) throw new UsageError(`${this.display} does not exist (not created)`);
+    // MKCOL makes one level only: a missing parent is 409 everywhere, never made here.
+    const { status, res } = await this.request('MKCOL', '');
+    await drain(res);
+    if (status === 201 || status === 200 || status === 204) {
+      this.rootChecked = null;
+      return 'created';
+    }
+    if (status === 409) {
+      const parent = new URL('..', this.base).pathname;
+      throw new NotFoundError(
+        `${this.display}: the folder ${parent} does not exist on the server: is the disk mounted?`,
+      );
+    }
+    if ((await this.propfindOne(''))?.isCollection) return 'present'; // made meanwhile (405)
+    throw this.statusError('MKCOL', '', status);
+  }
+
+  private async makeAgent(): Promise<void> {
+    if (this.agent !== null) return;
+    const ca = this.options.ca ?? (this.options.caFile ? await this.readCa(this.options.caFile) : undefined);
+    const keepAlive = { keepAlive: true, maxSockets: this.options.concurrency ?? 4, scheduling: 'fifo' as const };
+    this.agent ??= this.lib === https ? new https.Agent({ ...keepAlive, ca }) : new http.Agent(keepAlive);
   }
 
   private async readCa(file: string): Promise<string> {

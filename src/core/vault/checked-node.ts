@@ -6,7 +6,14 @@
  */
 import { OfflineError, ShardvaultError } from '../errors';
 import { decodeVaultRecord, PATHS } from '../format/records';
-import { readObject, type LocationHealth, type ObjectInfo, type StorageNode } from '../storage/node';
+import {
+  createRootOf,
+  readObject,
+  type LocationHealth,
+  type ObjectInfo,
+  type RootOutcome,
+  type StorageNode,
+} from '../storage/node';
 
 export class CheckedNode implements StorageNode {
   private check: Promise<void> | null = null;
@@ -91,6 +98,11 @@ export class CheckedNode implements StorageNode {
     } catch (err) {
       return { reachable: false, latencyMs: null, freeBytes: null, error: (err as Error).message };
     }
+  }
+
+  createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    // A root being made holds no vault record yet: nothing to check.
+    return createRootOf(this.inner, confirm);
   }
 
   close(): Promise<void> {

@@ -9,7 +9,7 @@ import { plural } from '../../shared/format';
 import { equalBytes, fromHex, utf8, wipe } from '../crypto/bytes';
 import { DEFAULT_KDF, type KdfParams } from '../crypto/kdf';
 import { generateX25519 } from '../crypto/sealed-box';
-import { AuthError, NotFoundError, ShardvaultError, UsageError } from '../errors';
+import { AuthError, LocationsError, NotFoundError, OfflineError, ShardvaultError, UsageError } from '../errors';
 import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy, type VaultKdf } from '../format/head';
 import {
   decodeKeyRotation,
@@ -45,7 +45,7 @@ import {
   type AskKeyPassphrase,
   type ConfirmHostKey,
 } from './locations';
-import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
+import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
 import {
   dealShares,
@@ -110,6 +110,9 @@ export interface CreateOptions extends VaultOptions {
   readonly passphrase: string;
   readonly kdf?: KdfParams;
   readonly segmentSize?: number;
+  /** Asked before making a missing local folder (its parent exists); without it none is made.
+   * A missing SFTP or WebDAV folder is made without asking (StorageNode.createRoot). */
+  readonly confirmCreateFolder?: (location: { name: string; display: string }) => Promise<boolean>;
 }
 
 export interface AttachOptions extends VaultOptions {
@@ -222,7 +225,7 @@ export class Vault {
   static async create(
     dir: string,
     opts: CreateOptions,
-  ): Promise<{ vault: Vault; recoveryCode: string; warnings: string[] }> {
+  ): Promise<{ vault: Vault; recoveryCode: string; warnings: string[]; madeFolders: string[] }> {
     if (await loadProfile(dir)) throw new ShardvaultError('exists', `the profile in ${dir} already has a vault`);
     if (opts.locations.length < 2) {
       throw new ShardvaultError(
@@ -260,18 +263,25 @@ export class Vault {
     // A create that fails closes its connections: an open SSH session would keep the process alive.
     try {
       const health = await Promise.all(locations.map((l) => l.node.health()));
-      const down = locations.flatMap((l, i) =>
-        health[i]!.reachable ? [] : [`${l.name} (${health[i]!.error ?? 'unreachable'})`],
-      );
+      const madeFolders = await makeMissingRoots(locations, health, opts.confirmCreateFolder);
+      const down = locations.flatMap((l, i) => (health[i]!.reachable ? [] : [i]));
       if (down.length) {
-        throw new ShardvaultError(
-          'unavailable',
-          `every location must be reachable to create a vault: ${down.join(', ')}`,
+        throw new LocationsError(
+          down,
+          new ShardvaultError(
+            'unavailable',
+            `every location must be reachable to create a vault: ${down
+              .map((i) => `${locations[i]!.name} (${health[i]!.error ?? 'unreachable'})`)
+              .join(', ')}`,
+          ),
         );
       }
-      for (const l of locations) {
+      for (const [i, l] of locations.entries()) {
         if (await l.node.stat(PATHS.vault))
-          throw new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`);
+          throw new LocationsError(
+            [i],
+            new ShardvaultError('exists', `${l.name} (${l.display}) already holds a vault`),
+          );
       }
 
       const vaultId = newId();
@@ -345,7 +355,7 @@ export class Vault {
         vault.currentHead = head;
         await vault.audit({ action: 'init', file: null, outcome: 'ok', locations: locations.map((l) => l.name) });
         await vault.commit((h) => h);
-        return { vault, recoveryCode, warnings };
+        return { vault, recoveryCode, warnings, madeFolders };
       } finally {
         wipe(vk, pk, rk);
       }
@@ -1392,6 +1402,37 @@ function sameVaultKdf(a: VaultKdf, b: VaultKdf): boolean {
 }
 
 /** Closes nodes of a vault that failed to come up; a node that fails to close is let go. */
+/**
+ * init makes the last folder of a location that is not there (StorageNode.createRoot): a
+ * server's without asking, a local one only when `confirm` says yes (a missing folder on a
+ * disk may be a disk that is not mounted). `health` is updated for the folders made; a
+ * location that can't be reached stays as it was, and the caller reports it.
+ */
+async function makeMissingRoots(
+  locations: readonly Location[],
+  health: LocationHealth[],
+  confirm: CreateOptions['confirmCreateFolder'],
+): Promise<string[]> {
+  const made: string[] = [];
+  for (const [i, l] of locations.entries()) {
+    if (health[i]!.reachable) continue;
+    const ask =
+      l.kind === 'local'
+        ? () => (confirm ? confirm({ name: l.name, display: l.display }) : Promise.resolve(false))
+        : undefined;
+    try {
+      if ((await createRootOf(l.node, ask)) !== 'created') continue;
+    } catch (err) {
+      if (err instanceof OfflineError) continue;
+      if (err instanceof ShardvaultError) throw new LocationsError([i], err);
+      throw err;
+    }
+    made.push(l.display);
+    health[i] = await l.node.health();
+  }
+  return made;
+}
+
 async function closeNodes(nodes: readonly StorageNode[]): Promise<void> {
   await Promise.allSettled(nodes.map((n) => n.close()));
 }
