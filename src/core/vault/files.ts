@@ -8,6 +8,7 @@ import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
 import { fileBaseName } from '../../shared/file-name';
 import { plural } from '../../shared/format';
+import { survivesWords } from '../../shared/words';
 import { equalBytes, wipe } from '../crypto/bytes';
 import { openFrame } from '../crypto/stream';
 import { TAG_BYTES } from '../crypto/aead';
@@ -24,14 +25,16 @@ import {
   readShards,
   segmentBytes,
   segmentCount,
+  rebuildShards,
   ShardDigest,
   writeShards,
   type ReadSpec,
   type ShardProblem,
+  type ShardTarget,
 } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';
-import { completeStaged, stageAway, type Completion } from './staged';
+import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedCopy, type Rerouted } from './staged';
 import type { Location, Vault } from './vault';
 
 const newId = (): string => randomBytes(16).toString('hex');
@@ -101,7 +104,7 @@ export async function putFile(
     const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
     const homes = placeShards(policy.total, Math.min(policy.replicas, order.length), order);
     const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
-    const survives = survivesLosses(
+    let survives = survivesLosses(
       placed.map((copies) => copies.map((c) => c.host)),
       policy.data,
     );
@@ -135,13 +138,14 @@ export async function putFile(
         segmentSize: policy.segmentSize,
       }),
     );
-    const targets = placed.flatMap((copies, index) =>
-      copies.map((c) => ({
-        index,
-        node: vault.locationById(c.host)!.node,
-        path: c.host === c.home ? PATHS.shard(objects[index]!) : PATHS.staged(c.home, objects[index]!),
-      })),
-    );
+    const targetOf = (index: number, c: PlacedCopy): ShardTarget & { copy: PlacedCopy } => ({
+      index,
+      copy: c,
+      node: vault.locationById(c.host)!.node,
+      path: c.host === c.home ? PATHS.shard(objects[index]!) : PATHS.staged(c.home, objects[index]!),
+    });
+    const targets = placed.flatMap((copies, index) => copies.map((c) => targetOf(index, c)));
+    const stored: ShardTarget[] = [...targets];
     for (const c of placed.flat()) used.add(vault.locationById(c.host)!.name);
     try {
       const written = await writeShards({
@@ -151,9 +155,12 @@ export async function putFile(
         keys: shardKeys,
         targets,
         onProgress: (done) => vault.emitProgress({ op: 'put', name, done, total: opts.expectedSize ?? done }),
+        // A location failing mid-put (full, read-only, gone) costs its shard copies, placed
+        // again below, as long as k shards are still being written.
+        tolerate: { shards: policy.data },
       });
       const created = new Date().toISOString();
-      const manifest: Manifest = {
+      const manifestFor = (where: readonly (readonly string[])[]): Manifest => ({
         vaultId: vault.vaultId,
         fileId,
         version,
@@ -174,13 +181,46 @@ export async function putFile(
           size: s.size,
           // Where the shard belongs, away locations included: the manifest is the one record
           // of placement; a staged copy is found by its name.
-          locations: homes[s.index]!,
+          locations: where[s.index]!,
         })),
-      };
+      });
+      const failures = written.failed.map((f) => ({ target: targets[f.target]!, error: f.error }));
+      if (failures.length > 0) {
+        const { rerouted, why } = await placeFailed({
+          placed,
+          homes,
+          failures,
+          order,
+          reachable,
+          spec: readSpecOf(vault, manifestFor(homes), shardKeys, (index, id, path) =>
+            failures.some((f) => f.target.index === index && f.target.copy.host === id && f.target.path === path),
+          ),
+          targetOf,
+          stored,
+        });
+        for (const r of rerouted) if (r.to) used.add(vault.locationById(r.to.host)!.name);
+        const hosts = placed.map((copies) => copies.map((c) => c.host));
+        const after = survivesLosses(hosts, policy.data);
+        const takers = new Set(hosts.flat()).size;
+        const costs = failureWords(vault, name, why, rerouted);
+        if (after < 0 || takers < happy) {
+          throw new ShardvaultError(
+            'unavailable',
+            `${costs}; ${
+              after < 0
+                ? `fewer than ${policy.data} of its shards could be stored`
+                : `only ${takers} locations took shards, and this put asks for ${happy} (--happy)`
+            }: nothing was stored`,
+          );
+        }
+        survives = after;
+        vault.options.onWarning?.(`${costs}; ${name} ${survivesWords({ survives, awaiting: [] })}`);
+      }
+      const manifest = manifestFor(homes);
       const bytes = encodeManifest(manifest, keys.manifest);
-      const stored = await vault.everywhere((l) => l.node.put(PATHS.manifest(fileId, version), bytes), reachable);
+      const manifests = await vault.everywhere((l) => l.node.put(PATHS.manifest(fileId, version), bytes), reachable);
       const needed = Math.min(reachable.length, wanted + 1);
-      if (stored.filter((s) => s.value !== undefined).length < needed) {
+      if (manifests.filter((s) => s.value !== undefined).length < needed) {
         throw new ShardvaultError('unavailable', `the manifest reached fewer than ${needed} locations`);
       }
       const ref: FileRef = { id: fileId, version, name, size: written.size, sha256: written.sha256, created };
@@ -210,12 +250,84 @@ export async function putFile(
       if (committing) throw err;
       // Nothing references what was stored: collect it now.
       await vault.everywhere((l) => l.node.delete(PATHS.manifest(fileId, version)), reachable);
-      await Promise.allSettled(targets.map((t) => t.node.delete(t.path)));
+      await Promise.allSettled(stored.map((t) => t.node.delete(t.path)));
       throw err;
     } finally {
       wipe(fileKey, ...shardKeys);
     }
   });
+}
+
+interface FailedCopy {
+  readonly target: ShardTarget & { readonly copy: PlacedCopy };
+  readonly error: Error;
+}
+
+/**
+ * Places again the shard copies whose location failed mid-put (replaceFailed: a spare, else
+ * held on a present location), each rebuilt from the k shards that were written (the same
+ * bytes: rebuildShards). A spare becomes the shard's home in `homes`, the manifest's record.
+ * A location that fails a replacement too is tried no more; a copy no location takes is left
+ * out. Targets written are added to `stored`; every location that failed is in `why`.
+ */
+async function placeFailed(job: {
+  placed: PlacedCopy[][];
+  homes: string[][];
+  failures: readonly FailedCopy[];
+  order: readonly string[];
+  reachable: readonly Location[];
+  spec: ReadSpec;
+  targetOf: (index: number, c: PlacedCopy) => ShardTarget;
+  stored: ShardTarget[];
+}): Promise<{ rerouted: Rerouted[]; why: Map<string, string> }> {
+  const why = new Map<string, string>();
+  for (const f of job.failures) if (!why.has(f.target.copy.host)) why.set(f.target.copy.host, f.error.message);
+  const usable = new Set(job.reachable.map((l) => l.id).filter((id) => !why.has(id)));
+  const rerouted: Rerouted[] = [];
+  for (const f of job.failures) {
+    for (;;) {
+      const [r] = replaceFailed(job.placed, [{ index: f.target.index, copy: f.target.copy }], usable, job.order);
+      if (r!.to === null) {
+        rerouted.push(r!);
+        break;
+      }
+      const to = r!.to;
+      const target = job.targetOf(r!.index, to);
+      job.stored.push(target);
+      try {
+        await rebuildShards(job.spec, [target]);
+      } catch (err) {
+        job.placed[r!.index] = job.placed[r!.index]!.filter((c) => c !== to);
+        usable.delete(to.host);
+        why.set(to.host, (err as Error).message);
+        continue;
+      }
+      const homes = job.homes[r!.index]!;
+      if (to.host === to.home && homes.includes(r!.failed.home)) homes[homes.indexOf(r!.failed.home)] = to.home;
+      rerouted.push(r!);
+      break;
+    }
+  }
+  return { rerouted, why };
+}
+
+/** What the failed locations cost a put, in words: why each failed, where its shards went. */
+function failureWords(
+  vault: Vault,
+  name: string,
+  why: ReadonlyMap<string, string>,
+  rerouted: readonly Rerouted[],
+): string {
+  const nameOf = (id: string): string => vault.locationById(id)?.name ?? id;
+  const failed = [...why].map(([id, message]) => `${nameOf(id)} failed during the put (${message})`).join('; ');
+  const went = rerouted.map((r) =>
+    r.to === null
+      ? `shard ${r.index} has no copy for ${nameOf(r.failed.home)} now (repair makes it)`
+      : r.to.host === r.to.home
+        ? `shard ${r.index} went to ${nameOf(r.to.host)}, a spare that held none of ${name}'s shards`
+        : `shard ${r.index} waits on ${nameOf(r.to.host)} for ${nameOf(r.to.home)} and moves there at the next put, rm or repair that can write to it`,
+  );
+  return `${failed}: ${went.join('; ')}`;
 }
 
 /**

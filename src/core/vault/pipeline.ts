@@ -113,6 +113,9 @@ export interface PutResult {
   readonly size: number;
   readonly sha256: string;
   readonly shards: readonly WrittenShard[];
+  /** Targets (by position) whose location failed while writing, and why: only with
+   * `tolerate`; the shard copy is not there, and the caller places it elsewhere. */
+  readonly failed: readonly { readonly target: number; readonly error: Error }[];
 }
 
 export async function writeShards(opts: {
@@ -122,6 +125,10 @@ export async function writeShards(opts: {
   keys: readonly Uint8Array[];
   targets: readonly ShardTarget[];
   onProgress?: (bytes: number) => void;
+  /** Go on without a target whose location fails, while at least this many shards still
+   * have a copy being written (a put places the missing copies after: files.ts). Without
+   * it, one failed target fails the whole write. */
+  tolerate?: { readonly shards: number };
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
@@ -132,13 +139,27 @@ export async function writeShards(opts: {
   const fileHash = createHash('sha256');
   let size = 0;
   let index = 0;
+  const dropped = new Set<Channel>();
+  const enough = (): boolean =>
+    opts.tolerate !== undefined &&
+    new Set(targets.filter((_, i) => !dropped.has(channels[i]!)).map((t) => t.index)).size >= opts.tolerate.shards;
 
+  const push = async (c: Channel, bytes: Uint8Array): Promise<void> => {
+    if (dropped.has(c)) return;
+    try {
+      await c.push(bytes);
+    } catch (err) {
+      dropped.add(c);
+      if (!enough()) throw err;
+    }
+  };
   const send = async (j: number, ...parts: Uint8Array[]): Promise<void> => {
     for (const bytes of parts) {
       shardSizes[j]! += bytes.length;
-      await Promise.all(byShard[j]!.map((c) => c.push(bytes)));
+      await Promise.all(byShard[j]!.map((c) => push(c, bytes)));
     }
   };
+  const failed: { target: number; error: Error }[] = [];
 
   // Segments are sealed (coded and encrypted) by a worker while this thread reads, hashes
   // and writes; two segments in flight keep both busy.
@@ -163,7 +184,14 @@ export async function writeShards(opts: {
     }
     while (inFlight.length > 0) await flush();
     channels.forEach((c) => c.close());
-    await Promise.all(uploads);
+    const ended = await Promise.allSettled(uploads);
+    ended.forEach((e, i) => {
+      if (e.status === 'rejected') {
+        dropped.add(channels[i]!);
+        failed.push({ target: i, error: e.reason instanceof Error ? e.reason : new Error(String(e.reason)) });
+      }
+    });
+    if (failed.length > 0 && !enough()) throw cause() ?? failed[0]!.error;
   } catch (err) {
     const reason = err instanceof Error ? err : new Error(String(err));
     channels.forEach((c) => c.abort(reason));
@@ -182,6 +210,7 @@ export async function writeShards(opts: {
     size,
     sha256: fileHash.digest('hex'),
     shards: digests.map((d, j) => ({ index: j, digest: d.hex(), size: shardSizes[j]! })),
+    failed,
   };
 }
 

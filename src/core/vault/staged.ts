@@ -50,6 +50,48 @@ export function stageAway(
   return placed;
 }
 
+/** Where a shard copy that failed to write goes instead (replaceFailed). */
+export interface Rerouted {
+  readonly index: number;
+  /** The copy that failed: its host was the location that failed. */
+  readonly failed: PlacedCopy;
+  /** Its replacement: a spare's own copy (host = home, the manifest names the spare), or
+   * one held for the failed copy's home on a present location (staged); null when none. */
+  readonly to: PlacedCopy | null;
+}
+
+/**
+ * Places the copies a put could not write (their location failed mid-put) on locations in
+ * `usable` (reachable, and not failed in this put): first on a spare, a location holding no
+ * shard of this file, which then is that shard's home; else held for its home on the usable
+ * location holding the fewest copies and not that shard (as stageAway does), else nowhere.
+ * `placed` is updated in place to what is written once the replacements are.
+ */
+export function replaceFailed(
+  placed: PlacedCopy[][],
+  failed: readonly { readonly index: number; readonly copy: PlacedCopy }[],
+  usable: ReadonlySet<string>,
+  order: readonly string[],
+): Rerouted[] {
+  for (const f of failed) {
+    placed[f.index] = placed[f.index]!.filter((c) => c.host !== f.copy.host || c.home !== f.copy.home);
+  }
+  return failed.map(({ index, copy }) => {
+    const hosts = new Set(placed.flat().map((c) => c.host));
+    const spare = order.find((id) => usable.has(id) && !hosts.has(id));
+    let to: PlacedCopy | null = spare === undefined ? null : { host: spare, home: spare };
+    if (to === null) {
+      const load = (id: string): number => placed.flat().filter((c) => c.host === id).length;
+      const host = order
+        .filter((id) => usable.has(id) && !placed[index]!.some((c) => c.host === id))
+        .reduce<string | null>((best, id) => (best === null || load(id) < load(best) ? id : best), null);
+      to = host === null ? null : { host, home: copy.home };
+    }
+    if (to !== null) placed[index]!.push(to);
+    return { index, failed: copy, to };
+  });
+}
+
 export interface Completion {
   /** Shard copies moved to their own location. */
   readonly moved: number;
