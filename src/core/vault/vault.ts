@@ -1414,6 +1414,7 @@ async function makeMissingRoots(
   confirm: CreateOptions['confirmCreateFolder'],
 ): Promise<string[]> {
   const made: string[] = [];
+  const refused: { index: number; error: ShardvaultError }[] = [];
   for (const [i, l] of locations.entries()) {
     if (health[i]!.reachable) continue;
     const ask =
@@ -1424,11 +1425,20 @@ async function makeMissingRoots(
       if ((await createRootOf(l.node, ask)) !== 'created') continue;
     } catch (err) {
       if (err instanceof OfflineError) continue;
-      if (err instanceof ShardvaultError) throw new LocationsError([i], err);
-      throw err;
+      if (!(err instanceof ShardvaultError)) throw err;
+      // Every folder that can't be made is said at once, each with its location's name.
+      refused.push({ index: i, error: err });
+      continue;
     }
     made.push(l.display);
     health[i] = await l.node.health();
+  }
+  if (refused.length > 0) {
+    const words = refused.map((r) => `${locations[r.index]!.name}: ${r.error.message}`).join('; ');
+    throw new LocationsError(
+      refused.map((r) => r.index),
+      new ShardvaultError(refused[0]!.error.code, words),
+    );
   }
   return made;
 }
