@@ -39,7 +39,7 @@ export function parseS3Spec(spec: string, options: { allowInsecureHttp?: boolean
   if (typeof spec !== 'string') throw new TypeError('an S3 location spec must be a string');
   const fail: (why: string) => never = (why) => {
     // No at sign in these words: the message may pass redaction again (CLI, bridges).
-    throw new UsageError(`bad location ${JSON.stringify(redactCredentials(spec))}: ${why}`);
+    throw new UsageError(`bad location ${quoted(spec)}: ${why}`);
   };
   if (/[\s\p{Cc}]/u.test(spec)) fail('it contains spaces or control characters (percent-encode them)');
   const schemeEnd = spec.indexOf('://');
@@ -128,6 +128,21 @@ export function formatS3Spec(address: S3Address): string {
     `${a.secure ? 's3' : 's3+http'}://${encodeURIComponent(a.accessKeyId)}:${encodeURIComponent(a.secretAccessKey)}` +
     `@${urlHost(a.host)}${port}/${a.bucket}${prefix}${query.length > 0 ? `?${query.join('&')}` : ''}`
   );
+}
+
+/**
+ * The SPEC redacted, or nothing of it where redaction can't tell its secret (a raw '/' in
+ * the key makes the userinfo look like a path to it).
+ */
+function quoted(spec: string): string {
+  const shown = redactCredentials(spec);
+  const start = spec.indexOf('://') + 3;
+  const at = spec.lastIndexOf('@');
+  const colon = spec.indexOf(':', start);
+  const secret = start >= 3 && colon >= 0 && colon < at ? spec.slice(colon + 1, at) : '';
+  return secret !== '' && shown.includes(secret)
+    ? '(not shown: its secret key could not be told apart)'
+    : JSON.stringify(shown);
 }
 
 function parseHostPort(text: string, fail: (why: string) => never): { host: string; port: number | null } {
