@@ -247,14 +247,16 @@ export function runConformance(
       },
     );
 
-    it.runIf(!atomic)('takes concurrent writers to different paths (a server that writes in place)', async () => {
-      const d = dir();
-      const apart = Array.from({ length: 12 }, (_, i) => pattern(`apart-${i}`, 100_000 + i));
-      await Promise.all(apart.map((data, i) => node.put(`${d}/apart/${i}`, i % 2 ? data : chunked(data, 30_000))));
-      for (const [i, data] of apart.entries()) {
-        expect(equalBytes(await readObject(node, `${d}/apart/${i}`, MiB), data)).toBe(true);
-      }
-    });
+    if (!atomic) {
+      it('takes concurrent writers to different paths (a server that writes in place)', async () => {
+        const d = dir();
+        const apart = Array.from({ length: 12 }, (_, i) => pattern(`apart-${i}`, 100_000 + i));
+        await Promise.all(apart.map((data, i) => node.put(`${d}/apart/${i}`, i % 2 ? data : chunked(data, 30_000))));
+        for (const [i, data] of apart.entries()) {
+          expect(equalBytes(await readObject(node, `${d}/apart/${i}`, MiB), data)).toBe(true);
+        }
+      });
+    }
 
     it('leaves the previous object and nothing new when the data source fails midway', async () => {
       const d = dir();
