@@ -7,6 +7,7 @@
  * the server's own message text (it is the server's to choose) nor any key.
  */
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../../errors';
+import { TLS_TRUST_CODES } from '../response';
 import { isNetworkFailure } from '../retry';
 
 /** Marks an error thrown by the caller's data source, so that put rethrows it as it was. */
@@ -15,18 +16,6 @@ export class SourceError extends Error {
     super('the data source failed');
   }
 }
-
-/** TLS failures that mean "this certificate is not trusted": a person must act. */
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-]);
 
 /** Codes that say the key pair is wrong, rather than that it may not do this. */
 const BAD_KEY_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);

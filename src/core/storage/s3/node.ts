@@ -47,7 +47,8 @@ import {
 } from '../node';
 import { checkS3Address, displayS3, encodeSegments, requireS3Transport, s3Endpoint, type S3Address } from './address';
 import { hasS3Code, s3Error, s3Status, SourceError } from './errors';
-import { BodyStream, PartReader, readBody } from './transfer';
+import { ResponseStream } from '../response';
+import { PartReader, readBody } from './transfer';
 
 export interface S3NodeOptions {
   /** A request fails when its connection stays silent this long (and connecting, at most 10 s of it). Default 30 s. */
@@ -191,7 +192,7 @@ export class S3Node implements StorageNode {
     try {
       const answer = await client.send(new sdk.GetObjectCommand({ ...this.bucket(), Key: this.key(path) }));
       const length = answer.ContentLength;
-      return new BodyStream(this.body(answer.Body, where), typeof length === 'number' ? length : null, where);
+      return new ResponseStream(this.body(answer.Body, where), typeof length === 'number' ? length : null, where);
     } catch (err) {
       throw this.failed(err, where);
     }

@@ -1,6 +1,6 @@
 /**
- * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and a
- * response body as the engine's stream.
+ * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and a range
+ * answer read into memory (a whole body streams through ../response.ts).
  */
 import type { Readable } from 'node:stream';
 import { OfflineError } from '../../errors';
@@ -75,55 +75,6 @@ export class PartReader {
     } catch {
       // the source's own trouble; the put's error is what the caller hears
     }
-  }
-}
-
-/**
- * A response body as the engine's stream: a broken or short body is OfflineError, and a
- * caller that stops early (break, return()) releases the connection, read or not.
- */
-export class BodyStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
-  private readonly inner: AsyncIterator<Buffer>;
-  private received = 0;
-
-  constructor(
-    private readonly body: Readable,
-    private readonly expected: number | null,
-    private readonly where: string,
-  ) {
-    this.inner = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    let step: IteratorResult<Buffer>;
-    try {
-      step = await this.inner.next();
-    } catch (err) {
-      this.body.destroy();
-      throw new OfflineError(`${this.where}: connection lost during download`, { cause: err });
-    }
-    if (step.done) {
-      if (this.expected !== null && this.received !== this.expected) {
-        throw new OfflineError(`${this.where}: download ended after ${this.received} of ${this.expected} bytes`);
-      }
-      return { done: true, value: undefined };
-    }
-    this.received += step.value.length;
-    if (this.expected !== null && this.received > this.expected) {
-      this.body.destroy();
-      throw new OfflineError(`${this.where}: the server sent more than the ${this.expected} bytes it announced`);
-    }
-    return { done: false, value: step.value };
-  }
-
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.body.destroy();
-    await this.inner.return?.();
-    return { done: true, value: undefined };
   }
 }
 
