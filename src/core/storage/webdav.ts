@@ -40,6 +40,7 @@ import {
   type StorageNode,
   unreachable,
 } from './node';
+import { ResponseStream, TLS_TRUST_CODES } from './response';
 import { displayWebDav, plainHttpPasswordHost, plainHttpRefusal } from './url';
 import { Authenticator } from './webdav/auth';
 import { type DavEntry, childName, parseMultistatus } from './webdav/multistatus';
@@ -162,7 +163,7 @@ export class WebDavNode implements StorageNode {
       throw this.statusError('GET', path, status);
     }
     const length = res.headers['content-length'];
-    return new ResponseIterable(res, length === undefined ? null : Number(length), `${this.display}: ${path}`);
+    return new ResponseStream(res, length === undefined ? null : Number(length), `${this.display}: ${path}`);
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
@@ -617,17 +618,6 @@ export class WebDavNode implements StorageNode {
   }
 }
 
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
 const PROPFIND_BODY = utf8(
   '<?xml version="1.0" encoding="utf-8"?>' +
     '<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/><d:getlastmodified/>' +
@@ -715,44 +705,3 @@ async function readText(res: http.IncomingMessage, max: number, where: string): 
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A GET's body as the engine's stream: errors become OfflineError, a short body too. */
-class ResponseIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
-  private readonly inner: AsyncIterator<Buffer>;
-  private received = 0;
-
-  constructor(
-    private readonly res: http.IncomingMessage,
-    private readonly expected: number | null,
-    private readonly where: string,
-  ) {
-    this.inner = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    let step: IteratorResult<Buffer>;
-    try {
-      step = await this.inner.next();
-    } catch (err) {
-      this.res.destroy();
-      throw new OfflineError(`${this.where}: connection lost during download`, { cause: err });
-    }
-    if (step.done) {
-      if (this.expected !== null && this.received !== this.expected) {
-        throw new OfflineError(`${this.where}: download ended after ${this.received} of ${this.expected} bytes`);
-      }
-      return { done: true, value: undefined };
-    }
-    this.received += step.value.length;
-    return { done: false, value: step.value };
-  }
-
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.res.destroy();
-    await this.inner.return?.();
-    return { done: true, value: undefined };
-  }
-}

@@ -1,0 +1,104 @@
+/**
+ * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and a range
+ * answer read into memory (a whole body streams through ../response.ts).
+ */
+import type { Readable } from 'node:stream';
+import { OfflineError } from '../../errors';
+import { SourceError } from './errors';
+
+/**
+ * Reads the caller's data a part at a time: each `read(size)` answers exactly `size` bytes,
+ * fewer only where the data ends, and null once it has ended. A failure of the source comes
+ * out as SourceError; `release` stops a source that will not be read to its end.
+ */
+export class PartReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array = new Uint8Array(0);
+  private ended = false;
+  total = 0;
+
+  constructor(data: AsyncIterable<Uint8Array> | Uint8Array) {
+    if (data instanceof Uint8Array) {
+      let given = false;
+      this.iterator = {
+        next: () =>
+          Promise.resolve(given ? { done: true, value: undefined } : ((given = true), { done: false, value: data })),
+      };
+    } else {
+      this.iterator = data[Symbol.asyncIterator]();
+    }
+  }
+
+  async read(size: number): Promise<Buffer | null> {
+    let part: Buffer | null = null;
+    let filled = 0;
+    while (filled < size) {
+      if (this.pending.length === 0) {
+        if (this.ended) break;
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await this.iterator.next();
+        } catch (err) {
+          this.ended = true;
+          throw new SourceError(err);
+        }
+        if (step.done) {
+          this.ended = true;
+          break;
+        }
+        if (!(step.value instanceof Uint8Array)) throw new TypeError('put data must yield Uint8Arrays');
+        this.pending = step.value;
+        continue;
+      }
+      const take = Math.min(size - filled, this.pending.length);
+      if (part === null || part.length < filled + take) {
+        // Grown as the data comes, so that a small object does not cost a whole part.
+        const grown = Buffer.allocUnsafe(Math.min(size, Math.max(filled + take, 2 * (part?.length ?? 0), 64 << 10)));
+        if (part !== null) part.copy(grown, 0, 0, filled);
+        part = grown;
+      }
+      part.set(this.pending.subarray(0, take), filled);
+      this.pending = this.pending.subarray(take);
+      filled += take;
+    }
+    this.total += filled;
+    // Copied, never kept: a source may reuse a chunk's memory once it is asked for the next.
+    return part === null ? null : part.subarray(0, filled);
+  }
+
+  /** Tells a source that was not read to its end that it may stop. */
+  async release(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      await this.iterator.return?.();
+    } catch {
+      // the source's own trouble; the put's error is what the caller hears
+    }
+  }
+}
+
+/**
+ * Reads up to `max` bytes of a body into memory (a range answer), dropping the first `skip`
+ * (a server that ignored the range and sent the whole object). Then releases the body.
+ */
+export async function readBody(body: Readable, skip: number, max: number, where: string): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(max);
+  let got = 0;
+  let toSkip = skip;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const from = Math.min(toSkip, chunk.length);
+      toSkip -= from;
+      const take = Math.min(chunk.length - from, max - got);
+      chunk.copy(out, got, from, from + take);
+      got += take;
+      if (got === max) break;
+    }
+  } catch (err) {
+    throw new OfflineError(`${where}: connection lost during download`, { cause: err });
+  } finally {
+    if (!body.readableEnded) body.destroy();
+  }
+  return out.subarray(0, got);
+}
