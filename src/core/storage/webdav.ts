@@ -704,4 +704,3 @@ async function readText(res: http.IncomingMessage, max: number, where: string): 
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
