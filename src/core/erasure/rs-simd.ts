@@ -1,0 +1,125 @@
+/**
+ * The Reed-Solomon coding loop in WebAssembly SIMD: split-nibble multiplication with
+ * `i8x16.swizzle`, the method of ISA-L and klauspost/reedsolomon (rs-simd.wat says how). Same
+ * matrix, same bytes as the table loop (rs-table.ts), several times faster.
+ *
+ * The module is small and compiled synchronously on first use, once per thread (a worker has
+ * its own). It works in its own memory: pieces are copied in a block at a time (the inputs'
+ * block, then the outputs' block computed there and copied out), so any Uint8Array works
+ * whatever its buffer or offset, and the memory stays a few hundred KiB for any code. The
+ * blocks are plaintext during a put: they are zeroed before each call returns (JavaScript
+ * promises no more than that about copies the engine makes).
+ */
+import { MUL } from './gf256';
+import { RS_SIMD_WASM } from './rs-simd-wasm';
+
+/** The part of the WebAssembly API used here (the engine is typed without DOM lib). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** rs-simd.wat's `code`: out[r] = Σ_i coefs[r·inputs + i] · in[i], for len bytes (a multiple of 32). */
+type Code = (rows: number, inputs: number, coefs: number, src: number, dst: number, len: number) => void;
+
+const WASM: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const MODULE_BYTES = new Uint8Array(Buffer.from(RS_SIMD_WASM, 'base64'));
+
+const PAGE = 65536;
+/** Where the module expects the 256 pairs of nibble tables. */
+const TABLES = 0;
+/** Where the coefficients of a call go: up to 255 × 255 bytes. */
+const COEFS = 8192;
+/** Where the input blocks go, followed by the output blocks; 16-byte aligned. */
+const DATA = COEFS + 65536;
+/** The kernel works on whole 32-byte steps: a short last block is padded to one. */
+const STEP = 32;
+/** Bytes of each piece per block, so that one block of every input and output stays in L2. */
+const BLOCK_BUDGET = 192 * 1024;
+const MIN_BLOCK = 2048;
+const MAX_BLOCK = 16384;
+
+let available: boolean | undefined;
+
+/** Whether this runtime has WebAssembly with SIMD (it validates the module's swizzles). */
+export function simdAvailable(): boolean {
+  available ??= WASM !== undefined && WASM.validate(MODULE_BYTES);
+  return available;
+}
+
+interface Kernel {
+  readonly memory: WasmMemory;
+  readonly code: Code;
+  heap: Uint8Array;
+}
+
+let kernel: Kernel | undefined;
+
+function load(): Kernel {
+  if (kernel !== undefined) return kernel;
+  if (!simdAvailable()) throw new Error('WebAssembly SIMD is not available in this runtime');
+  const { exports } = new WASM!.Instance(new WASM!.Module(MODULE_BYTES), {});
+  const memory = exports.memory as WasmMemory;
+  const loaded: Kernel = { memory, code: exports.code as Code, heap: new Uint8Array(memory.buffer) };
+  for (let c = 0; c < 256; c++) {
+    for (let x = 0; x < 16; x++) {
+      loaded.heap[TABLES + c * 32 + x] = MUL[(c << 8) | x]!;
+      loaded.heap[TABLES + c * 32 + 16 + x] = MUL[(c << 8) | (x << 4)]!;
+    }
+  }
+  kernel = loaded;
+  return loaded;
+}
+
+/** Grows the module's memory to at least `bytes` (a grow detaches the old view). */
+function reserve(k: Kernel, bytes: number): void {
+  const have = k.memory.buffer.byteLength;
+  if (bytes <= have) return;
+  k.memory.grow(Math.ceil((bytes - have) / PAGE));
+  k.heap = new Uint8Array(k.memory.buffer);
+}
+
+/** Block length per piece for `pieces` pieces in flight: a multiple of STEP. */
+function blockLength(pieces: number): number {
+  const fit = Math.floor(BLOCK_BUDGET / pieces / STEP) * STEP;
+  return Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, fit));
+}
+
+/**
+ * outputs[r] = rows[r] · inputs, byte-wise, over the first `length` bytes: the contract of
+ * rs-table.ts's codeRowsTable. Every row has inputs.length coefficients.
+ */
+export function codeRowsSimd(
+  rows: readonly Uint8Array[],
+  inputs: readonly Uint8Array[],
+  outputs: readonly Uint8Array[],
+  length: number,
+): void {
+  if (length === 0 || rows.length === 0) return;
+  const k = load();
+  const count = inputs.length;
+  const block = blockLength(count + rows.length);
+  reserve(k, DATA + (count + rows.length) * block);
+  const heap = k.heap;
+  rows.forEach((row, r) => heap.set(row, COEFS + r * count));
+  try {
+    for (let start = 0; start < length; start += block) {
+      const len = Math.min(block, length - start);
+      const stride = Math.ceil(len / STEP) * STEP;
+      const dst = DATA + count * stride;
+      for (let i = 0; i < count; i++) heap.set(inputs[i]!.subarray(start, start + len), DATA + i * stride);
+      k.code(rows.length, count, COEFS, DATA, dst, stride);
+      for (let r = 0; r < rows.length; r++) {
+        outputs[r]!.set(heap.subarray(dst + r * stride, dst + r * stride + len), start);
+      }
+    }
+  } finally {
+    heap.fill(0, DATA, DATA + (count + rows.length) * block);
+  }
+}
