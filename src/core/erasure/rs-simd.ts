@@ -3,12 +3,13 @@
  * `i8x16.swizzle`, the method of ISA-L and klauspost/reedsolomon (rs-simd.wat says how). Same
  * matrix, same bytes as the table loop (rs-table.ts), several times faster.
  *
- * The module is small and compiled synchronously on first use, once per thread (a worker has
- * its own). It works in its own memory: pieces are copied in a block at a time (the inputs'
- * block, then the outputs' block computed there and copied out), so any Uint8Array works
- * whatever its buffer or offset, and the memory stays a few hundred KiB for any code. The
- * blocks are plaintext during a put: they are zeroed before each call returns (JavaScript
- * promises no more than that about copies the engine makes).
+ * The module is small (under 1 KiB) and compiled synchronously the first time a codec asks
+ * for it, once per thread (a worker has its own). It works in its own memory: the pieces go
+ * through it a block at a time (the inputs' block copied in, the outputs' block computed
+ * there and copied out), so any Uint8Array works whatever its buffer or offset, and the
+ * memory stays under 600 KiB even for 255 pieces. During a put the blocks are plaintext:
+ * they are zeroed before each call returns (JavaScript promises nothing about copies the
+ * engine itself makes).
  */
 import { MUL } from './gf256';
 import { RS_SIMD_WASM } from './rs-simd-wasm';
@@ -45,36 +46,43 @@ const BLOCK_BUDGET = 192 * 1024;
 const MIN_BLOCK = 2048;
 const MAX_BLOCK = 16384;
 
-let available: boolean | undefined;
-
-/** Whether this runtime has WebAssembly with SIMD (it validates the module's swizzles). */
-export function simdAvailable(): boolean {
-  available ??= WASM !== undefined && WASM.validate(MODULE_BYTES);
-  return available;
-}
-
 interface Kernel {
   readonly memory: WasmMemory;
   readonly code: Code;
   heap: Uint8Array;
 }
 
-let kernel: Kernel | undefined;
+/** The loaded module, null where it can't be had, undefined until first asked. */
+let kernel: Kernel | null | undefined;
 
-function load(): Kernel {
+function load(): Kernel | null {
   if (kernel !== undefined) return kernel;
-  if (!simdAvailable()) throw new Error('WebAssembly SIMD is not available in this runtime');
-  const { exports } = new WASM!.Instance(new WASM!.Module(MODULE_BYTES), {});
+  kernel = null;
+  // validate() answers whether the runtime knows the SIMD instructions; compiling can still
+  // be refused (a Content-Security-Policy without 'wasm-unsafe-eval'), and then the table
+  // loop is the answer too.
+  if (WASM === undefined || !WASM.validate(MODULE_BYTES)) return null;
+  let exports: Record<string, unknown>;
+  try {
+    exports = new WASM.Instance(new WASM.Module(MODULE_BYTES), {}).exports;
+  } catch {
+    return null;
+  }
   const memory = exports.memory as WasmMemory;
-  const loaded: Kernel = { memory, code: exports.code as Code, heap: new Uint8Array(memory.buffer) };
+  const heap = new Uint8Array(memory.buffer);
   for (let c = 0; c < 256; c++) {
     for (let x = 0; x < 16; x++) {
-      loaded.heap[TABLES + c * 32 + x] = MUL[(c << 8) | x]!;
-      loaded.heap[TABLES + c * 32 + 16 + x] = MUL[(c << 8) | (x << 4)]!;
+      heap[TABLES + c * 32 + x] = MUL[(c << 8) | x]!;
+      heap[TABLES + c * 32 + 16 + x] = MUL[(c << 8) | (x << 4)]!;
     }
   }
-  kernel = loaded;
-  return loaded;
+  kernel = { memory, code: exports.code as Code, heap };
+  return kernel;
+}
+
+/** Whether this runtime runs the SIMD module (it validates and compiles). */
+export function simdAvailable(): boolean {
+  return load() !== null;
 }
 
 /** Grows the module's memory to at least `bytes` (a grow detaches the old view). */
@@ -103,6 +111,7 @@ export function codeRowsSimd(
 ): void {
   if (length === 0 || rows.length === 0) return;
   const k = load();
+  if (k === null) throw new Error('WebAssembly SIMD is not available in this runtime');
   const count = inputs.length;
   const block = blockLength(count + rows.length);
   reserve(k, DATA + (count + rows.length) * block);
