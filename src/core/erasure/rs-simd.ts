@@ -86,11 +86,11 @@ export function simdAvailable(): boolean {
 }
 
 /** Grows the module's memory to at least `bytes` (a grow detaches the old view). */
-function reserve(k: Kernel, bytes: number): void {
-  const have = k.memory.buffer.byteLength;
+function reserve(wasm: Kernel, bytes: number): void {
+  const have = wasm.memory.buffer.byteLength;
   if (bytes <= have) return;
-  k.memory.grow(Math.ceil((bytes - have) / PAGE));
-  k.heap = new Uint8Array(k.memory.buffer);
+  wasm.memory.grow(Math.ceil((bytes - have) / PAGE));
+  wasm.heap = new Uint8Array(wasm.memory.buffer);
 }
 
 /** Block length per piece for `pieces` pieces in flight: a multiple of STEP. */
@@ -110,12 +110,12 @@ export function codeRowsSimd(
   length: number,
 ): void {
   if (length === 0 || rows.length === 0) return;
-  const k = load();
-  if (k === null) throw new Error('WebAssembly SIMD is not available in this runtime');
+  const wasm = load();
+  if (wasm === null) throw new Error('WebAssembly SIMD is not available in this runtime');
   const count = inputs.length;
   const block = blockLength(count + rows.length);
-  reserve(k, DATA + (count + rows.length) * block);
-  const heap = k.heap;
+  reserve(wasm, DATA + (count + rows.length) * block);
+  const heap = wasm.heap;
   rows.forEach((row, r) => heap.set(row, COEFS + r * count));
   try {
     for (let start = 0; start < length; start += block) {
@@ -123,7 +123,7 @@ export function codeRowsSimd(
       const stride = Math.ceil(len / STEP) * STEP;
       const dst = DATA + count * stride;
       for (let i = 0; i < count; i++) heap.set(inputs[i]!.subarray(start, start + len), DATA + i * stride);
-      k.code(rows.length, count, COEFS, DATA, dst, stride);
+      wasm.code(rows.length, count, COEFS, DATA, dst, stride);
       for (let r = 0; r < rows.length; r++) {
         outputs[r]!.set(heap.subarray(dst + r * stride, dst + r * stride + len), start);
       }
