@@ -220,6 +220,30 @@ describe('an S3 endpoint that lies', () => {
     expect((err as Error).message).toMatch(/larger than/);
   });
 
+  it('gives up on an answer that trickles in, never silent long enough to time out', async () => {
+    hostile.handle = (_req, res, url) => {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      res.setHeader('content-type', 'application/xml');
+      const page = Buffer.from(listPage([`${prefix}k1`], { truncated: false }));
+      let at = 0;
+      const drip = setInterval(() => {
+        if (res.destroyed || at >= page.length) {
+          clearInterval(drip);
+          if (!res.destroyed) res.end();
+          return;
+        }
+        res.write(page.subarray(at, ++at));
+      }, 100);
+    };
+    const s3 = make({ timeoutMs: 1000 });
+    const started = Date.now();
+    const err = await s3.list('shards').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OfflineError);
+    expect((err as OfflineError).unresponsive).toBe(true);
+    // The page is some 400 bytes: a byte each 100 ms would take 40 s.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('stops a listing whose continuation tokens go round', async () => {
     let served = 0;
     hostile.handle = (_req, res, url) => {

@@ -52,7 +52,11 @@ import { ResponseStream } from '../response';
 import { boundedAnswer, MAX_ANSWER_BYTES, PartReader, readBody } from './transfer';
 
 export interface S3NodeOptions {
-  /** A request fails when its connection stays silent this long (and connecting, at most 10 s of it). Default 30 s. */
+  /**
+   * A request fails when its connection stays silent this long (and connecting, at most 10 s
+   * of it), and an answer read whole (all but an object's body) when it has not ended this
+   * long after it began. Default 30 s.
+   */
   readonly timeoutMs?: number;
   /** Connections (so requests) in flight at once. Default 8. */
   readonly concurrency?: number;
@@ -81,6 +85,13 @@ const MAX_PAGES = 100_000;
  * whole app.
  */
 export const MAX_LISTED = 1_000_000;
+/**
+ * Answers S3 starts at once and ends only when its work is done, sending spaces meanwhile so
+ * the connection does not fall silent (AWS: "could take several minutes"): joining the parts
+ * of an upload, copying an object. They get this long to end; every other answer, the timeout.
+ */
+const SLOW_ANSWERS: ReadonlySet<string> = new Set(['CompleteMultipartUploadCommand', 'CopyObjectCommand']);
+const SLOW_ANSWER_MS = 15 * 60_000;
 
 type Sdk = typeof S3;
 type AnswerMiddleware = Parameters<S3.S3Client['middlewareStack']['addRelativeTo']>[0];
@@ -471,7 +482,8 @@ export class S3Node implements StorageNode {
     };
     const client = newClient(sdk, config);
     // Just inside the SDK's reader of answers: it reads every answer whole into memory but a
-    // GetObject's body (the object, streamed to the caller, who bounds it).
+    // GetObject's body (the object, streamed to the caller, who bounds it); such an answer
+    // must end within the timeout, not only never fall silent that long.
     const bound = (next: AnswerHandler, context: { readonly commandName?: string }) => async (args: unknown) => {
       const out = await next(args);
       const response = out.response as { statusCode?: number; headers?: Record<string, string>; body?: unknown };
@@ -482,7 +494,15 @@ export class S3Node implements StorageNode {
       const head = (args as { request?: { method?: string } }).request?.method === 'HEAD';
       if (!object && !head && body && typeof body.pipe === 'function') {
         const length = Number(response.headers?.['content-length'] ?? NaN);
-        response.body = boundedAnswer(body, Number.isFinite(length) ? length : null, MAX_ANSWER_BYTES, this.display);
+        response.body = boundedAnswer(
+          body,
+          Number.isFinite(length) ? length : null,
+          {
+            max: MAX_ANSWER_BYTES,
+            deadlineMs: SLOW_ANSWERS.has(context.commandName ?? '') ? Math.max(timeoutMs, SLOW_ANSWER_MS) : timeoutMs,
+          },
+          this.display,
+        );
       }
       return out;
     };

@@ -111,10 +111,18 @@ export async function readBody(body: Readable, skip: number, max: number, where:
 export const MAX_ANSWER_BYTES = 16 << 20;
 
 /**
- * The body, failing with CorruptError once more than `max` bytes came (or were announced)
- * and releasing the connection.
+ * The body, failing with CorruptError once more than `max` bytes came (or were announced),
+ * and with an unresponsive OfflineError when it has not ended `deadlineMs` after it began:
+ * the connection's own timeout is for silence, and a server that sends a byte now and then
+ * is never silent. Either releases the connection.
  */
-export function boundedAnswer(body: Readable, announced: number | null, max: number, where: string): Readable {
+export function boundedAnswer(
+  body: Readable,
+  announced: number | null,
+  limits: { readonly max: number; readonly deadlineMs: number },
+  where: string,
+): Readable {
+  const { max, deadlineMs } = limits;
   const tooLarge = (): CorruptError =>
     new CorruptError(`${where}: the server's answer is larger than the ${max >> 20} MiB an answer may be`);
   if (announced !== null && announced > max) {
@@ -133,6 +141,14 @@ export function boundedAnswer(body: Readable, announced: number | null, max: num
       done(null, chunk);
     },
   });
+  const late = setTimeout(() => {
+    body.destroy();
+    bounded.destroy(
+      new OfflineError(`${where}: the server's answer did not end within ${deadlineMs} ms`, { unresponsive: true }),
+    );
+  }, deadlineMs);
+  late.unref();
+  bounded.on('close', () => clearTimeout(late));
   body.on('error', (err) => bounded.destroy(err));
   return body.pipe(bounded);
 }
