@@ -79,7 +79,10 @@ describe('parcels a hostile location addresses to another', () => {
     cases.push('parcel with a borrowed header');
     const data = randomBytes(50_000);
     await putFile(vault, [data], 'real.bin');
-    const m = await fetchManifest(vault, vault.head().files.find((f) => f.name === 'real.bin')!);
+    const m = await fetchManifest(
+      vault,
+      vault.head().files.find((f) => f.name === 'real.bin')!,
+    );
     const usb = vault.locations.find((l) => l.name === 'usb')!;
     const nas = vault.locations.find((l) => l.name === 'nas')!;
     const onUsb = m.shards.find((s) => s.locations.includes(usb.id))!;
