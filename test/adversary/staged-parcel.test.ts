@@ -104,4 +104,22 @@ describe('parcels a hostile location addresses to another', () => {
     await getFile(vault, 'real.bin', out);
     expect((await fs.readFile(out)).equals(data)).toBe(true);
   });
+
+  // Last: the vault stays locked after it.
+  it('locked, moves a parcel no more bytes than its location listed', async () => {
+    cases.push('locked parcel larger than listed');
+    const usb = vault.locations.find((l) => l.name === 'usb')!;
+    const nas = vault.locations.find((l) => l.name === 'nas')!;
+    const object = randomBytes(16).toString('hex');
+    await plant('nas', PATHS.staged(usb.id, object), Buffer.alloc(8 << 20, 5));
+    // nas lists its parcel small and then serves all of it.
+    const list = nas.node.list.bind(nas.node);
+    nas.node.list = async (dir) => (await list(dir)).map((o) => ({ ...o, size: Math.min(o.size, 1000) }));
+    vault.lock();
+    const done = await completeStaged(vault);
+    expect(done.left.join('\n')).toMatch(/sent more than the 1000 bytes/);
+    const landed = await exists(nodePath.join(folder('usb'), PATHS.shard(object)));
+    if (landed) accepted.push(`a parcel listed as 1000 bytes wrote ${PATHS.shard(object)} on usb`);
+    expect(landed).toBe(false);
+  });
 });
