@@ -84,7 +84,7 @@ const MAX_PAGES = 100_000;
  * and a location that can't be listed is one location lost, where memory run out is the
  * whole app.
  */
-export const MAX_LISTED = 1_000_000;
+const MAX_LISTED = 1_000_000;
 /**
  * Answers S3 starts at once and ends only when its work is done, sending spaces meanwhile so
  * the connection does not fall silent (AWS: "could take several minutes"): joining the parts
