@@ -227,6 +227,21 @@ describe('Digest (RFC 7616 and RFC 2617 examples)', () => {
     expect(digestAuthorization({ ...request, challenge })).toMatch(/^Digest username="Mufasa", /);
   });
 
+  it('hashes a realm as the bytes the server sent (a UTF-8 realm is not encoded twice)', () => {
+    // "Tresor für Bob" in UTF-8, as Node hands a header's bytes over: one character a byte.
+    const sent = Buffer.from('Tresor für Bob', 'utf8').toString('latin1');
+    const challenge = chooseChallenge([`Digest realm="${sent}", nonce="n", qop="auth"`]);
+    if (challenge?.scheme !== 'digest') throw new Error('no digest challenge chosen');
+    const header = digestAuthorization({ ...request, challenge });
+    validateHeaderValue('authorization', header);
+    expect(header).toContain(`realm="${sent}"`);
+    // What Apache's htdigest stores: MD5 over the configured realm's UTF-8 bytes.
+    const md5 = (x: Buffer | string): string => createHash('md5').update(x).digest('hex');
+    const ha1 = md5(Buffer.from(`${request.username}:Tresor für Bob:${request.password}`, 'utf8'));
+    const ha2 = md5(`${request.method}:${request.uri}`);
+    expect(header).toContain(`response="${md5(`${ha1}:n:00000001:${request.cnonce}:auth:${ha2}`)}"`);
+  });
+
   it('reads a parameter named __proto__ or constructor as a parameter, and pollutes nothing', () => {
     const [c] = parseChallenges('Digest __proto__="x", constructor=y, realm="r", nonce="n", toString=z');
     expect(Object.getPrototypeOf(c!.params)).toBeNull();

@@ -64,11 +64,15 @@ export function digestAuthorization(request: {
 }): string {
   const { username, password, method, uri, challenge: d, cnonce } = request;
   const hashName = d.algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5';
-  const H = (s: string): string => createHash(hashName).update(s, 'utf8').digest('hex');
+  const H = (bytes: Buffer): string => createHash(hashName).update(bytes).digest('hex');
+  // The server's words (realm, nonce) came as header bytes, which Node reads as Latin-1: hashed
+  // as those very bytes (a UTF-8 realm would otherwise be encoded twice); the user's as UTF-8.
+  const wire = (text: string): Buffer => Buffer.from(text, 'latin1');
+  const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
   const nc = request.nc.toString(16).padStart(8, '0');
-  let ha1 = H(`${username}:${d.realm}:${password}`);
-  if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(`${ha1}:${d.nonce}:${cnonce}`);
-  const ha2 = H(`${method}:${uri}`);
+  let ha1 = H(Buffer.concat([utf8(`${username}:`), wire(d.realm), utf8(`:${password}`)]));
+  if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(wire(`${ha1}:${d.nonce}:${cnonce}`));
+  const ha2 = H(utf8(`${method}:${uri}`));
   const parts = [
     // A username that is not printable ASCII goes as RFC 8187 UTF-8 (RFC 7616, section
     // 3.4.4): anything else would be Latin-1 on the wire, or a header Node refuses.
@@ -79,10 +83,10 @@ export function digestAuthorization(request: {
     `algorithm=${d.algorithm}`,
   ];
   if (d.qop !== null) {
-    parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`))}`);
+    parts.push(`response=${quote(H(wire(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`)))}`);
     parts.push(`qop=${d.qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
   } else {
-    parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${ha2}`))}`);
+    parts.push(`response=${quote(H(wire(`${ha1}:${d.nonce}:${ha2}`)))}`);
   }
   if (d.opaque !== null) parts.push(`opaque=${quote(d.opaque)}`);
   return `Digest ${parts.join(', ')}`;
