@@ -244,6 +244,30 @@ describe('an S3 endpoint that lies', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('gives up on a put, a stat and a delete whose answers trickle in', async () => {
+    hostile.handle = (req, res) => {
+      res.setHeader('etag', '"d41d8cd98f00b204e9800998ecf8427e"');
+      res.setHeader('content-type', 'application/xml');
+      if (req.method === 'HEAD') {
+        res.setHeader('content-length', '3');
+        res.end();
+        return;
+      }
+      res.write(' ');
+      const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(' ')), 100);
+    };
+    const s3 = make({ timeoutMs: 1000 });
+    for (const call of [
+      () => s3.put('shards/0123456789abcdef0123456789abcdef', new Uint8Array(3)),
+      () => s3.delete('shards/0123456789abcdef0123456789abcdef'),
+    ]) {
+      const started = Date.now();
+      await expect(call()).rejects.toBeInstanceOf(OfflineError);
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    expect((await s3.stat('shards/0123456789abcdef0123456789abcdef'))?.size).toBe(3);
+  });
+
   it('stops a listing whose continuation tokens go round', async () => {
     let served = 0;
     hostile.handle = (_req, res, url) => {

@@ -148,6 +148,8 @@ export function boundedAnswer(
     );
   }, deadlineMs);
   late.unref();
+  // The deadline is the server's: met once its last byte came in ('finish'), read or not.
+  bounded.on('finish', () => clearTimeout(late));
   bounded.on('close', () => clearTimeout(late));
   body.on('error', (err) => bounded.destroy(err));
   return body.pipe(bounded);
