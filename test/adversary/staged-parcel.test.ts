@@ -115,9 +115,20 @@ describe('parcels a hostile location addresses to another', () => {
     // nas lists its parcel small and then serves all of it.
     const list = nas.node.list.bind(nas.node);
     nas.node.list = async (dir) => (await list(dir)).map((o) => ({ ...o, size: Math.min(o.size, 1000) }));
+    // And one for a name usb holds: its bytes are hashed to compare, no more than listed either.
+    const held = randomBytes(16).toString('hex');
+    await fs.mkdir(nodePath.join(folder('usb'), 'shards'), { recursive: true });
+    await fs.writeFile(nodePath.join(folder('usb'), PATHS.shard(held)), Buffer.alloc(10, 1));
+    await plant('nas', PATHS.staged(usb.id, held), Buffer.alloc(8 << 20, 6));
     vault.lock();
     const done = await completeStaged(vault);
-    expect(done.left.join('\n')).toMatch(/sent more than the 1000 bytes/);
+    for (const o of [object, held]) {
+      expect(
+        done.left.some((l) => l.includes(`sent more than the 1000 bytes of ${PATHS.staged(usb.id, o)}`)),
+        o,
+      ).toBe(true);
+    }
+    expect(done.conflicts).toEqual([]);
     const landed = await exists(nodePath.join(folder('usb'), PATHS.shard(object)));
     if (landed) accepted.push(`a parcel listed as 1000 bytes wrote ${PATHS.shard(object)} on usb`);
     expect(landed).toBe(false);

@@ -160,7 +160,7 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
               throw new Error(`${home.name} stored ${copied.stored} of ${copied.sent} bytes`);
             // What was found against an object of that name there before went with it.
             await damage.forget([{ location: home.id, path: target }]);
-          } else if ((await digestOf(home, target)) !== (await digestOf(p.host, p.path))) {
+          } else if ((await digestOf(home, target, there.size)) !== (await digestOf(p.host, p.path, size))) {
             await damage.record([{ location: home.id, path: target }]);
             conflicts.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);
             continue;
@@ -235,8 +235,14 @@ async function copyObject(
   return { sent, stored };
 }
 
-async function digestOf(location: Location, path: string): Promise<string> {
+/** SHA-256 of an object, which may be no larger than `max` bytes (a location may send without end). */
+async function digestOf(location: Location, path: string, max: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of await location.node.get(path)) hash.update(chunk);
+  let read = 0;
+  for await (const chunk of await location.node.get(path)) {
+    read += chunk.length;
+    if (read > max) throw new Error(`${location.name} sent more than the ${max} bytes of ${path}`);
+    hash.update(chunk);
+  }
   return hash.digest('hex');
 }
