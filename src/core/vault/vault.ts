@@ -295,7 +295,23 @@ export class Vault {
       const logPair = generateX25519();
       const device = newDevice();
       try {
-        for (const l of locations) {
+        for (const [i, l] of locations.entries()) {
+          // None held a record a moment ago: one there now was written by an earlier location
+          // of this loop, so both addresses reach the same storage (a link, a second mount, one
+          // bucket twice). Two such "locations" would overwrite each other's key share.
+          if (await l.node.stat(PATHS.vault)) {
+            const same = await sameStorageAs(l, locations.slice(0, i));
+            await Promise.all(locations.slice(0, i).map((w) => w.node.delete(PATHS.vault).catch(() => undefined)));
+            throw new LocationsError(
+              same === null ? [i] : [same, i],
+              new UsageError(
+                same === null
+                  ? `${l.name} (${l.display}) gained a vault record while this vault was being created: is another init running there?`
+                  : `${locations[same]!.name} (${locations[same]!.display}) and ${l.name} (${l.display}) are the same storage: ` +
+                      'give each location a folder, server path or bucket of its own',
+              ),
+            );
+          }
           const record: VaultRecord = {
             vaultId,
             locationId: l.id,
@@ -1445,4 +1461,15 @@ async function makeMissingRoots(
 
 async function closeNodes(nodes: readonly StorageNode[]): Promise<void> {
   await Promise.allSettled(nodes.map((n) => n.close()));
+}
+
+/** Which of `earlier` wrote the vault record `l` now shows (its index), or null. */
+async function sameStorageAs(l: Location, earlier: readonly Location[]): Promise<number | null> {
+  try {
+    const record = decodeVaultRecord(await readObject(l.node, PATHS.vault, 4096));
+    const at = earlier.findIndex((e) => e.id === record.locationId);
+    return at === -1 ? null : at;
+  } catch {
+    return null;
+  }
 }
