@@ -39,43 +39,21 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import { type ErrorCode, isEngineErrorCode } from './errors';
 import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
 // The envelope
 
 export interface BridgeError {
-  /** An engine error code (src/core/errors.ts) or one of BRIDGE_ERROR_CODES. */
-  readonly code: string;
+  /** An engine error code or one a bridge adds (src/shared/errors.ts). */
+  readonly code: ErrorCode;
   /** Words for a user; never a secret. */
   readonly message: string;
 }
 
 export type Envelope<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: BridgeError };
-
-/** Error codes the bridges add to the engine's own. */
-export const BRIDGE_ERROR_CODES = ['bad-request', 'forbidden', 'unknown-call', 'unsupported', 'internal'] as const;
-
-/** The engine's error codes (src/core/errors.ts ErrorCode), repeated here because shared may
- * not import the core; a message with one of these codes was written for the user. */
-const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set([
-  'usage',
-  'weak-passphrase',
-  'auth',
-  'unavailable',
-  'busy',
-  'verify',
-  'not-found',
-  'exists',
-  'corrupt',
-  'policy',
-  'offline',
-  'permission',
-  'no-space',
-  'rollback',
-  'io',
-]);
 
 const MAX_MESSAGE = 500;
 
@@ -88,7 +66,7 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof SchemaError) return { code: 'bad-request', message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
+    if (isEngineErrorCode(code)) {
       return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
     }
   }
