@@ -6,8 +6,10 @@
  * The JSON shapes here are also the CLI's `--json` output (README, "CLI").
  */
 
+import type { LocationKindName } from './location-kinds';
+
+export type { LocationKindName };
 export type Health = 'healthy' | 'degraded' | 'lost';
-export type LocationKindName = 'local' | 'sftp' | 'webdav';
 
 export interface VaultSummary {
   readonly id: string;

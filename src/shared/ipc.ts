@@ -25,7 +25,6 @@ import type {
   AccessRequest,
   FileEntry,
   Health,
-  LocationKindName,
   LocationProbe,
   LocationStatus,
   LocationTest,
@@ -40,6 +39,7 @@ import type {
   VerifyReport,
 } from './api';
 import { type ErrorCode, isEngineErrorCode } from './errors';
+import { LOCATION_KIND_NAMES, LOCATION_NAME, LOCATION_NAME_RULE } from './location-kinds';
 import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
@@ -268,8 +268,8 @@ export const hostPath = string({ min: 1, max: 4096, expected: 'a path' });
 export const locationName = string({
   min: 1,
   max: 64,
-  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-  expected: "a location name (letters, digits, '.', '_' or '-')",
+  pattern: LOCATION_NAME,
+  expected: `a location name (${LOCATION_NAME_RULE})`,
 });
 /** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
 export const hostKeyFingerprint = string({
@@ -297,12 +297,10 @@ export const recoveryKit: Schema<RecoveryKit> = object(
   'drop',
 );
 
-export const LOCATION_KINDS = every<LocationKindName>()(['local', 'sftp', 'webdav']);
-
 export const locationStatus: Schema<LocationStatus> = object(
   {
     name: label,
-    kind: oneOf(LOCATION_KINDS),
+    kind: oneOf(LOCATION_KIND_NAMES),
     display: label,
     reachable: boolean,
     latencyMs: nullable(number()),
@@ -322,7 +320,7 @@ export const statusReport: Schema<StatusReport> = object(
 );
 
 export const locationProbe: Schema<LocationProbe> = object(
-  { kind: oneOf(LOCATION_KINDS), display: label, hostKey: nullable(hostKeyFingerprint) },
+  { kind: oneOf(LOCATION_KIND_NAMES), display: label, hostKey: nullable(hostKeyFingerprint) },
   'drop',
 );
 

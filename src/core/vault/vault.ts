@@ -31,7 +31,8 @@ import {
   type KeyShareRecord,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
+import { KINDS } from '../storage/kinds';
+import { createNode, displaySpec, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
   nodeAtRecordedAddress,
@@ -206,7 +207,7 @@ export class Vault {
         id: l.id,
         name: l.name,
         kind: l.kind,
-        display: parseSpec(l.spec).display,
+        display: displaySpec(l),
         node: nodeFor(l, profile.vaultId, pk, options.keptCredentials?.get(l.id) ?? null),
       }));
     } catch (err) {
@@ -1418,7 +1419,7 @@ async function makeMissingRoots(
   for (const [i, l] of locations.entries()) {
     if (health[i]!.reachable) continue;
     const ask =
-      l.kind === 'local'
+      KINDS[l.kind].capabilities.createRoot === 'ask'
         ? () => (confirm ? confirm({ name: l.name, display: l.display }) : Promise.resolve(false))
         : undefined;
     try {

@@ -12,7 +12,9 @@
  * probeLocation, and every SPEC the page shows, carry none.
  */
 
-export type LocationKindChoice = 'local' | 'sftp' | 'webdav';
+import { isLocationName, LOCATION_NAME_RULE, type LocationKindName } from '../../shared/location-kinds';
+
+export type LocationKindChoice = LocationKindName;
 
 export interface LocationFields {
   readonly kind: LocationKindChoice;
@@ -61,7 +63,6 @@ export type BuiltSpec =
   | { readonly ok: true; readonly spec: string }
   | { readonly ok: false; readonly field: FieldName; readonly message: string };
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 const REMOTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -94,7 +95,7 @@ export function suggestName(fields: LocationFields, taken: readonly string[]): s
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 48);
   const free = (name: string): boolean => !taken.includes(name);
-  if (base !== '' && NAME.test(base) && !/^\d+$/.test(base)) {
+  if (base !== '' && isLocationName(base) && !/^\d+$/.test(base)) {
     if (free(base)) return base;
     for (let i = 2; i < 1000; i++) if (free(`${base}-${i}`)) return `${base}-${i}`;
   }
@@ -124,8 +125,8 @@ function hostPart(host: string): string | null {
  * user's, or the suggestion); `password`, when given, goes in (for addLocation only).
  */
 export function buildSpec(fields: LocationFields, name: string, password: string | null = null): BuiltSpec {
-  if (!NAME.test(name)) {
-    return problem('name', "A name uses letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit.");
+  if (!isLocationName(name)) {
+    return problem('name', `A name uses ${LOCATION_NAME_RULE}.`);
   }
   switch (fields.kind) {
     case 'local': {
@@ -217,6 +218,8 @@ export function buildSpec(fields: LocationFields, name: string, password: string
       const scheme = url.protocol === 'https:' ? 'webdav+https' : 'webdav+http';
       return { ok: true, spec: `${scheme}://${userinfo}${url.host}${path}${query}#${name}` };
     }
+    case 's3':
+      return problem('name', 'Add an S3 location from the command line: shardvault location add s3://…');
   }
 }
 

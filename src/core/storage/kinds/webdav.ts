@@ -1,0 +1,57 @@
+/** The WebDAV kind: a collection on a WebDAV server (Nextcloud, Apache, rclone serve). */
+import * as nodePath from 'node:path';
+import { UsageError } from '../../errors';
+import { displayWebDav, INSECURE_HTTP, parseRemoteSpec, plainHttpPasswordHost, plainHttpRefusal } from '../url';
+import type { WebDavOptions } from '../webdav';
+import { type LocationKind, remoteNode } from './kind';
+
+function options(spec: string): WebDavOptions {
+  const remote = parseRemoteSpec(spec);
+  if (remote.kind !== 'webdav') throw new UsageError('not a WebDAV location');
+  return remote.options;
+}
+
+/** The credential-free SPEC the profile keeps: CA file made absolute, consent to plain http kept. */
+function stored(o: WebDavOptions): string {
+  const query: string[] = [];
+  if (o.caFile) query.push(`ca=${encodeURIComponent(nodePath.resolve(o.caFile))}`);
+  if (o.allowInsecureHttp) query.push(`${INSECURE_HTTP}=1`);
+  return displayWebDav(o) + (query.length ? `?${query.join('&')}` : '');
+}
+
+export const webdav = {
+  name: 'webdav',
+  schemes: ['webdav+http', 'webdav+https'],
+  capabilities: { createRoot: 'always', pinsHostKey: false },
+  conformance: ['test/conformance/webdav-apache.test.ts', 'test/conformance/webdav-rclone.test.ts'],
+  parse(spec) {
+    const remote = parseRemoteSpec(spec);
+    if (remote.kind !== 'webdav') throw new UsageError('not a WebDAV location');
+    const password = remote.options.password ?? undefined;
+    return {
+      name: remote.name,
+      spec: stored(remote.options),
+      secrets: password ? { password } : null,
+      display: displayWebDav(remote.options),
+    };
+  },
+  display: (spec) => displayWebDav(options(spec)),
+  open(spec, secrets) {
+    const remote = options(spec);
+    return remoteNode('webdav', displayWebDav(remote), async () => {
+      const { WebDavNode } = await import('../webdav');
+      return new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 });
+    });
+  },
+  plainHttp: {
+    exposure(spec, hasSecrets) {
+      if (!hasSecrets) return null;
+      const o = options(spec);
+      const host = plainHttpPasswordHost({ url: o.url, password: '' });
+      return host === null ? null : { host, allowed: o.allowInsecureHttp === true };
+    },
+    allow: (spec) => stored({ ...options(spec), allowInsecureHttp: true }),
+    refusal: plainHttpRefusal,
+    exposes: 'its WebDAV password goes',
+  },
+} satisfies LocationKind;
