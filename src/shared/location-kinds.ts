@@ -27,16 +27,20 @@ export interface AddressField {
 export interface LocationKindInfo {
   /** What a person calls it in a list ("Folder", "SFTP"). */
   readonly word: string;
+  /** The choice in the Add location form ("SFTP server"). */
+  readonly choice: string;
   readonly fields: readonly AddressField[];
 }
 
 export const LOCATION_KINDS = {
   local: {
     word: 'Folder',
+    choice: 'Folder',
     fields: [{ name: 'folder', label: 'Folder', type: 'path', placeholder: '/media/usb/shardvault' }],
   },
   sftp: {
     word: 'SFTP',
+    choice: 'SFTP server',
     fields: [
       { name: 'user', label: 'User', type: 'text', placeholder: 'alice' },
       { name: 'host', label: 'Server', type: 'text', placeholder: 'nas.example.org' },
@@ -55,6 +59,7 @@ export const LOCATION_KINDS = {
   },
   webdav: {
     word: 'WebDAV',
+    choice: 'WebDAV server',
     fields: [
       {
         name: 'url',
@@ -69,6 +74,7 @@ export const LOCATION_KINDS = {
   },
   s3: {
     word: 'S3',
+    choice: 'S3 bucket',
     fields: [
       { name: 'endpoint', label: 'Endpoint', type: 'url', placeholder: 'https://s3.eu-central-003.backblazeb2.com' },
       { name: 'bucket', label: 'Bucket', type: 'text', placeholder: 'my-vault' },

@@ -5,6 +5,7 @@
  *   /absolute/folder#NAME
  *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH[?identity=KEYFILE]#NAME
  *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE | ?insecure-http=1]#NAME
+ *   s3(+http)://KEY[:SECRET]@HOST[:PORT]/BUCKET[/PREFIX][?region=R&style=virtual&insecure-http=1]#NAME
  *
  * The engine percent-decodes every part (and only that: '+' stays '+'), so each part the user
  * typed is encoded with encodeURIComponent. The password is not one of the fields (the form
@@ -12,7 +13,7 @@
  * probeLocation, and every SPEC the page shows, carry none.
  */
 
-import { isLocationName, LOCATION_NAME_RULE, type LocationKindName } from '../../shared/location-kinds';
+import { isLocationName, LOCATION_KINDS, LOCATION_NAME_RULE, type LocationKindName } from '../../shared/location-kinds';
 
 export type LocationKindChoice = LocationKindName;
 
@@ -33,6 +34,8 @@ export interface LocationFields {
   readonly url: string;
   readonly webdavUser: string;
   readonly caFile: string;
+  /** S3: its address fields by the names in src/shared/location-kinds.ts (the secret key is the password input). */
+  readonly s3: Readonly<Record<string, string>>;
   /** Whether the password input holds something (its value stays in the input). */
   readonly hasPassword: boolean;
   /** The user allows the WebDAV password over plain http:// to another machine. */
@@ -52,12 +55,18 @@ export const EMPTY_FIELDS: LocationFields = {
   url: '',
   webdavUser: '',
   caFile: '',
+  s3: {},
   hasPassword: false,
   insecureHttp: false,
 };
 
 /** The field a problem is about, so the form can mark it. */
-export type FieldName = Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword' | 'insecureHttp'> | 'password';
+export type FieldName =
+  Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword' | 'insecureHttp' | 's3'> | 'password' | S3FieldName;
+
+/** The S3 kind's fields other than its secret, as its form asks them. */
+export const S3_FIELDS = LOCATION_KINDS.s3.fields.filter((f) => !('secret' in f));
+export type S3FieldName = (typeof S3_FIELDS)[number]['name'];
 
 export type BuiltSpec =
   | { readonly ok: true; readonly spec: string }
@@ -83,6 +92,8 @@ export function suggestName(fields: LocationFields, taken: readonly string[]): s
         .pop() ?? '';
   } else if (fields.kind === 'sftp') {
     base = fields.host.trim().split('.')[0] ?? '';
+  } else if (fields.kind === 's3') {
+    base = (fields.s3['bucket'] ?? '').trim();
   } else {
     try {
       base = new URL(fields.url.trim()).hostname.split('.')[0] ?? '';
@@ -219,8 +230,52 @@ export function buildSpec(fields: LocationFields, name: string, password: string
       return { ok: true, spec: `${scheme}://${userinfo}${url.host}${path}${query}#${name}` };
     }
     case 's3':
-      return problem('name', 'Add an S3 location from the command line: shardvault location add s3://…');
+      return s3Spec(fields, name, password);
   }
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** An S3 location's SPEC; the secret key (the password input) only when given. */
+function s3Spec(fields: LocationFields, name: string, secret: string | null): BuiltSpec {
+  const value = (field: S3FieldName): string => (fields.s3[field] ?? '').trim();
+  const text = value('endpoint');
+  if (text === '') return problem('endpoint', 'Give the endpoint’s address, like https://s3.example.org.');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return problem('endpoint', 'That is not a web address: it starts with https:// or http://.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return problem('endpoint', 'An S3 endpoint starts with https:// or http://.');
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
+    return problem('endpoint', 'Give the endpoint alone: the bucket and the keys go in their own fields.');
+  }
+  if (hostPart(url.hostname) === null) return problem('endpoint', 'The address has no usable server name.');
+  const bucket = value('bucket');
+  if (!BUCKET.test(bucket)) {
+    return problem('bucket', 'A bucket name is 3-63 lowercase letters, digits, “.” or “-”.');
+  }
+  const prefix = value('prefix').replace(/^\/+|\/+$/g, '');
+  const encodedPrefix = prefix === '' ? '' : encodeAbsolutePath(`/${prefix}`);
+  if (encodedPrefix === null) return problem('prefix', 'The folder must not hold empty, “.” or “..” parts.');
+  const region = value('region');
+  if (region !== '' && !REGION.test(region)) return problem('region', 'A region is like us-east-1.');
+  const key = value('accessKeyId');
+  if (key === '') return problem('accessKeyId', 'Give the access key ID.');
+  if (!fields.hasPassword) return problem('password', 'Give the secret key.');
+  const query: string[] = [];
+  if (region !== '' && region !== 'us-east-1') query.push(`region=${region}`);
+  if (value('style') === 'virtual') query.push('style=virtual');
+  // Consent to plain http (the engine refuses it to any other machine).
+  if (url.protocol === 'http:' && fields.insecureHttp) query.push('insecure-http=1');
+  const scheme = url.protocol === 'https:' ? 's3' : 's3+http';
+  const userinfo = `${encodeURIComponent(key)}${secret !== null ? `:${encodeURIComponent(secret)}` : ''}`;
+  const tail = query.length > 0 ? `?${query.join('&')}` : '';
+  return { ok: true, spec: `${scheme}://${userinfo}@${url.host}/${bucket}${encodedPrefix}${tail}#${name}` };
 }
 
 /**

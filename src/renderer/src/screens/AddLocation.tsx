@@ -11,9 +11,11 @@ import {
   type LocationFields,
   type LocationKindChoice,
   EMPTY_FIELDS,
+  S3_FIELDS,
   buildSpec,
   suggestName,
 } from '../location-spec';
+import { LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 
@@ -23,11 +25,10 @@ type Step =
   | { readonly kind: 'confirm'; readonly name: string; readonly probe: LocationProbe & { hostKey: string } }
   | { readonly kind: 'adding'; readonly display: string };
 
-const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = [
-  { id: 'local', label: 'Folder' },
-  { id: 'sftp', label: 'SFTP server' },
-  { id: 'webdav', label: 'WebDAV server' },
-];
+const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = LOCATION_KIND_NAMES.map((id) => ({
+  id,
+  label: LOCATION_KINDS[id].choice,
+}));
 
 /**
  * What happens to a location once its form is filled in and its host key (SFTP) confirmed.
@@ -142,7 +143,7 @@ export function AddLocation({
     setError(null);
     const built: ReturnType<typeof buildSpec> = taken.includes(name)
       ? { ok: false, field: 'name', message: `A location is called ${name} already: choose another name.` }
-      : retype && !fields.hasPassword && (fields.kind === 'webdav' || fields.auth === 'password')
+      : retype && !fields.hasPassword && (fields.kind !== 'sftp' || fields.auth === 'password')
         ? { ok: false, field: 'password', message: 'Type the password again: it is not kept after an attempt.' }
         : buildSpec(fields, name);
     if (!built.ok) {
@@ -449,6 +450,69 @@ export function AddLocation({
             </>
           ) : null}
 
+          {fields.kind === 's3' ? (
+            <>
+              {S3_FIELDS.map((f) => (
+                <Field
+                  key={f.name}
+                  label={'optional' in f ? `${f.label} (optional)` : f.label}
+                  error={fieldError(f.name)}
+                >
+                  {(props) =>
+                    f.type === 'choice' ? (
+                      <select
+                        {...props}
+                        data-field={f.name}
+                        value={fields.s3[f.name] ?? f.choices[0]}
+                        onChange={(e) => set({ s3: { ...fields.s3, [f.name]: e.target.value } })}
+                      >
+                        {f.choices.map((c) => (
+                          <option key={c} value={c}>
+                            {c}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <input
+                        {...props}
+                        data-field={f.name}
+                        className={f.type === 'url' ? 'mono' : undefined}
+                        type={f.type === 'url' ? 'url' : 'text'}
+                        value={fields.s3[f.name] ?? ''}
+                        spellCheck={false}
+                        autoComplete="off"
+                        placeholder={'placeholder' in f ? f.placeholder : undefined}
+                        onChange={(e) => set({ s3: { ...fields.s3, [f.name]: e.target.value } })}
+                      />
+                    )
+                  }
+                </Field>
+              ))}
+              <PasswordField
+                label="Secret key"
+                input={passwordInput}
+                error={fieldError('password')}
+                onChange={(hasPassword) => {
+                  set({ hasPassword });
+                  setRetype(false);
+                }}
+              />
+              {/^http:/i.test((fields.s3['endpoint'] ?? '').trim()) ? (
+                <label className="check">
+                  <input
+                    type="checkbox"
+                    data-field="insecureHttp"
+                    checked={fields.insecureHttp}
+                    onChange={(e) => set({ insecureHttp: e.target.checked })}
+                  />{' '}
+                  Talk to it over plain http:// anyway. Anyone on the network between this computer and the server can
+                  read the access key ID and replay requests; Shardvault refuses this except to this computer unless you
+                  allow it here.
+                </label>
+              ) : null}
+            </>
+          ) : null}
+
           {fixedName === undefined ? (
             <Field
               label="Name in the vault (optional)"
@@ -493,16 +557,18 @@ export function AddLocation({
 }
 
 function PasswordField({
+  label = 'Password',
   input,
   error,
   onChange,
 }: {
+  label?: string;
   input: RefObject<HTMLInputElement | null>;
   error: string | null;
   onChange: (hasPassword: boolean) => void;
 }) {
   return (
-    <Field label="Password" error={error} hint="Sealed in this computer’s profile under the vault passphrase.">
+    <Field label={label} error={error} hint="Sealed in this computer’s profile under the vault passphrase.">
       {(props) => (
         <input
           {...props}
