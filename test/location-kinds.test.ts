@@ -5,8 +5,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KINDS, kindOfSpec } from '../src/core/storage/kinds';
-import { createNode, displaySpec, parseSpec, requirePrivateTransport } from '../src/core/storage/open';
-import { LOCATION_KIND_NAMES, LOCATION_KINDS, SECRET_FIELD_NAMES, isLocationName } from '../src/shared/location-kinds';
+import { createNode, displaySpec, parseSpec, readLocation, requirePrivateTransport } from '../src/core/storage/open';
+import {
+  isLocationName,
+  type LocationInput,
+  LOCATION_KIND_NAMES,
+  LOCATION_KINDS,
+  SECRET_FIELD_NAMES,
+} from '../src/shared/location-kinds';
 
 const FP = `SHA256:${'A'.repeat(43)}`;
 /** One SPEC per kind, each with a secret where the kind has one. */
@@ -19,6 +25,37 @@ const SAMPLES = {
     secret: 'wJalr+XUt/nfe',
   },
 } as const;
+
+/** The same locations as a form gives them: fields and secrets, no SPEC. */
+const INPUTS: Record<keyof typeof SAMPLES, LocationInput> = {
+  local: { kind: 'local', name: 'usb', fields: { folder: '/srv/vault-a' } },
+  sftp: {
+    kind: 'sftp',
+    name: 'nas',
+    fields: { user: 'bob', host: 'nas.example', port: '2222', path: '/srv/v' },
+    secrets: { password: 'pa/ss-sftp' },
+    hostKey: FP,
+  },
+  webdav: {
+    kind: 'webdav',
+    name: 'cloud',
+    fields: { url: 'https://dav.example/remote/dav', user: 'alice' },
+    secrets: { password: 'dav@secret' },
+  },
+  s3: {
+    kind: 's3',
+    name: 'bucket',
+    fields: {
+      endpoint: 'https://s3.example.org:9000',
+      bucket: 'bucket-1',
+      prefix: 'vaults/a',
+      region: 'eu-1',
+      style: 'path',
+      accessKeyId: 'AKIAEXAMPLE',
+    },
+    secrets: { secretAccessKey: 'wJalr+XUt/nfe' },
+  },
+};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -89,6 +126,10 @@ describe('location kinds', () => {
       expect(again.secrets).toBeNull();
     });
 
+    it("reads the same location from a form's fields as from its SPEC", () => {
+      expect(readLocation(INPUTS[name])).toEqual(parseSpec(sample.spec));
+    });
+
     it('makes its node from the stored spec and the sealed secrets alone', async () => {
       const parsed = requirePrivateTransport(parseSpec(sample.spec));
       const node = createNode(parsed, parsed.secrets);
@@ -96,6 +137,17 @@ describe('location kinds', () => {
       expect(node.display).toBe(parsed.display);
       await node.close();
     });
+  });
+
+  it('refuses fields and secrets a kind does not have, naming them', () => {
+    expect(() => readLocation({ kind: 'local', fields: { folder: '/x', url: 'y' } })).toThrow(/no field url/);
+    expect(() => readLocation({ kind: 'local', fields: { folder: '/x' }, secrets: { password: 'pw' } })).toThrow(
+      /no secret password/,
+    );
+    expect(() => readLocation({ kind: 's3', fields: { endpoint: 'https://h' }, secrets: { password: 'pw' } })).toThrow(
+      /no secret password/,
+    );
+    expect(() => readLocation({ kind: 'local', fields: { folder: 'relative/x' } })).toThrow(/full path/);
   });
 
   it('refuses an S3 node without its secret key, naming the location but no key', () => {

@@ -12,9 +12,11 @@
  *     the contract does not name is dropped, so nothing but status objects can reach the
  *     renderer even if the engine grew a field it should not send.
  *   - The only secret that ever travels engine → UI is the recovery code, in recoveryKit's
- *     answer, from the vault's creation until the user confirms the kit (or it is locked). Passphrases, and the passwords a location SPEC
- *     may carry (createVault, openVault, addLocation), travel UI → engine only; an error
- *     message that quotes a SPEC has its password redacted (toBridgeError).
+ *     answer, from the vault's creation until the user confirms the kit (or it is locked).
+ *     Passphrases, and a location's secrets (createVault, openVault, addLocation,
+ *     editLocation), travel UI → engine only, each as a field of its own (locationInput):
+ *     no request carries a SPEC, so no secret crosses a bridge inside a URL. An error message
+ *     that quotes a SPEC or URL has its password redacted (toBridgeError).
  *
  * Plain TypeScript: no Node, no DOM (the layer rule in eslint.config.js).
  */
@@ -39,7 +41,13 @@ import type {
   VerifyReport,
 } from './api';
 import { type ErrorCode, isEngineErrorCode } from './errors';
-import { LOCATION_KIND_NAMES, LOCATION_NAME, LOCATION_NAME_RULE } from './location-kinds';
+import {
+  fieldNames,
+  type LocationInput,
+  LOCATION_KIND_NAMES,
+  LOCATION_NAME,
+  LOCATION_NAME_RULE,
+} from './location-kinds';
 import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
@@ -255,8 +263,6 @@ const count = integer();
 const bytes = integer();
 const label = string({ max: 1024 });
 
-/** A location as the CLI takes it: a folder path, or an sftp:// or webdav(s):// SPEC. */
-export const locationSpec = string({ min: 1, max: 2048, expected: 'a location (a folder path or a SPEC string)' });
 /** A passphrase: any characters, bounded so a request cannot make the KDF hash megabytes. */
 export const passphrase = string({ min: 1, max: 1024, control: true, expected: 'a passphrase' });
 export const recoveryCode = string({ min: 1, max: 256, expected: 'a recovery code' });
@@ -277,6 +283,32 @@ export const hostKeyFingerprint = string({
   max: 128,
   pattern: /^SHA256:[A-Za-z0-9+/]{43}$/,
   expected: 'a host key fingerprint (SHA256: and 43 base64 characters)',
+});
+
+const fieldText = string({ max: 4096, expected: 'text' });
+const secretText = string({ max: 1024, expected: 'a secret' });
+
+/**
+ * A location as a form gives it (src/shared/location-kinds.ts LocationInput): its kind, and
+ * that kind's fields and secrets by name, any other member refused. Never a SPEC: a secret
+ * does not cross a bridge inside a URL.
+ */
+export const locationInput: Schema<LocationInput> = schema('a location (kind, fields, secrets)', (value, path) => {
+  const at = (member: string): string => (path ? `${path}.${member}` : member);
+  if (!isPlainObject(value)) fail(path, `expected a location (kind, fields, secrets), got ${describe(value)}`);
+  const kind = oneOf(LOCATION_KIND_NAMES).parse(value['kind'], at('kind'));
+  const members = (secret: boolean, text: Schema<string>): Shape =>
+    Object.fromEntries(fieldNames(kind, secret).map((name) => [name, optional(text)]));
+  return object(
+    {
+      kind: oneOf([kind]),
+      name: optional(locationName),
+      fields: object(members(false, fieldText), 'reject'),
+      secrets: optional(object(members(true, secretText), 'reject')),
+      hostKey: optional(hostKeyFingerprint),
+    },
+    'reject',
+  ).parse(value, path) as LocationInput;
 });
 
 export const vaultSummary: Schema<VaultSummary> = object(
@@ -489,7 +521,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'createVault',
     object(
       {
-        locations: array(locationSpec, { min: 1, max: 64 }),
+        locations: array(locationInput, { min: 1, max: 64 }),
         survive: integer({ max: 63 }),
         secretAgainst: integer({ max: 63 }),
         passphrase,
@@ -506,7 +538,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'openVault',
     object(
       {
-        locations: array(locationSpec, { min: 1, max: 64 }),
+        locations: array(locationInput, { min: 1, max: 64 }),
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
         expectFingerprint: optional(string({ min: 1, max: 64, expected: 'a vault key fingerprint' })),
@@ -540,11 +572,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
   repair: call('repair', object({ deep: boolean }, 'reject'), repairReport),
-  probeLocation: call('probeLocation', object({ spec: locationSpec }, 'reject'), locationProbe),
+  probeLocation: call('probeLocation', object({ location: locationInput }, 'reject'), locationProbe),
   addLocation: call(
     'addLocation',
     object(
-      { spec: locationSpec, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      { location: locationInput, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
       'reject',
     ),
     nothing,
@@ -555,7 +587,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
       {
         name: locationName,
         newName: optional(locationName),
-        spec: optional(locationSpec),
+        location: optional(locationInput),
         hostKey: optional(hostKeyFingerprint),
         allowInsecureHttp: optional(boolean),
       },

@@ -101,6 +101,30 @@ export const SECRET_FIELD_NAMES = [
   ),
 ] as readonly SecretFieldName[];
 
+/**
+ * A location as a form gives it, and as the bridges carry it: its kind's address fields and
+ * its secrets by name, never a SPEC (that notation is the CLI's). The engine reads it in one
+ * place (src/core/storage/open.ts readLocation).
+ */
+export interface LocationInput {
+  readonly kind: LocationKindName;
+  /** Its name in the vault; absent: the engine names it (loc1, loc2, ...). */
+  readonly name?: string;
+  /** The kind's address fields but the secret ones, by name; an empty or absent one is not given. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** The kind's secret fields: sealed in the profile, never sent back. */
+  readonly secrets?: { readonly [F in SecretFieldName]?: string };
+  /** A server's host key the user confirmed (`SHA256:...`), pinned as the location is added. */
+  readonly hostKey?: string;
+}
+
+/** The names of a kind's fields, its secret ones or the others. */
+export function fieldNames(kind: LocationKindName, secret: boolean): string[] {
+  return (LOCATION_KINDS[kind].fields as readonly AddressField[])
+    .filter((f) => (f.secret === true) === secret)
+    .map((f) => f.name);
+}
+
 export function isLocationKind(value: unknown): value is LocationKindName {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(LOCATION_KINDS, value);
 }

@@ -17,7 +17,7 @@
  * when the user allows it, and the stored SPEC then records that (`insecure-http=1`).
  */
 import { UsageError } from '../errors';
-import type { LocationKindName } from '../../shared/location-kinds';
+import { fieldNames, type LocationInput, type LocationKindName } from '../../shared/location-kinds';
 import { KINDS, kindOfSpec, type LocationSecrets, type NodeOptions } from './kinds';
 import type { StorageNode } from './node';
 
@@ -43,6 +43,37 @@ export function parseSpec(spec: string): ParsedSpec {
   const text = spec.trim();
   const kind = kindOfSpec(text);
   return { kind: kind.name, ...kind.parse(text) };
+}
+
+/** A location as a caller gives it: a SPEC (the CLI), or one already read (readLocation). */
+export type LocationGiven = string | ParsedSpec;
+
+export function readGiven(given: LocationGiven): ParsedSpec {
+  return typeof given === 'string' ? parseSpec(given) : given;
+}
+
+/**
+ * Reads a location a form gives as fields (the bridges' requests): the kind reads its address
+ * fields as strictly as its SPEC, the secrets are taken by the kind's secret field names only,
+ * and a confirmed host key is pinned. No SPEC with a secret in it is ever written.
+ */
+export function readLocation(input: LocationInput): ParsedSpec {
+  const kind = KINDS[input.kind];
+  const known = new Set(fieldNames(input.kind, false));
+  const unknown = Object.keys(input.fields).filter((f) => !known.has(f));
+  if (unknown.length > 0) throw new UsageError(`a ${input.kind} location has no field ${unknown.join(', ')}`);
+  const secretNames = new Set(fieldNames(input.kind, true));
+  const secrets: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.secrets ?? {})) {
+    if (!secretNames.has(key)) throw new UsageError(`a ${input.kind} location has no secret ${key}`);
+    if (typeof value === 'string' && value !== '') secrets[key] = value;
+  }
+  const parsed: ParsedSpec = {
+    kind: input.kind,
+    ...kind.fromFields(input.fields, input.name ?? null),
+    secrets: Object.keys(secrets).length > 0 ? secrets : null,
+  };
+  return input.hostKey ? withFingerprint(parsed, input.hostKey) : parsed;
 }
 
 const hasSecrets = (secrets: LocationSecrets | null): boolean =>

@@ -15,6 +15,8 @@ import type { LocationHealth, ObjectInfo, StorageNode } from '../storage/node';
 import {
   createNode,
   displaySpec,
+  readGiven,
+  type LocationGiven,
   parseSpec,
   plainHttpExposure,
   requirePrivateTransport,
@@ -41,13 +43,13 @@ export type ConfirmHostKey = (display: string, fingerprint: string) => Promise<b
  * `allowInsecureHttp` (open.ts requirePrivateTransport).
  */
 export function nameSpecs(
-  specs: readonly string[],
+  specs: readonly LocationGiven[],
   offset = 0,
   taken: readonly string[] = [],
   allowInsecureHttp = false,
 ): NamedSpec[] {
   if (specs.length === 0) throw new UsageError('give at least one --location');
-  const given = specs.map((s) => requirePrivateTransport(parseSpec(s), allowInsecureHttp));
+  const given = specs.map((s) => requirePrivateTransport(readGiven(s), allowInsecureHttp));
   const used = new Set<string>([...taken, ...given.flatMap((p) => (p.name ? [p.name] : []))]);
   let next = offset;
   const parsed = given.map((p) => {

@@ -32,7 +32,7 @@ import {
   type VaultRecord,
 } from '../format/records';
 import { KINDS } from '../storage/kinds';
-import { createNode, displaySpec, type LocationSecrets } from '../storage/open';
+import { createNode, displaySpec, type LocationGiven, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
   nodeAtRecordedAddress,
@@ -106,7 +106,8 @@ export interface VaultOptions {
 }
 
 export interface CreateOptions extends VaultOptions {
-  readonly locations: readonly string[];
+  /** SPECs (the CLI) or locations read from a form's fields (storage/open.ts readLocation). */
+  readonly locations: readonly LocationGiven[];
   readonly policy: { survive: number; secretAgainst: number } | PolicyNumbers;
   readonly passphrase: string;
   readonly kdf?: KdfParams;
@@ -373,7 +374,7 @@ export class Vault {
    */
   static async attach(
     dir: string,
-    specs: readonly string[],
+    specs: readonly LocationGiven[],
     secret: Secret,
     newPassphrase: string | null,
     options: AttachOptions = {},

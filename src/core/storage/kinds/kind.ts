@@ -9,7 +9,7 @@
  * and the node that reaches it (`open`). Secrets travel beside the stored spec, sealed by the
  * profile (vault/locations.ts sealSecrets).
  */
-import type { UsageError } from '../../errors';
+import { UsageError } from '../../errors';
 import type { LocationKindName, SecretFieldName } from '../../../shared/location-kinds';
 import { withBreaker } from '../breaker';
 import { LazyNode } from '../lazy';
@@ -18,6 +18,38 @@ import { withRetry } from '../retry';
 
 /** A location's credentials, by the names of its kind's secret fields; sealed in the profile. */
 export type LocationSecrets = { readonly [F in SecretFieldName]?: string };
+
+/** A form's address fields by name: trimmed text, '' (or absent) for one not given. */
+export type Fields = Readonly<Record<string, string>>;
+
+/** A field's text, trimmed; '' when absent. */
+export function field(fields: Fields, name: string): string {
+  return (Object.hasOwn(fields, name) ? (fields[name] ?? '') : '').trim();
+}
+
+/** A field the kind needs: its text, or a UsageError naming it. */
+export function required(fields: Fields, name: string, label: string): string {
+  const value = field(fields, name);
+  if (value === '') throw new UsageError(`${label}: missing`);
+  return value;
+}
+
+/** Percent-encodes each segment of a '/'-separated path for a SPEC. */
+export function encodePath(path: string): string {
+  return path
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
+}
+
+/** A host as a SPEC writes it: an IPv6 address in brackets. */
+export function specHost(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return bare.includes(':') ? `[${bare}]` : bare;
+}
+
+/** The name suffix of a SPEC built from fields. */
+export const nameSuffix = (name: string | null): string => (name === null ? '' : `#${name}`);
 
 export interface ParsedAddress {
   /** The name after '#', or null when none was given. */
@@ -63,6 +95,11 @@ export interface LocationKind {
   readonly conformance: readonly string[];
   /** Reads a SPEC a user gave (#NAME included). Throws UsageError, never quoting a secret. */
   parse(spec: string): ParsedAddress;
+  /**
+   * Reads a form's address fields (src/shared/location-kinds.ts; the secret ones travel beside
+   * them, never here), checked as strictly as `parse` checks a SPEC.
+   */
+  fromFields(fields: Fields, name: string | null): ParsedAddress;
   /** Where a stored spec is, for people. */
   display(spec: string): string;
   /** The node for a stored spec, wrapped as production uses it. */

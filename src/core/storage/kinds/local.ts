@@ -1,7 +1,8 @@
 /** The folder kind: a path on this machine (a disk, a mounted share, a synced folder). */
 import * as nodePath from 'node:path';
 import { LocalFolderNode } from '../local';
-import type { LocationKind } from './kind';
+import { UsageError } from '../../errors';
+import { type LocationKind, required } from './kind';
 import { splitName } from './name';
 
 export const local = {
@@ -12,6 +13,13 @@ export const local = {
   parse(spec) {
     const { body, name } = splitName(spec);
     const path = nodePath.resolve(body);
+    return { name, spec: path, secrets: null, display: path };
+  },
+  fromFields(fields, name) {
+    const folder = required(fields, 'folder', 'Folder');
+    if (!nodePath.isAbsolute(folder)) throw new UsageError(`Folder: give the full path (${folder} is not one)`);
+    if (name !== null) splitName(`#${name}`);
+    const path = nodePath.resolve(folder);
     return { name, spec: path, secrets: null, display: path };
   },
   display: (spec) => spec,

@@ -9,10 +9,19 @@
  * seal, and the node refuses to start without it.
  */
 import { INSECURE_HTTP } from '../url';
-import { createS3Node, displayS3, formatS3Spec, parseS3Spec, plainHttpS3Host, type S3Address } from '../s3';
+import {
+  checkS3Address,
+  createS3Node,
+  DEFAULT_S3_REGION,
+  displayS3,
+  formatS3Spec,
+  parseS3Spec,
+  plainHttpS3Host,
+  type S3Address,
+} from '../s3';
 import { plainHttpS3Refusal } from '../s3/address';
 import { UsageError } from '../../errors';
-import { type LocationKind, resilient } from './kind';
+import { field, type LocationKind, nameSuffix, required, resilient } from './kind';
 import { splitName } from './name';
 
 /** Stands in for the secret where only the rest of the address is read (display, checks). */
@@ -75,6 +84,34 @@ export const s3 = {
       secrets: given ? { secretAccessKey: address.secretAccessKey } : null,
       display: displayS3(address),
     };
+  },
+  fromFields(fields, name) {
+    const endpoint = required(fields, 'endpoint', 'Endpoint');
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UsageError('Endpoint: not a web address (it starts with https:// or http://)');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new UsageError('Endpoint: an S3 endpoint starts with https:// or http://');
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/')
+      throw new UsageError('Endpoint: give the endpoint alone; the bucket and the keys go in their own fields');
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const style = field(fields, 'style') || 'path';
+    if (style !== 'path' && style !== 'virtual') throw new UsageError('Addressing: path or virtual');
+    const address = checkS3Address({
+      host,
+      ...(url.port === '' ? {} : { port: Number(url.port) }),
+      bucket: required(fields, 'bucket', 'Bucket'),
+      prefix: field(fields, 'prefix').replace(/^\/+|\/+$/g, ''),
+      region: field(fields, 'region') || DEFAULT_S3_REGION,
+      style,
+      accessKeyId: required(fields, 'accessKeyId', 'Access key ID'),
+      secretAccessKey: NO_SECRET,
+      secure: url.protocol === 'https:',
+    });
+    return this.parse(`${stored(address)}${nameSuffix(name)}`);
   },
   display: (spec) => displayS3(addressOf(spec)),
   open(spec, secrets) {

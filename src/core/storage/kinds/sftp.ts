@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
 import type { SftpOptions } from '../sftp';
 import { displaySftp, parseRemoteSpec } from '../url';
-import { type LocationKind, remoteNode } from './kind';
+import { encodePath, field, type LocationKind, nameSuffix, remoteNode, required, specHost } from './kind';
 
 function options(spec: string): SftpOptions {
   const remote = parseRemoteSpec(spec);
@@ -38,6 +38,18 @@ export const sftp = {
       secrets: password ? { password } : null,
       display: displaySftp(remote.options),
     };
+  },
+  fromFields(fields, name) {
+    const user = required(fields, 'user', 'User');
+    const host = specHost(required(fields, 'host', 'Server'));
+    const port = field(fields, 'port');
+    const path = required(fields, 'path', 'Folder on the server');
+    if (!path.startsWith('/')) throw new UsageError('Folder on the server: give the full path, starting with /');
+    const keyFile = field(fields, 'keyFile');
+    const query = keyFile === '' ? '' : `?identity=${encodeURIComponent(keyFile)}`;
+    return this.parse(
+      `sftp://${encodeURIComponent(user)}@${host}${port === '' ? '' : `:${port}`}${encodePath(path)}${query}${nameSuffix(name)}`,
+    );
   },
   display: (spec) => displaySftp(options(spec)),
   open(spec, secrets, { env }) {

@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
 import { displayWebDav, INSECURE_HTTP, parseRemoteSpec, plainHttpPasswordHost, plainHttpRefusal } from '../url';
 import type { WebDavOptions } from '../webdav';
-import { type LocationKind, remoteNode } from './kind';
+import { field, type LocationKind, nameSuffix, remoteNode, required } from './kind';
 
 function options(spec: string): WebDavOptions {
   const remote = parseRemoteSpec(spec);
@@ -34,6 +34,26 @@ export const webdav = {
       secrets: password ? { password } : null,
       display: displayWebDav(remote.options),
     };
+  },
+  fromFields(fields, name) {
+    const address = required(fields, 'url', 'Address');
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      throw new UsageError('Address: not a web address (it starts with https:// or http://)');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new UsageError('Address: a WebDAV address starts with https:// or http://');
+    if (url.username !== '' || url.password !== '')
+      throw new UsageError('Address: the user name and password go in their own fields');
+    if (url.search !== '' || url.hash !== '') throw new UsageError('Address: it must not hold "?" or "#" parts');
+    const user = field(fields, 'user');
+    const caFile = field(fields, 'caFile');
+    const query = caFile === '' ? '' : `?ca=${encodeURIComponent(caFile)}`;
+    const userinfo = user === '' ? '' : `${encodeURIComponent(user)}@`;
+    const scheme = url.protocol === 'https:' ? 'webdav+https' : 'webdav+http';
+    return this.parse(`${scheme}://${userinfo}${url.host}${url.pathname}${query}${nameSuffix(name)}`);
   },
   display: (spec) => displayWebDav(options(spec)),
   open(spec, secrets) {

@@ -1,10 +1,10 @@
-// "Add location…": a form per kind that builds the SPEC (location-spec.ts), a probe without
-// the password, the SFTP host key shown for the user to confirm, then addLocation. The
-// password is never in React state: it stays in its input (uncontrolled, so React does not
-// copy it into a value attribute either), is read once for addLocation, and the input is
-// emptied when the call answers. No SPEC the page shows carries it.
+// "Add location…": a form per kind whose fields become a LocationInput (location-spec.ts), a
+// probe without the secrets, the SFTP host key shown for the user to confirm, then addLocation
+// with the secrets as fields of their own (never inside a URL). A secret is never in React
+// state: it stays in its input (uncontrolled, so React does not copy it into a value attribute
+// either), is read once for addLocation, and the input is emptied when the call answers.
 import { type FormEvent, type RefObject, useRef, useState } from 'react';
-import type { LocationProbe } from '../../../shared/api';
+import type { LocationInput, LocationProbe } from '../../../shared/api';
 import type { Client } from '../bridge/client';
 import {
   type FieldName,
@@ -12,7 +12,7 @@ import {
   type LocationKindChoice,
   EMPTY_FIELDS,
   S3_FIELDS,
-  buildSpec,
+  buildLocation,
   suggestName,
 } from '../location-spec';
 import { LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
@@ -33,9 +33,17 @@ const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = LOCATION
 /**
  * What happens to a location once its form is filled in and its host key (SFTP) confirmed.
  * A living vault adds it at once (the default); the first-run screen collects it for the
- * vault it is about to create, with the confirmed host key pinned in its SPEC.
+ * vault it is about to create, with the confirmed host key in `location.hostKey`.
  */
-export type CommitLocation = (spec: string, hostKey: string | undefined, display: string) => Promise<void>;
+export type CommitLocation = (
+  location: LocationInput,
+  hostKey: string | undefined,
+  display: string,
+  allowInsecureHttp: boolean,
+) => Promise<void>;
+
+/** The secret field the form's password input holds for a kind. */
+const MAIN_SECRET = { local: null, sftp: 'password', webdav: 'password', s3: 'secretAccessKey' } as const;
 
 /** The words of the dialog: adding a location (the default), or giving one a new address. */
 export interface AddLocationWords {
@@ -79,10 +87,10 @@ export function AddLocation({
   const attempt = useRef(0);
   const form = useRef<HTMLFormElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
+  const keyPassphraseInput = useRef<HTMLInputElement>(null);
 
   const suggestion = suggestName(fields, taken);
   const name = fixedName ?? (fields.name.trim() === '' ? suggestion : fields.name.trim());
-  const preview = buildSpec(fields, name);
   const set = (change: Partial<LocationFields>): void => {
     setFields((f) => ({ ...f, ...change }));
     setInvalid(null);
@@ -106,19 +114,31 @@ export function AddLocation({
   const add = async (chosenName: string, display: string, hostKey: string | undefined): Promise<void> => {
     const mine = ++attempt.current;
     const password = fields.hasPassword ? (passwordInput.current?.value ?? '') : null;
+    const keyPassphrase = fields.kind === 'sftp' && fields.auth === 'key' ? keyPassphraseInput.current?.value : '';
     const built =
       password === ''
         ? ({ ok: false, field: 'password', message: 'Give the password again.' } as const)
-        : buildSpec(fields, chosenName, password);
+        : buildLocation(fields, chosenName);
     if (!built.ok) {
       setInvalid({ field: built.field, message: built.message });
       setStep({ kind: 'form' });
       return;
     }
+    const secretName = MAIN_SECRET[fields.kind];
+    const secrets = {
+      ...(secretName !== null && password !== null ? { [secretName]: password } : {}),
+      ...(keyPassphrase ? { keyPassphrase } : {}),
+    };
+    const location: LocationInput = {
+      ...built.location,
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      ...(hostKey !== undefined ? { hostKey } : {}),
+    };
+    const allow = built.allowInsecureHttp ? { allowInsecureHttp: true } : {};
     setStep({ kind: 'adding', display });
     try {
-      if (commit) await commit(built.spec, hostKey, display);
-      else await client.api.addLocation(hostKey === undefined ? { spec: built.spec } : { spec: built.spec, hostKey });
+      if (commit) await commit(location, hostKey, display, built.allowInsecureHttp);
+      else await client.api.addLocation({ location, ...(hostKey !== undefined ? { hostKey } : {}), ...allow });
       if (mine === attempt.current) onAdded(chosenName, display);
     } catch (e) {
       if (mine !== attempt.current) return;
@@ -129,8 +149,9 @@ export function AddLocation({
           : message,
       );
     } finally {
-      // The password is typed again for another attempt: it is not kept past the call.
+      // The secrets are typed again for another attempt: they are not kept past the call.
       if (passwordInput.current) passwordInput.current.value = '';
+      if (keyPassphraseInput.current) keyPassphraseInput.current.value = '';
       if (password !== null) {
         setFields((f) => ({ ...f, hasPassword: false }));
         setRetype(true);
@@ -141,11 +162,11 @@ export function AddLocation({
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     setError(null);
-    const built: ReturnType<typeof buildSpec> = taken.includes(name)
+    const built: ReturnType<typeof buildLocation> = taken.includes(name)
       ? { ok: false, field: 'name', message: `A location is called ${name} already: choose another name.` }
       : retype && !fields.hasPassword && (fields.kind !== 'sftp' || fields.auth === 'password')
         ? { ok: false, field: 'password', message: 'Type the password again: it is not kept after an attempt.' }
-        : buildSpec(fields, name);
+        : buildLocation(fields, name);
     if (!built.ok) {
       setInvalid({ field: built.field, message: built.message });
       form.current?.querySelector<HTMLElement>(`[data-field="${built.field}"]`)?.focus();
@@ -155,7 +176,7 @@ export function AddLocation({
     setStep({ kind: 'probing' });
     let probe: LocationProbe;
     try {
-      probe = await client.api.probeLocation({ spec: built.spec });
+      probe = await client.api.probeLocation({ location: built.location });
     } catch (e) {
       if (mine === attempt.current) fail(errorText(e));
       return;
@@ -343,23 +364,40 @@ export function AddLocation({
                 </label>
               </div>
               {fields.auth === 'key' ? (
-                <Field
-                  label="Private key file"
-                  error={fieldError('keyFile')}
-                  hint="A path on the computer running Shardvault, e.g. /home/you/.ssh/id_ed25519. A key with a passphrase needs $SHARDVAULT_SFTP_KEY_PASSPHRASE."
-                >
-                  {(props) => (
-                    <input
-                      {...props}
-                      data-field="keyFile"
-                      className="mono"
-                      value={fields.keyFile}
-                      spellCheck={false}
-                      autoComplete="off"
-                      onChange={(e) => set({ keyFile: e.target.value })}
-                    />
-                  )}
-                </Field>
+                <>
+                  <Field
+                    label="Private key file"
+                    error={fieldError('keyFile')}
+                    hint="A path on the computer running Shardvault, e.g. /home/you/.ssh/id_ed25519."
+                  >
+                    {(props) => (
+                      <input
+                        {...props}
+                        data-field="keyFile"
+                        className="mono"
+                        value={fields.keyFile}
+                        spellCheck={false}
+                        autoComplete="off"
+                        onChange={(e) => set({ keyFile: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                  <Field
+                    label="Key passphrase (optional)"
+                    hint="Only for a key that has one. Sealed in this computer’s profile under the vault passphrase."
+                  >
+                    {(props) => (
+                      <input
+                        {...props}
+                        ref={keyPassphraseInput}
+                        data-field="keyPassphrase"
+                        type="password"
+                        autoComplete="off"
+                        spellCheck={false}
+                      />
+                    )}
+                  </Field>
+                </>
               ) : (
                 <PasswordField
                   input={passwordInput}
@@ -534,12 +572,6 @@ export function AddLocation({
           ) : null}
         </fieldset>
 
-        {preview.ok ? (
-          <p className="muted small spec-preview">
-            As the command line writes it: <code data-testid="spec-preview">{preview.spec}</code>
-            {fields.hasPassword ? ' (with the password, which is never shown)' : ''}
-          </p>
-        ) : null}
         {error ? <AddError message={error} /> : null}
         <div className="actions">
           {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}

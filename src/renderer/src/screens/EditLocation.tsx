@@ -65,12 +65,13 @@ export function EditLocation({
         }}
         onClose={() => setMoving(false)}
         onAdded={() => undefined}
-        commit={async (spec, hostKey, display) => {
+        commit={async (given, hostKey, display, allowInsecureHttp) => {
           await client.api.editLocation({
             name: location.name,
             ...(newName !== undefined && !nameProblem ? { newName } : {}),
-            spec,
+            location: given,
             ...(hostKey !== undefined ? { hostKey } : {}),
+            ...(allowInsecureHttp ? { allowInsecureHttp } : {}),
           });
           onEdited(newName !== undefined && !nameProblem ? newName : location.name, display);
         }}
