@@ -87,6 +87,20 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
       .getByRole('listitem')
       .filter({ has: page.locator('h3') });
 
+  /** Opens Add location and fills in the SFTP form for a folder on the sshd, logging in with `key`. */
+  const sftpForm = async (server: SshdServer, folder: string, key: string, name: string) => {
+    await page.getByRole('button', { name: 'Add location…' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add a location' });
+    await dialog.getByRole('radio', { name: 'SFTP server' }).check();
+    await dialog.getByLabel('User').fill(server.user);
+    await dialog.getByLabel('Host').fill(server.host);
+    await dialog.getByLabel('Port').fill(String(server.port));
+    await dialog.getByLabel('Folder on the server').fill(folder);
+    await dialog.getByLabel('Private key file').fill(key);
+    await dialog.getByLabel('Name in the vault (optional)').fill(name);
+    return dialog;
+  };
+
   const content = randomBytes(6 * 1024 * 1024 + 123);
   const fileName = 'tax-2025.bin';
 
@@ -208,15 +222,7 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
       ctx.skip();
       return;
     }
-    await page.getByRole('button', { name: 'Add location…' }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Add a location' });
-    await dialog.getByRole('radio', { name: 'SFTP server' }).check();
-    await dialog.getByLabel('User').fill(sshd.user);
-    await dialog.getByLabel('Host').fill(sshd.host);
-    await dialog.getByLabel('Port').fill(String(sshd.port));
-    await dialog.getByLabel('Folder on the server').fill(sshd.dataDir);
-    await dialog.getByLabel('Private key file').fill(sshd.keyPath);
-    await dialog.getByLabel('Name in the vault (optional)').fill('vps');
+    const dialog = await sftpForm(sshd, sshd.dataDir, sshd.keyPath, 'vps');
     await shot('24-add-sftp');
     await dialog.getByRole('button', { name: 'Add location' }).click();
 
@@ -256,16 +262,8 @@ describe.skipIf(missing !== null)('locations and repair in the web UI', () => {
     sshd.authorize(`${key}.pub`);
     const folder = join(sshd.dataDir, 'keyed');
     mkdirSync(folder);
-    await page.getByRole('button', { name: 'Add location…' }).first().click();
-    const dialog = page.getByRole('dialog', { name: 'Add a location' });
-    await dialog.getByRole('radio', { name: 'SFTP server' }).check();
-    await dialog.getByLabel('User').fill(sshd.user);
-    await dialog.getByLabel('Host').fill(sshd.host);
-    await dialog.getByLabel('Port').fill(String(sshd.port));
-    await dialog.getByLabel('Folder on the server').fill(folder);
-    await dialog.getByLabel('Private key file').fill(key);
+    const dialog = await sftpForm(sshd, folder, key, 'keyed');
     await dialog.getByLabel('Key passphrase (optional)').fill(passphrase);
-    await dialog.getByLabel('Name in the vault (optional)').fill('keyed');
     await dialog.getByRole('button', { name: 'Add location' }).click();
     const confirm = page.getByRole('dialog', { name: 'Trust this server?' });
     await confirm.getByRole('button', { name: 'Trust' }).click({ timeout: 30_000 });

@@ -136,6 +136,29 @@ function isHost(host: string): boolean {
 }
 
 /**
+ * A web address typed in `field`: http(s), a usable host, and nothing that has a field of its
+ * own (a user, a password) or no place in it ("?", "#"); else the problem.
+ */
+function webAddress(text: string, field: FieldName, missing: string): URL | BuiltLocation {
+  if (text.trim() === '') return problem(field, missing);
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return problem(field, 'That is not a web address: it starts with https:// or http://.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return problem(field, 'The address starts with https:// or http://.');
+  }
+  if (url.username !== '' || url.password !== '') {
+    return problem(field, 'Put the user name and password in their own fields, not in the address.');
+  }
+  if (url.search !== '' || url.hash !== '') return problem(field, 'The address must not hold “?” or “#” parts.');
+  if (!isHost(url.hostname)) return problem(field, 'The address has no usable server name.');
+  return url;
+}
+
+/**
  * The location for the fields, or the first problem in words. `name` is the name to use (the
  * user's, or the suggestion). The secrets are not fields (the form keeps them in their inputs
  * only): the caller adds them for addLocation, never for probeLocation.
@@ -186,23 +209,12 @@ export function buildLocation(fields: LocationFields, name: string): BuiltLocati
       return built('sftp', { user, host, port: port === '22' ? '' : port, path, keyFile });
     }
     case 'webdav': {
-      const text = fields.url.trim();
-      if (text === '')
-        return problem('url', 'Give the address of the WebDAV folder, like https://dav.example.org/vault.');
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        return problem('url', 'That is not a web address: it starts with https:// or http://.');
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        return problem('url', 'A WebDAV address starts with https:// or http://.');
-      }
-      if (url.username !== '' || url.password !== '') {
-        return problem('url', 'Put the user name and password in their own fields, not in the address.');
-      }
-      if (url.search !== '' || url.hash !== '') return problem('url', 'The address must not hold “?” or “#” parts.');
-      if (!isHost(url.hostname)) return problem('url', 'The address has no usable server name.');
+      const url = webAddress(
+        fields.url,
+        'url',
+        'Give the address of the WebDAV folder, like https://dav.example.org/vault.',
+      );
+      if (!(url instanceof URL)) return url;
       const user = fields.webdavUser.trim();
       if (fields.hasPassword && user === '') return problem('webdavUser', 'A password needs a user name.');
       const caFile = fields.caFile.trim();
@@ -227,21 +239,9 @@ function s3Location(
   built: (kind: 's3', address: Record<string, string>, plainHttp: boolean) => BuiltLocation,
 ): BuiltLocation {
   const value = (field: S3FieldName): string => (fields.s3[field] ?? '').trim();
-  const endpoint = value('endpoint');
-  if (endpoint === '') return problem('endpoint', 'Give the endpoint’s address, like https://s3.example.org.');
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return problem('endpoint', 'That is not a web address: it starts with https:// or http://.');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return problem('endpoint', 'An S3 endpoint starts with https:// or http://.');
-  }
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
-    return problem('endpoint', 'Give the endpoint alone: the bucket and the keys go in their own fields.');
-  }
-  if (!isHost(url.hostname)) return problem('endpoint', 'The address has no usable server name.');
+  const url = webAddress(value('endpoint'), 'endpoint', 'Give the endpoint’s address, like https://s3.example.org.');
+  if (!(url instanceof URL)) return url;
+  if (url.pathname !== '/') return problem('endpoint', 'Give the endpoint alone: the bucket has a field of its own.');
   const bucket = value('bucket');
   if (!BUCKET.test(bucket)) {
     return problem('bucket', 'A bucket name is 3-63 lowercase letters, digits, “.” or “-”.');

@@ -15,6 +15,7 @@ import { withBreaker } from '../breaker';
 import { LazyNode } from '../lazy';
 import type { StorageNode } from '../node';
 import { withRetry } from '../retry';
+import { parseRemoteSpec, type RemoteSpec } from '../url';
 
 /** A location's credentials, by the names of its kind's secret fields; sealed in the profile. */
 export type LocationSecrets = { readonly [F in SecretFieldName]?: string };
@@ -32,6 +33,42 @@ export function required(fields: Fields, name: string, label: string): string {
   const value = field(fields, name);
   if (value === '') throw new UsageError(`${label}: missing`);
   return value;
+}
+
+/**
+ * A form's web address field: http(s) only, and nothing but scheme, host, port and path (the
+ * user, the password and anything after "?" or "#" have no place in it).
+ */
+export function webAddress(fields: Fields, name: string, label: string): URL {
+  const text = required(fields, name, label);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${label}: not a web address (it starts with https:// or http://)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError(`${label}: it starts with https:// or http://`);
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '')
+    throw new UsageError(`${label}: a user, a password or a "?" or "#" part go elsewhere, not in the address`);
+  return url;
+}
+
+/** An SFTP or WebDAV SPEC read by url.ts, refused when it is the other kind's. */
+export function readRemote<K extends RemoteSpec['kind']>(spec: string, kind: K): Extract<RemoteSpec, { kind: K }> {
+  const remote = parseRemoteSpec(spec);
+  if (remote.kind !== kind) throw new UsageError(`not ${kind === 'sftp' ? 'an SFTP' : 'a WebDAV'} location`);
+  return remote as Extract<RemoteSpec, { kind: K }>;
+}
+
+/** A parsed server address whose one secret is its password, if it has one. */
+export function withPassword(
+  name: string | null,
+  spec: string,
+  password: string | null | undefined,
+  display: string,
+): ParsedAddress {
+  return { name, spec, secrets: password ? { password } : null, display };
 }
 
 /** Percent-encodes each segment of a '/'-separated path for a SPEC. */

@@ -21,7 +21,7 @@ import {
 } from '../s3';
 import { plainHttpS3Refusal } from '../s3/address';
 import { UsageError } from '../../errors';
-import { field, type LocationKind, nameSuffix, required, resilient } from './kind';
+import { field, type LocationKind, nameSuffix, required, resilient, webAddress } from './kind';
 import { splitName } from './name';
 
 /** Stands in for the secret where only the rest of the address is read (display, checks). */
@@ -86,17 +86,9 @@ export const s3 = {
     };
   },
   fromFields(fields, name) {
-    const endpoint = required(fields, 'endpoint', 'Endpoint');
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new UsageError('Endpoint: not a web address (it starts with https:// or http://)');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      throw new UsageError('Endpoint: an S3 endpoint starts with https:// or http://');
-    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/')
-      throw new UsageError('Endpoint: give the endpoint alone; the bucket and the keys go in their own fields');
+    const url = webAddress(fields, 'endpoint', 'Endpoint');
+    if (url.pathname !== '/')
+      throw new UsageError('Endpoint: give the endpoint alone; the bucket has a field of its own');
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const style = field(fields, 'style') || 'path';
     if (style !== 'path' && style !== 'virtual') throw new UsageError('Addressing: path or virtual');

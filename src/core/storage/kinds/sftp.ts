@@ -2,14 +2,20 @@
 import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
 import type { SftpOptions } from '../sftp';
-import { displaySftp, parseRemoteSpec } from '../url';
-import { encodePath, field, type LocationKind, nameSuffix, remoteNode, required, specHost } from './kind';
+import { displaySftp } from '../url';
+import {
+  encodePath,
+  field,
+  type LocationKind,
+  nameSuffix,
+  readRemote,
+  remoteNode,
+  required,
+  specHost,
+  withPassword,
+} from './kind';
 
-function options(spec: string): SftpOptions {
-  const remote = parseRemoteSpec(spec);
-  if (remote.kind !== 'sftp') throw new UsageError('not an SFTP location');
-  return remote.options;
-}
+const options = (spec: string): SftpOptions => readRemote(spec, 'sftp').options;
 
 /** The credential-free SPEC the profile keeps: key file made absolute, fingerprint pinned. */
 function stored(o: SftpOptions): string {
@@ -29,15 +35,8 @@ export const sftp = {
     'test/conformance/sftp-rclone-default.test.ts',
   ],
   parse(spec) {
-    const remote = parseRemoteSpec(spec);
-    if (remote.kind !== 'sftp') throw new UsageError('not an SFTP location');
-    const password = remote.options.password ?? undefined;
-    return {
-      name: remote.name,
-      spec: stored(remote.options),
-      secrets: password ? { password } : null,
-      display: displaySftp(remote.options),
-    };
+    const { name, options: o } = readRemote(spec, 'sftp');
+    return withPassword(name, stored(o), o.password, displaySftp(o));
   },
   fromFields(fields, name) {
     const user = required(fields, 'user', 'User');

@@ -1,15 +1,10 @@
 /** The WebDAV kind: a collection on a WebDAV server (Nextcloud, Apache, rclone serve). */
 import * as nodePath from 'node:path';
-import { UsageError } from '../../errors';
-import { displayWebDav, INSECURE_HTTP, parseRemoteSpec, plainHttpPasswordHost, plainHttpRefusal } from '../url';
+import { displayWebDav, INSECURE_HTTP, plainHttpPasswordHost, plainHttpRefusal } from '../url';
 import type { WebDavOptions } from '../webdav';
-import { field, type LocationKind, nameSuffix, remoteNode, required } from './kind';
+import { field, type LocationKind, nameSuffix, readRemote, remoteNode, webAddress, withPassword } from './kind';
 
-function options(spec: string): WebDavOptions {
-  const remote = parseRemoteSpec(spec);
-  if (remote.kind !== 'webdav') throw new UsageError('not a WebDAV location');
-  return remote.options;
-}
+const options = (spec: string): WebDavOptions => readRemote(spec, 'webdav').options;
 
 /** The credential-free SPEC the profile keeps: CA file made absolute, consent to plain http kept. */
 function stored(o: WebDavOptions): string {
@@ -25,29 +20,11 @@ export const webdav = {
   capabilities: { createRoot: 'always', pinsHostKey: false },
   conformance: ['test/conformance/webdav-apache.test.ts', 'test/conformance/webdav-rclone.test.ts'],
   parse(spec) {
-    const remote = parseRemoteSpec(spec);
-    if (remote.kind !== 'webdav') throw new UsageError('not a WebDAV location');
-    const password = remote.options.password ?? undefined;
-    return {
-      name: remote.name,
-      spec: stored(remote.options),
-      secrets: password ? { password } : null,
-      display: displayWebDav(remote.options),
-    };
+    const { name, options: o } = readRemote(spec, 'webdav');
+    return withPassword(name, stored(o), o.password, displayWebDav(o));
   },
   fromFields(fields, name) {
-    const address = required(fields, 'url', 'Address');
-    let url: URL;
-    try {
-      url = new URL(address);
-    } catch {
-      throw new UsageError('Address: not a web address (it starts with https:// or http://)');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      throw new UsageError('Address: a WebDAV address starts with https:// or http://');
-    if (url.username !== '' || url.password !== '')
-      throw new UsageError('Address: the user name and password go in their own fields');
-    if (url.search !== '' || url.hash !== '') throw new UsageError('Address: it must not hold "?" or "#" parts');
+    const url = webAddress(fields, 'url', 'Address');
     const user = field(fields, 'user');
     const caFile = field(fields, 'caFile');
     const query = caFile === '' ? '' : `?ca=${encodeURIComponent(caFile)}`;

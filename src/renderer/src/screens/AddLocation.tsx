@@ -96,6 +96,10 @@ export function AddLocation({
     setInvalid(null);
   };
   const fieldError = (field: FieldName): string | null => (invalid?.field === field ? invalid.message : null);
+  const passwordChanged = (hasPassword: boolean): void => {
+    set({ hasPassword });
+    setRetype(false);
+  };
 
   const chooseFolder = async (): Promise<void> => {
     try {
@@ -399,14 +403,7 @@ export function AddLocation({
                   </Field>
                 </>
               ) : (
-                <PasswordField
-                  input={passwordInput}
-                  error={fieldError('password')}
-                  onChange={(hasPassword) => {
-                    set({ hasPassword });
-                    setRetype(false);
-                  }}
-                />
+                <PasswordField input={passwordInput} error={fieldError('password')} onChange={passwordChanged} />
               )}
             </>
           ) : null}
@@ -445,14 +442,7 @@ export function AddLocation({
                     />
                   )}
                 </Field>
-                <PasswordField
-                  input={passwordInput}
-                  error={fieldError('password')}
-                  onChange={(hasPassword) => {
-                    set({ hasPassword });
-                    setRetype(false);
-                  }}
-                />
+                <PasswordField input={passwordInput} error={fieldError('password')} onChange={passwordChanged} />
               </div>
               {/^http:/i.test(fields.url.trim()) && fields.hasPassword ? (
                 <label className="check">
@@ -530,10 +520,7 @@ export function AddLocation({
                 label="Secret key"
                 input={passwordInput}
                 error={fieldError('password')}
-                onChange={(hasPassword) => {
-                  set({ hasPassword });
-                  setRetype(false);
-                }}
+                onChange={passwordChanged}
               />
               {/^http:/i.test((fields.s3['endpoint'] ?? '').trim()) ? (
                 <label className="check">
