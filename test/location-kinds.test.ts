@@ -148,6 +148,9 @@ describe('location kinds', () => {
       /no secret password/,
     );
     expect(() => readLocation({ kind: 'local', fields: { folder: 'relative/x' } })).toThrow(/full path/);
+    expect(() =>
+      readLocation({ kind: 'webdav', fields: { url: 'https://dav.example/x' }, secrets: { password: 'pw' } }),
+    ).toThrow(/a password needs a user name/);
   });
 
   it('refuses an S3 node without its secret key, naming the location but no key', () => {

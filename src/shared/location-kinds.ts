@@ -94,11 +94,7 @@ type SecretOf<F> = F extends { readonly name: infer N; readonly secret: true } ?
 /** The names of every kind's secret fields: the keys of a location's sealed credentials. */
 export type SecretFieldName = SecretOf<(typeof LOCATION_KINDS)[LocationKindName]['fields'][number]>;
 export const SECRET_FIELD_NAMES = [
-  ...new Set(
-    LOCATION_KIND_NAMES.flatMap((k) =>
-      (LOCATION_KINDS[k].fields as readonly AddressField[]).filter((f) => f.secret).map((f) => f.name),
-    ),
-  ),
+  ...new Set(LOCATION_KIND_NAMES.flatMap((k) => fieldNames(k, true))),
 ] as readonly SecretFieldName[];
 
 /**

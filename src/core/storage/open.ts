@@ -68,10 +68,11 @@ export function readLocation(input: LocationInput): ParsedSpec {
     if (!secretNames.has(key)) throw new UsageError(`a ${input.kind} location has no secret ${key}`);
     if (typeof value === 'string' && value !== '') secrets[key] = value;
   }
+  const given = Object.keys(secrets).length > 0 ? secrets : null;
   const parsed: ParsedSpec = {
     kind: input.kind,
-    ...kind.fromFields(input.fields, input.name ?? null),
-    secrets: Object.keys(secrets).length > 0 ? secrets : null,
+    ...kind.fromFields(input.fields, input.name ?? null, given),
+    secrets: given,
   };
   return input.hostKey ? withFingerprint(parsed, input.hostKey) : parsed;
 }

@@ -133,10 +133,11 @@ export interface LocationKind {
   /** Reads a SPEC a user gave (#NAME included). Throws UsageError, never quoting a secret. */
   parse(spec: string): ParsedAddress;
   /**
-   * Reads a form's address fields (src/shared/location-kinds.ts; the secret ones travel beside
-   * them, never here), checked as strictly as `parse` checks a SPEC.
+   * Reads a form's address fields (src/shared/location-kinds.ts), checked as strictly as
+   * `parse` checks a SPEC. `secrets` travel beside them (readLocation keeps them): a kind
+   * looks at them only to check the fields fit (a WebDAV password needs a user).
    */
-  fromFields(fields: Fields, name: string | null): ParsedAddress;
+  fromFields(fields: Fields, name: string | null, secrets: LocationSecrets | null): ParsedAddress;
   /** Where a stored spec is, for people. */
   display(spec: string): string;
   /** The node for a stored spec, wrapped as production uses it. */

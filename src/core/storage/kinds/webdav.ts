@@ -1,5 +1,6 @@
 /** The WebDAV kind: a collection on a WebDAV server (Nextcloud, Apache, rclone serve). */
 import * as nodePath from 'node:path';
+import { UsageError } from '../../errors';
 import { displayWebDav, INSECURE_HTTP, plainHttpPasswordHost, plainHttpRefusal } from '../url';
 import type { WebDavOptions } from '../webdav';
 import { field, type LocationKind, nameSuffix, readRemote, remoteNode, webAddress, withPassword } from './kind';
@@ -23,9 +24,10 @@ export const webdav = {
     const { name, options: o } = readRemote(spec, 'webdav');
     return withPassword(name, stored(o), o.password, displayWebDav(o));
   },
-  fromFields(fields, name) {
+  fromFields(fields, name, secrets) {
     const url = webAddress(fields, 'url', 'Address');
     const user = field(fields, 'user');
+    if (secrets?.password && user === '') throw new UsageError('User: a password needs a user name');
     const caFile = field(fields, 'caFile');
     const query = caFile === '' ? '' : `?ca=${encodeURIComponent(caFile)}`;
     const userinfo = user === '' ? '' : `${encodeURIComponent(user)}@`;
