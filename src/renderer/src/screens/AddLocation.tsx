@@ -15,7 +15,7 @@ import {
   buildLocation,
   suggestName,
 } from '../location-spec';
-import { LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
+import { fieldNames, LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 
@@ -42,8 +42,9 @@ export type CommitLocation = (
   allowInsecureHttp: boolean,
 ) => Promise<void>;
 
-/** The secret field the form's password input holds for a kind. */
-const MAIN_SECRET = { local: null, sftp: 'password', webdav: 'password', s3: 'secretAccessKey' } as const;
+/** The secret field the form's password input holds for a kind (an SSH key's passphrase has its own input). */
+const mainSecret = (kind: LocationKindChoice): string | null =>
+  fieldNames(kind, true).find((name) => name !== 'keyPassphrase') ?? null;
 
 /** The words of the dialog: adding a location (the default), or giving one a new address. */
 export interface AddLocationWords {
@@ -128,7 +129,7 @@ export function AddLocation({
       setStep({ kind: 'form' });
       return;
     }
-    const secretName = MAIN_SECRET[fields.kind];
+    const secretName = mainSecret(fields.kind);
     const secrets = {
       ...(secretName !== null && password !== null ? { [secretName]: password } : {}),
       ...(keyPassphrase ? { keyPassphrase } : {}),
