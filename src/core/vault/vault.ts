@@ -31,7 +31,8 @@ import {
   type KeyShareRecord,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
+import { KINDS } from '../storage/kinds';
+import { createNode, displaySpec, type LocationGiven, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
   nodeAtRecordedAddress,
@@ -105,7 +106,8 @@ export interface VaultOptions {
 }
 
 export interface CreateOptions extends VaultOptions {
-  readonly locations: readonly string[];
+  /** SPECs (the CLI) or locations read from a form's fields (storage/open.ts readLocation). */
+  readonly locations: readonly LocationGiven[];
   readonly policy: { survive: number; secretAgainst: number } | PolicyNumbers;
   readonly passphrase: string;
   readonly kdf?: KdfParams;
@@ -206,7 +208,7 @@ export class Vault {
         id: l.id,
         name: l.name,
         kind: l.kind,
-        display: parseSpec(l.spec).display,
+        display: displaySpec(l),
         node: nodeFor(l, profile.vaultId, pk, options.keptCredentials?.get(l.id) ?? null),
       }));
     } catch (err) {
@@ -388,7 +390,7 @@ export class Vault {
    */
   static async attach(
     dir: string,
-    specs: readonly string[],
+    specs: readonly LocationGiven[],
     secret: Secret,
     newPassphrase: string | null,
     options: AttachOptions = {},
@@ -1434,7 +1436,7 @@ async function makeMissingRoots(
   for (const [i, l] of locations.entries()) {
     if (health[i]!.reachable) continue;
     const ask =
-      l.kind === 'local'
+      KINDS[l.kind].capabilities.createRoot === 'ask'
         ? () => (confirm ? confirm({ name: l.name, display: l.display }) : Promise.resolve(false))
         : undefined;
     try {

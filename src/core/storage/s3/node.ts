@@ -41,7 +41,6 @@ import {
   assertRange,
   isObjectSegment,
   type LocationHealth,
-  type LocationKind,
   type ObjectInfo,
   type StorageNode,
   unreachable,
@@ -71,8 +70,6 @@ export interface S3NodeOptions {
   readonly lookup?: LookupFunction;
 }
 
-/** Until the location-kind registry lists 's3' among LocationKind. */
-const KIND = 's3' as unknown as LocationKind;
 const MiB = 1 << 20;
 /** S3's smallest part (all but the last) and most parts of one upload. */
 const MIN_PART = 5 * MiB;
@@ -104,7 +101,7 @@ interface Connection {
 }
 
 export class S3Node implements StorageNode {
-  readonly kind = KIND;
+  readonly kind = 's3';
   readonly display: string;
   private readonly address: S3Address;
   private readonly partSize: number;
