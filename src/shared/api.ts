@@ -6,7 +6,9 @@
  * The JSON shapes here are also the CLI's `--json` output (README, "CLI").
  */
 
-export type Health = 'healthy' | 'degraded' | 'lost';
+/** `unreachable`: not readable from here now, but nothing is known gone: enough of its shards
+ * are on locations that are away or that this device has not signed in to. */
+export type Health = 'healthy' | 'degraded' | 'unreachable' | 'lost';
 export type LocationKindName = 'local' | 'sftp' | 'webdav';
 
 export interface VaultSummary {
@@ -22,6 +24,24 @@ export interface VaultSummary {
   readonly segmentSize: number;
   /** The vault key's fingerprint (not secret): the recovery kit prints it, a new machine can check it. Null before the first unlock here. */
   readonly fingerprint: string | null;
+}
+
+/**
+ * A location this device knows the address of (from the vault head) but was never given
+ * the credentials for, split for a sign-in form: nothing secret.
+ */
+export interface SignIn {
+  /** The user to log in as (null: a WebDAV server without one). */
+  readonly user: string | null;
+  readonly host: string;
+  /** null: the scheme's default. */
+  readonly port: number | null;
+  /** The folder on the server. */
+  readonly path: string;
+  /** The key file the address names (SFTP `identity=`, a path on the device that added it), or null. */
+  readonly keyFile: string | null;
+  /** The host key the server must show (SFTP), `SHA256:...`, or null. */
+  readonly hostKey: string | null;
 }
 
 export interface LocationStatus {
@@ -42,6 +62,8 @@ export interface LocationStatus {
   readonly error: string | null;
   /** Something the user should know although it works (a password over plain http), or null. */
   readonly warning: string | null;
+  /** Not used on this device until someone signs in to it here (a new machine), or null. */
+  readonly signIn: SignIn | null;
 }
 
 export interface StatusReport {
@@ -65,6 +87,8 @@ export interface FileEntry {
   /** Locations away now that hold (or are to hold) some of its shards: `survives` counts
    * them lost until they are back. */
   readonly awaiting: readonly string[];
+  /** Those of `awaiting` that this device has not signed in to (LocationStatus.signIn). */
+  readonly signIn: readonly string[];
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -253,6 +277,11 @@ export interface ShardvaultApi {
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;
+  /** Gives this device a location's password (or an SFTP key's passphrase; neither: the
+   * ssh-agent and ~/.ssh keys) at the address it has: a location learned on a new machine
+   * (LocationStatus.signIn). An SFTP server must show the pinned host key; the server must
+   * hold this location's data. */
+  signInLocation(req: { name: string; password?: string; keyPassphrase?: string }): Promise<void>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -334,6 +334,19 @@ export const locationStatus: Schema<LocationStatus> = object(
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
     warning: nullable(string({ max: 2048, control: true })),
+    signIn: nullable(
+      object(
+        {
+          user: nullable(label),
+          host: label,
+          port: nullable(integer({ min: 1, max: 65535 })),
+          path: string({ max: 4096 }),
+          keyFile: nullable(string({ max: 4096 })),
+          hostKey: nullable(hostKeyFingerprint),
+        },
+        'drop',
+      ),
+    ),
   },
   'drop',
 );
@@ -360,7 +373,7 @@ export const locationTest: Schema<LocationTest> = object(
   'drop',
 );
 
-export const HEALTHS = every<Health>()(['healthy', 'degraded', 'lost']);
+export const HEALTHS = every<Health>()(['healthy', 'degraded', 'unreachable', 'lost']);
 const health = oneOf(HEALTHS);
 const survives = integer({ min: -1 });
 
@@ -373,6 +386,7 @@ export const fileEntry: Schema<FileEntry> = object(
     health,
     survives,
     awaiting: array(label),
+    signIn: array(label),
   },
   'drop',
 );
@@ -589,6 +603,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
+  signInLocation: call(
+    'signInLocation',
+    object({ name: locationName, password: optional(passphrase), keyPassphrase: optional(passphrase) }, 'reject'),
+    nothing,
+  ),
 };
 
 /** The most files one open dialog may hand over. */

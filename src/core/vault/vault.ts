@@ -31,10 +31,11 @@ import {
   type KeyShareRecord,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
+import { createNode, parseSpec, sftpTarget, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
-  nodeAtRecordedAddress,
+  headSpec,
+  locationFromHead,
   nodeFor,
   plainHttpWarning,
   openSecrets,
@@ -341,7 +342,13 @@ export class Vault {
           counter: 0,
           generation: 1,
           policy,
-          locations: locations.map(({ id, name, kind, display }) => ({ id, name, kind, display })),
+          locations: locations.map(({ id, name, kind, display }, i) => ({
+            id,
+            name,
+            kind,
+            display,
+            spec: parsed[i]!.spec,
+          })),
           files: [],
           tombstones: [],
           logPublicKey: logPair.publicKey,
@@ -497,15 +504,17 @@ export class Vault {
         probe!.keys = keys;
         const head = await probe!.loadHead();
         const vaultKdf = head.kdf ?? used;
-        // The head knows every location of the vault; ones not given on the command line keep
-        // the address the head records (enough for local folders; remote ones need their
-        // credentials again: `location add`).
+        // The head knows every location of the vault; ones not given here are reached at the
+        // address the head records: a folder at once, a server that needs credentials once
+        // someone signs in to it on this device (locations.ts locationFromHead).
+        const fromHead = new Map<string, ProfileLocation>();
         const all: Location[] = head.locations.map((entry) => {
           const mine = twinIds.has(entry.id) ? undefined : locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
-          const node = nodeAtRecordedAddress(entry, vaultId, 'give it with --location to use it here');
-          opened.push(node);
-          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
+          const learned = locationFromHead(entry, vaultId, 'give it with --location to use it here');
+          opened.push(learned.node);
+          fromHead.set(entry.id, learned.profile);
+          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: learned.node };
         });
         // Credentials given on the command line are sealed under the passphrase the vault
         // will be unlocked with from now on.
@@ -529,6 +538,8 @@ export class Vault {
           lastHeadCounter: head.counter,
           policy: head.policy,
           locations: all.map((l) => {
+            const learned = fromHead.get(l.id);
+            if (learned) return learned;
             const given = twinIds.has(l.id) ? undefined : matched.find((g) => g.id === l.id);
             return {
               id: l.id,
@@ -623,6 +634,11 @@ export class Vault {
   locationWarning(id: string): string | null {
     const entry = this.profile.locations.find((l) => l.id === id);
     return entry ? (plainHttpWarning(entry)?.message ?? null) : null;
+  }
+
+  /** Whether this device has yet to sign in to the location (learned from the head). */
+  needsSignIn(locationId: string): boolean {
+    return this.profile.locations.find((l) => l.id === locationId)?.needsSignIn === true;
   }
 
   profileLocations(): readonly ProfileLocation[] {
@@ -780,27 +796,18 @@ export class Vault {
       await l.node.close().catch(() => undefined);
     }
     const vaultId = this.profile.vaultId;
-    const added: Location[] = missing.map((entry) => ({
+    const learned = missing.map((entry) => ({ entry, ...locationFromHead(entry, vaultId, 'add it again here') }));
+    const added: Location[] = learned.map(({ entry, node }) => ({
       id: entry.id,
       name: entry.name,
       kind: entry.kind,
       display: entry.display,
-      node: nodeAtRecordedAddress(entry, vaultId, 'add it again here'),
+      node,
     }));
     this.current = [...this.current.filter((l) => ids.has(l.id)), ...added];
     this.profile = {
       ...this.profile,
-      locations: [
-        ...this.profile.locations.filter((e) => ids.has(e.id)),
-        ...missing.map((e) => ({
-          id: e.id,
-          name: e.name,
-          kind: e.kind,
-          spec: e.display,
-          sealedSecrets: null,
-          lastSeen: null,
-        })),
-      ],
+      locations: [...this.profile.locations.filter((e) => ids.has(e.id)), ...learned.map((l) => l.profile)],
     };
     await this.saveProfile();
   }
@@ -1178,12 +1185,33 @@ export class Vault {
     } catch (err) {
       if (!(err instanceof NoHeadError)) throw err;
     }
-    const next = await this.writeHead(change(base), base.counter + 1, keys);
+    const next = await this.writeHead(this.withKnownAddresses(change(base)), base.counter + 1, keys);
     this.currentHead = next;
     this.profile = { ...this.profile, lastHeadCounter: next.counter };
     if (this.vk) this.pinKey();
     await this.saveProfile();
     return next;
+  }
+
+  /**
+   * Fills in the address (`spec`) of head locations that have none yet (heads written before
+   * version 3) from this profile, where this device really knows it: given here, not learned
+   * from the head, naming the same place, and for SFTP with its host key pinned. So a vault
+   * made by an older version tells new machines where its locations are after one commit.
+   */
+  private withKnownAddresses(head: Head): Head {
+    if (head.locations.every((l) => l.spec !== undefined)) return head;
+    return {
+      ...head,
+      locations: head.locations.map((entry) => {
+        const mine = this.profile.locations.find((l) => l.id === entry.id);
+        if (entry.spec !== undefined || !mine || mine.needsSignIn) return entry;
+        const known = headSpec({ ...entry, spec: mine.spec });
+        if (known === null || (entry.kind === 'sftp' && !sftpTarget({ kind: 'sftp', spec: known })?.fingerprint))
+          return entry;
+        return { ...entry, spec: known };
+      }),
+    };
   }
 
   /** Writes `base` as head number `counter` (anchoring this device's audit chain) to every
