@@ -1195,9 +1195,10 @@ export class Vault {
 
   /**
    * Fills in the address (`spec`) of head locations that have none yet (heads written before
-   * version 3) from this profile, where this device really knows it: given here, not learned
-   * from the head, naming the same place, and for SFTP with its host key pinned. So a vault
-   * made by an older version tells new machines where its locations are after one commit.
+   * version 3) from this profile, where it names the same place as the head and is usable: for
+   * SFTP with its host key pinned. A location this profile learned from an older head's
+   * display (a folder) adds only what that display says. So a vault made by an older version
+   * tells new machines where its locations are after one commit.
    */
   private withKnownAddresses(head: Head): Head {
     if (head.locations.every((l) => l.spec !== undefined)) return head;
