@@ -9,10 +9,12 @@ import { Badge } from './ui';
 export const KIND_WORD: Record<LocationKindName, string> = { local: 'Folder', sftp: 'SFTP', webdav: 'WebDAV' };
 
 export function LocationTile({ location, children }: { location: LocationStatus; children?: ReactNode }) {
+  // Not offline: reachable or not, this device does not use it until someone signs in here.
+  const state = location.signIn ? 'signin' : location.reachable ? 'online' : 'offline';
   return (
-    <li className={`tile ${location.reachable ? 'online' : 'offline'}`} data-testid={`location-${location.name}`}>
+    <li className={`tile ${state}`} data-testid={`location-${location.name}`}>
       <div className="tile-head">
-        <span className={`dot ${location.reachable ? 'dot-ok' : 'dot-off'}`} aria-hidden="true" />
+        <span className={`dot dot-${state}`} aria-hidden="true" />
         <h3>{location.name}</h3>
         {location.signIn ? (
           <Badge tone="warn">Needs sign-in</Badge>
