@@ -26,7 +26,14 @@ import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
-import { addLocation, editLocation, removeLocation, signInLocation, testLocation } from './vault/location-ops';
+import {
+  addLocation,
+  checkFolder,
+  editLocation,
+  removeLocation,
+  signInLocation,
+  testLocation,
+} from './vault/location-ops';
 import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { parseSpec, sftpTarget, type LocationSecrets } from './storage/open';
@@ -319,6 +326,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });
       }),
+    checkFolder: (req) => serial(() => checkFolder(req.spec, req.create ?? false)),
     signInLocation: (req) =>
       serial(async () => {
         const secrets = {

@@ -151,6 +151,18 @@ export interface LocationProbe {
 }
 
 /**
+ * A folder location as a form checks it at once (checkFolder). `missing`: not there, but its
+ * parent is, so it can be made (createRoot: the last folder only); `unreachable`: not there
+ * and can't be made here (a parent missing: a disk not mounted; a link; not a folder): `error`
+ * says why. `server`: an SFTP or WebDAV address, not checked here (init makes its folder).
+ */
+export interface FolderCheck {
+  readonly display: string;
+  readonly state: 'present' | 'missing' | 'created' | 'unreachable' | 'server';
+  readonly error: string | null;
+}
+
+/**
  * What `location test` writes, reads back and deletes: past the few MiB a server may buffer, so
  * one that can't take a large object (or can't seek in it, sftp.ts writeAll) shows it.
  */
@@ -277,6 +289,9 @@ export interface ShardvaultApi {
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;
+  /** Checks a folder location at once, before a vault is made over it; `create`: makes its
+   * last folder now (the user asked: init --create), never a missing parent or through a link. */
+  checkFolder(req: { spec: string; create?: boolean }): Promise<FolderCheck>;
   /** Gives this device a location's password (or an SFTP key's passphrase; neither: the
    * ssh-agent and ~/.ssh keys) at the address it has: a location learned on a new machine
    * (LocationStatus.signIn). An SFTP server must show the pinned host key; the server must

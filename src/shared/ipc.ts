@@ -49,6 +49,17 @@ export interface BridgeError {
   readonly code: string;
   /** Words for a user; never a secret. */
   readonly message: string;
+  /** Which of the locations the request listed the failure is about, by position (the
+   * engine's LocationsError): a form marks those rows. Absent when it is about none. */
+  readonly locations?: readonly number[];
+}
+
+/** A BridgeError's `locations`, when `value` is a list of positions; else undefined. */
+export function failedLocations(value: unknown): readonly number[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 64) return undefined;
+  return value.every((i) => Number.isSafeInteger(i) && (i as number) >= 0 && (i as number) < 64)
+    ? (value as number[])
+    : undefined;
 }
 
 export type Envelope<T> =
@@ -89,7 +100,12 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
-      return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
+      const locations = failedLocations((error as { locations?: unknown }).locations);
+      return {
+        code,
+        message: redactCredentials(error.message).slice(0, MAX_MESSAGE),
+        ...(locations ? { locations } : {}),
+      };
     }
   }
   return { code: 'internal', message: 'Something went wrong inside Shardvault. The details are in its log.' };
@@ -603,6 +619,18 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
+  checkFolder: call(
+    'checkFolder',
+    object({ spec: locationSpec, create: optional(boolean) }, 'reject'),
+    object(
+      {
+        display: label,
+        state: oneOf(['present', 'missing', 'created', 'unreachable', 'server'] as const),
+        error: nullable(string({ max: 2048, control: true })),
+      },
+      'drop',
+    ),
+  ),
   signInLocation: call(
     'signInLocation',
     object({ name: locationName, password: optional(passphrase), keyPassphrase: optional(passphrase) }, 'reject'),

@@ -5,12 +5,12 @@
  * old share stops counting once t + X locations hold the new generation.
  */
 import { randomBytes } from 'node:crypto';
-import { LOCATION_PROBE_BYTES } from '../../shared/api';
+import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
-import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
+import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { createNode, parseSpec, requirePrivateTransport, splitName, type LocationSecrets } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
@@ -223,6 +223,37 @@ export async function signInLocation(
       .map((e) => (e.id === existing.id ? { ...known, sealedSecrets: sealed, lastSeen: new Date().toISOString() } : e)),
   );
   return { name, kind: existing.kind, display: existing.display };
+}
+
+/**
+ * A folder location checked at once, before a vault is made over it (the first-run form):
+ * there, missing but makeable (its parent is a real folder), or not makeable and why. With
+ * `create` it makes the last folder (createRoot, as init --create: never a missing parent,
+ * never through a link). A server's address is not checked here: init makes its folder.
+ */
+export async function checkFolder(spec: string, create: boolean): Promise<FolderCheck> {
+  const parsed = parseSpec(spec);
+  if (parsed.kind !== 'local') return { display: parsed.display, state: 'server', error: null };
+  const node = createNode(parsed, null);
+  try {
+    const health = await node.health();
+    if (health.reachable) return { display: parsed.display, state: 'present', error: null };
+    let asked = false;
+    const outcome = await createRootOf(node, () => {
+      asked = true;
+      return Promise.resolve(create);
+    }).catch((err: unknown) => {
+      if (asked && !create) return 'missing' as const;
+      if (err instanceof ShardvaultError) return err;
+      throw err;
+    });
+    if (outcome instanceof ShardvaultError)
+      return { display: parsed.display, state: 'unreachable', error: outcome.message };
+    if (outcome === 'present') return { display: parsed.display, state: 'unreachable', error: health.error };
+    return { display: parsed.display, state: outcome, error: null };
+  } finally {
+    await node.close();
+  }
 }
 
 /** A folder an add of this vault was cut short on: its record names this vault and a location the head never took in. */

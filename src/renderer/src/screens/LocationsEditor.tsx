@@ -2,6 +2,7 @@
 // servers through the same form as "Add location…" (host key confirmed, password in its own
 // field). The list shows each location without its password.
 import { useState } from 'react';
+import type { FolderCheck } from '../../../shared/api';
 import type { Client } from '../bridge/client';
 import { redactCredentials } from '../../../shared/redact';
 import { pinFingerprint } from '../location-spec';
@@ -25,18 +26,43 @@ export interface LocationChoice {
 /** The name a SPEC gives its location (after '#'), if any. */
 const nameOf = (spec: string): string | null => (spec.includes('#') ? spec.slice(spec.lastIndexOf('#') + 1) : null);
 
+/** What the engine said of a folder in the list: checked at once when it is added. */
+type Checked = FolderCheck | { readonly state: 'checking' } | { readonly state: 'failed'; readonly error: string };
+
+const REMOTE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 export function LocationsEditor({
   client,
   value,
   onChange,
+  offerCreate = false,
+  failed = null,
 }: {
   client: Client;
   value: readonly LocationChoice[];
   onChange: (next: LocationChoice[]) => void;
+  /** A missing folder (its parent there) gets a "Create it" button: for a new vault only. */
+  offerCreate?: boolean;
+  /** The engine's refusal about some of the locations, by position (BridgeFailure.locations). */
+  failed?: { readonly rows: readonly number[]; readonly message: string } | null;
 }) {
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
+  const [checks, setChecks] = useState<Readonly<Record<string, Checked>>>({});
+
+  // A folder is checked as soon as it is listed, so a missing one is seen at its own row now,
+  // not as an error of the whole form later.
+  const check = async (spec: string, create = false): Promise<void> => {
+    setChecks((c) => ({ ...c, [spec]: { state: 'checking' } }));
+    let next: Checked;
+    try {
+      next = await client.api.checkFolder({ spec, ...(create ? { create } : {}) });
+    } catch (e) {
+      next = { state: 'failed', error: errorText(e) };
+    }
+    setChecks((c) => ({ ...c, [spec]: next }));
+  };
 
   const add = (choice: LocationChoice): boolean => {
     if (value.some((v) => v.spec === choice.spec)) {
@@ -49,7 +75,10 @@ export function LocationsEditor({
   };
   const addTyped = (spec: string): void => {
     const trimmed = spec.trim();
-    if (trimmed !== '' && add({ spec: trimmed, display: redactCredentials(trimmed) })) setDraft('');
+    if (trimmed !== '' && add({ spec: trimmed, display: redactCredentials(trimmed) })) {
+      setDraft('');
+      if (!REMOTE.test(trimmed)) void check(trimmed);
+    }
   };
 
   const chooseFolder = async (): Promise<void> => {
@@ -68,22 +97,49 @@ export function LocationsEditor({
     <div className="locations-editor">
       {value.length > 0 ? (
         <ol className="location-list" aria-label="Locations">
-          {value.map((choice, i) => (
-            <li key={choice.spec}>
-              <span className="location-index" aria-hidden="true">
-                {i + 1}
-              </span>
-              <code className="location-spec">{choice.display}</code>
-              <button
-                type="button"
-                className="ghost small"
-                aria-label={`Remove ${choice.display}`}
-                onClick={() => onChange(value.filter((v) => v.spec !== choice.spec))}
+          {value.map((choice, i) => {
+            const checked = checks[choice.spec];
+            // A refusal stands until the folder is made here (or the list changes).
+            const refused =
+              failed?.rows.includes(i) && checked?.state !== 'created' && checked?.state !== 'checking'
+                ? failed.message
+                : null;
+            return (
+              <li
+                key={choice.spec}
+                className={
+                  refused || checked?.state === 'missing' || checked?.state === 'unreachable'
+                    ? 'location-trouble'
+                    : undefined
+                }
+                data-testid={`location-row-${i + 1}`}
               >
-                Remove
-              </button>
-            </li>
-          ))}
+                <span className="location-index" aria-hidden="true">
+                  {i + 1}
+                </span>
+                <code className="location-spec">{choice.display}</code>
+                {checked?.state === 'missing' && offerCreate ? (
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Create ${choice.display}`}
+                    onClick={() => void check(choice.spec, true)}
+                  >
+                    Create it
+                  </button>
+                ) : null}
+                <button
+                  type="button"
+                  className="ghost small"
+                  aria-label={`Remove ${choice.display}`}
+                  onClick={() => onChange(value.filter((v) => v.spec !== choice.spec))}
+                >
+                  Remove
+                </button>
+                <RowNote checked={checked} refused={refused} offerCreate={offerCreate} />
+              </li>
+            );
+          })}
         </ol>
       ) : (
         <p className="muted">No locations yet.</p>
@@ -146,4 +202,46 @@ export function LocationsEditor({
       ) : null}
     </div>
   );
+}
+
+/** Under a row: what the check found, or the engine's refusal about this location. */
+function RowNote({
+  checked,
+  refused,
+  offerCreate,
+}: {
+  checked: Checked | undefined;
+  refused: string | null;
+  offerCreate: boolean;
+}) {
+  let note: string | null = null;
+  let trouble = false;
+  switch (checked?.state) {
+    case 'checking':
+      note = 'Checking…';
+      break;
+    case 'missing':
+      note = offerCreate
+        ? 'This folder does not exist yet. Create it here, or pick one that exists.'
+        : 'This folder does not exist: is the disk plugged in?';
+      trouble = true;
+      break;
+    case 'created':
+      note = 'Created.';
+      break;
+    case 'unreachable':
+    case 'failed':
+      note = checked.error;
+      trouble = true;
+      break;
+    default:
+      break;
+  }
+  if (refused)
+    return (
+      <p className="location-note location-note-error" role="alert">
+        {refused}
+      </p>
+    );
+  return note ? <p className={`location-note${trouble ? ' location-note-error' : ''}`}>{note}</p> : null;
 }
