@@ -107,6 +107,27 @@ describe('a new machine', () => {
     expect(ls).not.toMatch(/\blost\b/);
   }, 60_000);
 
+  it('a profile that knew the server only by an older head’s display learns its address at unlock', async () => {
+    const profilePath = nodePath.join(homeB, 'profile.json');
+    const saved = await fs.readFile(profilePath, 'utf8');
+    // As `open` left it before head version 3: the display as the spec, no host key, no flag.
+    const old = JSON.parse(saved) as { locations: { name: string; spec: string; needsSignIn?: boolean }[] };
+    const srv = old.locations.find((l) => l.name === 'srv')!;
+    const display = `sftp://${sshd.user}@${sshd.host}:${sshd.port}${sshd.dataDir}`;
+    expect(srv.spec.startsWith(`${display}?`)).toBe(true);
+    srv.spec = display;
+    delete srv.needsSignIn;
+    await fs.writeFile(profilePath, JSON.stringify(old));
+    const before = parseJson<StatusReport>(ok(await cli(homeB, ['status', '--json'])));
+    expect(before.locations.find((l) => l.name === 'srv')).toMatchObject({ reachable: false, signIn: null });
+    ok(await cli(homeB, ['ls'])); // unlocks: the profile follows the head
+    const srvOf = (text: string): unknown =>
+      (JSON.parse(text) as { locations: { name: string }[] }).locations.find((l) => l.name === 'srv');
+    expect(srvOf(await fs.readFile(profilePath, 'utf8'))).toEqual(srvOf(saved));
+    const after = parseJson<StatusReport>(ok(await cli(homeB, ['status', '--json'])));
+    expect(after.locations.find((l) => l.name === 'srv')!.signIn?.hostKey).toBe(sshd.fingerprint);
+  }, 60_000);
+
   it('refuses a sign-in to a server that shows another host key than the one pinned', async () => {
     const profilePath = nodePath.join(homeB, 'profile.json');
     const saved = await fs.readFile(profilePath, 'utf8');

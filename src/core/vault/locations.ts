@@ -284,7 +284,13 @@ export function signInOf(l: ProfileLocation | undefined): SignIn | null {
 /** A server location's address split into its parts (nothing secret); null for a folder. */
 export function addressOf(l: Pick<ProfileLocation, 'kind' | 'spec'>): SignIn | null {
   if (l.kind === 'local') return null;
-  const options = parseRemoteSpec(l.spec).options;
+  let options: ReturnType<typeof parseRemoteSpec>['options'];
+  try {
+    options = parseRemoteSpec(l.spec).options;
+  } catch {
+    // A kind whose address this parser does not split (an object store): shown whole.
+    return { user: null, host: l.spec, port: null, path: '', keyFile: null, hostKey: null };
+  }
   if ('url' in options) {
     const url = new URL(options.url);
     return {

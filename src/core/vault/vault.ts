@@ -129,6 +129,10 @@ export interface Settled<T> {
 
 const nowIso = (): string => new Date().toISOString();
 
+/** Why a server named by an older head (without its address) can't be used on this device. */
+const UNKNOWN_ADDRESS =
+  'this device does not have its full address yet: give it here with its address, or wait until a device that has it changes the vault';
+
 /** A location may list at most this many device heads; more is a lie, and the rest are left unread. */
 const MAX_DEVICE_HEADS = 1024;
 /** Objects under keys/ read at most per location (shares of live generations and rotation records). */
@@ -511,7 +515,7 @@ export class Vault {
         const all: Location[] = head.locations.map((entry) => {
           const mine = twinIds.has(entry.id) ? undefined : locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
-          const learned = locationFromHead(entry, vaultId, 'give it with --location to use it here');
+          const learned = locationFromHead(entry, vaultId, UNKNOWN_ADDRESS);
           opened.push(learned.node);
           fromHead.set(entry.id, learned.profile);
           return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: learned.node };
@@ -790,13 +794,14 @@ export class Vault {
     const ids = new Set(head.locations.map((l) => l.id));
     const extra = this.current.filter((l) => !ids.has(l.id));
     const missing = head.locations.filter((e) => !this.current.some((l) => l.id === e.id));
+    await this.learnAddresses(head);
     if (extra.length === 0 && missing.length === 0) return;
     for (const l of extra) {
       this.options.onWarning?.(`${l.name} is no longer a location of this vault; dropped from this profile`);
       await l.node.close().catch(() => undefined);
     }
     const vaultId = this.profile.vaultId;
-    const learned = missing.map((entry) => ({ entry, ...locationFromHead(entry, vaultId, 'add it again here') }));
+    const learned = missing.map((entry) => ({ entry, ...locationFromHead(entry, vaultId, UNKNOWN_ADDRESS) }));
     const added: Location[] = learned.map(({ entry, node }) => ({
       id: entry.id,
       name: entry.name,
@@ -808,6 +813,37 @@ export class Vault {
     this.profile = {
       ...this.profile,
       locations: [...this.profile.locations.filter((e) => ids.has(e.id)), ...learned.map((l) => l.profile)],
+    };
+    await this.saveProfile();
+  }
+
+  /**
+   * A server this profile knows only by the display of an older head (no host key, no
+   * credentials: never usable) takes the address the head now carries, and needs sign-in
+   * like one learned on a new machine.
+   */
+  private async learnAddresses(head: Head): Promise<void> {
+    const vaultId = this.profile.vaultId;
+    const learned = new Map<string, ReturnType<typeof locationFromHead>>();
+    for (const entry of head.locations) {
+      const mine = this.profile.locations.find((l) => l.id === entry.id);
+      const spec = headSpec(entry);
+      if (!mine || spec === null || mine.kind === 'local' || mine.sealedSecrets || mine.needsSignIn) continue;
+      if (mine.spec !== entry.display || spec === mine.spec) continue;
+      learned.set(entry.id, locationFromHead(entry, vaultId, UNKNOWN_ADDRESS));
+    }
+    if (learned.size === 0) return;
+    for (const l of this.current) if (learned.has(l.id)) await l.node.close().catch(() => undefined);
+    this.current = this.current.map((l) => {
+      const now = learned.get(l.id);
+      return now ? { ...l, node: now.node } : l;
+    });
+    this.profile = {
+      ...this.profile,
+      locations: this.profile.locations.map((l) => {
+        const now = learned.get(l.id);
+        return now ? { ...now.profile, lastSeen: l.lastSeen } : l;
+      }),
     };
     await this.saveProfile();
   }
