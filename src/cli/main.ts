@@ -661,7 +661,10 @@ async function signIn(vault: Vault, name: string): Promise<{ name: string; displ
   const location = vault.locations.find((l) => l.name === name);
   if (!location) throw new UsageError(`no location named ${name}`);
   const address = addressOf(vault.profileLocations().find((e) => e.id === location.id)!);
-  if (address === null) throw new UsageError(`${name} is a folder on this machine: it needs no sign-in`);
+  if (address === null)
+    throw new UsageError(
+      `${name} is a folder on this machine: it needs no sign-in (usage: shardvault location edit NAME [SPEC] [--name NEW])`,
+    );
   if (address.hostKey && process.stderr.isTTY)
     process.stderr.write(`${name}: the server must show host key ${address.hostKey}, as pinned in the vault\n`);
   if (address.keyFile !== null) {
