@@ -402,11 +402,18 @@ async function run(args: Parsed, io: Io): Promise<number> {
           ...(happy !== undefined ? { happy } : {}),
         }),
       );
-      if (entry.awaiting.length > 0) {
-        const away = entry.awaiting.join(', ');
+      const signIn = entry.signIn;
+      const away = entry.awaiting.filter((n) => !signIn.includes(n));
+      if (signIn.length > 0)
         io.err(
-          `shardvault: warning: ${away} ${entry.awaiting.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
-            `its shards for ${away} wait on the other locations and move there at the next put, rm or repair once back`,
+          `shardvault: warning: ${signIn.join(', ')} ${signIn.length === 1 ? 'needs' : 'need'} sign-in on this device: ` +
+            `${entry.name} ${survivesWords(entry)}; its shards for ${signIn.join(', ')} wait on the other locations ` +
+            `and move there once signed in (shardvault location login ${signIn[0]!})`,
+        );
+      if (away.length > 0) {
+        io.err(
+          `shardvault: warning: ${away.join(', ')} ${away.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
+            `its shards for ${away.join(', ')} wait on the other locations and move there at the next put, rm or repair once back`,
         );
       }
       print(

@@ -91,7 +91,7 @@ function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boole
     `Stored ${stored.map((f) => f.name).join(', ')}.`,
     ...waiting.map(
       (f) =>
-        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once back.`,
+        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once ${f.signIn.length > 0 ? `you sign in to ${f.signIn.join(', ')} here` : 'back'}.`,
     ),
   ].join(' ');
   return { text, warn: waiting.length > 0 };
