@@ -3,6 +3,7 @@
 // strict: random and mutated inputs give typed errors only, never a crash or a guess. The
 // golden version 1 head is rewritten as version 3 (location addresses) by the current code.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -109,6 +110,70 @@ describe('golden vault v1', () => {
     await old.close();
     const keys = await fs.readdir(path.join(work, 'loc2', 'a', 'keys'));
     expect(keys.sort()).toEqual(['0000000001', '0000000002']);
+  });
+});
+
+describe('golden vault v3 (head version 3: every location carries its address)', () => {
+  const dir3 = new URL('./golden/vault-v3/', import.meta.url).pathname;
+  const golden3 = JSON.parse(readFileSync(new URL('./golden/vault-v3.json', import.meta.url), 'utf8')) as typeof golden;
+  const made = '/tmp/shardvault-golden-v3';
+
+  it('opens from all locations and returns every file byte for byte; its head is version 3 with specs', async () => {
+    expect(await headVersion(path.join(dir3, 'a'))).toBe(3);
+    await fs.cp(dir3, path.join(work, 'g3'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'g3', n);
+    const vault = await Vault.attach(
+      path.join(work, 'g3-p1'),
+      [at('a'), at('b'), at('c')],
+      { passphrase: golden3.passphrase },
+      null,
+    );
+    try {
+      expect(vault.vaultId).toBe(golden3.vaultId);
+      // The addresses the vault was made at, as the head recorded them.
+      const head = decodeHead(
+        new Uint8Array(await fs.readFile(path.join(dir3, 'a', 'head'))),
+        vault.requireKeys().head,
+        golden3.vaultId,
+      );
+      expect(head.locations.map((l) => [l.name, l.kind, l.display, l.spec])).toEqual(
+        [
+          ['alpha', 'a'],
+          ['bravo', 'b'],
+          ['charlie', 'c'],
+        ].map(([name, n]) => [name, 'local', `${made}/${n}`, `${made}/${n}`]),
+      );
+      for (const [name, want] of Object.entries(golden3.files)) {
+        const out = path.join(work, `g3-out-${name.replace(/\//g, '_')}`);
+        await getFile(vault, name, out);
+        const bytes = await fs.readFile(out);
+        expect({ size: bytes.length, sha256: sha(bytes) }).toEqual(want);
+      }
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a new device given two folders learns the third from the head: offline there, not lost, no sign-in', async () => {
+    await fs.cp(dir3, path.join(work, 'g3b'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'g3b', n);
+    const vault = await Vault.attach(
+      path.join(work, 'g3-p2'),
+      [at('a'), at('b')],
+      { passphrase: golden3.passphrase },
+      null,
+    );
+    try {
+      const third = vault.profileLocations().find((l) => l.name === 'charlie')!;
+      expect(third.spec).toBe(`${made}/c`);
+      expect(third.needsSignIn).toBeUndefined();
+      const files = await listFiles(vault);
+      expect(files.map((f) => [f.health, f.awaiting, f.signIn])).toEqual(
+        files.map(() => ['degraded', ['charlie'], []]),
+      );
+    } finally {
+      await vault.close();
+    }
   });
 });
 
