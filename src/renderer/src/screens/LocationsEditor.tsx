@@ -196,6 +196,7 @@ export function LocationsEditor({
             if (!add({ spec: pinned, display: name ? `${display} (${name})` : display })) {
               return Promise.reject(new Error('That location is in the list already.'));
             }
+            if (!REMOTE.test(pinned)) void check(pinned);
             return Promise.resolve();
           }}
         />
