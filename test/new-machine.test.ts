@@ -138,7 +138,9 @@ describe('a new machine', () => {
     try {
       const r = await cli(homeB, ['location', 'login', 'srv'], { SHARDVAULT_SFTP_KEY_PASSPHRASE: KEY_WORDS });
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/host key/i);
+      expect(r.stderr).toContain("the server's host key has changed");
+      expect(r.stderr).toContain(other);
+      expect(r.stderr).toContain(sshd.fingerprint);
       expect(await fs.readFile(profilePath, 'utf8')).toContain('"needsSignIn": true');
     } finally {
       await fs.writeFile(profilePath, saved);
