@@ -270,7 +270,14 @@ export function headSpec(entry: LocationEntry): string | null {
   if (entry.spec === undefined) return null;
   try {
     const parsed = parseSpec(entry.spec);
-    return parsed.kind === entry.kind && parsed.display === entry.display && parsed.name === null ? parsed.spec : null;
+    // Exactly as a writer stores it: no name, no secret, nothing normalised away.
+    const agrees =
+      parsed.kind === entry.kind &&
+      parsed.display === entry.display &&
+      parsed.name === null &&
+      parsed.secrets === null &&
+      parsed.spec === entry.spec;
+    return agrees ? parsed.spec : null;
   } catch {
     return null;
   }
