@@ -2,7 +2,8 @@
 // each folder is checked as soon as it is listed, so a missing one shows at its own row with
 // "Create it" (the engine makes its last folder, never a missing parent); one whose parent is
 // missing (a disk not mounted) says so at its row; a vault made over a missing folder is
-// refused with the refusal at that folder's row; after "Create it" the vault is made.
+// refused with the refusal at that folder's row; after "Create it" the vault is made. Adding
+// a missing folder to the living vault offers "Create it" too.
 // Run: npx vitest run --config test/e2e/vitest.config.ts test/e2e/create-folder.test.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,6 +105,33 @@ describe.skipIf(missing !== null)('a missing folder in the first-run form', () =
     await form().getByRole('button', { name: 'Create vault' }).click();
     await page.getByTestId('recovery-code').waitFor({ timeout: 60_000 });
     expect(readdirSync(join(root, 'media/cloud/vault'))).toContain('shardvault.json');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('offers Create it when a folder added to the living vault is missing, then adds it', async () => {
+    await page.getByLabel(/I have written down/).check();
+    await page.getByRole('button', { name: 'Continue to the vault' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 30_000 });
+    await page
+      .getByRole('navigation')
+      .getByRole('button', { name: /^Locations/ })
+      .click();
+    await page.getByRole('button', { name: 'Add location…' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Add a location' });
+    const extra = join(root, 'media/extra');
+    mkdirSync(extra);
+    await dialog.getByRole('textbox', { name: 'Folder' }).fill(join(extra, 'vault'));
+    await dialog.getByRole('button', { name: 'Add location' }).click();
+    const offer = dialog.getByTestId('create-folder');
+    await offer.waitFor({ timeout: 60_000 });
+    expect(await offer.innerText()).toContain(`${join(extra, 'vault')} does not exist yet.`);
+    expect(existsSync(join(extra, 'vault'))).toBe(false);
+    await offer.getByRole('button', { name: 'Create it' }).click();
+    await offer.waitFor({ state: 'detached', timeout: 30_000 });
+    expect(statSync(join(extra, 'vault')).isDirectory()).toBe(true);
+    await dialog.getByRole('button', { name: 'Add location' }).click();
+    await page.getByText(/^Added vault \(/).waitFor({ timeout: 60_000 });
+    expect(readdirSync(join(extra, 'vault'))).toContain('shardvault.json');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '../location-spec';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
+import { CreateFolder } from './CreateFolder';
 
 type Step =
   | { readonly kind: 'form' }
@@ -477,6 +478,9 @@ export function AddLocation({
           </p>
         ) : null}
         {error ? <AddError message={error} /> : null}
+        {error && fields.kind === 'local' && preview.ok ? (
+          <CreateFolder client={client} spec={preview.spec} onCreated={() => setError(null)} />
+        ) : null}
         <div className="actions">
           {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}
           {step.kind === 'adding' ? <Spinner label={words.working(step.display)} /> : null}
