@@ -74,7 +74,7 @@ describe.skipIf(missing !== null)('a missing folder in the first-run form', () =
     }
     expect(existsSync(join(root, 'media/cloud/vault'))).toBe(false);
     mkdirSync('docs/screenshots', { recursive: true });
-    await page.screenshot({ path: 'docs/screenshots/32-missing-folder.png' });
+    await page.screenshot({ path: 'docs/screenshots/33-missing-folder.png' });
   });
 
   it('refuses to make a vault over the missing folder, and marks its row', async () => {

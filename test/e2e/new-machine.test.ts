@@ -118,7 +118,7 @@ describe.skipIf(missing !== null)('a new machine in the web UI', () => {
     expect(await tile.getAttribute('class')).toBe('tile signin');
     // No command-line advice anywhere in the app.
     expect(await page.locator('body').innerText()).not.toMatch(/--location|shardvault location/);
-    await page.screenshot({ path: join(SHOTS, '30-sign-in-needed.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '31-sign-in-needed.png'), fullPage: true });
   });
 
   it('signs in with only the password, in a form holding the server’s address', async () => {
@@ -138,7 +138,7 @@ describe.skipIf(missing !== null)('a new machine in the web UI', () => {
     expect(await dialog.getByLabel('Password').inputValue()).toBe('');
 
     await dialog.getByLabel('Password').fill(dav.password);
-    await page.screenshot({ path: join(SHOTS, '31-sign-in.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '32-sign-in.png'), fullPage: true });
     await dialog.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Signed in to dav: this device uses it from now on.').waitFor({ timeout: 60_000 });
     const tile = page.getByTestId('location-dav');
