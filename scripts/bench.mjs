@@ -15,6 +15,7 @@
 //                          the same over five `rclone serve webdav` or Apache mod_dav, next to
 //                          five parallel `curl -T`
 //   node scripts/bench.mjs --lag [--size 1G]      round trips to `shardvault serve` during a put
+//   node scripts/bench.mjs --erasure [--size 4M]  the Reed-Solomon loops alone, SIMD and JS, in MB/s
 //
 // MB/s are decimal (10^6 bytes per second) of plaintext unless a column says otherwise. Not
 // part of the test run.
@@ -67,7 +68,10 @@ const USAGE = `usage: node scripts/bench.mjs [options]
                    127.0.0.1 (basic auth), next to N parallel \`curl -T\` (HTTP PUT) of the same
                    stored bytes and K parallel \`curl\` downloads (no target)
   --lag            only Shardvault: a put of --size (default 1G) through \`shardvault serve\`,
-                   uploaded and by path, with a request to it every ${PING_EVERY_MS} ms (target: p99 < 50 ms)`;
+                   uploaded and by path, with a request to it every ${PING_EVERY_MS} ms (target: p99 < 50 ms)
+  --erasure        only the Reed-Solomon code, in this process: encode and rebuild of one segment
+                   (--size, default 4M, the vault's segment) for 3+2, 4+2 and 10+4, with each coding
+                   loop the source has (WebAssembly SIMD and the JS table loop), best of --runs`;
 
 // ------------------------------------------------------------------ options
 
@@ -166,6 +170,9 @@ function parseOptions(argv) {
       case '--lag':
         o.mode = 'lag';
         break;
+      case '--erasure':
+        o.mode = 'erasure';
+        break;
       case '--help':
       case '-h':
         console.log(USAGE);
@@ -175,6 +182,7 @@ function parseOptions(argv) {
         throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
+  if (o.size === null && o.mode === 'erasure') o.size = ERASURE_SEGMENT;
   if (o.size === null) o.size = o.mode === 'rss' ? 4 * 2 ** 30 : o.mode === 'lag' ? 2 ** 30 : 256 * 2 ** 20;
   // One put per way in: each is long enough to hold thousands of round trips.
   if (o.mode === 'lag' && o.runsGiven) throw new Error('--runs does not apply to --lag: run it again instead');
@@ -2184,12 +2192,163 @@ async function lagMode(o) {
   });
 }
 
+// ------------------------------------------------------------------ erasure: the codec alone
+
+// --erasure: the vault's segment size (DEFAULT_SEGMENT in src/core/vault/vault.ts), the codes
+// measured, and how long each figure is sampled.
+const ERASURE_SEGMENT = 4 * 2 ** 20;
+const ERASURE_CODES = [
+  [3, 2],
+  [4, 2],
+  [10, 4],
+];
+const ERASURE_SECONDS = 0.5;
+
+/**
+ * MB/s of data bytes (the segment, not the parity) of each coding loop, in this process.
+ * The codec is bundled from the source of the tree under test (--cli picks another checkout,
+ * whose codec may have one loop only). Each figure is the median call over ERASURE_SECONDS
+ * after a warm-up, the best of --runs rounds: other jobs only ever slow a round down.
+ */
+async function erasureMode(o) {
+  const entry = path.join(CLI_ROOT, 'src', 'core', 'erasure', 'reed-solomon.ts');
+  const { build: esbuild } = await import('esbuild');
+  const bundle = await esbuild({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    logLevel: 'warning',
+  });
+  const { ReedSolomon } = await import(
+    `data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString('base64')}`
+  );
+  const info = machine();
+  const kernels = new ReedSolomon(1, 2).kernel === undefined ? [null] : ['simd', 'js'];
+  const segment = o.size;
+  // Two figures per call: wall time (median call) and CPU time (the process's user + system
+  // over all calls: the kernel counts it in ticks, too coarse for one call). On a busy machine
+  // wall time measures the scheduler; CPU time stays close to what an idle core gives.
+  const rate = (run) => {
+    for (let i = 0; i < 3; i++) run();
+    const times = [];
+    const cpu = process.cpuUsage();
+    const until = performance.now() + ERASURE_SECONDS * 1000;
+    while (performance.now() < until || times.length < 10) {
+      const t = performance.now();
+      run();
+      times.push(performance.now() - t);
+    }
+    const used = process.cpuUsage(cpu);
+    times.sort((a, b) => a - b);
+    return {
+      wall: mb(segment) / (times[times.length >> 1] / 1000),
+      cpu: mb(segment * times.length) / ((used.user + used.system) / 1e6),
+    };
+  };
+  const cases = [];
+  for (const [k, m] of ERASURE_CODES) {
+    const length = Math.ceil(segment / k);
+    const buffer = randomBytes(length * k);
+    // As the vault cuts a segment: views of one buffer, some not 4- or 16-byte aligned.
+    const data = Array.from(
+      { length: k },
+      (_, i) => new Uint8Array(buffer.buffer, buffer.byteOffset + i * length, length),
+    );
+    for (const kernel of kernels) {
+      const rs = kernel === null ? new ReedSolomon(k, k + m) : new ReedSolomon(k, k + m, { kernel });
+      const parity = rs.encode(data);
+      const all = [...data, ...parity];
+      const lostData = all.map((s, i) => (i < m ? null : s)); // the worst case: m data shards
+      const lostOne = all.map((s, i) => (i === 0 ? null : s));
+      cases.push({
+        code: `${k}+${m}`,
+        kernel: rs.kernel ?? 'js',
+        pieceBytes: length,
+        runs: {
+          encode: () => rs.encode(data, parity),
+          rebuildOne: () => rs.reconstructData(lostOne),
+          rebuildM: () => rs.reconstructData(lostData),
+        },
+        mbps: { encode: 0, rebuildOne: 0, rebuildM: 0 },
+        cpuMbps: { encode: 0, rebuildOne: 0, rebuildM: 0 },
+      });
+    }
+  }
+  for (let round = 0; round < o.runs; round++) {
+    log(o, `bench: erasure round ${round + 1} of ${o.runs}`);
+    for (const c of cases) {
+      for (const [name, run] of Object.entries(c.runs)) {
+        const { wall, cpu } = rate(run);
+        c.mbps[name] = Math.max(c.mbps[name], wall);
+        c.cpuMbps[name] = Math.max(c.cpuMbps[name], cpu);
+      }
+    }
+  }
+  const round = (figures) => Object.fromEntries(Object.entries(figures).map(([n, v]) => [n, +v.toFixed(0)]));
+  const results = cases.map(({ code, kernel, pieceBytes, mbps, cpuMbps }) => ({
+    code,
+    kernel,
+    pieceBytes,
+    mbps: round(mbps),
+    cpuMbps: round(cpuMbps),
+  }));
+  const doc = {
+    mode: 'erasure',
+    machine: { ...info, loadAverageEnd: os.loadavg().map((l) => +l.toFixed(2)) },
+    segmentBytes: segment,
+    runs: o.runs,
+    results,
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return doc;
+  }
+  const js = (code) => results.find((r) => r.code === code && r.kernel === 'js');
+  const names = ['encode', 'rebuildOne', 'rebuildM'];
+  const rows = [
+    ['code', 'loop', 'encode', 'rebuild 1 data', 'rebuild m data', 'x js (encode)', 'wall: encode / 1 / m'],
+  ];
+  for (const r of results) {
+    const base = js(r.code);
+    rows.push([
+      r.code,
+      r.kernel,
+      ...names.map((n) => String(r.cpuMbps[n])),
+      r.kernel === 'js' || !base ? '' : `${(r.cpuMbps.encode / base.cpuMbps.encode).toFixed(1)}x`,
+      names.map((n) => r.mbps[n]).join(' / '),
+    ]);
+  }
+  process.stdout.write(
+    [
+      '',
+      `Reed-Solomon, one ${fmtSize(segment)} segment, MB/s of data bytes per CPU second (wall: per second of the median call), best of ${o.runs}`,
+      `machine: ${info.nproc} CPU, ${info.cpu}, node ${info.node}, load ${info.loadAverage.join(' ')} at start, ${doc.machine.loadAverageEnd.join(' ')} at end, source ${CLI_ROOT}${info.commit ? ` (${info.commit})` : ''}`,
+      'rebuild 1 data = data shard 0 lost; rebuild m data = the first m data shards lost (reconstructData)',
+      '',
+      markdownTable(rows),
+      '',
+    ].join('\n'),
+  );
+  return doc;
+}
+
+/** rows[0] is the header; numbers right-aligned. Pastes into docs as it is. */
+function markdownTable(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r) =>
+    `| ${r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, c) => (c >= 2 ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
+}
+
 // ------------------------------------------------------------------ main
 
 try {
   const o = parseOptions(process.argv.slice(2));
   build(o);
-  const modes = { rss: rssMode, profile: profileMode, remote: remoteMode, lag: lagMode, compare };
+  const modes = { rss: rssMode, profile: profileMode, remote: remoteMode, lag: lagMode, erasure: erasureMode, compare };
   const doc = await modes[o.mode](o);
   if (o.save) await fs.writeFile(o.save, `${JSON.stringify(doc, null, 2)}\n`);
 } catch (err) {
