@@ -296,7 +296,7 @@ export function addressOf(l: Pick<ProfileLocation, 'kind' | 'spec'>): SignIn | n
     options = parseRemoteSpec(l.spec).options;
   } catch {
     // A kind whose address this parser does not split (an object store): shown whole.
-    return { user: null, host: l.spec, port: null, path: '', keyFile: null, hostKey: null };
+    return { user: null, host: l.spec.slice(0, 1024), port: null, path: '', keyFile: null, hostKey: null };
   }
   if ('url' in options) {
     const url = new URL(options.url);
