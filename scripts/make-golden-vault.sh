@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Writes test/golden/vault-v1 (and its .json) anew with the CLI. Run only when the format
-# changes on purpose: the golden vault exists to catch changes that are not on purpose.
-# Made at /tmp/shardvault-golden-v1 so the head's recorded paths never exist later.
+# Writes a golden vault, test/golden/vault-NAME (and its .json), with the CLI as it is now:
+# `scripts/make-golden-vault.sh v3`. Run once when the format changes on purpose, under a new
+# NAME: a golden vault exists to catch changes that are not on purpose, so an existing one is
+# never written again (vault-v1 is format version 1, vault-v3 head version 3).
+# Made at /tmp/shardvault-golden-NAME so the head's recorded paths never exist later.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+NAME=${1:?usage: scripts/make-golden-vault.sh NAME (writes test/golden/vault-NAME)}
+if [ -e "test/golden/vault-$NAME" ]; then
+  echo "test/golden/vault-$NAME exists: a golden vault is never written again; give a new NAME" >&2
+  exit 2
+fi
 npm run build:cli >/dev/null
-G=/tmp/shardvault-golden-v1
-rm -rf "$G" test/golden/vault-v1
+G=/tmp/shardvault-golden-$NAME
+rm -rf "$G"
 mkdir -p "$G"/{a,b,c}
 export SHARDVAULT_HOME; SHARDVAULT_HOME=$(mktemp -d)
 export SHARDVAULT_PASSPHRASE='golden vault passphrase'
@@ -19,17 +26,18 @@ node bin/shardvault.mjs put "$work/fox.txt" --name notes/fox.txt
 node bin/shardvault.mjs put "$work/empty" --name empty
 node bin/shardvault.mjs get empty --output "$work/out" --force
 SHARDVAULT_PASSPHRASE=wrong node bin/shardvault.mjs ls 2>/dev/null || true
-cp -r "$G" test/golden/vault-v1
-find test/golden/vault-v1 -type d -name tmp -empty -delete
+cp -r "$G" "test/golden/vault-$NAME"
+find "test/golden/vault-$NAME" -type d -name tmp -empty -delete
 rm -rf "$G" "$SHARDVAULT_HOME"
-node - "$work" <<'JS'
+node - "$work" "$NAME" <<'JS'
 const fs = require('fs'), crypto = require('crypto');
 const work = process.argv[2];
+const name = process.argv[3];
 const init = JSON.parse(fs.readFileSync(`${work}/init.json`));
 const fox = fs.readFileSync(`${work}/fox.txt`);
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const golden = {
-  about: 'A vault written by format version 1 (docs/FORMAT.md) by scripts/make-golden-vault.sh: three local-folder locations a, b, c (made at /tmp/shardvault-golden-v1, a path that does not exist later, so the copies a test opens are the only ones reachable); k = 2 of n = 3, t = 2; segment 4096; scrypt logN 10. test/format.test.ts reads it with the current code, so a change that breaks old vaults fails.',
+  about: `A vault written (format ${name}, docs/FORMAT.md) by scripts/make-golden-vault.sh ${name}: three local-folder locations a, b, c (made at /tmp/shardvault-golden-${name}, a path that does not exist later, so the copies a test opens are the only ones reachable); k = 2 of n = 3, t = 2; segment 4096; scrypt logN 10. test/format.test.ts reads it with the current code, so a change that breaks old vaults fails.`,
   passphrase: 'golden vault passphrase',
   recoveryCode: init.recoveryCode,
   vaultId: init.vault.id,
@@ -38,7 +46,7 @@ const golden = {
     empty: { sha256: sha(Buffer.alloc(0)), size: 0 },
   },
 };
-fs.writeFileSync('test/golden/vault-v1.json', JSON.stringify(golden, null, 2) + '\n');
+fs.writeFileSync(`test/golden/vault-${name}.json`, JSON.stringify(golden, null, 2) + '\n');
 JS
 rm -rf "$work"
-echo "golden vault written: test/golden/vault-v1"
+echo "golden vault written: test/golden/vault-$NAME"

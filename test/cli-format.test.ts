@@ -61,6 +61,7 @@ function location(name: string, change: Partial<LocationStatus>): LocationStatus
     staged: 0,
     error: null,
     warning: null,
+    signIn: null,
     ...change,
   };
 }

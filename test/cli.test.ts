@@ -38,7 +38,7 @@ const PASSPHRASE = 'correct horse battery staple';
 const SEGMENT = 65536;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const HEX64 = /^[0-9a-f]{64}$/;
-const HEALTH = ['healthy', 'degraded', 'lost'];
+const HEALTH = ['healthy', 'degraded', 'unreachable', 'lost'];
 
 let root: TempRoot;
 
@@ -578,7 +578,16 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
     const entries = parseJson<FileEntry[]>(ls);
     expect(entries.length).toBeGreaterThanOrEqual(8);
     for (const f of entries) {
-      expect(Object.keys(f).sort()).toEqual(['awaiting', 'created', 'health', 'name', 'sha256', 'size', 'survives']);
+      expect(Object.keys(f).sort()).toEqual([
+        'awaiting',
+        'created',
+        'health',
+        'name',
+        'sha256',
+        'signIn',
+        'size',
+        'survives',
+      ]);
       expect(typeof f.name).toBe('string');
       expect(Number.isInteger(f.size)).toBe(true);
       expect(f.sha256).toMatch(HEX64);
@@ -933,6 +942,7 @@ function expectLocationShape(l: LocationStatus, reachable: boolean): void {
   expect(l.kind).toBe('local');
   expect(l.reachable).toBe(reachable);
   expect(l.lastSeen === null || ISO_UTC.test(l.lastSeen)).toBe(true);
+  expect(l.signIn).toBeNull();
   if (reachable) {
     expect(typeof l.latencyMs).toBe('number');
     expect(Number.isInteger(l.freeBytes)).toBe(true);

@@ -1,7 +1,9 @@
 // The on-location format: a golden vault written by format version 1 must stay readable
 // (test/golden/vault-v1, see its .json), and every parser of bytes from a location is
-// strict: random and mutated inputs give typed errors only, never a crash or a guess.
+// strict: random and mutated inputs give typed errors only, never a crash or a guess. The
+// golden version 1 head is rewritten as version 3 (location addresses) by the current code.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -9,9 +11,18 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateX25519 } from '../src/core/crypto/sealed-box';
 import { ShardvaultError } from '../src/core/errors';
-import { decodeHead } from '../src/core/format/head';
+import { decodeHead, encodeHead } from '../src/core/format/head';
 import { decodeManifest } from '../src/core/format/manifest';
-import { decodeKeyShare, decodeVaultRecord, readLogEntryHeader } from '../src/core/format/records';
+import {
+  decodeKeyShare,
+  decodeVaultRecord,
+  headHeader,
+  openJson,
+  readHeadHeader,
+  readLogEntryHeader,
+  sealJson,
+} from '../src/core/format/records';
+import { editLocation } from '../src/core/vault/location-ops';
 import { decodeLogEntry } from '../src/core/vault/audit';
 import { getFile, listFiles, readAccessLog } from '../src/core/vault/files';
 import { decodeProfile } from '../src/core/vault/profile';
@@ -101,6 +112,169 @@ describe('golden vault v1', () => {
     expect(keys.sort()).toEqual(['0000000001', '0000000002']);
   });
 });
+
+describe('golden vault v3 (head version 3: every location carries its address)', () => {
+  const dir3 = new URL('./golden/vault-v3/', import.meta.url).pathname;
+  const golden3 = JSON.parse(readFileSync(new URL('./golden/vault-v3.json', import.meta.url), 'utf8')) as typeof golden;
+  const made = '/tmp/shardvault-golden-v3';
+
+  it('opens from all locations and returns every file byte for byte; its head is version 3 with specs', async () => {
+    expect(await headVersion(path.join(dir3, 'a'))).toBe(3);
+    await fs.cp(dir3, path.join(work, 'g3'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'g3', n);
+    const vault = await Vault.attach(
+      path.join(work, 'g3-p1'),
+      [at('a'), at('b'), at('c')],
+      { passphrase: golden3.passphrase },
+      null,
+    );
+    try {
+      expect(vault.vaultId).toBe(golden3.vaultId);
+      // The addresses the vault was made at, as the head recorded them.
+      const head = decodeHead(
+        new Uint8Array(await fs.readFile(path.join(dir3, 'a', 'head'))),
+        vault.requireKeys().head,
+        golden3.vaultId,
+      );
+      expect(head.locations.map((l) => [l.name, l.kind, l.display, l.spec])).toEqual(
+        [
+          ['alpha', 'a'],
+          ['bravo', 'b'],
+          ['charlie', 'c'],
+        ].map(([name, n]) => [name, 'local', `${made}/${n}`, `${made}/${n}`]),
+      );
+      for (const [name, want] of Object.entries(golden3.files)) {
+        const out = path.join(work, `g3-out-${name.replace(/\//g, '_')}`);
+        await getFile(vault, name, out);
+        const bytes = await fs.readFile(out);
+        expect({ size: bytes.length, sha256: sha(bytes) }).toEqual(want);
+      }
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a new device given two folders learns the third from the head: offline there, not lost, no sign-in', async () => {
+    await fs.cp(dir3, path.join(work, 'g3b'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'g3b', n);
+    const vault = await Vault.attach(
+      path.join(work, 'g3-p2'),
+      [at('a'), at('b')],
+      { passphrase: golden3.passphrase },
+      null,
+    );
+    try {
+      const third = vault.profileLocations().find((l) => l.name === 'charlie')!;
+      expect(third.spec).toBe(`${made}/c`);
+      expect(third.needsSignIn).toBeUndefined();
+      const files = await listFiles(vault);
+      expect(files.map((f) => [f.health, f.awaiting, f.signIn])).toEqual(
+        files.map(() => ['degraded', ['charlie'], []]),
+      );
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('vault head version 3 (locations carry their address)', () => {
+  it('the golden version 1 head reads; the next commits write version 3 with every location address', async () => {
+    expect(await headVersion(path.join(goldenDir, 'a'))).toBe(1);
+    await fs.cp(goldenDir, path.join(work, 'loc3'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'loc3', n);
+    // Opened from copies: the head's recorded paths (/tmp/shardvault-golden-v1/...) are not
+    // where this device reaches them, so their addresses are not the head's yet.
+    const vault = await Vault.attach(
+      path.join(work, 'v3-a'),
+      [at('a'), at('b'), at('c')],
+      { passphrase: golden.passphrase },
+      null,
+    );
+    const names = vault.locations.map((l) => l.name);
+    try {
+      expect(await headVersion(at('a'))).toBe(3);
+      expect(vault.head().locations.every((l) => l.spec === undefined)).toBe(true);
+      // Telling the vault where each location is now writes its address into the head.
+      for (const [i, name] of names.entries()) await editLocation(vault, name, { spec: at('abc'[i]!) });
+      expect(vault.head().locations.map((l) => [l.display, l.spec])).toEqual(
+        ['a', 'b', 'c'].map((n) => [at(n), at(n)]),
+      );
+    } finally {
+      await vault.close();
+    }
+    // The head as a location holds it, read back with the version 3 rules.
+    const bytes = new Uint8Array(await fs.readFile(path.join(at('b'), 'head')));
+    const again = await Vault.load(path.join(work, 'v3-a'));
+    await again.unlock({ passphrase: golden.passphrase });
+    const decoded = decodeHead(bytes, again.requireKeys().head, golden.vaultId);
+    await again.close();
+    expect(decoded.locations.map((l) => l.spec)).toEqual([at('a'), at('b'), at('c')]);
+
+    // A new device given two folders learns the third from the head: a folder needs no
+    // sign-in, so it is used at once and every file reads from all three.
+    const fresh = await Vault.attach(
+      path.join(work, 'v3-b'),
+      [at('a'), at('b')],
+      { passphrase: golden.passphrase },
+      null,
+    );
+    try {
+      const third = fresh.profileLocations().find((l) => l.spec === at('c'));
+      expect(third).toBeDefined();
+      expect(third!.needsSignIn).toBeUndefined();
+      const files = await listFiles(fresh);
+      expect(files.map((f) => f.health)).toEqual(files.map(() => 'healthy'));
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('refuses an unknown location field, and a spec in a version 2 body', async () => {
+    const vault = await Vault.attach(
+      path.join(work, 'v3-c'),
+      [loc('a'), loc('b')],
+      { passphrase: golden.passphrase },
+      null,
+    );
+    try {
+      const key = vault.requireKeys().head;
+      const head = vault.head();
+      const withSpec = { ...head, locations: head.locations.map((l) => ({ ...l, spec: l.display })) };
+      const v3 = encodeHead(withSpec, key);
+      expect(decodeHead(v3, key, head.vaultId).locations.map((l) => l.spec)).toEqual(
+        head.locations.map((l) => l.display),
+      );
+      // The same body under a version 2 header: a v2 entry has no spec. Byte 4 is the
+      // version, and it is associated data, so it is re-sealed rather than flipped.
+      expect(() => decodeHead(resealAs(2, withSpec, key), key, head.vaultId)).toThrow(
+        /locations\[0\]\.spec is not a known field/,
+      );
+      const odd = { ...head, locations: head.locations.map((l) => ({ ...l, port: 22 })) };
+      expect(() => decodeHead(encodeHead(odd, key), key, head.vaultId)).toThrow(
+        /locations\[0\]\.port is not a known field/,
+      );
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+async function headVersion(location: string): Promise<number> {
+  return (await fs.readFile(path.join(location, 'head')))[4]!;
+}
+
+/** encodeHead's bytes with another version byte, sealed again so the box still opens. */
+function resealAs(version: number, head: Parameters<typeof encodeHead>[0], key: Uint8Array): Uint8Array {
+  const header = headHeader({ vaultId: head.vaultId, counter: head.counter });
+  header[4] = version;
+  const body = JSON.parse(new TextDecoder().decode(openJsonBody(encodeHead(head, key), key))) as unknown;
+  return sealJson(header, key, body);
+}
+
+function openJsonBody(bytes: Uint8Array, key: Uint8Array): Uint8Array {
+  const { headerBytes, rest } = readHeadHeader(bytes);
+  return new TextEncoder().encode(JSON.stringify(openJson(headerBytes, key, rest, 'vault head')));
+}
 
 /** Feeds random and mutated inputs to a parser: it may accept the original only. */
 function fuzz(name: string, original: Uint8Array, parse: (b: Uint8Array) => unknown): void {

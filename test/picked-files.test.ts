@@ -28,6 +28,7 @@ const entry = (name: string): FileEntry => ({
   health: 'healthy',
   survives: 1,
   awaiting: [],
+  signIn: [],
 });
 
 let clock = 0;

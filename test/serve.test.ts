@@ -311,6 +311,44 @@ describe('shardvault serve: the web bridge', () => {
     expect(notBoolean.status).toBe(400);
   });
 
+  it('checks a folder at once, makes only its last folder when asked, and names the refused location', async () => {
+    const missing = join(root, 'm', 'vault');
+    mkdirSync(join(root, 'm'));
+    expect((await call('checkFolder', { location: folderInput(join(root, 'a')) })).json().value).toEqual({
+      display: join(root, 'a'),
+      state: 'present',
+      error: null,
+    });
+    expect((await call('checkFolder', { location: folderInput(missing) })).json().value).toMatchObject({
+      state: 'missing',
+    });
+    const deep = (
+      await call('checkFolder', {
+        location: folderInput(join(root, 'nope', 'vault')),
+        create: true,
+      })
+    ).json().value;
+    expect(deep).toMatchObject({
+      state: 'unreachable',
+      error: expect.stringContaining('is the disk mounted?') as unknown,
+    });
+    expect(readdirSync(root)).not.toContain('nope');
+    // A vault over the missing folder is refused, and the answer says which location (by position).
+    const refused = await call('createVault', {
+      locations: [folderInput(join(root, 'a')), folderInput(join(root, 'b')), folderInput(missing)],
+      survive: 1,
+      secretAgainst: 1,
+      passphrase: 'a passphrase that is hard enough to guess 41',
+    });
+    expect(refused.json().error).toMatchObject({ code: 'usage', locations: [2] });
+    expect((await call('status')).json().value).toBeNull();
+    expect((await call('checkFolder', { location: folderInput(missing), create: true })).json().value).toMatchObject({
+      state: 'created',
+    });
+    expect(statSync(missing).isDirectory()).toBe(true);
+    rmSync(join(root, 'm'), { recursive: true });
+  });
+
   it('creates a vault, streams an upload into it, pushes progress, exports it verified', async () => {
     const passphrase = 'the bridge test passphrase';
     const created = await call('createVault', {

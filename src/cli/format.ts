@@ -26,9 +26,15 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 export function humanStatus(r: StatusReport): string {
   const v = r.vault;
   const reasons: string[] = [];
+  const signIns: string[] = [];
   const rows = r.locations.map((l) => {
     let reachable = 'yes';
-    if (!l.reachable) {
+    if (l.signIn) {
+      reachable = 'needs sign-in';
+      signIns.push(
+        `  ${l.name}: its password or key was never given on this device: \`shardvault location login ${l.name}\``,
+      );
+    } else if (!l.reachable) {
       const short = l.error === null ? null : locationTrouble(l.error).short;
       reachable = short === null ? 'no' : `no: ${short}`;
       reasons.push(`  ${l.name}: ${l.error === null ? 'no answer' : withoutAddress(l.error, l.display)}`);
@@ -48,6 +54,7 @@ export function humanStatus(r: StatusReport): string {
     `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}`,
     table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
     ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
+    ...(signIns.length > 0 ? ['', 'Needs sign-in:', ...signIns] : []),
     ...r.locations
       .filter((l) => l.staged > 0)
       .map(

@@ -25,11 +25,11 @@ import {
 import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
-import { addLocation, editLocation, removeLocation, testLocation } from '../core/vault/location-ops';
-import type { AskKeyPassphrase, ConfirmHostKey } from '../core/vault/locations';
+import { addLocation, editLocation, removeLocation, signInLocation, testLocation } from '../core/vault/location-ops';
+import { addressOf, type AskKeyPassphrase, type ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type CreateOptions, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
-import { survivesWords, UNANCHORED, untilBack } from '../shared/words';
+import { healthWords, survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { humanStatus, table } from './format';
@@ -55,7 +55,9 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
                                            file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
-  location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
+  location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME
+                                           login: the password (or key passphrase) of a location this
+                                           device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -401,11 +403,18 @@ async function run(args: Parsed, io: Io): Promise<number> {
           ...(happy !== undefined ? { happy } : {}),
         }),
       );
-      if (entry.awaiting.length > 0) {
-        const away = entry.awaiting.join(', ');
+      const signIn = entry.signIn;
+      const away = entry.awaiting.filter((n) => !signIn.includes(n));
+      if (signIn.length > 0)
         io.err(
-          `shardvault: warning: ${away} ${entry.awaiting.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
-            `its shards for ${away} wait on the other locations and move there at the next put, rm or repair once back`,
+          `shardvault: warning: ${signIn.join(', ')} ${signIn.length === 1 ? 'needs' : 'need'} sign-in on this device: ` +
+            `${entry.name} ${survivesWords(entry)}; its shards for ${signIn.join(', ')} wait on the other locations ` +
+            `and move there once signed in (shardvault location login ${signIn[0]!})`,
+        );
+      if (away.length > 0) {
+        io.err(
+          `shardvault: warning: ${away.join(', ')} ${away.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
+            `its shards for ${away.join(', ')} wait on the other locations and move there at the next put, rm or repair once back`,
         );
       }
       print(
@@ -445,7 +454,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
               files.map((f) => [
                 f.name,
                 formatBytes(f.size),
-                f.health,
+                healthWords(f),
                 f.survives < 0 ? '-' : `${f.survives}${untilBack(f.awaiting)}`,
                 f.created,
               ]),
@@ -464,7 +473,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const report = await withVault(io, args, { unlock: true }, (vault) => placement(vault, args.positional[0]!));
       print(io, { name: report.name, shards: report.shards }, () =>
         [
-          `${report.name}: ${report.health}, survives losing ${report.survives < 0 ? 'nothing (lost)' : `${plural(report.survives, 'more location', 'more locations')}${untilBack(report.awaiting)}`}`,
+          `${report.name}: ${healthWords(report)}, survives losing ${report.survives < 0 ? `nothing (${report.health === 'lost' ? 'lost' : 'can’t be read from here now'})` : `${plural(report.survives, 'more location', 'more locations')}${untilBack(report.awaiting)}`}`,
           table(
             ['SHARD', 'LOCATIONS'],
             report.shards.map((s) => [
@@ -595,9 +604,17 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
       );
       return 0;
     }
+    case 'login':
     case 'edit': {
       const newName = one(args, 'name');
-      if (rest.length < 1 || rest.length > 2 || (rest.length === 1 && newName === undefined))
+      // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
+      if (sub === 'login' || (rest.length === 1 && newName === undefined)) {
+        if (rest.length !== 1 || newName !== undefined) throw new UsageError('usage: shardvault location login NAME');
+        const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, rest[0]!));
+        print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
+        return 0;
+      }
+      if (rest.length < 1 || rest.length > 2)
         throw new UsageError('usage: shardvault location edit NAME [SPEC] [--name NEW]');
       if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
       const change = {
@@ -637,9 +654,44 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
     }
     default:
       throw new UsageError(
-        'usage: shardvault location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME',
+        'usage: shardvault location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME',
       );
   }
+}
+
+/**
+ * `location login NAME`: asks only for what the address lacks, on a terminal: an SFTP key's
+ * passphrase when the key file it names is encrypted (scripts: $SHARDVAULT_SFTP_KEY_PASSPHRASE),
+ * nothing when that key opens as it is, else the password (scripts:
+ * $SHARDVAULT_LOCATION_PASSWORD; empty, for SFTP: the ssh-agent and ~/.ssh keys).
+ */
+async function signIn(vault: Vault, name: string): Promise<{ name: string; display: string }> {
+  const location = vault.locations.find((l) => l.name === name);
+  if (!location) throw new UsageError(`no location named ${name}`);
+  const address = addressOf(vault.profileLocations().find((e) => e.id === location.id)!);
+  if (address === null)
+    throw new UsageError(
+      `${name} is a folder on this machine: it needs no sign-in (usage: shardvault location edit NAME [SPEC] [--name NEW])`,
+    );
+  if (address.hostKey && process.stderr.isTTY)
+    process.stderr.write(`${name}: the server must show host key ${address.hostKey}, as pinned in the vault\n`);
+  if (address.keyFile !== null) {
+    const { readKeyFile } = await import('../core/storage/ssh-keys');
+    const key = await readKeyFile(address.keyFile, null);
+    if (key === null)
+      throw new UsageError(`${name} logs in with the key ${address.keyFile}, which is not on this machine`);
+    if (key.problem !== 'encrypted') return signInLocation(vault, name, null);
+    const passphrase = await readSecret('SHARDVAULT_SFTP_KEY_PASSPHRASE', `Passphrase of ${address.keyFile}`);
+    return signInLocation(vault, name, { keyPassphrase: passphrase });
+  }
+  const given = process.env['SHARDVAULT_LOCATION_PASSWORD'];
+  const password =
+    given ??
+    (await readSecret(
+      'SHARDVAULT_LOCATION_PASSWORD',
+      `Password for ${name} (${location.display})${location.kind === 'sftp' ? ' (empty: the ssh-agent or ~/.ssh keys)' : ''}`,
+    ));
+  return signInLocation(vault, name, password ? { password } : null);
 }
 
 // Ctrl-C or a kill: remove a get's temporary output (it holds plaintext) before exiting.

@@ -26,7 +26,15 @@ import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
-import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
+import {
+  addLocation,
+  checkFolder,
+  editLocation,
+  removeLocation,
+  signInLocation,
+  testLocation,
+} from './vault/location-ops';
+import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 
@@ -53,6 +61,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         lastSeen: vault.lastSeen(l.id),
         error: h.error,
         warning: vault.locationWarning(l.id),
+        signIn: signInOf(vault.profileLocations().find((e) => e.id === l.id)),
       };
     }),
     damaged: known.damaged.size,
@@ -316,6 +325,17 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     removeLocation: (req) =>
       serial(async () => {
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });
+      }),
+    checkFolder: (req) => serial(() => checkFolder(req.location, req.create ?? false)),
+    signInLocation: (req) =>
+      serial(async () => {
+        const secrets = {
+          ...(req.password ? { password: req.password } : {}),
+          ...(req.keyPassphrase ? { keyPassphrase: req.keyPassphrase } : {}),
+        };
+        const v = await unlocked();
+        await signInLocation(v, req.name, secrets);
+        await keepCredentials(v);
       }),
     testLocation: (req) => serial(async () => testLocation((await load()) ?? (await unlocked()), req.name)),
     onProgress: (listener) => {

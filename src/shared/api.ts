@@ -9,7 +9,9 @@
 import type { LocationInput, LocationKindName } from './location-kinds';
 
 export type { LocationInput, LocationKindName };
-export type Health = 'healthy' | 'degraded' | 'lost';
+/** `unreachable`: not readable from here now, but nothing is known gone: enough of its shards
+ * are on locations that are away or that this device has not signed in to. */
+export type Health = 'healthy' | 'degraded' | 'unreachable' | 'lost';
 
 export interface VaultSummary {
   readonly id: string;
@@ -24,6 +26,24 @@ export interface VaultSummary {
   readonly segmentSize: number;
   /** The vault key's fingerprint (not secret): the recovery kit prints it, a new machine can check it. Null before the first unlock here. */
   readonly fingerprint: string | null;
+}
+
+/**
+ * A location this device knows the address of (from the vault head) but was never given
+ * the credentials for, split for a sign-in form: nothing secret.
+ */
+export interface SignIn {
+  /** The user to log in as (null: a WebDAV server without one). */
+  readonly user: string | null;
+  readonly host: string;
+  /** null: the scheme's default. */
+  readonly port: number | null;
+  /** The folder on the server. */
+  readonly path: string;
+  /** The key file the address names (SFTP `identity=`, a path on the device that added it), or null. */
+  readonly keyFile: string | null;
+  /** The host key the server must show (SFTP), `SHA256:...`, or null. */
+  readonly hostKey: string | null;
 }
 
 export interface LocationStatus {
@@ -44,6 +64,8 @@ export interface LocationStatus {
   readonly error: string | null;
   /** Something the user should know although it works (a password over plain http), or null. */
   readonly warning: string | null;
+  /** Not used on this device until someone signs in to it here (a new machine), or null. */
+  readonly signIn: SignIn | null;
 }
 
 export interface StatusReport {
@@ -67,6 +89,8 @@ export interface FileEntry {
   /** Locations away now that hold (or are to hold) some of its shards: `survives` counts
    * them lost until they are back. */
   readonly awaiting: readonly string[];
+  /** Those of `awaiting` that this device has not signed in to (LocationStatus.signIn). */
+  readonly signIn: readonly string[];
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -126,6 +150,18 @@ export interface LocationProbe {
   /** For an SFTP server whose host key is not pinned in the SPEC: the key it presents now,
    * `SHA256:...`, for the user to confirm before addLocation. */
   readonly hostKey: string | null;
+}
+
+/**
+ * A folder location as a form checks it at once (checkFolder). `missing`: not there, but its
+ * parent is, so it can be made (createRoot: the last folder only); `unreachable`: not there
+ * and can't be made here (a parent missing: a disk not mounted; a link; not a folder): `error`
+ * says why. `server`: an SFTP or WebDAV address, not checked here (init makes its folder).
+ */
+export interface FolderCheck {
+  readonly display: string;
+  readonly state: 'present' | 'missing' | 'created' | 'unreachable' | 'server';
+  readonly error: string | null;
 }
 
 /**
@@ -256,6 +292,14 @@ export interface ShardvaultApi {
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;
+  /** Checks a folder location at once, before a vault is made over it; `create`: makes its
+   * last folder now (the user asked: init --create), never a missing parent or through a link. */
+  checkFolder(req: { location: LocationInput; create?: boolean }): Promise<FolderCheck>;
+  /** Gives this device a location's password (or an SFTP key's passphrase; neither: the
+   * ssh-agent and ~/.ssh keys) at the address it has: a location learned on a new machine
+   * (LocationStatus.signIn). An SFTP server must show the pinned host key; the server must
+   * hold this location's data. */
+  signInLocation(req: { name: string; password?: string; keyPassphrase?: string }): Promise<void>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -58,6 +58,17 @@ export interface BridgeError {
   readonly code: ErrorCode;
   /** Words for a user; never a secret. */
   readonly message: string;
+  /** Which of the locations the request listed the failure is about, by position (the
+   * engine's LocationsError): a form marks those rows. Absent when it is about none. */
+  readonly locations?: readonly number[];
+}
+
+/** A BridgeError's `locations`, when `value` is a list of positions; else undefined. */
+export function failedLocations(value: unknown): readonly number[] | undefined {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 64) return undefined;
+  return value.every((i) => Number.isSafeInteger(i) && (i as number) >= 0 && (i as number) < 64)
+    ? (value as number[])
+    : undefined;
 }
 
 export type Envelope<T> =
@@ -75,7 +86,12 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     if (isEngineErrorCode(code)) {
-      return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
+      const locations = failedLocations((error as { locations?: unknown }).locations);
+      return {
+        code,
+        message: redactCredentials(error.message).slice(0, MAX_MESSAGE),
+        ...(locations ? { locations } : {}),
+      };
     }
   }
   return { code: 'internal', message: 'Something went wrong inside Shardvault. The details are in its log.' };
@@ -342,6 +358,19 @@ export const locationStatus: Schema<LocationStatus> = object(
     lastSeen: nullable(isoTime),
     error: nullable(string({ max: 2048, control: true })),
     warning: nullable(string({ max: 2048, control: true })),
+    signIn: nullable(
+      object(
+        {
+          user: nullable(label),
+          host: label,
+          port: nullable(integer({ min: 1, max: 65535 })),
+          path: string({ max: 4096 }),
+          keyFile: nullable(string({ max: 4096 })),
+          hostKey: nullable(hostKeyFingerprint),
+        },
+        'drop',
+      ),
+    ),
   },
   'drop',
 );
@@ -368,7 +397,7 @@ export const locationTest: Schema<LocationTest> = object(
   'drop',
 );
 
-export const HEALTHS = every<Health>()(['healthy', 'degraded', 'lost']);
+export const HEALTHS = every<Health>()(['healthy', 'degraded', 'unreachable', 'lost']);
 const health = oneOf(HEALTHS);
 const survives = integer({ min: -1 });
 
@@ -381,6 +410,7 @@ export const fileEntry: Schema<FileEntry> = object(
     health,
     survives,
     awaiting: array(label),
+    signIn: array(label),
   },
   'drop',
 );
@@ -597,6 +627,23 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
+  checkFolder: call(
+    'checkFolder',
+    object({ location: locationInput, create: optional(boolean) }, 'reject'),
+    object(
+      {
+        display: label,
+        state: oneOf(['present', 'missing', 'created', 'unreachable', 'server'] as const),
+        error: nullable(string({ max: 2048, control: true })),
+      },
+      'drop',
+    ),
+  ),
+  signInLocation: call(
+    'signInLocation',
+    object({ name: locationName, password: optional(passphrase), keyPassphrase: optional(passphrase) }, 'reject'),
+    nothing,
+  ),
 };
 
 /** The most files one open dialog may hand over. */

@@ -27,3 +27,22 @@ export function survivesWords(file: { readonly survives: number; readonly awaiti
     file.survives === 0 ? 'no more losses' : `${file.survives} more ${file.survives === 1 ? 'loss' : 'losses'}`;
   return `survives ${losses}${untilBack(file.awaiting)}`;
 }
+
+/** "nas", "nas and usb", "a, b and c". */
+function andList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+}
+
+/**
+ * A file's health in words: its Health, except where it can't be read from here now only
+ * because locations are out of reach ("needs sign-in for nas", "unreachable until usb returns").
+ */
+export function healthWords(file: {
+  readonly health: string;
+  readonly awaiting: readonly string[];
+  readonly signIn: readonly string[];
+}): string {
+  if (file.health !== 'unreachable') return file.health;
+  if (file.signIn.length > 0) return `needs sign-in for ${andList(file.signIn)}`;
+  return `unreachable${untilBack(file.awaiting)}`;
+}

@@ -10,6 +10,7 @@ import { JsonReader } from './json';
 import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
 import {
   DEAL_ID_BYTES,
+  HEAD_FORMAT_VERSION,
   headHeader,
   ID_BYTES,
   KEYS_FORMAT_VERSION,
@@ -42,7 +43,17 @@ export interface LocationEntry {
   readonly kind: LocationKindName;
   /** Where it is, without credentials. */
   readonly display: string;
+  /**
+   * How to reach it, without secrets (version 3 heads): the SPEC a profile keeps
+   * (storage/open.ts ParsedSpec.spec), with an SFTP location's pinned host-key fingerprint, so
+   * a device that opens the vault can reach it with only a password or key to give. Absent
+   * in older heads, and until a device that knows it commits.
+   */
+  readonly spec?: string;
 }
+
+/** Longest `locations[].spec` (the profile's own bound). */
+export const MAX_LOCATION_SPEC = 4096;
 
 export interface FileRef {
   readonly id: string;
@@ -132,7 +143,9 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const { header, headerBytes, rest, version } = readHeadHeader(bytes);
   if (header.vaultId !== expectedVaultId) throw new CorruptError('vault head belongs to another vault');
   const j = new JsonReader('vault head');
-  const v2 = version === KEYS_FORMAT_VERSION;
+  // Version 3 is version 2 with an optional `spec` in each location entry.
+  const v2 = version === KEYS_FORMAT_VERSION || version === HEAD_FORMAT_VERSION;
+  const v3 = version === HEAD_FORMAT_VERSION;
   const o = j.object(
     openJson(headerBytes, key, rest, 'vault head'),
     'head',
@@ -148,13 +161,15 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   if (counter !== header.counter) j.fail('counter', 'differs from the header');
   const policy = readPolicy(j, o['policy']);
   const locations = j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
-    const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'display']);
-    return {
+    const withSpec = v3 && typeof v === 'object' && v !== null && 'spec' in v;
+    const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'display', ...(withSpec ? ['spec'] : [])]);
+    const entry: LocationEntry = {
       id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
       name: j.string(l['name'], `locations[${i}].name`, 64),
       kind: j.oneOf(l['kind'], `locations[${i}].kind`, LOCATION_KIND_NAMES),
       display: j.string(l['display'], `locations[${i}].display`, 2048),
     };
+    return withSpec ? { ...entry, spec: j.string(l['spec'], `locations[${i}].spec`, MAX_LOCATION_SPEC) } : entry;
   });
   const files = j.array(o['files'], 'files', MAX_FILES).map((v, i) => {
     const f = j.object(v, `files[${i}]`, ['id', 'version', 'name', 'size', 'sha256', 'created']);

@@ -384,9 +384,14 @@ export interface HeadHeader {
   readonly counter: number;
 }
 
-/** Heads are written in version 2 (with the deal id and the vault KDF); version 1 still reads. */
+/**
+ * Heads are written in version 3: version 2 (the deal id and the vault KDF) whose location
+ * entries may carry their secret-free address (`spec`, docs/FORMAT.md). Versions 1 and 2 still read.
+ */
+export const HEAD_FORMAT_VERSION = 3;
+
 export function headHeader(h: HeadHeader): Uint8Array {
-  return writeRecord('SVHD', KEYS_FORMAT_VERSION, [
+  return writeRecord('SVHD', HEAD_FORMAT_VERSION, [
     { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
     { u64: h.counter },
   ]);
@@ -399,7 +404,7 @@ export function readHeadHeader(bytes: Uint8Array): {
   version: number;
 } {
   const r = new ByteReader(bytes, 'vault head');
-  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION]);
+  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION, HEAD_FORMAT_VERSION]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const counter = r.u64('counter');
   const headerBytes = r.consumed();

@@ -245,6 +245,7 @@ export async function putFile(
         health: whole ? 'healthy' : 'degraded',
         survives,
         awaiting,
+        signIn: away.filter((l) => vault.needsSignIn(l.id) && awaiting.includes(l.name)).map((l) => l.name),
       };
     } catch (err) {
       if (committing) throw err;
@@ -678,6 +679,8 @@ export interface FileHealth {
   readonly survives: number;
   /** Locations away now that hold (or will hold) some of the file's shards, by name. */
   readonly awaiting: string[];
+  /** Those of `awaiting` this device has not signed in to (a new machine). */
+  readonly signIn: string[];
 }
 
 /**
@@ -689,12 +692,21 @@ export function healthOf(vault: Vault, m: Manifest, copies: readonly CopyState[]
     copies.filter((c) => c.index === s.index && c.state === 'ok').map((c) => c.locationId),
   );
   const survives = survivesLosses(good, m.data);
-  const awaiting = [
+  const away = [
     ...new Set(copies.filter((c) => c.stagedFor === null && c.state === 'offline').map((c) => c.locationId)),
-  ].map((id) => vault.locationById(id)?.name ?? id);
-  if (survives < 0) return { health: 'lost', survives: -1, awaiting };
+  ];
+  const awaiting = away.map((id) => vault.locationById(id)?.name ?? id);
+  const signIn = away.filter((id) => vault.needsSignIn(id)).map((id) => vault.locationById(id)?.name ?? id);
+  if (survives < 0) {
+    // Unreadable now; lost only if the copies on locations merely out of reach would not do.
+    const reachable = m.shards.map((s) =>
+      copies.filter((c) => c.index === s.index && (c.state === 'ok' || c.state === 'offline')).map((c) => c.locationId),
+    );
+    const health = survivesLosses(reachable, m.data) >= 0 ? 'unreachable' : 'lost';
+    return { health, survives: -1, awaiting, signIn };
+  }
   const whole = copies.every((c) => c.stagedFor === null && c.state === 'ok');
-  return { health: whole ? 'healthy' : 'degraded', survives, awaiting };
+  return { health: whole ? 'healthy' : 'degraded', survives, awaiting, signIn };
 }
 
 export async function listFiles(vault: Vault): Promise<FileEntry[]> {
@@ -702,7 +714,7 @@ export async function listFiles(vault: Vault): Promise<FileEntry[]> {
   const known = await holdings(vault);
   return Promise.all(
     head.files.map(async (f) => {
-      let state: FileHealth = { health: 'lost', survives: -1, awaiting: [] };
+      let state: FileHealth = { health: 'lost', survives: -1, awaiting: [], signIn: [] };
       try {
         const m = await fetchManifest(vault, f);
         state = healthOf(vault, m, copyStates(vault, m, known));

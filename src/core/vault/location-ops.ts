@@ -5,13 +5,22 @@
  * old share stops counting once t + X locations hold the new generation.
  */
 import { randomBytes } from 'node:crypto';
-import { LOCATION_PROBE_BYTES } from '../../shared/api';
+import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
+import type { LocationInput } from '../../shared/location-kinds';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
-import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
-import { createNode, readGiven, requirePrivateTransport, splitName, type LocationGiven } from '../storage/open';
+import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
+import {
+  createNode,
+  readGiven,
+  readLocation,
+  requirePrivateTransport,
+  splitName,
+  type LocationGiven,
+  type LocationSecrets,
+} from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
@@ -90,7 +99,7 @@ export async function addLocation(
     );
     await vault.commit((h) => ({
       ...h,
-      locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display }],
+      locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display, spec: p.spec }],
     }));
     await vault.redeal();
     // Every location holds every manifest, so any t of them can list and read the vault.
@@ -160,8 +169,10 @@ export async function editLocation(
         display: parsed.display,
         node: new CheckedNode(raw, vault.vaultId, existing.id),
       };
+      // A new address with its credentials is a sign-in too (needsSignIn is dropped).
+      const { needsSignIn: _signedIn, ...known } = stored;
       stored = {
-        ...stored,
+        ...known,
         kind: parsed.kind,
         spec: parsed.spec,
         sealedSecrets: vault.sealCredentials(parsed.secrets, existing.id),
@@ -174,12 +185,85 @@ export async function editLocation(
     await vault.commit((h) => ({
       ...h,
       locations: h.locations.map((l) =>
-        l.id === existing.id ? { id: l.id, name: newName, kind: location.kind, display: location.display } : l,
+        l.id !== existing.id
+          ? l
+          : change.spec === undefined
+            ? { ...l, name: newName }
+            : { id: l.id, name: newName, kind: location.kind, display: location.display, spec: stored.spec },
       ),
     }));
     if (location.node !== existing.node) await existing.node.close().catch(() => undefined);
     return { name: newName, kind: location.kind, display: location.display };
   });
+}
+
+/**
+ * Gives this device a location's credentials (a password, a key's passphrase, or none, to log
+ * in with the ssh-agent or ~/.ssh keys) at the address it already has: one learned from the
+ * vault head on a new machine (needsSignIn), or one whose password changed. An SFTP server
+ * must show the host key the address pins (a changed key is refused, as everywhere), and the
+ * server must hold this location's data. Nothing on any location changes, so nothing is
+ * committed; the credentials are sealed in the profile like any others.
+ */
+export async function signInLocation(
+  vault: Vault,
+  name: string,
+  secrets: LocationSecrets | null,
+): Promise<LocationInfo> {
+  const existing = vault.locations.find((l) => l.name === name);
+  if (!existing) throw new UsageError(`no location named ${name}`);
+  const entry = vault.profileLocations().find((e) => e.id === existing.id)!;
+  if (entry.kind === 'local') throw new UsageError(`${name} is a folder on this machine: it needs no sign-in`);
+  const given = secrets && (secrets.password || secrets.keyPassphrase) ? secrets : null;
+  const sealed = vault.sealCredentials(given, existing.id); // refused before any connection when locked
+  const raw = createNode({ kind: entry.kind, spec: entry.spec }, given, { env: process.env });
+  try {
+    await proveSameLocation(vault, raw, existing.id, existing.display);
+  } catch (err) {
+    await raw.close().catch(() => undefined);
+    throw err;
+  }
+  const { needsSignIn: _signedIn, ...known } = entry;
+  await vault.setLocations(
+    vault.locations.map((l) =>
+      l.id === existing.id ? { ...existing, node: new CheckedNode(raw, vault.vaultId, existing.id) } : l,
+    ),
+    vault
+      .profileLocations()
+      .map((e) => (e.id === existing.id ? { ...known, sealedSecrets: sealed, lastSeen: new Date().toISOString() } : e)),
+  );
+  return { name, kind: existing.kind, display: existing.display };
+}
+
+/**
+ * A folder location checked at once, before a vault is made over it (the first-run form):
+ * there, missing but makeable (its parent is a real folder), or not makeable and why. With
+ * `create` it makes the last folder (createRoot, as init --create: never a missing parent,
+ * never through a link). A server's address is not checked here: init makes its folder.
+ */
+export async function checkFolder(location: LocationInput, create: boolean): Promise<FolderCheck> {
+  const parsed = readLocation(location);
+  if (parsed.kind !== 'local') return { display: parsed.display, state: 'server', error: null };
+  const node = createNode(parsed, null);
+  try {
+    const health = await node.health();
+    if (health.reachable) return { display: parsed.display, state: 'present', error: null };
+    let asked = false;
+    const outcome = await createRootOf(node, () => {
+      asked = true;
+      return Promise.resolve(create);
+    }).catch((err: unknown) => {
+      if (asked && !create) return 'missing' as const;
+      if (err instanceof ShardvaultError) return err;
+      throw err;
+    });
+    if (outcome instanceof ShardvaultError)
+      return { display: parsed.display, state: 'unreachable', error: outcome.message };
+    if (outcome === 'present') return { display: parsed.display, state: 'unreachable', error: health.error };
+    return { display: parsed.display, state: outcome, error: null };
+  } finally {
+    await node.close();
+  }
 }
 
 /** A folder an add of this vault was cut short on: its record names this vault and a location the head never took in. */

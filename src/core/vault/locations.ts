@@ -6,6 +6,7 @@
  * until the passphrase is given.
  */
 import { readFile } from 'node:fs/promises';
+import type { SignIn } from '../../shared/api';
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { fromBase64, toBase64, utf8, wipe } from '../crypto/bytes';
 import { AuthError, OfflineError, UsageError } from '../errors';
@@ -27,6 +28,7 @@ import {
   type ParsedSpec,
 } from '../storage/open';
 import { KINDS } from '../storage/kinds';
+import { parseRemoteSpec } from '../storage/url';
 import { SECRET_FIELD_NAMES, type SecretFieldName } from '../../shared/location-kinds';
 import { CheckedNode } from './checked-node';
 import { profileKey } from './keys';
@@ -254,12 +256,109 @@ export function plainHttpWarning(l: ProfileLocation): { message: string; legacy:
       };
 }
 
+/** Why a location learned from the head is not used yet (UnavailableNode, health's error). */
+export const SIGN_IN_NEEDED = 'needs sign-in on this device: its password or key was never given here';
+
+/**
+ * Whether a location's SPEC needs something secret to be reached that a device which only
+ * read the head can't have: an SFTP server always does (a password, or a key or agent of this
+ * machine's), a WebDAV server when it names a user; a folder never does.
+ */
+export function needsCredentials(l: Pick<ParsedSpec, 'kind' | 'spec'>): boolean {
+  if (l.kind === 'local') return false;
+  if (l.kind === 'webdav') return (parseRemoteSpec(l.spec).options as { username: string | null }).username !== null;
+  return true;
+}
+
+/**
+ * The secret-free address the head carries for a location (version 3 heads), when it is one
+ * this program can use and agrees with the entry's kind and display; else null (the entry
+ * then falls back to its display).
+ */
+export function headSpec(entry: LocationEntry): string | null {
+  if (entry.spec === undefined) return null;
+  try {
+    const parsed = parseSpec(entry.spec);
+    // Exactly as a writer stores it: no name, no secret, nothing normalised away.
+    const agrees =
+      parsed.kind === entry.kind &&
+      parsed.display === entry.display &&
+      parsed.name === null &&
+      parsed.secrets === null &&
+      parsed.spec === entry.spec;
+    return agrees ? parsed.spec : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a sign-in form shows of a location this device has yet to sign in to; null for any other. */
+export function signInOf(l: ProfileLocation | undefined): SignIn | null {
+  return l?.needsSignIn ? addressOf(l) : null;
+}
+
+/** A server location's address split into its parts (nothing secret); null for a folder. */
+export function addressOf(l: Pick<ProfileLocation, 'kind' | 'spec'>): SignIn | null {
+  if (l.kind === 'local') return null;
+  let options: ReturnType<typeof parseRemoteSpec>['options'];
+  try {
+    options = parseRemoteSpec(l.spec).options;
+  } catch {
+    // A kind whose address this parser does not split (an object store): shown whole.
+    return { user: null, host: l.spec.slice(0, 1024), port: null, path: '', keyFile: null, hostKey: null };
+  }
+  if ('url' in options) {
+    const url = new URL(options.url);
+    return {
+      user: options.username ?? null,
+      host: url.hostname,
+      port: url.port === '' ? null : Number(url.port),
+      path: decodeURIComponent(url.pathname),
+      keyFile: null,
+      hostKey: null,
+    };
+  }
+  return {
+    user: options.username,
+    host: options.host,
+    port: options.port ?? 22,
+    path: options.root,
+    keyFile: options.privateKeyPath ?? null,
+    hostKey: options.fingerprint ?? null,
+  };
+}
+
+/**
+ * A location the head names but this profile lacks (a new machine, or one added elsewhere):
+ * its profile entry and its node. With the head's address (`spec`) a folder, or a server that
+ * needs no credentials, is reached at once; a server that needs some is kept with its address
+ * and flagged needsSignIn. Without it (an older head), it is reached at `display`, which is
+ * enough for a folder; `hint` then says what to do where that can't be used.
+ */
+export function locationFromHead(
+  entry: LocationEntry,
+  vaultId: string,
+  hint: string,
+): { profile: ProfileLocation; node: StorageNode } {
+  const spec = headSpec(entry);
+  const base = { id: entry.id, name: entry.name, kind: entry.kind, sealedSecrets: null, lastSeen: null };
+  if (spec === null)
+    return { profile: { ...base, spec: entry.display }, node: nodeAtRecordedAddress(entry, vaultId, hint) };
+  if (needsCredentials({ kind: entry.kind, spec }))
+    return {
+      profile: { ...base, spec, needsSignIn: true },
+      node: new UnavailableNode(entry.kind, entry.display, SIGN_IN_NEEDED),
+    };
+  const profile = { ...base, spec };
+  return { profile, node: nodeFor(profile, vaultId, null) };
+}
+
 /**
  * A location the head names but this profile lacks, reached at the address the head records
  * (no credentials: enough for folders; a server needs adding again). `hint` says how, when
  * that address can't be used here.
  */
-export function nodeAtRecordedAddress(entry: LocationEntry, vaultId: string, hint: string): StorageNode {
+function nodeAtRecordedAddress(entry: LocationEntry, vaultId: string, hint: string): StorageNode {
   try {
     return new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
   } catch (err) {
@@ -278,6 +377,7 @@ export function nodeFor(
   kept: LocationSecrets | null = null,
 ): StorageNode {
   const display = displaySpec(l);
+  if (l.needsSignIn) return new UnavailableNode(l.kind, display, SIGN_IN_NEEDED);
   if (l.sealedSecrets && !pk && !kept)
     return new UnavailableNode(l.kind, display, 'its credentials are sealed under the passphrase; unlock first');
   const secrets = l.sealedSecrets ? (pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : kept) : null;

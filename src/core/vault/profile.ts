@@ -27,6 +27,12 @@ export interface ProfileLocation {
   /** Credentials sealed under the profile key (base64), or null. */
   readonly sealedSecrets: string | null;
   readonly lastSeen: string | null;
+  /**
+   * Learned from the vault head on a device that was never given this location's
+   * credentials (a new machine): its address is known, its password or key is not, so it is
+   * not used until someone signs in here (location-ops.ts signInLocation). Absent: false.
+   */
+  readonly needsSignIn?: boolean;
 }
 
 export interface Profile {
@@ -123,8 +129,19 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     logPublicKey,
     lastHeadCounter: j.int(o['lastHeadCounter'], 'lastHeadCounter', 0, Number.MAX_SAFE_INTEGER),
     locations: j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
-      const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'spec', 'sealedSecrets', 'lastSeen']);
+      const flagged = typeof v === 'object' && v !== null && 'needsSignIn' in v;
+      const l = j.object(v, `locations[${i}]`, [
+        'id',
+        'name',
+        'kind',
+        'spec',
+        'sealedSecrets',
+        'lastSeen',
+        ...(flagged ? ['needsSignIn'] : []),
+      ]);
+      if (flagged && l['needsSignIn'] !== true) j.fail(`locations[${i}].needsSignIn`, 'must be true when present');
       return {
+        ...(flagged ? { needsSignIn: true } : {}),
         id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
         name: j.string(l['name'], `locations[${i}].name`, 64),
         kind: j.oneOf(l['kind'], `locations[${i}].kind`, LOCATION_KIND_NAMES),
@@ -164,7 +181,8 @@ export function encodeProfile(p: Profile): Uint8Array {
     salt: toBase64(p.salt),
     logPublicKey: toBase64(p.logPublicKey),
     lastHeadCounter: p.lastHeadCounter,
-    locations: p.locations,
+    // needsSignIn is written only when set, as `happy` below.
+    locations: p.locations.map(({ needsSignIn, ...l }) => (needsSignIn ? { ...l, needsSignIn } : l)),
     logTip: p.logTip,
     policy: p.policy,
     keyPin: p.keyPin && { ...p.keyPin, key: toBase64(p.keyPin.key) },

@@ -127,7 +127,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
         const before = healthOf(vault, m, copies);
         const broken = copies.filter((c) => c.location && (c.state === 'missing' || c.state === 'corrupt'));
         let rebuilt = 0;
-        if (broken.length > 0 && before.health !== 'lost') {
+        if (broken.length > 0 && before.survives >= 0) {
           const bad = new Set(broken.map((c) => `${c.locationId}:${c.path}`));
           try {
             await rebuildShards(
@@ -150,6 +150,8 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
         const after = healthOf(vault, m, copies);
         files.push({ name: f.name, before: before.health, after: after.health, survives: after.survives, rebuilt });
         if (after.health === 'lost') pending.push(`${f.name} is lost: fewer than ${m.data} good shards are reachable`);
+        if (after.health === 'unreachable')
+          pending.push(`${f.name} can't be read until ${after.awaiting.join(', ')} can be reached from here`);
       } finally {
         wipe(fileKey, ...shardKeys);
       }

@@ -32,10 +32,11 @@ import {
   type VaultRecord,
 } from '../format/records';
 import { KINDS } from '../storage/kinds';
-import { createNode, displaySpec, type LocationGiven, type LocationSecrets } from '../storage/open';
+import { createNode, displaySpec, sftpTarget, type LocationGiven, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
-  nodeAtRecordedAddress,
+  headSpec,
+  locationFromHead,
   nodeFor,
   plainHttpWarning,
   openSecrets,
@@ -129,6 +130,10 @@ export interface Settled<T> {
 }
 
 const nowIso = (): string => new Date().toISOString();
+
+/** Why a server named by an older head (without its address) can't be used on this device. */
+const UNKNOWN_ADDRESS =
+  'this device does not have its full address yet: give it here with its address, or wait until a device that has it changes the vault';
 
 /** A location may list at most this many device heads; more is a lie, and the rest are left unread. */
 const MAX_DEVICE_HEADS = 1024;
@@ -359,7 +364,13 @@ export class Vault {
           counter: 0,
           generation: 1,
           policy,
-          locations: locations.map(({ id, name, kind, display }) => ({ id, name, kind, display })),
+          locations: locations.map(({ id, name, kind, display }, i) => ({
+            id,
+            name,
+            kind,
+            display,
+            spec: parsed[i]!.spec,
+          })),
           files: [],
           tombstones: [],
           logPublicKey: logPair.publicKey,
@@ -515,15 +526,17 @@ export class Vault {
         probe!.keys = keys;
         const head = await probe!.loadHead();
         const vaultKdf = head.kdf ?? used;
-        // The head knows every location of the vault; ones not given on the command line keep
-        // the address the head records (enough for local folders; remote ones need their
-        // credentials again: `location add`).
+        // The head knows every location of the vault; ones not given here are reached at the
+        // address the head records: a folder at once, a server that needs credentials once
+        // someone signs in to it on this device (locations.ts locationFromHead).
+        const fromHead = new Map<string, ProfileLocation>();
         const all: Location[] = head.locations.map((entry) => {
           const mine = twinIds.has(entry.id) ? undefined : locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
-          const node = nodeAtRecordedAddress(entry, vaultId, 'give it with --location to use it here');
-          opened.push(node);
-          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
+          const learned = locationFromHead(entry, vaultId, UNKNOWN_ADDRESS);
+          opened.push(learned.node);
+          fromHead.set(entry.id, learned.profile);
+          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: learned.node };
         });
         // Credentials given on the command line are sealed under the passphrase the vault
         // will be unlocked with from now on.
@@ -547,6 +560,8 @@ export class Vault {
           lastHeadCounter: head.counter,
           policy: head.policy,
           locations: all.map((l) => {
+            const learned = fromHead.get(l.id);
+            if (learned) return learned;
             const given = twinIds.has(l.id) ? undefined : matched.find((g) => g.id === l.id);
             return {
               id: l.id,
@@ -641,6 +656,11 @@ export class Vault {
   locationWarning(id: string): string | null {
     const entry = this.profile.locations.find((l) => l.id === id);
     return entry ? (plainHttpWarning(entry)?.message ?? null) : null;
+  }
+
+  /** Whether this device has yet to sign in to the location (learned from the head). */
+  needsSignIn(locationId: string): boolean {
+    return this.profile.locations.find((l) => l.id === locationId)?.needsSignIn === true;
   }
 
   profileLocations(): readonly ProfileLocation[] {
@@ -792,33 +812,56 @@ export class Vault {
     const ids = new Set(head.locations.map((l) => l.id));
     const extra = this.current.filter((l) => !ids.has(l.id));
     const missing = head.locations.filter((e) => !this.current.some((l) => l.id === e.id));
+    await this.learnAddresses(head);
     if (extra.length === 0 && missing.length === 0) return;
     for (const l of extra) {
       this.options.onWarning?.(`${l.name} is no longer a location of this vault; dropped from this profile`);
       await l.node.close().catch(() => undefined);
     }
     const vaultId = this.profile.vaultId;
-    const added: Location[] = missing.map((entry) => ({
+    const learned = missing.map((entry) => ({ entry, ...locationFromHead(entry, vaultId, UNKNOWN_ADDRESS) }));
+    const added: Location[] = learned.map(({ entry, node }) => ({
       id: entry.id,
       name: entry.name,
       kind: entry.kind,
       display: entry.display,
-      node: nodeAtRecordedAddress(entry, vaultId, 'add it again here'),
+      node,
     }));
     this.current = [...this.current.filter((l) => ids.has(l.id)), ...added];
     this.profile = {
       ...this.profile,
-      locations: [
-        ...this.profile.locations.filter((e) => ids.has(e.id)),
-        ...missing.map((e) => ({
-          id: e.id,
-          name: e.name,
-          kind: e.kind,
-          spec: e.display,
-          sealedSecrets: null,
-          lastSeen: null,
-        })),
-      ],
+      locations: [...this.profile.locations.filter((e) => ids.has(e.id)), ...learned.map((l) => l.profile)],
+    };
+    await this.saveProfile();
+  }
+
+  /**
+   * A server this profile knows only by the display of an older head (no host key, no
+   * credentials: never usable) takes the address the head now carries, and needs sign-in
+   * like one learned on a new machine.
+   */
+  private async learnAddresses(head: Head): Promise<void> {
+    const vaultId = this.profile.vaultId;
+    const learned = new Map<string, ReturnType<typeof locationFromHead>>();
+    for (const entry of head.locations) {
+      const mine = this.profile.locations.find((l) => l.id === entry.id);
+      const spec = headSpec(entry);
+      if (!mine || spec === null || mine.kind === 'local' || mine.sealedSecrets || mine.needsSignIn) continue;
+      if (mine.spec !== entry.display || spec === mine.spec) continue;
+      learned.set(entry.id, locationFromHead(entry, vaultId, UNKNOWN_ADDRESS));
+    }
+    if (learned.size === 0) return;
+    for (const l of this.current) if (learned.has(l.id)) await l.node.close().catch(() => undefined);
+    this.current = this.current.map((l) => {
+      const now = learned.get(l.id);
+      return now ? { ...l, node: now.node } : l;
+    });
+    this.profile = {
+      ...this.profile,
+      locations: this.profile.locations.map((l) => {
+        const now = learned.get(l.id);
+        return now ? { ...now.profile, lastSeen: l.lastSeen } : l;
+      }),
     };
     await this.saveProfile();
   }
@@ -1196,12 +1239,34 @@ export class Vault {
     } catch (err) {
       if (!(err instanceof NoHeadError)) throw err;
     }
-    const next = await this.writeHead(change(base), base.counter + 1, keys);
+    const next = await this.writeHead(this.withKnownAddresses(change(base)), base.counter + 1, keys);
     this.currentHead = next;
     this.profile = { ...this.profile, lastHeadCounter: next.counter };
     if (this.vk) this.pinKey();
     await this.saveProfile();
     return next;
+  }
+
+  /**
+   * Fills in the address (`spec`) of head locations that have none yet (heads written before
+   * version 3) from this profile, where it names the same place as the head and is usable: for
+   * SFTP with its host key pinned. A location this profile learned from an older head's
+   * display (a folder) adds only what that display says. So a vault made by an older version
+   * tells new machines where its locations are after one commit.
+   */
+  private withKnownAddresses(head: Head): Head {
+    if (head.locations.every((l) => l.spec !== undefined)) return head;
+    return {
+      ...head,
+      locations: head.locations.map((entry) => {
+        const mine = this.profile.locations.find((l) => l.id === entry.id);
+        if (entry.spec !== undefined || !mine || mine.needsSignIn) return entry;
+        const known = headSpec({ ...entry, spec: mine.spec });
+        if (known === null || (entry.kind === 'sftp' && !sftpTarget({ kind: 'sftp', spec: known })?.fingerprint))
+          return entry;
+        return { ...entry, spec: known };
+      }),
+    };
   }
 
   /** Writes `base` as head number `counter` (anchoring this device's audit chain) to every

@@ -19,11 +19,30 @@ export function vaultHealth(status: StatusReport, files: readonly FileEntry[] | 
   const degraded = files?.filter((f) => f.health === 'degraded') ?? [];
   const { threshold } = status.vault;
 
+  const outOfReach = files?.filter((f) => f.health === 'unreachable') ?? [];
+  const signIn = status.locations.filter((l) => l.signIn !== null).map((l) => l.name);
   if (lost.length > 0) {
     return {
       level: 'at-risk',
       title: 'At risk',
-      detail: `${plural(lost.length, 'file')} cannot be read with the locations reachable now. Bring the offline locations back.`,
+      detail: `${plural(lost.length, 'file')} cannot be read: too few of ${lost.length === 1 ? 'its' : 'their'} shards are left whole. Run Repair once every location is back.`,
+    };
+  }
+  if (signIn.length > 0) {
+    const names = signIn.join(', ');
+    return {
+      level: outOfReach.length > 0 ? 'at-risk' : 'degraded',
+      title: 'Sign in needed',
+      detail:
+        `Sign in to ${names} to use ${signIn.length === 1 ? 'it' : 'them'} on this device (Locations).` +
+        (outOfReach.length > 0 ? ` Until then ${plural(outOfReach.length, 'file')} cannot be read here.` : ''),
+    };
+  }
+  if (outOfReach.length > 0) {
+    return {
+      level: 'at-risk',
+      title: 'At risk',
+      detail: `${plural(outOfReach.length, 'file')} cannot be read with the locations reachable now. Bring the offline locations back.`,
     };
   }
   if (reachable < threshold) {

@@ -26,6 +26,8 @@ export class BridgeFailure extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** The positions of the request's locations it is about (BridgeError.locations), or []. */
+    readonly locations: readonly number[] = [],
   ) {
     super(message);
   }
@@ -92,7 +94,7 @@ type Source = { readonly file: File } | { readonly path: string };
 
 function unwrap<T>(envelope: Envelope<T>): T {
   if (envelope.ok) return envelope.value;
-  throw new BridgeFailure(envelope.error.code, envelope.error.message);
+  throw new BridgeFailure(envelope.error.code, envelope.error.message, envelope.error.locations ?? []);
 }
 
 function declaredBridge(): ShardvaultBridge | null {

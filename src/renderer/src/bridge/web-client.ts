@@ -15,6 +15,7 @@ import {
   type ShardvaultBridge,
   type UploadRequest,
   calls,
+  failedLocations,
   bindCalls,
   events,
   progressEvent,
@@ -54,9 +55,10 @@ function asEnvelope(value: unknown): Envelope<unknown> {
   if (typeof value === 'object' && value !== null && 'ok' in value) {
     const v = value as { ok: unknown; value?: unknown; error?: unknown };
     if (v.ok === true) return { ok: true, value: v.value };
-    const error = v.error as { code?: unknown; message?: unknown } | undefined;
+    const error = v.error as { code?: unknown; message?: unknown; locations?: unknown } | undefined;
     if (v.ok === false && isErrorCode(error?.code) && typeof error.message === 'string') {
-      return { ok: false, error: { code: error.code, message: error.message } };
+      const locations = failedLocations(error.locations);
+      return { ok: false, error: { code: error.code, message: error.message, ...(locations ? { locations } : {}) } };
     }
   }
   return failure('internal', 'The server answered something this page cannot read.');

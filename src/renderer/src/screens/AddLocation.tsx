@@ -18,6 +18,7 @@ import {
 import { fieldNames, LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
+import { CreateFolder } from './CreateFolder';
 
 type Step =
   | { readonly kind: 'form' }
@@ -561,6 +562,13 @@ export function AddLocation({
         </fieldset>
 
         {error ? <AddError message={error} /> : null}
+        {error && fields.kind === 'local' && fields.folder.trim() !== '' ? (
+          <CreateFolder
+            client={client}
+            location={{ kind: 'local', fields: { folder: fields.folder.trim() } }}
+            onCreated={() => setError(null)}
+          />
+        ) : null}
         <div className="actions">
           {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}
           {step.kind === 'adding' ? <Spinner label={words.working(step.display)} /> : null}

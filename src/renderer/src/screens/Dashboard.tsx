@@ -212,7 +212,12 @@ const KEY_SHARES: Record<RepairReport['keyShares'], string> = {
     'Key shares were dealt again to the locations reachable now; the others get theirs at the next repair once they are back.',
 };
 
-const HEALTH_WORD = { healthy: 'healthy', degraded: 'degraded', lost: 'unreadable' } as const;
+const HEALTH_WORD = {
+  healthy: 'healthy',
+  degraded: 'degraded',
+  unreachable: 'out of reach',
+  lost: 'unreadable',
+} as const;
 
 export function RepairSummary({ report, onDismiss }: { report: RepairReport; onDismiss: () => void }) {
   const rebuiltFiles = report.files.filter((f) => f.rebuilt > 0);

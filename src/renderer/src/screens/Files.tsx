@@ -1,12 +1,22 @@
 import { type DragEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
 import { type Client, type Transfer } from '../bridge/client';
-import { survivesWords } from '../../../shared/words';
+import { healthWords, survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
 
-const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = { healthy: 'ok', degraded: 'warn', lost: 'danger' };
-const HEALTH_WORD: Record<Health, string> = { healthy: 'Healthy', degraded: 'Degraded', lost: 'Lost' };
+const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = {
+  healthy: 'ok',
+  degraded: 'warn',
+  unreachable: 'warn',
+  lost: 'danger',
+};
+
+/** "Healthy", "Lost", "Needs sign-in for nas", "Unreachable until usb returns". */
+function healthLabel(file: FileEntry): string {
+  const words = healthWords(file);
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 /**
  * What a new file may ask for: the vault's own "survive X", or more, down to one data shard
@@ -81,7 +91,7 @@ function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boole
     `Stored ${stored.map((f) => f.name).join(', ')}.`,
     ...waiting.map(
       (f) =>
-        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once back.`,
+        `${f.name} ${survivesWords(f)}: its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once ${f.signIn.length > 0 ? `you sign in to ${f.signIn.join(', ')} here` : 'back'}.`,
     ),
   ].join(' ');
   return { text, warn: waiting.length > 0 };
@@ -271,7 +281,7 @@ export function Files({
                 <td className="num">{formatBytes(file.size)}</td>
                 <td>{formatTime(file.created)}</td>
                 <td>
-                  <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>{' '}
+                  <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file)}</Badge>{' '}
                   <span className="muted small">{survivesWords(file)}</span>
                 </td>
                 <td className="row-actions">
@@ -426,7 +436,7 @@ function Placement({
   return (
     <Modal title={`Placement of ${file.name}`} onClose={onClose} wide>
       <div className="placement-summary">
-        <Badge tone={HEALTH_TONE[file.health]}>{HEALTH_WORD[file.health]}</Badge>
+        <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file)}</Badge>
         <p>
           This file <strong data-testid="survives">{survivesWords(file)}</strong>: any {status.vault.data} of its{' '}
           {status.vault.total} shards rebuild it, and each shard is useless alone.

@@ -60,6 +60,8 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
   // reasons): shown at the field until the passphrase changes.
   const [weak, setWeak] = useState<string | null>(null);
   const [touched, setTouched] = useState(false);
+  // The engine's refusal about particular locations (a folder it could not use), at their rows.
+  const [failedRows, setFailedRows] = useState<{ rows: readonly number[]; message: string } | null>(null);
 
   const derived = derive(locations.length, survive, secretAgainst);
   const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
@@ -74,6 +76,7 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
     setBusy(true);
     setError(null);
     setWeak(null);
+    setFailedRows(null);
     try {
       const given = locations.map((l) => l.location);
       const allow = locations.some((l) => l.allowInsecureHttp) ? { allowInsecureHttp: true } : {};
@@ -83,7 +86,11 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
       onCreated();
     } catch (e) {
       if (e instanceof BridgeFailure && e.code === 'weak-passphrase') setWeak(sentence(e.message));
-      else setError(errorText(e));
+      else {
+        if (e instanceof BridgeFailure && e.locations.length > 0)
+          setFailedRows({ rows: e.locations, message: e.message });
+        setError(errorText(e));
+      }
     } finally {
       setBusy(false);
     }
@@ -93,7 +100,16 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
     <form onSubmit={(e) => void submit(e)} noValidate aria-label="Create a vault">
       <h2>1. Where should the shards live?</h2>
       <p className="muted">Pick places that fail separately: a USB disk, a NAS, a server elsewhere.</p>
-      <LocationsEditor client={client} value={locations} onChange={setLocations} />
+      <LocationsEditor
+        client={client}
+        value={locations}
+        onChange={(next) => {
+          setFailedRows(null);
+          setLocations(next);
+        }}
+        offerCreate
+        failed={failedRows}
+      />
 
       <h2>2. How safe?</h2>
       <div className="presets" role="group" aria-label="Presets">

@@ -9,6 +9,7 @@ import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
 import { EditLocation } from './EditLocation';
+import { SignInLocation } from './SignInLocation';
 
 type TestState =
   | { readonly state: 'running' }
@@ -27,10 +28,11 @@ export function Locations({
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<LocationStatus | null>(null);
   const [editing, setEditing] = useState<LocationStatus | null>(null);
+  const [signingIn, setSigningIn] = useState<LocationStatus | null>(null);
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
   const [notice, setNotice] = useState<string | null>(null);
   const { vault, locations } = status;
-  const offline = locations.filter((l) => !l.reachable).length;
+  const offline = locations.filter((l) => !l.reachable && !l.signIn).length;
 
   const test = async (name: string): Promise<void> => {
     setTests((t) => ({ ...t, [name]: { state: 'running' } }));
@@ -88,6 +90,16 @@ export function Locations({
             return (
               <LocationTile key={location.name} location={location}>
                 <div className="tile-actions">
+                  {location.signIn ? (
+                    <button
+                      type="button"
+                      className="small primary"
+                      onClick={() => setSigningIn(location)}
+                      aria-label={`Sign in to ${location.name}…`}
+                    >
+                      Sign in…
+                    </button>
+                  ) : null}
                   <button
                     type="button"
                     className="small"
@@ -145,6 +157,19 @@ export function Locations({
             setTests(({ [editing.name]: _old, ...rest }) => rest);
             setEditing(null);
             setNotice(`${editing.name} is now ${name} (${display}).`);
+            onChanged();
+          }}
+        />
+      ) : null}
+      {signingIn?.signIn ? (
+        <SignInLocation
+          client={client}
+          location={signingIn}
+          signIn={signingIn.signIn}
+          onClose={() => setSigningIn(null)}
+          onSignedIn={() => {
+            setSigningIn(null);
+            setNotice(`Signed in to ${signingIn.name}: this device uses it from now on.`);
             onChanged();
           }}
         />

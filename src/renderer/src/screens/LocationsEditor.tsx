@@ -2,7 +2,7 @@
 // servers through the same form as "Add location…" (host key confirmed, password in its own
 // field). The list shows each location without its secrets.
 import { useState } from 'react';
-import type { LocationInput } from '../../../shared/api';
+import type { FolderCheck, LocationInput } from '../../../shared/api';
 import { isLocationName } from '../../../shared/location-kinds';
 import type { Client } from '../bridge/client';
 import { isAbsolutePath } from '../location-spec';
@@ -36,18 +36,43 @@ function typedFolder(text: string): LocationInput | string {
 /** What identifies a choice in the list (its address, never its secrets). */
 const keyOf = (l: LocationInput): string => JSON.stringify([l.kind, l.fields, l.name ?? null]);
 
+/** What the engine said of a folder in the list: checked at once when it is added. */
+type Checked = FolderCheck | { readonly state: 'checking' } | { readonly state: 'failed'; readonly error: string };
+
 export function LocationsEditor({
   client,
   value,
   onChange,
+  offerCreate = false,
+  failed = null,
 }: {
   client: Client;
   value: readonly LocationChoice[];
   onChange: (next: LocationChoice[]) => void;
+  /** A missing folder (its parent there) gets a "Create it" button: for a new vault only. */
+  offerCreate?: boolean;
+  /** The engine's refusal about some of the locations, by position (BridgeFailure.locations). */
+  failed?: { readonly rows: readonly number[]; readonly message: string } | null;
 }) {
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
+  const [checks, setChecks] = useState<Readonly<Record<string, Checked>>>({});
+
+  // A folder is checked as soon as it is listed, so a missing one is seen at its own row now,
+  // not as an error of the whole form later.
+  const check = async (location: LocationInput, create = false): Promise<void> => {
+    if (location.kind !== 'local') return;
+    const key = keyOf(location);
+    setChecks((c) => ({ ...c, [key]: { state: 'checking' } }));
+    let next: Checked;
+    try {
+      next = await client.api.checkFolder({ location, ...(create ? { create } : {}) });
+    } catch (e) {
+      next = { state: 'failed', error: errorText(e) };
+    }
+    setChecks((c) => ({ ...c, [key]: next }));
+  };
 
   const add = (choice: LocationChoice): boolean => {
     if (value.some((v) => keyOf(v.location) === keyOf(choice.location))) {
@@ -66,7 +91,10 @@ export function LocationsEditor({
       setError(location);
       return;
     }
-    if (add({ location, display: trimmed, allowInsecureHttp: false })) setDraft('');
+    if (add({ location, display: trimmed, allowInsecureHttp: false })) {
+      setDraft('');
+      void check(location);
+    }
   };
 
   const chooseFolder = async (): Promise<void> => {
@@ -85,22 +113,50 @@ export function LocationsEditor({
     <div className="locations-editor">
       {value.length > 0 ? (
         <ol className="location-list" aria-label="Locations">
-          {value.map((choice, i) => (
-            <li key={keyOf(choice.location)}>
-              <span className="location-index" aria-hidden="true">
-                {i + 1}
-              </span>
-              <code className="location-spec">{choice.display}</code>
-              <button
-                type="button"
-                className="ghost small"
-                aria-label={`Remove ${choice.display}`}
-                onClick={() => onChange(value.filter((v) => v !== choice))}
+          {value.map((choice, i) => {
+            const key = keyOf(choice.location);
+            const checked = checks[key];
+            // A refusal stands until the folder is made here (or the list changes).
+            const refused =
+              failed?.rows.includes(i) && checked?.state !== 'created' && checked?.state !== 'checking'
+                ? failed.message
+                : null;
+            return (
+              <li
+                key={key}
+                className={
+                  refused || checked?.state === 'missing' || checked?.state === 'unreachable'
+                    ? 'location-trouble'
+                    : undefined
+                }
+                data-testid={`location-row-${i + 1}`}
               >
-                Remove
-              </button>
-            </li>
-          ))}
+                <span className="location-index" aria-hidden="true">
+                  {i + 1}
+                </span>
+                <code className="location-spec">{choice.display}</code>
+                {checked?.state === 'missing' && offerCreate ? (
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Create ${choice.display}`}
+                    onClick={() => void check(choice.location, true)}
+                  >
+                    Create it
+                  </button>
+                ) : null}
+                <button
+                  type="button"
+                  className="ghost small"
+                  aria-label={`Remove ${choice.display}`}
+                  onClick={() => onChange(value.filter((v) => v !== choice))}
+                >
+                  Remove
+                </button>
+                <RowNote checked={checked} refused={refused} offerCreate={offerCreate} />
+              </li>
+            );
+          })}
         </ol>
       ) : (
         <p className="muted">No locations yet.</p>
@@ -157,10 +213,53 @@ export function LocationsEditor({
             if (!add({ location, display: name ? `${display} (${name})` : display, allowInsecureHttp })) {
               return Promise.reject(new Error('That location is in the list already.'));
             }
+            void check(location);
             return Promise.resolve();
           }}
         />
       ) : null}
     </div>
   );
+}
+
+/** Under a row: what the check found, or the engine's refusal about this location. */
+function RowNote({
+  checked,
+  refused,
+  offerCreate,
+}: {
+  checked: Checked | undefined;
+  refused: string | null;
+  offerCreate: boolean;
+}) {
+  let note: string | null = null;
+  let trouble = false;
+  switch (checked?.state) {
+    case 'checking':
+      note = 'Checking…';
+      break;
+    case 'missing':
+      note = offerCreate
+        ? 'This folder does not exist yet. Create it here, or pick one that exists.'
+        : 'This folder does not exist: is the disk plugged in?';
+      trouble = true;
+      break;
+    case 'created':
+      note = 'Created.';
+      break;
+    case 'unreachable':
+    case 'failed':
+      note = checked.error;
+      trouble = true;
+      break;
+    default:
+      break;
+  }
+  if (refused)
+    return (
+      <p className="location-note location-note-error" role="alert">
+        {refused}
+      </p>
+    );
+  return note ? <p className={`location-note${trouble ? ' location-note-error' : ''}`}>{note}</p> : null;
 }

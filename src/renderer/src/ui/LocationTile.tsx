@@ -10,12 +10,18 @@ import { Badge } from './ui';
 export const KIND_WORD = (kind: LocationKindName): string => LOCATION_KINDS[kind].word;
 
 export function LocationTile({ location, children }: { location: LocationStatus; children?: ReactNode }) {
+  // Not offline: reachable or not, this device does not use it until someone signs in here.
+  const state = location.signIn ? 'signin' : location.reachable ? 'online' : 'offline';
   return (
-    <li className={`tile ${location.reachable ? 'online' : 'offline'}`} data-testid={`location-${location.name}`}>
+    <li className={`tile ${state}`} data-testid={`location-${location.name}`}>
       <div className="tile-head">
-        <span className={`dot ${location.reachable ? 'dot-ok' : 'dot-off'}`} aria-hidden="true" />
+        <span className={`dot dot-${state}`} aria-hidden="true" />
         <h3>{location.name}</h3>
-        <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
+        {location.signIn ? (
+          <Badge tone="warn">Needs sign-in</Badge>
+        ) : (
+          <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
+        )}
       </div>
       <p className="tile-where" title={location.display}>
         <span className="kind">{KIND_WORD(location.kind)}</span> {location.display}
@@ -46,7 +52,13 @@ export function LocationTile({ location, children }: { location: LocationStatus;
             : `${location.staged === 1 ? 'waits' : 'wait'} for it on the other locations.`}
         </p>
       ) : null}
-      {location.error ? <Trouble message={location.error} /> : null}
+      {location.signIn ? (
+        <p className="tile-signin" data-testid={`sign-in-needed-${location.name}`}>
+          Sign in to {location.name} to use it on this device.
+        </p>
+      ) : location.error ? (
+        <Trouble message={location.error} />
+      ) : null}
       {location.warning ? (
         <p className="tile-warning" data-testid={`location-warning-${location.name}`}>
           {location.warning}
