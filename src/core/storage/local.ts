@@ -40,6 +40,7 @@ import {
   type RootOutcome,
   type StorageNode,
 } from './node';
+import { FileObject } from './read-into';
 import { WriteBehind, writeAll } from './write-behind';
 
 // Windows has neither; there, links below the root are still refused by the lstat checks.
@@ -175,8 +176,8 @@ export class LocalFolderNode implements StorageNode {
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     // Open first so a missing object is reported now, not on first read. The stream owns
     // the handle and closes it once, when it ends or is destroyed.
-    const handle = await this.openToRead(path);
-    return handle.createReadStream({ highWaterMark: 1 << 20 });
+    // A get reads it straight into its frame buffers (read-into.ts); others iterate it.
+    return new FileObject(await this.openToRead(path));
   }
 
   /** Opens a regular file below the root for reading, never through a link. */
