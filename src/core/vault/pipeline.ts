@@ -563,12 +563,11 @@ export async function readShards(
     segment.frames = []; // they belong to the opener now (and may move to its thread)
     const spares = freePieces;
     freePieces = [];
-    segment.opening = opener.open({
-      segment: segment.index,
-      indices: segment.streams.map((s) => s.index),
-      frames,
-      spares,
-    });
+    const job = { segment: segment.index, indices: segment.streams.map((s) => s.index), frames, spares };
+    // Handed over on the next turn of the event loop, in order: an opener on this thread
+    // (small files) then decrypts while the reads of the next segment, started meanwhile,
+    // are in flight, instead of before they start.
+    segment.opening = new Promise<void>((resolve) => setImmediate(resolve)).then(() => opener.open(job));
     segment.opening.catch(() => undefined); // awaited in order; never unhandled meanwhile
   };
 
