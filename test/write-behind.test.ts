@@ -6,10 +6,11 @@
 //     shard's final fsync and its folder's fsync had returned;
 //   - a get's output was likewise synced during the stream, and fsynced before its rename.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WRITE_BEHIND_BYTES } from '../src/core/storage/write-behind';
+import { WRITE_BEHIND_BYTES, WriteBehind, writeAll } from '../src/core/storage/write-behind';
 import { BIN, childEnv, ensureBuilt, sha256File, TempRoot, writeRandomFile } from './helpers/cli';
 
 const strace = spawnSync('strace', ['-V'], { encoding: 'utf8' });
@@ -193,4 +194,69 @@ describe.skipIf(!straceWorks)('write-behind, seen by strace', () => {
     expect(final?.result).toBe('0');
     expect(final!.end).toBeLessThan(rename!.start);
   }, 120_000);
+});
+
+describe('WriteBehind and writeAll', () => {
+  it('starts a sync per interval, never two at once on a file, and fails the file with a failed sync', async () => {
+    let calls = 0;
+    let release: (() => void) | null = null;
+    let fail = false;
+    const handle = {
+      datasync: (): Promise<void> => {
+        calls++;
+        return new Promise<void>((resolve, reject) => {
+          release = () => (fail ? reject(new Error('EIO: writeback failed')) : resolve());
+        });
+      },
+    };
+    const behind = new WriteBehind(handle, 100);
+    behind.wrote(99);
+    expect(calls).toBe(0);
+    behind.wrote(1);
+    expect(calls).toBe(1);
+    behind.wrote(500); // one is running on this file: no second
+    expect(calls).toBe(1);
+    release!();
+    await behind.settle();
+    behind.wrote(1); // the 500 pending are due: a sync starts
+    expect(calls).toBe(2);
+    fail = true;
+    release!();
+    await expect(behind.settle()).rejects.toThrow(/writeback failed/);
+    // Linux reports a writeback error once: the file must not go on as if it were fine.
+    expect(() => behind.wrote(1)).toThrow(/writeback failed/);
+  });
+
+  it('writes every byte when the kernel takes fewer than asked', async () => {
+    const root = await TempRoot.create('shardvault-writeall-');
+    try {
+      const file = nodePath.join(root.path, 'out.bin');
+      const handle = await fs.open(file, 'w');
+      const parts = [randomBytes(10), randomBytes(0), randomBytes(7000), randomBytes(3)];
+      // A handle whose writev takes at most 1000 bytes a call, as a pipe or a full disk may.
+      const short = {
+        writev: async (views: Uint8Array[]) => {
+          const taken: Uint8Array[] = [];
+          let room = 1000;
+          for (const v of views) {
+            if (room === 0) break;
+            taken.push(v.subarray(0, Math.min(room, v.length)));
+            room -= taken[taken.length - 1]!.length;
+          }
+          return handle.writev(taken);
+        },
+      };
+      const syncs: number[] = [];
+      const behind = new WriteBehind({ datasync: () => (syncs.push(1), Promise.resolve()) }, 4096);
+      try {
+        expect(await writeAll(short, parts, behind)).toBe(7013);
+      } finally {
+        await handle.close();
+      }
+      expect(Buffer.compare(await fs.readFile(file), Buffer.concat(parts))).toBe(0);
+      expect(syncs.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await root.cleanup();
+    }
+  });
 });

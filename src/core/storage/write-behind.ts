@@ -77,7 +77,7 @@ export class WriteBehind {
  * Returns the bytes written.
  */
 export async function writeAll(
-  handle: Pick<FileHandle, 'writev'>,
+  handle: { writev(buffers: Uint8Array[]): Promise<{ bytesWritten: number }> },
   parts: readonly Uint8Array[],
   behind?: WriteBehind,
 ): Promise<number> {
