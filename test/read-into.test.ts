@@ -49,7 +49,10 @@ describe('FileObject', () => {
     const chunks: Uint8Array[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(Buffer.compare(Buffer.concat(chunks), bytes)).toBe(0);
-    expect(chunks.length).toBeGreaterThan(1);
+    // Chunks of at most 1 MiB, each in a buffer no larger than what it holds (a small
+    // record is not read into a 1 MiB buffer).
+    expect(chunks.map((c) => c.length)).toEqual([1 << 20, 1 << 20, 1 << 20, 77]);
+    expect(chunks.map((c) => c.buffer.byteLength)).toEqual([1 << 20, 1 << 20, 1 << 20, 77]);
     expect(
       readsInto(stream) && (await stream.readInto(new Uint8Array(1), 0, 1).catch((e: Error) => e.message)),
     ).toMatch(/already iterated/);

@@ -177,11 +177,12 @@ export class LocalFolderNode implements StorageNode {
     // Open first so a missing object is reported now, not on first read. The stream owns
     // the handle and closes it once, when it ends or is destroyed.
     // A get reads it straight into its frame buffers (read-into.ts); others iterate it.
-    return new FileObject(await this.openToRead(path));
+    const { handle, size } = await this.openToRead(path);
+    return new FileObject(handle, size);
   }
 
-  /** Opens a regular file below the root for reading, never through a link. */
-  private async openToRead(path: string): Promise<fs.FileHandle> {
+  /** Opens a regular file below the root for reading, never through a link; and its size. */
+  private async openToRead(path: string): Promise<{ handle: fs.FileHandle; size: number }> {
     assertObjectPath(path);
     const full = await this.placeToRead(path);
     if (full === null) throw new NotFoundError(`${this.display}: ${path} does not exist`);
@@ -202,12 +203,12 @@ export class LocalFolderNode implements StorageNode {
       await handle.close();
       throw new NotFoundError(`${this.display}: ${path} is not a regular file`);
     }
-    return handle;
+    return { handle, size: st.size };
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     assertRange(offset, length);
-    const handle = await this.openToRead(path);
+    const { handle } = await this.openToRead(path);
     try {
       const out = new Uint8Array(length);
       let got = 0;

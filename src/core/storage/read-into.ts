@@ -26,13 +26,18 @@ export function readsInto(stream: AsyncIterable<Uint8Array>): stream is AsyncIte
 const CHUNK = 1 << 20;
 
 /** A regular file, read from its start; owns the handle and closes it at the end, on an
- * early return of its iterator, on an error, or on close(). */
+ * early return of its iterator, on an error, or on close(). `size` (from the fstat that
+ * opened it) sizes the iterator's chunks: a 200-byte record is read into 200 bytes, not
+ * 1 MiB; a file that grew since is still read to its end. */
 export class FileObject implements AsyncIterable<Uint8Array>, ReadsInto {
   private position = 0;
   private closing: Promise<void> | null = null;
   private way: 'into' | 'iterated' | null = null;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly size?: number,
+  ) {}
 
   async readInto(into: Uint8Array, at: number, length: number): Promise<number> {
     this.claim('into');
@@ -65,8 +70,9 @@ export class FileObject implements AsyncIterable<Uint8Array>, ReadsInto {
   private async *chunks(): AsyncGenerator<Uint8Array> {
     try {
       for (;;) {
-        const chunk = new Uint8Array(CHUNK);
-        const { bytesRead } = await this.handle.read(chunk, 0, CHUNK, this.position);
+        const left = this.size === undefined ? CHUNK : this.size - this.position;
+        const chunk = new Uint8Array(Math.max(1, Math.min(CHUNK, left)));
+        const { bytesRead } = await this.handle.read(chunk, 0, chunk.length, this.position);
         if (bytesRead === 0) return;
         this.position += bytesRead;
         yield chunk.subarray(0, bytesRead);
