@@ -54,10 +54,12 @@ const USAGE = `usage: node scripts/bench.mjs [options]
   --save FILE      also write the JSON document to FILE
   --keep           keep the temporary folder (its path is printed)
   --tmp DIR        where to make the temporary folder (default the system's)
-  --only LIST      run only these tools: shardvault,rclone,zfec,gfsplit,cp,cp-fsync
+  --only LIST      run only these tools: shardvault,rclone,restic,zfec,gfsplit,floor
   --no-install     don't run scripts/bench-peers.sh when a peer is missing
   --build          run \`npm run build:cli\` first (default: use the existing bundle)
   --cli PATH       the CLI to measure: another checkout's bin/shardvault.mjs (default this tree's)
+  --also-cli PATH  also measure a second build (e.g. main's bin/shardvault.mjs) in the same run,
+                   as "shardvault (base)"; the report gives this build over it
   --rss            only Shardvault: one put and one get, report peak RSS (target <= 256 MiB at 4G)
   --profile        only Shardvault: one put and one get under node --cpu-prof, top self time
   --remote sftp    only Shardvault, over N private OpenSSH sshd on 127.0.0.1 (N of --policy):
@@ -100,8 +102,9 @@ function parseOptions(argv) {
     mode: 'compare',
     remote: null,
     runsGiven: false,
+    alsoCli: null,
   };
-  const ALL = ['shardvault', 'rclone', 'zfec', 'gfsplit', 'cp', 'cp-fsync'];
+  const ALL = ['shardvault', 'rclone', 'restic', 'zfec', 'gfsplit', 'floor'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -155,6 +158,9 @@ function parseOptions(argv) {
         CLI = path.resolve(value());
         CLI_ROOT = path.dirname(path.dirname(CLI));
         BUNDLE = path.join(CLI_ROOT, 'out', 'cli', 'shardvault.mjs');
+        break;
+      case '--also-cli':
+        o.alsoCli = path.resolve(value());
         break;
       case '--rss':
         o.mode = 'rss';
@@ -216,7 +222,13 @@ function which(cmd) {
   return null;
 }
 
-function machine() {
+function commitOf(root) {
+  const git = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8' });
+  return git.status === 0 ? git.stdout.trim() + (dirty.stdout.trim() ? ' (src modified)' : '') : null;
+}
+
+function machine(alsoCli = null) {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const flags = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.split(/\s+/) ?? [];
@@ -233,6 +245,7 @@ function machine() {
     node: process.version,
     cli: CLI,
     commit: git.status === 0 ? git.stdout.trim() + (dirty.stdout.trim() ? ' (src modified)' : '') : null,
+    ...(alsoCli ? { alsoCli, alsoCliCommit: commitOf(path.dirname(path.dirname(alsoCli))) } : {}),
   };
 }
 
@@ -376,6 +389,7 @@ async function measure(cmd, args, { env, cwd } = {}) {
 const ZFEC_ENCODE = `
 # zfec K-of-N encode with zfec.easyfec, streaming: each chunk of K*BLOCK input bytes
 # becomes one block per share file. Header per share: k, n, share number, file size.
+# Durable as Shardvault is: every share file and their folder fsynced before it exits.
 import os, struct, sys
 from zfec import easyfec
 k, n, src, outdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -393,12 +407,17 @@ with open(src, "rb") as f:
         for out, block in zip(outs, enc.encode(chunk)):
             out.write(block)
 for f in outs:
+    f.flush()
+    os.fsync(f.fileno())
     f.close()
+d = os.open(outdir, os.O_RDONLY)
+os.fsync(d)
+os.close(d)
 `;
 
 const ZFEC_DECODE = `
-# Decodes the file from the K share files given (any K of the N).
-import struct, sys
+# Decodes the file from the K share files given (any K of the N); fsyncs the output.
+import os, struct, sys
 from zfec import easyfec
 out_path, shares = sys.argv[1], sys.argv[2:]
 BLOCK = 1 << 20
@@ -417,69 +436,104 @@ with open(out_path, "wb") as out:
         take = min(remaining, k * block)
         out.write(dec.decode(blocks, nums, k * block - take))
         done += take
+    out.flush()
+    os.fsync(out.fileno())
 `;
 
-function tools(o) {
-  const shardvaultEnv = (ctx) => ({
+// Peers that don't fsync are made durable inside the timed command: `sync FILE...` (coreutils)
+// fsyncs each file and folder given, which is what Shardvault does for its shards, their
+// folders and a get's output. Never a bare `sync`: that would also write back whatever other
+// processes on the machine left dirty.
+const SYNC_TREE = 'find "$SYNC_DIR" -exec sync {} +';
+
+/**
+ * Shardvault as a tool: `cli` is a bin/shardvault.mjs (this tree's, or another build's with
+ * --cli / --also-cli); each has its own vault, home and location folders.
+ */
+function shardvaultTool(o, { id, label, cli, bundle }) {
+  const env = (ctx) => ({
     ...process.env,
-    SHARDVAULT_HOME: path.join(ctx.dir, 'sv-home'),
+    SHARDVAULT_HOME: path.join(ctx.dir, `${id}-home`),
     SHARDVAULT_PASSPHRASE: ctx.passphrase,
   });
-  const svLocations = (ctx) => Array.from({ length: o.n }, (_, i) => path.join(ctx.dir, `sv-loc${i + 1}`));
+  const locations = (ctx) => Array.from({ length: o.n }, (_, i) => path.join(ctx.dir, `${id}-loc${i + 1}`));
+  return {
+    id,
+    label,
+    cli,
+    detail: `${o.k}-of-${o.n}, t=${o.k}, ${o.n} local folders, ${cli}`,
+    available: () =>
+      existsSync(bundle) ? null : `${bundle} is not built: run \`npm run build:cli\` there (or pass --build)`,
+    env,
+    locations,
+    async setup(ctx) {
+      for (const l of locations(ctx)) await fs.mkdir(l, { recursive: true });
+      await measure(
+        process.execPath,
+        [
+          cli,
+          'init',
+          ...locations(ctx).flatMap((l) => ['--location', l]),
+          '--survive',
+          String(o.n - o.k),
+          '--secret-against',
+          String(o.k - 1),
+          '--insecure-kdf-cost',
+          '10',
+          '--json',
+        ],
+        { env: env(ctx) },
+      );
+    },
+    // Durable by itself: every shard and its folder fsynced, a get's output fsynced.
+    async put(ctx, run) {
+      const before = (await Promise.all(locations(ctx).map(bytesUnder))).reduce((a, b) => a + b, 0);
+      const m = await measure(process.execPath, [cli, 'put', ctx.input, '--name', `bench-${run}`, '--json'], {
+        env: env(ctx),
+      });
+      const after = (await Promise.all(locations(ctx).map(bytesUnder))).reduce((a, b) => a + b, 0);
+      return { ...m, stored: after - before };
+    },
+    get: (ctx, run, output) =>
+      measure(process.execPath, [cli, 'get', `bench-${run}`, '--output', output, '--force', '--json'], {
+        env: env(ctx),
+      }),
+  };
+}
+
+function tools(o) {
   const zfecShares = (ctx) => path.join(ctx.dir, 'zfec-shares');
   const gfShares = (ctx) => path.join(ctx.dir, 'gf-shares');
   const rcloneStore = (ctx) => path.join(ctx.dir, 'rclone-store');
-  const rclone = (ctx, ...args) => measure('rclone', ['--config', path.join(ctx.dir, 'rclone.conf'), '-q', ...args]);
+  const resticRepo = (ctx) => path.join(ctx.dir, 'restic-repo');
+  const resticEnv = (ctx) => ({ ...process.env, RESTIC_PASSWORD: ctx.passphrase, RESTIC_REPOSITORY: resticRepo(ctx) });
+  const floorDirs = (ctx) => Array.from({ length: o.n }, (_, i) => path.join(ctx.dir, `floor-loc${i + 1}`));
+  const floorPieces = (ctx) => Array.from({ length: o.k }, (_, i) => path.join(ctx.dir, 'floor-pieces', `piece-${i}`));
+  const sh = (script, args, env) => measure('sh', ['-c', script, 'sh', ...args], { env });
+  const rcloneConf = (ctx) => path.join(ctx.dir, 'rclone.conf');
 
   return [
-    {
-      id: 'shardvault',
-      label: 'shardvault',
-      detail: `${o.k}-of-${o.n}, t=${o.k}, ${o.n} local folders, CLI`,
-      available: () => (existsSync(BUNDLE) ? null : 'the CLI is not built: run `npm run build:cli` (or pass --build)'),
-      async setup(ctx) {
-        const locations = svLocations(ctx);
-        for (const l of locations) await fs.mkdir(l, { recursive: true });
-        await measure(
-          process.execPath,
-          [
-            CLI,
-            'init',
-            ...locations.flatMap((l) => ['--location', l]),
-            '--survive',
-            String(o.n - o.k),
-            '--secret-against',
-            String(o.k - 1),
-            '--insecure-kdf-cost',
-            '10',
-            '--json',
-          ],
-          { env: shardvaultEnv(ctx) },
-        );
-      },
-      async put(ctx, run) {
-        const before = (await Promise.all(svLocations(ctx).map(bytesUnder))).reduce((a, b) => a + b, 0);
-        const m = await measure(process.execPath, [CLI, 'put', ctx.input, '--name', `bench-${run}`, '--json'], {
-          env: shardvaultEnv(ctx),
-        });
-        const after = (await Promise.all(svLocations(ctx).map(bytesUnder))).reduce((a, b) => a + b, 0);
-        return { ...m, stored: after - before };
-      },
-      get: (ctx, run, output) =>
-        measure(process.execPath, [CLI, 'get', `bench-${run}`, '--output', output, '--force', '--json'], {
-          env: shardvaultEnv(ctx),
-        }),
-    },
+    shardvaultTool(o, { id: 'shardvault', label: 'shardvault', cli: CLI, bundle: BUNDLE }),
+    ...(o.alsoCli
+      ? [
+          shardvaultTool(o, {
+            id: 'shardvault-base',
+            label: 'shardvault (base)',
+            cli: o.alsoCli,
+            bundle: path.join(path.dirname(path.dirname(o.alsoCli)), 'out', 'cli', 'shardvault.mjs'),
+          }),
+        ]
+      : []),
     {
       id: 'rclone',
       label: 'rclone crypt',
-      detail: 'copyto a crypt remote over one local folder',
+      detail: 'copyto a crypt remote over one local folder, then sync of its files',
       available: () => (which('rclone') ? null : 'rclone is not installed (Debian package rclone)'),
       async setup(ctx) {
         const obscured = spawnSync('rclone', ['obscure', ctx.passphrase], { encoding: 'utf8' });
         if (obscured.status !== 0) throw new Error(`rclone obscure failed: ${obscured.stderr}`);
         await fs.writeFile(
-          path.join(ctx.dir, 'rclone.conf'),
+          rcloneConf(ctx),
           `[bench]\ntype = crypt\nremote = ${rcloneStore(ctx)}\npassword = ${obscured.stdout.trim()}\n`,
           { mode: 0o600 },
         );
@@ -489,22 +543,61 @@ function tools(o) {
       async put(ctx) {
         // An existing destination of the same size and time would be skipped: start empty.
         await emptyDir(rcloneStore(ctx));
-        const m = await rclone(ctx, 'copyto', ctx.input, 'bench:file');
+        // rclone fsyncs nothing (strace shows no fsync, fdatasync or sync_file_range).
+        const m = await sh(
+          `rclone --config "$1" -q copyto "$2" bench:file && ${SYNC_TREE}`,
+          [rcloneConf(ctx), ctx.input],
+          {
+            ...process.env,
+            SYNC_DIR: rcloneStore(ctx),
+          },
+        );
         return { ...m, stored: await bytesUnder(rcloneStore(ctx)) };
       },
-      get: (ctx, run, output) => rclone(ctx, 'copyto', 'bench:file', output),
+      get: (ctx, run, output) =>
+        sh('rclone --config "$1" -q copyto bench:file "$2" && sync "$2"', [rcloneConf(ctx), output]),
+    },
+    {
+      id: 'restic',
+      label: 'restic',
+      detail: 'backup into a new local repository, then sync of its files; restore latest, then sync',
+      available() {
+        if (!which('restic')) return 'restic is not installed (Debian package restic)';
+        const version = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
+        this.detail = `${version}: ${this.detail}`;
+        return null;
+      },
+      async put(ctx) {
+        // A new repository each run: restic would store nothing for the same file twice.
+        await fs.rm(resticRepo(ctx), { recursive: true, force: true });
+        await measure('restic', ['init', '-q'], { env: resticEnv(ctx) });
+        const m = await sh(`restic backup -q "$1" && ${SYNC_TREE}`, [ctx.input], {
+          ...resticEnv(ctx),
+          SYNC_DIR: resticRepo(ctx),
+        });
+        return { ...m, stored: await bytesUnder(resticRepo(ctx)) };
+      },
+      async get(ctx, run, output) {
+        const target = path.join(ctx.dir, 'restic-restore');
+        await fs.rm(target, { recursive: true, force: true });
+        // restore writes the file under TARGET at its absolute path.
+        const restored = path.join(target, ctx.input);
+        const m = await sh('restic restore -q latest --target "$1" && sync "$2"', [target, restored], resticEnv(ctx));
+        await fs.rename(restored, output);
+        return m;
+      },
     },
     {
       id: 'zfec',
       label: `zfec ${o.k}-of-${o.n}`,
-      detail: 'python3-zfec, zfec.easyfec, 1 MiB blocks; get from shares 0..k-1',
+      detail: 'python3-zfec, zfec.easyfec, 1 MiB blocks, fsyncs its shares; get from shares 0..k-1',
       available() {
         if (!existsSync(DEBIAN_PYTHON)) return `${DEBIAN_PYTHON} is missing`;
         const r = spawnSync(DEBIAN_PYTHON, ['-c', 'import zfec, zfec.easyfec; print(zfec.__version__)'], {
           encoding: 'utf8',
         });
         if (r.status !== 0) return `${DEBIAN_PYTHON} can't import zfec.easyfec (Debian package python3-zfec)`;
-        this.detail = `python3-zfec ${r.stdout.trim()}, zfec.easyfec, 1 MiB blocks; get from shares 0..k-1`;
+        this.detail = `python3-zfec ${r.stdout.trim()}, zfec.easyfec, 1 MiB blocks, fsyncs; get from shares 0..k-1`;
         return null;
       },
       async setup(ctx) {
@@ -534,62 +627,87 @@ function tools(o) {
     {
       id: 'gfsplit',
       label: `gfsplit ${o.k}-of-${o.n}`,
-      detail: 'libgfshare-bin gfsplit / gfcombine from k shares',
+      detail: 'libgfshare-bin gfsplit / gfcombine from k shares, then sync',
       available: () =>
         which('gfsplit') && which('gfcombine')
           ? null
           : 'gfsplit/gfcombine are not installed (Debian package libgfshare-bin)',
       async put(ctx) {
         await emptyDir(gfShares(ctx));
-        const m = await measure('gfsplit', [
-          '-n',
-          String(o.k),
-          '-m',
-          String(o.n),
-          ctx.input,
-          path.join(gfShares(ctx), 'share'),
-        ]);
+        const m = await sh(
+          `gfsplit -n "$1" -m "$2" "$3" "$SYNC_DIR/share" && ${SYNC_TREE}`,
+          [String(o.k), String(o.n), ctx.input],
+          { ...process.env, SYNC_DIR: gfShares(ctx) },
+        );
         return { ...m, stored: await bytesUnder(gfShares(ctx)) };
       },
       async get(ctx, run, output) {
         const shares = (await fs.readdir(gfShares(ctx))).sort().slice(0, o.k);
-        return measure('gfcombine', ['-o', output, ...shares.map((s) => path.join(gfShares(ctx), s))]);
+        return sh('out="$1"; shift; gfcombine -o "$out" "$@" && sync "$out"', [
+          output,
+          ...shares.map((s) => path.join(gfShares(ctx), s)),
+        ]);
       },
     },
     {
-      id: 'cp',
-      label: 'cp',
-      detail: 'plain copy in and out, no fsync: the page-cache ceiling',
-      available: () => (which('cp') ? null : 'no cp'),
-      async put(ctx) {
-        const m = await measure('cp', [ctx.input, path.join(ctx.dir, 'cp-store')]);
-        return { ...m, stored: (await fs.stat(path.join(ctx.dir, 'cp-store'))).size };
+      id: 'floor',
+      label: 'floor: cp + sync',
+      detail: `cp of the bytes a ${o.k}-of-${o.n} put stores (${o.n} files of 1/${o.k} of the input, in parallel) into ${o.n} folders, then sync of them and their folders; get: cat of the ${o.k} data pieces + sync`,
+      available: () => (which('cp') && which('sync') && which('sh') && which('cat') ? null : 'no cp, cat, sync or sh'),
+      async setup(ctx) {
+        // The input cut in k pieces (not timed): the n stored files are copies of them, and
+        // the get's cat of the k data pieces is the input again (its hash is checked).
+        await fs.mkdir(path.join(ctx.dir, 'floor-pieces'), { recursive: true });
+        const input = await fs.open(ctx.input, 'r');
+        try {
+          const piece = Math.ceil(o.size / o.k);
+          const buffer = Buffer.allocUnsafe(Math.min(piece, 4 << 20));
+          for (const [i, file] of floorPieces(ctx).entries()) {
+            const out = await fs.open(file, 'w');
+            try {
+              for (let at = i * piece, end = Math.min(o.size, (i + 1) * piece); at < end;) {
+                const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, end - at), at);
+                await out.write(buffer.subarray(0, bytesRead));
+                at += bytesRead;
+              }
+            } finally {
+              await out.close();
+            }
+          }
+        } finally {
+          await input.close();
+        }
       },
-      get: (ctx, run, output) => measure('cp', [path.join(ctx.dir, 'cp-store'), output]),
-    },
-    {
-      id: 'cp-fsync',
-      label: 'cp + fsync',
-      detail:
-        'cp then `sync FILE` (fsync of that file): the durable-write ceiling; Shardvault fsyncs shards and output',
-      available: () => (which('cp') && which('sync') && which('sh') ? null : 'no cp, sync or sh'),
       async put(ctx) {
-        const store = path.join(ctx.dir, 'cpf-store');
-        const m = await measure('sh', ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', ctx.input, store]);
-        return { ...m, stored: (await fs.stat(store)).size };
+        for (const d of floorDirs(ctx)) await emptyDir(d);
+        const pairs = floorDirs(ctx).flatMap((d, i) => [floorPieces(ctx)[i % o.k], path.join(d, 'shard')]);
+        const m = await sh(
+          'set -e; files=""; pids=""; while [ $# -gt 0 ]; do cp "$1" "$2" & pids="$pids $!"; files="$files $2"; shift 2; done; ' +
+            'for p in $pids; do wait "$p"; done; ' +
+            // every stored file and its folder (as Shardvault's shards and shards/ folders)
+            'sync $files $(for f in $files; do dirname "$f"; done)',
+          pairs,
+        );
+        const stored = (await Promise.all(floorDirs(ctx).map(bytesUnder))).reduce((a, b) => a + b, 0);
+        return { ...m, stored };
       },
       get: (ctx, run, output) =>
-        measure('sh', ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', path.join(ctx.dir, 'cpf-store'), output]),
+        sh('out="$1"; shift; cat "$@" > "$out" && sync "$out"', [
+          output,
+          ...floorDirs(ctx)
+            .slice(0, o.k)
+            .map((d) => path.join(d, 'shard')),
+        ]),
     },
-  ].filter((t) => !o.only || o.only.includes(t.id));
+  ].filter((t) => !o.only || o.only.includes(t.id) || (t.id === 'shardvault-base' && o.only.includes('shardvault')));
 }
 
-// Issue 6's targets: Shardvault's plaintext MB/s over the peer's, as ratios.
+// Issue 12's targets: Shardvault's plaintext MB/s over the peer's, as ratios (every peer
+// durable; the floor is what this disk does with the same stored bytes).
 const TARGETS = [
-  { peer: 'rclone', op: 'put', min: 1.5, text: 'put >= 1.5x rclone crypt' },
-  { peer: 'rclone', op: 'get', min: 1.2, text: 'get >= 1.2x rclone crypt' },
-  { peer: 'zfec', op: 'put', min: 5, text: 'put >= 5x zfec (easyfec)' },
-  { peer: 'gfsplit', op: 'put', min: 10, text: 'put >= 10x gfsplit' },
+  { peer: 'rclone', op: 'put', min: 1.2, text: 'put >= 1.2x rclone crypt' },
+  { peer: 'floor', op: 'put', min: 0.6, text: 'put >= 0.6x the floor' },
+  { peer: 'rclone', op: 'get', min: 1.0, text: 'get >= 1.0x rclone crypt' },
 ];
 
 // ------------------------------------------------------------------ modes
@@ -654,7 +772,7 @@ async function compare(o) {
   const rssMethod = existsSync(GNU_TIME)
     ? 'GNU time %M (ru_maxrss of the child)'
     : '/proc/<pid>/status VmHWM polled every 10 ms (lower bound)';
-  const info = machine();
+  const info = machine(o.alsoCli);
   log(
     o,
     `bench: ${fmtSize(o.size)} random file, best of ${o.runs}, ${info.nproc} CPU (${info.cpu}); RSS by ${rssMethod}`,
@@ -785,6 +903,7 @@ function report(o, info, rssMethod, raw) {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return doc;
   }
+  const base = rows.find((r) => r.id === 'shardvault-base');
   const f = (v, digits = 1) => (v === null || v === undefined ? '-' : v.toFixed(digits));
   const x = (v) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}x`);
   const table = [
@@ -821,11 +940,18 @@ function report(o, info, rssMethod, raw) {
     `machine: ${info.nproc} CPU, ${info.cpu}, node ${info.node}, load ${info.loadAverage.join(' ')} at start, CLI ${info.cli}${info.commit ? ` (${info.commit})` : ''}`,
     `MB/s = 1e6 plaintext bytes per second of whole-process wall time; RSS = peak, largest of the runs (${rssMethod});`,
     'CPU s = user+system seconds of the best run, all threads (less sensitive to other load than wall time);',
-    "SV put/get = Shardvault MB/s over the tool's (above 1 = Shardvault faster)",
+    "SV put/get = Shardvault MB/s over the tool's (above 1 = Shardvault faster); every tool fsyncs what it wrote",
+    '(its own fsync, or `sync FILE...` inside the timed command); floor = cp of the same stored bytes + sync',
     '',
     ...lines,
     '',
-    'Targets (issue 6):',
+    ...(base
+      ? [
+          `this build over the base (${o.alsoCli}${info.alsoCliCommit ? `, ${info.alsoCliCommit}` : ''}): put ${x(base.shardvaultRatio?.put)}, get ${x(base.shardvaultRatio?.get)}`,
+          '',
+        ]
+      : []),
+    'Targets (issue 12; every peer durable):',
     ...(targets.length ? [] : ['  (no peer with a target was measured)']),
     ...targets.map(
       (t) =>
@@ -847,7 +973,7 @@ async function shardvaultOnce(o, dir, nodeFlags = []) {
   const inputHash = await makeInput(ctx.input, o.size);
   await t.setup(ctx);
   flushDirty();
-  const env = { ...process.env, SHARDVAULT_HOME: path.join(dir, 'sv-home'), SHARDVAULT_PASSPHRASE: ctx.passphrase };
+  const env = t.env(ctx);
   const output = path.join(dir, 'out.bin');
   log(o, 'bench: shardvault put');
   const put = await measure(
@@ -921,15 +1047,22 @@ function summariseProfile(file, top = 15) {
     const id = profile.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
-  let map = null;
-  try {
-    map = new SourceMap(JSON.parse(readFileSync(`${BUNDLE}.map`, 'utf8')));
-  } catch {
-    /* no map: bundle positions */
-  }
+  // The bundle is split in chunks (build:cli --splitting), each with its own map.
+  const maps = new Map();
+  const mapOf = (url) => {
+    if (!maps.has(url)) {
+      try {
+        maps.set(url, new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8'))));
+      } catch {
+        maps.set(url, null); // no map: bundle positions
+      }
+    }
+    return maps.get(url);
+  };
   const where = (cf) => {
     if (!cf.url) return '';
-    if (cf.url.endsWith('/out/cli/shardvault.mjs') && map && cf.lineNumber >= 0) {
+    const map = /\/out\/cli\/[^/]+\.mjs$/.test(cf.url) && cf.url.startsWith('file:') ? mapOf(cf.url) : null;
+    if (map && cf.lineNumber >= 0) {
       const e = map.findEntry(cf.lineNumber, cf.columnNumber);
       if (e?.originalSource) return `${e.originalSource.replace(/^.*?\/src\//, 'src/')}:${e.originalLine + 1}`;
     }
@@ -2107,7 +2240,7 @@ async function lagMode(o) {
     log(o, `bench: writing ${fmtSize(o.size)} of random input`);
     ctx.inputHash = await makeInput(ctx.input, o.size);
     await t.setup(ctx);
-    const env = { ...process.env, SHARDVAULT_HOME: path.join(dir, 'sv-home'), SHARDVAULT_PASSPHRASE: ctx.passphrase };
+    const env = t.env(ctx);
     const server = await startServe(env, path.join(dir, 'lag-probe.jsonl'));
     process.once('exit', server.killNow);
     const puts = [];

@@ -19,6 +19,7 @@ rclone     rclone
 apache2    apache2
 htpasswd   apache2-utils
 chromium   chromium
+strace     strace
 }"
 
 missing=()

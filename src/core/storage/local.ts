@@ -40,11 +40,15 @@ import {
   type RootOutcome,
   type StorageNode,
 } from './node';
+import { FileObject } from './read-into';
+import { WriteBehind, writeAll } from './write-behind';
 
 // Windows has neither; there, links below the root are still refused by the lstat checks.
 const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
 const DIRECTORY = fsConstants.O_DIRECTORY ?? 0;
+/** A put's chunks smaller than this together wait for the next, to go in one writev. */
+const HOLD_BELOW = 64 * 1024;
 
 export class LocalFolderNode implements StorageNode {
   readonly kind = 'local' as const;
@@ -128,19 +132,32 @@ export class LocalFolderNode implements StorageNode {
           0o600,
         );
         try {
-          if (data instanceof Uint8Array) {
-            await handle.write(data);
-            written = data.length;
-          } else {
-            for await (const chunk of data) {
-              let at = 0;
-              while (at < chunk.length) {
-                const { bytesWritten } = await handle.write(chunk, at, chunk.length - at);
-                at += bytesWritten;
+          // Syncs every few MiB while the stream goes on (write-behind.ts), so the fsync
+          // below, after the last byte, has only the tail to write.
+          const behind = new WriteBehind(handle);
+          try {
+            if (data instanceof Uint8Array) {
+              written = await writeAll(handle, [data], behind);
+            } else {
+              // Small chunks (a frame's tag) wait to go with the next one: one writev.
+              let held: Uint8Array[] = [];
+              let heldBytes = 0;
+              for await (const chunk of data) {
+                held.push(chunk);
+                heldBytes += chunk.length;
+                if (heldBytes < HOLD_BELOW) continue;
+                written += await writeAll(handle, held, behind);
+                held = [];
+                heldBytes = 0;
               }
-              written += chunk.length;
+              written += await writeAll(handle, held, behind);
             }
+          } catch (err) {
+            // Not closed under a running sync; the put failed already.
+            await behind.settle().catch(() => undefined);
+            throw err;
           }
+          await behind.settle(); // its failure fails the put (write-behind.ts)
           await handle.sync();
         } finally {
           await handle.close();
@@ -159,12 +176,13 @@ export class LocalFolderNode implements StorageNode {
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     // Open first so a missing object is reported now, not on first read. The stream owns
     // the handle and closes it once, when it ends or is destroyed.
-    const handle = await this.openToRead(path);
-    return handle.createReadStream({ highWaterMark: 1 << 20 });
+    // A get reads it straight into its frame buffers (read-into.ts); others iterate it.
+    const { handle, size } = await this.openToRead(path);
+    return new FileObject(handle, size);
   }
 
-  /** Opens a regular file below the root for reading, never through a link. */
-  private async openToRead(path: string): Promise<fs.FileHandle> {
+  /** Opens a regular file below the root for reading, never through a link; and its size. */
+  private async openToRead(path: string): Promise<{ handle: fs.FileHandle; size: number }> {
     assertObjectPath(path);
     const full = await this.placeToRead(path);
     if (full === null) throw new NotFoundError(`${this.display}: ${path} does not exist`);
@@ -185,12 +203,12 @@ export class LocalFolderNode implements StorageNode {
       await handle.close();
       throw new NotFoundError(`${this.display}: ${path} is not a regular file`);
     }
-    return handle;
+    return { handle, size: st.size };
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     assertRange(offset, length);
-    const handle = await this.openToRead(path);
+    const { handle } = await this.openToRead(path);
     try {
       const out = new Uint8Array(length);
       let got = 0;

@@ -18,6 +18,7 @@ import type { FileRef, Head, Policy } from '../format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../format/manifest';
 import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, shardHeader } from '../format/records';
 import { readObject } from '../storage/node';
+import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import {
@@ -518,16 +519,20 @@ export async function getFile(
       // The access request names the locations the read took bytes from, not every one the
       // manifest lists (one that was down gave nothing).
       const spec = readSpecOf(vault, m, shardKeys);
+      // The output goes to disk while the read goes on; the fsync below still comes
+      // before the rename (write-behind.ts).
+      const behind = new WriteBehind(handle);
       const problems = await readShards(
         spec,
         async (segment) => {
-          for (const part of segmentBytes(segment)) await handle.write(part);
+          await writeAll(handle, segmentBytes(segment), behind);
         },
         {
           onProgress: (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
           onRead: (copy) => used.add(copy.location),
         },
       );
+      await behind.settle();
       await rememberDamage(vault, spec, problems);
       await handle.sync();
       await handle.close();

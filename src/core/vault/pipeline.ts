@@ -12,6 +12,7 @@ import { openFrame, sealFrameParts } from '../crypto/stream';
 import { ReedSolomon } from '../erasure/reed-solomon';
 import { CorruptError, OfflineError, ShardvaultError } from '../errors';
 import type { StorageNode } from '../storage/node';
+import { readsInto, type ReadsInto } from '../storage/read-into';
 import { Channel } from './channel';
 import { createOpener } from './open-pool';
 import { segmentCount, segmentLength, ownBuffer, type OpenResult } from './open-segment';
@@ -262,9 +263,13 @@ function startUploads(
   return { uploads, cause };
 }
 
-/** Reads exact byte counts from a location's stream. */
+/**
+ * Reads exact byte counts from a location's stream: straight into the caller's buffer when
+ * the location can (read-into.ts: a local folder), else copied out of the stream's chunks.
+ */
 class ShardStream {
-  private readonly iterator: AsyncIterator<Uint8Array>;
+  private readonly iterator: AsyncIterator<Uint8Array> | null;
+  private readonly direct: ReadsInto | null;
   private buffered: Uint8Array[] = [];
   private available = 0;
   /** Digest of what was read so far: the header, then each frame's tag (see ShardDigest). */
@@ -275,18 +280,31 @@ class ShardStream {
     readonly index: number,
     readonly location: string,
   ) {
-    this.iterator = stream[Symbol.asyncIterator]();
+    this.direct = readsInto(stream) ? stream : null;
+    this.iterator = this.direct ? null : stream[Symbol.asyncIterator]();
+  }
+
+  private what(): string {
+    return `shard ${this.index} on ${this.location}`;
   }
 
   /** The next `length` bytes, into `into` when given (a spare buffer of that length). */
   async read(length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const out = into?.length === length ? into : new Uint8Array(length);
+    if (this.direct) {
+      for (let at = 0; at < length;) {
+        const got = await withTimeout(this.direct.readInto(out, at, length - at), this.what());
+        if (got === 0) throw new CorruptError(`${this.what()} is truncated`);
+        at += got;
+      }
+      return out;
+    }
     while (this.available < length) {
-      const next = await withTimeout(this.iterator.next(), `shard ${this.index} on ${this.location}`);
-      if (next.done) throw new CorruptError(`shard ${this.index} on ${this.location} is truncated`);
+      const next = await withTimeout(this.iterator!.next(), this.what());
+      if (next.done) throw new CorruptError(`${this.what()} is truncated`);
       this.buffered.push(next.value);
       this.available += next.value.length;
     }
-    const out = into?.length === length ? into : new Uint8Array(length);
     let at = 0;
     while (at < length) {
       const head = this.buffered[0]!;
@@ -302,9 +320,10 @@ class ShardStream {
 
   /** True when the stream holds no bytes past what was read. */
   async atEnd(): Promise<boolean> {
+    if (this.direct) return (await this.direct.readInto(new Uint8Array(1), 0, 1)) === 0;
     if (this.available > 0) return false;
     for (;;) {
-      const next = await this.iterator.next();
+      const next = await this.iterator!.next();
       if (next.done) return true;
       if (next.value.length > 0) return false;
     }
@@ -312,7 +331,8 @@ class ShardStream {
 
   async close(): Promise<void> {
     // A hung location may never answer return() either: don't wait for it forever.
-    await withTimeout<unknown>(this.iterator.return?.() ?? Promise.resolve(), 'closing').catch(() => undefined);
+    const closing = this.direct ? this.direct.close() : (this.iterator!.return?.() ?? Promise.resolve());
+    await withTimeout<unknown>(closing, 'closing').catch(() => undefined);
   }
 }
 
@@ -438,46 +458,65 @@ export async function readShards(
     await stream.close();
   };
 
-  /** Opens the next usable copy of some unused shard and advances it to segment `upTo`. */
-  const openReplacement = async (upTo: number): Promise<ShardStream | null> => {
-    for (const optional of [false, true]) {
-      const found = await openFirst(upTo, optional);
-      if (found) return found;
-    }
-    return null;
+  const inUse = (index: number, also: readonly ShardStream[]): boolean =>
+    active.some((a) => a.index === index) || also.some((a) => a.index === index);
+  /** Whether shard `index` has a copy left to try (optional copies only when asked). */
+  const untried = (index: number, optional: boolean): boolean => {
+    const copy = spec.copies[index]![tried[index]!];
+    return copy !== undefined && (optional || !copy.optional);
   };
-  /** The first copy that opens, of the shards not in use; optional copies only when asked. */
-  const openFirst = async (upTo: number, optional: boolean): Promise<ShardStream | null> => {
-    for (let index = 0; index < g.total; index++) {
-      if (active.some((a) => a.index === index) || !spec.keys[index]) continue;
-      while (tried[index]! < spec.copies[index]!.length) {
-        const copy = spec.copies[index]![tried[index]!]!;
-        if (copy.optional && !optional) break;
-        tried[index]!++;
-        let stream: ShardStream | null = null;
-        try {
-          stream = new ShardStream(
-            await withTimeout(copy.node.get(copy.path), `shard ${index} on ${copy.location}`),
-            index,
-            copy.location,
-          );
-          const header = await stream.read(spec.headers[index]!.length);
-          onRead?.(copy);
-          if (!equalBytes(header, spec.headers[index]!))
-            throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
-          stream.digest = new ShardDigest(header);
-          for (let s = 0; s < upTo; s++) {
-            const frame = await stream.read(frameAt(s));
-            openFrame(spec.keys[index]!, s, s === segments - 1, frame, header);
-            stream.digest.frame(frame);
-          }
-          return stream;
-        } catch (err) {
-          await stream?.close();
-          // An optional copy that is not there (or whose location is not) was never known to be.
-          if (copy.optional && problemKind(err) !== 'corrupt') continue;
-          problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
+
+  /**
+   * Opens `need` shards not in use, each advanced to segment `upTo`: the lowest shards that
+   * have a copy left (the data shards first, so nothing needs rebuilding), all at once, so
+   * the locations' latencies overlap; a shard whose copies all fail gives way to the next.
+   * Optional copies only once no other copy of any shard is left.
+   */
+  const openReplacements = async (need: number, upTo: number): Promise<ShardStream[]> => {
+    const opened: ShardStream[] = [];
+    for (const optional of [false, true]) {
+      for (;;) {
+        const want = need - opened.length;
+        if (want <= 0) return opened;
+        const candidates: number[] = [];
+        for (let index = 0; index < g.total && candidates.length < want; index++) {
+          if (!inUse(index, opened) && spec.keys[index] && untried(index, optional)) candidates.push(index);
         }
+        if (candidates.length === 0) break;
+        const got = await Promise.all(candidates.map((index) => openCopyOf(index, upTo, optional)));
+        for (const stream of got) if (stream) opened.push(stream);
+      }
+    }
+    return opened;
+  };
+  /** The first copy of shard `index` that opens, tried in order; optional copies only when asked. */
+  const openCopyOf = async (index: number, upTo: number, optional: boolean): Promise<ShardStream | null> => {
+    while (untried(index, optional)) {
+      const copy = spec.copies[index]![tried[index]!]!;
+      tried[index]!++;
+      let stream: ShardStream | null = null;
+      try {
+        stream = new ShardStream(
+          await withTimeout(copy.node.get(copy.path), `shard ${index} on ${copy.location}`),
+          index,
+          copy.location,
+        );
+        const header = await stream.read(spec.headers[index]!.length);
+        onRead?.(copy);
+        if (!equalBytes(header, spec.headers[index]!))
+          throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
+        stream.digest = new ShardDigest(header);
+        for (let s = 0; s < upTo; s++) {
+          const frame = await stream.read(frameAt(s));
+          openFrame(spec.keys[index]!, s, s === segments - 1, frame, header);
+          stream.digest.frame(frame);
+        }
+        return stream;
+      } catch (err) {
+        await stream?.close();
+        // An optional copy that is not there (or whose location is not) was never known to be.
+        if (copy.optional && problemKind(err) !== 'corrupt') continue;
+        problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
       }
     }
     return null;
@@ -524,12 +563,11 @@ export async function readShards(
     segment.frames = []; // they belong to the opener now (and may move to its thread)
     const spares = freePieces;
     freePieces = [];
-    segment.opening = opener.open({
-      segment: segment.index,
-      indices: segment.streams.map((s) => s.index),
-      frames,
-      spares,
-    });
+    const job = { segment: segment.index, indices: segment.streams.map((s) => s.index), frames, spares };
+    // Handed over on the next turn of the event loop, in order: an opener on this thread
+    // (small files) then decrypts while the reads of the next segment, started meanwhile,
+    // are in flight, instead of before they start.
+    segment.opening = new Promise<void>((resolve) => setImmediate(resolve)).then(() => opener.open(job));
     segment.opening.catch(() => undefined); // awaited in order; never unhandled meanwhile
   };
 
@@ -629,21 +667,23 @@ export async function readShards(
     // segment then lacks the same shards, and one replacement fills all of them.
     for (const segment of pending) forget(segment, (stream) => active.includes(stream));
     while (active.length < g.data) {
-      const stream = await openReplacement(pending[0]?.index ?? next);
-      if (!stream) {
+      const streams = await openReplacements(g.data - active.length, pending[0]?.index ?? next);
+      if (streams.length === 0) {
         throw new ShardvaultError(
           'unavailable',
           `not enough good shards to read the file: ${active.length} of the ${g.data} needed (${problems.length} failed)`,
         );
       }
-      active.push(stream);
-      for (const segment of pending) {
-        try {
-          take(segment, stream, await stream.read(frameAt(segment.index)));
-        } catch (err) {
-          await drop(stream, err);
-          for (const s of pending) forget(s, (st) => st !== stream);
-          break;
+      for (const stream of streams) {
+        active.push(stream);
+        for (const segment of pending) {
+          try {
+            take(segment, stream, await stream.read(frameAt(segment.index)));
+          } catch (err) {
+            await drop(stream, err);
+            for (const s of pending) forget(s, (st) => st !== stream);
+            break;
+          }
         }
       }
     }

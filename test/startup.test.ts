@@ -1,0 +1,108 @@
+// Start-up of the built CLI on a vault of local folders: the remote backends (ssh2 and
+// ssh2-sftp-client for SFTP, the WebDAV client, the AWS SDK for S3) are loaded only by a
+// vault that has such a location (storage/open.ts loads them with import(), and build:cli
+// splits them into chunks of their own). Seen from the kernel: strace lists every file the
+// process opens, and none of theirs may be among them.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, childEnv, ensureBuilt, ROOT, TempRoot } from './helpers/cli';
+
+const straceWorks = spawnSync('strace', ['-qq', '-o', '/dev/null', 'true']).status === 0;
+if (!straceWorks)
+  console.warn('startup.test.ts: skipped: strace is missing or may not trace here (scripts/setup-system.sh)');
+
+const PASSPHRASE = 'correct horse battery staple';
+/** What only a remote location needs. */
+const REMOTE_ONLY = [/\/node_modules\/ssh2\//, /\/node_modules\/ssh2-sftp-client\//, /\/node_modules\/@aws-sdk\//];
+
+/** Files the CLI opened (successfully) while running `args`. */
+async function openedBy(args: readonly string[], env: Record<string, string>, log: string): Promise<string[]> {
+  const child = spawn(
+    'strace',
+    ['-f', '-qq', '-e', 'trace=openat', '-e', 'signal=none', '-o', log, process.execPath, BIN, ...args],
+    {
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code, output).toBe(0);
+  return (await fs.readFile(log, 'utf8'))
+    .split('\n')
+    .filter((line) => !/= -1 E/.test(line))
+    .flatMap((line) => /openat\([^,]+, "([^"]+)"/.exec(line)?.[1] ?? []);
+}
+
+describe.skipIf(!straceWorks)('start-up on a folder vault', () => {
+  let root: TempRoot;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    root = await TempRoot.create('shardvault-startup-');
+    env = { SHARDVAULT_HOME: await root.dir('home'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
+    const locations = await root.locations('locs', 3);
+    const init = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'init',
+        ...locations.flatMap((l) => ['--location', l]),
+        '--survive',
+        '1',
+        '--secret-against',
+        '1',
+        '--insecure-kdf-cost',
+        '10',
+      ],
+      { env: childEnv(env), encoding: 'utf8' },
+    );
+    expect(init.status, init.stderr).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await root?.cleanup();
+  });
+
+  it('opens the vault without loading any remote backend', async () => {
+    const opened = await openedBy(['ls'], env, nodePath.join(root.path, 'ls.strace'));
+    // It did open the vault (the records on its locations) and the CLI's own code ...
+    expect(opened.some((p) => p.endsWith('/shardvault.json'))).toBe(true);
+    expect(opened.some((p) => p.startsWith(nodePath.join(ROOT, 'out', 'cli')))).toBe(true);
+    // ... and none of what only a remote location needs.
+    expect(opened.filter((p) => REMOTE_ONLY.some((r) => r.test(p)))).toEqual([]);
+  }, 60_000);
+
+  it('loads the SFTP backend when asked for it (the check above can see a load)', async () => {
+    // `location add` of an SFTP spec with no reachable server: it loads ssh2 to ask for the
+    // host key, and fails (nothing listens on port 1), which is all this needs.
+    const log = nodePath.join(root.path, 'sftp.strace');
+    const child = spawn(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=openat',
+        '-e',
+        'signal=none',
+        '-o',
+        log,
+        process.execPath,
+        BIN,
+        'location',
+        'add',
+        'sftp://nobody@127.0.0.1:1/x#remote',
+      ],
+      { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await new Promise((resolve) => child.on('close', resolve));
+    const text = await fs.readFile(log, 'utf8');
+    expect(REMOTE_ONLY[0]!.test(text)).toBe(true);
+  }, 60_000);
+});
