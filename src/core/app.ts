@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
@@ -28,6 +29,7 @@ import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
 import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
 import { repair } from './vault/repair';
+import { drill } from './vault/drill';
 import { parseSpec, sftpTarget, type LocationSecrets } from './storage/open';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
@@ -318,6 +320,12 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });
       }),
     testLocation: (req) => serial(async () => testLocation((await load()) ?? (await unlocked()), req.name)),
+    drill: (req) =>
+      serial(async () =>
+        drill(await unlocked(), req.lose, {
+          ...(req.passphrase === undefined ? {} : { passphrase: req.passphrase, tempRoot: tmpdir() }),
+        }),
+      ),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

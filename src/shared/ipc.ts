@@ -23,6 +23,7 @@ import type {
   AccessAction,
   AccessOutcome,
   AccessRequest,
+  DrillReport,
   FileEntry,
   Health,
   LocationKindName,
@@ -438,6 +439,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'repair',
   'policy',
   'location',
+  'drill',
 ]);
 export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 
@@ -451,6 +453,24 @@ export const accessRequest: Schema<AccessRequest> = object(
     outcome: oneOf(ACCESS_OUTCOMES),
     locations: array(label),
     anchored: boolean,
+  },
+  'drop',
+);
+
+export const drillReport: Schema<DrillReport> = object(
+  {
+    lost: array(label, { max: 64 }),
+    unreachable: array(label, { max: 64 }),
+    files: array(object({ name: fileName, health, survives }, 'drop')),
+    lostFiles: array(fileName),
+    unlock: object({ shares: count, threshold: count, heads: count, unlocks: boolean }, 'drop'),
+    ok: boolean,
+    open: nullable(
+      object(
+        { opened: boolean, read: count, tried: count, problems: array(string({ max: 2048, control: true })) },
+        'drop',
+      ),
+    ),
   },
   'drop',
 );
@@ -589,6 +609,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
+  drill: call(
+    'drill',
+    object({ lose: array(locationName, { max: 64 }), passphrase: optional(passphrase) }, 'reject'),
+    drillReport,
+  ),
 };
 
 /** The most files one open dialog may hand over. */

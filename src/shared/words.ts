@@ -27,3 +27,34 @@ export function survivesWords(file: { readonly survives: number; readonly awaiti
     file.survives === 0 ? 'no more losses' : `${file.survives} more ${file.survives === 1 ? 'loss' : 'losses'}`;
   return `survives ${losses}${untilBack(file.awaiting)}`;
 }
+
+/** "usb", "usb and nas", "usb, nas and dropbox". */
+function andList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+}
+
+/**
+ * The recovery drill's verdict in plain words, as the CLI prints it, the dialog shows it and
+ * the access log records it: "If usb and nas were gone: every file still reads, the vault
+ * still unlocks", or what would be lost. `maxNames` bounds the files named (the log entry).
+ */
+export function drillWords(
+  report: {
+    readonly lost: readonly string[];
+    readonly lostFiles: readonly string[];
+    readonly unlock: { readonly shares: number; readonly threshold: number; readonly unlocks: boolean };
+  },
+  maxNames = Number.MAX_SAFE_INTEGER,
+): string {
+  const gone = report.lost.length === 0 ? 'With every location there' : `If ${andList(report.lost)} were gone`;
+  const n = report.lostFiles.length;
+  const named = report.lostFiles.slice(0, maxNames).join(', ') + (n > maxNames ? `, and ${n - maxNames} more` : '');
+  const files = n === 0 ? 'every file still reads' : `${n} ${n === 1 ? 'file' : 'files'} would be lost: ${named}`;
+  const { shares, threshold } = report.unlock;
+  const unlock = report.unlock.unlocks
+    ? 'the vault still unlocks'
+    : shares >= threshold
+      ? 'the vault would not unlock: no remaining location holds a vault head'
+      : `the vault would not unlock: ${shares} of the ${threshold} key shares it needs would be left`;
+  return `${gone}: ${files}${n === 0 ? ',' : ';'} ${unlock}`;
+}

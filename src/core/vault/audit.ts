@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccessAction, AccessOutcome, AccessRequest } from '../../shared/api';
+import { ACCESS_ACTIONS as ACTIONS } from '../../shared/ipc';
 import { fromHex } from '../crypto/bytes';
 import { openFrom, SEALED_TO_OVERHEAD, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
 import { CorruptError } from '../errors';
@@ -84,7 +85,6 @@ export interface DecodedEntry {
   readonly request: Omit<AccessRequest, 'anchored'>;
 }
 
-const ACTIONS: readonly AccessAction[] = ['init', 'open', 'unlock', 'put', 'get', 'rm', 'repair', 'policy', 'location'];
 const OUTCOMES: readonly AccessOutcome[] = ['ok', 'denied', 'failed'];
 
 export function decodeLogEntry(
