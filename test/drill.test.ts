@@ -1,0 +1,255 @@
+/**
+ * The recovery drill (issue 14) end to end: the built `shardvault drill` over real folders.
+ * Its answer is checked against what really happens when the locations are taken away, and
+ * the locations are compared file by file (listing, sizes, mtimes) before and after: a drill
+ * adds access-log entries and nothing else.
+ */
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DrillReport, PlacementReport } from '../src/shared/api';
+import {
+  ensureBuilt,
+  listTree,
+  parseJson,
+  runCli,
+  sha256File,
+  TempRoot,
+  unplug,
+  writeRandomFile,
+  type CliResult,
+} from './helpers/cli';
+
+const PASSPHRASE = 'drill test passphrase, long enough';
+
+let root: TempRoot;
+
+beforeAll(async () => {
+  ensureBuilt();
+  root = await TempRoot.create('shardvault-drill-test-');
+});
+
+afterAll(async () => {
+  await root?.cleanup();
+});
+
+interface DrillVault {
+  readonly dirs: Record<string, string>;
+  readonly tmp: string;
+  run(args: readonly string[]): Promise<CliResult>;
+}
+
+/** A vault over folders named `names`, its profile and its own TMPDIR under root/<label>. */
+async function makeVault(label: string, names: readonly string[], policy: readonly string[]): Promise<DrillVault> {
+  const base = await root.dir(label);
+  const home = nodePath.join(base, 'home');
+  const tmp = await root.dir(nodePath.join(label, 'tmp'));
+  const dirs = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await root.dir(`${label}/${n}`)])));
+  const env = { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE, TMPDIR: tmp };
+  const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { env, timeoutMs: 120_000 });
+  const init = await run([
+    'init',
+    ...names.flatMap((n) => ['--location', `${dirs[n]}#${n}`]),
+    ...policy,
+    '--insecure-kdf-cost',
+    '10',
+    '--segment-size',
+    '65536',
+  ]);
+  expect(init.code, init.stderr).toBe(0);
+  return { dirs, tmp, run };
+}
+
+/** Every file under each location: its size and mtime (what a write, even of the same bytes, changes). */
+async function snapshot(dirs: Record<string, string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [name, dir] of Object.entries(dirs)) {
+    for (const rel of await listTree(dir)) {
+      const st = await fs.stat(nodePath.join(dir, rel));
+      out.set(`${name}/${rel}`, `${st.size} ${st.mtimeMs}`);
+    }
+  }
+  return out;
+}
+
+/** What changed between two snapshots: every file changed or gone, and every file added. */
+function changes(before: Map<string, string>, after: Map<string, string>): { changed: string[]; added: string[] } {
+  const changed = [...before].filter(([path, stamp]) => after.get(path) !== stamp).map(([path]) => path);
+  const added = [...after.keys()].filter((path) => !before.has(path));
+  return { changed, added };
+}
+
+/** A log entry of one device's chain (FORMAT.md): the only kind of object a drill may add. */
+const LOG_ENTRY = /^[a-z]+\/log\/[0-9a-f]{32}\/\d{12}$/;
+
+async function drillJson(v: DrillVault, args: readonly string[]): Promise<{ code: number; report: DrillReport }> {
+  const r = await v.run(['drill', ...args, '--json']);
+  return { code: r.code, report: parseJson<DrillReport>(r) };
+}
+
+describe('drill over a 2-of-3 vault', () => {
+  let v: DrillVault;
+  const sums = new Map<string, string>();
+
+  beforeAll(async () => {
+    v = await makeVault('three', ['usb', 'nas', 'cloud'], ['--survive', '1', '--secret-against', '1']);
+    const src = await root.dir('three/src');
+    for (const [name, size] of [
+      ['small.txt', 1000],
+      ['big.bin', 300_000],
+    ] as const) {
+      sums.set(name, await writeRandomFile(nodePath.join(src, name), size));
+      const put = await v.run(['put', nodePath.join(src, name)]);
+      expect(put.code, put.stderr).toBe(0);
+    }
+    // One file asks to survive 2 losses (k = 1: a whole copy on every location).
+    sums.set('precious.txt', await writeRandomFile(nodePath.join(src, 'precious.txt'), 5000));
+    const put = await v.run(['put', nodePath.join(src, 'precious.txt'), '--survive', '2']);
+    expect(put.code, put.stderr).toBe(0);
+  }, 120_000);
+
+  it('losing one location loses nothing: exit 0, in plain words, and nothing on the locations changes but the log', async () => {
+    const before = await snapshot(v.dirs);
+    const human = await v.run(['drill', '--lose', 'usb']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('If usb were gone: every file still reads, the vault still unlocks');
+    const { code, report } = await drillJson(v, ['--lose', 'nas']);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ lost: ['nas'], unreachable: [], lostFiles: [], ok: true, open: null });
+    expect(report.unlock).toEqual({ shares: 2, threshold: 2, heads: 2, unlocks: true });
+    expect(Object.fromEntries(report.files.map((f) => [f.name, f.survives]))).toEqual({
+      'small.txt': 0,
+      'big.bin': 0,
+      'precious.txt': 1,
+    });
+    const { changed, added } = changes(before, await snapshot(v.dirs));
+    expect(changed).toEqual([]);
+    // Each run: its unlock and its drill entry, on each of the 3 locations.
+    expect(added.length).toBe(2 * 2 * 3);
+    expect(added.filter((p) => !LOG_ENTRY.test(p))).toEqual([]);
+  });
+
+  it('losing two: exit 6, the files that would be lost listed, and the vault would not unlock', async () => {
+    const human = await v.run(['drill', '--lose', 'usb,cloud']);
+    expect(human.code).toBe(6);
+    expect(human.stdout).toMatch(
+      /If usb and cloud were gone: 2 files would be lost: (small\.txt, big\.bin|big\.bin, small\.txt)/,
+    );
+    expect(human.stdout).toContain('the vault would not unlock: 1 of the 2 key shares it needs would be left');
+    const { code, report } = await drillJson(v, ['--lose', 'usb', '--lose', 'cloud']);
+    expect(code).toBe(6);
+    expect([...report.lostFiles].sort()).toEqual(['big.bin', 'small.txt']);
+    expect(report.files.find((f) => f.name === 'precious.txt')).toEqual({
+      name: 'precious.txt',
+      health: 'degraded',
+      survives: 0,
+    });
+    expect(report.unlock).toMatchObject({ shares: 1, threshold: 2, unlocks: false });
+    expect(report.ok).toBe(false);
+  });
+
+  it('an unknown location name is a usage error (exit 2) naming it', async () => {
+    const r = await v.run(['drill', '--lose', 'usb,floppy']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no location named floppy.*usb, nas, cloud/);
+  });
+
+  it('--open opens afresh from the rest and reads every file back, leaving no temp folder and no change', async () => {
+    const before = await snapshot(v.dirs);
+    const { code, report } = await drillJson(v, ['--lose', 'cloud', '--open']);
+    expect(code).toBe(0);
+    expect(report.open).toEqual({ opened: true, read: 3, tried: 3, problems: [] });
+    expect(await fs.readdir(v.tmp)).toEqual([]);
+    const { changed, added } = changes(before, await snapshot(v.dirs));
+    expect(changed).toEqual([]);
+    // Only this profile's unlock and drill entries: the fresh open's own head, log entries
+    // and reads stayed in memory.
+    expect(added.length).toBe(2 * 3);
+    expect(added.filter((p) => !LOG_ENTRY.test(p))).toEqual([]);
+  });
+
+  it('--open from too few locations really fails to open, as the answer says', async () => {
+    const { code, report } = await drillJson(v, ['--lose', 'cloud,nas', '--open']);
+    expect(code).toBe(6);
+    expect(report.unlock.unlocks).toBe(false);
+    expect(report.open?.opened).toBe(false);
+    expect(report.open?.problems.join(' ')).toMatch(/key share|unlock|locations/i);
+    expect(await fs.readdir(v.tmp)).toEqual([]);
+  });
+
+  it('the answer for one location matches taking it away: an unplugged one counts lost, and every file reads', async () => {
+    const plugBack = await unplug(v.dirs['usb']!);
+    try {
+      const { code, report } = await drillJson(v, []);
+      expect(code).toBe(0);
+      expect(report).toMatchObject({ lost: ['usb'], unreachable: ['usb'], lostFiles: [], ok: true });
+      const both = await drillJson(v, ['--lose', 'nas']);
+      expect(both.code).toBe(6);
+      expect(both.report.lost).toEqual(['usb', 'nas']);
+      const out = await root.dir('three/out');
+      for (const [name, sum] of sums) {
+        const get = await v.run(['get', name, '--output', nodePath.join(out, name)]);
+        expect(get.code, get.stderr).toBe(0);
+        expect(await sha256File(nodePath.join(out, name))).toBe(sum);
+      }
+    } finally {
+      await plugBack();
+    }
+  });
+});
+
+describe('drill with a location away when a file was stored (staged copies)', () => {
+  let v: DrillVault;
+  const names = ['usb', 'nas', 'cloud', 'disk'];
+  let holder = '';
+  let other = '';
+  let plugBack: (() => Promise<void>) | null = null;
+
+  beforeAll(async () => {
+    // 3 of 4, unlock needs 2.
+    v = await makeVault('away', names, ['--data', '3', '--total', '4', '--threshold', '2']);
+    const src = await root.dir('away/src');
+    await writeRandomFile(nodePath.join(src, 'before.bin'), 200_000);
+    await writeRandomFile(nodePath.join(src, 'while-away.bin'), 200_000);
+    expect((await v.run(['put', nodePath.join(src, 'before.bin')])).code).toBe(0);
+    plugBack = await unplug(v.dirs['usb']!);
+    const put = await v.run(['put', nodePath.join(src, 'while-away.bin')]);
+    expect(put.code, put.stderr).toBe(0);
+    const placed = parseJson<PlacementReport>(await v.run(['placement', 'while-away.bin', '--json']));
+    holder = placed.shards.flatMap((s) => s.locations).find((l) => l.stagedFor === 'usb')!.name;
+    other = names.find((n) => n !== 'usb' && n !== holder)!;
+  }, 120_000);
+
+  afterAll(async () => {
+    await plugBack?.();
+  });
+
+  it('counts the staged copy where it is: losing another location, the file stored while usb was away still reads', async () => {
+    const { code, report } = await drillJson(v, ['--lose', other]);
+    expect(code).toBe(6);
+    expect(report.lost).toEqual(['usb', other]);
+    expect(report.unreachable).toEqual(['usb']);
+    expect(report.lostFiles).toEqual(['before.bin']);
+    expect(report.files.find((f) => f.name === 'while-away.bin')?.health).not.toBe('lost');
+    expect(report.unlock.unlocks).toBe(true);
+    // Losing the location that holds the staged copy instead loses both.
+    const worse = await drillJson(v, ['--lose', holder]);
+    expect([...worse.report.lostFiles].sort()).toEqual(['before.bin', 'while-away.bin']);
+  });
+
+  it('matches what happens when that location really goes: one file reads, the other does not', async () => {
+    const gone = await unplug(v.dirs[other]!);
+    try {
+      const out = await root.dir('away/out');
+      const read = await v.run(['get', 'while-away.bin', '--output', nodePath.join(out, 'while-away.bin')]);
+      expect(read.code, read.stderr).toBe(0);
+      const lost = await v.run(['get', 'before.bin', '--output', nodePath.join(out, 'before.bin')]);
+      expect(lost.code).not.toBe(0);
+      const { report } = await drillJson(v, ['--open']);
+      expect(report.open).toMatchObject({ opened: true, read: 1, tried: 2 });
+      expect(report.open?.problems).toEqual([expect.stringMatching(/^before\.bin: /)]);
+    } finally {
+      await gone();
+    }
+  });
+});
