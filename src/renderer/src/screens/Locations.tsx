@@ -9,6 +9,7 @@ import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
 import { EditLocation } from './EditLocation';
+import { RecoveryDrill } from './RecoveryDrill';
 
 type TestState =
   | { readonly state: 'running' }
@@ -25,6 +26,7 @@ export function Locations({
   onChanged: () => void;
 }) {
   const [adding, setAdding] = useState(false);
+  const [drilling, setDrilling] = useState(false);
   const [removing, setRemoving] = useState<LocationStatus | null>(null);
   const [editing, setEditing] = useState<LocationStatus | null>(null);
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
@@ -55,6 +57,9 @@ export function Locations({
           </p>
         </div>
         <div className="row">
+          <button type="button" onClick={() => setDrilling(true)} disabled={locations.length === 0}>
+            Recovery drill…
+          </button>
           <button type="button" className="primary" onClick={() => setAdding(true)}>
             Add location…
           </button>
@@ -121,6 +126,7 @@ export function Locations({
         </ul>
       )}
 
+      {drilling ? <RecoveryDrill client={client} locations={locations} onClose={() => setDrilling(false)} /> : null}
       {adding ? (
         <AddLocation
           client={client}
