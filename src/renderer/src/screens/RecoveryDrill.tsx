@@ -100,7 +100,7 @@ export function RecoveryDrill({
       <div className="actions">
         {busy ? <Spinner label="Counting shards and key shares…" /> : null}
         <button type="button" onClick={onClose} disabled={busy}>
-          Close
+          Done
         </button>
         <button
           type="button"
