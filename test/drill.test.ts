@@ -44,7 +44,8 @@ async function makeVault(label: string, names: readonly string[], policy: readon
   const base = await root.dir(label);
   const home = nodePath.join(base, 'home');
   const tmp = await root.dir(nodePath.join(label, 'tmp'));
-  const dirs = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await root.dir(`${label}/${n}`)])));
+  const dirs: Record<string, string> = {};
+  for (const n of names) dirs[n] = await root.dir(`${label}/${n}`);
   const env = { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASSPHRASE, TMPDIR: tmp };
   const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { env, timeoutMs: 120_000 });
   const init = await run([
