@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport, PlacementReport } from '../src/shared/api';
+import { drillWords } from '../src/shared/words';
 import {
   ensureBuilt,
   listTree,
@@ -87,6 +88,21 @@ async function drillJson(v: DrillVault, args: readonly string[]): Promise<{ code
   const r = await v.run(['drill', ...args, '--json']);
   return { code: r.code, report: parseJson<DrillReport>(r) };
 }
+
+describe('drillWords', () => {
+  const unlock = { shares: 1, threshold: 2, heads: 1, unlocks: false };
+  it('names the lost files up to maxNames, then counts the rest, and keeps the unlock verdict', () => {
+    const report = { lost: ['usb', 'nas', 'cloud'], lostFiles: ['a', 'b', 'c'], unlock };
+    expect(drillWords(report)).toBe(
+      'If usb, nas and cloud were gone: 3 files would be lost: a, b, c; the vault would not unlock: 1 of the 2 key shares it needs would be left',
+    );
+    expect(drillWords(report, 1)).toContain('3 files would be lost: a, and 2 more; the vault would not unlock');
+    expect(drillWords(report, 0)).toContain('3 files would be lost; the vault would not unlock');
+    expect(drillWords({ lost: [], lostFiles: [], unlock: { ...unlock, shares: 2, unlocks: true } })).toBe(
+      'With every location there: every file still reads, the vault still unlocks',
+    );
+  });
+});
 
 describe('drill over a 2-of-3 vault', () => {
   let v: DrillVault;

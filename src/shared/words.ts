@@ -48,8 +48,10 @@ export function drillWords(
 ): string {
   const gone = report.lost.length === 0 ? 'With every location there' : `If ${andList(report.lost)} were gone`;
   const n = report.lostFiles.length;
-  const named = report.lostFiles.slice(0, maxNames).join(', ') + (n > maxNames ? `, and ${n - maxNames} more` : '');
-  const files = n === 0 ? 'every file still reads' : `${n} ${n === 1 ? 'file' : 'files'} would be lost: ${named}`;
+  const shown = report.lostFiles.slice(0, maxNames);
+  const named =
+    shown.length === 0 ? '' : `: ${shown.join(', ')}${n > shown.length ? `, and ${n - shown.length} more` : ''}`;
+  const files = n === 0 ? 'every file still reads' : `${n} ${n === 1 ? 'file' : 'files'} would be lost${named}`;
   const { shares, threshold } = report.unlock;
   const unlock = report.unlock.unlocks
     ? 'the vault still unlocks'

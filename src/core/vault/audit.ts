@@ -25,6 +25,8 @@ import {
 } from '../format/records';
 
 export const ZERO_HASH = '0'.repeat(64);
+/** The longest `detail` an entry may carry (FORMAT.md, "Log entry, version 2"). */
+export const MAX_LOG_DETAIL = 1024;
 
 export interface AuditEvent {
   readonly action: AccessAction;
@@ -111,7 +113,7 @@ export function decodeLogEntry(
       device: j.string(o['device'], 'device', 64),
       action: j.oneOf(o['action'], 'action', ACTIONS),
       file: j.nullable(o['file'], (v) => j.string(v, 'file', 1024)),
-      detail: version === FORMAT_VERSION ? null : j.nullable(o['detail'], (v) => j.string(v, 'detail', 1024)),
+      detail: version === FORMAT_VERSION ? null : j.nullable(o['detail'], (v) => j.string(v, 'detail', MAX_LOG_DETAIL)),
       outcome: j.oneOf(o['outcome'], 'outcome', OUTCOMES),
       locations: j.array(o['locations'], 'locations', 64).map((v, i) => j.string(v, `locations[${i}]`, 64)),
     },

@@ -24,6 +24,7 @@ import { PATHS } from '../format/records';
 import { MemoryOverlayNode } from '../storage/memory-overlay';
 import { copyStates, fetchManifest, getFile, healthOf, holdings } from './files';
 import { UnavailableNode } from './locations';
+import { MAX_LOG_DETAIL } from './audit';
 import { holdsKeyShare } from './repair';
 import { Vault, type Location } from './vault';
 
@@ -107,9 +108,11 @@ export async function drill(vault: Vault, lose: readonly string[], options: Dril
     };
     return report;
   } finally {
-    const detail = report
-      ? drillWords(report, LOGGED_NAMES)
-      : `If ${lost.map((l) => l.name).join(', ') || 'nothing'} were gone: the drill did not finish`;
+    // File names may be long: fewer are named until the verdict fits the entry.
+    let named = LOGGED_NAMES;
+    let detail = `If ${lost.map((l) => l.name).join(', ') || 'nothing'} were gone: the drill did not finish`;
+    while (report && (detail = drillWords(report, named)).length > MAX_LOG_DETAIL && named > 0) named--;
+    if (detail.length > MAX_LOG_DETAIL) detail = `${detail.slice(0, MAX_LOG_DETAIL - 1)}…`;
     await vault
       .audit({
         action: 'drill',
