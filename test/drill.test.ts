@@ -9,6 +9,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillReport, PlacementReport } from '../src/shared/api';
 import { drillWords } from '../src/shared/words';
+import { startSshd, type SshdServer } from './servers/sshd';
 import {
   ensureBuilt,
   listTree,
@@ -41,7 +42,12 @@ interface DrillVault {
 }
 
 /** A vault over folders named `names`, its profile and its own TMPDIR under root/<label>. */
-async function makeVault(label: string, names: readonly string[], policy: readonly string[]): Promise<DrillVault> {
+async function makeVault(
+  label: string,
+  names: readonly string[],
+  policy: readonly string[],
+  specs: Readonly<Record<string, string>> = {},
+): Promise<DrillVault> {
   const base = await root.dir(label);
   const home = nodePath.join(base, 'home');
   const tmp = await root.dir(nodePath.join(label, 'tmp'));
@@ -51,7 +57,7 @@ async function makeVault(label: string, names: readonly string[], policy: readon
   const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { env, timeoutMs: 120_000 });
   const init = await run([
     'init',
-    ...names.flatMap((n) => ['--location', `${dirs[n]}#${n}`]),
+    ...names.flatMap((n) => ['--location', `${specs[n] ?? dirs[n]}#${n}`]),
     ...policy,
     '--insecure-kdf-cost',
     '10',
@@ -268,5 +274,56 @@ describe('drill with a location away when a file was stored (staged copies)', ()
     } finally {
       await gone();
     }
+  });
+});
+
+describe('drill over two folders and an OpenSSH server', () => {
+  let sshd: SshdServer | null = null;
+  let v: DrillVault;
+  let skipped: string | null = null;
+
+  beforeAll(async () => {
+    try {
+      sshd = await startSshd(); // says which Debian package is missing, if one is
+    } catch (error) {
+      // CI installs OpenSSH first: there, a missing part is a failure, not a reason to skip.
+      if (process.env['CI']) throw error;
+      skipped = error instanceof Error ? error.message : String(error);
+      console.log(`drill over SFTP skipped: ${skipped}`);
+      return;
+    }
+    const vps = `sftp://${sshd.user}@${sshd.host}:${sshd.port}${sshd.dataDir}?identity=${sshd.keyPath}&fingerprint=${sshd.fingerprint}`;
+    v = await makeVault('sftp', ['usb', 'vps', 'nas'], ['--survive', '1', '--secret-against', '1'], { vps });
+    const src = await root.dir('sftp/src');
+    await writeRandomFile(nodePath.join(src, 'ledger.bin'), 150_000);
+    const put = await v.run(['put', nodePath.join(src, 'ledger.bin')]);
+    expect(put.code, put.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it("opens afresh through the server with this profile's connection, and changes nothing there", async (context) => {
+    if (skipped !== null) context.skip();
+    const dirs = { ...v.dirs, vps: sshd!.dataDir };
+    const before = await snapshot(dirs);
+    const { code, report } = await drillJson(v, ['--lose', 'usb', '--open']);
+    expect(code).toBe(0);
+    expect(report.open).toEqual({ opened: true, read: 1, tried: 1, problems: [] });
+    const { changed, added } = changes(before, await snapshot(dirs));
+    expect(changed).toEqual([]);
+    expect(added.filter((p) => !LOG_ENTRY.test(p))).toEqual([]);
+  });
+
+  it('a server that is down counts as gone', async (context) => {
+    if (skipped !== null) context.skip();
+    await sshd!.kill();
+    const { code, report } = await drillJson(v, []);
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ lost: ['vps'], unreachable: ['vps'], lostFiles: [], ok: true });
+    const worse = await drillJson(v, ['--lose', 'nas']);
+    expect(worse.code).toBe(6);
+    expect(worse.report.lostFiles).toEqual(['ledger.bin']);
   });
 });
