@@ -57,9 +57,9 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
                                            file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | remove NAME [--untrusted] | test NAME
-  ${DRILL_USAGE}     would every file read and the vault unlock without LOC,LOC (and the unreachable)?
-                                           changes nothing; exit 6 if something would be lost; --open also
-                                           opens the vault afresh from the rest and reads up to 10 files back
+${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock without LOC,LOC and
+                                           the unreachable? changes nothing; exit 6 if something would be
+                                           lost; --open also opens afresh from the rest, reads up to 10 files
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
