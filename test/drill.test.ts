@@ -260,7 +260,39 @@ describe('drill with a location away when a file was stored (staged copies)', ()
     expect([...worse.report.lostFiles].sort()).toEqual(['before.bin', 'while-away.bin']);
   });
 
+  it('for every set of one or two locations, says exactly which files a get can still read once they are really gone', async () => {
+    // usb back: the copy staged for it stays where it is (reads never move it), so every set
+    // of locations tests the count of own and staged copies.
+    await plugBack?.();
+    plugBack = null;
+    const out = await root.dir('away/every');
+    // Sets of one and two (with three gone, one location is left and t = 2: nothing reads).
+    const subsets = Array.from({ length: 1 << names.length }, (_, bits) =>
+      names.filter((_, i) => bits & (1 << i)),
+    ).filter((set) => set.length === 1 || set.length === 2);
+    for (const lose of subsets) {
+      const { report } = await drillJson(v, lose.length === 0 ? [] : ['--lose', lose.join(',')]);
+      const said = report.files
+        .filter((f) => f.health !== 'lost' && report.unlock.unlocks)
+        .map((f) => f.name)
+        .sort();
+      const replug = [];
+      for (const n of lose) replug.push(await unplug(v.dirs[n]!));
+      const read: string[] = [];
+      try {
+        for (const name of ['before.bin', 'while-away.bin']) {
+          const get = await v.run(['get', name, '--output', nodePath.join(out, name), '--force']);
+          if (get.code === 0) read.push(name);
+        }
+      } finally {
+        for (const back of replug) await back();
+      }
+      expect({ lose, read: read.sort() }).toEqual({ lose, read: said });
+    }
+  }, 240_000);
+
   it('matches what happens when that location really goes: one file reads, the other does not', async () => {
+    plugBack = await unplug(v.dirs['usb']!);
     const gone = await unplug(v.dirs[other]!);
     try {
       const out = await root.dir('away/out');
