@@ -61,23 +61,21 @@ export async function drill(vault: Vault, lose: readonly string[], options: Dril
       async (l) => new Set((await l.node.list(PATHS.manifestsDir)).map((o) => o.path)),
       remaining,
     );
-    const files: DrillReport['files'][number][] = [];
-    for (const f of head.files) {
-      const kept = manifests.some((r) => r.value?.has(PATHS.manifest(f.id, f.version)));
-      let state: Pick<DrillReport['files'][number], 'health' | 'survives'> = { health: 'lost', survives: -1 };
-      if (kept) {
+    const files = await Promise.all(
+      head.files.map(async (f): Promise<DrillReport['files'][number]> => {
+        const kept = manifests.some((r) => r.value?.has(PATHS.manifest(f.id, f.version)));
+        if (!kept) return { name: f.name, health: 'lost', survives: -1 };
         try {
           const m = await fetchManifest(vault, f);
           const copies = copyStates(vault, m, known);
           for (const c of copies) if (gone.has(c.locationId)) c.state = 'offline';
           const { health: h, survives } = healthOf(vault, m, copies);
-          state = { health: h, survives };
+          return { name: f.name, health: h, survives };
         } catch {
-          // no manifest that opens: lost, as ls says
+          return { name: f.name, health: 'lost', survives: -1 }; // no manifest that opens, as ls says
         }
-      }
-      files.push({ name: f.name, ...state });
-    }
+      }),
+    );
     const holders = await vault.everywhere((l) => holdsKeyShare(vault, l), remaining);
     const heads = await vault.everywhere(async (l) => (await l.node.stat(PATHS.head)) !== null, remaining);
     const shares = holders.filter((h) => h.value === true).length;
