@@ -40,10 +40,11 @@ describe('MemoryOverlayNode over a folder', () => {
 
   it('reads its own writes over the folder, lists both, and ranges over either', async () => {
     await overlay.put('head', text('new head'));
-    await overlay.put(
-      'log/0123456789abcdef0123456789abcdef/000000000002',
-      [text('entry '), text('2')].values() as never,
-    );
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      yield text('entry ');
+      yield await Promise.resolve(text('2'));
+    }
+    await overlay.put('log/0123456789abcdef0123456789abcdef/000000000002', chunks());
     expect(await read(overlay, 'head')).toBe('new head');
     expect(await read(overlay, 'log/0123456789abcdef0123456789abcdef/000000000001')).toBe('entry 1');
     expect(await read(overlay, 'log/0123456789abcdef0123456789abcdef/000000000002')).toBe('entry 2');
