@@ -19,6 +19,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { DrillOpen, DrillReport } from '../../shared/api';
 import { drillWords } from '../../shared/words';
+import { registerTemporary, unregisterTemporary } from '../cleanup';
 import { UsageError } from '../errors';
 import { PATHS } from '../format/records';
 import { MemoryOverlayNode } from '../storage/memory-overlay';
@@ -139,6 +140,8 @@ async function openFresh(
 ): Promise<DrillOpen> {
   if (tempRoot === undefined) throw new UsageError('the drill needs a temporary folder to open the vault in');
   const dir = await fs.mkdtemp(nodePath.join(tempRoot, 'shardvault-drill-'));
+  // Files read back are plaintext until checked and removed: a kill takes the folder too.
+  registerTemporary(dir);
   const problems: string[] = [];
   let fresh: Vault | null = null;
   let read = 0;
@@ -188,5 +191,6 @@ async function openFresh(
   } finally {
     await fresh?.close();
     await fs.rm(dir, { recursive: true, force: true });
+    unregisterTemporary(dir);
   }
 }
