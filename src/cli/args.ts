@@ -30,6 +30,7 @@ const VALUE_OPTIONS = new Set([
   'dir',
   'expect-fingerprint',
   'happy',
+  'lose',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',
@@ -44,6 +45,7 @@ const FLAG_OPTIONS = new Set([
   'weak-passphrase',
   'allow-insecure-http',
   'create',
+  'open',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

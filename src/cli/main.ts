@@ -32,6 +32,7 @@ import { statusReport } from '../core/app';
 import { healthWords, survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
+import { DRILL_USAGE, drillCommand } from './drill-command';
 import { humanStatus, table } from './format';
 import { askYesNo, readSecret } from './prompt';
 import { hasCredentials, redactCredentials } from '../shared/redact';
@@ -58,6 +59,9 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME
                                            login: the password (or key passphrase) of a location this
                                            device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)
+${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock without LOC,LOC and
+                                           the unreachable? changes nothing; exit 6 if something would be
+                                           lost; --open also opens afresh from the rest, reads up to 10 files
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -72,7 +76,7 @@ $SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal. A new 
 hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
 (default 17); --insecure-kdf-cost 10..20 is for tests only.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
-5 busy, 6 verify found a problem.
+5 busy, 6 verify found a problem (drill: something would be lost).
 log marks an entry ${UNANCHORED.word} when ${UNANCHORED.explanation}`;
 
 interface Io {
@@ -135,7 +139,7 @@ async function withVault<T>(
   io: Io,
   args: Parsed,
   options: { unlock: boolean },
-  work: (vault: Vault) => Promise<T>,
+  work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
 ): Promise<T> {
   const dir = profileDir();
   const release = await lockProfile(dir);
@@ -155,7 +159,7 @@ async function withVault<T>(
       : process.env['SHARDVAULT_PASSPHRASE'] || undefined;
     vault = await Vault.load(dir, vaultOptions, passphrase);
     if (options.unlock && passphrase) await vault.unlock({ passphrase });
-    return await work(vault);
+    return await work(vault, passphrase);
   } finally {
     await vault?.close();
     await release();
@@ -544,6 +548,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
     }
     case 'location':
       return locationCommand(args, io);
+    case 'drill':
+      return drillCommand(args, io, (work) => withVault(io, args, { unlock: true }, work));
     case 'log': {
       expectPositional(args, 0, 'log');
       const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));

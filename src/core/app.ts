@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
@@ -37,6 +38,7 @@ import {
 import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
+import { drill } from './vault/drill';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -338,6 +340,12 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await keepCredentials(v);
       }),
     testLocation: (req) => serial(async () => testLocation((await load()) ?? (await unlocked()), req.name)),
+    drill: (req) =>
+      serial(async () =>
+        drill(await unlocked(), req.lose, {
+          ...(req.passphrase === undefined ? {} : { passphrase: req.passphrase, tempRoot: tmpdir() }),
+        }),
+      ),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -1,7 +1,9 @@
 /**
- * Files that must not outlive an interrupted process: the temporary output of a get, and the
- * web bridge's folder of a download waiting to be fetched (they hold plaintext). Front ends call `removeAllSync` from their signal handlers; code that
- * creates such a file registers it and unregisters it once renamed or removed.
+ * Files that must not outlive an interrupted process: the temporary output of a get, the
+ * recovery drill's folder of files read back, and the web bridge's folder of a download
+ * waiting to be fetched (they hold plaintext). Front ends call `removeAllSync` from their
+ * signal handlers; code that creates such a file registers it and unregisters it once
+ * renamed or removed.
  */
 import { rmSync } from 'node:fs';
 

@@ -119,7 +119,8 @@ export interface VerifyReport {
   }>;
 }
 
-export type AccessAction = 'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location';
+export type AccessAction =
+  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location' | 'drill';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {
@@ -204,6 +205,43 @@ export interface RepairReport {
   readonly collected: number;
   /** What could not be done now, in words (an offline location, a lost file). */
   readonly pending: readonly string[];
+}
+
+/**
+ * The recovery drill's answer: what would still work if some locations were gone, counted
+ * from where every shard copy and key share really is. Nothing is changed to find out.
+ */
+export interface DrillReport {
+  /** The locations supposed gone: those named, and those unreachable now. */
+  readonly lost: readonly string[];
+  /** Of those, the ones unreachable now (counted lost whether named or not). */
+  readonly unreachable: readonly string[];
+  /** Files as they would be without the lost locations. */
+  readonly files: ReadonlyArray<{ readonly name: string; readonly health: Health; readonly survives: number }>;
+  /** The files that would no longer read. */
+  readonly lostFiles: readonly string[];
+  /** Whole key shares of the current generation on the remaining locations, against t, and
+   * how many of them hold a vault head; it unlocks with t shares and a head. */
+  readonly unlock: {
+    readonly shares: number;
+    readonly threshold: number;
+    readonly heads: number;
+    readonly unlocks: boolean;
+  };
+  /** Every file reads and the vault unlocks (and, with the open, it really did). */
+  readonly ok: boolean;
+  /** A real open from a fresh profile over the remaining locations, when asked for. */
+  readonly open: DrillOpen | null;
+}
+
+export interface DrillOpen {
+  readonly opened: boolean;
+  /** Files read back and found byte for byte as their manifests say. */
+  readonly read: number;
+  /** Files tried: min(10, all). */
+  readonly tried: number;
+  /** Why the open failed, or what each failed read said ("NAME: message"). */
+  readonly problems: readonly string[];
 }
 
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
@@ -300,6 +338,9 @@ export interface ShardvaultApi {
    * (LocationStatus.signIn). An SFTP server must show the pinned host key; the server must
    * hold this location's data. */
   signInLocation(req: { name: string; password?: string; keyPassphrase?: string }): Promise<void>;
+  /** The recovery drill: what would be lost without the `lose` locations (names); with
+   * `passphrase`, also a real open from a fresh profile over the others, reading files back. */
+  drill(req: { lose: readonly string[]; passphrase?: string }): Promise<DrillReport>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -25,6 +25,7 @@ import type {
   AccessAction,
   AccessOutcome,
   AccessRequest,
+  DrillReport,
   FileEntry,
   Health,
   LocationProbe,
@@ -476,6 +477,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'repair',
   'policy',
   'location',
+  'drill',
 ]);
 export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 
@@ -489,6 +491,24 @@ export const accessRequest: Schema<AccessRequest> = object(
     outcome: oneOf(ACCESS_OUTCOMES),
     locations: array(label),
     anchored: boolean,
+  },
+  'drop',
+);
+
+export const drillReport: Schema<DrillReport> = object(
+  {
+    lost: array(label, { max: 64 }),
+    unreachable: array(label, { max: 64 }),
+    files: array(object({ name: fileName, health, survives }, 'drop')),
+    lostFiles: array(fileName),
+    unlock: object({ shares: count, threshold: count, heads: count, unlocks: boolean }, 'drop'),
+    ok: boolean,
+    open: nullable(
+      object(
+        { opened: boolean, read: count, tried: count, problems: array(string({ max: 2048, control: true })) },
+        'drop',
+      ),
+    ),
   },
   'drop',
 );
@@ -643,6 +663,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'signInLocation',
     object({ name: locationName, password: optional(passphrase), keyPassphrase: optional(passphrase) }, 'reject'),
     nothing,
+  ),
+  drill: call(
+    'drill',
+    object({ lose: array(locationName, { max: 64 }), passphrase: optional(passphrase) }, 'reject'),
+    drillReport,
   ),
 };
 

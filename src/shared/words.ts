@@ -46,3 +46,31 @@ export function healthWords(file: {
   if (file.signIn.length > 0) return `needs sign-in for ${andList(file.signIn)}`;
   return `unreachable${untilBack(file.awaiting)}`;
 }
+
+/**
+ * The recovery drill's verdict in plain words, as the CLI prints it, the dialog shows it and
+ * the access log records it: "If usb and nas were gone: every file still reads, the vault
+ * still unlocks", or what would be lost. `maxNames` bounds the files named (the log entry).
+ */
+export function drillWords(
+  report: {
+    readonly lost: readonly string[];
+    readonly lostFiles: readonly string[];
+    readonly unlock: { readonly shares: number; readonly threshold: number; readonly unlocks: boolean };
+  },
+  maxNames = Number.MAX_SAFE_INTEGER,
+): string {
+  const gone = report.lost.length === 0 ? 'With every location there' : `If ${andList(report.lost)} were gone`;
+  const n = report.lostFiles.length;
+  const shown = report.lostFiles.slice(0, maxNames);
+  const named =
+    shown.length === 0 ? '' : `: ${shown.join(', ')}${n > shown.length ? `, and ${n - shown.length} more` : ''}`;
+  const files = n === 0 ? 'every file still reads' : `${n} ${n === 1 ? 'file' : 'files'} would be lost${named}`;
+  const { shares, threshold } = report.unlock;
+  const unlock = report.unlock.unlocks
+    ? 'the vault still unlocks'
+    : shares >= threshold
+      ? 'the vault would not unlock: no remaining location holds a vault head'
+      : `the vault would not unlock: ${shares} of the ${threshold} key shares it needs would be left`;
+  return `${gone}: ${files}${n === 0 ? ',' : ';'} ${unlock}`;
+}

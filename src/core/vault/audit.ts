@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccessAction, AccessOutcome, AccessRequest } from '../../shared/api';
+import { ACCESS_ACTIONS as ACTIONS } from '../../shared/ipc';
 import { fromHex } from '../crypto/bytes';
 import { openFrom, SEALED_TO_OVERHEAD, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
 import { CorruptError } from '../errors';
@@ -24,6 +25,8 @@ import {
 } from '../format/records';
 
 export const ZERO_HASH = '0'.repeat(64);
+/** The longest `detail` an entry may carry (FORMAT.md, "Log entry, version 2"). */
+export const MAX_LOG_DETAIL = 1024;
 
 export interface AuditEvent {
   readonly action: AccessAction;
@@ -84,7 +87,6 @@ export interface DecodedEntry {
   readonly request: Omit<AccessRequest, 'anchored'>;
 }
 
-const ACTIONS: readonly AccessAction[] = ['init', 'open', 'unlock', 'put', 'get', 'rm', 'repair', 'policy', 'location'];
 const OUTCOMES: readonly AccessOutcome[] = ['ok', 'denied', 'failed'];
 
 export function decodeLogEntry(
@@ -111,7 +113,7 @@ export function decodeLogEntry(
       device: j.string(o['device'], 'device', 64),
       action: j.oneOf(o['action'], 'action', ACTIONS),
       file: j.nullable(o['file'], (v) => j.string(v, 'file', 1024)),
-      detail: version === FORMAT_VERSION ? null : j.nullable(o['detail'], (v) => j.string(v, 'detail', 1024)),
+      detail: version === FORMAT_VERSION ? null : j.nullable(o['detail'], (v) => j.string(v, 'detail', MAX_LOG_DETAIL)),
       outcome: j.oneOf(o['outcome'], 'outcome', OUTCOMES),
       locations: j.array(o['locations'], 'locations', 64).map((v, i) => j.string(v, `locations[${i}]`, 64)),
     },

@@ -36,11 +36,25 @@ import {
 } from './files';
 import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline';
-import type { Vault } from './vault';
+import type { Location, Vault } from './vault';
 
 export const GARBAGE_AGE_MS = 60 * 60 * 1000;
 
 export type { RepairReport };
+
+/**
+ * Whether a location holds a whole key share of the vault's current generation (one that
+ * combines to the vault key): what repair re-deals for and the recovery drill counts.
+ */
+export async function holdsKeyShare(vault: Vault, l: Location): Promise<boolean> {
+  const generation = vault.head().generation;
+  for (const o of await l.node.list(PATHS.keysDir)) {
+    if (o.path !== PATHS.keyShare(generation) || o.size !== KEY_SHARE_BYTES) continue;
+    const record = decodeKeyShare(await readObject(l.node, o.path, KEY_SHARE_BYTES));
+    if (record.generation === generation && vault.keyShareSound(record, l.id)) return true;
+  }
+  return false;
+}
 
 export async function repair(vault: Vault, opts: { deep: boolean; now?: number }): Promise<RepairReport> {
   return vault.audited('repair', null, async (used) => {
@@ -59,15 +73,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     pending.push(...completed.left);
 
     // 1. key shares
-    const head = vault.head();
-    const holders = await vault.everywhere(async (l) => {
-      for (const o of await l.node.list(PATHS.keysDir)) {
-        if (o.path !== PATHS.keyShare(head.generation) || o.size !== KEY_SHARE_BYTES) continue;
-        const record = decodeKeyShare(await readObject(l.node, o.path, KEY_SHARE_BYTES));
-        if (record.generation === head.generation && vault.keyShareSound(record, l.id)) return true;
-      }
-      return false;
-    }, reachable);
+    const holders = await vault.everywhere((l) => holdsKeyShare(vault, l), reachable);
     let keyShares: RepairReport['keyShares'] = 'current';
     if (holders.some((h) => h.value === false || h.error)) {
       await vault.redeal();

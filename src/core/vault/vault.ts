@@ -121,6 +121,10 @@ export interface CreateOptions extends VaultOptions {
 export interface AttachOptions extends VaultOptions {
   /** The vault key fingerprint from the recovery kit: the key recovered must have it. */
   readonly expectFingerprint?: string;
+  /** What the opened vault reaches each location through: a given one (by its name) or one
+   * the head records (null). The recovery drill's open (drill.ts) reads through it and keeps
+   * every write in memory. */
+  readonly wrapNode?: (node: StorageNode, given: string | null) => StorageNode;
 }
 
 export interface Settled<T> {
@@ -412,7 +416,11 @@ export class Vault {
       options.askKeyPassphrase,
       process.env,
     );
-    const given = parsed.map((p) => ({ parsed: p, node: createNode(p, p.secrets, { env: process.env }) }));
+    const wrap = options.wrapNode ?? ((node: StorageNode) => node);
+    const given = parsed.map((p) => ({
+      parsed: p,
+      node: wrap(createNode(p, p.secrets, { env: process.env }), p.name),
+    }));
     const opened: StorageNode[] = given.map((g) => g.node);
     try {
       const records = await Promise.all(
@@ -533,10 +541,13 @@ export class Vault {
         const all: Location[] = head.locations.map((entry) => {
           const mine = twinIds.has(entry.id) ? undefined : locations.find((l) => l.id === entry.id);
           if (mine) return { ...mine, name: entry.name };
+          // The drill's open wraps every node (wrapNode): one learned from the head too, so a
+          // location supposed lost is never reached through the head's address.
           const learned = locationFromHead(entry, vaultId, UNKNOWN_ADDRESS);
-          opened.push(learned.node);
+          const node = wrap(learned.node, null);
+          opened.push(node);
           fromHead.set(entry.id, learned.profile);
-          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node: learned.node };
+          return { id: entry.id, name: entry.name, kind: entry.kind, display: entry.display, node };
         });
         // Credentials given on the command line are sealed under the passphrase the vault
         // will be unlocked with from now on.

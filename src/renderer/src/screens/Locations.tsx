@@ -9,6 +9,7 @@ import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
 import { EditLocation } from './EditLocation';
+import { RecoveryDrill } from './RecoveryDrill';
 import { SignInLocation } from './SignInLocation';
 
 type TestState =
@@ -26,6 +27,7 @@ export function Locations({
   onChanged: () => void;
 }) {
   const [adding, setAdding] = useState(false);
+  const [drilling, setDrilling] = useState(false);
   const [removing, setRemoving] = useState<LocationStatus | null>(null);
   const [editing, setEditing] = useState<LocationStatus | null>(null);
   const [signingIn, setSigningIn] = useState<LocationStatus | null>(null);
@@ -57,6 +59,9 @@ export function Locations({
           </p>
         </div>
         <div className="row">
+          <button type="button" onClick={() => setDrilling(true)} disabled={locations.length === 0}>
+            Recovery drill…
+          </button>
           <button type="button" className="primary" onClick={() => setAdding(true)}>
             Add location…
           </button>
@@ -133,6 +138,7 @@ export function Locations({
         </ul>
       )}
 
+      {drilling ? <RecoveryDrill client={client} locations={locations} onClose={() => setDrilling(false)} /> : null}
       {adding ? (
         <AddLocation
           client={client}

@@ -1,0 +1,66 @@
+/**
+ * `shardvault drill --lose LOC,LOC [--open]`: would every file still read and the vault still
+ * unlock without those locations (vault/drill.ts)? Exit 0 when nothing would be lost, 6 when
+ * something would (or, with --open, the fresh open or a read back failed), 2 for a name the
+ * vault has no location by.
+ */
+import { tmpdir } from 'node:os';
+import type { DrillReport } from '../shared/api';
+import { plural } from '../shared/format';
+import { drillWords } from '../shared/words';
+import { drill } from '../core/vault/drill';
+import type { Vault } from '../core/vault/vault';
+import { expectPositional, type Parsed } from './args';
+import { table } from './format';
+
+export const DRILL_USAGE = 'drill [--lose LOC,LOC] [--open]';
+
+export async function drillCommand(
+  args: Parsed,
+  io: { out: (t: string) => void; json: boolean },
+  withVault: <T>(work: (vault: Vault, passphrase: string | undefined) => Promise<T>) => Promise<T>,
+): Promise<number> {
+  expectPositional(args, 0, DRILL_USAGE);
+  const lose = (args.values.get('lose') ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const open = args.flags.has('open');
+  const report = await withVault((vault, passphrase) =>
+    drill(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {}),
+  );
+  io.out(io.json ? JSON.stringify(report, null, 2) : humanDrill(report));
+  return report.ok ? 0 : 6;
+}
+
+function humanDrill(r: DrillReport): string {
+  const lines = [drillWords(r)];
+  if (r.unreachable.length > 0)
+    lines.push(
+      `  (${r.unreachable.join(', ')} ${r.unreachable.length === 1 ? 'is' : 'are'} unreachable now: counted as gone)`,
+    );
+  if (r.files.length > 0)
+    lines.push(
+      table(
+        ['FILE', 'WOULD BE', 'SURVIVES'],
+        r.files.map((f) => [
+          f.name,
+          f.health,
+          f.survives < 0 ? '-' : `${plural(f.survives, 'more loss', 'more losses')}`,
+        ]),
+      ),
+    );
+  lines.push(
+    `key shares left: ${r.unlock.shares} (unlocking needs ${r.unlock.threshold}); vault heads left: ${r.unlock.heads}`,
+  );
+  if (r.open) {
+    lines.push(
+      r.open.opened
+        ? `opened afresh from the remaining locations: ${r.open.read} of ${plural(r.open.tried, 'file')} read back byte for byte`
+        : 'could not open the vault afresh from the remaining locations',
+    );
+    for (const p of r.open.problems) lines.push(`  ${p}`);
+  }
+  lines.push(r.ok ? 'drill: nothing would be lost' : 'drill: something would be lost');
+  return lines.join('\n');
+}
