@@ -44,6 +44,7 @@ const FLAG_OPTIONS = new Set([
   'weak-passphrase',
   'allow-insecure-http',
   'create',
+  'new-recovery-code',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {
