@@ -762,7 +762,7 @@ export class Vault {
         // Every unlock is an access request, whatever the front end (failed ones are logged in recover).
         await this.audit({ action: 'unlock', file: null, outcome: 'ok', locations: this.sharesFrom });
         await this.resealStale();
-        await this.catchUpKeyShares();
+        await this.catchUpKeyShares(generation);
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
@@ -1024,33 +1024,44 @@ export class Vault {
   }
 
   /**
-   * A location away at the last re-deal (a passphrase change) still holds an older deal,
-   * sealed under the old secrets: once it answers again it is caught up. Shares of one deal
-   * can't be made for one location alone, so the key shares are dealt again over every
-   * location (the older ones go once all hold the new). Needs the passphrase; a failure is
-   * a warning, and the next unlock or repair tries again.
+   * Finishes what a re-deal left undone, once the vault is unlocked with the passphrase:
+   *   - a location away at the last re-deal (a passphrase change) still holds an older deal,
+   *     sealed under the old secrets: once it answers again the shares are dealt again over
+   *     every location (shares of one deal can't be made for one location alone);
+   *   - the shares that opened are of a generation above the head's (a change cut short
+   *     before its commit, unlocked with the new passphrase): dealt again and committed;
+   *   - the head's deal is on every location and the shares that opened are of it, but older
+   *     shares are left (a change cut short while deleting them): they are deleted.
+   * Never when the shares that opened are older than the head's deal: that passphrase is the
+   * one a change replaced. A failure is a warning; the next unlock or repair tries again.
    */
-  private async catchUpKeyShares(): Promise<void> {
-    if (!this.pk) return;
+  private async catchUpKeyShares(opened: number): Promise<void> {
     const head = this.head();
-    const behind = head.locations.filter((e) => {
-      const held = this.heldShares.get(e.id);
-      return (
-        held !== undefined &&
-        held.length > 0 &&
-        !held.some((r) => r.generation === head.generation && r.dealId === head.dealId)
-      );
-    });
-    if (behind.length === 0) return;
+    // Shares of an older deal that opened are under an older passphrase (a change cut short
+    // after its commit): dealing under it would undo the change.
+    if (!this.pk || opened < head.generation) return;
+    const holds = (id: string): boolean | null => {
+      const held = this.heldShares.get(id);
+      if (held === undefined) return null;
+      return held.some((r) => r.generation === head.generation && r.dealId === head.dealId);
+    };
+    const behind = head.locations.filter((e) => holds(e.id) === false && this.heldShares.get(e.id)!.length > 0);
     try {
-      await this.redeal();
-      this.options.onWarning?.(
-        `${behind.map((e) => e.name).join(', ')} held an older deal of the key shares (away at the last change): dealt again`,
-      );
+      if (behind.length > 0 || opened > head.generation) {
+        await this.redeal((h) => h, { pk: this.pk, rk: head.recoveryKey, retireWhenReachable: true });
+        this.options.onWarning?.(
+          behind.length > 0
+            ? `${behind.map((e) => e.name).join(', ')} held an older deal of the key shares (away at the last change): dealt again`
+            : 'the last change of the key shares was cut short: dealt again under this passphrase',
+        );
+        return;
+      }
+      const older = [...this.heldShares.values()].some((held) => held.some((r) => r.generation < head.generation));
+      if (opened === head.generation && older && head.locations.every((e) => holds(e.id) === true)) {
+        await this.retireSharesBelow(head.generation);
+      }
     } catch (err) {
-      this.options.onWarning?.(
-        `catching up the key shares of ${behind.map((e) => e.name).join(', ')}: ${(err as Error).message}`,
-      );
+      this.options.onWarning?.(`finishing the last change of the key shares: ${(err as Error).message}`);
     }
   }
 
