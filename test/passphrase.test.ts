@@ -103,7 +103,7 @@ describe('passphrase change', () => {
     const old = await v.run(['ls']);
     expect({ code: old.code, stderr: old.stderr }).toEqual({
       code: 3,
-      stderr: expect.stringMatching(/wrong passphrase/),
+      stderr: expect.stringMatching(/wrong passphrase/) as unknown,
     });
     expect(await opens(v, NEW)).toBe(0);
 
