@@ -318,6 +318,26 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });
       }),
     testLocation: (req) => serial(async () => testLocation((await load()) ?? (await unlocked()), req.name)),
+    changePassphrase: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        await requireStrongPassphrase(req.newPassphrase, { allowWeak: req.allowWeakPassphrase ?? false });
+        const change = await v.changePassphrase(req.newPassphrase, {
+          current: req.passphrase,
+          newRecoveryCode: req.newRecoveryCode ?? false,
+          // Held like a new vault's kit: shown once, until confirmed or locked.
+          onRecoveryCode: (code) => {
+            kit = { vault: summary(v), recoveryCode: code, locations: v.locations.map((l) => l.display) };
+          },
+        });
+        await keepCredentials(v);
+        return {
+          reached: change.reached,
+          away: change.away,
+          retired: change.retired,
+          newRecoveryCode: change.recoveryCode !== null,
+        };
+      }),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -168,6 +168,17 @@ export interface RepairReport {
   readonly pending: readonly string[];
 }
 
+/** What a passphrase change did (the new recovery code, if any, waits in recoveryKit()). */
+export interface PassphraseChangeReport {
+  /** Locations whose key shares are now sealed under the new passphrase. */
+  readonly reached: readonly string[];
+  /** Locations away now: caught up at the next unlock that reaches them. */
+  readonly away: readonly string[];
+  /** Whether the old passphrase (and a replaced recovery code) no longer unlocks. */
+  readonly retired: boolean;
+  readonly newRecoveryCode: boolean;
+}
+
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
  * Electron's IPC handlers and by the web bridge; the renderer reaches it only through them. */
 export interface ShardvaultApi {
@@ -253,6 +264,15 @@ export interface ShardvaultApi {
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;
+  /** Seals the key shares under `newPassphrase` (held to createVault's strength rule);
+   * `passphrase` must be the current one. With `newRecoveryCode` a new code replaces the old
+   * one and waits in recoveryKit() until confirmed. */
+  changePassphrase(req: {
+    passphrase: string;
+    newPassphrase: string;
+    newRecoveryCode?: boolean;
+    allowWeakPassphrase?: boolean;
+  }): Promise<PassphraseChangeReport>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

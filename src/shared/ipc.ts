@@ -29,6 +29,7 @@ import type {
   LocationProbe,
   LocationStatus,
   LocationTest,
+  PassphraseChangeReport,
   PlacementReport,
   ProgressEvent,
   RecoveryKit,
@@ -428,6 +429,11 @@ export const repairReport: Schema<RepairReport> = object(
   'drop',
 );
 
+export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
+  { reached: array(label), away: array(label), retired: boolean, newRecoveryCode: boolean },
+  'drop',
+);
+
 export const ACCESS_ACTIONS = every<AccessAction>()([
   'init',
   'open',
@@ -589,6 +595,19 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
+  changePassphrase: call(
+    'changePassphrase',
+    object(
+      {
+        passphrase,
+        newPassphrase: passphrase,
+        newRecoveryCode: optional(boolean),
+        allowWeakPassphrase: optional(boolean),
+      },
+      'reject',
+    ),
+    passphraseChangeReport,
+  ),
 };
 
 /** The most files one open dialog may hand over. */

@@ -237,7 +237,7 @@ export class Vault {
     let locations: Location[];
     let stale: Map<string, LocationSecrets> | null = null;
     try {
-      stale = pk ? await openStaleSeals(profile, pk, options.askOldPassphrase) : null;
+      stale = pk ? await openStaleSeals(profile, pk, options.askOldPassphrase, options.keptCredentials) : null;
       locations = profile.locations.map((l) => ({
         id: l.id,
         name: l.name,
@@ -789,12 +789,15 @@ export class Vault {
       const entry = this.profile.locations.find((e) => e.id === l.id);
       return l.node instanceof UnavailableNode && entry?.sealedSecrets ? entry : null;
     };
-    if (!this.current.some((l) => sealed(l))) return;
+    // Reached through a front end's kept credentials, but sealed under another passphrase
+    // (changed on another device): sealed again once unlocked (resealStale).
+    const keptOnly = this.options.keptCredentials !== undefined && this.profile.locations.some((l) => l.sealedSecrets);
+    if (!this.current.some((l) => sealed(l)) && !keptOnly) return;
     const reuse = this.preKeyMatches(passphrase) ? this.preKey!.pk : null;
     const pk = reuse ?? (await passphraseKey(passphrase, this.profile.salt, this.profile.kdf));
     this.dropPreKey(reuse);
     this.preKey = preKeyFor(passphrase, pk);
-    const stale = await openStaleSeals(this.profile, pk, this.options.askOldPassphrase);
+    const stale = await openStaleSeals(this.profile, pk, this.options.askOldPassphrase, this.options.keptCredentials);
     if (stale) this.staleSeals = stale;
     this.current = this.current.map((l) => {
       const entry = sealed(l);
@@ -1077,11 +1080,22 @@ export class Vault {
    */
   async changePassphrase(
     newPassphrase: string,
-    opts: { newRecoveryCode?: boolean; onRecoveryCode?: (code: string) => Promise<void> | void } = {},
+    opts: {
+      newRecoveryCode?: boolean;
+      onRecoveryCode?: (code: string) => Promise<void> | void;
+      /** The passphrase the user typed to confirm the change: it must be the current one. */
+      current?: string;
+    } = {},
   ): Promise<PassphraseChange> {
     const head = this.head();
     if (!this.vk || !this.pk)
       throw new AuthError('changing the passphrase needs the vault unlocked with its passphrase');
+    if (opts.current !== undefined) {
+      const typed = await passphraseKey(opts.current, this.profile.salt, this.profile.kdf);
+      const same = equalBytes(typed, this.pk);
+      wipe(typed);
+      if (!same) throw new AuthError('wrong passphrase');
+    }
     const credentials = this.openedCredentials();
     const newPk = await passphraseKey(newPassphrase, this.profile.salt, this.profile.kdf);
     if (equalBytes(newPk, this.pk) && !opts.newRecoveryCode) {
@@ -1653,6 +1667,7 @@ async function openStaleSeals(
   profile: Profile,
   pk: Uint8Array,
   ask: VaultOptions['askOldPassphrase'],
+  kept?: ReadonlyMap<string, LocationSecrets>,
 ): Promise<Map<string, LocationSecrets> | null> {
   const failing = profile.locations.filter((l) => {
     if (!l.sealedSecrets) return false;
@@ -1663,7 +1678,10 @@ async function openStaleSeals(
       return true;
     }
   });
-  if (failing.length === 0 || !ask) return null;
+  if (failing.length === 0) return null;
+  // A front end's keystore copy (kept from an earlier unlock) stands in for the old passphrase.
+  if (kept && failing.every((l) => kept.has(l.id))) return new Map(failing.map((l) => [l.id, kept.get(l.id)!]));
+  if (!ask) return null;
   const older = await ask();
   if (older === null) return null;
   const oldPk = await passphraseKey(older, profile.salt, profile.kdf);
