@@ -897,6 +897,7 @@ export class Vault {
     this.pk = null;
     this.keys = null;
     this.currentHead = null;
+    this.staleSeals = null;
   }
 
   private preKeyMatches(passphrase: string): boolean {
