@@ -69,8 +69,8 @@ or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (
 location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
 $SHARDVAULT_RECOVERY_CODE (with --recovery), $SHARDVAULT_OLD_PASSPHRASE (after a change on another
-device), else a prompt on a terminal. A new passphrase must be
-hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
+device), else a prompt on a terminal. A new passphrase must be hard to guess (refused, exit 2,
+unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
 (default 17); --insecure-kdf-cost 10..20 is for tests only.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
 5 busy, 6 verify found a problem.
