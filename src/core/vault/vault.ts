@@ -1146,6 +1146,15 @@ export class Vault {
     const head = this.head();
     if (!this.vk || !this.pk)
       throw new AuthError('re-dealing the key shares needs the vault unlocked with its passphrase');
+    // A session unlocked before another device dealt again (a passphrase change there) holds
+    // the old PK: dealing under it would write over the newer deal and undo the change.
+    const latest = await this.loadHead().catch(() => null);
+    if (latest && latest.generation > head.generation) {
+      throw new AuthError(
+        'the key shares were dealt again on another device since this one unlocked (the passphrase may have changed): ' +
+          'lock and unlock again',
+      );
+    }
     const generation = head.generation + 1;
     const shares = await dealShares(
       this.vk,
