@@ -214,7 +214,10 @@ export interface ShardvaultApi {
     allowWeakPassphrase?: boolean;
     allowInsecureHttp?: boolean;
   }): Promise<VaultSummary>;
-  unlock(req: { passphrase: string }): Promise<void>;
+  /** `oldPassphrase`: the one this device knew, when the passphrase was changed on another
+   * device (the location credentials its profile seals open with it once, then are sealed
+   * under the new one). */
+  unlock(req: { passphrase: string; oldPassphrase?: string }): Promise<void>;
   /** Wipes the keys from memory. */
   lock(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;

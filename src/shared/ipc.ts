@@ -547,7 +547,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     ),
     vaultSummary,
   ),
-  unlock: call('unlock', object({ passphrase }, 'reject'), nothing),
+  unlock: call('unlock', object({ passphrase, oldPassphrase: optional(passphrase) }, 'reject'), nothing),
   lock: call('lock', nothing, nothing),
   listFiles: call('listFiles', nothing, array(fileEntry)),
   putFile: call(

@@ -742,9 +742,13 @@ export class Vault {
 
   // ------------------------------------------------------------------ unlocking
 
-  async unlock(secret: Secret): Promise<void> {
+  /**
+   * `oldPassphrase`: the passphrase this profile's credentials were sealed under before a
+   * change on another device (a front end asked for it); without it, options.askOldPassphrase.
+   */
+  async unlock(secret: Secret, opts: { oldPassphrase?: string } = {}): Promise<void> {
     if (this.keys) return;
-    if ('passphrase' in secret) await this.openSealedLocations(secret.passphrase);
+    if ('passphrase' in secret) await this.openSealedLocations(secret.passphrase, opts.oldPassphrase);
     // A key rotation cut short can leave a newest generation whose head was never written:
     // then the generation below, whose head is intact, is the vault.
     let below: number | undefined;
@@ -784,7 +788,7 @@ export class Vault {
    * kept for recover(), so scrypt runs once; a wrong passphrase opens nothing here and is
    * refused by recover().
    */
-  private async openSealedLocations(passphrase: string): Promise<void> {
+  private async openSealedLocations(passphrase: string, oldPassphrase?: string): Promise<void> {
     const sealed = (l: Location): ProfileLocation | null => {
       const entry = this.profile.locations.find((e) => e.id === l.id);
       return l.node instanceof UnavailableNode && entry?.sealedSecrets ? entry : null;
@@ -797,7 +801,9 @@ export class Vault {
     const pk = reuse ?? (await passphraseKey(passphrase, this.profile.salt, this.profile.kdf));
     this.dropPreKey(reuse);
     this.preKey = preKeyFor(passphrase, pk);
-    const stale = await openStaleSeals(this.profile, pk, this.options.askOldPassphrase, this.options.keptCredentials);
+    const ask =
+      oldPassphrase !== undefined ? () => Promise.resolve<string | null>(oldPassphrase) : this.options.askOldPassphrase;
+    const stale = await openStaleSeals(this.profile, pk, ask, this.options.keptCredentials);
     if (stale) this.staleSeals = stale;
     this.current = this.current.map((l) => {
       const entry = sealed(l);
