@@ -147,7 +147,8 @@ async function withVault<T>(
     confirmHostKey: hostKeyConfirmer(args),
     askKeyPassphrase: keyPassphraseAsker(),
     allowInsecureHttp: args.flags.has('allow-insecure-http'),
-    askOldPassphrase: oldPassphraseAsker(),
+    // Only a command that unlocks seals the credentials again: a locked one would ask each time.
+    ...(options.unlock ? { askOldPassphrase: oldPassphraseAsker() } : {}),
   };
   let vault: Vault | null = null;
   try {
