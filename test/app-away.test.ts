@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
+import { folderInput } from './helpers/location-input';
 
 const PASS = 'app away passphrase';
 let root: string;
@@ -39,7 +40,7 @@ describe('a UI engine with the usb disk away', () => {
     });
     try {
       await app.createVault({
-        locations: ['usb', 'nas', 'cloud'].map((n) => `${join(root, n)}#${n}`),
+        locations: ['usb', 'nas', 'cloud'].map((n) => folderInput(join(root, n), n)),
         survive: 1,
         secretAgainst: 1,
         passphrase: PASS,

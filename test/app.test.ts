@@ -11,6 +11,7 @@ import { createApp, type CredentialStore } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import type { LocationSecrets } from '../src/core/storage/open';
 import { startRclone, type RcloneServer } from './servers/rclone';
+import { folderInput, webdavInput } from './helpers/location-input';
 
 const PASS = 'app restart passphrase';
 let root: string;
@@ -30,11 +31,11 @@ afterAll(async () => {
 describe('a UI engine restarted over a location with a sealed password', () => {
   it('reaches it again once unlocked, and not before', async () => {
     const u = new URL(dav.url);
-    const spec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}#dav`;
+    const davInput = webdavInput(`http://${u.host}${u.pathname}`, dav.user, dav.password, 'dav');
     const options = { profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF, segmentSize: 65536 };
     const first = createApp(options);
     await first.createVault({
-      locations: [`${join(root, 'a')}#a`, spec, `${join(root, 'b')}#b`],
+      locations: [folderInput(join(root, 'a'), 'a'), davInput, folderInput(join(root, 'b'), 'b')],
       survive: 1,
       secretAgainst: 1,
       passphrase: PASS,

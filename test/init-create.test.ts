@@ -166,3 +166,20 @@ describe('init on a server folder that is not there', () => {
     expect(await exists(nodePath.join(dav.dataDir, 'absent'))).toBe(false);
   }, 60_000);
 });
+
+// Two addresses that reach one folder (a link, a second mount of the same disk) would hold
+// each other's key share and overwrite it: init refuses them and leaves both folders empty.
+describe('init over two addresses of the same folder', () => {
+  it('refuses, naming both locations, and leaves nothing behind', async () => {
+    const [a, c] = await root.locations('alias', 2);
+    const b = nodePath.join(nodePath.dirname(a!), 'link-to-a');
+    await fs.symlink(a!, b);
+    const r = await init('alias', [a!, b, c!]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`loc1 (${a}) and loc2 (${b}) are the same storage`);
+    expect(await listTree(a!)).toEqual([]);
+    expect(await listTree(c!)).toEqual([]);
+    const home = nodePath.join(root.path, 'alias/home');
+    expect(await exists(nodePath.join(home, 'profile.json'))).toBe(false);
+  }, 60_000);
+});

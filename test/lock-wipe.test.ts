@@ -14,6 +14,7 @@ import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { Vault } from '../src/core/vault/vault';
 import { IdleLock } from '../src/shared/ipc';
 import { startRclone, type RcloneServer } from './servers/rclone';
+import { folderInput, webdavInput } from './helpers/location-input';
 
 const PASS = 'wipe me on lock, ünïcödé too';
 let root: string;
@@ -78,10 +79,14 @@ async function newVault(name: string, withDav: boolean): Promise<string> {
   const dir = join(root, name);
   for (const sub of ['profile', 'a', 'b', 'c']) mkdirSync(join(dir, sub), { recursive: true });
   const u = new URL(dav.url);
-  const davSpec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}${name}#dav`;
+  const davInput = webdavInput(`http://${u.host}${u.pathname}${name}`, dav.user, dav.password, 'dav');
   const app = createApp({ profileDir: join(dir, 'profile'), insecureKdf: INSECURE_TEST_KDF, segmentSize: 65536 });
   await app.createVault({
-    locations: [`${join(dir, 'a')}#a`, `${join(dir, 'b')}#b`, withDav ? davSpec : `${join(dir, 'c')}#c`],
+    locations: [
+      folderInput(join(dir, 'a'), 'a'),
+      folderInput(join(dir, 'b'), 'b'),
+      withDav ? davInput : folderInput(join(dir, 'c'), 'c'),
+    ],
     survive: 1,
     secretAgainst: 1,
     passphrase: PASS,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
+import { folderInput, webdavInput } from './helpers/location-input';
 import { startRclone, type RcloneServer } from './servers/rclone';
 
 const OLD = 'lantern orchard before winter rain';
@@ -28,8 +29,11 @@ afterAll(async () => {
 
 it('another device gives the previous passphrase once and seals its WebDAV password again', async () => {
   const u = new URL(dav.url);
-  const spec = `webdav+http://${encodeURIComponent(dav.user)}:${encodeURIComponent(dav.password)}@${u.host}${u.pathname}#dav`;
-  const locations = [`${join(root, 'a')}#a`, spec, `${join(root, 'b')}#b`];
+  const locations = [
+    folderInput(join(root, 'a'), 'a'),
+    webdavInput(`http://${u.host}${u.pathname}`, dav.user, dav.password, 'dav'),
+    folderInput(join(root, 'b'), 'b'),
+  ];
   const laptopOptions = { profileDir: join(root, 'laptop'), insecureKdf: INSECURE_TEST_KDF, segmentSize: 65536 };
   const desktopOptions = { ...laptopOptions, profileDir: join(root, 'desktop') };
 

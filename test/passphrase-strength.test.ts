@@ -16,6 +16,7 @@ import {
 } from '../src/core/crypto/passphrase-strength';
 import { exitCodeFor } from '../src/core/errors';
 import { ensureBuilt, ROOT } from './helpers/cli';
+import { folderInput } from './helpers/location-input';
 
 describe('passphrase strength', () => {
   it.each(['x', 'password123', 'hunter2', 'qwertyuiop', 'shardvault2024', 'summer2026'])(
@@ -78,8 +79,9 @@ describe('the app refuses a weak new passphrase unless told allowWeakPassphrase'
   });
 
   it('at createVault and at openVault with a recovery code; never at unlock', async () => {
-    const locations = ['a', 'b', 'c'].map((d) => join(root, d));
-    for (const l of locations) await mkdir(l);
+    const folders = ['a', 'b', 'c'].map((d) => join(root, d));
+    for (const l of folders) await mkdir(l);
+    const locations = folders.map((f) => folderInput(f));
     const first = createApp({ profileDir: join(root, 'p1'), insecureKdf: INSECURE_TEST_KDF });
     let recoveryCode: string;
     try {

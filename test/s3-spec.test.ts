@@ -124,6 +124,19 @@ describe('s3+http: plain HTTP', () => {
     );
   });
 
+  it('in virtual-host style, counts the host it talks to: BUCKET.localhost is not this machine for sure', () => {
+    // The client asks for bkt.localhost, which a resolver may send to the network's DNS.
+    for (const host of ['localhost', '127.0.0.1', '[::1]']) {
+      const spec = `s3+http://${KEY}:${SECRET}@${host}:9000/bkt?style=virtual`;
+      expect(() => parseS3Spec(spec), host).toThrow(/--allow-insecure-http/);
+      expect(parseS3Spec(spec, { allowInsecureHttp: true }).allowInsecureHttp, host).toBe(true);
+    }
+    const a = parseS3Spec(`s3+http://${KEY}:${SECRET}@localhost:9000/bkt`);
+    expect(plainHttpS3Host(a)).toBeNull();
+    expect(plainHttpS3Host({ ...a, style: 'virtual' })).toBe('bkt.localhost');
+    expect(() => new S3Node({ ...a, style: 'virtual' })).toThrow(/--allow-insecure-http/);
+  });
+
   it('is refused by the node itself unless allowed', () => {
     const a = parseS3Spec(`s3+http://${KEY}:${SECRET}@127.0.0.1:9000/bkt`);
     const away = { ...a, host: 'nas.example.test' };

@@ -12,6 +12,7 @@ import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { IdleLock, web } from '../src/shared/ipc';
 import { flipByte, shardObjects } from './helpers/cli';
+import { folderInput, webdavInput } from './helpers/location-input';
 
 /** Every file's bytes under a folder, as one text (to look for a secret on disk). */
 function filesUnder(dir: string): string {
@@ -154,7 +155,12 @@ describe('shardvault serve: the web bridge', () => {
   });
 
   it('answers 400 with a clear error for a malformed payload', async () => {
-    const base = { locations: [join(root, 'a'), join(root, 'b')], survive: 0, secretAgainst: 1, passphrase: 'pw' };
+    const base = {
+      locations: [folderInput(join(root, 'a')), folderInput(join(root, 'b'))],
+      survive: 0,
+      secretAgainst: 1,
+      passphrase: 'pw',
+    };
     const wrongType = await call('createVault', { ...base, survive: 'two' });
     expect(wrongType.status).toBe(400);
     expect(wrongType.json().error).toEqual({
@@ -166,7 +172,7 @@ describe('shardvault serve: the web bridge', () => {
     expect(extra.json().error?.message).toBe("request: unknown member 'isAdmin'");
     const missing = await call('unlock', {});
     expect(missing.json().error?.message).toMatch(/^passphrase: expected a passphrase/);
-    const nested = await call('createVault', { ...base, locations: ['/ok', 7] });
+    const nested = await call('createVault', { ...base, locations: [folderInput('/ok'), 7] });
     expect(nested.json().error?.message).toMatch(/^locations\[1\]: expected a location/);
     const payloadWhereNone = await call('status', { please: true });
     expect(payloadWhereNone.status).toBe(400);
@@ -200,16 +206,43 @@ describe('shardvault serve: the web bridge', () => {
       ['repair', {}, /^deep: expected true or false/],
       ['repair', { deep: 'yes' }, /^deep: expected true or false, got a string/],
       ['repair', { deep: true, force: true }, /^request: unknown member 'force'/],
-      ['probeLocation', {}, /^spec: expected a location/],
-      ['probeLocation', { spec: '' }, /^spec: must not be empty/],
-      ['probeLocation', { spec: 7 }, /^spec: expected a location/],
-      ['probeLocation', { spec: '/tmp/a\nb' }, /^spec: must not contain control characters/],
-      ['probeLocation', { spec: 'x'.repeat(2049) }, /^spec: must be at most 2048 characters/],
-      ['addLocation', { hostKey: key }, /^spec: expected a location/],
-      ['addLocation', { spec: '/tmp/x', hostKey: 'MD5:aa:bb' }, /^hostKey: expected a host key fingerprint/],
-      ['addLocation', { spec: '/tmp/x', hostKey: `${key}=` }, /^hostKey: /],
-      ['addLocation', { spec: '/tmp/x', hostKey: null }, /^hostKey: /],
-      ['addLocation', { spec: '/tmp/x', trust: true }, /^request: unknown member 'trust'/],
+      ['probeLocation', {}, /^location: expected a location/],
+      ['probeLocation', { location: 7 }, /^location: expected a location/],
+      // A SPEC (a URL that may hold a password) does not cross the bridge: fields do.
+      ['probeLocation', { spec: '/tmp/x' }, /^request: unknown member 'spec'/],
+      ['probeLocation', { location: { kind: 'ftp', fields: {} } }, /^location\.kind: expected one of/],
+      ['probeLocation', { location: { kind: 'local' } }, /^location\.fields: expected an object/],
+      ['probeLocation', { location: { kind: 'local', fields: { folder: 7 } } }, /^location\.fields\.folder: /],
+      [
+        'probeLocation',
+        { location: { kind: 'local', fields: { folder: '/tmp/a\nb' } } },
+        /^location\.fields\.folder: must not contain control characters/,
+      ],
+      [
+        'probeLocation',
+        { location: { kind: 'local', fields: { folder: 'x'.repeat(4097) } } },
+        /^location\.fields\.folder: must be at most 4096 characters/,
+      ],
+      [
+        'probeLocation',
+        { location: { kind: 'local', fields: { url: 'https://x' } } },
+        /^location\.fields: unknown member 'url'/,
+      ],
+      [
+        'probeLocation',
+        { location: { kind: 'local', fields: { folder: '/tmp/x' }, secrets: { password: 'pw' } } },
+        /^location\.secrets: unknown member 'password'/,
+      ],
+      [
+        'probeLocation',
+        { location: { kind: 's3', fields: {}, secrets: { password: 'pw' } } },
+        /^location\.secrets: unknown member 'password'/,
+      ],
+      ['addLocation', { hostKey: key }, /^location: expected a location/],
+      ['addLocation', { location: folderInput('/tmp/x'), hostKey: 'MD5:aa:bb' }, /^hostKey: expected a host key/],
+      ['addLocation', { location: folderInput('/tmp/x'), hostKey: `${key}=` }, /^hostKey: /],
+      ['addLocation', { location: folderInput('/tmp/x'), hostKey: null }, /^hostKey: /],
+      ['addLocation', { location: folderInput('/tmp/x'), trust: true }, /^request: unknown member 'trust'/],
       ['removeLocation', { name: 'usb' }, /^untrusted: expected true or false/],
       ['removeLocation', { name: 'usb', untrusted: 'no' }, /^untrusted: /],
       ['removeLocation', { name: '../usb', untrusted: false }, /^name: expected a location name/],
@@ -227,18 +260,20 @@ describe('shardvault serve: the web bridge', () => {
     }
   });
 
-  it('probes a SPEC without a vault, and never echoes its password', async () => {
-    const folder = await call('probeLocation', { spec: `${join(root, 'a')}#usb` });
+  it('probes a location without a vault, and never echoes its password', async () => {
+    const folder = await call('probeLocation', { location: folderInput(join(root, 'a'), 'usb') });
     expect(folder.status).toBe(200);
     expect(folder.json().value).toEqual({ kind: 'local', display: join(root, 'a'), hostKey: null });
-    const dav = await call('probeLocation', { spec: 'webdav+https://ana:hunter%3A2@dav.example.org/v%20a#dav' });
+    const dav = await call('probeLocation', {
+      location: webdavInput('https://dav.example.org/v a', 'ana', 'hunter:2', 'dav'),
+    });
     expect(dav.json().value).toEqual({
       kind: 'webdav',
       display: 'webdav+https://ana@dav.example.org/v%20a/',
       hostKey: null,
     });
-    // The engine refuses a bad SPEC in words (usage → 400), with the password redacted.
-    const bad = await call('probeLocation', { spec: 'webdav+https://ana:hunter2@bad_host/x' });
+    // The engine refuses a bad address in words (usage → 400), and never says the password.
+    const bad = await call('probeLocation', { location: webdavInput('https://bad_host/x', 'ana', 'hunter2', 'dav') });
     expect(bad.status).toBe(400);
     expect(bad.json().error?.code).toBe('usage');
     expect(bad.json().error?.message).toContain('bad host name');
@@ -254,7 +289,7 @@ describe('shardvault serve: the web bridge', () => {
 
   it('refuses a weak passphrase with its own code and the reason, and creates nothing', async () => {
     const weak = await call('createVault', {
-      locations: ['a', 'b', 'c'].map((d) => join(root, d)),
+      locations: ['a', 'b', 'c'].map((d) => folderInput(join(root, d))),
       survive: 1,
       secretAgainst: 1,
       passphrase: 'password123',
@@ -267,7 +302,7 @@ describe('shardvault serve: the web bridge', () => {
     expect(weak.body).not.toContain('password123');
     expect((await call('status')).json().value).toBeNull();
     const notBoolean = await call('createVault', {
-      locations: [join(root, 'a')],
+      locations: [folderInput(join(root, 'a'))],
       survive: 1,
       secretAgainst: 1,
       passphrase: 'password123',
@@ -279,7 +314,7 @@ describe('shardvault serve: the web bridge', () => {
   it('creates a vault, streams an upload into it, pushes progress, exports it verified', async () => {
     const passphrase = 'the bridge test passphrase';
     const created = await call('createVault', {
-      locations: ['a', 'b', 'c'].map((d) => join(root, d)),
+      locations: ['a', 'b', 'c'].map((d) => folderInput(join(root, d))),
       survive: 1,
       secretAgainst: 1,
       passphrase,
@@ -495,8 +530,8 @@ describe('shardvault serve: the web bridge', () => {
     expect(repaired.json().value).toMatchObject({ ok: true, keyShares: 'current', pending: [] });
 
     mkdirSync(join(root, 'd'));
-    expect((await call('addLocation', { spec: `${join(root, 'd')}#dee` })).json()).toEqual({ ok: true });
-    const exists = await call('addLocation', { spec: `${join(root, 'd')}#dee2` });
+    expect((await call('addLocation', { location: folderInput(join(root, 'd'), 'dee') })).json()).toEqual({ ok: true });
+    const exists = await call('addLocation', { location: folderInput(join(root, 'd'), 'dee2') });
     expect(exists.json().error?.code).toBe('usage');
     expect((await call('removeLocation', { name: 'dee', untrusted: false })).json()).toEqual({ ok: true });
     const status = (await call('status')).json().value as { locations: Array<{ name: string }> };
@@ -554,7 +589,7 @@ async function withNewVault(
   const app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
   try {
     for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
-    const locations = ['a', 'b', 'c'].map((d) => join(root, d));
+    const locations = ['a', 'b', 'c'].map((d) => folderInput(join(root, d)));
     await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase });
     await work(app, root);
   } finally {

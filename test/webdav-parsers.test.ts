@@ -7,6 +7,7 @@
 // slashes, duplicated properties, bad lengths, malformed challenges) give the engine's typed
 // errors only, never a path outside the location's root, never an invalid request header.
 // SHARDVAULT_FUZZ_RUNS sets the inputs per property (2,000 by default, as test/format.test.ts).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import fc from 'fast-check';
@@ -199,6 +200,57 @@ describe('Digest (RFC 7616 and RFC 2617 examples)', () => {
     expect(chooseChallenge(['Digest realm="r", qop="auth", Basic realm="r"'])).toEqual({ scheme: 'basic' });
     const auth = new Authenticator('u', 'p');
     expect(auth.learn(['Digest realm="r", qop="auth"'], false)).toBe(false);
+  });
+
+  it('sends a username outside printable ASCII as RFC 8187 UTF-8, hashed as UTF-8', () => {
+    const challenge = chooseChallenge(['Digest realm="r", nonce="n", qop="auth", algorithm=SHA-256']);
+    if (challenge?.scheme !== 'digest') throw new Error('no digest challenge chosen');
+    for (const [username, encoded] of [
+      ['用户', '%E7%94%A8%E6%88%B7'],
+      ['José', 'Jos%C3%A9'], // Latin-1 would go as one byte the server reads as another name
+      ['line\r\nX-Injected: 1', 'line%0D%0AX-Injected%3A%201'],
+      ['\u{1F600}', '%F0%9F%98%80'],
+    ] as const) {
+      const header = digestAuthorization({ ...request, username, challenge });
+      validateHeaderValue('authorization', header);
+      expect(header).toMatch(
+        new RegExp(`^Digest username\\*=UTF-8''${encoded.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `),
+      );
+      expect(header).not.toContain('username=');
+      // RFC 7616 3.4.4: the hash takes the name itself, in UTF-8.
+      const H = (x: string): string => createHash('sha256').update(x, 'utf8').digest('hex');
+      const ha1 = H(`${username}:r:${request.password}`);
+      const ha2 = H(`${request.method}:${request.uri}`);
+      expect(header).toContain(`response="${H(`${ha1}:n:00000001:${request.cnonce}:auth:${ha2}`)}"`);
+    }
+    // Printable ASCII goes as it always did.
+    expect(digestAuthorization({ ...request, challenge })).toMatch(/^Digest username="Mufasa", /);
+  });
+
+  it('hashes a realm as the bytes the server sent (a UTF-8 realm is not encoded twice)', () => {
+    // "Tresor für Bob" in UTF-8, as Node hands a header's bytes over: one character a byte.
+    const sent = Buffer.from('Tresor für Bob', 'utf8').toString('latin1');
+    const challenge = chooseChallenge([`Digest realm="${sent}", nonce="n", qop="auth"`]);
+    if (challenge?.scheme !== 'digest') throw new Error('no digest challenge chosen');
+    const header = digestAuthorization({ ...request, challenge });
+    validateHeaderValue('authorization', header);
+    expect(header).toContain(`realm="${sent}"`);
+    // What Apache's htdigest stores: MD5 over the configured realm's UTF-8 bytes.
+    const md5 = (x: Buffer | string): string => createHash('md5').update(x).digest('hex');
+    const ha1 = md5(Buffer.from(`${request.username}:Tresor für Bob:${request.password}`, 'utf8'));
+    const ha2 = md5(`${request.method}:${request.uri}`);
+    expect(header).toContain(`response="${md5(`${ha1}:n:00000001:${request.cnonce}:auth:${ha2}`)}"`);
+  });
+
+  it('reads a parameter named __proto__ or constructor as a parameter, and pollutes nothing', () => {
+    const [c] = parseChallenges('Digest __proto__="x", constructor=y, realm="r", nonce="n", toString=z');
+    expect(Object.getPrototypeOf(c!.params)).toBeNull();
+    expect(Object.keys(c!.params).sort()).toEqual(['__proto__', 'constructor', 'nonce', 'realm', 'tostring']);
+    expect(c!.params['__proto__']).toBe('x');
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+    expect(chooseChallenge(['Digest __proto__="x", realm="r", nonce="n"'])).toMatchObject({ realm: 'r', nonce: 'n' });
+    // Without a realm of its own, a challenge has none: nothing is found on a prototype.
+    expect(chooseChallenge(['Digest __proto__="x", nonce="n", constructor="c"'])).toBeNull();
   });
 
   it('does not echo control characters a challenge holds into the request', () => {
@@ -522,9 +574,10 @@ describe('fuzzing', () => {
       fc.property(
         fc.array(fc.oneof(challenge, pieces, fc.string({ unit: 'binary', maxLength: 120 })), { maxLength: 3 }),
         fc.boolean(),
-        (challenges, sent) => {
+        fc.oneof(fc.constant('vault'), fc.string({ unit: 'binary', minLength: 1, maxLength: 12 })),
+        (challenges, sent, username) => {
           parseChallenges(challenges.join(', '));
-          const auth = new Authenticator('vault', 'p"w\\d');
+          const auth = new Authenticator(username, 'p"w\\d');
           const retry = auth.learn(challenges, sent);
           const header = auth.header('PROPFIND', '/vault/shards/');
           if (retry) expect(header).not.toBeNull();

@@ -63,9 +63,10 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
 SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
-or webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, optionally followed by #NAME (default loc1, loc2, ...).
+webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, or s3(+http)://KEY:SECRET@HOST:PORT/BUCKET/PREFIX
+[?region=R&style=virtual], optionally followed by #NAME (default loc1, loc2, ...).
 --trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
---allow-insecure-http lets a WebDAV password go over plain http:// to another machine (init, open,
+--allow-insecure-http lets a WebDAV password or S3 requests go over plain http to another machine (init, open,
 location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
 $SHARDVAULT_RECOVERY_CODE (with --recovery), $SHARDVAULT_OLD_PASSPHRASE (after a change on another

@@ -57,6 +57,7 @@ import {
   web,
 } from '../shared/ipc';
 import { engineHandlers } from '../shared/dispatch';
+import { type ErrorCode, httpStatusFor } from '../shared/errors';
 import { redactCredentials } from '../shared/redact';
 
 export interface ServeOptions {
@@ -113,40 +114,10 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.map': 'application/json',
 };
 
-/** HTTP status for each error code; the envelope's code is what the client reads. */
-function httpStatus(code: string): number {
-  switch (code) {
-    case 'bad-request':
-    case 'usage':
-      return 400;
-    case 'auth':
-    case 'forbidden':
-      return 403;
-    case 'not-found':
-    case 'unknown-call':
-      return 404;
-    case 'exists':
-    case 'busy':
-    case 'rollback':
-      return 409;
-    case 'policy':
-    case 'verify':
-    case 'weak-passphrase':
-      return 422;
-    case 'unavailable':
-    case 'offline':
-      return 503;
-    case 'no-space':
-      return 507;
-    default:
-      return 500;
-  }
-}
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -320,7 +291,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
         log(
           `${name} failed: ${redactCredentials(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
         );
-      sendError(res, httpStatus(info.code), info);
+      sendError(res, httpStatusFor(info.code), info);
       return;
     }
     let checked: unknown;
@@ -376,7 +347,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
         res.setHeader('connection', 'close');
         req.resume();
       }
-      sendError(res, httpStatus(info.code), info);
+      sendError(res, httpStatusFor(info.code), info);
     }
   }
 
@@ -394,7 +365,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       unregisterTemporary(folder);
       const info = toBridgeError(error);
       if (info.code === 'internal') log(`export failed: ${redactCredentials(String(error))}`);
-      sendError(res, httpStatus(info.code), info);
+      sendError(res, httpStatusFor(info.code), info);
       return;
     }
     const ticket = randomBytes(32).toString('base64url');

@@ -28,7 +28,7 @@ import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
 import { addLocation, editLocation, removeLocation, testLocation } from './vault/location-ops';
 import { repair } from './vault/repair';
-import { parseSpec, sftpTarget, type LocationSecrets } from './storage/open';
+import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -194,7 +194,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         if (await load()) throw new UsageError('this profile already has a vault');
         await requireStrongPassphrase(req.passphrase, { allowWeak: req.allowWeakPassphrase ?? false });
         const created = await Vault.create(options.profileDir, {
-          locations: req.locations,
+          locations: req.locations.map(readLocation),
           policy: { survive: req.survive, secretAgainst: req.secretAgainst },
           passphrase: req.passphrase,
           kdf: options.insecureKdf ?? DEFAULT_KDF,
@@ -226,7 +226,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const secret = req.recoveryCode ? { recoveryCode: req.recoveryCode } : { passphrase: req.passphrase ?? '' };
         vault = await Vault.attach(
           options.profileDir,
-          req.locations,
+          req.locations.map(readLocation),
           secret,
           req.recoveryCode ? (req.passphrase ?? null) : null,
           {
@@ -290,7 +290,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     repair: (req) => serial(async () => repair(await unlocked(), { deep: req.deep })),
     probeLocation: (req) =>
       serial(async () => {
-        const parsed = parseSpec(req.spec);
+        const parsed = readLocation(req.location);
         const target = sftpTarget(parsed);
         const hostKey =
           target && !target.fingerprint
@@ -303,7 +303,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
-        await addLocation(v, req.spec, confirm, req.allowInsecureHttp ?? false);
+        await addLocation(v, readLocation(req.location), confirm, req.allowInsecureHttp ?? false);
       }),
     editLocation: (req) =>
       serial(async () => {
@@ -311,7 +311,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           Promise.resolve(fingerprint === req.hostKey);
         const change = {
           ...(req.newName !== undefined ? { name: req.newName } : {}),
-          ...(req.spec !== undefined ? { spec: req.spec } : {}),
+          ...(req.location !== undefined ? { spec: readLocation(req.location) } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
         await editLocation(await unlocked(), req.name, change, confirm);

@@ -1,25 +1,14 @@
 /**
  * Typed errors of the engine. Few on purpose (rclone's sentinel errors show how few are
- * needed): every failure a caller must tell apart has a code, and each code has one exit
- * status in the CLI. Messages are written for the user and never carry secrets.
+ * needed): every failure a caller must tell apart has a code (src/shared/errors.ts: one
+ * table with each code's meaning, CLI exit status and HTTP status). Messages are written for the user and never carry secrets.
  */
 
-export type ErrorCode =
-  | 'usage' // the caller asked for something malformed
-  | 'weak-passphrase' // a new passphrase is too easy to guess (crypto/passphrase-strength.ts)
-  | 'auth' // wrong passphrase or recovery code, or none given
-  | 'unavailable' // not enough locations reachable to do the work
-  | 'busy' // another process holds the profile
-  | 'verify' // verify found a problem
-  | 'not-found' // a named thing does not exist
-  | 'exists' // a named thing exists and the caller did not ask to replace it
-  | 'corrupt' // bytes from a location failed a check (tag, hash, length, format)
-  | 'policy' // the redundancy policy cannot be honoured by the locations
-  | 'offline' // a single location cannot be reached right now (transient for the caller)
-  | 'permission' // a location refused access (credentials, permissions)
-  | 'no-space' // a location is full
-  | 'rollback' // a location served state older than this profile has seen
-  | 'io'; // anything else from the operating system
+import { type EngineErrorCode } from '../shared/errors';
+
+export { assertNever, exitCodeFor } from '../shared/errors';
+/** The engine's codes; the list, their meanings and exit statuses are in src/shared/errors.ts. */
+export type ErrorCode = EngineErrorCode;
 
 export class ShardvaultError extends Error {
   override readonly name: string = 'ShardvaultError';
@@ -100,38 +89,5 @@ export class AuthError extends ShardvaultError {
   override readonly name = 'AuthError';
   constructor(message: string) {
     super('auth', message);
-  }
-}
-
-export function assertNever(value: never, what = 'value'): never {
-  throw new TypeError(`unexpected ${what}: ${String(value)}`);
-}
-
-/** Exit status of the CLI for each error code (the CLI contract in README.md). */
-export function exitCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'usage':
-    case 'weak-passphrase':
-      return 2;
-    case 'auth':
-      return 3;
-    case 'unavailable':
-      return 4;
-    case 'busy':
-      return 5;
-    case 'verify':
-      return 6;
-    case 'not-found':
-    case 'exists':
-    case 'corrupt':
-    case 'policy':
-    case 'offline':
-    case 'permission':
-    case 'no-space':
-    case 'rollback':
-    case 'io':
-      return 1;
-    default:
-      return assertNever(code, 'error code');
   }
 }

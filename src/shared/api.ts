@@ -6,8 +6,10 @@
  * The JSON shapes here are also the CLI's `--json` output (README, "CLI").
  */
 
+import type { LocationInput, LocationKindName } from './location-kinds';
+
+export type { LocationInput, LocationKindName };
 export type Health = 'healthy' | 'degraded' | 'lost';
-export type LocationKindName = 'local' | 'sftp' | 'webdav';
 
 export interface VaultSummary {
   readonly id: string;
@@ -184,12 +186,12 @@ export interface PassphraseChangeReport {
 export interface ShardvaultApi {
   /** null when this profile has no vault yet (first run). */
   status(): Promise<StatusReport | null>;
-  /** Creates a vault over the locations (SPEC strings as the CLI takes them), unlocked. Its
+  /** Creates a vault over the locations (their fields and secrets, never a SPEC), unlocked. Its
    * recovery code waits in recoveryKit() until the user confirms it is written down. A
    * passphrase that is easy to guess is refused (error code 'weak-passphrase', its message
    * says why) unless `allowWeakPassphrase`, the CLI's --weak-passphrase. */
   createVault(req: {
-    locations: readonly string[];
+    locations: readonly LocationInput[];
     survive: number;
     secretAgainst: number;
     passphrase: string;
@@ -206,7 +208,7 @@ export interface ShardvaultApi {
   /** Attaches this profile to an existing vault found on the locations. With a recovery code,
    * `passphrase` is the new one, held to createVault's strength rule. */
   openVault(req: {
-    locations: readonly string[];
+    locations: readonly LocationInput[];
     passphrase?: string;
     recoveryCode?: string;
     /** The recovery kit's vault key fingerprint: the key found must have it. */
@@ -250,17 +252,18 @@ export interface ShardvaultApi {
   accessLog(): Promise<AccessRequest[]>;
   /** Rebuilds lost or damaged shards, rewrites manifests, re-deals key shares, collects garbage. */
   repair(req: { deep: boolean }): Promise<RepairReport>;
-  /** Parses a location SPEC and, for SFTP without a pinned key, fetches the host key to confirm. */
-  probeLocation(req: { spec: string }): Promise<LocationProbe>;
+  /** Reads a location's fields (secrets need not be given) and, for SFTP without a pinned key,
+   * fetches the host key to confirm. */
+  probeLocation(req: { location: LocationInput }): Promise<LocationProbe>;
   /** Adds a location (deals the key shares again). `hostKey` is the fingerprint the user
    * confirmed after probeLocation; a server presenting another key is refused. */
-  addLocation(req: { spec: string; hostKey?: string; allowInsecureHttp?: boolean }): Promise<void>;
-  /** Renames a location and/or gives it a new address or credentials (`spec`): the new address
+  addLocation(req: { location: LocationInput; hostKey?: string; allowInsecureHttp?: boolean }): Promise<void>;
+  /** Renames a location and/or gives it a new address or credentials (`location`): the new address
    * must already hold this location's data. `hostKey` as for addLocation. */
   editLocation(req: {
     name: string;
     newName?: string;
-    spec?: string;
+    location?: LocationInput;
     hostKey?: string;
     allowInsecureHttp?: boolean;
   }): Promise<void>;

@@ -12,9 +12,11 @@
  *     the contract does not name is dropped, so nothing but status objects can reach the
  *     renderer even if the engine grew a field it should not send.
  *   - The only secret that ever travels engine → UI is the recovery code, in recoveryKit's
- *     answer, from the vault's creation until the user confirms the kit (or it is locked). Passphrases, and the passwords a location SPEC
- *     may carry (createVault, openVault, addLocation), travel UI → engine only; an error
- *     message that quotes a SPEC has its password redacted (toBridgeError).
+ *     answer, from the vault's creation until the user confirms the kit (or it is locked).
+ *     Passphrases, and a location's secrets (createVault, openVault, addLocation,
+ *     editLocation), travel UI → engine only, each as a field of its own (locationInput):
+ *     no request carries a SPEC, so no secret crosses a bridge inside a URL. An error message
+ *     that quotes a SPEC or URL has its password redacted (toBridgeError).
  *
  * Plain TypeScript: no Node, no DOM (the layer rule in eslint.config.js).
  */
@@ -25,7 +27,6 @@ import type {
   AccessRequest,
   FileEntry,
   Health,
-  LocationKindName,
   LocationProbe,
   LocationStatus,
   LocationTest,
@@ -40,43 +41,28 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import { type ErrorCode, isEngineErrorCode } from './errors';
+import {
+  fieldNames,
+  type LocationInput,
+  LOCATION_KIND_NAMES,
+  LOCATION_NAME,
+  LOCATION_NAME_RULE,
+} from './location-kinds';
 import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
 // The envelope
 
 export interface BridgeError {
-  /** An engine error code (src/core/errors.ts) or one of BRIDGE_ERROR_CODES. */
-  readonly code: string;
+  /** An engine error code or one a bridge adds (src/shared/errors.ts). */
+  readonly code: ErrorCode;
   /** Words for a user; never a secret. */
   readonly message: string;
 }
 
 export type Envelope<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: BridgeError };
-
-/** Error codes the bridges add to the engine's own. */
-export const BRIDGE_ERROR_CODES = ['bad-request', 'forbidden', 'unknown-call', 'unsupported', 'internal'] as const;
-
-/** The engine's error codes (src/core/errors.ts ErrorCode), repeated here because shared may
- * not import the core; a message with one of these codes was written for the user. */
-const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set([
-  'usage',
-  'weak-passphrase',
-  'auth',
-  'unavailable',
-  'busy',
-  'verify',
-  'not-found',
-  'exists',
-  'corrupt',
-  'policy',
-  'offline',
-  'permission',
-  'no-space',
-  'rollback',
-  'io',
-]);
 
 const MAX_MESSAGE = 500;
 
@@ -89,7 +75,7 @@ export function toBridgeError(error: unknown): BridgeError {
   if (error instanceof SchemaError) return { code: 'bad-request', message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && ENGINE_ERROR_CODES.has(code)) {
+    if (isEngineErrorCode(code)) {
       return { code, message: redactCredentials(error.message).slice(0, MAX_MESSAGE) };
     }
   }
@@ -278,8 +264,6 @@ const count = integer();
 const bytes = integer();
 const label = string({ max: 1024 });
 
-/** A location as the CLI takes it: a folder path, or an sftp:// or webdav(s):// SPEC. */
-export const locationSpec = string({ min: 1, max: 2048, expected: 'a location (a folder path or a SPEC string)' });
 /** A passphrase: any characters, bounded so a request cannot make the KDF hash megabytes. */
 export const passphrase = string({ min: 1, max: 1024, control: true, expected: 'a passphrase' });
 export const recoveryCode = string({ min: 1, max: 256, expected: 'a recovery code' });
@@ -291,8 +275,8 @@ export const hostPath = string({ min: 1, max: 4096, expected: 'a path' });
 export const locationName = string({
   min: 1,
   max: 64,
-  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-  expected: "a location name (letters, digits, '.', '_' or '-')",
+  pattern: LOCATION_NAME,
+  expected: `a location name (${LOCATION_NAME_RULE})`,
 });
 /** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
 export const hostKeyFingerprint = string({
@@ -300,6 +284,32 @@ export const hostKeyFingerprint = string({
   max: 128,
   pattern: /^SHA256:[A-Za-z0-9+/]{43}$/,
   expected: 'a host key fingerprint (SHA256: and 43 base64 characters)',
+});
+
+const fieldText = string({ max: 4096, expected: 'text' });
+const secretText = string({ max: 1024, expected: 'a secret' });
+
+/**
+ * A location as a form gives it (src/shared/location-kinds.ts LocationInput): its kind, and
+ * that kind's fields and secrets by name, any other member refused. Never a SPEC: a secret
+ * does not cross a bridge inside a URL.
+ */
+export const locationInput: Schema<LocationInput> = schema('a location (kind, fields, secrets)', (value, path) => {
+  const at = (member: string): string => (path ? `${path}.${member}` : member);
+  if (!isPlainObject(value)) fail(path, `expected a location (kind, fields, secrets), got ${describe(value)}`);
+  const kind = oneOf(LOCATION_KIND_NAMES).parse(value['kind'], at('kind'));
+  const members = (secret: boolean, text: Schema<string>): Shape =>
+    Object.fromEntries(fieldNames(kind, secret).map((name) => [name, optional(text)]));
+  return object(
+    {
+      kind: oneOf([kind]),
+      name: optional(locationName),
+      fields: object(members(false, fieldText), 'reject'),
+      secrets: optional(object(members(true, secretText), 'reject')),
+      hostKey: optional(hostKeyFingerprint),
+    },
+    'reject',
+  ).parse(value, path) as LocationInput;
 });
 
 export const vaultSummary: Schema<VaultSummary> = object(
@@ -320,12 +330,10 @@ export const recoveryKit: Schema<RecoveryKit> = object(
   'drop',
 );
 
-export const LOCATION_KINDS = every<LocationKindName>()(['local', 'sftp', 'webdav']);
-
 export const locationStatus: Schema<LocationStatus> = object(
   {
     name: label,
-    kind: oneOf(LOCATION_KINDS),
+    kind: oneOf(LOCATION_KIND_NAMES),
     display: label,
     reachable: boolean,
     latencyMs: nullable(number()),
@@ -345,7 +353,7 @@ export const statusReport: Schema<StatusReport> = object(
 );
 
 export const locationProbe: Schema<LocationProbe> = object(
-  { kind: oneOf(LOCATION_KINDS), display: label, hostKey: nullable(hostKeyFingerprint) },
+  { kind: oneOf(LOCATION_KIND_NAMES), display: label, hostKey: nullable(hostKeyFingerprint) },
   'drop',
 );
 
@@ -519,7 +527,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'createVault',
     object(
       {
-        locations: array(locationSpec, { min: 1, max: 64 }),
+        locations: array(locationInput, { min: 1, max: 64 }),
         survive: integer({ max: 63 }),
         secretAgainst: integer({ max: 63 }),
         passphrase,
@@ -536,7 +544,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'openVault',
     object(
       {
-        locations: array(locationSpec, { min: 1, max: 64 }),
+        locations: array(locationInput, { min: 1, max: 64 }),
         passphrase: optional(passphrase),
         recoveryCode: optional(recoveryCode),
         expectFingerprint: optional(string({ min: 1, max: 64, expected: 'a vault key fingerprint' })),
@@ -570,11 +578,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
   repair: call('repair', object({ deep: boolean }, 'reject'), repairReport),
-  probeLocation: call('probeLocation', object({ spec: locationSpec }, 'reject'), locationProbe),
+  probeLocation: call('probeLocation', object({ location: locationInput }, 'reject'), locationProbe),
   addLocation: call(
     'addLocation',
     object(
-      { spec: locationSpec, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      { location: locationInput, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
       'reject',
     ),
     nothing,
@@ -585,7 +593,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
       {
         name: locationName,
         newName: optional(locationName),
-        spec: optional(locationSpec),
+        location: optional(locationInput),
         hostKey: optional(hostKeyFingerprint),
         allowInsecureHttp: optional(boolean),
       },

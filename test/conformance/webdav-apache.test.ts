@@ -73,6 +73,19 @@ describe('WebDAV (Apache mod_dav): server specifics', () => {
     }
   });
 
+  it('speaks Digest under a realm outside ASCII (hashed as the UTF-8 bytes Apache sends)', async () => {
+    const digest = await startApache({ auth: 'digest', realm: 'Tresor für Bob' });
+    const node = new WebDavNode({ url: digest.url, username: digest.user, password: digest.password });
+    try {
+      const data = pattern('realm', 1000);
+      await node.put('r', data);
+      expect(equalBytes(await readObject(node, 'r', 1000), data)).toBe(true);
+    } finally {
+      await node.close();
+      await digest.stop();
+    }
+  });
+
   it('is OfflineError, not a hang, when a server never answers', async () => {
     const silent = await silentServer();
     const node = new WebDavNode({ url: `http://127.0.0.1:${silent.port}/`, timeoutMs: 1000 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocationInput } from '../../src/shared/api';
 import { type RcloneServer, startRclone } from '../servers/rclone';
 import { type SshdServer, startSshd } from '../servers/sshd';
 import { type Served, exportByDownload, launchChromium, missingForBrowser, serve } from './helpers';
@@ -124,12 +125,13 @@ describe.skipIf(missing !== null)('a vault over real servers, made in the first 
     const kit = await page.locator('.kit-facts').innerText();
     expect(kit).toContain(sshd.host);
     expect(kit).not.toContain(dav.password);
-    // The SPEC sent to the engine pinned the confirmed host key and carried the password.
-    const created = JSON.parse(sent.filter((s) => s.route === '/api/createVault').at(-1)!.body) as {
-      locations: string[];
-    };
-    expect(created.locations.find((l) => l.startsWith('sftp://'))).toContain(`fingerprint=${sshd.fingerprint}`);
-    expect(created.locations.find((l) => l.startsWith('webdav+'))).toContain(encodeURIComponent(dav.password));
+    // The locations sent to the engine pinned the confirmed host key and carried the password
+    // as a field of its own, never inside a URL.
+    const body = sent.filter((s) => s.route === '/api/createVault').at(-1)!.body;
+    const created = JSON.parse(body) as { locations: LocationInput[] };
+    expect(created.locations.find((l) => l.kind === 'sftp')).toMatchObject({ hostKey: sshd.fingerprint });
+    expect(created.locations.find((l) => l.kind === 'webdav')).toMatchObject({ secrets: { password: dav.password } });
+    expect(body).not.toContain(`:${encodeURIComponent(dav.password)}@`);
     await page.getByLabel(/I have written down/).check();
     await page.getByRole('button', { name: 'Continue to the vault' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();

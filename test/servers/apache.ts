@@ -24,7 +24,9 @@ export interface ApacheServer {
   stop(): Promise<void>;
 }
 
-export async function startApache(options: { auth?: 'basic' | 'digest' } = {}): Promise<ApacheServer> {
+export async function startApache(
+  options: { auth?: 'basic' | 'digest'; /** The AuthName (UTF-8 in the config). */ realm?: string } = {},
+): Promise<ApacheServer> {
   const auth = options.auth ?? 'basic';
   const apache2 = requireBinary('apache2', 'apache2');
   const htpasswd = requireBinary('htpasswd', 'apache2-utils');
@@ -40,7 +42,7 @@ export async function startApache(options: { auth?: 'basic' | 'digest' } = {}): 
   }
   const user = 'vault';
   const password = 'correct horse battery';
-  const realm = 'shardvault test';
+  const realm = options.realm ?? 'shardvault test';
   const passwordFile = nodePath.join(dir, 'passwords');
   if (auth === 'basic') {
     run(htpasswd, ['-b', '-c', passwordFile, user, password]);

@@ -7,6 +7,7 @@ import { toBase64 } from '../crypto/bytes';
 import type { KdfParams } from '../crypto/kdf';
 import { CorruptError } from '../errors';
 import { JsonReader } from './json';
+import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
 import {
   DEAL_ID_BYTES,
   headHeader,
@@ -38,7 +39,7 @@ export interface Policy {
 export interface LocationEntry {
   readonly id: string;
   readonly name: string;
-  readonly kind: 'local' | 'sftp' | 'webdav';
+  readonly kind: LocationKindName;
   /** Where it is, without credentials. */
   readonly display: string;
 }
@@ -151,7 +152,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     return {
       id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
       name: j.string(l['name'], `locations[${i}].name`, 64),
-      kind: j.oneOf(l['kind'], `locations[${i}].kind`, ['local', 'sftp', 'webdav'] as const),
+      kind: j.oneOf(l['kind'], `locations[${i}].kind`, LOCATION_KIND_NAMES),
       display: j.string(l['display'], `locations[${i}].display`, 2048),
     };
   });

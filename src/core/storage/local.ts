@@ -319,6 +319,20 @@ export class LocalFolderNode implements StorageNode {
     }
     if (!above.isDirectory()) throw new ForeignObjectError(`${parent} is not a folder: ${root} can't be made in it`);
     if (confirm && !(await confirm())) throw new UsageError(`${root} does not exist (not created)`);
+    // The question may take minutes, and whoever else writes the parent's own parent (a NAS
+    // share, a sync folder) may meanwhile swap the parent for a link: the folder checked is
+    // the one made in, before and after (what remains is the microseconds around mkdir; Node
+    // has no mkdirat). A folder made through a swapped parent is said, never used nor removed.
+    const swapped = (): ForeignObjectError =>
+      new ForeignObjectError(
+        `${parent} changed while ${nodePath.basename(root)} was being made (it is no longer the folder checked, ` +
+          `or now a link): not followed; look at what is there now before trying again`,
+      );
+    /** Whether the parent is the very folder checked (not a link, not another folder since). */
+    const sameFolder = (now: Stats | null): boolean =>
+      now !== null && now.isDirectory() && now.dev === above.dev && now.ino === above.ino;
+    if (!sameFolder(await lstatOrNull(parent))) throw swapped();
+    let outcome: RootOutcome = 'created';
     try {
       // mkdir never follows a link at its last component: one planted meanwhile is EEXIST.
       await fs.mkdir(root, { mode: 0o700 });
@@ -330,9 +344,10 @@ export class LocalFolderNode implements StorageNode {
       if (!(await lstatOrNull(root))?.isDirectory()) {
         throw new ForeignObjectError(`${root} appeared meanwhile and is not a folder: not followed`);
       }
-      return 'present';
+      outcome = 'present';
     }
-    return 'created';
+    if (!sameFolder(await lstatOrNull(parent))) throw swapped();
+    return outcome;
   }
 
   async close(): Promise<void> {

@@ -28,8 +28,10 @@
 import { randomBytes } from 'node:crypto';
 import { CorruptError, ForeignObjectError, OfflineError } from '../errors';
 import { isFormatObjectName, PATHS } from '../format/records';
+import type { LocationKindName } from '../../shared/location-kinds';
 
-export type LocationKind = 'local' | 'sftp' | 'webdav';
+/** The kinds are listed once, in src/shared/location-kinds.ts; each has an entry in ./kinds. */
+export type LocationKind = LocationKindName;
 
 export interface ObjectInfo {
   /** Object key relative to the location root, as given to put. */

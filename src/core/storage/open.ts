@@ -1,38 +1,31 @@
 /**
- * Turns a location SPEC (as the CLI and the UI take it) into a StorageNode:
+ * Turns a location SPEC (the CLI's notation) into what the profile keeps and into a
+ * StorageNode, through the location-kind registry (./kinds): each kind reads its own SPEC,
+ * says what of it is stored and what is secret, and makes its node.
  *
  *   /path/to/folder#NAME
  *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH?identity=KEYFILE&fingerprint=SHA256:...#NAME
  *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE]#NAME
+ *   s3://KEY:SECRET@HOST[:PORT]/BUCKET[/PREFIX][?region=R&style=virtual]#NAME   (s3+http:// too)
  *
  * A parsed spec splits into what the profile may keep in the clear (`spec`: the SPEC
  * without its name and secrets, key and CA files made absolute) and `secrets` (a password,
- * a key's passphrase), which the profile seals under the passphrase.
+ * a key's passphrase, a secret key), which the profile seals under the passphrase.
  *
  * A SPEC a user gives anew (init, open, location add and edit) also passes
- * requirePrivateTransport: a WebDAV password goes over plain http only to this machine,
- * unless the user allows it, and the stored SPEC then records that (`insecure-http=1`).
+ * requirePrivateTransport: a kind that can talk plain http goes to another machine only
+ * when the user allows it, and the stored SPEC then records that (`insecure-http=1`).
  */
-import * as nodePath from 'node:path';
 import { UsageError } from '../errors';
-import { withBreaker } from './breaker';
-import { LocalFolderNode } from './local';
-import type { LocationKind, StorageNode } from './node';
-import { LazyNode } from './lazy';
-import { withRetry } from './retry';
-import type { SftpOptions } from './sftp';
-import { displayRemote, INSECURE_HTTP, parseRemoteSpec, plainHttpPasswordHost, plainHttpRefusal } from './url';
-import type { WebDavOptions } from './webdav';
+import { fieldNames, type LocationInput, type LocationKindName } from '../../shared/location-kinds';
+import { KINDS, kindOfSpec, type LocationSecrets, type NodeOptions } from './kinds';
+import type { StorageNode } from './node';
 
-export interface LocationSecrets {
-  /** SFTP or WebDAV password. */
-  readonly password?: string;
-  /** Passphrase of an SFTP private key. */
-  readonly keyPassphrase?: string;
-}
+export { splitName } from './kinds';
+export type { LocationSecrets, NodeOptions } from './kinds';
 
 export interface ParsedSpec {
-  readonly kind: LocationKind;
+  readonly kind: LocationKindName;
   /** The name after '#', or null when none was given. */
   readonly name: string | null;
   /** The spec without its name and without secrets: what the profile stores. */
@@ -43,154 +36,98 @@ export interface ParsedSpec {
   readonly display: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const REMOTE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-export function splitName(spec: string): { body: string; name: string | null } {
-  const hash = spec.lastIndexOf('#');
-  if (hash < 0) return { body: spec, name: null };
-  const name = spec.slice(hash + 1);
-  if (!NAME.test(name)) {
-    throw new UsageError(`location name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (up to 64)`);
-  }
-  return { body: spec.slice(0, hash), name };
-}
-
-/** Builds the credential-free SPEC the profile keeps, from parsed remote options. */
-function storedSpec(options: SftpOptions | WebDavOptions): string {
-  const query: string[] = [];
-  if ('url' in options) {
-    if (options.caFile) query.push(`ca=${encodeURIComponent(nodePath.resolve(options.caFile))}`);
-    if (options.allowInsecureHttp) query.push(`${INSECURE_HTTP}=1`);
-  } else {
-    if (options.privateKeyPath) query.push(`identity=${encodeURIComponent(nodePath.resolve(options.privateKeyPath))}`);
-    if (options.fingerprint) query.push(`fingerprint=${options.fingerprint}`);
-  }
-  return displayRemote(options) + (query.length ? `?${query.join('&')}` : '');
-}
+type Stored = Pick<ParsedSpec, 'kind' | 'spec'>;
 
 export function parseSpec(spec: string): ParsedSpec {
   if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError('a location needs a folder path or URL');
   const text = spec.trim();
-  if (REMOTE.test(text)) {
-    const remote = parseRemoteSpec(text);
-    const password = remote.options.password ?? undefined;
-    return {
-      kind: remote.kind,
-      name: remote.name,
-      spec: storedSpec(remote.options),
-      secrets: password ? { password } : null,
-      display: displayRemote(remote.options),
-    };
-  }
-  const { body, name } = splitName(text);
-  const path = nodePath.resolve(body);
-  return { kind: 'local', name, spec: path, secrets: null, display: path };
+  const kind = kindOfSpec(text);
+  return { kind: kind.name, ...kind.parse(text) };
+}
+
+/** A location as a caller gives it: a SPEC (the CLI), or one already read (readLocation). */
+export type LocationGiven = string | ParsedSpec;
+
+export function readGiven(given: LocationGiven): ParsedSpec {
+  return typeof given === 'string' ? parseSpec(given) : given;
 }
 
 /**
- * Refuses a new WebDAV location that would send its password over plain http to another
- * machine, unless `allowInsecureHttp` (--allow-insecure-http) or the SPEC's own
- * `insecure-http=1` says the user wants it; then the stored spec records it, so the location
- * is not refused later.
+ * Reads a location a form gives as fields (the bridges' requests): the kind reads its address
+ * fields as strictly as its SPEC, the secrets are taken by the kind's secret field names only,
+ * and a confirmed host key is pinned. No SPEC with a secret in it is ever written.
+ */
+export function readLocation(input: LocationInput): ParsedSpec {
+  const kind = KINDS[input.kind];
+  const known = new Set(fieldNames(input.kind, false));
+  const unknown = Object.keys(input.fields).filter((f) => !known.has(f));
+  if (unknown.length > 0) throw new UsageError(`a ${input.kind} location has no field ${unknown.join(', ')}`);
+  const secretNames = new Set(fieldNames(input.kind, true));
+  const secrets: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.secrets ?? {})) {
+    if (!secretNames.has(key)) throw new UsageError(`a ${input.kind} location has no secret ${key}`);
+    if (typeof value === 'string' && value !== '') secrets[key] = value;
+  }
+  const given = Object.keys(secrets).length > 0 ? secrets : null;
+  const parsed: ParsedSpec = {
+    kind: input.kind,
+    ...kind.fromFields(input.fields, input.name ?? null, given),
+    secrets: given,
+  };
+  return input.hostKey ? withFingerprint(parsed, input.hostKey) : parsed;
+}
+
+const hasSecrets = (secrets: LocationSecrets | null): boolean =>
+  secrets !== null && Object.values(secrets).some((v) => typeof v === 'string' && v !== '');
+
+/**
+ * Refuses a new location that would talk plain http to another machine with something to
+ * lose, unless `allowInsecureHttp` (--allow-insecure-http) or the SPEC's own `insecure-http=1`
+ * says the user wants it; then the stored spec records it, so the location is not refused later.
  */
 export function requirePrivateTransport<P extends ParsedSpec>(parsed: P, allowInsecureHttp = false): P {
-  if (parsed.kind !== 'webdav') return parsed;
-  const options = parseRemoteSpec(parsed.spec).options as WebDavOptions;
-  const host = plainHttpPasswordHost({ url: options.url, password: parsed.secrets?.password ?? null });
-  if (host === null || options.allowInsecureHttp) return parsed;
-  if (!allowInsecureHttp) throw plainHttpRefusal(parsed.display, host);
-  return { ...parsed, spec: storedSpec({ ...options, allowInsecureHttp: true }) };
+  const plain = KINDS[parsed.kind].plainHttp;
+  const exposure = plain?.exposure(parsed.spec, hasSecrets(parsed.secrets)) ?? null;
+  if (!plain || exposure === null || exposure.allowed) return parsed;
+  if (!allowInsecureHttp) throw plain.refusal(parsed.display, exposure.host);
+  return { ...parsed, spec: plain.allow(parsed.spec) };
 }
 
 /**
- * Whether a stored location sends its password over plain http to another machine: the
- * host, and whether its SPEC records that the user allowed it (one without that was added
+ * Whether a stored location talks plain http to another machine: the host, what goes over
+ * the wire, and whether its SPEC records that the user allowed it (one without that was added
  * before Shardvault refused it: it keeps working, through withInsecureHttp, with a warning).
  */
 export function plainHttpExposure(
-  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
-  hasPassword: boolean,
-): { host: string; allowed: boolean } | null {
-  if (parsed.kind !== 'webdav' || !hasPassword) return null;
-  const options = parseRemoteSpec(parsed.spec).options as WebDavOptions;
-  const host = plainHttpPasswordHost({ url: options.url, password: '' });
-  return host === null ? null : { host, allowed: options.allowInsecureHttp === true };
+  parsed: Stored,
+  hasSecret: boolean,
+): { host: string; allowed: boolean; exposes: string } | null {
+  const plain = KINDS[parsed.kind].plainHttp;
+  const exposure = plain?.exposure(parsed.spec, hasSecret) ?? null;
+  return plain && exposure ? { ...exposure, exposes: plain.exposes } : null;
 }
 
-/** A stored WebDAV spec with `insecure-http=1` (what requirePrivateTransport records). */
-export function withInsecureHttp(spec: string): string {
-  const options = parseRemoteSpec(spec).options as WebDavOptions;
-  return storedSpec({ ...options, allowInsecureHttp: true });
+/** A stored spec with `insecure-http=1` (what requirePrivateTransport records). */
+export function withInsecureHttp(parsed: Stored): string {
+  return KINDS[parsed.kind].plainHttp?.allow(parsed.spec) ?? parsed.spec;
 }
 
-/** Pins a host key fingerprint into a stored SFTP spec (trust on first use). */
+/** Pins a host key fingerprint into a stored spec (trust on first use). */
 export function withFingerprint(parsed: ParsedSpec, fingerprint: string): ParsedSpec {
-  if (parsed.kind !== 'sftp') return parsed;
-  const remote = parseRemoteSpec(parsed.spec);
-  const options = { ...(remote.options as SftpOptions), fingerprint };
-  return { ...parsed, spec: storedSpec(options) };
+  const hostKey = KINDS[parsed.kind].hostKey;
+  return hostKey ? { ...parsed, spec: hostKey.pin(parsed.spec, fingerprint) } : parsed;
 }
 
-export function sftpTarget(
-  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
-): { host: string; port: number; fingerprint: string | null } | null {
-  if (parsed.kind !== 'sftp') return null;
-  const options = parseRemoteSpec(parsed.spec).options as SftpOptions;
-  return { host: options.host, port: options.port ?? 22, fingerprint: options.fingerprint ?? null };
+/** Where a location that pins its server's host key is, and the key pinned; null for other kinds. */
+export function sftpTarget(parsed: Stored): { host: string; port: number; fingerprint: string | null } | null {
+  return KINDS[parsed.kind].hostKey?.target(parsed.spec) ?? null;
 }
 
-export interface NodeOptions {
-  /** Environment for secrets a script passes ($SHARDVAULT_SFTP_KEY_PASSPHRASE), and for SFTP
-   * locations without a key or password: the ssh-agent ($SSH_AUTH_SOCK) and ~/.ssh ($HOME). */
-  readonly env?: NodeJS.ProcessEnv;
+/** Where a stored location is, for people. */
+export function displaySpec(parsed: Stored): string {
+  return KINDS[parsed.kind].display(parsed.spec);
 }
 
-export function createNode(
-  parsed: Pick<ParsedSpec, 'kind' | 'spec'>,
-  secrets: LocationSecrets | null,
-  options: NodeOptions = {},
-): StorageNode {
-  // A dropped connection is retried once. A frozen server (no answer within the timeout) is
-  // not asked again, and the breaker keeps it out of the rest of the command, so it costs one
-  // timeout per command instead of one per phase (unlock, head, manifests, log, shards).
-  const retry = { attempts: 2, baseDelayMs: 200, maxDelayMs: 2000 };
-  const breaker = { cooldownMs: 60_000 };
-  switch (parsed.kind) {
-    case 'local':
-      return new LocalFolderNode(parsed.spec);
-    case 'sftp': {
-      const remote = parseRemoteSpec(parsed.spec).options as SftpOptions;
-      const keyPassphrase = secrets?.keyPassphrase ?? options.env?.['SHARDVAULT_SFTP_KEY_PASSPHRASE'] ?? null;
-      if (!remote.fingerprint) throw new UsageError(`${displayRemote(remote)}: no host key fingerprint is pinned`);
-      // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
-      return new LazyNode('sftp', displayRemote(remote), async () => {
-        const { SftpNode } = await import('./sftp');
-        return withBreaker(
-          withRetry(
-            new SftpNode({
-              ...remote,
-              password: secrets?.password ?? null,
-              passphrase: keyPassphrase || null,
-              agent: options.env?.['SSH_AUTH_SOCK'] || null,
-              home: options.env?.['HOME'] || null,
-              connectTimeoutMs: 10_000,
-            }),
-            retry,
-          ),
-          breaker,
-        );
-      });
-    }
-    case 'webdav': {
-      const remote = parseRemoteSpec(parsed.spec).options as WebDavOptions;
-      return new LazyNode('webdav', displayRemote(remote), async () => {
-        const { WebDavNode } = await import('./webdav');
-        return withBreaker(
-          withRetry(new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 }), retry),
-          breaker,
-        );
-      });
-    }
-  }
+export function createNode(parsed: Stored, secrets: LocationSecrets | null, options: NodeOptions = {}): StorageNode {
+  return KINDS[parsed.kind].open(parsed.spec, secrets, options);
 }

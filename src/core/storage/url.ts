@@ -19,6 +19,7 @@
  * port, a parameter or a name is expected. So errors quote the SPEC only redacted
  * (shared/redact.ts), and quote no piece of a SPEC that holds a password at all.
  */
+import { isLocationName, LOCATION_NAME_RULE } from '../../shared/location-kinds';
 import { redactCredentials } from '../../shared/redact';
 import { UsageError } from '../errors';
 import type { SftpOptions } from './sftp';
@@ -31,7 +32,6 @@ export type RemoteSpec =
 /** `SHA256:` and the unpadded base64 of 32 bytes, as `ssh-keygen -lf` prints it. */
 export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 
 /** How a parse error is told: `quote` gives a piece of the SPEC, or nothing when it holds a password. */
@@ -63,8 +63,7 @@ export function parseRemoteSpec(spec: string): RemoteSpec {
   if (hash >= 0) {
     name = decode(rest.slice(hash + 1), 'name', fail);
     rest = rest.slice(0, hash);
-    if (!NAME.test(name))
-      fail('the #NAME must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    if (!isLocationName(name)) fail(`the #NAME must be ${LOCATION_NAME_RULE}`);
   }
   let query: Map<string, string> = new Map();
   const question = rest.indexOf('?');

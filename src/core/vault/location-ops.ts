@@ -11,7 +11,7 @@ import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { readObject, type LocationHealth, type StorageNode } from '../storage/node';
-import { createNode, parseSpec, requirePrivateTransport, splitName } from '../storage/open';
+import { createNode, readGiven, requirePrivateTransport, splitName, type LocationGiven } from '../storage/open';
 import { CheckedNode } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
@@ -29,7 +29,7 @@ export interface LocationInfo {
 
 export async function addLocation(
   vault: Vault,
-  spec: string,
+  spec: LocationGiven,
   confirmHostKey = vault.options.confirmHostKey,
   allowInsecureHttp = vault.options.allowInsecureHttp ?? false,
 ): Promise<LocationInfo> {
@@ -111,7 +111,7 @@ export async function addLocation(
 export async function editLocation(
   vault: Vault,
   name: string,
-  change: { readonly name?: string; readonly spec?: string; readonly allowInsecureHttp?: boolean },
+  change: { readonly name?: string; readonly spec?: LocationGiven; readonly allowInsecureHttp?: boolean },
   confirmHostKey = vault.options.confirmHostKey,
 ): Promise<LocationInfo> {
   const existing = vault.locations.find((l) => l.name === name);
@@ -120,7 +120,8 @@ export async function editLocation(
   splitName(`#${newName}`); // the same rule as a SPEC's #NAME
   if (newName !== name && vault.locations.some((l) => l.name === newName))
     throw new UsageError(`a location is called ${newName} already`);
-  const moved = change.spec === undefined ? null : parseSpec(change.spec).display;
+  const given = change.spec === undefined ? null : readGiven(change.spec);
+  const moved = given === null ? null : given.display;
   const words = [
     ...(newName !== name ? [`renamed ${name} to ${newName}`] : []),
     ...(moved === null
@@ -132,13 +133,13 @@ export async function editLocation(
     let location: Location = { ...existing, name: newName };
     const entry = vault.profileLocations().find((e) => e.id === existing.id)!;
     let stored = { ...entry, name: newName };
-    if (change.spec !== undefined) {
-      const given = requirePrivateTransport(
-        parseSpec(change.spec),
+    if (given !== null) {
+      const checked = requirePrivateTransport(
+        given,
         change.allowInsecureHttp ?? vault.options.allowInsecureHttp ?? false,
       );
       const [p] = await askKeyPassphrases(
-        await pinHostKeys([{ ...given, name: newName }], confirmHostKey),
+        await pinHostKeys([{ ...checked, name: newName }], confirmHostKey),
         vault.options.askKeyPassphrase,
         process.env,
       );
@@ -428,9 +429,9 @@ export async function testLocation(
   try {
     // Streamed in 1 MiB chunks, as a put's shards are.
     await l.node.put(probe, chunksOf(data, 1 << 20));
-    const back: Uint8Array[] = [];
-    for await (const chunk of await l.node.get(probe)) back.push(chunk);
-    const ok = Buffer.concat(back).equals(Buffer.from(data));
+    // Read back no more than was written: a server sending an endless body is refused.
+    const back = await readObject(l.node, probe, LOCATION_PROBE_BYTES);
+    const ok = Buffer.from(back.buffer, back.byteOffset, back.length).equals(Buffer.from(data));
     await l.node.delete(probe);
     if (!ok)
       return { name, ...health, roundTripMs: null, error: 'the location returned different bytes than were written' };

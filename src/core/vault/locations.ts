@@ -14,6 +14,9 @@ import type { LocationEntry } from '../format/head';
 import type { LocationHealth, ObjectInfo, StorageNode } from '../storage/node';
 import {
   createNode,
+  displaySpec,
+  readGiven,
+  type LocationGiven,
   parseSpec,
   plainHttpExposure,
   requirePrivateTransport,
@@ -23,7 +26,8 @@ import {
   type LocationSecrets,
   type ParsedSpec,
 } from '../storage/open';
-import { parseRemoteSpec } from '../storage/url';
+import { KINDS } from '../storage/kinds';
+import { SECRET_FIELD_NAMES, type SecretFieldName } from '../../shared/location-kinds';
 import { CheckedNode } from './checked-node';
 import { profileKey } from './keys';
 import type { ProfileLocation } from './profile';
@@ -39,13 +43,13 @@ export type ConfirmHostKey = (display: string, fingerprint: string) => Promise<b
  * `allowInsecureHttp` (open.ts requirePrivateTransport).
  */
 export function nameSpecs(
-  specs: readonly string[],
+  specs: readonly LocationGiven[],
   offset = 0,
   taken: readonly string[] = [],
   allowInsecureHttp = false,
 ): NamedSpec[] {
   if (specs.length === 0) throw new UsageError('give at least one --location');
-  const given = specs.map((s) => requirePrivateTransport(parseSpec(s), allowInsecureHttp));
+  const given = specs.map((s) => requirePrivateTransport(readGiven(s), allowInsecureHttp));
   const used = new Set<string>([...taken, ...given.flatMap((p) => (p.name ? [p.name] : []))]);
   let next = offset;
   const parsed = given.map((p) => {
@@ -114,7 +118,7 @@ export async function askKeyPassphrases(
   if (!ask || env['SHARDVAULT_SFTP_KEY_PASSPHRASE']) return [...specs];
   const out: NamedSpec[] = [];
   for (const p of specs) {
-    const keyFile = p.kind === 'sftp' && !p.secrets?.keyPassphrase ? await encryptedKeyOf(p, env) : null;
+    const keyFile = !p.secrets?.keyPassphrase ? await encryptedKeyOf(p, env) : null;
     if (keyFile === null) {
       out.push(p);
       continue;
@@ -129,14 +133,16 @@ export async function askKeyPassphrases(
   return out;
 }
 
-/** The key file an SFTP spec logs in with, when it is encrypted; else null. */
+/** The SSH key file a spec logs in with, when it is encrypted; else null (and for kinds without keys). */
 async function encryptedKeyOf(p: NamedSpec, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const kind = KINDS[p.kind];
+  if (!kind.keyFile) return null;
   // ssh2 is loaded only for vaults that use SFTP (open.ts).
   const { readKeyFile, defaultKeyNeedingPassphrase } = await import('../storage/ssh-keys');
-  const options = parseRemoteSpec(p.spec).options as { privateKeyPath?: string | null };
-  if (options.privateKeyPath) {
-    const file = await readKeyFile(options.privateKeyPath, null).catch(() => null);
-    return file?.problem === 'encrypted' ? options.privateKeyPath : null;
+  const named = kind.keyFile(p.spec);
+  if (named) {
+    const file = await readKeyFile(named, null).catch(() => null);
+    return file?.problem === 'encrypted' ? named : null;
   }
   if (p.secrets?.password || !env['HOME']) return null;
   return defaultKeyNeedingPassphrase(env['HOME']);
@@ -181,9 +187,11 @@ export function openSecrets(sealed: string, pk: Uint8Array, vaultId: string, loc
   wipe(plain);
   const o = value as Record<string, unknown>;
   if (typeof o !== 'object' || o === null) j.fail('body', 'must be an object');
-  const out: { password?: string; keyPassphrase?: string } = {};
-  if (o['password'] !== undefined) out.password = j.string(o['password'], 'password');
-  if (o['keyPassphrase'] !== undefined) out.keyPassphrase = j.string(o['keyPassphrase'], 'keyPassphrase');
+  // Each kind's secret fields (src/shared/location-kinds.ts); anything else is left out.
+  const out: Partial<Record<SecretFieldName, string>> = {};
+  for (const field of SECRET_FIELD_NAMES) {
+    if (o[field] !== undefined) out[field] = j.string(o[field], field);
+  }
   return out;
 }
 
@@ -235,7 +243,7 @@ export class UnavailableNode implements StorageNode {
 export function plainHttpWarning(l: ProfileLocation): { message: string; legacy: boolean } | null {
   const exposure = plainHttpExposure(l, l.sealedSecrets !== null);
   if (exposure === null) return null;
-  const what = `${l.name}: its WebDAV password goes to ${exposure.host} over plain http, readable on the way`;
+  const what = `${l.name}: ${exposure.exposes} to ${exposure.host} over plain http, readable on the way`;
   return exposure.allowed
     ? { message: `${what} (allowed with --allow-insecure-http)`, legacy: false }
     : {
@@ -269,13 +277,13 @@ export function nodeFor(
   pk: Uint8Array | null,
   kept: LocationSecrets | null = null,
 ): StorageNode {
-  const display = parseSpec(l.spec).display;
+  const display = displaySpec(l);
   if (l.sealedSecrets && !pk && !kept)
     return new UnavailableNode(l.kind, display, 'its credentials are sealed under the passphrase; unlock first');
   const secrets = l.sealedSecrets ? (pk ? openSecrets(l.sealedSecrets, pk, vaultId, l.id) : kept) : null;
   // Added before plain http was refused: it keeps working (the warning is plainHttpWarning's).
   const exposure = plainHttpExposure(l, l.sealedSecrets !== null);
-  const spec = exposure && !exposure.allowed ? withInsecureHttp(l.spec) : l.spec;
+  const spec = exposure && !exposure.allowed ? withInsecureHttp(l) : l.spec;
   try {
     return new CheckedNode(createNode({ kind: l.kind, spec }, secrets, { env: process.env }), vaultId, l.id);
   } catch (err) {

@@ -14,13 +14,14 @@ import type { KdfParams } from '../crypto/kdf';
 import { CorruptError, ShardvaultError } from '../errors';
 import { readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
+import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
 import { ID_BYTES, MAX_LOCATIONS, readKdfParams, readSalt } from '../format/records';
 import type { KeyPin } from './keys';
 
 export interface ProfileLocation {
   readonly id: string;
   readonly name: string;
-  readonly kind: 'local' | 'sftp' | 'webdav';
+  readonly kind: LocationKindName;
   /** The location SPEC without secrets (a folder path, or a URL without password). */
   readonly spec: string;
   /** Credentials sealed under the profile key (base64), or null. */
@@ -126,7 +127,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
       return {
         id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
         name: j.string(l['name'], `locations[${i}].name`, 64),
-        kind: j.oneOf(l['kind'], `locations[${i}].kind`, ['local', 'sftp', 'webdav'] as const),
+        kind: j.oneOf(l['kind'], `locations[${i}].kind`, LOCATION_KIND_NAMES),
         spec: j.string(l['spec'], `locations[${i}].spec`, 4096),
         sealedSecrets: j.nullable(l['sealedSecrets'], (s) => j.string(s, `locations[${i}].sealedSecrets`, 65536)),
         lastSeen: j.nullable(l['lastSeen'], (s) => j.time(s, `locations[${i}].lastSeen`)),

@@ -9,7 +9,9 @@
  * background even while locked, and a CLI command that writes does it first.
  */
 import { createHash } from 'node:crypto';
-import { PATHS, stagedCopyOf } from '../format/records';
+import { equalBytes } from '../crypto/bytes';
+import type { Manifest } from '../format/manifest';
+import { ID_BYTES, PATHS, SHARD_HEADER_BYTES, stagedCopyOf } from '../format/records';
 import { DamageRegister } from './damage';
 import type { Location, Vault } from './vault';
 
@@ -108,6 +110,12 @@ export interface Completion {
  * that is already there with other bytes is left in place and the one there remembered as
  * damaged (repair, which can tell which is right, rebuilds it); nothing the location holds is
  * overwritten. Never throws for one location's failure: what is left is said.
+ *
+ * A staged name is only the claim of the location that lists it: one location could address
+ * bytes of its choosing, as many as it likes, to another. Unlocked, a copy is moved only when
+ * a manifest of a file in the head names its object, with that location among the shard's,
+ * and its header is that shard's; no more bytes than the manifest records are moved (vouch).
+ * Locked, nothing can vouch for it: it is moved as listed, no more bytes than listed.
  */
 export async function completeStaged(vault: Vault): Promise<Completion> {
   const listed = await vault.everywhere((l) => l.node.list(PATHS.stagedDir));
@@ -119,7 +127,7 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
       // A parcel for a location the vault no longer has is garbage (repair collects it); one
       // for a location still away waits.
       return staged && home && home.id !== r.location.id && reachable.has(home.id)
-        ? [{ host: r.location, home, path: o.path, object: staged.object }]
+        ? [{ host: r.location, home, path: o.path, object: staged.object, listed: o.size }]
         : [];
     }),
   );
@@ -129,20 +137,30 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
   const left: string[] = [];
   const conflicts: string[] = [];
   const byHome = new Map<Location, typeof parcels>();
+  /** Manifests read to vouch for copies, by file id: a file's copies share one. */
+  const manifests = new Map<string, Promise<Manifest>>();
   for (const p of parcels) byHome.set(p.home, [...(byHome.get(p.home) ?? []), p]);
   await Promise.all(
     [...byHome].map(async ([home, list]) => {
       for (const p of list) {
         const target = PATHS.shard(p.object);
         try {
+          const vouched = await vouch(vault, p, manifests);
+          if (vouched !== null && 'not' in vouched) {
+            if (vouched.not !== null) {
+              left.push(`a copy staged on ${p.host.name} for ${home.name} is not moved: ${vouched.not}`);
+            }
+            continue;
+          }
+          const size = vouched?.size ?? p.listed;
           const there = await home.node.stat(target);
           if (there === null) {
-            const copied = await copyObject(p.host, p.path, home, target);
+            const copied = await copyObject(p.host, p.path, home, target, size);
             if (copied.sent !== copied.stored)
               throw new Error(`${home.name} stored ${copied.stored} of ${copied.sent} bytes`);
             // What was found against an object of that name there before went with it.
             await damage.forget([{ location: home.id, path: target }]);
-          } else if ((await digestOf(home, target)) !== (await digestOf(p.host, p.path))) {
+          } else if ((await digestOf(home, target, there.size)) !== (await digestOf(p.host, p.path, size))) {
             await damage.record([{ location: home.id, path: target }]);
             conflicts.push(`${home.name} holds other bytes under ${target} than the copy staged on ${p.host.name}`);
             continue;
@@ -159,18 +177,57 @@ export async function completeStaged(vault: Vault): Promise<Completion> {
   return { moved, left, conflicts };
 }
 
-/** Streams an object from one location to another, hashing nothing: the bytes are moved as they are. */
+/** Where in a shard's header (docs/FORMAT.md, "Shard header") its file id is. */
+const HEADER_FILE_ID_AT = 4 + 1 + ID_BYTES;
+
+/**
+ * What a trusted record says a staged copy is, when the vault is unlocked: the shard of a file
+ * in the head whose manifest names the copy's object with its home among the shard's
+ * locations, and whose header the copy starts with; `size` is the shard's, as the manifest
+ * records it. `not`: it is not moved, and why in words, or null when no record names it at
+ * all (a put of another device this one has not seen yet, or garbage repair collects; and
+ * what a hostile location would write). null: locked, nothing can be read.
+ */
+async function vouch(
+  vault: Vault,
+  p: { readonly host: Location; readonly home: Location; readonly path: string; readonly object: string },
+  manifests: Map<string, Promise<Manifest>>,
+): Promise<{ size: number } | { not: string | null } | null> {
+  if (!vault.unlocked) return null;
+  const header = await p.host.node.readRange(p.path, 0, SHARD_HEADER_BYTES);
+  const unknown = { not: null };
+  if (header.length < SHARD_HEADER_BYTES) return unknown;
+  const fileId = Buffer.from(header.subarray(HEADER_FILE_ID_AT, HEADER_FILE_ID_AT + ID_BYTES)).toString('hex');
+  const file = vault.head().files.find((f) => f.id === fileId);
+  if (!file) return unknown;
+  // files.ts moves staged copies (completeAway) and reads manifests: imported when needed.
+  const { fetchManifest, headersOf } = await import('./files');
+  if (!manifests.has(file.id)) manifests.set(file.id, fetchManifest(vault, file));
+  const m = await manifests.get(file.id)!;
+  const shard = m.shards.find((s) => s.object === p.object && s.locations.includes(p.home.id));
+  if (!shard) return unknown;
+  if (!equalBytes(header, headersOf(vault, m)[shard.index]!))
+    return { not: `it is not shard ${shard.index} of ${file.name}` };
+  return { size: shard.size };
+}
+
+/**
+ * Streams an object from one location to another, hashing nothing: the bytes are moved as
+ * they are, and no more than `max` of them (a source that sends more fails the move).
+ */
 async function copyObject(
   from: Location,
   path: string,
   to: Location,
   target: string,
+  max: number,
 ): Promise<{ sent: number; stored: number }> {
   let sent = 0;
   const source = await from.node.get(path);
   async function* counted(): AsyncGenerator<Uint8Array> {
     for await (const chunk of source) {
       sent += chunk.length;
+      if (sent > max) throw new Error(`${from.name} sent more than the ${max} bytes of ${path}`);
       yield chunk;
     }
   }
@@ -178,8 +235,14 @@ async function copyObject(
   return { sent, stored };
 }
 
-async function digestOf(location: Location, path: string): Promise<string> {
+/** SHA-256 of an object, which may be no larger than `max` bytes (a location may send without end). */
+async function digestOf(location: Location, path: string, max: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of await location.node.get(path)) hash.update(chunk);
+  let read = 0;
+  for await (const chunk of await location.node.get(path)) {
+    read += chunk.length;
+    if (read > max) throw new Error(`${location.name} sent more than the ${max} bytes of ${path}`);
+    hash.update(chunk);
+  }
   return hash.digest('hex');
 }

@@ -31,7 +31,8 @@ import {
   type KeyShareRecord,
   type VaultRecord,
 } from '../format/records';
-import { createNode, parseSpec, type LocationSecrets } from '../storage/open';
+import { KINDS } from '../storage/kinds';
+import { createNode, displaySpec, type LocationGiven, type LocationSecrets } from '../storage/open';
 import {
   nameSpecs,
   nodeAtRecordedAddress,
@@ -135,7 +136,8 @@ export interface PassphraseChange extends RedealOutcome {
 }
 
 export interface CreateOptions extends VaultOptions {
-  readonly locations: readonly string[];
+  /** SPECs (the CLI) or locations read from a form's fields (storage/open.ts readLocation). */
+  readonly locations: readonly LocationGiven[];
   readonly policy: { survive: number; secretAgainst: number } | PolicyNumbers;
   readonly passphrase: string;
   readonly kdf?: KdfParams;
@@ -242,7 +244,7 @@ export class Vault {
         id: l.id,
         name: l.name,
         kind: l.kind,
-        display: parseSpec(l.spec).display,
+        display: displaySpec(l),
         node: nodeFor(
           l,
           profile.vaultId,
@@ -337,7 +339,23 @@ export class Vault {
       const logPair = generateX25519();
       const device = newDevice();
       try {
-        for (const l of locations) {
+        for (const [i, l] of locations.entries()) {
+          // None held a record a moment ago: one there now was written by an earlier location
+          // of this loop, so both addresses reach the same storage (a link, a second mount, one
+          // bucket twice). Two such "locations" would overwrite each other's key share.
+          if (await l.node.stat(PATHS.vault)) {
+            const same = await sameStorageAs(l, locations.slice(0, i));
+            await Promise.all(locations.slice(0, i).map((w) => w.node.delete(PATHS.vault).catch(() => undefined)));
+            throw new LocationsError(
+              same === null ? [i] : [same, i],
+              new UsageError(
+                same === null
+                  ? `${l.name} (${l.display}) gained a vault record while this vault was being created: is another init running there?`
+                  : `${locations[same]!.name} (${locations[same]!.display}) and ${l.name} (${l.display}) are the same storage: ` +
+                      'give each location a folder, server path or bucket of its own',
+              ),
+            );
+          }
           const record: VaultRecord = {
             vaultId,
             locationId: l.id,
@@ -414,7 +432,7 @@ export class Vault {
    */
   static async attach(
     dir: string,
-    specs: readonly string[],
+    specs: readonly LocationGiven[],
     secret: Secret,
     newPassphrase: string | null,
     options: AttachOptions = {},
@@ -1645,7 +1663,7 @@ async function makeMissingRoots(
   for (const [i, l] of locations.entries()) {
     if (health[i]!.reachable) continue;
     const ask =
-      l.kind === 'local'
+      KINDS[l.kind].capabilities.createRoot === 'ask'
         ? () => (confirm ? confirm({ name: l.name, display: l.display }) : Promise.resolve(false))
         : undefined;
     try {
@@ -1705,5 +1723,16 @@ async function openStaleSeals(
     return new Map(failing.map((l) => [l.id, openSecrets(l.sealedSecrets!, oldPk, profile.vaultId, l.id)]));
   } finally {
     wipe(oldPk);
+  }
+}
+
+/** Which of `earlier` wrote the vault record `l` now shows (its index), or null. */
+async function sameStorageAs(l: Location, earlier: readonly Location[]): Promise<number | null> {
+  try {
+    const record = decodeVaultRecord(await readObject(l.node, PATHS.vault, 4096));
+    const at = earlier.findIndex((e) => e.id === record.locationId);
+    return at === -1 ? null : at;
+  } catch {
+    return null;
   }
 }

@@ -1,18 +1,20 @@
 /**
- * The "Add location" form's fields → a location SPEC, as the engine reads it
- * (src/core/storage/open.ts, src/core/storage/url.ts):
- *
- *   /absolute/folder#NAME
- *   sftp://USER[:PASSWORD]@HOST[:PORT]/ABSOLUTE/PATH[?identity=KEYFILE]#NAME
- *   webdav+http(s)://[USER[:PASSWORD]@]HOST[:PORT]/PATH[?ca=PEMFILE | ?insecure-http=1]#NAME
- *
- * The engine percent-decodes every part (and only that: '+' stays '+'), so each part the user
- * typed is encoded with encodeURIComponent. The password is not one of the fields (the form
- * keeps it in its input only) and goes into the SPEC only when given: the SPEC sent to
- * probeLocation, and every SPEC the page shows, carry none.
+ * The "Add location" form's fields → a location as the bridge carries it (LocationInput in
+ * src/shared/location-kinds.ts: the kind's address fields by name, its secrets beside them),
+ * checked field by field so the form can point at the one to fix. No SPEC is built here: that
+ * notation is the CLI's, read by the engine alone (src/core/storage/kinds/), and no secret is
+ * ever put into a URL. The engine checks everything again.
  */
 
-export type LocationKindChoice = 'local' | 'sftp' | 'webdav';
+import {
+  isLocationName,
+  LOCATION_KINDS,
+  LOCATION_NAME_RULE,
+  type LocationInput,
+  type LocationKindName,
+} from '../../shared/location-kinds';
+
+export type LocationKindChoice = LocationKindName;
 
 export interface LocationFields {
   readonly kind: LocationKindChoice;
@@ -31,6 +33,8 @@ export interface LocationFields {
   readonly url: string;
   readonly webdavUser: string;
   readonly caFile: string;
+  /** S3: its address fields by the names in src/shared/location-kinds.ts (the secret key is the password input). */
+  readonly s3: Readonly<Record<string, string>>;
   /** Whether the password input holds something (its value stays in the input). */
   readonly hasPassword: boolean;
   /** The user allows the WebDAV password over plain http:// to another machine. */
@@ -50,18 +54,29 @@ export const EMPTY_FIELDS: LocationFields = {
   url: '',
   webdavUser: '',
   caFile: '',
+  s3: {},
   hasPassword: false,
   insecureHttp: false,
 };
 
 /** The field a problem is about, so the form can mark it. */
-export type FieldName = Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword' | 'insecureHttp'> | 'password';
+export type FieldName =
+  Exclude<keyof LocationFields, 'kind' | 'auth' | 'hasPassword' | 'insecureHttp' | 's3'> | 'password' | S3FieldName;
 
-export type BuiltSpec =
-  | { readonly ok: true; readonly spec: string }
+/** The S3 kind's fields other than its secret, as its form asks them. */
+export const S3_FIELDS = LOCATION_KINDS.s3.fields.filter((f) => !('secret' in f));
+export type S3FieldName = (typeof S3_FIELDS)[number]['name'];
+
+export type BuiltLocation =
+  | {
+      readonly ok: true;
+      /** Without its secrets: the form adds them from their inputs for addLocation only. */
+      readonly location: LocationInput;
+      /** The user allowed plain http to another machine (the checkbox). */
+      readonly allowInsecureHttp: boolean;
+    }
   | { readonly ok: false; readonly field: FieldName; readonly message: string };
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 const REMOTE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -82,6 +97,8 @@ export function suggestName(fields: LocationFields, taken: readonly string[]): s
         .pop() ?? '';
   } else if (fields.kind === 'sftp') {
     base = fields.host.trim().split('.')[0] ?? '';
+  } else if (fields.kind === 's3') {
+    base = (fields.s3['bucket'] ?? '').trim();
   } else {
     try {
       base = new URL(fields.url.trim()).hostname.split('.')[0] ?? '';
@@ -94,138 +111,150 @@ export function suggestName(fields: LocationFields, taken: readonly string[]): s
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 48);
   const free = (name: string): boolean => !taken.includes(name);
-  if (base !== '' && NAME.test(base) && !/^\d+$/.test(base)) {
+  if (base !== '' && isLocationName(base) && !/^\d+$/.test(base)) {
     if (free(base)) return base;
     for (let i = 2; i < 1000; i++) if (free(`${base}-${i}`)) return `${base}-${i}`;
   }
   for (let i = taken.length + 1; ; i++) if (free(`loc${i}`)) return `loc${i}`;
 }
 
-function problem(field: FieldName, message: string): BuiltSpec {
+function problem(field: FieldName, message: string): BuiltLocation {
   return { ok: false, field, message };
 }
 
-/** Percent-encodes each segment of an absolute path; null when a segment is empty, '.' or '..'. */
-function encodeAbsolutePath(path: string): string | null {
+/** An absolute path below the root: no empty, '.' or '..' segment. */
+function isFolderPath(path: string): boolean {
   const segments = path.split('/').slice(1);
   if (segments.at(-1) === '') segments.pop();
-  if (segments.some((s) => s === '' || s === '.' || s === '..')) return null;
-  return `/${segments.map((s) => encodeURIComponent(s)).join('/')}`;
+  return segments.length > 0 && !segments.some((s) => s === '' || s === '.' || s === '..');
 }
 
-function hostPart(host: string): string | null {
+function isHost(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare.includes(':')) return /^[0-9A-Fa-f:.]+$/.test(bare) ? `[${bare}]` : null;
-  return HOSTNAME.test(bare) ? bare : null;
+  if (bare.includes(':')) return /^[0-9A-Fa-f:.]+$/.test(bare);
+  return HOSTNAME.test(bare);
 }
 
 /**
- * The SPEC for the fields, or the first problem in words. `name` is the name to use (the
- * user's, or the suggestion); `password`, when given, goes in (for addLocation only).
+ * A web address typed in `field`: http(s), a usable host, and nothing that has a field of its
+ * own (a user, a password) or no place in it ("?", "#"); else the problem.
  */
-export function buildSpec(fields: LocationFields, name: string, password: string | null = null): BuiltSpec {
-  if (!NAME.test(name)) {
-    return problem('name', "A name uses letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit.");
+function webAddress(text: string, field: FieldName, missing: string): URL | BuiltLocation {
+  if (text.trim() === '') return problem(field, missing);
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return problem(field, 'That is not a web address: it starts with https:// or http://.');
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return problem(field, 'The address starts with https:// or http://.');
+  }
+  if (url.username !== '' || url.password !== '') {
+    return problem(field, 'Put the user name and password in their own fields, not in the address.');
+  }
+  if (url.search !== '' || url.hash !== '') return problem(field, 'The address must not hold “?” or “#” parts.');
+  if (!isHost(url.hostname)) return problem(field, 'The address has no usable server name.');
+  return url;
+}
+
+/**
+ * The location for the fields, or the first problem in words. `name` is the name to use (the
+ * user's, or the suggestion). The secrets are not fields (the form keeps them in their inputs
+ * only): the caller adds them for addLocation, never for probeLocation.
+ */
+export function buildLocation(fields: LocationFields, name: string): BuiltLocation {
+  if (!isLocationName(name)) {
+    return problem('name', `A name uses ${LOCATION_NAME_RULE}.`);
+  }
+  const built = (kind: LocationKindChoice, address: Record<string, string>, plainHttp = false): BuiltLocation => ({
+    ok: true,
+    location: { kind, name, fields: Object.fromEntries(Object.entries(address).filter(([, v]) => v !== '')) },
+    allowInsecureHttp: plainHttp && fields.insecureHttp,
+  });
   switch (fields.kind) {
     case 'local': {
       const folder = fields.folder.trim();
       if (folder === '') return problem('folder', 'Choose the folder that will hold the shards.');
-      if (REMOTE.test(folder)) return problem('folder', 'That is a server address: choose SFTP or WebDAV above.');
+      if (REMOTE.test(folder)) return problem('folder', 'That is a server address: choose a server above.');
       if (!isAbsolutePath(folder)) return problem('folder', 'Give the full path of the folder, starting with /.');
-      return { ok: true, spec: `${folder}#${name}` };
+      return built('local', { folder });
     }
     case 'sftp': {
       const user = fields.user.trim();
       if (user === '') return problem('user', 'Give the user name to log in with.');
-      const host = hostPart(fields.host.trim());
-      if (host === null) {
+      const host = fields.host.trim();
+      if (!isHost(host)) {
         return problem('host', 'Give the server’s name or IP address, like nas.example.org or 192.168.1.20.');
       }
-      const portText = fields.port.trim();
-      const port = portText === '' ? 22 : Number(portText);
-      if (!/^\d{1,5}$/.test(portText === '' ? '22' : portText) || port < 1 || port > 65535) {
+      const port = fields.port.trim();
+      if (port !== '' && (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)) {
         return problem('port', 'The port is a number from 1 to 65535 (SSH uses 22).');
       }
-      const rawPath = fields.path.trim();
-      if (!rawPath.startsWith('/')) {
+      const path = fields.path.trim();
+      if (!path.startsWith('/')) {
         return problem('path', 'Give the folder on the server as a full path, starting with /.');
       }
-      const path = encodeAbsolutePath(rawPath);
-      if (path === null || path === '/') {
+      if (!isFolderPath(path)) {
         return problem('path', 'The folder path must not be / alone or hold empty, “.” or “..” parts.');
       }
-      let query = '';
-      let secret = '';
+      let keyFile = '';
       if (fields.auth === 'key') {
-        const keyFile = fields.keyFile.trim();
+        keyFile = fields.keyFile.trim();
         if (keyFile === '') return problem('keyFile', 'Give the private key file to log in with.');
         if (!isAbsolutePath(keyFile)) return problem('keyFile', 'Give the full path of the key file, starting with /.');
-        query = `?identity=${encodeURIComponent(keyFile)}`;
-      } else {
-        if (!fields.hasPassword) return problem('password', 'Give the password, or log in with a key file.');
-        if (password !== null) secret = `:${encodeURIComponent(password)}`;
+      } else if (!fields.hasPassword) {
+        return problem('password', 'Give the password, or log in with a key file.');
       }
-      const portPart = port === 22 ? '' : `:${port}`;
-      return {
-        ok: true,
-        spec: `sftp://${encodeURIComponent(user)}${secret}@${host}${portPart}${path}${query}#${name}`,
-      };
+      return built('sftp', { user, host, port: port === '22' ? '' : port, path, keyFile });
     }
     case 'webdav': {
-      const text = fields.url.trim();
-      if (text === '')
-        return problem('url', 'Give the address of the WebDAV folder, like https://dav.example.org/vault.');
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        return problem('url', 'That is not a web address: it starts with https:// or http://.');
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        return problem('url', 'A WebDAV address starts with https:// or http://.');
-      }
-      if (url.username !== '' || url.password !== '') {
-        return problem('url', 'Put the user name and password in their own fields, not in the address.');
-      }
-      if (url.search !== '' || url.hash !== '') return problem('url', 'The address must not hold “?” or “#” parts.');
-      if (hostPart(url.hostname) === null) return problem('url', 'The address has no usable server name.');
-      let decoded: string;
-      try {
-        decoded = url.pathname
-          .split('/')
-          .map((s) => decodeURIComponent(s))
-          .join('/');
-      } catch {
-        return problem('url', 'The address holds a malformed %-escape.');
-      }
-      const path = decoded === '/' ? '/' : encodeAbsolutePath(decoded);
-      if (path === null) return problem('url', 'The folder in the address must not hold empty, “.” or “..” parts.');
+      const url = webAddress(
+        fields.url,
+        'url',
+        'Give the address of the WebDAV folder, like https://dav.example.org/vault.',
+      );
+      if (!(url instanceof URL)) return url;
       const user = fields.webdavUser.trim();
       if (fields.hasPassword && user === '') return problem('webdavUser', 'A password needs a user name.');
-      const secret = fields.hasPassword && password !== null ? `:${encodeURIComponent(password)}` : '';
-      const userinfo = user === '' ? '' : `${encodeURIComponent(user)}${secret}@`;
       const caFile = fields.caFile.trim();
-      let query = '';
       if (caFile !== '') {
         if (url.protocol !== 'https:') return problem('caFile', 'A CA certificate applies to https:// addresses only.');
         if (!isAbsolutePath(caFile)) return problem('caFile', 'Give the full path of the CA file, starting with /.');
-        query = `?ca=${encodeURIComponent(caFile)}`;
       }
       // Consent to a password over plain http (the engine refuses it to any other machine).
-      if (url.protocol === 'http:' && fields.hasPassword && fields.insecureHttp) query = '?insecure-http=1';
-      const scheme = url.protocol === 'https:' ? 'webdav+https' : 'webdav+http';
-      return { ok: true, spec: `${scheme}://${userinfo}${url.host}${path}${query}#${name}` };
+      return built('webdav', { url: url.href, user, caFile }, url.protocol === 'http:' && fields.hasPassword);
     }
+    case 's3':
+      return s3Location(fields, built);
   }
 }
 
-/**
- * A SPEC with `fingerprint=` pinned (the host key the user confirmed), before its `#name`.
- * The fingerprint goes in raw: base64 holds '+' and '/', which the engine takes as they are.
- */
-export function pinFingerprint(spec: string, fingerprint: string): string {
-  const hash = spec.lastIndexOf('#');
-  const [body, name] = hash < 0 ? [spec, ''] : [spec.slice(0, hash), spec.slice(hash)];
-  return `${body}${body.includes('?') ? '&' : '?'}fingerprint=${fingerprint}${name}`;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** An S3 location's fields; the secret key is the password input. */
+function s3Location(
+  fields: LocationFields,
+  built: (kind: 's3', address: Record<string, string>, plainHttp: boolean) => BuiltLocation,
+): BuiltLocation {
+  const value = (field: S3FieldName): string => (fields.s3[field] ?? '').trim();
+  const url = webAddress(value('endpoint'), 'endpoint', 'Give the endpoint’s address, like https://s3.example.org.');
+  if (!(url instanceof URL)) return url;
+  if (url.pathname !== '/') return problem('endpoint', 'Give the endpoint alone: the bucket has a field of its own.');
+  const bucket = value('bucket');
+  if (!BUCKET.test(bucket)) {
+    return problem('bucket', 'A bucket name is 3-63 lowercase letters, digits, “.” or “-”.');
+  }
+  const prefix = value('prefix').replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && !isFolderPath(`/${prefix}`)) {
+    return problem('prefix', 'The folder must not hold empty, “.” or “..” parts.');
+  }
+  const region = value('region');
+  if (region !== '' && !REGION.test(region)) return problem('region', 'A region is like us-east-1.');
+  const accessKeyId = value('accessKeyId');
+  if (accessKeyId === '') return problem('accessKeyId', 'Give the access key ID.');
+  if (!fields.hasPassword) return problem('password', 'Give the secret key.');
+  const style = value('style') || 'path';
+  return built('s3', { endpoint: url.origin, bucket, prefix, region, style, accessKeyId }, url.protocol === 'http:');
 }

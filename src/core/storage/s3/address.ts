@@ -102,7 +102,7 @@ export function checkS3Address(address: S3Address): S3Address {
     accessKeyId,
     secretAccessKey,
     secure,
-    ...(address.allowInsecureHttp === true && plainHttpS3Host({ host, secure }) !== null
+    ...(address.allowInsecureHttp === true && plainHttpS3Host({ host, secure, style, bucket }) !== null
       ? { allowInsecureHttp: true }
       : {}),
   };
@@ -143,10 +143,14 @@ export function encodeSegments(path: string): string {
 
 /**
  * The host a plain-HTTP address would talk to over the network, or null when it talks
- * HTTPS or only to this machine.
+ * HTTPS or only to this machine. In virtual-host style the client talks to `BUCKET.HOST`:
+ * `bucket.localhost` is a name the system's resolver may well ask the network about, so
+ * only the host it really talks to counts.
  */
-export function plainHttpS3Host(address: Pick<S3Address, 'host' | 'secure'>): string | null {
-  return !address.secure && !isLoopbackHost(address.host) ? address.host : null;
+export function plainHttpS3Host(address: Pick<S3Address, 'host' | 'secure' | 'style' | 'bucket'>): string | null {
+  if (address.secure) return null;
+  const contacted = address.style === 'virtual' ? `${address.bucket}.${address.host}` : address.host;
+  return isLoopbackHost(contacted) ? null : contacted;
 }
 
 /** Why plain HTTP to another machine is refused, in words. */

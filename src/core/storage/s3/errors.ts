@@ -42,14 +42,18 @@ export function s3Status(err: unknown): number | null {
 
 /**
  * The engine's error for a failed S3 call. `where` is the location's display and the
- * object's path when there is one.
+ * object's path when there is one; `unshown` are words never to quote (the location's keys:
+ * a server knows the access key ID and may answer it as an error code).
  */
-export function s3Error(err: unknown, where: string): ShardvaultError | SourceError {
+export function s3Error(err: unknown, where: string, unshown: readonly string[] = []): ShardvaultError | SourceError {
   if (err instanceof ShardvaultError || err instanceof SourceError) return err;
   const status = s3Status(err);
   const name = (err as ServiceError | null)?.name;
   const code = typeof name === 'string' && /^[A-Za-z0-9.]{1,64}$/.test(name) ? name : null;
-  if (status !== null) return serviceError(status, code, where, err);
+  if (status !== null) {
+    const quotable = code !== null && !unshown.some((word) => word !== '' && code.includes(word));
+    return serviceError(status, code, quotable ? code : null, where, err);
+  }
   if (code === 'TimeoutError') {
     // The SDK's own timeout: no connection, or a connection silent for the whole timeout.
     return new OfflineError(`${where}: no answer from the server in time`, { cause: err, unresponsive: true });
@@ -75,8 +79,14 @@ export function s3Error(err: unknown, where: string): ShardvaultError | SourceEr
   return new ShardvaultError('io', `${where}: the S3 request failed${shown ? ` (${shown})` : ''}`, { cause: err });
 }
 
-function serviceError(status: number, code: string | null, where: string, cause: unknown): ShardvaultError {
-  const what = code === null ? `${status}` : `${status} ${code}`;
+function serviceError(
+  status: number,
+  code: string | null,
+  shown: string | null,
+  where: string,
+  cause: unknown,
+): ShardvaultError {
+  const what = shown === null ? `${status}` : `${status} ${shown}`;
   if (code !== null && BAD_KEY_CODES.has(code)) {
     return new ShardvaultError(
       'permission',

@@ -28,6 +28,7 @@
  *   as missing and repairs from the other locations, so such a lag costs time, not data.
  * - The bucket is checked once to exist; it is never created (like a folder location's root).
  */
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -40,7 +41,6 @@ import {
   assertRange,
   isObjectSegment,
   type LocationHealth,
-  type LocationKind,
   type ObjectInfo,
   type StorageNode,
   unreachable,
@@ -48,10 +48,14 @@ import {
 import { checkS3Address, displayS3, encodeSegments, requireS3Transport, s3Endpoint, type S3Address } from './address';
 import { hasS3Code, s3Error, s3Status, SourceError } from './errors';
 import { ResponseStream } from '../response';
-import { PartReader, readBody } from './transfer';
+import { boundedAnswer, MAX_ANSWER_BYTES, PartReader, readBody } from './transfer';
 
 export interface S3NodeOptions {
-  /** A request fails when its connection stays silent this long (and connecting, at most 10 s of it). Default 30 s. */
+  /**
+   * A request fails when its connection stays silent this long (and connecting, at most 10 s
+   * of it), and an answer read whole (all but an object's body) when it has not ended this
+   * long after it began. Default 30 s.
+   */
   readonly timeoutMs?: number;
   /** Connections (so requests) in flight at once. Default 8. */
   readonly concurrency?: number;
@@ -66,16 +70,30 @@ export interface S3NodeOptions {
   readonly lookup?: LookupFunction;
 }
 
-/** Until the location-kind registry lists 's3' among LocationKind. */
-const KIND = 's3' as unknown as LocationKind;
 const MiB = 1 << 20;
 /** S3's smallest part (all but the last) and most parts of one upload. */
 const MIN_PART = 5 * MiB;
 const MAX_PARTS = 10_000;
 /** A listing that goes on longer than this is a server that loops. */
 const MAX_PAGES = 100_000;
+/**
+ * The most names one listing keeps (about 200 MB of them): a server may list without end,
+ * and a location that can't be listed is one location lost, where memory run out is the
+ * whole app.
+ */
+const MAX_LISTED = 1_000_000;
+/**
+ * Answers S3 starts at once and ends only when its work is done, sending spaces meanwhile so
+ * the connection does not fall silent (AWS: "could take several minutes"): joining the parts
+ * of an upload, copying an object. They get this long to end; every other answer, the timeout.
+ */
+const SLOW_ANSWERS: ReadonlySet<string> = new Set(['CompleteMultipartUploadCommand', 'CopyObjectCommand']);
+const SLOW_ANSWER_MS = 15 * 60_000;
 
 type Sdk = typeof S3;
+type AnswerMiddleware = Parameters<S3.S3Client['middlewareStack']['addRelativeTo']>[0];
+/** The rest of the SDK's chain below a deserialize-step middleware: the raw HTTP answer. */
+type AnswerHandler = (args: unknown) => Promise<{ readonly output: unknown; readonly response: unknown }>;
 
 interface Connection {
   readonly sdk: Sdk;
@@ -83,7 +101,7 @@ interface Connection {
 }
 
 export class S3Node implements StorageNode {
-  readonly kind = KIND;
+  readonly kind = 's3';
   readonly display: string;
   private readonly address: S3Address;
   private readonly partSize: number;
@@ -179,7 +197,7 @@ export class S3Node implements StorageNode {
     } catch (err) {
       await reader.release();
       if (uploadId !== null) await this.abortQuietly(client, sdk, key, uploadId);
-      const mapped = s3Error(err, where);
+      const mapped = s3Error(err, where, this.unshown());
       if (mapped instanceof SourceError) throw mapped.source;
       throw mapped;
     }
@@ -264,9 +282,13 @@ export class S3Node implements StorageNode {
     const prefix = dir === '' ? this.root : `${this.root}${dir}/`;
     const out: ObjectInfo[] = [];
     const seen = new Set<string>();
+    /** Every token given so far (hashed: a token is as long as the server likes). */
+    const tokens = new Set<string>();
+    const endless = (): CorruptError =>
+      new CorruptError(`${this.display}: a listing of ${dir || 'the root'} does not end`);
     let token: string | undefined;
     for (let page = 0; ; page++) {
-      if (page >= MAX_PAGES) throw new CorruptError(`${this.display}: a listing of ${dir || 'the root'} does not end`);
+      if (page >= MAX_PAGES) throw endless();
       let answer: S3.ListObjectsV2CommandOutput;
       try {
         answer = await client.send(
@@ -281,6 +303,12 @@ export class S3Node implements StorageNode {
       } catch (err) {
         throw this.failed(err, this.where(dir));
       }
+      // Keys past MaxKeys are a server that lists what it likes (S3 counts common prefixes
+      // against MaxKeys too, s3rver does not: those are not kept, and the answer is bounded).
+      const count = answer.Contents?.length ?? 0;
+      if (count > this.pageSize) {
+        throw new CorruptError(`${this.display}: the server listed ${count} keys when asked for ${this.pageSize}`);
+      }
       for (const entry of answer.Contents ?? []) {
         const key = entry.Key;
         // Only direct children with a name a put could have made; a server may list anything.
@@ -288,14 +316,21 @@ export class S3Node implements StorageNode {
         const name = key.slice(prefix.length);
         if (!isObjectSegment(name) || seen.has(name)) continue;
         seen.add(name);
+        if (seen.size > MAX_LISTED) {
+          throw new CorruptError(
+            `${this.display}: a listing of ${dir || 'the root'} holds more than ${MAX_LISTED} names`,
+          );
+        }
         const path = dir === '' ? name : `${dir}/${name}`;
         out.push(this.info(path, entry.Size, entry.LastModified, this.where(path)));
       }
       if (!answer.IsTruncated) return out;
       const next = answer.NextContinuationToken;
-      if (!next || next === token) {
-        throw new CorruptError(`${this.display}: the server cut a listing short without a way to go on`);
-      }
+      if (!next) throw new CorruptError(`${this.display}: the server cut a listing short without a way to go on`);
+      // A token given before leads round the same pages again.
+      const hashed = createHash('sha256').update(next).digest('base64');
+      if (tokens.has(hashed)) throw endless();
+      tokens.add(hashed);
       token = next;
     }
   }
@@ -442,7 +477,39 @@ export class S3Node implements StorageNode {
         logger: silent,
       },
     };
-    return { sdk, client: newClient(sdk, config) };
+    const client = newClient(sdk, config);
+    // Just inside the SDK's reader of answers: it reads every answer whole into memory but a
+    // GetObject's body (the object, streamed to the caller, who bounds it); such an answer
+    // must end within the timeout, not only never fall silent that long.
+    const bound = (next: AnswerHandler, context: { readonly commandName?: string }) => async (args: unknown) => {
+      const out = await next(args);
+      const response = out.response as { statusCode?: number; headers?: Record<string, string>; body?: unknown };
+      const status = response.statusCode ?? 0;
+      const object = context.commandName === 'GetObjectCommand' && status >= 200 && status < 300;
+      const body = response.body as Readable | undefined;
+      // A HEAD answer announces the object's length and has no body.
+      const head = (args as { request?: { method?: string } }).request?.method === 'HEAD';
+      if (!object && !head && body && typeof body.pipe === 'function') {
+        const length = Number(response.headers?.['content-length'] ?? NaN);
+        response.body = boundedAnswer(
+          body,
+          Number.isFinite(length) ? length : null,
+          {
+            max: MAX_ANSWER_BYTES,
+            deadlineMs: SLOW_ANSWERS.has(context.commandName ?? '') ? Math.max(timeoutMs, SLOW_ANSWER_MS) : timeoutMs,
+          },
+          this.display,
+        );
+      }
+      return out;
+    };
+    // The SDK types a middleware as a union of its steps' kinds; this is a deserialize one.
+    client.middlewareStack.addRelativeTo(bound as unknown as AnswerMiddleware, {
+      relation: 'after',
+      toMiddleware: 'deserializerMiddleware',
+      name: 'shardvaultBoundedAnswers',
+    });
+    return { sdk, client };
   }
 
   private bucket(): { Bucket: string } {
@@ -462,8 +529,13 @@ export class S3Node implements StorageNode {
     return path === '' ? this.display : `${this.display}: ${path}`;
   }
 
+  /** What no message quotes, whatever the server answers. */
+  private unshown(): string[] {
+    return [this.address.accessKeyId, this.address.secretAccessKey];
+  }
+
   private failed(err: unknown, where: string): ShardvaultError {
-    const mapped = s3Error(err, where);
+    const mapped = s3Error(err, where, this.unshown());
     if (hasS3Code(err, 'NoSuchBucket')) this.checked = null;
     return mapped instanceof SourceError ? new ShardvaultError('io', `${where}: ${mapped.message}`) : mapped;
   }

@@ -1,9 +1,10 @@
 /**
- * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and a range
- * answer read into memory (a whole body streams through ../response.ts).
+ * Bytes in and out of S3 requests: the caller's stream cut into upload parts, a range
+ * answer read into memory (a whole body streams through ../response.ts), and the bound on
+ * every other answer the SDK reads whole.
  */
-import type { Readable } from 'node:stream';
-import { OfflineError } from '../../errors';
+import { Transform, type Readable } from 'node:stream';
+import { CorruptError, OfflineError } from '../../errors';
 import { SourceError } from './errors';
 
 /**
@@ -101,4 +102,55 @@ export async function readBody(body: Readable, skip: number, max: number, where:
     if (!body.readableEnded) body.destroy();
   }
   return out.subarray(0, got);
+}
+
+/**
+ * The most bytes of an answer the SDK reads whole into memory (a listing page, an error, an
+ * upload's answer): a page of 1000 keys is under 2 MiB; a server may send without end.
+ */
+export const MAX_ANSWER_BYTES = 16 << 20;
+
+/**
+ * The body, failing with CorruptError once more than `max` bytes came (or were announced),
+ * and with an unresponsive OfflineError when it has not ended `deadlineMs` after it began:
+ * the connection's own timeout is for silence, and a server that sends a byte now and then
+ * is never silent. Either releases the connection.
+ */
+export function boundedAnswer(
+  body: Readable,
+  announced: number | null,
+  limits: { readonly max: number; readonly deadlineMs: number },
+  where: string,
+): Readable {
+  const { max, deadlineMs } = limits;
+  const tooLarge = (): CorruptError =>
+    new CorruptError(`${where}: the server's answer is larger than the ${max >> 20} MiB an answer may be`);
+  if (announced !== null && announced > max) {
+    body.destroy();
+    throw tooLarge();
+  }
+  let received = 0;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      if (received > max) {
+        body.destroy();
+        done(tooLarge());
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  const late = setTimeout(() => {
+    body.destroy();
+    bounded.destroy(
+      new OfflineError(`${where}: the server's answer did not end within ${deadlineMs} ms`, { unresponsive: true }),
+    );
+  }, deadlineMs);
+  late.unref();
+  // The deadline is the server's: met once its last byte came in ('finish'), read or not.
+  bounded.on('finish', () => clearTimeout(late));
+  bounded.on('close', () => clearTimeout(late));
+  body.on('error', (err) => bounded.destroy(err));
+  return body.pipe(bounded);
 }

@@ -64,23 +64,29 @@ export function digestAuthorization(request: {
 }): string {
   const { username, password, method, uri, challenge: d, cnonce } = request;
   const hashName = d.algorithm.toUpperCase().startsWith('SHA-256') ? 'sha256' : 'md5';
-  const H = (s: string): string => createHash(hashName).update(s, 'utf8').digest('hex');
+  const H = (bytes: Buffer): string => createHash(hashName).update(bytes).digest('hex');
+  // The server's words (realm, nonce) came as header bytes, which Node reads as Latin-1: hashed
+  // as those very bytes (a UTF-8 realm would otherwise be encoded twice); the user's as UTF-8.
+  const wire = (text: string): Buffer => Buffer.from(text, 'latin1');
+  const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
   const nc = request.nc.toString(16).padStart(8, '0');
-  let ha1 = H(`${username}:${d.realm}:${password}`);
-  if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(`${ha1}:${d.nonce}:${cnonce}`);
-  const ha2 = H(`${method}:${uri}`);
+  let ha1 = H(Buffer.concat([utf8(`${username}:`), wire(d.realm), utf8(`:${password}`)]));
+  if (d.algorithm.toLowerCase().endsWith('-sess')) ha1 = H(wire(`${ha1}:${d.nonce}:${cnonce}`));
+  const ha2 = H(utf8(`${method}:${uri}`));
   const parts = [
-    `username=${quote(username)}`,
+    // A username that is not printable ASCII goes as RFC 8187 UTF-8 (RFC 7616, section
+    // 3.4.4): anything else would be Latin-1 on the wire, or a header Node refuses.
+    /^[\x20-\x7e]*$/.test(username) ? `username=${quote(username)}` : `username*=UTF-8''${rfc8187(username)}`,
     `realm=${quote(d.realm)}`,
     `nonce=${quote(d.nonce)}`,
     `uri=${quote(uri)}`,
     `algorithm=${d.algorithm}`,
   ];
   if (d.qop !== null) {
-    parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`))}`);
+    parts.push(`response=${quote(H(wire(`${ha1}:${d.nonce}:${nc}:${cnonce}:${d.qop}:${ha2}`)))}`);
     parts.push(`qop=${d.qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
   } else {
-    parts.push(`response=${quote(H(`${ha1}:${d.nonce}:${ha2}`))}`);
+    parts.push(`response=${quote(H(wire(`${ha1}:${d.nonce}:${ha2}`)))}`);
   }
   if (d.opaque !== null) parts.push(`opaque=${quote(d.opaque)}`);
   return `Digest ${parts.join(', ')}`;
@@ -131,11 +137,26 @@ export class Authenticator {
   }
 }
 
+/** RFC 8187's value-chars: attr-char as it is, every other UTF-8 byte as %XX. */
+function rfc8187(value: string): string {
+  return [...Buffer.from(value, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
+}
+
 function quote(value: string): string {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
-/** Parses a WWW-Authenticate value (RFC 7235): several challenges, each with auth-params. */
+/**
+ * Parses a WWW-Authenticate value (RFC 7235): several challenges, each with auth-params. The
+ * params have no prototype: a parameter the server names `__proto__` or `constructor` is a
+ * parameter like any other, never a property every object has.
+ */
 export function parseChallenges(value: string): { scheme: string; params: Record<string, string> }[] {
   const out: { scheme: string; params: Record<string, string> }[] = [];
   const token = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)/y;
@@ -166,7 +187,7 @@ export function parseChallenges(value: string): { scheme: string; params: Record
       }
       current.params[word.toLowerCase()] = v;
     } else {
-      current = { scheme: word.toLowerCase(), params: {} };
+      current = { scheme: word.toLowerCase(), params: Object.create(null) as Record<string, string> };
       out.push(current);
       // token68 (Basic's base64 in some proxies): skip it
       const t68 = /[A-Za-z0-9._~+/-]+=*(?=\s*(,|$))/y;

@@ -18,12 +18,13 @@ import {
   callNames,
   downloadTicket,
 } from '../../../shared/ipc';
+import { type ErrorCode } from '../../../shared/errors';
 import { type WebBridge, createWebBridge, takeToken } from './web-client';
 
 export class BridgeFailure extends Error {
   override readonly name = 'BridgeFailure';
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -48,7 +49,7 @@ export interface Transfer {
   readonly state: 'running' | 'finishing' | 'done' | 'failed';
   readonly error: string | null;
   /** The failure's code ('exists': a file of that name is in the vault already), or null. */
-  readonly code: string | null;
+  readonly code: ErrorCode | null;
 }
 
 /** Where an export went: a path the user picked (desktop), or the browser's downloads. */

@@ -8,6 +8,7 @@
  */
 
 import type { ProgressEvent } from '../../../shared/api';
+import { type ErrorCode, isErrorCode } from '../../../shared/errors';
 import {
   type CallName,
   type Envelope,
@@ -45,7 +46,7 @@ export function takeToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-function failure(code: string, message: string): Envelope<never> {
+function failure(code: ErrorCode, message: string): Envelope<never> {
   return { ok: false, error: { code, message } };
 }
 
@@ -54,7 +55,7 @@ function asEnvelope(value: unknown): Envelope<unknown> {
     const v = value as { ok: unknown; value?: unknown; error?: unknown };
     if (v.ok === true) return { ok: true, value: v.value };
     const error = v.error as { code?: unknown; message?: unknown } | undefined;
-    if (v.ok === false && typeof error?.code === 'string' && typeof error.message === 'string') {
+    if (v.ok === false && isErrorCode(error?.code) && typeof error.message === 'string') {
       return { ok: false, error: { code: error.code, message: error.message } };
     }
   }

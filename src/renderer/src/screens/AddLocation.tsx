@@ -1,19 +1,21 @@
-// "Add location…": a form per kind that builds the SPEC (location-spec.ts), a probe without
-// the password, the SFTP host key shown for the user to confirm, then addLocation. The
-// password is never in React state: it stays in its input (uncontrolled, so React does not
-// copy it into a value attribute either), is read once for addLocation, and the input is
-// emptied when the call answers. No SPEC the page shows carries it.
+// "Add location…": a form per kind whose fields become a LocationInput (location-spec.ts), a
+// probe without the secrets, the SFTP host key shown for the user to confirm, then addLocation
+// with the secrets as fields of their own (never inside a URL). A secret is never in React
+// state: it stays in its input (uncontrolled, so React does not copy it into a value attribute
+// either), is read once for addLocation, and the input is emptied when the call answers.
 import { type FormEvent, type RefObject, useRef, useState } from 'react';
-import type { LocationProbe } from '../../../shared/api';
+import type { LocationInput, LocationProbe } from '../../../shared/api';
 import type { Client } from '../bridge/client';
 import {
   type FieldName,
   type LocationFields,
   type LocationKindChoice,
   EMPTY_FIELDS,
-  buildSpec,
+  S3_FIELDS,
+  buildLocation,
   suggestName,
 } from '../location-spec';
+import { fieldNames, LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 
@@ -23,18 +25,26 @@ type Step =
   | { readonly kind: 'confirm'; readonly name: string; readonly probe: LocationProbe & { hostKey: string } }
   | { readonly kind: 'adding'; readonly display: string };
 
-const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = [
-  { id: 'local', label: 'Folder' },
-  { id: 'sftp', label: 'SFTP server' },
-  { id: 'webdav', label: 'WebDAV server' },
-];
+const KINDS: ReadonlyArray<{ id: LocationKindChoice; label: string }> = LOCATION_KIND_NAMES.map((id) => ({
+  id,
+  label: LOCATION_KINDS[id].choice,
+}));
 
 /**
  * What happens to a location once its form is filled in and its host key (SFTP) confirmed.
  * A living vault adds it at once (the default); the first-run screen collects it for the
- * vault it is about to create, with the confirmed host key pinned in its SPEC.
+ * vault it is about to create, with the confirmed host key in `location.hostKey`.
  */
-export type CommitLocation = (spec: string, hostKey: string | undefined, display: string) => Promise<void>;
+export type CommitLocation = (
+  location: LocationInput,
+  hostKey: string | undefined,
+  display: string,
+  allowInsecureHttp: boolean,
+) => Promise<void>;
+
+/** The secret field the form's password input holds for a kind (an SSH key's passphrase has its own input). */
+const mainSecret = (kind: LocationKindChoice): string | null =>
+  fieldNames(kind, true).find((name) => name !== 'keyPassphrase') ?? null;
 
 /** The words of the dialog: adding a location (the default), or giving one a new address. */
 export interface AddLocationWords {
@@ -78,15 +88,19 @@ export function AddLocation({
   const attempt = useRef(0);
   const form = useRef<HTMLFormElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
+  const keyPassphraseInput = useRef<HTMLInputElement>(null);
 
   const suggestion = suggestName(fields, taken);
   const name = fixedName ?? (fields.name.trim() === '' ? suggestion : fields.name.trim());
-  const preview = buildSpec(fields, name);
   const set = (change: Partial<LocationFields>): void => {
     setFields((f) => ({ ...f, ...change }));
     setInvalid(null);
   };
   const fieldError = (field: FieldName): string | null => (invalid?.field === field ? invalid.message : null);
+  const passwordChanged = (hasPassword: boolean): void => {
+    set({ hasPassword });
+    setRetype(false);
+  };
 
   const chooseFolder = async (): Promise<void> => {
     try {
@@ -105,19 +119,31 @@ export function AddLocation({
   const add = async (chosenName: string, display: string, hostKey: string | undefined): Promise<void> => {
     const mine = ++attempt.current;
     const password = fields.hasPassword ? (passwordInput.current?.value ?? '') : null;
+    const keyPassphrase = fields.kind === 'sftp' && fields.auth === 'key' ? keyPassphraseInput.current?.value : '';
     const built =
       password === ''
         ? ({ ok: false, field: 'password', message: 'Give the password again.' } as const)
-        : buildSpec(fields, chosenName, password);
+        : buildLocation(fields, chosenName);
     if (!built.ok) {
       setInvalid({ field: built.field, message: built.message });
       setStep({ kind: 'form' });
       return;
     }
+    const secretName = mainSecret(fields.kind);
+    const secrets = {
+      ...(secretName !== null && password !== null ? { [secretName]: password } : {}),
+      ...(keyPassphrase ? { keyPassphrase } : {}),
+    };
+    const location: LocationInput = {
+      ...built.location,
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      ...(hostKey !== undefined ? { hostKey } : {}),
+    };
+    const allow = built.allowInsecureHttp ? { allowInsecureHttp: true } : {};
     setStep({ kind: 'adding', display });
     try {
-      if (commit) await commit(built.spec, hostKey, display);
-      else await client.api.addLocation(hostKey === undefined ? { spec: built.spec } : { spec: built.spec, hostKey });
+      if (commit) await commit(location, hostKey, display, built.allowInsecureHttp);
+      else await client.api.addLocation({ location, ...(hostKey !== undefined ? { hostKey } : {}), ...allow });
       if (mine === attempt.current) onAdded(chosenName, display);
     } catch (e) {
       if (mine !== attempt.current) return;
@@ -128,8 +154,9 @@ export function AddLocation({
           : message,
       );
     } finally {
-      // The password is typed again for another attempt: it is not kept past the call.
+      // The secrets are typed again for another attempt: they are not kept past the call.
       if (passwordInput.current) passwordInput.current.value = '';
+      if (keyPassphraseInput.current) keyPassphraseInput.current.value = '';
       if (password !== null) {
         setFields((f) => ({ ...f, hasPassword: false }));
         setRetype(true);
@@ -140,11 +167,11 @@ export function AddLocation({
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     setError(null);
-    const built: ReturnType<typeof buildSpec> = taken.includes(name)
+    const built: ReturnType<typeof buildLocation> = taken.includes(name)
       ? { ok: false, field: 'name', message: `A location is called ${name} already: choose another name.` }
-      : retype && !fields.hasPassword && (fields.kind === 'webdav' || fields.auth === 'password')
+      : retype && !fields.hasPassword && (fields.kind !== 'sftp' || fields.auth === 'password')
         ? { ok: false, field: 'password', message: 'Type the password again: it is not kept after an attempt.' }
-        : buildSpec(fields, name);
+        : buildLocation(fields, name);
     if (!built.ok) {
       setInvalid({ field: built.field, message: built.message });
       form.current?.querySelector<HTMLElement>(`[data-field="${built.field}"]`)?.focus();
@@ -154,7 +181,7 @@ export function AddLocation({
     setStep({ kind: 'probing' });
     let probe: LocationProbe;
     try {
-      probe = await client.api.probeLocation({ spec: built.spec });
+      probe = await client.api.probeLocation({ location: built.location });
     } catch (e) {
       if (mine === attempt.current) fail(errorText(e));
       return;
@@ -342,32 +369,42 @@ export function AddLocation({
                 </label>
               </div>
               {fields.auth === 'key' ? (
-                <Field
-                  label="Private key file"
-                  error={fieldError('keyFile')}
-                  hint="A path on the computer running Shardvault, e.g. /home/you/.ssh/id_ed25519. A key with a passphrase needs $SHARDVAULT_SFTP_KEY_PASSPHRASE."
-                >
-                  {(props) => (
-                    <input
-                      {...props}
-                      data-field="keyFile"
-                      className="mono"
-                      value={fields.keyFile}
-                      spellCheck={false}
-                      autoComplete="off"
-                      onChange={(e) => set({ keyFile: e.target.value })}
-                    />
-                  )}
-                </Field>
+                <>
+                  <Field
+                    label="Private key file"
+                    error={fieldError('keyFile')}
+                    hint="A path on the computer running Shardvault, e.g. /home/you/.ssh/id_ed25519."
+                  >
+                    {(props) => (
+                      <input
+                        {...props}
+                        data-field="keyFile"
+                        className="mono"
+                        value={fields.keyFile}
+                        spellCheck={false}
+                        autoComplete="off"
+                        onChange={(e) => set({ keyFile: e.target.value })}
+                      />
+                    )}
+                  </Field>
+                  <Field
+                    label="Key passphrase (optional)"
+                    hint="Only for a key that has one. Sealed in this computer’s profile under the vault passphrase."
+                  >
+                    {(props) => (
+                      <input
+                        {...props}
+                        ref={keyPassphraseInput}
+                        data-field="keyPassphrase"
+                        type="password"
+                        autoComplete="off"
+                        spellCheck={false}
+                      />
+                    )}
+                  </Field>
+                </>
               ) : (
-                <PasswordField
-                  input={passwordInput}
-                  error={fieldError('password')}
-                  onChange={(hasPassword) => {
-                    set({ hasPassword });
-                    setRetype(false);
-                  }}
-                />
+                <PasswordField input={passwordInput} error={fieldError('password')} onChange={passwordChanged} />
               )}
             </>
           ) : null}
@@ -406,14 +443,7 @@ export function AddLocation({
                     />
                   )}
                 </Field>
-                <PasswordField
-                  input={passwordInput}
-                  error={fieldError('password')}
-                  onChange={(hasPassword) => {
-                    set({ hasPassword });
-                    setRetype(false);
-                  }}
-                />
+                <PasswordField input={passwordInput} error={fieldError('password')} onChange={passwordChanged} />
               </div>
               {/^http:/i.test(fields.url.trim()) && fields.hasPassword ? (
                 <label className="check">
@@ -449,6 +479,66 @@ export function AddLocation({
             </>
           ) : null}
 
+          {fields.kind === 's3' ? (
+            <>
+              {S3_FIELDS.map((f) => (
+                <Field
+                  key={f.name}
+                  label={'optional' in f ? `${f.label} (optional)` : f.label}
+                  error={fieldError(f.name)}
+                >
+                  {(props) =>
+                    f.type === 'choice' ? (
+                      <select
+                        {...props}
+                        data-field={f.name}
+                        value={fields.s3[f.name] ?? f.choices[0]}
+                        onChange={(e) => set({ s3: { ...fields.s3, [f.name]: e.target.value } })}
+                      >
+                        {f.choices.map((c) => (
+                          <option key={c} value={c}>
+                            {c}
+                          </option>
+                        ))}
+                      </select>
+                    ) : (
+                      <input
+                        {...props}
+                        data-field={f.name}
+                        className={f.type === 'url' ? 'mono' : undefined}
+                        type={f.type === 'url' ? 'url' : 'text'}
+                        value={fields.s3[f.name] ?? ''}
+                        spellCheck={false}
+                        autoComplete="off"
+                        placeholder={'placeholder' in f ? f.placeholder : undefined}
+                        onChange={(e) => set({ s3: { ...fields.s3, [f.name]: e.target.value } })}
+                      />
+                    )
+                  }
+                </Field>
+              ))}
+              <PasswordField
+                label="Secret key"
+                input={passwordInput}
+                error={fieldError('password')}
+                onChange={passwordChanged}
+              />
+              {/^http:/i.test((fields.s3['endpoint'] ?? '').trim()) ? (
+                <label className="check">
+                  <input
+                    type="checkbox"
+                    data-field="insecureHttp"
+                    checked={fields.insecureHttp}
+                    onChange={(e) => set({ insecureHttp: e.target.checked })}
+                  />{' '}
+                  Talk to it over plain http:// anyway. Anyone on the network between this computer and the server can
+                  read the access key ID and replay requests; Shardvault refuses this except to this computer unless you
+                  allow it here.
+                </label>
+              ) : null}
+            </>
+          ) : null}
+
           {fixedName === undefined ? (
             <Field
               label="Name in the vault (optional)"
@@ -470,12 +560,6 @@ export function AddLocation({
           ) : null}
         </fieldset>
 
-        {preview.ok ? (
-          <p className="muted small spec-preview">
-            As the command line writes it: <code data-testid="spec-preview">{preview.spec}</code>
-            {fields.hasPassword ? ' (with the password, which is never shown)' : ''}
-          </p>
-        ) : null}
         {error ? <AddError message={error} /> : null}
         <div className="actions">
           {step.kind === 'probing' ? <Spinner label="Looking at the location…" /> : null}
@@ -493,16 +577,18 @@ export function AddLocation({
 }
 
 function PasswordField({
+  label = 'Password',
   input,
   error,
   onChange,
 }: {
+  label?: string;
   input: RefObject<HTMLInputElement | null>;
   error: string | null;
   onChange: (hasPassword: boolean) => void;
 }) {
   return (
-    <Field label="Password" error={error} hint="Sealed in this computer’s profile under the vault passphrase.">
+    <Field label={label} error={error} hint="Sealed in this computer’s profile under the vault passphrase.">
       {(props) => (
         <input
           {...props}

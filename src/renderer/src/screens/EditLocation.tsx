@@ -4,12 +4,11 @@
 // this location's data.
 import { type FormEvent, useState } from 'react';
 import type { LocationStatus } from '../../../shared/api';
+import { isLocationName, LOCATION_NAME_RULE } from '../../../shared/location-kinds';
 import type { Client } from '../bridge/client';
 import { KIND_WORD } from '../ui/LocationTile';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function EditLocation({
   client,
@@ -31,8 +30,8 @@ export function EditLocation({
   const [moving, setMoving] = useState(false);
 
   const trimmed = name.trim();
-  const nameProblem = !NAME.test(trimmed)
-    ? "A name uses letters, digits, '.', '_' or '-' (up to 64), starting with a letter or digit."
+  const nameProblem = !isLocationName(trimmed)
+    ? `A name uses ${LOCATION_NAME_RULE}.`
     : taken.includes(trimmed)
       ? `A location is called ${trimmed} already.`
       : null;
@@ -66,12 +65,13 @@ export function EditLocation({
         }}
         onClose={() => setMoving(false)}
         onAdded={() => undefined}
-        commit={async (spec, hostKey, display) => {
+        commit={async (given, hostKey, display, allowInsecureHttp) => {
           await client.api.editLocation({
             name: location.name,
             ...(newName !== undefined && !nameProblem ? { newName } : {}),
-            spec,
+            location: given,
             ...(hostKey !== undefined ? { hostKey } : {}),
+            ...(allowInsecureHttp ? { allowInsecureHttp } : {}),
           });
           onEdited(newName !== undefined && !nameProblem ? newName : location.name, display);
         }}
@@ -83,7 +83,7 @@ export function EditLocation({
     <Modal title={`Edit ${location.name}`} onClose={busy ? () => undefined : onClose}>
       <form onSubmit={(e) => void rename(e)} noValidate aria-label={`Edit ${location.name}`}>
         <p>
-          {KIND_WORD[location.kind]} <code>{location.display}</code>
+          {KIND_WORD(location.kind)} <code>{location.display}</code>
         </p>
         <Field label="Name in the vault" error={trimmed === location.name ? null : nameProblem}>
           {(props) => (

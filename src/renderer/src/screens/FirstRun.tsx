@@ -75,8 +75,9 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
     setError(null);
     setWeak(null);
     try {
-      const specs = locations.map((l) => l.spec);
-      await client.api.createVault({ locations: specs, survive, secretAgainst, passphrase });
+      const given = locations.map((l) => l.location);
+      const allow = locations.some((l) => l.allowInsecureHttp) ? { allowInsecureHttp: true } : {};
+      await client.api.createVault({ locations: given, survive, secretAgainst, passphrase, ...allow });
       setPassphrase('');
       setConfirm('');
       onCreated();
@@ -244,12 +245,13 @@ function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void 
     setBusy(true);
     setError(null);
     try {
-      const specs = locations.map((l) => l.spec);
+      const given = locations.map((l) => l.location);
       const expect = fingerprint.trim() ? { expectFingerprint: fingerprint.trim() } : {};
+      const allow = locations.some((l) => l.allowInsecureHttp) ? { allowInsecureHttp: true } : {};
       await client.api.openVault(
         useCode
-          ? { locations: specs, recoveryCode: secret, ...expect }
-          : { locations: specs, passphrase: secret, ...expect },
+          ? { locations: given, recoveryCode: secret, ...expect, ...allow }
+          : { locations: given, passphrase: secret, ...expect, ...allow },
       );
       setSecret('');
       onOpened();

@@ -248,7 +248,7 @@ function RemoveLocation({
     // The engine finishes the move whatever the page does: the dialog stays until it has.
     <Modal title={`Remove ${location.name}`} onClose={busy ? () => undefined : onClose}>
       <p>
-        Remove <strong>{location.name}</strong> ({KIND_WORD[location.kind]} <code>{location.display}</code>) from the
+        Remove <strong>{location.name}</strong> ({KIND_WORD(location.kind)} <code>{location.display}</code>) from the
         vault?
       </p>
       <p>

@@ -1,29 +1,40 @@
 // The locations of a vault about to be created or opened: folders typed or picked, and
 // servers through the same form as "Add location…" (host key confirmed, password in its own
-// field). The list shows each location without its password.
+// field). The list shows each location without its secrets.
 import { useState } from 'react';
+import type { LocationInput } from '../../../shared/api';
+import { isLocationName } from '../../../shared/location-kinds';
 import type { Client } from '../bridge/client';
-import { redactCredentials } from '../../../shared/redact';
-import { pinFingerprint } from '../location-spec';
+import { isAbsolutePath } from '../location-spec';
 import { errorText } from '../ui/ui';
 import { AddLocation } from './AddLocation';
 
 export const SPEC_HINT = (
   <>
-    A folder path (a USB disk, a NAS mount, a synced folder), or <code>sftp://user@host/path</code>, or{' '}
-    <code>webdav+https://user@host/path</code>. Add <code>#name</code> to name it. For a server, “Add a server…” asks
-    for each part and shows its host key.
+    A folder path (a USB disk, a NAS mount, a synced folder); add <code>#name</code> to name it. For a server (SFTP,
+    WebDAV, S3), “Add a server…” asks for each part and shows its host key.
   </>
 );
 
-/** A location to give the engine: its SPEC (which may hold a password) and how to show it. */
+/** A location to give the engine (its secrets among its fields), how to show it, and consent to plain http. */
 export interface LocationChoice {
-  readonly spec: string;
+  readonly location: LocationInput;
   readonly display: string;
+  readonly allowInsecureHttp: boolean;
 }
 
-/** The name a SPEC gives its location (after '#'), if any. */
-const nameOf = (spec: string): string | null => (spec.includes('#') ? spec.slice(spec.lastIndexOf('#') + 1) : null);
+/** A folder typed as `PATH[#NAME]`, or why it is not one. */
+function typedFolder(text: string): LocationInput | string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return 'For a server, use “Add a server…”: it asks for each part.';
+  const hash = text.lastIndexOf('#');
+  const name = hash >= 0 && isLocationName(text.slice(hash + 1)) ? text.slice(hash + 1) : null;
+  const folder = name === null ? text : text.slice(0, hash);
+  if (!isAbsolutePath(folder)) return 'Give the full path of the folder, starting with /.';
+  return { kind: 'local', fields: { folder }, ...(name === null ? {} : { name }) };
+}
+
+/** What identifies a choice in the list (its address, never its secrets). */
+const keyOf = (l: LocationInput): string => JSON.stringify([l.kind, l.fields, l.name ?? null]);
 
 export function LocationsEditor({
   client,
@@ -39,7 +50,7 @@ export function LocationsEditor({
   const [adding, setAdding] = useState(false);
 
   const add = (choice: LocationChoice): boolean => {
-    if (value.some((v) => v.spec === choice.spec)) {
+    if (value.some((v) => keyOf(v.location) === keyOf(choice.location))) {
       setError('That location is in the list already.');
       return false;
     }
@@ -49,7 +60,13 @@ export function LocationsEditor({
   };
   const addTyped = (spec: string): void => {
     const trimmed = spec.trim();
-    if (trimmed !== '' && add({ spec: trimmed, display: redactCredentials(trimmed) })) setDraft('');
+    if (trimmed === '') return;
+    const location = typedFolder(trimmed);
+    if (typeof location === 'string') {
+      setError(location);
+      return;
+    }
+    if (add({ location, display: trimmed, allowInsecureHttp: false })) setDraft('');
   };
 
   const chooseFolder = async (): Promise<void> => {
@@ -62,14 +79,14 @@ export function LocationsEditor({
   };
 
   // Names the list already gives (typed ones, or loc1, loc2, ... by position as the engine does).
-  const taken = value.map((v, i) => nameOf(v.spec) ?? `loc${i + 1}`);
+  const taken = value.map((v, i) => v.location.name ?? `loc${i + 1}`);
 
   return (
     <div className="locations-editor">
       {value.length > 0 ? (
         <ol className="location-list" aria-label="Locations">
           {value.map((choice, i) => (
-            <li key={choice.spec}>
+            <li key={keyOf(choice.location)}>
               <span className="location-index" aria-hidden="true">
                 {i + 1}
               </span>
@@ -78,7 +95,7 @@ export function LocationsEditor({
                 type="button"
                 className="ghost small"
                 aria-label={`Remove ${choice.display}`}
-                onClick={() => onChange(value.filter((v) => v.spec !== choice.spec))}
+                onClick={() => onChange(value.filter((v) => v !== choice))}
               >
                 Remove
               </button>
@@ -134,10 +151,10 @@ export function LocationsEditor({
           taken={taken}
           onClose={() => setAdding(false)}
           onAdded={() => setAdding(false)}
-          commit={(spec, hostKey, display) => {
-            const pinned = hostKey === undefined ? spec : pinFingerprint(spec, hostKey);
-            const name = nameOf(spec);
-            if (!add({ spec: pinned, display: name ? `${display} (${name})` : display })) {
+          commit={(location, _hostKey, display, allowInsecureHttp) => {
+            // The confirmed host key travels in location.hostKey, pinned as the vault is made.
+            const name = location.name;
+            if (!add({ location, display: name ? `${display} (${name})` : display, allowInsecureHttp })) {
               return Promise.reject(new Error('That location is in the list already.'));
             }
             return Promise.resolve();

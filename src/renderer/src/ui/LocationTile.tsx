@@ -2,11 +2,12 @@
 // (which adds its actions and the result of a test below the facts).
 import type { ReactNode } from 'react';
 import type { LocationKindName, LocationStatus } from '../../../shared/api';
+import { LOCATION_KINDS } from '../../../shared/location-kinds';
 import { formatBytes, formatRelative, plural } from '../format';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { Badge } from './ui';
 
-export const KIND_WORD: Record<LocationKindName, string> = { local: 'Folder', sftp: 'SFTP', webdav: 'WebDAV' };
+export const KIND_WORD = (kind: LocationKindName): string => LOCATION_KINDS[kind].word;
 
 export function LocationTile({ location, children }: { location: LocationStatus; children?: ReactNode }) {
   return (
@@ -17,7 +18,7 @@ export function LocationTile({ location, children }: { location: LocationStatus;
         <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
       </div>
       <p className="tile-where" title={location.display}>
-        <span className="kind">{KIND_WORD[location.kind]}</span> {location.display}
+        <span className="kind">{KIND_WORD(location.kind)}</span> {location.display}
       </p>
       <dl className="tile-facts">
         <div>

@@ -1,0 +1,27 @@
+/** The folder kind: a path on this machine (a disk, a mounted share, a synced folder). */
+import * as nodePath from 'node:path';
+import { LocalFolderNode } from '../local';
+import { UsageError } from '../../errors';
+import { type LocationKind, required } from './kind';
+import { splitName } from './name';
+
+export const local = {
+  name: 'local',
+  schemes: [],
+  capabilities: { createRoot: 'ask', pinsHostKey: false },
+  conformance: ['test/conformance/local.test.ts'],
+  parse(spec) {
+    const { body, name } = splitName(spec);
+    const path = nodePath.resolve(body);
+    return { name, spec: path, secrets: null, display: path };
+  },
+  fromFields(fields, name) {
+    const folder = required(fields, 'folder', 'Folder');
+    if (!nodePath.isAbsolute(folder)) throw new UsageError(`Folder: give the full path (${folder} is not one)`);
+    if (name !== null) splitName(`#${name}`);
+    const path = nodePath.resolve(folder);
+    return { name, spec: path, secrets: null, display: path };
+  },
+  display: (spec) => spec,
+  open: (spec) => new LocalFolderNode(spec),
+} satisfies LocationKind;

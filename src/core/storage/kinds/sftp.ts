@@ -1,0 +1,80 @@
+/** The SFTP kind: a folder on an SSH server, its host key pinned on first use. */
+import * as nodePath from 'node:path';
+import { UsageError } from '../../errors';
+import type { SftpOptions } from '../sftp';
+import { displaySftp } from '../url';
+import {
+  encodePath,
+  field,
+  type LocationKind,
+  nameSuffix,
+  readRemote,
+  remoteNode,
+  required,
+  specHost,
+  withPassword,
+} from './kind';
+
+const options = (spec: string): SftpOptions => readRemote(spec, 'sftp').options;
+
+/** The credential-free SPEC the profile keeps: key file made absolute, fingerprint pinned. */
+function stored(o: SftpOptions): string {
+  const query: string[] = [];
+  if (o.privateKeyPath) query.push(`identity=${encodeURIComponent(nodePath.resolve(o.privateKeyPath))}`);
+  if (o.fingerprint) query.push(`fingerprint=${o.fingerprint}`);
+  return displaySftp(o) + (query.length ? `?${query.join('&')}` : '');
+}
+
+export const sftp = {
+  name: 'sftp',
+  schemes: ['sftp'],
+  capabilities: { createRoot: 'always', pinsHostKey: true },
+  conformance: [
+    'test/conformance/sftp-openssh.test.ts',
+    'test/conformance/sftp-rclone.test.ts',
+    'test/conformance/sftp-rclone-default.test.ts',
+  ],
+  parse(spec) {
+    const { name, options: o } = readRemote(spec, 'sftp');
+    return withPassword(name, stored(o), o.password, displaySftp(o));
+  },
+  fromFields(fields, name) {
+    const user = required(fields, 'user', 'User');
+    const host = specHost(required(fields, 'host', 'Server'));
+    const port = field(fields, 'port');
+    const path = required(fields, 'path', 'Folder on the server');
+    if (!path.startsWith('/')) throw new UsageError('Folder on the server: give the full path, starting with /');
+    const keyFile = field(fields, 'keyFile');
+    const query = keyFile === '' ? '' : `?identity=${encodeURIComponent(keyFile)}`;
+    return this.parse(
+      `sftp://${encodeURIComponent(user)}@${host}${port === '' ? '' : `:${port}`}${encodePath(path)}${query}${nameSuffix(name)}`,
+    );
+  },
+  display: (spec) => displaySftp(options(spec)),
+  open(spec, secrets, { env }) {
+    const remote = options(spec);
+    const keyPassphrase = secrets?.keyPassphrase ?? env?.['SHARDVAULT_SFTP_KEY_PASSPHRASE'] ?? null;
+    const display = displaySftp(remote);
+    if (!remote.fingerprint) throw new UsageError(`${display}: no host key fingerprint is pinned`);
+    // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
+    return remoteNode('sftp', display, async () => {
+      const { SftpNode } = await import('../sftp');
+      return new SftpNode({
+        ...remote,
+        password: secrets?.password ?? null,
+        passphrase: keyPassphrase || null,
+        agent: env?.['SSH_AUTH_SOCK'] || null,
+        home: env?.['HOME'] || null,
+        connectTimeoutMs: 10_000,
+      });
+    });
+  },
+  keyFile: (spec) => options(spec).privateKeyPath ?? null,
+  hostKey: {
+    target(spec) {
+      const o = options(spec);
+      return { host: o.host, port: o.port ?? 22, fingerprint: o.fingerprint ?? null };
+    },
+    pin: (spec, fingerprint) => stored({ ...options(spec), fingerprint }),
+  },
+} satisfies LocationKind;
