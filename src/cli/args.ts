@@ -46,6 +46,7 @@ const FLAG_OPTIONS = new Set([
   'allow-insecure-http',
   'create',
   'open',
+  'new-recovery-code',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -62,6 +62,9 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
 ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock without LOC,LOC and
                                            the unreachable? changes nothing; exit 6 if something would be
                                            lost; --open also opens afresh from the rest, reads up to 10 files
+  passphrase change [--new-recovery-code] [--weak-passphrase]
+                                           seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
+                                           else typed twice); --new-recovery-code also retires the recovery code
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -72,8 +75,9 @@ webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, or s3(+http)://KEY:SECRET@HOST:PO
 --allow-insecure-http lets a WebDAV password or S3 requests go over plain http to another machine (init, open,
 location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.
 Profile: $SHARDVAULT_HOME, else $XDG_CONFIG_HOME/shardvault. Secrets: $SHARDVAULT_PASSPHRASE,
-$SHARDVAULT_RECOVERY_CODE (with --recovery), else a prompt on a terminal. A new passphrase must be
-hard to guess (refused, exit 2, unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
+$SHARDVAULT_RECOVERY_CODE (with --recovery), $SHARDVAULT_OLD_PASSPHRASE (after a change on another
+device), else a prompt on a terminal. A new passphrase must be hard to guess (refused, exit 2,
+unless --weak-passphrase). --kdf-cost: scrypt N = 2^LOGN, 17..20
 (default 17); --insecure-kdf-cost 10..20 is for tests only.
 Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough locations,
 5 busy, 6 verify found a problem (drill: something would be lost).
@@ -150,6 +154,8 @@ async function withVault<T>(
     confirmHostKey: hostKeyConfirmer(args),
     askKeyPassphrase: keyPassphraseAsker(),
     allowInsecureHttp: args.flags.has('allow-insecure-http'),
+    // Only a command that unlocks seals the credentials again: a locked one would ask each time.
+    ...(options.unlock ? { askOldPassphrase: oldPassphraseAsker() } : {}),
   };
   let vault: Vault | null = null;
   try {
@@ -193,6 +199,17 @@ function folderCreator(args: Parsed): NonNullable<CreateOptions['confirmCreateFo
 function keyPassphraseAsker(): AskKeyPassphrase | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   return (display, keyFile) => readSecret('', `Passphrase of the key ${keyFile} (for ${display})`);
+}
+
+/** The passphrase this profile knew before a change on another device: $SHARDVAULT_OLD_PASSPHRASE, else asked on a terminal. */
+function oldPassphraseAsker(): VaultOptions['askOldPassphrase'] {
+  return async () =>
+    process.env['SHARDVAULT_OLD_PASSPHRASE'] || (process.stdin.isTTY && process.stderr.isTTY)
+      ? readSecret(
+          'SHARDVAULT_OLD_PASSPHRASE',
+          "This device's credentials do not open with that passphrase. If it was changed on another device, the previous passphrase",
+        )
+      : null;
 }
 
 /** Warns about secrets written into a location URL (they end up in shell history). */
@@ -550,6 +567,39 @@ async function run(args: Parsed, io: Io): Promise<number> {
       return locationCommand(args, io);
     case 'drill':
       return drillCommand(args, io, (work) => withVault(io, args, { unlock: true }, work));
+    case 'passphrase': {
+      if (args.positional.length !== 1 || args.positional[0] !== 'change')
+        throw new UsageError('usage: shardvault passphrase change [--new-recovery-code] [--weak-passphrase]');
+      const newCode = args.flags.has('new-recovery-code');
+      const change = await withVault(io, args, { unlock: true }, async (vault) => {
+        const fromEnv = process.env['SHARDVAULT_NEW_PASSPHRASE'];
+        const passphrase = await readSecret('SHARDVAULT_NEW_PASSPHRASE', 'New passphrase');
+        await requireStrong(passphrase, args);
+        if (!fromEnv && (await readSecret('SHARDVAULT_NEW_PASSPHRASE', 'New passphrase again')) !== passphrase)
+          throw new UsageError('the passphrases differ');
+        return vault.changePassphrase(passphrase, {
+          newRecoveryCode: newCode,
+          // Shown as soon as the shares it opens are written, before the old code is retired.
+          onRecoveryCode: (code) => {
+            if (!io.json) io.out(`New recovery code (shown once; the old one stops working now):\n  ${code}`);
+          },
+        });
+      });
+      print(io, change, () =>
+        [
+          `Passphrase changed: the key shares on ${change.reached.join(', ')} are sealed under the new one`,
+          change.away.length
+            ? `  ${change.away.join(', ')} ${change.away.length === 1 ? 'was' : 'were'} away: caught up at the next unlock that reaches ${change.away.length === 1 ? 'it' : 'them'}`
+            : '',
+          change.retired
+            ? '  the old passphrase no longer unlocks'
+            : '  the old key shares stay until every location holds the new ones',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+      return 0;
+    }
     case 'log': {
       expectPositional(args, 0, 'log');
       const { requests, problems } = await withVault(io, args, { unlock: true }, (vault) => readAccessLog(vault));

@@ -254,7 +254,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
         // The unlock logs itself (vault.ts), as every front end's does.
-        await v.unlock({ passphrase: req.passphrase });
+        await v.unlock(
+          { passphrase: req.passphrase },
+          req.oldPassphrase !== undefined ? { oldPassphrase: req.oldPassphrase } : {},
+        );
         await keepCredentials(v);
       }),
     lock: () =>
@@ -346,6 +349,26 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...(req.passphrase === undefined ? {} : { passphrase: req.passphrase, tempRoot: tmpdir() }),
         }),
       ),
+    changePassphrase: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        await requireStrongPassphrase(req.newPassphrase, { allowWeak: req.allowWeakPassphrase ?? false });
+        const change = await v.changePassphrase(req.newPassphrase, {
+          current: req.passphrase,
+          newRecoveryCode: req.newRecoveryCode ?? false,
+          // Held like a new vault's kit: shown once, until confirmed or locked.
+          onRecoveryCode: (code) => {
+            kit = { vault: summary(v), recoveryCode: code, locations: v.locations.map((l) => l.display) };
+          },
+        });
+        await keepCredentials(v);
+        return {
+          reached: change.reached,
+          away: change.away,
+          retired: change.retired,
+          newRecoveryCode: change.recoveryCode !== null,
+        };
+      }),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

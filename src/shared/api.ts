@@ -244,6 +244,17 @@ export interface DrillOpen {
   readonly problems: readonly string[];
 }
 
+/** What a passphrase change did (the new recovery code, if any, waits in recoveryKit()). */
+export interface PassphraseChangeReport {
+  /** Locations whose key shares are now sealed under the new passphrase. */
+  readonly reached: readonly string[];
+  /** Locations away now: caught up at the next unlock that reaches them. */
+  readonly away: readonly string[];
+  /** Whether the old passphrase (and a replaced recovery code) no longer unlocks. */
+  readonly retired: boolean;
+  readonly newRecoveryCode: boolean;
+}
+
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
  * Electron's IPC handlers and by the web bridge; the renderer reaches it only through them. */
 export interface ShardvaultApi {
@@ -279,7 +290,10 @@ export interface ShardvaultApi {
     allowWeakPassphrase?: boolean;
     allowInsecureHttp?: boolean;
   }): Promise<VaultSummary>;
-  unlock(req: { passphrase: string }): Promise<void>;
+  /** `oldPassphrase`: the one this device knew, when the passphrase was changed on another
+   * device (the location credentials its profile seals open with it once, then are sealed
+   * under the new one). */
+  unlock(req: { passphrase: string; oldPassphrase?: string }): Promise<void>;
   /** Wipes the keys from memory. */
   lock(): Promise<void>;
   listFiles(): Promise<FileEntry[]>;
@@ -341,6 +355,15 @@ export interface ShardvaultApi {
   /** The recovery drill: what would be lost without the `lose` locations (names); with
    * `passphrase`, also a real open from a fresh profile over the others, reading files back. */
   drill(req: { lose: readonly string[]; passphrase?: string }): Promise<DrillReport>;
+  /** Seals the key shares under `newPassphrase` (held to createVault's strength rule);
+   * `passphrase` must be the current one. With `newRecoveryCode` a new code replaces the old
+   * one and waits in recoveryKit() until confirmed. */
+  changePassphrase(req: {
+    passphrase: string;
+    newPassphrase: string;
+    newRecoveryCode?: boolean;
+    allowWeakPassphrase?: boolean;
+  }): Promise<PassphraseChangeReport>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -31,6 +31,7 @@ import type {
   LocationProbe,
   LocationStatus,
   LocationTest,
+  PassphraseChangeReport,
   PlacementReport,
   ProgressEvent,
   RecoveryKit,
@@ -467,6 +468,11 @@ export const repairReport: Schema<RepairReport> = object(
   'drop',
 );
 
+export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
+  { reached: array(label), away: array(label), retired: boolean, newRecoveryCode: boolean },
+  'drop',
+);
+
 export const ACCESS_ACTIONS = every<AccessAction>()([
   'init',
   'open',
@@ -599,7 +605,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     ),
     vaultSummary,
   ),
-  unlock: call('unlock', object({ passphrase }, 'reject'), nothing),
+  unlock: call('unlock', object({ passphrase, oldPassphrase: optional(passphrase) }, 'reject'), nothing),
   lock: call('lock', nothing, nothing),
   listFiles: call('listFiles', nothing, array(fileEntry)),
   putFile: call(
@@ -668,6 +674,19 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'drill',
     object({ lose: array(locationName, { max: 64 }), passphrase: optional(passphrase) }, 'reject'),
     drillReport,
+  ),
+  changePassphrase: call(
+    'changePassphrase',
+    object(
+      {
+        passphrase,
+        newPassphrase: passphrase,
+        newRecoveryCode: optional(boolean),
+        allowWeakPassphrase: optional(boolean),
+      },
+      'reject',
+    ),
+    passphraseChangeReport,
   ),
 };
 

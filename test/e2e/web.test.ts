@@ -318,11 +318,11 @@ describe.skipIf(missing !== null)('the web UI over shardvault serve', () => {
     await page.getByRole('navigation').getByRole('button', { name: 'Lock' }).click();
     await page.getByRole('heading', { name: 'Vault locked' }).waitFor();
     expect(page.url()).toBe(`${served.origin}/`); // reloaded, token kept for this tab
-    await page.getByLabel('Passphrase').fill('not the passphrase');
+    await page.getByLabel('Passphrase', { exact: true }).fill('not the passphrase');
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByText('That passphrase did not unlock the vault').waitFor({ timeout: 30_000 });
     await shot('12-unlock');
-    await page.getByLabel('Passphrase').fill(PASSPHRASE);
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
     await page.getByRole('button', { name: 'Unlock' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 30_000 });
   });

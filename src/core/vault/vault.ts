@@ -104,6 +104,36 @@ export interface VaultOptions {
   /** Credentials a front end kept from an earlier unlock (by location id), so a locked vault
    * can still reach locations whose credentials the profile seals under the passphrase. */
   keptCredentials?: ReadonlyMap<string, LocationSecrets>;
+  /**
+   * Asked once when the profile's sealed credentials do not open under the passphrase given
+   * (it was changed on another device): the passphrase they were sealed under, or null to
+   * refuse. Once the vault unlocks with the new one, they are sealed again under it.
+   */
+  askOldPassphrase?: () => Promise<string | null>;
+}
+
+/** What a re-deal seals the new shares under when not the vault's current secrets (a passphrase change). */
+interface Resealing {
+  readonly pk: Uint8Array;
+  readonly rk: Uint8Array;
+  /** Older shares go as soon as every location that answered holds the new deal. */
+  readonly retireWhenReachable: boolean;
+  /** Runs once the new shares are written, before the head that names them is committed. */
+  readonly beforeCommit?: () => Promise<void> | void;
+}
+
+export interface RedealOutcome {
+  /** Locations that took the new deal. */
+  readonly reached: readonly string[];
+  /** Locations that could not be reached: they get the deal when they are back. */
+  readonly away: readonly string[];
+  /** Whether the older deals were deleted (from the locations that took the new one). */
+  readonly retired: boolean;
+}
+
+export interface PassphraseChange extends RedealOutcome {
+  /** The new recovery code (with newRecoveryCode), else null: the old one keeps working. */
+  readonly recoveryCode: string | null;
 }
 
 export interface CreateOptions extends VaultOptions {
@@ -187,6 +217,10 @@ export class Vault {
   } | null = null;
   /** Nodes of locations taken off the list (a removed location is emptied after): closed with the vault. */
   private retired: StorageNode[] = [];
+  /** Credentials opened under an older passphrase (changed on another device): sealed again at unlock. */
+  private staleSeals: Map<string, LocationSecrets> | null = null;
+  /** What key shares each location that answered held at the last unlock (catchUpKeyShares). */
+  private heldShares = new Map<string, readonly KeyShareRecord[]>();
 
   private constructor(
     readonly dir: string,
@@ -212,19 +246,27 @@ export class Vault {
         ? await passphraseKey(passphrase, profile.salt, profile.kdf)
         : null;
     let locations: Location[];
+    let stale: Map<string, LocationSecrets> | null = null;
     try {
+      stale = pk ? await openStaleSeals(profile, pk, options.askOldPassphrase, options.keptCredentials) : null;
       locations = profile.locations.map((l) => ({
         id: l.id,
         name: l.name,
         kind: l.kind,
         display: displaySpec(l),
-        node: nodeFor(l, profile.vaultId, pk, options.keptCredentials?.get(l.id) ?? null),
+        node: nodeFor(
+          l,
+          profile.vaultId,
+          stale?.has(l.id) ? null : pk,
+          stale?.get(l.id) ?? options.keptCredentials?.get(l.id) ?? null,
+        ),
       }));
     } catch (err) {
       wipe(pk);
       throw err;
     }
     const vault = new Vault(dir, profile, locations, options);
+    vault.staleSeals = stale;
     if (pk && passphrase) vault.preKey = preKeyFor(passphrase, pk);
     for (const l of profile.locations) {
       const warning = plainHttpWarning(l);
@@ -749,9 +791,13 @@ export class Vault {
 
   // ------------------------------------------------------------------ unlocking
 
-  async unlock(secret: Secret): Promise<void> {
+  /**
+   * `oldPassphrase`: the passphrase this profile's credentials were sealed under before a
+   * change on another device (a front end asked for it); without it, options.askOldPassphrase.
+   */
+  async unlock(secret: Secret, opts: { oldPassphrase?: string } = {}): Promise<void> {
     if (this.keys) return;
-    if ('passphrase' in secret) await this.openSealedLocations(secret.passphrase);
+    if ('passphrase' in secret) await this.openSealedLocations(secret.passphrase, opts.oldPassphrase);
     // A key rotation cut short can leave a newest generation whose head was never written:
     // then the generation below, whose head is intact, is the vault.
     let below: number | undefined;
@@ -768,6 +814,8 @@ export class Vault {
         await this.followHeadLocations();
         // Every unlock is an access request, whatever the front end (failed ones are logged in recover).
         await this.audit({ action: 'unlock', file: null, outcome: 'ok', locations: this.sharesFrom });
+        await this.resealStale();
+        await this.catchUpKeyShares(generation);
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
@@ -789,21 +837,32 @@ export class Vault {
    * kept for recover(), so scrypt runs once; a wrong passphrase opens nothing here and is
    * refused by recover().
    */
-  private async openSealedLocations(passphrase: string): Promise<void> {
+  private async openSealedLocations(passphrase: string, oldPassphrase?: string): Promise<void> {
     const sealed = (l: Location): ProfileLocation | null => {
       const entry = this.profile.locations.find((e) => e.id === l.id);
       return l.node instanceof UnavailableNode && entry?.sealedSecrets ? entry : null;
     };
-    if (!this.current.some((l) => sealed(l))) return;
+    // Reached through a front end's kept credentials, but sealed under another passphrase
+    // (changed on another device): sealed again once unlocked (resealStale).
+    const keptOnly = this.options.keptCredentials !== undefined && this.profile.locations.some((l) => l.sealedSecrets);
+    if (!this.current.some((l) => sealed(l)) && !keptOnly) return;
     const reuse = this.preKeyMatches(passphrase) ? this.preKey!.pk : null;
     const pk = reuse ?? (await passphraseKey(passphrase, this.profile.salt, this.profile.kdf));
     this.dropPreKey(reuse);
     this.preKey = preKeyFor(passphrase, pk);
+    const ask =
+      oldPassphrase !== undefined ? () => Promise.resolve<string | null>(oldPassphrase) : this.options.askOldPassphrase;
+    const stale = await openStaleSeals(this.profile, pk, ask, this.options.keptCredentials);
+    if (stale) this.staleSeals = stale;
     this.current = this.current.map((l) => {
       const entry = sealed(l);
       if (!entry) return l;
       try {
-        return { ...l, node: nodeFor(entry, this.profile.vaultId, pk) };
+        const old = stale?.get(l.id);
+        return {
+          ...l,
+          node: old ? nodeFor(entry, this.profile.vaultId, null, old) : nodeFor(entry, this.profile.vaultId, pk),
+        };
       } catch {
         return l; // not this passphrase's seal: recover() says so
       }
@@ -916,6 +975,7 @@ export class Vault {
     this.pk = null;
     this.keys = null;
     this.currentHead = null;
+    this.staleSeals = null;
   }
 
   private preKeyMatches(passphrase: string): boolean {
@@ -972,6 +1032,9 @@ export class Vault {
     });
     const shares = found.flatMap((f) => f.value?.shares ?? []);
     const rotations = found.flatMap((f) => f.value?.rotations ?? []);
+    this.heldShares = new Map(
+      found.flatMap((f) => (f.value ? [[f.location.id, f.value.shares.map((x) => x.record)] as const] : [])),
+    );
     const reached = found.filter((f) => f.value).map((f) => f.location.name);
     let unlockSecret: UnlockSecret;
     if ('passphrase' in secret) {
@@ -1021,16 +1084,155 @@ export class Vault {
   }
 
   /**
+   * Credentials opened under the passphrase this device knew before another device changed
+   * it are sealed again under the one the vault just unlocked with (which the key shares
+   * proved right), so the old passphrase is asked for once.
+   */
+  private async resealStale(): Promise<void> {
+    const stale = this.staleSeals;
+    this.staleSeals = null;
+    if (!stale || !this.pk) return;
+    const pk = this.pk;
+    this.profile = {
+      ...this.profile,
+      locations: this.profile.locations.map((l) =>
+        stale.has(l.id) ? { ...l, sealedSecrets: sealSecrets(stale.get(l.id)!, pk, this.profile.vaultId, l.id) } : l,
+      ),
+    };
+    await this.saveProfile();
+    this.options.onWarning?.(
+      `the passphrase was changed on another device: the credentials of ${plural(stale.size, 'location')} on this device are now sealed under the new one`,
+    );
+  }
+
+  /**
+   * Finishes what a re-deal left undone, once the vault is unlocked with the passphrase:
+   *   - a location away at the last re-deal (a passphrase change) still holds an older deal,
+   *     sealed under the old secrets: once it answers again the shares are dealt again over
+   *     every location (shares of one deal can't be made for one location alone);
+   *   - the shares that opened are of a generation above the head's (a change cut short
+   *     before its commit, unlocked with the new passphrase): dealt again and committed;
+   *   - the head's deal is on every location and the shares that opened are of it, but older
+   *     shares are left (a change cut short while deleting them): they are deleted.
+   * Never when the shares that opened are older than the head's deal: that passphrase is the
+   * one a change replaced. A failure is a warning; the next unlock or repair tries again.
+   */
+  private async catchUpKeyShares(opened: number): Promise<void> {
+    const head = this.head();
+    // Shares of an older deal that opened are under an older passphrase (a change cut short
+    // after its commit): dealing under it would undo the change.
+    if (!this.pk || opened < head.generation) return;
+    const holds = (id: string): boolean | null => {
+      const held = this.heldShares.get(id);
+      if (held === undefined) return null;
+      return held.some((r) => r.generation === head.generation && r.dealId === head.dealId);
+    };
+    const behind = head.locations.filter((e) => holds(e.id) === false && this.heldShares.get(e.id)!.length > 0);
+    try {
+      if (behind.length > 0 || opened > head.generation) {
+        await this.redeal((h) => h, { pk: this.pk, rk: head.recoveryKey, retireWhenReachable: true });
+        this.options.onWarning?.(
+          behind.length > 0
+            ? `${behind.map((e) => e.name).join(', ')} held an older deal of the key shares (away at the last change): dealt again`
+            : 'the last change of the key shares was cut short: dealt again under this passphrase',
+        );
+        return;
+      }
+      const older = [...this.heldShares.values()].some((held) => held.some((r) => r.generation < head.generation));
+      if (opened === head.generation && older && head.locations.every((e) => holds(e.id) === true)) {
+        await this.retireSharesBelow(head.generation);
+      }
+    } catch (err) {
+      this.options.onWarning?.(`finishing the last change of the key shares: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Seals the vault key's shares under a new passphrase (docs/FORMAT.md, "Changing the
+   * passphrase"): the same vault key is dealt again at the next generation, sealed under the
+   * new PK and under RK (the current recovery code's, or a new one's), written beside the old
+   * shares; the head that names the new deal is committed; then the old shares are deleted
+   * from every location that took the new one, provided every location that answered did.
+   * A change cut short leaves the old shares whole (before the commit) or t new ones (after),
+   * so one of the two passphrases always unlocks. `onRecoveryCode` gets a new recovery code
+   * once the shares it opens are written, before the commit retires the old code.
+   */
+  async changePassphrase(
+    newPassphrase: string,
+    opts: {
+      newRecoveryCode?: boolean;
+      onRecoveryCode?: (code: string) => Promise<void> | void;
+      /** The passphrase the user typed to confirm the change: it must be the current one. */
+      current?: string;
+    } = {},
+  ): Promise<PassphraseChange> {
+    const head = this.head();
+    if (!this.vk || !this.pk)
+      throw new AuthError('changing the passphrase needs the vault unlocked with its passphrase');
+    if (opts.current !== undefined) {
+      const typed = await passphraseKey(opts.current, this.profile.salt, this.profile.kdf);
+      const same = equalBytes(typed, this.pk);
+      wipe(typed);
+      if (!same) throw new AuthError('wrong passphrase');
+    }
+    const credentials = this.openedCredentials();
+    const newPk = await passphraseKey(newPassphrase, this.profile.salt, this.profile.kdf);
+    if (equalBytes(newPk, this.pk) && !opts.newRecoveryCode) {
+      wipe(newPk);
+      throw new UsageError('the new passphrase is the one the vault has');
+    }
+    const code = opts.newRecoveryCode ? newRecoveryCode() : null;
+    const rk = code ? recoveryKey(code, this.profile.vaultId) : new Uint8Array(head.recoveryKey);
+    let outcome: RedealOutcome;
+    try {
+      outcome = await this.redeal((h) => (code ? { ...h, recoveryKey: new Uint8Array(rk) } : h), {
+        pk: newPk,
+        rk,
+        retireWhenReachable: true,
+        beforeCommit: () => (code ? opts.onRecoveryCode?.(code) : undefined),
+      });
+    } catch (err) {
+      wipe(newPk);
+      throw err;
+    } finally {
+      wipe(rk);
+    }
+    const old = this.pk;
+    this.dropPreKey(old);
+    this.pk = newPk;
+    wipe(old);
+    const vaultId = this.profile.vaultId;
+    this.profile = {
+      ...this.profile,
+      locations: this.profile.locations.map((l) => {
+        const secrets = credentials.get(l.id);
+        return secrets ? { ...l, sealedSecrets: sealSecrets(secrets, newPk, vaultId, l.id) } : l;
+      }),
+    };
+    await this.saveProfile();
+    return { ...outcome, recoveryCode: code };
+  }
+
+  /**
    * Deals a new generation of VK's shares over every location of the vault (after a new
    * passphrase, or over a new set of locations), sealed under PK and under RK (kept in the
    * head), and commits the head that names it (with `change` applied). Old generations are
    * deleted only after that commit, and only once t + X locations hold the new one, so a
    * re-deal cut short at any point never locks the vault out.
    */
-  async redeal(change: (head: Head) => Head = (h) => h): Promise<void> {
+  async redeal(change: (head: Head) => Head = (h) => h, sealing: Resealing | null = null): Promise<RedealOutcome> {
     const head = this.head();
     if (!this.vk || !this.pk)
       throw new AuthError('re-dealing the key shares needs the vault unlocked with its passphrase');
+    // A session unlocked before another device dealt again (a passphrase change there) holds
+    // the old PK: dealing under it would write over the newer deal and undo the change.
+    const latest = await this.loadHead().catch(() => null);
+    if (latest && latest.generation > head.generation) {
+      throw new AuthError(
+        'the key shares were dealt again on another device since this one unlocked (the passphrase may have changed): ' +
+          'lock and unlock again',
+      );
+    }
     const generation = head.generation + 1;
     const shares = await dealShares(
       this.vk,
@@ -1040,36 +1242,61 @@ export class Vault {
         threshold: head.policy.threshold,
         locationIds: head.locations.map((l) => l.id),
       },
-      this.pk,
-      head.recoveryKey,
+      sealing?.pk ?? this.pk,
+      sealing?.rk ?? head.recoveryKey,
     );
     const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.records.get(l.id)!));
     const ok = written.filter((w) => w.value !== undefined).length;
+    const away = written.filter((w) => w.error instanceof ShardvaultError && w.error.code === 'offline');
+    const outcome: RedealOutcome = {
+      reached: written.filter((w) => w.value !== undefined).map((w) => w.location.name),
+      away: away.map((w) => w.location.name),
+      retired: false,
+    };
     if (ok < head.policy.threshold) {
       throw new ShardvaultError(
         'unavailable',
         `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
       );
     }
+    await sealing?.beforeCommit?.();
     await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
     await this.rewriteLocationRecords();
     const safe = Math.min(this.current.length, head.policy.threshold + this.policySurvives());
+    // A new secret retires the old one as soon as every location that answered holds the new
+    // deal: a location away now keeps its old share (fewer than t) until it is caught up.
+    const everyReachable = ok + away.length === written.length;
+    if (sealing?.retireWhenReachable && everyReachable) {
+      await this.retireSharesBelow(
+        generation,
+        written.filter((w) => w.value !== undefined).map((w) => w.location),
+      );
+      return { ...outcome, retired: true };
+    }
     if (ok < safe) {
       // Old generations stay: until t + X locations hold the new one, losing some of them
       // must not lock the vault out.
       this.options.onWarning?.(
         `the new key shares reached ${ok} of ${this.current.length} locations; the rest get them when they are back (repair)`,
       );
-      return;
+      return outcome;
     }
-    // Only older key shares go: rotation records stay (a device that missed a rotation
-    // follows the chain), and nothing else under keys/ is a name this program made.
+    await this.retireSharesBelow(generation);
+    return { ...outcome, retired: true };
+  }
+
+  /**
+   * Deletes key shares of generations below `generation`. Only older key shares go: rotation
+   * records stay (a device that missed a rotation follows the chain), and nothing else under
+   * keys/ is a name this program made.
+   */
+  private async retireSharesBelow(generation: number, locations: readonly Location[] = this.locations): Promise<void> {
     await this.everywhere(async (l) => {
       for (const o of await l.node.list(PATHS.keysDir)) {
         const g = keyShareGeneration(o.path);
         if (g !== null && g < generation && o.path === PATHS.keyShare(g)) await l.node.delete(o.path);
       }
-    });
+    }, locations);
   }
 
   /**
@@ -1539,6 +1766,40 @@ async function makeMissingRoots(
 
 async function closeNodes(nodes: readonly StorageNode[]): Promise<void> {
   await Promise.allSettled(nodes.map((n) => n.close()));
+}
+
+/**
+ * The profile's sealed credentials that do not open under `pk` (the passphrase was changed
+ * on another device), opened under the older passphrase `ask` gives; null when all open or
+ * no one can be asked (nodeFor then refuses as before). A wrong older passphrase is an AuthError.
+ */
+async function openStaleSeals(
+  profile: Profile,
+  pk: Uint8Array,
+  ask: VaultOptions['askOldPassphrase'],
+  kept?: ReadonlyMap<string, LocationSecrets>,
+): Promise<Map<string, LocationSecrets> | null> {
+  const failing = profile.locations.filter((l) => {
+    if (!l.sealedSecrets) return false;
+    try {
+      openSecrets(l.sealedSecrets, pk, profile.vaultId, l.id);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (failing.length === 0) return null;
+  // A front end's keystore copy (kept from an earlier unlock) stands in for the old passphrase.
+  if (kept && failing.every((l) => kept.has(l.id))) return new Map(failing.map((l) => [l.id, kept.get(l.id)!]));
+  if (!ask) return null;
+  const older = await ask();
+  if (older === null) return null;
+  const oldPk = await passphraseKey(older, profile.salt, profile.kdf);
+  try {
+    return new Map(failing.map((l) => [l.id, openSecrets(l.sealedSecrets!, oldPk, profile.vaultId, l.id)]));
+  } finally {
+    wipe(oldPk);
+  }
 }
 
 /** Which of `earlier` wrote the vault record `l` now shows (its index), or null. */

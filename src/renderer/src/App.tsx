@@ -215,7 +215,14 @@ function Shell({
         {view === 'locations' ? <Locations client={client} status={status} onChanged={() => void refresh()} /> : null}
         {view === 'access' ? <Access client={client} /> : null}
         {view === 'settings' ? (
-          <Settings client={client} status={status} theme={theme} onTheme={onTheme} onLock={() => void lock()} />
+          <Settings
+            client={client}
+            status={status}
+            theme={theme}
+            onTheme={onTheme}
+            onLock={() => void lock()}
+            onNewKit={onLocked}
+          />
         ) : null}
       </main>
     </div>

@@ -1,11 +1,11 @@
-import { useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { AUTO_LOCK_CHOICES, type BridgeSettings } from '../../../shared/ipc';
-import type { StatusReport } from '../../../shared/api';
-import type { Client } from '../bridge/client';
+import type { PassphraseChangeReport, StatusReport } from '../../../shared/api';
+import { BridgeFailure, type Client } from '../bridge/client';
 import { formatBinary, formatCost, plural } from '../format';
 import { PRESETS, locationsNeeded } from '../policy';
 import type { ThemeChoice } from '../theme';
-import { ErrorNote, Note, errorText } from '../ui/ui';
+import { ErrorNote, Field, Note, errorText } from '../ui/ui';
 
 export function Settings({
   client,
@@ -13,12 +13,15 @@ export function Settings({
   theme,
   onTheme,
   onLock,
+  onNewKit,
 }: {
   client: Client;
   status: StatusReport;
   theme: ThemeChoice;
   onTheme: (choice: ThemeChoice) => void;
   onLock: () => void;
+  /** A new recovery code waits in the engine (api.recoveryKit): the app shows the kit. */
+  onNewKit: () => void;
 }) {
   const [settings, setSettings] = useState<BridgeSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -75,6 +78,8 @@ export function Settings({
         </div>
       </section>
 
+      <ChangePassphrase client={client} onNewKit={onNewKit} />
+
       <section className="card settings-section" aria-labelledby="look-title">
         <h2 id="look-title">Appearance</h2>
         <div className="segmented" role="radiogroup" aria-label="Theme">
@@ -111,5 +116,118 @@ export function Settings({
         </dl>
       </section>
     </>
+  );
+}
+
+/**
+ * Settings → Change passphrase: the current passphrase, the new one twice, and whether to
+ * replace the recovery code too (the new code is then shown as a recovery kit, once).
+ */
+function ChangePassphrase({ client, onNewKit }: { client: Client; onNewKit: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const [newCode, setNewCode] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [weak, setWeak] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<PassphraseChangeReport | null>(null);
+  const mismatch = again !== '' && again !== next ? 'The two passphrases differ.' : null;
+  const ready = current !== '' && next !== '' && next === again && !busy;
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    if (!ready) return;
+    setBusy(true);
+    setError(null);
+    setWeak(null);
+    setDone(null);
+    try {
+      const report = await client.api.changePassphrase({
+        passphrase: current,
+        newPassphrase: next,
+        newRecoveryCode: newCode,
+      });
+      setCurrent('');
+      setNext('');
+      setAgain('');
+      if (report.newRecoveryCode) onNewKit();
+      else setDone(report);
+    } catch (e) {
+      if (e instanceof BridgeFailure && e.code === 'weak-passphrase')
+        setWeak(e.message.charAt(0).toUpperCase() + e.message.slice(1));
+      else setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card settings-section" aria-labelledby="passphrase-title">
+      <h2 id="passphrase-title">Change passphrase</h2>
+      <p className="muted">
+        The key shares on every location are sealed again under the new passphrase. Other devices ask once for the old
+        one, then use the new one. The recovery code keeps working unless you replace it.
+      </p>
+      {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
+      {done ? (
+        <Note tone="ok">
+          Passphrase changed on {done.reached.join(', ')}.
+          {done.away.length
+            ? ` ${done.away.join(', ')} ${done.away.length === 1 ? 'is' : 'are'} away: caught up when back.`
+            : ''}
+          {done.retired
+            ? ' The old passphrase no longer unlocks.'
+            : ' The old key shares stay until every location has the new ones.'}
+        </Note>
+      ) : null}
+      <form onSubmit={(e) => void submit(e)} noValidate aria-label="Change passphrase">
+        <Field label="Current passphrase">
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="current-password"
+              value={current}
+              onChange={(e) => setCurrent(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="New passphrase" error={weak}>
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="new-password"
+              value={next}
+              onChange={(e) => {
+                setNext(e.target.value);
+                setWeak(null);
+              }}
+            />
+          )}
+        </Field>
+        <Field label="New passphrase again" error={mismatch}>
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="new-password"
+              value={again}
+              onChange={(e) => setAgain(e.target.value)}
+            />
+          )}
+        </Field>
+        <label className="check">
+          <input type="checkbox" checked={newCode} onChange={(e) => setNewCode(e.target.checked)} /> Also replace the
+          recovery code (the old one stops working)
+        </label>
+        <div className="setting">
+          <button type="submit" className="primary" disabled={!ready}>
+            {busy ? 'Changing…' : 'Change passphrase'}
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }

@@ -15,6 +15,9 @@ export function Unlock({
   onUnlocked: () => void;
 }) {
   const [passphrase, setPassphrase] = useState('');
+  // The passphrase this device knew, after a change on another device: the location
+  // credentials this profile seals open with it once, then are sealed under the new one.
+  const [oldPassphrase, setOldPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const reachable = status.locations.filter((l) => l.reachable).length;
@@ -26,8 +29,9 @@ export function Unlock({
     setBusy(true);
     setError(null);
     try {
-      await client.api.unlock({ passphrase });
+      await client.api.unlock(oldPassphrase === '' ? { passphrase } : { passphrase, oldPassphrase });
       setPassphrase('');
+      setOldPassphrase('');
       onUnlocked();
     } catch (e) {
       setError(
@@ -60,6 +64,21 @@ export function Unlock({
           value={passphrase}
           onChange={(e) => setPassphrase(e.target.value)}
         />
+        <details className="unlock-old">
+          <summary>Changed the passphrase on another device?</summary>
+          <label htmlFor="unlock-old-passphrase">Previous passphrase</label>
+          <input
+            id="unlock-old-passphrase"
+            type="password"
+            autoComplete="off"
+            value={oldPassphrase}
+            onChange={(e) => setOldPassphrase(e.target.value)}
+          />
+          <p className="hint">
+            Needed once on this device, if it keeps passwords of locations: they open with the previous passphrase and
+            are then sealed under the new one.
+          </p>
+        </details>
         {error ? <ErrorNote>{error}</ErrorNote> : null}
         <div className="actions">
           {busy ? <Spinner label="Unlocking…" /> : null}
