@@ -26,6 +26,7 @@ import { editLocation } from '../src/core/vault/location-ops';
 import { decodeLogEntry } from '../src/core/vault/audit';
 import { getFile, listFiles, readAccessLog } from '../src/core/vault/files';
 import { decodeProfile } from '../src/core/vault/profile';
+import { repair } from '../src/core/vault/repair';
 import { Vault } from '../src/core/vault/vault';
 
 const goldenDir = new URL('./golden/vault-v1/', import.meta.url).pathname;
@@ -72,6 +73,35 @@ describe('golden vault v1', () => {
       expect(requests.map((r) => `${r.action}:${r.outcome}`)).toEqual(
         expect.arrayContaining(['init:ok', 'put:ok', 'get:ok', 'unlock:denied', 'open:ok']),
       );
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('repair takes its version 1 key shares as current: nothing is dealt again', async () => {
+    await fs.cp(goldenDir, path.join(work, 'loc-repair'), { recursive: true });
+    const at = (n: string): string => path.join(work, 'loc-repair', n);
+    const keys = async (): Promise<string[]> =>
+      Promise.all(
+        ['a', 'b', 'c'].map(async (n) => {
+          const dir = path.join(at(n), 'keys');
+          const names = (await fs.readdir(dir)).sort();
+          return `${n}:${names.join(',')}:${sha(Buffer.concat(await Promise.all(names.map((f) => fs.readFile(path.join(dir, f))))))}`;
+        }),
+      );
+    const vault = await Vault.attach(
+      path.join(work, 'p-repair'),
+      [at('a'), at('b'), at('c')],
+      {
+        passphrase: golden.passphrase,
+      },
+      null,
+    );
+    try {
+      const before = await keys();
+      const report = await repair(vault, { deep: false });
+      expect(report.keyShares).toBe('current');
+      expect(await keys()).toEqual(before);
     } finally {
       await vault.close();
     }

@@ -21,7 +21,14 @@ import type { RepairReport } from '../../shared/api';
 import { wipe } from '../crypto/bytes';
 import { ShardvaultError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { decodeKeyShare, isFormatObjectName, KEY_SHARE_BYTES, MAX_MANIFEST_BYTES, PATHS } from '../format/records';
+import {
+  decodeKeyShare,
+  isFormatObjectName,
+  KEY_SHARE_BYTES,
+  KEY_SHARE_BYTES_V1,
+  MAX_MANIFEST_BYTES,
+  PATHS,
+} from '../format/records';
 import { readObject } from '../storage/node';
 import {
   checkCopies,
@@ -49,7 +56,9 @@ export type { RepairReport };
 export async function holdsKeyShare(vault: Vault, l: Location): Promise<boolean> {
   const generation = vault.head().generation;
   for (const o of await l.node.list(PATHS.keysDir)) {
-    if (o.path !== PATHS.keyShare(generation) || o.size !== KEY_SHARE_BYTES) continue;
+    // Either size unlock reads: a version 1 share (no deal id) is as current as a version 2 one.
+    if (o.path !== PATHS.keyShare(generation) || (o.size !== KEY_SHARE_BYTES && o.size !== KEY_SHARE_BYTES_V1))
+      continue;
     const record = decodeKeyShare(await readObject(l.node, o.path, KEY_SHARE_BYTES));
     if (record.generation === generation && vault.keyShareSound(record, l.id)) return true;
   }
