@@ -67,6 +67,8 @@ export interface WebDavOptions {
 
 /** A PROPFIND answer larger than this is refused (a location may lie). */
 const MAX_XML_BYTES = 16 << 20;
+/** A whole answer (at most MAX_XML_BYTES) may take this many silence timeouts to arrive. */
+const ANSWER_DEADLINE_FACTOR = 4;
 /** How long get waits before it asks again about a missing object (see get). */
 const REPLACE_WINDOW_MS = 100;
 /** Quick retries of a 423 Locked (a concurrent MOVE's lock) before it is an OfflineError. */
@@ -92,6 +94,11 @@ export class WebDavNode implements StorageNode {
   private readonly dirs = new Set<string>();
   private readonly making = new Map<string, Promise<void>>();
   private closed = false;
+
+  /** How long a whole PROPFIND answer may take (ANSWER_DEADLINE_FACTOR × the silence timeout). */
+  private get answerDeadlineMs(): number {
+    return (this.options.timeoutMs ?? 30_000) * ANSWER_DEADLINE_FACTOR;
+  }
 
   constructor(private readonly options: WebDavOptions) {
     let base: URL;
@@ -251,7 +258,10 @@ export class WebDavNode implements StorageNode {
       await drain(res);
       throw this.statusError('PROPFIND', dir, status);
     }
-    const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+    const entries = parseMultistatus(
+      await readText(res, MAX_XML_BYTES, this.display, this.answerDeadlineMs),
+      this.display,
+    );
     const parent = this.url(collection).pathname;
     const out: ObjectInfo[] = [];
     for (const entry of entries) {
@@ -295,7 +305,10 @@ export class WebDavNode implements StorageNode {
         await drain(res);
         throw this.statusError('PROPFIND', '', status);
       }
-      const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+      const entries = parseMultistatus(
+        await readText(res, MAX_XML_BYTES, this.display, this.answerDeadlineMs),
+        this.display,
+      );
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       return { reachable: true, latencyMs, freeBytes: entries[0]?.quotaAvailable ?? null, error: null };
     } catch (err) {
@@ -391,7 +404,10 @@ export class WebDavNode implements StorageNode {
       await drain(res);
       throw this.statusError('PROPFIND', path, status);
     }
-    const entries = parseMultistatus(await readText(res, MAX_XML_BYTES, this.display), this.display);
+    const entries = parseMultistatus(
+      await readText(res, MAX_XML_BYTES, this.display, this.answerDeadlineMs),
+      this.display,
+    );
     const first = entries[0];
     if (first === undefined) throw new CorruptError(`${this.display}: ${path}: empty PROPFIND answer`);
     return first;
@@ -686,9 +702,18 @@ async function drain(res: http.IncomingMessage): Promise<void> {
   });
 }
 
-async function readText(res: http.IncomingMessage, max: number, where: string): Promise<string> {
+async function readText(res: http.IncomingMessage, max: number, where: string, deadlineMs: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
+  // The request's timeout fires only on silence: a server sending a byte now and then would
+  // hold a listing for ever. A whole answer must be in within this deadline.
+  const timer = setTimeout(
+    () =>
+      res.destroy(
+        new OfflineError(`${where}: the server's answer did not finish within ${Math.round(deadlineMs / 1000)} s`),
+      ),
+    deadlineMs,
+  );
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
       total += chunk.length;
@@ -701,6 +726,8 @@ async function readText(res: http.IncomingMessage, max: number, where: string): 
   } catch (err) {
     if (err instanceof ShardvaultError) throw err;
     throw new OfflineError(`${where}: connection lost while reading an answer`, { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
