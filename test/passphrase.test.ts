@@ -106,6 +106,20 @@ describe('passphrase change', () => {
       stderr: expect.stringMatching(/wrong passphrase/) as unknown,
     });
     expect(await opens(v, NEW)).toBe(0);
+    // The change is in the access log, naming the locations whose shares were re-sealed.
+    const log = await v.run(['log', '--json'], { SHARDVAULT_PASSPHRASE: NEW });
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stderr).not.toMatch(/audit log/);
+    const changes = parseJson<{ action: string; detail: string | null; outcome: string; locations: string[] }[]>(
+      log,
+    ).filter((e) => e.action === 'passphrase');
+    expect(changes).toEqual([
+      expect.objectContaining({
+        detail: 'new passphrase',
+        outcome: 'ok',
+        locations: ['loc1', 'loc2', 'loc3'],
+      }) as unknown,
+    ]);
 
     // The recovery code from init opens on a new machine (which sets a passphrase of its own).
     const home = nodePath.join(await root.dir('basic-recovery'), 'home');

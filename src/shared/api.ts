@@ -120,7 +120,7 @@ export interface VerifyReport {
 }
 
 export type AccessAction =
-  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location' | 'drill';
+  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {

@@ -484,6 +484,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'policy',
   'location',
   'drill',
+  'passphrase',
 ]);
 export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 

@@ -119,7 +119,8 @@ interface Resealing {
   /** Older shares go as soon as every location that answered holds the new deal. */
   readonly retireWhenReachable: boolean;
   /** Runs once the new shares are written, before the head that names them is committed. */
-  readonly beforeCommit?: () => Promise<void> | void;
+  /** Called once the new shares are written, before the head names them: `reached` holds them. */
+  readonly beforeCommit?: (reached: readonly string[]) => Promise<void> | void;
 }
 
 export interface RedealOutcome {
@@ -196,6 +197,13 @@ const preKeyFor = (passphrase: string, pk: Uint8Array): PreKey => ({
   passphrase: utf8(passphrase.normalize('NFC')),
   pk,
 });
+
+export interface PassphraseChangeOptions {
+  readonly newRecoveryCode?: boolean;
+  readonly onRecoveryCode?: (code: string) => Promise<void> | void;
+  /** The passphrase the user typed to confirm the change: it must be the current one. */
+  readonly current?: string;
+}
 
 export class Vault {
   private keys: VaultKeys | null = null;
@@ -1157,14 +1165,20 @@ export class Vault {
    * so one of the two passphrases always unlocks. `onRecoveryCode` gets a new recovery code
    * once the shares it opens are written, before the commit retires the old code.
    */
-  async changePassphrase(
+  async changePassphrase(newPassphrase: string, opts: PassphraseChangeOptions = {}): Promise<PassphraseChange> {
+    const detail = opts.newRecoveryCode ? 'new passphrase and recovery code' : 'new passphrase';
+    return this.audited('passphrase', { detail }, async (used) => {
+      // Named before the commit, which writes the log entry with the head.
+      return this.sealUnderNewPassphrase(newPassphrase, opts, (reached) => {
+        for (const name of reached) used.add(name);
+      });
+    });
+  }
+
+  private async sealUnderNewPassphrase(
     newPassphrase: string,
-    opts: {
-      newRecoveryCode?: boolean;
-      onRecoveryCode?: (code: string) => Promise<void> | void;
-      /** The passphrase the user typed to confirm the change: it must be the current one. */
-      current?: string;
-    } = {},
+    opts: PassphraseChangeOptions,
+    onReached: (reached: readonly string[]) => void,
   ): Promise<PassphraseChange> {
     const head = this.head();
     if (!this.vk || !this.pk)
@@ -1189,7 +1203,10 @@ export class Vault {
         pk: newPk,
         rk,
         retireWhenReachable: true,
-        beforeCommit: () => (code ? opts.onRecoveryCode?.(code) : undefined),
+        beforeCommit: (reached) => {
+          onReached(reached);
+          return code ? opts.onRecoveryCode?.(code) : undefined;
+        },
       });
     } catch (err) {
       wipe(newPk);
@@ -1259,7 +1276,7 @@ export class Vault {
         `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
       );
     }
-    await sealing?.beforeCommit?.();
+    await sealing?.beforeCommit?.(outcome.reached);
     await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
     await this.rewriteLocationRecords();
     const safe = Math.min(this.current.length, head.policy.threshold + this.policySurvives());
