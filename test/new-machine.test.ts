@@ -96,6 +96,15 @@ describe('a new machine', () => {
     const human = ok(await cli(homeB, ['status'])).stdout;
     expect(human).toMatch(/^srv\s+sftp\s+needs sign-in/m);
     expect(human).toMatch(/shardvault location login srv/);
+    const list = parseJson<{ name: string; needsSignIn: boolean }[]>(
+      ok(await cli(homeB, ['location', 'list', '--json'])),
+    );
+    expect(list.map((l) => [l.name, l.needsSignIn])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['srv', true],
+    ]);
+    expect(ok(await cli(homeB, ['location', 'list'])).stdout).toMatch(/^srv\s+sftp\s+.*\(needs sign-in\)$/m);
 
     const files = parseJson<FileEntry[]>(ok(await cli(homeB, ['ls', '--json'])));
     expect(files.map((f) => [f.name, f.health, f.signIn]).sort()).toEqual([

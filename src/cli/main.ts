@@ -650,13 +650,26 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
     case 'list': {
       if (rest.length !== 0) throw new UsageError('usage: shardvault location list');
       const list = await withVault(io, args, { unlock: false }, (vault) =>
-        Promise.resolve(vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display }))),
+        Promise.resolve(
+          vault.locations.map((l) => ({
+            name: l.name,
+            kind: l.kind,
+            display: l.display,
+            // A location this device learned from the vault and has no credentials for yet.
+            needsSignIn: vault.needsSignIn(l.id),
+          })),
+        ),
       );
       print(io, list, () =>
-        table(
-          ['NAME', 'KIND', 'WHERE'],
-          list.map((l) => [l.name, l.kind, l.display]),
-        ),
+        [
+          table(
+            ['NAME', 'KIND', 'WHERE'],
+            list.map((l) => [l.name, l.kind, l.needsSignIn ? `${l.display} (needs sign-in)` : l.display]),
+          ),
+          ...list
+            .filter((l) => l.needsSignIn)
+            .map((l) => `${l.name} needs sign-in on this device: shardvault location login ${l.name}`),
+        ].join('\n'),
       );
       return 0;
     }
