@@ -28,7 +28,6 @@ import {
   type ParsedSpec,
 } from '../storage/open';
 import { KINDS } from '../storage/kinds';
-import { parseRemoteSpec } from '../storage/url';
 import { SECRET_FIELD_NAMES, type SecretFieldName } from '../../shared/location-kinds';
 import { CheckedNode } from './checked-node';
 import { profileKey } from './keys';
@@ -265,9 +264,7 @@ export const SIGN_IN_NEEDED = 'needs sign-in on this device: its password or key
  * machine's), a WebDAV server when it names a user; a folder never does.
  */
 export function needsCredentials(l: Pick<ParsedSpec, 'kind' | 'spec'>): boolean {
-  if (l.kind === 'local') return false;
-  if (l.kind === 'webdav') return (parseRemoteSpec(l.spec).options as { username: string | null }).username !== null;
-  return true;
+  return KINDS[l.kind].needsCredentials(l.spec);
 }
 
 /**
@@ -299,33 +296,12 @@ export function signInOf(l: ProfileLocation | undefined): SignIn | null {
 
 /** A server location's address split into its parts (nothing secret); null for a folder. */
 export function addressOf(l: Pick<ProfileLocation, 'kind' | 'spec'>): SignIn | null {
-  if (l.kind === 'local') return null;
-  let options: ReturnType<typeof parseRemoteSpec>['options'];
   try {
-    options = parseRemoteSpec(l.spec).options;
+    return KINDS[l.kind].signInAddress(l.spec);
   } catch {
-    // A kind whose address this parser does not split (an object store): shown whole.
+    // A stored spec this program can't split: shown whole.
     return { user: null, host: l.spec.slice(0, 1024), port: null, path: '', keyFile: null, hostKey: null };
   }
-  if ('url' in options) {
-    const url = new URL(options.url);
-    return {
-      user: options.username ?? null,
-      host: url.hostname,
-      port: url.port === '' ? null : Number(url.port),
-      path: decodeURIComponent(url.pathname),
-      keyFile: null,
-      hostKey: null,
-    };
-  }
-  return {
-    user: options.username,
-    host: options.host,
-    port: options.port ?? 22,
-    path: options.root,
-    keyFile: options.privateKeyPath ?? null,
-    hostKey: options.fingerprint ?? null,
-  };
 }
 
 /**

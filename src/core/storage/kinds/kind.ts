@@ -10,6 +10,7 @@
  * profile (vault/locations.ts sealSecrets).
  */
 import { UsageError } from '../../errors';
+import type { SignIn } from '../../../shared/api';
 import type { LocationKindName, SecretFieldName } from '../../../shared/location-kinds';
 import { withBreaker } from '../breaker';
 import { LazyNode } from '../lazy';
@@ -140,6 +141,14 @@ export interface LocationKind {
   fromFields(fields: Fields, name: string | null, secrets: LocationSecrets | null): ParsedAddress;
   /** Where a stored spec is, for people. */
   display(spec: string): string;
+  /**
+   * Whether a device that learned this stored spec from the head (a new machine) needs a
+   * secret from its user before it can reach the location ("needs sign-in").
+   */
+  needsCredentials(spec: string): boolean;
+  /** The stored spec split into the parts a sign-in form shows (nothing secret); null for a
+   * kind that never signs in (a folder). */
+  signInAddress(spec: string): SignIn | null;
   /** The node for a stored spec, wrapped as production uses it. */
   open(spec: string, secrets: LocationSecrets | null, options: NodeOptions): StorageNode;
   readonly plainHttp?: PlainHttp;

@@ -24,4 +24,6 @@ export const local = {
   },
   display: (spec) => spec,
   open: (spec) => new LocalFolderNode(spec),
+  needsCredentials: () => false,
+  signInAddress: () => null,
 } satisfies LocationKind;

@@ -106,6 +106,19 @@ export const s3 = {
     return this.parse(`${stored(address)}${nameSuffix(name)}`);
   },
   display: (spec) => displayS3(addressOf(spec)),
+  // The secret access key is never in the head.
+  needsCredentials: () => true,
+  signInAddress(spec) {
+    const a = addressOf(spec);
+    return {
+      user: a.accessKeyId,
+      host: a.host,
+      port: a.port ?? null,
+      path: a.prefix ? `${a.bucket}/${a.prefix}` : a.bucket,
+      keyFile: null,
+      hostKey: null,
+    };
+  },
   open(spec, secrets) {
     const secret = secrets?.secretAccessKey;
     if (!secret) throw new UsageError(`${displayS3(addressOf(spec))}: no secret key is known for it`);

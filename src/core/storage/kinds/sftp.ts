@@ -70,6 +70,19 @@ export const sftp = {
     });
   },
   keyFile: (spec) => options(spec).privateKeyPath ?? null,
+  // A password, or a key or agent of this machine's: never something the head can carry.
+  needsCredentials: () => true,
+  signInAddress(spec) {
+    const o = options(spec);
+    return {
+      user: o.username,
+      host: o.host,
+      port: o.port ?? 22,
+      path: o.root,
+      keyFile: o.privateKeyPath ?? null,
+      hostKey: o.fingerprint ?? null,
+    };
+  },
   hostKey: {
     target(spec) {
       const o = options(spec);

@@ -35,6 +35,20 @@ export const webdav = {
     return this.parse(`${scheme}://${userinfo}${url.host}${url.pathname}${query}${nameSuffix(name)}`);
   },
   display: (spec) => displayWebDav(options(spec)),
+  // A server without a user is reached at once; one with a user needs its password.
+  needsCredentials: (spec) => (options(spec).username ?? null) !== null,
+  signInAddress(spec) {
+    const o = options(spec);
+    const url = new URL(o.url);
+    return {
+      user: o.username ?? null,
+      host: url.hostname,
+      port: url.port === '' ? null : Number(url.port),
+      path: decodeURIComponent(url.pathname),
+      keyFile: null,
+      hostKey: null,
+    };
+  },
   open(spec, secrets) {
     const remote = options(spec);
     return remoteNode('webdav', displayWebDav(remote), async () => {
