@@ -64,9 +64,6 @@ class BreakerNode implements StorageNode {
   delete(path: string): Promise<void> {
     return this.guard(() => this.node.delete(path));
   }
-  rename(from: string, to: string): Promise<void> {
-    return this.guard(() => this.node.rename(from, to));
-  }
 
   async health(): Promise<LocationHealth> {
     const silence = this.silence;

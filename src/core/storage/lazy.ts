@@ -43,9 +43,6 @@ export class LazyNode implements StorageNode {
   async delete(path: string): Promise<void> {
     return (await this.inner()).delete(path);
   }
-  async rename(from: string, to: string): Promise<void> {
-    return (await this.inner()).rename(from, to);
-  }
   async health(): Promise<LocationHealth> {
     return (await this.inner()).health();
   }

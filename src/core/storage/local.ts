@@ -286,19 +286,6 @@ export class LocalFolderNode implements StorageNode {
     }
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    assertObjectPath(from);
-    assertObjectPath(to);
-    const source = await this.placeToRead(from);
-    const st = source === null ? null : await fs.lstat(source).catch(() => null);
-    if (source === null || st === null || !st.isFile()) {
-      throw new NotFoundError(`${this.display}: ${from} does not exist`);
-    }
-    const target = (await this.place(to, true))!;
-    await this.wrap(from, () => fs.rename(source, target));
-    await this.syncDir(nodePath.dirname(target));
-  }
-
   async health(): Promise<LocationHealth> {
     const started = performance.now();
     try {

@@ -11,7 +11,6 @@ import {
   assertObjectPath,
   assertRange,
   concatBytes,
-  readObject,
   type LocationHealth,
   type ObjectInfo,
   type StorageNode,
@@ -95,12 +94,6 @@ export class MemoryOverlayNode implements StorageNode {
     this.written.delete(path);
     this.deleted.add(path);
     return Promise.resolve();
-  }
-
-  async rename(from: string, to: string): Promise<void> {
-    const bytes = this.written.get(from) ?? (await readObject(this, from, MAX_OVERLAY_BYTES));
-    await this.put(to, bytes);
-    await this.delete(from);
   }
 
   health(): Promise<LocationHealth> {

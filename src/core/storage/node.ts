@@ -7,7 +7,7 @@
  * `assertObjectPath` all the same.
  *
  * Errors are the engine's typed errors (../errors.ts):
- *   - NotFoundError   the object does not exist (get, rename's source)
+ *   - NotFoundError   the object does not exist (get, readRange)
  *   - OfflineError    the location cannot be reached now (unplugged disk, server down,
  *                     connection dropped, timeout): transient, the call may be retried
  *   - ShardvaultError code 'permission' / 'no-space': permanent until a person acts
@@ -15,14 +15,14 @@
  *   - ForeignObjectError  the call would touch something the vault did not make: delete of
  *                     a name the format does not make, or (local, SFTP) a symbolic link,
  *                     folder or special file where an object or its folder should be
- * Every call may be retried after an OfflineError: put and rename are idempotent, delete
+ * Every call may be retried after an OfflineError: put is idempotent, delete
  * of a missing object succeeds.
  *
  * A location is hostile: it may hold anything well-formed, symbolic links included. No call
  * ever follows a symbolic link below the location's root (a folder root the user configured
  * may itself be a link: it is resolved once, when the node first reaches it): list skips
- * links and never descends into one, get and stat see no object there, put and rename
- * refuse to write through a linked folder, delete refuses anything but a regular file.
+ * links and never descends into one, get and stat see no object there, put refuses to
+ * write through a linked folder, delete refuses anything but a regular file.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -107,9 +107,6 @@ export interface StorageNode {
    * before the location is asked anything (assertDeletable).
    */
   delete(path: string): Promise<void>;
-
-  /** Moves an object onto `to`, replacing what is there. NotFoundError if `from` is missing. */
-  rename(from: string, to: string): Promise<void>;
 
   /** Reachability, latency and free space. Never throws: an unreachable location says so. */
   health(): Promise<LocationHealth>;

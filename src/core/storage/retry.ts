@@ -82,10 +82,6 @@ class RetryingNode implements StorageNode {
     return this.retry('delete', () => this.node.delete(path));
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.retry('rename', () => this.node.rename(from, to));
-  }
-
   async health(): Promise<LocationHealth> {
     // health() never throws; it is retried while it says unreachable (but not unresponsive,
     // as for calls), and the last answer counts.

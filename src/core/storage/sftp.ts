@@ -362,22 +362,6 @@ export class SftpNode implements StorageNode {
     });
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    assertObjectPath(from);
-    assertObjectPath(to);
-    return this.slots.run(async () => {
-      const s = await this.connection();
-      try {
-        const st = await this.inspect(s, from);
-        if (st === null || !st.isFile()) throw new NotFoundError(`${this.display}: ${from} does not exist`);
-        await this.checkFolders(s, foldersOf(to), true);
-        await this.moveIntoPlace(s, this.full(from), this.full(to), from);
-      } catch (err) {
-        throw this.translate(s, from, err);
-      }
-    });
-  }
-
   async health(): Promise<LocationHealth> {
     try {
       return await this.slots.run(async () => {

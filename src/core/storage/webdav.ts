@@ -285,14 +285,6 @@ export class WebDavNode implements StorageNode {
     throw this.statusError('DELETE', path, status);
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    assertObjectPath(from);
-    assertObjectPath(to);
-    await this.ready();
-    await this.ensureParents(to);
-    await this.move(from, to);
-  }
-
   async health(): Promise<LocationHealth> {
     try {
       await this.ready();

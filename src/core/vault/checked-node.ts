@@ -84,11 +84,6 @@ export class CheckedNode implements StorageNode {
     return this.inner.delete(path);
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    await this.verify();
-    return this.inner.rename(from, to);
-  }
-
   async health(): Promise<LocationHealth> {
     const health = await this.inner.health();
     if (!health.reachable) return health;

@@ -226,9 +226,6 @@ export class UnavailableNode implements StorageNode {
   delete(): Promise<void> {
     return Promise.reject(this.error());
   }
-  rename(): Promise<void> {
-    return Promise.reject(this.error());
-  }
   health(): Promise<LocationHealth> {
     return Promise.resolve({ reachable: false, latencyMs: null, freeBytes: null, error: this.error().message });
   }

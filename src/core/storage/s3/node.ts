@@ -45,7 +45,7 @@ import {
   type StorageNode,
   unreachable,
 } from '../node';
-import { checkS3Address, displayS3, encodeSegments, requireS3Transport, s3Endpoint, type S3Address } from './address';
+import { checkS3Address, displayS3, requireS3Transport, s3Endpoint, type S3Address } from './address';
 import { hasS3Code, s3Error, s3Status, SourceError } from './errors';
 import { ResponseStream } from '../response';
 import { boundedAnswer, MAX_ANSWER_BYTES, PartReader, readBody } from './transfer';
@@ -345,29 +345,6 @@ export class S3Node implements StorageNode {
       // S3 answers 204 for a missing key; some compatible servers answer 404.
       if (s3Status(err) === 404 && !hasS3Code(err, 'NoSuchBucket')) return;
       throw this.failed(err, this.where(path));
-    }
-  }
-
-  /** Copy, then delete the source: not atomic (see the file's comment). */
-  async rename(from: string, to: string): Promise<void> {
-    assertObjectPath(from);
-    assertObjectPath(to);
-    const { sdk, client } = await this.ready();
-    try {
-      await client.send(
-        new sdk.CopyObjectCommand({
-          ...this.bucket(),
-          Key: this.key(to),
-          CopySource: `${this.address.bucket}/${encodeSegments(this.key(from))}`,
-        }),
-      );
-    } catch (err) {
-      throw this.failed(err, this.where(from));
-    }
-    try {
-      await client.send(new sdk.DeleteObjectCommand({ ...this.bucket(), Key: this.key(from) }));
-    } catch (err) {
-      if (s3Status(err) !== 404) throw this.failed(err, this.where(from));
     }
   }
 
