@@ -230,7 +230,9 @@ export class SftpNode implements StorageNode {
       await call(s, (cb) => s.sftp.ext_openssh_fsync(handle, cb));
       s.fsync = true;
     } catch (err) {
-      if (s.fsync === null && /does not support/i.test((err as Error).message)) {
+      // Several puts on one session may ask before the first answer: each refusal counts, not
+      // only the first (a later one sees fsync already false, set by an earlier refusal).
+      if (s.fsync !== true && /does not support/i.test((err as Error).message)) {
         s.fsync = false;
         return;
       }
