@@ -258,6 +258,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           { passphrase: req.passphrase },
           req.oldPassphrase !== undefined ? { oldPassphrase: req.oldPassphrase } : {},
         );
+        // The app is a writer: it finishes a key-share change the unlock found (the CLI
+        // leaves that to its writing commands, so that ls and get never write).
+        await v.finishKeyShareChange();
         await keepCredentials(v);
       }),
     lock: () =>

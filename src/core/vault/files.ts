@@ -83,6 +83,8 @@ export async function putFile(
   } = {},
 ): Promise<FileEntry> {
   checkFileName(name);
+  // A writing command: it first finishes what the unlock found of a key-share change.
+  await vault.finishKeyShareChange();
   return vault.audited('put', name, async (used) => {
     const keys = vault.requireKeys();
     const head = vault.head();
@@ -602,6 +604,7 @@ async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
 }
 
 export async function removeFile(vault: Vault, name: string): Promise<void> {
+  await vault.finishKeyShareChange();
   await vault.audited('rm', name, async (used) => {
     const file = findFile(vault.head(), name);
     warnLeft(vault, await completeAway(vault));

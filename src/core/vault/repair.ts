@@ -66,6 +66,7 @@ export async function holdsKeyShare(vault: Vault, l: Location): Promise<boolean>
 }
 
 export async function repair(vault: Vault, opts: { deep: boolean; now?: number }): Promise<RepairReport> {
+  await vault.finishKeyShareChange();
   return vault.audited('repair', null, async (used) => {
     const pending: string[] = [];
     const health = await vault.health();

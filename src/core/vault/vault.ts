@@ -229,6 +229,8 @@ export class Vault {
   private staleSeals: Map<string, LocationSecrets> | null = null;
   /** What key shares each location that answered held at the last unlock (catchUpKeyShares). */
   private heldShares = new Map<string, readonly KeyShareRecord[]>();
+  /** The generation the last unlock opened, until a writing command finishes a change with it. */
+  private openedGeneration: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -823,7 +825,9 @@ export class Vault {
         // Every unlock is an access request, whatever the front end (failed ones are logged in recover).
         await this.audit({ action: 'unlock', file: null, outcome: 'ok', locations: this.sharesFrom });
         await this.resealStale();
-        await this.catchUpKeyShares(generation);
+        // Finished by the next writing command (finishKeyShareChange), never by a reader:
+        // ls, get, status, verify and log write nothing.
+        this.openedGeneration = generation;
         return;
       } catch (err) {
         const retry = err instanceof NoHeadError && generation > 1;
@@ -1125,6 +1129,18 @@ export class Vault {
    * Never when the shares that opened are older than the head's deal: that passphrase is the
    * one a change replaced. A failure is a warning; the next unlock or repair tries again.
    */
+  /**
+   * Finishes what the last unlock found of a key-share change left behind: a location back
+   * with an older deal is dealt again, a change cut short before its commit is dealt again,
+   * old shares a cut-short change left are retired. Writing commands call it (put, rm,
+   * repair, and the app after unlock); readers never do.
+   */
+  async finishKeyShareChange(): Promise<void> {
+    const opened = this.openedGeneration;
+    this.openedGeneration = null;
+    if (opened !== null && this.keys) await this.catchUpKeyShares(opened);
+  }
+
   private async catchUpKeyShares(opened: number): Promise<void> {
     const head = this.head();
     // Shares of an older deal that opened are under an older passphrase (a change cut short
