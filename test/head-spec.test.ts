@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import type { LocationEntry } from '../src/core/format/head';
 import { encodeVaultRecord, PATHS } from '../src/core/format/records';
-import { headSpec, locationFromHead, needsCredentials, SIGN_IN_NEEDED, signInOf } from '../src/core/vault/locations';
+import { KINDS } from '../src/core/storage/kinds';
+import { headSpec, locationFromHead, SIGN_IN_NEEDED, signInOf } from '../src/core/vault/locations';
 
 const FP = 'SHA256:eF8+x+sy8wuQzQ/PNlfTiLX/Qpfy+XFv9m6bacBd3Qk';
 const ID = 'ab'.repeat(16);
@@ -54,10 +55,10 @@ describe('headSpec', () => {
 
 describe('a location learned from the head', () => {
   it('needs credentials when a server asks for them: SFTP always, WebDAV with a user', () => {
-    expect(needsCredentials({ kind: 'sftp', spec: sftp.spec! })).toBe(true);
-    expect(needsCredentials({ kind: 'webdav', spec: 'webdav+https://alice@dav.example/v/' })).toBe(true);
-    expect(needsCredentials({ kind: 'webdav', spec: 'webdav+https://dav.example/v/' })).toBe(false);
-    expect(needsCredentials({ kind: 'local', spec: '/media/usb/vault' })).toBe(false);
+    expect(KINDS.sftp.needsCredentials(sftp.spec!)).toBe(true);
+    expect(KINDS.webdav.needsCredentials('webdav+https://alice@dav.example/v/')).toBe(true);
+    expect(KINDS.webdav.needsCredentials('webdav+https://dav.example/v/')).toBe(false);
+    expect(KINDS.local.needsCredentials('/media/usb/vault')).toBe(false);
   });
 
   it('a server is kept for sign-in, with its address split for the form, and not reached', async () => {

@@ -5,7 +5,7 @@
  * rather than written into.
  */
 import { OfflineError, ShardvaultError } from '../errors';
-import { decodeVaultRecord, PATHS } from '../format/records';
+import { decodeVaultRecord, PATHS, type VaultRecord } from '../format/records';
 import {
   createRootOf,
   readObject,
@@ -14,6 +14,14 @@ import {
   type RootOutcome,
   type StorageNode,
 } from '../storage/node';
+
+/** The largest vault record a location may answer with (a real one is a few hundred bytes). */
+const MAX_VAULT_RECORD_BYTES = 4096;
+
+/** The vault record a location holds (`shardvault.json`), read bounded and decoded strictly. */
+export async function readVaultRecord(node: StorageNode): Promise<VaultRecord> {
+  return decodeVaultRecord(await readObject(node, PATHS.vault, MAX_VAULT_RECORD_BYTES));
+}
 
 export class CheckedNode implements StorageNode {
   private check: Promise<void> | null = null;
@@ -36,7 +44,7 @@ export class CheckedNode implements StorageNode {
     this.check ??= (async () => {
       let record;
       try {
-        record = decodeVaultRecord(await readObject(this.inner, PATHS.vault, 4096));
+        record = await readVaultRecord(this.inner);
       } catch (err) {
         if (err instanceof ShardvaultError && err.code === 'offline') throw err;
         throw new OfflineError(

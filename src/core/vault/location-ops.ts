@@ -10,7 +10,7 @@ import type { LocationInput } from '../../shared/location-kinds';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { encodeManifest, type Manifest } from '../format/manifest';
-import { decodeVaultRecord, encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
+import { encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import {
   createNode,
@@ -21,13 +21,13 @@ import {
   type LocationGiven,
   type LocationSecrets,
 } from '../storage/open';
-import { CheckedNode } from './checked-node';
+import { CheckedNode, readVaultRecord } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
-import { wipe } from '../crypto/bytes';
+import { equalBytes, wipe } from '../crypto/bytes';
 import { deriveVaultKeys, fileKeyAad, newVaultKey, shardKeyAad, unwrapKey, wipeVaultKeys, wrapKey } from './keys';
 
 export interface LocationInfo {
@@ -269,7 +269,7 @@ export async function checkFolder(location: LocationInput, create: boolean): Pro
 /** A folder an add of this vault was cut short on: its record names this vault and a location the head never took in. */
 async function halfAdded(vault: Vault, node: StorageNode): Promise<boolean> {
   try {
-    const record = decodeVaultRecord(await readObject(node, PATHS.vault, 4096));
+    const record = await readVaultRecord(node);
     return record.vaultId === vault.vaultId && !vault.head().locations.some((l) => l.id === record.locationId);
   } catch {
     return false;
@@ -280,7 +280,7 @@ async function halfAdded(vault: Vault, node: StorageNode): Promise<boolean> {
 async function proveSameLocation(vault: Vault, node: StorageNode, id: string, display: string): Promise<void> {
   let record;
   try {
-    record = decodeVaultRecord(await readObject(node, PATHS.vault, 4096));
+    record = await readVaultRecord(node);
   } catch (err) {
     if (err instanceof NotFoundError) {
       throw new UsageError(
@@ -515,7 +515,7 @@ export async function testLocation(
     await l.node.put(probe, chunksOf(data, 1 << 20));
     // Read back no more than was written: a server sending an endless body is refused.
     const back = await readObject(l.node, probe, LOCATION_PROBE_BYTES);
-    const ok = Buffer.from(back.buffer, back.byteOffset, back.length).equals(Buffer.from(data));
+    const ok = equalBytes(back, data);
     await l.node.delete(probe);
     if (!ok)
       return { name, ...health, roundTripMs: null, error: 'the location returned different bytes than were written' };

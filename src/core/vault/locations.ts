@@ -256,15 +256,6 @@ export function plainHttpWarning(l: ProfileLocation): { message: string; legacy:
 export const SIGN_IN_NEEDED = 'needs sign-in on this device: its password or key was never given here';
 
 /**
- * Whether a location's SPEC needs something secret to be reached that a device which only
- * read the head can't have: an SFTP server always does (a password, or a key or agent of this
- * machine's), a WebDAV server when it names a user; a folder never does.
- */
-export function needsCredentials(l: Pick<ParsedSpec, 'kind' | 'spec'>): boolean {
-  return KINDS[l.kind].needsCredentials(l.spec);
-}
-
-/**
  * The secret-free address the head carries for a location (version 3 heads), when it is one
  * this program can use and agrees with the entry's kind and display; else null (the entry
  * then falls back to its display).
@@ -317,7 +308,8 @@ export function locationFromHead(
   const base = { id: entry.id, name: entry.name, kind: entry.kind, sealedSecrets: null, lastSeen: null };
   if (spec === null)
     return { profile: { ...base, spec: entry.display }, node: nodeAtRecordedAddress(entry, vaultId, hint) };
-  if (needsCredentials({ kind: entry.kind, spec }))
+  // A server that needs a secret the head can't carry (the kind says which).
+  if (KINDS[entry.kind].needsCredentials(spec))
     return {
       profile: { ...base, spec, needsSignIn: true },
       node: new UnavailableNode(entry.kind, entry.display, SIGN_IN_NEEDED),

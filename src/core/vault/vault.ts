@@ -14,7 +14,6 @@ import { decodeHead, encodeHead, type Head, type LocationEntry, type Policy, typ
 import {
   decodeKeyRotation,
   decodeKeyShare,
-  decodeVaultRecord,
   encodeVaultRecord,
   ID_BYTES,
   KEY_ROTATION_BYTES,
@@ -47,6 +46,7 @@ import {
   type AskKeyPassphrase,
   type ConfirmHostKey,
 } from './locations';
+import { readVaultRecord } from './checked-node';
 import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
 import { encodeLogEntry, ZERO_HASH, type AuditEvent } from './audit';
 import {
@@ -478,7 +478,7 @@ export class Vault {
       const records = await Promise.all(
         given.map(async (g) => {
           try {
-            return decodeVaultRecord(await readObject(g.node, PATHS.vault, 4096));
+            return await readVaultRecord(g.node);
           } catch (err) {
             options.onWarning?.(`${g.parsed.name}: ${(err as Error).message}`);
             return null;
@@ -1341,7 +1341,7 @@ export class Vault {
     const { kdf, logPublicKey } = this.head();
     if (!kdf) return;
     await this.everywhere(async (l) => {
-      const record = decodeVaultRecord(await readObject(l.node, PATHS.vault, 4096));
+      const record = await readVaultRecord(l.node);
       const same =
         sameVaultKdf({ params: record.kdf, salt: record.salt }, kdf) &&
         record.logPublicKey !== null &&
@@ -1838,7 +1838,7 @@ async function openStaleSeals(
 /** Which of `earlier` wrote the vault record `l` now shows (its index), or null. */
 async function sameStorageAs(l: Location, earlier: readonly Location[]): Promise<number | null> {
   try {
-    const record = decodeVaultRecord(await readObject(l.node, PATHS.vault, 4096));
+    const record = await readVaultRecord(l.node);
     const at = earlier.findIndex((e) => e.id === record.locationId);
     return at === -1 ? null : at;
   } catch {
