@@ -7,15 +7,29 @@
  * Scalars are little-endian, canonical (below the group order L), 32 bytes.
  */
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
+import type { IField } from '@noble/curves/abstract/modular.js';
 import { randomBytes } from 'node:crypto';
 import { CorruptError } from '../errors';
 import { abytes, concat, u32be, utf8 } from '../crypto/bytes';
 
-const RPoint = ristretto255.Point;
-const Fn = RPoint.Fn;
-
-export type Point = InstanceType<typeof RPoint>;
+/** The operations the guard uses of noble's ristretto255 point (its class type is not exported). */
+export interface Point {
+  add(other: Point): Point;
+  negate(): Point;
+  multiply(scalar: bigint): Point;
+  multiplyUnsafe(scalar: bigint): Point;
+  equals(other: Point): boolean;
+  is0(): boolean;
+  toBytes(): Uint8Array;
+}
 export type Scalar = bigint;
+
+const RPoint = ristretto255.Point as unknown as {
+  readonly BASE: Point;
+  readonly ZERO: Point;
+  fromBytes(bytes: Uint8Array): Point;
+};
+const Fn: IField<bigint> = ristretto255.Point.Fn;
 
 export const POINT_BYTES = 32;
 export const SCALAR_BYTES = 32;
@@ -110,7 +124,7 @@ export function hashToScalar(message: Uint8Array, dst: Uint8Array): Scalar {
 /** RFC 9496 section 4.3.4: the element derived from 64 uniform bytes (used by the KATs). */
 export function elementFromUniformBytes(bytes: Uint8Array): Point {
   abytes(bytes, 'uniform bytes', 64);
-  return ristretto255_hasher.deriveToCurve!(bytes) as Point;
+  return ristretto255_hasher.deriveToCurve!(bytes);
 }
 
 /** f(x) = Σ a_k·x^k mod L, by Horner's rule. */
