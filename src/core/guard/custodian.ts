@@ -14,7 +14,7 @@ import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { abytes, equalBytes, toBase64, toHex, utf8 } from '../crypto/bytes';
 import { generateX25519, type X25519KeyPair } from '../crypto/sealed-box';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../crypto/signing';
-import { CorruptError } from '../errors';
+import { CorruptError, ShardvaultError } from '../errors';
 import {
   checkConfirmations,
   checkDealing,
@@ -127,6 +127,14 @@ interface Pending {
 }
 
 const MAX_PENDING = 4;
+
+/** The custodian's own stored state failed its check: the node is broken, the caller is not at fault. */
+export class NodeStateError extends ShardvaultError {
+  override readonly name = 'NodeStateError';
+  constructor(message: string, cause: unknown) {
+    super('corrupt', message, { cause });
+  }
+}
 const NAME = /^[a-z0-9-]{1,80}$/;
 const refuse = (reason: RefusalReason, message: string): never => {
   throw new GuardRefusal(reason, message);
@@ -154,7 +162,11 @@ export class Custodian {
     this.identityKey = ed25519PublicKey(options.identitySeed);
   }
 
-  /** One RPC call: never throws; a refusal or a malformed body is an `ok: false` envelope. */
+  /**
+   * One RPC call. A refusal or a malformed body is an `ok: false` envelope; the promise rejects
+   * only when the node itself is broken (its store fails, or its sealed state does not open:
+   * NodeStateError), which the server answers as its own error, not the caller's.
+   */
   async handle(method: string, body: unknown): Promise<GuardResponse> {
     const run = async (): Promise<GuardResponse> => {
       try {
@@ -234,9 +246,13 @@ export class Custodian {
   private async readSealed(name: string): Promise<Uint8Array | undefined> {
     if (!NAME.test(name)) throw new RangeError(`bad store name ${name}`);
     const boxed = await this.store.read(name);
-    return boxed === undefined
-      ? undefined
-      : openWithNonce(this.sealKey, boxed, utf8(`shardvault/v1/guard/${name}`), name);
+    if (boxed === undefined) return undefined;
+    try {
+      return openWithNonce(this.sealKey, boxed, utf8(`shardvault/v1/guard/${name}`), name);
+    } catch (error) {
+      // The node's own state, not a caller's input: `handle` rejects instead of refusing.
+      throw new NodeStateError(`guard state ${name} failed its check (changed on disk, or another seal key)`, error);
+    }
   }
 
   private async writeSealed(name: string, plain: Uint8Array): Promise<void> {
