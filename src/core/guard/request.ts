@@ -63,30 +63,21 @@ export interface PolicyChange {
 
 const id16 = (text: string, what: string): Uint8Array => fromHex(text, what, 16);
 
+/** The fields a registration and a request share, framed after the tag (and request id). */
+const fileFields = (r: Omit<Registration, 'signature'>): (Uint8Array | number)[] => [
+  id16(r.fileId, 'fileId'),
+  r.version,
+  r.point,
+  r.nonce,
+  u64be(r.time),
+  r.deviceKey,
+];
+
 export const registrationMessage = (r: Omit<Registration, 'signature'>): Uint8Array =>
-  frame(
-    'shardvault/v1/guard/register',
-    id16(r.vaultId, 'vaultId'),
-    id16(r.fileId, 'fileId'),
-    r.version,
-    r.point,
-    r.nonce,
-    u64be(r.time),
-    r.deviceKey,
-  );
+  frame('shardvault/v1/guard/register', id16(r.vaultId, 'vaultId'), ...fileFields(r));
 
 export const requestMessage = (r: Omit<AccessRequest, 'signature'>): Uint8Array =>
-  frame(
-    'shardvault/v1/guard/request',
-    id16(r.vaultId, 'vaultId'),
-    id16(r.requestId, 'requestId'),
-    id16(r.fileId, 'fileId'),
-    r.version,
-    r.point,
-    r.nonce,
-    u64be(r.time),
-    r.deviceKey,
-  );
+  frame('shardvault/v1/guard/request', id16(r.vaultId, 'vaultId'), id16(r.requestId, 'requestId'), ...fileFields(r));
 
 export const policyMessage = (p: Omit<PolicyChange, 'signature'>): Uint8Array =>
   frame(

@@ -185,6 +185,9 @@ export function readComplaint(r: WireReader, value: unknown, field: string): Com
 
 // ---- requests --------------------------------------------------------------------------
 
+/** A registration and a request share every field but the request id. */
+const FILE_MESSAGE_FIELDS = ['vaultId', 'fileId', 'version', 'point', 'nonce', 'time', 'deviceKey', 'signature'];
+
 export const registrationToJson = (m: Registration): Json => ({
   vaultId: m.vaultId,
   fileId: m.fileId,
@@ -196,17 +199,7 @@ export const registrationToJson = (m: Registration): Json => ({
   signature: b64(m.signature),
 });
 
-export function readRegistration(r: WireReader, value: unknown, field: string): Registration {
-  const o = r.object(value, field, [
-    'vaultId',
-    'fileId',
-    'version',
-    'point',
-    'nonce',
-    'time',
-    'deviceKey',
-    'signature',
-  ]);
+function readFileMessage(r: WireReader, o: Record<string, unknown>, field: string): Registration {
   return {
     vaultId: r.hex(o.vaultId, `${field}.vaultId`, 16),
     fileId: r.hex(o.fileId, `${field}.fileId`, 16),
@@ -219,41 +212,18 @@ export function readRegistration(r: WireReader, value: unknown, field: string): 
   };
 }
 
+export function readRegistration(r: WireReader, value: unknown, field: string): Registration {
+  return readFileMessage(r, r.object(value, field, FILE_MESSAGE_FIELDS), field);
+}
+
 export const requestToJson = (m: AccessRequest): Json => ({
-  vaultId: m.vaultId,
+  ...(registrationToJson(m) as Record<string, Json>),
   requestId: m.requestId,
-  fileId: m.fileId,
-  version: m.version,
-  point: b64(m.point),
-  nonce: b64(m.nonce),
-  time: m.time,
-  deviceKey: b64(m.deviceKey),
-  signature: b64(m.signature),
 });
 
 export function readRequest(r: WireReader, value: unknown, field: string): AccessRequest {
-  const o = r.object(value, field, [
-    'vaultId',
-    'requestId',
-    'fileId',
-    'version',
-    'point',
-    'nonce',
-    'time',
-    'deviceKey',
-    'signature',
-  ]);
-  return {
-    vaultId: r.hex(o.vaultId, `${field}.vaultId`, 16),
-    requestId: r.hex(o.requestId, `${field}.requestId`, 16),
-    fileId: r.hex(o.fileId, `${field}.fileId`, 16),
-    version: r.int(o.version, `${field}.version`, 1, 0xffffffff),
-    point: r.bytes(o.point, `${field}.point`, POINT_BYTES),
-    nonce: r.bytes(o.nonce, `${field}.nonce`, 16),
-    time: r.int(o.time, `${field}.time`, 0, MAX_TIME),
-    deviceKey: r.bytes(o.deviceKey, `${field}.deviceKey`, ED25519_PUBLIC_BYTES),
-    signature: r.bytes(o.signature, `${field}.signature`, ED25519_SIGNATURE_BYTES),
-  };
+  const o = r.object(value, field, [...FILE_MESSAGE_FIELDS, 'requestId']);
+  return { ...readFileMessage(r, o, field), requestId: r.hex(o.requestId, `${field}.requestId`, 16) };
 }
 
 export const approvalToJson = (a: Approval): Json => ({
