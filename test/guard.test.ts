@@ -12,7 +12,16 @@ import { sealTo } from '../src/core/crypto/sealed-box';
 import { ed25519Sign } from '../src/core/crypto/signing';
 import { Coordinator, deviceSigner, type GuardGroup, type GuardNode } from '../src/core/guard/coordinator';
 import { Custodian, type GuardStore } from '../src/core/guard/custodian';
-import { round2Message, sessionHash, complaintMessage, type DkgSession } from '../src/core/guard/dkg';
+import {
+  commitmentHash,
+  complaintMessage,
+  dealRound2,
+  newDealing,
+  round1Message,
+  round2Message,
+  sessionHash,
+  type DkgSession,
+} from '../src/core/guard/dkg';
 import { generateProof, GUARD_CONTEXT } from '../src/core/guard/dleq';
 import { GuardFault, GuardRefusal } from '../src/core/guard/errors';
 import {
@@ -33,6 +42,7 @@ import { verifyChain, GENESIS, type LogEntry } from '../src/core/guard/request-l
 import { localTransport, unwrap, type GuardResponse, type GuardTransport } from '../src/core/guard/transport';
 import { registrationMessage } from '../src/core/guard/request';
 import {
+  readRound1,
   readRound2,
   readSession,
   registrationToJson,
@@ -674,5 +684,95 @@ describe('the request log', () => {
     expect(verifyChain(rewritten, GENESIS)).toBe(false);
     expect(verifyChain(entries.slice(1), GENESIS)).toBe(false);
     expect(verifyChain(entries.slice(2), fromHex(entries[1]!.hash, 'hash', 32))).toBe(true);
+  });
+});
+
+describe('more hostile inputs', () => {
+  it('a re-sharing dealer that deals another constant than its weighted share is named', async () => {
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const liar = w.nodes[0]!;
+    const fake = newDealing(2); // a random constant instead of λ_a·s_a, consistently from round 1 on
+    let session: DkgSession | undefined;
+    const transport = hostile(w.transport, (nodeId, method, answer, body) => {
+      if (nodeId !== 'a' || !answer.ok) return answer;
+      if (method === 'dkg.round1') {
+        session = readSessionFrom(body);
+        const v = answer.value as Record<string, string>;
+        const fields = {
+          encryptionKey: fromBase64(v.encryptionKey!, 'k', 32),
+          commitmentHash: commitmentHash(fake.commitments.map(encodePoint)),
+        };
+        const signature = ed25519Sign(liar.seed, round1Message(sessionHash(session), fields));
+        return { ok: true, value: { ...v, commitmentHash: b64(fields.commitmentHash), signature: b64(signature) } };
+      }
+      if (method === 'dkg.round2') {
+        const r = new WireReader('test');
+        const round1 = (body as { round1: unknown[] }).round1.map((m, i) => readRound1(r, m, `round1[${i}]`));
+        const byKey = new Map(round1.map((m) => [toHex(m.identityKey), m]));
+        const dealt = { identityKey: liar.custodian.identityKey, ...dealRound2(session!, 1, fake, byKey) };
+        const signature = ed25519Sign(liar.seed, round2Message(sessionHash(session!), dealt));
+        return { ok: true, value: round2ToJson({ ...dealt, signature }) };
+      }
+      return answer;
+    });
+    const coordinator = new Coordinator(transport, owner, VAULT, { now: () => w.clock.now });
+    const error = await coordinator
+      .run(coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2), guardNodes(w.nodes))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GuardFault);
+    expect((error as GuardFault).culprit).toBe('a');
+    expect((error as Error).message).toMatch(/another constant/);
+    // Nobody replaced its share: the old group still opens.
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const opened = await w.coordinator.open(
+      group,
+      w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
+    );
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+  });
+
+  it('two simultaneous copies of one request: one answered, one refused as replayed', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const body = {
+      request: requestToJson(w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point })),
+      approvals: [],
+    };
+    const answers = await Promise.all([
+      w.byId.get('a')!.handle('partial', body),
+      w.byId.get('a')!.handle('partial', body),
+    ]);
+    expect(answers.filter((a) => a.ok)).toHaveLength(1);
+    expect(answers.filter((a) => !a.ok && a.reason === 'replayed')).toHaveLength(1);
+  });
+
+  it('bounds what it reads: too many messages, long strings, wrong lengths are malformed', async () => {
+    const w = world();
+    const c = w.byId.get('a')!;
+    const many = Array.from({ length: 1000 }, () => ({}));
+    expect(await c.handle('dkg.round2', { setupId: '00'.repeat(16), round1: many })).toMatchObject({
+      reason: 'malformed',
+    });
+    const put = { fileId: FILE_A, version: 1, point: encodePoint(mulBase(5n)) };
+    const request = requestToJson(w.coordinator.newRequest(put)) as Record<string, Json>;
+    expect(
+      await c.handle('partial', { request: { ...request, point: 'A'.repeat(100_000) }, approvals: [] }),
+    ).toMatchObject({
+      reason: 'malformed',
+    });
+    expect(
+      await c.handle('partial', { request: { ...request, nonce: b64(new Uint8Array(15)) }, approvals: [] }),
+    ).toMatchObject({
+      reason: 'malformed',
+    });
+    expect(await c.handle('partial', { request: { ...request, extra: 1 }, approvals: [] })).toMatchObject({
+      reason: 'malformed',
+    });
+    // The identity as a file's point.
+    const identity = { ...request, point: b64(new Uint8Array(32)) };
+    expect(await c.handle('partial', { request: identity, approvals: [] })).toMatchObject({ ok: false });
   });
 });

@@ -325,8 +325,9 @@ export function checkRound1(session: DkgSession, messages: readonly Round1[]): M
       throw new GuardFault(who(key), 'round-1 signature does not verify');
     }
   }
-  if (byKey.size !== participants(session).length)
-    throw new GuardFault('the relay', 'sent round-1 messages of strangers');
+  if (messages.length !== byKey.size || byKey.size !== participants(session).length) {
+    throw new GuardFault('the relay', 'sent round-1 messages twice or of strangers');
+  }
   return byKey;
 }
 
@@ -429,6 +430,7 @@ export function receiveShares(
   const sid = sessionHash(session);
   const first = checkRound1(session, round1);
   const byDealer = new Map(round2.map((m) => [hex(m.identityKey), m]));
+  if (round2.length !== byDealer.size) throw new GuardFault('the relay', 'sent a round-2 message twice');
   const dealings: Point[][] = [];
   let share = 0n;
   for (const dealer of session.dealers) {
