@@ -16,6 +16,7 @@ import {
   commitmentHash,
   complaintMessage,
   dealRound2,
+  firstPolicy,
   newDealing,
   round1Message,
   round2Message,
@@ -80,6 +81,7 @@ interface NodeUnderTest {
 const owner = deviceSigner(new Uint8Array(randomBytes(32)));
 const guardian = deviceSigner(new Uint8Array(randomBytes(32)));
 const stranger = deviceSigner(new Uint8Array(randomBytes(32)));
+const FIRST = firstPolicy(owner.publicKey);
 
 function makeNodes(ids: readonly string[], clock: { now: number }): NodeUnderTest[] {
   const enrolled = new Set([toHex(owner.publicKey), toHex(guardian.publicKey)]);
@@ -597,29 +599,33 @@ describe('re-sharing keeps P', () => {
     const first = w.nodes.slice(0, 3);
     const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
     const put = await w.coordinator.register(group, FILE_A, 1);
-    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2);
-    const group2 = await w.coordinator.run(session, guardNodes(w.nodes));
+    // The policy asks for a guardian's approval: of the re-sharing, and of each opening.
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const policy = { guardians: [owner.publicKey, guardian.publicKey], approvals: 1, policyVersion: 2 };
+    // A re-sharing that would hand the new node a weaker policy: the old nodes refuse it.
+    const weaker = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, FIRST);
+    const weakerApproval = Coordinator.approveSession(guardian, weaker, w.clock.now + 60_000);
+    await expectRefusal(w.coordinator.run(weaker, guardNodes(w.nodes), [weakerApproval]), 'dkg');
+    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, policy);
+    await expectRefusal(w.coordinator.run(session, guardNodes(w.nodes)), 'approvals');
+    const again = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, policy);
+    const approval = Coordinator.approveSession(guardian, again, w.clock.now + 60_000);
+    const group2 = await w.coordinator.run(again, guardNodes(w.nodes), [approval]);
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
     expect(group2.members.map((m) => m.nodeId)).toEqual(['a', 'b', 'c', 'd']);
-    // d never saw the registration of file A: register points with the new node as the app would.
-    // Open with c and d only (a, b down): c has the point; d refuses as unregistered, so use
-    // a file registered after the re-sharing for d.
-    const put2 = await w.coordinator.register(group2, FILE_B, 1);
+    // The app registers the files put before with the node that joined.
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    expect(await w.coordinator.registerPoint(group2, file)).toEqual([]);
     w.down.add('a');
     w.down.add('b');
-    const opened = await w.coordinator.open(
-      group2,
-      w.coordinator.newRequest({ fileId: FILE_B, version: 1, point: put2.point }),
-    );
-    expect(toHex(opened.kek)).toBe(toHex(put2.kek));
+    // d took the policy too: without the guardian's approval, c and d say no.
+    await expectRefusal(w.coordinator.open(group2, w.coordinator.newRequest(file)), 'approvals');
+    const request = w.coordinator.newRequest(file);
+    const opened = await w.coordinator.open(group2, request, [
+      Coordinator.approve(guardian, request, w.clock.now + 60_000),
+    ]);
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
     expect([...opened.used].sort()).toEqual(['c', 'd']);
-    w.down.clear();
-    w.down.add('d');
-    const old = await w.coordinator.open(
-      group2,
-      w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
-    );
-    expect(toHex(old.kek)).toBe(toHex(put.kek));
     // The new stored shares interpolate to P.
     const shares = w.nodes.map((n) => storedShare(n)!);
     const pick = [shares[1]!, shares[3]!];
@@ -632,7 +638,7 @@ describe('re-sharing keeps P', () => {
     const w = world(['a', 'b', 'c', 'd']);
     const first = w.nodes.slice(0, 3);
     const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
-    const session = w.coordinator.planReshare(group, ['a', 'c'], guardNodes(w.nodes.slice(1)), 2);
+    const session = w.coordinator.planReshare(group, ['a', 'c'], guardNodes(w.nodes.slice(1)), 2, FIRST);
     const group2 = await w.coordinator.run(session, guardNodes(w.nodes));
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
     expect(storedShare(w.nodes[0]!)).toBeUndefined();
@@ -650,7 +656,7 @@ describe('re-sharing keeps P', () => {
     const first = w.nodes.slice(0, 3);
     const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
     // The app's record of b's public share is swapped: b refuses to deal from it.
-    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2);
+    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, FIRST);
     const forged: DkgSession = {
       ...session,
       previous: {
@@ -719,7 +725,7 @@ describe('more hostile inputs', () => {
     });
     const coordinator = new Coordinator(transport, owner, VAULT, { now: () => w.clock.now });
     const error = await coordinator
-      .run(coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2), guardNodes(w.nodes))
+      .run(coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, FIRST), guardNodes(w.nodes))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GuardFault);
     expect((error as GuardFault).culprit).toBe('a');

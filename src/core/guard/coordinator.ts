@@ -22,6 +22,7 @@ import {
   type Confirmation,
   type DkgSession,
   type GroupInfo,
+  type GuardPolicy,
   type Member,
   type Round1,
   type Round2,
@@ -130,13 +131,15 @@ export class Coordinator {
 
   /**
    * A re-sharing of `group` to `nodes` (indices 1..n in that order) keeping P: `dealers` are
-   * old members (at least the old G) that deal their weighted shares.
+   * old members (at least the old G) that deal their weighted shares; `policy` is the one the
+   * head records (old nodes refuse another, new nodes take it).
    */
   planReshare(
     group: GuardGroup,
     dealers: readonly string[],
     nodes: readonly GuardNode[],
     threshold: number,
+    policy: GuardPolicy,
   ): DkgSession {
     const session: DkgSession = {
       vaultId: this.vaultId,
@@ -153,6 +156,7 @@ export class Coordinator {
         threshold: group.threshold,
         groupKey: group.groupKey,
         publicShares: group.members.map((m) => ({ index: m.index, publicShare: m.publicShare })),
+        policy,
       },
       deviceKey: this.device.publicKey,
     };
@@ -299,30 +303,49 @@ export class Coordinator {
     version: number,
   ): Promise<{ point: Uint8Array; kek: Uint8Array; missed: readonly string[] }> {
     const { point, kek } = newFilePoint(group, { vaultId: this.vaultId, fileId, version });
+    try {
+      const missed = await this.registerPoint(group, { fileId, version, point });
+      return { point, kek, missed };
+    } catch (error) {
+      kek.fill(0);
+      throw error;
+    }
+  }
+
+  /**
+   * Registers an existing file's point with `nodes` (default: every node of the group): after a
+   * re-sharing, with the nodes that joined, so they can help open files put before. A node
+   * that holds the point already counts as registered. Throws when fewer than G of the group
+   * hold it afterwards.
+   */
+  async registerPoint(
+    group: GuardGroup,
+    file: { fileId: string; version: number; point: Uint8Array },
+    nodes: readonly string[] = group.members.map((m) => m.nodeId),
+  ): Promise<string[]> {
     const fields = {
       vaultId: this.vaultId,
-      fileId,
-      version,
-      point,
+      ...file,
       nonce: new Uint8Array(randomBytes(16)),
       time: this.now(),
       deviceKey: this.device.publicKey,
     };
-    const registration = { ...fields, signature: this.device.sign(registrationMessage(fields)) };
-    const results = await Promise.allSettled(
-      group.members.map((m) => this.call(m.nodeId, 'register', { registration: registrationToJson(registration) })),
-    );
-    const missed = group.members.filter((_, i) => results[i]!.status === 'rejected').map((m) => m.nodeId);
-    if (group.members.length - missed.length < group.threshold) {
-      const first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      kek.fill(0);
-      if (first?.reason instanceof GuardRefusal) throw first.reason;
-      throw new ShardvaultError(
-        'unavailable',
-        `only ${group.members.length - missed.length} of ${group.threshold} nodes registered the file`,
-      );
+    const body: Json = {
+      registration: registrationToJson({ ...fields, signature: this.device.sign(registrationMessage(fields)) }),
+    };
+    const results = await Promise.allSettled(nodes.map((id) => this.call(id, 'register', body)));
+    const refusal = (r: PromiseSettledResult<Json>): unknown => (r.status === 'rejected' ? r.reason : undefined);
+    const held = (r: PromiseSettledResult<Json>): boolean =>
+      r.status === 'fulfilled' ||
+      (refusal(r) instanceof GuardRefusal && (refusal(r) as GuardRefusal).reason === 'duplicate');
+    const missed = nodes.filter((_, i) => !held(results[i]!));
+    const holding = group.members.length - missed.length;
+    if (holding < group.threshold) {
+      const first = results.map(refusal).find((e) => e !== undefined);
+      if (first instanceof GuardRefusal) throw first;
+      throw new ShardvaultError('unavailable', `only ${holding} of ${group.threshold} nodes registered the file`);
     }
-    return { point, kek, missed };
+    return missed;
   }
 
   /** A signed request to open one guarded file (the same request id may be signed again later). */

@@ -24,6 +24,7 @@ import {
   complaintMessage,
   confirmMessage,
   dealRound2,
+  firstPolicy,
   groupInfo,
   newDealing,
   receiveShares,
@@ -34,6 +35,7 @@ import {
   type Dealing,
   type DkgSession,
   type GroupInfo,
+  type GuardPolicy,
   type Member,
   type Round1,
   type Round2,
@@ -452,6 +454,8 @@ export class Custodian {
       if (!equalBytes(session.previous.groupKey, s.group.groupKey) || session.epoch !== s.epoch) {
         refuse('dkg', 'the re-sharing is of another key than this node holds');
       }
+      if (!samePolicy(session.previous.policy, s))
+        refuse('dkg', 'the re-sharing carries another policy than this node holds');
       const digest = (expiry: number): Uint8Array =>
         changeApprovalDigest(session.vaultId, session.setupId, session.deviceKey, sid, expiry);
       const count = countApprovals(approvals, s.guardians, session.deviceKey, digest, this.now());
@@ -567,9 +571,9 @@ export class Custodian {
         index: me.index,
         share: p.result.share,
         group: p.result.group,
-        guardians: old?.guardians ?? [session.deviceKey],
-        approvals: old?.approvals ?? 0,
-        policyVersion: old?.policyVersion ?? 1,
+        // A setup starts the first policy; a re-sharing hands on the one the old nodes hold
+        // (checked by each of them in round 1), to new nodes too.
+        ...(session.previous?.policy ?? firstPolicy(session.deviceKey)),
       });
       this.pending.delete(setupId);
       await this.log(
@@ -672,6 +676,15 @@ export class Custodian {
     );
     return { policyVersion: change.policyVersion };
   }
+}
+
+function samePolicy(a: GuardPolicy, b: GuardPolicy): boolean {
+  return (
+    a.approvals === b.approvals &&
+    a.policyVersion === b.policyVersion &&
+    a.guardians.length === b.guardians.length &&
+    a.guardians.every((g, i) => equalBytes(g, b.guardians[i]!))
+  );
 }
 
 function round1ToJsonSigned(body: Omit<Round1, 'signature'>, signature: Uint8Array): Json {

@@ -62,11 +62,28 @@ export interface Member {
   readonly identityKey: Uint8Array;
 }
 
+/** Who approves and how many approvals an opening needs (g); nodes hold it. */
+export interface GuardPolicy {
+  readonly guardians: readonly Uint8Array[];
+  readonly approvals: number;
+  /** Counts the changes; a change names the version it makes, so it applies once. */
+  readonly policyVersion: number;
+}
+
+/** The policy right after a setup: "any enrolled device", the device that ran it the one guardian. */
+export const firstPolicy = (deviceKey: Uint8Array): GuardPolicy => ({
+  guardians: [deviceKey],
+  approvals: 0,
+  policyVersion: 1,
+});
+
 /** The old sharing a re-sharing starts from (what the app's sealed head records). */
 export interface PreviousSharing {
   readonly threshold: number;
   readonly groupKey: Uint8Array;
   readonly publicShares: readonly { readonly index: number; readonly publicShare: Uint8Array }[];
+  /** The policy the old nodes hold: new nodes take it, old ones refuse any other. */
+  readonly policy: GuardPolicy;
 }
 
 /** Everything every participant must agree on before round 1; its hash binds every message. */
@@ -178,6 +195,8 @@ export function checkSession(session: DkgSession): void {
   } else {
     const prev = session.previous;
     decodePoint(prev.groupKey, 'group key');
+    const { guardians, approvals } = prev.policy;
+    if (guardians.length === 0 || approvals > guardians.length) throw new RangeError('the policy is impossible');
     if (session.dealers.length < prev.threshold) throw new RangeError('a re-sharing needs at least G old nodes');
     for (const d of session.dealers) {
       if (!prev.publicShares.some((p) => p.index === d.index)) throw new RangeError('a dealer is not an old node');
@@ -203,7 +222,14 @@ export function sessionHash(session: DkgSession): Uint8Array {
         : frame(
             prev.threshold,
             prev.groupKey,
-            ...[...prev.publicShares].sort((a, b) => a.index - b.index).flatMap((p) => [frame(p.index), p.publicShare]),
+            frame(
+              ...[...prev.publicShares]
+                .sort((a, b) => a.index - b.index)
+                .flatMap((p) => [frame(p.index), p.publicShare]),
+            ),
+            frame(...prev.policy.guardians),
+            prev.policy.approvals,
+            prev.policy.policyVersion,
           ),
       session.deviceKey,
     ),

@@ -49,6 +49,11 @@ export function sessionToJson(s: DkgSession): Json {
             threshold: s.previous.threshold,
             groupKey: b64(s.previous.groupKey),
             publicShares: s.previous.publicShares.map((p) => ({ index: p.index, publicShare: b64(p.publicShare) })),
+            policy: {
+              guardians: s.previous.policy.guardians.map(b64),
+              approvals: s.previous.policy.approvals,
+              policyVersion: s.previous.policy.policyVersion,
+            },
           },
     deviceKey: b64(s.deviceKey),
   };
@@ -77,7 +82,8 @@ export function readSession(r: WireReader, value: unknown, field = 'session'): D
   ]);
   let previous: DkgSession['previous'];
   if (o.previous !== null) {
-    const p = r.object(o.previous, `${field}.previous`, ['threshold', 'groupKey', 'publicShares']);
+    const p = r.object(o.previous, `${field}.previous`, ['threshold', 'groupKey', 'publicShares', 'policy']);
+    const policy = r.object(p.policy, `${field}.previous.policy`, ['guardians', 'approvals', 'policyVersion']);
     previous = {
       threshold: r.int(p.threshold, `${field}.previous.threshold`, 2, MAX_NODES),
       groupKey: r.bytes(p.groupKey, `${field}.previous.groupKey`, POINT_BYTES),
@@ -88,6 +94,13 @@ export function readSession(r: WireReader, value: unknown, field = 'session'): D
           publicShare: r.bytes(s.publicShare, `publicShares[${i}].publicShare`, POINT_BYTES),
         };
       }),
+      policy: {
+        guardians: r
+          .array(policy.guardians, `${field}.previous.policy.guardians`, MAX_GUARDIANS)
+          .map((g, i) => r.bytes(g, `${field}.previous.policy.guardians[${i}]`, ED25519_PUBLIC_BYTES)),
+        approvals: r.int(policy.approvals, `${field}.previous.policy.approvals`, 0, MAX_GUARDIANS),
+        policyVersion: r.int(policy.policyVersion, `${field}.previous.policy.policyVersion`, 1, 0xffffffff),
+      },
     };
   }
   return {
