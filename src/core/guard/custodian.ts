@@ -560,7 +560,6 @@ export class Custodian {
     const p = this.pendingOf(setupId);
     const { session } = p;
     const me = this.meIn(session.receivers);
-    const old = await this.state();
     if (me !== undefined) {
       if (p.result === undefined) return refuse('dkg', 'round 3 has not run here');
       checkConfirmations(session, p.result.transcript, p.result.group.groupKey, confirmations);
