@@ -324,11 +324,11 @@ describe('guard DKG faults abort and name the node', () => {
     let session: DkgSession | undefined;
     const node = w.nodes.find((n) => n.nodeId === liar)!;
     return hostile(w.transport, (nodeId, method, answer, body) => {
-      if (method === 'dkg.round1' && session === undefined) {
+      if (method === 'dkg-round1' && session === undefined) {
         // The session as the coordinator sent it (the test reads it back through the wire reader).
         session = readSessionFrom(body);
       }
-      if (nodeId !== liar || method !== 'dkg.round2' || !answer.ok) return answer;
+      if (nodeId !== liar || method !== 'dkg-round2' || !answer.ok) return answer;
       const m = change(readRound2(new WireReader('test'), answer.value, 'round2'), session!);
       const sid = sessionHash(session!);
       const signed = { ...m, signature: ed25519Sign(node.seed, round2Message(sid, m)) };
@@ -348,7 +348,7 @@ describe('guard DKG faults abort and name the node', () => {
       return { ...m, shares };
     });
     const spy = hostile(transport, (nodeId, method, answer) => {
-      if (method === 'dkg.round1' && answer.ok) {
+      if (method === 'dkg-round1' && answer.ok) {
         const v = answer.value as { encryptionKey: string };
         const index = ['a', 'b', 'c'].indexOf(nodeId) + 1;
         encKeys.set(index, fromBase64(v.encryptionKey, 'k', 32));
@@ -395,7 +395,7 @@ describe('guard DKG faults abort and name the node', () => {
   it('a relay that alters a message is caught by the signature, naming the node it forged', async () => {
     const w = world();
     const transport = hostile(w.transport, (nodeId, method, answer) => {
-      if (nodeId !== 'b' || method !== 'dkg.round2' || !answer.ok) return answer;
+      if (nodeId !== 'b' || method !== 'dkg-round2' || !answer.ok) return answer;
       return {
         ok: true,
         value: { ...(answer.value as Record<string, Json>), proof: b64(new Uint8Array(randomBytes(64))) },
@@ -414,8 +414,8 @@ describe('guard DKG faults abort and name the node', () => {
     let session: DkgSession | undefined;
     const node = w.nodes.find((n) => n.nodeId === 'a')!;
     const transport = hostile(w.transport, (nodeId, method, answer, body) => {
-      if (method === 'dkg.round1' && session === undefined) session = readSessionFrom(body);
-      if (nodeId !== 'a' || method !== 'dkg.round3' || !answer.ok) return answer;
+      if (method === 'dkg-round1' && session === undefined) session = readSessionFrom(body);
+      if (nodeId !== 'a' || method !== 'dkg-round3' || !answer.ok) return answer;
       const body2 = { accused: w.nodes[1]!.custodian.identityKey, decryptionKey: new Uint8Array(randomBytes(32)) };
       const signature = ed25519Sign(node.seed, complaintMessage(sessionHash(session!), body2));
       return {
@@ -586,7 +586,7 @@ describe('custodians refuse what they should', () => {
     expect(await c.handle('partial', { nope: 1 })).toMatchObject({ ok: false, reason: 'malformed' });
     expect(await c.handle('shutdown', {})).toMatchObject({ ok: false, reason: 'malformed' });
     expect(await c.handle('partial', null)).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(await c.handle('dkg.round2', { setupId: '00'.repeat(16), round1: [] })).toMatchObject({
+    expect(await c.handle('dkg-round2', { setupId: '00'.repeat(16), round1: [] })).toMatchObject({
       ok: false,
       reason: 'dkg',
     });
@@ -703,7 +703,7 @@ describe('more hostile inputs', () => {
     let session: DkgSession | undefined;
     const transport = hostile(w.transport, (nodeId, method, answer, body) => {
       if (nodeId !== 'a' || !answer.ok) return answer;
-      if (method === 'dkg.round1') {
+      if (method === 'dkg-round1') {
         session = readSessionFrom(body);
         const v = answer.value as Record<string, string>;
         const fields = {
@@ -713,7 +713,7 @@ describe('more hostile inputs', () => {
         const signature = ed25519Sign(liar.seed, round1Message(sessionHash(session), fields));
         return { ok: true, value: { ...v, commitmentHash: b64(fields.commitmentHash), signature: b64(signature) } };
       }
-      if (method === 'dkg.round2') {
+      if (method === 'dkg-round2') {
         const r = new WireReader('test');
         const round1 = (body as { round1: unknown[] }).round1.map((m, i) => readRound1(r, m, `round1[${i}]`));
         const byKey = new Map(round1.map((m) => [toHex(m.identityKey), m]));
@@ -759,7 +759,7 @@ describe('more hostile inputs', () => {
     const w = world();
     const c = w.byId.get('a')!;
     const many = Array.from({ length: 1000 }, () => ({}));
-    expect(await c.handle('dkg.round2', { setupId: '00'.repeat(16), round1: many })).toMatchObject({
+    expect(await c.handle('dkg-round2', { setupId: '00'.repeat(16), round1: many })).toMatchObject({
       reason: 'malformed',
     });
     const put = { fileId: FILE_A, version: 1, point: encodePoint(mulBase(5n)) };

@@ -214,7 +214,7 @@ export class Coordinator {
 
       const round1 = await everyone(
         all,
-        'dkg.round1',
+        'dkg-round1',
         {
           session: sessionToJson(session),
           authorization: Buffer.from(this.device.sign(dkgAuthorizationMessage(sid))).toString('base64'),
@@ -227,7 +227,7 @@ export class Coordinator {
 
       const round2 = await everyone(
         session.dealers,
-        'dkg.round2',
+        'dkg-round2',
         { setupId: session.setupId, round1: round1.map(round1ToJson) },
         (v, id) => readRound2(reader(id), v, 'round2'),
       );
@@ -238,7 +238,7 @@ export class Coordinator {
 
       const answers = await everyone(
         session.receivers,
-        'dkg.round3',
+        'dkg-round3',
         { setupId: session.setupId, round1: round1.map(round1ToJson), round2: round2.map(round2ToJson) },
         (v, id): { confirmation?: Confirmation; complaint?: Complaint } => {
           const r = reader(id);
@@ -266,7 +266,7 @@ export class Coordinator {
 
       await everyone(
         all,
-        'dkg.finish',
+        'dkg-finish',
         {
           setupId: session.setupId,
           round2: round2.map(round2ToJson),

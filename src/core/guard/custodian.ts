@@ -195,7 +195,7 @@ export class Custodian {
       case 'info':
         r.object(body, 'body', []);
         return this.info();
-      case 'dkg.round1': {
+      case 'dkg-round1': {
         const o = r.object(body, 'body', ['session', 'authorization', 'approvals']);
         return this.round1(
           readSession(r, o.session),
@@ -203,18 +203,18 @@ export class Custodian {
           readApprovals(r, o.approvals, 'approvals'),
         );
       }
-      case 'dkg.round2': {
+      case 'dkg-round2': {
         const o = r.object(body, 'body', ['setupId', 'round1']);
         const list = r.array(o.round1, 'round1', 2 * 64).map((m, i) => readRound1(r, m, `round1[${i}]`));
         return this.round2(r.hex(o.setupId, 'setupId', 16), list);
       }
-      case 'dkg.round3': {
+      case 'dkg-round3': {
         const o = r.object(body, 'body', ['setupId', 'round1', 'round2']);
         const round1 = r.array(o.round1, 'round1', 2 * 64).map((m, i) => readRound1(r, m, `round1[${i}]`));
         const list = r.array(o.round2, 'round2', 64).map((m, i) => readRound2(r, m, `round2[${i}]`));
         return this.round3(r.hex(o.setupId, 'setupId', 16), round1, list);
       }
-      case 'dkg.finish': {
+      case 'dkg-finish': {
         const o = r.object(body, 'body', ['setupId', 'round2', 'confirmations']);
         const round2 = r.array(o.round2, 'round2', 64).map((m, i) => readRound2(r, m, `round2[${i}]`));
         const confirmations = r

@@ -11,23 +11,24 @@
  * elsewhere as if the node were down). A node that cannot be reached makes `call` reject with
  * OfflineError; any other rejection is treated the same (the node is routed around).
  *
- * Methods (request body → `value` of a successful answer):
+ * Method names are words of [a-z0-9-] (a node server can route `POST …/guard/<method>`
+ * without escaping). Methods (request body → `value` of a successful answer):
  *
  * - `info` — `{}` → `{ identityKey, vaultId | null, epoch | null, index | null, publicShare | null,
  *   policyVersion, logLength, logHead }`. Unauthenticated facts the app checks against its
  *   sealed head (the public share it computed from the commitments, never this node's word).
- * - `dkg.round1` — `{ session, authorization, approvals }` → a Round1 message. `session` is the
+ * - `dkg-round1` — `{ session, authorization, approvals }` → a Round1 message. `session` is the
  *   DkgSession (wire.ts sessionToJson), `authorization` the device's Ed25519 signature over the
  *   session hash (the device must be enrolled), `approvals` the guardians' approvals of the
  *   re-sharing when the node already holds a share (changeApprovalDigest over the session hash).
  *   The node draws its session encryption key and, if it deals, its polynomial; kept in memory.
- * - `dkg.round2` — `{ setupId, round1: Round1[] }` → a Round2 message (dealers only): its
+ * - `dkg-round2` — `{ setupId, round1: Round1[] }` → a Round2 message (dealers only): its
  *   commitments, proof of knowledge and one sealed share per receiver, all signed.
- * - `dkg.round3` — `{ setupId, round1: Round1[], round2: Round2[] }` → `{ confirmation }` or
+ * - `dkg-round3` — `{ setupId, round1: Round1[], round2: Round2[] }` → `{ confirmation }` or
  *   `{ complaint }` (receivers only; round1 again, since a node that only receives has not seen
  *   it, and one that deals checks it is the same). A complaint reveals the session decryption key
  *   so the app can judge it.
- * - `dkg.finish` — `{ setupId, round2: Round2[], confirmations: Confirmation[] }` → `{ index |
+ * - `dkg-finish` — `{ setupId, round2: Round2[], confirmations: Confirmation[] }` → `{ index |
  *   null, publicShare | null }`. Once every receiver confirmed one transcript, a receiver seals
  *   and keeps its new share (replacing an old one); a dealer that does not receive retires its
  *   old share. Any failed check refuses and names the node at fault in the message.
@@ -47,10 +48,10 @@ import type { Json } from './wire';
 
 export const GUARD_METHODS = [
   'info',
-  'dkg.round1',
-  'dkg.round2',
-  'dkg.round3',
-  'dkg.finish',
+  'dkg-round1',
+  'dkg-round2',
+  'dkg-round3',
+  'dkg-finish',
   'register',
   'partial',
   'policy',
