@@ -3,7 +3,7 @@
 // G = 2. Setup by DKG, put registers R, open with any 2 of 3 and not with 1; a hostile node is
 // caught by its proof every time and named; DKG faults abort and name; the refusals; re-sharing
 // to a fourth node keeps P; the request log chains.
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openWithNonce } from '../src/core/crypto/aead';
@@ -24,7 +24,8 @@ import {
   type DkgSession,
 } from '../src/core/guard/dkg';
 import { generateProof, GUARD_CONTEXT } from '../src/core/guard/dleq';
-import { GuardFault, GuardRefusal } from '../src/core/guard/errors';
+import { GuardFault, GuardRefusal, REFUSAL_REASONS } from '../src/core/guard/errors';
+import { combinePartials, deriveKek } from '../src/core/guard/kek';
 import {
   BASE,
   decodePoint,
@@ -780,5 +781,60 @@ describe('more hostile inputs', () => {
     // The identity as a file's point.
     const identity = { ...request, point: b64(new Uint8Array(32)) };
     expect(await c.handle('partial', { request: identity, approvals: [] })).toMatchObject({ ok: false });
+  });
+});
+
+describe('the KEK and a custodian under random input', () => {
+  it('derives the KEK exactly as docs/GUARD.md writes it, and Lagrange in the exponent recovers r·P', () => {
+    const s = randomScalar();
+    const P = mulBase(s);
+    const r = randomScalar();
+    const R = mulBase(r);
+    const file = { vaultId: VAULT, fileId: FILE_A, version: 7, point: encodePoint(R) };
+    const group = { groupKey: encodePoint(P), epoch: 3 };
+    // Independently: HKDF-SHA256 from node:crypto over the documented bytes.
+    const info = Buffer.concat([
+      Buffer.from('shardvault/v1/guard'),
+      Buffer.from(FILE_A, 'hex'),
+      Buffer.from([0, 0, 0, 7]),
+      encodePoint(R),
+      encodePoint(P),
+      Buffer.from([0, 0, 0, 3]),
+    ]);
+    const expected = hkdfSync('sha256', encodePoint(mul(P, r)), Buffer.from(VAULT, 'hex'), info, 32);
+    expect(toHex(deriveKek(mul(P, r), file, group))).toBe(Buffer.from(expected).toString('hex'));
+    // Shares of s on a degree-2 polynomial: any 3 partials s_i·R combine to s·R = r·P.
+    const a1 = randomScalar();
+    const a2 = randomScalar();
+    const share = (i: bigint): bigint => scalarAdd(s, scalarAdd(scalarMul(a1, i), scalarMul(a2, scalarMul(i, i))));
+    const partials = [1, 3, 4].map((index) => ({ index, partial: mul(R, share(BigInt(index))) }));
+    expect(combinePartials(partials).equals(mul(P, r))).toBe(true);
+    expect(combinePartials(partials.slice(0, 2)).equals(mul(P, r))).toBe(false);
+  });
+
+  it('property: a custodian answers any JSON with an envelope, never a rejection', async () => {
+    const w = world();
+    await setUp(w);
+    const c = w.byId.get('a')!;
+    const methods = [
+      'info',
+      'dkg-round1',
+      'dkg-round2',
+      'dkg-round3',
+      'dkg-finish',
+      'register',
+      'partial',
+      'policy',
+      'log',
+      'x',
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...methods), fc.jsonValue(), async (method, body) => {
+        const answer = await c.handle(method, body);
+        expect(typeof answer.ok).toBe('boolean');
+        if (!answer.ok) expect(REFUSAL_REASONS).toContain(answer.reason);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
