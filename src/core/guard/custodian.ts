@@ -444,6 +444,8 @@ export class Custodian {
     const asDealer = session.dealers.find((m) => toHex(m.identityKey) === key);
     const asReceiver = session.receivers.find((m) => toHex(m.identityKey) === key);
     if (asDealer === undefined && asReceiver === undefined) refuse('dkg', 'this node is not in the session');
+    // One round 1 per session: a second would give the relay two dealings to play off.
+    if (this.pending.has(session.setupId)) refuse('dkg', `key generation ${session.setupId} is under way already`);
     await this.checkDevice(session.deviceKey, dkgAuthorizationMessage(sid), authorization);
     const s = await this.state();
     if (s !== undefined && s.vaultId !== session.vaultId) refuse('wrong-vault', 'this node serves another vault');
