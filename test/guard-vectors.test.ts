@@ -2,6 +2,7 @@
 // encodings, bad encodings, element derivation) and RFC 9497 appendix A.1.2 (the VOPRF
 // vectors of ristretto255-SHA512, whose DLEQ proofs our generateProof must reproduce byte for
 // byte with the RFC's context string and proof random scalar).
+import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8, concat } from '../src/core/crypto/bytes';
 import {
@@ -168,6 +169,26 @@ describe('DLEQ proofs (RFC 9497 section 2.2, appendix A.1.2)', () => {
       expect(verifyProof(VOPRF_CONTEXT, B, C, D, flipped)).toBe(false);
     });
   }
+
+  it("agrees with noble's own VOPRF both ways (an independent implementation of the same proof)", () => {
+    const voprf = ristretto255_oprf.voprf;
+    for (let i = 0; i < 5; i++) {
+      const keys = voprf.generateKeyPair();
+      const input = utf8(`input ${i}`);
+      const { blind, blinded } = voprf.blind(input);
+      // noble proves, we verify.
+      const { evaluated, proof } = voprf.blindEvaluate(keys.secretKey, keys.publicKey, blinded);
+      const pk = decodePoint(keys.publicKey, 'pk');
+      const C = [decodePoint(blinded, 'blinded')];
+      const D = [decodePoint(evaluated, 'evaluated')];
+      expect(verifyProof(VOPRF_CONTEXT, pk, C, D, proof)).toBe(true);
+      // We prove, noble verifies (finalize throws on a bad proof).
+      const ours = generateProof(VOPRF_CONTEXT, decodeScalar(keys.secretKey, 'sk'), pk, C, D);
+      expect(() => voprf.finalize(input, blind, evaluated, blinded, keys.publicKey, ours)).not.toThrow();
+      const bad = generateProof(VOPRF_CONTEXT, decodeScalar(keys.secretKey, 'sk'), pk, C, [mulBase(3n)]);
+      expect(() => voprf.finalize(input, blind, evaluated, blinded, keys.publicKey, bad)).toThrow();
+    }
+  });
 
   it('a proof under GUARD_CONTEXT verifies under it only', () => {
     const R = mulBase(123456789n);
