@@ -41,7 +41,13 @@ import {
   scalarMul,
 } from '../src/core/guard/group';
 import { verifyChain, GENESIS, type LogEntry } from '../src/core/guard/request-log';
-import { localTransport, unwrap, type GuardResponse, type GuardTransport } from '../src/core/guard/transport';
+import {
+  GUARD_METHODS,
+  localTransport,
+  unwrap,
+  type GuardResponse,
+  type GuardTransport,
+} from '../src/core/guard/transport';
 import { registrationMessage } from '../src/core/guard/request';
 import {
   readRound1,
@@ -816,18 +822,7 @@ describe('the KEK and a custodian under random input', () => {
     const w = world();
     await setUp(w);
     const c = w.byId.get('a')!;
-    const methods = [
-      'info',
-      'dkg-round1',
-      'dkg-round2',
-      'dkg-round3',
-      'dkg-finish',
-      'register',
-      'partial',
-      'policy',
-      'log',
-      'x',
-    ];
+    const methods = [...GUARD_METHODS, 'x'];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...methods), fc.jsonValue(), async (method, body) => {
         const answer = await c.handle(method, body);
