@@ -8,7 +8,8 @@
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
-import { type BridgeSettings, type CallName, IdleLock, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { type BridgeSettings, type CallName, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { IdleLock } from '../core/idle-lock';
 import { appScheme } from './app-protocol';
 import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
