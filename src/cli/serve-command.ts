@@ -1,18 +1,32 @@
-/** `shardvault serve`: the UI in a browser, over the web bridge (serve.ts), loopback only. */
-import { createApp } from '../core/app';
+/**
+ * `shardvault serve`: the UI in a browser, over the web bridge (serve.ts), loopback only.
+ * The engine runs in a process of its own (core/host): this one only answers HTTP and
+ * relays, so it answers while a put keeps both cores busy.
+ */
+import { startEngine } from '../core/host/engine-client';
 import { ShardvaultError } from '../core/errors';
 import { profileDir } from '../core/vault/profile';
+import { isEngineErrorCode } from '../shared/errors';
+import { BridgeFailure } from '../shared/ipc';
 import type { Parsed } from './args';
 import { integer } from './args';
 import { startServer } from './serve';
 
 export async function serve(args: Parsed, io: { out: (t: string) => void; err: (t: string) => void }): Promise<number> {
   const port = integer(args, 'port', 0, 65535) ?? 0;
-  const app = createApp({ profileDir: profileDir() });
+  const app = await startEngine({ profileDir: profileDir() });
   const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
-  if (passphrase) {
-    const status = await app.status();
-    if (status) await app.unlock({ passphrase });
+  try {
+    if (passphrase) {
+      const status = await app.status();
+      if (status) await app.unlock({ passphrase });
+    }
+  } catch (error) {
+    await app.close();
+    // The engine's own code (a profile held by another process: busy), for the exit status.
+    if (error instanceof BridgeFailure && isEngineErrorCode(error.code))
+      throw new ShardvaultError(error.code, error.message);
+    throw error;
   }
   const server = await startServer(app, { port });
   io.out(server.url);
