@@ -115,8 +115,10 @@ const HASH_QUEUE = 4;
  * and the file has more than one segment, else on this thread. It was 27 % of a put's main
  * thread (docs/PERFORMANCE.md); in its own worker it runs beside the sealing worker and the
  * main thread's reads and writes. The segment itself moves to the sealing worker, so the
- * hashing worker gets a copy (a memcpy costs this thread a fraction of what hashing did).
- * A file of one segment is hashed here: starting a worker would cost more.
+ * hashing worker gets a copy (a memcpy costs this thread a fraction of what hashing did),
+ * in one of a few buffers that travel there and back: a buffer left as garbage in the
+ * worker would wait for that thread's next collection, and a put's peak memory grew by
+ * ~70 MiB that way. A file of one segment is hashed here: starting a worker would cost more.
  */
 export function createFileHash(path: string | null = workerPath()): FileHash {
   const here = createHash('sha256');
@@ -124,9 +126,18 @@ export function createFileHash(path: string | null = workerPath()): FileHash {
   // The first segment, kept until a second one shows the file is worth a worker.
   let held: Uint8Array | null = null;
   const waiting: Promise<unknown>[] = [];
+  const free: Uint8Array[] = [];
+  const copyOf = (segment: Uint8Array): Uint8Array => {
+    const reused = free.pop();
+    const copy = reused && reused.length === segment.length ? reused : ownBuffer(segment.length);
+    copy.set(segment);
+    return copy;
+  };
   const send = (bytes: Uint8Array): void => {
     const transfer = bytes.length > 0 ? [bytes.buffer as ArrayBuffer] : [];
-    const done = worker!.request({ kind: 'hash', segment: bytes }, transfer);
+    const done = worker!.request<Uint8Array>({ kind: 'hash', segment: bytes }, transfer).then((back) => {
+      if (free.length < HASH_QUEUE) free.push(back);
+    });
     done.catch(() => undefined); // awaited by update or digest, in order
     waiting.push(done);
   };
@@ -136,8 +147,7 @@ export function createFileHash(path: string | null = workerPath()): FileHash {
         here.update(segment);
         return;
       }
-      const copy = ownBuffer(segment.length);
-      copy.set(segment);
+      const copy = copyOf(segment);
       if (!worker) {
         if (!held) {
           held = copy;
@@ -159,6 +169,9 @@ export function createFileHash(path: string | null = workerPath()): FileHash {
       await Promise.all(waiting.splice(0));
       return worker.request<string>({ kind: 'hash-finish' });
     },
-    close: () => (worker ? worker.close() : Promise.resolve()),
+    close: () => {
+      free.length = 0;
+      return worker ? worker.close() : Promise.resolve();
+    },
   };
 }
