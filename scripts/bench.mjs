@@ -72,6 +72,8 @@ const USAGE = `usage: node scripts/bench.mjs [options]
   --lag            only Shardvault: a put of --size (default 1G) through \`shardvault serve\`,
                    uploaded and by path, with a request to it every ${PING_EVERY_MS} ms, while --busy
                    loops load the machine (target: event-loop delay p99 < 50 ms in serve's process)
+  --also-in-process  --lag: also serve with the engine in serve's own process (as before the
+                   engine host), same run
   --busy N         --lag: busy loops (node processes spinning) running during the puts (default 2)
   --erasure        only the Reed-Solomon code, in this process: encode and rebuild of one segment
                    (--size, default 4M, the vault's segment) for 3+2, 4+2 and 10+4, with each coding
@@ -106,6 +108,7 @@ function parseOptions(argv) {
     runsGiven: false,
     alsoCli: null,
     busy: 2,
+    alsoInProcess: false,
   };
   const ALL = ['shardvault', 'rclone', 'restic', 'zfec', 'gfsplit', 'floor'];
   for (let i = 0; i < argv.length; i++) {
@@ -178,6 +181,9 @@ function parseOptions(argv) {
         break;
       case '--lag':
         o.mode = 'lag';
+        break;
+      case '--also-in-process':
+        o.alsoInProcess = true;
         break;
       case '--busy':
         o.busy = Number(value());
@@ -2193,7 +2199,7 @@ function percentiles(ms) {
 }
 
 /** One put through serve, `upload` (what the browser UI does) or `path` (putFile, as the desktop app does). */
-async function lagPut(o, ctx, server, via) {
+async function lagPut(o, ctx, server, via, engine) {
   await warm(ctx.input);
   flushDirty();
   // The same requests with nothing else running, for scale.
@@ -2207,7 +2213,7 @@ async function lagPut(o, ctx, server, via) {
   const engineCpuBefore = engines.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const schedBefore = threadSched(server.pid);
   const ticks = machineTicks();
-  const name = `bench-${via}`;
+  const name = `bench-${engine}-${via}`;
   const started = performance.now();
   const put =
     via === 'upload'
@@ -2247,6 +2253,7 @@ async function lagPut(o, ctx, server, via) {
   if (answer.value.size !== o.size || answer.value.sha256 !== ctx.inputHash)
     throw new Error(`the ${via} put stored something else: ${JSON.stringify(answer.value)}`);
   const result = {
+    engine,
     via,
     seconds: +seconds.toFixed(3),
     mbps: +(mb(o.size) / seconds).toFixed(1),
@@ -2268,7 +2275,7 @@ async function lagPut(o, ctx, server, via) {
   result.met = pings.failures.length === 0 && eventLoop.p99Ms < 50;
   log(
     o,
-    `bench: ${via}: ${result.seconds} s (${result.mbps} MB/s), round trips p50 ${result.roundTrips.p50Ms} p99 ${result.roundTrips.p99Ms} max ${result.roundTrips.maxMs} ms`,
+    `bench: ${engine} ${via}: ${result.seconds} s (${result.mbps} MB/s), round trips p50 ${result.roundTrips.p50Ms} p99 ${result.roundTrips.p99Ms} max ${result.roundTrips.maxMs} ms`,
   );
   return result;
 }
@@ -2285,19 +2292,26 @@ async function lagMode(o) {
     ctx.inputHash = await makeInput(ctx.input, o.size);
     await t.setup(ctx);
     const env = t.env(ctx);
-    const server = await startServe(env, path.join(dir, 'lag-probe.jsonl'));
-    process.once('exit', server.killNow);
     const puts = [];
-    try {
-      const busy = startBusyLoops(o.busy);
+    // 'process': serve relays to its engine host (src/core/host); 'in-process': the engine in
+    // serve's own process (SHARDVAULT_IN_PROCESS_ENGINE), as before.
+    for (const engine of o.alsoInProcess ? ['process', 'in-process'] : ['process']) {
+      const server = await startServe(
+        engine === 'process' ? env : { ...env, SHARDVAULT_IN_PROCESS_ENGINE: '1' },
+        path.join(dir, `lag-probe-${engine}.jsonl`),
+      );
+      process.once('exit', server.killNow);
       try {
-        for (const via of ['upload', 'path']) puts.push(await lagPut(o, ctx, server, via));
+        const busy = startBusyLoops(o.busy);
+        try {
+          for (const via of ['upload', 'path']) puts.push(await lagPut(o, ctx, server, via, engine));
+        } finally {
+          await busy.stop();
+        }
       } finally {
-        await busy.stop();
+        await server.stop();
+        process.off('exit', server.killNow);
       }
-    } finally {
-      await server.stop();
-      process.off('exit', server.killNow);
     }
     const doc = {
       bench: 'shardvault-lag',
@@ -2323,6 +2337,7 @@ async function lagMode(o) {
     else {
       const table = [
         [
+          'engine',
           'put via',
           'MB/s',
           'CPU s serve/engine',
@@ -2337,6 +2352,7 @@ async function lagMode(o) {
           'met',
         ],
         ...puts.map((p) => [
+          p.engine,
           p.via,
           p.mbps.toFixed(1),
           `${p.serveCpuSeconds.toFixed(2)}/${p.engineCpuSeconds.toFixed(2)}`,
