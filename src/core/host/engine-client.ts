@@ -9,12 +9,11 @@
  * and hands its channel to `connectEngine`.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { ProgressEvent, ShardvaultApi } from '../../shared/api';
 import { BridgeFailure, engineCallNames } from '../../shared/ipc';
 import type { CredentialStore } from '../app';
+import { bundledBeside } from '../bundled';
 import {
   type CallName,
   DATA_FD_ENV,
@@ -54,15 +53,7 @@ export interface HostLink extends Port<FromHost, ToHost> {
 
 /** The bundled host module beside this code (out/cli/engine-host.mjs), or null (running from source). */
 export function hostModulePath(): string | null {
-  for (const name of ['./engine-host.mjs', './engine-host.js']) {
-    try {
-      const path = fileURLToPath(new URL(name, import.meta.url));
-      if (existsSync(path)) return path;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+  return bundledBeside(import.meta.url, ['./engine-host.mjs', './engine-host.js']);
 }
 
 const stopped = (why: string): BridgeFailure =>

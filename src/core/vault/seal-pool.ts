@@ -6,9 +6,8 @@
  * thread reads and writes while the worker codes, encrypts, decrypts and hashes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { bundledBeside } from '../bundled';
 import { ownBuffer } from './open-segment';
 import { SegmentSealer, type SealedSegment, type SealFile } from './seal-segment';
 
@@ -20,15 +19,7 @@ export interface Sealer {
 /** The bundled worker, or null (running from source, or SHARDVAULT_NO_WORKER set). */
 export function workerPath(): string | null {
   if (process.env['SHARDVAULT_NO_WORKER']) return null;
-  for (const name of ['./seal-worker.mjs', './seal-worker.js']) {
-    try {
-      const path = fileURLToPath(new URL(name, import.meta.url));
-      if (existsSync(path)) return path;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+  return bundledBeside(import.meta.url, ['./seal-worker.mjs', './seal-worker.js']);
 }
 
 /** A worker that answers requests ({ id, ... } in, { id, result } or { id, error } out) in order. */
