@@ -14,7 +14,7 @@ import { connectEngine, type EngineProcess, forkEngine, type HostLink } from '..
 import { FrameReader, frameHeader, type FromHost } from '../src/core/host/messages';
 import type { ProgressEvent } from '../src/shared/api';
 import { BridgeFailure, toBridgeError } from '../src/shared/ipc';
-import { ensureBuilt, ROOT } from './helpers/cli';
+import { ensureBuilt, ROOT, runCli } from './helpers/cli';
 import { folderInput } from './helpers/location-input';
 
 const HOST = join(ROOT, 'out', 'cli', 'engine-host.mjs');
@@ -123,6 +123,15 @@ describe('engine host over a Node child process', () => {
     );
     expect(failure).toBeInstanceOf(BridgeFailure);
     expect((await engine.listFiles()).map((f) => f.name)).toEqual(['streamed.bin']);
+  });
+
+  it('serve on the same profile exits busy (5), the code relayed from its engine', async () => {
+    const r = await runCli(['serve', '--port', '0'], {
+      env: { SHARDVAULT_HOME: join(root, 'profile'), SHARDVAULT_PASSPHRASE: PASSPHRASE },
+      timeoutMs: 30_000,
+    });
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toMatch(new RegExp(`pid ${engine.pid}\\b`));
   });
 
   it('closes the engine and its process', async () => {
