@@ -79,11 +79,27 @@ export type Envelope<T> =
 const MAX_MESSAGE = 500;
 
 /**
+ * A failure that already crossed a bridge as a BridgeError (the engine host's relay,
+ * src/host): thrown again on this side of it with the same code, message and
+ * locations, so the next bridge answers exactly what the engine's own would have.
+ */
+export class BridgeFailure extends Error {
+  override readonly name = 'BridgeFailure';
+  constructor(readonly bridge: BridgeError) {
+    super(bridge.message);
+  }
+  get code(): ErrorCode {
+    return this.bridge.code;
+  }
+}
+
+/**
  * What a bridge may tell the UI about a failure. Engine errors and schema errors carry
  * messages written for users; anything else (a library's error may quote a URL with
  * credentials) becomes a generic message, and the caller logs the detail, redacted.
  */
 export function toBridgeError(error: unknown): BridgeError {
+  if (error instanceof BridgeFailure) return error.bridge;
   if (error instanceof SchemaError) return { code: 'bad-request', message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;

@@ -17,7 +17,7 @@ import { readsInto, type ReadsInto } from '../storage/read-into';
 import { Channel } from './channel';
 import { createOpener } from './open-pool';
 import { segmentCount, segmentLength, ownBuffer, type OpenResult } from './open-segment';
-import { createSealer } from './seal-pool';
+import { createFileHash, createSealer } from './seal-pool';
 import type { SealedSegment } from './seal-segment';
 
 type Opened = Extract<OpenResult, { kind: 'opened' }>;
@@ -138,7 +138,8 @@ export async function writeShards(opts: {
   const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
   const digests = headers.map((h) => new ShardDigest(h));
   const shardSizes = new Array<number>(g.total).fill(0);
-  const fileHash = createHash('sha256');
+  const fileHash = createFileHash();
+  let sha256: string;
   let size = 0;
   let index = 0;
   const dropped = new Set<Channel>();
@@ -175,7 +176,7 @@ export async function writeShards(opts: {
   try {
     for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
     for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize))) {
-      fileHash.update(segment);
+      await fileHash.update(segment);
       size += segment.length;
       const sealing = sealer.seal(segment, index, last);
       sealing.catch(() => undefined); // awaited in order by flush; never unhandled meanwhile
@@ -185,6 +186,7 @@ export async function writeShards(opts: {
       opts.onProgress?.(size);
     }
     while (inFlight.length > 0) await flush();
+    sha256 = await fileHash.digest();
     channels.forEach((c) => c.close());
     const ended = await Promise.allSettled(uploads);
     ended.forEach((e, i) => {
@@ -206,11 +208,11 @@ export async function writeShards(opts: {
     );
     throw cause() ?? err;
   } finally {
-    await sealer.close();
+    await Promise.all([sealer.close(), fileHash.close()]);
   }
   return {
     size,
-    sha256: fileHash.digest('hex'),
+    sha256,
     shards: digests.map((d, j) => ({ index: j, digest: d.hex(), size: shardSizes[j]! })),
     failed,
   };
