@@ -6,22 +6,12 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { LOCATION_PROBE_BYTES, type ProgressEvent } from '../shared/api';
-import { fileBaseName } from '../shared/file-name';
-import { formatBinary, formatBytes, formatSpeed, plural } from '../shared/format';
+import { formatBinary, formatBytes, formatDuration, formatSpeed, plural } from '../shared/format';
 import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../core/crypto/kdf';
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { removeAllSync } from '../core/cleanup';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
-import {
-  getFile,
-  listFiles,
-  placement,
-  putFile,
-  readAccessLog,
-  removeFile,
-  setHappy,
-  verify,
-} from '../core/vault/files';
+import { placement, putFile, readAccessLog, removeFile, setHappy, verify } from '../core/vault/files';
 import { normalizeFingerprint } from '../core/vault/keys';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
@@ -29,6 +19,7 @@ import { addLocation, editLocation, removeLocation, signInLocation, testLocation
 import { addressOf, type AskKeyPassphrase, type ConfirmHostKey } from '../core/vault/locations';
 import { Vault, type CreateOptions, type Secret, type VaultOptions } from '../core/vault/vault';
 import { statusReport } from '../core/app';
+import { getCommand, lsCommand, mvCommand, putFolderCommand, rmFolderCommand } from './folders';
 import { healthWords, survivesWords, UNANCHORED, untilBack } from '../shared/words';
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
@@ -49,13 +40,19 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
                                            attach this profile to an existing vault (a new machine);
                                            --recovery sets a new passphrase; FP: the recovery kit's
                                            vault key fingerprint, checked before anything is trusted
-  put   FILE [--name NAME] [--replace] [--survive X] [--happy N]   an existing NAME is refused without
+  put   FILE|DIR [--name NAME] [--replace] [--survive X] [--happy N]   an existing NAME is refused without
                                            --replace; --survive: this file survives losing X locations (more
-                                           parity); --happy: only if N locations can take shards (default k)
+                                           parity); --happy: only if N locations can take shards (default k);
+                                           a DIR is stored whole under NAME/ (default its own name) in one
+                                           commit, empty folders kept, symbolic links skipped
   settings [--happy N|default]             this device's settings (the default for put --happy)
   get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
-                                           file is refused without --force
-  ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
+                                           file is refused without --force; NAME/ (a folder) is restored as
+                                           PATH/<its last part> (PATH default ., made if missing)
+  ls [PREFIX] [--tree] | rm [-r] NAME | mv OLD NEW
+                                           mv renames or moves a file or folder (into an existing folder: keeps
+                                           its name); no shard is written again
+  status | placement NAME | verify [--deep] | repair [--deep] | log
   location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME
                                            login: the password (or key passphrase) of a location this
                                            device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)
@@ -83,7 +80,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 wrong or missing passphrase, 4 not enough 
 5 busy, 6 verify found a problem (drill: something would be lost).
 log marks an entry ${UNANCHORED.word} when ${UNANCHORED.explanation}`;
 
-interface Io {
+export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   json: boolean;
@@ -119,7 +116,7 @@ function reportError(err: unknown, io: Io): number {
   return exitCodeFor(code);
 }
 
-function print(io: Io, value: unknown, human: () => string): void {
+export function print(io: Io, value: unknown, human: () => string): void {
   io.out(io.json ? JSON.stringify(value, null, 2) : human());
 }
 
@@ -131,13 +128,22 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
     const now = performance.now();
     if (now - lastDraw < 100 && e.done !== e.total) return;
     lastDraw = now;
-    const rate = e.done / Math.max(0.001, (now - started) / 1000);
-    const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
-    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatSpeed(rate)}`;
-    process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
-    if (e.done === e.total) process.stderr.write('\n');
+    process.stderr.write(`\r\x1b[K${progressLine(e, (now - started) / 1000)}`);
+    if (e.done === e.total && (!e.files || e.files.done === e.files.total)) process.stderr.write('\n');
   };
 }
+
+/** One progress line: bytes, share, speed; for a folder its files and the time left too. */
+export function progressLine(e: ProgressEvent, seconds: number): string {
+  const rate = e.done / Math.max(0.001, seconds);
+  const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
+  if (e.op === 'verify') return `${e.op} ${e.name}: ${e.done}/${e.total} files`;
+  const files = e.files ? ` ${e.files.done}/${e.files.total} files,` : '';
+  const left = e.files && rate > 0 && e.total > e.done ? `, ${formatDuration((e.total - e.done) / rate)} left` : '';
+  return `${e.op} ${e.name}:${files} ${formatBytes(e.done)}${pct} ${formatSpeed(rate)}${left}`;
+}
+
+export type WithVault = typeof withVault;
 
 async function withVault<T>(
   io: Io,
@@ -410,7 +416,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const path = args.positional[0]!;
       const name = one(args, 'name') ?? nodePath.basename(path);
       const st = await fs.stat(path).catch(() => null);
-      if (!st?.isFile()) throw new UsageError(`${path} is not a readable file`);
+      if (st?.isDirectory()) return putFolderCommand(args, io, withVault);
+      if (!st?.isFile()) throw new UsageError(`${path} is not a readable file or folder`);
       const surviveText = one(args, 'survive');
       if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
         throw new UsageError('--survive takes a whole number of locations');
@@ -446,43 +453,19 @@ async function run(args: Parsed, io: Io): Promise<number> {
       );
       return 0;
     }
-    case 'get': {
-      expectPositional(args, 1, 'get NAME [--output PATH] [--force]');
-      const name = args.positional[0]!;
-      const output = one(args, 'output') ?? fileBaseName(name);
-      const result = await withVault(io, args, { unlock: true }, (vault) =>
-        getFile(vault, name, output, { force: args.flags.has('force') }),
-      );
-      for (const p of result.problems)
-        io.err(`shardvault: warning: shard ${p.index} on ${p.location}: ${p.kind} (${p.message}); run verify/repair`);
-      print(io, { name, output: result.output, problems: result.problems }, () => `Wrote ${result.output}`);
-      return 0;
-    }
+    case 'get':
+      return getCommand(args, io, withVault);
     case 'rm': {
-      expectPositional(args, 1, 'rm NAME');
+      expectPositional(args, 1, 'rm [-r] NAME');
+      if (args.flags.has('recursive')) return rmFolderCommand(args, io, withVault);
       await withVault(io, args, { unlock: true }, (vault) => removeFile(vault, args.positional[0]!));
       print(io, { removed: args.positional[0] }, () => `Removed ${args.positional[0]}`);
       return 0;
     }
-    case 'ls': {
-      expectPositional(args, 0, 'ls');
-      const files = await withVault(io, args, { unlock: true }, (vault) => listFiles(vault));
-      print(io, files, () =>
-        files.length === 0
-          ? 'The vault is empty.'
-          : table(
-              ['NAME', 'SIZE', 'HEALTH', 'SURVIVES', 'CREATED'],
-              files.map((f) => [
-                f.name,
-                formatBytes(f.size),
-                healthWords(f),
-                f.survives < 0 ? '-' : `${f.survives}${untilBack(f.awaiting)}`,
-                f.created,
-              ]),
-            ),
-      );
-      return 0;
-    }
+    case 'ls':
+      return lsCommand(args, io, withVault);
+    case 'mv':
+      return mvCommand(args, io, withVault);
     case 'status': {
       expectPositional(args, 0, 'status');
       const report = await withVault(io, args, { unlock: false }, (vault) => statusReport(vault));

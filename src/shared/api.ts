@@ -120,7 +120,7 @@ export interface VerifyReport {
 }
 
 export type AccessAction =
-  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
+  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'mv' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {
@@ -141,8 +141,11 @@ export interface AccessRequest {
 export interface ProgressEvent {
   readonly op: 'put' | 'get' | 'verify';
   readonly name: string;
+  /** Bytes (put, get) or files (verify) done and in all. */
   readonly done: number;
   readonly total: number;
+  /** For a folder's put or get: its files done and in all. */
+  readonly files?: { readonly done: number; readonly total: number };
 }
 
 export interface LocationProbe {

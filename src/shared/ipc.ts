@@ -480,6 +480,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'put',
   'get',
   'rm',
+  'mv',
   'repair',
   'policy',
   'location',
@@ -526,6 +527,7 @@ export const progressEvent: Schema<ProgressEvent> = object(
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
+    files: optional(object({ done: count, total: count }, 'drop')),
   },
   'drop',
 );
