@@ -39,6 +39,8 @@ import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedC
 import type { Location, Vault } from './vault';
 
 const newId = (): string => randomBytes(16).toString('hex');
+/** Files up to this size are sealed on the calling thread (seal-pool.ts). */
+const INLINE_SEAL_BYTES = 256 * 1024;
 /** Device markers read at most per location (a location could list any number). */
 const MAX_LOG_DEVICES = 1024;
 
@@ -140,7 +142,7 @@ export async function storeFile(
   plan: PutPlan,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
-  opts: { used: Set<string>; onProgress?: (done: number) => void },
+  opts: { used: Set<string>; onProgress?: (done: number) => void; expectedSize?: number },
 ): Promise<StoredFile> {
   const keys = vault.requireKeys();
   const { policy, happy, reachable, away, wanted } = plan;
@@ -204,6 +206,7 @@ export async function storeFile(
       keys: shardKeys,
       targets,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      sealInline: opts.expectedSize !== undefined && opts.expectedSize <= INLINE_SEAL_BYTES,
       // A location failing mid-put (full, read-only, gone) costs its shard copies, placed
       // again below, as long as k shards are still being written.
       tolerate: { shards: policy.data },

@@ -42,7 +42,7 @@ import type { ShardProblem } from './pipeline';
 import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */
-const PUT_PARALLEL = 4;
+const PUT_PARALLEL = 16;
 
 /** The names the head holds in the folder with that prefix (its marker included). */
 export function filesIn(head: Head, prefix: string): FileRef[] {
@@ -167,6 +167,7 @@ export async function putFolder(
         try {
           const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
             used,
+            expectedSize: f.size,
             onProgress: (done) => {
               progress.bytes += done - last;
               last = done;
@@ -181,7 +182,7 @@ export async function putFolder(
         emit();
       }),
       ...tree.markers.map((m) => async () => {
-        stored.push(await storeFile(vault, plan, [], m, { used }));
+        stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
         progress.files++;
         emit();
       }),
