@@ -69,7 +69,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   [root, sshd] = await Promise.all([TempRoot.create('shardvault-folders-'), startSshd()]);
-  [a, b] = await root.locations('loc', 2);
+  [a, b] = (await root.locations('loc', 2)) as [string, string];
   profile = await root.dir('profile');
   const spec = `sftp://${sshd.user}@${sshd.host}:${sshd.port}${sshd.dataDir}?identity=${sshd.keyPath}&fingerprint=${sshd.fingerprint}`;
   ({ vault } = await Vault.create(profile, {

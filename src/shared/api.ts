@@ -138,6 +138,13 @@ export interface AccessRequest {
   readonly anchored: boolean;
 }
 
+/** What a rename or move did: the names it went from and to (a folder's end in `/`). */
+export interface MoveReport {
+  readonly from: string;
+  readonly to: string;
+  readonly files: number;
+}
+
 export interface ProgressEvent {
   readonly op: 'put' | 'get' | 'verify';
   readonly name: string;
@@ -324,6 +331,11 @@ export interface ShardvaultApi {
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;
   removeFile(req: { name: string }): Promise<void>;
+  /** Removes a folder (`NAME/`) and everything in it, in one commit. */
+  removeFolder(req: { name: string }): Promise<void>;
+  /** Renames or moves a file or folder in one commit; no shard is written again. Into an
+   * existing folder it keeps its own name. */
+  moveName(req: { from: string; to: string }): Promise<MoveReport>;
   placement(req: { name: string }): Promise<PlacementReport>;
   verify(req: { deep: boolean }): Promise<VerifyReport>;
   accessLog(): Promise<AccessRequest[]>;

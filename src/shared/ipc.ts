@@ -627,6 +627,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
   removeFile: call('removeFile', object({ name: fileName }, 'reject'), nothing),
+  removeFolder: call('removeFolder', object({ name: fileName }, 'reject'), nothing),
+  moveName: call(
+    'moveName',
+    object({ from: fileName, to: fileName }, 'reject'),
+    object({ from: fileName, to: fileName, files: count }, 'drop'),
+  ),
   placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
