@@ -371,7 +371,9 @@ export function Files({
               <tr key={f.path} data-testid={`folder-${f.path}`}>
                 <th scope="row" className="file-name">
                   <button type="button" className="link folder-link" onClick={() => setFolder(f.path)}>
-                    <span aria-hidden="true">📁 </span>
+                    <svg className="folder-icon" viewBox="0 0 16 16" aria-hidden="true">
+                      <path d="M1.5 3A1.5 1.5 0 0 1 3 1.5h3.2l1.6 1.8H13A1.5 1.5 0 0 1 14.5 4.8v7.7A1.5 1.5 0 0 1 13 14H3a1.5 1.5 0 0 1-1.5-1.5z" />
+                    </svg>
                     {f.name}/
                   </button>
                 </th>
