@@ -1,4 +1,4 @@
-import { type DragEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type DragEvent, type ReactNode, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
 import { type Client, type NamedFile, type Transfer } from '../bridge/client';
 import {
@@ -449,10 +449,15 @@ export function Files({
         />
       ) : null}
       {deletingFolder !== null ? (
-        <DeleteFolderDialog
-          client={client}
-          folder={deletingFolder}
-          count={(files ?? []).filter((x) => isInFolder(x.name, deletingFolder)).length}
+        <DeleteDialog
+          title="Delete folder"
+          what={
+            <>
+              <strong>{deletingFolder}</strong> and everything in it (
+              {plural((files ?? []).filter((x) => isInFolder(x.name, deletingFolder)).length, 'name')})
+            </>
+          }
+          remove={() => client.api.removeFolder({ name: deletingFolder })}
           onClose={() => setDeletingFolder(null)}
           onDone={() => {
             setDeletingFolder(null);
@@ -463,8 +468,13 @@ export function Files({
       ) : null}
       {deleting ? (
         <DeleteDialog
-          client={client}
-          file={deleting}
+          title="Delete file"
+          what={
+            <>
+              <strong>{deleting.name}</strong> ({formatBytes(deleting.size)})
+            </>
+          }
+          remove={() => client.api.removeFile({ name: deleting.name })}
           onClose={() => setDeleting(null)}
           onDone={() => {
             setDeleting(null);
@@ -660,49 +670,6 @@ function Placement({
   );
 }
 
-function DeleteDialog({
-  client,
-  file,
-  onClose,
-  onDone,
-}: {
-  client: Client;
-  file: FileEntry;
-  onClose: () => void;
-  onDone: () => void;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const remove = async (): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await client.api.removeFile({ name: file.name });
-      onDone();
-    } catch (e) {
-      setError(errorText(e));
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal title="Delete file" onClose={onClose}>
-      <p>
-        Delete <strong>{file.name}</strong> ({formatBytes(file.size)}) from the vault? Its shards are removed from every
-        location. This cannot be undone.
-      </p>
-      {error ? <ErrorNote>{error}</ErrorNote> : null}
-      <div className="actions">
-        <button type="button" onClick={onClose} autoFocus>
-          Keep it
-        </button>
-        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
-          Delete
-        </button>
-      </div>
-    </Modal>
-  );
-}
-
 type SortKey = 'name' | 'size' | 'added';
 
 function sortFiles(list: readonly FileEntry[], key: SortKey): FileEntry[] {
@@ -854,26 +821,27 @@ function MoveDialog({
   );
 }
 
-function DeleteFolderDialog({
-  client,
-  folder,
-  count,
+/** Asks before deleting a file or a folder (`what`, in words), then runs `remove`. */
+function DeleteDialog({
+  title,
+  what,
+  remove,
   onClose,
   onDone,
 }: {
-  client: Client;
-  folder: string;
-  count: number;
+  title: string;
+  what: ReactNode;
+  remove: () => Promise<void>;
   onClose: () => void;
   onDone: () => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const remove = async (): Promise<void> => {
+  const run = async (): Promise<void> => {
     setBusy(true);
     setError(null);
     try {
-      await client.api.removeFolder({ name: folder });
+      await remove();
       onDone();
     } catch (e) {
       setError(errorText(e));
@@ -881,17 +849,14 @@ function DeleteFolderDialog({
     }
   };
   return (
-    <Modal title="Delete folder" onClose={onClose}>
-      <p>
-        Delete <strong>{folder}</strong> and everything in it ({plural(count, 'name')}) from the vault? Their shards are
-        removed from every location. This cannot be undone.
-      </p>
+    <Modal title={title} onClose={onClose}>
+      <p>Delete {what} from the vault? The shards are removed from every location. This cannot be undone.</p>
       {error ? <ErrorNote>{error}</ErrorNote> : null}
       <div className="actions">
         <button type="button" onClick={onClose} autoFocus>
           Keep it
         </button>
-        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
+        <button type="button" className="danger" onClick={() => void run()} disabled={busy}>
           Delete
         </button>
       </div>
