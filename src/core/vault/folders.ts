@@ -162,9 +162,12 @@ export async function putFolder(
     const stored: StoredFile[] = [];
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
-        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+        // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
+        // does not wait for a writer; then it is refused as not a file).
+        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
         let last = 0;
         try {
+          if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
           const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
             used,
             expectedSize: f.size,
