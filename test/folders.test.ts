@@ -31,7 +31,13 @@ async function objects(dir: string): Promise<Map<string, string>> {
     for (const e of await fs.readdir(d, { withFileTypes: true })) {
       const p = nodePath.join(d, e.name);
       if (e.isDirectory()) await walk(p, `${rel}${e.name}/`);
-      else out.set(`${rel}${e.name}`, createHash('sha256').update(await fs.readFile(p)).digest('hex'));
+      else
+        out.set(
+          `${rel}${e.name}`,
+          createHash('sha256')
+            .update(await fs.readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir, '');
@@ -148,9 +154,12 @@ describe('a folder in the vault', () => {
     await fs.writeFile(nodePath.join(other, 'only.txt'), 'only');
     await putFolder(vault, other, { name: 'again' });
     await putFolder(vault, source, { name: 'again', replace: true });
-    expect(vault.head().files.filter((f) => f.name.startsWith('again/')).map((f) => f.name)).not.toContain(
-      'again/only.txt',
-    );
+    expect(
+      vault
+        .head()
+        .files.filter((f) => f.name.startsWith('again/'))
+        .map((f) => f.name),
+    ).not.toContain('again/only.txt');
     await removeFolder(vault, 'again');
   });
 
@@ -179,11 +188,12 @@ describe('a folder in the vault', () => {
 
   it('lists by folder: ls PREFIX holds only what is under it', async () => {
     const all = await listFiles(vault);
-    expect(all.filter((f) => f.name.startsWith('project/docs/')).map((f) => f.name).sort()).toEqual([
-      'project/docs/a.txt',
-      'project/docs/deep/b.bin',
-      'project/docs/deep/nothing',
-    ]);
+    expect(
+      all
+        .filter((f) => f.name.startsWith('project/docs/'))
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(['project/docs/a.txt', 'project/docs/deep/b.bin', 'project/docs/deep/nothing']);
     expect(all.every((f) => f.health === 'healthy')).toBe(true);
   });
 });
@@ -211,7 +221,12 @@ describe('mv', () => {
   });
 
   it('moves a folder with everything in it, into an existing folder by its own name', async () => {
-    const ids = new Map(vault.head().files.filter((f) => f.name.startsWith('project/docs/')).map((f) => [f.id, f.name]));
+    const ids = new Map(
+      vault
+        .head()
+        .files.filter((f) => f.name.startsWith('project/docs/'))
+        .map((f) => [f.id, f.name]),
+    );
     await putFile(vault, [Buffer.from('x')], 'archive/keep.txt');
     const moved = await moveName(vault, 'project/docs', 'archive');
     expect(moved).toMatchObject({ from: 'project/docs/', to: 'archive/docs/', files: ids.size });
