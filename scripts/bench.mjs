@@ -76,6 +76,10 @@ const USAGE = `usage: node scripts/bench.mjs [options]
   --also-in-process  --lag: also serve with the engine in serve's own process (as before the
                    engine host), same run
   --busy N         --lag: busy loops (node processes spinning) running during the puts (default 2)
+  --many-files [N] only Shardvault: \`put DIR\` of N files (default 10000) of --size each (default
+                   4K) in folders of 100, into a 2-of-3 vault over three local folders, next to
+                   \`cp -r\` of the tree into each of three folders plus one \`sync\`; best of --runs
+                   (target: put <= 5x the copies); then \`get NAME/\` of the tree, for reference
   --erasure        only the Reed-Solomon code, in this process: encode and rebuild of one segment
                    (--size, default 4M, the vault's segment) for 3+2, 4+2 and 10+4, with each coding
                    loop the source has (WebAssembly SIMD and the JS table loop), best of --runs`;
@@ -110,6 +114,7 @@ function parseOptions(argv) {
     alsoCli: null,
     busy: 2,
     alsoInProcess: false,
+    files: 10_000,
   };
   const ALL = ['shardvault', 'rclone', 'restic', 'zfec', 'gfsplit', 'floor'];
   for (let i = 0; i < argv.length; i++) {
@@ -193,6 +198,11 @@ function parseOptions(argv) {
       case '--erasure':
         o.mode = 'erasure';
         break;
+      case '--many-files':
+        o.mode = 'many-files';
+        if (/^\d+$/.test(argv[i + 1] ?? '')) o.files = Number(argv[++i]);
+        if (o.files < 1) throw new Error('--many-files needs at least 1 file');
+        break;
       case '--guard':
         o.mode = 'guard';
         break;
@@ -206,6 +216,7 @@ function parseOptions(argv) {
     }
   }
   if (o.size === null && o.mode === 'erasure') o.size = ERASURE_SEGMENT;
+  if (o.size === null && o.mode === 'many-files') o.size = 4096;
   if (o.size === null) o.size = o.mode === 'rss' ? 4 * 2 ** 30 : o.mode === 'lag' ? 2 ** 30 : 256 * 2 ** 20;
   // One put per way in: each is long enough to hold thousands of round trips.
   if (o.mode === 'lag' && o.runsGiven) throw new Error('--runs does not apply to --lag: run it again instead');
@@ -2670,6 +2681,107 @@ function markdownTable(rows) {
   return [line(rows[0]), rule, ...rows.slice(1).map(line)].join('\n');
 }
 
+// ------------------------------------------------------------------ many small files
+
+/**
+ * `put DIR` of many small files into a 2-of-3 vault over three local folders, against what
+ * the same bytes cost with no vault at all: `cp -r` of the tree into each of three folders,
+ * then one `sync`. Both write to the same file system (--tmp); each run starts from fresh
+ * folders. Best of --runs for each; the ratio is of the bests.
+ */
+async function manyFilesMode(o) {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run \`npm run build:cli\` (or pass --build)`);
+  const dir = await fs.mkdtemp(path.join(o.tmp, 'shardvault-bench-many-'));
+  const info = machine();
+  try {
+    const tree = path.join(dir, 'tree');
+    log(o, `bench: writing ${o.files} files of ${fmtSize(o.size)} under ${tree}`);
+    for (let i = 0; i < o.files; i++) {
+      const folder = path.join(tree, `d${String(Math.floor(i / 100)).padStart(3, '0')}`);
+      if (i % 100 === 0) await fs.mkdir(folder, { recursive: true });
+      await fs.writeFile(path.join(folder, `f${String(i).padStart(5, '0')}`), randomBytes(o.size));
+    }
+    spawnSync('sync');
+    const copies = [];
+    const puts = [];
+    const gets = [];
+    for (let run = 1; run <= o.runs; run++) {
+      const targets = [1, 2, 3].map((n) => path.join(dir, `cp${run}-${n}`));
+      log(o, `bench: run ${run}: cp -r x3 + sync`);
+      const started = process.hrtime.bigint();
+      for (const t of targets) await measure('cp', ['-r', tree, t]);
+      await measure('sync', []);
+      copies.push(Number(process.hrtime.bigint() - started) / 1e9);
+      for (const t of targets) await fs.rm(t, { recursive: true, force: true });
+
+      const home = path.join(dir, `home${run}`);
+      const env = { ...process.env, SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: 'bench many files passphrase' };
+      const locs = [1, 2, 3].map((n) => path.join(dir, `vault${run}-loc${n}`));
+      for (const l of locs) await fs.mkdir(l, { recursive: true });
+      await measure(
+        process.execPath,
+        [
+          CLI,
+          'init',
+          ...locs.flatMap((l) => ['--location', l]),
+          '--data',
+          '2',
+          '--total',
+          '3',
+          '--threshold',
+          '2',
+        ].concat(['--insecure-kdf-cost', '10', '--json']),
+        { env },
+      );
+      spawnSync('sync');
+      log(o, `bench: run ${run}: shardvault put DIR`);
+      puts.push((await measure(process.execPath, [CLI, 'put', tree, '--name', 'tree', '--json'], { env })).seconds);
+      log(o, `bench: run ${run}: shardvault get NAME/`);
+      const out = path.join(dir, `out${run}`);
+      gets.push((await measure(process.execPath, [CLI, 'get', 'tree/', '--output', out, '--json'], { env })).seconds);
+      for (const p of [home, out, ...locs]) await fs.rm(p, { recursive: true, force: true });
+    }
+    const best = (xs) => Math.min(...xs);
+    const ratio = best(puts) / best(copies);
+    const doc = {
+      mode: 'many-files',
+      machine: { ...info, loadAverageEnd: os.loadavg().map((l) => +l.toFixed(2)) },
+      files: o.files,
+      fileSize: o.size,
+      runs: o.runs,
+      copySeconds: copies,
+      putSeconds: puts,
+      getSeconds: gets,
+      ratio: +ratio.toFixed(2),
+      target: 5,
+    };
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return doc;
+    }
+    process.stdout.write(
+      [
+        '',
+        `${o.files} files of ${fmtSize(o.size)} (${fmtSize(o.files * o.size)}), best of ${o.runs}`,
+        `machine: ${info.nproc} CPU, ${info.cpu}, node ${info.node}, load ${info.loadAverage.join(' ')} at start, ${doc.machine.loadAverageEnd.join(' ')} at end, ${info.commit ?? ''}`,
+        '',
+        markdownTable([
+          ['what', 'runs (s)', 'best (s)'],
+          ['cp -r into 3 folders + sync', copies.map((x) => x.toFixed(2)).join(' / '), best(copies).toFixed(2)],
+          ['shardvault put DIR, 2-of-3, 3 folders', puts.map((x) => x.toFixed(2)).join(' / '), best(puts).toFixed(2)],
+          ['shardvault get NAME/ (reference)', gets.map((x) => x.toFixed(2)).join(' / '), best(gets).toFixed(2)],
+        ]),
+        '',
+        `put DIR / (cp -r x3 + sync) = ${ratio.toFixed(1)}x (target <= 5x): ${ratio <= 5 ? 'met' : 'NOT met'}`,
+        '',
+      ].join('\n'),
+    );
+    return doc;
+  } finally {
+    if (!o.keep) await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 try {
@@ -2681,6 +2793,7 @@ try {
     remote: remoteMode,
     lag: lagMode,
     erasure: erasureMode,
+    'many-files': manyFilesMode,
     guard: guardMode,
     compare,
   };

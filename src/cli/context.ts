@@ -4,7 +4,7 @@
  * key passphrases, the previous passphrase) and the progress line on stderr.
  */
 import type { ProgressEvent } from '../shared/api';
-import { formatBytes, formatSpeed } from '../shared/format';
+import { formatBytes, formatDuration, formatSpeed } from '../shared/format';
 import type { Schema } from '../shared/ipc';
 import { hasCredentials } from '../shared/redact';
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
@@ -39,12 +39,19 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
     const now = performance.now();
     if (now - lastDraw < 100 && e.done !== e.total) return;
     lastDraw = now;
-    const rate = e.done / Math.max(0.001, (now - started) / 1000);
-    const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
-    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatSpeed(rate)}`;
-    process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
-    if (e.done === e.total) process.stderr.write('\n');
+    process.stderr.write(`\r\x1b[K${progressLine(e, (now - started) / 1000)}`);
+    if (e.done === e.total && (!e.files || e.files.done === e.files.total)) process.stderr.write('\n');
   };
+}
+
+/** One progress line: bytes, share, speed; for a folder its files and the time left too. */
+export function progressLine(e: ProgressEvent, seconds: number): string {
+  if (e.op === 'verify') return `${e.op} ${e.name}: ${e.done}/${e.total} files`;
+  const rate = e.done / Math.max(0.001, seconds);
+  const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
+  const files = e.files ? ` ${e.files.done}/${e.files.total} files,` : '';
+  const left = e.files && rate > 0 && e.total > e.done ? `, ${formatDuration((e.total - e.done) / rate)} left` : '';
+  return `${e.op} ${e.name}:${files} ${formatBytes(e.done)}${pct} ${formatSpeed(rate)}${left}`;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   completeAway,
   verify,
 } from './vault/files';
+import { moveName, removeFolder } from './vault/folders';
 import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
@@ -295,6 +296,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await getFile(await unlocked(), req.name, req.output, { force: req.force ?? false });
       }),
     removeFile: (req) => serial(async () => removeFile(await unlocked(), req.name)),
+    removeFolder: (req) =>
+      serial(async () => {
+        await removeFolder(await unlocked(), req.name);
+      }),
+    moveName: (req) => serial(async () => moveName(await unlocked(), req.from, req.to)),
     placement: (req) =>
       beside(async () => {
         const r = await placement(await unlocked(), req.name);

@@ -249,7 +249,7 @@ export function forkEngine(
 export async function startEngine(options: HostOptions, credentials?: CredentialStore): Promise<EngineProcess> {
   const hostModule = process.env['SHARDVAULT_IN_PROCESS_ENGINE'] ? null : hostModulePath();
   if (hostModule) return forkEngine(options, hostModule, credentials);
-  const { createApp } = await import('../app');
+  const { createApp } = await import('../core/app');
   const { credentials: _wanted, ...rest } = options;
   const app = createApp(credentials ? { ...rest, credentials } : rest);
   return Object.assign(app, { pid: null });

@@ -496,6 +496,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'put',
   'get',
   'rm',
+  'mv',
   'repair',
   'policy',
   'location',
@@ -542,6 +543,7 @@ export const progressEvent: Schema<ProgressEvent> = object(
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
+    files: optional(object({ done: count, total: count }, 'drop')),
   },
   'drop',
 );
@@ -641,6 +643,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
   removeFile: call('removeFile', object({ name: fileName }, 'reject'), nothing),
+  removeFolder: call('removeFolder', object({ name: fileName }, 'reject'), nothing),
+  moveName: call(
+    'moveName',
+    object({ from: fileName, to: fileName }, 'reject'),
+    object({ from: fileName, to: fileName, files: count }, 'drop'),
+  ),
   placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),

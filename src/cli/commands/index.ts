@@ -19,6 +19,7 @@ import { get } from './get';
 import { init } from './init';
 import { location } from './location';
 import { log } from './log';
+import { mv } from './mv';
 import { ls } from './ls';
 import { open } from './open';
 import { passphrase } from './passphrase';
@@ -39,6 +40,7 @@ export const commands: readonly Command[] = [
   get,
   ls,
   rm,
+  mv,
   status,
   placement,
   verify,

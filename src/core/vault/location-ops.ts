@@ -23,13 +23,13 @@ import {
   type LocationSecrets,
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
-import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
+import { fetchManifest, readSpecOf, rewrap, unwrapShardKeys } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
-import { deriveVaultKeys, fileKeyAad, newVaultKey, shardKeyAad, unwrapKey, wipeVaultKeys, wrapKey } from './keys';
+import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
 
 export interface LocationInfo {
   readonly name: string;
@@ -356,37 +356,6 @@ async function moveShardsOff(
     moved += targets.length;
   }
   return moved;
-}
-
-/**
- * Wraps the file key and shard keys of `m` again for `next` (their associated data binds
- * the version), under `wrapping` (the current vault's file-key wrapping key, or a new
- * vault key's during rotation).
- */
-function rewrap(
-  vault: Vault,
-  m: Manifest,
-  next: Manifest,
-  wrapping: Uint8Array = vault.requireKeys().fileWrap,
-): Manifest {
-  const keys = vault.requireKeys();
-  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
-  try {
-    return {
-      ...next,
-      fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
-      shards: next.shards.map((s) => {
-        const shardKey = unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
-        try {
-          return { ...s, key: wrapKey(fileKey, shardKey, shardKeyAad(next.fileId, next.version, s.index)) };
-        } finally {
-          wipe(shardKey);
-        }
-      }),
-    };
-  } finally {
-    wipe(fileKey);
-  }
 }
 
 /**

@@ -131,6 +131,9 @@ export async function writeShards(opts: {
    * have a copy being written (a put places the missing copies after: files.ts). Without
    * it, one failed target fails the whole write. */
   tolerate?: { readonly shards: number };
+  /** Seal on this thread, not in a worker: for a small file, where a worker's start costs
+   * more than the sealing (a folder of many small files). */
+  sealInline?: boolean;
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
@@ -166,7 +169,7 @@ export async function writeShards(opts: {
 
   // Segments are sealed (coded and encrypted) by a worker while this thread reads, hashes
   // and writes; two segments in flight keep both busy.
-  const sealer = createSealer({ data: g.data, total: g.total, keys, headers });
+  const sealer = createSealer({ data: g.data, total: g.total, keys, headers }, { inline: opts.sealInline === true });
   const inFlight: Promise<SealedSegment>[] = [];
   const flush = async (): Promise<void> => {
     const { bodies, tags } = await inFlight.shift()!;

@@ -74,8 +74,9 @@ export function startWorker(path: string, what: string): WorkerHost {
   };
 }
 
-export function createSealer(file: SealFile): Sealer {
-  const path = workerPath();
+export function createSealer(file: SealFile, opts: { inline?: boolean } = {}): Sealer {
+  // A small file is sealed on this thread: starting a worker costs more than its one segment.
+  const path = opts.inline ? null : workerPath();
   if (!path) {
     const sealer = new SegmentSealer(file);
     return { seal: (s, i, l) => Promise.resolve(sealer.seal(s, i, l)), close: () => Promise.resolve() };

@@ -1618,10 +1618,10 @@ export class Vault {
    */
   async audited<T>(
     action: AccessAction,
-    subject: string | null | { readonly detail: string },
+    subject: string | null | { readonly file?: string; readonly detail: string },
     run: (used: Set<string>) => Promise<T>,
   ): Promise<T> {
-    const file = typeof subject === 'string' ? subject : null;
+    const file = typeof subject === 'string' ? subject : (subject?.file ?? null);
     const detail = subject !== null && typeof subject === 'object' ? subject.detail : null;
     const pending = { action, file, detail, used: new Set<string>(), logged: false };
     this.pending = pending;
