@@ -15,6 +15,7 @@ const coreLayers = [
   ['format', ['crypto']],
   ['storage', ['format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage']],
+  ['drive', ['crypto', 'format', 'storage', 'vault']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

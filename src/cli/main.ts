@@ -34,7 +34,9 @@ import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from
 import { runDemo } from './demo';
 import { DRILL_USAGE, drillCommand } from './drill-command';
 import { humanStatus, table } from './format';
+import { MOUNT_USAGE, mountCommand } from './mount-command';
 import { askYesNo, readSecret } from './prompt';
+import { signals } from './signals';
 import { hasCredentials, redactCredentials } from '../shared/redact';
 
 const HELP = `shardvault: keep files split, encrypted and spread over storage you already have
@@ -66,6 +68,8 @@ ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock witho
                                            seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
                                            else typed twice); --new-recovery-code also retires the recovery code
   serve [--port P]                         the desktop UI in a browser, on this machine only
+${`  ${MOUNT_USAGE}`.padEnd(43)}the vault as a WebDAV drive on this machine only: prints
+                                           http://shardvault:PASSWORD@127.0.0.1:PORT/ first; until Ctrl+C
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
 SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
@@ -624,6 +628,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
     }
     case 'demo':
       return runDemo({ size: byteSize(args, 'size'), keep: args.flags.has('keep'), json: io.json });
+    case 'mount':
+      return mountCommand(args, io, (quiet, work) => withVault(quiet, args, { unlock: true }, work));
     case 'serve': {
       const { serve } = await import('./serve-command');
       return serve(args, io);
@@ -767,6 +773,7 @@ async function signIn(vault: Vault, name: string): Promise<{ name: string; displ
 // The profile lock is left to the next process, which takes over a dead process's lock.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
+    if (signals.takenOver && signal !== 'SIGHUP') return;
     removeAllSync();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
