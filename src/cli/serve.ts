@@ -265,6 +265,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     chooseFolder: desktopOnly('chooseFolder'),
     chooseSavePath: desktopOnly('chooseSavePath'),
     chooseFiles: desktopOnly('chooseFiles'),
+    openFile: desktopOnly('openFile'),
   };
 
   function desktopOnly(name: CallName): () => Promise<never> {

@@ -6,7 +6,15 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import type {
+  DriveInfo,
+  FileEntry,
+  ProgressEvent,
+  RecoveryKit,
+  ShardvaultApi,
+  StatusReport,
+  VaultSummary,
+} from '../shared/api';
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
@@ -39,6 +47,8 @@ import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
+import { startDrive, type Drive } from './drive/server';
+import { vaultStore } from './drive/store';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -190,6 +200,21 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
   const completer = setInterval(completeInBackground, options.completeEveryMs ?? 60_000);
   completer.unref();
 
+  // The vault as a drive (drive/): its requests take their turn in the queue like the UI's.
+  let drive: Drive | null = null;
+  const driveInfo = (d: Drive): DriveInfo => ({
+    url: d.url,
+    address: `http://127.0.0.1:${d.port}/`,
+    user: d.user,
+    password: d.password,
+    port: d.port,
+  });
+  const stopDrive = async (): Promise<void> => {
+    const running = drive;
+    drive = null;
+    await running?.close();
+  };
+
   return {
     // The profile keeps when each location was last seen; it is saved only while nothing in
     // the queue may be saving it too.
@@ -263,12 +288,15 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await v.finishKeyShareChange();
         await keepCredentials(v);
       }),
-    lock: () =>
-      serial(() => {
+    lock: async () => {
+      // The drive goes first: its requests wait in the queue, and must find no keys after it.
+      await stopDrive();
+      return serial(() => {
         kit = null;
         vault?.lock();
         return Promise.resolve();
-      }),
+      });
+    },
     listFiles: () => beside(async () => listFiles(await unlocked())),
     putFile: (req) =>
       serial(async () => {
@@ -372,12 +400,26 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           newRecoveryCode: change.recoveryCode !== null,
         };
       }),
+    startDrive: () =>
+      serial(async () => {
+        const v = await unlocked();
+        drive ??= await startDrive(
+          vaultStore(
+            (work) => serial(async () => work(await unlocked())),
+            () => v,
+          ),
+        );
+        return driveInfo(drive);
+      }),
+    stopDrive: () => beside(stopDrive),
+    driveStatus: () => beside(() => Promise.resolve(drive && vault?.unlocked ? driveInfo(drive) : null)),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     close: async () => {
       kit = null;
+      await stopDrive();
       clearInterval(completer);
       await completing;
       await vault?.close();

@@ -5,7 +5,7 @@
  * only (the recovery code once, in the recovery kit). Paths the renderer names are read or
  * written only when the user picked them (src/main/picked-files.ts).
  */
-import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
+import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session, shell } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
 import { type BridgeSettings, type CallName, IdleLock, events, passiveCalls, progressEvent } from '../shared/ipc';
@@ -13,6 +13,7 @@ import { appScheme } from './app-protocol';
 import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
+import { OpenedFiles } from './opened-files';
 import { loadSettings, saveSettings } from './settings';
 import { type Handlers, serveCalls } from './validated-ipc';
 import { engineHandlers } from '../shared/dispatch';
@@ -51,10 +52,13 @@ async function start(): Promise<void> {
   /** Paths the user picked (open dialog, drop) to store, and in a save dialog to export to. */
   const inputs = new PickedPaths();
   const outputs = new PickedPaths();
+  /** Files opened with the OS's application: exported copies, wiped on lock and quit. */
+  const opened = new OpenedFiles(engine, (path) => shell.openPath(path));
 
   const lockAll = async (why: string): Promise<void> => {
     inputs.clear();
     outputs.clear();
+    await opened.wipe().catch((error: unknown) => log(`wiping opened files: ${String(error)}`));
     try {
       await engine.lock();
       log(`vault locked (${why})`);
@@ -103,6 +107,7 @@ async function start(): Promise<void> {
       idle.touch();
       return Promise.resolve();
     },
+    openFile: (req) => run('openFile', () => opened.open(req.name)),
     chooseFolder: async (_req, sender) => {
       const win = windowOf(sender);
       const options: Electron.OpenDialogOptions = {
@@ -141,8 +146,9 @@ async function start(): Promise<void> {
     closing = true;
     event.preventDefault();
     idle.stop();
-    engine
-      .close()
+    opened
+      .wipe()
+      .then(() => engine.close())
       .catch((error: unknown) => log(`closing the engine: ${String(error)}`))
       .finally(() => app.quit());
   });

@@ -4,6 +4,7 @@ import { type Client, type Transfer } from '../bridge/client';
 import { healthWords, survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
+import { DrivePanel } from './Drive';
 
 const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = {
   healthy: 'ok',
@@ -114,6 +115,7 @@ export function Files({
   const [notice, setNotice] = useState<{ text: string; warn: boolean } | null>(null);
   const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
+  const [driveOpen, setDriveOpen] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
   // Sensitivity of new files (the seed's "dynamic sharding"): more losses survived for more
@@ -181,6 +183,25 @@ export function Files({
     }
   };
 
+  const openFile = async (file: FileEntry): Promise<void> => {
+    setError(null);
+    setNotice(null);
+    try {
+      const how = await client.openFile(file.name);
+      setNotice({
+        text:
+          how === 'opened'
+            ? `Opened ${file.name}, verified; its copy on this computer is wiped when the vault locks.`
+            : `${file.name}, verified, is in your browser's downloads.`,
+        warn: false,
+      });
+    } catch {
+      // the transfer row says why
+    } finally {
+      onChanged();
+    }
+  };
+
   return (
     <div
       className={`files-page ${dragging ? 'dragging' : ''}`}
@@ -216,6 +237,9 @@ export function Files({
           />
           <NewFilesChoice label="New files survive losing" choices={levels} value={survive} onChange={setSurvive} />
           <NewFilesChoice label="Store new files when" choices={happyLevels} value={happy} onChange={setHappy} />
+          <button type="button" onClick={() => setDriveOpen(true)}>
+            Open as drive…
+          </button>
           <button type="button" className="primary" onClick={pick}>
             Add files…
           </button>
@@ -288,6 +312,9 @@ export function Files({
                   <button type="button" className="small" onClick={() => setPlacementOf(file)}>
                     Placement
                   </button>
+                  <button type="button" className="small" onClick={() => void openFile(file)}>
+                    Open
+                  </button>
                   <button type="button" className="small" onClick={() => void exportFile(file)}>
                     Export
                   </button>
@@ -306,6 +333,7 @@ export function Files({
           <div>Drop to encrypt and store</div>
         </div>
       ) : null}
+      {driveOpen ? <DrivePanel client={client} onClose={() => setDriveOpen(false)} /> : null}
       {placementOf ? (
         <Placement client={client} status={status} file={placementOf} onClose={() => setPlacementOf(null)} />
       ) : null}
