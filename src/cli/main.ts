@@ -34,7 +34,6 @@ import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from
 import { runDemo } from './demo';
 import { DRILL_USAGE, drillCommand } from './drill-command';
 import { humanStatus, table } from './format';
-import { MOUNT_USAGE, mountCommand } from './mount-command';
 import { askYesNo, readSecret } from './prompt';
 import { signals } from './signals';
 import { hasCredentials, redactCredentials } from '../shared/redact';
@@ -68,7 +67,7 @@ ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock witho
                                            seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
                                            else typed twice); --new-recovery-code also retires the recovery code
   serve [--port P]                         the desktop UI in a browser, on this machine only
-${`  ${MOUNT_USAGE}`.padEnd(43)}the vault as a WebDAV drive on this machine only: prints
+  mount [--port P]                         the vault as a WebDAV drive on this machine only: prints
                                            http://shardvault:PASSWORD@127.0.0.1:PORT/ first; until Ctrl+C
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -628,8 +627,11 @@ async function run(args: Parsed, io: Io): Promise<number> {
     }
     case 'demo':
       return runDemo({ size: byteSize(args, 'size'), keep: args.flags.has('keep'), json: io.json });
-    case 'mount':
+    case 'mount': {
+      // Loaded on first use, like serve: other commands never load the HTTP server.
+      const { mountCommand } = await import('./mount-command');
       return mountCommand(args, io, (quiet, work) => withVault(quiet, args, { unlock: true }, work));
+    }
     case 'serve': {
       const { serve } = await import('./serve-command');
       return serve(args, io);

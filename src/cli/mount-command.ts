@@ -12,8 +12,6 @@ import type { Vault } from '../core/vault/vault';
 import { expectPositional, integer, type Parsed } from './args';
 import { signals } from './signals';
 
-export const MOUNT_USAGE = 'mount [--port P]';
-
 export interface MountIo {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -25,7 +23,7 @@ export async function mountCommand(
   io: MountIo,
   withVault: <T>(io: MountIo, work: (vault: Vault) => Promise<T>) => Promise<T>,
 ): Promise<number> {
-  expectPositional(args, 0, MOUNT_USAGE);
+  expectPositional(args, 0, 'mount [--port P]');
   const port = integer(args, 'port', 0, 65535) ?? 0;
   // Lines for stderr before the address is out are held back, then written after it (or,
   // when the mount fails, before the error).
