@@ -8,13 +8,16 @@ import { startServer } from './serve';
 
 export async function serve(args: Parsed, io: { out: (t: string) => void; err: (t: string) => void }): Promise<number> {
   const port = integer(args, 'port', 0, 65535) ?? 0;
-  const app = createApp({ profileDir: profileDir() });
+  // The drive's requests are use of the vault: they postpone the bridge's auto-lock.
+  let touch = (): void => undefined;
+  const app = createApp({ profileDir: profileDir(), onDriveActivity: () => touch() });
   const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
   if (passphrase) {
     const status = await app.status();
     if (status) await app.unlock({ passphrase });
   }
   const server = await startServer(app, { port });
+  touch = () => server.touch();
   io.out(server.url);
   io.err('shardvault: serving on this machine only; press Ctrl+C to stop');
   await new Promise<void>((resolve) => {

@@ -115,6 +115,9 @@ export interface AppOptions {
    */
   readonly insecureKdf?: KdfParams;
   readonly segmentSize?: number;
+  /** Each request to the drive (startDrive) calls it: use of the vault, which the front end's
+   * auto-lock counts as activity. */
+  readonly onDriveActivity?: () => void;
   /** How often shard copies staged for a location that was away are moved to it once it is
    * back (milliseconds; default a minute). The dashboard's status calls also start it. */
   readonly completeEveryMs?: number;
@@ -408,6 +411,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
             (work) => serial(async () => work(await unlocked())),
             () => v,
           ),
+          options.onDriveActivity ? { onActivity: options.onDriveActivity } : {},
         );
         return driveInfo(drive);
       }),

@@ -46,7 +46,12 @@ async function start(): Promise<void> {
   // The OS keystore keeps a second copy of the locations' credentials (src/main/credentials.ts).
   const keystore = keystoreCredentials(profileDir, safeStorage);
   if (keystore.problem) log(`location credentials are not kept in the OS keystore: ${keystore.problem}`);
-  const engine = createApp(keystore.store ? { profileDir, credentials: keystore.store } : { profileDir });
+  // The drive's requests are use of the vault: they postpone the auto-lock (set below).
+  let touchIdle = (): void => undefined;
+  const onDriveActivity = (): void => touchIdle();
+  const engine = createApp(
+    keystore.store ? { profileDir, credentials: keystore.store, onDriveActivity } : { profileDir, onDriveActivity },
+  );
   let settings = await loadSettings(profileDir);
 
   /** Paths the user picked (open dialog, drop) to store, and in a save dialog to export to. */
@@ -72,6 +77,7 @@ async function start(): Promise<void> {
     }
   };
   const idle = new IdleLock(settings.autoLockMinutes, () => void lockAll('idle'));
+  touchIdle = () => idle.touch();
   powerMonitor.on('lock-screen', () => void lockAll('screen locked'));
   powerMonitor.on('suspend', () => void lockAll('suspend'));
 

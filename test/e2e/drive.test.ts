@@ -30,7 +30,7 @@ function davGet(
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } },
+      { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

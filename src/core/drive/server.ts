@@ -47,7 +47,14 @@ class HttpError extends Error {
 const DAV_ERROR = (condition: string): string =>
   `<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:${condition}/></D:error>`;
 
-export async function startDrive(store: DriveStore, options: { port?: number } = {}): Promise<Drive> {
+export interface DriveOptions {
+  /** 0 or absent: a free port. */
+  readonly port?: number;
+  /** Called for each request that signed in: use of the vault (the app's auto-lock waits). */
+  readonly onActivity?: () => void;
+}
+
+export async function startDrive(store: DriveStore, options: DriveOptions = {}): Promise<Drive> {
   const password = newDrivePassword();
   const auth = new DriveAuth(password);
   const locks = new LockTable();
@@ -299,6 +306,7 @@ export async function startDrive(store: DriveStore, options: { port?: number } =
       send(res, 401);
       return;
     }
+    options.onActivity?.();
     const { name, slash } = target(req);
     switch (method) {
       case 'OPTIONS':
