@@ -21,6 +21,7 @@ import { DAV, emptyElement, escapeXml, multistatus, propstat, writeElement } fro
 /** The largest XML body read (PROPFIND, PROPPATCH, LOCK). */
 const MAX_XML_BYTES = 64 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
+const IDLE_TIMEOUT_MS = 120_000;
 /** Dead properties kept per resource, and their total size per resource. */
 const MAX_DEAD_PROPS = 64;
 const MAX_DEAD_BYTES = 64 * 1024;
@@ -68,6 +69,9 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       handle(req, res).catch((err: unknown) => fail(res, err));
     },
   );
+  // A client that stops reading or sending holds the vault's queue: after two idle minutes
+  // its connection is dropped (a read then stops, an upload stores nothing).
+  server.setTimeout(IDLE_TIMEOUT_MS);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
