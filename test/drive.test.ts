@@ -131,6 +131,11 @@ describe('shardvault mount', () => {
     expect((await send('OPTIONS', '/', { auth: digest(forged) })).status).toBe(401);
   });
 
+  it('answers only to its own host names (no DNS rebinding)', async () => {
+    expect((await send('OPTIONS', '/', { headers: { host: `evil.example:${url.port}` } })).status).toBe(421);
+    expect((await send('OPTIONS', '/', { headers: { host: `localhost:${url.port}` } })).status).toBe(200);
+  });
+
   it('never follows .. and bounds the XML it reads', async () => {
     expect((await send('GET', '/%2e%2e/etc/passwd')).status).toBe(400);
     expect((await send('GET', '/a/../../etc')).status).toBe(400);

@@ -62,6 +62,8 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   // Dead properties (PROPPATCH) live with the mount, in memory: the vault keeps file bytes only.
   const dead = new Map<string, Map<string, { ns: string; name: string; xml: string }>>();
   const sockets = new Set<Socket>();
+  /** The Host values this drive answers (set once the port is known). */
+  const hosts = new Set<string>();
 
   const server = http.createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
@@ -302,6 +304,13 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const method = req.method ?? '';
+    // Only this machine's names for the drive: a page whose name was rebound to 127.0.0.1
+    // (DNS rebinding) sends its own name as Host and is refused before it can ask for a password.
+    if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
+      res.setHeader('Connection', 'close');
+      send(res, 421);
+      return;
+    }
     const verdict = auth.check(method, req.url ?? '', req.headers.authorization);
     if (verdict !== 'ok') {
       // The body, if any, is not read: the connection closes after the answer.
@@ -677,6 +686,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
     });
   });
   const port = (server.address() as AddressInfo).port;
+  hosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`);
   return {
     url: `http://${DRIVE_USER}:${password}@127.0.0.1:${port}/`,
     port,
