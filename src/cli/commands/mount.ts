@@ -42,7 +42,11 @@ export const mount: Command = {
       await withVault(quiet, args, { unlock: true }, async (vault) => {
         const drive = await startDrive(
           vaultStore(serialOver(vault), () => vault),
-          { port },
+          {
+            port,
+            // What the vault failed (a client's mistakes are answered, not reported).
+            onError: (m) => io.err(`shardvault: drive: ${m}`),
+          },
         );
         try {
           io.out(drive.url);

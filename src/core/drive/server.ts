@@ -10,6 +10,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { httpStatusFor } from '../../shared/errors';
 import { ShardvaultError } from '../errors';
 import { parseXml, type XmlElement } from '../storage/webdav/xml';
 import { DriveAuth, DRIVE_USER, newDrivePassword } from './auth';
@@ -53,6 +54,8 @@ export interface DriveOptions {
   readonly port?: number;
   /** Called for each request that signed in: use of the vault (the app's auto-lock waits). */
   readonly onActivity?: () => void;
+  /** A request the vault failed (not a client's mistake): its method, path and why. */
+  readonly onError?: (message: string) => void;
 }
 
 export async function startDrive(store: DriveStore, options: DriveOptions = {}): Promise<Drive> {
@@ -68,7 +71,14 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   const server = http.createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
     (req, res) => {
-      handle(req, res).catch((err: unknown) => fail(res, err));
+      handle(req, res).catch((err: unknown) => {
+        // A client that went away (res destroyed) is no failure of the vault's.
+        if (!(err instanceof HttpError) && !res.destroyed)
+          options.onError?.(
+            `${req.method ?? ''} ${req.url ?? ''}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        fail(res, err);
+      });
     },
   );
   // A client that stops reading or sending holds the vault's queue: after two idle minutes
@@ -90,18 +100,8 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       status = err.status;
       body = err.body;
     } else if (err instanceof ShardvaultError) {
-      status =
-        err.code === 'not-found'
-          ? 404
-          : err.code === 'exists'
-            ? 409
-            : err.code === 'usage'
-              ? 400
-              : err.code === 'unavailable' || err.code === 'offline'
-                ? 503
-                : err.code === 'no-space'
-                  ? 507
-                  : 500;
+      // The engine's codes answer with the HTTP status the error table gives them.
+      status = httpStatusFor(err.code);
     }
     send(res, status, body);
   };
