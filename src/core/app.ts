@@ -411,7 +411,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
             (work) => serial(async () => work(await unlocked())),
             () => v,
           ),
-          options.onDriveActivity ? { onActivity: options.onDriveActivity } : {},
+          {
+            onError: (m) => vaultOptions.onWarning(`drive: ${m}`),
+            ...(options.onDriveActivity ? { onActivity: options.onDriveActivity } : {}),
+          },
         );
         return driveInfo(drive);
       }),
