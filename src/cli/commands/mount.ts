@@ -40,8 +40,9 @@ export const mount: Command = {
     });
     try {
       await withVault(quiet, args, { unlock: true }, async (vault) => {
+        const queue = serialOver(vault);
         const drive = await startDrive(
-          vaultStore(serialOver(vault), () => vault),
+          vaultStore(queue, () => vault),
           {
             port,
             // What the vault failed (a client's mistakes are answered, not reported).
@@ -55,6 +56,9 @@ export const mount: Command = {
           await stopped;
         } finally {
           await drive.close();
+          // Work already under way (a put cleaning up after its cut-off upload) ends before
+          // the vault closes.
+          await queue.settled();
         }
       });
     } finally {

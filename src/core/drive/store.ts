@@ -58,10 +58,11 @@ export interface DriveStore {
 /** One operation at a time, in order. */
 export type Serial = <T>(work: (vault: Vault) => Promise<T>) => Promise<T>;
 
-/** A queue of one over a vault the caller keeps open (the CLI's `mount`). */
-export function serialOver(vault: Vault): Serial {
+/** A queue of one over a vault the caller keeps open (the CLI's `mount`); `settled()`
+ * resolves once the work queued so far has ended, so the vault can be closed after it. */
+export function serialOver(vault: Vault): Serial & { settled(): Promise<void> } {
   let queue: Promise<unknown> = Promise.resolve();
-  return <T>(work: (v: Vault) => Promise<T>): Promise<T> => {
+  const run = <T>(work: (v: Vault) => Promise<T>): Promise<T> => {
     const next = queue.then(
       () => work(vault),
       () => work(vault),
@@ -69,6 +70,7 @@ export function serialOver(vault: Vault): Serial {
     queue = next.catch(() => undefined);
     return next;
   };
+  return Object.assign(run, { settled: () => queue.then(() => undefined) });
 }
 
 function findRef(vault: Vault, name: string): FileRef {
