@@ -15,7 +15,7 @@ export const serve: Command = {
     const { startServer } = await import('../serve');
     // The drive's requests are use of the vault: they postpone the bridge's auto-lock.
     let touch = (): void => undefined;
-    const app = createApp({ profileDir: profileDir(), onDriveActivity: () => touch() });
+    const app = createApp({ profileDir: profileDir(process.env), onDriveActivity: () => touch() });
     const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
     if (passphrase) {
       const status = await app.status();
