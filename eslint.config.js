@@ -16,6 +16,7 @@ const coreLayers = [
   ['storage', ['format']],
   ['guard', ['crypto', 'format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage', 'guard']],
+  ['drive', ['crypto', 'format', 'storage', 'vault']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

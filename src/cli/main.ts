@@ -13,6 +13,7 @@ import { parseArgs } from './args';
 import { commands } from './commands';
 import type { Io } from './context';
 import { helpText } from './help';
+import { signals } from './signals';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const io: Io = {
@@ -51,6 +52,8 @@ function reportError(err: unknown, io: Io): number {
 // The profile lock is left to the next process, which takes over a dead process's lock.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
+    // A command that runs until stopped (mount) answers SIGINT and SIGTERM itself.
+    if (signals.takenOver && signal !== 'SIGHUP') return;
     removeAllSync();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });

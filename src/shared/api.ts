@@ -265,6 +265,18 @@ export interface PassphraseChangeReport {
   readonly newRecoveryCode: boolean;
 }
 
+/** The vault served as a WebDAV drive on this machine (core/drive/): where, and how to sign in. */
+export interface DriveInfo {
+  /** http://shardvault:PASSWORD@127.0.0.1:PORT/ */
+  readonly url: string;
+  /** The address without the credentials, for a file manager's "connect to server". */
+  readonly address: string;
+  readonly user: string;
+  /** Made for this drive (32 characters of [A-Za-z0-9]); gone when it stops or the vault locks. */
+  readonly password: string;
+  readonly port: number;
+}
+
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
  * Electron's IPC handlers and by the web bridge; the renderer reaches it only through them. */
 export interface ShardvaultApi {
@@ -379,6 +391,12 @@ export interface ShardvaultApi {
     newRecoveryCode?: boolean;
     allowWeakPassphrase?: boolean;
   }): Promise<PassphraseChangeReport>;
+  /** Serves the unlocked vault as a WebDAV drive on 127.0.0.1 (one at a time: a second call
+   * answers the running one); it stops when the vault locks. */
+  startDrive(): Promise<DriveInfo>;
+  stopDrive(): Promise<void>;
+  /** The running drive, or null. */
+  driveStatus(): Promise<DriveInfo | null>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

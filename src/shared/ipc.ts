@@ -26,6 +26,7 @@ import type {
   AccessOutcome,
   AccessRequest,
   DrillReport,
+  DriveInfo,
   FileEntry,
   Health,
   LocationProbe,
@@ -489,6 +490,21 @@ export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
   'drop',
 );
 
+export const driveInfo: Schema<DriveInfo> = object(
+  {
+    url: string({
+      max: 128,
+      pattern: /^http:\/\/shardvault:[A-Za-z0-9]{32}@127\.0\.0\.1:\d{1,5}\/$/,
+      expected: 'a drive URL',
+    }),
+    address: string({ max: 64, pattern: /^http:\/\/127\.0\.0\.1:\d{1,5}\/$/, expected: 'a drive address' }),
+    user: string({ min: 1, max: 64 }),
+    password: string({ min: 32, max: 32, pattern: /^[A-Za-z0-9]{32}$/, expected: 'a drive password' }),
+    port: integer({ min: 1, max: 65535 }),
+  },
+  'drop',
+);
+
 export const ACCESS_ACTIONS = every<AccessAction>()([
   'init',
   'open',
@@ -713,6 +729,9 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     ),
     passphraseChangeReport,
   ),
+  startDrive: call('startDrive', nothing, driveInfo),
+  stopDrive: call('stopDrive', nothing, nothing),
+  driveStatus: call('driveStatus', nothing, nullable(driveInfo)),
 };
 
 /** The most files one open dialog may hand over. */
@@ -736,6 +755,9 @@ const frontEndCalls = {
    * only for a path picked here or a file dropped on the window (preloadCalls.offerFile), so a
    * compromised renderer cannot store (and then read back) a file the user never chose. */
   chooseFiles: call('chooseFiles', nothing, array(hostPath, { max: MAX_PICKED_FILES }), true),
+  /** Opens a file with the OS's default application: main exports it, verified, to a private
+   * temporary folder (wiped when the vault locks or the app quits). The web UI downloads instead. */
+  openFile: call('openFile', object({ name: fileName }, 'reject'), nothing, true),
 } as const;
 
 export const calls = { ...engineCalls, ...frontEndCalls } as const;
@@ -773,6 +795,7 @@ export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'accessLog',
   'placement',
   'getSettings',
+  'driveStatus',
 ]);
 
 /** The call a channel or route names, or undefined (the bridges refuse it). */

@@ -21,6 +21,7 @@ import { location } from './location';
 import { log } from './log';
 import { mv } from './mv';
 import { ls } from './ls';
+import { mount } from './mount';
 import { open } from './open';
 import { passphrase } from './passphrase';
 import { placement } from './placement';
@@ -50,5 +51,6 @@ export const commands: readonly Command[] = [
   drill,
   passphrase,
   serve,
+  mount,
   demo,
 ];
