@@ -39,6 +39,7 @@ import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
+import { jobStatus } from './vault/policy-change';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -68,6 +69,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
+    policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
   };
 }
 

@@ -76,6 +76,21 @@ export interface StatusReport {
   readonly damaged: number;
   /** How many locations a new file needs shards on by default on this device (--happy). */
   readonly happy: number;
+  /** A change of policy still re-coding files (from the sealed head: null when locked or none). */
+  readonly policyJob: PolicyJobStatus | null;
+}
+
+/** How far the re-coding of a policy change is (the head's job). */
+export interface PolicyJobStatus {
+  readonly started: string;
+  readonly files: number;
+  readonly filesDone: number;
+  readonly bytes: number;
+  readonly bytesDone: number;
+  /** The policy the files are re-coded to. */
+  readonly data: number;
+  readonly total: number;
+  readonly threshold: number;
 }
 
 export interface FileEntry {

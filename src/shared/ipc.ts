@@ -38,6 +38,7 @@ import type {
   RepairReport,
   ShardState,
   ShardvaultApi,
+  PolicyJobStatus,
   StatusReport,
   VaultSummary,
   VerifyReport,
@@ -377,8 +378,29 @@ export const locationStatus: Schema<LocationStatus> = object(
   'drop',
 );
 
+export const policyJobStatus: Schema<PolicyJobStatus> = object(
+  {
+    started: isoTime,
+    files: count,
+    filesDone: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    bytesDone: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+  },
+  'drop',
+);
+
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
+  {
+    vault: vaultSummary,
+    locked: boolean,
+    locations: array(locationStatus),
+    damaged: count,
+    happy: count,
+    policyJob: nullable(policyJobStatus),
+  },
   'drop',
 );
 

@@ -186,6 +186,8 @@ export async function putFile(
           // of placement; a staged copy is found by its name.
           locations: where[s.index]!,
         })),
+        // Asked for more than the vault's parity: a change of policy keeps at least this.
+        ...(policy.data < head.policy.data ? { survive: opts.survive } : {}),
       });
       const failures = written.failed.map((f) => ({ target: targets[f.target]!, error: f.error }));
       if (failures.length > 0) {
@@ -592,7 +594,8 @@ function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number 
 
 // ------------------------------------------------------------------ rm
 
-async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
+/** Deletes a file version's shard copies and manifest (only the names its manifest makes). */
+export async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
   // Without a manifest its shards become orphans for garbage collection.
   const m = await fetchManifest(vault, file).catch(() => null);
   const copies = m ? copyStates(vault, m, await holdings(vault)) : [];

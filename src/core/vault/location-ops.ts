@@ -9,6 +9,7 @@ import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
 import type { LocationInput } from '../../shared/location-kinds';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
+import type { Head } from '../format/head';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
@@ -389,11 +390,11 @@ function rewrap(
 }
 
 /**
- * A new vault key: every manifest is written again (next version) under the new key's
+ * A new vault key (`also`: a change committed with it, such as a new policy): every manifest is written again (next version) under the new key's
  * manifest key with its file key wrapped under the new wrapping key (no shard is touched),
  * then the new key is dealt and the head committed under it (vault.rotateTo).
  */
-async function rotateVaultKey(vault: Vault): Promise<void> {
+export async function rotateVaultKey(vault: Vault, also: (head: Head) => Head = (h) => h): Promise<void> {
   const next = newVaultKey();
   const keys = deriveVaultKeys(next, vault.vaultId);
   const bumped = new Map<string, number>();
@@ -410,7 +411,7 @@ async function rotateVaultKey(vault: Vault): Promise<void> {
     }
     const old = vault.head().files;
     await vault.rotateTo(next, (h) => ({
-      ...h,
+      ...also(h),
       files: h.files.map((f) => ({ ...f, version: bumped.get(f.id) ?? f.version })),
       tombstones: [...h.tombstones, ...old.map((f) => ({ id: f.id, version: f.version }))],
     }));
