@@ -47,6 +47,7 @@ const FLAG_OPTIONS = new Set([
   'create',
   'open',
   'new-recovery-code',
+  'background',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -33,6 +33,7 @@ import { healthWords, survivesWords, UNANCHORED, untilBack } from '../shared/wor
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { DRILL_USAGE, drillCommand } from './drill-command';
+import { POLICY_USAGE, policyCommand } from './policy-command';
 import { humanStatus, table } from './format';
 import { askYesNo, readSecret } from './prompt';
 import { hasCredentials, redactCredentials } from '../shared/redact';
@@ -62,6 +63,10 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
 ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock without LOC,LOC and
                                            the unreachable? changes nothing; exit 6 if something would be
                                            lost; --open also opens afresh from the rest, reads up to 10 files
+  ${POLICY_USAGE}
+                                           change the policy over the vault's locations (n = their number;
+                                           add locations first) and re-code every file, with progress;
+                                           --background: the job goes on detached; status: how far it is
   passphrase change [--new-recovery-code] [--weak-passphrase]
                                            seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
                                            else typed twice); --new-recovery-code also retires the recovery code
@@ -142,11 +147,11 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
 async function withVault<T>(
   io: Io,
   args: Parsed,
-  options: { unlock: boolean },
+  options: { unlock: boolean; waitForLockMs?: number },
   work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
 ): Promise<T> {
   const dir = profileDir();
-  const release = await lockProfile(dir);
+  const release = await lockWaiting(dir, options.waitForLockMs ?? 0);
   const vaultOptions: VaultOptions = {
     onProgress: progressPrinter(io),
     onWarning: (m) => io.err(`shardvault: warning: ${m}`),
@@ -169,6 +174,19 @@ async function withVault<T>(
   } finally {
     await vault?.close();
     await release();
+  }
+}
+
+/** The profile lock, waiting up to `ms` for another process to let it go (0: not at all). */
+async function lockWaiting(dir: string, ms: number): Promise<() => Promise<void>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await lockProfile(dir);
+    } catch (err) {
+      if (!(err instanceof ShardvaultError && err.code === 'busy') || Date.now() >= until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 
@@ -567,6 +585,10 @@ async function run(args: Parsed, io: Io): Promise<number> {
       return locationCommand(args, io);
     case 'drill':
       return drillCommand(args, io, (work) => withVault(io, args, { unlock: true }, work));
+    case 'policy':
+      return policyCommand(args, io, (work, opts) =>
+        withVault(io, args, { unlock: opts?.unlock ?? true, waitForLockMs: opts?.waitForLockMs ?? 0 }, work),
+      );
     case 'passphrase': {
       if (args.positional.length !== 1 || args.positional[0] !== 'change')
         throw new UsageError('usage: shardvault passphrase change [--new-recovery-code] [--weak-passphrase]');

@@ -69,7 +69,8 @@ export function recodeTarget(
   const asked = m.survive ?? (m.total - m.data > from.total - from.data ? m.total - m.data : undefined);
   const parity = Math.max(policy.total - policy.data, asked ?? 0);
   const data = Math.max(1, policy.total - parity);
-  return { data, total: policy.total, ...(asked !== undefined && data < policy.data ? { survive: asked } : {}) };
+  // What it asked for stays with it, even while the vault's own parity covers it.
+  return { data, total: policy.total, ...(asked !== undefined ? { survive: asked } : {}) };
 }
 
 /**
@@ -93,7 +94,8 @@ export async function changePolicy(vault: Vault, req: PolicyRequest): Promise<Po
       to.total === from.total &&
       to.threshold === from.threshold &&
       to.replicas === from.replicas;
-    if (same && !head.recode) throw new UsageError(`the vault already has this policy (k ${to.data} of n ${to.total}, t ${to.threshold})`);
+    if (same && !head.recode)
+      throw new UsageError(`the vault already has this policy (k ${to.data} of n ${to.total}, t ${to.threshold})`);
     const jobFrom = head.recode?.from ?? { data: from.data, total: from.total };
     const pending: FileRef[] = [];
     for (const file of head.files) {
@@ -229,7 +231,10 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<
   const health = await vault.health();
   const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
   if (away.length > 0)
-    throw new ShardvaultError('unavailable', `${away.map((l) => l.name).join(', ')} away: a new coding goes to every location`);
+    throw new ShardvaultError(
+      'unavailable',
+      `${away.map((l) => l.name).join(', ')} away: a new coding goes to every location`,
+    );
   const keys = vault.requireKeys();
   const version = file.version + 1;
   const start = randomBytes(1)[0]! % vault.locations.length;
@@ -286,11 +291,17 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<
       })),
     };
     const { survive: _, ...plainManifest } = manifest;
-    const bytes = encodeManifest(target.survive === undefined ? plainManifest : { ...plainManifest, survive: target.survive }, keys.manifest);
+    const bytes = encodeManifest(
+      target.survive === undefined ? plainManifest : { ...plainManifest, survive: target.survive },
+      keys.manifest,
+    );
     const stored = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes));
     const needed = Math.min(vault.locations.length, Math.max(0, survivesLosses(homes, target.data)) + 1);
     if (stored.filter((s) => s.value !== undefined).length < needed)
-      throw new ShardvaultError('unavailable', `the new manifest of ${file.name} reached fewer than ${needed} locations`);
+      throw new ShardvaultError(
+        'unavailable',
+        `the new manifest of ${file.name} reached fewer than ${needed} locations`,
+      );
     // From here a head naming the new coding may reach some locations even if the commit
     // fails: its objects must stay.
     committing = true;
@@ -316,8 +327,7 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<
   } finally {
     wipe(fileKey, ...shardKeys, old.fileKey, ...old.shardKeys.filter((k): k is Uint8Array => k !== null));
   }
-  if (vault.head().files.some((f) => f.id === file.id && f.version === version))
-    await removeObjects(vault, file);
+  if (vault.head().files.some((f) => f.id === file.id && f.version === version)) await removeObjects(vault, file);
   return file.size;
 }
 
