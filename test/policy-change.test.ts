@@ -92,11 +92,30 @@ async function changeWithKills(
       s.policy.data === want.data && s.policy.total === want.total && s.policy.threshold === want.threshold;
     if (reached && !s.job) break;
     const args = reached ? ['policy', 'resume'] : ['policy', 'set', ...words];
-    const delay = rng.int(150, 1650);
-    const r = await runKillable(args, { env, killAfterMs: delay, timeoutMs: 120_000 });
-    log.push(`${args.join(' ')}: ${r.killed ? `killed at ${delay} ms` : `exit ${r.code}`}`);
-    if (!r.killed) expect(r.code, r.stderr).toBe(0);
-    await expectAllReadable(`after ${args.join(' ')} ${r.killed ? `killed at ${delay} ms` : 'ran'}`);
+    // Half the kills land anywhere from the start (the key shares, the rotation), half while
+    // files are re-coded: after the n-th line the job writes (one when the change is
+    // committed, one per file), plus a little.
+    const anywhere = rng.next() < 0.5;
+    const lines = rng.int(1, 3);
+    const delay = anywhere ? rng.int(150, 1650) : rng.int(0, 200);
+    let seen = 0;
+    const r = await runKillable(args, {
+      env,
+      timeoutMs: 120_000,
+      ...(anywhere ? { killAfterMs: delay } : {}),
+      onStart: (child) => {
+        if (anywhere) return;
+        child.stderr!.on('data', (b: Buffer) => {
+          seen += (b.toString().match(/^shardvault: (policy now|re-coded)/gm) ?? []).length;
+          if (seen >= lines) setTimeout(() => child.kill('SIGKILL'), delay);
+        });
+      },
+    });
+    const killed = r.killed || r.signal === 'SIGKILL';
+    const how = anywhere ? `${delay} ms after start` : `${delay} ms after line ${lines}`;
+    log.push(`${args.join(' ')}: ${killed ? `killed ${how}` : `exit ${r.code}`}`);
+    if (!killed) expect(r.code, r.stderr).toBe(0);
+    await expectAllReadable(`after ${args.join(' ')} ${killed ? `killed ${how}` : 'ran'}`);
   }
   const s = await policyStatus();
   const reached = s.policy.data === want.data && s.policy.total === want.total && s.policy.threshold === want.threshold;

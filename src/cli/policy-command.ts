@@ -163,22 +163,34 @@ function requestOf(args: Parsed): PolicyRequest {
 async function recode(vault: Vault, io: Io): Promise<RecodeProgress> {
   const tty = process.stderr.isTTY && !io.json;
   const dir = profileDir();
+  // One write at a time, the file first, then the words: whoever reads the words finds the
+  // file (policy status), and none lands after the file is cleared.
+  let writing = Promise.resolve();
   try {
     const last = await runRecode(vault, {
       onProgress: (p) => {
-        void writeJobProgress(dir, { ...p, pid: process.pid }).catch(() => undefined);
-        if (tty)
-          process.stderr.write(
-            `\r\x1b[Kre-coding: ${p.filesDone}/${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)}` +
-              (p.secondsLeft === null ? '' : `, about ${p.secondsLeft} s left`),
-          );
+        writing = writing
+          .then(() => writeJobProgress(dir, { ...p, pid: process.pid }))
+          .catch(() => undefined)
+          .then(() => drawProgress(p, tty, io));
       },
     });
+    await writing;
     if (tty && last.files > 0) process.stderr.write('\n');
     return last;
   } finally {
+    await writing;
     await clearJobProgress(dir);
   }
+}
+
+/** A terminal gets one line drawn over; a log gets a line per file. */
+function drawProgress(p: RecodeProgress, tty: boolean, io: Io): void {
+  const words =
+    `re-coded ${p.filesDone} of ${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)}` +
+    (p.secondsLeft === null ? '' : `, about ${p.secondsLeft} s left`);
+  if (tty) process.stderr.write(`\r\x1b[K${words}`);
+  else if (!io.json) io.err(`shardvault: ${words}`);
 }
 
 /** A detached `policy resume` that outlives this command (the secrets go to it as the environment this one had). */

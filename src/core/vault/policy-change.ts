@@ -165,10 +165,12 @@ export async function runRecode(
   const started = performance.now();
   let doneThisRun = 0;
   const failed: string[] = [];
+  // The job's totals as it started: once it ends, the head no longer carries them.
+  const atStart = jobStatus(vault.head());
   const progress = (): RecodeProgress => {
     const s = jobStatus(vault.head());
-    const files = s?.files ?? 0;
-    const bytes = s?.bytes ?? 0;
+    const files = s?.files ?? atStart?.files ?? 0;
+    const bytes = s?.bytes ?? atStart?.bytes ?? 0;
     const bytesDone = s?.bytesDone ?? bytes;
     const elapsed = (performance.now() - started) / 1000;
     const secondsLeft = doneThisRun > 0 ? Math.round(((bytes - bytesDone) * elapsed) / doneThisRun) : null;
