@@ -3,9 +3,9 @@
  * existing vault and re-code its files, see how far that is, resume it on any device.
  */
 import { spawn } from 'node:child_process';
-import type { PolicyJobStatus } from '../shared/api';
-import { formatBytes, plural } from '../shared/format';
-import { ShardvaultError, UsageError } from '../core/errors';
+import type { PolicyJobStatus } from '../../shared/api';
+import { formatBytes, plural } from '../../shared/format';
+import { ShardvaultError, UsageError } from '../../core/errors';
 import {
   changePolicy,
   clearJobProgress,
@@ -15,35 +15,33 @@ import {
   writeJobProgress,
   type PolicyRequest,
   type RecodeProgress,
-} from '../core/vault/policy-change';
-import { profileDir } from '../core/vault/profile';
-import type { Vault } from '../core/vault/vault';
-import { integer, type Parsed } from './args';
-import { policyJobWords } from './format';
+} from '../../core/vault/policy-change';
+import { profileDir } from '../../core/vault/profile';
+import type { Vault } from '../../core/vault/vault';
+import { integer, type Parsed } from '../args';
+import { usageError, type Command } from '../command';
+import { print, withVault, type Io } from '../context';
+import { policyJobWords } from '../format';
 
-export const POLICY_USAGE =
-  'policy set (--survive X --secret-against Y | --data K --total N --threshold T) [--background] | status | resume [--background]';
+export const policy: Command = {
+  name: 'policy',
+  usage:
+    'set (--survive X --secret-against Y | --data K --total N --threshold T) [--background] | status | resume [--background]',
+  summary:
+    "change the policy over the vault's locations (n = their number: add locations first) and re-code every " +
+    'file, with progress; --background: the job goes on detached, resumable on any device; status: how far it is',
+  run: (args, io) => policyCommand(args, io),
+};
 
-type WithVault = <T>(
-  work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
-  opts?: { unlock?: boolean; waitForLockMs?: number },
-) => Promise<T>;
-
-interface Io {
-  out: (t: string) => void;
-  err: (t: string) => void;
-  json: boolean;
-}
-
-export async function policyCommand(args: Parsed, io: Io, withVault: WithVault): Promise<number> {
+async function policyCommand(args: Parsed, io: Io): Promise<number> {
   const [sub, ...rest] = args.positional;
-  if (rest.length > 0) throw new UsageError(`usage: shardvault ${POLICY_USAGE}`);
+  if (rest.length > 0) throw usageError(policy);
   const background = args.flags.has('background');
   switch (sub) {
     case 'set': {
       const req = requestOf(args);
       let secret: string | undefined;
-      const change = await withVault(async (vault, passphrase) => {
+      const change = await withVault(io, args, { unlock: true }, async (vault, passphrase) => {
         secret = passphrase;
         const changed = await changePolicy(vault, req);
         if (!io.json) {
@@ -63,7 +61,7 @@ export async function policyCommand(args: Parsed, io: Io, withVault: WithVault):
     case 'resume': {
       if (background) {
         // Unlocked once here, so a wrong passphrase is said now, not lost in the background.
-        const secret = await withVault((_vault, passphrase) => Promise.resolve(passphrase));
+        const secret = await withVault(io, args, { unlock: true }, (_vault, passphrase) => Promise.resolve(passphrase));
         startInBackground(io, secret);
         print(
           io,
@@ -73,13 +71,10 @@ export async function policyCommand(args: Parsed, io: Io, withVault: WithVault):
         return 0;
       }
       // Started by `--background`: the process that started it may still hold the lock a moment.
-      const job = await withVault(
-        async (vault) => {
-          await recode(vault, io);
-          return jobStatus(vault.head());
-        },
-        { waitForLockMs: 10_000 },
-      );
+      const job = await withVault(io, args, { unlock: true, waitForLockMs: 10_000 }, async (vault) => {
+        await recode(vault, io);
+        return jobStatus(vault.head());
+      });
       print(io, { job }, () => finalWords(job, false));
       return 0;
     }
@@ -92,7 +87,7 @@ export async function policyCommand(args: Parsed, io: Io, withVault: WithVault):
         policy?: unknown;
       };
       try {
-        answer = await withVault((vault) => {
+        answer = await withVault(io, args, { unlock: true }, (vault) => {
           const p = vault.policy;
           return Promise.resolve({
             running: false,
@@ -133,12 +128,8 @@ export async function policyCommand(args: Parsed, io: Io, withVault: WithVault):
       return 0;
     }
     default:
-      throw new UsageError(`usage: shardvault ${POLICY_USAGE}`);
+      throw usageError(policy);
   }
-}
-
-function print(io: Io, value: unknown, human: () => string): void {
-  io.out(io.json ? JSON.stringify(value, null, 2) : human());
 }
 
 function requestOf(args: Parsed): PolicyRequest {
