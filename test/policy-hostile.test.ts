@@ -9,11 +9,14 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../src/shared/api';
+import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
 import { changePolicy, runRecode } from '../src/core/vault/policy-change';
 import { Vault } from '../src/core/vault/vault';
 import { ensureBuilt, parseJson, runCli, startCli } from './helpers/cli';
+import { folderInput } from './helpers/location-input';
 
 const PASS = 'policy hostile test passphrase, long enough';
 let root: string;
@@ -175,4 +178,47 @@ describe('policy status while a job runs', () => {
       await fs.rm(base, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('the UI engine changes safety (the Change safety dialog’s call)', () => {
+  it('changes the policy, re-codes with progress, and the status shows no job left', async () => {
+    const base = await fs.mkdtemp(nodePath.join(tmpdir(), 'sv-policy-app-'));
+    const app = createApp({
+      profileDir: nodePath.join(base, 'profile'),
+      insecureKdf: INSECURE_TEST_KDF,
+      segmentSize: 4096,
+    });
+    try {
+      for (const n of ['a', 'b', 'c', 'd']) await fs.mkdir(nodePath.join(base, n));
+      await app.createVault({
+        locations: ['a', 'b', 'c'].map((n) => folderInput(nodePath.join(base, n), n)),
+        survive: 1,
+        secretAgainst: 1,
+        passphrase: PASS,
+      });
+      const source = nodePath.join(base, 'in.bin');
+      const bytes = new Uint8Array(randomBytes(40_000));
+      await fs.writeFile(source, bytes);
+      await app.putFile({ path: source, name: 'f' });
+      await app.addLocation({ location: folderInput(nodePath.join(base, 'd'), 'd') });
+      const events: ProgressEvent[] = [];
+      const stop = app.onProgress((e) => events.push(e));
+      const report = await app.changePolicy({ survive: 2, secretAgainst: 1 });
+      stop();
+      // 4 locations, survive 2, secret against 1: 2 of 4, t = 2 (not raised: no rotation).
+      expect(report).toMatchObject({ data: 2, total: 4, threshold: 2, rotated: false, files: 1, left: 0 });
+      const last = events.filter((e) => e.op === 'policy').at(-1);
+      expect(last).toMatchObject({ done: 40_000, total: 40_000 });
+      const status = await app.status();
+      expect(status?.policyJob).toBeNull();
+      expect(status?.vault).toMatchObject({ data: 2, total: 4, threshold: 2 });
+      const out = nodePath.join(base, 'out.bin');
+      await app.getFile({ name: 'f', output: out });
+      expect(new Uint8Array(await fs.readFile(out))).toEqual(bytes);
+      await expect(app.changePolicy({ survive: 3, secretAgainst: 1 })).rejects.toMatchObject({ code: 'policy' });
+    } finally {
+      await app.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  });
 });

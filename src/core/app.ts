@@ -10,7 +10,7 @@ import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
-import { NotFoundError, UsageError } from './errors';
+import { NotFoundError, ShardvaultError, UsageError } from './errors';
 import {
   getFile,
   listFiles,
@@ -39,7 +39,7 @@ import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
-import { jobStatus } from './vault/policy-change';
+import { changePolicy, jobStatus, runRecode } from './vault/policy-change';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -372,6 +372,36 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           away: change.away,
           retired: change.retired,
           newRecoveryCode: change.recoveryCode !== null,
+        };
+      }),
+    changePolicy: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        const p = v.policy;
+        const same =
+          p.total - p.data === req.survive && p.threshold - 1 === req.secretAgainst && p.total === v.locations.length;
+        // The policy it has, with a job left: resume it; else change it.
+        const changed = same && v.head().recode ? null : await changePolicy(v, req);
+        const started = jobStatus(v.head());
+        try {
+          await runRecode(v, {
+            onProgress: (r) => emit({ op: 'policy', name: '', done: r.bytesDone, total: r.bytes }),
+          });
+        } catch (err) {
+          // Files that could not be re-coded now keep their old coding; the report says how many.
+          if (!(err instanceof ShardvaultError && err.code === 'unavailable')) throw err;
+        }
+        const after = jobStatus(v.head());
+        const left = after ? after.files - after.filesDone : 0;
+        const now = v.policy;
+        return {
+          data: now.data,
+          total: now.total,
+          threshold: now.threshold,
+          rotated: changed?.rotated ?? false,
+          files: started?.files ?? 0,
+          bytes: started?.bytes ?? 0,
+          left,
         };
       }),
     onProgress: (listener) => {

@@ -154,7 +154,8 @@ export interface AccessRequest {
 }
 
 export interface ProgressEvent {
-  readonly op: 'put' | 'get' | 'verify';
+  /** policy: re-coding after a change of policy (name '', done and total in bytes). */
+  readonly op: 'put' | 'get' | 'verify' | 'policy';
   readonly name: string;
   readonly done: number;
   readonly total: number;
@@ -260,6 +261,19 @@ export interface DrillOpen {
 }
 
 /** What a passphrase change did (the new recovery code, if any, waits in recoveryKit()). */
+export interface PolicyChangeReport {
+  /** The vault's policy now. */
+  readonly data: number;
+  readonly total: number;
+  readonly threshold: number;
+  /** The vault key was replaced (t rose): key shares kept from before open nothing. */
+  readonly rotated: boolean;
+  /** Files re-coded to it, and their bytes; `left` are those still to do (a location away). */
+  readonly files: number;
+  readonly bytes: number;
+  readonly left: number;
+}
+
 export interface PassphraseChangeReport {
   /** Locations whose key shares are now sealed under the new passphrase. */
   readonly reached: readonly string[];
@@ -379,6 +393,10 @@ export interface ShardvaultApi {
     newRecoveryCode?: boolean;
     allowWeakPassphrase?: boolean;
   }): Promise<PassphraseChangeReport>;
+  /** Changes the policy over the vault's locations (n = their number) in the first run's words,
+   * deals the key shares for the new t (a new vault key when it rises) and re-codes every file
+   * (progress: op 'policy'). Given the policy the vault has, it resumes an unfinished job. */
+  changePolicy(req: { survive: number; secretAgainst: number }): Promise<PolicyChangeReport>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -38,6 +38,7 @@ import type {
   RepairReport,
   ShardState,
   ShardvaultApi,
+  PolicyChangeReport,
   PolicyJobStatus,
   StatusReport,
   VaultSummary,
@@ -490,6 +491,19 @@ export const repairReport: Schema<RepairReport> = object(
   'drop',
 );
 
+export const policyChangeReport: Schema<PolicyChangeReport> = object(
+  {
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+    rotated: boolean,
+    files: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    left: count,
+  },
+  'drop',
+);
+
 export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
   { reached: array(label), away: array(label), retired: boolean, newRecoveryCode: boolean },
   'drop',
@@ -544,7 +558,7 @@ export const drillReport: Schema<DrillReport> = object(
 
 export const progressEvent: Schema<ProgressEvent> = object(
   {
-    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify'])),
+    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify', 'policy'])),
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
@@ -710,6 +724,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
       'reject',
     ),
     passphraseChangeReport,
+  ),
+  changePolicy: call(
+    'changePolicy',
+    object({ survive: integer({ max: 254 }), secretAgainst: integer({ min: 1, max: 254 }) }, 'reject'),
+    policyChangeReport,
   ),
 };
 
