@@ -13,9 +13,10 @@ import type { ProgressEvent } from '../src/shared/api';
 import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
+import { removeLocation } from '../src/core/vault/location-ops';
 import { changePolicy, runRecode } from '../src/core/vault/policy-change';
 import { Vault } from '../src/core/vault/vault';
-import { ensureBuilt, parseJson, runCli, startCli } from './helpers/cli';
+import { ensureBuilt, listTree, parseJson, runCli, startCli } from './helpers/cli';
 import { folderInput } from './helpers/location-input';
 
 const PASS = 'policy hostile test passphrase, long enough';
@@ -218,6 +219,42 @@ describe('the UI engine changes safety (the Change safety dialog’s call)', () 
       await expect(app.changePolicy({ survive: 3, secretAgainst: 1 })).rejects.toMatchObject({ code: 'policy' });
     } finally {
       await app.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('removing a location when every location holds a shard of each file', () => {
+  it('re-codes every file to one shard fewer over the rest, surviving as many losses', async () => {
+    const base = await fs.mkdtemp(nodePath.join(tmpdir(), 'sv-policy-remove-'));
+    for (const n of ['a', 'b', 'c', 'd']) await fs.mkdir(nodePath.join(base, n));
+    const { vault } = await Vault.create(nodePath.join(base, 'profile'), {
+      locations: ['a', 'b', 'c', 'd'].map((n) => `${nodePath.join(base, n)}#${n}`),
+      policy: { survive: 1, secretAgainst: 1 },
+      passphrase: PASS,
+      kdf: INSECURE_TEST_KDF,
+      segmentSize: 4096,
+    });
+    try {
+      expect(vault.policy).toMatchObject({ data: 3, total: 4, threshold: 2 });
+      const bytes = new Uint8Array(randomBytes(25_000));
+      await putFile(vault, [bytes], 'f');
+      const result = await removeLocation(vault, 'd', { untrusted: false });
+      expect(result.moved).toBe(0);
+      expect(vault.policy).toMatchObject({ data: 2, total: 3, threshold: 2 });
+      expect(vault.policySurvives()).toBe(1);
+      expect(vault.head().recode).toBeUndefined();
+      const m = await fetchManifest(vault, vault.head().files[0]!);
+      expect({ data: m.data, total: m.total }).toEqual({ data: 2, total: 3 });
+      expect(m.shards.flatMap((s) => s.locations).sort()).toEqual(vault.locations.map((l) => l.id).sort());
+      const out = nodePath.join(base, 'out');
+      await getFile(vault, 'f', out);
+      expect(new Uint8Array(await fs.readFile(out))).toEqual(bytes);
+      // The removed folder holds no shard, manifest, key share or head of the vault's any more
+      // (its audit log entries stay, as with any removal).
+      expect((await listTree(nodePath.join(base, 'd'))).filter((p) => !p.startsWith('log/'))).toEqual([]);
+    } finally {
+      await vault.close();
       await fs.rm(base, { recursive: true, force: true });
     }
   });

@@ -1,8 +1,10 @@
 /**
  * Changing the set of locations of a living vault. Adding one deals a new generation of
  * key shares over the new set (no file is re-encrypted). Removing one first moves its
- * shards to the others (same bytes, rebuilt from any k), then re-deals over the rest, so its
- * old share stops counting once t + X locations hold the new generation.
+ * shards to the others (same bytes, rebuilt from any k), or, when every location holds one
+ * shard of each file, re-codes every file to one shard fewer over the rest (policy-change.ts);
+ * then re-deals over the rest, so its old share stops counting once t + X locations hold the
+ * new generation.
  */
 import { randomBytes } from 'node:crypto';
 import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
@@ -27,6 +29,7 @@ import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
+import { runRecode, setPolicy } from './policy-change';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
 import { deriveVaultKeys, fileKeyAad, newVaultKey, shardKeyAad, unwrapKey, wipeVaultKeys, wrapKey } from './keys';
@@ -452,7 +455,14 @@ export async function removeLocation(
         `removing ${name} would leave ${stay.length} locations; unlocking needs ${policy.threshold}`,
       );
     }
-    if (after < survivesNow || policy.threshold > stay.length - after) {
+    // One shard per location and one location fewer: the files are re-coded over the rest
+    // (one shard fewer each, the same losses survived) rather than doubling up shards.
+    const recodeTo =
+      after < survivesNow && policy.replicas === 1 && policy.total === vault.locations.length
+        ? { ...policy, data: stay.length - survivesNow, total: stay.length }
+        : null;
+    const recodes = recodeTo !== null && recodeTo.data >= 1 && policy.threshold <= recodeTo.data;
+    if (!recodes && (after < survivesNow || policy.threshold > stay.length - after)) {
       throw new ShardvaultError(
         'policy',
         `removing ${name} would leave ${stay.length} locations for ${policy.total} shards per file: the vault would survive losing ` +
@@ -460,6 +470,12 @@ export async function removeLocation(
       );
     }
     stay.forEach((l) => used.add(l.name));
+    if (recodes) {
+      // A kill here leaves the job in the head: `policy resume` finishes it over every
+      // location (the one leaving included), and the removal can then be asked again.
+      await setPolicy(vault, recodeTo);
+      await runRecode(vault, { over: stay });
+    }
     const health = await vault.health();
     const moved = await moveShardsOff(vault, leaving, stay, health);
     await vault.commit((h) => ({ ...h, locations: h.locations.filter((l) => l.id !== leaving.id) }));

@@ -28,7 +28,7 @@ import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes, writeShards, type ShardTarget } from './pipeline';
 import { checkPolicy, placeShards, policyFromWords, survivesLosses } from './policy';
-import type { Vault } from './vault';
+import type { Location, Vault } from './vault';
 
 export type PolicyRequest =
   | { readonly survive: number; readonly secretAgainst: number }
@@ -86,43 +86,53 @@ export async function changePolicy(vault: Vault, req: PolicyRequest): Promise<Po
   const to = requestedPolicy(vault, req);
   const detail = `k ${from.data} of n ${from.total}, t ${from.threshold} -> k ${to.data} of n ${to.total}, t ${to.threshold}`;
   return vault.audited('policy', { detail }, async (used) => {
-    const head = vault.head();
-    if (head.locations.length !== vault.locations.length)
-      throw new ShardvaultError('policy', 'this device does not know every location of the vault: unlock again');
-    const same =
-      to.data === from.data &&
-      to.total === from.total &&
-      to.threshold === from.threshold &&
-      to.replicas === from.replicas;
-    if (same && !head.recode)
-      throw new UsageError(`the vault already has this policy (k ${to.data} of n ${to.total}, t ${to.threshold})`);
-    const jobFrom = head.recode?.from ?? { data: from.data, total: from.total };
-    const pending: FileRef[] = [];
-    for (const file of head.files) {
-      const m = await fetchManifest(vault, file);
-      const target = recodeTarget(to, jobFrom, m);
-      if (m.data !== target.data || m.total !== target.total) pending.push(file);
-    }
-    const job: RecodeJob = {
-      started: new Date().toISOString(),
-      from: jobFrom,
-      files: pending.length,
-      bytes: pending.reduce((sum, f) => sum + f.size, 0),
-      pending: pending.map((f) => f.id),
-    };
-    const change = (h: Head): Head => {
-      const { recode: _, ...rest } = h;
-      return { ...rest, policy: to, ...(job.pending.length > 0 ? { recode: job } : {}) };
-    };
     for (const l of vault.locations) used.add(l.name);
-    const rotated = to.threshold > from.threshold;
-    // Old shares of a lower threshold must stop opening anything: a new vault key, every
-    // manifest wrapped again under it (no shard is touched), dealt for the new t.
-    if (rotated) await rotateVaultKey(vault, change);
-    else if (to.threshold !== from.threshold) await vault.redeal(change);
-    else await vault.commit(change);
-    return { from, to, rotated, files: job.files, bytes: job.bytes };
+    return setPolicy(vault, to);
   });
+}
+
+/**
+ * Commits `to` as the vault's policy with the re-coding job it needs (keys dealt again or
+ * rotated for its t), inside the caller's access request: changePolicy, or a location's
+ * removal that re-codes files over the locations that stay (location-ops.ts).
+ */
+export async function setPolicy(vault: Vault, to: Policy): Promise<PolicyChange> {
+  const from = vault.policy;
+  const head = vault.head();
+  if (head.locations.length !== vault.locations.length)
+    throw new ShardvaultError('policy', 'this device does not know every location of the vault: unlock again');
+  const same =
+    to.data === from.data &&
+    to.total === from.total &&
+    to.threshold === from.threshold &&
+    to.replicas === from.replicas;
+  if (same && !head.recode)
+    throw new UsageError(`the vault already has this policy (k ${to.data} of n ${to.total}, t ${to.threshold})`);
+  const jobFrom = head.recode?.from ?? { data: from.data, total: from.total };
+  const pending: FileRef[] = [];
+  for (const file of head.files) {
+    const m = await fetchManifest(vault, file);
+    const target = recodeTarget(to, jobFrom, m);
+    if (m.data !== target.data || m.total !== target.total) pending.push(file);
+  }
+  const job: RecodeJob = {
+    started: new Date().toISOString(),
+    from: jobFrom,
+    files: pending.length,
+    bytes: pending.reduce((sum, f) => sum + f.size, 0),
+    pending: pending.map((f) => f.id),
+  };
+  const change = (h: Head): Head => {
+    const { recode: _, ...rest } = h;
+    return { ...rest, policy: to, ...(job.pending.length > 0 ? { recode: job } : {}) };
+  };
+  const rotated = to.threshold > from.threshold;
+  // Old shares of a lower threshold must stop opening anything: a new vault key, every
+  // manifest wrapped again under it (no shard is touched), dealt for the new t.
+  if (rotated) await rotateVaultKey(vault, change);
+  else if (to.threshold !== from.threshold) await vault.redeal(change);
+  else await vault.commit(change);
+  return { from, to, rotated, files: job.files, bytes: job.bytes };
 }
 
 export interface RecodeProgress {
@@ -160,7 +170,12 @@ export function jobStatus(head: Head): PolicyJobStatus | null {
  */
 export async function runRecode(
   vault: Vault,
-  opts: { onProgress?: (p: RecodeProgress) => void; stop?: () => boolean } = {},
+  opts: {
+    onProgress?: (p: RecodeProgress) => void;
+    stop?: () => boolean;
+    /** The locations new codings go to (default: every location; a removal: those that stay). */
+    over?: readonly Location[];
+  } = {},
 ): Promise<RecodeProgress> {
   const started = performance.now();
   let doneThisRun = 0;
@@ -185,7 +200,7 @@ export async function runRecode(
     if (opts.stop?.()) return progress();
     const file = head.files.find((f) => f.id === next);
     try {
-      if (file) doneThisRun += await recodeFile(vault, file, job);
+      if (file) doneThisRun += await recodeFile(vault, file, job, opts.over ?? vault.locations);
       else await vault.commit((h) => dropPending(h, next));
     } catch (err) {
       failed.push(next);
@@ -222,7 +237,7 @@ function dropPending(h: Head, id: string): Head {
  * drops it from the job; only then deletes the old version's objects. Returns the bytes
  * re-coded (0 when the manifest says it was done already).
  */
-async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<number> {
+async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: readonly Location[]): Promise<number> {
   const policy = vault.policy;
   const m = await fetchManifest(vault, file);
   const target = recodeTarget(policy, job.from, m);
@@ -231,7 +246,7 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<
     return 0;
   }
   const health = await vault.health();
-  const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
+  const away = over.filter((l) => !health.get(l.id)?.reachable);
   if (away.length > 0)
     throw new ShardvaultError(
       'unavailable',
@@ -239,8 +254,8 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob): Promise<
     );
   const keys = vault.requireKeys();
   const version = file.version + 1;
-  const start = randomBytes(1)[0]! % vault.locations.length;
-  const order = [...vault.locations.slice(start), ...vault.locations.slice(0, start)].map((l) => l.id);
+  const start = randomBytes(1)[0]! % over.length;
+  const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
   const homes = placeShards(target.total, Math.min(policy.replicas, order.length), order);
   const geometry = { ...target, segmentSize: m.segmentSize };
   const fileKey = new Uint8Array(randomBytes(32));
