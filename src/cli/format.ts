@@ -5,7 +5,7 @@
  */
 import stringWidth from 'string-width';
 import type { PolicyJobStatus, StatusReport } from '../shared/api';
-import { formatBytes } from '../shared/format';
+import { formatBytes, formatDuration } from '../shared/format';
 import { locationTrouble } from '../shared/location-trouble';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -77,12 +77,6 @@ export function policyJobWords(j: PolicyJobStatus, secondsLeft: number | null = 
     `${j.filesDone} of ${j.files} files re-coded (${formatBytes(j.bytesDone)} of ${formatBytes(j.bytes)})${left}; ` +
     'files not re-coded yet keep their old coding'
   );
-}
-
-function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${seconds} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 /** An error message without the "ADDRESS: " prefixes a location's errors start with. */

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { PolicyJobStatus } from '../../shared/api';
-import { formatBytes, plural } from '../../shared/format';
+import { formatBytes, formatDuration, plural } from '../../shared/format';
 import { ShardvaultError, UsageError } from '../../core/errors';
 import {
   changePolicy,
@@ -112,7 +112,7 @@ async function policyCommand(args: Parsed, io: Io): Promise<number> {
           answer,
           () =>
             `Re-coding in another process (pid ${p.pid}): ${p.filesDone} of ${p.files} files (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)})` +
-            (p.secondsLeft === null ? '' : `, about ${p.secondsLeft} s left`),
+            (p.secondsLeft === null ? '' : `, about ${formatDuration(p.secondsLeft)} left`),
         );
         return 0;
       }
@@ -179,7 +179,7 @@ async function recode(vault: Vault, io: Io): Promise<RecodeProgress> {
 function drawProgress(p: RecodeProgress, tty: boolean, io: Io): void {
   const words =
     `re-coded ${p.filesDone} of ${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)}` +
-    (p.secondsLeft === null ? '' : `, about ${p.secondsLeft} s left`);
+    (p.secondsLeft === null ? '' : `, about ${formatDuration(p.secondsLeft)} left`);
   if (tty) process.stderr.write(`\r\x1b[K${words}`);
   else if (!io.json) io.err(`shardvault: ${words}`);
 }
