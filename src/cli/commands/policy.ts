@@ -98,7 +98,7 @@ async function policyCommand(args: Parsed, io: Io): Promise<number> {
       } catch (err) {
         // A job holds the profile lock while it runs: its progress file answers instead.
         if (!(err instanceof ShardvaultError && err.code === 'busy')) throw err;
-        const p = await readJobProgress(profileDir());
+        const p = await readJobProgress(profileDir(process.env));
         if (!p) throw err;
         answer = {
           running: true,
@@ -153,7 +153,7 @@ function requestOf(args: Parsed): PolicyRequest {
 /** Runs the head's job to its end, drawing progress on a terminal and leaving it for `policy status`. */
 async function recode(vault: Vault, io: Io): Promise<RecodeProgress> {
   const tty = process.stderr.isTTY && !io.json;
-  const dir = profileDir();
+  const dir = profileDir(process.env);
   // One write at a time, the file first, then the words: whoever reads the words finds the
   // file (policy status), and none lands after the file is cleared.
   let writing = Promise.resolve();
