@@ -49,6 +49,7 @@ const FLAG_OPTIONS = new Set([
   'new-recovery-code',
   'recursive',
   'tree',
+  'background',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -18,7 +18,7 @@ import type {
 } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
-import { NotFoundError, UsageError } from './errors';
+import { NotFoundError, ShardvaultError, UsageError } from './errors';
 import {
   getFile,
   listFiles,
@@ -50,6 +50,7 @@ import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
 import { startDrive, type Drive } from './drive/server';
 import { vaultStore } from './drive/store';
+import { changePolicy, jobStatus, runRecode } from './vault/policy-change';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -79,6 +80,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
+    policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
   };
 }
 
@@ -427,6 +429,36 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       }),
     stopDrive: () => beside(stopDrive),
     driveStatus: () => beside(() => Promise.resolve(drive && vault?.unlocked ? driveInfo(drive) : null)),
+    changePolicy: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        const p = v.policy;
+        const same =
+          p.total - p.data === req.survive && p.threshold - 1 === req.secretAgainst && p.total === v.locations.length;
+        // The policy it has, with a job left: resume it; else change it.
+        const changed = same && v.head().recode ? null : await changePolicy(v, req);
+        const started = jobStatus(v.head());
+        try {
+          await runRecode(v, {
+            onProgress: (r) => emit({ op: 'policy', name: '', done: r.bytesDone, total: r.bytes }),
+          });
+        } catch (err) {
+          // Files that could not be re-coded now keep their old coding; the report says how many.
+          if (!(err instanceof ShardvaultError && err.code === 'unavailable')) throw err;
+        }
+        const after = jobStatus(v.head());
+        const left = after ? after.files - after.filesDone : 0;
+        const now = v.policy;
+        return {
+          data: now.data,
+          total: now.total,
+          threshold: now.threshold,
+          rotated: changed?.rotated ?? false,
+          files: started?.files ?? 0,
+          bytes: started?.bytes ?? 0,
+          left,
+        };
+      }),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

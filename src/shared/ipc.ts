@@ -39,6 +39,8 @@ import type {
   RepairReport,
   ShardState,
   ShardvaultApi,
+  PolicyChangeReport,
+  PolicyJobStatus,
   StatusReport,
   VaultSummary,
   VerifyReport,
@@ -394,8 +396,29 @@ export const locationStatus: Schema<LocationStatus> = object(
   'drop',
 );
 
+export const policyJobStatus: Schema<PolicyJobStatus> = object(
+  {
+    started: isoTime,
+    files: count,
+    filesDone: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    bytesDone: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+  },
+  'drop',
+);
+
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
+  {
+    vault: vaultSummary,
+    locked: boolean,
+    locations: array(locationStatus),
+    damaged: count,
+    happy: count,
+    policyJob: nullable(policyJobStatus),
+  },
   'drop',
 );
 
@@ -485,6 +508,19 @@ export const repairReport: Schema<RepairReport> = object(
   'drop',
 );
 
+export const policyChangeReport: Schema<PolicyChangeReport> = object(
+  {
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+    rotated: boolean,
+    files: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    left: count,
+  },
+  'drop',
+);
+
 export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
   { reached: array(label), away: array(label), retired: boolean, newRecoveryCode: boolean },
   'drop',
@@ -555,7 +591,7 @@ export const drillReport: Schema<DrillReport> = object(
 
 export const progressEvent: Schema<ProgressEvent> = object(
   {
-    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify'])),
+    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify', 'policy'])),
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
@@ -732,6 +768,11 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   startDrive: call('startDrive', nothing, driveInfo),
   stopDrive: call('stopDrive', nothing, nothing),
   driveStatus: call('driveStatus', nothing, nullable(driveInfo)),
+  changePolicy: call(
+    'changePolicy',
+    object({ survive: integer({ max: 254 }), secretAgainst: integer({ min: 1, max: 254 }) }, 'reject'),
+    policyChangeReport,
+  ),
 };
 
 /** The most files one open dialog may hand over. */

@@ -25,6 +25,7 @@ import { mount } from './mount';
 import { open } from './open';
 import { passphrase } from './passphrase';
 import { placement } from './placement';
+import { policy } from './policy';
 import { put } from './put';
 import { repair } from './repair';
 import { rm } from './rm';
@@ -49,6 +50,7 @@ export const commands: readonly Command[] = [
   log,
   location,
   drill,
+  policy,
   passphrase,
   serve,
   mount,

@@ -48,6 +48,11 @@ export interface Manifest {
   /** The file key wrapped under the vault's file-key wrapping key. */
   readonly fileKey: Uint8Array;
   readonly shards: readonly ShardEntry[];
+  /**
+   * The losses this file asked to survive (`put --survive`) when that is more than the vault's
+   * own: a change of policy re-codes it with at least that much parity. Absent otherwise.
+   */
+  readonly survive?: number;
 }
 
 const WRAPPED_KEY_BYTES = 12 + 32 + 16;
@@ -64,6 +69,7 @@ export function encodeManifest(m: Manifest, key: Uint8Array): Uint8Array {
     shardsVersion: m.shardsVersion,
     fileKey: toBase64(m.fileKey),
     shards: m.shards.map((s) => ({ ...s, key: toBase64(s.key) })),
+    ...(m.survive === undefined ? {} : { survive: m.survive }),
   };
   return sealJson(manifestHeader(m), key, body);
 }
@@ -78,7 +84,10 @@ export function decodeManifest(
     throw new CorruptError(`manifest is not the one asked for (file ${expect.fileId} version ${expect.version})`);
   }
   const j = new JsonReader(`manifest ${expect.fileId}-${expect.version}`);
-  const o = j.object(openJson(headerBytes, key, rest, 'manifest'), 'manifest', [
+  const body = openJson(headerBytes, key, rest, 'manifest');
+  const asked = typeof body === 'object' && body !== null && 'survive' in body;
+  const o = j.object(body, 'manifest', [
+    ...(asked ? ['survive'] : []),
     'name',
     'size',
     'sha256',
@@ -123,5 +132,6 @@ export function decodeManifest(
     shardsVersion: j.int(o['shardsVersion'], 'shardsVersion', 1, header.version),
     fileKey,
     shards,
+    ...(asked ? { survive: j.int(o['survive'], 'survive', 1, MAX_LOCATIONS) } : {}),
   };
 }

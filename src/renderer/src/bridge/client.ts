@@ -186,7 +186,7 @@ export function connect(): Client | { error: string } {
   };
   // The engine's own progress events drive desktop stores and all exports.
   bridge.onProgress((event) => {
-    const op = event.op === 'verify' ? null : event.op;
+    const op = event.op === 'put' || event.op === 'get' ? event.op : null;
     const match = list.find(
       (t) => t.state === 'running' && t.op === op && t.name === event.name && !webUploads.has(t.id),
     );
