@@ -62,6 +62,7 @@ function location(name: string, change: Partial<LocationStatus>): LocationStatus
     error: null,
     warning: null,
     signIn: null,
+    domain: null,
     ...change,
   };
 }
@@ -73,6 +74,7 @@ describe('status', () => {
     locked: true,
     damaged: 0,
     happy: 2,
+    domainWarnings: [],
     locations: [
       location('usb', {}),
       location('dav', {

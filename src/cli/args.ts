@@ -31,6 +31,8 @@ const VALUE_OPTIONS = new Set([
   'expect-fingerprint',
   'happy',
   'lose',
+  'domain',
+  'lose-domain',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',
@@ -47,6 +49,7 @@ const FLAG_OPTIONS = new Set([
   'create',
   'open',
   'new-recovery-code',
+  'with-recovery-code',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -10,10 +10,11 @@ import { plural } from '../shared/format';
 import { drillWords } from '../shared/words';
 import { drill } from '../core/vault/drill';
 import type { Vault } from '../core/vault/vault';
+import { UsageError } from '../core/errors';
 import { expectPositional, type Parsed } from './args';
 import { table } from './format';
 
-export const DRILL_USAGE = 'drill [--lose LOC,LOC] [--open]';
+export const DRILL_USAGE = 'drill [--lose LOC,LOC] [--lose-domain D] [--open]';
 
 export async function drillCommand(
   args: Parsed,
@@ -21,14 +22,23 @@ export async function drillCommand(
   withVault: <T>(work: (vault: Vault, passphrase: string | undefined) => Promise<T>) => Promise<T>,
 ): Promise<number> {
   expectPositional(args, 0, DRILL_USAGE);
-  const lose = (args.values.get('lose') ?? [])
+  const named = (args.values.get('lose') ?? [])
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean);
+  const domains = args.values.get('lose-domain') ?? [];
   const open = args.flags.has('open');
-  const report = await withVault((vault, passphrase) =>
-    drill(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {}),
-  );
+  const report = await withVault((vault, passphrase) => {
+    // --lose-domain D: every location in failure domain D is lost at once (a fire, a provider gone).
+    const located = vault.domainLocations();
+    const inDomains = domains.flatMap((d) => {
+      const members = located.filter((l) => l.domain === d).map((l) => l.name);
+      if (members.length === 0) throw new UsageError(`no location is in the domain ${d}`);
+      return members;
+    });
+    const lose = [...new Set([...named, ...inDomains])];
+    return drill(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {});
+  });
   io.out(io.json ? JSON.stringify(report, null, 2) : humanDrill(report));
   return report.ok ? 0 : 6;
 }

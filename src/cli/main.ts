@@ -23,6 +23,7 @@ import {
   verify,
 } from '../core/vault/files';
 import { normalizeFingerprint } from '../core/vault/keys';
+import { hasSharedDomain } from '../core/vault/domains';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import { repair } from '../core/vault/repair';
 import { addLocation, editLocation, removeLocation, signInLocation, testLocation } from '../core/vault/location-ops';
@@ -33,6 +34,7 @@ import { healthWords, survivesWords, UNANCHORED, untilBack } from '../shared/wor
 import { byteSize, expectPositional, integer, one, parseArgs, type Parsed } from './args';
 import { runDemo } from './demo';
 import { DRILL_USAGE, drillCommand } from './drill-command';
+import { KIT_USAGE, kitCommand } from './kit-command';
 import { humanStatus, table } from './format';
 import { askYesNo, readSecret } from './prompt';
 import { hasCredentials, redactCredentials } from '../shared/redact';
@@ -41,10 +43,11 @@ const HELP = `shardvault: keep files split, encrypted and spread over storage yo
 
 usage: shardvault <command> [options]            --json may stand anywhere on the line
   init  --location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y)
-        [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]
+        [--domain NAME=DOMAIN ...] [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]
                                            prints k, n, t, the recovery code (once) and the key fingerprint;
                                            makes a missing last folder: on a server at once, on this machine
-                                           after asking (--create: yes, for scripts)
+                                           after asking (--create: yes, for scripts); --domain puts
+                                           location NAME in failure domain DOMAIN (X and Y then count domains)
   open  --location SPEC ... [--recovery [--weak-passphrase]] [--expect-fingerprint FP]
                                            attach this profile to an existing vault (a new machine);
                                            --recovery sets a new passphrase; FP: the recovery kit's
@@ -56,7 +59,10 @@ usage: shardvault <command> [options]            --json may stand anywhere on th
   get   NAME [--output PATH] [--force]     default ./NAME; PATH may be a folder (PATH/NAME); an existing
                                            file is refused without --force
   ls | rm NAME | status | placement NAME | verify [--deep] | repair [--deep] | log
-  location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME
+  location add SPEC [--domain D] | list | edit NAME [SPEC] [--name NEW] [--domain D|''] | login NAME
+           | remove NAME [--untrusted] | test NAME
+                                           --domain: the location fails together with the others in D
+                                           (same building, same provider); '' takes it out of its domain
                                            login: the password (or key passphrase) of a location this
                                            device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)
 ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock without LOC,LOC and
@@ -65,6 +71,9 @@ ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock witho
   passphrase change [--new-recovery-code] [--weak-passphrase]
                                            seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
                                            else typed twice); --new-recovery-code also retires the recovery code
+  ${KIT_USAGE.padEnd(40)} print the one-page recovery kit (no passphrase, password or key in it;
+                                           the recovery code only with --with-recovery-code, which asks
+                                           for it ($SHARDVAULT_RECOVERY_CODE) and checks it first)
   serve [--port P]                         the desktop UI in a browser, on this machine only
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
@@ -225,6 +234,19 @@ function warnAboutPasswords(specs: readonly string[], io: Io): void {
   }
 }
 
+/** init's `--domain NAME=DOMAIN` (repeatable): the failure domain of the location named NAME. */
+function domainsOf(args: Parsed): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const given of args.values.get('domain') ?? []) {
+    const eq = given.indexOf('=');
+    if (eq < 1) throw new UsageError(`--domain ${given}: give NAME=DOMAIN (NAME: a location's #NAME or loc1, loc2, ...)`);
+    const name = given.slice(0, eq);
+    if (name in out) throw new UsageError(`--domain gives ${name} twice`);
+    out[name] = given.slice(eq + 1);
+  }
+  return out;
+}
+
 function policyOf(
   args: Parsed,
 ): { survive: number; secretAgainst: number } | { data: number; total: number; threshold: number; replicas: number } {
@@ -314,6 +336,7 @@ async function run(args: Parsed, io: Io): Promise<number> {
       try {
         const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {
           locations,
+          domains: domainsOf(args),
           policy,
           passphrase,
           kdf,
@@ -337,7 +360,14 @@ async function run(args: Parsed, io: Io): Promise<number> {
             segmentSize: p.segmentSize,
           },
           survives: vault.policySurvives(),
-          locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
+          // How many failure domains, when two locations share one (else null: domains change nothing).
+          survivesDomains: hasSharedDomain(vault.domainLocations()) ? vault.domainsSurvive() : null,
+          locations: vault.domainLocations().map((d, i) => ({
+            name: d.name,
+            kind: vault.locations[i]!.kind,
+            display: vault.locations[i]!.display,
+            domain: d.domain ?? null,
+          })),
           madeFolders,
           recoveryCode,
           fingerprint: vault.keyFingerprint,
@@ -347,8 +377,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
           [
             `Created vault ${vault.vaultId}`,
             `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
-            `  survives losing ${plural(summary.survives, 'location')}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
-            `  locations: ${vault.locations.map((l) => `${l.name} (${l.display})`).join(', ')}`,
+            `  survives losing ${plural(summary.survives, 'location')}${summary.survivesDomains === null ? '' : ` or ${plural(summary.survivesDomains, 'domain')}`}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
+            `  locations: ${summary.locations.map((l) => `${l.name} (${l.display}${l.domain === null ? '' : `; domain ${l.domain}`})`).join(', ')}`,
             '',
             'Recovery code (shown once; write it down and keep it apart from your passphrase):',
             `  ${recoveryCode}`,
@@ -622,6 +652,8 @@ async function run(args: Parsed, io: Io): Promise<number> {
       );
       return 0;
     }
+    case 'kit':
+      return kitCommand(args, io, (work) => withVault(io, args, { unlock: true }, work));
     case 'demo':
       return runDemo({ size: byteSize(args, 'size'), keep: args.flags.has('keep'), json: io.json });
     case 'serve': {
@@ -637,13 +669,20 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
   const [sub, ...rest] = args.positional;
   switch (sub) {
     case 'add': {
-      if (rest.length !== 1) throw new UsageError('usage: shardvault location add SPEC');
+      if (rest.length !== 1) throw new UsageError('usage: shardvault location add SPEC [--domain DOMAIN]');
       warnAboutPasswords(rest, io);
-      const added = await withVault(io, args, { unlock: true }, (vault) => addLocation(vault, rest[0]!));
+      const domain = one(args, 'domain');
+      const added = await withVault(io, args, { unlock: true }, async (vault) => {
+        const info = await addLocation(vault, rest[0]!, undefined, undefined, domain === undefined ? {} : { domain });
+        for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+        return info;
+      });
       print(
         io,
         added,
-        () => `Added ${added.name} (${added.display}); the key shares were dealt again over every location`,
+        () =>
+          `Added ${added.name} (${added.display}${added.domain === undefined ? '' : `, in ${added.domain}`}); ` +
+          'the key shares were dealt again over every location',
       );
       return 0;
     }
@@ -655,6 +694,7 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
             name: l.name,
             kind: l.kind,
             display: l.display,
+            domain: vault.domainLocations().find((d) => d.id === l.id)?.domain ?? null,
             // A location this device learned from the vault and has no credentials for yet.
             needsSignIn: vault.needsSignIn(l.id),
           })),
@@ -663,8 +703,13 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
       print(io, list, () =>
         [
           table(
-            ['NAME', 'KIND', 'WHERE'],
-            list.map((l) => [l.name, l.kind, l.needsSignIn ? `${l.display} (needs sign-in)` : l.display]),
+            ['NAME', 'KIND', 'DOMAIN', 'WHERE'],
+            list.map((l) => [
+              l.name,
+              l.kind,
+              l.domain ?? '-',
+              l.needsSignIn ? `${l.display} (needs sign-in)` : l.display,
+            ]),
           ),
           ...list
             .filter((l) => l.needsSignIn)
@@ -676,23 +721,36 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
     case 'login':
     case 'edit': {
       const newName = one(args, 'name');
+      const domain = one(args, 'domain');
       // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
-      if (sub === 'login' || (rest.length === 1 && newName === undefined)) {
+      if (sub === 'login' || (rest.length === 1 && newName === undefined && domain === undefined)) {
+        if (domain !== undefined) throw new UsageError('usage: shardvault location login NAME');
         if (rest.length !== 1 || newName !== undefined) throw new UsageError('usage: shardvault location login NAME');
         const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, rest[0]!));
         print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
         return 0;
       }
       if (rest.length < 1 || rest.length > 2)
-        throw new UsageError('usage: shardvault location edit NAME [SPEC] [--name NEW]');
+        throw new UsageError('usage: shardvault location edit NAME [SPEC] [--name NEW] [--domain DOMAIN]');
       if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
       const change = {
         ...(newName !== undefined ? { name: newName } : {}),
+        ...(domain !== undefined ? { domain } : {}),
         ...(rest[1] ? { spec: rest[1] } : {}),
         allowInsecureHttp: args.flags.has('allow-insecure-http'),
       };
-      const edited = await withVault(io, args, { unlock: true }, (vault) => editLocation(vault, rest[0]!, change));
-      print(io, edited, () => `Location ${rest[0]} is now ${edited.name} (${edited.display})`);
+      const edited = await withVault(io, args, { unlock: true }, async (vault) => {
+        const info = await editLocation(vault, rest[0]!, change);
+        for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+        return info;
+      });
+      print(
+        io,
+        edited,
+        () =>
+          `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
+          (domain === undefined ? '' : '; the key shares were dealt again over the domains'),
+      );
       return 0;
     }
     case 'remove': {
@@ -723,7 +781,7 @@ async function locationCommand(args: Parsed, io: Io): Promise<number> {
     }
     default:
       throw new UsageError(
-        'usage: shardvault location add SPEC | list | edit NAME [SPEC] [--name NEW] | login NAME | remove NAME [--untrusted] | test NAME',
+        'usage: shardvault location add SPEC [--domain D] | list | edit NAME [SPEC] [--name NEW] [--domain D] | login NAME | remove NAME [--untrusted] | test NAME',
       );
   }
 }

@@ -45,6 +45,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
   const [health, known] = await Promise.all([vault.health(), holdings(vault)]);
   if (options.save) await vault.saveProfile().catch(() => undefined);
   const paths = [...known.held.values()].flatMap((listing) => [...(listing?.keys() ?? [])]);
+  const domains = vault.domainLocations();
   return {
     vault: summary(vault),
     locked: !vault.unlocked,
@@ -64,10 +65,12 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         error: h.error,
         warning: vault.locationWarning(l.id),
         signIn: signInOf(vault.profileLocations().find((e) => e.id === l.id)),
+        domain: domains.find((d) => d.id === l.id)?.domain ?? null,
       };
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
+    domainWarnings: vault.domainWarnings(),
   };
 }
 

@@ -66,6 +66,8 @@ export interface LocationStatus {
   readonly warning: string | null;
   /** Not used on this device until someone signs in to it here (a new machine), or null. */
   readonly signIn: SignIn | null;
+  /** Its failure domain (locations that fail together), or null. */
+  readonly domain: string | null;
 }
 
 export interface StatusReport {
@@ -76,6 +78,8 @@ export interface StatusReport {
   readonly damaged: number;
   /** How many locations a new file needs shards on by default on this device (--happy). */
   readonly happy: number;
+  /** What the locations' failure domains cost the policy, in words; empty when nothing. */
+  readonly domainWarnings: readonly string[];
 }
 
 export interface FileEntry {

@@ -49,6 +49,8 @@ import {
   LOCATION_KIND_NAMES,
   LOCATION_NAME,
   LOCATION_NAME_RULE,
+  LOCATION_DOMAIN,
+  LOCATION_DOMAIN_RULE,
 } from './location-kinds';
 import { redactCredentials } from './redact';
 
@@ -295,6 +297,13 @@ export const locationName = string({
   pattern: LOCATION_NAME,
   expected: `a location name (${LOCATION_NAME_RULE})`,
 });
+/** A location's failure domain ('' in a request: none). */
+export const locationDomain = string({
+  min: 1,
+  max: 64,
+  pattern: LOCATION_DOMAIN,
+  expected: `a domain (${LOCATION_DOMAIN_RULE})`,
+});
 /** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
 export const hostKeyFingerprint = string({
   min: 1,
@@ -373,12 +382,20 @@ export const locationStatus: Schema<LocationStatus> = object(
         'drop',
       ),
     ),
+    domain: nullable(locationDomain),
   },
   'drop',
 );
 
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
+  {
+    vault: vaultSummary,
+    locked: boolean,
+    locations: array(locationStatus),
+    damaged: count,
+    happy: count,
+    domainWarnings: array(string({ max: 2048 }), { max: 128 }),
+  },
   'drop',
 );
 

@@ -14,7 +14,12 @@ import type { KdfParams } from '../crypto/kdf';
 import { CorruptError, ShardvaultError } from '../errors';
 import { readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
-import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
+import {
+  isLocationDomain,
+  LOCATION_DOMAIN_RULE,
+  LOCATION_KIND_NAMES,
+  type LocationKindName,
+} from '../../shared/location-kinds';
 import { ID_BYTES, MAX_LOCATIONS, readKdfParams, readSalt } from '../format/records';
 import type { KeyPin } from './keys';
 
@@ -33,6 +38,8 @@ export interface ProfileLocation {
    * not used until someone signs in here (location-ops.ts signInLocation). Absent: false.
    */
   readonly needsSignIn?: boolean;
+  /** Its failure domain as the head last said (status reads it before an unlock). Absent: none. */
+  readonly domain?: string;
 }
 
 export interface Profile {
@@ -130,6 +137,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     lastHeadCounter: j.int(o['lastHeadCounter'], 'lastHeadCounter', 0, Number.MAX_SAFE_INTEGER),
     locations: j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
       const flagged = typeof v === 'object' && v !== null && 'needsSignIn' in v;
+      const withDomain = typeof v === 'object' && v !== null && 'domain' in v;
       const l = j.object(v, `locations[${i}]`, [
         'id',
         'name',
@@ -138,9 +146,14 @@ export function decodeProfile(bytes: Uint8Array): Profile {
         'sealedSecrets',
         'lastSeen',
         ...(flagged ? ['needsSignIn'] : []),
+        ...(withDomain ? ['domain'] : []),
       ]);
       if (flagged && l['needsSignIn'] !== true) j.fail(`locations[${i}].needsSignIn`, 'must be true when present');
+      const domain = withDomain ? j.string(l['domain'], `locations[${i}].domain`, 64) : undefined;
+      if (domain !== undefined && !isLocationDomain(domain))
+        j.fail(`locations[${i}].domain`, `must be ${LOCATION_DOMAIN_RULE}`);
       return {
+        ...(domain !== undefined ? { domain } : {}),
         ...(flagged ? { needsSignIn: true } : {}),
         id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
         name: j.string(l['name'], `locations[${i}].name`, 64),
