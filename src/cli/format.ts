@@ -53,9 +53,7 @@ export function humanStatus(r: StatusReport): string {
   return [
     `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}`,
     table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
-    ...(r.domainWarnings.length > 0
-      ? ['', 'Failure domains:', ...r.domainWarnings.map((w) => `  warning: ${w}`)]
-      : []),
+    ...(r.domainWarnings.length > 0 ? ['', 'Failure domains:', ...r.domainWarnings.map((w) => `  warning: ${w}`)] : []),
     ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
     ...(signIns.length > 0 ? ['', 'Needs sign-in:', ...signIns] : []),
     ...r.locations

@@ -239,7 +239,8 @@ function domainsOf(args: Parsed): Record<string, string> {
   const out: Record<string, string> = {};
   for (const given of args.values.get('domain') ?? []) {
     const eq = given.indexOf('=');
-    if (eq < 1) throw new UsageError(`--domain ${given}: give NAME=DOMAIN (NAME: a location's #NAME or loc1, loc2, ...)`);
+    if (eq < 1)
+      throw new UsageError(`--domain ${given}: give NAME=DOMAIN (NAME: a location's #NAME or loc1, loc2, ...)`);
     const name = given.slice(0, eq);
     if (name in out) throw new UsageError(`--domain gives ${name} twice`);
     out[name] = given.slice(eq + 1);

@@ -43,7 +43,9 @@ export function kitPolicyWords(k: KitFacts): string[] {
   return [
     `Each file is split into ${k.total} shards${copies}; any ${k.data} of them give the file back.`,
     `The vault survives losing any ${plural(k.survives, 'location')}` +
-      (k.survivesDomains === null ? '.' : ` or any ${plural(k.survivesDomains, 'domain')} (locations that fail together).`),
+      (k.survivesDomains === null
+        ? '.'
+        : ` or any ${plural(k.survivesDomains, 'domain')} (locations that fail together).`),
     `Unlocking needs key shares from ${k.threshold} locations${k.survivesDomains === null ? '' : ' in different domains'}, ` +
       `so fewer than ${k.threshold} learn nothing about the key.`,
   ];
@@ -79,7 +81,8 @@ export function kitText(k: KitFacts): string {
     '',
     'Where the vault lives:',
     ...k.locations.map(
-      (l) => `  ${l.name.padEnd(width)}  ${l.kind.padEnd(6)}  ${l.display}${l.domain ? `   [domain: ${l.domain}]` : ''}`,
+      (l) =>
+        `  ${l.name.padEnd(width)}  ${l.kind.padEnd(6)}  ${l.display}${l.domain ? `   [domain: ${l.domain}]` : ''}`,
     ),
     '',
     'The policy:',

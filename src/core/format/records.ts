@@ -396,10 +396,7 @@ export const HEAD_FORMAT_VERSION = 3;
 export const DOMAIN_HEAD_VERSION = 4;
 
 export function headHeader(h: HeadHeader, version = HEAD_FORMAT_VERSION): Uint8Array {
-  return writeRecord('SVHD', version, [
-    { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
-    { u64: h.counter },
-  ]);
+  return writeRecord('SVHD', version, [{ bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) }, { u64: h.counter }]);
 }
 
 export function readHeadHeader(bytes: Uint8Array): {

@@ -73,9 +73,9 @@ function lossPerDomain(placement: readonly (readonly string[])[], keyOf: (id: st
  * Places `total` shards of a file whose reading needs `data` of them: round robin over the
  * locations interleaved by domain (placeShards), then, with one copy per shard, shards move
  * from a domain holding more than the file can lose (total − data) to the least loaded
- * domain that has room, onto its least loaded location. Where no domain has room the
- * locations can't meet the policy across domains, and the placement is the even spread
- * (domainWarnings says so). Without shared domains it is placeShards itself.
+ * domain that has room, onto its least loaded location. Where the domains can't hold the
+ * file that way the locations can't meet the policy across domains, and the placement is
+ * the even spread (domainWarnings says so). Without shared domains it is placeShards itself.
  */
 export function placeInDomains(
   total: number,
@@ -88,8 +88,9 @@ export function placeInDomains(
   if (!sharing) return placeShards(total, replicas, ids);
   const placement = placeShards(total, replicas, interleaveByDomain(ids, keyOf));
   if (replicas !== 1) return placement;
-  const cap = total - data;
   const domains = [...new Set(ids.map(keyOf))];
+  // Where the domains can't meet total − data each, the even spread is the best there is.
+  const cap = Math.max(total - data, Math.ceil(total / domains.length));
   const count = (key: string): number => placement.filter((c) => keyOf(c[0]!) === key).length;
   const load = (id: string): number => placement.filter((c) => c[0] === id).length;
   for (;;) {

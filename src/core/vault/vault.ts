@@ -68,12 +68,7 @@ import {
   type UnlockSecret,
   type VaultKeys,
 } from './keys';
-import {
-  checkPolicy,
-  sharesLocations,
-  survivesLosses,
-  type PolicyNumbers,
-} from './policy';
+import { checkPolicy, sharesLocations, survivesLosses, type PolicyNumbers } from './policy';
 import { mergeHeads, sameContent } from './merge';
 import {
   domainField,
