@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { kitFacts } from './kit';
 import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
 import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
@@ -320,7 +321,13 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
-        await addLocation(v, readLocation(req.location), confirm, req.allowInsecureHttp ?? false);
+        await addLocation(
+          v,
+          readLocation(req.location),
+          confirm,
+          req.allowInsecureHttp ?? false,
+          req.domain === undefined ? {} : { domain: req.domain },
+        );
       }),
     editLocation: (req) =>
       serial(async () => {
@@ -329,10 +336,12 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const change = {
           ...(req.newName !== undefined ? { name: req.newName } : {}),
           ...(req.location !== undefined ? { spec: readLocation(req.location) } : {}),
+          ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
         await editLocation(await unlocked(), req.name, change, confirm);
       }),
+    kitFacts: () => beside(async () => kitFacts(await unlocked())),
     removeLocation: (req) =>
       serial(async () => {
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });

@@ -5,6 +5,8 @@
  * only (the recovery code once, in the recovery kit). Paths the renderer names are read or
  * written only when the user picked them (src/main/picked-files.ts).
  */
+import { writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
@@ -102,6 +104,21 @@ async function start(): Promise<void> {
     activity: () => {
       idle.touch();
       return Promise.resolve();
+    },
+    // The recovery kit on screen, printed by Chromium to a PDF where the user says (Settings →
+    // Print recovery kit). The page holds no credential (src/shared/kit.ts), so neither does the file.
+    printToPdf: async (req, sender) => {
+      const win = windowOf(sender);
+      const options: Electron.SaveDialogOptions = {
+        title: 'Save the recovery kit',
+        defaultPath: join(app.getPath('documents'), basename(req.name)),
+        filters: [{ name: 'PDF', extensions: ['pdf'] }],
+      };
+      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+      if (result.canceled || !result.filePath) return false;
+      const pdf = await sender.printToPDF({ printBackground: true, pageSize: 'A4' });
+      await writeFile(result.filePath, pdf);
+      return true;
     },
     chooseFolder: async (_req, sender) => {
       const win = windowOf(sender);

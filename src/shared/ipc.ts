@@ -42,6 +42,7 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import type { KitFacts } from './kit';
 import { type ErrorCode, isEngineErrorCode } from './errors';
 import {
   fieldNames,
@@ -304,6 +305,8 @@ export const locationDomain = string({
   pattern: LOCATION_DOMAIN,
   expected: `a domain (${LOCATION_DOMAIN_RULE})`,
 });
+/** A domain as a form gives it: '' for none (the engine trims and checks it, domains.ts readDomain). */
+const domainGiven = string({ max: 64 });
 /** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
 export const hostKeyFingerprint = string({
   min: 1,
@@ -395,6 +398,29 @@ export const statusReport: Schema<StatusReport> = object(
     damaged: count,
     happy: count,
     domainWarnings: array(string({ max: 2048 }), { max: 128 }),
+  },
+  'drop',
+);
+
+export const kitFacts: Schema<KitFacts> = object(
+  {
+    vaultId: string({ min: 1, max: 256 }),
+    fingerprint: nullable(string({ min: 1, max: 64 })),
+    made: isoTime,
+    data: count,
+    total: count,
+    threshold: count,
+    replicas: count,
+    survives: count,
+    survivesDomains: nullable(count),
+    locations: array(
+      object(
+        { name: label, kind: oneOf(LOCATION_KIND_NAMES), display: label, domain: nullable(locationDomain) },
+        'drop',
+      ),
+      { max: 64 },
+    ),
+    recoveryCode: nullable(recoveryCode),
   },
   'drop',
 );
@@ -650,7 +676,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   addLocation: call(
     'addLocation',
     object(
-      { location: locationInput, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      {
+        location: locationInput,
+        hostKey: optional(hostKeyFingerprint),
+        allowInsecureHttp: optional(boolean),
+        domain: optional(domainGiven),
+      },
       'reject',
     ),
     nothing,
@@ -664,11 +695,13 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         location: optional(locationInput),
         hostKey: optional(hostKeyFingerprint),
         allowInsecureHttp: optional(boolean),
+        domain: optional(domainGiven),
       },
       'reject',
     ),
     nothing,
   ),
+  kitFacts: call('kitFacts', nothing, kitFacts),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
   checkFolder: call(
@@ -720,6 +753,8 @@ const frontEndCalls = {
   ),
   /** The user did something in the UI: postpones the auto-lock. */
   activity: call('activity', nothing, nothing),
+  /** The page on screen (the recovery kit) as a PDF, to a path the user picks; false when cancelled. */
+  printToPdf: call('printToPdf', object({ name: fileName }, 'reject'), boolean, true),
   /** Native folder dialog: a local-folder location. */
   chooseFolder: call('chooseFolder', nothing, nullable(hostPath), true),
   /** Native save dialog for an export. The desktop app accepts getFile only to a path the
@@ -762,6 +797,7 @@ export type MainCallResponse<N extends MainCallName> = Infer<MainCalls[N]['respo
 export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'status',
   'recoveryKit',
+  'kitFacts',
   'listFiles',
   'accessLog',
   'placement',

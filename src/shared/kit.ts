@@ -40,13 +40,19 @@ export const KIT_TITLE = 'Shardvault recovery kit';
 /** The policy in plain words, a sentence a line. */
 export function kitPolicyWords(k: KitFacts): string[] {
   const copies = k.replicas > 1 ? `, each kept in ${k.replicas} copies` : '';
+  // Key shares are dealt one per domain when the domains are at least t (core domains.ts shareGroups).
+  const domains = new Set(k.locations.map((l, i) => l.domain ?? `\0${i}`)).size;
+  const perDomain = k.survivesDomains !== null && domains >= k.threshold;
+  const domainLoss =
+    k.survivesDomains === null
+      ? '.'
+      : k.survivesDomains === 0
+        ? ', but not the loss of a whole domain (locations that fail together).'
+        : ` or any ${plural(k.survivesDomains, 'domain')} (locations that fail together).`;
   return [
     `Each file is split into ${k.total} shards${copies}; any ${k.data} of them give the file back.`,
-    `The vault survives losing any ${plural(k.survives, 'location')}` +
-      (k.survivesDomains === null
-        ? '.'
-        : ` or any ${plural(k.survivesDomains, 'domain')} (locations that fail together).`),
-    `Unlocking needs key shares from ${k.threshold} locations${k.survivesDomains === null ? '' : ' in different domains'}, ` +
+    `The vault survives losing any ${plural(k.survives, 'location')}${domainLoss}`,
+    `Unlocking needs key shares from ${k.threshold} locations${perDomain ? ' in different domains' : ''}, ` +
       `so fewer than ${k.threshold} learn nothing about the key.`,
   ];
 }
