@@ -1343,6 +1343,8 @@ export class Vault {
       );
     }
     const generation = head.generation + 1;
+    const dealt = change(head).locations;
+    const groups = shareGroups(dealt, head.policy.threshold);
     const shares = await dealShares(
       this.vk,
       {
@@ -1351,23 +1353,29 @@ export class Vault {
         threshold: head.policy.threshold,
         locationIds: head.locations.map((l) => l.id),
         // Over the domains the change leaves (a location's new domain is dealt with it).
-        groups: shareGroups(change(head).locations, head.policy.threshold),
+        groups,
       },
       sealing?.pk ?? this.pk,
       sealing?.rk ?? head.recoveryKey,
     );
     const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.records.get(l.id)!));
     const ok = written.filter((w) => w.value !== undefined).length;
+    // Locations of one failure domain hold one share between them: what counts towards t is
+    // the distinct shares reached, not the locations.
+    const groupOf = (id: string): string => groups?.[dealt.findIndex((e) => e.id === id)] ?? id;
+    const sharesReached = new Set(written.filter((w) => w.value !== undefined).map((w) => groupOf(w.location.id))).size;
     const away = written.filter((w) => w.error instanceof ShardvaultError && w.error.code === 'offline');
     const outcome: RedealOutcome = {
       reached: written.filter((w) => w.value !== undefined).map((w) => w.location.name),
       away: away.map((w) => w.location.name),
       retired: false,
     };
-    if (ok < head.policy.threshold) {
+    if (sharesReached < head.policy.threshold) {
       throw new ShardvaultError(
         'unavailable',
-        `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
+        groups === undefined
+          ? `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`
+          : `the new key shares reached ${plural(sharesReached, 'failure domain')}; ${head.policy.threshold} are needed to unlock with them`,
       );
     }
     await sealing?.beforeCommit?.(outcome.reached);
@@ -1384,7 +1392,9 @@ export class Vault {
       );
       return { ...outcome, retired: true };
     }
-    if (ok < safe) {
+    const safeShares =
+      groups === undefined ? 0 : Math.min(new Set(groups).size, head.policy.threshold + this.domainsSurvive());
+    if (ok < safe || sharesReached < safeShares) {
       // Old generations stay: until t + X locations hold the new one, losing some of them
       // must not lock the vault out.
       this.options.onWarning?.(
