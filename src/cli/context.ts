@@ -22,6 +22,11 @@ export interface Io {
 }
 
 /** A command's answer: `value` as JSON under --json, else the text `human` makes. */
+/** What the locations' failure domains cost the policy, after a location change (domains.ts). */
+export function warnAboutDomains(vault: Vault, io: Io): void {
+  for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+}
+
 export function print(io: Io, value: unknown, human: () => string): void {
   io.out(io.json ? JSON.stringify(value, null, 2) : human());
 }

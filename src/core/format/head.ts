@@ -192,10 +192,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
       display: j.string(l['display'], `locations[${i}].display`, 2048),
       ...(withSpec ? { spec: j.string(l['spec'], `locations[${i}].spec`, MAX_LOCATION_SPEC) } : {}),
     };
-    if (!withDomain) return entry;
-    const domain = j.string(l['domain'], `locations[${i}].domain`, 64);
-    if (!isLocationDomain(domain)) j.fail(`locations[${i}].domain`, `must be ${LOCATION_DOMAIN_RULE}`);
-    return { ...entry, domain };
+    return withDomain ? { ...entry, domain: readDomainField(j, l['domain'], `locations[${i}].domain`) } : entry;
   });
   const files = j.array(o['files'], 'files', MAX_FILES).map((v, i) => {
     const f = j.object(v, `files[${i}]`, ['id', 'version', 'name', 'size', 'sha256', 'created']);
@@ -245,6 +242,13 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     dealId,
     kdf,
   };
+}
+
+/** A location's `domain` (head version 4, and the profile's copy): the one rule, LOCATION_DOMAIN. */
+export function readDomainField(j: JsonReader, value: unknown, field: string): string {
+  const domain = j.string(value, field, 64);
+  if (!isLocationDomain(domain)) j.fail(field, `must be ${LOCATION_DOMAIN_RULE}`);
+  return domain;
 }
 
 export function readPolicy(j: JsonReader, value: unknown): Policy {

@@ -12,14 +12,9 @@ import * as nodePath from 'node:path';
 import { toBase64, utf8 } from '../crypto/bytes';
 import type { KdfParams } from '../crypto/kdf';
 import { CorruptError, ShardvaultError } from '../errors';
-import { readPolicy, type Policy } from '../format/head';
+import { readDomainField, readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
-import {
-  isLocationDomain,
-  LOCATION_DOMAIN_RULE,
-  LOCATION_KIND_NAMES,
-  type LocationKindName,
-} from '../../shared/location-kinds';
+import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
 import { ID_BYTES, MAX_LOCATIONS, readKdfParams, readSalt } from '../format/records';
 import type { KeyPin } from './keys';
 
@@ -149,9 +144,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
         ...(withDomain ? ['domain'] : []),
       ]);
       if (flagged && l['needsSignIn'] !== true) j.fail(`locations[${i}].needsSignIn`, 'must be true when present');
-      const domain = withDomain ? j.string(l['domain'], `locations[${i}].domain`, 64) : undefined;
-      if (domain !== undefined && !isLocationDomain(domain))
-        j.fail(`locations[${i}].domain`, `must be ${LOCATION_DOMAIN_RULE}`);
+      const domain = withDomain ? readDomainField(j, l['domain'], `locations[${i}].domain`) : undefined;
       return {
         ...(domain !== undefined ? { domain } : {}),
         ...(flagged ? { needsSignIn: true } : {}),

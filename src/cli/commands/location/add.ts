@@ -2,7 +2,7 @@
 import { addLocation } from '../../../core/vault/location-ops';
 import { one } from '../../args';
 import { expectArguments, type Command } from '../../command';
-import { print, warnAboutPasswords, withVault } from '../../context';
+import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
 
 export const add: Command = {
   name: 'location add',
@@ -22,7 +22,7 @@ export const add: Command = {
         undefined,
         domain === undefined ? {} : { domain },
       );
-      for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+      warnAboutDomains(vault, io);
       return info;
     });
     print(

@@ -8,7 +8,7 @@ import { addressOf } from '../../../core/vault/locations';
 import type { Vault } from '../../../core/vault/vault';
 import { one } from '../../args';
 import { usageError, usageOf, type Command } from '../../command';
-import { print, warnAboutPasswords, withVault } from '../../context';
+import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
 import { readSecret } from '../../prompt';
 
 export const edit: Command = {
@@ -33,7 +33,7 @@ export const edit: Command = {
     };
     const edited = await withVault(io, args, { unlock: true }, async (vault) => {
       const info = await editLocation(vault, rest[0]!, change);
-      for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+      warnAboutDomains(vault, io);
       return info;
     });
     print(
