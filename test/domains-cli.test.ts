@@ -165,6 +165,25 @@ describe('failure domains in the CLI', () => {
     ok(await cli(['get', 'photo.bin', '--output', out]));
     expect(Buffer.compare(await fs.readFile(out), await fs.readFile(file))).toBe(0);
   });
+
+  it('refuses a domain change whose new key shares reach only one domain, and changes nothing', async () => {
+    // office and parents unplugged: usb, nas (home) and cloud answer. Putting cloud in home
+    // would leave every share reached in one domain: one share, t = 2.
+    const parents = nodePath.join(root.path, 'parents');
+    await fs.rename(dirs['office']!, `${dirs['office']!}.away`);
+    await fs.rename(parents, `${parents}.away`);
+    try {
+      const r = await cli(['location', 'edit', 'cloud', '--domain', 'home']);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/the new key shares reached 1 failure domain; 2 are needed to unlock with them/);
+    } finally {
+      await fs.rename(`${dirs['office']!}.away`, dirs['office']!);
+      await fs.rename(`${parents}.away`, parents);
+    }
+    const listed = parseJson<{ name: string; domain: string | null }[]>(ok(await cli(['location', 'list', '--json'])));
+    expect(listed.find((l) => l.name === 'cloud')!.domain).toBeNull();
+    ok(await cli(['ls']));
+  });
 });
 
 describe('the recovery kit', () => {
