@@ -5,6 +5,7 @@
  * with --with-recovery-code: then the code is read ($SHARDVAULT_RECOVERY_CODE, else typed),
  * checked against the vault (exit 3 if it is not this vault's), and printed in the blank.
  */
+import { kitFacts as kitFactsSchema } from '../../shared/ipc';
 import { kitText } from '../../shared/kit';
 import { kitFacts } from '../../core/kit';
 import { expectArguments, type Command } from '../command';
@@ -24,7 +25,7 @@ export const kit: Command = {
       const recoveryCode = asked ? await readSecret('SHARDVAULT_RECOVERY_CODE', 'Recovery code') : undefined;
       return kitFacts(vault, recoveryCode === undefined ? {} : { recoveryCode });
     });
-    print(io, facts, () => kitText(facts));
+    print(io, facts, () => kitText(facts), kitFactsSchema);
     return 0;
   },
 };
