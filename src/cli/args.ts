@@ -31,6 +31,8 @@ const VALUE_OPTIONS = new Set([
   'expect-fingerprint',
   'happy',
   'lose',
+  'domain',
+  'lose-domain',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',
@@ -50,6 +52,7 @@ const FLAG_OPTIONS = new Set([
   'recursive',
   'tree',
   'background',
+  'with-recovery-code',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

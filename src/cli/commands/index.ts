@@ -17,6 +17,7 @@ import { demo } from './demo';
 import { drill } from './drill';
 import { get } from './get';
 import { init } from './init';
+import { kit } from './kit';
 import { location } from './location';
 import { log } from './log';
 import { mv } from './mv';
@@ -51,6 +52,7 @@ export const commands: readonly Command[] = [
   location,
   drill,
   policy,
+  kit,
   passphrase,
   serve,
   mount,
