@@ -15,6 +15,7 @@ const coreLayers = [
   ['format', ['crypto']],
   ['storage', ['format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage']],
+  ['node-server', ['crypto', 'format', 'storage']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

@@ -66,11 +66,15 @@ ${`  ${DRILL_USAGE}`.padEnd(43)}would every file read and the vault unlock witho
                                            seal the key shares under a new passphrase ($SHARDVAULT_NEW_PASSPHRASE,
                                            else typed twice); --new-recovery-code also retires the recovery code
   serve [--port P]                         the desktop UI in a browser, on this machine only
+  node serve --dir DIR --listen HOST:PORT [--public-host NAME]
+                                           this machine as a Shardvault node for one vault: prints the
+                                           SPEC to add it with (docs/NODE.md); runs until Ctrl+C
   demo  [--size BYTES] [--keep]            a demo vault over temporary folders
 
 SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
 webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, or s3(+http)://KEY:SECRET@HOST:PORT/BUCKET/PREFIX
-[?region=R&style=virtual], optionally followed by #NAME (default loc1, loc2, ...).
+[?region=R&style=virtual], or node+https://HOST:PORT/?fingerprint=SHA256:...&enrol=CODE (the line
+\`node serve\` prints), optionally followed by #NAME (default loc1, loc2, ...).
 --trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
 --allow-insecure-http lets a WebDAV password or S3 requests go over plain http to another machine (init, open,
 location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.
@@ -628,6 +632,10 @@ async function run(args: Parsed, io: Io): Promise<number> {
       const { serve } = await import('./serve-command');
       return serve(args, io);
     }
+    case 'node': {
+      const { nodeCommand } = await import('./node-command');
+      return nodeCommand(args, io);
+    }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(args.command)} (see shardvault --help)`);
   }
@@ -764,10 +772,13 @@ async function signIn(vault: Vault, name: string): Promise<{ name: string; displ
 }
 
 // Ctrl-C or a kill: remove a get's temporary output (it holds plaintext) before exiting.
+// Registered first, so it runs before a server's own handler.
 // The profile lock is left to the next process, which takes over a dead process's lock.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     removeAllSync();
+    // A server (`serve`, `node serve`) that listens for it stops by itself and exits 0.
+    if (process.listenerCount(signal) > 1) return;
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
