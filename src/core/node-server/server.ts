@@ -67,6 +67,8 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+const TOO_LARGE = `an object larger than ${MAX_OBJECT_BYTES} bytes is refused`;
+
 class Refusal extends Error {
   constructor(
     readonly code: NodeErrorCode,
@@ -167,17 +169,28 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
       throw new Refusal('unauthenticated', 'the body is not the one signed (trailer hash or signature)');
   }
 
-  async function* hashed(req: IncomingMessage, auth: Authenticated): AsyncGenerator<Uint8Array> {
+  /** The body of a PUT as it arrives, hashed; the refusal it ends with is kept in `gate` (the
+   * backend's put wraps what it throws). */
+  async function* hashed(
+    req: IncomingMessage,
+    auth: Authenticated,
+    gate: { refusal: Refusal | null },
+  ): AsyncGenerator<Uint8Array> {
     const h = createHash('sha256');
     let total = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > MAX_OBJECT_BYTES) throw new Refusal('too-large', `an object is at most ${MAX_OBJECT_BYTES} bytes`);
-      h.update(chunk);
-      yield chunk;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > MAX_OBJECT_BYTES) throw new Refusal('too-large', TOO_LARGE);
+        h.update(chunk);
+        yield chunk;
+      }
+      // Thrown before the last `next()` returns: the backend's put fails before its rename.
+      checkTrailer(req, auth, h.digest('hex'));
+    } catch (err) {
+      if (err instanceof Refusal) gate.refusal = err;
+      throw err;
     }
-    // Thrown before the last `next()` returns: the backend's put fails before its rename.
-    checkTrailer(req, auth, h.digest('hex'));
   }
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -217,8 +230,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
         noQuery();
         if (auth.bodyHash !== TRAILER_HASH) throw new Refusal('unauthenticated', 'a PUT is signed by its trailer');
         const declared = Number(req.headers['content-length'] ?? 0);
-        if (declared > MAX_OBJECT_BYTES)
-          throw new Refusal('too-large', `an object is at most ${MAX_OBJECT_BYTES} bytes`);
+        if (declared > MAX_OBJECT_BYTES) throw new Refusal('too-large', TOO_LARGE);
         let bytes: number;
         if (p === PATHS.vault) {
           // The location record names the vault: the node serves one.
@@ -237,7 +249,12 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
             );
           bytes = await store.put(p, body);
         } else {
-          bytes = await store.put(p, hashed(req, auth));
+          const gate: { refusal: Refusal | null } = { refusal: null };
+          try {
+            bytes = await store.put(p, hashed(req, auth, gate));
+          } catch (err) {
+            throw gate.refusal ?? err;
+          }
         }
         return json(res, 200, { bytes });
       }
@@ -350,7 +367,11 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
     let message: string;
     if (err instanceof Refusal) [code, message] = [err.code, err.message];
     else if (err instanceof NotFoundError) [code, message] = ['not-found', 'no such object'];
-    else if (err instanceof ForeignObjectError) [code, message] = ['foreign', 'not a name or object the vault makes'];
+    else if (err instanceof ForeignObjectError)
+      [code, message] = [
+        'foreign',
+        'not followed: a link, folder or special file is where the vault keeps objects, or the name is not one it makes',
+      ];
     else if (err instanceof RangeError) [code, message] = ['bad-request', err.message];
     else if (err instanceof ShardvaultError && err.code === 'no-space')
       [code, message] = ['no-space', 'the node is full'];
