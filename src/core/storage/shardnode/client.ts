@@ -56,6 +56,17 @@ export interface NodeClientOptions {
   readonly timeoutMs?: number;
 }
 
+/** A node answered a guard call with a refusal (4xx): its status and words, never a transport failure. */
+export class GuardRefusedError extends ShardvaultError {
+  override readonly name = 'GuardRefusedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('permission', message);
+  }
+}
+
 /** The certificate's pin, from its DER. */
 const pinOf = (der: Uint8Array): string =>
   spkiFingerprint(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' }));
@@ -421,12 +432,21 @@ export class ShardNodeClient implements StorageNode {
 
   /** A guard call (POST /v1/guard/<method>): a JSON body, a JSON answer. */
   async guard(method: string, body: unknown): Promise<unknown> {
-    return this.callJson(
-      'POST',
-      `${PROTOCOL_PREFIX}/guard/${method}`,
-      Buffer.from(JSON.stringify(body)),
-      `guard ${method}`,
-    );
+    await this.enrolled();
+    const { res } = await this.send('POST', `${PROTOCOL_PREFIX}/guard/${method}`, Buffer.from(JSON.stringify(body)));
+    const status = res.statusCode ?? 0;
+    if (status >= 500 || status === 401 || status === 403) throw await this.refusal(res, `guard ${method}`);
+    const text = (await this.readAll(res, MAX_JSON_BODY)).toString('utf8');
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw new CorruptError(`${this.display}: guard ${method}: the answer is not JSON`);
+    }
+    if (status === 200) return answer;
+    const said = (answer as Partial<NodeErrorBody> | null)?.message;
+    const words = typeof said === 'string' ? said.replace(/[\p{Cc}]/gu, ' ').slice(0, 300) : 'no reason given';
+    throw new GuardRefusedError(status, `${this.display}: guard ${method} refused (${status}): ${words}`);
   }
 
   /**
