@@ -5,6 +5,7 @@
  */
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '../helpers/cli';
 import { makeTempDir, removeDir, ServerProcess } from './process';
 
 const ROOT = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,6 +26,7 @@ export interface ShardNodeServer {
 
 /** Starts a node over `dir` (a fresh folder when absent). */
 export async function startShardNode(dir?: string, extra: readonly string[] = []): Promise<ShardNodeServer> {
+  ensureBuilt();
   const folder = dir ?? nodePath.join(await makeTempDir('node'), 'node');
   const proc = new ServerProcess('shardvault node', process.execPath, [
     BIN,

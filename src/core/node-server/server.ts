@@ -33,6 +33,7 @@ import {
   TRAILER_HASH,
   verifyFields,
   type NodeErrorCode,
+  type SignedFields,
 } from '../storage/shardnode/protocol';
 import { nodeSpec } from '../storage/shardnode/spec';
 import { RequestLog } from './log';
@@ -78,15 +79,10 @@ class Refusal extends Error {
   }
 }
 
-interface Authenticated {
+/** A request whose signature held: the fields signed, and who signed them. */
+interface Authenticated extends SignedFields {
   readonly device: string;
   readonly key: KeyObject;
-  readonly method: string;
-  readonly target: string;
-  readonly bodyHash: string;
-  readonly nonce: string;
-  readonly time: number;
-  readonly fingerprint: string;
 }
 
 export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode> {

@@ -14,13 +14,15 @@
  * time more than REQUEST_WINDOW_MS from its clock (or before it started), and a nonce it saw.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { FINGERPRINT } from '../url';
 
 export const NODE_SCHEME = 'node+https';
 export const PROTOCOL_PREFIX = '/v1';
 export const SIGNATURE_DOMAIN = 'shardvault-node-request-v1';
 
-/** `SHA256:` and the unpadded base64 of 32 bytes (a certificate's SubjectPublicKeyInfo digest). */
-export const NODE_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** `SHA256:` and the unpadded base64 of 32 bytes (a certificate's SubjectPublicKeyInfo digest),
+ * written as an SSH host key's fingerprint is. */
+export const NODE_FINGERPRINT = FINGERPRINT;
 /** An enrolment code: 128 bits, lowercase hex. */
 export const ENROL_CODE = /^[0-9a-f]{32}$/;
 /** A request nonce: 128 bits, lowercase hex. */

@@ -9,6 +9,7 @@
 import { UsageError } from '../../errors';
 import { specHost } from '../kinds/kind';
 import { splitName } from '../kinds/name';
+import { HOSTNAME } from '../url';
 import { ENROL_CODE, NODE_FINGERPRINT, NODE_SCHEME } from './protocol';
 
 export interface NodeAddress {
@@ -18,7 +19,6 @@ export interface NodeAddress {
   readonly fingerprint: string;
 }
 
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 
 /** The SPEC for a node; with an enrolment code until one device enrolled. */
