@@ -110,7 +110,3 @@ export function byteSize(p: Parsed, key: string): number | undefined {
   const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
   return Number(m[1]) * mult;
 }
-
-export function expectPositional(p: Parsed, count: number, usage: string): void {
-  if (p.positional.length !== count) throw new UsageError(`usage: shardvault ${usage}`);
-}

@@ -5,33 +5,34 @@
  * vault has no location by.
  */
 import { tmpdir } from 'node:os';
-import type { DrillReport } from '../shared/api';
-import { plural } from '../shared/format';
-import { drillWords } from '../shared/words';
-import { drill } from '../core/vault/drill';
-import type { Vault } from '../core/vault/vault';
-import { expectPositional, type Parsed } from './args';
-import { table } from './format';
+import type { DrillReport } from '../../shared/api';
+import { plural } from '../../shared/format';
+import { drillWords } from '../../shared/words';
+import { drill as drillVault } from '../../core/vault/drill';
+import { expectArguments, type Command } from '../command';
+import { print, withVault } from '../context';
+import { table } from '../format';
 
-export const DRILL_USAGE = 'drill [--lose LOC,LOC] [--open]';
-
-export async function drillCommand(
-  args: Parsed,
-  io: { out: (t: string) => void; json: boolean },
-  withVault: <T>(work: (vault: Vault, passphrase: string | undefined) => Promise<T>) => Promise<T>,
-): Promise<number> {
-  expectPositional(args, 0, DRILL_USAGE);
-  const lose = (args.values.get('lose') ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-  const open = args.flags.has('open');
-  const report = await withVault((vault, passphrase) =>
-    drill(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {}),
-  );
-  io.out(io.json ? JSON.stringify(report, null, 2) : humanDrill(report));
-  return report.ok ? 0 : 6;
-}
+export const drill: Command = {
+  name: 'drill',
+  usage: '[--lose LOC,LOC] [--open]',
+  summary:
+    'would every file read and the vault unlock without LOC,LOC and the unreachable? changes nothing; ' +
+    'exit 6 if something would be lost; --open also opens afresh from the rest, reads up to 10 files',
+  async run(args, io) {
+    expectArguments(args, 0, drill);
+    const lose = (args.values.get('lose') ?? [])
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
+    const open = args.flags.has('open');
+    const report = await withVault(io, args, { unlock: true }, (vault, passphrase) =>
+      drillVault(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {}),
+    );
+    print(io, report, () => humanDrill(report));
+    return report.ok ? 0 : 6;
+  },
+};
 
 function humanDrill(r: DrillReport): string {
   const lines = [drillWords(r)];

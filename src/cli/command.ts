@@ -1,0 +1,36 @@
+/**
+ * One CLI command: the word after `shardvault`, its usage, what it does, and how it runs.
+ * Help (help.ts) and usage errors are made from these fields; see commands/index.ts for how
+ * to add one.
+ */
+import { UsageError } from '../core/errors';
+import type { Parsed } from './args';
+import type { Io } from './context';
+
+export interface Command {
+  /** The word after `shardvault`; a subcommand's is its parent's and its own (`location add`). */
+  readonly name: string;
+  /** Its arguments and options after the name, as help and usage errors show them ('' for none). */
+  readonly usage: string;
+  /** What it does, for help: one line of plain words (help wraps it). */
+  readonly summary: string;
+  /** Runs it; resolves to the exit code (errors thrown are reported by main.ts). */
+  run(args: Parsed, io: Io): Promise<number>;
+  /** Its subcommands (`location add`, ...): help lists each; `run` dispatches to them. */
+  readonly subcommands?: readonly Command[];
+}
+
+/** `name usage`, as after `usage: shardvault `. */
+export function usageOf(command: Pick<Command, 'name' | 'usage'>): string {
+  return command.usage === '' ? command.name : `${command.name} ${command.usage}`;
+}
+
+/** A usage error (exit 2) quoting the command's usage. */
+export function usageError(command: Pick<Command, 'name' | 'usage'>): UsageError {
+  return new UsageError(`usage: shardvault ${usageOf(command)}`);
+}
+
+/** Refuses (exit 2, quoting the usage) unless exactly `count` positional arguments were given. */
+export function expectArguments(args: Parsed, count: number, command: Command): void {
+  if (args.positional.length !== count) throw usageError(command);
+}

@@ -1,0 +1,82 @@
+/**
+ * `shardvault location edit NAME [SPEC] [--name NEW]` and `location login NAME`, together:
+ * `edit NAME` alone is a sign-in, and a sign-in refused for a folder points at edit.
+ */
+import { UsageError } from '../../../core/errors';
+import { editLocation, signInLocation } from '../../../core/vault/location-ops';
+import { addressOf } from '../../../core/vault/locations';
+import type { Vault } from '../../../core/vault/vault';
+import { one } from '../../args';
+import { usageError, usageOf, type Command } from '../../command';
+import { print, warnAboutPasswords, withVault } from '../../context';
+import { readSecret } from '../../prompt';
+
+export const edit: Command = {
+  name: 'location edit',
+  usage: 'NAME [SPEC] [--name NEW]',
+  summary: 'rename a location, or give it a new address or new credentials',
+  async run(args, io) {
+    const rest = args.positional;
+    const newName = one(args, 'name');
+    // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
+    if (rest.length === 1 && newName === undefined) return login.run(args, io);
+    if (rest.length < 1 || rest.length > 2) throw usageError(edit);
+    if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
+    const change = {
+      ...(newName !== undefined ? { name: newName } : {}),
+      ...(rest[1] ? { spec: rest[1] } : {}),
+      allowInsecureHttp: args.flags.has('allow-insecure-http'),
+    };
+    const edited = await withVault(io, args, { unlock: true }, (vault) => editLocation(vault, rest[0]!, change));
+    print(io, edited, () => `Location ${rest[0]} is now ${edited.name} (${edited.display})`);
+    return 0;
+  },
+};
+
+export const login: Command = {
+  name: 'location login',
+  usage: 'NAME',
+  summary:
+    'the password (or key passphrase) of a location this device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)',
+  async run(args, io) {
+    if (args.positional.length !== 1 || one(args, 'name') !== undefined) throw usageError(login);
+    const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, args.positional[0]!));
+    print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
+    return 0;
+  },
+};
+
+/**
+ * Asks only for what the address lacks, on a terminal: an SFTP key's passphrase when the key
+ * file it names is encrypted (scripts: $SHARDVAULT_SFTP_KEY_PASSPHRASE), nothing when that key
+ * opens as it is, else the password (scripts: $SHARDVAULT_LOCATION_PASSWORD; empty, for SFTP:
+ * the ssh-agent and ~/.ssh keys).
+ */
+async function signIn(vault: Vault, name: string): Promise<{ name: string; display: string }> {
+  const location = vault.locations.find((l) => l.name === name);
+  if (!location) throw new UsageError(`no location named ${name}`);
+  const address = addressOf(vault.profileLocations().find((e) => e.id === location.id)!);
+  if (address === null)
+    throw new UsageError(
+      `${name} is a folder on this machine: it needs no sign-in (usage: shardvault ${usageOf(edit)})`,
+    );
+  if (address.hostKey && process.stderr.isTTY)
+    process.stderr.write(`${name}: the server must show host key ${address.hostKey}, as pinned in the vault\n`);
+  if (address.keyFile !== null) {
+    const { readKeyFile } = await import('../../../core/storage/ssh-keys');
+    const key = await readKeyFile(address.keyFile, null);
+    if (key === null)
+      throw new UsageError(`${name} logs in with the key ${address.keyFile}, which is not on this machine`);
+    if (key.problem !== 'encrypted') return signInLocation(vault, name, null);
+    const passphrase = await readSecret('SHARDVAULT_SFTP_KEY_PASSPHRASE', `Passphrase of ${address.keyFile}`);
+    return signInLocation(vault, name, { keyPassphrase: passphrase });
+  }
+  const given = process.env['SHARDVAULT_LOCATION_PASSWORD'];
+  const password =
+    given ??
+    (await readSecret(
+      'SHARDVAULT_LOCATION_PASSWORD',
+      `Password for ${name} (${location.display})${location.kind === 'sftp' ? ' (empty: the ssh-agent or ~/.ssh keys)' : ''}`,
+    ));
+  return signInLocation(vault, name, password ? { password } : null);
+}

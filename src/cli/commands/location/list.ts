@@ -1,0 +1,36 @@
+/** `shardvault location list`. */
+import { expectArguments, type Command } from '../../command';
+import { print, withVault } from '../../context';
+import { table } from '../../format';
+
+export const list: Command = {
+  name: 'location list',
+  usage: '',
+  summary: 'the locations, and which of them need sign-in on this device',
+  async run(args, io) {
+    expectArguments(args, 0, list);
+    const locations = await withVault(io, args, { unlock: false }, (vault) =>
+      Promise.resolve(
+        vault.locations.map((l) => ({
+          name: l.name,
+          kind: l.kind,
+          display: l.display,
+          // A location this device learned from the vault and has no credentials for yet.
+          needsSignIn: vault.needsSignIn(l.id),
+        })),
+      ),
+    );
+    print(io, locations, () =>
+      [
+        table(
+          ['NAME', 'KIND', 'WHERE'],
+          locations.map((l) => [l.name, l.kind, l.needsSignIn ? `${l.display} (needs sign-in)` : l.display]),
+        ),
+        ...locations
+          .filter((l) => l.needsSignIn)
+          .map((l) => `${l.name} needs sign-in on this device: shardvault location login ${l.name}`),
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
