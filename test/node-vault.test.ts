@@ -40,10 +40,11 @@ beforeAll(async () => {
     `${folders[0]}#a`,
     '--location',
     `${folders[1]}#b`,
+    // Three shards a file: once the node is added, each location holds one of every file.
     '--data',
-    '1',
-    '--total',
     '2',
+    '--total',
+    '3',
     '--threshold',
     '2',
     '--insecure-kdf-cost',
@@ -79,7 +80,7 @@ describe('a vault with a node location', () => {
   it('puts and gets a file; the node holds no name or plaintext, and logs the requests', async () => {
     file.path = nodePath.join(await root.dir('in'), 'report-secret-name.bin');
     file.sha = await writeRandomFile(file.path, 300_000);
-    const put = await cli(['put', file.path, '--survive', '1']);
+    const put = await cli(['put', file.path]);
     expect(put.code, put.stderr).toBe(0);
     const out = nodePath.join(await root.dir('out'), 'back.bin');
     const get = await cli(['get', 'report-secret-name.bin', '--output', out]);
@@ -94,6 +95,28 @@ describe('a vault with a node location', () => {
       await cli(['status', '--json']),
     );
     expect(status.locations.find((l) => l.name === 'nas')).toMatchObject({ reachable: true, shards: shards.length });
+  });
+
+  it('enrols a second device with a code from node new-code, by location edit', async () => {
+    const second = await root.dir('home2');
+    const as2 = (args: string[]): Promise<CliResult> =>
+      runCli(args, { env: { SHARDVAULT_HOME: second, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+    expect((await as2(['open', '--location', folders[0]!, '--location', folders[1]!])).code).toBe(0);
+    expect((await as2(['location', 'list'])).stdout).toMatch(
+      /nas +node +node\+https:\/\/127\.0\.0\.1:\d+ \(needs sign-in\)/,
+    );
+    const issued = await runCli(['node', 'new-code', '--dir', node.dir]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const edit = await as2(['location', 'edit', 'nas', issued.stdout.trim()]);
+    expect(edit.code, edit.stderr).toBe(0);
+    const status = parseJson<{ locations: { name: string; reachable: boolean; shards: number | null }[] }>(
+      await as2(['status', '--json']),
+    );
+    expect(status.locations.find((l) => l.name === 'nas')).toMatchObject({ reachable: true });
+    const devices = JSON.parse(await fs.readFile(nodePath.join(node.dir, 'devices.json'), 'utf8')) as {
+      devices: unknown[];
+    };
+    expect(devices.devices).toHaveLength(2);
   });
 
   it('routes around the node when it is stopped', async () => {

@@ -10,6 +10,7 @@ import { parseSpec } from '../../src/core/storage/open';
 import { ShardNodeClient } from '../../src/core/storage/shardnode/client';
 import { readEntry } from '../../src/core/storage/shardnode/log-chain';
 import { parseNodeSpec } from '../../src/core/storage/shardnode/spec';
+import { runCli } from '../helpers/cli';
 import { startShardNode, type ShardNodeServer } from '../servers/shardnode';
 import { runConformance } from './suite';
 
@@ -80,6 +81,37 @@ describe('node serve', () => {
     // A later page chains to the one before.
     const tail = await client.readLog(2, null);
     expect(tail.lines[0]).toBe(lines[2]);
+  });
+
+  it('enrols one more device with a code from node new-code, once', async () => {
+    const issued = await runCli(['node', 'new-code', '--dir', server.dir]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const spec = issued.stdout.trim();
+    expect(spec).toMatch(
+      /^node\+https:\/\/127\.0\.0\.1:[0-9]+\/\?fingerprint=SHA256:[A-Za-z0-9+/]{43}&enrol=[0-9a-f]{32}$/,
+    );
+    const second = new ShardNodeClient({
+      address: parseNodeSpec(spec).address,
+      deviceKey: parseSpec(spec).secrets!.deviceKey!,
+      enrolCode: parseNodeSpec(spec).enrol,
+      timeoutMs: 5000,
+    });
+    const third = new ShardNodeClient({
+      address: parseNodeSpec(spec).address,
+      deviceKey: parseSpec(spec).secrets!.deviceKey!,
+      enrolCode: parseNodeSpec(spec).enrol,
+      timeoutMs: 5000,
+    });
+    try {
+      expect(await second.stat(PATHS.vault)).toMatchObject({ path: PATHS.vault });
+      await expect(third.stat(PATHS.vault)).rejects.toThrow(/refused this device \(enrolment refused/);
+    } finally {
+      await second.close();
+      await third.close();
+    }
+    const nowhere = await runCli(['node', 'new-code', '--dir', nodePath.join(server.dir, 'nothing')]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/not a node's folder/);
   });
 
   it('prints its SPEC without a code once enrolled, and exits 0 on SIGTERM', async () => {

@@ -53,14 +53,32 @@ const serve: Command = {
   },
 };
 
+const newCode: Command = {
+  name: 'node new-code',
+  usage: '--dir DIR',
+  summary:
+    "a new single-use code for the node in DIR (running or not): prints the SPEC another device's " +
+    '`location add` or `location edit` enrols with',
+  async run(args, io) {
+    const dir = one(args, 'dir');
+    if (dir === undefined || args.positional.length > 0) throw usageError(newCode);
+    const { newEnrolment } = await import('../../core/node-server/server');
+    io.out(await newEnrolment(dir));
+    return 0;
+  },
+};
+
+const subcommands: readonly Command[] = [serve, newCode];
+
 export const node: Command = {
   name: 'node',
-  usage: serve.usage,
-  summary: serve.summary,
-  subcommands: [serve],
+  usage: subcommands.map((s) => s.name.slice('node '.length) + ` ${s.usage}`).join(' | '),
+  summary: 'this machine as a Shardvault node (docs/NODE.md)',
+  subcommands,
   run(args, io) {
     const [word, ...rest] = args.positional;
-    if (word !== 'serve') throw usageError(serve);
-    return serve.run({ ...args, positional: rest }, io);
+    const sub = subcommands.find((s) => s.name === `node ${word ?? ''}`);
+    if (!sub) throw usageError(node);
+    return sub.run({ ...args, positional: rest }, io);
   },
 };

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ForeignObjectError, NotFoundError, ShardvaultError } from '../errors';
+import { ForeignObjectError, NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { decodeVaultRecord, PATHS } from '../format/records';
 import { LocalFolderNode } from '../storage/local';
 import { assertObjectPath, assertRange } from '../storage/node';
@@ -83,6 +83,18 @@ class Refusal extends Error {
 interface Authenticated extends SignedFields {
   readonly device: string;
   readonly key: KeyObject;
+}
+
+/**
+ * A new single-use enrolment code for a node's folder, while it runs or not (`node new-code`):
+ * the SPEC to enrol one more device with, at the address the node last printed.
+ */
+export async function newEnrolment(dir: string): Promise<string> {
+  const state = await NodeState.open(dir, true);
+  const address = await state.readAddress();
+  if (address === null)
+    throw new Error(`${state.dir}: the node has not run yet (no address): start it with node serve`);
+  return `${address}&enrol=${await state.newEnrolCode()}`;
 }
 
 export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode> {
@@ -433,6 +445,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
   const port = (server.address() as AddressInfo).port;
   const specHost = o.publicHost ?? o.host;
   const code = state.enrolled ? null : await state.newEnrolCode();
+  await state.writeAddress(nodeSpec(specHost, port, state.fingerprint, null));
   return {
     spec: nodeSpec(specHost, port, state.fingerprint, code),
     port,

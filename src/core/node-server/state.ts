@@ -6,6 +6,7 @@
  *   tls.key        the TLS key (Ed25519, PKCS#8 PEM); tls.crt its self-signed certificate (PEM)
  *   devices.json   {devices: [{key, enrolled}]}: the enrolled device keys
  *   enrol.json     {codeSha256, expires}: the pending enrolment code's hash (never the code)
+ *   address        the SPEC the running node printed, without a code (read by `node new-code`)
  *   log.jsonl      the request log (./log.ts)
  *   store/         the objects, kept by the local folder backend (no link followed, format
  *                  names deleted only)
@@ -31,6 +32,7 @@ import {
   sha256Hex,
   spkiFingerprint,
 } from '../storage/shardnode/protocol';
+import { UsageError } from '../errors';
 import { pem, selfSignedCertificate } from './cert';
 
 const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
@@ -74,6 +76,7 @@ export class NodeState {
   vaultId: string | null = null;
   private devices: Devices = { devices: [] };
   private enrol: { codeSha256: string; expires: number } | null = null;
+  private enrolling: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -93,9 +96,11 @@ export class NodeState {
     return publicKeyText(createPublicKey(this.identity));
   }
 
-  /** Opens DIR, making its keys, certificate and store at first start. */
-  static async open(dir: string): Promise<NodeState> {
+  /** Opens DIR, making its keys, certificate and store at first start (`existing`: only a node's folder). */
+  static async open(dir: string, existing = false): Promise<NodeState> {
     const root = nodePath.resolve(dir);
+    if (existing && (await readPrivate(nodePath.join(root, 'node.json'))) === null)
+      throw new UsageError(`${root} is not a node's folder (no node.json): start it with node serve first`);
     await fs.mkdir(root, { recursive: true, mode: 0o700 });
     const st = await fs.lstat(root);
     if (!st.isDirectory()) throw new Error(`${root} is not a folder`);
@@ -171,17 +176,40 @@ export class NodeState {
     return code;
   }
 
-  /** Enrols `key` when `code` is the pending one and not expired; the code is spent either way it matches. */
-  async enrolDevice(key: string, code: string, now = Date.now()): Promise<boolean> {
-    const pending = this.enrol;
-    if (pending === null || !ENROL_CODE.test(code)) return false;
-    const given = Buffer.from(sha256Hex(code), 'hex');
-    if (!timingSafeEqual(given, Buffer.from(pending.codeSha256, 'hex'))) return false;
-    this.enrol = null;
-    await fs.rm(nodePath.join(this.dir, 'enrol.json'), { force: true });
-    if (now > pending.expires) return false;
-    if (!this.isDevice(key)) this.devices.devices.push({ key, enrolled: new Date(now).toISOString() });
-    await writePrivate(nodePath.join(this.dir, 'devices.json'), JSON.stringify(this.devices, null, 2) + '\n');
-    return true;
+  /**
+   * Enrols `key` when `code` is the pending one and not expired; a matching code is spent.
+   * The pending code is read from enrol.json each time (`node new-code` writes it while the
+   * node runs), and enrolments are taken one at a time, so a code enrols one device.
+   */
+  enrolDevice(key: string, code: string, now = Date.now()): Promise<boolean> {
+    const turn = this.enrolling.then(async () => {
+      const file = await readPrivate(nodePath.join(this.dir, 'enrol.json'));
+      const pending = file === null ? null : (JSON.parse(file) as { codeSha256: string; expires: number });
+      this.enrol = pending;
+      if (pending === null || !ENROL_CODE.test(code) || !/^[0-9a-f]{64}$/.test(pending.codeSha256)) return false;
+      const given = Buffer.from(sha256Hex(code), 'hex');
+      if (!timingSafeEqual(given, Buffer.from(pending.codeSha256, 'hex'))) return false;
+      this.enrol = null;
+      await fs.rm(nodePath.join(this.dir, 'enrol.json'), { force: true });
+      if (now > pending.expires) return false;
+      if (!this.isDevice(key)) this.devices.devices.push({ key, enrolled: new Date(now).toISOString() });
+      await writePrivate(nodePath.join(this.dir, 'devices.json'), JSON.stringify(this.devices, null, 2) + '\n');
+      return true;
+    });
+    this.enrolling = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  /** The SPEC without a code, as the running node last printed it (for `node new-code`). */
+  async writeAddress(spec: string): Promise<void> {
+    await writePrivate(nodePath.join(this.dir, 'address'), spec + '\n');
+  }
+
+  /** The address a running node wrote, or null. */
+  async readAddress(): Promise<string | null> {
+    return (await readPrivate(nodePath.join(this.dir, 'address')))?.trim() ?? null;
   }
 }
