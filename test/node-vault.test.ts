@@ -105,6 +105,10 @@ describe('a vault with a node location', () => {
     expect((await as2(['location', 'list'])).stdout).toMatch(
       /nas +node +node\+https:\/\/127\.0\.0\.1:\d+ \(needs sign-in\)/,
     );
+    // No password opens a node: login says how a device joins instead of asking one.
+    const login = await as2(['location', 'login', 'nas']);
+    expect(login.code).toBe(2);
+    expect(login.stderr).toMatch(/shardvault node new-code --dir DIR.*shardvault location edit nas SPEC/);
     const issued = await runCli(['node', 'new-code', '--dir', node.dir]);
     expect(issued.code, issued.stderr).toBe(0);
     const edit = await as2(['location', 'edit', 'nas', issued.stdout.trim()]);

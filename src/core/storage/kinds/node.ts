@@ -37,6 +37,9 @@ export const node = {
     const a = addressOf(spec);
     return { user: null, host: a.host, port: a.port, path: '', keyFile: null, hostKey: a.fingerprint };
   },
+  signInBy: (name) =>
+    `a node enrols each device with a code: on the node's machine run \`shardvault node new-code --dir DIR\`, ` +
+    `then here \`shardvault location edit ${name} SPEC\` with the line it prints`,
   open(spec, secrets) {
     const address = addressOf(spec);
     const deviceKey = secrets?.deviceKey;
