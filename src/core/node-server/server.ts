@@ -93,7 +93,7 @@ export async function newEnrolment(dir: string): Promise<string> {
   const state = await NodeState.open(dir, true);
   const address = await state.readAddress();
   if (address === null)
-    throw new Error(`${state.dir}: the node has not run yet (no address): start it with node serve`);
+    throw new UsageError(`${state.dir}: the node has not run yet (no address): start it with node serve`);
   return `${address}&enrol=${await state.newEnrolCode()}`;
 }
 
@@ -143,8 +143,13 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
     if (!verifyFields(key, fields, header(req, HEADERS.signature)))
       throw new Refusal('unauthenticated', 'bad signature');
     if (seen.has(nonce)) throw new Refusal('unauthenticated', 'replayed request (nonce seen before)');
-    if (seen.size > 10_000) for (const [n, t] of seen) if (now - t > 2 * REQUEST_WINDOW_MS) seen.delete(n);
-    seen.set(nonce, now);
+    // Only an enrolled device's nonces are kept: anyone can sign an enrolment with a key of
+    // their own, and replaying one enrols nobody new (the code is spent once), so a stranger
+    // can't fill this memory.
+    if (enrolling === null) {
+      if (seen.size > 10_000) for (const [n, t] of seen) if (now - t > 2 * REQUEST_WINDOW_MS) seen.delete(n);
+      seen.set(nonce, now);
+    }
     return { device, key, ...fields };
   }
 
