@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../core/errors';
 import { one } from '../args';
-import { usageError, type Command } from '../command';
+import { parentCommand, usageError, type Command } from '../command';
 
 /** HOST:PORT, an IPv6 host in brackets; port 0 picks a free one. */
 export function readListen(text: string): { host: string; port: number } {
@@ -68,17 +68,7 @@ const newCode: Command = {
   },
 };
 
-const subcommands: readonly Command[] = [serve, newCode];
-
-export const node: Command = {
-  name: 'node',
-  usage: subcommands.map((s) => s.name.slice('node '.length) + ` ${s.usage}`).join(' | '),
-  summary: 'this machine as a Shardvault node (docs/NODE.md)',
-  subcommands,
-  run(args, io) {
-    const [word, ...rest] = args.positional;
-    const sub = subcommands.find((s) => s.name === `node ${word ?? ''}`);
-    if (!sub) throw usageError(node);
-    return sub.run({ ...args, positional: rest }, io);
-  },
-};
+export const node: Command = parentCommand('node', 'this machine as a Shardvault node (docs/NODE.md)', [
+  serve,
+  newCode,
+]);
