@@ -14,8 +14,9 @@ const coreLayers = [
   ['erasure', []],
   ['format', ['crypto']],
   ['storage', ['format']],
-  ['vault', ['crypto', 'erasure', 'format', 'storage']],
-  ['node-server', ['crypto', 'format', 'storage']],
+  ['guard', ['crypto', 'format']],
+  ['vault', ['crypto', 'erasure', 'format', 'storage', 'guard']],
+  ['node-server', ['crypto', 'format', 'storage', 'guard']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 
@@ -61,7 +62,7 @@ export default tseslint.config(
   ),
   layer(['src/core/**'], coreForbidden, 'the engine imports neither Electron, the UI nor a front end'),
   // Inside the engine, each layer imports only those below it:
-  // errors, cleanup <- crypto, erasure <- format <- storage <- vault <- app.ts.
+  // errors, cleanup <- crypto, erasure <- format <- storage, guard <- vault <- app.ts.
   ...coreLayers.map(([dir, below]) =>
     layer(
       [`src/core/${dir}/**`],

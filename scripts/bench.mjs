@@ -16,6 +16,7 @@
 //                          five parallel `curl -T`
 //   node scripts/bench.mjs --lag [--size 1G]      round trips to `shardvault serve` during a put
 //   node scripts/bench.mjs --erasure [--size 4M]  the Reed-Solomon loops alone, SIMD and JS, in MB/s
+//   node scripts/bench.mjs --guard [--runs 3]       a guarded opening in process: 3 custodians, G = 2
 //
 // MB/s are decimal (10^6 bytes per second) of plaintext unless a column says otherwise. Not
 // part of the test run.
@@ -178,6 +179,9 @@ function parseOptions(argv) {
         break;
       case '--erasure':
         o.mode = 'erasure';
+        break;
+      case '--guard':
+        o.mode = 'guard';
         break;
       case '--help':
       case '-h':
@@ -2467,6 +2471,129 @@ async function erasureMode(o) {
   return doc;
 }
 
+// ------------------------------------------------------------------ --guard
+
+const GUARD_OPENS = 20;
+
+/**
+ * What a guarded opening adds (issue 15), in process and without a network: three Custodians
+ * with in-memory stores, G = 2, the app's Coordinator. "open" is the whole guard step of a get
+ * (sign the request, two nodes' partials with their proofs, both proofs checked, combined, KEK);
+ * "node" is one custodian's answer alone. Over real nodes the partials run in parallel, so a
+ * get waits about node + (open − 2 × node) + one round trip.
+ */
+async function guardMode(o) {
+  const { build: esbuild } = await import('esbuild');
+  const bundle = await esbuild({
+    stdin: {
+      contents: [
+        "export { Coordinator, deviceSigner } from './src/core/guard/coordinator';",
+        "export { Custodian } from './src/core/guard/custodian';",
+        "export { localTransport } from './src/core/guard/transport';",
+        "export { requestToJson } from './src/core/guard/wire';",
+      ].join('\n'),
+      resolveDir: CLI_ROOT,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    write: false,
+    logLevel: 'warning',
+  });
+  const guard = await import(
+    `data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString('base64')}`
+  );
+  const info = machine();
+  const device = guard.deviceSigner(randomBytes(32));
+  const custodians = new Map();
+  for (const id of ['a', 'b', 'c']) {
+    const objects = new Map();
+    const store = { read: async (n) => objects.get(n), write: async (n, b) => void objects.set(n, b) };
+    custodians.set(
+      id,
+      new guard.Custodian({
+        store,
+        identitySeed: randomBytes(32),
+        sealKey: randomBytes(32),
+        isEnrolled: (key) => Buffer.from(key).equals(Buffer.from(device.publicKey)),
+      }),
+    );
+  }
+  const coordinator = new guard.Coordinator(guard.localTransport(custodians), device, randomBytes(16).toString('hex'));
+  const nodes = [...custodians].map(([nodeId, c]) => ({ nodeId, identityKey: c.identityKey }));
+  const t0 = performance.now();
+  const group = await coordinator.run(coordinator.planSetup(nodes, 2), nodes);
+  const setupMs = performance.now() - t0;
+  const fileId = randomBytes(16).toString('hex');
+  const put = await coordinator.register(group, fileId, 1);
+  const file = { fileId, version: 1, point: put.point };
+  const timed = async (work) => {
+    const times = [];
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < GUARD_OPENS; i++) {
+      const t = performance.now();
+      await work();
+      times.push(performance.now() - t);
+    }
+    const used = process.cpuUsage(cpu);
+    times.sort((a, b) => a - b);
+    return { wallMs: times[times.length >> 1], cpuMs: (used.user + used.system) / 1000 / GUARD_OPENS };
+  };
+  const best = { open: { wallMs: Infinity, cpuMs: Infinity }, node: { wallMs: Infinity, cpuMs: Infinity } };
+  for (let round = 0; round < o.runs; round++) {
+    log(o, `bench: guard round ${round + 1} of ${o.runs}`);
+    const open = await timed(async () => {
+      const opened = await coordinator.open(group, coordinator.newRequest(file));
+      if (!Buffer.from(opened.kek).equals(Buffer.from(put.kek))) throw new Error('guard: the KEK differs');
+    });
+    const node = await timed(async () => {
+      const answer = await custodians
+        .get('a')
+        .handle('partial', { request: guard.requestToJson(coordinator.newRequest(file)), approvals: [] });
+      if (!answer.ok) throw new Error(`guard: ${answer.message}`);
+    });
+    for (const [name, r] of Object.entries({ open, node })) {
+      best[name] = { wallMs: Math.min(best[name].wallMs, r.wallMs), cpuMs: Math.min(best[name].cpuMs, r.cpuMs) };
+    }
+  }
+  const fix = (r) => ({ wallMs: +r.wallMs.toFixed(1), cpuMs: +r.cpuMs.toFixed(1) });
+  const doc = {
+    mode: 'guard',
+    machine: { ...info, loadAverageEnd: os.loadavg().map((l) => +l.toFixed(2)) },
+    runs: o.runs,
+    opensPerRun: GUARD_OPENS,
+    setupMs: +setupMs.toFixed(0),
+    open: fix(best.open),
+    node: fix(best.node),
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return doc;
+  }
+  process.stdout.write(
+    [
+      '',
+      `Guarded opening in process (3 custodians, G = 2, no network), best of ${o.runs} runs of ${GUARD_OPENS}`,
+      `machine: ${info.nproc} CPU, ${info.cpu}, node ${info.node}, load ${info.loadAverage.join(' ')} at start, ${doc.machine.loadAverageEnd.join(' ')} at end, source ${CLI_ROOT}${info.commit ? ` (${info.commit})` : ''}`,
+      `setup (DKG, once): ${doc.setupMs} ms`,
+      '',
+      markdownTable([
+        ['step', 'who works', 'median ms', 'CPU ms'],
+        [
+          'open: request, partials, proofs checked, combine, KEK',
+          'app + 2 nodes',
+          String(doc.open.wallMs),
+          String(doc.open.cpuMs),
+        ],
+        ['answer: checks, log, Z_i = s_i·R, proof', 'one node', String(doc.node.wallMs), String(doc.node.cpuMs)],
+      ]),
+      '',
+    ].join('\n'),
+  );
+  return doc;
+}
+
 /** rows[0] is the header; numbers right-aligned. Pastes into docs as it is. */
 function markdownTable(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -2481,7 +2608,15 @@ function markdownTable(rows) {
 try {
   const o = parseOptions(process.argv.slice(2));
   build(o);
-  const modes = { rss: rssMode, profile: profileMode, remote: remoteMode, lag: lagMode, erasure: erasureMode, compare };
+  const modes = {
+    rss: rssMode,
+    profile: profileMode,
+    remote: remoteMode,
+    lag: lagMode,
+    erasure: erasureMode,
+    guard: guardMode,
+    compare,
+  };
   const doc = await modes[o.mode](o);
   if (o.save) await fs.writeFile(o.save, `${JSON.stringify(doc, null, 2)}\n`);
 } catch (err) {

@@ -5,6 +5,7 @@
  */
 import type { ProgressEvent } from '../shared/api';
 import { formatBytes, formatSpeed } from '../shared/format';
+import type { Schema } from '../shared/ipc';
 import { hasCredentials } from '../shared/redact';
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { ShardvaultError, UsageError } from '../core/errors';
@@ -21,9 +22,13 @@ export interface Io {
   json: boolean;
 }
 
-/** A command's answer: `value` as JSON under --json, else the text `human` makes. */
-export function print(io: Io, value: unknown, human: () => string): void {
-  io.out(io.json ? JSON.stringify(value, null, 2) : human());
+/**
+ * A command's answer: `value` as JSON under --json, else the text `human` makes. An answer the
+ * bridges also carry passes through that call's response schema (src/shared/ipc.ts) first, so
+ * --json prints the contract's shape, checked, as the UI gets it.
+ */
+export function print<T>(io: Io, value: T, human: () => string, schema?: Schema<T>): void {
+  io.out(io.json ? JSON.stringify(schema ? schema.parse(value) : value, null, 2) : human());
 }
 
 function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
@@ -53,7 +58,7 @@ export async function withVault<T>(
   options: { unlock: boolean },
   work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
 ): Promise<T> {
-  const dir = profileDir();
+  const dir = profileDir(process.env);
   const release = await lockProfile(dir);
   const vaultOptions: VaultOptions = {
     onProgress: progressPrinter(io),

@@ -3,11 +3,11 @@
  * profile folder. Electron's IPC handlers and the web bridge call it; it answers with
  * status objects only, never keys.
  */
+import { engineConfig } from './config';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
-import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { NotFoundError, UsageError } from './errors';
@@ -139,7 +139,8 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 
   const vaultOptions = {
     onProgress: emit,
-    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${redactCredentials(m)}\n`),
+    // The front end says where (../config.ts): the CLI's stderr, the desktop app's log.
+    onWarning: (m: string) => engineConfig().warn(m),
   };
 
   // One load at a time, shared by the queue and the reads beside it.

@@ -7,8 +7,10 @@
  */
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
 import { createApp } from '../core/app';
+import { configFromEnvironment, configureEngine } from '../core/config';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
-import { type BridgeSettings, type CallName, IdleLock, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { type BridgeSettings, type CallName, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { IdleLock } from '../core/idle-lock';
 import { appScheme } from './app-protocol';
 import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
@@ -41,7 +43,9 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   hardenSession(session.defaultSession);
-  const profileDir = defaultProfileDir();
+  // The engine reads no environment and writes to no stream itself: this front end says.
+  configureEngine({ ...configFromEnvironment(process.env), warn: (m) => log(`warning: ${m}`) });
+  const profileDir = defaultProfileDir(process.env);
   // The OS keystore keeps a second copy of the locations' credentials (src/main/credentials.ts).
   const keystore = keystoreCredentials(profileDir, safeStorage);
   if (keystore.problem) log(`location credentials are not kept in the OS keystore: ${keystore.problem}`);

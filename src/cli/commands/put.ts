@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { formatBytes, plural } from '../../shared/format';
+import { fileEntry } from '../../shared/ipc';
 import { survivesWords } from '../../shared/words';
 import { UsageError } from '../../core/errors';
 import { putFile } from '../../core/vault/files';
@@ -53,6 +54,7 @@ export const put: Command = {
       io,
       entry,
       () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${plural(entry.survives, 'location')}`,
+      fileEntry,
     );
     return 0;
   },

@@ -13,7 +13,7 @@ export const serve: Command = {
     const port = integer(args, 'port', 0, 65535) ?? 0;
     // The web bridge is loaded only by this command (the other commands start faster without it).
     const { startServer } = await import('../serve');
-    const app = createApp({ profileDir: profileDir() });
+    const app = createApp({ profileDir: profileDir(process.env) });
     const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
     if (passphrase) {
       const status = await app.status();

@@ -4,6 +4,7 @@
  * shards to the others (same bytes, rebuilt from any k), then re-deals over the rest, so its
  * old share stops counting once t + X locations hold the new generation.
  */
+import { engineConfig } from '../config';
 import { randomBytes } from 'node:crypto';
 import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
 import type { LocationInput } from '../../shared/location-kinds';
@@ -55,12 +56,12 @@ export async function addLocation(
     const [parsed] = await askKeyPassphrases(
       await pinHostKeys([named!], confirmHostKey),
       vault.options.askKeyPassphrase,
-      process.env,
+      engineConfig().env,
     );
     const p = parsed!;
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
-    const raw = createNode(p, p.secrets, { env: process.env });
+    const raw = createNode(p, p.secrets, { env: engineConfig().env });
     try {
       const health = await raw.health();
       if (!health.reachable)
@@ -150,12 +151,12 @@ export async function editLocation(
       const [p] = await askKeyPassphrases(
         await pinHostKeys([{ ...checked, name: newName }], confirmHostKey),
         vault.options.askKeyPassphrase,
-        process.env,
+        engineConfig().env,
       );
       const parsed = p!;
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
-      const raw = createNode(parsed, parsed.secrets, { env: process.env });
+      const raw = createNode(parsed, parsed.secrets, { env: engineConfig().env });
       try {
         await proveSameLocation(vault, raw, existing.id, parsed.display);
       } catch (err) {
@@ -216,7 +217,7 @@ export async function signInLocation(
   if (entry.kind === 'local') throw new UsageError(`${name} is a folder on this machine: it needs no sign-in`);
   const given = secrets && (secrets.password || secrets.keyPassphrase) ? secrets : null;
   const sealed = vault.sealCredentials(given, existing.id); // refused before any connection when locked
-  const raw = createNode({ kind: entry.kind, spec: entry.spec }, given, { env: process.env });
+  const raw = createNode({ kind: entry.kind, spec: entry.spec }, given, { env: engineConfig().env });
   try {
     await proveSameLocation(vault, raw, existing.id, existing.display);
   } catch (err) {

@@ -5,6 +5,7 @@
  * authenticated, decoded and written to a temporary file that becomes the output only after
  * the whole-file SHA-256 matches. Memory is a few segments, whatever the file size.
  */
+import { engineConfig } from '../config';
 import { createHash, type Hash } from 'node:crypto';
 import { TAG_BYTES } from '../crypto/aead';
 import { equalBytes } from '../crypto/bytes';
@@ -215,17 +216,9 @@ export async function writeShards(opts: {
   };
 }
 
-/**
- * How long a read may wait for a location before it counts as offline and the read moves
- * to another shard: a hung server (or a stopped process) must not stall a get forever.
- */
-export function readTimeoutMs(): number {
-  const fromEnv = Number(process.env['SHARDVAULT_READ_TIMEOUT_MS']);
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 20_000;
-}
-
+/** A read that waits longer than the configured read timeout (../config.ts) counts as offline. */
 function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
-  const ms = readTimeoutMs();
+  const ms = engineConfig().readTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

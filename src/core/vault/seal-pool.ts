@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { engineConfig } from '../config';
 import { SegmentSealer, type SealedSegment, type SealFile } from './seal-segment';
 
 export interface Sealer {
@@ -15,9 +16,9 @@ export interface Sealer {
   close(): Promise<void>;
 }
 
-/** The bundled worker, or null (running from source, or SHARDVAULT_NO_WORKER set). */
+/** The bundled worker, or null (running from source, or configured off: SHARDVAULT_NO_WORKER). */
 export function workerPath(): string | null {
-  if (process.env['SHARDVAULT_NO_WORKER']) return null;
+  if (!engineConfig().sealWorker) return null;
   for (const name of ['./seal-worker.mjs', './seal-worker.js']) {
     try {
       const path = fileURLToPath(new URL(name, import.meta.url));

@@ -92,13 +92,16 @@ export interface StoreOptions {
 /** What to store: a File from a drop or the web mode's file input, or a path main's dialog picked. */
 type Source = { readonly file: File } | { readonly path: string };
 
+/** Any call of a bridge, its request already typed by Api (a method's parameter is bivariant). */
+type AnyCall = { call(request?: unknown): Promise<Envelope<unknown>> }['call'];
+
 function unwrap<T>(envelope: Envelope<T>): T {
   if (envelope.ok) return envelope.value;
   throw new BridgeFailure(envelope.error.code, envelope.error.message, envelope.error.locations ?? []);
 }
 
 function declaredBridge(): ShardvaultBridge | null {
-  const candidate = (window as unknown as { shardvault?: ShardvaultBridge }).shardvault;
+  const candidate = window.shardvault;
   return candidate && candidate.mode === 'desktop' ? candidate : null;
 }
 
@@ -117,9 +120,7 @@ export function connect(): Client | { error: string } {
 
   const api: Record<string, unknown> = {};
   for (const name of callNames) {
-    const raw = (bridge as unknown as Record<string, ((request?: unknown) => Promise<Envelope<unknown>>) | undefined>)[
-      name
-    ];
+    const raw: AnyCall | undefined = bridge[name];
     api[name] = async (request?: unknown) => {
       if (!raw) throw new BridgeFailure('unsupported', 'The desktop app offers this; the web UI does not.');
       const value = unwrap(await raw(request));

@@ -1,0 +1,513 @@
+/**
+ * The app side of the guard: runs key generation and re-sharing across custodians, registers a
+ * guarded file's point at put, and opens by asking G custodians for partial decryptions. It
+ * trusts no node's word: the group key and every public share P_i come from the commitments it
+ * checked itself (dkg.ts groupInfo); every partial must carry a DLEQ proof against that P_i; a
+ * node whose proof fails is named as lying and another node is asked instead.
+ */
+import { randomBytes } from 'node:crypto';
+import { toHex, fromBase64 } from '../crypto/bytes';
+import { ed25519Sign, ed25519PublicKey } from '../crypto/signing';
+import { OfflineError, ShardvaultError } from '../errors';
+import {
+  checkConfirmations,
+  checkDealing,
+  checkRound1,
+  checkSession,
+  groupInfo,
+  judgeComplaint,
+  sessionHash,
+  transcriptHash,
+  type Complaint,
+  type Confirmation,
+  type DkgSession,
+  type GroupInfo,
+  type GuardPolicy,
+  type Member,
+  type Round1,
+  type Round2,
+} from './dkg';
+import { dkgAuthorizationMessage } from './custodian';
+import { verifyProof, GUARD_CONTEXT } from './dleq';
+import { GuardFault, GuardRefusal } from './errors';
+import { decodePoint, type Point } from './group';
+import { combinePartials, deriveKek, newFilePoint } from './kek';
+import {
+  approvalDigest,
+  changeApprovalDigest,
+  policyMessage,
+  registrationMessage,
+  requestMessage,
+  APPROVAL_MAX_MS,
+  type AccessRequest,
+  type Approval,
+  type PolicyChange,
+} from './request';
+import { unwrap, type GuardMethod, type GuardTransport } from './transport';
+import {
+  approvalToJson,
+  policyChangeToJson,
+  readComplaint,
+  readConfirmation,
+  readRound1,
+  readRound2,
+  registrationToJson,
+  requestToJson,
+  round1ToJson,
+  round2ToJson,
+  confirmationToJson,
+  sessionToJson,
+  WireReader,
+  type Json,
+} from './wire';
+
+/** A device's Ed25519 key: signs its requests (sealed like location credentials in the profile). */
+export interface DeviceSigner {
+  readonly publicKey: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+export function deviceSigner(seed: Uint8Array): DeviceSigner {
+  return { publicKey: ed25519PublicKey(seed), sign: (message) => ed25519Sign(seed, message) };
+}
+
+/** A node as the app knows it: its id (the location id) and its pinned identity key. */
+export interface GuardNode {
+  readonly nodeId: string;
+  readonly identityKey: Uint8Array;
+}
+
+/** What the sealed head keeps of the guard (P, G, and per node its index, P_i, identity key). */
+export interface GuardGroup extends GroupInfo {
+  readonly members: readonly (Member & { readonly publicShare: Uint8Array; readonly nodeId: string })[];
+}
+
+export interface OpenResult {
+  readonly kek: Uint8Array;
+  /** The nodes whose partials were combined. */
+  readonly used: readonly string[];
+  /** Nodes whose partial failed its proof: they lied. */
+  readonly liars: readonly string[];
+  /** Nodes that refused, with their reason; nodes that could not be reached. */
+  readonly refused: readonly { readonly nodeId: string; readonly error: GuardRefusal }[];
+  readonly unreachable: readonly string[];
+}
+
+const newId = (): string => randomBytes(16).toString('hex');
+
+export class Coordinator {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly transport: GuardTransport,
+    private readonly device: DeviceSigner,
+    readonly vaultId: string,
+    options: { now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private call(nodeId: string, method: GuardMethod, body: Json): Promise<Json> {
+    return this.transport.call(nodeId, method, body).then((answer) => unwrap(nodeId, answer));
+  }
+
+  // ---- key generation ----------------------------------------------------------------------
+
+  /** A new setup: every node deals and receives; G = threshold; the device becomes the first guardian. */
+  planSetup(nodes: readonly GuardNode[], threshold: number, epoch = 1): DkgSession {
+    const members = nodes.map((n, i) => ({ index: i + 1, identityKey: n.identityKey }));
+    const session = {
+      vaultId: this.vaultId,
+      setupId: newId(),
+      epoch,
+      threshold,
+      dealers: members,
+      receivers: members,
+      deviceKey: this.device.publicKey,
+    };
+    checkSession(session);
+    return session;
+  }
+
+  /**
+   * A re-sharing of `group` to `nodes` (indices 1..n in that order) keeping P: `dealers` are
+   * old members (at least the old G) that deal their weighted shares; `policy` is the one the
+   * head records (old nodes refuse another, new nodes take it).
+   */
+  planReshare(
+    group: GuardGroup,
+    dealers: readonly string[],
+    nodes: readonly GuardNode[],
+    threshold: number,
+    policy: GuardPolicy,
+  ): DkgSession {
+    const session: DkgSession = {
+      vaultId: this.vaultId,
+      setupId: newId(),
+      epoch: group.epoch,
+      threshold,
+      dealers: dealers.map((id) => {
+        const m = group.members.find((x) => x.nodeId === id);
+        if (m === undefined) throw new RangeError(`${id} is not a node of the group`);
+        return { index: m.index, identityKey: m.identityKey };
+      }),
+      receivers: nodes.map((n, i) => ({ index: i + 1, identityKey: n.identityKey })),
+      previous: {
+        threshold: group.threshold,
+        groupKey: group.groupKey,
+        publicShares: group.members.map((m) => ({ index: m.index, publicShare: m.publicShare })),
+        policy,
+      },
+      deviceKey: this.device.publicKey,
+    };
+    checkSession(session);
+    return session;
+  }
+
+  /**
+   * Runs a planned session to the end. `nodes` maps every participant's identity key to its
+   * node id; `approvals` are the guardians' approvals of a re-sharing (changeApprovalDigest over
+   * the session hash), needed by nodes that hold a share when the policy asks for them.
+   * Any failed check throws GuardFault naming the node at fault; nothing is kept anywhere then.
+   */
+  async run(
+    session: DkgSession,
+    nodes: readonly GuardNode[],
+    approvals: readonly Approval[] = [],
+  ): Promise<GuardGroup> {
+    const idOf = new Map(nodes.map((n) => [toHex(n.identityKey), n.nodeId]));
+    const named = <T>(work: () => Promise<T>): Promise<T> =>
+      work().catch((error: unknown) => {
+        if (error instanceof GuardFault && idOf.has(error.culprit))
+          throw new GuardFault(idOf.get(error.culprit)!, error.detail);
+        throw error;
+      });
+    return named(async () => {
+      const sid = sessionHash(session);
+      const nodeOf = (m: { identityKey: Uint8Array }): string => {
+        const id = idOf.get(toHex(m.identityKey));
+        if (id === undefined) throw new RangeError('a participant without a node id');
+        return id;
+      };
+      const all = [
+        ...new Map([...session.dealers, ...session.receivers].map((m) => [toHex(m.identityKey), m])).values(),
+      ];
+      const everyone = async <T>(
+        list: readonly Member[],
+        method: GuardMethod,
+        body: Json,
+        read: (v: Json, id: string) => T,
+      ): Promise<T[]> =>
+        Promise.all(
+          list.map(async (m) => {
+            const id = nodeOf(m);
+            try {
+              return read(await this.call(id, method, body), id);
+            } catch (error) {
+              if (error instanceof OfflineError)
+                throw new ShardvaultError('unavailable', `${id} cannot be reached: every node must take part`);
+              throw error;
+            }
+          }),
+        );
+      const reader = (id: string): WireReader => new WireReader(`${id} answer`);
+
+      const round1 = await everyone(
+        all,
+        'dkg-round1',
+        {
+          session: sessionToJson(session),
+          authorization: Buffer.from(this.device.sign(dkgAuthorizationMessage(sid))).toString('base64'),
+          approvals: approvals.map(approvalToJson),
+        },
+        (v, id) => readRound1(reader(id), v, 'round1'),
+      );
+      sameSender(round1, all, idOf);
+      const first = checkRound1(session, round1);
+
+      const round2 = await everyone(
+        session.dealers,
+        'dkg-round2',
+        { setupId: session.setupId, round1: round1.map(round1ToJson) },
+        (v, id) => readRound2(reader(id), v, 'round2'),
+      );
+      sameSender(round2, session.dealers, idOf);
+      const dealings = round2.map((m) => checkDealing(session, first, m));
+      const group = groupInfo(session, dealings);
+      const transcript = transcriptHash(sid, round1, round2);
+
+      const answers = await everyone(
+        session.receivers,
+        'dkg-round3',
+        { setupId: session.setupId, round1: round1.map(round1ToJson), round2: round2.map(round2ToJson) },
+        (v, id): { confirmation?: Confirmation; complaint?: Complaint } => {
+          const r = reader(id);
+          const complains = typeof v === 'object' && v !== null && 'complaint' in v;
+          const o = r.object(v, 'round3', [complains ? 'complaint' : 'confirmation']);
+          return complains
+            ? { complaint: readComplaint(r, o.complaint, 'complaint') }
+            : { confirmation: readConfirmation(r, o.confirmation, 'confirmation') };
+        },
+      );
+      for (const a of answers) {
+        if (a.complaint !== undefined) {
+          const culprit = judgeComplaint(session, round1, round2, a.complaint);
+          const accused = toHex(culprit) === toHex(a.complaint.identityKey);
+          throw new GuardFault(
+            idOf.get(toHex(culprit)) ?? toHex(culprit),
+            accused
+              ? 'complained of a share that matches its commitments'
+              : 'sent a share that does not match its commitments',
+          );
+        }
+      }
+      const confirmations = answers.map((a) => a.confirmation!);
+      checkConfirmations(session, transcript, group.groupKey, confirmations);
+
+      await everyone(
+        all,
+        'dkg-finish',
+        {
+          setupId: session.setupId,
+          round2: round2.map(round2ToJson),
+          confirmations: confirmations.map(confirmationToJson),
+        },
+        () => undefined,
+      );
+      return { ...group, members: group.members.map((m) => ({ ...m, nodeId: nodeOf(m) })) };
+    });
+  }
+
+  /** The approval a guardian gives to a re-sharing session. */
+  static approveSession(guardian: DeviceSigner, session: DkgSession, expiry: number): Approval {
+    const digest = changeApprovalDigest(
+      session.vaultId,
+      session.setupId,
+      session.deviceKey,
+      sessionHash(session),
+      expiry,
+    );
+    return { guardianKey: guardian.publicKey, expiry, signature: guardian.sign(digest) };
+  }
+
+  // ---- guarded files -----------------------------------------------------------------------
+
+  /**
+   * At put: draws R and its KEK, and registers (fileId, version, R) with every node. Needs at
+   * least G registrations (a node that missed it cannot help open this file); returns the nodes
+   * that did not take it.
+   */
+  async register(
+    group: GuardGroup,
+    fileId: string,
+    version: number,
+  ): Promise<{ point: Uint8Array; kek: Uint8Array; missed: readonly string[] }> {
+    const { point, kek } = newFilePoint(group, { vaultId: this.vaultId, fileId, version });
+    try {
+      const missed = await this.registerPoint(group, { fileId, version, point });
+      return { point, kek, missed };
+    } catch (error) {
+      kek.fill(0);
+      throw error;
+    }
+  }
+
+  /**
+   * Registers an existing file's point with `nodes` (default: every node of the group): after a
+   * re-sharing, with the nodes that joined, so they can help open files put before. A node
+   * that holds the point already counts as registered. Throws when fewer than G of the group
+   * hold it afterwards.
+   */
+  async registerPoint(
+    group: GuardGroup,
+    file: { fileId: string; version: number; point: Uint8Array },
+    nodes: readonly string[] = group.members.map((m) => m.nodeId),
+  ): Promise<string[]> {
+    const fields = {
+      vaultId: this.vaultId,
+      ...file,
+      nonce: new Uint8Array(randomBytes(16)),
+      time: this.now(),
+      deviceKey: this.device.publicKey,
+    };
+    const body: Json = {
+      registration: registrationToJson({ ...fields, signature: this.device.sign(registrationMessage(fields)) }),
+    };
+    const results = await Promise.allSettled(nodes.map((id) => this.call(id, 'register', body)));
+    const refusal = (r: PromiseSettledResult<Json>): unknown => (r.status === 'rejected' ? r.reason : undefined);
+    const held = (r: PromiseSettledResult<Json>): boolean =>
+      r.status === 'fulfilled' ||
+      (refusal(r) instanceof GuardRefusal && (refusal(r) as GuardRefusal).reason === 'duplicate');
+    const missed = nodes.filter((_, i) => !held(results[i]!));
+    const holding = group.members.length - missed.length;
+    if (holding < group.threshold) {
+      const first = results.map(refusal).find((e) => e !== undefined);
+      if (first instanceof GuardRefusal) throw first;
+      throw new ShardvaultError('unavailable', `only ${holding} of ${group.threshold} nodes registered the file`);
+    }
+    return missed;
+  }
+
+  /** A signed request to open one guarded file (the same request id may be signed again later). */
+  newRequest(file: { fileId: string; version: number; point: Uint8Array }, requestId = newId()): AccessRequest {
+    const fields = {
+      vaultId: this.vaultId,
+      requestId,
+      fileId: file.fileId,
+      version: file.version,
+      point: file.point,
+      nonce: new Uint8Array(randomBytes(16)),
+      time: this.now(),
+      deviceKey: this.device.publicKey,
+    };
+    return { ...fields, signature: this.device.sign(requestMessage(fields)) };
+  }
+
+  /** A guardian's approval of a request, lasting `lifetime` ms (at most 15 minutes). */
+  static approve(guardian: DeviceSigner, request: AccessRequest, expiry: number): Approval {
+    return { guardianKey: guardian.publicKey, expiry, signature: guardian.sign(approvalDigest(request, expiry)) };
+  }
+
+  static readonly APPROVAL_MAX_MS = APPROVAL_MAX_MS;
+
+  /**
+   * Opens: asks G nodes at once for partials, verifies each proof against the P_i computed from
+   * the commitments, asks further nodes in place of any that lied, refused or could not be
+   * reached, and combines the first G good partials. Throws when fewer than G are good: a
+   * GuardRefusal('approvals') when approvals are what is missing, else 'unavailable'.
+   */
+  async open(group: GuardGroup, request: AccessRequest, approvals: readonly Approval[] = []): Promise<OpenResult> {
+    const R = decodePoint(request.point, 'file point');
+    const body: Json = { request: requestToJson(request), approvals: approvals.map(approvalToJson) };
+    const good: { nodeId: string; index: number; partial: Point }[] = [];
+    const liars: string[] = [];
+    const refused: { nodeId: string; error: GuardRefusal }[] = [];
+    const unreachable: string[] = [];
+    const untried = [...group.members];
+    while (good.length < group.threshold && untried.length > 0) {
+      const wave = untried.splice(0, group.threshold - good.length);
+      await Promise.all(
+        wave.map(async (m) => {
+          let value: Json;
+          try {
+            value = await this.call(m.nodeId, 'partial', body);
+          } catch (error) {
+            if (error instanceof GuardRefusal) refused.push({ nodeId: m.nodeId, error });
+            else if (error instanceof GuardFault) liars.push(m.nodeId);
+            else unreachable.push(m.nodeId);
+            return;
+          }
+          const partial = this.checkPartial(m, R, value);
+          if (partial === undefined) liars.push(m.nodeId);
+          else good.push({ nodeId: m.nodeId, index: m.index, partial });
+        }),
+      );
+    }
+    if (good.length < group.threshold) {
+      const approvalsMissing = refused.find((r) => r.error.reason === 'approvals');
+      if (approvalsMissing !== undefined) throw approvalsMissing.error;
+      const parts = [
+        liars.length > 0 ? `lying: ${liars.join(', ')}` : '',
+        refused.length > 0 ? `refused: ${refused.map((r) => `${r.nodeId} (${r.error.reason})`).join(', ')}` : '',
+        unreachable.length > 0 ? `unreachable: ${unreachable.join(', ')}` : '',
+      ].filter(Boolean);
+      throw new ShardvaultError(
+        'unavailable',
+        `only ${good.length} of ${group.threshold} nodes answered (${parts.join('; ')})`,
+      );
+    }
+    const chosen = good.slice(0, group.threshold);
+    const shared = combinePartials(chosen);
+    const kek = deriveKek(shared, request, group);
+    return { kek, used: chosen.map((g) => g.nodeId), liars, refused, unreachable };
+  }
+
+  /** The partial of a node's answer if its proof holds against the P_i the app computed. */
+  private checkPartial(member: GuardGroup['members'][number], R: Point, value: Json): Point | undefined {
+    try {
+      const r = new WireReader(`${member.nodeId} partial`);
+      const o = r.object(value, 'partial', ['index', 'partial', 'proof']);
+      if (r.int(o.index, 'index', 1, 255) !== member.index) return undefined;
+      const Z = decodePoint(r.bytes(o.partial, 'partial', 32), 'partial');
+      const proof = r.bytes(o.proof, 'proof', 64);
+      const Pi = decodePoint(member.publicShare, 'public share');
+      return verifyProof(GUARD_CONTEXT, Pi, [R], [Z], proof) ? Z : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- policy and log ----------------------------------------------------------------------
+
+  /** A signed change of the guardians and g (apply with `changePolicy` once approved). */
+  newPolicyChange(guardians: readonly Uint8Array[], approvals: number, policyVersion: number): PolicyChange {
+    const fields = {
+      vaultId: this.vaultId,
+      requestId: newId(),
+      guardians,
+      approvals,
+      policyVersion,
+      nonce: new Uint8Array(randomBytes(16)),
+      time: this.now(),
+      deviceKey: this.device.publicKey,
+    };
+    return { ...fields, signature: this.device.sign(policyMessage(fields)) };
+  }
+
+  static approveChange(guardian: DeviceSigner, change: PolicyChange, expiry: number): Approval {
+    const digest = changeApprovalDigest(
+      change.vaultId,
+      change.requestId,
+      change.deviceKey,
+      policyMessage(change),
+      expiry,
+    );
+    return { guardianKey: guardian.publicKey, expiry, signature: guardian.sign(digest) };
+  }
+
+  /** Sends a policy change to every node; all must take it, else the nodes disagree (reported). */
+  async changePolicy(group: GuardGroup, change: PolicyChange, approvals: readonly Approval[] = []): Promise<void> {
+    const body: Json = { change: policyChangeToJson(change), approvals: approvals.map(approvalToJson) };
+    const results = await Promise.allSettled(group.members.map((m) => this.call(m.nodeId, 'policy', body)));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ nodeId: group.members[i]!.nodeId, error: r.reason as unknown }] : [],
+    );
+    if (failed.length > 0) {
+      const first = failed[0]!.error;
+      if (first instanceof ShardvaultError) throw first;
+      throw new ShardvaultError('unavailable', `the policy did not reach ${failed.map((f) => f.nodeId).join(', ')}`);
+    }
+  }
+
+  /** The identity key a node says it has (to pin at enrolment; the node server also shows it). */
+  async identityOf(nodeId: string): Promise<Uint8Array> {
+    const r = new WireReader(`${nodeId} info`);
+    const o = r.object(await this.call(nodeId, 'info', {}), 'info', [
+      'identityKey',
+      'vaultId',
+      'epoch',
+      'index',
+      'publicShare',
+      'policyVersion',
+      'logLength',
+      'logHead',
+    ]);
+    return fromBase64(r.string(o.identityKey, 'identityKey', 44), 'identityKey', 32);
+  }
+}
+
+/** Each answer must come from the node asked: a node answering with another's message is at fault. */
+function sameSender(
+  messages: readonly { identityKey: Uint8Array }[],
+  asked: readonly Member[],
+  idOf: Map<string, string>,
+): void {
+  messages.forEach((m, i) => {
+    const expected = toHex(asked[i]!.identityKey);
+    if (toHex(m.identityKey) !== expected) {
+      throw new GuardFault(idOf.get(expected) ?? expected, 'answered with a message signed as another node');
+    }
+  });
+}
+
+export type { Round1, Round2 };
