@@ -33,6 +33,8 @@ const VALUE_OPTIONS = new Set([
   'lose',
   'domain',
   'lose-domain',
+  'listen',
+  'public-host',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

@@ -21,6 +21,7 @@ import { kit } from './kit';
 import { location } from './location';
 import { log } from './log';
 import { mv } from './mv';
+import { node } from './node';
 import { ls } from './ls';
 import { mount } from './mount';
 import { open } from './open';
@@ -56,5 +57,6 @@ export const commands: readonly Command[] = [
   passphrase,
   serve,
   mount,
+  node,
   demo,
 ];
