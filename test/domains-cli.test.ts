@@ -124,6 +124,7 @@ describe('failure domains in the CLI', () => {
     // office moves home: three of four locations in one domain.
     const edited = ok(await cli(['location', 'edit', 'office', '--domain', 'home']));
     expect(edited.stdout).toMatch(/office is now office .*in home.*dealt again/);
+    expect(edited.stdout).toMatch(/Files already stored keep their placement until they are re-coded \(policy set\)/);
     expect(edited.stderr).toMatch(
       /usb, nas and office are all in home: losing home leaves key shares in 1 place; unlocking needs 2/,
     );
@@ -183,6 +184,34 @@ describe('failure domains in the CLI', () => {
     const listed = parseJson<{ name: string; domain: string | null }[]>(ok(await cli(['location', 'list', '--json'])));
     expect(listed.find((l) => l.name === 'cloud')!.domain).toBeNull();
     ok(await cli(['ls']));
+  });
+});
+
+describe('re-coding over failure domains', () => {
+  it('a re-code places the new coding over domains, as a new file is placed', async () => {
+    // a, b, c at home, d alone; 2 of 3, then 2 of 4. Round robin over the four would put
+    // three shards at home, one more than a file can lose; over domains home keeps two.
+    const own = await root.dir('recode-home');
+    const run = (args: string[]): Promise<CliResult> =>
+      runCli(args, { env: { SHARDVAULT_HOME: own, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+    const locs: string[] = [];
+    for (const n of ['a', 'b', 'c', 'd']) locs.push('--location', `${await root.dir(`recode-${n}`)}#${n}`);
+    const domains = ['--domain', 'a=home', '--domain', 'b=home', '--domain', 'c=home'];
+    const numbers = ['--data', '2', '--total', '3', '--threshold', '2'];
+    ok(await run(['init', ...locs, ...domains, ...numbers, '--insecure-kdf-cost', '10', '--segment-size', '65536']));
+    const file = nodePath.join(root.path, 'recode.bin');
+    await writeRandomFile(file, 200_000);
+    ok(await run(['put', file, '--name', 'recode.bin']));
+    ok(await run(['policy', 'set', '--data', '2', '--total', '4', '--threshold', '2']));
+    const placed = parseJson<{ shards: { locations: { name: string }[] }[] }>(
+      ok(await run(['placement', 'recode.bin', '--json'])),
+    );
+    expect(placed.shards).toHaveLength(4);
+    const inHome = placed.shards.filter((s) => ['a', 'b', 'c'].includes(s.locations[0]!.name)).length;
+    expect(inHome).toBe(2);
+    const out = nodePath.join(root.path, 'recode-back.bin');
+    ok(await run(['get', 'recode.bin', '--output', out]));
+    expect(Buffer.compare(await fs.readFile(out), await fs.readFile(file))).toBe(0);
   });
 });
 

@@ -23,11 +23,12 @@ import type { FileRef, Head, Policy, RecodeJob } from '../format/head';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { PATHS, shardHeader } from '../format/records';
 import { Channel } from './channel';
+import { domainKeyFor, placeInDomains } from './domains';
 import { fetchManifest, readSpecOf, removeObjects, unwrapShardKeys } from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes, writeShards, type ShardTarget } from './pipeline';
-import { checkPolicy, placeShards, policyFromWords, survivesLosses } from './policy';
+import { checkPolicy, policyFromWords, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 
 export type PolicyRequest =
@@ -256,7 +257,14 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   const version = file.version + 1;
   const start = randomBytes(1)[0]! % over.length;
   const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
-  const homes = placeShards(target.total, Math.min(policy.replicas, order.length), order);
+  // Over failure domains first, as a new file is placed (files.ts storeFile, domains.ts).
+  const homes = placeInDomains(
+    target.total,
+    Math.min(policy.replicas, order.length),
+    order,
+    domainKeyFor(vault.domainLocations()),
+    target.data,
+  );
   const geometry = { ...target, segmentSize: m.segmentSize };
   const fileKey = new Uint8Array(randomBytes(32));
   const shardKeys = Array.from({ length: target.total }, () => new Uint8Array(randomBytes(32)));

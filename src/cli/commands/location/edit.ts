@@ -42,7 +42,10 @@ export const edit: Command = {
       edited,
       () =>
         `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
-        (domain === undefined ? '' : '; the key shares were dealt again over the domains'),
+        (domain === undefined
+          ? ''
+          : '; the key shares were dealt again over the domains. Files already stored keep their ' +
+            'placement until they are re-coded (policy set); new files and re-codes are placed over the domains'),
     );
     return 0;
   },
