@@ -144,6 +144,11 @@ describe('failure domains in the CLI', () => {
     const parents = await root.dir('parents');
     const added = ok(await cli(['location', 'add', `${parents}#parents`, '--domain', 'parents house']));
     expect(added.stdout).toMatch(/Added parents .*in parents house/);
+    // 2 of 4 over five locations: the exact command that would use the fifth (never a prompt).
+    expect(added.stdout).toContain(
+      'Files are written as 4 shards over 5 locations now; to use them all (re-codes every file): ' +
+        'shardvault policy set --data 2 --total 5 --threshold 2',
+    );
     ok(await cli(['location', 'edit', 'office', '--domain', '']));
     const last = parseJson<StatusReport>(ok(await cli(['status', '--json'])));
     expect(last.locations.map((l) => l.domain)).toEqual(['home', 'home', null, null, 'parents house']);

@@ -21,6 +21,7 @@ import {
 import { dealShares, recoverVaultKey, type ShareFromLocation } from '../src/core/vault/keys';
 import { placeShards, policyFromWords, survivesLosses } from '../src/core/vault/policy';
 import { ShardvaultError } from '../src/core/errors';
+import { widerPolicy } from '../src/shared/words';
 
 /** 2..12 locations, each in one of up to 5 domains or none. */
 const locationSets = fc
@@ -180,5 +181,19 @@ describe('key shares over failure domains', () => {
     expect(domainWarnings(locs, { data: 1, total: 3, threshold: 3, replicas: 1 })[0]).toMatch(
       /in 2 domains but unlocking needs 3 key shares/,
     );
+  });
+});
+
+describe('widening n after a location is added', () => {
+  it('offers n = the locations, keeping k and t, only when n is smaller and there are no copies', () => {
+    const p = { data: 2, total: 3, threshold: 2, replicas: 1 };
+    expect(widerPolicy(p, 4)).toEqual({
+      data: 2,
+      total: 4,
+      threshold: 2,
+      command: 'shardvault policy set --data 2 --total 4 --threshold 2',
+    });
+    expect(widerPolicy(p, 3)).toBeNull();
+    expect(widerPolicy({ ...p, replicas: 2 }, 4)).toBeNull();
   });
 });

@@ -74,3 +74,23 @@ export function drillWords(
       : `the vault would not unlock: ${shares} of the ${threshold} key shares it needs would be left`;
   return `${gone}: ${files}${n === 0 ? ',' : ';'} ${unlock}`;
 }
+
+/**
+ * After a location is added: when the vault writes fewer shards per file (n) than it has
+ * locations, the policy that would use them all, keeping k and t (more parity, the same
+ * secrecy), and the command that sets it; null when n already covers every location or the
+ * vault keeps copies (replicas), which `policy set` does not widen.
+ */
+export function widerPolicy(
+  policy: { readonly data: number; readonly total: number; readonly threshold: number; readonly replicas: number },
+  locations: number,
+): { data: number; total: number; threshold: number; command: string } | null {
+  if (policy.total >= locations || policy.replicas !== 1) return null;
+  const { data, threshold } = policy;
+  return {
+    data,
+    total: locations,
+    threshold,
+    command: `shardvault policy set --data ${data} --total ${locations} --threshold ${threshold}`,
+  };
+}

@@ -1,5 +1,7 @@
 /** `shardvault location add SPEC [--domain DOMAIN]`. */
 import { addLocation } from '../../../core/vault/location-ops';
+import { plural } from '../../../shared/format';
+import { widerPolicy } from '../../../shared/words';
 import { one } from '../../args';
 import { expectArguments, type Command } from '../../command';
 import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
@@ -23,14 +25,20 @@ export const add: Command = {
         domain === undefined ? {} : { domain },
       );
       warnAboutDomains(vault, io);
-      return info;
+      return { info, total: vault.policy.total, wider: widerPolicy(vault.policy, vault.locations.length) };
     });
+    const { info, total, wider } = added;
     print(
       io,
-      added,
+      info,
       () =>
-        `Added ${added.name} (${added.display}${added.domain === undefined ? '' : `, in ${added.domain}`}); ` +
-        'the key shares were dealt again over every location',
+        `Added ${info.name} (${info.display}${info.domain === undefined ? '' : `, in ${info.domain}`}); ` +
+        'the key shares were dealt again over every location' +
+        // Never a prompt: the command that would use the new location, to run when wanted.
+        (wider === null
+          ? ''
+          : `\nFiles are written as ${plural(total, 'shard')} over ${plural(wider.total, 'location')} now; ` +
+            `to use them all (re-codes every file): ${wider.command}`),
     );
     return 0;
   },
