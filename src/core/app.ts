@@ -32,6 +32,7 @@ import {
   completeAway,
   verify,
 } from './vault/files';
+import { previewPolicy } from './vault/domains';
 import { moveName, removeFolder } from './vault/folders';
 import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
@@ -248,6 +249,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           segmentSize: options.segmentSize,
           ...vaultOptions,
           allowInsecureHttp: req.allowInsecureHttp ?? false,
+          ...(req.domains ? { domainAt: req.domains } : {}),
         });
         vault = created.vault;
         await keepCredentials(vault);
@@ -258,6 +260,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         };
         return summary(vault);
       }),
+    policyPreview: (req) => Promise.resolve(previewPolicy(req.locations, req.survive, req.secretAgainst)),
     recoveryKit: () => beside(() => Promise.resolve(vault?.unlocked ? kit : null)),
     confirmRecoveryKit: () =>
       beside(() => {

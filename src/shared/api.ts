@@ -14,6 +14,16 @@ export type { LocationInput, LocationKindName };
  * are on locations that are away or that this device has not signed in to. */
 export type Health = 'healthy' | 'degraded' | 'unreachable' | 'lost';
 
+/** api.policyPreview's answer: the numbers (data 0 when `problem`), and what the domains cost. */
+export interface PolicyPreview {
+  readonly data: number;
+  readonly total: number;
+  readonly threshold: number;
+  /** Why these locations can't have this policy, or null. */
+  readonly problem: string | null;
+  readonly domainWarnings: readonly string[];
+}
+
 export interface VaultSummary {
   readonly id: string;
   /** k: shards needed to read a file. */
@@ -328,7 +338,17 @@ export interface ShardvaultApi {
     allowWeakPassphrase?: boolean;
     /** Lets a WebDAV password go over plain http to another machine (refused otherwise). */
     allowInsecureHttp?: boolean;
+    /** Each location's failure domain, by position ('' or absent: none). */
+    domains?: readonly string[];
   }): Promise<VaultSummary>;
+  /** What "survive X, secret against Y" makes of these locations and their failure domains,
+   * before any vault exists (the first run, live): k, n, t over the domains, why it can't be,
+   * and the same domain warnings status gives. Needs no vault and touches no location. */
+  policyPreview(req: {
+    locations: readonly { name: string; domain: string }[];
+    survive: number;
+    secretAgainst: number;
+  }): Promise<PolicyPreview>;
   /** The kit of the vault this engine created, until confirmRecoveryKit() or a lock; null
    * otherwise. Held in the engine's memory only (never on disk), so a reloaded page shows
    * the kit again instead of skipping the step that shows the code. */

@@ -691,10 +691,32 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         passphrase,
         allowWeakPassphrase: optional(boolean),
         allowInsecureHttp: optional(boolean),
+        domains: optional(array(domainGiven, { max: 64 })),
       },
       'reject',
     ),
     vaultSummary,
+  ),
+  policyPreview: call(
+    'policyPreview',
+    object(
+      {
+        locations: array(object({ name: string({ max: 64 }), domain: domainGiven }, 'reject'), { max: 64 }),
+        survive: integer({ max: 63 }),
+        secretAgainst: integer({ max: 63 }),
+      },
+      'reject',
+    ),
+    object(
+      {
+        data: integer({ max: 255 }),
+        total: integer({ max: 255 }),
+        threshold: integer({ max: 255 }),
+        problem: nullable(string({ max: 2048 })),
+        domainWarnings: array(string({ max: 2048 }), { max: 128 }),
+      },
+      'reject',
+    ),
   ),
   recoveryKit: call('recoveryKit', nothing, nullable(recoveryKit)),
   confirmRecoveryKit: call('confirmRecoveryKit', nothing, nothing),
@@ -877,6 +899,7 @@ export type MainCallResponse<N extends MainCallName> = Infer<MainCalls[N]['respo
 /** Calls a UI makes on its own (refreshing a view): they do not postpone the auto-lock. */
 export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'status',
+  'policyPreview',
   'recoveryKit',
   'kitFacts',
   'listFiles',

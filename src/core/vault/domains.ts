@@ -6,11 +6,12 @@
  * against Y" into k, n, t over domains; domainWarnings says, in words, what a domain's loss
  * costs when the locations can't meet the policy across domains.
  */
+import type { PolicyPreview } from '../../shared/api';
 import { plural } from '../../shared/format';
 import { isLocationDomain, LOCATION_DOMAIN_RULE } from '../../shared/location-kinds';
 import { andList } from '../../shared/words';
 import { ShardvaultError, UsageError } from '../errors';
-import { placeShards, policyFromWords, survivesLosses, type PolicyNumbers } from './policy';
+import { checkPolicy, placeShards, policyFromWords, survivesLosses, type PolicyNumbers } from './policy';
 
 export interface DomainLocation {
   readonly id: string;
@@ -214,4 +215,48 @@ export function shareGroups(locations: readonly DomainLocation[], threshold: num
 export function domainKeyFor(locations: readonly DomainLocation[]): (id: string) => string {
   const byId = new Map(locations.map((l) => [l.id, domainKeyOf(l)]));
   return (id) => byId.get(id) ?? `location:${id}`;
+}
+
+/**
+ * "Survive X, secret against Y" over locations not yet in a vault (the first run, live):
+ * the numbers policyFromDomains gives, or why there are none, and domainWarnings' words.
+ * Domains are read by the one rule (readDomain); a bad one is the problem.
+ */
+export function previewPolicy(
+  given: readonly { readonly name: string; readonly domain: string }[],
+  survive: number,
+  secretAgainst: number,
+): PolicyPreview {
+  let locations: DomainLocation[];
+  try {
+    locations = given.map((l, i) => ({ id: `new${i}`, name: l.name, ...domainField(readDomain(l.domain)) }));
+  } catch (err) {
+    if (!(err instanceof ShardvaultError)) throw err;
+    return { data: 0, total: given.length, threshold: secretAgainst + 1, problem: err.message, domainWarnings: [] };
+  }
+  try {
+    const p = policyFromDomains(locations, survive, secretAgainst);
+    checkPolicy(p, locations.length);
+    const { data, total, threshold } = p;
+    return { data, total, threshold, problem: null, domainWarnings: domainWarnings(locations, p) };
+  } catch (err) {
+    if (!(err instanceof ShardvaultError)) throw err;
+    // What counting locations instead of domains would cost: the same words status gives.
+    let warnings: string[] = [];
+    try {
+      warnings = domainWarnings(locations, {
+        ...policyFromWords(locations.length, survive, secretAgainst),
+        replicas: 1,
+      });
+    } catch {
+      // The policy fails over locations too: the problem says why.
+    }
+    return {
+      data: 0,
+      total: given.length,
+      threshold: secretAgainst + 1,
+      problem: err.message,
+      domainWarnings: warnings,
+    };
+  }
 }

@@ -154,6 +154,8 @@ export interface CreateOptions extends VaultOptions {
   readonly confirmCreateFolder?: (location: { name: string; display: string }) => Promise<boolean>;
   /** Failure domains by location name (init's --domain NAME=DOMAIN, the first run's picker). */
   readonly domains?: Readonly<Record<string, string>>;
+  /** Failure domains by position, as the first run gives them ('' for none): beside `domains`. */
+  readonly domainAt?: readonly string[];
 }
 
 export interface AttachOptions extends VaultOptions {
@@ -333,6 +335,10 @@ export class Vault {
     );
     const m = parsed.length;
     const domains = domainsByName(opts.domains ?? {}, parsed);
+    opts.domainAt?.forEach((text, i) => {
+      const domain = readDomain(text);
+      if (domain !== undefined && parsed[i]) domains.set(parsed[i].name, domain);
+    });
     const ids = parsed.map(() => newId());
     const grouped = parsed.map((p, i) => ({ id: ids[i]!, name: p.name, ...domainField(domains.get(p.name)) }));
     const numbers =

@@ -3,7 +3,7 @@
 // with the secrets as fields of their own (never inside a URL). A secret is never in React
 // state: it stays in its input (uncontrolled, so React does not copy it into a value attribute
 // either), is read once for addLocation, and the input is emptied when the call answers.
-import { type FormEvent, type RefObject, useRef, useState } from 'react';
+import { type FormEvent, type RefObject, useId, useRef, useState } from 'react';
 import type { LocationInput, LocationProbe } from '../../../shared/api';
 import type { Client } from '../bridge/client';
 import {
@@ -715,6 +715,8 @@ export function DomainField({
   onChange: (domain: string) => void;
 }) {
   const suggestions = [...new Set([...domains, 'home', 'office'])];
+  // One per location in the first run's list: each its own suggestions list.
+  const listId = `domain-suggestions-${useId()}`;
   return (
     <Field
       label="Failure domain (optional)"
@@ -725,14 +727,14 @@ export function DomainField({
           <input
             {...props}
             data-field="domain"
-            list="domain-suggestions"
+            list={listId}
             value={value}
             spellCheck={false}
             autoComplete="off"
             placeholder="none: it fails on its own"
             onChange={(e) => onChange(e.target.value)}
           />
-          <datalist id="domain-suggestions">
+          <datalist id={listId}>
             {suggestions.map((d) => (
               <option key={d} value={d} />
             ))}

@@ -1,10 +1,10 @@
 // First run: create a vault over locations, or open one that exists; then the recovery kit.
-import { type FormEvent, useState } from 'react';
-import type { RecoveryKit as Kit } from '../../../shared/api';
+import { type FormEvent, useEffect, useState } from 'react';
+import type { RecoveryKit as Kit, PolicyPreview } from '../../../shared/api';
 import { BridgeFailure, type Client } from '../bridge/client';
 import { plural } from '../format';
 import { derive } from '../policy';
-import { ErrorNote, Field, Spinner, errorText } from '../ui/ui';
+import { ErrorNote, Field, Note, Spinner, errorText } from '../ui/ui';
 import { type LocationChoice, LocationsEditor } from './LocationsEditor';
 import { SafetyChoice } from './SafetyChoice';
 
@@ -65,10 +65,38 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
   const [failedRows, setFailedRows] = useState<{ rows: readonly number[]; message: string } | null>(null);
 
   const derived = derive(locations.length, survive, secretAgainst);
+  // With failure domains the engine does the arithmetic over them, and says what they cost
+  // in the words status uses (domains.ts), live as the user picks.
+  const domains = locations.map((l) => (l.domain ?? '').trim());
+  const named = locations.map((l, i) => ({ name: l.location.name ?? `loc${i + 1}`, domain: domains[i]! }));
+  const previewKey = domains.some((d) => d !== '') ? JSON.stringify([named, survive, secretAgainst]) : null;
+  const [preview, setPreview] = useState<{ key: string; answer: PolicyPreview } | null>(null);
+  useEffect(() => {
+    if (previewKey === null || locations.length < 2) return;
+    let current = true;
+    const [given, x, y] = JSON.parse(previewKey) as [typeof named, number, number];
+    client.api.policyPreview({ locations: given, survive: x, secretAgainst: y }).then(
+      (answer) => {
+        if (current) setPreview({ key: previewKey, answer });
+      },
+      (e: unknown) => {
+        if (current) setError(errorText(e));
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, previewKey, locations.length]);
+  const domainPolicy = preview !== null && preview.key === previewKey ? preview.answer : null;
   const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
   const missing = passphrase === '' ? 'Choose a passphrase; a few unrelated words work well.' : null;
   const ready =
-    derived.problem === null && passphrase !== '' && passphrase === confirm && locations.length >= 2 && !busy;
+    derived.problem === null &&
+    (previewKey === null || (domainPolicy !== null && domainPolicy.problem === null)) &&
+    passphrase !== '' &&
+    passphrase === confirm &&
+    locations.length >= 2 &&
+    !busy;
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -81,7 +109,8 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
     try {
       const given = locations.map((l) => l.location);
       const allow = locations.some((l) => l.allowInsecureHttp) ? { allowInsecureHttp: true } : {};
-      await client.api.createVault({ locations: given, survive, secretAgainst, passphrase, ...allow });
+      const inDomains = previewKey === null ? {} : { domains };
+      await client.api.createVault({ locations: given, survive, secretAgainst, passphrase, ...allow, ...inDomains });
       setPassphrase('');
       setConfirm('');
       onCreated();
@@ -109,12 +138,14 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
           setLocations(next);
         }}
         offerCreate
+        offerDomains
         failed={failedRows}
       />
 
       <h2>2. How safe?</h2>
       <SafetyChoice
         locations={locations.length}
+        over={domainPolicy?.problem === null ? domainPolicy : null}
         survive={survive}
         secretAgainst={secretAgainst}
         onChange={(next) => {
@@ -125,8 +156,15 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
       {touched || locations.length >= 2 ? (
         derived.problem ? (
           <p className="field-error">{derived.problem}</p>
+        ) : domainPolicy?.problem ? (
+          <p className="field-error">{sentence(domainPolicy.problem)}.</p>
         ) : null
       ) : null}
+      {domainPolicy?.domainWarnings.map((w) => (
+        <Note tone="warn" key={w}>
+          <span data-testid="domain-warning">Failure domains: {w}.</span>
+        </Note>
+      ))}
 
       <h2>3. A passphrase</h2>
       <p className="muted">

@@ -7,7 +7,7 @@ import { isLocationName } from '../../../shared/location-kinds';
 import type { Client } from '../bridge/client';
 import { isAbsolutePath } from '../location-spec';
 import { errorText } from '../ui/ui';
-import { AddLocation } from './AddLocation';
+import { AddLocation, DomainField } from './AddLocation';
 
 export const SPEC_HINT = (
   <>
@@ -21,6 +21,8 @@ export interface LocationChoice {
   readonly location: LocationInput;
   readonly display: string;
   readonly allowInsecureHttp: boolean;
+  /** Its failure domain as typed ('' or absent: none); offered for a new vault only. */
+  readonly domain?: string;
 }
 
 /** A folder typed as `PATH[#NAME]`, or why it is not one. */
@@ -45,6 +47,7 @@ export function LocationsEditor({
   onChange,
   offerCreate = false,
   failed = null,
+  offerDomains = false,
 }: {
   client: Client;
   value: readonly LocationChoice[];
@@ -53,6 +56,8 @@ export function LocationsEditor({
   offerCreate?: boolean;
   /** The engine's refusal about some of the locations, by position (BridgeFailure.locations). */
   failed?: { readonly rows: readonly number[]; readonly message: string } | null;
+  /** Each location gets Add location's failure domain field: for a new vault only. */
+  offerDomains?: boolean;
 }) {
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -154,6 +159,19 @@ export function LocationsEditor({
                   Remove
                 </button>
                 <RowNote checked={checked} refused={refused} offerCreate={offerCreate} />
+                {offerDomains ? (
+                  <DomainField
+                    domains={[
+                      ...new Set(
+                        value.flatMap((v, j) =>
+                          j !== i && v.domain && v.domain.trim() !== '' ? [v.domain.trim()] : [],
+                        ),
+                      ),
+                    ]}
+                    value={choice.domain ?? ''}
+                    onChange={(domain) => onChange(value.map((v) => (v === choice ? { ...v, domain } : v)))}
+                  />
+                ) : null}
               </li>
             );
           })}

@@ -6,17 +6,21 @@ import { Field } from '../ui/ui';
 
 export function SafetyChoice({
   locations,
+  over = null,
   survive,
   secretAgainst,
   onChange,
 }: {
   /** The locations the vault will have (n). */
   locations: number;
+  /** The numbers the engine worked out over failure domains, when there are some (policyPreview). */
+  over?: { readonly data: number; readonly total: number; readonly threshold: number } | null;
   survive: number;
   secretAgainst: number;
   onChange: (next: { survive: number; secretAgainst: number }) => void;
 }) {
-  const derived = derive(locations, survive, secretAgainst);
+  const words = derive(locations, survive, secretAgainst);
+  const derived = over === null ? words : { ...words, n: over.total, k: over.data, t: over.threshold };
   return (
     <>
       <div className="presets" role="group" aria-label="Presets">
