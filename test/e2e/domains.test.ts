@@ -62,6 +62,15 @@ describe.skipIf(missing !== null)('failure domains and the recovery kit in the w
     await shot('34-add-location-domain');
     await dialog.getByRole('button', { name: 'Add location' }).click();
     await page.getByText(/^Added attic \(/).waitFor({ timeout: 60_000 });
+    // 2 of 3 over four locations now: the notice offers to use the new one, keeping k and t.
+    await page.getByRole('button', { name: 'Use it: Change safety…' }).click();
+    const safety = page.getByRole('dialog', { name: 'Change safety' });
+    const summary = safety.locator('.policy-summary');
+    await expect.poll(() => summary.textContent()).toContain('Shards per file (n)4');
+    expect(await summary.textContent()).toContain('Needed to read (k)2');
+    expect(await summary.textContent()).toContain('Needed to unlock (t)2');
+    await safety.getByRole('button', { name: 'Close' }).first().click();
+    await safety.waitFor({ state: 'detached' });
     await expect.poll(() => tile('attic').getByTestId('tile-domain').innerText()).toBe('home');
     expect(await tile('usb').getByTestId('tile-domain').count()).toBe(0);
   });

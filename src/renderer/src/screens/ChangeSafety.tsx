@@ -71,10 +71,12 @@ export function ChangeSafety({
   );
 }
 
-function ChangeSafetyDialog({
+/** The dialog itself: Settings opens it, and so does "Use it" after a location is added (`start`). */
+export function ChangeSafetyDialog({
   client,
   locations,
   current,
+  start,
   resume,
   onClose,
   onDone,
@@ -82,11 +84,13 @@ function ChangeSafetyDialog({
   client: Client;
   locations: number;
   current: { survive: number; secretAgainst: number };
+  /** The choice it opens with (default: the current one). */
+  start?: { survive: number; secretAgainst: number };
   resume: boolean;
   onClose: () => void;
   onDone: (report: PolicyChangeReport) => void;
 }) {
-  const [choice, setChoice] = useState(current);
+  const [choice, setChoice] = useState(start ?? current);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);

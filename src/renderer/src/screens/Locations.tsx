@@ -7,7 +7,9 @@ import type { Client } from '../bridge/client';
 import { formatBinary, formatBytes, plural } from '../format';
 import { KIND_WORD, LocationTile, Trouble } from '../ui/LocationTile';
 import { EmptyState, ErrorNote, Modal, Note, Spinner, errorText } from '../ui/ui';
+import { widerPolicy } from '../../../shared/words';
 import { AddLocation } from './AddLocation';
+import { ChangeSafetyDialog } from './ChangeSafety';
 import { EditLocation } from './EditLocation';
 import { RecoveryDrill } from './RecoveryDrill';
 import { SignInLocation } from './SignInLocation';
@@ -33,7 +35,15 @@ export function Locations({
   const [signingIn, setSigningIn] = useState<LocationStatus | null>(null);
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
   const [notice, setNotice] = useState<string | null>(null);
+  // After an add: whether the notice offers to widen n to the new location ("Use it").
+  const [justAdded, setJustAdded] = useState(false);
+  const [widening, setWidening] = useState(false);
+  const tell = (text: string | null): void => {
+    setNotice(text);
+    setJustAdded(false);
+  };
   const { vault, locations } = status;
+  const wider = justAdded && status.policyJob === null ? widerPolicy(vault, locations.length) : null;
   const vaultDomains = [...new Set(locations.flatMap((l) => (l.domain === null ? [] : [l.domain])))];
   const offline = locations.filter((l) => !l.reachable && !l.signIn).length;
 
@@ -72,7 +82,15 @@ export function Locations({
       {notice ? (
         <Note tone="ok">
           {notice}{' '}
-          <button type="button" className="ghost small" onClick={() => setNotice(null)}>
+          {wider !== null ? (
+            <>
+              Files are still written as {plural(vault.total, 'shard')}.{' '}
+              <button type="button" className="small" onClick={() => setWidening(true)}>
+                Use it: Change safety…
+              </button>{' '}
+            </>
+          ) : null}
+          <button type="button" className="ghost small" onClick={() => tell(null)}>
             Dismiss
           </button>
         </Note>
@@ -139,6 +157,23 @@ export function Locations({
         </ul>
       )}
 
+      {widening && wider !== null ? (
+        <ChangeSafetyDialog
+          client={client}
+          locations={locations.length}
+          current={{ survive: vault.total - vault.data, secretAgainst: vault.threshold - 1 }}
+          start={{ survive: wider.total - wider.data, secretAgainst: wider.threshold - 1 }}
+          resume={false}
+          onClose={() => setWidening(false)}
+          onDone={(report) => {
+            setWidening(false);
+            tell(
+              `Safety changed: ${report.total} shards per file, any ${report.data} rebuild it, ${report.threshold} unlock it.`,
+            );
+            onChanged();
+          }}
+        />
+      ) : null}
       {drilling ? <RecoveryDrill client={client} locations={locations} onClose={() => setDrilling(false)} /> : null}
       {adding ? (
         <AddLocation
@@ -151,6 +186,7 @@ export function Locations({
             setNotice(
               `Added ${name} (${display}). The key shares were dealt again over ${plural(locations.length + 1, 'location')}; new files use it from now on.`,
             );
+            setJustAdded(true);
             onChanged();
           }}
         />
@@ -165,7 +201,7 @@ export function Locations({
           onEdited={(name, display) => {
             setTests(({ [editing.name]: _old, ...rest }) => rest);
             setEditing(null);
-            setNotice(`${editing.name} is now ${name} (${display}).`);
+            tell(`${editing.name} is now ${name} (${display}).`);
             onChanged();
           }}
         />
@@ -178,7 +214,7 @@ export function Locations({
           onClose={() => setSigningIn(null)}
           onSignedIn={() => {
             setSigningIn(null);
-            setNotice(`Signed in to ${signingIn.name}: this device uses it from now on.`);
+            tell(`Signed in to ${signingIn.name}: this device uses it from now on.`);
             onChanged();
           }}
         />
@@ -191,7 +227,7 @@ export function Locations({
           onRemoved={(untrusted) => {
             setRemoving(null);
             setTests(({ [removing.name]: _gone, ...rest }) => rest);
-            setNotice(
+            tell(
               `Removed ${removing.name}. Its shards now live on the other locations` +
                 (untrusted ? ', and the vault key was changed: its old key share opens nothing.' : '.'),
             );
