@@ -16,6 +16,7 @@ const coreLayers = [
   ['storage', ['format']],
   ['guard', ['crypto', 'format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage', 'guard']],
+  ['node-server', ['crypto', 'format', 'storage', 'guard']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

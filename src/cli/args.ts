@@ -31,6 +31,8 @@ const VALUE_OPTIONS = new Set([
   'expect-fingerprint',
   'happy',
   'lose',
+  'listen',
+  'public-host',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

@@ -17,7 +17,8 @@ const USAGE = 'usage: shardvault <command> [options]            --json may stand
 
 const NOTES = `SPEC is a folder path, sftp://USER@HOST:PORT/PATH?identity=KEYFILE&fingerprint=SHA256:...,
 webdav+http(s)://USER:PASSWORD@HOST:PORT/PATH, or s3(+http)://KEY:SECRET@HOST:PORT/BUCKET/PREFIX
-[?region=R&style=virtual], optionally followed by #NAME (default loc1, loc2, ...).
+[?region=R&style=virtual], or node+https://HOST:PORT/?fingerprint=SHA256:...&enrol=CODE (the line
+\`node serve\` prints), optionally followed by #NAME (default loc1, loc2, ...).
 --trust-new-host-key pins an SSH host key seen for the first time (scripts; a terminal asks).
 --allow-insecure-http lets a WebDAV password or S3 requests go over plain http to another machine (init, open,
 location add/edit); without it only this machine (127.0.0.0/8, ::1, localhost) gets one that way.

@@ -46,9 +46,12 @@ function reportError(err: unknown, io: Io): number {
 
 // Ctrl-C or a kill: remove a get's temporary output (it holds plaintext) before exiting.
 // The profile lock is left to the next process, which takes over a dead process's lock.
+// Registered first, so it runs before a server's own handler.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     removeAllSync();
+    // A server (`serve`, `node serve`) that listens for it stops by itself and exits 0.
+    if (process.listenerCount(signal) > 1) return;
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }

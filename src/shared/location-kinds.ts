@@ -18,6 +18,8 @@ export interface AddressField {
   readonly type: 'text' | 'path' | 'port' | 'url' | 'choice' | 'flag';
   /** Sealed in the profile under the passphrase, never shown, never in a display string. */
   readonly secret?: boolean;
+  /** Made by the engine, never asked by a form (a node's device key, its enrolment code). */
+  readonly generated?: boolean;
   readonly optional?: boolean;
   readonly placeholder?: string;
   /** For `choice`: the values, the first the default. */
@@ -85,6 +87,22 @@ export const LOCATION_KINDS = {
       { name: 'secretAccessKey', label: 'Secret key', type: 'text', secret: true },
     ],
   },
+  node: {
+    word: 'Node',
+    choice: 'Shardvault node',
+    fields: [
+      {
+        name: 'address',
+        label: 'Node address (the line `shardvault node serve` printed)',
+        type: 'text',
+        placeholder: 'node+https://nas.example.org:4431/?fingerprint=SHA256:...&enrol=...',
+      },
+      // This device's Ed25519 key for the node, made when the location is added, and the
+      // node's single-use enrolment code taken from the address: sealed like any credential.
+      { name: 'deviceKey', label: 'Device key', type: 'text', secret: true, generated: true },
+      { name: 'enrolCode', label: 'Enrolment code', type: 'text', secret: true, generated: true, optional: true },
+    ],
+  },
 } as const satisfies Record<string, LocationKindInfo>;
 
 export type LocationKindName = keyof typeof LOCATION_KINDS;
@@ -118,6 +136,13 @@ export interface LocationInput {
 export function fieldNames(kind: LocationKindName, secret: boolean): string[] {
   return (LOCATION_KINDS[kind].fields as readonly AddressField[])
     .filter((f) => (f.secret === true) === secret)
+    .map((f) => f.name);
+}
+
+/** The names of a kind's secret fields the engine makes itself (never asked by a form). */
+export function generatedFieldNames(kind: LocationKindName): string[] {
+  return (LOCATION_KINDS[kind].fields as readonly AddressField[])
+    .filter((f) => f.generated === true)
     .map((f) => f.name);
 }
 

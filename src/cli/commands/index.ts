@@ -19,6 +19,7 @@ import { get } from './get';
 import { init } from './init';
 import { location } from './location';
 import { log } from './log';
+import { node } from './node';
 import { ls } from './ls';
 import { open } from './open';
 import { passphrase } from './passphrase';
@@ -48,5 +49,6 @@ export const commands: readonly Command[] = [
   drill,
   passphrase,
   serve,
+  node,
   demo,
 ];

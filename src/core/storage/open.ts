@@ -17,7 +17,12 @@
  * when the user allows it, and the stored SPEC then records that (`insecure-http=1`).
  */
 import { UsageError } from '../errors';
-import { fieldNames, type LocationInput, type LocationKindName } from '../../shared/location-kinds';
+import {
+  fieldNames,
+  generatedFieldNames,
+  type LocationInput,
+  type LocationKindName,
+} from '../../shared/location-kinds';
 import { KINDS, kindOfSpec, type LocationSecrets, type NodeOptions } from './kinds';
 import type { StorageNode } from './node';
 
@@ -69,11 +74,17 @@ export function readLocation(input: LocationInput): ParsedSpec {
     if (typeof value === 'string' && value !== '') secrets[key] = value;
   }
   const given = Object.keys(secrets).length > 0 ? secrets : null;
-  const parsed: ParsedSpec = {
-    kind: input.kind,
-    ...kind.fromFields(input.fields, input.name ?? null, given),
-    secrets: given,
-  };
+  const read = kind.fromFields(input.fields, input.name ?? null, given);
+  // Secrets the kind makes itself (a node's device key) come from the kind, never from a form.
+  const made: Record<string, string> = {};
+  for (const name of generatedFieldNames(input.kind)) {
+    if (Object.hasOwn(secrets, name))
+      throw new UsageError(`a ${input.kind} location's ${name} is not given, it is made`);
+    const value = (read.secrets as Record<string, string> | null)?.[name];
+    if (value !== undefined) made[name] = value;
+  }
+  const all = { ...made, ...secrets };
+  const parsed: ParsedSpec = { kind: input.kind, ...read, secrets: Object.keys(all).length > 0 ? all : null };
   return input.hostKey ? withFingerprint(parsed, input.hostKey) : parsed;
 }
 

@@ -32,7 +32,9 @@ export type RemoteSpec =
 /** `SHA256:` and the unpadded base64 of 32 bytes, as `ssh-keygen -lf` prints it. */
 export const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
+/** A DNS host name (RFC 1123 labels). */
+export const HOSTNAME =
+  /^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?$/;
 
 /** How a parse error is told: `quote` gives a piece of the SPEC, or nothing when it holds a password. */
 interface Complain {

@@ -35,6 +35,8 @@ export interface LocationFields {
   readonly caFile: string;
   /** S3: its address fields by the names in src/shared/location-kinds.ts (the secret key is the password input). */
   readonly s3: Readonly<Record<string, string>>;
+  /** Shardvault node: the line `shardvault node serve` printed. */
+  readonly nodeAddress: string;
   /** Whether the password input holds something (its value stays in the input). */
   readonly hasPassword: boolean;
   /** The user allows the WebDAV password over plain http:// to another machine. */
@@ -55,6 +57,7 @@ export const EMPTY_FIELDS: LocationFields = {
   webdavUser: '',
   caFile: '',
   s3: {},
+  nodeAddress: '',
   hasPassword: false,
   insecureHttp: false,
 };
@@ -99,6 +102,8 @@ export function suggestName(fields: LocationFields, taken: readonly string[]): s
     base = fields.host.trim().split('.')[0] ?? '';
   } else if (fields.kind === 's3') {
     base = (fields.s3['bucket'] ?? '').trim();
+  } else if (fields.kind === 'node') {
+    base = /^node\+https:\/\/([A-Za-z0-9-]+)/i.exec(fields.nodeAddress.trim())?.[1] ?? '';
   } else {
     try {
       base = new URL(fields.url.trim()).hostname.split('.')[0] ?? '';
@@ -227,6 +232,13 @@ export function buildLocation(fields: LocationFields, name: string): BuiltLocati
     }
     case 's3':
       return s3Location(fields, built);
+    case 'node': {
+      // Read whole by the engine (its enrolment code becomes a sealed secret there).
+      const address = fields.nodeAddress.trim();
+      if (!/^node\+https:\/\/\S+\?fingerprint=SHA256:/i.test(address))
+        return problem('nodeAddress', 'Paste the line the node printed: node+https://HOST:PORT/?fingerprint=SHA256:…');
+      return built('node', { address });
+    }
   }
 }
 

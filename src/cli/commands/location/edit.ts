@@ -3,6 +3,7 @@
  * `edit NAME` alone is a sign-in, and a sign-in refused for a folder points at edit.
  */
 import { UsageError } from '../../../core/errors';
+import { KINDS } from '../../../core/storage/kinds';
 import { editLocation, signInLocation } from '../../../core/vault/location-ops';
 import { addressOf } from '../../../core/vault/locations';
 import type { Vault } from '../../../core/vault/vault';
@@ -60,6 +61,8 @@ async function signIn(vault: Vault, name: string): Promise<{ name: string; displ
     throw new UsageError(
       `${name} is a folder on this machine: it needs no sign-in (usage: shardvault ${usageOf(edit)})`,
     );
+  const by = KINDS[location.kind].signInBy?.(name);
+  if (by !== undefined) throw new UsageError(`${name}: ${by}`);
   if (address.hostKey && process.stderr.isTTY)
     process.stderr.write(`${name}: the server must show host key ${address.hostKey}, as pinned in the vault\n`);
   if (address.keyFile !== null) {

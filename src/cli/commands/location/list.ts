@@ -1,4 +1,5 @@
 /** `shardvault location list`. */
+import { KINDS } from '../../../core/storage/kinds';
 import { expectArguments, type Command } from '../../command';
 import { print, withVault } from '../../context';
 import { table } from '../../format';
@@ -28,7 +29,10 @@ export const list: Command = {
         ),
         ...locations
           .filter((l) => l.needsSignIn)
-          .map((l) => `${l.name} needs sign-in on this device: shardvault location login ${l.name}`),
+          .map(
+            (l) =>
+              `${l.name} needs sign-in on this device: ${KINDS[l.kind].signInBy?.(l.name) ?? `shardvault location login ${l.name}`}`,
+          ),
       ].join('\n'),
     );
     return 0;

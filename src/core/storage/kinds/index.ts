@@ -7,6 +7,7 @@ import { UsageError } from '../../errors';
 import type { LocationKindName } from '../../../shared/location-kinds';
 import type { LocationKind } from './kind';
 import { local } from './local';
+import { node } from './node';
 import { s3 } from './s3';
 import { sftp } from './sftp';
 import { webdav } from './webdav';
@@ -19,6 +20,7 @@ export const KINDS: { readonly [K in LocationKindName]: LocationKind & { readonl
   sftp,
   webdav,
   s3,
+  node,
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;

@@ -149,6 +149,12 @@ export interface LocationKind {
   /** The stored spec split into the parts a sign-in form shows (nothing secret); null for a
    * kind that never signs in (a folder). */
   signInAddress(spec: string): SignIn | null;
+  /**
+   * For a kind a device joins otherwise than by a password or key (a node enrols it with a
+   * code from its operator): the words saying how, for location `name`. `location login` says
+   * them instead of asking a password.
+   */
+  signInBy?(name: string): string;
   /** The node for a stored spec, wrapped as production uses it. */
   open(spec: string, secrets: LocationSecrets | null, options: NodeOptions): StorageNode;
   readonly plainHttp?: PlainHttp;

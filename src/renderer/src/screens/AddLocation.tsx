@@ -15,7 +15,7 @@ import {
   buildLocation,
   suggestName,
 } from '../location-spec';
-import { fieldNames, LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
+import { fieldNames, generatedFieldNames, LOCATION_KIND_NAMES, LOCATION_KINDS } from '../../../shared/location-kinds';
 import { locationTrouble } from '../../../shared/location-trouble';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
 import { CreateFolder } from './CreateFolder';
@@ -45,7 +45,7 @@ export type CommitLocation = (
 
 /** The secret field the form's password input holds for a kind (an SSH key's passphrase has its own input). */
 const mainSecret = (kind: LocationKindChoice): string | null =>
-  fieldNames(kind, true).find((name) => name !== 'keyPassphrase') ?? null;
+  fieldNames(kind, true).find((name) => name !== 'keyPassphrase' && !generatedFieldNames(kind).includes(name)) ?? null;
 
 /** The words of the dialog: adding a location (the default), or giving one a new address. */
 export interface AddLocationWords {
@@ -408,6 +408,27 @@ export function AddLocation({
                 <PasswordField input={passwordInput} error={fieldError('password')} onChange={passwordChanged} />
               )}
             </>
+          ) : null}
+
+          {fields.kind === 'node' ? (
+            <Field
+              label="Node address"
+              error={fieldError('nodeAddress')}
+              hint="The line `shardvault node serve` printed first; its code enrols this device once."
+            >
+              {(props) => (
+                <input
+                  {...props}
+                  data-field="nodeAddress"
+                  className="mono"
+                  value={fields.nodeAddress}
+                  spellCheck={false}
+                  autoComplete="off"
+                  placeholder="node+https://nas.example.org:4431/?fingerprint=SHA256:…&enrol=…"
+                  onChange={(e) => set({ nodeAddress: e.target.value })}
+                />
+              )}
+            </Field>
           ) : null}
 
           {fields.kind === 'webdav' ? (

@@ -1,0 +1,84 @@
+/**
+ * `shardvault node serve --dir DIR --listen HOST:PORT [--public-host NAME]`: this machine as
+ * a Shardvault node for one vault (src/core/node-server/, docs/NODE.md). Its first line on
+ * stdout, before anything else on either stream, is the SPEC to add it with; it runs until
+ * SIGINT or SIGTERM and then exits 0 (main.ts leaves a signal to a command that listens).
+ */
+import { UsageError } from '../../core/errors';
+import { one } from '../args';
+import { usageError, type Command } from '../command';
+
+/** HOST:PORT, an IPv6 host in brackets; port 0 picks a free one. */
+export function readListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535)
+    throw new UsageError('--listen is HOST:PORT (an IPv6 address in brackets; port 0: any free one)');
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+const serve: Command = {
+  name: 'node serve',
+  usage: '--dir DIR --listen HOST:PORT [--public-host NAME]',
+  summary:
+    'this machine as a Shardvault node for one vault: prints the SPEC to add it with first ' +
+    '(docs/NODE.md); runs until Ctrl+C',
+  async run(args, io) {
+    const dir = one(args, 'dir');
+    const listen = one(args, 'listen');
+    if (dir === undefined || listen === undefined || args.positional.length > 0) throw usageError(serve);
+    const { host, port } = readListen(listen);
+    const publicHost = one(args, 'public-host');
+    // The server is loaded only by this command.
+    const { startNodeServer } = await import('../../core/node-server/server');
+    const node = await startNodeServer({
+      dir,
+      host,
+      port,
+      ...(publicHost === undefined ? {} : { publicHost }),
+      say: (line) => io.err(`shardvault node: ${line}`),
+    });
+    io.out(node.spec);
+    io.err(
+      node.spec.includes('&enrol=')
+        ? 'shardvault node: add it with `shardvault location add` and the line above (its code works once, for 24 hours)'
+        : `shardvault node: serving vault ${node.state.vaultId ?? '(none yet)'}; no new device can enrol with a code`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await node.close();
+    return 0;
+  },
+};
+
+const newCode: Command = {
+  name: 'node new-code',
+  usage: '--dir DIR',
+  summary:
+    "a new single-use code for the node in DIR (running or not): prints the SPEC another device's " +
+    '`location add` or `location edit` enrols with',
+  async run(args, io) {
+    const dir = one(args, 'dir');
+    if (dir === undefined || args.positional.length > 0) throw usageError(newCode);
+    const { newEnrolment } = await import('../../core/node-server/server');
+    io.out(await newEnrolment(dir));
+    return 0;
+  },
+};
+
+const subcommands: readonly Command[] = [serve, newCode];
+
+export const node: Command = {
+  name: 'node',
+  usage: subcommands.map((s) => s.name.slice('node '.length) + ` ${s.usage}`).join(' | '),
+  summary: 'this machine as a Shardvault node (docs/NODE.md)',
+  subcommands,
+  run(args, io) {
+    const [word, ...rest] = args.positional;
+    const sub = subcommands.find((s) => s.name === `node ${word ?? ''}`);
+    if (!sub) throw usageError(node);
+    return sub.run({ ...args, positional: rest }, io);
+  },
+};
