@@ -31,10 +31,12 @@ const serve: Command = {
     const publicHost = one(args, 'public-host');
     // The server is loaded only by this command.
     const { startNodeServer } = await import('../../core/node-server/server');
+    const { nodeCustodian } = await import('../../core/node-server/custodian');
     const node = await startNodeServer({
       dir,
       host,
       port,
+      guard: nodeCustodian,
       ...(publicHost === undefined ? {} : { publicHost }),
       say: (line) => io.err(`shardvault node: ${line}`),
     });

@@ -54,7 +54,8 @@ export interface NodeServerOptions {
   readonly port: number;
   /** The host name the SPEC names (default: `host`). */
   readonly publicHost?: string;
-  readonly guard?: GuardHandler;
+  /** The guard handler, or a function making it from the node's state (`node serve`: nodeCustodian). */
+  readonly guard?: GuardHandler | ((state: NodeState) => Promise<GuardHandler>);
   /** Lines for the operator (stderr in the CLI). */
   readonly say?: (line: string) => void;
 }
@@ -104,6 +105,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
   const startedAt = Date.now();
   const seen = new Map<string, number>();
   const say = o.say ?? (() => undefined);
+  const guard = typeof o.guard === 'function' ? await o.guard(state) : o.guard;
 
   const header = (req: IncomingMessage, name: string): string => {
     const v = req.headers[name];
@@ -330,7 +332,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
       const name = path.slice(`${PROTOCOL_PREFIX}/guard/`.length);
       if (!GUARD_METHOD.test(name)) throw new Refusal('bad-request', 'bad guard method name');
       const body = await readBody(req, MAX_JSON_BODY, auth.bodyHash);
-      if (!o.guard) throw new Refusal('not-found', 'this node hosts no guard');
+      if (!guard) throw new Refusal('not-found', 'this node hosts no guard');
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));
@@ -338,7 +340,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
         throw new Refusal('bad-request', 'the body is not JSON');
       }
       try {
-        return json(res, 200, await o.guard.handle(name, parsed, auth.device));
+        return json(res, 200, await guard.handle(name, parsed, auth.device));
       } catch (err) {
         const status = (err as { status?: unknown }).status;
         if (typeof status === 'number' && status >= 400 && status < 500) {
