@@ -43,7 +43,12 @@ afterAll(async () => {
 });
 
 describe('a custodian in node serve', () => {
-  const file = { fileId: randomBytes(16).toString('hex'), version: 1, point: new Uint8Array(), kek: new Uint8Array() };
+  const file: { fileId: string; version: number; point: Uint8Array; kek: Uint8Array } = {
+    fileId: randomBytes(16).toString('hex'),
+    version: 1,
+    point: new Uint8Array(),
+    kek: new Uint8Array(),
+  };
 
   it('runs a DKG over three nodes and registers a file with each', async () => {
     const members = await Promise.all(

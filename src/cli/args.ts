@@ -36,6 +36,7 @@ const VALUE_OPTIONS = new Set([
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',
+  'guarded',
   'force',
   'recovery',
   'deep',

@@ -16,6 +16,7 @@ import type { Command } from '../command';
 import { demo } from './demo';
 import { drill } from './drill';
 import { get } from './get';
+import { guard } from './guard';
 import { init } from './init';
 import { location } from './location';
 import { log } from './log';
@@ -46,6 +47,7 @@ export const commands: readonly Command[] = [
   repair,
   log,
   location,
+  guard,
   drill,
   passphrase,
   serve,

@@ -12,10 +12,11 @@ import { print, withVault } from '../context';
 
 export const put: Command = {
   name: 'put',
-  usage: 'FILE [--name NAME] [--replace] [--survive X] [--happy N]',
+  usage: 'FILE [--name NAME] [--replace] [--survive X] [--happy N] [--guarded]',
   summary:
     'an existing NAME is refused without --replace; --survive: this file survives losing X locations ' +
-    '(more parity); --happy: only if N locations can take shards (default k)',
+    '(more parity); --happy: only if N locations can take shards (default k); --guarded: opening it also ' +
+    "needs G of the vault's nodes (after guard setup)",
   async run(args, io) {
     expectArguments(args, 1, put);
     const path = args.positional[0]!;
@@ -30,6 +31,7 @@ export const put: Command = {
     const entry = await withVault(io, args, { unlock: true }, (vault) =>
       putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
         replace: args.flags.has('replace'),
+        guarded: args.flags.has('guarded'),
         expectedSize: st.size,
         ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
         ...(happy !== undefined ? { happy } : {}),

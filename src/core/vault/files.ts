@@ -20,6 +20,7 @@ import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, sha
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
+import { guardFileKey, openGuardedKey } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import {
   pieceLength,
@@ -80,6 +81,8 @@ export async function putFile(
     /** At least this many distinct locations must take shards (servers of happiness);
      * default the profile's setting, else k. */
     happy?: number;
+    /** A guarded file: its key also needs G of the vault's nodes (docs/GUARD.md). */
+    guarded?: boolean;
   } = {},
 ): Promise<FileEntry> {
   checkFileName(name);
@@ -128,6 +131,13 @@ export async function putFile(
     const version = 1;
     let committing = false;
     const fileKey = new Uint8Array(randomBytes(32));
+    // A guarded file: R registered with every node first (a failure stores nothing), the file
+    // key wrapped under its KEK; that inner wrap is what the vault's wrapping key wraps.
+    const guarded = opts.guarded ? await guardFileKey(vault, fileId, version, fileKey) : null;
+    if (guarded && guarded.missed.length > 0)
+      vault.options.onWarning?.(
+        `${guarded.missed.join(', ')} did not register ${name}'s point: ${guarded.missed.length === 1 ? 'it' : 'they'} cannot help open it`,
+      );
     const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
     const objects = Array.from({ length: policy.total }, () => newId());
     const headers = objects.map((_, index) =>
@@ -175,7 +185,8 @@ export async function putFile(
         total: policy.total,
         segmentSize: policy.segmentSize,
         shardsVersion: version,
-        fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, fileId, version)),
+        fileKey: wrapKey(keys.fileWrap, guarded?.inner ?? fileKey, fileKeyAad(vault.vaultId, fileId, version)),
+        ...(guarded ? { guard: guarded.guard } : {}),
         shards: written.shards.map((s) => ({
           index: s.index,
           object: objects[s.index]!,
@@ -416,17 +427,53 @@ export async function fetchManifest(vault: Vault, file: FileRef): Promise<Manife
   );
 }
 
-export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
-  const keys = vault.requireKeys();
-  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
-  const shardKeys = m.shards.map((s) => {
+/**
+ * The version a manifest's shard keys are wrapped for: its own, or for a guarded file the one
+ * its KEK is bound to (a new manifest version rewraps only the outer file key, without the nodes).
+ */
+export const shardKeyVersion = (m: Manifest): number => m.guard?.keyVersion ?? m.version;
+
+function shardKeysUnder(m: Manifest, fileKey: Uint8Array): (Uint8Array | null)[] {
+  return m.shards.map((s) => {
     try {
-      return unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
+      return unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, shardKeyVersion(m), s.index), `shard ${s.index} key`);
     } catch {
       return null;
     }
   });
-  return { fileKey, shardKeys };
+}
+
+/** The keys of an ordinary file; a guarded one needs its nodes (`openFileKeys`). */
+export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
+  if (m.guard)
+    throw new ShardvaultError(
+      'permission',
+      `${m.name} is guarded: reading its shards needs its nodes, and this operation does not ask them yet`,
+    );
+  const keys = vault.requireKeys();
+  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  return { fileKey, shardKeys: shardKeysUnder(m, fileKey) };
+}
+
+/** The keys of any file: a guarded one asks G of its nodes (guard.ts), naming any that lied. */
+export async function openFileKeys(
+  vault: Vault,
+  m: Manifest,
+): Promise<{ fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] }> {
+  if (!m.guard) return unwrapShardKeys(vault, m);
+  const keys = vault.requireKeys();
+  const inner = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  try {
+    const opened = await openGuardedKey(vault, m, inner);
+    if (opened.liars.length > 0)
+      vault.options.onWarning?.(
+        `${opened.liars.join(', ')} answered for ${m.name} with a partial whose proof failed: ` +
+          `${opened.liars.length === 1 ? 'it lies' : 'they lie'}; opened with ${opened.used.join(', ')}`,
+      );
+    return { fileKey: opened.fileKey, shardKeys: shardKeysUnder(m, opened.fileKey) };
+  } finally {
+    wipe(inner);
+  }
 }
 
 export function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
@@ -507,7 +554,7 @@ export async function getFile(
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
     const m = await fetchManifest(vault, file);
-    const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+    const { fileKey, shardKeys } = await openFileKeys(vault, m);
     const temp = nodePath.join(
       nodePath.dirname(target),
       `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,

@@ -23,7 +23,7 @@ import {
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
 import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
-import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
+import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
@@ -57,7 +57,7 @@ export async function addLocation(
       vault.options.askKeyPassphrase,
       process.env,
     );
-    const p = parsed!;
+    const p = sharedDeviceKey(vault, parsed!);
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
     const raw = createNode(p, p.secrets, { env: process.env });
@@ -370,6 +370,15 @@ function rewrap(
 ): Manifest {
   const keys = vault.requireKeys();
   const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  // A guarded file: only the outer wrap (of its inner wrap) follows the version; its shard keys
+  // stay bound to the version its KEK is bound to, so no node is asked.
+  if (m.guard) {
+    try {
+      return { ...next, fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)) };
+    } finally {
+      wipe(fileKey);
+    }
+  }
   try {
     return {
       ...next,
@@ -528,4 +537,17 @@ export async function testLocation(
 // eslint-disable-next-line @typescript-eslint/require-await -- a put takes an async stream
 async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
+/**
+ * A node location added to a vault that has one takes the device key this device enrolled at
+ * the others: one key signs the guard's requests, and every node must know it (docs/GUARD.md).
+ */
+function sharedDeviceKey(vault: Vault, p: NamedSpec): NamedSpec {
+  if (p.kind !== 'node' || !p.secrets?.deviceKey) return p;
+  const others = vault.profileLocations().filter((l) => l.kind === 'node' && l.sealedSecrets);
+  if (others.length === 0) return p;
+  const credentials = vault.openedCredentials();
+  const key = others.map((l) => credentials.get(l.id)?.deviceKey).find((k) => k !== undefined);
+  return key === undefined ? p : { ...p, secrets: { ...p.secrets, deviceKey: key } };
 }
