@@ -16,6 +16,7 @@ let home: string;
 const nodes: (ShardNodeServer | null)[] = [null, null, null];
 const ports: number[] = [];
 const dirs: string[] = [];
+let folders: string[] = [];
 
 const cli = (args: string[]): Promise<CliResult> =>
   runCli(args, { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
@@ -32,7 +33,7 @@ beforeAll(async () => {
   ensureBuilt();
   root = await TempRoot.create('shardvault-guarded-');
   home = await root.dir('home');
-  const folders = [await root.dir('folder-a'), await root.dir('folder-b')];
+  folders = [await root.dir('folder-a'), await root.dir('folder-b')];
   for (let i = 0; i < 3; i++) {
     const n = await startShardNode();
     nodes[i] = n;
@@ -69,10 +70,14 @@ afterAll(async () => {
 describe('guarded files over three nodes, G = 2', () => {
   const guarded = { path: '', sha: '' };
   const plain = { path: '', sha: '' };
-  const getBack = async (name: string): Promise<{ r: CliResult; out: string }> => {
+  const getBackAs = async (
+    run: (args: string[]) => Promise<CliResult>,
+    name: string,
+  ): Promise<{ r: CliResult; out: string }> => {
     const out = nodePath.join(await root.dir(`out-${Math.random().toString(36).slice(2)}`), name);
-    return { r: await cli(['get', name, '--output', out]), out };
+    return { r: await run(['get', name, '--output', out]), out };
   };
+  const getBack = (name: string): Promise<{ r: CliResult; out: string }> => getBackAs(cli, name);
 
   it('refuses put --guarded before guard setup (exit 2)', async () => {
     const dir = await root.dir('in');
@@ -105,6 +110,24 @@ describe('guarded files over three nodes, G = 2', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await sha256File(out)).toBe(guarded.sha);
   }, 60_000);
+
+  it('a second device signed in to each node with a fresh code opens it too', async () => {
+    const second = await root.dir('home2');
+    const as2 = (args: string[]): Promise<CliResult> =>
+      runCli(args, { env: { SHARDVAULT_HOME: second, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+    expect((await as2(['open', '--location', folders[0]!, '--location', folders[1]!])).code).toBe(0);
+    const before = await getBackAs(as2, 'guarded.bin');
+    expect(before.r.code).not.toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const issued = await runCli(['node', 'new-code', '--dir', dirs[i]!]);
+      expect(issued.code, issued.stderr).toBe(0);
+      const edit = await as2(['location', 'edit', `n${i + 1}`, issued.stdout.trim()]);
+      expect(edit.code, edit.stderr).toBe(0);
+    }
+    const { r, out } = await getBackAs(as2, 'guarded.bin');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(out)).toBe(guarded.sha);
+  }, 90_000);
 
   it('refuses a second setup while a guarded file exists', async () => {
     const again = await cli(['guard', 'setup', '--threshold', '2']);

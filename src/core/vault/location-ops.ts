@@ -152,7 +152,7 @@ export async function editLocation(
         vault.options.askKeyPassphrase,
         process.env,
       );
-      const parsed = p!;
+      const parsed = sharedDeviceKey(vault, p!, existing.id);
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
       const raw = createNode(parsed, parsed.secrets, { env: process.env });
@@ -540,12 +540,13 @@ async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Ar
 }
 
 /**
- * A node location added to a vault that has one takes the device key this device enrolled at
- * the others: one key signs the guard's requests, and every node must know it (docs/GUARD.md).
+ * A node location added (or signed in to with a new code) takes the device key this device
+ * enrolled at its other node locations: one key signs the guard's requests, and every node
+ * must know it (docs/GUARD.md).
  */
-function sharedDeviceKey(vault: Vault, p: NamedSpec): NamedSpec {
+function sharedDeviceKey(vault: Vault, p: NamedSpec, except: string | null = null): NamedSpec {
   if (p.kind !== 'node' || !p.secrets?.deviceKey) return p;
-  const others = vault.profileLocations().filter((l) => l.kind === 'node' && l.sealedSecrets);
+  const others = vault.profileLocations().filter((l) => l.kind === 'node' && l.sealedSecrets && l.id !== except);
   if (others.length === 0) return p;
   const credentials = vault.openedCredentials();
   const key = others.map((l) => credentials.get(l.id)?.deviceKey).find((k) => k !== undefined);
