@@ -129,6 +129,13 @@ describe('guarded files over three nodes, G = 2', () => {
     expect(await sha256File(out)).toBe(guarded.sha);
   }, 90_000);
 
+  it('verifies and repairs a guarded file by asking its nodes', async () => {
+    const verify = await cli(['verify', '--deep']);
+    expect(verify.code, verify.stderr).toBe(0);
+    const repair = await cli(['repair']);
+    expect(repair.code, repair.stderr).toBe(0);
+  }, 60_000);
+
   it('refuses a second setup while a guarded file exists', async () => {
     const again = await cli(['guard', 'setup', '--threshold', '2']);
     expect(again.code).toBe(2);

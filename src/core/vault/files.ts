@@ -896,7 +896,8 @@ export async function checkCopies(
   const whole = (c: CopyState): boolean => deep || remembered(c) || also(c);
   const worth = copies.filter((c) => c.location && (remembered(c) || c.state === 'ok'));
   if (worth.length === 0) return;
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  // A guarded file's shards open with its key: verify asks its nodes like any opening.
+  const { fileKey, shardKeys } = await openFileKeys(vault, m);
   try {
     const queues = new Map<string, CopyState[]>();
     for (const c of worth) {

@@ -22,7 +22,7 @@ import {
   type LocationSecrets,
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
-import { fetchManifest, readSpecOf, unwrapShardKeys } from './files';
+import { fetchManifest, openFileKeys, readSpecOf } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
@@ -324,7 +324,7 @@ async function moveShardsOff(
       taken.set(target.id, (taken.get(target.id) ?? 0) + 1);
       return { index: s.index, location: target };
     });
-    const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+    const { fileKey, shardKeys } = await openFileKeys(vault, m);
     try {
       await rebuildShards(
         readSpecOf(vault, m, shardKeys),
