@@ -20,6 +20,10 @@ let folders: string[] = [];
 
 const cli = (args: string[]): Promise<CliResult> =>
   runCli(args, { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+let home2 = '';
+/** A second device of the owner's (its own profile), which the approval tests ask from. */
+const as2 = (args: string[]): Promise<CliResult> =>
+  runCli(args, { env: { SHARDVAULT_HOME: home2, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
 
 async function stop(i: number): Promise<void> {
   expect(await nodes[i]!.stop()).toBe(0);
@@ -112,9 +116,7 @@ describe('guarded files over three nodes, G = 2', () => {
   }, 60_000);
 
   it('a second device signed in to each node with a fresh code opens it too', async () => {
-    const second = await root.dir('home2');
-    const as2 = (args: string[]): Promise<CliResult> =>
-      runCli(args, { env: { SHARDVAULT_HOME: second, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+    home2 = await root.dir('home2');
     expect((await as2(['open', '--location', folders[0]!, '--location', folders[1]!])).code).toBe(0);
     const before = await getBackAs(as2, 'guarded.bin');
     expect(before.r.code).not.toBe(0);
@@ -172,4 +174,53 @@ describe('guarded files over three nodes, G = 2', () => {
     const status = parseJson<{ locations: { name: string; reachable: boolean }[] }>(await cli(['status', '--json']));
     expect(status.locations.filter((l) => l.reachable).map((l) => l.name)).toEqual(['a', 'b']);
   }, 60_000);
+
+  it('with approvals: the second device waits, the guardian approves, it opens', async () => {
+    for (const i of [0, 1, 2]) await restart(i);
+    const policy = await cli(['guard', 'policy', '--approvals', '1']);
+    expect(policy.code, policy.stderr).toBe(0);
+    const out = nodePath.join(await root.dir('out-approved'), 'guarded.bin');
+    const waiting = as2(['get', 'guarded.bin', '--output', out, '--wait', '40']);
+    const id = await pendingRequest();
+    const approve = await cli(['approve', id]);
+    expect(approve.code, approve.stderr).toBe(0);
+    const got = await waiting;
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stderr).toMatch(/0 of 1 approvals/);
+    expect(got.stderr).toMatch(/1 of 1 approvals/);
+    expect(await sha256File(out)).toBe(guarded.sha);
+  }, 90_000);
+
+  it('without an approval the get exits 7 after --wait; a denial ends the wait with 7', async () => {
+    const late = await getBackAs((a) => as2([...a, '--wait', '1']), 'guarded.bin');
+    expect(late.r.code).toBe(7);
+    expect(late.r.stderr).toMatch(/guarded\.bin needs 1 guardian approval: 0 of 1 after 1 s/);
+    const out = nodePath.join(await root.dir('out-denied'), 'guarded.bin');
+    const waiting = as2(['get', 'guarded.bin', '--output', out, '--wait', '40']);
+    const id = await pendingRequest(late.r.stderr);
+    expect((await cli(['deny', id])).code).toBe(0);
+    const got = await waiting;
+    expect(got.code).toBe(7);
+    expect(got.stderr).toMatch(new RegExp(`request ${id} was denied`));
+    // The guardian's own request: its own approval never counts.
+    const own = await getBackAs((a) => cli([...a, '--wait', '1']), 'guarded.bin');
+    expect(own.r.code).toBe(7);
+  }, 90_000);
 });
+
+/** The id of the newest pending request the guardian sees, other than one named in `not`. */
+async function pendingRequest(not = ''): Promise<string> {
+  for (let tries = 0; tries < 60; tries++) {
+    const list = await cli(['requests', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const pending = parseJson<{ id: string; approvals: number; denied: boolean; file: string }[]>(list).filter(
+      (r) => !not.includes(r.id) && !r.denied && r.approvals === 0,
+    );
+    if (pending.length > 0) {
+      expect(pending.at(-1)!.file).toBe('guarded.bin');
+      return pending.at(-1)!.id;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('no pending request appeared');
+}

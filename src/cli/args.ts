@@ -14,6 +14,8 @@ export interface Parsed {
 
 const VALUE_OPTIONS = new Set([
   'location',
+  'wait',
+  'approvals',
   'data',
   'total',
   'threshold',

@@ -6,7 +6,7 @@
 import { plural } from '../../shared/format';
 import { UsageError } from '../../core/errors';
 import { fetchManifest } from '../../core/vault/files';
-import { guardSetup } from '../../core/vault/guard';
+import { guardPolicy, guardSetup } from '../../core/vault/guard';
 import { integer } from '../args';
 import { usageError, type Command } from '../command';
 import { print, withVault } from '../context';
@@ -40,7 +40,27 @@ const setup: Command = {
   },
 };
 
-const subcommands: readonly Command[] = [setup];
+const policy: Command = {
+  name: 'guard policy',
+  usage: '--approvals g',
+  summary:
+    "every opening of a guarded file needs g guardians' approvals (0: any enrolled device); the " +
+    "requester's own never counts",
+  async run(args, io) {
+    const approvals = integer(args, 'approvals', 0, 64);
+    if (approvals === undefined || args.positional.length > 0) throw usageError(policy);
+    const result = await withVault(io, args, { unlock: true }, (vault) => guardPolicy(vault, approvals));
+    print(io, result, () =>
+      result.approvals === 0
+        ? 'Guarded files open for any enrolled device'
+        : `Guarded files open with ${plural(result.approvals, 'approval')} of the ${plural(result.guardians, 'guardian')} ` +
+          `(shardvault requests, approve ID, deny ID)`,
+    );
+    return 0;
+  },
+};
+
+const subcommands: readonly Command[] = [setup, policy];
 
 export const guard: Command = {
   name: 'guard',

@@ -27,6 +27,7 @@ import { passphrase } from './passphrase';
 import { placement } from './placement';
 import { put } from './put';
 import { repair } from './repair';
+import { approve, deny, requests } from './requests';
 import { rm } from './rm';
 import { serve } from './serve';
 import { settings } from './settings';
@@ -48,6 +49,9 @@ export const commands: readonly Command[] = [
   log,
   location,
   guard,
+  requests,
+  approve,
+  deny,
   drill,
   passphrase,
   serve,

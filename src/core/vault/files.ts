@@ -20,7 +20,7 @@ import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, sha
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
-import { guardFileKey, openGuardedKey } from './guard';
+import { guardFileKey, openGuardedKey, type ApprovalWait } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import {
   pieceLength,
@@ -459,12 +459,13 @@ export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Arra
 export async function openFileKeys(
   vault: Vault,
   m: Manifest,
+  waiting: ApprovalWait = {},
 ): Promise<{ fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] }> {
   if (!m.guard) return unwrapShardKeys(vault, m);
   const keys = vault.requireKeys();
   const inner = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
   try {
-    const opened = await openGuardedKey(vault, m, inner);
+    const opened = await openGuardedKey(vault, m, inner, waiting);
     if (opened.liars.length > 0)
       vault.options.onWarning?.(
         `${opened.liars.join(', ')} answered for ${m.name} with a partial whose proof failed: ` +
@@ -545,7 +546,7 @@ export async function getFile(
   vault: Vault,
   name: string,
   output: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean } & ApprovalWait = {},
 ): Promise<{ output: string; problems: ShardProblem[] }> {
   return vault.audited('get', name, async (used) => {
     const file = findFile(vault.head(), name);
@@ -554,7 +555,7 @@ export async function getFile(
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
     const m = await fetchManifest(vault, file);
-    const { fileKey, shardKeys } = await openFileKeys(vault, m);
+    const { fileKey, shardKeys } = await openFileKeys(vault, m, opts);
     const temp = nodePath.join(
       nodePath.dirname(target),
       `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,

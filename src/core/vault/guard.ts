@@ -10,11 +10,13 @@ import { concat, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
 import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
-import { Coordinator, deviceSigner, type GuardGroup } from '../guard/coordinator';
+import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
+import { GuardRefusal } from '../guard/errors';
 import { GuardFault } from '../guard/errors';
 import { ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { nodeGuardTransport } from './guard-transport';
+import { waitForApprovals } from './guard-requests';
 import type { Vault } from './vault';
 
 /** The inner wrap's AAD: "SVGK" ‖ vaultId ‖ fileId ‖ u32be(keyVersion) (docs/FORMAT.md). */
@@ -24,14 +26,15 @@ export const guardKeyAad = (vaultId: string, fileId: string, keyVersion: number)
 /** The inner wrap of a file key under its KEK: 12 + 32 + 16 = 60 bytes. */
 export const GUARDED_INNER_BYTES = 60;
 
-interface GuardSession {
+export interface GuardSession {
   readonly coordinator: Coordinator;
+  readonly device: DeviceSigner;
   readonly devicePublicKey: Uint8Array;
   close(): Promise<void>;
 }
 
 /** This device's signer and a client per node location (each pinned by its profile SPEC). */
-function session(vault: Vault, guard: HeadGuard | undefined): GuardSession {
+export function session(vault: Vault, guard: HeadGuard | undefined): GuardSession {
   const nodes = vault.profileLocations().filter((l) => l.kind === 'node');
   if (nodes.length === 0)
     throw new UsageError('this vault has no node locations (shardvault node serve, then location add)');
@@ -57,8 +60,7 @@ function session(vault: Vault, guard: HeadGuard | undefined): GuardSession {
       'the node locations of this device were enrolled with different device keys (added before guarded files); ' +
         'remove and add them again',
     );
-  const seed = new Uint8Array(Buffer.from([...seeds][0]!, 'base64url'));
-  const device = deviceSigner(seed);
+  const device = deviceSigner(new Uint8Array(Buffer.from([...seeds][0]!, 'base64url')));
   const coordinator = new Coordinator(
     nodeGuardTransport((id) => clients.get(id)),
     device,
@@ -66,6 +68,7 @@ function session(vault: Vault, guard: HeadGuard | undefined): GuardSession {
   );
   return {
     coordinator,
+    device,
     devicePublicKey: device.publicKey,
     async close() {
       await Promise.allSettled([...clients.values()].map((c) => c.close()));
@@ -228,8 +231,24 @@ export interface GuardOpening {
   readonly unreachable: readonly string[];
 }
 
-/** At get: asks G nodes for the KEK of a guarded manifest and opens the inner wrap. */
-export async function openGuardedKey(vault: Vault, m: Manifest, inner: Uint8Array): Promise<GuardOpening> {
+export interface ApprovalWait {
+  /** Seconds to wait for guardian approvals when the policy asks for them (default 300). */
+  readonly wait?: number;
+  /** Progress for the user ("1 of 2 approvals"). */
+  readonly say?: (line: string) => void;
+}
+
+/**
+ * At get: asks G nodes for the KEK of a guarded manifest and opens the inner wrap. When the
+ * nodes want guardian approvals, the request is published on the locations (guard-requests.ts)
+ * and this waits for them up to `wait` seconds, then fails with code `approval` (exit 7).
+ */
+export async function openGuardedKey(
+  vault: Vault,
+  m: Manifest,
+  inner: Uint8Array,
+  waiting: ApprovalWait = {},
+): Promise<GuardOpening> {
   const g = vault.head().guard;
   const mg = m.guard;
   if (mg === undefined) throw new TypeError('openGuardedKey: not a guarded manifest');
@@ -241,12 +260,19 @@ export async function openGuardedKey(vault: Vault, m: Manifest, inner: Uint8Arra
   const s = session(vault, g);
   try {
     let opened;
+    const file = { fileId: m.fileId, version: mg.keyVersion, point: mg.point };
+    const group = groupOf(vault.vaultId, g);
     try {
-      opened = await s.coordinator.open(
-        groupOf(vault.vaultId, g),
-        s.coordinator.newRequest({ fileId: m.fileId, version: mg.keyVersion, point: mg.point }),
-      );
+      const request = s.coordinator.newRequest(file);
+      try {
+        opened = await s.coordinator.open(group, request);
+      } catch (err) {
+        if (!(err instanceof GuardRefusal && err.reason === 'approvals')) throw err;
+        const approvals = await waitForApprovals(vault, m, request, g, waiting);
+        opened = await s.coordinator.open(group, s.coordinator.newRequest(file, request.requestId), approvals);
+      }
     } catch (err) {
+      if (err instanceof ShardvaultError && err.code === 'approval') throw err;
       const why = named(vault, (err as Error).message);
       throw new ShardvaultError(
         (err as ShardvaultError).code ?? 'unavailable',
@@ -269,6 +295,34 @@ export async function openGuardedKey(vault: Vault, m: Manifest, inner: Uint8Arra
     } finally {
       wipe(opened.kek);
     }
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * `guard policy --approvals g`: every node of the guard takes the new g (the guardians stay);
+ * the head records it. A policy that already asks for approvals needs them to change, which
+ * the CLI does not gather yet.
+ */
+export async function guardPolicy(vault: Vault, approvals: number): Promise<{ approvals: number; guardians: number }> {
+  const g = vault.head().guard;
+  if (g === undefined)
+    throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
+  if (!Number.isInteger(approvals) || approvals < 0 || approvals > g.guardians.length)
+    throw new UsageError(`--approvals g: 0 to the ${g.guardians.length} guardians`);
+  if (g.approvals > 0)
+    throw new UsageError(`the policy asks for ${g.approvals} approvals to change itself; this is not built yet`);
+  const s = session(vault, g);
+  try {
+    const change = s.coordinator.newPolicyChange(g.guardians, approvals, g.policyVersion + 1);
+    try {
+      await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, []);
+    } catch (err) {
+      throw new ShardvaultError((err as ShardvaultError).code ?? 'unavailable', named(vault, (err as Error).message));
+    }
+    await vault.commit((h) => ({ ...h, guard: { ...h.guard!, approvals, policyVersion: g.policyVersion + 1 } }));
+    return { approvals, guardians: g.guardians.length };
   } finally {
     await s.close();
   }
