@@ -7,8 +7,13 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        // The seal worker runs put's coding and encryption on the second core (seal-pool.ts).
-        input: { index: resolve('src/main/index.ts'), 'seal-worker': resolve('src/core/vault/seal-worker.ts') },
+        // The seal worker runs put's coding and encryption on the second core (seal-pool.ts);
+        // the engine host is the utility process the engine runs in (src/main/engine-process.ts).
+        input: {
+          index: resolve('src/main/index.ts'),
+          'seal-worker': resolve('src/core/vault/seal-worker.ts'),
+          'engine-host': resolve('src/host/host-entry.ts'),
+        },
       },
     },
   },

@@ -71,6 +71,11 @@ export default tseslint.config(
     ),
   ),
   layer(
+    ['src/host/**'],
+    ['**/main/**', '**/renderer/**', '**/preload/**', '**/cli/**', 'electron'],
+    'the engine host stands on the core and shared only (Electron reaches it as a channel)',
+  ),
+  layer(
     ['src/cli/**'],
     ['**/main/**', '**/renderer/**', '**/preload/**', 'electron'],
     'the CLI stands on the core and shared only',

@@ -111,7 +111,7 @@ describe('usage errors', () => {
     ['a missing location value', ['init', '--location'], /--location needs a value/],
     ['a value on a flag', ['ls', '--force=yes'], /--force takes no value/],
     ['a missing NAME', ['get'], /usage: shardvault get NAME/],
-    ['a stray argument', ['ls', 'extra'], /usage: shardvault ls/],
+    ['a stray argument', ['ls', 'photos', 'extra'], /usage: shardvault ls/],
     ['a malformed number', ['init', '--location', '/nowhere', '--data', 'two'], /--data must be a whole number/],
   ])('%s exits 2 with a clear line', async (_what, args, message) => {
     const home = await root.dir(`usage-${randomBytes(4).toString('hex')}`);

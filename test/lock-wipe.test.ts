@@ -12,7 +12,7 @@ import { createApp } from '../src/core/app';
 import { utf8 } from '../src/core/crypto/bytes';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { Vault } from '../src/core/vault/vault';
-import { IdleLock } from '../src/shared/ipc';
+import { IdleLock } from '../src/core/idle-lock';
 import { startRclone, type RcloneServer } from './servers/rclone';
 import { folderInput, webdavInput } from './helpers/location-input';
 

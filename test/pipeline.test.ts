@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configureEngine } from '../src/core/config';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
 import { Vault } from '../src/core/vault/vault';
@@ -152,7 +153,7 @@ describe('a location that would hang', () => {
     // A FIFO with no writer: opening it would block, like a stopped server that never answers.
     await fs.rm(first!);
     execFileSync('mkfifo', [first!]);
-    process.env['SHARDVAULT_READ_TIMEOUT_MS'] = '1000';
+    configureEngine({ readTimeoutMs: 1000 });
     try {
       const out = path.join(root, 'out-hang');
       const started = performance.now();
@@ -162,7 +163,7 @@ describe('a location that would hang', () => {
       expect(problems.map((p) => p.kind)).toEqual(['missing']);
       expect(problems[0]!.message).toMatch(/not a regular file/);
     } finally {
-      delete process.env['SHARDVAULT_READ_TIMEOUT_MS'];
+      configureEngine();
       // Release the thread blocked in open(): a writer that closes at once.
       const writer = await fs.open(first!, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK).catch(() => null);
       await writer?.close();

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../src/cli/serve';
 import { createApp } from '../src/core/app';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
-import { IdleLock, web } from '../src/shared/ipc';
+import { IdleLock } from '../src/core/idle-lock';
+import { web } from '../src/shared/ipc';
 import { flipByte, shardObjects } from './helpers/cli';
 import { folderInput, webdavInput } from './helpers/location-input';
 

@@ -10,6 +10,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newVaultKdf } from '../src/core/crypto/kdf';
 import { createNode, parseSpec } from '../src/core/storage/open';
+import { configureEngine } from '../src/core/config';
 import { Vault } from '../src/core/vault/vault';
 import { requireBinary } from './servers/process';
 import { makeKeyPair, startSshd, type SshdServer } from './servers/sshd';
@@ -98,9 +99,8 @@ describe('SFTP login without identity= or a password', () => {
     makeKeyPair(key, 'init key passphrase');
     sshd.authorize(`${key}.pub`);
     const home = await homeWith('init-home', key);
-    const saved = { HOME: process.env['HOME'], SSH_AUTH_SOCK: process.env['SSH_AUTH_SOCK'] };
-    process.env['HOME'] = home;
-    delete process.env['SSH_AUTH_SOCK'];
+    // The environment the front end hands the engine: this HOME, no ssh-agent.
+    configureEngine({ env: { HOME: home } });
     try {
       const profile = await root.dir('profile');
       const asked: string[] = [];
@@ -132,10 +132,7 @@ describe('SFTP login without identity= or a password', () => {
         await again.close();
       }
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      configureEngine();
     }
   });
 });

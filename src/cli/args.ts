@@ -52,6 +52,8 @@ const FLAG_OPTIONS = new Set([
   'create',
   'open',
   'new-recovery-code',
+  'recursive',
+  'tree',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -79,6 +81,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
       }
     } else if (arg === '-h') {
       flags.add('help');
+    } else if (arg === '-r') {
+      flags.add('recursive');
     } else {
       positional.push(arg);
     }

@@ -4,7 +4,8 @@
  * key passphrases, the previous passphrase) and the progress line on stderr.
  */
 import type { ProgressEvent } from '../shared/api';
-import { formatBytes, formatSpeed } from '../shared/format';
+import { formatBytes, formatDuration, formatSpeed } from '../shared/format';
+import type { Schema } from '../shared/ipc';
 import { hasCredentials } from '../shared/redact';
 import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { ShardvaultError, UsageError } from '../core/errors';
@@ -21,9 +22,13 @@ export interface Io {
   json: boolean;
 }
 
-/** A command's answer: `value` as JSON under --json, else the text `human` makes. */
-export function print(io: Io, value: unknown, human: () => string): void {
-  io.out(io.json ? JSON.stringify(value, null, 2) : human());
+/**
+ * A command's answer: `value` as JSON under --json, else the text `human` makes. An answer the
+ * bridges also carry passes through that call's response schema (src/shared/ipc.ts) first, so
+ * --json prints the contract's shape, checked, as the UI gets it.
+ */
+export function print<T>(io: Io, value: T, human: () => string, schema?: Schema<T>): void {
+  io.out(io.json ? JSON.stringify(schema ? schema.parse(value) : value, null, 2) : human());
 }
 
 function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
@@ -34,12 +39,19 @@ function progressPrinter(io: Io): ((e: ProgressEvent) => void) | undefined {
     const now = performance.now();
     if (now - lastDraw < 100 && e.done !== e.total) return;
     lastDraw = now;
-    const rate = e.done / Math.max(0.001, (now - started) / 1000);
-    const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
-    const what = e.op === 'verify' ? `${e.done}/${e.total} files` : `${formatBytes(e.done)}${pct} ${formatSpeed(rate)}`;
-    process.stderr.write(`\r\x1b[K${e.op} ${e.name}: ${what}`);
-    if (e.done === e.total) process.stderr.write('\n');
+    process.stderr.write(`\r\x1b[K${progressLine(e, (now - started) / 1000)}`);
+    if (e.done === e.total && (!e.files || e.files.done === e.files.total)) process.stderr.write('\n');
   };
+}
+
+/** One progress line: bytes, share, speed; for a folder its files and the time left too. */
+export function progressLine(e: ProgressEvent, seconds: number): string {
+  if (e.op === 'verify') return `${e.op} ${e.name}: ${e.done}/${e.total} files`;
+  const rate = e.done / Math.max(0.001, seconds);
+  const pct = e.total > 0 ? ` ${Math.floor((e.done / e.total) * 100)}%` : '';
+  const files = e.files ? ` ${e.files.done}/${e.files.total} files,` : '';
+  const left = e.files && rate > 0 && e.total > e.done ? `, ${formatDuration((e.total - e.done) / rate)} left` : '';
+  return `${e.op} ${e.name}:${files} ${formatBytes(e.done)}${pct} ${formatSpeed(rate)}${left}`;
 }
 
 /**
@@ -53,7 +65,7 @@ export async function withVault<T>(
   options: { unlock: boolean },
   work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
 ): Promise<T> {
-  const dir = profileDir();
+  const dir = profileDir(process.env);
   const release = await lockProfile(dir);
   const vaultOptions: VaultOptions = {
     onProgress: progressPrinter(io),

@@ -7,6 +7,7 @@
  */
 import { redactCredentials } from '../shared/redact';
 import { removeAllSync } from '../core/cleanup';
+import { configFromEnvironment, configureEngine } from '../core/config';
 import { exitCodeFor, ShardvaultError, UsageError } from '../core/errors';
 import { parseArgs } from './args';
 import { commands } from './commands';
@@ -20,6 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     err: (t) => process.stderr.write(redactCredentials(t.endsWith('\n') ? t : `${t}\n`)),
     json: argv.includes('--json'),
   };
+  // The engine reads no environment and writes to no stream itself: this front end says.
+  configureEngine({ ...configFromEnvironment(process.env), warn: (m) => io.err(`shardvault: warning: ${m}`) });
   try {
     const args = parseArgs(argv);
     if (args.flags.has('help') || args.command === 'help' || args.command === '') {

@@ -44,7 +44,6 @@ import {
   type CallRequest,
   DEFAULT_AUTO_LOCK_MINUTES,
   type Envelope,
-  IdleLock,
   SchemaError,
   callByRoute,
   calls,
@@ -57,6 +56,7 @@ import {
   web,
 } from '../shared/ipc';
 import { engineHandlers } from '../shared/dispatch';
+import { IdleLock } from '../core/idle-lock';
 import { type ErrorCode, httpStatusFor } from '../shared/errors';
 import { redactCredentials } from '../shared/redact';
 

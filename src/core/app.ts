@@ -3,11 +3,11 @@
  * profile folder. Electron's IPC handlers and the web bridge call it; it answers with
  * status objects only, never keys.
  */
+import { engineConfig } from './config';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
-import { redactCredentials } from '../shared/redact';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { NotFoundError, UsageError } from './errors';
@@ -23,6 +23,7 @@ import {
   completeAway,
   verify,
 } from './vault/files';
+import { moveName, removeFolder } from './vault/folders';
 import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
@@ -139,7 +140,8 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 
   const vaultOptions = {
     onProgress: emit,
-    onWarning: (m: string) => process.stderr.write(`shardvault: warning: ${redactCredentials(m)}\n`),
+    // The front end says where (../config.ts): the CLI's stderr, the desktop app's log.
+    onWarning: (m: string) => engineConfig().warn(m),
   };
 
   // One load at a time, shared by the queue and the reads beside it.
@@ -294,6 +296,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await getFile(await unlocked(), req.name, req.output, { force: req.force ?? false });
       }),
     removeFile: (req) => serial(async () => removeFile(await unlocked(), req.name)),
+    removeFolder: (req) =>
+      serial(async () => {
+        await removeFolder(await unlocked(), req.name);
+      }),
+    moveName: (req) => serial(async () => moveName(await unlocked(), req.from, req.to)),
     placement: (req) =>
       beside(async () => {
         const r = await placement(await unlocked(), req.name);

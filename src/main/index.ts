@@ -1,15 +1,19 @@
 /**
- * Electron main process: one engine (src/core/app.ts) for the profile the CLI uses, the
- * validated IPC in front of it, hardened windows on the app:// origin, progress pushed to the
- * renderer, and auto-lock. Keys and passphrases stay here: the renderer gets status objects
- * only (the recovery code once, in the recovery kit). Paths the renderer names are read or
- * written only when the user picked them (src/main/picked-files.ts).
+ * Electron main process: one engine (src/core/app.ts) for the profile the CLI uses, run in a
+ * utility process of its own (engine-process.ts) so that a busy put never stalls this
+ * process; the validated IPC in front of it, relayed; hardened windows on the app:// origin,
+ * progress pushed to the renderer, and auto-lock. Keys and passphrases stay in the engine's
+ * process: the renderer gets status objects only (the recovery code once, in the recovery
+ * kit). Paths the renderer names are read or written only when the user picked them
+ * (src/main/picked-files.ts).
  */
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
-import { createApp } from '../core/app';
+import { configFromEnvironment, configureEngine } from '../core/config';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
-import { type BridgeSettings, type CallName, IdleLock, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { type BridgeSettings, type CallName, events, passiveCalls, progressEvent } from '../shared/ipc';
+import { IdleLock } from '../core/idle-lock';
 import { appScheme } from './app-protocol';
+import { startEngineProcess } from './engine-process';
 import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
@@ -41,11 +45,14 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   hardenSession(session.defaultSession);
-  const profileDir = defaultProfileDir();
+  // The engine reads no environment and writes to no stream itself: this front end says.
+  configureEngine({ ...configFromEnvironment(process.env), warn: (m) => log(`warning: ${m}`) });
+  const profileDir = defaultProfileDir(process.env);
   // The OS keystore keeps a second copy of the locations' credentials (src/main/credentials.ts).
   const keystore = keystoreCredentials(profileDir, safeStorage);
   if (keystore.problem) log(`location credentials are not kept in the OS keystore: ${keystore.problem}`);
-  const engine = createApp(keystore.store ? { profileDir, credentials: keystore.store } : { profileDir });
+  // The engine runs in a utility process; this process relays (src/main/engine-process.ts).
+  const engine = await startEngineProcess({ profileDir }, keystore.store ?? undefined);
   let settings = await loadSettings(profileDir);
 
   /** Paths the user picked (open dialog, drop) to store, and in a save dialog to export to. */

@@ -95,7 +95,7 @@ export interface FileHandlerDeps {
   readonly saveDialog: (sender: Electron.WebContents, options: SaveDialogOptions) => Promise<SaveDialogReturnValue>;
   /** Where the save dialog starts. */
   readonly downloadsFolder: () => string;
-  /** Runs the engine's work under the auto-lock's bookkeeping (src/shared/ipc.ts IdleLock). */
+  /** Runs the engine's work under the auto-lock's bookkeeping (src/core/idle-lock.ts). */
   readonly run: <T>(name: CallName, work: () => Promise<T>) => Promise<T>;
 }
 

@@ -120,7 +120,7 @@ export interface VerifyReport {
 }
 
 export type AccessAction =
-  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
+  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'mv' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {
@@ -138,11 +138,21 @@ export interface AccessRequest {
   readonly anchored: boolean;
 }
 
+/** What a rename or move did: the names it went from and to (a folder's end in `/`). */
+export interface MoveReport {
+  readonly from: string;
+  readonly to: string;
+  readonly files: number;
+}
+
 export interface ProgressEvent {
   readonly op: 'put' | 'get' | 'verify';
   readonly name: string;
+  /** Bytes (put, get) or files (verify) done and in all. */
   readonly done: number;
   readonly total: number;
+  /** For a folder's put or get: its files done and in all. */
+  readonly files?: { readonly done: number; readonly total: number };
 }
 
 export interface LocationProbe {
@@ -321,6 +331,11 @@ export interface ShardvaultApi {
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;
   removeFile(req: { name: string }): Promise<void>;
+  /** Removes a folder (`NAME/`) and everything in it, in one commit. */
+  removeFolder(req: { name: string }): Promise<void>;
+  /** Renames or moves a file or folder in one commit; no shard is written again. Into an
+   * existing folder it keeps its own name. */
+  moveName(req: { from: string; to: string }): Promise<MoveReport>;
   placement(req: { name: string }): Promise<PlacementReport>;
   verify(req: { deep: boolean }): Promise<VerifyReport>;
   accessLog(): Promise<AccessRequest[]>;

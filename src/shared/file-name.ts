@@ -1,7 +1,121 @@
 /**
- * A vault file's name may hold slashes (a folder's files keep their paths); written out, as
- * an export or a download, it is its last step. Plain TypeScript: no Node, no DOM.
+ * The one rule for a vault file's name, and what a folder is. Plain TypeScript: no Node, no
+ * DOM.
+ *
+ * A name may hold slashes: a folder's files keep their paths (`photos/2026/beach.jpg`), and a
+ * folder is every name that starts with its path and a slash. A folder with nothing in it is
+ * kept as a marker: an empty file whose name ends in a slash (`photos/empty/`). Written out,
+ * as an export or a download, a file is its last step.
  */
+
+/** The marker of an empty folder ends in this; so does a folder's prefix. */
+export const FOLDER_SEPARATOR = '/';
+
+/**
+ * Why `name` may not be written to the vault, or null when it may. Names may hold slashes,
+ * but not a "." or ".." step, nor be only dots and slashes: `get` writes to the name's last
+ * step, and ".." there is the parent folder, not a file. Readers of a vault check less (the
+ * format's type and length only); writers check this.
+ */
+export function fileNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name.length === 0) return 'a file name may not be empty';
+  if (name.length > 1024) return 'a file name may be at most 1024 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a file name may not hold control characters';
+  if (/^[./\\]+$/.test(name) || name.split(/[/\\]/).some((step) => step === '.' || step === '..')) {
+    return `${JSON.stringify(name)} is not a file name: a name may not be only dots and slashes, nor hold a "." or ".." step`;
+  }
+  return null;
+}
+
+/** The name's last step: what an export or a download is called. */
 export function fileBaseName(name: string): string {
   return name.split(/[/\\]/).pop() || name;
+}
+
+/** True for the marker that keeps an empty folder (`photos/empty/`). */
+export function isFolderMarker(name: string): boolean {
+  return name.endsWith(FOLDER_SEPARATOR);
+}
+
+/**
+ * A folder's prefix: `photos`, `photos/` and `/photos//` are all `photos/`; the root is ''.
+ * The steps are those of a name (fileNameProblem), without empty ones.
+ */
+export function folderPrefix(folder: string): string {
+  const steps = folder.split(FOLDER_SEPARATOR).filter((s) => s.length > 0);
+  return steps.length === 0 ? '' : `${steps.join(FOLDER_SEPARATOR)}${FOLDER_SEPARATOR}`;
+}
+
+/** Why `folder` can't be a folder's name in the vault, or null. */
+export function folderNameProblem(folder: string): string | null {
+  const prefix = folderPrefix(folder);
+  if (prefix === '') return 'a folder needs a name';
+  return fileNameProblem(prefix);
+}
+
+/**
+ * True when `name` belongs to the folder with that prefix: inside it at any depth, or its own
+ * marker. The root ('') holds every name.
+ */
+export function isInFolder(name: string, prefix: string): boolean {
+  return name.startsWith(prefix);
+}
+
+/** A folder's own last step (`photos/2026/` is `2026`): what a folder restore is called. */
+export function folderBaseName(prefix: string): string {
+  const steps = prefix.split(FOLDER_SEPARATOR).filter((s) => s.length > 0);
+  return steps[steps.length - 1] ?? '';
+}
+
+/**
+ * The steps of `name` below `prefix`, for writing it out under a folder: each step non-empty
+ * and neither "." nor ".." (a marker's last, empty step is left out). Null when the name is
+ * not one a restore can write as it stands (an empty step in the middle, a dot step, a
+ * backslash, which some systems read as a separator): the caller refuses it.
+ */
+export function stepsBelow(name: string, prefix: string): string[] | null {
+  if (!name.startsWith(prefix)) return null;
+  const rest = name.slice(prefix.length);
+  const steps = rest.split(FOLDER_SEPARATOR);
+  if (isFolderMarker(rest)) steps.pop();
+  if (steps.length === 0) return rest === '' ? [] : null;
+  for (const s of steps) if (s === '' || s === '.' || s === '..' || s.includes('\\')) return null;
+  return steps;
+}
+
+export interface FolderEntry {
+  /** The step shown (`beach.jpg`, `2026`). */
+  readonly name: string;
+  /** The whole vault name: a file's name, or a folder's prefix (ending in a slash). */
+  readonly path: string;
+  readonly kind: 'file' | 'folder';
+}
+
+/**
+ * What the folder `prefix` shows: its files and its folders one step down, each once, from
+ * the names the vault holds (markers show as folders). Folders first, then files, by name.
+ */
+export function folderEntries(names: Iterable<string>, prefix: string): FolderEntry[] {
+  const folders = new Map<string, FolderEntry>();
+  const files: FolderEntry[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || name === prefix) continue;
+    const rest = name.slice(prefix.length);
+    const slash = rest.indexOf(FOLDER_SEPARATOR);
+    if (slash < 0) {
+      files.push({ name: rest, path: name, kind: 'file' });
+      continue;
+    }
+    const step = rest.slice(0, slash);
+    const path = `${prefix}${step}${FOLDER_SEPARATOR}`;
+    if (!folders.has(path)) folders.set(path, { name: step, path, kind: 'folder' });
+  }
+  const byName = (a: FolderEntry, b: FolderEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return [...[...folders.values()].sort(byName), ...files.sort(byName)];
+}
+
+/** Where `name` goes when the folder (or file) `from` moves to `to`: the rest keeps its path. */
+export function movedName(name: string, from: string, to: string): string {
+  return `${to}${name.slice(from.length)}`;
 }

@@ -79,11 +79,27 @@ export type Envelope<T> =
 const MAX_MESSAGE = 500;
 
 /**
+ * A failure that already crossed a bridge as a BridgeError (the engine host's relay,
+ * src/host): thrown again on this side of it with the same code, message and
+ * locations, so the next bridge answers exactly what the engine's own would have.
+ */
+export class BridgeFailure extends Error {
+  override readonly name = 'BridgeFailure';
+  constructor(readonly bridge: BridgeError) {
+    super(bridge.message);
+  }
+  get code(): ErrorCode {
+    return this.bridge.code;
+  }
+}
+
+/**
  * What a bridge may tell the UI about a failure. Engine errors and schema errors carry
  * messages written for users; anything else (a library's error may quote a URL with
  * credentials) becomes a generic message, and the caller logs the detail, redacted.
  */
 export function toBridgeError(error: unknown): BridgeError {
+  if (error instanceof BridgeFailure) return error.bridge;
   if (error instanceof SchemaError) return { code: 'bad-request', message: error.message };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -480,6 +496,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'put',
   'get',
   'rm',
+  'mv',
   'repair',
   'policy',
   'location',
@@ -526,6 +543,7 @@ export const progressEvent: Schema<ProgressEvent> = object(
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
+    files: optional(object({ done: count, total: count }, 'drop')),
   },
   'drop',
 );
@@ -625,6 +643,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   ),
   getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
   removeFile: call('removeFile', object({ name: fileName }, 'reject'), nothing),
+  removeFolder: call('removeFolder', object({ name: fileName }, 'reject'), nothing),
+  moveName: call(
+    'moveName',
+    object({ from: fileName, to: fileName }, 'reject'),
+    object({ from: fileName, to: fileName, files: count }, 'drop'),
+  ),
   placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
@@ -853,69 +877,3 @@ export const uploadRequest = object(
   'reject',
 );
 export type UploadRequest = Infer<typeof uploadRequest>;
-
-// ---------------------------------------------------------------------------------------
-// Auto-lock: the same rule for both bridges
-
-/**
- * Calls `lock` once the vault has gone `minutes` without a call or a sign of life from the
- * UI, except while work is in flight (a long export is not idleness). 0 minutes = never.
- */
-export class IdleLock {
-  private last = Date.now();
-  private busy = 0;
-  private fired = false;
-  private timer: ReturnType<typeof setInterval> | null = null;
-
-  constructor(
-    private minutes: number,
-    private readonly lock: () => void,
-    private readonly checkEveryMs = 15_000,
-  ) {
-    this.arm();
-  }
-
-  setMinutes(minutes: number): void {
-    this.minutes = minutes;
-    this.touch();
-    this.arm();
-  }
-
-  touch(): void {
-    this.last = Date.now();
-    this.fired = false;
-  }
-
-  /**
-   * Runs work the vault must not be locked under. Work the user asked for (`active`) counts
-   * as use, at its start and at its end; a view refreshing itself does not.
-   */
-  async around<T>(work: () => Promise<T>, active: boolean): Promise<T> {
-    if (active) this.touch();
-    this.busy++;
-    try {
-      return await work();
-    } finally {
-      this.busy--;
-      if (active) this.touch();
-    }
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private arm(): void {
-    this.stop();
-    if (this.minutes <= 0) return;
-    this.timer = setInterval(() => {
-      if (!this.fired && this.busy === 0 && Date.now() - this.last >= this.minutes * 60_000) {
-        this.fired = true;
-        this.lock();
-      }
-    }, this.checkEveryMs);
-    // A pending auto-lock must not keep a CLI process alive.
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-}

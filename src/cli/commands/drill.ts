@@ -7,6 +7,7 @@
 import { tmpdir } from 'node:os';
 import type { DrillReport } from '../../shared/api';
 import { plural } from '../../shared/format';
+import { drillReport } from '../../shared/ipc';
 import { drillWords } from '../../shared/words';
 import { drill as drillVault } from '../../core/vault/drill';
 import { expectArguments, type Command } from '../command';
@@ -29,7 +30,7 @@ export const drill: Command = {
     const report = await withVault(io, args, { unlock: true }, (vault, passphrase) =>
       drillVault(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {}),
     );
-    print(io, report, () => humanDrill(report));
+    print(io, report, () => humanDrill(report), drillReport);
     return report.ok ? 0 : 6;
   },
 };

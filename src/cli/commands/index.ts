@@ -20,6 +20,7 @@ import { guard } from './guard';
 import { init } from './init';
 import { location } from './location';
 import { log } from './log';
+import { mv } from './mv';
 import { node } from './node';
 import { ls } from './ls';
 import { open } from './open';
@@ -42,6 +43,7 @@ export const commands: readonly Command[] = [
   get,
   ls,
   rm,
+  mv,
   status,
   placement,
   verify,

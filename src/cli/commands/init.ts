@@ -40,7 +40,7 @@ export const init: Command = {
     ) {
       throw new UsageError('the passphrases differ');
     }
-    const dir = profileDir();
+    const dir = profileDir(process.env);
     const release = await lockProfile(dir);
     try {
       const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {

@@ -29,7 +29,7 @@ export const open: Command = {
     } else {
       secret = { passphrase: await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase') };
     }
-    const dir = profileDir();
+    const dir = profileDir(process.env);
     const release = await lockProfile(dir);
     try {
       const expectFingerprint = one(args, 'expect-fingerprint');

@@ -27,6 +27,7 @@ export const passphrase: Command = {
         },
       });
     });
+    // Not through passphraseChangeReport: the CLI's answer also carries a new recovery code.
     print(io, change, () =>
       [
         `Passphrase changed: the key shares on ${change.reached.join(', ')} are sealed under the new one`,

@@ -1,28 +1,37 @@
-/** `shardvault put FILE`: store a file in the vault. */
+/** `shardvault put FILE|DIR`: store a file, or a folder's whole tree in one commit. */
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { formatBytes, plural } from '../../shared/format';
+import { fileEntry } from '../../shared/ipc';
 import { survivesWords } from '../../shared/words';
 import { UsageError } from '../../core/errors';
 import { putFile } from '../../core/vault/files';
+import { putFolder } from '../../core/vault/folders';
+import type { Parsed } from '../args';
+import type { Io } from '../context';
 import { integer, one } from '../args';
 import { expectArguments, type Command } from '../command';
 import { print, withVault } from '../context';
 
 export const put: Command = {
   name: 'put',
-  usage: 'FILE [--name NAME] [--replace] [--survive X] [--happy N] [--guarded]',
+  usage: 'FILE|DIR [--name NAME] [--replace] [--survive X] [--happy N] [--guarded]',
   summary:
     'an existing NAME is refused without --replace; --survive: this file survives losing X locations ' +
-    '(more parity); --happy: only if N locations can take shards (default k); --guarded: opening it also ' +
-    "needs G of the vault's nodes (after guard setup)",
+    '(more parity); --happy: only if N locations can take shards (default k); a DIR is stored whole ' +
+    'under NAME/ (default its own name) in one commit, empty folders kept, symbolic links skipped; ' +
+    "--guarded (a FILE): opening it also needs G of the vault's nodes (after guard setup)",
   async run(args, io) {
     expectArguments(args, 1, put);
     const path = args.positional[0]!;
     const name = one(args, 'name') ?? nodePath.basename(path);
     const st = await fs.stat(path).catch(() => null);
-    if (!st?.isFile()) throw new UsageError(`${path} is not a readable file`);
+    if (st?.isDirectory()) {
+      if (args.flags.has('guarded')) throw new UsageError('--guarded takes one FILE, not a folder');
+      return putTree(args, io);
+    }
+    if (!st?.isFile()) throw new UsageError(`${path} is not a readable file or folder`);
     const surviveText = one(args, 'survive');
     if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
       throw new UsageError('--survive takes a whole number of locations');
@@ -55,7 +64,38 @@ export const put: Command = {
       io,
       entry,
       () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${plural(entry.survives, 'location')}`,
+      fileEntry,
     );
     return 0;
   },
 };
+
+/** `put DIR`: the folder's tree under NAME/ in one commit. */
+async function putTree(args: Parsed, io: Io): Promise<number> {
+  const dir = args.positional[0]!;
+  if (args.values.has('survive')) throw new UsageError('--survive is for one file; a folder takes the vault policy');
+  const happy = integer(args, 'happy', 1, 64);
+  const name = one(args, 'name');
+  const result = await withVault(io, args, { unlock: true }, (vault) =>
+    putFolder(vault, dir, {
+      replace: args.flags.has('replace'),
+      ...(name !== undefined ? { name } : {}),
+      ...(happy !== undefined ? { happy } : {}),
+    }),
+  );
+  if (result.awaiting.length > 0)
+    io.err(
+      `shardvault: warning: ${result.awaiting.join(', ')} away: ${result.name}/ ${survivesWords(result)}; its shards ` +
+        `for them wait on the other locations and move there at the next put, rm or repair once back`,
+    );
+  print(
+    io,
+    result,
+    () =>
+      `Stored ${result.name}/ (${plural(result.files, 'file')}, ${formatBytes(result.bytes)}` +
+      `${result.folders > 0 ? `, ${plural(result.folders, 'empty folder')}` : ''}` +
+      `${result.skipped.length > 0 ? `; skipped ${plural(result.skipped.length, 'link or special file', 'links or special files')}` : ''}), ` +
+      `survives losing ${plural(result.survives, 'location')}`,
+  );
+  return 0;
+}

@@ -1,6 +1,13 @@
-/** `shardvault serve`: the UI in a browser, over the web bridge (../serve.ts), loopback only. */
-import { createApp } from '../../core/app';
+/**
+ * `shardvault serve`: the UI in a browser, over the web bridge (../serve.ts), loopback only.
+ * The engine runs in a process of its own (src/host): this one only answers HTTP and
+ * relays, so it answers while a put keeps both cores busy.
+ */
+import { ShardvaultError } from '../../core/errors';
+import { startEngine } from '../../host/engine-client';
 import { profileDir } from '../../core/vault/profile';
+import { isEngineErrorCode } from '../../shared/errors';
+import { BridgeFailure } from '../../shared/ipc';
 import { integer } from '../args';
 import type { Command } from '../command';
 
@@ -13,11 +20,19 @@ export const serve: Command = {
     const port = integer(args, 'port', 0, 65535) ?? 0;
     // The web bridge is loaded only by this command (the other commands start faster without it).
     const { startServer } = await import('../serve');
-    const app = createApp({ profileDir: profileDir() });
+    const app = await startEngine({ profileDir: profileDir(process.env) });
     const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
-    if (passphrase) {
-      const status = await app.status();
-      if (status) await app.unlock({ passphrase });
+    try {
+      if (passphrase) {
+        const status = await app.status();
+        if (status) await app.unlock({ passphrase });
+      }
+    } catch (error) {
+      await app.close();
+      // The engine's own code (a profile held by another process: busy), for the exit status.
+      if (error instanceof BridgeFailure && isEngineErrorCode(error.code))
+        throw new ShardvaultError(error.code, error.message);
+      throw error;
     }
     const server = await startServer(app, { port });
     io.out(server.url);

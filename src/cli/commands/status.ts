@@ -1,4 +1,5 @@
 /** `shardvault status`: the vault and its locations; works locked. */
+import { statusReport as statusReportSchema } from '../../shared/ipc';
 import { statusReport } from '../../core/app';
 import { expectArguments, type Command } from '../command';
 import { print, withVault } from '../context';
@@ -11,7 +12,7 @@ export const status: Command = {
   async run(args, io) {
     expectArguments(args, 0, status);
     const report = await withVault(io, args, { unlock: false }, (vault) => statusReport(vault));
-    print(io, report, () => humanStatus(report));
+    print(io, report, () => humanStatus(report), statusReportSchema);
     return 0;
   },
 };

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
-import { fileBaseName } from '../../shared/file-name';
+import { fileBaseName, fileNameProblem } from '../../shared/file-name';
 import { plural } from '../../shared/format';
 import { survivesWords } from '../../shared/words';
 import { equalBytes, wipe } from '../crypto/bytes';
@@ -40,27 +40,18 @@ import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedC
 import type { Location, Vault } from './vault';
 
 const newId = (): string => randomBytes(16).toString('hex');
+/** Files up to this size are sealed on the calling thread (seal-pool.ts). */
+const INLINE_SEAL_BYTES = 256 * 1024;
 /** Device markers read at most per location (a location could list any number). */
 const MAX_LOG_DEVICES = 1024;
 
-/**
- * The one rule for a file's name in the vault. Names may hold slashes (a folder's files keep
- * their paths), but not a "." or ".." step, nor be only dots and slashes: `get` writes to
- * the name's last step by default, and ".." there is the parent folder, not a file.
- */
+/** The one rule for a file's name (src/shared/file-name.ts), as a usage error. */
 export function checkFileName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new UsageError('a file name may not be empty');
-  if (name.length > 1024) throw new UsageError('a file name may be at most 1024 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new UsageError('a file name may not hold control characters');
-  if (/^[./\\]+$/.test(name) || name.split(/[/\\]/).some((step) => step === '.' || step === '..')) {
-    throw new UsageError(
-      `${JSON.stringify(name)} is not a file name: a name may not be only dots and slashes, nor hold a "." or ".." step`,
-    );
-  }
+  const problem = fileNameProblem(name);
+  if (problem !== null) throw new UsageError(problem);
 }
 
-function findFile(head: Head, name: string): FileRef {
+export function findFile(head: Head, name: string): FileRef {
   const file = head.files.find((f) => f.name === name);
   if (!file) throw new NotFoundError(`no file named ${JSON.stringify(name)} in the vault`);
   return file;
@@ -68,190 +59,243 @@ function findFile(head: Head, name: string): FileRef {
 
 // ------------------------------------------------------------------ put
 
+export interface PutOptions {
+  replace?: boolean;
+  expectedSize?: number;
+  /** This file survives losing that many locations (more than the vault's own X costs
+   * more parity: k = n − X). The seed's "dynamic sharding" by sensitivity. */
+  survive?: number;
+  /** At least this many distinct locations must take shards (servers of happiness);
+   * default the profile's setting, else k. */
+  happy?: number;
+  /** A guarded file: its key also needs G of the vault's nodes (docs/GUARD.md). */
+  guarded?: boolean;
+}
+
+/** Where the shards of one request's files go: worked out once per request (put, put DIR). */
+export interface PutPlan {
+  readonly policy: Policy;
+  readonly happy: number;
+  readonly askedHappy: boolean;
+  readonly reachable: readonly Location[];
+  readonly away: readonly Location[];
+  /** Losses the request's files are to survive: the manifest goes to one location more. */
+  readonly wanted: number;
+}
+
+/** Finishes what waited for locations that are back, then plans where shards go. */
+export async function planPut(vault: Vault, opts: PutOptions): Promise<PutPlan> {
+  const head = vault.head();
+  const policy = filePolicy(head.policy, vault.policySurvives(), opts.survive);
+  const happy = opts.happy ?? happyOf(vault);
+  checkHappy(vault, happy);
+  // Locations that are back first get what waited for them.
+  warnLeft(vault, await completeAway(vault));
+  const health = await vault.health();
+  const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
+  const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
+  const wanted = vault.policySurvives() + (head.policy.data - policy.data);
+  return { policy, happy, askedHappy: opts.happy !== undefined, reachable, away, wanted };
+}
+
+/** One file stored (shards and manifest) but not yet in any head. */
+export interface StoredFile {
+  readonly ref: FileRef;
+  readonly entry: FileEntry;
+  /** Deletes what was stored: for a request that fails before its commit. */
+  discard(): Promise<void>;
+}
+
 export async function putFile(
   vault: Vault,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
-  opts: {
-    replace?: boolean;
-    expectedSize?: number;
-    /** This file survives losing that many locations (more than the vault's own X costs
-     * more parity: k = n − X). The seed's "dynamic sharding" by sensitivity. */
-    survive?: number;
-    /** At least this many distinct locations must take shards (servers of happiness);
-     * default the profile's setting, else k. */
-    happy?: number;
-    /** A guarded file: its key also needs G of the vault's nodes (docs/GUARD.md). */
-    guarded?: boolean;
-  } = {},
+  opts: PutOptions = {},
 ): Promise<FileEntry> {
   checkFileName(name);
   // A writing command: it first finishes what the unlock found of a key-share change.
   await vault.finishKeyShareChange();
   return vault.audited('put', name, async (used) => {
-    const keys = vault.requireKeys();
-    const head = vault.head();
-    const existing = head.files.find((f) => f.name === name);
+    const existing = vault.head().files.find((f) => f.name === name);
     if (existing && !opts.replace)
       throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
-    const policy = filePolicy(head.policy, vault.policySurvives(), opts.survive);
-    const happy = opts.happy ?? happyOf(vault);
-    checkHappy(vault, happy);
-
-    // Locations that are back first get what waited for them.
-    warnLeft(vault, await completeAway(vault));
-    const health = await vault.health();
-    const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
-    const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
-    // A random starting point spreads files over all locations when there are more than n;
-    // away locations come last, so they are a shard's home only when the present ones don't
-    // suffice, and then that shard waits on a present location (staged.ts).
-    const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
-    const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
-    const homes = placeShards(policy.total, Math.min(policy.replicas, order.length), order);
-    const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
-    let survives = survivesLosses(
-      placed.map((copies) => copies.map((c) => c.host)),
-      policy.data,
-    );
-    const receivers = new Set(placed.flat().map((c) => c.host)).size;
-    if (survives < 0 || receivers < happy) {
-      const need =
-        survives < 0
-          ? `a file needs ${policy.data} of its shards on locations it can read them back from`
-          : `this put asks for shards on at least ${happy} (${opts.happy === undefined ? 'settings ' : ''}--happy ${happy})`;
-      throw new ShardvaultError(
-        'unavailable',
-        `only ${reachable.length} of ${vault.locations.length} locations are reachable: ${need}; bring the others back first`,
-      );
-    }
-    const wanted = vault.policySurvives() + (head.policy.data - policy.data);
-
-    const fileId = newId();
-    const version = 1;
-    let committing = false;
-    const fileKey = new Uint8Array(randomBytes(32));
-    // A guarded file: R registered with every node first (a failure stores nothing), the file
-    // key wrapped under its KEK; that inner wrap is what the vault's wrapping key wraps.
-    const guarded = opts.guarded ? await guardFileKey(vault, fileId, version, fileKey) : null;
-    if (guarded && guarded.missed.length > 0)
-      vault.options.onWarning?.(
-        `${guarded.missed.join(', ')} did not register ${name}'s point: ${guarded.missed.length === 1 ? 'it' : 'they'} cannot help open it`,
-      );
-    const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
-    const objects = Array.from({ length: policy.total }, () => newId());
-    const headers = objects.map((_, index) =>
-      shardHeader({
-        vaultId: vault.vaultId,
-        fileId,
-        version,
-        index,
-        data: policy.data,
-        total: policy.total,
-        segmentSize: policy.segmentSize,
-      }),
-    );
-    const targetOf = (index: number, c: PlacedCopy): ShardTarget & { copy: PlacedCopy } => ({
-      index,
-      copy: c,
-      node: vault.locationById(c.host)!.node,
-      path: c.host === c.home ? PATHS.shard(objects[index]!) : PATHS.staged(c.home, objects[index]!),
+    const plan = await planPut(vault, opts);
+    const stored = await storeFile(vault, plan, source, name, {
+      used,
+      guarded: opts.guarded ?? false,
+      onProgress: (done) => vault.emitProgress({ op: 'put', name, done, total: opts.expectedSize ?? done }),
     });
-    const targets = placed.flatMap((copies, index) => copies.map((c) => targetOf(index, c)));
-    const stored: ShardTarget[] = [...targets];
-    for (const c of placed.flat()) used.add(vault.locationById(c.host)!.name);
-    try {
-      const written = await writeShards({
-        source,
-        geometry: policy,
-        headers,
-        keys: shardKeys,
-        targets,
-        onProgress: (done) => vault.emitProgress({ op: 'put', name, done, total: opts.expectedSize ?? done }),
-        // A location failing mid-put (full, read-only, gone) costs its shard copies, placed
-        // again below, as long as k shards are still being written.
-        tolerate: { shards: policy.data },
+    // From here a head naming the file may reach some locations even if the commit then
+    // fails: its objects must stay (garbage collection takes them if nothing refers to them).
+    await vault.commit((h) => ({
+      ...h,
+      files: [...h.files.filter((f) => f.name !== name), stored.ref],
+      tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
+    }));
+    if (existing) await removeObjects(vault, existing);
+    return stored.entry;
+  });
+}
+
+/**
+ * Stores one file's shards and manifest as `plan` says; no head names it yet. On failure
+ * nothing it stored is left behind.
+ */
+export async function storeFile(
+  vault: Vault,
+  plan: PutPlan,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  name: string,
+  opts: { used: Set<string>; onProgress?: (done: number) => void; expectedSize?: number; guarded?: boolean },
+): Promise<StoredFile> {
+  const keys = vault.requireKeys();
+  const { policy, happy, reachable, away, wanted } = plan;
+  const used = opts.used;
+  // A random starting point spreads files over all locations when there are more than n;
+  // away locations come last, so they are a shard's home only when the present ones don't
+  // suffice, and then that shard waits on a present location (staged.ts).
+  const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
+  const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
+  const homes = placeShards(policy.total, Math.min(policy.replicas, order.length), order);
+  const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
+  let survives = survivesLosses(
+    placed.map((copies) => copies.map((c) => c.host)),
+    policy.data,
+  );
+  const receivers = new Set(placed.flat().map((c) => c.host)).size;
+  if (survives < 0 || receivers < happy) {
+    const need =
+      survives < 0
+        ? `a file needs ${policy.data} of its shards on locations it can read them back from`
+        : `this put asks for shards on at least ${happy} (${plan.askedHappy ? '' : 'settings '}--happy ${happy})`;
+    throw new ShardvaultError(
+      'unavailable',
+      `only ${reachable.length} of ${vault.locations.length} locations are reachable: ${need}; bring the others back first`,
+    );
+  }
+  const fileId = newId();
+  const version = 1;
+  const fileKey = new Uint8Array(randomBytes(32));
+  // A guarded file: R registered with every node first (a failure stores nothing), the file
+  // key wrapped under its KEK; that inner wrap is what the vault's wrapping key wraps.
+  const guarded = opts.guarded ? await guardFileKey(vault, fileId, version, fileKey) : null;
+  if (guarded && guarded.missed.length > 0)
+    vault.options.onWarning?.(
+      `${guarded.missed.join(', ')} did not register ${name}'s point: ${guarded.missed.length === 1 ? 'it' : 'they'} cannot help open it`,
+    );
+  const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
+  const objects = Array.from({ length: policy.total }, () => newId());
+  const headers = objects.map((_, index) =>
+    shardHeader({
+      vaultId: vault.vaultId,
+      fileId,
+      version,
+      index,
+      data: policy.data,
+      total: policy.total,
+      segmentSize: policy.segmentSize,
+    }),
+  );
+  const targetOf = (index: number, c: PlacedCopy): ShardTarget & { copy: PlacedCopy } => ({
+    index,
+    copy: c,
+    node: vault.locationById(c.host)!.node,
+    path: c.host === c.home ? PATHS.shard(objects[index]!) : PATHS.staged(c.home, objects[index]!),
+  });
+  const targets = placed.flatMap((copies, index) => copies.map((c) => targetOf(index, c)));
+  const stored: ShardTarget[] = [...targets];
+  for (const c of placed.flat()) used.add(vault.locationById(c.host)!.name);
+  const discard = async (): Promise<void> => {
+    await vault.everywhere((l) => l.node.delete(PATHS.manifest(fileId, version)), reachable);
+    await Promise.allSettled(stored.map((t) => t.node.delete(t.path)));
+  };
+  try {
+    const written = await writeShards({
+      source,
+      geometry: policy,
+      headers,
+      keys: shardKeys,
+      targets,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      sealInline: opts.expectedSize !== undefined && opts.expectedSize <= INLINE_SEAL_BYTES,
+      // A location failing mid-put (full, read-only, gone) costs its shard copies, placed
+      // again below, as long as k shards are still being written.
+      tolerate: { shards: policy.data },
+    });
+    const created = new Date().toISOString();
+    const manifestFor = (where: readonly (readonly string[])[]): Manifest => ({
+      vaultId: vault.vaultId,
+      fileId,
+      version,
+      name,
+      size: written.size,
+      sha256: written.sha256,
+      created,
+      data: policy.data,
+      total: policy.total,
+      segmentSize: policy.segmentSize,
+      shardsVersion: version,
+      fileKey: wrapKey(keys.fileWrap, guarded?.inner ?? fileKey, fileKeyAad(vault.vaultId, fileId, version)),
+      ...(guarded ? { guard: guarded.guard } : {}),
+      shards: written.shards.map((s) => ({
+        index: s.index,
+        object: objects[s.index]!,
+        key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(fileId, version, s.index)),
+        digest: s.digest,
+        size: s.size,
+        // Where the shard belongs, away locations included: the manifest is the one record
+        // of placement; a staged copy is found by its name.
+        locations: where[s.index]!,
+      })),
+    });
+    const failures = written.failed.map((f) => ({ target: targets[f.target]!, error: f.error }));
+    if (failures.length > 0) {
+      const { rerouted, why } = await placeFailed({
+        placed,
+        homes,
+        failures,
+        order,
+        reachable,
+        spec: readSpecOf(vault, manifestFor(homes), shardKeys, (index, id, path) =>
+          failures.some((f) => f.target.index === index && f.target.copy.host === id && f.target.path === path),
+        ),
+        targetOf,
+        stored,
       });
-      const created = new Date().toISOString();
-      const manifestFor = (where: readonly (readonly string[])[]): Manifest => ({
-        vaultId: vault.vaultId,
-        fileId,
-        version,
-        name,
-        size: written.size,
-        sha256: written.sha256,
-        created,
-        data: policy.data,
-        total: policy.total,
-        segmentSize: policy.segmentSize,
-        shardsVersion: version,
-        fileKey: wrapKey(keys.fileWrap, guarded?.inner ?? fileKey, fileKeyAad(vault.vaultId, fileId, version)),
-        ...(guarded ? { guard: guarded.guard } : {}),
-        shards: written.shards.map((s) => ({
-          index: s.index,
-          object: objects[s.index]!,
-          key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(fileId, version, s.index)),
-          digest: s.digest,
-          size: s.size,
-          // Where the shard belongs, away locations included: the manifest is the one record
-          // of placement; a staged copy is found by its name.
-          locations: where[s.index]!,
-        })),
-      });
-      const failures = written.failed.map((f) => ({ target: targets[f.target]!, error: f.error }));
-      if (failures.length > 0) {
-        const { rerouted, why } = await placeFailed({
-          placed,
-          homes,
-          failures,
-          order,
-          reachable,
-          spec: readSpecOf(vault, manifestFor(homes), shardKeys, (index, id, path) =>
-            failures.some((f) => f.target.index === index && f.target.copy.host === id && f.target.path === path),
-          ),
-          targetOf,
-          stored,
-        });
-        for (const r of rerouted) if (r.to) used.add(vault.locationById(r.to.host)!.name);
-        const hosts = placed.map((copies) => copies.map((c) => c.host));
-        const after = survivesLosses(hosts, policy.data);
-        const takers = new Set(hosts.flat()).size;
-        const costs = failureWords(vault, name, why, rerouted);
-        if (after < 0 || takers < happy) {
-          throw new ShardvaultError(
-            'unavailable',
-            `${costs}; ${
-              after < 0
-                ? `fewer than ${policy.data} of its shards could be stored`
-                : `only ${takers} locations took shards, and this put asks for ${happy} (--happy)`
-            }: nothing was stored`,
-          );
-        }
-        survives = after;
-        vault.options.onWarning?.(`${costs}; ${name} ${survivesWords({ survives, awaiting: [] })}`);
+      for (const r of rerouted) if (r.to) used.add(vault.locationById(r.to.host)!.name);
+      const hosts = placed.map((copies) => copies.map((c) => c.host));
+      const after = survivesLosses(hosts, policy.data);
+      const takers = new Set(hosts.flat()).size;
+      const costs = failureWords(vault, name, why, rerouted);
+      if (after < 0 || takers < happy) {
+        throw new ShardvaultError(
+          'unavailable',
+          `${costs}; ${
+            after < 0
+              ? `fewer than ${policy.data} of its shards could be stored`
+              : `only ${takers} locations took shards, and this put asks for ${happy} (--happy)`
+          }: nothing was stored`,
+        );
       }
-      const manifest = manifestFor(homes);
-      const bytes = encodeManifest(manifest, keys.manifest);
-      const manifests = await vault.everywhere((l) => l.node.put(PATHS.manifest(fileId, version), bytes), reachable);
-      const needed = Math.min(reachable.length, wanted + 1);
-      if (manifests.filter((s) => s.value !== undefined).length < needed) {
-        throw new ShardvaultError('unavailable', `the manifest reached fewer than ${needed} locations`);
-      }
-      const ref: FileRef = { id: fileId, version, name, size: written.size, sha256: written.sha256, created };
-      // From here a head naming the file may reach some locations even if the commit then
-      // fails: its objects must stay (garbage collection takes them if nothing refers to them).
-      committing = true;
-      await vault.commit((h) => ({
-        ...h,
-        files: [...h.files.filter((f) => f.name !== name), ref],
-        tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
-      }));
-      if (existing) await removeObjects(vault, existing);
-      const whole = placed.every(
-        (copies, i) => copies.length === homes[i]!.length && copies.every((c) => c.host === c.home),
-      );
-      const awaiting = away.filter((l) => homes.some((h) => h.includes(l.id))).map((l) => l.name);
-      return {
+      survives = after;
+      vault.options.onWarning?.(`${costs}; ${name} ${survivesWords({ survives, awaiting: [] })}`);
+    }
+    const manifest = manifestFor(homes);
+    const bytes = encodeManifest(manifest, keys.manifest);
+    const manifests = await vault.everywhere((l) => l.node.put(PATHS.manifest(fileId, version), bytes), reachable);
+    const needed = Math.min(reachable.length, wanted + 1);
+    if (manifests.filter((s) => s.value !== undefined).length < needed) {
+      throw new ShardvaultError('unavailable', `the manifest reached fewer than ${needed} locations`);
+    }
+    const ref: FileRef = { id: fileId, version, name, size: written.size, sha256: written.sha256, created };
+    const whole = placed.every(
+      (copies, i) => copies.length === homes[i]!.length && copies.every((c) => c.host === c.home),
+    );
+    const awaiting = away.filter((l) => homes.some((h) => h.includes(l.id))).map((l) => l.name);
+    return {
+      ref,
+      discard,
+      entry: {
         name,
         size: written.size,
         sha256: written.sha256,
@@ -260,17 +304,15 @@ export async function putFile(
         survives,
         awaiting,
         signIn: away.filter((l) => vault.needsSignIn(l.id) && awaiting.includes(l.name)).map((l) => l.name),
-      };
-    } catch (err) {
-      if (committing) throw err;
-      // Nothing references what was stored: collect it now.
-      await vault.everywhere((l) => l.node.delete(PATHS.manifest(fileId, version)), reachable);
-      await Promise.allSettled(stored.map((t) => t.node.delete(t.path)));
-      throw err;
-    } finally {
-      wipe(fileKey, ...shardKeys);
-    }
-  });
+      },
+    };
+  } catch (err) {
+    // Nothing references what was stored: collect it now.
+    await discard();
+    throw err;
+  } finally {
+    wipe(fileKey, ...shardKeys);
+  }
 }
 
 interface FailedCopy {
@@ -367,7 +409,7 @@ export async function setHappy(vault: Vault, happy: number | null): Promise<void
 }
 
 /** What a command that is not repair says about staged copies it could not move home. */
-function warnLeft(vault: Vault, done: Completion): void {
+export function warnLeft(vault: Vault, done: Completion): void {
   for (const w of [...done.left, ...done.conflicts]) vault.options.onWarning?.(`${w}; repair settles it`);
 }
 
@@ -554,50 +596,66 @@ export async function getFile(
     const existing = await fs.stat(target).catch(() => null);
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
-    const m = await fetchManifest(vault, file);
-    const { fileKey, shardKeys } = await openFileKeys(vault, m, opts);
-    const temp = nodePath.join(
-      nodePath.dirname(target),
-      `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
-    );
-    const handle = await fs.open(temp, 'wx', 0o600).catch((err: unknown) => {
-      throw new ShardvaultError('io', `cannot write to ${nodePath.dirname(target)}: ${(err as Error).message}`);
-    });
-    registerTemporary(temp);
-    let renamed = false;
-    try {
-      // The access request names the locations the read took bytes from, not every one the
-      // manifest lists (one that was down gave nothing).
-      const spec = readSpecOf(vault, m, shardKeys);
-      // The output goes to disk while the read goes on; the fsync below still comes
-      // before the rename (write-behind.ts).
-      const behind = new WriteBehind(handle);
-      const problems = await readShards(
-        spec,
-        async (segment) => {
-          await writeAll(handle, segmentBytes(segment), behind);
-        },
-        {
-          onProgress: (done) => vault.emitProgress({ op: 'get', name, done, total: m.size }),
-          onRead: (copy) => used.add(copy.location),
-        },
-      );
-      await behind.settle();
-      await rememberDamage(vault, spec, problems);
-      await handle.sync();
-      await handle.close();
-      await fs.rename(temp, target);
-      renamed = true;
-      return { output: target, problems };
-    } finally {
-      wipe(fileKey, ...shardKeys);
-      if (!renamed) {
-        await handle.close().catch(() => undefined);
-        await fs.rm(temp, { force: true });
-      }
-      unregisterTemporary(temp);
-    }
+    return { output: target, problems: await readFileTo(vault, file, target, used, undefined, opts) };
   });
+}
+
+/**
+ * Reads `file`, verified, into `target` (an exact path): a new temporary file beside it
+ * (created exclusively: never through a link), renamed over it once whole and synced.
+ */
+export async function readFileTo(
+  vault: Vault,
+  file: FileRef,
+  target: string,
+  used: Set<string>,
+  onProgress?: (done: number) => void,
+  waiting: ApprovalWait = {},
+): Promise<ShardProblem[]> {
+  const name = file.name;
+  const m = await fetchManifest(vault, file);
+  const { fileKey, shardKeys } = await openFileKeys(vault, m, waiting);
+  const temp = nodePath.join(
+    nodePath.dirname(target),
+    `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
+  );
+  const handle = await fs.open(temp, 'wx', 0o600).catch((err: unknown) => {
+    throw new ShardvaultError('io', `cannot write to ${nodePath.dirname(target)}: ${(err as Error).message}`);
+  });
+  registerTemporary(temp);
+  let renamed = false;
+  try {
+    // The access request names the locations the read took bytes from, not every one the
+    // manifest lists (one that was down gave nothing).
+    const spec = readSpecOf(vault, m, shardKeys);
+    // The output goes to disk while the read goes on; the fsync below still comes
+    // before the rename (write-behind.ts).
+    const behind = new WriteBehind(handle);
+    const problems = await readShards(
+      spec,
+      async (segment) => {
+        await writeAll(handle, segmentBytes(segment), behind);
+      },
+      {
+        onProgress: onProgress ?? ((done) => vault.emitProgress({ op: 'get', name, done, total: m.size })),
+        onRead: (copy) => used.add(copy.location),
+      },
+    );
+    await behind.settle();
+    await rememberDamage(vault, spec, problems);
+    await handle.sync();
+    await handle.close();
+    await fs.rename(temp, target);
+    renamed = true;
+    return problems;
+  } finally {
+    wipe(fileKey, ...shardKeys);
+    if (!renamed) {
+      await handle.close().catch(() => undefined);
+      await fs.rm(temp, { force: true });
+    }
+    unregisterTemporary(temp);
+  }
 }
 
 /** Remembers the copies a read found damaged (damage.ts), so ls and status show them until repaired. */
@@ -638,17 +696,70 @@ function filePolicy(vaultPolicy: Policy, vaultSurvives: number, survive: number 
   return { ...vaultPolicy, data };
 }
 
+/**
+ * Wraps the file key and shard keys of `m` again for `next` (their associated data binds
+ * the version), under `wrapping` (the current vault's file-key wrapping key, or a new
+ * vault key's during rotation).
+ */
+export function rewrap(
+  vault: Vault,
+  m: Manifest,
+  next: Manifest,
+  wrapping: Uint8Array = vault.requireKeys().fileWrap,
+): Manifest {
+  const keys = vault.requireKeys();
+  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  // A guarded file: only the outer wrap (of its inner wrap) follows the version; its shard keys
+  // stay bound to the version its KEK is bound to, so no node is asked.
+  if (m.guard) {
+    try {
+      return { ...next, fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)) };
+    } finally {
+      wipe(fileKey);
+    }
+  }
+  try {
+    return {
+      ...next,
+      fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
+      shards: next.shards.map((s) => {
+        const shardKey = unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
+        try {
+          return { ...s, key: wrapKey(fileKey, shardKey, shardKeyAad(next.fileId, next.version, s.index)) };
+        } finally {
+          wipe(shardKey);
+        }
+      }),
+    };
+  } finally {
+    wipe(fileKey);
+  }
+}
+
 // ------------------------------------------------------------------ rm
 
 async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
-  // Without a manifest its shards become orphans for garbage collection.
-  const m = await fetchManifest(vault, file).catch(() => null);
-  const copies = m ? copyStates(vault, m, await holdings(vault)) : [];
+  await removeObjectsOf(vault, [file]);
+}
+
+/**
+ * Deletes the manifests and shard copies of files no head names any more (what each location
+ * holds is listed once for all of them). Without a manifest a file's shards become orphans
+ * for garbage collection.
+ */
+export async function removeObjectsOf(vault: Vault, files: readonly FileRef[]): Promise<void> {
+  if (files.length === 0) return;
+  const known = await holdings(vault);
+  const copies: CopyState[] = [];
+  for (const file of files) {
+    const m = await fetchManifest(vault, file).catch(() => null);
+    if (m) copies.push(...copyStates(vault, m, known));
+  }
   await vault.everywhere(async (l) => {
     for (const c of copies) if (c.locationId === l.id) await l.node.delete(c.path);
-    await l.node.delete(PATHS.manifest(file.id, file.version));
+    for (const file of files) await l.node.delete(PATHS.manifest(file.id, file.version));
   });
-  await (await damageRegister(vault)).forget(copies.map((c) => ({ location: c.locationId, path: c.path })));
+  await known.damaged.forget(copies.map((c) => ({ location: c.locationId, path: c.path })));
 }
 
 export async function removeFile(vault: Vault, name: string): Promise<void> {

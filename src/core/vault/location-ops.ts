@@ -4,6 +4,7 @@
  * shards to the others (same bytes, rebuilt from any k), then re-deals over the rest, so its
  * old share stops counting once t + X locations hold the new generation.
  */
+import { engineConfig } from '../config';
 import { randomBytes } from 'node:crypto';
 import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
 import type { LocationInput } from '../../shared/location-kinds';
@@ -22,13 +23,13 @@ import {
   type LocationSecrets,
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
-import { fetchManifest, openFileKeys, readSpecOf } from './files';
+import { fetchManifest, openFileKeys, readSpecOf, rewrap } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
-import { deriveVaultKeys, fileKeyAad, newVaultKey, shardKeyAad, unwrapKey, wipeVaultKeys, wrapKey } from './keys';
+import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
 
 export interface LocationInfo {
   readonly name: string;
@@ -55,12 +56,12 @@ export async function addLocation(
     const [parsed] = await askKeyPassphrases(
       await pinHostKeys([named!], confirmHostKey),
       vault.options.askKeyPassphrase,
-      process.env,
+      engineConfig().env,
     );
     const p = sharedDeviceKey(vault, parsed!);
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
-    const raw = createNode(p, p.secrets, { env: process.env });
+    const raw = createNode(p, p.secrets, { env: engineConfig().env });
     try {
       const health = await raw.health();
       if (!health.reachable)
@@ -150,12 +151,12 @@ export async function editLocation(
       const [p] = await askKeyPassphrases(
         await pinHostKeys([{ ...checked, name: newName }], confirmHostKey),
         vault.options.askKeyPassphrase,
-        process.env,
+        engineConfig().env,
       );
       const parsed = sharedDeviceKey(vault, p!, existing.id);
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
-      const raw = createNode(parsed, parsed.secrets, { env: process.env });
+      const raw = createNode(parsed, parsed.secrets, { env: engineConfig().env });
       try {
         await proveSameLocation(vault, raw, existing.id, parsed.display);
       } catch (err) {
@@ -216,7 +217,7 @@ export async function signInLocation(
   if (entry.kind === 'local') throw new UsageError(`${name} is a folder on this machine: it needs no sign-in`);
   const given = secrets && (secrets.password || secrets.keyPassphrase) ? secrets : null;
   const sealed = vault.sealCredentials(given, existing.id); // refused before any connection when locked
-  const raw = createNode({ kind: entry.kind, spec: entry.spec }, given, { env: process.env });
+  const raw = createNode({ kind: entry.kind, spec: entry.spec }, given, { env: engineConfig().env });
   try {
     await proveSameLocation(vault, raw, existing.id, existing.display);
   } catch (err) {
@@ -355,46 +356,6 @@ async function moveShardsOff(
     moved += targets.length;
   }
   return moved;
-}
-
-/**
- * Wraps the file key and shard keys of `m` again for `next` (their associated data binds
- * the version), under `wrapping` (the current vault's file-key wrapping key, or a new
- * vault key's during rotation).
- */
-function rewrap(
-  vault: Vault,
-  m: Manifest,
-  next: Manifest,
-  wrapping: Uint8Array = vault.requireKeys().fileWrap,
-): Manifest {
-  const keys = vault.requireKeys();
-  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
-  // A guarded file: only the outer wrap (of its inner wrap) follows the version; its shard keys
-  // stay bound to the version its KEK is bound to, so no node is asked.
-  if (m.guard) {
-    try {
-      return { ...next, fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)) };
-    } finally {
-      wipe(fileKey);
-    }
-  }
-  try {
-    return {
-      ...next,
-      fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)),
-      shards: next.shards.map((s) => {
-        const shardKey = unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
-        try {
-          return { ...s, key: wrapKey(fileKey, shardKey, shardKeyAad(next.fileId, next.version, s.index)) };
-        } finally {
-          wipe(shardKey);
-        }
-      }),
-    };
-  } finally {
-    wipe(fileKey);
-  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * use (checked-node.ts). A remote location whose credentials are sealed stays "locked"
  * until the passphrase is given.
  */
+import { engineConfig } from '../config';
 import { readFile } from 'node:fs/promises';
 import type { SignIn } from '../../shared/api';
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
@@ -325,7 +326,7 @@ export function locationFromHead(
  */
 function nodeAtRecordedAddress(entry: LocationEntry, vaultId: string, hint: string): StorageNode {
   try {
-    return new CheckedNode(createNode(parseSpec(entry.display), null, { env: process.env }), vaultId, entry.id);
+    return new CheckedNode(createNode(parseSpec(entry.display), null, { env: engineConfig().env }), vaultId, entry.id);
   } catch (err) {
     return new UnavailableNode(entry.kind, entry.display, `${hint} (${(err as Error).message})`);
   }
@@ -350,7 +351,7 @@ export function nodeFor(
   const exposure = plainHttpExposure(l, l.sealedSecrets !== null);
   const spec = exposure && !exposure.allowed ? withInsecureHttp(l) : l.spec;
   try {
-    return new CheckedNode(createNode({ kind: l.kind, spec }, secrets, { env: process.env }), vaultId, l.id);
+    return new CheckedNode(createNode({ kind: l.kind, spec }, secrets, { env: engineConfig().env }), vaultId, l.id);
   } catch (err) {
     return new UnavailableNode(l.kind, display, (err as Error).message);
   }

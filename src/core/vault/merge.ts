@@ -30,13 +30,13 @@ export interface Merged {
 
 const key = (f: { readonly id: string; readonly version: number }): string => `${f.id}:${f.version}`;
 
-function newer(a: Head, b: Head): number {
+function newer(a: Head, b: Head, content: (h: Head) => string): number {
   return (
     b.generation - a.generation ||
     b.counter - a.counter ||
     byCodeUnits(b.updated, a.updated) ||
     // Last, any fixed order, so that every reader picks the same base from the same heads.
-    byCodeUnits(contentOf(b), contentOf(a))
+    byCodeUnits(content(b), content(a))
   );
 }
 
@@ -56,7 +56,15 @@ function wins(a: FileRef, b: FileRef): boolean {
 
 export function mergeHeads(heads: readonly Head[]): Merged {
   if (heads.length === 0) throw new RangeError('mergeHeads needs at least one head');
-  const ordered = [...heads].sort(newer);
+  // A head's content is compared only between heads that tie on everything else, and then
+  // stringified once (a head of many files is megabytes of JSON).
+  const contents = new Map<Head, string>();
+  const content = (h: Head): string => {
+    let c = contents.get(h);
+    if (c === undefined) contents.set(h, (c = contentOf(h)));
+    return c;
+  };
+  const ordered = [...heads].sort((a, b) => newer(a, b, content));
   const base = ordered[0]!;
 
   const tombstones = new Map<string, { id: string; version: number }>();
@@ -86,23 +94,23 @@ export function mergeHeads(heads: readonly Head[]): Merged {
     }
   }
 
+  const at = new Map<string, number>();
+  base.files.forEach((f, i) => {
+    if (!at.has(key(f))) at.set(key(f), i);
+  });
+  const rank = (f: FileRef): number => at.get(key(f)) ?? base.files.length;
   const head: Head = {
     ...base,
     counter: Math.max(...ordered.map((h) => h.counter)),
     updated: ordered.map((h) => h.updated).reduce((a, b) => (b > a ? b : a)),
     // The base head's order first, then what only other heads hold, oldest first.
-    files: [...byName.values()].sort((a, b) => rank(base, a) - rank(base, b) || byCodeUnits(a.created, b.created)),
+    files: [...byName.values()].sort((a, b) => rank(a) - rank(b) || byCodeUnits(a.created, b.created)),
     // A file that lost its name is tombstoned too: once a device writes this merge, the file
     // stays out even if the winner is removed later (its remover never saw the loser listed).
     tombstones: [...tombstones.values(), ...[...shadowed.values()].map(({ id, version }) => ({ id, version }))],
     logAnchors: [...anchors.values()],
   };
   return { head, shadowed: [...shadowed.values()] };
-}
-
-function rank(base: Head, f: FileRef): number {
-  const at = base.files.findIndex((b) => key(b) === key(f));
-  return at < 0 ? base.files.length : at;
 }
 
 /** Whether two heads say the same about the vault (counters, times and audit anchors aside). */

@@ -5,6 +5,7 @@
  * authenticated, decoded and written to a temporary file that becomes the output only after
  * the whole-file SHA-256 matches. Memory is a few segments, whatever the file size.
  */
+import { engineConfig } from '../config';
 import { createHash, type Hash } from 'node:crypto';
 import { TAG_BYTES } from '../crypto/aead';
 import { equalBytes } from '../crypto/bytes';
@@ -16,7 +17,7 @@ import { readsInto, type ReadsInto } from '../storage/read-into';
 import { Channel } from './channel';
 import { createOpener } from './open-pool';
 import { segmentCount, segmentLength, ownBuffer, type OpenResult } from './open-segment';
-import { createSealer } from './seal-pool';
+import { createFileHash, createSealer } from './seal-pool';
 import type { SealedSegment } from './seal-segment';
 
 type Opened = Extract<OpenResult, { kind: 'opened' }>;
@@ -130,6 +131,9 @@ export async function writeShards(opts: {
    * have a copy being written (a put places the missing copies after: files.ts). Without
    * it, one failed target fails the whole write. */
   tolerate?: { readonly shards: number };
+  /** Seal on this thread, not in a worker: for a small file, where a worker's start costs
+   * more than the sealing (a folder of many small files). */
+  sealInline?: boolean;
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
@@ -137,7 +141,8 @@ export async function writeShards(opts: {
   const byShard = Array.from({ length: g.total }, (_, j) => channels.filter((_, i) => targets[i]!.index === j));
   const digests = headers.map((h) => new ShardDigest(h));
   const shardSizes = new Array<number>(g.total).fill(0);
-  const fileHash = createHash('sha256');
+  const fileHash = createFileHash();
+  let sha256: string;
   let size = 0;
   let index = 0;
   const dropped = new Set<Channel>();
@@ -164,7 +169,7 @@ export async function writeShards(opts: {
 
   // Segments are sealed (coded and encrypted) by a worker while this thread reads, hashes
   // and writes; two segments in flight keep both busy.
-  const sealer = createSealer({ data: g.data, total: g.total, keys, headers });
+  const sealer = createSealer({ data: g.data, total: g.total, keys, headers }, { inline: opts.sealInline === true });
   const inFlight: Promise<SealedSegment>[] = [];
   const flush = async (): Promise<void> => {
     const { bodies, tags } = await inFlight.shift()!;
@@ -174,7 +179,7 @@ export async function writeShards(opts: {
   try {
     for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
     for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize))) {
-      fileHash.update(segment);
+      await fileHash.update(segment);
       size += segment.length;
       const sealing = sealer.seal(segment, index, last);
       sealing.catch(() => undefined); // awaited in order by flush; never unhandled meanwhile
@@ -184,6 +189,7 @@ export async function writeShards(opts: {
       opts.onProgress?.(size);
     }
     while (inFlight.length > 0) await flush();
+    sha256 = await fileHash.digest();
     channels.forEach((c) => c.close());
     const ended = await Promise.allSettled(uploads);
     ended.forEach((e, i) => {
@@ -205,27 +211,19 @@ export async function writeShards(opts: {
     );
     throw cause() ?? err;
   } finally {
-    await sealer.close();
+    await Promise.all([sealer.close(), fileHash.close()]);
   }
   return {
     size,
-    sha256: fileHash.digest('hex'),
+    sha256,
     shards: digests.map((d, j) => ({ index: j, digest: d.hex(), size: shardSizes[j]! })),
     failed,
   };
 }
 
-/**
- * How long a read may wait for a location before it counts as offline and the read moves
- * to another shard: a hung server (or a stopped process) must not stall a get forever.
- */
-export function readTimeoutMs(): number {
-  const fromEnv = Number(process.env['SHARDVAULT_READ_TIMEOUT_MS']);
-  return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 20_000;
-}
-
+/** A read that waits longer than the configured read timeout (../config.ts) counts as offline. */
 function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
-  const ms = readTimeoutMs();
+  const ms = engineConfig().readTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -65,7 +65,8 @@ export interface Profile {
 export const PROFILE_FILE = 'profile.json';
 const LOCK_FILE = 'profile.lock';
 
-export function profileDir(env: NodeJS.ProcessEnv = process.env): string {
+/** The profile folder `env` names: the front end passes its `process.env`. */
+export function profileDir(env: Readonly<Record<string, string | undefined>>): string {
   if (env['SHARDVAULT_HOME']) return nodePath.resolve(env['SHARDVAULT_HOME']);
   const config = env['XDG_CONFIG_HOME'] || nodePath.join(homedir(), '.config');
   return nodePath.join(config, 'shardvault');

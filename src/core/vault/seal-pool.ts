@@ -5,9 +5,11 @@
  * in the order the work was given. One worker per put or get: with two cores, the main
  * thread reads and writes while the worker codes, encrypts, decrypts and hashes.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { engineConfig } from '../config';
+import { bundledBeside } from '../bundled';
+import { ownBuffer } from './open-segment';
 import { SegmentSealer, type SealedSegment, type SealFile } from './seal-segment';
 
 export interface Sealer {
@@ -15,18 +17,10 @@ export interface Sealer {
   close(): Promise<void>;
 }
 
-/** The bundled worker, or null (running from source, or SHARDVAULT_NO_WORKER set). */
+/** The bundled worker, or null (running from source, or configured off: SHARDVAULT_NO_WORKER). */
 export function workerPath(): string | null {
-  if (process.env['SHARDVAULT_NO_WORKER']) return null;
-  for (const name of ['./seal-worker.mjs', './seal-worker.js']) {
-    try {
-      const path = fileURLToPath(new URL(name, import.meta.url));
-      if (existsSync(path)) return path;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+  if (!engineConfig().sealWorker) return null;
+  return bundledBeside(import.meta.url, ['./seal-worker.mjs', './seal-worker.js']);
 }
 
 /** A worker that answers requests ({ id, ... } in, { id, result } or { id, error } out) in order. */
@@ -80,8 +74,9 @@ export function startWorker(path: string, what: string): WorkerHost {
   };
 }
 
-export function createSealer(file: SealFile): Sealer {
-  const path = workerPath();
+export function createSealer(file: SealFile, opts: { inline?: boolean } = {}): Sealer {
+  // A small file is sealed on this thread: starting a worker costs more than its one segment.
+  const path = opts.inline ? null : workerPath();
   if (!path) {
     const sealer = new SegmentSealer(file);
     return { seal: (s, i, l) => Promise.resolve(sealer.seal(s, i, l)), close: () => Promise.resolve() };
@@ -93,5 +88,83 @@ export function createSealer(file: SealFile): Sealer {
     seal: (segment, index, last) =>
       worker.request<SealedSegment>({ kind: 'segment', segment, index, last }, [segment.buffer as ArrayBuffer]),
     close: () => worker.close(),
+  };
+}
+
+/** A put's whole-file SHA-256, fed its segments in order. */
+export interface FileHash {
+  /** Takes the segment's bytes now (the caller may hand the segment on); resolves when few enough wait. */
+  update(segment: Uint8Array): Promise<void>;
+  /** After the last update: the hex digest. */
+  digest(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Segments a hashing worker may hold before update waits. */
+const HASH_QUEUE = 4;
+
+/**
+ * The whole-file SHA-256 of a put on a worker thread of its own when the worker is bundled
+ * and the file has more than one segment, else on this thread. It was 27 % of a put's main
+ * thread (docs/PERFORMANCE.md); in its own worker it runs beside the sealing worker and the
+ * main thread's reads and writes. The segment itself moves to the sealing worker, so the
+ * hashing worker gets a copy (a memcpy costs this thread a fraction of what hashing did),
+ * in one of a few buffers that travel there and back: a buffer left as garbage in the
+ * worker would wait for that thread's next collection, and a put's peak memory grew by
+ * ~70 MiB that way. A file of one segment is hashed here: starting a worker would cost more.
+ */
+export function createFileHash(path: string | null = workerPath()): FileHash {
+  const here = createHash('sha256');
+  let worker: WorkerHost | null = null;
+  // The first segment, kept until a second one shows the file is worth a worker.
+  let held: Uint8Array | null = null;
+  const waiting: Promise<unknown>[] = [];
+  const free: Uint8Array[] = [];
+  const copyOf = (segment: Uint8Array): Uint8Array => {
+    const reused = free.pop();
+    const copy = reused && reused.length === segment.length ? reused : ownBuffer(segment.length);
+    copy.set(segment);
+    return copy;
+  };
+  const send = (bytes: Uint8Array): void => {
+    const transfer = bytes.length > 0 ? [bytes.buffer as ArrayBuffer] : [];
+    const done = worker!.request<Uint8Array>({ kind: 'hash', segment: bytes }, transfer).then((back) => {
+      if (free.length < HASH_QUEUE) free.push(back);
+    });
+    done.catch(() => undefined); // awaited by update or digest, in order
+    waiting.push(done);
+  };
+  return {
+    async update(segment) {
+      if (!path) {
+        here.update(segment);
+        return;
+      }
+      const copy = copyOf(segment);
+      if (!worker) {
+        if (!held) {
+          held = copy;
+          return;
+        }
+        worker = startWorker(path, 'hashing');
+        send(held);
+        held = null;
+      }
+      send(copy);
+      if (waiting.length > HASH_QUEUE) await waiting.shift();
+    },
+    async digest() {
+      if (!worker) {
+        if (held) here.update(held);
+        held = null;
+        return here.digest('hex');
+      }
+      await Promise.all(waiting.splice(0));
+      return worker.request<string>({ kind: 'hash-finish' });
+    },
+    close: () => {
+      free.length = 0;
+      return worker ? worker.close() : Promise.resolve();
+    },
   };
 }

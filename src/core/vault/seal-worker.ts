@@ -1,9 +1,11 @@
 /**
- * Worker thread entry: seals a put's segments (seal-segment.ts), or opens and hashes a get's
- * (open-segment.ts), while the main thread reads and writes. Bundled beside the CLI and the
+ * Worker thread entry: seals a put's segments (seal-segment.ts), or takes a put's whole-file
+ * SHA-256 (seal-pool.ts, createFileHash), or opens and hashes a get's (open-segment.ts),
+ * while the main thread reads and writes. Bundled beside the CLI and the
  * Electron main process; where it is not (tests from source), the same code runs on the main
  * thread instead (seal-pool.ts, open-pool.ts). A worker serves one put or one get.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { wipe } from '../crypto/bytes';
 import { FileHasher, SegmentOpener, transferables, type OpenFile, type OpenJob } from './open-segment';
@@ -15,12 +17,15 @@ type Message =
   | { kind: 'open-file'; file: OpenFile }
   | { kind: 'open'; id: number; job: OpenJob }
   | { kind: 'finish'; id: number }
+  | { kind: 'hash'; id: number; segment: Uint8Array }
+  | { kind: 'hash-finish'; id: number }
   | { kind: 'end'; id: number };
 
 let sealer: SegmentSealer | null = null;
 let opener: SegmentOpener | null = null;
 let hasher: FileHasher | null = null;
 let keys: readonly (Uint8Array | null)[] = [];
+let fileHash: Hash | null = null;
 
 /** Answers request `id` with what `work` returns, moving its buffers back without a copy. */
 function answer(id: number, work: () => { result: unknown; buffers?: readonly Uint8Array[] }): void {
@@ -59,6 +64,20 @@ parentPort?.on('message', (message: Message) => {
       break;
     case 'finish':
       answer(message.id, () => ({ result: hasher!.finish() }));
+      break;
+    case 'hash':
+      answer(message.id, () => {
+        (fileHash ??= createHash('sha256')).update(message.segment);
+        // The buffer goes back to be filled again: no garbage piles up in this thread.
+        return { result: message.segment, buffers: [message.segment] };
+      });
+      break;
+    case 'hash-finish':
+      answer(message.id, () => {
+        const digest = (fileHash ?? createHash('sha256')).digest('hex');
+        fileHash = null;
+        return { result: digest };
+      });
       break;
     case 'end':
       wipe(...keys);

@@ -3,6 +3,7 @@
  * audit log. File operations (files.ts) stand on it. One Vault per process and profile;
  * callers hold the profile lock (profile.ts) for the life of a command.
  */
+import { engineConfig } from '../config';
 import { randomBytes } from 'node:crypto';
 import type { AccessAction, AccessOutcome, ProgressEvent } from '../../shared/api';
 import { plural } from '../../shared/format';
@@ -299,7 +300,7 @@ export class Vault {
     const parsed = await askKeyPassphrases(
       await pinHostKeys(nameSpecs(opts.locations, 0, [], opts.allowInsecureHttp), opts.confirmHostKey),
       opts.askKeyPassphrase,
-      process.env,
+      engineConfig().env,
     );
     const m = parsed.length;
     const numbers =
@@ -321,7 +322,7 @@ export class Vault {
       name: p.name,
       kind: p.kind,
       display: p.display,
-      node: createNode(p, p.secrets, { env: process.env }),
+      node: createNode(p, p.secrets, { env: engineConfig().env }),
     }));
     // A create that fails closes its connections: an open SSH session would keep the process alive.
     try {
@@ -466,12 +467,12 @@ export class Vault {
     const parsed = await askKeyPassphrases(
       await pinHostKeys(nameSpecs(specs, 0, [], options.allowInsecureHttp), options.confirmHostKey),
       options.askKeyPassphrase,
-      process.env,
+      engineConfig().env,
     );
     const wrap = options.wrapNode ?? ((node: StorageNode) => node);
     const given = parsed.map((p) => ({
       parsed: p,
-      node: wrap(createNode(p, p.secrets, { env: process.env }), p.name),
+      node: wrap(createNode(p, p.secrets, { env: engineConfig().env }), p.name),
     }));
     const opened: StorageNode[] = given.map((g) => g.node);
     try {
@@ -1617,10 +1618,10 @@ export class Vault {
    */
   async audited<T>(
     action: AccessAction,
-    subject: string | null | { readonly detail: string },
+    subject: string | null | { readonly file?: string; readonly detail: string },
     run: (used: Set<string>) => Promise<T>,
   ): Promise<T> {
-    const file = typeof subject === 'string' ? subject : null;
+    const file = typeof subject === 'string' ? subject : (subject?.file ?? null);
     const detail = subject !== null && typeof subject === 'object' ? subject.detail : null;
     const pending = { action, file, detail, used: new Set<string>(), logged: false };
     this.pending = pending;

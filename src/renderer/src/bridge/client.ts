@@ -70,6 +70,9 @@ export interface Client {
    * losing that many locations (the sensitivity presets).
    */
   addFiles(files: readonly File[], options?: StoreOptions): Promise<FileEntry[]>;
+  /** Stores files under the names given (a folder's files keep their paths: `photos/a.jpg`;
+   * an empty folder is an empty file whose name ends in `/`). Each is its own store. */
+  addNamedFiles(files: readonly NamedFile[], options?: StoreOptions): Promise<FileEntry[]>;
   /** Desktop: picks files in the native open dialog and stores them ([] when cancelled). */
   pickAndAddFiles(options?: StoreOptions): Promise<FileEntry[]>;
   /** Stores the file of a failed transfer again, replacing the one of that name in the vault. */
@@ -89,8 +92,18 @@ export interface StoreOptions {
   readonly happy?: number;
 }
 
-/** What to store: a File from a drop or the web mode's file input, or a path main's dialog picked. */
-type Source = { readonly file: File } | { readonly path: string };
+/** A file to store under a name of the caller's choosing (a folder's file under its path). */
+export interface NamedFile {
+  readonly file: File;
+  readonly name: string;
+}
+
+/** What to store: a File from a drop or the web mode's file input (under its own name unless
+ * one is given), or a path main's dialog picked. */
+type Source = { readonly file: File; readonly name?: string } | { readonly path: string };
+
+/** Any call of a bridge, its request already typed by Api (a method's parameter is bivariant). */
+type AnyCall = { call(request?: unknown): Promise<Envelope<unknown>> }['call'];
 
 function unwrap<T>(envelope: Envelope<T>): T {
   if (envelope.ok) return envelope.value;
@@ -98,7 +111,7 @@ function unwrap<T>(envelope: Envelope<T>): T {
 }
 
 function declaredBridge(): ShardvaultBridge | null {
-  const candidate = (window as unknown as { shardvault?: ShardvaultBridge }).shardvault;
+  const candidate = window.shardvault;
   return candidate && candidate.mode === 'desktop' ? candidate : null;
 }
 
@@ -117,9 +130,7 @@ export function connect(): Client | { error: string } {
 
   const api: Record<string, unknown> = {};
   for (const name of callNames) {
-    const raw = (bridge as unknown as Record<string, ((request?: unknown) => Promise<Envelope<unknown>>) | undefined>)[
-      name
-    ];
+    const raw: AnyCall | undefined = bridge[name];
     api[name] = async (request?: unknown) => {
       if (!raw) throw new BridgeFailure('unsupported', 'The desktop app offers this; the web UI does not.');
       const value = unwrap(await raw(request));
@@ -176,7 +187,7 @@ export function connect(): Client | { error: string } {
   const webUploads = new Set<number>();
   // What a failed store needs to be tried again with replace, by transfer id. Only a File
   // (a drop, the web file input): a path main's dialog picked is good for one store.
-  const retries = new Map<number, { file: File; options: StoreOptions }>();
+  const retries = new Map<number, { file: File; name?: string; options: StoreOptions }>();
   const fail = (id: number, error: unknown): void => {
     update(id, {
       state: 'failed',
@@ -190,7 +201,8 @@ export function connect(): Client | { error: string } {
       ...(options.survive === undefined ? {} : { survive: options.survive }),
       ...(options.happy === undefined ? {} : { happy: options.happy }),
     };
-    const name = 'file' in source ? source.file.name : (source.path.split(/[\\/]/).pop() ?? source.path);
+    const name =
+      'file' in source ? (source.name ?? source.file.name) : (source.path.split(/[\\/]/).pop() ?? source.path);
     const id = begin('put', name, 'file' in source ? source.file.size : 0);
     try {
       let entry: FileEntry;
@@ -213,7 +225,7 @@ export function connect(): Client | { error: string } {
       return entry;
     } catch (error) {
       if (error instanceof BridgeFailure && error.code === 'exists' && 'file' in source)
-        retries.set(id, { file: source.file, options });
+        retries.set(id, { file: source.file, ...(source.name === undefined ? {} : { name: source.name }), options });
       fail(id, error);
       throw error;
     } finally {
@@ -268,6 +280,7 @@ export function connect(): Client | { error: string } {
         files.map((file) => ({ file })),
         options,
       ),
+    addNamedFiles: (files, options = {}) => storeAll(files, options),
     async pickAndAddFiles(options = {}) {
       const paths = await typedApi.chooseFiles();
       return storeAll(
@@ -282,7 +295,11 @@ export function connect(): Client | { error: string } {
       list = list.filter((t) => t.id !== transferId);
       notify();
       try {
-        return await storeOne({ file: retry.file }, true, retry.options);
+        return await storeOne(
+          { file: retry.file, ...(retry.name === undefined ? {} : { name: retry.name }) },
+          true,
+          retry.options,
+        );
       } catch {
         return null; // its new transfer row says why
       }

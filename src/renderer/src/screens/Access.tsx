@@ -13,6 +13,7 @@ const ACTION_WORD: Record<AccessAction, string> = {
   put: 'Store',
   get: 'Export',
   rm: 'Delete',
+  mv: 'Rename or move',
   repair: 'Repair',
   policy: 'Policy change',
   location: 'Location change',

@@ -1,6 +1,14 @@
-import { type DragEvent, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type DragEvent, type ReactNode, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
-import { type Client, type Transfer } from '../bridge/client';
+import { type Client, type NamedFile, type Transfer } from '../bridge/client';
+import {
+  fileBaseName,
+  folderEntries,
+  folderPrefix,
+  FOLDER_SEPARATOR,
+  isFolderMarker,
+  isInFolder,
+} from '../../../shared/file-name';
 import { healthWords, survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
@@ -114,7 +122,13 @@ export function Files({
   const [notice, setNotice] = useState<{ text: string; warn: boolean } | null>(null);
   const [placementOf, setPlacementOf] = useState<FileEntry | null>(null);
   const [deleting, setDeleting] = useState<FileEntry | null>(null);
+  const [deletingFolder, setDeletingFolder] = useState<string | null>(null);
+  const [moving, setMoving] = useState<string | null>(null);
+  // The folder shown ('' the vault's top), and the order of its files.
+  const [folder, setFolder] = useState('');
+  const [sort, setSort] = useState<SortKey>('name');
   const input = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
   // Sensitivity of new files (the seed's "dynamic sharding"): more losses survived for more
   // parity. undefined = the vault's own policy.
@@ -125,11 +139,38 @@ export function Files({
   const [happy, setHappy] = useState<number | undefined>(undefined);
   const happyLevels = happyChoices(status);
 
-  const visible = useMemo(() => {
+  // A search looks through the whole tree; otherwise the folder shown: its folders, then its
+  // files, in the order chosen.
+  const view = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const list = files ?? [];
-    return q === '' ? list : list.filter((f) => f.name.toLowerCase().includes(q));
-  }, [files, query]);
+    const list = (files ?? []).filter((f) => !isFolderMarker(f.name));
+    if (q !== '') {
+      return {
+        folders: [],
+        files: sortFiles(
+          list.filter((f) => f.name.toLowerCase().includes(q)),
+          sort,
+        ),
+      };
+    }
+    const entries = folderEntries(
+      (files ?? []).map((f) => f.name),
+      folder,
+    );
+    const here = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.path));
+    return {
+      folders: entries.filter((e) => e.kind === 'folder'),
+      files: sortFiles(
+        list.filter((f) => here.has(f.name)),
+        sort,
+      ),
+    };
+  }, [files, query, folder, sort]);
+  // A folder that is gone (moved, deleted) shows its nearest parent still there.
+  useEffect(() => {
+    if (folder === '' || files === null) return;
+    if (!files.some((f) => isInFolder(f.name, folder))) setFolder(parentOf(folder));
+  }, [files, folder]);
 
   const store = async (work: () => Promise<FileEntry[]>): Promise<void> => {
     setError(null);
@@ -148,7 +189,22 @@ export function Files({
   const options = { ...(survive === undefined ? {} : { survive }), ...(happy === undefined ? {} : { happy }) };
   const add = async (list: readonly File[]): Promise<void> => {
     if (list.length === 0) return;
-    await store(() => client.addFiles(list, options));
+    await store(() =>
+      client.addNamedFiles(
+        list.map((file) => ({ file, name: `${folder}${file.name}` })),
+        options,
+      ),
+    );
+  };
+  // A folder picked or dropped: its files under their paths, in the folder shown.
+  const addTree = async (list: readonly NamedFile[]): Promise<void> => {
+    if (list.length === 0) return;
+    await store(() =>
+      client.addNamedFiles(
+        list.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
+        options,
+      ),
+    );
   };
   // The desktop app picks files in its own open dialog: main stores only what the user picked
   // there or dropped on the window. The web UI uploads what its file input picked.
@@ -161,7 +217,13 @@ export function Files({
     event.preventDefault();
     dragDepth.current = 0;
     setDragging(false);
-    void add(Array.from(event.dataTransfer.files));
+    // Folders come as entries (the files list holds only the top names); files as files.
+    const entries = Array.from(event.dataTransfer.items)
+      .map((item) => item.webkitGetAsEntry?.())
+      .filter((e): e is FileSystemEntry => e !== null && e !== undefined);
+    if (entries.some((e) => e.isDirectory))
+      void readDropped(entries).then(addTree, (e: unknown) => setError(errorText(e)));
+    else void add(Array.from(event.dataTransfer.files));
   };
 
   const exportFile = async (file: FileEntry): Promise<void> => {
@@ -216,9 +278,36 @@ export function Files({
           />
           <NewFilesChoice label="New files survive losing" choices={levels} value={survive} onChange={setSurvive} />
           <NewFilesChoice label="Store new files when" choices={happyLevels} value={happy} onChange={setHappy} />
+          <label className="sort">
+            <span className="sr-only">Sort files by</span>
+            <select aria-label="Sort files by" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
+              <option value="name">Name</option>
+              <option value="size">Size</option>
+              <option value="added">Newest</option>
+            </select>
+          </label>
           <button type="button" className="primary" onClick={pick}>
             Add files…
           </button>
+          <button type="button" onClick={() => folderInput.current?.click()}>
+            Add folder…
+          </button>
+          <input
+            ref={folderInput}
+            type="file"
+            multiple
+            hidden
+            data-testid="folder-input"
+            {...{ webkitdirectory: '' }}
+            onChange={(e) => {
+              const picked = Array.from(e.target.files ?? []).map((file) => ({
+                file,
+                name: file.webkitRelativePath || file.name,
+              }));
+              e.target.value = '';
+              void addTree(picked);
+            }}
+          />
           <input
             ref={input}
             type="file"
@@ -234,6 +323,7 @@ export function Files({
         </div>
       </header>
 
+      <Breadcrumbs folder={folder} onOpen={setFolder} searching={query.trim() !== ''} />
       <Transfers client={client} onChanged={onChanged} />
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
       {notice ? (
@@ -255,8 +345,12 @@ export function Files({
         >
           Drop files anywhere on this page, or pick them. Each is encrypted on this computer before any byte leaves it.
         </EmptyState>
-      ) : visible.length === 0 ? (
-        <EmptyState title="Nothing matches">No file name contains “{query}”.</EmptyState>
+      ) : view.files.length === 0 && view.folders.length === 0 ? (
+        query.trim() !== '' ? (
+          <EmptyState title="Nothing matches">No file name contains “{query}”.</EmptyState>
+        ) : (
+          <EmptyState title="An empty folder">Drop files or folders here to store them in {folder}.</EmptyState>
+        )
       ) : (
         <table className="table files-table">
           <thead>
@@ -273,10 +367,40 @@ export function Files({
             </tr>
           </thead>
           <tbody>
-            {visible.map((file) => (
+            {view.folders.map((f) => (
+              <tr key={f.path} data-testid={`folder-${f.path}`}>
+                <th scope="row" className="file-name">
+                  <button type="button" className="link folder-link" onClick={() => setFolder(f.path)}>
+                    <svg className="folder-icon" viewBox="0 0 16 16" aria-hidden="true">
+                      <path d="M1.5 3A1.5 1.5 0 0 1 3 1.5h3.2l1.6 1.8H13A1.5 1.5 0 0 1 14.5 4.8v7.7A1.5 1.5 0 0 1 13 14H3a1.5 1.5 0 0 1-1.5-1.5z" />
+                    </svg>
+                    {f.name}/
+                  </button>
+                </th>
+                <td className="num muted">
+                  {formatBytes((files ?? []).filter((x) => isInFolder(x.name, f.path)).reduce((n, x) => n + x.size, 0))}
+                </td>
+                <td />
+                <td className="muted small">
+                  {plural(
+                    (files ?? []).filter((x) => isInFolder(x.name, f.path) && !isFolderMarker(x.name)).length,
+                    'file',
+                  )}
+                </td>
+                <td className="row-actions">
+                  <button type="button" className="small" onClick={() => setMoving(f.path)}>
+                    Rename/Move
+                  </button>
+                  <button type="button" className="small danger" onClick={() => setDeletingFolder(f.path)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+            {view.files.map((file) => (
               <tr key={file.name} data-testid={`file-${file.name}`}>
                 <th scope="row" className="file-name">
-                  {file.name}
+                  {query.trim() !== '' ? file.name : fileBaseName(file.name)}
                 </th>
                 <td className="num">{formatBytes(file.size)}</td>
                 <td>{formatTime(file.created)}</td>
@@ -290,6 +414,9 @@ export function Files({
                   </button>
                   <button type="button" className="small" onClick={() => void exportFile(file)}>
                     Export
+                  </button>
+                  <button type="button" className="small" onClick={() => setMoving(file.name)}>
+                    Rename/Move
                   </button>
                   <button type="button" className="small danger" onClick={() => setDeleting(file)}>
                     Delete
@@ -309,10 +436,45 @@ export function Files({
       {placementOf ? (
         <Placement client={client} status={status} file={placementOf} onClose={() => setPlacementOf(null)} />
       ) : null}
+      {moving !== null ? (
+        <MoveDialog
+          client={client}
+          from={moving}
+          onClose={() => setMoving(null)}
+          onDone={(text) => {
+            setMoving(null);
+            setNotice({ text, warn: false });
+            onChanged();
+          }}
+        />
+      ) : null}
+      {deletingFolder !== null ? (
+        <DeleteDialog
+          title="Delete folder"
+          what={
+            <>
+              <strong>{deletingFolder}</strong> and everything in it (
+              {plural((files ?? []).filter((x) => isInFolder(x.name, deletingFolder)).length, 'name')})
+            </>
+          }
+          remove={() => client.api.removeFolder({ name: deletingFolder })}
+          onClose={() => setDeletingFolder(null)}
+          onDone={() => {
+            setDeletingFolder(null);
+            setNotice({ text: `Deleted ${deletingFolder}.`, warn: false });
+            onChanged();
+          }}
+        />
+      ) : null}
       {deleting ? (
         <DeleteDialog
-          client={client}
-          file={deleting}
+          title="Delete file"
+          what={
+            <>
+              <strong>{deleting.name}</strong> ({formatBytes(deleting.size)})
+            </>
+          }
+          remove={() => client.api.removeFile({ name: deleting.name })}
           onClose={() => setDeleting(null)}
           onDone={() => {
             setDeleting(null);
@@ -508,24 +670,178 @@ function Placement({
   );
 }
 
-function DeleteDialog({
+type SortKey = 'name' | 'size' | 'added';
+
+function sortFiles(list: readonly FileEntry[], key: SortKey): FileEntry[] {
+  const byName = (a: FileEntry, b: FileEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return [...list].sort((a, b) =>
+    key === 'size'
+      ? b.size - a.size || byName(a, b)
+      : key === 'added'
+        ? a.created < b.created
+          ? 1
+          : a.created > b.created
+            ? -1
+            : byName(a, b)
+        : byName(a, b),
+  );
+}
+
+/** The folder holding `prefix` ('' at the top). */
+function parentOf(prefix: string): string {
+  const steps = prefix.split(FOLDER_SEPARATOR).filter((s) => s.length > 0);
+  return folderPrefix(steps.slice(0, -1).join(FOLDER_SEPARATOR));
+}
+
+/** Where the Files page is: the vault, then each folder down to the one shown; each opens it. */
+function Breadcrumbs({
+  folder,
+  onOpen,
+  searching,
+}: {
+  folder: string;
+  onOpen: (f: string) => void;
+  searching: boolean;
+}) {
+  const steps = folder.split(FOLDER_SEPARATOR).filter((s) => s.length > 0);
+  return (
+    <nav className="breadcrumbs" aria-label="Folder">
+      <ol>
+        <li>
+          <button
+            type="button"
+            className="link"
+            onClick={() => onOpen('')}
+            aria-current={folder === '' ? 'page' : undefined}
+          >
+            Vault
+          </button>
+        </li>
+        {steps.map((step, i) => {
+          const path = folderPrefix(steps.slice(0, i + 1).join(FOLDER_SEPARATOR));
+          return (
+            <li key={path}>
+              <span aria-hidden="true"> / </span>
+              <button
+                type="button"
+                className="link"
+                onClick={() => onOpen(path)}
+                aria-current={path === folder ? 'page' : undefined}
+              >
+                {step}
+              </button>
+            </li>
+          );
+        })}
+        {searching ? <li className="muted small"> · searching every folder</li> : null}
+      </ol>
+    </nav>
+  );
+}
+
+/**
+ * The files of dropped folders (and files beside them), each under its path from the drop:
+ * `photos/2026/a.jpg`; a folder with nothing in it as an empty file named `photos/empty/`.
+ */
+async function readDropped(entries: readonly FileSystemEntry[]): Promise<NamedFile[]> {
+  const out: NamedFile[] = [];
+  const walk = async (entry: FileSystemEntry, path: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      out.push({ file, name: `${path}${entry.name}` });
+      return;
+    }
+    if (!entry.isDirectory) return;
+    const reader = (entry as FileSystemDirectoryEntry).createReader();
+    const children: FileSystemEntry[] = [];
+    // readEntries answers in batches until it answers none.
+    for (;;) {
+      const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+      if (batch.length === 0) break;
+      children.push(...batch);
+    }
+    const inner = `${path}${entry.name}${FOLDER_SEPARATOR}`;
+    if (children.length === 0) out.push({ file: new File([], entry.name), name: inner });
+    for (const child of children) await walk(child, inner);
+  };
+  for (const e of entries) await walk(e, '');
+  return out;
+}
+
+function MoveDialog({
   client,
-  file,
+  from,
   onClose,
   onDone,
 }: {
   client: Client;
-  file: FileEntry;
+  from: string;
+  onClose: () => void;
+  onDone: (text: string) => void;
+}) {
+  const folder = from.endsWith(FOLDER_SEPARATOR);
+  const [to, setTo] = useState(folder ? from.slice(0, -1) : from);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const move = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      const moved = await client.api.moveName({ from, to: to.trim() });
+      onDone(`Moved ${moved.from} to ${moved.to}${moved.files > 1 ? ` (${plural(moved.files, 'file')})` : ''}.`);
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={folder ? 'Rename or move folder' : 'Rename or move file'} onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void move();
+        }}
+      >
+        <label className="field">
+          <span>New name (a path with / moves it; an existing folder takes it in)</span>
+          <input aria-label="New name" value={to} onChange={(e) => setTo(e.target.value)} autoFocus />
+        </label>
+        <p className="muted small">Only the vault's records change: no shard is written again.</p>
+        {error ? <ErrorNote>{error}</ErrorNote> : null}
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || to.trim() === ''}>
+            Move
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+/** Asks before deleting a file or a folder (`what`, in words), then runs `remove`. */
+function DeleteDialog({
+  title,
+  what,
+  remove,
+  onClose,
+  onDone,
+}: {
+  title: string;
+  what: ReactNode;
+  remove: () => Promise<void>;
   onClose: () => void;
   onDone: () => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const remove = async (): Promise<void> => {
+  const run = async (): Promise<void> => {
     setBusy(true);
     setError(null);
     try {
-      await client.api.removeFile({ name: file.name });
+      await remove();
       onDone();
     } catch (e) {
       setError(errorText(e));
@@ -533,17 +849,14 @@ function DeleteDialog({
     }
   };
   return (
-    <Modal title="Delete file" onClose={onClose}>
-      <p>
-        Delete <strong>{file.name}</strong> ({formatBytes(file.size)}) from the vault? Its shards are removed from every
-        location. This cannot be undone.
-      </p>
+    <Modal title={title} onClose={onClose}>
+      <p>Delete {what} from the vault? The shards are removed from every location. This cannot be undone.</p>
       {error ? <ErrorNote>{error}</ErrorNote> : null}
       <div className="actions">
         <button type="button" onClick={onClose} autoFocus>
           Keep it
         </button>
-        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
+        <button type="button" className="danger" onClick={() => void run()} disabled={busy}>
           Delete
         </button>
       </div>

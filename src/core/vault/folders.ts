@@ -1,0 +1,480 @@
+/**
+ * Folders over the vault's flat names (src/shared/file-name.ts says what a folder is): a
+ * whole tree stored in one commit, a subtree restored under a destination without ever
+ * leaving it, a folder removed in one commit, and a file or folder renamed or moved in one
+ * commit that only writes new manifest versions over the same shards.
+ */
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import type { FileEntry } from '../../shared/api';
+import {
+  fileBaseName,
+  fileNameProblem,
+  FOLDER_SEPARATOR,
+  folderBaseName,
+  folderNameProblem,
+  folderPrefix,
+  isFolderMarker,
+  isInFolder,
+  movedName,
+  stepsBelow,
+} from '../../shared/file-name';
+import { plural } from '../../shared/format';
+import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../errors';
+import type { FileRef, Head } from '../format/head';
+import { encodeManifest } from '../format/manifest';
+import { PATHS } from '../format/records';
+import {
+  checkFileName,
+  completeAway,
+  fetchManifest,
+  planPut,
+  readFileTo,
+  removeObjectsOf,
+  rewrap,
+  storeFile,
+  warnLeft,
+  type PutOptions,
+  type StoredFile,
+} from './files';
+import type { ShardProblem } from './pipeline';
+import type { Vault } from './vault';
+
+/** Files of a tree stored at once: enough to keep two cores and the locations busy. */
+const PUT_PARALLEL = 16;
+
+/** The names the head holds in the folder with that prefix (its marker included). */
+export function filesIn(head: Head, prefix: string): FileRef[] {
+  return head.files.filter((f) => isInFolder(f.name, prefix));
+}
+
+// ------------------------------------------------------------------ put DIR
+
+interface TreeFile {
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface TreeScan {
+  readonly files: TreeFile[];
+  /** Markers of folders with nothing stored in them (`NAME/empty/`). */
+  readonly markers: string[];
+  /** What was left out, in words (links, devices, sockets). */
+  readonly skipped: string[];
+  readonly bytes: number;
+}
+
+/**
+ * The tree under `dir` as vault names under `prefix`: regular files, and a marker for each
+ * folder nothing is stored in. Symbolic links (to files or folders) and anything that is
+ * not a file or folder are left out and named in `skipped`; no link is followed.
+ */
+export async function scanTree(dir: string, prefix: string): Promise<TreeScan> {
+  const files: TreeFile[] = [];
+  const markers: string[] = [];
+  const skipped: string[] = [];
+  let bytes = 0;
+  const walk = async (path: string, name: string): Promise<boolean> => {
+    const entries = await fs.readdir(path, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let stored = false;
+    for (const e of entries) {
+      const child = nodePath.join(path, e.name);
+      const childName = `${name}${e.name}`;
+      if (e.isSymbolicLink()) {
+        skipped.push(`${child} (a symbolic link)`);
+      } else if (e.isDirectory()) {
+        if (await walk(child, `${childName}${FOLDER_SEPARATOR}`)) stored = true;
+      } else if (e.isFile()) {
+        const problem = fileNameProblem(childName);
+        if (problem !== null) throw new UsageError(`${child}: ${problem}`);
+        const st = await fs.lstat(child);
+        files.push({ path: child, name: childName, size: st.size });
+        bytes += st.size;
+        stored = true;
+      } else {
+        skipped.push(`${child} (not a file or folder)`);
+      }
+    }
+    if (!stored) {
+      const problem = fileNameProblem(name);
+      if (problem !== null) throw new UsageError(`${path}: ${problem}`);
+      markers.push(name);
+    }
+    return true;
+  };
+  await walk(dir, prefix);
+  return { files, markers, skipped, bytes };
+}
+
+export interface FolderPut {
+  readonly name: string;
+  readonly files: number;
+  readonly folders: number;
+  readonly bytes: number;
+  readonly skipped: string[];
+  /** The least any stored file survives. */
+  readonly survives: number;
+  readonly awaiting: string[];
+  readonly signIn: string[];
+}
+
+/**
+ * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
+ * shards and manifest first, a few at a time, then one head naming them all. An existing
+ * name in the folder (or a file of the folder's own name) is refused without `replace`;
+ * with it, the old tree is replaced whole. A failure before the commit deletes what was
+ * stored.
+ */
+export async function putFolder(
+  vault: Vault,
+  dir: string,
+  opts: PutOptions & { name?: string } = {},
+): Promise<FolderPut> {
+  const root = nodePath.resolve(dir);
+  const st = await fs.lstat(root).catch(() => null);
+  if (!st?.isDirectory()) throw new UsageError(`${dir} is not a readable folder`);
+  const prefix = folderPrefix(opts.name ?? nodePath.basename(root));
+  const problem = folderNameProblem(prefix);
+  if (problem !== null) throw new UsageError(problem);
+  const bare = prefix.slice(0, -1);
+  await vault.finishKeyShareChange();
+  return vault.audited('put', prefix, async (used) => {
+    const head = vault.head();
+    const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
+    if (existing.length > 0 && !opts.replace)
+      throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
+    const tree = await scanTree(root, prefix);
+    for (const s of tree.skipped) vault.options.onWarning?.(`skipped ${s}`);
+    const plan = await planPut(vault, opts);
+    const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
+    const progress = { files: 0, bytes: 0 };
+    const emit = (): void =>
+      vault.emitProgress({
+        op: 'put',
+        name: bare,
+        done: progress.bytes,
+        total: total.bytes,
+        files: { done: progress.files, total: total.files },
+      });
+    const stored: StoredFile[] = [];
+    const jobs: (() => Promise<void>)[] = [
+      ...tree.files.map((f) => async () => {
+        // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
+        // does not wait for a writer; then it is refused as not a file).
+        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        let last = 0;
+        try {
+          if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
+          const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
+            used,
+            expectedSize: f.size,
+            onProgress: (done) => {
+              progress.bytes += done - last;
+              last = done;
+              emit();
+            },
+          });
+          stored.push(s);
+        } finally {
+          await handle.close().catch(() => undefined);
+        }
+        progress.files++;
+        emit();
+      }),
+      ...tree.markers.map((m) => async () => {
+        stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
+        progress.files++;
+        emit();
+      }),
+    ];
+    try {
+      await runLimited(jobs, PUT_PARALLEL);
+    } catch (err) {
+      await Promise.allSettled(stored.map((s) => s.discard()));
+      throw err;
+    }
+    emit();
+    // One head names the whole tree; from here its objects stay (see putFile).
+    const names = new Set(stored.map((s) => s.ref.name));
+    await vault.commit((h) => {
+      const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
+      const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+      return {
+        ...h,
+        files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
+        tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
+      };
+    });
+    await removeObjectsOf(vault, existing);
+    const entries: FileEntry[] = stored.map((s) => s.entry);
+    const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
+    return {
+      name: bare,
+      files: tree.files.length,
+      folders: tree.markers.length,
+      bytes: tree.bytes,
+      skipped: tree.skipped,
+      survives: entries.length === 0 ? 0 : Math.min(...entries.map((e) => e.survives)),
+      awaiting,
+      signIn: [...new Set(entries.flatMap((e) => e.signIn))],
+    };
+  });
+}
+
+/** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
+async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const state: { failed: Error | null } = { failed: null };
+  const lane = async (): Promise<void> => {
+    while (state.failed === null && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        state.failed ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
+  if (state.failed !== null) throw state.failed;
+}
+
+// ------------------------------------------------------------------ get NAME/
+
+export interface FolderGet {
+  readonly output: string;
+  readonly files: number;
+  readonly problems: ShardProblem[];
+}
+
+/**
+ * A directory step made or found under `parent` (a real directory this restore trusts):
+ * never through a link. mkdir does not follow a link in the last step, and what is there
+ * must be a real directory.
+ */
+async function realDirectory(parent: string, step: string): Promise<string> {
+  const path = nodePath.join(parent, step);
+  await fs.mkdir(path, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw new ShardvaultError('io', `cannot make ${path}: ${err.message}`);
+  });
+  const st = await fs.lstat(path);
+  if (st.isSymbolicLink())
+    throw new ShardvaultError('exists', `${path} is a symbolic link: nothing is written through it`);
+  if (!st.isDirectory()) throw new ShardvaultError('exists', `${path} is not a folder`);
+  return path;
+}
+
+/**
+ * Restores the folder `name` (`photos/` or `photos`) as DEST/<its last step>, creating DEST
+ * if needed. An existing target is refused without `force`; with it, files are written over
+ * and other files there stay. Every name is checked before anything is written: each step a
+ * plain name (no "." or "..", no empty step, no backslash), so nothing lands outside the
+ * target, whatever the head says; a link at the destination is never followed.
+ */
+export async function getFolder(
+  vault: Vault,
+  name: string,
+  dest: string,
+  opts: { force?: boolean } = {},
+): Promise<FolderGet> {
+  const prefix = folderPrefix(name);
+  if (prefix === '') throw new UsageError('give the folder to restore (NAME/)');
+  return vault.audited('get', prefix, async (used) => {
+    const files = filesIn(vault.head(), prefix);
+    if (files.length === 0) throw new NotFoundError(`no folder named ${JSON.stringify(prefix)} in the vault`);
+    const base = folderBaseName(prefix);
+    const planned = files.map((f) => {
+      const steps = stepsBelow(f.name, prefix);
+      if (steps === null || base === '' || base === '.' || base === '..' || base.includes('\\'))
+        throw new CorruptError(`the vault names a file ${JSON.stringify(f.name)} that can't be written out safely`);
+      return { file: f, steps, folder: isFolderMarker(f.name) };
+    });
+    // A name can't be both a file and a folder on disk.
+    const dirs = new Set<string>();
+    for (const p of planned) {
+      const upto = p.folder ? p.steps.length : p.steps.length - 1;
+      for (let i = 1; i <= upto; i++) dirs.add(p.steps.slice(0, i).join('/'));
+    }
+    for (const p of planned) {
+      if (!p.folder && dirs.has(p.steps.join('/')))
+        throw new CorruptError(`${JSON.stringify(p.file.name)} is both a file and a folder in the vault`);
+    }
+    await fs.mkdir(nodePath.resolve(dest), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new ShardvaultError('io', `cannot make ${dest}: ${err.message}`);
+    });
+    // DEST is the user's own choice (a link there is theirs); below it nothing is followed.
+    const root = await fs.realpath(nodePath.resolve(dest));
+    const target = nodePath.join(root, base);
+    const there = await fs.lstat(target).catch(() => null);
+    if (there && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to write into it)`);
+    const top = await realDirectory(root, base);
+    const total = files.reduce((n, f) => n + f.size, 0);
+    let bytes = 0;
+    let done = 0;
+    const problems: ShardProblem[] = [];
+    for (const p of planned) {
+      let parent = top;
+      const upto = p.folder ? p.steps.length : p.steps.length - 1;
+      for (let i = 0; i < upto; i++) parent = await realDirectory(parent, p.steps[i]!);
+      if (!p.folder) {
+        const out = nodePath.join(parent, p.steps[p.steps.length - 1]!);
+        const st = await fs.lstat(out).catch(() => null);
+        if (st && !opts.force) throw new ShardvaultError('exists', `${out} exists (use --force to overwrite it)`);
+        if (st?.isDirectory()) throw new ShardvaultError('exists', `${out} is a folder`);
+        const before = bytes;
+        problems.push(
+          ...(await readFileTo(vault, p.file, out, used, (d) => {
+            bytes = before + d;
+            vault.emitProgress({
+              op: 'get',
+              name: prefix,
+              done: bytes,
+              total,
+              files: { done, total: files.length },
+            });
+          })),
+        );
+        bytes = before + p.file.size;
+      }
+      done++;
+      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } });
+    }
+    return { output: top, files: files.length, problems };
+  });
+}
+
+// ------------------------------------------------------------------ rm -r
+
+/** Removes the folder `name` and everything in it, in one commit. */
+export async function removeFolder(vault: Vault, name: string): Promise<{ removed: number }> {
+  const prefix = folderPrefix(name);
+  if (prefix === '') throw new UsageError('give the folder to remove (NAME/); the whole vault is not removed this way');
+  await vault.finishKeyShareChange();
+  return vault.audited('rm', prefix, async (used) => {
+    const files = filesIn(vault.head(), prefix);
+    if (files.length === 0) throw new NotFoundError(`no folder named ${JSON.stringify(prefix)} in the vault`);
+    warnLeft(vault, await completeAway(vault));
+    vault.locations.forEach((l) => used.add(l.name));
+    const gone = new Set(files.map((f) => `${f.id}-${f.version}`));
+    await vault.commit((h) => ({
+      ...h,
+      files: h.files.filter((f) => !gone.has(`${f.id}-${f.version}`)),
+      tombstones: [...h.tombstones, ...files.map((f) => ({ id: f.id, version: f.version }))],
+    }));
+    await removeObjectsOf(vault, files);
+    return { removed: files.length };
+  });
+}
+
+// ------------------------------------------------------------------ mv
+
+export interface Move {
+  readonly from: string;
+  readonly to: string;
+  readonly files: number;
+}
+
+/**
+ * What `mv from to` renames: a file (`from` names one) or a folder (names start with
+ * `from/`). Into an existing folder (or a `to` ending in a slash) it keeps its own last step.
+ */
+export function planMove(
+  head: Head,
+  from: string,
+  to: string,
+): { renames: Map<FileRef, string>; from: string; to: string } {
+  const names = new Set(head.files.map((f) => f.name));
+  const isFolder = (n: string): boolean => {
+    const p = folderPrefix(n);
+    return p !== '' && head.files.some((f) => isInFolder(f.name, p));
+  };
+  const file = !from.endsWith(FOLDER_SEPARATOR) ? head.files.find((f) => f.name === from) : undefined;
+  const renames = new Map<FileRef, string>();
+  let src: string;
+  let dst: string;
+  if (file) {
+    src = from;
+    dst = to.endsWith(FOLDER_SEPARATOR) || isFolder(to) ? `${folderPrefix(to)}${fileBaseName(from)}` : to;
+    checkFileName(dst);
+    renames.set(file, dst);
+  } else {
+    src = folderPrefix(from);
+    if (src === '' || !isFolder(src))
+      throw new NotFoundError(`no file or folder named ${JSON.stringify(from)} in the vault`);
+    dst = isFolder(to) ? `${folderPrefix(to)}${folderBaseName(src)}${FOLDER_SEPARATOR}` : folderPrefix(to);
+    const problem = folderNameProblem(dst);
+    if (problem !== null) throw new UsageError(problem);
+    if (dst.startsWith(src)) throw new UsageError(`a folder can't move into itself (${src} to ${dst})`);
+    for (const f of filesIn(head, src)) {
+      const n = movedName(f.name, src, dst);
+      checkFileName(n);
+      renames.set(f, n);
+    }
+  }
+  const moving = new Set([...renames.keys()].map((f) => f.name));
+  for (const n of renames.values()) {
+    if (names.has(n) && !moving.has(n)) throw new ShardvaultError('exists', `${n} is already in the vault`);
+  }
+  if (src === dst) throw new UsageError(`${src} is already there`);
+  const bare = dst.endsWith(FOLDER_SEPARATOR) ? dst.slice(0, -1) : `${dst}${FOLDER_SEPARATOR}`;
+  if (names.has(bare) || (!dst.endsWith(FOLDER_SEPARATOR) && isFolder(dst)))
+    throw new ShardvaultError('exists', `${bare} is already in the vault`);
+  return { renames, from: src, to: dst };
+}
+
+/**
+ * Renames or moves a file or folder in one commit. No shard is read or written: each file
+ * gets a new manifest version with its new name over the same shards (keys wrapped again
+ * for the version), written to the reachable locations before the head that names it; the
+ * old versions are tombstoned and deleted after. Cut short before the commit, the vault is
+ * as it was (the new manifests are unreferenced, for garbage collection); after, it is moved.
+ */
+export async function moveName(vault: Vault, from: string, to: string): Promise<Move> {
+  await vault.finishKeyShareChange();
+  const { renames, from: src, to: dst } = planMove(vault.head(), from, to);
+  return vault.audited('mv', { file: src, detail: `moved to ${dst}` }, async (used) => {
+    const keys = vault.requireKeys();
+    const health = await vault.health();
+    const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
+    reachable.forEach((l) => used.add(l.name));
+    const written: { id: string; version: number }[] = [];
+    const next = new Map<string, FileRef>();
+    try {
+      for (const [file, name] of renames) {
+        const m = await fetchManifest(vault, file);
+        const version = file.version + 1;
+        const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
+        written.push({ id: file.id, version });
+        const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
+        const needed = Math.min(
+          reachable.length,
+          vault.policySurvives() + Math.max(0, vault.head().policy.data - m.data) + 1,
+        );
+        const ok = put.filter((r) => r.value !== undefined).length;
+        if (ok < needed)
+          throw new ShardvaultError(
+            'unavailable',
+            `the new manifest of ${file.name} reached ${plural(ok, 'location')}; ${needed} are needed`,
+          );
+        next.set(`${file.id}-${file.version}`, { ...file, name, version });
+      }
+    } catch (err) {
+      await vault.everywhere(async (l) => {
+        for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));
+      }, reachable);
+      throw err;
+    }
+    await vault.commit((h) => ({
+      ...h,
+      files: h.files.map((f) => next.get(`${f.id}-${f.version}`) ?? f),
+      tombstones: [...h.tombstones, ...[...renames.keys()].map((f) => ({ id: f.id, version: f.version }))],
+    }));
+    await vault.everywhere(async (l) => {
+      for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
+    });
+    return { from: src, to: dst, files: renames.size };
+  });
+}
