@@ -68,7 +68,7 @@ describe('a custodian in node serve', () => {
       const dir = nodePath.join(n.dir, 'guard');
       const names = await fs.readdir(dir);
       expect(names.length).toBeGreaterThan(0);
-      for (const name of [...names.map((x) => nodePath.join(dir, x)), nodePath.join(n.dir, 'guard.key')]) {
+      for (const name of [...names.map((x) => nodePath.join(dir, x)), nodePath.join(n.dir, 'seal.key')]) {
         expect((await fs.stat(name)).mode & 0o777).toBe(0o600);
       }
       // The group key is public; its base64 must show nowhere but a share is sealed: the files

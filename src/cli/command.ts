@@ -34,3 +34,23 @@ export function usageError(command: Pick<Command, 'name' | 'usage'>): UsageError
 export function expectArguments(args: Parsed, count: number, command: Command): void {
   if (args.positional.length !== count) throw usageError(command);
 }
+
+/**
+ * A command whose word is followed by a subcommand's (`location add`, `node serve`): its usage
+ * lists theirs, help lists each, and `run` dispatches to the one named (else a usage error).
+ */
+export function parentCommand(name: string, summary: string, subcommands: readonly Command[]): Command {
+  const parent: Command = {
+    name,
+    usage: subcommands.map((s) => s.name.slice(name.length + 1) + (s.usage ? ` ${s.usage}` : '')).join(' | '),
+    summary,
+    subcommands,
+    run(args, io) {
+      const [word, ...rest] = args.positional;
+      const sub = subcommands.find((s) => s.name === `${name} ${word ?? ''}`);
+      if (!sub) throw usageError(parent);
+      return sub.run({ ...args, positional: rest }, io);
+    },
+  };
+  return parent;
+}

@@ -1,6 +1,7 @@
 // The node kind over a real `shardvault node serve` on loopback: the conformance suite through
 // the kind's own open (pinning, enrolment, signed requests, retry and breaker), the SPEC line
 // the node prints, its refusal of a second vault, its exit on SIGTERM, and its request log.
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { KINDS } from '../../src/core/storage/kinds';
 import { parseSpec } from '../../src/core/storage/open';
 import { ShardNodeClient } from '../../src/core/storage/shardnode/client';
 import { readEntry } from '../../src/core/storage/shardnode/log-chain';
+import { publicKeyText } from '../../src/core/storage/shardnode/protocol';
 import { parseNodeSpec } from '../../src/core/storage/shardnode/spec';
 import { runCli } from '../helpers/cli';
 import { startShardNode, type ShardNodeServer } from '../servers/shardnode';
@@ -112,6 +114,19 @@ describe('node serve', () => {
     const nowhere = await runCli(['node', 'new-code', '--dir', nodePath.join(server.dir, 'nothing')]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/not a node's folder/);
+  });
+
+  it("hosts the guard Custodian: its info names the node's identity key", async () => {
+    const answer = (await client.guard('info', {})) as { ok: boolean; value: { identityKey: string; epoch: unknown } };
+    expect(answer.ok).toBe(true);
+    const identity = createPublicKey(
+      createPrivateKey(await readFile(nodePath.join(server.dir, 'identity.key'), 'utf8')),
+    );
+    expect(Buffer.from(answer.value.identityKey, 'base64').toString('base64url')).toBe(publicKeyText(identity));
+    expect(answer.value.epoch).toBeNull(); // no setup yet
+    const refused = (await client.guard('partial', {})) as { ok: boolean; reason: string };
+    expect(refused).toMatchObject({ ok: false, reason: 'malformed' });
+    expect((await stat(nodePath.join(server.dir, 'seal.key'))).mode & 0o777).toBe(0o600);
   });
 
   it('prints its SPEC without a code once enrolled, and exits 0 on SIGTERM', async () => {

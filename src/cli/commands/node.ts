@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../core/errors';
 import { one } from '../args';
-import { usageError, type Command } from '../command';
+import { parentCommand, usageError, type Command } from '../command';
 
 /** HOST:PORT, an IPv6 host in brackets; port 0 picks a free one. */
 export function readListen(text: string): { host: string; port: number } {
@@ -31,12 +31,12 @@ const serve: Command = {
     const publicHost = one(args, 'public-host');
     // The server is loaded only by this command.
     const { startNodeServer } = await import('../../core/node-server/server');
-    const { nodeCustodian } = await import('../../core/node-server/custodian');
+    const { hostCustodian } = await import('../../core/node-server/custodian');
     const node = await startNodeServer({
       dir,
       host,
       port,
-      guard: nodeCustodian,
+      guard: hostCustodian,
       ...(publicHost === undefined ? {} : { publicHost }),
       say: (line) => io.err(`shardvault node: ${line}`),
     });
@@ -70,17 +70,7 @@ const newCode: Command = {
   },
 };
 
-const subcommands: readonly Command[] = [serve, newCode];
-
-export const node: Command = {
-  name: 'node',
-  usage: subcommands.map((s) => s.name.slice('node '.length) + ` ${s.usage}`).join(' | '),
-  summary: 'this machine as a Shardvault node (docs/NODE.md)',
-  subcommands,
-  run(args, io) {
-    const [word, ...rest] = args.positional;
-    const sub = subcommands.find((s) => s.name === `node ${word ?? ''}`);
-    if (!sub) throw usageError(node);
-    return sub.run({ ...args, positional: rest }, io);
-  },
-};
+export const node: Command = parentCommand('node', 'this machine as a Shardvault node (docs/NODE.md)', [
+  serve,
+  newCode,
+]);

@@ -1,98 +1,50 @@
 /**
- * The guard's custodian hosted by `node serve` (docs/GUARD.md "What the node server hosts"):
- * its store is DIR/guard/ (every file 0600, written whole through a temporary name, fsynced,
- * renamed, the folder fsynced), its identity is the node's identity key (the one the app
- * pins), and what it writes is sealed under DIR/guard.key, 32 random bytes kept 0600 as the
- * node keeps its identity and TLS keys. A request's device must be one the node enrolled.
+ * The guard protocol's Custodian (src/core/guard/custodian.ts) hosted by `node serve`: its
+ * store is DIR/guard/ (one 0600 file a name, written whole), its identity the node's Ed25519
+ * identity key, its seal key DIR/seal.key (32 random bytes made at first start, 0600), and a
+ * device counts as enrolled when the node enrolled it. Each POST /v1/guard/<method> is handed
+ * to it; its envelope (`{ok, value}` or `{ok: false, reason, message}`) is the answer's body.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { Custodian, type GuardStore } from '../guard/custodian';
 import type { GuardHandler } from './server';
-import { writePrivate, type NodeState } from './state';
+import { readPrivate, writePrivate, type NodeState } from './state';
 
-const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
-const NAME = /^[a-z0-9-]{1,80}$/;
-/** A custodian's record is small (a sealed share, the policy, registrations): bound every read. */
-const MAX_RECORD = 16 * 1024 * 1024;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** A GuardStore over one folder of DIR (names checked, no link followed, writes durable). */
-export async function folderGuardStore(dir: string): Promise<GuardStore> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await fs.lstat(dir);
-  if (!st.isDirectory()) throw new Error(`${dir} is not a folder`);
+function guardStore(dir: string): GuardStore {
   const at = (name: string): string => {
-    if (!NAME.test(name)) throw new RangeError(`a guard store name is [a-z0-9-]{1,80}: ${name.slice(0, 90)}`);
+    if (!NAME.test(name)) throw new RangeError(`guard store: bad name ${JSON.stringify(name.slice(0, 40))}`);
     return nodePath.join(dir, name);
   };
   return {
     async read(name) {
-      let handle;
-      try {
-        handle = await fs.open(at(name), fsConstants.O_RDONLY | NOFOLLOW);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
-      try {
-        const info = await handle.stat();
-        if (!info.isFile() || info.size > MAX_RECORD)
-          throw new Error(`${at(name)}: not a file of at most ${MAX_RECORD} bytes`);
-        return new Uint8Array(await handle.readFile());
-      } finally {
-        await handle.close();
-      }
+      const text = await readPrivate(at(name), 64 * 1024 * 1024, 'base64');
+      return text === null ? undefined : new Uint8Array(Buffer.from(text, 'base64'));
     },
-    async write(name, bytes) {
-      await writePrivate(at(name), bytes);
-      const folder = await fs.open(dir, fsConstants.O_RDONLY);
-      try {
-        await folder.sync();
-      } finally {
-        await folder.close();
-      }
-    },
+    write: (name, bytes) => writePrivate(at(name), bytes),
   };
 }
 
-/** The node's seal key (DIR/guard.key), made at first use. */
-async function sealKeyOf(state: NodeState): Promise<Uint8Array> {
-  const path = nodePath.join(state.dir, 'guard.key');
-  let text: string | null = null;
-  try {
-    const handle = await fs.open(path, fsConstants.O_RDONLY | NOFOLLOW);
-    try {
-      text = (await handle.readFile({ encoding: 'utf8' })).trim();
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (text === null) {
-    text = randomBytes(32).toString('base64url');
-    await writePrivate(path, text + '\n');
-  }
-  const key = Buffer.from(text, 'base64url');
-  if (key.length !== 32) throw new Error(`${path}: not a 32-byte key`);
-  return new Uint8Array(key);
-}
-
-/** The custodian of the node in `state`, as the server's guard handler. */
-export async function nodeCustodian(state: NodeState): Promise<GuardHandler & { readonly custodian: Custodian }> {
-  const jwk = state.identity.export({ format: 'jwk' });
-  if (typeof jwk.d !== 'string') throw new Error('the node identity key is not an Ed25519 private key');
-  const custodian = new Custodian({
-    store: await folderGuardStore(nodePath.join(state.dir, 'guard')),
-    identitySeed: new Uint8Array(Buffer.from(jwk.d, 'base64url')),
-    sealKey: await sealKeyOf(state),
-    isEnrolled: (deviceKey) => state.isDevice(Buffer.from(deviceKey).toString('base64url')),
+/** The node's Custodian behind its guard endpoint. */
+export async function hostCustodian(state: NodeState): Promise<GuardHandler> {
+  const dir = nodePath.join(state.dir, 'guard');
+  await fs.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
   });
-  return {
-    custodian,
-    // The signed request names its device; the custodian checks that one is enrolled here.
-    handle: (method, body) => custodian.handle(method, body),
-  };
+  const sealPath = nodePath.join(state.dir, 'seal.key');
+  let seal = await readPrivate(sealPath, 64, 'base64');
+  if (seal === null) {
+    seal = randomBytes(32).toString('base64');
+    await writePrivate(sealPath, Buffer.from(seal, 'base64'));
+  }
+  const custodian = new Custodian({
+    store: guardStore(dir),
+    identitySeed: state.identitySeed,
+    sealKey: new Uint8Array(Buffer.from(seal, 'base64')),
+    isEnrolled: (key) => state.isDevice(Buffer.from(key).toString('base64url')),
+  });
+  return { handle: (method, body) => custodian.handle(method, body) };
 }

@@ -6,7 +6,8 @@
  * check the chain with `verifyChain` (src/core/storage/shardnode/log-chain.ts).
  *
  * The whole log is read and checked at start (a log broken on disk stops the node: someone
- * with the folder rewrote it); appends are serialised and fsynced.
+ * with the folder rewrote it); appends are written in order, those that arrive together in
+ * one write and one fdatasync.
  */
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -15,9 +16,10 @@ import { sha256Hex } from '../storage/shardnode/protocol';
 
 export class RequestLog {
   private lines: string[] = [];
-  private tail = Promise.resolve();
 
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly path: string) {
+    this.synced = 0;
+  }
 
   static async open(path: string): Promise<RequestLog> {
     const log = new RequestLog(path);
@@ -33,6 +35,7 @@ export class RequestLog {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     log.lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+    log.synced = log.lines.length;
     const broken = verifyChain(log.lines, 0, GENESIS);
     if (broken !== null) throw new Error(`${path}: the request log is broken at entry ${broken}: it was rewritten`);
     return log;
@@ -48,6 +51,11 @@ export class RequestLog {
     return last === undefined ? GENESIS : sha256Hex(last);
   }
 
+  /**
+   * Adds an entry (in memory at once, so the next read sees it) and resolves once it is on
+   * disk. Entries that arrive while a write is under way go together in the next one (one
+   * write and one fdatasync for all of them).
+   */
   append(entry: Omit<LogEntry, 'seq' | 'prev'>): Promise<void> {
     const line = JSON.stringify({
       seq: this.lines.length,
@@ -60,21 +68,46 @@ export class RequestLog {
       prev: this.head,
     } satisfies LogEntry);
     this.lines.push(line);
-    const write = this.tail.then(async () => {
-      const handle = await fs.open(
-        this.path,
-        fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0),
-        0o600,
-      );
-      try {
-        await handle.write(line + '\n');
-        await handle.datasync();
-      } finally {
-        await handle.close();
+    this.pending.push(line);
+    return this.until(this.lines.length);
+  }
+
+  private pending: string[] = [];
+  private flushing: Promise<void> | null = null;
+  /** How many lines are on disk (written and synced). */
+  private synced: number;
+
+  /** Resolves once the first `count` lines are on disk. */
+  private async until(count: number): Promise<void> {
+    while (this.synced < count) {
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = null;
+      });
+      await this.flushing;
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const handle = await fs.open(
+      this.path,
+      fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0),
+      0o600,
+    );
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        try {
+          await handle.write(batch.join('\n') + '\n');
+          await handle.datasync();
+        } catch (err) {
+          this.pending.unshift(...batch); // tried again by the next append
+          throw err;
+        }
+        this.synced += batch.length;
       }
-    });
-    this.tail = write.catch(() => undefined);
-    return write;
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Lines from `from`, at most `limit`, and the hash the first of them chains to. */

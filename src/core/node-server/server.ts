@@ -54,7 +54,7 @@ export interface NodeServerOptions {
   readonly port: number;
   /** The host name the SPEC names (default: `host`). */
   readonly publicHost?: string;
-  /** The guard handler, or a function making it from the node's state (`node serve`: nodeCustodian). */
+  /** The guard endpoint's handler, made once the node's folder is open (hostCustodian). */
   readonly guard?: GuardHandler | ((state: NodeState) => Promise<GuardHandler>);
   /** Lines for the operator (stderr in the CLI). */
   readonly say?: (line: string) => void;
@@ -101,11 +101,11 @@ export async function newEnrolment(dir: string): Promise<string> {
 export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode> {
   const state = await NodeState.open(o.dir);
   const log = await RequestLog.open(state.logPath);
+  const guard = typeof o.guard === 'function' ? await o.guard(state) : o.guard;
   const store = new LocalFolderNode(state.storeDir);
   const startedAt = Date.now();
   const seen = new Map<string, number>();
   const say = o.say ?? (() => undefined);
-  const guard = typeof o.guard === 'function' ? await o.guard(state) : o.guard;
 
   const header = (req: IncomingMessage, name: string): string => {
     const v = req.headers[name];

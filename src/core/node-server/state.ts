@@ -8,6 +8,8 @@
  *   enrol.json     {codeSha256, expires}: the pending enrolment code's hash (never the code)
  *   address        the SPEC the running node printed, without a code (read by `node new-code`)
  *   log.jsonl      the request log (./log.ts)
+ *   seal.key       32 random bytes sealing the guard Custodian's state (./custodian.ts)
+ *   guard/         the guard Custodian's files (its share, sealed; its own request log)
  *   store/         the objects, kept by the local folder backend (no link followed, format
  *                  names deleted only)
  *
@@ -51,7 +53,11 @@ export async function writePrivate(path: string, data: string | Uint8Array): Pro
 }
 
 /** A file of DIR, or null when missing; never through a link. */
-async function readPrivate(path: string, maxBytes = 1024 * 1024): Promise<string | null> {
+export async function readPrivate(
+  path: string,
+  maxBytes = 1024 * 1024,
+  encoding: 'utf8' | 'base64' = 'utf8',
+): Promise<string | null> {
   let handle;
   try {
     handle = await fs.open(path, fsConstants.O_RDONLY | NOFOLLOW);
@@ -62,7 +68,7 @@ async function readPrivate(path: string, maxBytes = 1024 * 1024): Promise<string
   try {
     const st = await handle.stat();
     if (!st.isFile() || st.size > maxBytes) throw new Error(`${path}: not a file of at most ${maxBytes} bytes`);
-    return await handle.readFile('utf8');
+    return (await handle.readFile()).toString(encoding);
   } finally {
     await handle.close();
   }
@@ -91,6 +97,11 @@ export class NodeState {
   }
   get logPath(): string {
     return nodePath.join(this.dir, 'log.jsonl');
+  }
+  /** The identity key's 32-byte seed (the guard Custodian signs with it). */
+  get identitySeed(): Uint8Array {
+    const der = this.identity.export({ type: 'pkcs8', format: 'der' });
+    return new Uint8Array(der.subarray(der.length - 32));
   }
   get identityText(): string {
     return publicKeyText(createPublicKey(this.identity));
