@@ -4,11 +4,10 @@
  * the whole key; afterwards `put FILE --guarded` stores files that open only with G nodes.
  */
 import { plural } from '../../shared/format';
-import { UsageError } from '../../core/errors';
 import { fetchManifest } from '../../core/vault/files';
 import { guardPolicy, guardSetup } from '../../core/vault/guard';
 import { integer } from '../args';
-import { usageError, type Command } from '../command';
+import { parentCommand, usageError, type Command } from '../command';
 import { print, withVault } from '../context';
 
 const setup: Command = {
@@ -60,20 +59,8 @@ const policy: Command = {
   },
 };
 
-const subcommands: readonly Command[] = [setup, policy];
-
-export const guard: Command = {
-  name: 'guard',
-  usage: subcommands.map((s) => s.name.slice('guard '.length) + ` ${s.usage}`).join(' | '),
-  summary: "guarded files: the vault's nodes hold a threshold key (docs/GUARD.md)",
-  subcommands,
-  run(args, io) {
-    const [word, ...rest] = args.positional;
-    const sub = subcommands.find((s) => s.name === `guard ${word ?? ''}`);
-    if (!sub) {
-      if (word === undefined) throw usageError(guard);
-      throw new UsageError(`no guard command ${JSON.stringify(word)}: ${guard.usage}`);
-    }
-    return sub.run({ ...args, positional: rest }, io);
-  },
-};
+export const guard: Command = parentCommand(
+  'guard',
+  "guarded files: the vault's nodes hold a threshold key (docs/GUARD.md)",
+  [setup, policy],
+);
