@@ -17,6 +17,7 @@ const coreLayers = [
   ['guard', ['crypto', 'format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage', 'guard']],
   ['node-server', ['crypto', 'format', 'storage', 'guard']],
+  ['drive', ['crypto', 'format', 'storage', 'vault']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

@@ -20,6 +20,7 @@ apache2    apache2
 htpasswd   apache2-utils
 chromium   chromium
 strace     strace
+litmus     litmus
 }"
 
 missing=()

@@ -73,6 +73,7 @@ describe('status', () => {
     locked: true,
     damaged: 0,
     happy: 2,
+    policyJob: null,
     locations: [
       location('usb', {}),
       location('dav', {

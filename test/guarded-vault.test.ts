@@ -138,6 +138,18 @@ describe('guarded files over three nodes, G = 2', () => {
     expect(repair.code, repair.stderr).toBe(0);
   }, 60_000);
 
+  it('a policy change re-codes a guarded file, which still opens with its nodes', async () => {
+    const change = await cli(['policy', 'set', '--data', '3', '--total', '5', '--threshold', '2']);
+    expect(change.code, change.stderr).toBe(0);
+    const { r, out } = await getBack('guarded.bin');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(out)).toBe(guarded.sha);
+    const placement = await cli(['placement', 'guarded.bin', '--json']);
+    expect(placement.code, placement.stderr).toBe(0);
+    // Re-coded to the new policy: five shards where there were three.
+    expect(parseJson<{ shards: unknown[] }>(placement).shards).toHaveLength(5);
+  }, 90_000);
+
   it('refuses a second setup while a guarded file exists', async () => {
     const again = await cli(['guard', 'setup', '--threshold', '2']);
     expect(again.code).toBe(2);

@@ -54,6 +54,7 @@ const FLAG_OPTIONS = new Set([
   'new-recovery-code',
   'recursive',
   'tree',
+  'background',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

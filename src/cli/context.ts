@@ -54,6 +54,19 @@ export function progressLine(e: ProgressEvent, seconds: number): string {
   return `${e.op} ${e.name}:${files} ${formatBytes(e.done)}${pct} ${formatSpeed(rate)}${left}`;
 }
 
+/** The profile lock, waiting up to `ms` for another process to let it go (0: not at all). */
+async function lockWaiting(dir: string, ms: number): Promise<() => Promise<void>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await lockProfile(dir);
+    } catch (err) {
+      if (!(err instanceof ShardvaultError && err.code === 'busy') || Date.now() >= until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /**
  * Runs `work` on the profile's vault, holding the profile lock: unlocked with the passphrase
  * ($SHARDVAULT_PASSPHRASE or a prompt) when `unlock`, else loaded locked (status works so;
@@ -62,11 +75,11 @@ export function progressLine(e: ProgressEvent, seconds: number): string {
 export async function withVault<T>(
   io: Io,
   args: Parsed,
-  options: { unlock: boolean },
+  options: { unlock: boolean; waitForLockMs?: number },
   work: (vault: Vault, passphrase: string | undefined) => Promise<T>,
 ): Promise<T> {
   const dir = profileDir(process.env);
-  const release = await lockProfile(dir);
+  const release = await lockWaiting(dir, options.waitForLockMs ?? 0);
   const vaultOptions: VaultOptions = {
     onProgress: progressPrinter(io),
     onWarning: warner(io),

@@ -4,8 +4,8 @@
  * every column after it (string-width measures as terminals draw).
  */
 import stringWidth from 'string-width';
-import type { StatusReport } from '../shared/api';
-import { formatBytes } from '../shared/format';
+import type { PolicyJobStatus, StatusReport } from '../shared/api';
+import { formatBytes, formatDuration } from '../shared/format';
 import { locationTrouble } from '../shared/location-trouble';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -62,10 +62,21 @@ export function humanStatus(r: StatusReport): string {
           `${l.name}: ${l.staged} shard ${l.staged === 1 ? 'copy waits' : 'copies wait'} for it on the other locations` +
           (l.reachable ? ' (moved there at the next put, rm or repair)' : ' (until it is back)'),
       ),
+    ...(r.policyJob ? [policyJobWords(r.policyJob)] : []),
     r.damaged > 0
       ? `${r.damaged} damaged shard ${r.damaged === 1 ? 'copy' : 'copies'} found by get or verify --deep: \`shardvault repair\` rebuilds ${r.damaged === 1 ? 'it' : 'them'}`
       : 'No damaged shard copies known on this device.',
   ].join('\n');
+}
+
+/** How far a change of policy is, in one line (status and policy status). */
+export function policyJobWords(j: PolicyJobStatus, secondsLeft: number | null = null): string {
+  const left = secondsLeft === null ? '' : `, about ${formatDuration(secondsLeft)} left`;
+  return (
+    `Changing the policy to k = ${j.data} of n = ${j.total}, t = ${j.threshold}: ` +
+    `${j.filesDone} of ${j.files} files re-coded (${formatBytes(j.bytesDone)} of ${formatBytes(j.bytes)})${left}; ` +
+    'files not re-coded yet keep their old coding'
+  );
 }
 
 /** An error message without the "ADDRESS: " prefixes a location's errors start with. */

@@ -13,6 +13,7 @@ import { parseArgs } from './args';
 import { commands } from './commands';
 import type { Io } from './context';
 import { helpText } from './help';
+import { signals } from './signals';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const io: Io = {
@@ -52,6 +53,8 @@ function reportError(err: unknown, io: Io): number {
 // Registered first, so it runs before a server's own handler.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
+    // A command that runs until stopped (mount) answers SIGINT and SIGTERM itself.
+    if (signals.takenOver && signal !== 'SIGHUP') return;
     removeAllSync();
     // A server (`serve`, `node serve`) that listens for it stops by itself and exits 0.
     if (process.listenerCount(signal) > 1) return;

@@ -75,6 +75,8 @@ export interface ServeOptions {
 export interface RunningServer {
   /** Open this: it holds the token in its fragment. */
   readonly url: string;
+  /** Use of the vault from elsewhere (its drive): postpones the auto-lock. */
+  touch(): void;
   close(): Promise<void>;
 }
 
@@ -265,6 +267,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     chooseFolder: desktopOnly('chooseFolder'),
     chooseSavePath: desktopOnly('chooseSavePath'),
     chooseFiles: desktopOnly('chooseFiles'),
+    openFile: desktopOnly('openFile'),
   };
 
   function desktopOnly(name: CallName): () => Promise<never> {
@@ -506,6 +509,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
 
   return {
     url: `http://127.0.0.1:${port}/#token=${token}`,
+    touch: () => idle.touch(),
     async close() {
       idle.stop();
       unsubscribe();

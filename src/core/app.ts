@@ -7,10 +7,18 @@ import { engineConfig } from './config';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { FileEntry, ProgressEvent, RecoveryKit, ShardvaultApi, StatusReport, VaultSummary } from '../shared/api';
+import type {
+  DriveInfo,
+  FileEntry,
+  ProgressEvent,
+  RecoveryKit,
+  ShardvaultApi,
+  StatusReport,
+  VaultSummary,
+} from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
-import { NotFoundError, UsageError } from './errors';
+import { NotFoundError, ShardvaultError, UsageError } from './errors';
 import {
   getFile,
   listFiles,
@@ -40,6 +48,9 @@ import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
+import { startDrive, type Drive } from './drive/server';
+import { vaultStore } from './drive/store';
+import { changePolicy, jobStatus, runRecode } from './vault/policy-change';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -69,6 +80,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
+    policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
   };
 }
 
@@ -106,6 +118,9 @@ export interface AppOptions {
    */
   readonly insecureKdf?: KdfParams;
   readonly segmentSize?: number;
+  /** Each request to the drive (startDrive) calls it: use of the vault, which the front end's
+   * auto-lock counts as activity. */
+  readonly onDriveActivity?: () => void;
   /** How often shard copies staged for a location that was away are moved to it once it is
    * back (milliseconds; default a minute). The dashboard's status calls also start it. */
   readonly completeEveryMs?: number;
@@ -192,6 +207,21 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
   const completer = setInterval(completeInBackground, options.completeEveryMs ?? 60_000);
   completer.unref();
 
+  // The vault as a drive (drive/): its requests take their turn in the queue like the UI's.
+  let drive: Drive | null = null;
+  const driveInfo = (d: Drive): DriveInfo => ({
+    url: d.url,
+    address: `http://127.0.0.1:${d.port}/`,
+    user: d.user,
+    password: d.password,
+    port: d.port,
+  });
+  const stopDrive = async (): Promise<void> => {
+    const running = drive;
+    drive = null;
+    await running?.close();
+  };
+
   return {
     // The profile keeps when each location was last seen; it is saved only while nothing in
     // the queue may be saving it too.
@@ -265,12 +295,15 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         await v.finishKeyShareChange();
         await keepCredentials(v);
       }),
-    lock: () =>
-      serial(() => {
+    lock: async () => {
+      // The drive goes first: its requests wait in the queue, and must find no keys after it.
+      await stopDrive();
+      return serial(() => {
         kit = null;
         vault?.lock();
         return Promise.resolve();
-      }),
+      });
+    },
     listFiles: () => beside(async () => listFiles(await unlocked())),
     putFile: (req) =>
       serial(async () => {
@@ -379,12 +412,60 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           newRecoveryCode: change.recoveryCode !== null,
         };
       }),
+    startDrive: () =>
+      serial(async () => {
+        const v = await unlocked();
+        drive ??= await startDrive(
+          vaultStore(
+            (work) => serial(async () => work(await unlocked())),
+            () => v,
+          ),
+          {
+            onError: (m) => vaultOptions.onWarning(`drive: ${m}`),
+            ...(options.onDriveActivity ? { onActivity: options.onDriveActivity } : {}),
+          },
+        );
+        return driveInfo(drive);
+      }),
+    stopDrive: () => beside(stopDrive),
+    driveStatus: () => beside(() => Promise.resolve(drive && vault?.unlocked ? driveInfo(drive) : null)),
+    changePolicy: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        const p = v.policy;
+        const same =
+          p.total - p.data === req.survive && p.threshold - 1 === req.secretAgainst && p.total === v.locations.length;
+        // The policy it has, with a job left: resume it; else change it.
+        const changed = same && v.head().recode ? null : await changePolicy(v, req);
+        const started = jobStatus(v.head());
+        try {
+          await runRecode(v, {
+            onProgress: (r) => emit({ op: 'policy', name: '', done: r.bytesDone, total: r.bytes }),
+          });
+        } catch (err) {
+          // Files that could not be re-coded now keep their old coding; the report says how many.
+          if (!(err instanceof ShardvaultError && err.code === 'unavailable')) throw err;
+        }
+        const after = jobStatus(v.head());
+        const left = after ? after.files - after.filesDone : 0;
+        const now = v.policy;
+        return {
+          data: now.data,
+          total: now.total,
+          threshold: now.threshold,
+          rotated: changed?.rotated ?? false,
+          files: started?.files ?? 0,
+          bytes: started?.bytes ?? 0,
+          left,
+        };
+      }),
     onProgress: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     close: async () => {
       kit = null;
+      await stopDrive();
       clearInterval(completer);
       await completing;
       await vault?.close();

@@ -19,6 +19,7 @@ import {
   DATA_FD_ENV,
   frameHeader,
   type FromHost,
+  type EngineHooks,
   type HostOptions,
   type Port,
   STREAM_WINDOW,
@@ -67,6 +68,7 @@ export async function connectEngine(
   link: HostLink,
   options: HostOptions,
   credentials?: CredentialStore,
+  hooks: EngineHooks = {},
 ): Promise<EngineProcess> {
   const listeners = new Set<(event: ProgressEvent) => void>();
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -111,6 +113,8 @@ export async function connectEngine(
       case 'progress':
         for (const l of listeners) l(m.event);
         return;
+      case 'drive-activity':
+        return hooks.onDriveActivity?.();
       case 'load-credentials': {
         const reply = (value: StoredCredentials | null): void => link.post({ t: 'credentials', id: m.id, value });
         if (!credentials) return reply(null);
@@ -216,6 +220,7 @@ export function forkEngine(
   options: HostOptions,
   hostModule: string,
   credentials?: CredentialStore,
+  hooks: EngineHooks = {},
 ): Promise<EngineProcess> {
   const child = fork(hostModule, [], {
     serialization: 'advanced',
@@ -238,7 +243,7 @@ export function forkEngine(
     onExit: (listener) => child.once('exit', (code) => listener(code)),
     kill: () => child.kill('SIGKILL'),
   };
-  return connectEngine(link, options, credentials);
+  return connectEngine(link, options, credentials, hooks);
 }
 
 /**
@@ -246,11 +251,16 @@ export function forkEngine(
  * built beside this code, else (running from source, or SHARDVAULT_IN_PROCESS_ENGINE set)
  * in this process, with the same interface.
  */
-export async function startEngine(options: HostOptions, credentials?: CredentialStore): Promise<EngineProcess> {
+export async function startEngine(
+  options: HostOptions,
+  credentials?: CredentialStore,
+  hooks: EngineHooks = {},
+): Promise<EngineProcess> {
   const hostModule = process.env['SHARDVAULT_IN_PROCESS_ENGINE'] ? null : hostModulePath();
-  if (hostModule) return forkEngine(options, hostModule, credentials);
+  if (hostModule) return forkEngine(options, hostModule, credentials, hooks);
   const { createApp } = await import('../core/app');
   const { credentials: _wanted, ...rest } = options;
-  const app = createApp(credentials ? { ...rest, credentials } : rest);
+  const withHooks = hooks.onDriveActivity ? { ...rest, onDriveActivity: hooks.onDriveActivity } : rest;
+  const app = createApp(credentials ? { ...withHooks, credentials } : withHooks);
   return Object.assign(app, { pid: null });
 }

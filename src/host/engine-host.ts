@@ -176,7 +176,8 @@ export function serveEngine(
       case 'init': {
         if (app) return;
         const { credentials, ...rest } = m.options satisfies HostOptions;
-        app = make(credentials ? { ...rest, credentials: remoteStore } : rest);
+        const onDriveActivity = (): void => port.post({ t: 'drive-activity' });
+        app = make(credentials ? { ...rest, credentials: remoteStore, onDriveActivity } : { ...rest, onDriveActivity });
         app.onProgress((event) => port.post({ t: 'progress', event }));
         port.post({ t: 'ready' });
         return;

@@ -23,6 +23,12 @@ import type { KdfParams } from '../core/crypto/kdf';
 import type { LocationSecrets } from '../core/storage/kinds';
 
 /** What the front may choose of the engine's options (AppOptions, less the store itself). */
+/** What the front hears of the engine besides answers and progress. */
+export interface EngineHooks {
+  /** The drive (`startDrive`) answered a request. */
+  readonly onDriveActivity?: () => void;
+}
+
 export interface HostOptions {
   readonly profileDir: string;
   /** The front keeps a credential store: the engine asks it over the channel. */
@@ -56,6 +62,8 @@ export type FromHost =
   | { readonly t: 'result'; readonly id: number; readonly ok: false; readonly error: BridgeError }
   | { readonly t: 'ack'; readonly id: number; readonly bytes: number }
   | { readonly t: 'progress'; readonly event: ProgressEvent }
+  /** The drive answered a request: use of the vault, which postpones the front's auto-lock. */
+  | { readonly t: 'drive-activity' }
   | { readonly t: 'load-credentials'; readonly id: number }
   | { readonly t: 'save-credentials'; readonly id: number; readonly value: StoredCredentials }
   | { readonly t: 'closed' };

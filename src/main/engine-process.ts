@@ -10,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { utilityProcess } from 'electron';
 import type { CredentialStore } from '../core/app';
 import { connectEngine, type EngineProcess, type HostLink } from '../host/engine-client';
-import type { FromHost, HostOptions } from '../host/messages';
+import type { EngineHooks, FromHost, HostOptions } from '../host/messages';
 
 /** Forks the engine host; resolves once its engine is made. Call after the app is ready. */
-export function startEngineProcess(options: HostOptions, credentials?: CredentialStore): Promise<EngineProcess> {
+export function startEngineProcess(
+  options: HostOptions,
+  credentials?: CredentialStore,
+  hooks: EngineHooks = {},
+): Promise<EngineProcess> {
   const modulePath = fileURLToPath(new URL('./engine-host.js', import.meta.url));
   const child = utilityProcess.fork(modulePath, [], { serviceName: 'Shardvault engine', stdio: 'inherit' });
   let exited = false;
@@ -32,5 +36,5 @@ export function startEngineProcess(options: HostOptions, credentials?: Credentia
       }),
     kill: () => void child.kill(),
   };
-  return connectEngine(link, options, credentials);
+  return connectEngine(link, options, credentials, hooks);
 }

@@ -7,7 +7,7 @@
  * kit). Paths the renderer names are read or written only when the user picked them
  * (src/main/picked-files.ts).
  */
-import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session } from 'electron';
+import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session, shell } from 'electron';
 import { configFromEnvironment, configureEngine } from '../core/config';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
 import { type BridgeSettings, type CallName, events, passiveCalls, progressEvent } from '../shared/ipc';
@@ -17,6 +17,7 @@ import { startEngineProcess } from './engine-process';
 import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
+import { OpenedFiles } from './opened-files';
 import { loadSettings, saveSettings } from './settings';
 import { type Handlers, serveCalls } from './validated-ipc';
 import { engineHandlers } from '../shared/dispatch';
@@ -51,17 +52,24 @@ async function start(): Promise<void> {
   // The OS keystore keeps a second copy of the locations' credentials (src/main/credentials.ts).
   const keystore = keystoreCredentials(profileDir, safeStorage);
   if (keystore.problem) log(`location credentials are not kept in the OS keystore: ${keystore.problem}`);
+  // The drive's requests are use of the vault: they postpone the auto-lock (set below).
+  let touchIdle = (): void => undefined;
   // The engine runs in a utility process; this process relays (src/main/engine-process.ts).
-  const engine = await startEngineProcess({ profileDir }, keystore.store ?? undefined);
+  const engine = await startEngineProcess({ profileDir }, keystore.store ?? undefined, {
+    onDriveActivity: () => touchIdle(),
+  });
   let settings = await loadSettings(profileDir);
 
   /** Paths the user picked (open dialog, drop) to store, and in a save dialog to export to. */
   const inputs = new PickedPaths();
   const outputs = new PickedPaths();
+  /** Files opened with the OS's application: exported copies, wiped on lock and quit. */
+  const opened = new OpenedFiles(engine, (path) => shell.openPath(path));
 
   const lockAll = async (why: string): Promise<void> => {
     inputs.clear();
     outputs.clear();
+    await opened.wipe().catch((error: unknown) => log(`wiping opened files: ${String(error)}`));
     try {
       await engine.lock();
       log(`vault locked (${why})`);
@@ -75,6 +83,7 @@ async function start(): Promise<void> {
     }
   };
   const idle = new IdleLock(settings.autoLockMinutes, () => void lockAll('idle'));
+  touchIdle = () => idle.touch();
   powerMonitor.on('lock-screen', () => void lockAll('screen locked'));
   powerMonitor.on('suspend', () => void lockAll('suspend'));
 
@@ -110,6 +119,7 @@ async function start(): Promise<void> {
       idle.touch();
       return Promise.resolve();
     },
+    openFile: (req) => run('openFile', () => opened.open(req.name)),
     chooseFolder: async (_req, sender) => {
       const win = windowOf(sender);
       const options: Electron.OpenDialogOptions = {
@@ -148,8 +158,9 @@ async function start(): Promise<void> {
     closing = true;
     event.preventDefault();
     idle.stop();
-    engine
-      .close()
+    opened
+      .wipe()
+      .then(() => engine.close())
       .catch((error: unknown) => log(`closing the engine: ${String(error)}`))
       .finally(() => app.quit());
   });

@@ -76,6 +76,21 @@ export interface StatusReport {
   readonly damaged: number;
   /** How many locations a new file needs shards on by default on this device (--happy). */
   readonly happy: number;
+  /** A change of policy still re-coding files (from the sealed head: null when locked or none). */
+  readonly policyJob: PolicyJobStatus | null;
+}
+
+/** How far the re-coding of a policy change is (the head's job). */
+export interface PolicyJobStatus {
+  readonly started: string;
+  readonly files: number;
+  readonly filesDone: number;
+  readonly bytes: number;
+  readonly bytesDone: number;
+  /** The policy the files are re-coded to. */
+  readonly data: number;
+  readonly total: number;
+  readonly threshold: number;
 }
 
 export interface FileEntry {
@@ -146,7 +161,8 @@ export interface MoveReport {
 }
 
 export interface ProgressEvent {
-  readonly op: 'put' | 'get' | 'verify';
+  /** policy: re-coding after a change of policy (name '', done and total in bytes). */
+  readonly op: 'put' | 'get' | 'verify' | 'policy';
   readonly name: string;
   /** Bytes (put, get) or files (verify) done and in all. */
   readonly done: number;
@@ -255,6 +271,19 @@ export interface DrillOpen {
 }
 
 /** What a passphrase change did (the new recovery code, if any, waits in recoveryKit()). */
+export interface PolicyChangeReport {
+  /** The vault's policy now. */
+  readonly data: number;
+  readonly total: number;
+  readonly threshold: number;
+  /** The vault key was replaced (t rose): key shares kept from before open nothing. */
+  readonly rotated: boolean;
+  /** Files re-coded to it, and their bytes; `left` are those still to do (a location away). */
+  readonly files: number;
+  readonly bytes: number;
+  readonly left: number;
+}
+
 export interface PassphraseChangeReport {
   /** Locations whose key shares are now sealed under the new passphrase. */
   readonly reached: readonly string[];
@@ -263,6 +292,18 @@ export interface PassphraseChangeReport {
   /** Whether the old passphrase (and a replaced recovery code) no longer unlocks. */
   readonly retired: boolean;
   readonly newRecoveryCode: boolean;
+}
+
+/** The vault served as a WebDAV drive on this machine (core/drive/): where, and how to sign in. */
+export interface DriveInfo {
+  /** http://shardvault:PASSWORD@127.0.0.1:PORT/ */
+  readonly url: string;
+  /** The address without the credentials, for a file manager's "connect to server". */
+  readonly address: string;
+  readonly user: string;
+  /** Made for this drive (32 characters of [A-Za-z0-9]); gone when it stops or the vault locks. */
+  readonly password: string;
+  readonly port: number;
 }
 
 /** What a front end may ask of the engine. Implemented once (src/core/app.ts), called by
@@ -379,6 +420,16 @@ export interface ShardvaultApi {
     newRecoveryCode?: boolean;
     allowWeakPassphrase?: boolean;
   }): Promise<PassphraseChangeReport>;
+  /** Serves the unlocked vault as a WebDAV drive on 127.0.0.1 (one at a time: a second call
+   * answers the running one); it stops when the vault locks. */
+  startDrive(): Promise<DriveInfo>;
+  stopDrive(): Promise<void>;
+  /** The running drive, or null. */
+  driveStatus(): Promise<DriveInfo | null>;
+  /** Changes the policy over the vault's locations (n = their number) in the first run's words,
+   * deals the key shares for the new t (a new vault key when it rises) and re-codes every file
+   * (progress: op 'policy'). Given the policy the vault has, it resumes an unfinished job. */
+  changePolicy(req: { survive: number; secretAgainst: number }): Promise<PolicyChangeReport>;
   /** Subscribes to progress of long work; returns the unsubscribe function. */
   onProgress(listener: (event: ProgressEvent) => void): () => void;
 }

@@ -26,6 +26,7 @@ import type {
   AccessOutcome,
   AccessRequest,
   DrillReport,
+  DriveInfo,
   FileEntry,
   Health,
   LocationProbe,
@@ -38,6 +39,8 @@ import type {
   RepairReport,
   ShardState,
   ShardvaultApi,
+  PolicyChangeReport,
+  PolicyJobStatus,
   StatusReport,
   VaultSummary,
   VerifyReport,
@@ -393,8 +396,29 @@ export const locationStatus: Schema<LocationStatus> = object(
   'drop',
 );
 
+export const policyJobStatus: Schema<PolicyJobStatus> = object(
+  {
+    started: isoTime,
+    files: count,
+    filesDone: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    bytesDone: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+  },
+  'drop',
+);
+
 export const statusReport: Schema<StatusReport> = object(
-  { vault: vaultSummary, locked: boolean, locations: array(locationStatus), damaged: count, happy: count },
+  {
+    vault: vaultSummary,
+    locked: boolean,
+    locations: array(locationStatus),
+    damaged: count,
+    happy: count,
+    policyJob: nullable(policyJobStatus),
+  },
   'drop',
 );
 
@@ -484,8 +508,36 @@ export const repairReport: Schema<RepairReport> = object(
   'drop',
 );
 
+export const policyChangeReport: Schema<PolicyChangeReport> = object(
+  {
+    data: integer({ min: 1, max: 255 }),
+    total: integer({ min: 1, max: 255 }),
+    threshold: integer({ min: 1, max: 255 }),
+    rotated: boolean,
+    files: count,
+    bytes: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    left: count,
+  },
+  'drop',
+);
+
 export const passphraseChangeReport: Schema<PassphraseChangeReport> = object(
   { reached: array(label), away: array(label), retired: boolean, newRecoveryCode: boolean },
+  'drop',
+);
+
+export const driveInfo: Schema<DriveInfo> = object(
+  {
+    url: string({
+      max: 128,
+      pattern: /^http:\/\/shardvault:[A-Za-z0-9]{32}@127\.0\.0\.1:\d{1,5}\/$/,
+      expected: 'a drive URL',
+    }),
+    address: string({ max: 64, pattern: /^http:\/\/127\.0\.0\.1:\d{1,5}\/$/, expected: 'a drive address' }),
+    user: string({ min: 1, max: 64 }),
+    password: string({ min: 32, max: 32, pattern: /^[A-Za-z0-9]{32}$/, expected: 'a drive password' }),
+    port: integer({ min: 1, max: 65535 }),
+  },
   'drop',
 );
 
@@ -539,7 +591,7 @@ export const drillReport: Schema<DrillReport> = object(
 
 export const progressEvent: Schema<ProgressEvent> = object(
   {
-    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify'])),
+    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify', 'policy'])),
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
@@ -713,6 +765,14 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     ),
     passphraseChangeReport,
   ),
+  startDrive: call('startDrive', nothing, driveInfo),
+  stopDrive: call('stopDrive', nothing, nothing),
+  driveStatus: call('driveStatus', nothing, nullable(driveInfo)),
+  changePolicy: call(
+    'changePolicy',
+    object({ survive: integer({ max: 254 }), secretAgainst: integer({ min: 1, max: 254 }) }, 'reject'),
+    policyChangeReport,
+  ),
 };
 
 /** The most files one open dialog may hand over. */
@@ -736,6 +796,9 @@ const frontEndCalls = {
    * only for a path picked here or a file dropped on the window (preloadCalls.offerFile), so a
    * compromised renderer cannot store (and then read back) a file the user never chose. */
   chooseFiles: call('chooseFiles', nothing, array(hostPath, { max: MAX_PICKED_FILES }), true),
+  /** Opens a file with the OS's default application: main exports it, verified, to a private
+   * temporary folder (wiped when the vault locks or the app quits). The web UI downloads instead. */
+  openFile: call('openFile', object({ name: fileName }, 'reject'), nothing, true),
 } as const;
 
 export const calls = { ...engineCalls, ...frontEndCalls } as const;
@@ -773,6 +836,7 @@ export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'accessLog',
   'placement',
   'getSettings',
+  'driveStatus',
 ]);
 
 /** The call a channel or route names, or undefined (the bridges refuse it). */

@@ -23,9 +23,11 @@ import { log } from './log';
 import { mv } from './mv';
 import { node } from './node';
 import { ls } from './ls';
+import { mount } from './mount';
 import { open } from './open';
 import { passphrase } from './passphrase';
 import { placement } from './placement';
+import { policy } from './policy';
 import { put } from './put';
 import { repair } from './repair';
 import { approve, deny, requests } from './requests';
@@ -55,8 +57,10 @@ export const commands: readonly Command[] = [
   approve,
   deny,
   drill,
+  policy,
   passphrase,
   serve,
   node,
+  mount,
   demo,
 ];

@@ -20,7 +20,11 @@ export const serve: Command = {
     const port = integer(args, 'port', 0, 65535) ?? 0;
     // The web bridge is loaded only by this command (the other commands start faster without it).
     const { startServer } = await import('../serve');
-    const app = await startEngine({ profileDir: profileDir(process.env) });
+    // The drive's requests are use of the vault: they postpone the bridge's auto-lock.
+    let touch = (): void => undefined;
+    const app = await startEngine({ profileDir: profileDir(process.env) }, undefined, {
+      onDriveActivity: () => touch(),
+    });
     const passphrase = process.env['SHARDVAULT_PASSPHRASE'];
     try {
       if (passphrase) {
@@ -35,6 +39,7 @@ export const serve: Command = {
       throw error;
     }
     const server = await startServer(app, { port });
+    touch = () => server.touch();
     io.out(server.url);
     io.err('shardvault: serving on this machine only; press Ctrl+C to stop');
     await new Promise<void>((resolve) => {

@@ -93,6 +93,8 @@ export interface Head {
   readonly kdf: VaultKdf | null;
   /** The guard of guarded files (docs/GUARD.md), once `guard setup` ran; absent before. */
   readonly guard?: HeadGuard;
+  /** A change of policy whose files are still being re-coded (version 3 heads; absent when none). */
+  readonly recode?: RecodeJob;
 }
 
 /** A node of the guard: its location, its index, P_i, its identity key and its TLS pin. */
@@ -189,6 +191,23 @@ function readGuard(j: JsonReader, value: unknown): HeadGuard {
   };
 }
 
+/**
+ * The re-coding job of a policy change, kept in the sealed head so that any device can see
+ * how far it is and resume it, and no location can lie about it. `pending` is a list to
+ * work through, not a truth: whether a file is re-coded is what its (sealed) manifest says.
+ */
+export interface RecodeJob {
+  /** When the change was made. */
+  readonly started: string;
+  /** The vault's k and n before the change: a file with more parity than that asked for it. */
+  readonly from: { readonly data: number; readonly total: number };
+  /** Files and their bytes that were to be re-coded when the change was made. */
+  readonly files: number;
+  readonly bytes: number;
+  /** Ids of the files not re-coded yet. */
+  readonly pending: readonly string[];
+}
+
 export interface VaultKdf {
   readonly params: KdfParams;
   readonly salt: Uint8Array;
@@ -214,6 +233,7 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
     deal: head.dealId,
     kdf: head.kdf && { ...head.kdf.params, salt: toBase64(head.kdf.salt) },
     ...(head.guard ? { guard: guardToJson(head.guard) } : {}),
+    ...(head.recode ? { recode: head.recode } : {}),
   };
   if (!head.kdf) throw new TypeError('encodeHead: a head is written with the vault KDF');
   return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }), key, body);
@@ -244,12 +264,16 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const v2 = version === KEYS_FORMAT_VERSION || version === HEAD_FORMAT_VERSION;
   const v3 = version === HEAD_FORMAT_VERSION;
   const body = openJson(headerBytes, key, rest, 'vault head');
-  // Version 3 may carry a `guard` (guarded files' nodes); a head without one has no guard.
+  // Version 3 may carry a `guard` (guarded files' nodes; a head without one has no guard) and
+  // a re-coding job.
   const guarded = v3 && typeof body === 'object' && body !== null && 'guard' in body;
+  const withJob = v3 && typeof body === 'object' && body !== null && 'recode' in body;
   const o = j.object(
     body,
     'head',
-    v2 ? [...HEAD_FIELDS_V1, 'deal', 'kdf', ...(guarded ? ['guard'] : [])] : HEAD_FIELDS_V1,
+    v2
+      ? [...HEAD_FIELDS_V1, 'deal', 'kdf', ...(guarded ? ['guard'] : []), ...(withJob ? ['recode'] : [])]
+      : HEAD_FIELDS_V1,
   );
   const dealId = v2 ? j.nullable(o['deal'], (d) => j.hex(d, 'deal', DEAL_ID_BYTES)) : null;
   let kdf: VaultKdf | null = null;
@@ -319,6 +343,22 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     dealId,
     kdf,
     ...(guarded ? { guard: readGuard(j, o['guard']) } : {}),
+    ...(withJob ? { recode: readRecodeJob(j, o['recode']) } : {}),
+  };
+}
+
+function readRecodeJob(j: JsonReader, value: unknown): RecodeJob {
+  const r = j.object(value, 'recode', ['started', 'from', 'files', 'bytes', 'pending']);
+  const from = j.object(r['from'], 'recode.from', ['data', 'total']);
+  const data = j.int(from['data'], 'recode.from.data', 1, 255);
+  return {
+    started: j.time(r['started'], 'recode.started'),
+    from: { data, total: j.int(from['total'], 'recode.from.total', data, 255) },
+    files: j.int(r['files'], 'recode.files', 0, MAX_FILES),
+    bytes: j.int(r['bytes'], 'recode.bytes', 0, Number.MAX_SAFE_INTEGER),
+    pending: j
+      .array(r['pending'], 'recode.pending', MAX_FILES)
+      .map((v, i) => j.hex(v, `recode.pending[${i}]`, ID_BYTES)),
   };
 }
 

@@ -48,6 +48,11 @@ export interface Manifest {
   /** The file key wrapped under the vault's file-key wrapping key (a guarded file: its inner wrap, wrapped). */
   readonly fileKey: Uint8Array;
   readonly shards: readonly ShardEntry[];
+  /**
+   * The losses this file asked to survive (`put --survive`) when that is more than the vault's
+   * own: a change of policy re-codes it with at least that much parity. Absent otherwise.
+   */
+  readonly survive?: number;
   /** A guarded file (docs/GUARD.md): its point R, the guard epoch, the version its KEK is bound to. */
   readonly guard?: ManifestGuard;
 }
@@ -79,6 +84,7 @@ export function encodeManifest(m: Manifest, key: Uint8Array): Uint8Array {
     ...(m.guard
       ? { guard: { point: toBase64(m.guard.point), epoch: m.guard.epoch, keyVersion: m.guard.keyVersion } }
       : {}),
+    ...(m.survive === undefined ? {} : { survive: m.survive }),
   };
   return sealJson(manifestHeader(m), key, body);
 }
@@ -95,8 +101,10 @@ export function decodeManifest(
   const j = new JsonReader(`manifest ${expect.fileId}-${expect.version}`);
   const body = openJson(headerBytes, key, rest, 'manifest');
   const guarded = typeof body === 'object' && body !== null && 'guard' in body;
+  const asked = typeof body === 'object' && body !== null && 'survive' in body;
   const o = j.object(body, 'manifest', [
     ...(guarded ? ['guard'] : []),
+    ...(asked ? ['survive'] : []),
     'name',
     'size',
     'sha256',
@@ -154,5 +162,6 @@ export function decodeManifest(
     fileKey,
     shards,
     ...(guard ? { guard } : {}),
+    ...(asked ? { survive: j.int(o['survive'], 'survive', 1, MAX_LOCATIONS) } : {}),
   };
 }

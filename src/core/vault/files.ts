@@ -81,6 +81,9 @@ export interface PutPlan {
   readonly away: readonly Location[];
   /** Losses the request's files are to survive: the manifest goes to one location more. */
   readonly wanted: number;
+  /** What the put asked for when it is more than the vault's parity (kept in the manifest:
+   * a change of policy keeps at least this). */
+  readonly survive?: number;
 }
 
 /** Finishes what waited for locations that are back, then plans where shards go. */
@@ -95,7 +98,16 @@ export async function planPut(vault: Vault, opts: PutOptions): Promise<PutPlan> 
   const reachable = vault.locations.filter((l) => health.get(l.id)?.reachable);
   const away = vault.locations.filter((l) => !health.get(l.id)?.reachable);
   const wanted = vault.policySurvives() + (head.policy.data - policy.data);
-  return { policy, happy, askedHappy: opts.happy !== undefined, reachable, away, wanted };
+  const survive = policy.data < head.policy.data ? opts.survive : undefined;
+  return {
+    policy,
+    happy,
+    askedHappy: opts.happy !== undefined,
+    reachable,
+    away,
+    wanted,
+    ...(survive !== undefined ? { survive } : {}),
+  };
 }
 
 /** One file stored (shards and manifest) but not yet in any head. */
@@ -247,6 +259,8 @@ export async function storeFile(
         // of placement; a staged copy is found by its name.
         locations: where[s.index]!,
       })),
+      // Asked for more than the vault's parity: a change of policy keeps at least this.
+      ...(plan.survive !== undefined ? { survive: plan.survive } : {}),
     });
     const failures = written.failed.map((f) => ({ target: targets[f.target]!, error: f.error }));
     if (failures.length > 0) {
@@ -738,7 +752,8 @@ export function rewrap(
 
 // ------------------------------------------------------------------ rm
 
-async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
+/** Deletes a file version's shard copies and manifest (only the names its manifest makes). */
+export async function removeObjects(vault: Vault, file: FileRef): Promise<void> {
   await removeObjectsOf(vault, [file]);
 }
 

@@ -1,8 +1,10 @@
 /**
  * Changing the set of locations of a living vault. Adding one deals a new generation of
  * key shares over the new set (no file is re-encrypted). Removing one first moves its
- * shards to the others (same bytes, rebuilt from any k), then re-deals over the rest, so its
- * old share stops counting once t + X locations hold the new generation.
+ * shards to the others (same bytes, rebuilt from any k), or, when every location holds one
+ * shard of each file, re-codes every file to one shard fewer over the rest (policy-change.ts);
+ * then re-deals over the rest, so its old share stops counting once t + X locations hold the
+ * new generation.
  */
 import { engineConfig } from '../config';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +12,7 @@ import { LOCATION_PROBE_BYTES, type FolderCheck } from '../../shared/api';
 import type { LocationInput } from '../../shared/location-kinds';
 import { plural } from '../../shared/format';
 import { NotFoundError, ShardvaultError, UsageError } from '../errors';
+import type { Head } from '../format/head';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { encodeVaultRecord, isFormatObjectName, PATHS } from '../format/records';
 import { createRootOf, readObject, type LocationHealth, type StorageNode } from '../storage/node';
@@ -27,6 +30,7 @@ import { fetchManifest, openFileKeys, readSpecOf, rewrap } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline';
 import { placeShards, survivesLosses } from './policy';
+import { runRecode, setPolicy } from './policy-change';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
 import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
@@ -359,11 +363,12 @@ async function moveShardsOff(
 }
 
 /**
- * A new vault key: every manifest is written again (next version) under the new key's
+ * A new vault key (`also`: a change committed with it, such as a new policy): every manifest
+ * is written again (next version) under the new key's
  * manifest key with its file key wrapped under the new wrapping key (no shard is touched),
  * then the new key is dealt and the head committed under it (vault.rotateTo).
  */
-async function rotateVaultKey(vault: Vault): Promise<void> {
+export async function rotateVaultKey(vault: Vault, also: (head: Head) => Head = (h) => h): Promise<void> {
   const next = newVaultKey();
   const keys = deriveVaultKeys(next, vault.vaultId);
   const bumped = new Map<string, number>();
@@ -380,7 +385,7 @@ async function rotateVaultKey(vault: Vault): Promise<void> {
     }
     const old = vault.head().files;
     await vault.rotateTo(next, (h) => ({
-      ...h,
+      ...also(h),
       files: h.files.map((f) => ({ ...f, version: bumped.get(f.id) ?? f.version })),
       tombstones: [...h.tombstones, ...old.map((f) => ({ id: f.id, version: f.version }))],
     }));
@@ -421,7 +426,14 @@ export async function removeLocation(
         `removing ${name} would leave ${stay.length} locations; unlocking needs ${policy.threshold}`,
       );
     }
-    if (after < survivesNow || policy.threshold > stay.length - after) {
+    // One shard per location and one location fewer: the files are re-coded over the rest
+    // (one shard fewer each, the same losses survived) rather than doubling up shards.
+    const recodeTo =
+      after < survivesNow && policy.replicas === 1 && policy.total === vault.locations.length
+        ? { ...policy, data: stay.length - survivesNow, total: stay.length }
+        : null;
+    const recodes = recodeTo !== null && recodeTo.data >= 1 && policy.threshold <= recodeTo.data;
+    if (!recodes && (after < survivesNow || policy.threshold > stay.length - after)) {
       throw new ShardvaultError(
         'policy',
         `removing ${name} would leave ${stay.length} locations for ${policy.total} shards per file: the vault would survive losing ` +
@@ -429,6 +441,12 @@ export async function removeLocation(
       );
     }
     stay.forEach((l) => used.add(l.name));
+    if (recodes) {
+      // A kill here leaves the job in the head: `policy resume` finishes it over every
+      // location (the one leaving included), and the removal can then be asked again.
+      await setPolicy(vault, recodeTo);
+      await runRecode(vault, { over: stay });
+    }
     const health = await vault.health();
     const moved = await moveShardsOff(vault, leaving, stay, health);
     await vault.commit((h) => ({ ...h, locations: h.locations.filter((l) => l.id !== leaving.id) }));

@@ -1268,12 +1268,14 @@ export class Vault {
       );
     }
     const generation = head.generation + 1;
+    // A change of policy deals for its new threshold: the head it commits names it.
+    const threshold = change(head).policy.threshold;
     const shares = await dealShares(
       this.vk,
       {
         vaultId: this.profile.vaultId,
         generation,
-        threshold: head.policy.threshold,
+        threshold,
         locationIds: head.locations.map((l) => l.id),
       },
       sealing?.pk ?? this.pk,
@@ -1287,16 +1289,16 @@ export class Vault {
       away: away.map((w) => w.location.name),
       retired: false,
     };
-    if (ok < head.policy.threshold) {
+    if (ok < threshold) {
       throw new ShardvaultError(
         'unavailable',
-        `the new key shares reached ${plural(ok, 'location')}; ${head.policy.threshold} are needed to unlock with them`,
+        `the new key shares reached ${plural(ok, 'location')}; ${threshold} are needed to unlock with them`,
       );
     }
     await sealing?.beforeCommit?.(outcome.reached);
     await this.commit((h) => ({ ...change(h), generation, dealId: shares.dealId }));
     await this.rewriteLocationRecords();
-    const safe = Math.min(this.current.length, head.policy.threshold + this.policySurvives());
+    const safe = Math.min(this.current.length, threshold + this.policySurvives());
     // A new secret retires the old one as soon as every location that answered holds the new
     // deal: a location away now keeps its old share (fewer than t) until it is caught up.
     const everyReachable = ok + away.length === written.length;
@@ -1365,13 +1367,15 @@ export class Vault {
     // Devices pinned to the old key follow the new one only on a record signed by the old
     // key. It goes first, to enough locations that any t of them hold it.
     const head = this.head();
+    const threshold = change(head).policy.threshold;
     const rotation = signRotation(old.vk, next, this.profile.vaultId, {
       generation: head.generation + 1,
-      threshold: head.policy.threshold,
+      threshold,
     });
     const signed = await this.everywhere((l) => l.node.put(PATHS.keyRotation(head.generation + 1), rotation));
     const reached = signed.filter((w) => w.value !== undefined).length;
-    const needed = this.locations.length - head.policy.threshold + 1;
+    // Any t locations, under the old threshold or the new one, must hold the record.
+    const needed = this.locations.length - Math.min(head.policy.threshold, threshold) + 1;
     if (reached < needed) {
       throw new ShardvaultError(
         'unavailable',

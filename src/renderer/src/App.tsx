@@ -222,6 +222,7 @@ function Shell({
             onTheme={onTheme}
             onLock={() => void lock()}
             onNewKit={onLocked}
+            onChanged={() => void refresh()}
           />
         ) : null}
       </main>

@@ -83,6 +83,9 @@ export interface Client {
   /** Exports a file, verified, with progress: to a path picked in the save dialog on the
    * desktop, as a browser download in the web UI. null: the user cancelled. */
   exportFile(name: string): Promise<Exported | null>;
+  /** Opens a file: with the OS's default application on the desktop (main exports it to a
+   * private folder wiped on lock), as a browser download in the web UI. */
+  openFile(name: string): Promise<'opened' | 'downloaded'>;
 }
 
 /** `survive`: the file survives losing that many locations (the sensitivity presets);
@@ -138,6 +141,11 @@ export function connect(): Client | { error: string } {
     };
   }
   const typedApi = api as Api;
+  /** The web UI's export: the engine verifies the file, the browser downloads it once. */
+  const download = async (web: WebBridge, name: string): Promise<void> => {
+    const { url } = await track(name, async () => downloadTicket.parse(unwrap(await web.exportFile(name))));
+    startDownload(url, name);
+  };
 
   // Transfers: progress of uploads, stores and exports, for the files screen.
   let list: Transfer[] = [];
@@ -178,7 +186,7 @@ export function connect(): Client | { error: string } {
   };
   // The engine's own progress events drive desktop stores and all exports.
   bridge.onProgress((event) => {
-    const op = event.op === 'verify' ? null : event.op;
+    const op = event.op === 'put' || event.op === 'get' ? event.op : null;
     const match = list.find(
       (t) => t.state === 'running' && t.op === op && t.name === event.name && !webUploads.has(t.id),
     );
@@ -316,17 +324,21 @@ export function connect(): Client | { error: string } {
     },
     async exportFile(name) {
       if (webBridge) {
-        const bridgeForExport = webBridge;
-        const { url } = await track(name, async () =>
-          downloadTicket.parse(unwrap(await bridgeForExport.exportFile(name))),
-        );
-        startDownload(url, name);
+        await download(webBridge, name);
         return { kind: 'downloaded' };
       }
       const path = await typedApi.chooseSavePath({ name });
       if (!path) return null;
       await track(name, () => typedApi.getFile({ name, output: path, force: true }));
       return { kind: 'saved', path };
+    },
+    async openFile(name) {
+      if (webBridge) {
+        await download(webBridge, name);
+        return 'downloaded';
+      }
+      await track(name, () => typedApi.openFile({ name }));
+      return 'opened';
     },
   };
 }

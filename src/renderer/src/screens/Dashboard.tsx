@@ -99,6 +99,14 @@ export function Dashboard({
         </div>
       </header>
 
+      {status.policyJob ? (
+        <Note tone="warn">
+          Changing safety to {status.policyJob.data} of {status.policyJob.total} shards: {status.policyJob.filesDone} of{' '}
+          {plural(status.policyJob.files, 'file')} re-coded ({formatBytes(status.policyJob.bytesDone)} of{' '}
+          {formatBytes(status.policyJob.bytes)}). Files not re-coded yet keep their old coding; Settings → Safety
+          resumes it.
+        </Note>
+      ) : null}
       <section className={`health health-${health.level}`} aria-label="Vault health" data-testid="vault-health">
         <div className="health-mark" aria-hidden="true" />
         <div>

@@ -12,6 +12,7 @@ import {
 import { healthWords, survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
+import { DrivePanel } from './Drive';
 
 const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = {
   healthy: 'ok',
@@ -127,6 +128,7 @@ export function Files({
   // The folder shown ('' the vault's top), and the order of its files.
   const [folder, setFolder] = useState('');
   const [sort, setSort] = useState<SortKey>('name');
+  const [driveOpen, setDriveOpen] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const dragDepth = useRef(0);
@@ -243,6 +245,25 @@ export function Files({
     }
   };
 
+  const openFile = async (file: FileEntry): Promise<void> => {
+    setError(null);
+    setNotice(null);
+    try {
+      const how = await client.openFile(file.name);
+      setNotice({
+        text:
+          how === 'opened'
+            ? `Opened ${file.name}, verified; its copy on this computer is wiped when the vault locks.`
+            : `${file.name}, verified, is in your browser's downloads.`,
+        warn: false,
+      });
+    } catch {
+      // the transfer row says why
+    } finally {
+      onChanged();
+    }
+  };
+
   return (
     <div
       className={`files-page ${dragging ? 'dragging' : ''}`}
@@ -286,6 +307,9 @@ export function Files({
               <option value="added">Newest</option>
             </select>
           </label>
+          <button type="button" onClick={() => setDriveOpen(true)}>
+            Open as drive…
+          </button>
           <button type="button" className="primary" onClick={pick}>
             Add files…
           </button>
@@ -412,6 +436,9 @@ export function Files({
                   <button type="button" className="small" onClick={() => setPlacementOf(file)}>
                     Placement
                   </button>
+                  <button type="button" className="small" onClick={() => void openFile(file)}>
+                    Open
+                  </button>
                   <button type="button" className="small" onClick={() => void exportFile(file)}>
                     Export
                   </button>
@@ -433,6 +460,7 @@ export function Files({
           <div>Drop to encrypt and store</div>
         </div>
       ) : null}
+      {driveOpen ? <DrivePanel client={client} onClose={() => setDriveOpen(false)} /> : null}
       {placementOf ? (
         <Placement client={client} status={status} file={placementOf} onClose={() => setPlacementOf(null)} />
       ) : null}

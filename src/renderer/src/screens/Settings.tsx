@@ -6,6 +6,7 @@ import { formatBinary, formatCost, plural } from '../format';
 import { PRESETS, locationsNeeded } from '../policy';
 import type { ThemeChoice } from '../theme';
 import { ErrorNote, Field, Note, errorText } from '../ui/ui';
+import { ChangeSafety } from './ChangeSafety';
 
 export function Settings({
   client,
@@ -14,6 +15,7 @@ export function Settings({
   onTheme,
   onLock,
   onNewKit,
+  onChanged,
 }: {
   client: Client;
   status: StatusReport;
@@ -22,6 +24,8 @@ export function Settings({
   onLock: () => void;
   /** A new recovery code waits in the engine (api.recoveryKit): the app shows the kit. */
   onNewKit: () => void;
+  /** The vault's policy changed (Change safety): the app reads its status again. */
+  onChanged: () => void;
 }) {
   const [settings, setSettings] = useState<BridgeSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -79,6 +83,8 @@ export function Settings({
       </section>
 
       <ChangePassphrase client={client} onNewKit={onNewKit} />
+
+      <ChangeSafety client={client} status={status} onChanged={onChanged} />
 
       <section className="card settings-section" aria-labelledby="look-title">
         <h2 id="look-title">Appearance</h2>
