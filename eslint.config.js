@@ -16,8 +16,8 @@ const coreLayers = [
   ['storage', ['format']],
   ['guard', ['crypto', 'format']],
   ['vault', ['crypto', 'erasure', 'format', 'storage', 'guard']],
-  ['node-server', ['crypto', 'format', 'storage', 'guard']],
   ['drive', ['crypto', 'format', 'storage', 'vault']],
+  ['node-server', ['crypto', 'format', 'storage', 'guard']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
 

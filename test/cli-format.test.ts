@@ -62,6 +62,7 @@ function location(name: string, change: Partial<LocationStatus>): LocationStatus
     error: null,
     warning: null,
     signIn: null,
+    domain: null,
     ...change,
   };
 }
@@ -74,6 +75,7 @@ describe('status', () => {
     damaged: 0,
     happy: 2,
     policyJob: null,
+    domainWarnings: [],
     locations: [
       location('usb', {}),
       location('dav', {

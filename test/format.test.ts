@@ -287,6 +287,37 @@ describe('vault head version 3 (locations carry their address)', () => {
       await vault.close();
     }
   });
+
+  it('writes version 4 only with a domain; a domain in a version 3 body or out of its rule is refused', async () => {
+    const vault = await Vault.attach(
+      path.join(work, 'v4-domain'),
+      [loc('a'), loc('b')],
+      { passphrase: golden.passphrase },
+      null,
+    );
+    try {
+      const key = vault.requireKeys().head;
+      const head = vault.head();
+      expect(encodeHead(head, key)[4]).toBe(3);
+      const withDomain = { ...head, locations: head.locations.map((l, i) => (i === 0 ? { ...l, domain: 'home' } : l)) };
+      const v4 = encodeHead(withDomain, key);
+      expect(v4[4]).toBe(4);
+      expect(decodeHead(v4, key, head.vaultId).locations.map((l) => l.domain)).toEqual(
+        head.locations.map((_, i) => (i === 0 ? 'home' : undefined)),
+      );
+      // An older head reads as no domain; a version 3 body may not carry one.
+      expect(decodeHead(encodeHead(head, key), key, head.vaultId).locations.every((l) => l.domain === undefined)).toBe(
+        true,
+      );
+      expect(() => decodeHead(resealAs(3, withDomain, key), key, head.vaultId)).toThrow(
+        /locations\[0\]\.domain is not a known field/,
+      );
+      const bad = { ...head, locations: head.locations.map((l) => ({ ...l, domain: ' home\n' })) };
+      expect(() => decodeHead(encodeHead(bad, key), key, head.vaultId)).toThrow(/locations\[0\]\.domain must be/);
+    } finally {
+      await vault.close();
+    }
+  });
 });
 
 async function headVersion(location: string): Promise<number> {

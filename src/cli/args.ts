@@ -33,6 +33,8 @@ const VALUE_OPTIONS = new Set([
   'expect-fingerprint',
   'happy',
   'lose',
+  'domain',
+  'lose-domain',
   'listen',
   'public-host',
 ]);
@@ -55,6 +57,7 @@ const FLAG_OPTIONS = new Set([
   'recursive',
   'tree',
   'background',
+  'with-recovery-code',
 ]);
 
 export function parseArgs(argv: readonly string[]): Parsed {

@@ -22,6 +22,11 @@ export interface Io {
   json: boolean;
 }
 
+/** What the locations' failure domains cost the policy, after a location change (domains.ts). */
+export function warnAboutDomains(vault: Vault, io: Io): void {
+  for (const w of vault.domainWarnings()) io.err(`shardvault: warning: ${w}`);
+}
+
 /**
  * A command's answer: `value` as JSON under --json, else the text `human` makes. An answer the
  * bridges also carry passes through that call's response schema (src/shared/ipc.ts) first, so

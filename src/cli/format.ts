@@ -40,7 +40,7 @@ export function humanStatus(r: StatusReport): string {
       reasons.push(`  ${l.name}: ${l.error === null ? 'no answer' : withoutAddress(l.error, l.display)}`);
     }
     return [
-      l.name,
+      l.domain === null ? l.name : `${l.name} (${l.domain})`,
       l.kind,
       reachable,
       l.latencyMs === null ? '-' : `${Math.round(l.latencyMs)} ms`,
@@ -53,6 +53,7 @@ export function humanStatus(r: StatusReport): string {
   return [
     `Vault ${v.id}: k = ${v.data} of n = ${v.total}, unlock needs t = ${v.threshold}`,
     table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
+    ...(r.domainWarnings.length > 0 ? ['', 'Failure domains:', ...r.domainWarnings.map((w) => `  warning: ${w}`)] : []),
     ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
     ...(signIns.length > 0 ? ['', 'Needs sign-in:', ...signIns] : []),
     ...r.locations

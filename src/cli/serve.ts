@@ -265,6 +265,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       return Promise.resolve();
     },
     chooseFolder: desktopOnly('chooseFolder'),
+    printToPdf: desktopOnly('printToPdf'),
     chooseSavePath: desktopOnly('chooseSavePath'),
     chooseFiles: desktopOnly('chooseFiles'),
     openFile: desktopOnly('openFile'),

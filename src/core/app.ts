@@ -7,6 +7,7 @@ import { engineConfig } from './config';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { kitFacts } from './kit';
 import type {
   DriveInfo,
   FileEntry,
@@ -57,6 +58,7 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
   const [health, known] = await Promise.all([vault.health(), holdings(vault)]);
   if (options.save) await vault.saveProfile().catch(() => undefined);
   const paths = [...known.held.values()].flatMap((listing) => [...(listing?.keys() ?? [])]);
+  const domains = vault.domainLocations();
   return {
     vault: summary(vault),
     locked: !vault.unlocked,
@@ -76,11 +78,13 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         error: h.error,
         warning: vault.locationWarning(l.id),
         signIn: signInOf(vault.profileLocations().find((e) => e.id === l.id)),
+        domain: domains.find((d) => d.id === l.id)?.domain ?? null,
       };
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
     policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
+    domainWarnings: vault.domainWarnings(),
   };
 }
 
@@ -357,7 +361,13 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         const confirm = (_display: string, fingerprint: string): Promise<boolean> =>
           Promise.resolve(fingerprint === req.hostKey);
-        await addLocation(v, readLocation(req.location), confirm, req.allowInsecureHttp ?? false);
+        await addLocation(
+          v,
+          readLocation(req.location),
+          confirm,
+          req.allowInsecureHttp ?? false,
+          req.domain === undefined ? {} : { domain: req.domain },
+        );
       }),
     editLocation: (req) =>
       serial(async () => {
@@ -366,10 +376,12 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const change = {
           ...(req.newName !== undefined ? { name: req.newName } : {}),
           ...(req.location !== undefined ? { spec: readLocation(req.location) } : {}),
+          ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
         await editLocation(await unlocked(), req.name, change, confirm);
       }),
+    kitFacts: () => beside(async () => kitFacts(await unlocked())),
     removeLocation: (req) =>
       serial(async () => {
         await removeLocation(await unlocked(), req.name, { untrusted: req.untrusted });

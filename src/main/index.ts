@@ -7,6 +7,8 @@
  * kit). Paths the renderer names are read or written only when the user picked them
  * (src/main/picked-files.ts).
  */
+import { writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { BrowserWindow, app, dialog, powerMonitor, protocol, safeStorage, session, shell } from 'electron';
 import { configFromEnvironment, configureEngine } from '../core/config';
 import { profileDir as defaultProfileDir } from '../core/vault/profile';
@@ -120,6 +122,21 @@ async function start(): Promise<void> {
       return Promise.resolve();
     },
     openFile: (req) => run('openFile', () => opened.open(req.name)),
+    // The recovery kit on screen, printed by Chromium to a PDF where the user says (Settings →
+    // Print recovery kit). The page holds no credential (src/shared/kit.ts), so neither does the file.
+    printToPdf: async (req, sender) => {
+      const win = windowOf(sender);
+      const options: Electron.SaveDialogOptions = {
+        title: 'Save the recovery kit',
+        defaultPath: join(app.getPath('documents'), basename(req.name)),
+        filters: [{ name: 'PDF', extensions: ['pdf'] }],
+      };
+      const result = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
+      if (result.canceled || !result.filePath) return false;
+      const pdf = await sender.printToPDF({ printBackground: true, pageSize: 'A4' });
+      await writeFile(result.filePath, pdf);
+      return true;
+    },
     chooseFolder: async (_req, sender) => {
       const win = windowOf(sender);
       const options: Electron.OpenDialogOptions = {

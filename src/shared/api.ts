@@ -6,6 +6,7 @@
  * The JSON shapes here are also the CLI's `--json` output (README, "CLI").
  */
 
+import type { KitFacts } from './kit';
 import type { LocationInput, LocationKindName } from './location-kinds';
 
 export type { LocationInput, LocationKindName };
@@ -66,6 +67,8 @@ export interface LocationStatus {
   readonly warning: string | null;
   /** Not used on this device until someone signs in to it here (a new machine), or null. */
   readonly signIn: SignIn | null;
+  /** Its failure domain (locations that fail together), or null. */
+  readonly domain: string | null;
 }
 
 export interface StatusReport {
@@ -76,6 +79,8 @@ export interface StatusReport {
   readonly damaged: number;
   /** How many locations a new file needs shards on by default on this device (--happy). */
   readonly happy: number;
+  /** What the locations' failure domains cost the policy, in words; empty when nothing. */
+  readonly domainWarnings: readonly string[];
   /** A change of policy still re-coding files (from the sealed head: null when locked or none). */
   readonly policyJob: PolicyJobStatus | null;
 }
@@ -387,7 +392,13 @@ export interface ShardvaultApi {
   probeLocation(req: { location: LocationInput }): Promise<LocationProbe>;
   /** Adds a location (deals the key shares again). `hostKey` is the fingerprint the user
    * confirmed after probeLocation; a server presenting another key is refused. */
-  addLocation(req: { location: LocationInput; hostKey?: string; allowInsecureHttp?: boolean }): Promise<void>;
+  addLocation(req: {
+    location: LocationInput;
+    hostKey?: string;
+    allowInsecureHttp?: boolean;
+    /** Its failure domain (locations that fail together); absent or '': none. */
+    domain?: string;
+  }): Promise<void>;
   /** Renames a location and/or gives it a new address or credentials (`location`): the new address
    * must already hold this location's data. `hostKey` as for addLocation. */
   editLocation(req: {
@@ -396,7 +407,12 @@ export interface ShardvaultApi {
     location?: LocationInput;
     hostKey?: string;
     allowInsecureHttp?: boolean;
+    /** A new failure domain ('' takes it away): the key shares are dealt again over the domains. */
+    domain?: string;
   }): Promise<void>;
+  /** The facts of the printable recovery kit (src/shared/kit.ts words them); never a credential
+   * nor the recovery code. Needs the vault unlocked. */
+  kitFacts(): Promise<KitFacts>;
   /** Moves the location's shards to the others, then removes it; `untrusted` also rotates the vault key. */
   removeLocation(req: { name: string; untrusted: boolean }): Promise<void>;
   testLocation(req: { name: string }): Promise<LocationTest>;

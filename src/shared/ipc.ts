@@ -45,6 +45,7 @@ import type {
   VaultSummary,
   VerifyReport,
 } from './api';
+import type { KitFacts } from './kit';
 import { type ErrorCode, isEngineErrorCode } from './errors';
 import {
   fieldNames,
@@ -52,6 +53,8 @@ import {
   LOCATION_KIND_NAMES,
   LOCATION_NAME,
   LOCATION_NAME_RULE,
+  LOCATION_DOMAIN,
+  LOCATION_DOMAIN_RULE,
 } from './location-kinds';
 import { redactCredentials } from './redact';
 
@@ -314,6 +317,15 @@ export const locationName = string({
   pattern: LOCATION_NAME,
   expected: `a location name (${LOCATION_NAME_RULE})`,
 });
+/** A location's failure domain ('' in a request: none). */
+export const locationDomain = string({
+  min: 1,
+  max: 64,
+  pattern: LOCATION_DOMAIN,
+  expected: `a domain (${LOCATION_DOMAIN_RULE})`,
+});
+/** A domain as a form gives it: '' for none (the engine trims and checks it, domains.ts readDomain). */
+const domainGiven = string({ max: 64 });
 /** An SSH host key fingerprint as `ssh-keygen -lf` prints it. */
 export const hostKeyFingerprint = string({
   min: 1,
@@ -392,6 +404,7 @@ export const locationStatus: Schema<LocationStatus> = object(
         'drop',
       ),
     ),
+    domain: nullable(locationDomain),
   },
   'drop',
 );
@@ -418,6 +431,30 @@ export const statusReport: Schema<StatusReport> = object(
     damaged: count,
     happy: count,
     policyJob: nullable(policyJobStatus),
+    domainWarnings: array(string({ max: 2048 }), { max: 128 }),
+  },
+  'drop',
+);
+
+export const kitFacts: Schema<KitFacts> = object(
+  {
+    vaultId: string({ min: 1, max: 256 }),
+    fingerprint: nullable(string({ min: 1, max: 64 })),
+    made: isoTime,
+    data: count,
+    total: count,
+    threshold: count,
+    replicas: count,
+    survives: count,
+    survivesDomains: nullable(count),
+    locations: array(
+      object(
+        { name: label, kind: oneOf(LOCATION_KIND_NAMES), display: label, domain: nullable(locationDomain) },
+        'drop',
+      ),
+      { max: 64 },
+    ),
+    recoveryCode: nullable(recoveryCode),
   },
   'drop',
 );
@@ -709,7 +746,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   addLocation: call(
     'addLocation',
     object(
-      { location: locationInput, hostKey: optional(hostKeyFingerprint), allowInsecureHttp: optional(boolean) },
+      {
+        location: locationInput,
+        hostKey: optional(hostKeyFingerprint),
+        allowInsecureHttp: optional(boolean),
+        domain: optional(domainGiven),
+      },
       'reject',
     ),
     nothing,
@@ -723,11 +765,13 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         location: optional(locationInput),
         hostKey: optional(hostKeyFingerprint),
         allowInsecureHttp: optional(boolean),
+        domain: optional(domainGiven),
       },
       'reject',
     ),
     nothing,
   ),
+  kitFacts: call('kitFacts', nothing, kitFacts),
   removeLocation: call('removeLocation', object({ name: locationName, untrusted: boolean }, 'reject'), nothing),
   testLocation: call('testLocation', object({ name: locationName }, 'reject'), locationTest),
   checkFolder: call(
@@ -787,6 +831,8 @@ const frontEndCalls = {
   ),
   /** The user did something in the UI: postpones the auto-lock. */
   activity: call('activity', nothing, nothing),
+  /** The page on screen (the recovery kit) as a PDF, to a path the user picks; false when cancelled. */
+  printToPdf: call('printToPdf', object({ name: fileName }, 'reject'), boolean, true),
   /** Native folder dialog: a local-folder location. */
   chooseFolder: call('chooseFolder', nothing, nullable(hostPath), true),
   /** Native save dialog for an export. The desktop app accepts getFile only to a path the
@@ -832,6 +878,7 @@ export type MainCallResponse<N extends MainCallName> = Infer<MainCalls[N]['respo
 export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'status',
   'recoveryKit',
+  'kitFacts',
   'listFiles',
   'accessLog',
   'placement',

@@ -157,3 +157,16 @@ export const LOCATION_NAME_RULE = "letters, digits, '.', '_' or '-' (up to 64), 
 export function isLocationName(name: string): boolean {
   return LOCATION_NAME.test(name);
 }
+
+/**
+ * A location's failure domain: what it fails together with (a building, a provider, one
+ * NAS). Locations with the same domain count as one for the policy's X and Y; a location
+ * without one is a domain of its own. The one rule for the CLI's --domain, forms and the head.
+ */
+export const LOCATION_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+export const LOCATION_DOMAIN_RULE =
+  "letters, digits, spaces, '.', '_' or '-' (up to 64), starting with a letter or digit";
+
+export function isLocationDomain(domain: string): boolean {
+  return LOCATION_DOMAIN.test(domain) && domain.trimEnd() === domain;
+}

@@ -29,7 +29,7 @@ export function survivesWords(file: { readonly survives: number; readonly awaiti
 }
 
 /** "nas", "nas and usb", "a, b and c". */
-function andList(names: readonly string[]): string {
+export function andList(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
 }
 

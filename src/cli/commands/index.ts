@@ -18,6 +18,7 @@ import { drill } from './drill';
 import { get } from './get';
 import { guard } from './guard';
 import { init } from './init';
+import { kit } from './kit';
 import { location } from './location';
 import { log } from './log';
 import { mv } from './mv';
@@ -58,9 +59,10 @@ export const commands: readonly Command[] = [
   deny,
   drill,
   policy,
+  kit,
   passphrase,
   serve,
-  node,
   mount,
+  node,
   demo,
 ];

@@ -2,6 +2,7 @@
 import { plural } from '../../shared/format';
 import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../../core/crypto/kdf';
 import { UsageError } from '../../core/errors';
+import { hasSharedDomain } from '../../core/vault/domains';
 import { lockProfile, profileDir } from '../../core/vault/profile';
 import { Vault } from '../../core/vault/vault';
 import { byteSize, integer, type Parsed } from '../args';
@@ -22,10 +23,11 @@ export const init: Command = {
   name: 'init',
   usage:
     '--location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y) ' +
-    '[--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]',
+    '[--domain NAME=DOMAIN ...] [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]',
   summary:
     'prints k, n, t, the recovery code (once) and the key fingerprint; makes a missing last folder: ' +
-    'on a server at once, on this machine after asking (--create: yes, for scripts)',
+    'on a server at once, on this machine after asking (--create: yes, for scripts); --domain puts ' +
+    'location NAME in failure domain DOMAIN (X and Y then count domains)',
   async run(args, io) {
     expectArguments(args, 0, init);
     const locations = args.values.get('location') ?? [];
@@ -45,6 +47,7 @@ export const init: Command = {
     try {
       const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {
         locations,
+        domains: domainsOf(args),
         policy,
         passphrase,
         kdf,
@@ -68,7 +71,14 @@ export const init: Command = {
           segmentSize: p.segmentSize,
         },
         survives: vault.policySurvives(),
-        locations: vault.locations.map((l) => ({ name: l.name, kind: l.kind, display: l.display })),
+        // How many failure domains, when two locations share one (else null: domains change nothing).
+        survivesDomains: hasSharedDomain(vault.domainLocations()) ? vault.domainsSurvive() : null,
+        locations: vault.domainLocations().map((d, i) => ({
+          name: d.name,
+          kind: vault.locations[i]!.kind,
+          display: vault.locations[i]!.display,
+          domain: d.domain ?? null,
+        })),
         madeFolders,
         recoveryCode,
         fingerprint: vault.keyFingerprint,
@@ -78,8 +88,8 @@ export const init: Command = {
         [
           `Created vault ${vault.vaultId}`,
           `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
-          `  survives losing ${plural(summary.survives, 'location')}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
-          `  locations: ${vault.locations.map((l) => `${l.name} (${l.display})`).join(', ')}`,
+          `  survives losing ${plural(summary.survives, 'location')}${summary.survivesDomains === null ? '' : ` or ${plural(summary.survivesDomains, 'domain')}`}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
+          `  locations: ${summary.locations.map((l) => `${l.name} (${l.display}${l.domain === null ? '' : `; domain ${l.domain}`})`).join(', ')}`,
           '',
           'Recovery code (shown once; write it down and keep it apart from your passphrase):',
           `  ${recoveryCode}`,
@@ -93,6 +103,20 @@ export const init: Command = {
     return 0;
   },
 };
+
+/** `--domain NAME=DOMAIN` (repeatable): the failure domain of the location named NAME. */
+function domainsOf(args: Parsed): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const given of args.values.get('domain') ?? []) {
+    const eq = given.indexOf('=');
+    if (eq < 1)
+      throw new UsageError(`--domain ${given}: give NAME=DOMAIN (NAME: a location's #NAME or loc1, loc2, ...)`);
+    const name = given.slice(0, eq);
+    if (name in out) throw new UsageError(`--domain gives ${name} twice`);
+    out[name] = given.slice(eq + 1);
+  }
+  return out;
+}
 
 function policyOf(
   args: Parsed,

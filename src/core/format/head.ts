@@ -7,9 +7,15 @@ import { toBase64 } from '../crypto/bytes';
 import type { KdfParams } from '../crypto/kdf';
 import { CorruptError } from '../errors';
 import { JsonReader } from './json';
-import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
+import {
+  isLocationDomain,
+  LOCATION_DOMAIN_RULE,
+  LOCATION_KIND_NAMES,
+  type LocationKindName,
+} from '../../shared/location-kinds';
 import {
   DEAL_ID_BYTES,
+  DOMAIN_HEAD_VERSION,
   HEAD_FORMAT_VERSION,
   headHeader,
   ID_BYTES,
@@ -50,6 +56,11 @@ export interface LocationEntry {
    * in older heads, and until a device that knows it commits.
    */
   readonly spec?: string;
+  /**
+   * Its failure domain (version 4 heads, shared/location-kinds.ts LOCATION_DOMAIN): locations
+   * with the same one fail together and count once for the policy. Absent: a domain of its own.
+   */
+  readonly domain?: string;
 }
 
 /** Longest `locations[].spec` (the profile's own bound). */
@@ -236,7 +247,8 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
     ...(head.recode ? { recode: head.recode } : {}),
   };
   if (!head.kdf) throw new TypeError('encodeHead: a head is written with the vault KDF');
-  return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }), key, body);
+  const version = head.locations.some((l) => l.domain !== undefined) ? DOMAIN_HEAD_VERSION : HEAD_FORMAT_VERSION;
+  return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }, version), key, body);
 }
 
 /** Reads only the unauthenticated header: who and which counter. Use decodeHead to trust it. */
@@ -260,12 +272,14 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const { header, headerBytes, rest, version } = readHeadHeader(bytes);
   if (header.vaultId !== expectedVaultId) throw new CorruptError('vault head belongs to another vault');
   const j = new JsonReader('vault head');
-  // Version 3 is version 2 with an optional `spec` in each location entry.
-  const v2 = version === KEYS_FORMAT_VERSION || version === HEAD_FORMAT_VERSION;
-  const v3 = version === HEAD_FORMAT_VERSION;
+  // Version 3 is version 2 with an optional `spec` in each location entry and an optional
+  // re-coding job; version 4 is version 3 with an optional `domain` in each location entry.
+  const v2 = version === KEYS_FORMAT_VERSION || version === HEAD_FORMAT_VERSION || version === DOMAIN_HEAD_VERSION;
+  const v3 = version === HEAD_FORMAT_VERSION || version === DOMAIN_HEAD_VERSION;
+  const v4 = version === DOMAIN_HEAD_VERSION;
   const body = openJson(headerBytes, key, rest, 'vault head');
-  // Version 3 may carry a `guard` (guarded files' nodes; a head without one has no guard) and
-  // a re-coding job.
+  // Version 3 and later may carry a `guard` (guarded files' nodes; a head without one has no
+  // guard) and a re-coding job.
   const guarded = v3 && typeof body === 'object' && body !== null && 'guard' in body;
   const withJob = v3 && typeof body === 'object' && body !== null && 'recode' in body;
   const o = j.object(
@@ -286,14 +300,23 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const policy = readPolicy(j, o['policy']);
   const locations = j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
     const withSpec = v3 && typeof v === 'object' && v !== null && 'spec' in v;
-    const l = j.object(v, `locations[${i}]`, ['id', 'name', 'kind', 'display', ...(withSpec ? ['spec'] : [])]);
+    const withDomain = v4 && typeof v === 'object' && v !== null && 'domain' in v;
+    const l = j.object(v, `locations[${i}]`, [
+      'id',
+      'name',
+      'kind',
+      'display',
+      ...(withSpec ? ['spec'] : []),
+      ...(withDomain ? ['domain'] : []),
+    ]);
     const entry: LocationEntry = {
       id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
       name: j.string(l['name'], `locations[${i}].name`, 64),
       kind: j.oneOf(l['kind'], `locations[${i}].kind`, LOCATION_KIND_NAMES),
       display: j.string(l['display'], `locations[${i}].display`, 2048),
+      ...(withSpec ? { spec: j.string(l['spec'], `locations[${i}].spec`, MAX_LOCATION_SPEC) } : {}),
     };
-    return withSpec ? { ...entry, spec: j.string(l['spec'], `locations[${i}].spec`, MAX_LOCATION_SPEC) } : entry;
+    return withDomain ? { ...entry, domain: readDomainField(j, l['domain'], `locations[${i}].domain`) } : entry;
   });
   const files = j.array(o['files'], 'files', MAX_FILES).map((v, i) => {
     const f = j.object(v, `files[${i}]`, ['id', 'version', 'name', 'size', 'sha256', 'created']);
@@ -360,6 +383,13 @@ function readRecodeJob(j: JsonReader, value: unknown): RecodeJob {
       .array(r['pending'], 'recode.pending', MAX_FILES)
       .map((v, i) => j.hex(v, `recode.pending[${i}]`, ID_BYTES)),
   };
+}
+
+/** A location's `domain` (head version 4, and the profile's copy): the one rule, LOCATION_DOMAIN. */
+export function readDomainField(j: JsonReader, value: unknown, field: string): string {
+  const domain = j.string(value, field, 64);
+  if (!isLocationDomain(domain)) j.fail(field, `must be ${LOCATION_DOMAIN_RULE}`);
+  return domain;
 }
 
 export function readPolicy(j: JsonReader, value: unknown): Policy {

@@ -397,12 +397,14 @@ export interface HeadHeader {
  * entries may carry their secret-free address (`spec`, docs/FORMAT.md). Versions 1 and 2 still read.
  */
 export const HEAD_FORMAT_VERSION = 3;
+/**
+ * Version 3 whose location entries may carry a failure domain (`domain`): written only
+ * when some location has one, so a vault without domains stays readable by version 3 readers.
+ */
+export const DOMAIN_HEAD_VERSION = 4;
 
-export function headHeader(h: HeadHeader): Uint8Array {
-  return writeRecord('SVHD', HEAD_FORMAT_VERSION, [
-    { bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) },
-    { u64: h.counter },
-  ]);
+export function headHeader(h: HeadHeader, version = HEAD_FORMAT_VERSION): Uint8Array {
+  return writeRecord('SVHD', version, [{ bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) }, { u64: h.counter }]);
 }
 
 export function readHeadHeader(bytes: Uint8Array): {
@@ -412,7 +414,7 @@ export function readHeadHeader(bytes: Uint8Array): {
   version: number;
 } {
   const r = new ByteReader(bytes, 'vault head');
-  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION, HEAD_FORMAT_VERSION]);
+  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION, HEAD_FORMAT_VERSION, DOMAIN_HEAD_VERSION]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const counter = r.u64('counter');
   const headerBytes = r.consumed();

@@ -27,6 +27,7 @@ import { copyStates, fetchManifest, getFile, healthOf, holdings } from './files'
 import { UnavailableNode } from './locations';
 import { MAX_LOG_DETAIL } from './audit';
 import { holdsKeyShare } from './repair';
+import { shareGroups } from './domains';
 import { Vault, type Location } from './vault';
 
 /** Files a drill's open reads back at most (as the recovery kit promises). */
@@ -81,7 +82,10 @@ export async function drill(vault: Vault, lose: readonly string[], options: Dril
     );
     const holders = await vault.everywhere((l) => holdsKeyShare(vault, l), remaining);
     const heads = await vault.everywhere(async (l) => (await l.node.stat(PATHS.head)) !== null, remaining);
-    const shares = holders.filter((h) => h.value === true).length;
+    // Locations of one failure domain hold the same share (domains.ts shareGroups): one counts.
+    const groups = shareGroups(head.locations, head.policy.threshold);
+    const groupOf = (id: string): string => groups?.[head.locations.findIndex((e) => e.id === id)] ?? id;
+    const shares = new Set(holders.filter((h) => h.value === true).map((h) => groupOf(h.location.id))).size;
     const withHead = heads.filter((h) => h.value === true).length;
     const unlock = {
       shares,

@@ -34,7 +34,8 @@ import {
   type ShardProblem,
   type ShardTarget,
 } from './pipeline';
-import { placeShards, survivesLosses } from './policy';
+import { domainKeyFor, placeInDomains } from './domains';
+import { survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';
 import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedCopy, type Rerouted } from './staged';
 import type { Location, Vault } from './vault';
@@ -168,7 +169,14 @@ export async function storeFile(
   // suffice, and then that shard waits on a present location (staged.ts).
   const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
   const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
-  const homes = placeShards(policy.total, Math.min(policy.replicas, order.length), order);
+  // Over failure domains first, and never more in one domain than the file can lose (domains.ts).
+  const homes = placeInDomains(
+    policy.total,
+    Math.min(policy.replicas, order.length),
+    order,
+    domainKeyFor(vault.domainLocations()),
+    policy.data,
+  );
   const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
   let survives = survivesLosses(
     placed.map((copies) => copies.map((c) => c.host)),

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { concat, equalBytes, fromHex, toHex, u32be, utf8, wipe } from '../crypto/bytes';
 import { hkdf, scrypt, type KdfParams } from '../crypto/kdf';
-import { recoverChecked, splitSecret } from '../crypto/shamir';
+import { recoverChecked, shareX, splitSecret } from '../crypto/shamir';
 import { ed25519PublicKey, ed25519Sign, ed25519Verify } from '../crypto/signing';
 import { AuthError, ShardvaultError, UsageError } from '../errors';
 import {
@@ -242,6 +242,11 @@ export interface Dealing {
   readonly threshold: number;
   /** Location ids, in x order of the deal. */
   readonly locationIds: readonly string[];
+  /**
+   * One group per location (its failure domain, domains.ts shareGroups): locations of one
+   * group hold the same share, so a domain counts once towards t. Absent: a share each.
+   */
+  readonly groups?: readonly string[];
 }
 
 export function newDealId(): string {
@@ -259,17 +264,20 @@ export async function dealShares(
   pk: Uint8Array,
   rk: Uint8Array,
 ): Promise<{ records: Map<string, Uint8Array>; dealId: string }> {
-  const shares = await splitSecret(vk, deal.locationIds.length, deal.threshold);
+  const groups = deal.groups ?? deal.locationIds;
+  if (groups.length !== deal.locationIds.length) throw new TypeError('dealShares: one group per location');
+  const distinct = [...new Set(groups)];
+  const shares = await splitSecret(vk, distinct.length, deal.threshold);
   const dealId = newDealId();
   const kcv = keyCheckValue(vk, deal.vaultId, deal.generation, dealId);
   const out = new Map<string, Uint8Array>();
   deal.locationIds.forEach((locationId, i) => {
-    const share = shares[i]!;
+    const share = shares[distinct.indexOf(groups[i]!)]!;
     const header = keyShareHeader({
       vaultId: deal.vaultId,
       generation: deal.generation,
       threshold: deal.threshold,
-      total: deal.locationIds.length,
+      total: distinct.length,
       locationId,
       dealId,
       kcv,
@@ -277,8 +285,9 @@ export async function dealShares(
     const passKey = shareSealKey(pk, 'passphrase', deal.vaultId, locationId, deal.generation);
     const recKey = shareSealKey(rk, 'recovery', deal.vaultId, locationId, deal.generation);
     out.set(locationId, concat(header, sealWithNonce(passKey, share, header), sealWithNonce(recKey, share, header)));
-    wipe(share, passKey, recKey);
+    wipe(passKey, recKey);
   });
+  wipe(...shares);
   return { records: out, dealId };
 }
 
@@ -439,7 +448,8 @@ export async function recoverVaultKey(
     const refused: { generation: number; locations: string[] }[] = [];
     let mixed = false;
     for (const deal of ordered) {
-      if (deal.shares.length < deal.threshold || deal.threshold < floor) continue;
+      // Locations of one failure domain hold the same share (one x): they count once.
+      if (distinctShares(deal) < deal.threshold || deal.threshold < floor) continue;
       const vk = await recoverChecked(
         deal.shares.map((s) => s.share),
         deal.threshold,
@@ -488,7 +498,7 @@ export async function recoverVaultKey(
       );
     }
     const usable = ordered.filter((d) => d.threshold >= floor);
-    const best = usable.sort((a, b) => b.shares.length / b.threshold - a.shares.length / a.threshold)[0];
+    const best = usable.sort((a, b) => distinctShares(b) / b.threshold - distinctShares(a) / a.threshold)[0];
     if (!best && ordered.length) {
       throw new ShardvaultError(
         'unavailable',
@@ -499,12 +509,16 @@ export async function recoverVaultKey(
     throw new ShardvaultError(
       'unavailable',
       best
-        ? `only ${best.shares.length} of the ${best.threshold} key shares needed to unlock are reachable (${best.shares.map((s) => s.name).join(', ') || 'none'})`
+        ? `only ${distinctShares(best)} of the ${best.threshold} key shares needed to unlock are reachable (${best.shares.map((s) => s.name).join(', ') || 'none'})`
         : 'no key shares are reachable',
     );
   } finally {
     for (const d of deals.values()) d.shares.forEach((s) => wipe(s.share));
   }
+}
+
+function distinctShares(deal: Deal): number {
+  return new Set(deal.shares.map((s) => shareX(s.share))).size;
 }
 
 export function newVaultKey(): Uint8Array {

@@ -29,7 +29,8 @@ import { CheckedNode, readVaultRecord } from './checked-node';
 import { fetchManifest, openFileKeys, readSpecOf, rewrap } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline';
-import { placeShards, survivesLosses } from './policy';
+import { domainField, domainKeyFor, placeInDomains, readDomain } from './domains';
+import { survivesLosses } from './policy';
 import { runRecode, setPolicy } from './policy-change';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
@@ -39,6 +40,8 @@ export interface LocationInfo {
   readonly name: string;
   readonly kind: Location['kind'];
   readonly display: string;
+  /** Its failure domain; absent: none (a domain of its own). */
+  readonly domain?: string;
 }
 
 export async function addLocation(
@@ -46,7 +49,9 @@ export async function addLocation(
   spec: LocationGiven,
   confirmHostKey = vault.options.confirmHostKey,
   allowInsecureHttp = vault.options.allowInsecureHttp ?? false,
+  opts: { readonly domain?: string } = {},
 ): Promise<LocationInfo> {
+  const domain = opts.domain === undefined ? undefined : readDomain(opts.domain);
   const [named] = nameSpecs(
     [spec],
     0,
@@ -99,12 +104,16 @@ export async function addLocation(
           spec: p.spec,
           sealedSecrets: vault.sealCredentials(p.secrets, id),
           lastSeen: new Date().toISOString(),
+          ...domainField(domain),
         },
       ],
     );
     await vault.commit((h) => ({
       ...h,
-      locations: [...h.locations, { id, name: p.name, kind: p.kind, display: p.display, spec: p.spec }],
+      locations: [
+        ...h.locations,
+        { id, name: p.name, kind: p.kind, display: p.display, spec: p.spec, ...domainField(domain) },
+      ],
     }));
     await vault.redeal();
     // Every location holds every manifest, so any t of them can list and read the vault.
@@ -112,7 +121,7 @@ export async function addLocation(
       const m = await fetchManifest(vault, file);
       await location.node.put(PATHS.manifest(file.id, file.version), encodeManifest(m, vault.requireKeys().manifest));
     }
-    return { name: p.name, kind: p.kind, display: p.display };
+    return { name: p.name, kind: p.kind, display: p.display, ...domainField(domain) };
   });
 }
 
@@ -125,7 +134,13 @@ export async function addLocation(
 export async function editLocation(
   vault: Vault,
   name: string,
-  change: { readonly name?: string; readonly spec?: LocationGiven; readonly allowInsecureHttp?: boolean },
+  change: {
+    readonly name?: string;
+    readonly spec?: LocationGiven;
+    readonly allowInsecureHttp?: boolean;
+    /** A new failure domain; '' takes it away. The key shares are dealt again over the new domains. */
+    readonly domain?: string;
+  },
   confirmHostKey = vault.options.confirmHostKey,
 ): Promise<LocationInfo> {
   const existing = vault.locations.find((l) => l.name === name);
@@ -136,8 +151,11 @@ export async function editLocation(
     throw new UsageError(`a location is called ${newName} already`);
   const given = change.spec === undefined ? null : readGiven(change.spec);
   const moved = given === null ? null : given.display;
+  const before = vault.domainLocations().find((l) => l.id === existing.id)?.domain;
+  const domain = change.domain === undefined ? before : readDomain(change.domain);
   const words = [
     ...(newName !== name ? [`renamed ${name} to ${newName}`] : []),
+    ...(domain !== before ? [domain === undefined ? `${newName} has no domain` : `${newName} is in ${domain}`] : []),
     ...(moved === null
       ? []
       : [moved === existing.display ? `new credentials for ${newName}` : `moved ${newName} to ${moved}`]),
@@ -187,18 +205,22 @@ export async function editLocation(
       vault.locations.map((l) => (l.id === existing.id ? location : l)),
       vault.profileLocations().map((e) => (e.id === existing.id ? stored : e)),
     );
-    await vault.commit((h) => ({
+    const edit = (h: Head): Head => ({
       ...h,
-      locations: h.locations.map((l) =>
-        l.id !== existing.id
-          ? l
-          : change.spec === undefined
+      locations: h.locations.map((l) => {
+        if (l.id !== existing.id) return l;
+        const { domain: _old, ...entry } =
+          change.spec === undefined
             ? { ...l, name: newName }
-            : { id: l.id, name: newName, kind: location.kind, display: location.display, spec: stored.spec },
-      ),
-    }));
+            : { id: l.id, name: newName, kind: location.kind, display: location.display, spec: stored.spec };
+        return { ...entry, ...domainField(domain) };
+      }),
+    });
+    // A new domain changes which locations share a key share: the head names it with the deal.
+    if (domain !== before) await vault.redeal(edit);
+    else await vault.commit(edit);
     if (location.node !== existing.node) await existing.node.close().catch(() => undefined);
-    return { name: newName, kind: location.kind, display: location.display };
+    return { name: newName, kind: location.kind, display: location.display, ...domainField(domain) };
   });
 }
 
@@ -319,10 +341,15 @@ async function moveShardsOff(
     const taken = new Map<string, number>();
     for (const s of m.shards)
       for (const id of s.locations) if (id !== leaving.id) taken.set(id, (taken.get(id) ?? 0) + 1);
+    // The least loaded domain first (a failure domain takes no more of a file than it must),
+    // then its least loaded location.
+    const keyOf = domainKeyFor(vault.domainLocations());
+    const inDomain = (id: string): number =>
+      [...taken].filter(([other]) => keyOf(other) === keyOf(id)).reduce((sum, [, n]) => sum + n, 0);
     const targets = affected.map((s) => {
       const candidates = usable
         .filter((l) => !s.locations.includes(l.id))
-        .sort((a, b) => (taken.get(a.id) ?? 0) - (taken.get(b.id) ?? 0));
+        .sort((a, b) => inDomain(a.id) - inDomain(b.id) || (taken.get(a.id) ?? 0) - (taken.get(b.id) ?? 0));
       const target = candidates[0];
       if (!target)
         throw new ShardvaultError('policy', `no reachable location can take shard ${s.index} of ${file.name}`);
@@ -412,10 +439,12 @@ export async function removeLocation(
     const after = Math.max(
       0,
       survivesLosses(
-        placeShards(
+        placeInDomains(
           policy.total,
           Math.min(policy.replicas, stay.length),
           stay.map((l) => l.id),
+          domainKeyFor(vault.domainLocations()),
+          policy.data,
         ),
         policy.data,
       ),

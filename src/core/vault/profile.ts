@@ -12,7 +12,7 @@ import * as nodePath from 'node:path';
 import { toBase64, utf8 } from '../crypto/bytes';
 import type { KdfParams } from '../crypto/kdf';
 import { CorruptError, ShardvaultError } from '../errors';
-import { readPolicy, type Policy } from '../format/head';
+import { readDomainField, readPolicy, type Policy } from '../format/head';
 import { JsonReader } from '../format/json';
 import { LOCATION_KIND_NAMES, type LocationKindName } from '../../shared/location-kinds';
 import { ID_BYTES, MAX_LOCATIONS, readKdfParams, readSalt } from '../format/records';
@@ -33,6 +33,8 @@ export interface ProfileLocation {
    * not used until someone signs in here (location-ops.ts signInLocation). Absent: false.
    */
   readonly needsSignIn?: boolean;
+  /** Its failure domain as the head last said (status reads it before an unlock). Absent: none. */
+  readonly domain?: string;
 }
 
 export interface Profile {
@@ -131,6 +133,7 @@ export function decodeProfile(bytes: Uint8Array): Profile {
     lastHeadCounter: j.int(o['lastHeadCounter'], 'lastHeadCounter', 0, Number.MAX_SAFE_INTEGER),
     locations: j.array(o['locations'], 'locations', MAX_LOCATIONS).map((v, i) => {
       const flagged = typeof v === 'object' && v !== null && 'needsSignIn' in v;
+      const withDomain = typeof v === 'object' && v !== null && 'domain' in v;
       const l = j.object(v, `locations[${i}]`, [
         'id',
         'name',
@@ -139,9 +142,12 @@ export function decodeProfile(bytes: Uint8Array): Profile {
         'sealedSecrets',
         'lastSeen',
         ...(flagged ? ['needsSignIn'] : []),
+        ...(withDomain ? ['domain'] : []),
       ]);
       if (flagged && l['needsSignIn'] !== true) j.fail(`locations[${i}].needsSignIn`, 'must be true when present');
+      const domain = withDomain ? readDomainField(j, l['domain'], `locations[${i}].domain`) : undefined;
       return {
+        ...(domain !== undefined ? { domain } : {}),
         ...(flagged ? { needsSignIn: true } : {}),
         id: j.hex(l['id'], `locations[${i}].id`, ID_BYTES),
         name: j.string(l['name'], `locations[${i}].name`, 64),

@@ -69,15 +69,19 @@ import {
   type UnlockSecret,
   type VaultKeys,
 } from './keys';
-import {
-  checkPolicy,
-  placeShards,
-  policyFromWords,
-  sharesLocations,
-  survivesLosses,
-  type PolicyNumbers,
-} from './policy';
+import { checkPolicy, sharesLocations, survivesLosses, type PolicyNumbers } from './policy';
 import { mergeHeads, sameContent } from './merge';
+import {
+  domainField,
+  domainKeyFor,
+  domainsSurvived,
+  domainWarnings,
+  placeInDomains,
+  policyFromDomains,
+  readDomain,
+  shareGroups,
+  type DomainLocation,
+} from './domains';
 import { loadProfile, newDevice, saveProfile, type Profile, type ProfileLocation } from './profile';
 
 export const DEFAULT_SEGMENT = 4 * 1024 * 1024;
@@ -148,6 +152,8 @@ export interface CreateOptions extends VaultOptions {
   /** Asked before making a missing local folder (its parent exists); without it none is made.
    * A missing SFTP or WebDAV folder is made without asking (StorageNode.createRoot). */
   readonly confirmCreateFolder?: (location: { name: string; display: string }) => Promise<boolean>;
+  /** Failure domains by location name (init's --domain NAME=DOMAIN, the first run's picker). */
+  readonly domains?: Readonly<Record<string, string>>;
 }
 
 export interface AttachOptions extends VaultOptions {
@@ -166,6 +172,29 @@ export interface Settled<T> {
 }
 
 const nowIso = (): string => new Date().toISOString();
+
+/** init's domains by location name, each checked, every name one of the new locations. */
+function domainsByName(
+  given: Readonly<Record<string, string>>,
+  locations: readonly { name: string }[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, text] of Object.entries(given)) {
+    if (!locations.some((l) => l.name === name))
+      throw new UsageError(`--domain ${name}=...: no location is named ${name}`);
+    const domain = readDomain(text);
+    if (domain !== undefined) out.set(name, domain);
+  }
+  return out;
+}
+
+/** The profile's locations with the domains a head gives them (status reads them while locked). */
+function domainsFromHead(locations: readonly ProfileLocation[], head: Head): ProfileLocation[] {
+  return locations.map((l) => {
+    const { domain: _old, ...rest } = l;
+    return { ...rest, ...domainField(head.locations.find((e) => e.id === l.id)?.domain) };
+  });
+}
 
 /** Why a server named by an older head (without its address) can't be used on this device. */
 const UNKNOWN_ADDRESS =
@@ -303,8 +332,13 @@ export class Vault {
       engineConfig().env,
     );
     const m = parsed.length;
+    const domains = domainsByName(opts.domains ?? {}, parsed);
+    const ids = parsed.map(() => newId());
+    const grouped = parsed.map((p, i) => ({ id: ids[i]!, name: p.name, ...domainField(domains.get(p.name)) }));
     const numbers =
-      'survive' in opts.policy ? policyFromWords(m, opts.policy.survive, opts.policy.secretAgainst) : opts.policy;
+      'survive' in opts.policy
+        ? policyFromDomains(grouped, opts.policy.survive, opts.policy.secretAgainst)
+        : opts.policy;
     checkPolicy(numbers, m);
     const segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT;
     if (!Number.isSafeInteger(segmentSize) || segmentSize < MIN_SEGMENT || segmentSize > MAX_SEGMENT) {
@@ -316,9 +350,10 @@ export class Vault {
         `${numbers.total} shards × ${numbers.replicas} copies over ${m} locations: some locations hold more than one shard of a file`,
       );
     }
+    warnings.push(...domainWarnings(grouped, numbers));
     const policy: Policy = { ...numbers, segmentSize };
-    const locations: Location[] = parsed.map((p) => ({
-      id: newId(),
+    const locations: Location[] = parsed.map((p, i) => ({
+      id: ids[i]!,
       name: p.name,
       kind: p.kind,
       display: p.display,
@@ -388,7 +423,13 @@ export class Vault {
         }
         const shares = await dealShares(
           vk,
-          { vaultId, generation: 1, threshold: numbers.threshold, locationIds: locations.map((l) => l.id) },
+          {
+            vaultId,
+            generation: 1,
+            threshold: numbers.threshold,
+            locationIds: locations.map((l) => l.id),
+            groups: shareGroups(grouped, numbers.threshold),
+          },
           pk,
           rk,
         );
@@ -407,6 +448,7 @@ export class Vault {
             spec: parsed[i]!.spec,
             sealedSecrets: sealSecrets(parsed[i]!.secrets, pk, vaultId, l.id),
             lastSeen: created,
+            ...domainField(domains.get(l.name)),
           })),
           logTip: { seq: 0, hash: ZERO_HASH },
           policy,
@@ -427,6 +469,7 @@ export class Vault {
             kind,
             display,
             spec: parsed[i]!.spec,
+            ...domainField(domains.get(name)),
           })),
           files: [],
           tombstones: [],
@@ -793,11 +836,44 @@ export class Vault {
     return (await this.readHeads()).filter((r) => stale(r.shared)).map((r) => r.location);
   }
 
+  /**
+   * The vault's locations with their failure domains: the head's word once unlocked, else
+   * what this profile last read from a head.
+   */
+  domainLocations(): DomainLocation[] {
+    const head = this.currentHead;
+    return this.locations.map((l) => {
+      const known = head
+        ? head.locations.find((e) => e.id === l.id)
+        : this.profile.locations.find((e) => e.id === l.id);
+      return { id: l.id, name: l.name, ...domainField(known?.domain) };
+    });
+  }
+
+  /** What the domains cost the policy, in words (domains.ts domainWarnings); empty when nothing. */
+  domainWarnings(): string[] {
+    return domainWarnings(this.domainLocations(), this.policy);
+  }
+
+  /** How many failure domains (a location without one is its own) every file survives losing. */
+  domainsSurvive(): number {
+    const p = this.policy;
+    const located = this.domainLocations();
+    const keyOf = domainKeyFor(located);
+    const ids = located.map((l) => l.id);
+    return Math.max(
+      0,
+      domainsSurvived(placeInDomains(p.total, Math.min(p.replicas, ids.length), ids, keyOf, p.data), p.data, keyOf),
+    );
+  }
+
   /** How many locations the vault's placement survives losing (the policy's X). */
   policySurvives(): number {
     const p = this.policy;
-    const ids = this.locations.map((l) => l.id);
-    return Math.max(0, survivesLosses(placeShards(p.total, Math.min(p.replicas, ids.length), ids), p.data));
+    const located = this.domainLocations();
+    const ids = located.map((l) => l.id);
+    const placed = placeInDomains(p.total, Math.min(p.replicas, ids.length), ids, domainKeyFor(located), p.data);
+    return Math.max(0, survivesLosses(placed, p.data));
   }
 
   // ------------------------------------------------------------------ unlocking
@@ -1270,6 +1346,8 @@ export class Vault {
     const generation = head.generation + 1;
     // A change of policy deals for its new threshold: the head it commits names it.
     const threshold = change(head).policy.threshold;
+    const dealt = change(head).locations;
+    const groups = shareGroups(dealt, threshold);
     const shares = await dealShares(
       this.vk,
       {
@@ -1277,22 +1355,30 @@ export class Vault {
         generation,
         threshold,
         locationIds: head.locations.map((l) => l.id),
+        // Over the domains the change leaves (a location's new domain is dealt with it).
+        groups,
       },
       sealing?.pk ?? this.pk,
       sealing?.rk ?? head.recoveryKey,
     );
     const written = await this.everywhere((l) => l.node.put(PATHS.keyShare(generation), shares.records.get(l.id)!));
     const ok = written.filter((w) => w.value !== undefined).length;
+    // Locations of one failure domain hold one share between them: what counts towards t is
+    // the distinct shares reached, not the locations.
+    const groupOf = (id: string): string => groups?.[dealt.findIndex((e) => e.id === id)] ?? id;
+    const sharesReached = new Set(written.filter((w) => w.value !== undefined).map((w) => groupOf(w.location.id))).size;
     const away = written.filter((w) => w.error instanceof ShardvaultError && w.error.code === 'offline');
     const outcome: RedealOutcome = {
       reached: written.filter((w) => w.value !== undefined).map((w) => w.location.name),
       away: away.map((w) => w.location.name),
       retired: false,
     };
-    if (ok < threshold) {
+    if (sharesReached < threshold) {
       throw new ShardvaultError(
         'unavailable',
-        `the new key shares reached ${plural(ok, 'location')}; ${threshold} are needed to unlock with them`,
+        groups === undefined
+          ? `the new key shares reached ${plural(ok, 'location')}; ${threshold} are needed to unlock with them`
+          : `the new key shares reached ${plural(sharesReached, 'failure domain')}; ${threshold} are needed to unlock with them`,
       );
     }
     await sealing?.beforeCommit?.(outcome.reached);
@@ -1309,7 +1395,8 @@ export class Vault {
       );
       return { ...outcome, retired: true };
     }
-    if (ok < safe) {
+    const safeShares = groups === undefined ? 0 : Math.min(new Set(groups).size, threshold + this.domainsSurvive());
+    if (ok < safe || sharesReached < safeShares) {
       // Old generations stay: until t + X locations hold the new one, losing some of them
       // must not lock the vault out.
       this.options.onWarning?.(
@@ -1431,7 +1518,12 @@ export class Vault {
           'a location may be serving old data, or the newest heads are on unreachable locations',
       );
     }
-    this.profile = { ...this.profile, lastHeadCounter: head.counter, policy: head.policy };
+    this.profile = {
+      ...this.profile,
+      lastHeadCounter: head.counter,
+      policy: head.policy,
+      locations: domainsFromHead(this.profile.locations, head),
+    };
     return head;
   }
 
@@ -1517,7 +1609,11 @@ export class Vault {
     }
     const next = await this.writeHead(this.withKnownAddresses(change(base)), base.counter + 1, keys);
     this.currentHead = next;
-    this.profile = { ...this.profile, lastHeadCounter: next.counter };
+    this.profile = {
+      ...this.profile,
+      lastHeadCounter: next.counter,
+      locations: domainsFromHead(this.profile.locations, next),
+    };
     if (this.vk) this.pinKey();
     await this.saveProfile();
     return next;

@@ -9,27 +9,41 @@ import { addressOf } from '../../../core/vault/locations';
 import type { Vault } from '../../../core/vault/vault';
 import { one } from '../../args';
 import { usageError, usageOf, type Command } from '../../command';
-import { print, warnAboutPasswords, withVault } from '../../context';
+import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
 import { readSecret } from '../../prompt';
 
 export const edit: Command = {
   name: 'location edit',
-  usage: 'NAME [SPEC] [--name NEW]',
-  summary: 'rename a location, or give it a new address or new credentials',
+  usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|'']",
+  summary:
+    'rename a location, give it a new address or new credentials, or a failure domain ' +
+    "('' takes it out of its domain; the key shares are dealt again over the domains)",
   async run(args, io) {
     const rest = args.positional;
     const newName = one(args, 'name');
+    const domain = one(args, 'domain');
     // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
-    if (rest.length === 1 && newName === undefined) return login.run(args, io);
+    if (rest.length === 1 && newName === undefined && domain === undefined) return login.run(args, io);
     if (rest.length < 1 || rest.length > 2) throw usageError(edit);
     if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
     const change = {
       ...(newName !== undefined ? { name: newName } : {}),
+      ...(domain !== undefined ? { domain } : {}),
       ...(rest[1] ? { spec: rest[1] } : {}),
       allowInsecureHttp: args.flags.has('allow-insecure-http'),
     };
-    const edited = await withVault(io, args, { unlock: true }, (vault) => editLocation(vault, rest[0]!, change));
-    print(io, edited, () => `Location ${rest[0]} is now ${edited.name} (${edited.display})`);
+    const edited = await withVault(io, args, { unlock: true }, async (vault) => {
+      const info = await editLocation(vault, rest[0]!, change);
+      warnAboutDomains(vault, io);
+      return info;
+    });
+    print(
+      io,
+      edited,
+      () =>
+        `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
+        (domain === undefined ? '' : '; the key shares were dealt again over the domains'),
+    );
     return 0;
   },
 };
@@ -40,7 +54,8 @@ export const login: Command = {
   summary:
     'the password (or key passphrase) of a location this device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)',
   async run(args, io) {
-    if (args.positional.length !== 1 || one(args, 'name') !== undefined) throw usageError(login);
+    if (args.positional.length !== 1 || one(args, 'name') !== undefined || one(args, 'domain') !== undefined)
+      throw usageError(login);
     const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, args.positional[0]!));
     print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
     return 0;

@@ -16,6 +16,7 @@ export const list: Command = {
           name: l.name,
           kind: l.kind,
           display: l.display,
+          domain: vault.domainLocations().find((d) => d.id === l.id)?.domain ?? null,
           // A location this device learned from the vault and has no credentials for yet.
           needsSignIn: vault.needsSignIn(l.id),
         })),
@@ -24,8 +25,13 @@ export const list: Command = {
     print(io, locations, () =>
       [
         table(
-          ['NAME', 'KIND', 'WHERE'],
-          locations.map((l) => [l.name, l.kind, l.needsSignIn ? `${l.display} (needs sign-in)` : l.display]),
+          ['NAME', 'KIND', 'DOMAIN', 'WHERE'],
+          locations.map((l) => [
+            l.name,
+            l.kind,
+            l.domain ?? '-',
+            l.needsSignIn ? `${l.display} (needs sign-in)` : l.display,
+          ]),
         ),
         ...locations
           .filter((l) => l.needsSignIn)

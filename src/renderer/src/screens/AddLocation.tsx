@@ -68,6 +68,7 @@ export function AddLocation({
   commit,
   words = ADD_WORDS,
   fixedName,
+  domains,
 }: {
   client: Client;
   taken: readonly string[];
@@ -77,7 +78,10 @@ export function AddLocation({
   words?: AddLocationWords;
   /** The location's name when it has one already (a new address for it): no name field. */
   fixedName?: string;
+  /** The vault's failure domains so far: a domain field is offered, with them as suggestions. */
+  domains?: readonly string[];
 }) {
+  const [domain, setDomain] = useState('');
   const [fields, setFields] = useState<LocationFields>(EMPTY_FIELDS);
   const [step, setStep] = useState<Step>({ kind: 'form' });
   const [invalid, setInvalid] = useState<{ field: FieldName; message: string } | null>(null);
@@ -144,7 +148,13 @@ export function AddLocation({
     setStep({ kind: 'adding', display });
     try {
       if (commit) await commit(location, hostKey, display, built.allowInsecureHttp);
-      else await client.api.addLocation({ location, ...(hostKey !== undefined ? { hostKey } : {}), ...allow });
+      else
+        await client.api.addLocation({
+          location,
+          ...(hostKey !== undefined ? { hostKey } : {}),
+          ...allow,
+          ...(domain.trim() !== '' ? { domain: domain.trim() } : {}),
+        });
       if (mine === attempt.current) onAdded(chosenName, display);
     } catch (e) {
       if (mine !== attempt.current) return;
@@ -580,6 +590,7 @@ export function AddLocation({
               )}
             </Field>
           ) : null}
+          {domains !== undefined ? <DomainField domains={domains} value={domain} onChange={setDomain} /> : null}
         </fieldset>
 
         {error ? <AddError message={error} /> : null}
@@ -687,5 +698,54 @@ function AddError({ message }: { message: string }) {
         detail
       )}
     </ErrorNote>
+  );
+}
+
+/**
+ * A location's failure domain: free text, with the vault's domains and the usual ones
+ * suggested. Locations in one domain count as one for "survive X" and "secret against Y".
+ */
+export function DomainField({
+  domains,
+  value,
+  onChange,
+}: {
+  domains: readonly string[];
+  value: string;
+  onChange: (domain: string) => void;
+}) {
+  const suggestions = [...new Set([...domains, 'home', 'office'])];
+  return (
+    <Field
+      label="Failure domain (optional)"
+      hint="Locations in the same building, or at the same provider, fail together: give them the same domain. The vault then counts them as one."
+    >
+      {(props) => (
+        <>
+          <input
+            {...props}
+            data-field="domain"
+            list="domain-suggestions"
+            value={value}
+            spellCheck={false}
+            autoComplete="off"
+            placeholder="none: it fails on its own"
+            onChange={(e) => onChange(e.target.value)}
+          />
+          <datalist id="domain-suggestions">
+            {suggestions.map((d) => (
+              <option key={d} value={d} />
+            ))}
+          </datalist>
+          <div className="domain-picks" role="group" aria-label="Same as another location">
+            {domains.map((d) => (
+              <button type="button" className="ghost small" key={d} onClick={() => onChange(d)}>
+                Same building or provider as {d}
+              </button>
+            ))}
+          </div>
+        </>
+      )}
+    </Field>
   );
 }

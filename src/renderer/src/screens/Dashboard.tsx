@@ -135,6 +135,11 @@ export function Dashboard({
         </dl>
       </section>
 
+      {status.domainWarnings.map((w) => (
+        <Note tone="warn" key={w}>
+          <span data-testid="domain-warning">Failure domains: {w}.</span>
+        </Note>
+      ))}
       {working ? <Spinner label={WORKING[working]} /> : null}
       {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
       {report ? (

@@ -8,7 +8,7 @@ import { isLocationName, LOCATION_NAME_RULE } from '../../../shared/location-kin
 import type { Client } from '../bridge/client';
 import { KIND_WORD } from '../ui/LocationTile';
 import { ErrorNote, Field, Modal, Spinner, errorText } from '../ui/ui';
-import { AddLocation } from './AddLocation';
+import { AddLocation, DomainField } from './AddLocation';
 
 export function EditLocation({
   client,
@@ -16,6 +16,7 @@ export function EditLocation({
   taken,
   onClose,
   onEdited,
+  domains = [],
 }: {
   client: Client;
   location: LocationStatus;
@@ -23,8 +24,12 @@ export function EditLocation({
   taken: readonly string[];
   onClose: () => void;
   onEdited: (name: string, display: string) => void;
+  /** The vault's failure domains (the domain field's suggestions). */
+  domains?: readonly string[];
 }) {
   const [name, setName] = useState(location.name);
+  const [domain, setDomain] = useState(location.domain ?? '');
+  const newDomain = domain.trim() !== (location.domain ?? '') ? domain.trim() : undefined;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [moving, setMoving] = useState(false);
@@ -40,12 +45,16 @@ export function EditLocation({
   const rename = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     event.stopPropagation();
-    if (nameProblem || newName === undefined) return;
+    if ((newName !== undefined && nameProblem) || (newName === undefined && newDomain === undefined)) return;
     setBusy(true);
     setError(null);
     try {
-      await client.api.editLocation({ name: location.name, newName });
-      onEdited(newName, location.display);
+      await client.api.editLocation({
+        name: location.name,
+        ...(newName !== undefined ? { newName } : {}),
+        ...(newDomain !== undefined ? { domain: newDomain } : {}),
+      });
+      onEdited(newName ?? location.name, location.display);
     } catch (e) {
       setError(errorText(e));
       setBusy(false);
@@ -97,6 +106,7 @@ export function EditLocation({
             />
           )}
         </Field>
+        <DomainField domains={domains.filter((d) => d !== location.domain)} value={domain} onChange={setDomain} />
         <p className="hint">
           Moved the disk, the server has a new address, or its password changed? Give its new address: nothing is
           copied, so it must already hold this location’s data (copy the folder there first to move it).
@@ -107,15 +117,31 @@ export function EditLocation({
           </ErrorNote>
         ) : null}
         <div className="actions">
-          {busy ? <Spinner label={`Renaming ${location.name}…`} /> : null}
+          {busy ? (
+            <Spinner
+              label={
+                newDomain !== undefined
+                  ? `Dealing the key shares again over the domains…`
+                  : `Renaming ${location.name}…`
+              }
+            />
+          ) : null}
           <button type="button" onClick={() => setMoving(true)} disabled={busy}>
             New address or password…
           </button>
           <button type="button" onClick={onClose} disabled={busy}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={busy || newName === undefined || nameProblem !== null}>
-            Rename
+          <button
+            type="submit"
+            className="primary"
+            disabled={
+              busy ||
+              (newName === undefined && newDomain === undefined) ||
+              (newName !== undefined && nameProblem !== null)
+            }
+          >
+            {newDomain !== undefined ? 'Save' : 'Rename'}
           </button>
         </div>
       </form>

@@ -640,11 +640,19 @@ function Placement({
             <thead>
               <tr>
                 <th scope="col">Shard</th>
-                {columns.map((name) => (
-                  <th scope="col" key={name}>
-                    {name}
-                  </th>
-                ))}
+                {columns.map((name) => {
+                  const domain = status.locations.find((l) => l.name === name)?.domain ?? null;
+                  return (
+                    <th scope="col" key={name}>
+                      {name}
+                      {domain === null ? null : (
+                        <span className="domain-tag" data-testid="column-domain">
+                          {domain}
+                        </span>
+                      )}
+                    </th>
+                  );
+                })}
               </tr>
             </thead>
             <tbody>

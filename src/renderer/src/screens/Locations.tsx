@@ -34,6 +34,7 @@ export function Locations({
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
   const [notice, setNotice] = useState<string | null>(null);
   const { vault, locations } = status;
+  const vaultDomains = [...new Set(locations.flatMap((l) => (l.domain === null ? [] : [l.domain])))];
   const offline = locations.filter((l) => !l.reachable && !l.signIn).length;
 
   const test = async (name: string): Promise<void> => {
@@ -143,6 +144,7 @@ export function Locations({
         <AddLocation
           client={client}
           taken={locations.map((l) => l.name)}
+          domains={vaultDomains}
           onClose={() => setAdding(false)}
           onAdded={(name, display) => {
             setAdding(false);
@@ -157,6 +159,7 @@ export function Locations({
         <EditLocation
           client={client}
           location={editing}
+          domains={vaultDomains}
           taken={locations.filter((l) => l.name !== editing.name).map((l) => l.name)}
           onClose={() => setEditing(null)}
           onEdited={(name, display) => {

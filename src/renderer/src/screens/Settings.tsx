@@ -7,6 +7,7 @@ import { PRESETS, locationsNeeded } from '../policy';
 import type { ThemeChoice } from '../theme';
 import { ErrorNote, Field, Note, errorText } from '../ui/ui';
 import { ChangeSafety } from './ChangeSafety';
+import { PrintKit } from './KitSheet';
 
 export function Settings({
   client,
@@ -30,6 +31,7 @@ export function Settings({
   const [settings, setSettings] = useState<BridgeSettings | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [printing, setPrinting] = useState(false);
   useEffect(() => {
     client.api.getSettings().then(setSettings, (e: unknown) => setError(errorText(e)));
   }, [client]);
@@ -81,6 +83,21 @@ export function Settings({
           </button>
         </div>
       </section>
+
+      <section className="card settings-section" aria-labelledby="kit-print-title">
+        <h2 id="kit-print-title">Recovery kit</h2>
+        <p className="muted">
+          A one-page kit with the vault id, its locations and their failure domains, the policy in plain words and what
+          to do on a new machine. No passphrase, password or key is on it, and the recovery code only as a blank to
+          write in.
+        </p>
+        <div className="setting">
+          <button type="button" onClick={() => setPrinting(true)}>
+            Print recovery kit
+          </button>
+        </div>
+      </section>
+      {printing ? <PrintKit client={client} onClose={() => setPrinting(false)} /> : null}
 
       <ChangePassphrase client={client} onNewKit={onNewKit} />
 

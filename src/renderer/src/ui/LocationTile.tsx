@@ -17,6 +17,15 @@ export function LocationTile({ location, children }: { location: LocationStatus;
       <div className="tile-head">
         <span className={`dot dot-${state}`} aria-hidden="true" />
         <h3>{location.name}</h3>
+        {location.domain === null ? null : (
+          <span
+            className="domain-tag"
+            data-testid="tile-domain"
+            title="Its failure domain: it fails together with the others here"
+          >
+            {location.domain}
+          </span>
+        )}
         {location.signIn ? (
           <Badge tone="warn">Needs sign-in</Badge>
         ) : (
