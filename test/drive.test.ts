@@ -144,6 +144,20 @@ describe('shardvault mount', () => {
     expect((await send('PROPFIND', '/', { headers: { depth: 'infinity' } })).status).toBe(403);
   });
 
+  it('refuses to MOVE or COPY a file over the folder that holds it (the source is kept)', async () => {
+    expect((await send('MKCOL', '/holder')).status).toBe(201);
+    expect((await send('PUT', '/holder/inner.txt', { body: 'keep me' })).status).toBe(201);
+    const dest = `http://${url.host}/holder`;
+    for (const method of ['MOVE', 'COPY']) {
+      const answer = await send(method, '/holder/inner.txt', { headers: { destination: dest, overwrite: 'T' } });
+      expect(answer.status, method).toBe(409);
+      const kept = await send('GET', '/holder/inner.txt');
+      expect(kept.status, method).toBe(200);
+      expect(kept.body.toString(), method).toBe('keep me');
+    }
+    expect((await send('DELETE', '/holder')).status).toBe(204);
+  });
+
   it('streams a Range from the middle of a file of several segments', async () => {
     const local = nodePath.join(root.path, 'ranged.bin');
     await writeRandomFile(local, 5 * SEGMENT + 123);

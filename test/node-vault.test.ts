@@ -103,7 +103,7 @@ describe('a vault with a node location', () => {
       runCli(args, { env: { SHARDVAULT_HOME: second, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
     expect((await as2(['open', '--location', folders[0]!, '--location', folders[1]!])).code).toBe(0);
     expect((await as2(['location', 'list'])).stdout).toMatch(
-      /nas +node +node\+https:\/\/127\.0\.0\.1:\d+ \(needs sign-in\)/,
+      /nas +node +- +node\+https:\/\/127\.0\.0\.1:\d+ \(needs sign-in\)/,
     );
     // No password opens a node: login says how a device joins instead of asking one.
     const login = await as2(['location', 'login', 'nas']);

@@ -518,6 +518,8 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
     if (name === '') throw new HttpError(403);
     if (to === name) throw new HttpError(403, 'source and destination are the same');
     if (within(to, name)) throw new HttpError(409, 'a folder cannot go inside itself');
+    // Overwriting a folder that holds the source would remove the source before it is read.
+    if (within(name, to)) throw new HttpError(409, 'the destination holds the source');
     const overwrite = (req.headers['overwrite'] ?? 'T').toString().toUpperCase();
     if (overwrite !== 'T' && overwrite !== 'F') throw new HttpError(400, 'bad Overwrite');
     const depth = req.headers['depth'] ?? 'infinity';

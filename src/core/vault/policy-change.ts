@@ -12,7 +12,7 @@
  *     the job's list is only the order of work.
  * A new coding written but not committed is garbage that repair collects.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { PolicyJobStatus } from '../../shared/api';
@@ -24,12 +24,15 @@ import { encodeManifest, type Manifest } from '../format/manifest';
 import { PATHS, shardHeader } from '../format/records';
 import { Channel } from './channel';
 import { domainKeyFor, placeInDomains } from './domains';
-import { fetchManifest, readSpecOf, removeObjects, unwrapShardKeys } from './files';
+import { fetchManifest, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes, writeShards, type ShardTarget } from './pipeline';
 import { checkPolicy, policyFromWords, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
+
+/** How far past v + 1 a re-coding's manifest version may land (chosen at random). */
+const RECODE_VERSION_SPREAD = 1 << 20;
 
 export type PolicyRequest =
   | { readonly survive: number; readonly secretAgainst: number }
@@ -254,7 +257,10 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
       `${away.map((l) => l.name).join(', ')} away: a new coding goes to every location`,
     );
   const keys = vault.requireKeys();
-  const version = file.version + 1;
+  // A version no earlier attempt used: a run cut short before its commit left a sealed
+  // manifest of its own (same name, size and hash, shards since collected) that a location
+  // could keep and serve in place of this one; at a fresh version it names nothing.
+  const version = Math.min(0xffffffff, file.version + 1 + randomInt(RECODE_VERSION_SPREAD));
   const start = randomBytes(1)[0]! % over.length;
   const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
   // Over failure domains first, as a new file is placed (files.ts storeFile, domains.ts).
@@ -266,7 +272,11 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
     target.data,
   );
   const geometry = { ...target, segmentSize: m.segmentSize };
-  const fileKey = new Uint8Array(randomBytes(32));
+  // A guarded file keeps its file key (bound to its KEK by the inner wrap): its nodes are asked
+  // once for it, and its new shard keys are wrapped for the version the KEK is bound to.
+  const old = await openFileKeys(vault, m);
+  const fileKey = m.guard ? new Uint8Array(old.fileKey) : new Uint8Array(randomBytes(32));
+  const shardKeyVersion = m.guard?.keyVersion ?? version;
   const shardKeys = Array.from({ length: target.total }, () => new Uint8Array(randomBytes(32)));
   const objects = Array.from({ length: target.total }, () => randomBytes(16).toString('hex'));
   const headers = objects.map((_, index) =>
@@ -275,7 +285,6 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   const targets: ShardTarget[] = homes.flatMap((copies, index) =>
     copies.map((id) => ({ index, node: vault.locationById(id)!.node, path: PATHS.shard(objects[index]!) })),
   );
-  const old = unwrapShardKeys(vault, m);
   let committing = false;
   try {
     // The old coding is read (and its hash checked) while the new one is written.
@@ -305,11 +314,13 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
       data: target.data,
       total: target.total,
       shardsVersion: version,
-      fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, file.id, version)),
+      fileKey: m.guard
+        ? rewrap(vault, m, { ...m, version }).fileKey
+        : wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, file.id, version)),
       shards: written.shards.map((s) => ({
         index: s.index,
         object: objects[s.index]!,
-        key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(file.id, version, s.index)),
+        key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(file.id, shardKeyVersion, s.index)),
         digest: s.digest,
         size: s.size,
         locations: homes[s.index]!,
