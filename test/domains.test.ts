@@ -14,6 +14,7 @@ import {
   domainWarnings,
   placeInDomains,
   policyFromDomains,
+  previewPolicy,
   readDomain,
   shareGroups,
   type DomainLocation,
@@ -195,5 +196,24 @@ describe('widening n after a location is added', () => {
     });
     expect(widerPolicy(p, 3)).toBeNull();
     expect(widerPolicy({ ...p, replicas: 2 }, 4)).toBeNull();
+  });
+});
+
+describe("the first run's preview over domains", () => {
+  it('gives k, n, t over the domains, or why not with what counting locations would cost', () => {
+    const usbNas = [
+      { name: 'usb', domain: 'home' },
+      { name: 'nas', domain: 'home' },
+      { name: 'cloud', domain: '' },
+    ];
+    const refused = previewPolicy(usbNas, 1, 1);
+    expect(refused.data).toBe(0);
+    expect(refused.problem).toMatch(/^2 domains can't both survive losing 1 and stay secret against 1/);
+    expect(refused.domainWarnings).toEqual([
+      'usb and nas are both in home: losing home loses 2 shards of each file; the vault survives losing 1',
+    ]);
+    const met = previewPolicy([...usbNas, { name: 'office', domain: ' ' }], 1, 1);
+    expect(met).toEqual({ data: 2, total: 4, threshold: 2, problem: null, domainWarnings: [] });
+    expect(previewPolicy([{ name: 'a', domain: 'x'.repeat(200) }, ...usbNas], 1, 1).problem).toMatch(/^domain /);
   });
 });
