@@ -14,6 +14,8 @@ export interface Parsed {
 
 const VALUE_OPTIONS = new Set([
   'location',
+  'wait',
+  'approvals',
   'data',
   'total',
   'threshold',
@@ -38,6 +40,7 @@ const VALUE_OPTIONS = new Set([
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',
+  'guarded',
   'force',
   'recovery',
   'deep',

@@ -26,6 +26,7 @@ export const ENGINE_ERRORS = {
   unavailable: { exit: 4, http: 503, meaning: 'not enough locations reachable to do the work' },
   busy: { exit: 5, http: 409, meaning: 'another process holds the profile' },
   verify: { exit: 6, http: 422, meaning: 'verify found a problem' },
+  approval: { exit: 7, http: 403, meaning: "a guarded file's opening waits for guardian approvals, or was denied" },
   'not-found': { exit: 1, http: 404, meaning: 'a named thing does not exist' },
   exists: { exit: 1, http: 409, meaning: 'a named thing exists and the caller did not ask to replace it' },
   corrupt: { exit: 1, http: 500, meaning: 'bytes from a location failed a check (tag, hash, length, format)' },

@@ -24,8 +24,12 @@ export interface ShardNodeServer {
   remove(): Promise<void>;
 }
 
-/** Starts a node over `dir` (a fresh folder when absent). */
-export async function startShardNode(dir?: string, extra: readonly string[] = []): Promise<ShardNodeServer> {
+/** Starts a node over `dir` (a fresh folder when absent), on `listen` (default any free port). */
+export async function startShardNode(
+  dir?: string,
+  extra: readonly string[] = [],
+  listen = '127.0.0.1:0',
+): Promise<ShardNodeServer> {
   ensureBuilt();
   const folder = dir ?? nodePath.join(await makeTempDir('node'), 'node');
   const proc = new ServerProcess('shardvault node', process.execPath, [
@@ -35,7 +39,7 @@ export async function startShardNode(dir?: string, extra: readonly string[] = []
     '--dir',
     folder,
     '--listen',
-    '127.0.0.1:0',
+    listen,
     ...extra,
   ]);
   let stderr = '';

@@ -3,20 +3,22 @@ import { fileBaseName, folderPrefix, isInFolder } from '../../shared/file-name';
 import { plural } from '../../shared/format';
 import { getFile } from '../../core/vault/files';
 import { getFolder } from '../../core/vault/folders';
-import { one } from '../args';
+import { integer, one } from '../args';
 import { expectArguments, type Command } from '../command';
 import { print, withVault } from '../context';
 
 export const get: Command = {
   name: 'get',
-  usage: 'NAME [--output PATH] [--force]',
+  usage: 'NAME [--output PATH] [--force] [--wait S]',
   summary:
     'default ./NAME; PATH may be a folder (PATH/NAME); an existing file is refused without --force; ' +
-    'NAME/ (a folder) is restored as PATH/<its last part> (PATH default ., made if missing)',
+    'NAME/ (a folder) is restored as PATH/<its last part> (PATH default ., made if missing); a guarded file ' +
+    'whose policy asks for approvals waits up to S seconds for them (default 300), then exits 7',
   async run(args, io) {
     expectArguments(args, 1, get);
     const name = args.positional[0]!;
     const force = args.flags.has('force');
+    const wait = integer(args, 'wait', 0, 86_400);
     const result = await withVault(io, args, { unlock: true }, async (vault) => {
       const files = vault.head().files;
       // NAME/, or a NAME that is no file but a folder: the folder.
@@ -24,7 +26,11 @@ export const get: Command = {
         name.endsWith('/') ||
         (!files.some((f) => f.name === name) && files.some((f) => isInFolder(f.name, folderPrefix(name))));
       if (folder) return { ...(await getFolder(vault, name, one(args, 'output') ?? '.', { force })), folder: true };
-      const got = await getFile(vault, name, one(args, 'output') ?? fileBaseName(name), { force });
+      const got = await getFile(vault, name, one(args, 'output') ?? fileBaseName(name), {
+        force,
+        ...(wait === undefined ? {} : { wait }),
+        say: (line) => io.err(`shardvault: ${line}`),
+      });
       return { ...got, files: 1, folder: false };
     });
     for (const p of result.problems)

@@ -16,6 +16,7 @@ import type { Command } from '../command';
 import { demo } from './demo';
 import { drill } from './drill';
 import { get } from './get';
+import { guard } from './guard';
 import { init } from './init';
 import { kit } from './kit';
 import { location } from './location';
@@ -30,6 +31,7 @@ import { placement } from './placement';
 import { policy } from './policy';
 import { put } from './put';
 import { repair } from './repair';
+import { approve, deny, requests } from './requests';
 import { rm } from './rm';
 import { serve } from './serve';
 import { settings } from './settings';
@@ -51,6 +53,10 @@ export const commands: readonly Command[] = [
   repair,
   log,
   location,
+  guard,
+  requests,
+  approve,
+  deny,
   drill,
   policy,
   kit,

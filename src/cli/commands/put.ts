@@ -16,17 +16,21 @@ import { print, withVault } from '../context';
 
 export const put: Command = {
   name: 'put',
-  usage: 'FILE|DIR [--name NAME] [--replace] [--survive X] [--happy N]',
+  usage: 'FILE|DIR [--name NAME] [--replace] [--survive X] [--happy N] [--guarded]',
   summary:
     'an existing NAME is refused without --replace; --survive: this file survives losing X locations ' +
     '(more parity); --happy: only if N locations can take shards (default k); a DIR is stored whole ' +
-    'under NAME/ (default its own name) in one commit, empty folders kept, symbolic links skipped',
+    'under NAME/ (default its own name) in one commit, empty folders kept, symbolic links skipped; ' +
+    "--guarded (a FILE): opening it also needs G of the vault's nodes (after guard setup)",
   async run(args, io) {
     expectArguments(args, 1, put);
     const path = args.positional[0]!;
     const name = one(args, 'name') ?? nodePath.basename(path);
     const st = await fs.stat(path).catch(() => null);
-    if (st?.isDirectory()) return putTree(args, io);
+    if (st?.isDirectory()) {
+      if (args.flags.has('guarded')) throw new UsageError('--guarded takes one FILE, not a folder');
+      return putTree(args, io);
+    }
     if (!st?.isFile()) throw new UsageError(`${path} is not a readable file or folder`);
     const surviveText = one(args, 'survive');
     if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
@@ -36,6 +40,7 @@ export const put: Command = {
     const entry = await withVault(io, args, { unlock: true }, (vault) =>
       putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
         replace: args.flags.has('replace'),
+        guarded: args.flags.has('guarded'),
         expectedSize: st.size,
         ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
         ...(happy !== undefined ? { happy } : {}),

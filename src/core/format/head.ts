@@ -102,8 +102,104 @@ export interface Head {
    * a location's own record is public and could lie (FORMAT.md). Null only in a version 1 head.
    */
   readonly kdf: VaultKdf | null;
+  /** The guard of guarded files (docs/GUARD.md), once `guard setup` ran; absent before. */
+  readonly guard?: HeadGuard;
   /** A change of policy whose files are still being re-coded (version 3 heads; absent when none). */
   readonly recode?: RecodeJob;
+}
+
+/** A node of the guard: its location, its index, P_i, its identity key and its TLS pin. */
+export interface HeadGuardMember {
+  readonly location: string;
+  readonly index: number;
+  readonly publicShare: Uint8Array;
+  readonly identityKey: Uint8Array;
+  readonly pin: string;
+}
+
+/** The guard's public record: P, G, the summed commitments, the policy and the nodes. */
+export interface HeadGuard {
+  readonly epoch: number;
+  readonly threshold: number;
+  readonly groupKey: Uint8Array;
+  readonly commitments: readonly Uint8Array[];
+  readonly approvals: number;
+  readonly guardians: readonly Uint8Array[];
+  readonly policyVersion: number;
+  readonly members: readonly HeadGuardMember[];
+}
+
+/** At most this many guard nodes (the DKG's own bound is larger). */
+export const MAX_GUARD_NODES = 64;
+const PIN = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+function guardToJson(g: HeadGuard): unknown {
+  return {
+    epoch: g.epoch,
+    threshold: g.threshold,
+    groupKey: toBase64(g.groupKey),
+    commitments: g.commitments.map(toBase64),
+    approvals: g.approvals,
+    guardians: g.guardians.map(toBase64),
+    policyVersion: g.policyVersion,
+    members: g.members.map((m) => ({
+      location: m.location,
+      index: m.index,
+      publicShare: toBase64(m.publicShare),
+      identityKey: toBase64(m.identityKey),
+      pin: m.pin,
+    })),
+  };
+}
+
+function readGuard(j: JsonReader, value: unknown): HeadGuard {
+  const g = j.object(value, 'guard', [
+    'epoch',
+    'threshold',
+    'groupKey',
+    'commitments',
+    'approvals',
+    'guardians',
+    'policyVersion',
+    'members',
+  ]);
+  const key = (v: unknown, field: string): Uint8Array => {
+    const b = j.base64(v, field, 32);
+    if (b.length !== 32) j.fail(field, 'must be 32 bytes');
+    return b;
+  };
+  const threshold = j.int(g['threshold'], 'guard.threshold', 2, MAX_GUARD_NODES);
+  const commitments = j
+    .array(g['commitments'], 'guard.commitments', MAX_GUARD_NODES)
+    .map((v, i) => key(v, `guard.commitments[${i}]`));
+  if (commitments.length !== threshold) j.fail('guard.commitments', 'must be G points');
+  const guardians = j
+    .array(g['guardians'], 'guard.guardians', MAX_GUARD_NODES)
+    .map((v, i) => key(v, `guard.guardians[${i}]`));
+  const members = j.array(g['members'], 'guard.members', MAX_GUARD_NODES).map((v, i) => {
+    const m = j.object(v, `guard.members[${i}]`, ['location', 'index', 'publicShare', 'identityKey', 'pin']);
+    const pin = j.string(m['pin'], `guard.members[${i}].pin`, 64);
+    if (!PIN.test(pin)) j.fail(`guard.members[${i}].pin`, 'must be SHA256: and 43 base64 characters');
+    return {
+      location: j.hex(m['location'], `guard.members[${i}].location`, ID_BYTES),
+      index: j.int(m['index'], `guard.members[${i}].index`, 1, 255),
+      publicShare: key(m['publicShare'], `guard.members[${i}].publicShare`),
+      identityKey: key(m['identityKey'], `guard.members[${i}].identityKey`),
+      pin,
+    };
+  });
+  if (members.length < threshold) j.fail('guard.members', 'fewer nodes than G');
+  if (new Set(members.map((m) => m.index)).size !== members.length) j.fail('guard.members', 'repeats an index');
+  return {
+    epoch: j.int(g['epoch'], 'guard.epoch', 1, 0xffffffff),
+    threshold,
+    groupKey: key(g['groupKey'], 'guard.groupKey'),
+    commitments,
+    approvals: j.int(g['approvals'], 'guard.approvals', 0, MAX_GUARD_NODES),
+    guardians,
+    policyVersion: j.int(g['policyVersion'], 'guard.policyVersion', 0, 0xffffffff),
+    members,
+  };
 }
 
 /**
@@ -147,6 +243,7 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
     updated: head.updated,
     deal: head.dealId,
     kdf: head.kdf && { ...head.kdf.params, salt: toBase64(head.kdf.salt) },
+    ...(head.guard ? { guard: guardToJson(head.guard) } : {}),
     ...(head.recode ? { recode: head.recode } : {}),
   };
   if (!head.kdf) throw new TypeError('encodeHead: a head is written with the vault KDF');
@@ -181,12 +278,16 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   const v3 = version === HEAD_FORMAT_VERSION || version === DOMAIN_HEAD_VERSION;
   const v4 = version === DOMAIN_HEAD_VERSION;
   const body = openJson(headerBytes, key, rest, 'vault head');
-  // Version 3 and later may also carry a re-coding job.
+  // Version 3 and later may carry a `guard` (guarded files' nodes; a head without one has no
+  // guard) and a re-coding job.
+  const guarded = v3 && typeof body === 'object' && body !== null && 'guard' in body;
   const withJob = v3 && typeof body === 'object' && body !== null && 'recode' in body;
   const o = j.object(
     body,
     'head',
-    v2 ? [...HEAD_FIELDS_V1, 'deal', 'kdf', ...(withJob ? ['recode'] : [])] : HEAD_FIELDS_V1,
+    v2
+      ? [...HEAD_FIELDS_V1, 'deal', 'kdf', ...(guarded ? ['guard'] : []), ...(withJob ? ['recode'] : [])]
+      : HEAD_FIELDS_V1,
   );
   const dealId = v2 ? j.nullable(o['deal'], (d) => j.hex(d, 'deal', DEAL_ID_BYTES)) : null;
   let kdf: VaultKdf | null = null;
@@ -264,6 +365,7 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     updated: j.time(o['updated'], 'updated'),
     dealId,
     kdf,
+    ...(guarded ? { guard: readGuard(j, o['guard']) } : {}),
     ...(withJob ? { recode: readRecodeJob(j, o['recode']) } : {}),
   };
 }

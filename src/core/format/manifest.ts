@@ -45,7 +45,7 @@ export interface Manifest {
   /** The manifest version the shards were written under (their headers bind it): moving or
    * re-keying a file makes a new manifest version over the same shard bytes. */
   readonly shardsVersion: number;
-  /** The file key wrapped under the vault's file-key wrapping key. */
+  /** The file key wrapped under the vault's file-key wrapping key (a guarded file: its inner wrap, wrapped). */
   readonly fileKey: Uint8Array;
   readonly shards: readonly ShardEntry[];
   /**
@@ -53,9 +53,21 @@ export interface Manifest {
    * own: a change of policy re-codes it with at least that much parity. Absent otherwise.
    */
   readonly survive?: number;
+  /** A guarded file (docs/GUARD.md): its point R, the guard epoch, the version its KEK is bound to. */
+  readonly guard?: ManifestGuard;
+}
+
+export interface ManifestGuard {
+  /** enc(R), 32 bytes (ristretto255). */
+  readonly point: Uint8Array;
+  readonly epoch: number;
+  /** The manifest version at the put: the KEK and the nodes' registration are bound to it. */
+  readonly keyVersion: number;
 }
 
 const WRAPPED_KEY_BYTES = 12 + 32 + 16;
+/** A guarded file key: the 60-byte inner wrap (under the KEK), wrapped again: 88 bytes. */
+const GUARDED_KEY_BYTES = 12 + WRAPPED_KEY_BYTES + 16;
 
 export function encodeManifest(m: Manifest, key: Uint8Array): Uint8Array {
   const body = {
@@ -69,6 +81,9 @@ export function encodeManifest(m: Manifest, key: Uint8Array): Uint8Array {
     shardsVersion: m.shardsVersion,
     fileKey: toBase64(m.fileKey),
     shards: m.shards.map((s) => ({ ...s, key: toBase64(s.key) })),
+    ...(m.guard
+      ? { guard: { point: toBase64(m.guard.point), epoch: m.guard.epoch, keyVersion: m.guard.keyVersion } }
+      : {}),
     ...(m.survive === undefined ? {} : { survive: m.survive }),
   };
   return sealJson(manifestHeader(m), key, body);
@@ -85,8 +100,10 @@ export function decodeManifest(
   }
   const j = new JsonReader(`manifest ${expect.fileId}-${expect.version}`);
   const body = openJson(headerBytes, key, rest, 'manifest');
+  const guarded = typeof body === 'object' && body !== null && 'guard' in body;
   const asked = typeof body === 'object' && body !== null && 'survive' in body;
   const o = j.object(body, 'manifest', [
+    ...(guarded ? ['guard'] : []),
     ...(asked ? ['survive'] : []),
     'name',
     'size',
@@ -101,8 +118,20 @@ export function decodeManifest(
   ]);
   const data = j.int(o['data'], 'data', 1, 255);
   const total = j.int(o['total'], 'total', data, 255);
-  const fileKey = j.base64(o['fileKey'], 'fileKey', WRAPPED_KEY_BYTES);
-  if (fileKey.length !== WRAPPED_KEY_BYTES) j.fail('fileKey', `must be ${WRAPPED_KEY_BYTES} bytes`);
+  const keyBytes = guarded ? GUARDED_KEY_BYTES : WRAPPED_KEY_BYTES;
+  const fileKey = j.base64(o['fileKey'], 'fileKey', keyBytes);
+  if (fileKey.length !== keyBytes) j.fail('fileKey', `must be ${keyBytes} bytes`);
+  let guard: ManifestGuard | undefined;
+  if (guarded) {
+    const g = j.object(o['guard'], 'guard', ['point', 'epoch', 'keyVersion']);
+    const point = j.base64(g['point'], 'guard.point', 32);
+    if (point.length !== 32) j.fail('guard.point', 'must be 32 bytes');
+    guard = {
+      point,
+      epoch: j.int(g['epoch'], 'guard.epoch', 1, 0xffffffff),
+      keyVersion: j.int(g['keyVersion'], 'guard.keyVersion', 1, header.version),
+    };
+  }
   const shards = j.array(o['shards'], 'shards', 255).map((v, i) => {
     const s = j.object(v, `shards[${i}]`, ['index', 'object', 'key', 'digest', 'size', 'locations']);
     const wrapped = j.base64(s['key'], `shards[${i}].key`, WRAPPED_KEY_BYTES);
@@ -132,6 +161,7 @@ export function decodeManifest(
     shardsVersion: j.int(o['shardsVersion'], 'shardsVersion', 1, header.version),
     fileKey,
     shards,
+    ...(guard ? { guard } : {}),
     ...(asked ? { survive: j.int(o['survive'], 'survive', 1, MAX_LOCATIONS) } : {}),
   };
 }

@@ -47,6 +47,12 @@ export const PATHS = {
   /** Where a put writes before it renames into place (every backend; garbage after a crash). */
   tempDir: 'tmp',
   temp: (random: string) => `tmp/${random}.part`,
+  /** A pending opening of a guarded file that needs guardian approvals (FORMAT.md, "Access requests"). */
+  requestsDir: 'requests',
+  request: (requestId: string) => `requests/${requestId}`,
+  /** A guardian's answer to one: an approval or a denial, one object per guardian. */
+  approvalsDir: 'approvals',
+  approval: (requestId: string, guardianKeyHex: string) => `approvals/${requestId}-${guardianKeyHex}`,
   /** The round trip object of a location test (vault/location-ops.ts). */
   probe: (random: string) => `tmp/probe-${random}`,
 } as const;
@@ -70,6 +76,8 @@ const NAME_SHAPES = {
   logDevice: `log/${ID}\\.device`,
   temp: 'tmp/[0-9a-f]{24}\\.part',
   probe: 'tmp/probe-[0-9a-f]{16}',
+  request: `requests/${ID}`,
+  approval: `approvals/${ID}-[0-9a-f]{64}`,
 } as const;
 const exactly = (shape: string): RegExp => new RegExp(`^${shape}$`);
 const DEVICE_HEAD = exactly(NAME_SHAPES.deviceHead);

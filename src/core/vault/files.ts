@@ -20,6 +20,7 @@ import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, sha
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
+import { guardFileKey, openGuardedKey, type ApprovalWait } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import { ShardDigest } from './pipeline/digest';
 import { pieceLength, segmentCount } from './pipeline/geometry';
@@ -61,6 +62,8 @@ export interface PutOptions {
   /** At least this many distinct locations must take shards (servers of happiness);
    * default the profile's setting, else k. */
   happy?: number;
+  /** A guarded file: its key also needs G of the vault's nodes (docs/GUARD.md). */
+  guarded?: boolean;
 }
 
 /** Where the shards of one request's files go: worked out once per request (put, put DIR). */
@@ -125,6 +128,7 @@ export async function putFile(
     const plan = await planPut(vault, opts);
     const stored = await storeFile(vault, plan, source, name, {
       used,
+      guarded: opts.guarded ?? false,
       onProgress: (done) => vault.emitProgress({ op: 'put', name, done, total: opts.expectedSize ?? done }),
     });
     // From here a head naming the file may reach some locations even if the commit then
@@ -148,7 +152,7 @@ export async function storeFile(
   plan: PutPlan,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
-  opts: { used: Set<string>; onProgress?: (done: number) => void; expectedSize?: number },
+  opts: { used: Set<string>; onProgress?: (done: number) => void; expectedSize?: number; guarded?: boolean },
 ): Promise<StoredFile> {
   const keys = vault.requireKeys();
   const { policy, happy, reachable, away, wanted } = plan;
@@ -185,6 +189,13 @@ export async function storeFile(
   const fileId = newId();
   const version = 1;
   const fileKey = new Uint8Array(randomBytes(32));
+  // A guarded file: R registered with every node first (a failure stores nothing), the file
+  // key wrapped under its KEK; that inner wrap is what the vault's wrapping key wraps.
+  const guarded = opts.guarded ? await guardFileKey(vault, fileId, version, fileKey) : null;
+  if (guarded && guarded.missed.length > 0)
+    vault.options.onWarning?.(
+      `${guarded.missed.join(', ')} did not register ${name}'s point: ${guarded.missed.length === 1 ? 'it' : 'they'} cannot help open it`,
+    );
   const shardKeys = Array.from({ length: policy.total }, () => new Uint8Array(randomBytes(32)));
   const objects = Array.from({ length: policy.total }, () => newId());
   const headers = objects.map((_, index) =>
@@ -237,7 +248,8 @@ export async function storeFile(
       total: policy.total,
       segmentSize: policy.segmentSize,
       shardsVersion: version,
-      fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, fileId, version)),
+      fileKey: wrapKey(keys.fileWrap, guarded?.inner ?? fileKey, fileKeyAad(vault.vaultId, fileId, version)),
+      ...(guarded ? { guard: guarded.guard } : {}),
       shards: written.shards.map((s) => ({
         index: s.index,
         object: objects[s.index]!,
@@ -472,17 +484,54 @@ export async function fetchManifest(vault: Vault, file: FileRef): Promise<Manife
   );
 }
 
-export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
-  const keys = vault.requireKeys();
-  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
-  const shardKeys = m.shards.map((s) => {
+/**
+ * The version a manifest's shard keys are wrapped for: its own, or for a guarded file the one
+ * its KEK is bound to (a new manifest version rewraps only the outer file key, without the nodes).
+ */
+export const shardKeyVersion = (m: Manifest): number => m.guard?.keyVersion ?? m.version;
+
+function shardKeysUnder(m: Manifest, fileKey: Uint8Array): (Uint8Array | null)[] {
+  return m.shards.map((s) => {
     try {
-      return unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, m.version, s.index), `shard ${s.index} key`);
+      return unwrapKey(fileKey, s.key, shardKeyAad(m.fileId, shardKeyVersion(m), s.index), `shard ${s.index} key`);
     } catch {
       return null;
     }
   });
-  return { fileKey, shardKeys };
+}
+
+/** The keys of an ordinary file; a guarded one needs its nodes (`openFileKeys`). */
+export function unwrapShardKeys(vault: Vault, m: Manifest): { fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] } {
+  if (m.guard)
+    throw new ShardvaultError(
+      'permission',
+      `${m.name} is guarded: reading its shards needs its nodes, and this operation does not ask them yet`,
+    );
+  const keys = vault.requireKeys();
+  const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  return { fileKey, shardKeys: shardKeysUnder(m, fileKey) };
+}
+
+/** The keys of any file: a guarded one asks G of its nodes (guard.ts), naming any that lied. */
+export async function openFileKeys(
+  vault: Vault,
+  m: Manifest,
+  waiting: ApprovalWait = {},
+): Promise<{ fileKey: Uint8Array; shardKeys: (Uint8Array | null)[] }> {
+  if (!m.guard) return unwrapShardKeys(vault, m);
+  const keys = vault.requireKeys();
+  const inner = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  try {
+    const opened = await openGuardedKey(vault, m, inner, waiting);
+    if (opened.liars.length > 0)
+      vault.options.onWarning?.(
+        `${opened.liars.join(', ')} answered for ${m.name} with a partial whose proof failed: ` +
+          `${opened.liars.length === 1 ? 'it lies' : 'they lie'}; opened with ${opened.used.join(', ')}`,
+      );
+    return { fileKey: opened.fileKey, shardKeys: shardKeysUnder(m, opened.fileKey) };
+  } finally {
+    wipe(inner);
+  }
 }
 
 export function headersOf(vault: Vault, m: Manifest): Uint8Array[] {
@@ -554,7 +603,7 @@ export async function getFile(
   vault: Vault,
   name: string,
   output: string,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean } & ApprovalWait = {},
 ): Promise<{ output: string; problems: ShardProblem[] }> {
   return vault.audited('get', name, async (used) => {
     const file = findFile(vault.head(), name);
@@ -562,7 +611,7 @@ export async function getFile(
     const existing = await fs.stat(target).catch(() => null);
     if (existing?.isDirectory()) throw new UsageError(`${target} is a folder; give a file path`);
     if (existing && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to overwrite it)`);
-    return { output: target, problems: await readFileTo(vault, file, target, used) };
+    return { output: target, problems: await readFileTo(vault, file, target, used, undefined, opts) };
   });
 }
 
@@ -576,10 +625,11 @@ export async function readFileTo(
   target: string,
   used: Set<string>,
   onProgress?: (done: number) => void,
+  waiting: ApprovalWait = {},
 ): Promise<ShardProblem[]> {
   const name = file.name;
   const m = await fetchManifest(vault, file);
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  const { fileKey, shardKeys } = await openFileKeys(vault, m, waiting);
   const temp = nodePath.join(
     nodePath.dirname(target),
     `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
@@ -674,6 +724,15 @@ export function rewrap(
 ): Manifest {
   const keys = vault.requireKeys();
   const fileKey = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
+  // A guarded file: only the outer wrap (of its inner wrap) follows the version; its shard keys
+  // stay bound to the version its KEK is bound to, so no node is asked.
+  if (m.guard) {
+    try {
+      return { ...next, fileKey: wrapKey(wrapping, fileKey, fileKeyAad(vault.vaultId, next.fileId, next.version)) };
+    } finally {
+      wipe(fileKey);
+    }
+  }
   try {
     return {
       ...next,
@@ -965,7 +1024,8 @@ export async function checkCopies(
   const whole = (c: CopyState): boolean => deep || remembered(c) || also(c);
   const worth = copies.filter((c) => c.location && (remembered(c) || c.state === 'ok'));
   if (worth.length === 0) return;
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  // A guarded file's shards open with its key: verify asks its nodes like any opening.
+  const { fileKey, shardKeys } = await openFileKeys(vault, m);
   try {
     const queues = new Map<string, CopyState[]>();
     for (const c of worth) {

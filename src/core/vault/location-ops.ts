@@ -26,8 +26,8 @@ import {
   type LocationSecrets,
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
-import { fetchManifest, readSpecOf, rewrap, unwrapShardKeys } from './files';
-import { askKeyPassphrases, nameSpecs, pinHostKeys } from './locations';
+import { fetchManifest, openFileKeys, readSpecOf, rewrap } from './files';
+import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
 import { rebuildShards } from './pipeline/rebuild';
 import { domainField, domainKeyFor, placeInDomains, readDomain } from './domains';
 import { survivesLosses } from './policy';
@@ -67,7 +67,7 @@ export async function addLocation(
       vault.options.askKeyPassphrase,
       engineConfig().env,
     );
-    const p = parsed!;
+    const p = sharedDeviceKey(vault, parsed!);
     used.add(p.name);
     const id = randomBytes(16).toString('hex');
     const raw = createNode(p, p.secrets, { env: engineConfig().env });
@@ -175,7 +175,7 @@ export async function editLocation(
         vault.options.askKeyPassphrase,
         engineConfig().env,
       );
-      const parsed = p!;
+      const parsed = sharedDeviceKey(vault, p!, existing.id);
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
       const raw = createNode(parsed, parsed.secrets, { env: engineConfig().env });
@@ -356,7 +356,7 @@ async function moveShardsOff(
       taken.set(target.id, (taken.get(target.id) ?? 0) + 1);
       return { index: s.index, location: target };
     });
-    const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+    const { fileKey, shardKeys } = await openFileKeys(vault, m);
     try {
       await rebuildShards(
         readSpecOf(vault, m, shardKeys),
@@ -545,4 +545,18 @@ export async function testLocation(
 // eslint-disable-next-line @typescript-eslint/require-await -- a put takes an async stream
 async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
+/**
+ * A node location added (or signed in to with a new code) takes the device key this device
+ * enrolled at its other node locations: one key signs the guard's requests, and every node
+ * must know it (docs/GUARD.md).
+ */
+function sharedDeviceKey(vault: Vault, p: NamedSpec, except: string | null = null): NamedSpec {
+  if (p.kind !== 'node' || !p.secrets?.deviceKey) return p;
+  const others = vault.profileLocations().filter((l) => l.kind === 'node' && l.sealedSecrets && l.id !== except);
+  if (others.length === 0) return p;
+  const credentials = vault.openedCredentials();
+  const key = others.map((l) => credentials.get(l.id)?.deviceKey).find((k) => k !== undefined);
+  return key === undefined ? p : { ...p, secrets: { ...p.secrets, deviceKey: key } };
 }

@@ -46,7 +46,7 @@ function byCodeUnits(a: string, b: string): number {
 }
 
 function contentOf(h: Head): string {
-  return JSON.stringify([h.generation, h.dealId, h.policy, h.locations, h.files, h.tombstones]);
+  return JSON.stringify([h.generation, h.dealId, h.policy, h.locations, h.files, h.tombstones, h.guard ?? null]);
 }
 
 /** Whether `a` wins the name over `b`. */

@@ -23,7 +23,7 @@ import type { FileRef, Head, Policy, RecodeJob } from '../format/head';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { PATHS, shardHeader } from '../format/records';
 import { Channel } from './channel';
-import { fetchManifest, readSpecOf, removeObjects, unwrapShardKeys } from './files';
+import { fetchManifest, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes } from './pipeline/read';
@@ -259,7 +259,11 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
   const homes = placeShards(target.total, Math.min(policy.replicas, order.length), order);
   const geometry = { ...target, segmentSize: m.segmentSize };
-  const fileKey = new Uint8Array(randomBytes(32));
+  // A guarded file keeps its file key (bound to its KEK by the inner wrap): its nodes are asked
+  // once for it, and its new shard keys are wrapped for the version the KEK is bound to.
+  const old = await openFileKeys(vault, m);
+  const fileKey = m.guard ? new Uint8Array(old.fileKey) : new Uint8Array(randomBytes(32));
+  const shardKeyVersion = m.guard?.keyVersion ?? version;
   const shardKeys = Array.from({ length: target.total }, () => new Uint8Array(randomBytes(32)));
   const objects = Array.from({ length: target.total }, () => randomBytes(16).toString('hex'));
   const headers = objects.map((_, index) =>
@@ -268,7 +272,6 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   const targets: ShardTarget[] = homes.flatMap((copies, index) =>
     copies.map((id) => ({ index, node: vault.locationById(id)!.node, path: PATHS.shard(objects[index]!) })),
   );
-  const old = unwrapShardKeys(vault, m);
   let committing = false;
   try {
     // The old coding is read (and its hash checked) while the new one is written.
@@ -298,11 +301,13 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
       data: target.data,
       total: target.total,
       shardsVersion: version,
-      fileKey: wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, file.id, version)),
+      fileKey: m.guard
+        ? rewrap(vault, m, { ...m, version }).fileKey
+        : wrapKey(keys.fileWrap, fileKey, fileKeyAad(vault.vaultId, file.id, version)),
       shards: written.shards.map((s) => ({
         index: s.index,
         object: objects[s.index]!,
-        key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(file.id, version, s.index)),
+        key: wrapKey(fileKey, shardKeys[s.index]!, shardKeyAad(file.id, shardKeyVersion, s.index)),
         digest: s.digest,
         size: s.size,
         locations: homes[s.index]!,

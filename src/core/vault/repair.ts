@@ -39,7 +39,7 @@ import {
   healthOf,
   holdings,
   readSpecOf,
-  unwrapShardKeys,
+  openFileKeys,
 } from './files';
 import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline/rebuild';
@@ -138,7 +138,8 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
         leftover.some((l) => l.index === c.index && l.stagedFor === c.locationId && c.stagedFor === null);
       // A plain repair opens the copies a get or a deep check found damaged; --deep every copy.
       await checkCopies(vault, m, copies, known, opts.deep, (c) => leftover.includes(c) || atHome(c));
-      const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+      // A guarded file's repair needs its key: it asks its nodes like any opening.
+      const { fileKey, shardKeys } = await openFileKeys(vault, m);
       try {
         const before = healthOf(vault, m, copies);
         const broken = copies.filter((c) => c.location && (c.state === 'missing' || c.state === 'corrupt'));

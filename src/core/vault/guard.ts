@@ -1,0 +1,329 @@
+/**
+ * Guarded files in the vault (docs/GUARD.md): the node locations as a guard, its setup, and
+ * the KEK of a guarded file at put and at get. The engine layer (../guard) does the
+ * cryptography; this file finds the nodes (the vault's `node` locations, pinned as the sealed
+ * head records them), signs as this device (the one key every node location of this device
+ * enrolled) and keeps the guard's public record in the sealed head.
+ */
+import { openWithNonce, sealWithNonce } from '../crypto/aead';
+import { concat, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
+import { ShardvaultError, UsageError } from '../errors';
+import type { HeadGuard } from '../format/head';
+import type { Manifest, ManifestGuard } from '../format/manifest';
+import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
+import { GuardRefusal } from '../guard/errors';
+import { GuardFault } from '../guard/errors';
+import { ShardNodeClient } from '../storage/shardnode/client';
+import { parseNodeSpec } from '../storage/shardnode/spec';
+import { nodeGuardTransport } from './guard-transport';
+import { waitForApprovals } from './guard-requests';
+import type { Vault } from './vault';
+
+/** The inner wrap's AAD: "SVGK" ‖ vaultId ‖ fileId ‖ u32be(keyVersion) (docs/FORMAT.md). */
+export const guardKeyAad = (vaultId: string, fileId: string, keyVersion: number): Uint8Array =>
+  concat(utf8('SVGK'), fromHex(vaultId, 'vaultId', 16), fromHex(fileId, 'fileId', 16), u32be(keyVersion));
+
+/** The inner wrap of a file key under its KEK: 12 + 32 + 16 = 60 bytes. */
+export const GUARDED_INNER_BYTES = 60;
+
+export interface GuardSession {
+  readonly coordinator: Coordinator;
+  readonly device: DeviceSigner;
+  readonly devicePublicKey: Uint8Array;
+  close(): Promise<void>;
+}
+
+/** This device's signer and a client per node location (each pinned by its profile SPEC). */
+export function session(vault: Vault, guard: HeadGuard | undefined): GuardSession {
+  const nodes = vault.profileLocations().filter((l) => l.kind === 'node');
+  if (nodes.length === 0)
+    throw new UsageError('this vault has no node locations (shardvault node serve, then location add)');
+  const credentials = vault.openedCredentials();
+  const seeds = new Set<string>();
+  const clients = new Map<string, ShardNodeClient>();
+  for (const l of nodes) {
+    const seed = credentials.get(l.id)?.deviceKey;
+    if (!seed) continue; // needs sign-in on this device: unreachable for the guard
+    seeds.add(seed);
+    const { address } = parseNodeSpec(l.spec);
+    const member = guard?.members.find((m) => m.location === l.id);
+    if (member !== undefined && member.pin !== address.fingerprint)
+      throw new ShardvaultError(
+        'corrupt',
+        `${l.name}: its pin differs from the one the sealed head records for the guard`,
+      );
+    clients.set(l.id, new ShardNodeClient({ address, deviceKey: seed, enrolCode: null, timeoutMs: 15_000 }));
+  }
+  if (seeds.size === 0) throw new UsageError('no node location of this vault is enrolled on this device');
+  if (seeds.size > 1)
+    throw new UsageError(
+      'the node locations of this device were enrolled with different device keys (added before guarded files); ' +
+        'remove and add them again',
+    );
+  const device = deviceSigner(new Uint8Array(Buffer.from([...seeds][0]!, 'base64url')));
+  const coordinator = new Coordinator(
+    nodeGuardTransport((id) => clients.get(id)),
+    device,
+    vault.vaultId,
+  );
+  return {
+    coordinator,
+    device,
+    devicePublicKey: device.publicKey,
+    async close() {
+      await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    },
+  };
+}
+
+/** The Coordinator's view of the head's guard. */
+export function groupOf(vaultId: string, g: HeadGuard): GuardGroup {
+  return {
+    vaultId,
+    epoch: g.epoch,
+    threshold: g.threshold,
+    groupKey: g.groupKey,
+    commitments: g.commitments,
+    members: g.members.map((m) => ({
+      index: m.index,
+      identityKey: m.identityKey,
+      publicShare: m.publicShare,
+      nodeId: m.location,
+    })),
+  };
+}
+
+const locationName = (vault: Vault, id: string): string =>
+  vault.profileLocations().find((l) => l.id === id)?.name ?? id;
+
+/** The node ids in a message replaced by the locations' names. */
+function named(vault: Vault, text: string): string {
+  let out = text;
+  for (const l of vault.profileLocations()) out = out.split(l.id).join(l.name);
+  return out;
+}
+
+export interface GuardSetupResult {
+  readonly threshold: number;
+  readonly nodes: readonly string[];
+  /** Node losses a guarded file survives: nodes − G. */
+  readonly survives: number;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * `guard setup --threshold G`: a DKG over every node location (all must answer); the sealed
+ * head then records P, G, the commitments, the first policy and each node. Refused while a
+ * guarded file exists (its KEK is bound to the key it would replace).
+ */
+export async function guardSetup(
+  vault: Vault,
+  threshold: number,
+  isGuarded: (m: Manifest) => boolean,
+  manifests: () => Promise<Manifest[]>,
+): Promise<GuardSetupResult> {
+  if (!Number.isInteger(threshold) || threshold < 2) throw new UsageError('--threshold G: G is at least 2');
+  const head = vault.head();
+  if (head.guard !== undefined && (await manifests()).some(isGuarded))
+    throw new UsageError('guarded files exist: a new guard setup would lock them out; remove them first');
+  const nodes = vault.profileLocations().filter((l) => l.kind === 'node');
+  if (nodes.length < threshold)
+    throw new UsageError(
+      `--threshold ${threshold} needs at least ${threshold} node locations; this vault has ${nodes.length}`,
+    );
+  const s = session(vault, undefined);
+  try {
+    const members = await Promise.all(
+      nodes.map(async (l) => {
+        try {
+          return { nodeId: l.id, identityKey: await s.coordinator.identityOf(l.id) };
+        } catch (err) {
+          throw new ShardvaultError(
+            'unavailable',
+            `${l.name} did not answer: ${(err as Error).message}; every node must`,
+          );
+        }
+      }),
+    );
+    const epoch = (head.guard?.epoch ?? 0) + 1;
+    let group: GuardGroup;
+    try {
+      group = await s.coordinator.run(s.coordinator.planSetup(members, threshold, epoch), members);
+    } catch (err) {
+      if (err instanceof GuardFault)
+        throw new ShardvaultError('corrupt', `guard setup aborted: ${named(vault, err.message)}`);
+      throw new ShardvaultError(
+        (err as ShardvaultError).code ?? 'unavailable',
+        `guard setup aborted: ${named(vault, (err as Error).message)}`,
+      );
+    }
+    const record: HeadGuard = {
+      epoch,
+      threshold,
+      groupKey: group.groupKey,
+      commitments: group.commitments,
+      approvals: 0,
+      guardians: [s.devicePublicKey],
+      policyVersion: 1,
+      members: group.members.map((m) => ({
+        location: m.nodeId,
+        index: m.index,
+        publicShare: m.publicShare,
+        identityKey: m.identityKey,
+        pin: parseNodeSpec(nodes.find((l) => l.id === m.nodeId)!.spec).address.fingerprint,
+      })),
+    };
+    await vault.commit((h) => ({ ...h, guard: record }));
+    const survives = nodes.length - threshold;
+    const x = vault.policySurvives();
+    const warnings =
+      survives < x
+        ? [
+            `a guarded file survives losing ${survives} of the ${nodes.length} nodes, fewer than the ${x} ` +
+              `locations the vault survives: with fewer than ${threshold} nodes left, guarded files cannot be opened`,
+          ]
+        : [];
+    return { threshold, nodes: nodes.map((l) => l.name), survives, warnings };
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * At put: R and its KEK for a new guarded file, R registered with every node, and the file key
+ * wrapped under the KEK (the inner wrap; the caller wraps it again as any file key).
+ */
+export async function guardFileKey(
+  vault: Vault,
+  fileId: string,
+  keyVersion: number,
+  fileKey: Uint8Array,
+): Promise<{ inner: Uint8Array; guard: ManifestGuard; missed: readonly string[] }> {
+  const g = vault.head().guard;
+  if (g === undefined)
+    throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
+  const s = session(vault, g);
+  try {
+    const { point, kek, missed } = await s.coordinator.register(groupOf(vault.vaultId, g), fileId, keyVersion);
+    try {
+      const inner = sealWithNonce(kek, fileKey, guardKeyAad(vault.vaultId, fileId, keyVersion));
+      return {
+        inner,
+        guard: { point, epoch: g.epoch, keyVersion },
+        missed: missed.map((id) => locationName(vault, id)),
+      };
+    } finally {
+      wipe(kek);
+    }
+  } catch (err) {
+    if (err instanceof ShardvaultError) throw new ShardvaultError(err.code, named(vault, err.message));
+    throw err;
+  } finally {
+    await s.close();
+  }
+}
+
+export interface GuardOpening {
+  /** The file key (the inner wrap opened). */
+  readonly fileKey: Uint8Array;
+  readonly used: readonly string[];
+  readonly liars: readonly string[];
+  readonly unreachable: readonly string[];
+}
+
+export interface ApprovalWait {
+  /** Seconds to wait for guardian approvals when the policy asks for them (default 300). */
+  readonly wait?: number;
+  /** Progress for the user ("1 of 2 approvals"). */
+  readonly say?: (line: string) => void;
+}
+
+/**
+ * At get: asks G nodes for the KEK of a guarded manifest and opens the inner wrap. When the
+ * nodes want guardian approvals, the request is published on the locations (guard-requests.ts)
+ * and this waits for them up to `wait` seconds, then fails with code `approval` (exit 7).
+ */
+export async function openGuardedKey(
+  vault: Vault,
+  m: Manifest,
+  inner: Uint8Array,
+  waiting: ApprovalWait = {},
+): Promise<GuardOpening> {
+  const g = vault.head().guard;
+  const mg = m.guard;
+  if (mg === undefined) throw new TypeError('openGuardedKey: not a guarded manifest');
+  if (g === undefined || g.epoch !== mg.epoch)
+    throw new ShardvaultError(
+      'corrupt',
+      `${m.name} is guarded under guard epoch ${mg.epoch}, which this vault's head does not hold`,
+    );
+  const s = session(vault, g);
+  try {
+    let opened;
+    const file = { fileId: m.fileId, version: mg.keyVersion, point: mg.point };
+    const group = groupOf(vault.vaultId, g);
+    try {
+      const request = s.coordinator.newRequest(file);
+      try {
+        opened = await s.coordinator.open(group, request);
+      } catch (err) {
+        if (!(err instanceof GuardRefusal && err.reason === 'approvals')) throw err;
+        const approvals = await waitForApprovals(vault, m, request, g, waiting);
+        opened = await s.coordinator.open(group, s.coordinator.newRequest(file, request.requestId), approvals);
+      }
+    } catch (err) {
+      if (err instanceof ShardvaultError && err.code === 'approval') throw err;
+      const why = named(vault, (err as Error).message);
+      throw new ShardvaultError(
+        (err as ShardvaultError).code ?? 'unavailable',
+        `${m.name} is guarded: it opens with ${g.threshold} of the vault's ${g.members.length} nodes; ${why}`,
+      );
+    }
+    try {
+      const fileKey = openWithNonce(
+        opened.kek,
+        inner,
+        guardKeyAad(vault.vaultId, m.fileId, mg.keyVersion),
+        'guarded file key',
+      );
+      return {
+        fileKey,
+        used: opened.used.map((id) => locationName(vault, id)),
+        liars: opened.liars.map((id) => locationName(vault, id)),
+        unreachable: opened.unreachable.map((id) => locationName(vault, id)),
+      };
+    } finally {
+      wipe(opened.kek);
+    }
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * `guard policy --approvals g`: every node of the guard takes the new g (the guardians stay);
+ * the head records it. A policy that already asks for approvals needs them to change, which
+ * the CLI does not gather yet.
+ */
+export async function guardPolicy(vault: Vault, approvals: number): Promise<{ approvals: number; guardians: number }> {
+  const g = vault.head().guard;
+  if (g === undefined)
+    throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
+  if (!Number.isInteger(approvals) || approvals < 0 || approvals > g.guardians.length)
+    throw new UsageError(`--approvals g: 0 to the ${g.guardians.length} guardians`);
+  if (g.approvals > 0)
+    throw new UsageError(`the policy asks for ${g.approvals} approvals to change itself; this is not built yet`);
+  const s = session(vault, g);
+  try {
+    const change = s.coordinator.newPolicyChange(g.guardians, approvals, g.policyVersion + 1);
+    try {
+      await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, []);
+    } catch (err) {
+      throw new ShardvaultError((err as ShardvaultError).code ?? 'unavailable', named(vault, (err as Error).message));
+    }
+    await vault.commit((h) => ({ ...h, guard: { ...h.guard!, approvals, policyVersion: g.policyVersion + 1 } }));
+    return { approvals, guardians: g.guardians.length };
+  } finally {
+    await s.close();
+  }
+}

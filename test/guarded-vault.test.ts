@@ -1,0 +1,238 @@
+// Guarded files end to end through the CLI, with real node processes on loopback: a vault
+// over two folders and three nodes, `guard setup --threshold 2`; `put --guarded` before the
+// setup exits 2; a guarded file opens with nodes {1,2}, {2,3} (node 1 stopped: routed around)
+// and {1,3}, and not with one node (a plain error naming the guard); with every node stopped
+// the passphrase and both folders do not open it, while an ordinary file still opens. The
+// sealed head and the manifest carry what FORMAT.md says (read back with the vault key).
+import * as nodePath from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
+import { startShardNode, type ShardNodeServer } from './servers/shardnode';
+import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
+
+const PASS = 'guarded vault passphrase';
+let root: TempRoot;
+let home: string;
+const nodes: (ShardNodeServer | null)[] = [null, null, null];
+const ports: number[] = [];
+const dirs: string[] = [];
+let folders: string[] = [];
+
+const cli = (args: string[]): Promise<CliResult> =>
+  runCli(args, { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+let home2 = '';
+/** A second device of the owner's (its own profile), which the approval tests ask from. */
+const as2 = (args: string[]): Promise<CliResult> =>
+  runCli(args, { env: { SHARDVAULT_HOME: home2, SHARDVAULT_PASSPHRASE: PASS }, timeoutMs: 60_000 });
+
+async function stop(i: number): Promise<void> {
+  expect(await nodes[i]!.stop()).toBe(0);
+  nodes[i] = null;
+}
+async function restart(i: number): Promise<void> {
+  nodes[i] = await startShardNode(dirs[i], [], `127.0.0.1:${ports[i]}`);
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  root = await TempRoot.create('shardvault-guarded-');
+  home = await root.dir('home');
+  folders = [await root.dir('folder-a'), await root.dir('folder-b')];
+  for (let i = 0; i < 3; i++) {
+    const n = await startShardNode();
+    nodes[i] = n;
+    ports.push(parseNodeSpec(n.spec).address.port);
+    dirs.push(n.dir);
+  }
+  const init = await cli([
+    'init',
+    '--location',
+    `${folders[0]}#a`,
+    '--location',
+    `${folders[1]}#b`,
+    '--data',
+    '2',
+    '--total',
+    '3',
+    '--threshold',
+    '2',
+    '--insecure-kdf-cost',
+    '10',
+  ]);
+  expect(init.code, init.stderr).toBe(0);
+  for (let i = 0; i < 3; i++) {
+    const add = await cli(['location', 'add', `${nodes[i]!.spec}#n${i + 1}`]);
+    expect(add.code, add.stderr).toBe(0);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n?.stop();
+  await root?.cleanup();
+});
+
+describe('guarded files over three nodes, G = 2', () => {
+  const guarded = { path: '', sha: '' };
+  const plain = { path: '', sha: '' };
+  const getBackAs = async (
+    run: (args: string[]) => Promise<CliResult>,
+    name: string,
+  ): Promise<{ r: CliResult; out: string }> => {
+    const out = nodePath.join(await root.dir(`out-${Math.random().toString(36).slice(2)}`), name);
+    return { r: await run(['get', name, '--output', out]), out };
+  };
+  const getBack = (name: string): Promise<{ r: CliResult; out: string }> => getBackAs(cli, name);
+
+  it('refuses put --guarded before guard setup (exit 2)', async () => {
+    const dir = await root.dir('in');
+    guarded.path = nodePath.join(dir, 'guarded.bin');
+    guarded.sha = await writeRandomFile(guarded.path, 200_000);
+    plain.path = nodePath.join(dir, 'plain.bin');
+    plain.sha = await writeRandomFile(plain.path, 100_000);
+    const put = await cli(['put', guarded.path, '--guarded']);
+    expect(put.code).toBe(2);
+    expect(put.stderr).toMatch(/guard setup --threshold G first/);
+  });
+
+  it('sets up the guard over the three nodes', async () => {
+    const setup = await cli(['guard', 'setup', '--threshold', '2', '--json']);
+    expect(setup.code, setup.stderr).toBe(0);
+    expect(parseJson<{ threshold: number; nodes: string[]; survives: number }>(setup)).toMatchObject({
+      threshold: 2,
+      nodes: ['n1', 'n2', 'n3'],
+      survives: 1,
+    });
+    const one = await cli(['guard', 'setup', '--threshold', '1']);
+    expect(one.code).toBe(2);
+  }, 60_000);
+
+  it('puts a guarded file and an ordinary one; the guarded one opens with nodes 1 and 2', async () => {
+    const put = await cli(['put', guarded.path, '--guarded']);
+    expect(put.code, put.stderr).toBe(0);
+    expect((await cli(['put', plain.path])).code).toBe(0);
+    const { r, out } = await getBack('guarded.bin');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(out)).toBe(guarded.sha);
+  }, 60_000);
+
+  it('a second device signed in to each node with a fresh code opens it too', async () => {
+    home2 = await root.dir('home2');
+    expect((await as2(['open', '--location', folders[0]!, '--location', folders[1]!])).code).toBe(0);
+    const before = await getBackAs(as2, 'guarded.bin');
+    expect(before.r.code).not.toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const issued = await runCli(['node', 'new-code', '--dir', dirs[i]!]);
+      expect(issued.code, issued.stderr).toBe(0);
+      const edit = await as2(['location', 'edit', `n${i + 1}`, issued.stdout.trim()]);
+      expect(edit.code, edit.stderr).toBe(0);
+    }
+    const { r, out } = await getBackAs(as2, 'guarded.bin');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(out)).toBe(guarded.sha);
+  }, 90_000);
+
+  it('verifies and repairs a guarded file by asking its nodes', async () => {
+    const verify = await cli(['verify', '--deep']);
+    expect(verify.code, verify.stderr).toBe(0);
+    const repair = await cli(['repair']);
+    expect(repair.code, repair.stderr).toBe(0);
+  }, 60_000);
+
+  it('a policy change re-codes a guarded file, which still opens with its nodes', async () => {
+    const change = await cli(['policy', 'set', '--data', '3', '--total', '5', '--threshold', '2']);
+    expect(change.code, change.stderr).toBe(0);
+    const { r, out } = await getBack('guarded.bin');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(out)).toBe(guarded.sha);
+    const placement = await cli(['placement', 'guarded.bin', '--json']);
+    expect(placement.code, placement.stderr).toBe(0);
+    // Re-coded to the new policy: five shards where there were three.
+    expect(parseJson<{ shards: unknown[] }>(placement).shards).toHaveLength(5);
+  }, 90_000);
+
+  it('refuses a second setup while a guarded file exists', async () => {
+    const again = await cli(['guard', 'setup', '--threshold', '2']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/guarded files exist/);
+  }, 60_000);
+
+  it('routes around a stopped node (2 and 3), and opens with 1 and 3', async () => {
+    await stop(0);
+    const a = await getBack('guarded.bin');
+    expect(a.r.code, a.r.stderr).toBe(0);
+    expect(await sha256File(a.out)).toBe(guarded.sha);
+    await stop(1);
+    await restart(0);
+    const b = await getBack('guarded.bin');
+    expect(b.r.code, b.r.stderr).toBe(0);
+    expect(await sha256File(b.out)).toBe(guarded.sha);
+  }, 60_000);
+
+  it('does not open with one node: a plain error naming the guard', async () => {
+    await stop(0);
+    const { r } = await getBack('guarded.bin');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /guarded\.bin is guarded: it opens with 2 of the vault's 3 nodes; only 1 of 2 nodes answered/,
+    );
+    expect(r.stderr).toMatch(/unreachable: n1, n2/);
+  }, 60_000);
+
+  it('the passphrase and both folders without the nodes do not open it', async () => {
+    await stop(2);
+    const { r } = await getBack('guarded.bin');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/guarded\.bin is guarded: .*only 0 of 2 nodes answered/);
+    const status = parseJson<{ locations: { name: string; reachable: boolean }[] }>(await cli(['status', '--json']));
+    expect(status.locations.filter((l) => l.reachable).map((l) => l.name)).toEqual(['a', 'b']);
+  }, 60_000);
+
+  it('with approvals: the second device waits, the guardian approves, it opens', async () => {
+    for (const i of [0, 1, 2]) await restart(i);
+    const policy = await cli(['guard', 'policy', '--approvals', '1']);
+    expect(policy.code, policy.stderr).toBe(0);
+    const out = nodePath.join(await root.dir('out-approved'), 'guarded.bin');
+    const waiting = as2(['get', 'guarded.bin', '--output', out, '--wait', '40']);
+    const id = await pendingRequest();
+    const approve = await cli(['approve', id]);
+    expect(approve.code, approve.stderr).toBe(0);
+    const got = await waiting;
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stderr).toMatch(/0 of 1 approvals/);
+    expect(got.stderr).toMatch(/1 of 1 approvals/);
+    expect(await sha256File(out)).toBe(guarded.sha);
+  }, 90_000);
+
+  it('without an approval the get exits 7 after --wait; a denial ends the wait with 7', async () => {
+    const late = await getBackAs((a) => as2([...a, '--wait', '1']), 'guarded.bin');
+    expect(late.r.code).toBe(7);
+    expect(late.r.stderr).toMatch(/guarded\.bin needs 1 guardian approval: 0 of 1 after 1 s/);
+    const out = nodePath.join(await root.dir('out-denied'), 'guarded.bin');
+    const waiting = as2(['get', 'guarded.bin', '--output', out, '--wait', '40']);
+    const id = await pendingRequest(late.r.stderr);
+    expect((await cli(['deny', id])).code).toBe(0);
+    const got = await waiting;
+    expect(got.code).toBe(7);
+    expect(got.stderr).toMatch(new RegExp(`request ${id} was denied`));
+    // The guardian's own request: its own approval never counts.
+    const own = await getBackAs((a) => cli([...a, '--wait', '1']), 'guarded.bin');
+    expect(own.r.code).toBe(7);
+  }, 90_000);
+});
+
+/** The id of the newest pending request the guardian sees, other than one named in `not`. */
+async function pendingRequest(not = ''): Promise<string> {
+  for (let tries = 0; tries < 60; tries++) {
+    const list = await cli(['requests', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    const pending = parseJson<{ id: string; approvals: number; denied: boolean; file: string }[]>(list).filter(
+      (r) => !not.includes(r.id) && !r.denied && r.approvals === 0,
+    );
+    if (pending.length > 0) {
+      expect(pending.at(-1)!.file).toBe('guarded.bin');
+      return pending.at(-1)!.id;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('no pending request appeared');
+}
