@@ -22,18 +22,11 @@ import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
 import { guardFileKey, openGuardedKey, type ApprovalWait } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
-import {
-  pieceLength,
-  readShards,
-  segmentBytes,
-  segmentCount,
-  rebuildShards,
-  ShardDigest,
-  writeShards,
-  type ReadSpec,
-  type ShardProblem,
-  type ShardTarget,
-} from './pipeline';
+import { ShardDigest } from './pipeline/digest';
+import { pieceLength, segmentCount } from './pipeline/geometry';
+import { readShards, segmentBytes, type ReadSpec, type ShardProblem } from './pipeline/read';
+import { rebuildShards } from './pipeline/rebuild';
+import { writeShards, type ShardTarget } from './pipeline/write';
 import { domainKeyFor, placeInDomains } from './domains';
 import { survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';

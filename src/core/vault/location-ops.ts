@@ -28,7 +28,7 @@ import {
 import { CheckedNode, readVaultRecord } from './checked-node';
 import { fetchManifest, freshManifestVersion, openFileKeys, readSpecOf, rewrap } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
-import { rebuildShards } from './pipeline';
+import { rebuildShards } from './pipeline/rebuild';
 import { domainField, domainKeyFor, placeInDomains, readDomain } from './domains';
 import { survivesLosses } from './policy';
 import { runRecode, setPolicy } from './policy-change';

@@ -26,7 +26,8 @@ import { Channel } from './channel';
 import { fetchManifest, freshManifestVersion, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
-import { readShards, segmentBytes, writeShards, type ShardTarget } from './pipeline';
+import { readShards, segmentBytes } from './pipeline/read';
+import { writeShards, type ShardTarget } from './pipeline/write';
 import { checkPolicy, placeShards, policyFromWords, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 
