@@ -20,7 +20,7 @@ import { LocalFolderNode } from '../src/core/storage/local';
 import type { StorageNode } from '../src/core/storage/node';
 import { S3Node } from '../src/core/storage/s3/node';
 import { SftpNode } from '../src/core/storage/sftp';
-import { WebDavNode } from '../src/core/storage/webdav';
+import { WebDavNode } from '../src/core/storage/webdav/node';
 import { startApache } from '../test/servers/apache';
 import { startRclone } from '../test/servers/rclone';
 import { startS3rver } from '../test/servers/s3rver';

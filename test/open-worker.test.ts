@@ -18,7 +18,7 @@ import {
   type OpenResult,
 } from '../src/core/vault/open-segment';
 import { SegmentSealer } from '../src/core/vault/seal-segment';
-import type { ShardProblem } from '../src/core/vault/pipeline';
+import type { ShardProblem } from '../src/core/vault/pipeline/read';
 import {
   ensureBuilt,
   exists,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardvaultError } from '../src/core/errors';
 import { LocalFolderNode } from '../src/core/storage/local';
 import type { StorageNode } from '../src/core/storage/node';
-import { writeShards } from '../src/core/vault/pipeline';
+import { writeShards } from '../src/core/vault/pipeline/write';
 
 let root: string;
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/core/errors';
 import { parseSpec, requirePrivateTransport } from '../src/core/storage/open';
 import { displayRemote, isLoopbackHost, parseRemoteSpec } from '../src/core/storage/url';
-import { WebDavNode, type WebDavOptions } from '../src/core/storage/webdav';
+import { WebDavNode, type WebDavOptions } from '../src/core/storage/webdav/node';
 import { toBridgeError } from '../src/shared/ipc';
 import { hasCredentials, redactCredentials, redactCredentials as redact } from '../src/shared/redact';
 

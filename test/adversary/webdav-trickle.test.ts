@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError } from '../../src/core/errors';
-import { WebDavNode } from '../../src/core/storage/webdav';
+import { WebDavNode } from '../../src/core/storage/webdav/node';
 import { appendCase } from './ledger';
 
 const TIMEOUT_MS = 400; // the node's silence timeout; the whole-answer deadline is 4× this

@@ -3,7 +3,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, type ShardvaultError } from '../../src/core/errors';
 import { readObject } from '../../src/core/storage/node';
-import { WebDavNode } from '../../src/core/storage/webdav';
+import { WebDavNode } from '../../src/core/storage/webdav/node';
 import { startApache, type ApacheServer } from '../servers/apache';
 import { mountTmpfs } from '../servers/process';
 import {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, type ShardvaultError } from '../../src/core/errors';
-import { WebDavNode } from '../../src/core/storage/webdav';
+import { WebDavNode } from '../../src/core/storage/webdav/node';
 import { startRclone, type RcloneServer } from '../servers/rclone';
 import {
   closedPort,

@@ -11,7 +11,7 @@ import type { FileRef } from '../format/head';
 import { Channel } from '../vault/channel';
 import { moveName } from '../vault/folders';
 import { fetchManifest, putFile, readSpecOf, removeFile, unwrapShardKeys } from '../vault/files';
-import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline';
+import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline/read';
 import type { Vault } from '../vault/vault';
 
 export interface DriveFile {

@@ -23,7 +23,7 @@ import { isLocationName, LOCATION_NAME_RULE } from '../../shared/location-kinds'
 import { redactCredentials } from '../../shared/redact';
 import { UsageError } from '../errors';
 import type { SftpOptions } from './sftp';
-import type { WebDavOptions } from './webdav';
+import type { WebDavOptions } from './webdav/session';
 
 export type RemoteSpec =
   | { readonly kind: 'sftp'; readonly name: string | null; readonly options: SftpOptions }

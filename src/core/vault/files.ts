@@ -2,7 +2,7 @@
  * File operations over an unlocked vault: put, get, rm, ls, placement, verify, and reading
  * the audit log. Each is an access request, audited on the locations.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { AccessRequest, FileEntry, Health, PlacementReport, ShardState, VerifyReport } from '../../shared/api';
@@ -22,18 +22,11 @@ import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
 import { guardFileKey, openGuardedKey, type ApprovalWait } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
-import {
-  pieceLength,
-  readShards,
-  segmentBytes,
-  segmentCount,
-  rebuildShards,
-  ShardDigest,
-  writeShards,
-  type ReadSpec,
-  type ShardProblem,
-  type ShardTarget,
-} from './pipeline';
+import { ShardDigest } from './pipeline/digest';
+import { pieceLength, segmentCount } from './pipeline/geometry';
+import { readShards, segmentBytes, type ReadSpec, type ShardProblem } from './pipeline/read';
+import { rebuildShards } from './pipeline/rebuild';
+import { writeShards, type ShardTarget } from './pipeline/write';
 import { domainKeyFor, placeInDomains } from './domains';
 import { survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';
@@ -759,6 +752,21 @@ export function rewrap(
 }
 
 // ------------------------------------------------------------------ rm
+
+/** How far past v + 1 a fresh manifest version may land (chosen at random). */
+const FRESH_VERSION_SPREAD = 1 << 20;
+
+/**
+ * The version of a manifest that replaces version `current` of a file with a new placement or
+ * coding (a re-coding, shards moved off a leaving location): one no earlier attempt used. A
+ * run cut short before its commit leaves a sealed manifest of its own (same name, size and
+ * hash, its shards since collected) that a location could keep and serve in place of the
+ * committed one; at a version chosen at random above `current` it names nothing the head
+ * refers to. Versions need not be consecutive (docs/FORMAT.md).
+ */
+export function freshManifestVersion(current: number): number {
+  return Math.min(0xffffffff, current + 1 + randomInt(FRESH_VERSION_SPREAD));
+}
 
 /** Deletes a file version's shard copies and manifest (only the names its manifest makes). */
 export async function removeObjects(vault: Vault, file: FileRef): Promise<void> {

@@ -38,7 +38,7 @@ import {
   type PutOptions,
   type StoredFile,
 } from './files';
-import type { ShardProblem } from './pipeline';
+import type { ShardProblem } from './pipeline/read';
 import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */

@@ -26,9 +26,9 @@ import {
   type LocationSecrets,
 } from '../storage/open';
 import { CheckedNode, readVaultRecord } from './checked-node';
-import { fetchManifest, openFileKeys, readSpecOf, rewrap } from './files';
+import { fetchManifest, freshManifestVersion, openFileKeys, readSpecOf, rewrap } from './files';
 import { askKeyPassphrases, nameSpecs, pinHostKeys, type NamedSpec } from './locations';
-import { rebuildShards } from './pipeline';
+import { rebuildShards } from './pipeline/rebuild';
 import { domainField, domainKeyFor, placeInDomains, readDomain } from './domains';
 import { survivesLosses } from './policy';
 import { runRecode, setPolicy } from './policy-change';
@@ -365,7 +365,9 @@ async function moveShardsOff(
     } finally {
       wipe(fileKey, ...shardKeys);
     }
-    const version = file.version + 1;
+    // A version no earlier attempt used (freshManifestVersion): a move cut short before its
+    // commit leaves no manifest a location could serve in place of this one.
+    const version = freshManifestVersion(file.version);
     const next: Manifest = {
       ...m,
       version,

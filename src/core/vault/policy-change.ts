@@ -12,7 +12,7 @@
  *     the job's list is only the order of work.
  * A new coding written but not committed is garbage that repair collects.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { PolicyJobStatus } from '../../shared/api';
@@ -24,15 +24,13 @@ import { encodeManifest, type Manifest } from '../format/manifest';
 import { PATHS, shardHeader } from '../format/records';
 import { Channel } from './channel';
 import { domainKeyFor, placeInDomains } from './domains';
-import { fetchManifest, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
+import { fetchManifest, freshManifestVersion, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
-import { readShards, segmentBytes, writeShards, type ShardTarget } from './pipeline';
+import { readShards, segmentBytes } from './pipeline/read';
+import { writeShards, type ShardTarget } from './pipeline/write';
 import { checkPolicy, policyFromWords, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
-
-/** How far past v + 1 a re-coding's manifest version may land (chosen at random). */
-const RECODE_VERSION_SPREAD = 1 << 20;
 
 export type PolicyRequest =
   | { readonly survive: number; readonly secretAgainst: number }
@@ -260,7 +258,7 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   // A version no earlier attempt used: a run cut short before its commit left a sealed
   // manifest of its own (same name, size and hash, shards since collected) that a location
   // could keep and serve in place of this one; at a fresh version it names nothing.
-  const version = Math.min(0xffffffff, file.version + 1 + randomInt(RECODE_VERSION_SPREAD));
+  const version = freshManifestVersion(file.version);
   const start = randomBytes(1)[0]! % over.length;
   const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
   // Over failure domains first, as a new file is placed (files.ts storeFile, domains.ts).

@@ -42,7 +42,7 @@ import {
   openFileKeys,
 } from './files';
 import { decodeManifest } from '../format/manifest';
-import { rebuildShards } from './pipeline';
+import { rebuildShards } from './pipeline/rebuild';
 import type { Location, Vault } from './vault';
 
 export const GARBAGE_AGE_MS = 60 * 60 * 1000;

@@ -2,7 +2,7 @@
 import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
 import { displayWebDav, INSECURE_HTTP, plainHttpPasswordHost, plainHttpRefusal } from '../url';
-import type { WebDavOptions } from '../webdav';
+import type { WebDavOptions } from '../webdav/node';
 import { field, type LocationKind, nameSuffix, readRemote, remoteNode, webAddress, withPassword } from './kind';
 
 const options = (spec: string): WebDavOptions => readRemote(spec, 'webdav').options;
@@ -52,7 +52,7 @@ export const webdav = {
   open(spec, secrets) {
     const remote = options(spec);
     return remoteNode('webdav', displayWebDav(remote), async () => {
-      const { WebDavNode } = await import('../webdav');
+      const { WebDavNode } = await import('../webdav/node');
       return new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 });
     });
   },
