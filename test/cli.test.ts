@@ -192,7 +192,9 @@ describe('init', () => {
         segmentSize: SEGMENT,
       },
       survives: 2,
-      locations: v.locations.map((l, i) => ({ name: `loc${i + 1}`, kind: 'local', display: l })),
+      // No failure domains given: none, and X counts locations.
+      survivesDomains: null,
+      locations: v.locations.map((l, i) => ({ name: `loc${i + 1}`, kind: 'local', display: l, domain: null })),
       madeFolders: [],
       recoveryCode: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
       fingerprint: expect.stringMatching(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){7}$/) as unknown,
