@@ -35,6 +35,7 @@ import {
   spkiFingerprint,
 } from '../storage/shardnode/protocol';
 import { UsageError } from '../errors';
+import { syncDirectory } from '../storage/local';
 import { pem, selfSignedCertificate } from './cert';
 
 const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
@@ -50,6 +51,8 @@ export async function writePrivate(path: string, data: string | Uint8Array): Pro
     await handle.close();
   }
   await fs.rename(temp, path);
+  // The rename is durable only once its folder is (a custodian's key share, the node's keys).
+  await syncDirectory(nodePath.dirname(path));
 }
 
 /** A file of DIR, or null when missing; never through a link. */

@@ -376,17 +376,7 @@ export class LocalFolderNode implements StorageNode {
   }
 
   private async syncDir(dir: string): Promise<void> {
-    // A rename is durable only once its directory is; some filesystems refuse fsync on a
-    // directory (EINVAL, EISDIR on a few), and they do not need it.
-    let handle;
-    try {
-      handle = await fs.open(dir, fsConstants.O_RDONLY | DIRECTORY | NOFOLLOW);
-      await handle.sync();
-    } catch {
-      // best effort, see above
-    } finally {
-      await handle?.close().catch(() => undefined);
-    }
+    await syncDirectory(dir);
   }
 
   private foreign(path: string, st: Stats, wanted: string, outcome = 'not followed'): ForeignObjectError {
@@ -434,4 +424,20 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 
 function isCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/**
+ * Makes a rename in `dir` durable: fsync of the directory itself, never through a link. Some
+ * filesystems refuse fsync on a directory (EINVAL, EISDIR on a few), and they do not need it.
+ */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await fs.open(dir, fsConstants.O_RDONLY | DIRECTORY | NOFOLLOW);
+    await handle.sync();
+  } catch {
+    // best effort, see above
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
 }
