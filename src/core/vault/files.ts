@@ -144,6 +144,31 @@ export async function putFile(
 }
 
 /**
+ * Where one file's shards go (a new file, or a re-coding): the location order starts at a
+ * random present location, so files spread over all locations when there are more than n,
+ * with away locations last, so they are a shard's home only when the present ones don't
+ * suffice (that shard then waits on a present location: staged.ts); shards go over failure
+ * domains first, never more in one domain than the file can lose (domains.ts).
+ */
+export function placeFile(
+  vault: Vault,
+  present: readonly Location[],
+  away: readonly Location[],
+  geometry: { readonly total: number; readonly data: number; readonly replicas: number },
+): { order: string[]; homes: string[][] } {
+  const start = randomBytes(1)[0]! % Math.max(1, present.length);
+  const order = [...present.slice(start), ...present.slice(0, start), ...away].map((l) => l.id);
+  const homes = placeInDomains(
+    geometry.total,
+    Math.min(geometry.replicas, order.length),
+    order,
+    domainKeyFor(vault.domainLocations()),
+    geometry.data,
+  );
+  return { order, homes };
+}
+
+/**
  * Stores one file's shards and manifest as `plan` says; no head names it yet. On failure
  * nothing it stored is left behind.
  */
@@ -157,19 +182,7 @@ export async function storeFile(
   const keys = vault.requireKeys();
   const { policy, happy, reachable, away, wanted } = plan;
   const used = opts.used;
-  // A random starting point spreads files over all locations when there are more than n;
-  // away locations come last, so they are a shard's home only when the present ones don't
-  // suffice, and then that shard waits on a present location (staged.ts).
-  const start = randomBytes(1)[0]! % Math.max(1, reachable.length);
-  const order = [...reachable.slice(start), ...reachable.slice(0, start), ...away].map((l) => l.id);
-  // Over failure domains first, and never more in one domain than the file can lose (domains.ts).
-  const homes = placeInDomains(
-    policy.total,
-    Math.min(policy.replicas, order.length),
-    order,
-    domainKeyFor(vault.domainLocations()),
-    policy.data,
-  );
+  const { order, homes } = placeFile(vault, reachable, away, policy);
   const placed = stageAway(homes, new Set(reachable.map((l) => l.id)), order);
   let survives = survivesLosses(
     placed.map((copies) => copies.map((c) => c.host)),

@@ -23,8 +23,15 @@ import type { FileRef, Head, Policy, RecodeJob } from '../format/head';
 import { encodeManifest, type Manifest } from '../format/manifest';
 import { PATHS, shardHeader } from '../format/records';
 import { Channel } from './channel';
-import { domainKeyFor, placeInDomains } from './domains';
-import { fetchManifest, freshManifestVersion, openFileKeys, readSpecOf, removeObjects, rewrap } from './files';
+import {
+  fetchManifest,
+  freshManifestVersion,
+  openFileKeys,
+  placeFile,
+  readSpecOf,
+  removeObjects,
+  rewrap,
+} from './files';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes } from './pipeline/read';
@@ -259,16 +266,8 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   // manifest of its own (same name, size and hash, shards since collected) that a location
   // could keep and serve in place of this one; at a fresh version it names nothing.
   const version = freshManifestVersion(file.version);
-  const start = randomBytes(1)[0]! % over.length;
-  const order = [...over.slice(start), ...over.slice(0, start)].map((l) => l.id);
-  // Over failure domains first, as a new file is placed (files.ts storeFile, domains.ts).
-  const homes = placeInDomains(
-    target.total,
-    Math.min(policy.replicas, order.length),
-    order,
-    domainKeyFor(vault.domainLocations()),
-    target.data,
-  );
+  // Placed as a new file is (files.ts placeFile): over failure domains first.
+  const { homes } = placeFile(vault, over, [], { ...target, replicas: policy.replicas });
   const geometry = { ...target, segmentSize: m.segmentSize };
   // A guarded file keeps its file key (bound to its KEK by the inner wrap): its nodes are asked
   // once for it, and its new shard keys are wrapped for the version the KEK is bound to.
