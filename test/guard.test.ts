@@ -618,6 +618,10 @@ describe('re-sharing keeps P', () => {
     const again = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, policy);
     const approval = Coordinator.approveSession(guardian, again, w.clock.now + 60_000);
     const group2 = await w.coordinator.run(again, guardNodes(w.nodes), [approval]);
+    expect(await w.coordinator.commit(again.setupId, ['a', 'b', 'c', 'd'])).toEqual({
+      done: ['a', 'b', 'c', 'd'],
+      failed: [],
+    });
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
     expect(group2.members.map((m) => m.nodeId)).toEqual(['a', 'b', 'c', 'd']);
     // The app registers the files put before with the node that joined.
@@ -648,7 +652,12 @@ describe('re-sharing keeps P', () => {
     const session = w.coordinator.planReshare(group, ['a', 'c'], guardNodes(w.nodes.slice(1)), 2, FIRST);
     const group2 = await w.coordinator.run(session, guardNodes(w.nodes));
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
+    // Staged only: a keeps its share until the app commits the new set.
+    expect(storedShare(w.nodes[0]!)).toBeDefined();
+    expect((await w.coordinator.commit(session.setupId, ['a', 'b', 'c', 'd'])).failed).toEqual([]);
     expect(storedShare(w.nodes[0]!)).toBeUndefined();
+    // Asked again, the commit answers the same (the app may repeat it after a crash).
+    expect((await w.coordinator.commit(session.setupId, ['a', 'b'])).failed).toEqual([]);
     const put = await w.coordinator.register(group2, FILE_A, 1);
     w.down.add('a');
     const opened = await w.coordinator.open(
@@ -656,6 +665,42 @@ describe('re-sharing keeps P', () => {
       w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
     );
     expect(toHex(opened.kek)).toBe(toHex(put.kek));
+  });
+
+  it('a re-sharing cut short before its commit leaves the old set working, untouched', async () => {
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const before = first.map((n) => storedShare(n)!.share);
+    const session = w.coordinator.planReshare(group, ['a', 'b', 'c'], guardNodes(w.nodes), 2, FIRST);
+    const group2 = await w.coordinator.run(session, guardNodes(w.nodes));
+    // The app "crashed" here: no commit. Every old node still holds and uses its old share.
+    expect(first.map((n) => storedShare(n)!.share)).toEqual(before);
+    expect(storedShare(w.nodes[3]!)).toBeUndefined();
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    for (const down of ['a', 'b', 'c']) {
+      w.down.clear();
+      w.down.add(down);
+      const opened = await w.coordinator.open(group, w.coordinator.newRequest(file));
+      expect(toHex(opened.kek)).toBe(toHex(put.kek));
+    }
+    w.down.clear();
+    // A commit of a session never staged is refused; the real one switches every node.
+    expect(await w.byId.get('a')!.handle('dkg-commit', { setupId: 'ab'.repeat(16) })).toMatchObject({
+      ok: false,
+      reason: 'dkg',
+    });
+    expect((await w.coordinator.commit(session.setupId, ['a', 'b', 'c', 'd'])).failed).toEqual([]);
+    expect(first.map((n) => storedShare(n)!.share)).not.toEqual(before);
+    expect(await w.coordinator.registerPoint(group2, file, ['d'])).toEqual([]);
+    w.down.add('a');
+    w.down.add('b');
+    const opened = await w.coordinator.open(group2, w.coordinator.newRequest(file));
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+    // The old group's record no longer opens: its shares are gone.
+    w.down.clear();
+    await expect(w.coordinator.open(group, w.coordinator.newRequest(file))).rejects.toThrow(/lying/);
   });
 
   it('a node refuses a re-sharing that gives it another public share than it holds', async () => {

@@ -278,6 +278,19 @@ export class Coordinator {
     });
   }
 
+  /**
+   * After a re-sharing ran and the app recorded the new set durably: each node in `nodeIds`
+   * puts its staged share in use (or retires its old one). Returns the nodes that confirmed;
+   * the others keep their old state until asked again (their ids stay in the head's record).
+   */
+  async commit(setupId: string, nodeIds: readonly string[]): Promise<{ done: string[]; failed: string[] }> {
+    const results = await Promise.allSettled(nodeIds.map((id) => this.call(id, 'dkg-commit', { setupId })));
+    return {
+      done: nodeIds.filter((_, i) => results[i]!.status === 'fulfilled'),
+      failed: nodeIds.filter((_, i) => results[i]!.status === 'rejected'),
+    };
+  }
+
   /** The approval a guardian gives to a re-sharing session. */
   static approveSession(guardian: DeviceSigner, session: DkgSession, expiry: number): Approval {
     const digest = changeApprovalDigest(

@@ -222,6 +222,10 @@ export class Custodian {
           .map((m, i) => readConfirmation(r, m, `confirmations[${i}]`));
         return this.finish(r.hex(o.setupId, 'setupId', 16), round2, confirmations);
       }
+      case 'dkg-commit': {
+        const o = r.object(body, 'body', ['setupId']);
+        return this.commit(r.hex(o.setupId, 'setupId', 16));
+      }
       case 'register': {
         const o = r.object(body, 'body', ['registration']);
         return this.register(readRegistration(r, o.registration, 'registration'));
@@ -275,6 +279,7 @@ export class Custodian {
     const raw = await this.readJson('state');
     if (raw === undefined) return undefined;
     const r = new WireReader('custodian state');
+    if (typeof raw === 'object' && raw !== null && (raw as { retired?: unknown }).retired === true) return undefined;
     const o = r.object(raw, 'state', [
       'retired',
       'vaultId',
@@ -318,25 +323,7 @@ export class Custodian {
   }
 
   private writeState(s: State): Promise<void> {
-    return this.writeJson('state', {
-      retired: false,
-      vaultId: s.vaultId,
-      epoch: s.epoch,
-      threshold: s.threshold,
-      index: s.index,
-      share: toBase64(encodeScalar(s.share)),
-      group: {
-        commitments: s.group.commitments.map(toBase64),
-        members: s.group.members.map((m) => ({
-          index: m.index,
-          identityKey: toBase64(m.identityKey),
-          publicShare: toBase64(m.publicShare),
-        })),
-      },
-      guardians: s.guardians.map(toBase64),
-      approvals: s.approvals,
-      policyVersion: s.policyVersion,
-    });
+    return this.writeJson('state', stateToJson(s));
   }
 
   private async requireState(vaultId: string): Promise<State> {
@@ -565,7 +552,7 @@ export class Custodian {
     if (me !== undefined) {
       if (p.result === undefined) return refuse('dkg', 'round 3 has not run here');
       checkConfirmations(session, p.result.transcript, p.result.group.groupKey, confirmations);
-      await this.writeState({
+      const next: State = {
         vaultId: session.vaultId,
         epoch: session.epoch,
         threshold: session.threshold,
@@ -575,14 +562,18 @@ export class Custodian {
         // A setup starts the first policy; a re-sharing hands on the one the old nodes hold
         // (checked by each of them in round 1), to new nodes too.
         ...(session.previous?.policy ?? firstPolicy(session.deviceKey)),
-      });
+      };
       this.pending.delete(setupId);
-      await this.log(
-        session.previous === undefined ? 'setup' : 'reshare',
-        session.deviceKey,
-        setupId,
-        `index ${me.index}`,
-      );
+      if (session.previous === undefined) {
+        await this.writeState(next);
+        await this.log('setup', session.deviceKey, setupId, `index ${me.index}`);
+      } else {
+        // A re-sharing is staged: the old share keeps answering until `dkg-commit`, which the
+        // app sends once its sealed head records the new set (a cut-short re-sharing leaves
+        // the old set working).
+        await this.writeJson('next', { setupId, state: stateToJson(next) });
+        await this.log('reshare', session.deviceKey, setupId, `staged index ${me.index}`);
+      }
       const mine = p.result.group.members.find((m) => m.index === me.index)!;
       return { index: me.index, publicShare: toBase64(mine.publicShare) };
     }
@@ -597,10 +588,38 @@ export class Custodian {
     });
     const group = groupInfo(session, dealings);
     checkConfirmations(session, transcriptHash(p.sid, p.round1, round2), group.groupKey, confirmations);
-    await this.writeJson('state', { retired: true });
+    await this.writeJson('next', { setupId, state: { retired: true } });
     this.pending.delete(setupId);
-    await this.log('retire', session.deviceKey, setupId, 'share retired after the new set confirmed');
+    await this.log('retire', session.deviceKey, setupId, 'retirement staged: the new set confirmed');
     return { index: null, publicShare: null };
+  }
+
+  /**
+   * `dkg-commit`: the staged result of re-sharing `setupId` replaces this node's state (its new
+   * share, or its old share retired). The old share is gone from then on. A commit repeated
+   * after it took effect answers the same; one for no staged re-sharing is refused.
+   */
+  private async commit(setupId: string): Promise<Json> {
+    const raw = await this.readJson('next');
+    const r = new WireReader('staged re-sharing');
+    const o = raw === undefined ? undefined : r.object(raw, 'next', ['setupId', 'state']);
+    if (o === undefined || r.hex(o.setupId, 'setupId', 16) !== setupId)
+      return refuse('dkg', `no re-sharing ${setupId} is staged here`);
+    const committed = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
+    if (!committed) {
+      await this.writeJson('state', o.state as Json);
+      await this.writeJson('next', { setupId, state: { committed: true } });
+    }
+    const s = await this.state();
+    if (!committed)
+      await this.log(
+        s === undefined ? 'retire' : 'reshare',
+        undefined,
+        setupId,
+        s === undefined ? 'share retired' : `index ${s.index} in use`,
+      );
+    const me = s?.group.members.find((m) => m.index === s.index);
+    return { index: s?.index ?? null, publicShare: me === undefined ? null : toBase64(me.publicShare) };
   }
 
   private async register(reg: ReturnType<typeof readRegistration>): Promise<Json> {
@@ -677,6 +696,28 @@ export class Custodian {
     );
     return { policyVersion: change.policyVersion };
   }
+}
+
+function stateToJson(s: State): Json {
+  return {
+    retired: false,
+    vaultId: s.vaultId,
+    epoch: s.epoch,
+    threshold: s.threshold,
+    index: s.index,
+    share: toBase64(encodeScalar(s.share)),
+    group: {
+      commitments: s.group.commitments.map(toBase64),
+      members: s.group.members.map((m) => ({
+        index: m.index,
+        identityKey: toBase64(m.identityKey),
+        publicShare: toBase64(m.publicShare),
+      })),
+    },
+    guardians: s.guardians.map(toBase64),
+    approvals: s.approvals,
+    policyVersion: s.policyVersion,
+  };
 }
 
 function samePolicy(a: GuardPolicy, b: GuardPolicy): boolean {

@@ -30,8 +30,13 @@
  *   so the app can judge it.
  * - `dkg-finish` — `{ setupId, round2: Round2[], confirmations: Confirmation[] }` → `{ index |
  *   null, publicShare | null }`. Once every receiver confirmed one transcript, a receiver seals
- *   and keeps its new share (replacing an old one); a dealer that does not receive retires its
- *   old share. Any failed check refuses and names the node at fault in the message.
+ *   and keeps its new share; a dealer that does not receive retires its old share. In a
+ *   re-sharing both are only staged (the old share keeps answering) until `dkg-commit`. Any
+ *   failed check refuses and names the node at fault in the message.
+ * - `dkg-commit` — `{ setupId }` → `{ index | null, publicShare | null }`: the staged result of
+ *   re-sharing `setupId` takes effect (new share in use, or old share retired); the old share
+ *   is overwritten. Sent by the app once its sealed head records the new set; repeating it
+ *   answers the same; refused when no such re-sharing is staged.
  * - `register` — `{ registration }` → `{}`. Records (fileId, version, R); refuses a point seen
  *   before (`duplicate`), a device not enrolled, a bad signature or a stale time.
  * - `partial` — `{ request, approvals }` → `{ index, partial, proof }`: Z_i = s_i·R and its DLEQ
@@ -52,6 +57,7 @@ export const GUARD_METHODS = [
   'dkg-round2',
   'dkg-round3',
   'dkg-finish',
+  'dkg-commit',
   'register',
   'partial',
   'policy',
