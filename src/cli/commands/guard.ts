@@ -5,10 +5,32 @@
  */
 import { plural } from '../../shared/format';
 import { fetchManifest } from '../../core/vault/files';
-import { guardPolicy, guardSetup } from '../../core/vault/guard';
-import { integer } from '../args';
-import { parentCommand, usageError, type Command } from '../command';
-import { print, withVault } from '../context';
+import {
+  deviceKeyText,
+  guardGuardians,
+  guardPolicy,
+  guardSetup,
+  guardStatus,
+  readDeviceKey,
+  type ApprovalWait,
+} from '../../core/vault/guard';
+import { waitForChangeApprovals } from '../../core/vault/guard-requests';
+import { nodeLocationIds, reshareGuard, type ReshareResult } from '../../core/vault/guard-reshare';
+import type { Vault } from '../../core/vault/vault';
+import { integer, type Parsed } from '../args';
+import { expectArguments, parentCommand, usageError, type Command } from '../command';
+import { print, withVault, type Io } from '../context';
+
+/** --wait S and progress on stderr, for a change that waits for guardian approvals. */
+export function approvalWait(args: Parsed, io: Io): ApprovalWait {
+  const wait = integer(args, 'wait', 0, 86_400);
+  return { ...(wait === undefined ? {} : { wait }), say: (line) => io.err(`shardvault: ${line}`) };
+}
+
+/** A policy change's approvals, gathered from the guardians when the policy asks for them. */
+const gatherFor =
+  (vault: Vault, waiting: ApprovalWait, what: string) => (change: Parameters<Parameters<typeof guardPolicy>[2]>[0]) =>
+    waitForChangeApprovals(vault, { kind: 'policy', change }, what, waiting);
 
 const setup: Command = {
   name: 'guard setup',
@@ -41,14 +63,17 @@ const setup: Command = {
 
 const policy: Command = {
   name: 'guard policy',
-  usage: '--approvals g',
+  usage: '--approvals g [--wait S]',
   summary:
     "every opening of a guarded file needs g guardians' approvals (0: any enrolled device); the " +
-    "requester's own never counts",
+    "requester's own never counts; changing it needs the current policy's approvals (waits --wait S)",
   async run(args, io) {
     const approvals = integer(args, 'approvals', 0, 64);
     if (approvals === undefined || args.positional.length > 0) throw usageError(policy);
-    const result = await withVault(io, args, { unlock: true }, (vault) => guardPolicy(vault, approvals));
+    const waiting = approvalWait(args, io);
+    const result = await withVault(io, args, { unlock: true }, (vault) =>
+      guardPolicy(vault, approvals, gatherFor(vault, waiting, `guard policy --approvals ${approvals}`)),
+    );
     print(io, result, () =>
       result.approvals === 0
         ? 'Guarded files open for any enrolled device'
@@ -59,8 +84,102 @@ const policy: Command = {
   },
 };
 
+const reshareWords = (r: ReshareResult): string =>
+  `Guard re-shared: guarded files open with ${r.threshold} of ${plural(r.nodes.length, 'node')} ` +
+  `(${r.nodes.join(', ')}); they survive losing ${plural(r.survives, 'node')}` +
+  (r.joined.length > 0 ? `; joined: ${r.joined.join(', ')}` : '') +
+  (r.left.length > 0 ? `; left: ${r.left.join(', ')}` : '');
+
+const reshare: Command = {
+  name: 'guard reshare',
+  usage: '[--wait S]',
+  summary:
+    "re-shares the guard key among the vault's node locations as they are now (P kept: guarded files are " +
+    'not rewritten), or finishes a re-sharing cut short; location add and remove of a node do it themselves',
+  async run(args, io) {
+    expectArguments(args, 0, reshare);
+    const waiting = approvalWait(args, io);
+    const result = await withVault(io, args, { unlock: true }, (vault) =>
+      reshareGuard(vault, nodeLocationIds(vault), waiting),
+    );
+    for (const w of result?.warnings ?? []) io.err(`shardvault: warning: ${w}`);
+    print(io, result ?? { unchanged: true }, () =>
+      result === null ? 'The guard already holds its key on every node location' : reshareWords(result),
+    );
+    return 0;
+  },
+};
+
+const status: Command = {
+  name: 'guard status',
+  usage: '',
+  summary:
+    "the guard's nodes (reachable or not), G, the policy, this device's key; says plainly when guarded files " +
+    'cannot be opened',
+  async run(args, io) {
+    expectArguments(args, 0, status);
+    const result = await withVault(io, args, { unlock: true }, (vault) => guardStatus(vault));
+    print(io, result ?? { guard: null }, () =>
+      result === null
+        ? 'This vault has no guard (shardvault guard setup --threshold G)'
+        : [
+            `Guard: G = ${result.threshold}, ${plural(result.approvals, 'approval')} of ` +
+              `${plural(result.guardians, 'guardian')} per opening`,
+            ...result.nodes.map((n) => `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}`),
+            ...result.words.map((w) => (result.canOpen ? w : `WARNING: ${w}`)),
+            result.device === null
+              ? 'This device is enrolled with no node of the vault'
+              : `This device: ${result.device}${result.guardian ? ' (a guardian)' : ''}`,
+          ].join('\n'),
+    );
+    return 0;
+  },
+};
+
+const guardian = (op: 'add' | 'remove'): Command => {
+  const command: Command = {
+    name: `guard guardian ${op}`,
+    usage: 'DEVICE [--wait S]',
+    summary:
+      op === 'add'
+        ? "DEVICE (a device's key, as guard status shows it) becomes a guardian; needs the policy's approvals"
+        : "DEVICE is a guardian no more; needs the policy's approvals (the last guardian stays)",
+    async run(args, io) {
+      expectArguments(args, 1, command);
+      const device = readDeviceKey(args.positional[0]!);
+      const waiting = approvalWait(args, io);
+      const result = await withVault(io, args, { unlock: true }, (vault) =>
+        guardGuardians(
+          vault,
+          op,
+          device,
+          gatherFor(vault, waiting, `guard guardian ${op} ${deviceKeyText(device).slice(0, 10)}…`),
+        ),
+      );
+      print(
+        io,
+        result,
+        () =>
+          `${op === 'add' ? 'Added' : 'Removed'} guardian ${deviceKeyText(device)}: ` +
+          `${plural(result.guardians, 'guardian')}, ${plural(result.approvals, 'approval')} per opening`,
+      );
+      return 0;
+    },
+  };
+  return command;
+};
+
 export const guard: Command = parentCommand(
   'guard',
   "guarded files: the vault's nodes hold a threshold key (docs/GUARD.md)",
-  [setup, policy],
+  [
+    setup,
+    policy,
+    reshare,
+    status,
+    parentCommand('guard guardian', 'the devices whose approvals the policy counts', [
+      guardian('add'),
+      guardian('remove'),
+    ]),
+  ],
 );

@@ -127,6 +127,21 @@ export interface HeadGuard {
   readonly guardians: readonly Uint8Array[];
   readonly policyVersion: number;
   readonly members: readonly HeadGuardMember[];
+  /**
+   * A re-sharing recorded here but not yet confirmed by every node it concerns: `members` is
+   * the new set already; the nodes in `commit` still hold their staged share (dkg-commit), those
+   * in `register` still lack the points of files put before they joined. Absent when none.
+   */
+  readonly reshare?: HeadGuardReshare;
+}
+
+export interface HeadGuardReshare {
+  /** 32 hex: the re-sharing session's id, which dkg-commit names. */
+  readonly setupId: string;
+  /** Location ids of nodes (members, or old members leaving) yet to confirm dkg-commit. */
+  readonly commit: readonly string[];
+  /** Location ids of members that joined and have not registered every guarded file's point. */
+  readonly register: readonly string[];
 }
 
 /** At most this many guard nodes (the DKG's own bound is larger). */
@@ -149,6 +164,7 @@ function guardToJson(g: HeadGuard): unknown {
       identityKey: toBase64(m.identityKey),
       pin: m.pin,
     })),
+    ...(g.reshare ? { reshare: { ...g.reshare } } : {}),
   };
 }
 
@@ -162,6 +178,7 @@ function readGuard(j: JsonReader, value: unknown): HeadGuard {
     'guardians',
     'policyVersion',
     'members',
+    ...(typeof value === 'object' && value !== null && 'reshare' in value ? ['reshare'] : []),
   ]);
   const key = (v: unknown, field: string): Uint8Array => {
     const b = j.base64(v, field, 32);
@@ -190,6 +207,19 @@ function readGuard(j: JsonReader, value: unknown): HeadGuard {
   });
   if (members.length < threshold) j.fail('guard.members', 'fewer nodes than G');
   if (new Set(members.map((m) => m.index)).size !== members.length) j.fail('guard.members', 'repeats an index');
+  let reshare: HeadGuardReshare | undefined;
+  if ('reshare' in g) {
+    const r = j.object(g['reshare'], 'guard.reshare', ['setupId', 'commit', 'register']);
+    const ids = (field: 'commit' | 'register'): string[] =>
+      j
+        .array(r[field], `guard.reshare.${field}`, 2 * MAX_GUARD_NODES)
+        .map((v, i) => j.hex(v, `guard.reshare.${field}[${i}]`, ID_BYTES));
+    reshare = {
+      setupId: j.hex(r['setupId'], 'guard.reshare.setupId', 16),
+      commit: ids('commit'),
+      register: ids('register'),
+    };
+  }
   return {
     epoch: j.int(g['epoch'], 'guard.epoch', 1, 0xffffffff),
     threshold,
@@ -199,6 +229,7 @@ function readGuard(j: JsonReader, value: unknown): HeadGuard {
     guardians,
     policyVersion: j.int(g['policyVersion'], 'guard.policyVersion', 0, 0xffffffff),
     members,
+    ...(reshare ? { reshare } : {}),
   };
 }
 

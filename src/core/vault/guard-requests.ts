@@ -15,9 +15,28 @@ import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest } from '../format/manifest';
 import { PATHS } from '../format/records';
-import { Coordinator } from '../guard/coordinator';
-import { APPROVAL_MAX_MS, approvalDigest, requestMessage, type AccessRequest, type Approval } from '../guard/request';
-import { approvalToJson, readRequest, requestToJson, WireReader, type Json } from '../guard/wire';
+import { sessionHash, type DkgSession } from '../guard/dkg';
+import {
+  APPROVAL_MAX_MS,
+  approvalDigest,
+  changeApprovalDigest,
+  policyMessage,
+  requestMessage,
+  type AccessRequest,
+  type Approval,
+  type PolicyChange,
+} from '../guard/request';
+import {
+  approvalToJson,
+  policyChangeToJson,
+  readPolicyChange,
+  readRequest,
+  readSession,
+  requestToJson,
+  sessionToJson,
+  WireReader,
+  type Json,
+} from '../guard/wire';
 import { readObject } from '../storage/node';
 import type { ApprovalWait } from './guard';
 import { session } from './guard';
@@ -60,17 +79,64 @@ interface Answers {
   readonly deniedBy: string[];
 }
 
-/** The guardians' answers to `request` found on the locations, each approval checked here. */
-async function answersTo(vault: Vault, request: AccessRequest, guard: HeadGuard, now: number): Promise<Answers> {
+/**
+ * What waits for the guardians: an opening of a guarded file (the nodes check `approvalDigest`),
+ * or a change of the guard itself, a policy change or a re-sharing (`changeApprovalDigest`).
+ */
+export type Subject =
+  | { readonly kind: 'open'; readonly request: AccessRequest }
+  | { readonly kind: 'policy'; readonly change: PolicyChange }
+  | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number };
+
+const subjectId = (s: Subject): string =>
+  s.kind === 'open' ? s.request.requestId : s.kind === 'policy' ? s.change.requestId : s.session.setupId;
+const subjectDevice = (s: Subject): Uint8Array =>
+  s.kind === 'open' ? s.request.deviceKey : s.kind === 'policy' ? s.change.deviceKey : s.session.deviceKey;
+const subjectTime = (s: Subject): number =>
+  s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.time;
+const subjectVault = (s: Subject): string =>
+  s.kind === 'open' ? s.request.vaultId : s.kind === 'policy' ? s.change.vaultId : s.session.vaultId;
+
+/** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
+function digestOf(s: Subject, expiry: number): Uint8Array {
+  if (s.kind === 'open') return approvalDigest(s.request, expiry);
+  if (s.kind === 'policy')
+    return changeApprovalDigest(
+      s.change.vaultId,
+      s.change.requestId,
+      s.change.deviceKey,
+      policyMessage(s.change),
+      expiry,
+    );
+  return changeApprovalDigest(
+    s.session.vaultId,
+    s.session.setupId,
+    s.session.deviceKey,
+    sessionHash(s.session),
+    expiry,
+  );
+}
+
+function signedBySender(s: Subject): boolean {
+  if (s.kind === 'open') return ed25519Verify(s.request.deviceKey, requestMessage(s.request), s.request.signature);
+  if (s.kind === 'policy') return ed25519Verify(s.change.deviceKey, policyMessage(s.change), s.change.signature);
+  return true; // a session is authorized by the device's signature the nodes check in round 1
+}
+
+function subjectToJson(s: Subject): Json {
+  if (s.kind === 'open') return { request: requestToJson(s.request) };
+  if (s.kind === 'policy') return { change: policyChangeToJson(s.change) };
+  return { session: sessionToJson(s.session), time: s.time };
+}
+
+/** The guardians' answers to `subject` found on the locations, each approval checked here. */
+async function answersTo(vault: Vault, subject: Subject, guard: HeadGuard, now: number): Promise<Answers> {
   const approvals: Approval[] = [];
   const deniedBy: string[] = [];
+  const id = subjectId(subject);
   for (const key of guard.guardians) {
-    if (equalBytes(key, request.deviceKey)) continue; // the requester's own never counts
-    const value = await readSealed(
-      vault,
-      PATHS.approval(request.requestId, toHex(key)),
-      answerAad(vault.vaultId, request.requestId, key),
-    );
+    if (equalBytes(key, subjectDevice(subject))) continue; // the requester's own never counts
+    const value = await readSealed(vault, PATHS.approval(id, toHex(key)), answerAad(vault.vaultId, id, key));
     if (typeof value !== 'object' || value === null) continue;
     const o = value as Record<string, unknown>;
     if (o.denied === true) {
@@ -83,50 +149,75 @@ async function answersTo(vault: Vault, request: AccessRequest, guard: HeadGuard,
       continue;
     if (expiry <= now || expiry > now + APPROVAL_MAX_MS) continue;
     const signed = new Uint8Array(signature);
-    if (!ed25519Verify(key, approvalDigest(request, expiry), signed)) continue;
+    if (!ed25519Verify(key, digestOf(subject, expiry), signed)) continue;
     approvals.push({ guardianKey: key, expiry, signature: signed });
   }
   return { approvals, deniedBy };
 }
 
-/** Publishes `request` and waits for the policy's approvals; throws code `approval` (exit 7). */
-export async function waitForApprovals(
+/** Publishes an opening's request and waits for the policy's approvals; throws code `approval` (exit 7). */
+export function waitForApprovals(
   vault: Vault,
   m: Manifest,
   request: AccessRequest,
   guard: HeadGuard,
   waiting: ApprovalWait,
 ): Promise<Approval[]> {
+  return waitFor(vault, { kind: 'open', request }, m.name, guard, waiting);
+}
+
+/**
+ * Publishes a change of the guard (what: its words for the guardians) and waits for the
+ * policy's approvals. A policy change must reach the nodes within 5 minutes of being signed,
+ * so its wait is at most 4 minutes.
+ */
+export function waitForChangeApprovals(
+  vault: Vault,
+  subject: Exclude<Subject, { kind: 'open' }>,
+  what: string,
+  waiting: ApprovalWait,
+): Promise<Approval[]> {
+  const guard = vault.head().guard;
+  if (guard === undefined) throw new UsageError('this vault has no guard');
+  const wait = subject.kind === 'policy' ? Math.min(waiting.wait ?? 240, 240) : waiting.wait;
+  return waitFor(vault, subject, what, guard, { ...waiting, ...(wait === undefined ? {} : { wait }) });
+}
+
+async function waitFor(
+  vault: Vault,
+  subject: Subject,
+  what: string,
+  guard: HeadGuard,
+  waiting: ApprovalWait,
+): Promise<Approval[]> {
   const needed = guard.approvals;
   const waitS = waiting.wait ?? 300;
+  const id = subjectId(subject);
   await publish(
     vault,
-    PATHS.request(request.requestId),
-    seal(vault, requestAad(vault.vaultId, request.requestId), {
-      request: requestToJson(request),
-      name: m.name,
+    PATHS.request(id),
+    seal(vault, requestAad(vault.vaultId, id), {
+      ...(subjectToJson(subject) as object),
+      name: what,
       device: vault.deviceName,
     }),
   );
   const deadline = Date.now() + waitS * 1000;
   let said = -1;
   for (;;) {
-    const { approvals, deniedBy } = await answersTo(vault, request, guard, Date.now());
+    const { approvals, deniedBy } = await answersTo(vault, subject, guard, Date.now());
     if (deniedBy.length > 0)
-      throw new ShardvaultError(
-        'approval',
-        `${m.name}: request ${request.requestId} was denied by guardian ${deniedBy.join(', ')}`,
-      );
+      throw new ShardvaultError('approval', `${what}: request ${id} was denied by guardian ${deniedBy.join(', ')}`);
     if (approvals.length !== said) {
       said = approvals.length;
-      waiting.say?.(`${said} of ${needed} approvals (request ${request.requestId})`);
+      waiting.say?.(`${said} of ${needed} approvals (request ${id})`);
     }
     if (approvals.length >= needed) return approvals;
     if (Date.now() >= deadline)
       throw new ShardvaultError(
         'approval',
-        `${m.name} needs ${needed} guardian ${needed === 1 ? 'approval' : 'approvals'}: ${approvals.length} of ` +
-          `${needed} after ${waitS} s (on a guardian's device: shardvault approve ${request.requestId})`,
+        `${what} needs ${needed} guardian ${needed === 1 ? 'approval' : 'approvals'}: ${approvals.length} of ` +
+          `${needed} after ${waitS} s (on a guardian's device: shardvault approve ${id})`,
       );
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
   }
@@ -134,6 +225,7 @@ export async function waitForApprovals(
 
 export interface PendingRequest {
   readonly id: string;
+  /** The guarded file to open, or the change of the guard in words. */
   readonly file: string;
   readonly device: string;
   readonly deviceKey: string;
@@ -143,7 +235,17 @@ export interface PendingRequest {
   readonly denied: boolean;
 }
 
-async function findRequests(vault: Vault): Promise<{ request: AccessRequest; name: string; device: string }[]> {
+function readSubject(r: WireReader, o: Record<string, unknown>): Subject {
+  if ('request' in o) return { kind: 'open', request: readRequest(r, o.request, 'request') };
+  if ('change' in o) return { kind: 'policy', change: readPolicyChange(r, o.change, 'change') };
+  return {
+    kind: 'reshare',
+    session: readSession(r, o.session, 'session'),
+    time: r.int(o.time, 'time', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+async function findRequests(vault: Vault): Promise<{ subject: Subject; name: string; device: string }[]> {
   const ids = new Set<string>();
   const listed = await vault.everywhere((l) => l.node.list(PATHS.requestsDir));
   for (const r of listed)
@@ -151,40 +253,68 @@ async function findRequests(vault: Vault): Promise<{ request: AccessRequest; nam
       const id = REQUEST_NAME.exec(o.path)?.[1];
       if (id !== undefined) ids.add(id);
     }
-  const out: { request: AccessRequest; name: string; device: string }[] = [];
+  const out: { subject: Subject; name: string; device: string }[] = [];
   const now = Date.now();
   for (const id of ids) {
     const value = await readSealed(vault, PATHS.request(id), requestAad(vault.vaultId, id));
     try {
       const r = new WireReader('access request');
-      const o = r.object(value, 'record', ['request', 'name', 'device']);
-      const request = readRequest(r, o.request, 'request');
-      if (request.requestId !== id || request.vaultId !== vault.vaultId) continue;
-      if (!ed25519Verify(request.deviceKey, requestMessage(request), request.signature)) continue;
+      const kind = typeof value === 'object' && value !== null ? value : {};
+      const fields = 'request' in kind ? ['request'] : 'change' in kind ? ['change'] : ['session', 'time'];
+      const o = r.object(value, 'record', [...fields, 'name', 'device']);
+      const subject = readSubject(r, o);
+      if (subjectId(subject) !== id || subjectVault(subject) !== vault.vaultId) continue;
+      if (!signedBySender(subject)) continue;
       // A request lives as long as an approval could: older ones are history (the nodes' logs).
-      if (now - request.time > APPROVAL_MAX_MS) continue;
-      out.push({ request, name: r.string(o.name, 'name', 1024), device: r.string(o.device, 'device', 200) });
+      if (now - subjectTime(subject) > APPROVAL_MAX_MS) continue;
+      out.push({ subject, name: r.string(o.name, 'name', 1024), device: r.string(o.device, 'device', 200) });
     } catch {
       // not a record this vault's devices wrote: ignored
     }
   }
-  return out.sort((a, b) => a.request.time - b.request.time);
+  return out.sort((a, b) => subjectTime(a.subject) - subjectTime(b.subject));
 }
 
-/** `requests`: pending openings of guarded files, newest last. */
+/**
+ * A change of the guard in words made here from what it does (never the requester's own
+ * words: a guardian approves what the nodes will be asked, not a description of it).
+ */
+function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string): string {
+  const key = (k: Uint8Array): string => Buffer.from(k).toString('base64url').slice(0, 10) + '…';
+  if (subject.kind === 'open') return name;
+  if (subject.kind === 'policy') {
+    const c = subject.change;
+    const added = c.guardians.filter((k) => !guard.guardians.some((x) => equalBytes(x, k))).map(key);
+    const removed = guard.guardians.filter((k) => !c.guardians.some((x) => equalBytes(x, k))).map(key);
+    return (
+      `guard policy: ${c.guardians.length} guardians, ${c.approvals} approvals` +
+      (added.length > 0 ? `; adds ${added.join(', ')}` : '') +
+      (removed.length > 0 ? `; removes ${removed.join(', ')}` : '')
+    );
+  }
+  const names = subject.session.receivers.map((r) => {
+    const m = guard.members.find((x) => equalBytes(x.identityKey, r.identityKey));
+    return m === undefined
+      ? `new node ${key(r.identityKey)}`
+      : (vault.profileLocations().find((l) => l.id === m.location)?.name ?? key(r.identityKey));
+  });
+  return `guard re-sharing to ${names.length} nodes: ${names.join(', ')}`;
+}
+
+/** `requests`: pending openings of guarded files and changes of the guard, newest last. */
 export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
   const guard = vault.head().guard;
   if (guard === undefined) return [];
   const now = Date.now();
   const out: PendingRequest[] = [];
-  for (const { request, name, device } of await findRequests(vault)) {
-    const answers = await answersTo(vault, request, guard, now);
+  for (const { subject, name, device } of await findRequests(vault)) {
+    const answers = await answersTo(vault, subject, guard, now);
     out.push({
-      id: request.requestId,
-      file: name,
+      id: subjectId(subject),
+      file: describe(vault, subject, guard, name),
       device,
-      deviceKey: Buffer.from(request.deviceKey).toString('base64url'),
-      time: new Date(request.time).toISOString(),
+      deviceKey: Buffer.from(subjectDevice(subject)).toString('base64url'),
+      time: new Date(subjectTime(subject)).toISOString(),
       approvals: answers.approvals.length,
       needed: guard.approvals,
       denied: answers.deniedBy.length > 0,
@@ -197,17 +327,18 @@ export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
 export async function answerRequest(vault: Vault, id: string, approve: boolean): Promise<PendingRequest> {
   const guard = vault.head().guard;
   if (guard === undefined) throw new UsageError('this vault has no guard');
-  const found = (await findRequests(vault)).find((r) => r.request.requestId === id);
+  const found = (await findRequests(vault)).find((r) => subjectId(r.subject) === id);
   if (found === undefined) throw new ShardvaultError('not-found', `no pending request ${id}`);
   const s = session(vault, guard);
   try {
     const me = s.devicePublicKey;
     if (!guard.guardians.some((k) => equalBytes(k, me)))
       throw new UsageError('this device is not a guardian of the vault');
-    if (equalBytes(found.request.deviceKey, me))
+    if (equalBytes(subjectDevice(found.subject), me))
       throw new UsageError("this device made the request: a requester's own approval does not count");
+    const expiry = Date.now() + APPROVAL_MAX_MS - 60_000;
     const record: Json = approve
-      ? approvalToJson(Coordinator.approve(s.device, found.request, Date.now() + APPROVAL_MAX_MS - 60_000))
+      ? approvalToJson({ guardianKey: me, expiry, signature: s.device.sign(digestOf(found.subject, expiry)) })
       : { denied: true };
     await publish(vault, PATHS.approval(id, toHex(me)), seal(vault, answerAad(vault.vaultId, id, me), record));
   } finally {

@@ -6,12 +6,13 @@
  * enrolled) and keeps the guard's public record in the sealed head.
  */
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
-import { concat, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
+import { concat, equalBytes, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
 import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
+import type { Approval, PolicyChange } from '../guard/request';
 import { GuardFault } from '../guard/errors';
 import { ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
@@ -76,20 +77,26 @@ export function session(vault: Vault, guard: HeadGuard | undefined): GuardSessio
   };
 }
 
-/** The Coordinator's view of the head's guard. */
+/**
+ * The Coordinator's view of the head's guard. A member still to commit a re-sharing the head
+ * records (guard-reshare.ts) is left out: it would answer from its old share.
+ */
 export function groupOf(vaultId: string, g: HeadGuard): GuardGroup {
+  const waiting = new Set(g.reshare?.commit ?? []);
   return {
     vaultId,
     epoch: g.epoch,
     threshold: g.threshold,
     groupKey: g.groupKey,
     commitments: g.commitments,
-    members: g.members.map((m) => ({
-      index: m.index,
-      identityKey: m.identityKey,
-      publicShare: m.publicShare,
-      nodeId: m.location,
-    })),
+    members: g.members
+      .filter((m) => !waiting.has(m.location))
+      .map((m) => ({
+        index: m.index,
+        identityKey: m.identityKey,
+        publicShare: m.publicShare,
+        nodeId: m.location,
+      })),
   };
 }
 
@@ -302,28 +309,159 @@ export async function openGuardedKey(
 
 /**
  * `guard policy --approvals g`: every node of the guard takes the new g (the guardians stay);
- * the head records it. A policy that already asks for approvals needs them to change, which
- * the CLI does not gather yet.
+ * the head records it. Needs the current policy's approvals (`gather`).
  */
-export async function guardPolicy(vault: Vault, approvals: number): Promise<{ approvals: number; guardians: number }> {
+export async function guardPolicy(
+  vault: Vault,
+  approvals: number,
+  gather: (change: PolicyChange) => Promise<readonly Approval[]>,
+): Promise<{ approvals: number; guardians: number }> {
   const g = vault.head().guard;
   if (g === undefined)
     throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
   if (!Number.isInteger(approvals) || approvals < 0 || approvals > g.guardians.length)
     throw new UsageError(`--approvals g: 0 to the ${g.guardians.length} guardians`);
-  if (g.approvals > 0)
-    throw new UsageError(`the policy asks for ${g.approvals} approvals to change itself; this is not built yet`);
+  await changeGuardPolicy(vault, g.guardians, approvals, gather);
+  return { approvals, guardians: g.guardians.length };
+}
+
+/** A device's guard key as `guard status` and `requests` show it: base64url of 32 bytes. */
+export function readDeviceKey(text: string): Uint8Array {
+  const bytes = /^[A-Za-z0-9_-]{43}$/.test(text) ? Buffer.from(text, 'base64url') : undefined;
+  if (bytes === undefined || bytes.length !== 32)
+    throw new UsageError(
+      `${text.slice(0, 60)}: a device key is 43 base64url characters (as \`shardvault guard status\` shows it)`,
+    );
+  return new Uint8Array(bytes);
+}
+
+export const deviceKeyText = (key: Uint8Array): string => Buffer.from(key).toString('base64url');
+
+/**
+ * `guard guardian add|remove DEVICE`: a signed policy change every node must take; it needs
+ * the current policy's g approvals (`gather` collects them from the guardians, guard-requests.ts).
+ * The head records the new guardians once every node took them.
+ */
+export async function guardGuardians(
+  vault: Vault,
+  op: 'add' | 'remove',
+  device: Uint8Array,
+  gather: (change: PolicyChange) => Promise<readonly Approval[]>,
+): Promise<{ guardians: number; approvals: number }> {
+  const g = vault.head().guard;
+  if (g === undefined)
+    throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
+  const has = g.guardians.some((k) => equalBytes(k, device));
+  if (op === 'add' && has) throw new UsageError('that device is a guardian already');
+  if (op === 'remove' && !has) throw new UsageError('that device is not a guardian');
+  const guardians = op === 'add' ? [...g.guardians, device] : g.guardians.filter((k) => !equalBytes(k, device));
+  if (guardians.length === 0) throw new UsageError('the guard needs at least one guardian');
+  if (guardians.length < g.approvals)
+    throw new UsageError(
+      `the policy asks for ${g.approvals} approvals: it needs at least that many guardians (guard policy --approvals first)`,
+    );
+  await changeGuardPolicy(vault, guardians, g.approvals, gather);
+  return { guardians: guardians.length, approvals: g.approvals };
+}
+
+/** Sends a policy change (with the current policy's approvals) to every node, then records it. */
+async function changeGuardPolicy(
+  vault: Vault,
+  guardians: readonly Uint8Array[],
+  approvals: number,
+  gather: (change: PolicyChange) => Promise<readonly Approval[]>,
+): Promise<void> {
+  const g = vault.head().guard!;
+  if (g.reshare !== undefined)
+    throw new ShardvaultError(
+      'unavailable',
+      'a re-sharing is not confirmed by every node yet: run guard reshare first',
+    );
   const s = session(vault, g);
   try {
-    const change = s.coordinator.newPolicyChange(g.guardians, approvals, g.policyVersion + 1);
+    const change = s.coordinator.newPolicyChange(guardians, approvals, g.policyVersion + 1);
+    const given = g.approvals > 0 ? await gather(change) : [];
     try {
-      await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, []);
+      await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, given);
     } catch (err) {
+      if (err instanceof ShardvaultError && err.code === 'approval') throw err;
       throw new ShardvaultError((err as ShardvaultError).code ?? 'unavailable', named(vault, (err as Error).message));
     }
-    await vault.commit((h) => ({ ...h, guard: { ...h.guard!, approvals, policyVersion: g.policyVersion + 1 } }));
-    return { approvals, guardians: g.guardians.length };
+    await vault.commit((h) => ({
+      ...h,
+      guard: { ...h.guard!, guardians, approvals, policyVersion: g.policyVersion + 1 },
+    }));
   } finally {
     await s.close();
+  }
+}
+
+export interface GuardStatus {
+  readonly threshold: number;
+  readonly approvals: number;
+  readonly guardians: number;
+  /** This device's guard key, and whether it is a guardian. */
+  readonly device: string | null;
+  readonly guardian: boolean;
+  readonly nodes: readonly { readonly name: string; readonly reachable: boolean; readonly index: number }[];
+  /** Whether G nodes answer now: false means guarded files cannot be opened. */
+  readonly canOpen: boolean;
+  /** What to say plainly. */
+  readonly words: readonly string[];
+}
+
+/** `guard status`: each node of the guard, reachable or not, and whether guarded files open now. */
+export async function guardStatus(vault: Vault): Promise<GuardStatus | null> {
+  const g = vault.head().guard;
+  if (g === undefined) return null;
+  let s: GuardSession | undefined;
+  try {
+    s = session(vault, g);
+  } catch {
+    s = undefined; // no node location is enrolled on this device
+  }
+  try {
+    const group = groupOf(vault.vaultId, g);
+    const nodes = await Promise.all(
+      g.members.map(async (m) => {
+        const inUse = group.members.some((x) => x.nodeId === m.location);
+        const key = s === undefined ? undefined : await s.coordinator.identityOf(m.location).catch(() => undefined);
+        return {
+          name: locationName(vault, m.location),
+          reachable: inUse && key !== undefined && equalBytes(key, m.identityKey),
+          index: m.index,
+        };
+      }),
+    );
+    const up = nodes.filter((n) => n.reachable).length;
+    const canOpen = up >= g.threshold;
+    const words = [
+      canOpen
+        ? `guarded files open with ${g.threshold} of the ${g.members.length} nodes; ${up} answer now`
+        : `guarded files cannot be opened now: only ${up} of the ${g.members.length} nodes answer, and opening ` +
+          `needs ${g.threshold}`,
+      ...(g.members.length - g.threshold < vault.policySurvives()
+        ? [
+            `a guarded file survives losing ${g.members.length - g.threshold} nodes, fewer than the ` +
+              `${vault.policySurvives()} locations the vault survives`,
+          ]
+        : []),
+      ...(g.reshare !== undefined
+        ? ['a re-sharing is not confirmed by every node yet: shardvault guard reshare finishes it']
+        : []),
+    ];
+    const device = s === undefined ? null : deviceKeyText(s.devicePublicKey);
+    return {
+      threshold: g.threshold,
+      approvals: g.approvals,
+      guardians: g.guardians.length,
+      device,
+      guardian: s !== undefined && g.guardians.some((k) => equalBytes(k, s.devicePublicKey)),
+      nodes,
+      canOpen,
+      words,
+    };
+  } finally {
+    await s?.close();
   }
 }

@@ -34,9 +34,13 @@ import { survivesLosses } from './policy';
 import { runRecode, setPolicy } from './policy-change';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
+import { nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
+import type { ApprovalWait } from './guard';
 import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
 
 export interface LocationInfo {
+  /** What the command should say besides (a node that could not join the guard). */
+  readonly warnings?: readonly string[];
   readonly name: string;
   readonly kind: Location['kind'];
   readonly display: string;
@@ -49,7 +53,7 @@ export async function addLocation(
   spec: LocationGiven,
   confirmHostKey = vault.options.confirmHostKey,
   allowInsecureHttp = vault.options.allowInsecureHttp ?? false,
-  opts: { readonly domain?: string } = {},
+  opts: { readonly domain?: string; readonly guard?: ApprovalWait } = {},
 ): Promise<LocationInfo> {
   const domain = opts.domain === undefined ? undefined : readDomain(opts.domain);
   const [named] = nameSpecs(
@@ -121,7 +125,26 @@ export async function addLocation(
       const m = await fetchManifest(vault, file);
       await location.node.put(PATHS.manifest(file.id, file.version), encodeManifest(m, vault.requireKeys().manifest));
     }
-    return { name: p.name, kind: p.kind, display: p.display, ...domainField(domain) };
+    // A node added to a guarded vault joins the guard: its key is re-shared to include it.
+    const warnings: string[] = [];
+    if (p.kind === 'node' && vault.head().guard !== undefined) {
+      try {
+        const joined = await reshareGuard(vault, nodeLocationIds(vault), opts.guard);
+        warnings.push(...(joined?.warnings ?? []));
+      } catch (err) {
+        warnings.push(
+          `${p.name} is a location but not a node of the guard yet: ${(err as Error).message} ` +
+            '(then: shardvault guard reshare)',
+        );
+      }
+    }
+    return {
+      name: p.name,
+      kind: p.kind,
+      display: p.display,
+      ...domainField(domain),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   });
 }
 
@@ -429,8 +452,8 @@ export async function rotateVaultKey(vault: Vault, also: (head: Head) => Head = 
 export async function removeLocation(
   vault: Vault,
   name: string,
-  opts: { untrusted: boolean },
-): Promise<{ moved: number; rotated: boolean }> {
+  opts: { untrusted: boolean; guard?: ApprovalWait },
+): Promise<{ moved: number; rotated: boolean; guard?: ReshareResult }> {
   const detail = changeWords(`removed ${name}${opts.untrusted ? ' as untrusted (the vault key was changed)' : ''}`);
   return vault.audited('location', { detail }, async (used) => {
     const leaving = vault.locations.find((l) => l.name === name);
@@ -472,6 +495,16 @@ export async function removeLocation(
       );
     }
     stay.forEach((l) => used.add(l.name));
+    // A node of the guard leaving: the key is re-shared among the other nodes first (refused
+    // when fewer than G would be left), so guarded files keep opening and nothing has moved yet
+    // if that fails.
+    const guard = vault.head().guard?.members.some((m) => m.location === leaving.id)
+      ? await reshareGuard(
+          vault,
+          nodeLocationIds(vault).filter((id) => id !== leaving.id),
+          opts.guard,
+        )
+      : null;
     if (recodes) {
       // A kill here leaves the job in the head: `policy resume` finishes it over every
       // location (the one leaving included), and the removal can then be asked again.
@@ -492,7 +525,7 @@ export async function removeLocation(
     // Best effort: what the vault put on a location that is still reachable is removed (an
     // untrusted one may keep copies anyway: that is why its key was rotated).
     await emptyLocation(leaving).catch(() => undefined);
-    return { moved, rotated: opts.untrusted };
+    return { moved, rotated: opts.untrusted, ...(guard ? { guard } : {}) };
   });
 }
 

@@ -1,0 +1,200 @@
+// The guard when its node set changes, through the CLI with real node processes on loopback: a
+// vault over three folders and three nodes, G = 2, one guarded file. `location add` of a fourth
+// node while a node is down cannot re-share (every node of the new set must take part): the
+// node is added as a location with a warning, and the old set still opens the file. A second
+// device becomes a guardian (g = 0: no approval needed), then the policy asks for one approval.
+// `guard reshare` then waits for the guardian's approval of the re-sharing and takes the fourth
+// node in: with nodes 1 and 2 stopped, nodes 3 and 4 open the file put before. Lowering the
+// policy needs the guardian's approval too. `location remove` of node 3 re-shares among 1, 2
+// and 4; `guard status` says plainly when fewer than G nodes answer.
+import * as nodePath from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
+import { startShardNode, type ShardNodeServer } from './servers/shardnode';
+import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
+
+const PASS = 'guard nodes passphrase, long enough';
+let root: TempRoot;
+let home: string;
+let home2: string;
+const nodes: (ShardNodeServer | null)[] = [null, null, null, null];
+const ports: number[] = [];
+const dirs: string[] = [];
+const file = { path: '', sha: '' };
+
+const env = (h: () => string) => () => ({ SHARDVAULT_HOME: h(), SHARDVAULT_PASSPHRASE: PASS });
+const d1 = env(() => home);
+const d2 = env(() => home2);
+const cli = (args: string[], as = d1): Promise<CliResult> => runCli(args, { env: as(), timeoutMs: 90_000 });
+
+async function stop(i: number): Promise<void> {
+  expect(await nodes[i]!.stop()).toBe(0);
+  nodes[i] = null;
+}
+async function restart(i: number): Promise<void> {
+  nodes[i] = await startShardNode(dirs[i], [], `127.0.0.1:${ports[i]}`);
+}
+async function opens(): Promise<CliResult> {
+  const out = nodePath.join(await root.dir(`out-${Math.random().toString(36).slice(2)}`), 'g.bin');
+  const r = await cli(['get', 'g.bin', '--output', out]);
+  if (r.code === 0) expect(await sha256File(out)).toBe(file.sha);
+  return r;
+}
+interface Status {
+  threshold: number;
+  nodes: { name: string; reachable: boolean }[];
+  canOpen: boolean;
+  words: string[];
+  device: string;
+  guardian: boolean;
+  guardians: number;
+}
+const guardStatus = async (as = d1): Promise<Status> => parseJson<Status>(await cli(['guard', 'status', '--json'], as));
+
+/** Runs `args` as device 1 (it waits for an approval) while device 2 approves its new request. */
+async function approvedBy2(args: string[], what: RegExp): Promise<CliResult> {
+  const pending = async (): Promise<{ id: string; file: string }[]> =>
+    parseJson<{ id: string; file: string }[]>(await cli(['requests', '--json'], d2)).filter((r) => what.test(r.file));
+  const before = new Set((await pending()).map((r) => r.id));
+  const work = cli(args);
+  let id: string | undefined;
+  for (let tries = 0; tries < 60 && id === undefined; tries++) {
+    id = (await pending()).find((r) => !before.has(r.id))?.id;
+    if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  expect(id, 'a pending request appeared').toBeDefined();
+  const approve = await cli(['approve', id!], d2);
+  expect(approve.code, approve.stderr).toBe(0);
+  return work;
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  root = await TempRoot.create('shardvault-guard-nodes-');
+  home = await root.dir('home');
+  home2 = await root.dir('home2');
+  const folders = [await root.dir('folder-a'), await root.dir('folder-b'), await root.dir('folder-c')];
+  for (let i = 0; i < 4; i++) {
+    const n = await startShardNode();
+    nodes[i] = n;
+    ports.push(parseNodeSpec(n.spec).address.port);
+    dirs.push(n.dir);
+  }
+  const init = await cli([
+    'init',
+    '--location',
+    `${folders[0]}#a`,
+    '--location',
+    `${folders[1]}#b`,
+    '--location',
+    `${folders[2]}#c`,
+    // One shard of three opens a file: the nodes stopped below never leave it without one.
+    '--data',
+    '1',
+    '--total',
+    '3',
+    '--threshold',
+    '2',
+    '--insecure-kdf-cost',
+    '10',
+  ]);
+  expect(init.code, init.stderr).toBe(0);
+  for (let i = 0; i < 3; i++) {
+    const add = await cli(['location', 'add', `${nodes[i]!.spec}#n${i + 1}`]);
+    expect(add.code, add.stderr).toBe(0);
+  }
+  expect((await cli(['guard', 'setup', '--threshold', '2'])).code).toBe(0);
+  file.path = nodePath.join(await root.dir('in'), 'g.bin');
+  file.sha = await writeRandomFile(file.path, 150_000);
+  const put = await cli(['put', file.path, '--guarded']);
+  expect(put.code, put.stderr).toBe(0);
+  // The second device: the same vault, signed in to each node with a fresh code.
+  const opened = await cli(['open', ...folders.flatMap((f) => ['--location', f])], d2);
+  expect(opened.code, opened.stderr).toBe(0);
+  for (let i = 0; i < 3; i++) {
+    const issued = await runCli(['node', 'new-code', '--dir', dirs[i]!]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const edit = await cli(['location', 'edit', `n${i + 1}`, issued.stdout.trim()], d2);
+    expect(edit.code, edit.stderr).toBe(0);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n?.stop();
+  await root?.cleanup();
+});
+
+describe('the guard when its nodes change', () => {
+  it('location add of a node while another is down: added, not yet in the guard; the old set opens', async () => {
+    await stop(0);
+    const add = await cli(['location', 'add', `${nodes[3]!.spec}#n4`]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toMatch(/n4 is a location but not a node of the guard yet: n1 did not answer/);
+    const status = await guardStatus();
+    expect(status.nodes.map((n) => n.name)).toEqual(['n1', 'n2', 'n3']);
+    const r = await opens();
+    expect(r.code, r.stderr).toBe(0);
+    await restart(0);
+  }, 60_000);
+
+  it('a second device becomes a guardian; then the policy asks for one approval', async () => {
+    const second = await guardStatus(d2);
+    expect(second.guardian).toBe(false);
+    const add = await cli(['guard', 'guardian', 'add', second.device]);
+    expect(add.code, add.stderr).toBe(0);
+    expect((await guardStatus(d2)).guardian).toBe(true);
+    expect((await cli(['guard', 'guardian', 'add', second.device])).code).toBe(2);
+    expect((await cli(['guard', 'guardian', 'add', 'not-a-key'])).code).toBe(2);
+    const policy = await cli(['guard', 'policy', '--approvals', '1']);
+    expect(policy.code, policy.stderr).toBe(0);
+  }, 60_000);
+
+  it("guard reshare waits for the guardian's approval, then nodes 3 and 4 open the file put before", async () => {
+    const late = await cli(['guard', 'reshare', '--wait', '1']);
+    expect(late.code).toBe(7);
+    expect(late.stderr).toMatch(/guard re-sharing needs 1 guardian approval: 0 of 1 after 1 s/);
+    const reshare = await approvedBy2(
+      ['guard', 'reshare', '--wait', '60', '--json'],
+      /re-sharing to 4 nodes: n1, n2, n3, new node/,
+    );
+    expect(reshare.code, reshare.stderr).toBe(0);
+    expect(parseJson<{ nodes: string[]; joined: string[] }>(reshare)).toMatchObject({
+      nodes: ['n1', 'n2', 'n3', 'n4'],
+      joined: ['n4'],
+    });
+    // Lowering the policy needs the guardian too; then openings need no approval.
+    const lower = await approvedBy2(
+      ['guard', 'policy', '--approvals', '0', '--wait', '60'],
+      /guard policy: 2 guardians, 0 approvals/,
+    );
+    expect(lower.code, lower.stderr).toBe(0);
+    await stop(0);
+    await stop(1);
+    const r = await opens();
+    expect(r.code, r.stderr).toBe(0);
+    await restart(0);
+    await restart(1);
+  }, 120_000);
+
+  it('location remove of node 3 re-shares among 1, 2 and 4; fewer than G answering is said plainly', async () => {
+    const remove = await cli(['location', 'remove', 'n3']);
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(remove.stdout).toMatch(/The guard was re-shared: guarded files open with 2 of n1, n2, n4/);
+    await stop(3);
+    const r = await opens();
+    expect(r.code, r.stderr).toBe(0);
+    await stop(0);
+    const status = await guardStatus();
+    expect(status.nodes.map((n) => [n.name, n.reachable])).toEqual([
+      ['n1', false],
+      ['n2', true],
+      ['n4', false],
+    ]);
+    expect(status.canOpen).toBe(false);
+    const human = await cli(['guard', 'status']);
+    expect(human.stdout).toMatch(/WARNING: guarded files cannot be opened now: only 1 of the 3 nodes answer/);
+    expect((await opens()).code).not.toBe(0);
+    await restart(0);
+    await restart(3);
+  }, 120_000);
+});
