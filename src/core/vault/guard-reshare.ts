@@ -20,7 +20,7 @@ import type { GuardNode } from '../guard/coordinator';
 import { GuardFault } from '../guard/errors';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { fetchManifest } from './files';
-import { groupOf, session, type ApprovalWait, type GuardSession } from './guard';
+import { groupOf, locationName, named, session, type ApprovalWait, type GuardSession } from './guard';
 import { waitForChangeApprovals } from './guard-requests';
 import type { Vault } from './vault';
 
@@ -35,14 +35,7 @@ export interface ReshareResult {
   readonly warnings: readonly string[];
 }
 
-const nameOf = (vault: Vault, id: string): string => vault.profileLocations().find((l) => l.id === id)?.name ?? id;
-
-/** The node ids in a message replaced by the locations' names. */
-function named(vault: Vault, text: string): string {
-  let out = text;
-  for (const l of vault.profileLocations()) out = out.split(l.id).join(l.name);
-  return out;
-}
+const nameOf = locationName;
 
 /**
  * Step 3 of a re-sharing the head records (none: nothing to do). Returns what is still left

@@ -100,11 +100,11 @@ export function groupOf(vaultId: string, g: HeadGuard): GuardGroup {
   };
 }
 
-const locationName = (vault: Vault, id: string): string =>
+export const locationName = (vault: Vault, id: string): string =>
   vault.profileLocations().find((l) => l.id === id)?.name ?? id;
 
 /** The node ids in a message replaced by the locations' names. */
-function named(vault: Vault, text: string): string {
+export function named(vault: Vault, text: string): string {
   let out = text;
   for (const l of vault.profileLocations()) out = out.split(l.id).join(l.name);
   return out;
