@@ -19,7 +19,7 @@ import { PATHS } from '../src/core/format/records';
 import { LocalFolderNode } from '../src/core/storage/local';
 import type { StorageNode } from '../src/core/storage/node';
 import { S3Node } from '../src/core/storage/s3/node';
-import { SftpNode } from '../src/core/storage/sftp';
+import { SftpNode } from '../src/core/storage/sftp/node';
 import { WebDavNode } from '../src/core/storage/webdav/node';
 import { startApache } from '../test/servers/apache';
 import { startRclone } from '../test/servers/rclone';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, ShardvaultError } from '../../src/core/errors';
 import { readObject } from '../../src/core/storage/node';
 import { withRetry } from '../../src/core/storage/retry';
-import { fetchHostFingerprint, SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { fetchHostFingerprint, SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { mountTmpfs, requireBinary } from '../servers/process';
 import { makeKeyPair, startSshd, type SshdServer } from '../servers/sshd';
 import {

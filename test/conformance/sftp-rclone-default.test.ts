@@ -2,7 +2,7 @@
 // can't seek, so writes that arrive out of order are refused ("Illegal seek", FIELD-NOTES).
 // The node notices and writes in order; the suite's 64 MiB object checks it takes large ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { startRclone, type RcloneServer } from '../servers/rclone';
 import { digest, digestCounting, generate, runConformance } from './suite';
 

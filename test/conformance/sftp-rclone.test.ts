@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, type ShardvaultError } from '../../src/core/errors';
 import { readObject } from '../../src/core/storage/node';
-import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { startRclone, type RcloneServer } from '../servers/rclone';
 import { equalBytes, generate, getWhileServerDies, pattern, putWhileServerDies, runConformance } from './suite';
 

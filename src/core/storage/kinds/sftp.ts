@@ -1,7 +1,7 @@
 /** The SFTP kind: a folder on an SSH server, its host key pinned on first use. */
 import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
-import type { SftpOptions } from '../sftp';
+import type { SftpOptions } from '../sftp/node';
 import { displaySftp } from '../url';
 import {
   encodePath,
@@ -58,7 +58,7 @@ export const sftp = {
     if (!remote.fingerprint) throw new UsageError(`${display}: no host key fingerprint is pinned`);
     // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
     return remoteNode('sftp', display, async () => {
-      const { SftpNode } = await import('../sftp');
+      const { SftpNode } = await import('../sftp/node');
       return new SftpNode({
         ...remote,
         password: secrets?.password ?? null,
