@@ -18,6 +18,7 @@ import {
   runConformance,
   silentServer,
 } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: SshdServer;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ function options(extra: Partial<SftpOptions> = {}): SftpOptions {
   };
 }
 
-runConformance('SFTP (OpenSSH sshd)', () => Promise.resolve({ node: new SftpNode(options()) }));
+runConformance('SFTP (OpenSSH sshd)', () => Promise.resolve({ node: KINDS.sftp.compose(new SftpNode(options())) }));
 
 describe('SFTP (OpenSSH sshd): server specifics', () => {
   const nodes: SftpNode[] = [];

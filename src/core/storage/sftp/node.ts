@@ -11,8 +11,8 @@
  * - write.ts (put: temporary object, flushed by disk.ts, size checked, renamed into place),
  *   read.ts (get, readRange), folders.ts (folders checked, made, and the root's creation),
  *   errors.ts (SFTP status → typed error).
- * At most `concurrency` calls run at once; a get holds its slot until its stream ends or is
- * released.
+ * How many calls run at once is not the node's business: the kind composes it with
+ * ../limit.ts (kinds/sftp.ts).
  *
  * The root folder must exist; only createRoot (init) makes it. Parent folders below it are.
  * Nothing below the root is followed (../node.ts): the root the user gave is resolved once
@@ -50,12 +50,10 @@ export class SftpNode implements StorageNode {
   readonly kind = 'sftp' as const;
   readonly display: string;
   private readonly c: SftpConnection;
-  private readonly slots: Semaphore;
 
-  constructor(options: SftpOptions & { readonly concurrency?: number }) {
+  constructor(options: SftpOptions) {
     this.c = new SftpConnection(options);
     this.display = this.c.display;
-    this.slots = new Semaphore(options.concurrency ?? 4);
   }
 
   /** The host key fingerprint this node trusts: pinned, or accepted on first use. */
@@ -65,93 +63,84 @@ export class SftpNode implements StorageNode {
 
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
-    return this.slots.run(async () => put(this.c, await this.c.session(), path, data));
+    return put(this.c, await this.c.session(), path, data);
   }
 
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     assertObjectPath(path);
-    const release = await this.slots.acquire();
-    return get(this.c, path, release);
+    return get(this.c, path);
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     assertObjectPath(path);
     assertRange(offset, length);
-    return this.slots.run(async () => readRange(this.c, await this.c.session(), path, offset, length));
+    return readRange(this.c, await this.c.session(), path, offset, length);
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {
     assertObjectPath(path);
-    return this.slots.run(async () => {
-      const s = await this.c.session();
-      try {
-        const st = await inspect(this.c, s, path);
-        return st?.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
-      } catch (err) {
-        throw this.c.translate(s, path, err);
-      }
-    });
+    const s = await this.c.session();
+    try {
+      const st = await inspect(this.c, s, path);
+      return st?.isFile() ? { path, size: st.size, modifiedMs: st.mtime * 1000 } : null;
+    } catch (err) {
+      throw this.c.translate(s, path, err);
+    }
   }
 
   async list(dir: string): Promise<ObjectInfo[]> {
     assertObjectPath(dir, true);
-    return this.slots.run(async () => {
-      const s = await this.c.session();
-      try {
-        if (dir !== '' && !(await checkFolders(this.c, s, levelsOf(dir), false, [], true)).present) return [];
-        const entries = await call<FileEntryWithStats[]>(s, (cb) =>
-          s.sftp.readdir(dir === '' ? this.c.root : this.c.full(dir), cb),
-        );
-        // Regular files only: OpenSSH gives lstat attributes, so a link is no file here.
-        return entries
-          .filter((e) => e.attrs.isFile() && isObjectSegment(e.filename))
-          .map((e) => ({
-            path: dir === '' ? e.filename : `${dir}/${e.filename}`,
-            size: e.attrs.size,
-            modifiedMs: e.attrs.mtime * 1000,
-          }));
-      } catch (err) {
-        if (statusOf(err) === FX_NO_SUCH_FILE) return [];
-        throw this.c.translate(s, dir, err);
-      }
-    });
+    const s = await this.c.session();
+    try {
+      if (dir !== '' && !(await checkFolders(this.c, s, levelsOf(dir), false, [], true)).present) return [];
+      const entries = await call<FileEntryWithStats[]>(s, (cb) =>
+        s.sftp.readdir(dir === '' ? this.c.root : this.c.full(dir), cb),
+      );
+      // Regular files only: OpenSSH gives lstat attributes, so a link is no file here.
+      return entries
+        .filter((e) => e.attrs.isFile() && isObjectSegment(e.filename))
+        .map((e) => ({
+          path: dir === '' ? e.filename : `${dir}/${e.filename}`,
+          size: e.attrs.size,
+          modifiedMs: e.attrs.mtime * 1000,
+        }));
+    } catch (err) {
+      if (statusOf(err) === FX_NO_SUCH_FILE) return [];
+      throw this.c.translate(s, dir, err);
+    }
   }
 
   async delete(path: string): Promise<void> {
     assertDeletable(path, this.display);
-    return this.slots.run(async () => {
-      const s = await this.c.session();
-      try {
-        const { present, objects } = await checkFolders(this.c, s, foldersOf(path), false, [path]);
-        const st = objects[0] ?? null;
-        if (!present || st === null) return;
-        if (!st.isFile()) {
-          throw new ForeignObjectError(
-            `${this.display}: ${path} is ${kindOf(st)} where the vault keeps a regular file (not deleted); ` +
-              'the vault never made it',
-          );
-        }
-        await call(s, (cb) => s.sftp.unlink(this.c.full(path), cb));
-      } catch (err) {
-        if (statusOf(err) === FX_NO_SUCH_FILE) return;
-        throw this.c.translate(s, path, err);
+    const s = await this.c.session();
+    try {
+      const { present, objects } = await checkFolders(this.c, s, foldersOf(path), false, [path]);
+      const st = objects[0] ?? null;
+      if (!present || st === null) return;
+      if (!st.isFile()) {
+        throw new ForeignObjectError(
+          `${this.display}: ${path} is ${kindOf(st)} where the vault keeps a regular file (not deleted); ` +
+            'the vault never made it',
+        );
       }
-    });
+      await call(s, (cb) => s.sftp.unlink(this.c.full(path), cb));
+    } catch (err) {
+      if (statusOf(err) === FX_NO_SUCH_FILE) return;
+      throw this.c.translate(s, path, err);
+    }
   }
 
   async health(): Promise<LocationHealth> {
     try {
-      return await this.slots.run(async () => {
-        const s = await this.c.session();
-        const started = performance.now();
-        try {
-          await call<Stats>(s, (cb) => s.sftp.stat(this.c.root, cb));
-        } catch (err) {
-          throw this.c.translate(s, '', err);
-        }
-        const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-        return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s, this.c.root), error: null };
-      });
+      const s = await this.c.session();
+      const started = performance.now();
+      try {
+        await call<Stats>(s, (cb) => s.sftp.stat(this.c.root, cb));
+      } catch (err) {
+        throw this.c.translate(s, '', err);
+      }
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      return { reachable: true, latencyMs, freeBytes: await freeBytesOf(s, this.c.root), error: null };
     } catch (err) {
       return unreachable(err);
     }
@@ -163,41 +152,5 @@ export class SftpNode implements StorageNode {
 
   close(): Promise<void> {
     return this.c.close();
-  }
-}
-
-/** A counting semaphore: at most `limit` holders; waiters are served in order. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be an integer ≥ 1, got ${limit}`);
-  }
-
-  /** Waits for a slot; the returned function gives it back (once). */
-  async acquire(): Promise<() => void> {
-    if (this.active < this.limit) {
-      this.active++;
-    } else {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    };
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
-    try {
-      return await task();
-    } finally {
-      release();
-    }
   }
 }

@@ -10,11 +10,8 @@ import type { SftpConnection } from './connection';
 import { FX_EOF, statusOf } from './errors';
 import { inspect } from './folders';
 
-/**
- * StorageNode.get (../node.ts); `path` is checked by the caller. `release` is called once the
- * stream ends, fails or is stopped, or at once when the object can't be opened.
- */
-export async function get(c: SftpConnection, path: string, release: () => void): Promise<AsyncIterable<Uint8Array>> {
+/** StorageNode.get (../node.ts); `path` is checked by the caller. */
+export async function get(c: SftpConnection, path: string): Promise<AsyncIterable<Uint8Array>> {
   let s: Session | undefined;
   let handle: Buffer;
   let size: number;
@@ -37,10 +34,9 @@ export async function get(c: SftpConnection, path: string, release: () => void):
       throw err;
     }
   } catch (err) {
-    release();
     throw s ? c.translate(s, path, err) : err;
   }
-  return new ReadStreamIterable(s, handle, size, release, (err) => c.translate(s, path, err));
+  return new ReadStreamIterable(s, handle, size, (err) => c.translate(s, path, err));
 }
 
 /** StorageNode.readRange (../node.ts) on session `s`; `path` and the range are checked by the caller. */
@@ -80,9 +76,8 @@ export async function readRange(
 }
 
 /**
- * An object's bytes as an async iterable with up to WINDOW reads in flight. Its slot and
- * file handle are released when it ends, fails, or the caller stops (even before the
- * first read).
+ * An object's bytes as an async iterable with up to WINDOW reads in flight. Its file
+ * handle is released when it ends, fails, or the caller stops (even before the first read).
  */
 class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
   private next_ = 0;
@@ -94,7 +89,6 @@ class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uin
     private readonly s: Session,
     private readonly handle: Buffer,
     private readonly size: number,
-    private readonly release: () => void,
     private readonly translate: (err: unknown) => Error,
   ) {}
 
@@ -150,7 +144,6 @@ class ReadStreamIterable implements AsyncIterable<Uint8Array>, AsyncIterator<Uin
     if (this.s.alive) {
       await call(this.s, (cb) => this.s.sftp.close(this.handle, cb)).catch(() => undefined);
     }
-    this.release();
   }
 }
 
