@@ -1,7 +1,7 @@
 /**
- * Bytes in and out of S3 requests: the caller's stream cut into upload parts, a range
- * answer read into memory (a whole body streams through ../response.ts), and the bound on
- * every other answer the SDK reads whole.
+ * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and the bound
+ * on every other answer the SDK reads whole (a whole body streams through ../response.ts, a
+ * range answer is read by readRangeBody there).
  */
 import { Transform, type Readable } from 'node:stream';
 import { CorruptError, OfflineError } from '../../errors';
@@ -77,31 +77,6 @@ export class PartReader {
       // the source's own trouble; the put's error is what the caller hears
     }
   }
-}
-
-/**
- * Reads up to `max` bytes of a body into memory (a range answer), dropping the first `skip`
- * (a server that ignored the range and sent the whole object). Then releases the body.
- */
-export async function readBody(body: Readable, skip: number, max: number, where: string): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafe(max);
-  let got = 0;
-  let toSkip = skip;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const from = Math.min(toSkip, chunk.length);
-      toSkip -= from;
-      const take = Math.min(chunk.length - from, max - got);
-      chunk.copy(out, got, from, from + take);
-      got += take;
-      if (got === max) break;
-    }
-  } catch (err) {
-    throw new OfflineError(`${where}: connection lost during download`, { cause: err });
-  } finally {
-    if (!body.readableEnded) body.destroy();
-  }
-  return out.subarray(0, got);
 }
 
 /**
