@@ -46,7 +46,8 @@ import {
   unreachable,
 } from '../node';
 import { checkS3Address, displayS3, requireS3Transport, s3Endpoint, type S3Address } from './address';
-import { hasS3Code, s3Error, s3Status, SourceError } from './errors';
+import { hasS3Code, s3Error, s3Status } from './errors';
+import { SourceError } from '../source';
 import { parseContentRange, readRangeBody, ResponseStream } from '../response';
 import { boundedAnswer, MAX_ANSWER_BYTES, PartReader } from './transfer';
 

@@ -5,7 +5,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { CorruptError, OfflineError } from '../../errors';
-import { SourceError } from './errors';
+import { nextChunk } from '../source';
 
 /**
  * Reads the caller's data a part at a time: each `read(size)` answers exactly `size` bytes,
@@ -38,16 +38,15 @@ export class PartReader {
         if (this.ended) break;
         let step: IteratorResult<Uint8Array>;
         try {
-          step = await this.iterator.next();
+          step = await nextChunk(this.iterator);
         } catch (err) {
           this.ended = true;
-          throw new SourceError(err);
+          throw err;
         }
         if (step.done) {
           this.ended = true;
           break;
         }
-        if (!(step.value instanceof Uint8Array)) throw new TypeError('put data must yield Uint8Arrays');
         this.pending = step.value;
         continue;
       }

@@ -12,6 +12,7 @@
 import type { Stats } from 'ssh2';
 import { NotFoundError, OfflineError, ShardvaultError } from '../../errors';
 import { newTempPath } from '../node';
+import { nextChunk, SourceError } from '../source';
 import { call, PIECE, WINDOW, type Session } from './channel';
 import type { SftpConnection } from './connection';
 import { flush, isFull } from './disk';
@@ -56,7 +57,7 @@ export async function put(
       await call(s, (cb) => s.sftp.close(h, cb)).catch(() => undefined);
     }
     if (s.alive) await call(s, (cb) => s.sftp.unlink(temp, cb)).catch(() => undefined);
-    if (isSourceError(err)) throw err.source;
+    if (err instanceof SourceError) throw err.source;
     if (full) {
       throw new ShardvaultError('no-space', `${c.display}: ${path}: the location is full`, { cause: err });
     }
@@ -93,16 +94,6 @@ async function moveIntoPlace(c: SftpConnection, s: Session, from: string, to: st
       });
     }
   }
-}
-
-/** Marks an error thrown by the caller's data source, so it is rethrown as it was. */
-class SourceError extends Error {
-  constructor(readonly source: unknown) {
-    super('the data source failed');
-  }
-}
-function isSourceError(err: unknown): err is SourceError {
-  return err instanceof SourceError;
 }
 
 /** How a node writes: pipelined, or one piece at a time once its server refused a write out of order. */
@@ -187,15 +178,8 @@ async function writeAll(
     } else {
       const iterator = data[Symbol.asyncIterator]();
       for (;;) {
-        let step: IteratorResult<Uint8Array>;
-        try {
-          step = await iterator.next();
-        } catch (err) {
-          throw new SourceError(err);
-        }
+        const step = await nextChunk(iterator);
         if (step.done) break;
-        if (!(step.value instanceof Uint8Array))
-          throw new SourceError(new TypeError('put data must yield Uint8Arrays'));
         await send(step.value);
       }
     }

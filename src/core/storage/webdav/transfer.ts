@@ -6,8 +6,9 @@
 import { CorruptError, OfflineError } from '../../errors';
 import { assertObjectPath, assertRange, newTempPath } from '../node';
 import { parseContentRange, readRangeBody, ResponseStream } from '../response';
+import { SourceError } from '../source';
 import type { DavCollections } from './collections';
-import { drain, SourceError } from './http';
+import { drain } from './http';
 import type { Answer, Body, DavSession } from './session';
 
 /** How long get waits before it asks again about a missing object (see get). */
