@@ -44,7 +44,7 @@ import { get, readRange } from './read';
 import { put } from './write';
 
 export type { SftpOptions } from './connection';
-export { fetchHostFingerprint, sshFingerprint } from './host-key';
+export { fetchHostFingerprint } from './host-key';
 
 export class SftpNode implements StorageNode {
   readonly kind = 'sftp' as const;
