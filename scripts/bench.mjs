@@ -16,7 +16,8 @@
 //                          five parallel `curl -T`
 //   node scripts/bench.mjs --lag [--size 1G]      round trips to `shardvault serve` during a put
 //   node scripts/bench.mjs --erasure [--size 4M]  the Reed-Solomon loops alone, SIMD and JS, in MB/s
-//   node scripts/bench.mjs --guard [--runs 3]       a guarded opening in process: 3 custodians, G = 2
+//   node scripts/bench.mjs --guard [--runs 3]       a guarded opening in process: 3 custodians, G = 2;
+//                          then `get` of a guarded file against an ordinary one over 3 real nodes
 //
 // MB/s are decimal (10^6 bytes per second) of plaintext unless a column says otherwise. Not
 // part of the test run.
@@ -2636,8 +2637,10 @@ async function guardMode(o) {
     }
   }
   const fix = (r) => ({ wallMs: +r.wallMs.toFixed(1), cpuMs: +r.cpuMs.toFixed(1) });
+  const real = await guardOverNodes(o);
   const doc = {
     mode: 'guard',
+    real,
     machine: { ...info, loadAverageEnd: os.loadavg().map((l) => +l.toFixed(2)) },
     runs: o.runs,
     opensPerRun: GUARD_OPENS,
@@ -2667,9 +2670,145 @@ async function guardMode(o) {
         ['answer: checks, log, Z_i = s_i·R, proof', 'one node', String(doc.node.wallMs), String(doc.node.cpuMs)],
       ]),
       '',
+      `\`shardvault get\` over three real node processes on loopback (G = 2) and two folders, ${real.size} bytes, ` +
+        `${real.gets} gets of each file, interleaved; median wall ms of the whole process`,
+      '',
+      markdownTable([
+        ['get', 'median ms', 'min ms', 'CPU ms (median)'],
+        ['ordinary file', String(real.plain.medianMs), String(real.plain.minMs), String(real.cpu?.plainMs ?? '-')],
+        ['guarded file', String(real.guarded.medianMs), String(real.guarded.minMs), String(real.cpu?.guardedMs ?? '-')],
+        [
+          'guarded − ordinary (median of pairs)',
+          String(real.addedMs),
+          String(real.addedMinMs),
+          String(real.cpu?.addedMs ?? '-'),
+        ],
+      ]),
+      `load ${real.loadAverage.join(' ')} during the gets`,
+      '',
     ].join('\n'),
   );
   return doc;
+}
+
+const GUARD_GETS = 15;
+
+/**
+ * The whole `get` of a guarded file against an ordinary one of the same size, over three real
+ * `shardvault node serve` processes on loopback and two folders (G = 2, vault 2 of 3): each
+ * pair interleaved, so both see the same load; the difference of each pair's times, median.
+ */
+async function guardOverNodes(o) {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is not built: run \`npm run build:cli\` (or pass --build)`);
+  const dir = await fs.mkdtemp(path.join(o.tmp, 'shardvault-bench-guard-'));
+  const nodes = [];
+  try {
+    const env = {
+      ...process.env,
+      SHARDVAULT_HOME: path.join(dir, 'home'),
+      SHARDVAULT_PASSPHRASE: 'bench guard passphrase',
+    };
+    const run = (args) => {
+      const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`shardvault ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+      return r;
+    };
+    for (let i = 0; i < 3; i++) {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'node', 'serve', '--dir', path.join(dir, `node${i}`), '--listen', '127.0.0.1:0'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const spec = await new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b) => {
+          out += b;
+          if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+        });
+        child.once('exit', (code) => reject(new Error(`node serve exited ${code}`)));
+      });
+      nodes.push({ child, spec });
+    }
+    const folders = ['a', 'b'].map((n) => path.join(dir, n));
+    for (const f of folders) await fs.mkdir(f);
+    run([
+      'init',
+      ...folders.flatMap((f) => ['--location', f]),
+      '--data',
+      '2',
+      '--total',
+      '3',
+      '--threshold',
+      '2',
+      '--insecure-kdf-cost',
+      '10',
+    ]);
+    nodes.forEach((n, i) => run(['location', 'add', `${n.spec}#n${i + 1}`]));
+    run(['guard', 'setup', '--threshold', '2']);
+    const size = 1 << 20;
+    const input = path.join(dir, 'in');
+    await fs.mkdir(input);
+    for (const name of ['plain.bin', 'guarded.bin']) await fs.writeFile(path.join(input, name), randomBytes(size));
+    run(['put', path.join(input, 'plain.bin')]);
+    run(['put', path.join(input, 'guarded.bin'), '--guarded']);
+    await fs.mkdir(path.join(dir, 'out'));
+    const plain = [];
+    const guarded = [];
+    const load0 = os.loadavg();
+    // CPU time of the get process (user + system, from GNU time when present): steadier than
+    // wall time on a loaded machine, and what the guard's work adds on the app's side.
+    const gnuTime = existsSync(GNU_TIME);
+    const cpu = { plain: [], guarded: [] };
+    const timedGet = (name) => {
+      const out = path.join(dir, 'out', `${name}-${randomBytes(4).toString('hex')}`);
+      const argv = [CLI, 'get', name, '--output', out];
+      const t = performance.now();
+      const r = gnuTime
+        ? spawnSync(GNU_TIME, ['-f', 'SVCPU %U %S', process.execPath, ...argv], { env, encoding: 'utf8' })
+        : spawnSync(process.execPath, argv, { env, encoding: 'utf8' });
+      const wall = performance.now() - t;
+      if (r.status !== 0) throw new Error(`shardvault get ${name}: exit ${r.status}\n${r.stderr}`);
+      const m = /SVCPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+      if (m) cpu[name === 'plain.bin' ? 'plain' : 'guarded'].push((Number(m[1]) + Number(m[2])) * 1000);
+      return wall;
+    };
+    for (let i = 0; i < GUARD_GETS; i++) {
+      log(o, `bench: guard get pair ${i + 1} of ${GUARD_GETS}`);
+      // Alternate which goes first, so neither always meets a warm or a cold cache.
+      if (i % 2 === 0) {
+        plain.push(timedGet('plain.bin'));
+        guarded.push(timedGet('guarded.bin'));
+      } else {
+        guarded.push(timedGet('guarded.bin'));
+        plain.push(timedGet('plain.bin'));
+      }
+    }
+    const load1 = os.loadavg();
+    const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const diffs = guarded.map((g, i) => g - plain[i]);
+    return {
+      size,
+      gets: GUARD_GETS,
+      plain: { medianMs: +median(plain).toFixed(0), minMs: +Math.min(...plain).toFixed(0) },
+      guarded: { medianMs: +median(guarded).toFixed(0), minMs: +Math.min(...guarded).toFixed(0) },
+      addedMs: +median(diffs).toFixed(0),
+      addedMinMs: +(Math.min(...guarded) - Math.min(...plain)).toFixed(0),
+      cpu:
+        cpu.plain.length === GUARD_GETS && cpu.guarded.length === GUARD_GETS
+          ? {
+              plainMs: +median(cpu.plain).toFixed(0),
+              guardedMs: +median(cpu.guarded).toFixed(0),
+              addedMs: +median(cpu.guarded.map((g, i) => g - cpu.plain[i])).toFixed(0),
+            }
+          : null,
+      loadAverage: [...load0, ...load1].map((l) => +l.toFixed(2)).filter((_, i) => i === 0 || i === 3),
+    };
+  } finally {
+    for (const n of nodes) n.child.kill('SIGTERM');
+    if (!o.keep) await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** rows[0] is the header; numbers right-aligned. Pastes into docs as it is. */
