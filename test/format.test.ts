@@ -288,6 +288,49 @@ describe('vault head version 3 (locations carry their address)', () => {
     }
   });
 
+  it("keeps a guard's re-sharing record (guard.reshare) and refuses a malformed one", async () => {
+    const vault = await Vault.attach(
+      path.join(work, 'v3-reshare'),
+      [loc('a'), loc('b')],
+      { passphrase: golden.passphrase },
+      null,
+    );
+    try {
+      const key = vault.requireKeys().head;
+      const head = vault.head();
+      const bytes32 = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+      const ids = ['11'.repeat(16), '22'.repeat(16), '33'.repeat(16)];
+      const guard = {
+        epoch: 1,
+        threshold: 2,
+        groupKey: bytes32(1),
+        commitments: [bytes32(1), bytes32(2)],
+        approvals: 0,
+        guardians: [bytes32(3)],
+        policyVersion: 1,
+        members: ids.map((location, i) => ({
+          location,
+          index: i + 1,
+          publicShare: bytes32(10 + i),
+          identityKey: bytes32(20 + i),
+          pin: `SHA256:${'A'.repeat(43)}`,
+        })),
+      };
+      const reshare = { setupId: 'ab'.repeat(16), commit: [ids[0]!, '44'.repeat(16)], register: [ids[2]!] };
+      const back = decodeHead(encodeHead({ ...head, guard: { ...guard, reshare } }, key), key, head.vaultId);
+      expect(back.guard!.reshare).toEqual(reshare);
+      expect(decodeHead(encodeHead({ ...head, guard }, key), key, head.vaultId).guard!.reshare).toBeUndefined();
+      const bad = { ...head, guard: { ...guard, reshare: { ...reshare, commit: ['not hex'] } } };
+      expect(() => decodeHead(encodeHead(bad, key), key, head.vaultId)).toThrow(/guard\.reshare\.commit\[0\]/);
+      const extra = { ...head, guard: { ...guard, reshare: { ...reshare, by: 'x' } } };
+      expect(() => decodeHead(encodeHead(extra, key), key, head.vaultId)).toThrow(
+        /guard\.reshare\.by is not a known field/,
+      );
+    } finally {
+      await vault.close();
+    }
+  });
+
   it('writes version 4 only with a domain; a domain in a version 3 body or out of its rule is refused', async () => {
     const vault = await Vault.attach(
       path.join(work, 'v4-domain'),
