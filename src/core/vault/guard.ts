@@ -13,6 +13,7 @@ import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
 import { GuardFault } from '../guard/errors';
+import type { GuardTransport } from '../guard/transport';
 import { ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { nodeGuardTransport } from './guard-transport';
@@ -28,6 +29,8 @@ export const GUARDED_INNER_BYTES = 60;
 
 export interface GuardSession {
   readonly coordinator: Coordinator;
+  /** The nodes' guard endpoints as the coordinator calls them (guard-status.ts asks `info`). */
+  readonly transport: GuardTransport;
   readonly device: DeviceSigner;
   readonly devicePublicKey: Uint8Array;
   close(): Promise<void>;
@@ -61,13 +64,11 @@ export function session(vault: Vault, guard: HeadGuard | undefined): GuardSessio
         'remove and add them again',
     );
   const device = deviceSigner(new Uint8Array(Buffer.from([...seeds][0]!, 'base64url')));
-  const coordinator = new Coordinator(
-    nodeGuardTransport((id) => clients.get(id)),
-    device,
-    vault.vaultId,
-  );
+  const transport = nodeGuardTransport((id) => clients.get(id));
+  const coordinator = new Coordinator(transport, device, vault.vaultId);
   return {
     coordinator,
+    transport,
     device,
     devicePublicKey: device.publicKey,
     async close() {
@@ -236,6 +237,8 @@ export interface ApprovalWait {
   readonly wait?: number;
   /** Progress for the user ("1 of 2 approvals"). */
   readonly say?: (line: string) => void;
+  /** The same progress as numbers (the app's progress event). */
+  readonly counted?: (approvals: number, needed: number) => void;
 }
 
 /**

@@ -114,7 +114,17 @@ export function Locations({
             return (
               <LocationTile key={location.name} location={location}>
                 <div className="tile-actions">
-                  {location.signIn ? (
+                  {location.signIn && location.kind === 'node' ? (
+                    // A node enrols this device with a new code: its line, pasted in Edit.
+                    <button
+                      type="button"
+                      className="small primary"
+                      onClick={() => setEditing(location)}
+                      aria-label={`Enrol with ${location.name}…`}
+                    >
+                      Enrol…
+                    </button>
+                  ) : location.signIn ? (
                     <button
                       type="button"
                       className="small primary"
