@@ -63,19 +63,19 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
     for (const dir of ['guardian', 'owner', 'usb', 'nas', 'cloud']) mkdirSync(join(root, dir), { recursive: true });
     const asGuardian = { SHARDVAULT_HOME: join(root, 'guardian'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
     const asOwner = { SHARDVAULT_HOME: join(root, 'owner'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
+    // The nodes start while the vault is made.
+    const starting = Promise.all([startShardNode(), startShardNode()]);
     initFolderVault(root, ['usb', 'nas', 'cloud'], asGuardian);
-    nodes.push(await startShardNode(), await startShardNode());
+    nodes.push(...(await starting));
     nodes.forEach((n, i) => cli(['location', 'add', `${n.spec}#n${i + 1}`], asGuardian));
     cli(['guard', 'setup', '--threshold', '2'], asGuardian);
     const source = join(root, 'will.pdf');
     writeFileSync(source, secret);
     cli(['put', source, '--guarded'], asGuardian);
     cli(['guard', 'policy', '--approvals', '1'], asGuardian);
-    // The owner's other device: the vault from two of the folders, then enrolled with each node.
+    // The owner's other device: the vault from two of the folders (a new machine: it enrols
+    // with each node in the browser, below).
     cli(['open', '--location', join(root, 'usb'), '--location', join(root, 'nas')], asOwner);
-    nodes.forEach((n, i) =>
-      cli(['location', 'edit', `n${i + 1}`, cli(['node', 'new-code', '--dir', n.dir], {}).trim()], asOwner),
-    );
     [guardianServe, ownerServe] = await Promise.all([serve(asGuardian), serve(asOwner)]);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     const options = { viewport: { width: 1280, height: 840 }, colorScheme: 'light' as const, acceptDownloads: true };
@@ -114,6 +114,36 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
     expect(await guardian.getByTestId('location-usb').getByTestId('node-share').count()).toBe(0);
     await guardian.screenshot({ path: join(SHOTS, '40-node-health.png'), fullPage: true });
   });
+
+  it('a new machine sees "needs enrolment" for the nodes and the guarded file, never "lost"; it enrols in the UI', async () => {
+    await owner.getByTestId('guard-warning').waitFor({ timeout: 30_000 });
+    expect(await owner.getByTestId('guard-warning').innerText()).toMatch(
+      /cannot be opened on this device now: needs enrolment: this device is enrolled with 0 of the 2 nodes/,
+    );
+    for (const name of ['n1', 'n2'])
+      expect(await owner.getByTestId(`location-${name}`).locator('.badge').innerText()).toBe('Needs enrolment');
+    await go(owner, /^Files/);
+    const row = owner.getByTestId('file-will.pdf');
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.getByTestId('guarded-badge').innerText()).toBe('Guarded · needs enrolment');
+    expect(await row.innerText()).not.toMatch(/lost/i);
+    await go(owner, /^Locations/);
+    for (const [i, node] of nodes.entries()) {
+      const name = `n${i + 1}`;
+      await owner.getByRole('button', { name: `Enrol with ${name}…` }).click();
+      const dialog = owner.getByRole('dialog', { name: `Enrol this device with ${name}` });
+      await dialog
+        .getByLabel('Node address', { exact: true })
+        .fill(cli(['node', 'new-code', '--dir', node.dir], {}).trim());
+      await dialog.getByRole('button', { name: 'Enrol' }).click();
+      await owner.getByText(`Enrolled with ${name}: this device uses it from now on.`).waitFor({ timeout: 60_000 });
+    }
+    await go(owner, /^Dashboard/);
+    await expect.poll(() => owner.getByTestId('guard-warning').count(), { timeout: 30_000 }).toBe(0);
+    await expect
+      .poll(() => owner.getByTestId('location-n2').getByTestId('node-share').innerText(), { timeout: 30_000 })
+      .toMatch(/verified \(share 2\)/);
+  }, 120_000);
 
   it('offers "Guarded" for new files, in words, and stores one so', async () => {
     await go(owner, /^Files/);

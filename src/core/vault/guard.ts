@@ -7,6 +7,7 @@
  */
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { concat, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
+import { NEEDS_ENROLMENT } from '../../shared/words';
 import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
@@ -57,7 +58,10 @@ export function session(vault: Vault, guard: HeadGuard | undefined): GuardSessio
       );
     clients.set(l.id, new ShardNodeClient({ address, deviceKey: seed, enrolCode: null, timeoutMs: 15_000 }));
   }
-  if (seeds.size === 0) throw new UsageError('no node location of this vault is enrolled on this device');
+  if (seeds.size === 0)
+    throw new UsageError(
+      `${NEEDS_ENROLMENT.word}: no node location of this vault is enrolled on this device; ${NEEDS_ENROLMENT.explanation}`,
+    );
   if (seeds.size > 1)
     throw new UsageError(
       'the node locations of this device were enrolled with different device keys (added before guarded files); ' +
