@@ -63,10 +63,8 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
     for (const dir of ['guardian', 'owner', 'usb', 'nas', 'cloud']) mkdirSync(join(root, dir), { recursive: true });
     const asGuardian = { SHARDVAULT_HOME: join(root, 'guardian'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
     const asOwner = { SHARDVAULT_HOME: join(root, 'owner'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
-    // The nodes start while the vault is made.
-    const starting = Promise.all([startShardNode(), startShardNode()]);
+    nodes.push(...(await Promise.all([startShardNode(), startShardNode()])));
     initFolderVault(root, ['usb', 'nas', 'cloud'], asGuardian);
-    nodes.push(...(await starting));
     nodes.forEach((n, i) => cli(['location', 'add', `${n.spec}#n${i + 1}`], asGuardian));
     cli(['guard', 'setup', '--threshold', '2'], asGuardian);
     const source = join(root, 'will.pdf');
