@@ -13,7 +13,7 @@ import { NEEDS_ENROLMENT } from '../../shared/words';
 import { equalBytes, fromBase64 } from '../crypto/bytes';
 import type { HeadGuard } from '../format/head';
 import { decodePoint, encodePoint, evalCommitments } from '../guard/group';
-import { unwrap } from '../guard/transport';
+import { INFO_FIELDS, unwrap } from '../guard/transport';
 import { WireReader } from '../guard/wire';
 import { answerRequest, listRequests, type PendingRequest } from './guard-requests';
 import { session, type GuardSession } from './guard';
@@ -53,16 +53,7 @@ async function askNode(
   let o: Record<string, unknown>;
   const r = new WireReader('node info');
   try {
-    o = r.object(unwrap(locationId, await s.transport.call(locationId, 'info', {})), 'info', [
-      'identityKey',
-      'vaultId',
-      'epoch',
-      'index',
-      'publicShare',
-      'policyVersion',
-      'logLength',
-      'logHead',
-    ]);
+    o = r.object(unwrap(locationId, await s.transport.call(locationId, 'info', {})), 'info', INFO_FIELDS);
   } catch (err) {
     return { index, shareVerified: null, logLength: null, problem: `did not answer: ${(err as Error).message}` };
   }
