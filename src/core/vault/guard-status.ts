@@ -10,8 +10,8 @@
  */
 import type { GuardRequest, GuardStatus, NodeHealth } from '../../shared/api';
 import { NEEDS_ENROLMENT } from '../../shared/words';
-import { equalBytes, fromBase64 } from '../crypto/bytes';
-import type { HeadGuard } from '../format/head';
+import { equalBytes } from '../crypto/bytes';
+import type { HeadGuard, HeadGuardMember } from '../format/head';
 import { decodePoint, encodePoint, evalCommitments } from '../guard/group';
 import { INFO_FIELDS, unwrap } from '../guard/transport';
 import { WireReader } from '../guard/wire';
@@ -41,21 +41,32 @@ function trySession(vault: Vault, guard: HeadGuard | undefined): { s: GuardSessi
   }
 }
 
-/** One node's `info`, checked against what the sealed head says of it. */
-async function askNode(
-  s: GuardSession,
-  vault: Vault,
-  locationId: string,
+/** A problem in words, bounded: part of it may be a node's own. */
+const bounded = (text: string): string => (text.length > 300 ? `${text.slice(0, 299)}…` : text);
+
+/**
+ * A node's `info` answer judged against the sealed head: `member` is its record there
+ * (undefined: not one of the guard's nodes). Its public share must be P_i computed here from
+ * the guard's commitments, and the head's own P_i too; its identity key the one pinned.
+ */
+export function judgeInfo(
+  value: unknown,
+  vaultId: string,
   guard: HeadGuard | undefined,
-): Promise<NodeHealth> {
-  const member = guard?.members.find((m) => m.location === locationId);
+  member: HeadGuardMember | undefined,
+): NodeHealth {
   const index = member?.index ?? null;
-  let o: Record<string, unknown>;
   const r = new WireReader('node info');
+  let o: Record<string, unknown>;
   try {
-    o = r.object(unwrap(locationId, await s.transport.call(locationId, 'info', {})), 'info', INFO_FIELDS);
+    o = r.object(value, 'info', INFO_FIELDS);
   } catch (err) {
-    return { index, shareVerified: null, logLength: null, problem: `did not answer: ${(err as Error).message}` };
+    return {
+      index,
+      shareVerified: null,
+      logLength: null,
+      problem: bounded(`answered outside the protocol: ${(err as Error).message}`),
+    };
   }
   let logLength: number | null = null;
   try {
@@ -64,29 +75,58 @@ async function askNode(
     // a node that cannot say how long its log is: shown as unknown
   }
   if (guard === undefined || member === undefined) return { index, shareVerified: null, logLength, problem: null };
-  const mismatch = (problem: string): NodeHealth => ({ index, shareVerified: false, logLength, problem });
+  const mismatch = (problem: string): NodeHealth => ({
+    index,
+    shareVerified: false,
+    logLength,
+    problem: bounded(problem),
+  });
   try {
     if (!equalBytes(r.bytes(o.identityKey, 'identityKey', 32), member.identityKey))
       return mismatch('answers with another identity key than the one the guard pinned');
-    if (o.vaultId !== vault.vaultId) return mismatch('holds a share of another vault');
-    if (o.epoch !== guard.epoch || o.index !== member.index)
+    if (o.vaultId !== vaultId) return mismatch('holds a share of another vault, or none');
+    const epoch = o.epoch === null ? null : r.int(o.epoch, 'epoch', 0, Number.MAX_SAFE_INTEGER);
+    const said = o.index === null ? null : r.int(o.index, 'index', 0, Number.MAX_SAFE_INTEGER);
+    if (epoch !== guard.epoch || said !== member.index)
       return mismatch(
-        `holds share ${String(o.index)} of epoch ${String(o.epoch)}, not ${member.index} of ${guard.epoch}`,
+        `holds share ${said ?? 'none'} of epoch ${epoch ?? 'none'}, not ${member.index} of ${guard.epoch}`,
       );
-    if (typeof o.publicShare !== 'string') return mismatch('holds no key share');
+    if (o.publicShare === null) return mismatch('holds no key share');
     const expected = encodePoint(
       evalCommitments(
         guard.commitments.map((c, i) => decodePoint(c, `commitment ${i}`)),
         member.index,
       ),
     );
-    const said = fromBase64(o.publicShare, 'publicShare', 32);
-    if (!equalBytes(expected, member.publicShare) || !equalBytes(said, expected))
+    const share = r.bytes(o.publicShare, 'publicShare', 32);
+    if (!equalBytes(expected, member.publicShare) || !equalBytes(share, expected))
       return mismatch("its public share does not match the guard's commitments");
   } catch (err) {
     return mismatch(`answered outside the protocol: ${(err as Error).message}`);
   }
   return { index, shareVerified: true, logLength, problem: null };
+}
+
+/** One node's `info`, asked over this device's session and judged. */
+async function askNode(
+  s: GuardSession,
+  vault: Vault,
+  locationId: string,
+  guard: HeadGuard | undefined,
+): Promise<NodeHealth> {
+  const member = guard?.members.find((m) => m.location === locationId);
+  let value: unknown;
+  try {
+    value = unwrap(locationId, await s.transport.call(locationId, 'info', {}));
+  } catch (err) {
+    return {
+      index: member?.index ?? null,
+      shareVerified: null,
+      logLength: null,
+      problem: bounded(`did not answer: ${(err as Error).message}`),
+    };
+  }
+  return judgeInfo(value, vault.vaultId, guard, member);
 }
 
 /**
