@@ -10,7 +10,8 @@ import { ShardvaultError } from '../errors';
 import type { FileRef } from '../format/head';
 import { Channel } from '../vault/channel';
 import { moveName } from '../vault/folders';
-import { fetchManifest, putFile, readSpecOf, removeFile, unwrapShardKeys } from '../vault/files';
+import { fetchManifest, openFileKeys, putFile, readSpecOf, removeFile } from '../vault/files';
+import { readSegmentsFrom } from '../vault/pipeline/ranged';
 import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline/read';
 import type { Vault } from '../vault/vault';
 
@@ -81,8 +82,11 @@ function findRef(vault: Vault, name: string): FileRef {
 }
 
 /**
- * The plaintext of `file`, segment by segment from the one holding byte `from` (the frames
- * before it are read and authenticated too: a shard is a stream, read from its start).
+ * The plaintext of `file`, segment by segment from the one holding byte `from`. From byte 0
+ * the shards stream from their start and the whole-file hash is checked (readShards); from a
+ * later segment only that segment's frames onward are fetched, each authenticated
+ * (readSegmentsFrom), and the whole-file hash is not (it needs the bytes before). A guarded
+ * file asks its nodes for the key, as every opening does.
  */
 async function readPlain(
   vault: Vault,
@@ -92,8 +96,27 @@ async function readPlain(
   onRead?: (location: string) => void,
 ): Promise<readonly ShardProblem[]> {
   const m = await fetchManifest(vault, file);
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  // A file manager sends many GETs per file (thumbnails, ranges): under an approvals policy
+  // each would publish a request for the guardians, so the drive does not ask; `get` and the
+  // app's Open wait for approvals instead.
+  const approvals = vault.head().guard?.approvals ?? 0;
+  if (m.guard && approvals > 0)
+    throw new ShardvaultError(
+      'approval',
+      `${m.name} is guarded and its opening needs ${approvals} guardian ${approvals === 1 ? 'approval' : 'approvals'}: ` +
+        'open it with shardvault get or the app, which wait for them',
+    );
+  const { fileKey, shardKeys } = await openFileKeys(vault, m);
   try {
+    const first = Math.floor(from / m.segmentSize);
+    if (first > 0 && from < m.size) {
+      return await readSegmentsFrom(
+        readSpecOf(vault, m, shardKeys),
+        first,
+        (segment) => sink({ offset: segment.index * m.segmentSize, last: segment.last, bytes: segmentBytes(segment) }),
+        { onRead: (copy) => onRead?.(copy.location) },
+      );
+    }
     let offset = 0;
     return await readShards(
       readSpecOf(vault, m, shardKeys),
