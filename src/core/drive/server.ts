@@ -544,12 +544,15 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
     if (existing) await removeAll(t, to);
     if (r.kind === 'file') {
       await (move ? store.move(name, to) : store.copy(name, to));
+    } else if (move) {
+      // The engine's mv of a folder: every name under it in one commit, no shard written.
+      await store.moveFolder(name, to);
     } else {
       const names = depth === '0' ? [] : t.below(name).map((f) => f.name);
       if (!names.includes(markerOf(name))) await store.write(markerOf(to), emptyBody(), 0);
       for (const from of names) {
         const moved = to + from.slice(name.length);
-        await (move ? store.move(from, moved) : store.copy(from, moved));
+        await store.copy(from, moved);
       }
     }
     for (const [key, props] of [...dead.entries()]) {

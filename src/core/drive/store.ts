@@ -14,6 +14,7 @@ import { fetchManifest, openFileKeys, putFile, readSpecOf, removeFile } from '..
 import { readSegmentsFrom } from '../vault/pipeline/ranged';
 import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline/read';
 import type { Vault } from '../vault/vault';
+import { markerOf } from './tree';
 
 export interface DriveFile {
   readonly name: string;
@@ -53,6 +54,8 @@ export interface DriveStore {
   remove(name: string): Promise<void>;
   /** Gives `from`'s contents the name `to` (replacing it) and removes `from`. */
   move(from: string, to: string): Promise<void>;
+  /** Gives every name under folder `from` (no slash) the prefix `to` instead, in one commit. */
+  moveFolder(from: string, to: string): Promise<void>;
   /** Stores a copy of `from` as `to`. */
   copy(from: string, to: string): Promise<void>;
 }
@@ -172,6 +175,10 @@ export function vaultStore(run: Serial, vaultNow: () => Vault): DriveStore {
       }),
     remove: (name) => run((vault) => removeFile(vault, name)),
     move: (from, to) => run((vault) => moveEntry(vault, from, to, copyEntry)),
+    moveFolder: (from, to) =>
+      run(async (vault) => {
+        await moveName(vault, markerOf(from), markerOf(to));
+      }),
     copy: (from, to) =>
       run(async (vault) => {
         await copyEntry(vault, from, to);
@@ -183,7 +190,7 @@ export function vaultStore(run: Serial, vaultNow: () => Vault): DriveStore {
  * The one place a drive renames a file: the engine's `mv` (a new manifest version over the
  * same shards, one commit, nothing uploaded again). An empty folder's marker (a name ending
  * in `/`, no bytes) is copied and removed instead: `mv` of such a name moves a whole folder,
- * and the drive moves a folder one name at a time.
+ * which the drive does with moveFolder.
  */
 async function moveEntry(
   vault: Vault,
