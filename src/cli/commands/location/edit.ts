@@ -19,7 +19,8 @@ export const edit: Command = {
   usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|'']",
   summary:
     'rename a location, give it a new address or new credentials, or a failure domain ' +
-    "('' takes it out of its domain; the key shares are dealt again over the domains)",
+    "('' takes it out of its domain; the key shares are dealt again over the domains and files a domain " +
+    'now holds too much of are moved)',
   async run(args, io) {
     const rest = args.positional;
     const newName = one(args, 'name');
