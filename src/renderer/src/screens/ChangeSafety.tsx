@@ -165,6 +165,9 @@ export function ChangeSafetyDialog({
           kept from before open nothing. Then every file is re-coded, one at a time: each keeps its old shards until its
           new ones are stored, so closing the app or losing a location never loses a file, and the work resumes here or
           on another device.
+          {locations.some((l) => l.domain !== null)
+            ? ' Some locations share a failure domain: "survive losing" and "secret even if" count domains, and shards are placed over them.'
+            : ''}
         </p>
         {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
         <SafetyChoice
