@@ -1,11 +1,12 @@
 // Settings → Change safety…: the first run's "How safe?" over the vault's locations as they
 // are now, then the key shares dealt again and every file re-coded, with progress.
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import type { PolicyChangeReport, PolicyPreview, StatusReport } from '../../../shared/api';
+import type { PolicyChangeReport, StatusReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
 import { formatBytes, formatDuration, plural, sentence } from '../format';
 import { ErrorNote, Modal, Note, ProgressBar, errorText } from '../ui/ui';
 import { SafetyChoice } from './SafetyChoice';
+import { usePolicyPreview } from '../policy';
 
 export function ChangeSafety({
   client,
@@ -101,28 +102,13 @@ export function ChangeSafetyDialog({
   const started = useRef(0);
   // The engine's arithmetic, live: the rule `policy set` and init use (over failure domains
   // when locations share one), never worked out again here.
-  const given = JSON.stringify([
+  const derived = usePolicyPreview(
+    client,
     locations.map((l) => ({ name: l.name, domain: l.domain ?? '' })),
     choice.survive,
     choice.secretAgainst,
-  ]);
-  const [preview, setPreview] = useState<{ key: string; answer: PolicyPreview } | null>(null);
-  useEffect(() => {
-    let current = true;
-    const [named, survive, secretAgainst] = JSON.parse(given) as [{ name: string; domain: string }[], number, number];
-    client.api.policyPreview({ locations: named, survive, secretAgainst }).then(
-      (answer) => {
-        if (current) setPreview({ key: given, answer });
-      },
-      (e: unknown) => {
-        if (current) setError(errorText(e));
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [client, given]);
-  const derived = preview !== null && preview.key === given ? preview.answer : null;
+    (e) => setError(errorText(e)),
+  );
   const same =
     derived !== null &&
     derived.data === vault.data &&

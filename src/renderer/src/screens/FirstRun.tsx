@@ -1,11 +1,12 @@
 // First run: create a vault over locations, or open one that exists; then the recovery kit.
-import { type FormEvent, useEffect, useState } from 'react';
-import type { RecoveryKit as Kit, PolicyPreview } from '../../../shared/api';
+import { type FormEvent, useState } from 'react';
+import type { RecoveryKit as Kit } from '../../../shared/api';
 import { BridgeFailure, type Client } from '../bridge/client';
 import { plural, sentence } from '../format';
 import { ErrorNote, Field, Note, Spinner, errorText } from '../ui/ui';
 import { type LocationChoice, LocationsEditor } from './LocationsEditor';
 import { SafetyChoice } from './SafetyChoice';
+import { usePolicyPreview } from '../policy';
 
 /** The vault is created (the app then shows its recovery kit) or opened. */
 export function FirstRun({ client, onDone }: { client: Client; onDone: () => void }) {
@@ -69,24 +70,7 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
   const domains = locations.map((l) => (l.domain ?? '').trim());
   const inDomains = domains.some((d) => d !== '');
   const named = locations.map((l, i) => ({ name: l.location.name ?? `loc${i + 1}`, domain: domains[i]! }));
-  const previewKey = JSON.stringify([named, survive, secretAgainst]);
-  const [preview, setPreview] = useState<{ key: string; answer: PolicyPreview } | null>(null);
-  useEffect(() => {
-    let current = true;
-    const [given, x, y] = JSON.parse(previewKey) as [typeof named, number, number];
-    client.api.policyPreview({ locations: given, survive: x, secretAgainst: y }).then(
-      (answer) => {
-        if (current) setPreview({ key: previewKey, answer });
-      },
-      (e: unknown) => {
-        if (current) setError(errorText(e));
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [client, previewKey]);
-  const derived = preview !== null && preview.key === previewKey ? preview.answer : null;
+  const derived = usePolicyPreview(client, named, survive, secretAgainst, (e) => setError(errorText(e)));
   const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
   const missing = passphrase === '' ? 'Choose a passphrase; a few unrelated words work well.' : null;
   const ready =
