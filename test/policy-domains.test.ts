@@ -18,6 +18,7 @@ import { editLocation } from '../src/core/vault/location-ops';
 import {
   changePolicy,
   jobStatus,
+  replaceOverDomains,
   requestedPolicy,
   runRecode,
   type RecodeProgress,
@@ -166,6 +167,54 @@ describe('a new failure domain moves what it holds too much of', () => {
       // What the domain promises, really: with home's folders gone every file still reads.
       for (const n of home) await fs.rename(folder(n), `${folder(n)}.gone`);
       await expectReadable(vault, files, `without ${home.join(' and ')}`);
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('location edit --domain', () => {
+  it('moves what the new domain holds too much of, and leaves a job it did not add to', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const { vault } = await makeVault('edit', names, { data: 2, total: 3, threshold: 2, replicas: 1 });
+    try {
+      const files = await putSome(vault, 2);
+      const m = await fetchManifest(
+        vault,
+        vault.head().files.find((f) => f.name === 'f1')!,
+      );
+      const home = [m.shards[0]!.locations[0]!, m.shards[2]!.locations[0]!].map((id) => vault.locationById(id)!.name);
+      // What `location edit NAME --domain home` does after the edit (the CLI and the app).
+      await editLocation(vault, home[0]!, { domain: 'home' });
+      await editLocation(vault, home[1]!, { domain: 'home' });
+      const moved = await replaceOverDomains(vault, { onlyWhenQueued: true });
+      expect(moved.pending).toEqual([]);
+      expect(moved.replaced).toBeGreaterThanOrEqual(1);
+      const keyOf = domainKeyFor(vault.domainLocations());
+      for (const f of vault.head().files) {
+        const man = await fetchManifest(vault, f);
+        expect(
+          domainsSurvived(
+            man.shards.map((s) => s.locations),
+            man.data,
+            keyOf,
+          ),
+          f.name,
+        ).toBe(1);
+      }
+      await expectReadable(vault, files, 'after the edit');
+      // A policy job left (one file re-coded of two): an edit that moves nothing leaves it.
+      await changePolicy(vault, { data: 1, total: 3, threshold: 2 });
+      await runRecode(vault, {
+        stop: (() => {
+          let n = 0;
+          return () => n++ >= 1;
+        })(),
+      });
+      expect(vault.head().recode?.pending).toHaveLength(1);
+      await editLocation(vault, home[0]!, { domain: 'home' });
+      expect(await replaceOverDomains(vault, { onlyWhenQueued: true })).toEqual({ replaced: 0, pending: [] });
+      expect(vault.head().recode?.pending).toHaveLength(1);
     } finally {
       await vault.close();
     }

@@ -385,7 +385,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const v = await unlocked();
         await editLocation(v, req.name, change, confirm);
         // Files a domain now holds too much of move (what waits for a location away, repair finishes).
-        if (req.domain !== undefined) await replaceOverDomains(v);
+        if (req.domain !== undefined) await replaceOverDomains(v, { onlyWhenQueued: true });
       }),
     kitFacts: () => beside(async () => kitFacts(await unlocked())),
     removeLocation: (req) =>

@@ -159,13 +159,17 @@ export async function queueReplacement(vault: Vault): Promise<number> {
 
 /**
  * Moves the files misplaced over the failure domains (queueReplacement) and runs the head's
- * job to its end, for repair. A location away pauses the job: the files keep their old,
- * valid placement and the words say what waits. `replaced`: files re-coded by this run.
+ * job to its end: repair, and a domain change (`onlyWhenQueued`: a job it did not add to is
+ * left for policy resume or repair). A location away pauses the job: the files keep their
+ * old, valid placement and the words say what waits. `replaced`: files re-coded by this run.
  */
-export async function replaceOverDomains(vault: Vault): Promise<{ replaced: number; pending: string[] }> {
-  await queueReplacement(vault);
+export async function replaceOverDomains(
+  vault: Vault,
+  opts: { readonly onlyWhenQueued?: boolean } = {},
+): Promise<{ replaced: number; pending: string[] }> {
+  const queued = await queueReplacement(vault);
   const before = vault.head().recode?.pending.length ?? 0;
-  if (before === 0) return { replaced: 0, pending: [] };
+  if (before === 0 || (queued === 0 && opts.onlyWhenQueued)) return { replaced: 0, pending: [] };
   try {
     await runRecode(vault);
     return { replaced: before, pending: [] };

@@ -38,7 +38,7 @@ export const edit: Command = {
     const edited = await withVault(io, args, { unlock: true }, async (vault) => {
       const info = await editLocation(vault, rest[0]!, change);
       // Files a domain now holds too much of move, as a re-coding does (new copies first).
-      const placed = domain === undefined ? null : await replaceOverDomains(vault);
+      const placed = domain === undefined ? null : await replaceOverDomains(vault, { onlyWhenQueued: true });
       for (const p of placed?.pending ?? []) io.err(`shardvault: ${p}`);
       warnAboutDomains(vault, io);
       return { ...info, replaced: placed?.replaced ?? 0, pending: placed?.pending ?? [] };
