@@ -52,7 +52,7 @@ import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
 import { startDrive, type Drive } from './drive/server';
 import { vaultStore } from './drive/store';
-import { changePolicy, jobStatus, runRecode } from './vault/policy-change';
+import { changePolicy, jobStatus, replaceOverDomains, requestedPolicy, runRecode } from './vault/policy-change';
 import { answerGuardRequest, guardHealth, guardRequests } from './vault/guard-status';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
@@ -395,7 +395,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
-        await editLocation(await unlocked(), req.name, change, confirm);
+        const v = await unlocked();
+        await editLocation(v, req.name, change, confirm);
+        // Files a domain now holds too much of move (what waits for a location away, repair finishes).
+        if (req.domain !== undefined) await replaceOverDomains(v, { onlyWhenQueued: true });
       }),
     kitFacts: () => beside(async () => kitFacts(await unlocked())),
     removeLocation: (req) =>
@@ -461,8 +464,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const v = await unlocked();
         const p = v.policy;
-        const same =
-          p.total - p.data === req.survive && p.threshold - 1 === req.secretAgainst && p.total === v.locations.length;
+        // The request's numbers by the one rule (over domains when locations share one).
+        const want = requestedPolicy(v, req);
+        const same = want.data === p.data && want.total === p.total && want.threshold === p.threshold;
         // The policy it has, with a job left: resume it; else change it.
         const changed = same && v.head().recode ? null : await changePolicy(v, req);
         const started = jobStatus(v.head());

@@ -305,6 +305,8 @@ export interface RepairReport {
   readonly keyShares: 'current' | 'redealt' | 'partial';
   /** Shard copies stored while their location was away, moved to it now that it is back. */
   readonly moved: number;
+  /** Files moved over the failure domains (a location's domain changed): re-placed by the re-coding job. */
+  readonly replaced: number;
   readonly manifestsWritten: number;
   readonly collected: number;
   /** What could not be done now, in words (an offline location, a lost file). */

@@ -585,6 +585,7 @@ export const repairReport: Schema<RepairReport> = object(
     files: array(object({ name: fileName, before: health, after: health, survives, rebuilt: count }, 'drop')),
     keyShares: oneOf(every<RepairReport['keyShares']>()(['current', 'redealt', 'partial'])),
     moved: count,
+    replaced: count,
     manifestsWritten: count,
     collected: count,
     pending: array(string({ max: 2048, control: true })),

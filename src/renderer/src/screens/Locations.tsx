@@ -172,7 +172,8 @@ export function Locations({
       {widening && wider !== null ? (
         <ChangeSafetyDialog
           client={client}
-          locations={locations.length}
+          locations={locations}
+          vault={vault}
           current={{ survive: vault.total - vault.data, secretAgainst: vault.threshold - 1 }}
           start={{ survive: wider.total - wider.data, secretAgainst: wider.threshold - 1 }}
           resume={false}
