@@ -69,14 +69,18 @@ export default tseslint.config(
   layer(
     coreBase,
     [...coreForbidden, ...coreDirs.map((d) => `**/${d}/**`), ...coreTop],
-    'the engine\'s base files (errors, cleanup, config, bundled, idle-lock) stand on nothing else in the engine',
+    "the engine's base files (errors, cleanup, config, bundled, idle-lock) stand on nothing else in the engine",
   ),
   // Inside the engine, each layer imports only those below it:
   // errors, cleanup <- crypto, erasure <- format <- storage, guard <- vault <- app.ts.
   ...coreLayers.map(([dir, below]) =>
     layer(
       [`src/core/${dir}/**`],
-      [...coreForbidden, ...coreDirs.filter((d) => d !== dir && !below.includes(d)).map((d) => `**/${d}/**`), ...coreTop],
+      [
+        ...coreForbidden,
+        ...coreDirs.filter((d) => d !== dir && !below.includes(d)).map((d) => `**/${d}/**`),
+        ...coreTop,
+      ],
       `src/core/${dir} stands on ${below.length ? below.join(', ') : 'nothing else in the engine'} (and errors, cleanup): see docs/ARCHITECTURE.md`,
     ),
   ),
