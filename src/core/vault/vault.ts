@@ -114,7 +114,7 @@ export class Vault {
     return this.s.current;
   }
 
-  /** What a new location's record must say (vault.ts writes it at creation, location add later). */
+  /** What a new location's record must say (session/create.ts writes it at creation, location add later). */
   locationRecord(locationId: string): VaultRecord {
     const { profile, currentHead } = this.s;
     return {
