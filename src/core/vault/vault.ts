@@ -59,14 +59,17 @@ export type { PassphraseChange, PassphraseChangeOptions, RedealOutcome } from '.
 export { DEFAULT_SEGMENT, type Location, type Secret, type Settled, type VaultOptions } from './session/state';
 
 export class Vault {
-  private constructor(private readonly s: VaultState) {}
+  declare readonly dir: string;
+  declare readonly options: VaultOptions;
+  /** This object, seen as the session's state: session/ reads and changes it through this. */
+  private readonly s: VaultState;
 
-  get dir(): string {
-    return this.s.dir;
-  }
-
-  get options(): VaultOptions {
-    return this.s.options;
+  /**
+   * The session's state becomes this object's own fields, private to front ends as they
+   * always were (test/lock-wipe.test.ts reads the key buffers there); `init` is not used after.
+   */
+  private constructor(init: VaultState) {
+    this.s = Object.assign(this, init);
   }
 
   // ------------------------------------------------------------------ opening
