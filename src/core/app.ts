@@ -296,7 +296,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
-        // The unlock logs itself (vault.ts), as every front end's does.
+        // The unlock logs itself (vault/session/unlock.ts), as every front end's does.
         await v.unlock(
           { passphrase: req.passphrase },
           req.oldPassphrase !== undefined ? { oldPassphrase: req.oldPassphrase } : {},
