@@ -63,9 +63,12 @@ export async function loadHead(s: VaultState): Promise<Head> {
   if (heads.length === 0) throw new NoHeadError();
   const { head, shadowed } = mergeHeads(heads);
   for (const f of shadowed) {
+    const kept = head.files.find((k) => k.id === f.id);
     s.options.onWarning?.(
-      `${f.name}: two devices stored this name at the same time; the later one is kept, the other ` +
-        `(${f.size} bytes, stored ${f.created}) is no longer listed`,
+      kept
+        ? `${f.name}: two devices moved this file at the same time; it is kept as ${kept.name}`
+        : `${f.name}: two devices stored this name at the same time; the later one is kept, the other ` +
+            `(${f.size} bytes, stored ${f.created}) is no longer listed`,
     );
   }
   if (head.counter < s.profile.lastHeadCounter) {
