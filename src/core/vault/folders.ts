@@ -29,6 +29,7 @@ import {
   checkFileName,
   completeAway,
   fetchManifest,
+  freshManifestVersion,
   planPut,
   readFileTo,
   removeObjectsOf,
@@ -445,7 +446,9 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     try {
       for (const [file, name] of renames) {
         const m = await fetchManifest(vault, file);
-        const version = file.version + 1;
+        // A version no other attempt used (freshManifestVersion): two devices moving one file
+        // at once, or a move cut short and run again, never write one manifest name twice.
+        const version = freshManifestVersion(file.version);
         const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
         written.push({ id: file.id, version });
         const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);

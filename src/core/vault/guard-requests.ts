@@ -211,6 +211,7 @@ async function waitFor(
     if (approvals.length !== said) {
       said = approvals.length;
       waiting.say?.(`${said} of ${needed} approvals (request ${id})`);
+      waiting.counted?.(said, needed);
     }
     if (approvals.length >= needed) return approvals;
     if (Date.now() >= deadline)
