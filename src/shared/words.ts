@@ -128,6 +128,15 @@ export function drillWords(
 }
 
 /**
+ * Locations (or, with failure domains, domains) a policy of "survive X, secret against Y"
+ * needs: t = Y + 1 must still be reachable after losing X, and never fewer than two. The
+ * engine refuses fewer (vault/policy.ts); the UI's presets say it.
+ */
+export function locationsNeeded(survive: number, secretAgainst: number): number {
+  return Math.max(2, survive + secretAgainst + 1);
+}
+
+/**
  * After a location is added: when the vault writes fewer shards per file (n) than it has
  * locations, the policy that would use them all, keeping k and t (more parity, the same
  * secrecy), and the command that sets it; null when n already covers every location or the

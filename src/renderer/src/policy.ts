@@ -38,11 +38,6 @@ export const PRESETS: readonly Preset[] = [
   },
 ];
 
-/** Locations a policy needs: t = Y + 1 must still be reachable after losing X. */
-export function locationsNeeded(survive: number, secretAgainst: number): number {
-  return Math.max(2, survive + secretAgainst + 1);
-}
-
 /**
  * The engine's numbers for "survive X, secret against Y" over these locations (name and
  * failure domain, '' for none), asked again whenever they change: null until the answer for

@@ -1,7 +1,8 @@
 // "How safe?": survive losing X, secret even if Y collude, and what that means in n, k, t and
 // storage, live. The first run and Settings → Change safety use the same words.
 import { formatCost, plural } from '../format';
-import { PRESETS, locationsNeeded } from '../policy';
+import { locationsNeeded } from '../../../shared/words';
+import { PRESETS } from '../policy';
 import { Field } from '../ui/ui';
 
 export function SafetyChoice({
