@@ -1,6 +1,6 @@
 /**
  * Put/get throughput of a 64 MiB object per location type, against the same real servers
- * the conformance suite starts (loopback). Best of RUNS, in MB/s (10^6 bytes per second).
+ * the conformance suite starts (loopback), each node composed as production composes it. Best of RUNS, in MB/s (10^6 bytes per second).
  *
  *   npx esbuild scripts/bench-locations.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=out/bench/bench-locations.mjs && node out/bench/bench-locations.mjs
@@ -16,10 +16,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { PATHS } from '../src/core/format/records';
+import { KINDS } from '../src/core/storage/kinds';
 import { LocalFolderNode } from '../src/core/storage/local';
 import type { StorageNode } from '../src/core/storage/node';
 import { S3Node } from '../src/core/storage/s3/node';
-import { SftpNode } from '../src/core/storage/sftp';
+import { SftpNode } from '../src/core/storage/sftp/node';
 import { WebDavNode } from '../src/core/storage/webdav/node';
 import { startApache } from '../test/servers/apache';
 import { startRclone } from '../test/servers/rclone';
@@ -68,7 +69,10 @@ async function measure(node: StorageNode): Promise<{ put: number; get: number }>
 const results: { location: string; put: number; get: number }[] = [];
 async function bench(location: string, make: () => Promise<{ node: StorageNode; stop: () => Promise<void> }>) {
   if (!location.toLowerCase().includes(ONLY)) return;
-  const { node, stop } = await make();
+  const made = await make();
+  // As production composes it (the kind's limits, retry and breaker).
+  const node = KINDS[made.node.kind].compose(made.node);
+  const stop = made.stop;
   try {
     results.push({ location, ...(await measure(node)) });
   } finally {

@@ -43,6 +43,23 @@ function get(url: string, path: string): Promise<{ status: number; body: Buffer;
   });
 }
 
+/** A bodiless request with extra headers: its status. */
+function send(url: string, method: string, path: string, headers: Record<string, string>): Promise<number> {
+  const u = new URL(url);
+  const auth = `Basic ${Buffer.from(`${u.username}:${u.password}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, method, path, headers: { authorization: auth, ...headers }, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('the drive in the engine', () => {
   it('serves the vault, counts as use of it, and stops when the vault locks', async () => {
     const root = mkdtempSync(join(tmpdir(), 'shardvault-drive-app-'));
@@ -75,6 +92,32 @@ describe('the drive in the engine', () => {
     }
   });
 
+  it("moves a folder in one commit (the engine's mv), its empty subfolder too", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shardvault-drive-move-'));
+    const app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
+    try {
+      for (const dir of ['a', 'b', 'c']) mkdirSync(join(root, dir));
+      const locations = ['a', 'b', 'c'].map((d) => folderInput(join(root, d)));
+      await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase: PASSPHRASE });
+      const bytes = randomBytes(5_000);
+      for (const name of ['notes/a.txt', 'notes/b.txt', 'notes/sub/c.txt', 'notes/empty/'])
+        await app.putStream({ name, data: once(name.endsWith('/') ? Buffer.alloc(0) : bytes) });
+      const drive = await app.startDrive();
+      const moved = await send(drive.url, 'MOVE', '/notes', { destination: `${drive.url}moved` });
+      expect(moved).toBe(201);
+      const names = (await app.listFiles()).map((f) => f.name).sort();
+      expect(names).toEqual(['moved/a.txt', 'moved/b.txt', 'moved/empty/', 'moved/sub/c.txt']);
+      const mvs = (await app.accessLog()).filter((e) => e.action === 'mv');
+      expect(mvs).toHaveLength(1);
+      expect(mvs[0]!.detail).toMatch(/moved to moved\//);
+      const read = await get(drive.url, '/moved/sub/c.txt');
+      expect(read.body.equals(bytes)).toBe(true);
+    } finally {
+      await app.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('breaks the connection when the whole-file hash fails after the last segment', async () => {
     // A vault can't be made to fail its hash with frames that authenticate (that takes a
     // forged manifest), so this store gives out real-looking segments and then fails as
@@ -90,6 +133,7 @@ describe('the drive in the engine', () => {
       write: () => Promise.reject(new Error('not here')),
       remove: () => Promise.reject(new Error('not here')),
       move: () => Promise.reject(new Error('not here')),
+      moveFolder: () => Promise.reject(new Error('not here')),
       copy: () => Promise.reject(new Error('not here')),
     };
     const drive = await startDrive(store);

@@ -27,6 +27,7 @@ describe('shardvault mount', () => {
   let stderrBeforeAddress = '';
   let stderr = '';
   let exited: Promise<number | null>;
+  let locations: string[];
 
   function send(
     method: string,
@@ -54,7 +55,7 @@ describe('shardvault mount', () => {
   beforeAll(async () => {
     ensureBuilt();
     root = await TempRoot.create('shardvault-drive-');
-    const locations = await root.locations('locations', 3);
+    locations = await root.locations('locations', 3);
     env = { SHARDVAULT_HOME: await root.dir('home'), SHARDVAULT_PASSPHRASE: PASSPHRASE };
     const init = await runCli(
       [
@@ -176,6 +177,43 @@ describe('shardvault mount', () => {
     expect(tail.body.equals(bytes.subarray(bytes.length - 100))).toBe(true);
     expect((await send('GET', '/ranged.bin', { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
     expect((await send('DELETE', '/ranged.bin')).status).toBe(204);
+  });
+
+  it('reads a Range from its own segment on: a ruined first segment does not stop it', async () => {
+    const local = nodePath.join(root.path, 'from-segment.bin');
+    const size = 5 * SEGMENT + 123;
+    await writeRandomFile(local, size);
+    const bytes = await fs.readFile(local);
+    expect((await send('PUT', '/from-segment.bin', { body: bytes })).status).toBe(201);
+    // Every shard's first frame (segment 0) gets a flipped byte: a read from byte 0 can no
+    // longer authenticate segment 0 from any shard, a read from segment 2 never fetches it.
+    const full = SEGMENT / 2 + 16;
+    const last = Math.ceil(123 / 2) + 16;
+    const shards: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+        const p = nodePath.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && (await fs.stat(p)).size > 5 * full) shards.push(p);
+      }
+    };
+    for (const l of locations) await walk(l);
+    expect(shards).toHaveLength(3);
+    for (const shard of shards) {
+      const stored = await fs.readFile(shard);
+      stored[stored.length - 5 * full - last + 10]! ^= 0xff;
+      await fs.writeFile(shard, stored);
+    }
+    const from = 2 * SEGMENT + 5;
+    const part = await send('GET', '/from-segment.bin', { headers: { range: `bytes=${from}-` } });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(bytes.subarray(from))).toBe(true);
+    const whole = await send('GET', '/from-segment.bin').then(
+      (a) => a.body.equals(bytes),
+      () => false,
+    );
+    expect(whole).toBe(false);
+    expect((await send('DELETE', '/from-segment.bin')).status).toBe(204);
   });
 
   it('passes litmus: basic, copymove and http fully; props and locks', async () => {

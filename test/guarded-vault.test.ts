@@ -6,7 +6,19 @@
 // sealed head and the manifest carry what FORMAT.md says (read back with the vault key).
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import {
+  ensureBuilt,
+  parseJson,
+  runCli,
+  sha256File,
+  startCli,
+  TempRoot,
+  writeRandomFile,
+  type CliResult,
+} from './helpers/cli';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
 import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
 
@@ -187,8 +199,20 @@ describe('guarded files over three nodes, G = 2', () => {
     expect(status.locations.filter((l) => l.reachable).map((l) => l.name)).toEqual(['a', 'b']);
   }, 60_000);
 
+  it('the drive opens a guarded file by asking its nodes, a Range from its middle too', async () => {
+    for (const i of [0, 1, 2]) if (!nodes[i]) await restart(i);
+    const bytes = await fs.readFile(guarded.path);
+    const whole = await viaDrive('/guarded.bin');
+    expect(whole.status).toBe(200);
+    expect(createHash('sha256').update(whole.body).digest('hex')).toBe(guarded.sha);
+    const from = 150_000;
+    const part = await viaDrive('/guarded.bin', `bytes=${from}-`);
+    expect(part.status).toBe(206);
+    expect(part.body.equals(bytes.subarray(from))).toBe(true);
+  }, 60_000);
+
   it('with approvals: the second device waits, the guardian approves, it opens', async () => {
-    for (const i of [0, 1, 2]) await restart(i);
+    for (const i of [0, 1, 2]) if (!nodes[i]) await restart(i);
     const policy = await cli(['guard', 'policy', '--approvals', '1']);
     expect(policy.code, policy.stderr).toBe(0);
     const out = nodePath.join(await root.dir('out-approved'), 'guarded.bin');
@@ -218,7 +242,48 @@ describe('guarded files over three nodes, G = 2', () => {
     const own = await getBackAs((a) => cli([...a, '--wait', '1']), 'guarded.bin');
     expect(own.r.code).toBe(7);
   }, 90_000);
+
+  it('under an approvals policy the drive answers 403 and publishes no request', async () => {
+    const before = parseJson<unknown[]>(await cli(['requests', '--json'])).length;
+    const answer = await viaDrive('/guarded.bin');
+    expect(answer.status).toBe(403);
+    expect(answer.body.toString()).toMatch(/needs 1 guardian approval/);
+    expect(parseJson<unknown[]>(await cli(['requests', '--json'])).length).toBe(before);
+    // An ordinary file still reads.
+    expect((await viaDrive('/plain.bin')).status).toBe(200);
+  }, 60_000);
 });
+
+/** One GET through `shardvault mount` on the owner's profile, which is stopped afterwards. */
+async function viaDrive(path: string, range?: string): Promise<{ status: number; body: Buffer }> {
+  const mount = startCli(['mount'], { env: { SHARDVAULT_HOME: home, SHARDVAULT_PASSPHRASE: PASS } });
+  const exited = new Promise((resolve) => mount.on('exit', resolve));
+  try {
+    const url = await new Promise<URL>((resolve, reject) => {
+      let out = '';
+      mount.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('\n')) resolve(new URL(out.slice(0, out.indexOf('\n'))));
+      });
+      mount.on('exit', (code) => reject(new Error(`mount ended (${code})`)));
+    });
+    const auth = `Basic ${Buffer.from(`${url.username}:${url.password}`).toString('base64')}`;
+    return await new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { authorization: auth, ...(range ? { range } : {}) };
+      const req = httpRequest({ host: url.hostname, port: url.port, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  } finally {
+    mount.kill('SIGTERM');
+    await exited;
+  }
+}
 
 /** The id of the newest pending request the guardian sees, other than one named in `not`. */
 async function pendingRequest(not = ''): Promise<string> {

@@ -133,6 +133,25 @@ describe('location kinds', () => {
     }
   });
 
+  it("each kind's conformance files run the suite over the kind's production composition", () => {
+    for (const name of LOCATION_KIND_NAMES) {
+      for (const file of KINDS[name].conformance) {
+        // The node a conformance file hands runConformance comes from the kind's compose (or its
+        // open, which applies it): a bare node would test what production never runs. (A file
+        // may run it over more wrappers besides: local.test.ts tests each one alone.)
+        const calls = readFileSync(file, 'utf8')
+          .split('runConformance(')
+          .slice(1)
+          .map((call) => call.slice(0, call.indexOf('\n\n')));
+        const composed = new RegExp(`KINDS\\.${name}\\.(compose|open)\\(`);
+        expect(
+          calls.some((call) => composed.test(call)),
+          file,
+        ).toBe(true);
+      }
+    }
+  });
+
   describe.each(LOCATION_KIND_NAMES)('%s', (name) => {
     const sample = SAMPLES[name];
 

@@ -81,6 +81,37 @@ describe('mergeHeads', () => {
     }
   });
 
+  it('one file moved by two devices at once keeps one name: the higher version', () => {
+    const before = file('f', 'draft.txt', '2026-12-01T10:00:00.000Z', 1);
+    const movedA = { ...before, name: 'a/draft.txt', version: 7 };
+    const movedB = { ...before, name: 'b/draft.txt', version: 4 };
+    const a = head({ counter: 3, files: [movedA], tombstones: [{ id: 'f', version: 1 }] });
+    const b = head({ counter: 3, files: [movedB], tombstones: [{ id: 'f', version: 1 }] });
+    for (const order of [
+      [a, b],
+      [b, a],
+    ]) {
+      const { head: merged, shadowed } = mergeHeads(order);
+      expect(merged.files).toEqual([movedA]);
+      expect(shadowed).toEqual([movedB]);
+      expect(merged.tombstones).toContainEqual({ id: 'f', version: 4 });
+      // Merged again with either device's head, the loser stays out.
+      expect(mergeHeads([merged, b]).head.files).toEqual([movedA]);
+    }
+    // The same version under two names (both chose it): every reader keeps the greater name.
+    const twinA = { ...before, name: 'x.txt', version: 2 };
+    const twinB = { ...before, name: 'y.txt', version: 2 };
+    for (const order of [
+      [head({ files: [twinA] }), head({ files: [twinB] })],
+      [head({ files: [twinB] }), head({ files: [twinA] })],
+    ]) {
+      const { head: merged, shadowed } = mergeHeads(order);
+      expect(merged.files).toEqual([twinB]);
+      expect(shadowed).toEqual([]);
+      expect(merged.tombstones).not.toContainEqual({ id: 'f', version: 2 });
+    }
+  });
+
   it('locations, policy and keys come from the newest generation', () => {
     const redealt = head({
       counter: 4,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile, removeFile } from '../src/core/vault/files';
+import { moveName } from '../src/core/vault/folders';
 import { Vault } from '../src/core/vault/vault';
 
 const PASS = 'two devices';
@@ -65,5 +66,30 @@ it('interleaved puts and removes from two devices keep every committed file', as
     } finally {
       await fresh.close();
     }
+  }
+});
+
+it('a move from a stale head after the other device moved the file commits nothing: one name stays', async () => {
+  const bytes = new Uint8Array(randomBytes(9_000));
+  await putFile(laptop, [bytes], 'contested.txt');
+  // The desktop reads the head with the file in it; then the laptop moves the file.
+  await desktop.close();
+  desktop = await Vault.load(path.join(root, 'desktop'));
+  await desktop.unlock({ passphrase: PASS });
+  expect((await listFiles(desktop)).some((f) => f.name === 'contested.txt')).toBe(true);
+  await moveName(laptop, 'contested.txt', 'by-laptop.txt');
+  // The desktop still lists the old name: its move fails before writing anything.
+  await expect(moveName(desktop, 'contested.txt', 'by-desktop.txt')).rejects.toThrow(/contested\.txt/);
+  // (Two moves that commit at the very same moment are merged to one name: test/merge.test.ts.)
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    const named = (await listFiles(fresh)).map((f) => f.name).filter((n) => /^(by-|contested)/.test(n));
+    expect(named).toEqual(['by-laptop.txt']);
+    const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+    await getFile(fresh, 'by-laptop.txt', out);
+    expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+  } finally {
+    await fresh.close();
   }
 });

@@ -355,7 +355,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
         const target = sftpTarget(parsed);
         const hostKey =
           target && !target.fingerprint
-            ? await (await import('./storage/sftp')).fetchHostFingerprint(target.host, target.port)
+            ? await (await import('./storage/sftp/host-key')).fetchHostFingerprint(target.host, target.port)
             : null;
         return { kind: parsed.kind, display: parsed.display, hostKey };
       }),

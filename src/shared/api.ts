@@ -208,7 +208,7 @@ export interface FolderCheck {
 
 /**
  * What `location test` writes, reads back and deletes: past the few MiB a server may buffer, so
- * one that can't take a large object (or can't seek in it, sftp.ts writeAll) shows it.
+ * one that can't take a large object (or can't seek in it, sftp/write.ts writeAll) shows it.
  */
 export const LOCATION_PROBE_BYTES = 8 * 1024 * 1024;
 

@@ -18,7 +18,7 @@ import { ForeignObjectError, NotFoundError } from '../../src/core/errors';
 import { isFormatObjectName, PATHS } from '../../src/core/format/records';
 import { LocalFolderNode } from '../../src/core/storage/local';
 import { readObject, type StorageNode } from '../../src/core/storage/node';
-import { SftpNode } from '../../src/core/storage/sftp';
+import { SftpNode } from '../../src/core/storage/sftp/node';
 import { getFile, putFile, removeFile, verify } from '../../src/core/vault/files';
 import { addLocation, removeLocation } from '../../src/core/vault/location-ops';
 import { repair } from '../../src/core/vault/repair';

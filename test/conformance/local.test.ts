@@ -6,8 +6,10 @@ import { NotFoundError, OfflineError, ShardvaultError } from '../../src/core/err
 import { LocalFolderNode } from '../../src/core/storage/local';
 import { readObject, type LocationHealth, type ObjectInfo, type StorageNode } from '../../src/core/storage/node';
 import { withBreaker } from '../../src/core/storage/breaker';
+import { withLimit } from '../../src/core/storage/limit';
 import { withRetry } from '../../src/core/storage/retry';
 import { chunked, pattern, runConformance } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 async function tempFolder(): Promise<{ dir: string; stop: () => Promise<void> }> {
   const dir = await mkdtemp(nodePath.join(tmpdir(), 'shardvault-local-'));
@@ -16,7 +18,14 @@ async function tempFolder(): Promise<{ dir: string; stop: () => Promise<void> }>
 
 runConformance('local folder', async () => {
   const { dir, stop } = await tempFolder();
-  return { node: new LocalFolderNode(dir), stop };
+  return { node: KINDS.local.compose(new LocalFolderNode(dir)), stop };
+});
+
+// The limit wrapper too, at one call at a time: a get that kept its slot after its stream
+// ended or was stopped would hang the next call.
+runConformance('local folder through withLimit(1)', async () => {
+  const { dir, stop } = await tempFolder();
+  return { node: withLimit(new LocalFolderNode(dir), 1), stop };
 });
 
 // The retry wrapper must keep every promise of the contract.

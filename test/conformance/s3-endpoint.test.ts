@@ -16,6 +16,7 @@ import { checkS3Address, s3Endpoint, type S3Address } from '../../src/core/stora
 import { S3Node } from '../../src/core/storage/s3/node';
 import { parseS3Spec } from '../../src/core/storage/s3/spec';
 import { runConformance } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 const SPEC = process.env.SHARDVAULT_TEST_S3_ENDPOINT ?? '';
 
@@ -36,7 +37,7 @@ describe.skipIf(SPEC === '')('S3 (SHARDVAULT_TEST_S3_ENDPOINT)', () => {
   }, 120_000);
 
   runConformance(`S3 (${SPEC === '' ? 'unset' : new S3Node(address()).display})`, () =>
-    Promise.resolve({ node: new S3Node(address()) }),
+    Promise.resolve({ node: KINDS.s3.compose(new S3Node(address())) }),
   );
 
   it('refuses a wrong secret key as a permission error, in words', async () => {

@@ -19,6 +19,7 @@ import {
   putWhileServerDies,
   runConformance,
 } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 const MiB = 1 << 20;
 const WRITES_IN_PLACE =
@@ -51,11 +52,17 @@ function node(extra: Partial<S3Address> = {}, options: S3NodeOptions = {}): S3No
   return new S3Node(address(server, extra), options);
 }
 
-runConformance('S3 (s3rver)', () => Promise.resolve({ node: node() }), { writesInPlace: WRITES_IN_PLACE });
-
-runConformance('S3 (s3rver) below a prefix', () => Promise.resolve({ node: node({ prefix: 'vaults/alice' }) }), {
+runConformance('S3 (s3rver)', () => Promise.resolve({ node: KINDS.s3.compose(node()) }), {
   writesInPlace: WRITES_IN_PLACE,
 });
+
+runConformance(
+  'S3 (s3rver) below a prefix',
+  () => Promise.resolve({ node: KINDS.s3.compose(node({ prefix: 'vaults/alice' })) }),
+  {
+    writesInPlace: WRITES_IN_PLACE,
+  },
+);
 
 describe('S3 (s3rver): server specifics', () => {
   const open: StorageNode[] = [];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, ShardvaultError } from '../../src/core/errors';
 import { readObject } from '../../src/core/storage/node';
 import { withRetry } from '../../src/core/storage/retry';
-import { fetchHostFingerprint, SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { fetchHostFingerprint, SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { mountTmpfs, requireBinary } from '../servers/process';
 import { makeKeyPair, startSshd, type SshdServer } from '../servers/sshd';
 import {
@@ -18,6 +18,7 @@ import {
   runConformance,
   silentServer,
 } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: SshdServer;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ function options(extra: Partial<SftpOptions> = {}): SftpOptions {
   };
 }
 
-runConformance('SFTP (OpenSSH sshd)', () => Promise.resolve({ node: new SftpNode(options()) }));
+runConformance('SFTP (OpenSSH sshd)', () => Promise.resolve({ node: KINDS.sftp.compose(new SftpNode(options())) }));
 
 describe('SFTP (OpenSSH sshd): server specifics', () => {
   const nodes: SftpNode[] = [];

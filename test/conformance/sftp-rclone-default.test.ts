@@ -2,9 +2,10 @@
 // can't seek, so writes that arrive out of order are refused ("Illegal seek", FIELD-NOTES).
 // The node notices and writes in order; the suite's 64 MiB object checks it takes large ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { startRclone, type RcloneServer } from '../servers/rclone';
 import { digest, digestCounting, generate, runConformance } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: RcloneServer;
 beforeAll(async () => {
@@ -27,7 +28,7 @@ function options(on: RcloneServer): SftpOptions {
 
 runConformance(
   'SFTP (rclone serve sftp, default flags)',
-  () => Promise.resolve({ node: new SftpNode(options(server)) }),
+  () => Promise.resolve({ node: KINDS.sftp.compose(new SftpNode(options(server))) }),
   {
     replaceMayInterruptReaders: true,
   },

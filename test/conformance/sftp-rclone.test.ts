@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineError, type ShardvaultError } from '../../src/core/errors';
 import { readObject } from '../../src/core/storage/node';
-import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp';
+import { SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { startRclone, type RcloneServer } from '../servers/rclone';
 import { equalBytes, generate, getWhileServerDies, pattern, putWhileServerDies, runConformance } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: RcloneServer;
 beforeAll(async () => {
@@ -25,7 +26,9 @@ function options(on: RcloneServer, extra: Partial<SftpOptions> = {}): SftpOption
   };
 }
 
-runConformance('SFTP (rclone serve sftp)', () => Promise.resolve({ node: new SftpNode(options(server)) }));
+runConformance('SFTP (rclone serve sftp)', () =>
+  Promise.resolve({ node: KINDS.sftp.compose(new SftpNode(options(server))) }),
+);
 
 describe('SFTP (rclone serve sftp): server specifics', () => {
   it('refuses a wrong password as a permission error', async () => {

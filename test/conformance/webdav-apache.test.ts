@@ -16,6 +16,7 @@ import {
   silentServer,
   toAsync,
 } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: ApacheServer;
 beforeAll(async () => {
@@ -26,7 +27,9 @@ afterAll(async () => {
 });
 
 runConformance('WebDAV (Apache mod_dav)', () =>
-  Promise.resolve({ node: new WebDavNode({ url: server.url, username: server.user, password: server.password }) }),
+  Promise.resolve({
+    node: KINDS.webdav.compose(new WebDavNode({ url: server.url, username: server.user, password: server.password })),
+  }),
 );
 
 describe('WebDAV (Apache mod_dav): server specifics', () => {

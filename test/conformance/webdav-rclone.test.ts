@@ -11,6 +11,7 @@ import {
   runConformance,
   silentServer,
 } from './suite';
+import { KINDS } from '../../src/core/storage/kinds';
 
 let server: RcloneServer;
 beforeAll(async () => {
@@ -21,7 +22,9 @@ afterAll(async () => {
 });
 
 runConformance('WebDAV (rclone serve webdav)', () =>
-  Promise.resolve({ node: new WebDavNode({ url: server.url, username: server.user, password: server.password }) }),
+  Promise.resolve({
+    node: KINDS.webdav.compose(new WebDavNode({ url: server.url, username: server.user, password: server.password })),
+  }),
 );
 
 describe('WebDAV (rclone serve webdav): server specifics', () => {

@@ -94,14 +94,19 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       res.destroy();
       return;
     }
+    // Headers a GET set for the content it meant to send.
+    for (const h of ['Content-Range', 'ETag', 'Last-Modified', 'Accept-Ranges']) res.removeHeader(h);
     let status = 500;
     let body: string | undefined;
     if (err instanceof HttpError) {
       status = err.status;
       body = err.body;
     } else if (err instanceof ShardvaultError) {
-      // The engine's codes answer with the HTTP status the error table gives them.
+      // The engine's codes answer with the HTTP status the error table gives them, and its
+      // words (a file manager may show them: "needs 1 guardian approval").
       status = httpStatusFor(err.code);
+      send(res, status, `${err.message}\n`, 'text/plain; charset=utf-8');
+      return;
     }
     send(res, status, body);
   };
@@ -414,9 +419,14 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       res.end();
       return;
     }
-    res.writeHead(partial ? 206 : 200);
+    // The status goes out with the first authenticated segment: an error before it (no key,
+    // too few shards, a guarded file waiting for approvals) still answers with its own status.
+    const sendStatus = (): void => {
+      if (!res.headersSent) res.writeHead(partial ? 206 : 200);
+    };
     const write = (chunk: Uint8Array): Promise<void> =>
       new Promise((resolve, reject) => {
+        sendStatus();
         if (res.destroyed) reject(new Error('the client went away'));
         // Resolves once handed to the socket: the reader then uses the buffer again.
         else res.write(chunk, (err) => (err ? reject(err) : resolve()));
@@ -440,6 +450,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       if (offset > end) throw new ReadEnough();
     });
     for (const b of held) await write(b);
+    sendStatus();
     res.end();
   };
 
@@ -533,12 +544,15 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
     if (existing) await removeAll(t, to);
     if (r.kind === 'file') {
       await (move ? store.move(name, to) : store.copy(name, to));
+    } else if (move) {
+      // The engine's mv of a folder: every name under it in one commit, no shard written.
+      await store.moveFolder(name, to);
     } else {
       const names = depth === '0' ? [] : t.below(name).map((f) => f.name);
       if (!names.includes(markerOf(name))) await store.write(markerOf(to), emptyBody(), 0);
       for (const from of names) {
         const moved = to + from.slice(name.length);
-        await (move ? store.move(from, moved) : store.copy(from, moved));
+        await store.copy(from, moved);
       }
     }
     for (const [key, props] of [...dead.entries()]) {

@@ -10,9 +10,11 @@ import { ShardvaultError } from '../errors';
 import type { FileRef } from '../format/head';
 import { Channel } from '../vault/channel';
 import { moveName } from '../vault/folders';
-import { fetchManifest, putFile, readSpecOf, removeFile, unwrapShardKeys } from '../vault/files';
+import { fetchManifest, openFileKeys, putFile, readSpecOf, removeFile } from '../vault/files';
+import { readSegmentsFrom } from '../vault/pipeline/ranged';
 import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline/read';
 import type { Vault } from '../vault/vault';
+import { markerOf } from './tree';
 
 export interface DriveFile {
   readonly name: string;
@@ -52,6 +54,8 @@ export interface DriveStore {
   remove(name: string): Promise<void>;
   /** Gives `from`'s contents the name `to` (replacing it) and removes `from`. */
   move(from: string, to: string): Promise<void>;
+  /** Gives every name under folder `from` (no slash) the prefix `to` instead, in one commit. */
+  moveFolder(from: string, to: string): Promise<void>;
   /** Stores a copy of `from` as `to`. */
   copy(from: string, to: string): Promise<void>;
 }
@@ -81,8 +85,11 @@ function findRef(vault: Vault, name: string): FileRef {
 }
 
 /**
- * The plaintext of `file`, segment by segment from the one holding byte `from` (the frames
- * before it are read and authenticated too: a shard is a stream, read from its start).
+ * The plaintext of `file`, segment by segment from the one holding byte `from`. From byte 0
+ * the shards stream from their start and the whole-file hash is checked (readShards); from a
+ * later segment only that segment's frames onward are fetched, each authenticated
+ * (readSegmentsFrom), and the whole-file hash is not (it needs the bytes before). A guarded
+ * file asks its nodes for the key, as every opening does.
  */
 async function readPlain(
   vault: Vault,
@@ -92,8 +99,27 @@ async function readPlain(
   onRead?: (location: string) => void,
 ): Promise<readonly ShardProblem[]> {
   const m = await fetchManifest(vault, file);
-  const { fileKey, shardKeys } = unwrapShardKeys(vault, m);
+  // A file manager sends many GETs per file (thumbnails, ranges): under an approvals policy
+  // each would publish a request for the guardians, so the drive does not ask; `get` and the
+  // app's Open wait for approvals instead.
+  const approvals = vault.head().guard?.approvals ?? 0;
+  if (m.guard && approvals > 0)
+    throw new ShardvaultError(
+      'approval',
+      `${m.name} is guarded and its opening needs ${approvals} guardian ${approvals === 1 ? 'approval' : 'approvals'}: ` +
+        'open it with shardvault get or the app, which wait for them',
+    );
+  const { fileKey, shardKeys } = await openFileKeys(vault, m);
   try {
+    const first = Math.floor(from / m.segmentSize);
+    if (first > 0 && from < m.size) {
+      return await readSegmentsFrom(
+        readSpecOf(vault, m, shardKeys),
+        first,
+        (segment) => sink({ offset: segment.index * m.segmentSize, last: segment.last, bytes: segmentBytes(segment) }),
+        { onRead: (copy) => onRead?.(copy.location) },
+      );
+    }
     let offset = 0;
     return await readShards(
       readSpecOf(vault, m, shardKeys),
@@ -149,6 +175,10 @@ export function vaultStore(run: Serial, vaultNow: () => Vault): DriveStore {
       }),
     remove: (name) => run((vault) => removeFile(vault, name)),
     move: (from, to) => run((vault) => moveEntry(vault, from, to, copyEntry)),
+    moveFolder: (from, to) =>
+      run(async (vault) => {
+        await moveName(vault, markerOf(from), markerOf(to));
+      }),
     copy: (from, to) =>
       run(async (vault) => {
         await copyEntry(vault, from, to);
@@ -160,7 +190,7 @@ export function vaultStore(run: Serial, vaultNow: () => Vault): DriveStore {
  * The one place a drive renames a file: the engine's `mv` (a new manifest version over the
  * same shards, one commit, nothing uploaded again). An empty folder's marker (a name ending
  * in `/`, no bytes) is copied and removed instead: `mv` of such a name moves a whole folder,
- * and the drive moves a folder one name at a time.
+ * which the drive does with moveFolder.
  */
 async function moveEntry(
   vault: Vault,

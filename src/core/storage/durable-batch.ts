@@ -16,8 +16,10 @@
  *
  * The batch rides on the calling async context (AsyncLocalStorage), so the wrappers between
  * the engine and a node (retry, breaker, lazy, checked) need not know about it, and other
- * operations of the same process keep their own fsyncs. Remote kinds ignore it: their put is
- * durable when the server answers.
+ * operations of the same process keep their own fsyncs. A wrapper must await its turn (as
+ * limit.ts's semaphore does), never run a queued call from another call's context, or the
+ * call would carry the other's batch. Remote kinds ignore it: their put is durable when the
+ * server answers.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';

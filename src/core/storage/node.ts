@@ -1,6 +1,11 @@
 /**
  * The one small contract every kind of storage location implements: a local folder, an
- * SFTP server, a WebDAV server. The vault engine sees locations only through it.
+ * SFTP server, a WebDAV server, an S3 bucket, a Shardvault node. The vault engine sees
+ * locations only through it. Like restic's and rclone's backends, what every location
+ * shares is a wrapper with this same interface, composed by the kind (kinds/): limit.ts
+ * (calls in flight), retry.ts (transient failures), breaker.ts (a frozen server kept out),
+ * lazy.ts (the library loaded on first use). Calls may come concurrently, from one caller or
+ * many; a node answers each as if it were alone (test/conformance/suite.ts checks it).
  *
  * Paths are relative, '/'-separated object keys made by the engine (e.g. `shards/3f9a…`):
  * never user input, never absolute, never containing `..`. Implementations check this with
@@ -97,10 +102,18 @@ export interface StorageNode {
    */
   readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
 
-  /** Size of an object, or null when it is missing. */
+  /**
+   * Size (and, where the location tells, modification time) of an object, or null when it is
+   * missing, or what is there is no object the vault could have made (a folder; local, SFTP:
+   * a symbolic link or special file).
+   */
   stat(path: string): Promise<ObjectInfo | null>;
 
-  /** Objects directly inside folder `dir` ('' for the root). A missing folder lists empty. */
+  /**
+   * Objects directly inside folder `dir` ('' for the root), in no particular order: regular
+   * objects whose names are object segments (isObjectSegment), never folders, links or
+   * anything else. A missing folder lists empty.
+   */
   list(dir: string): Promise<ObjectInfo[]>;
 
   /**

@@ -30,6 +30,7 @@ import {
   checkFileName,
   completeAway,
   fetchManifest,
+  freshManifestVersion,
   planPut,
   readFileTo,
   removeObjectsOf,
@@ -125,9 +126,8 @@ export interface FolderPut {
 /**
  * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
  * shards and manifest first, a few at a time, made durable together, then one head naming
- * them all. An existing
- * name in the folder (or a file of the folder's own name) is refused without `replace`;
- * with it, the old tree is replaced whole. A failure before the commit deletes what was
+ * them all. An existing name in the folder (or a file of the folder's own name) is refused
+ * without `replace`; with it, the old tree is replaced whole. A failure before the commit deletes what was
  * stored.
  */
 export async function putFolder(
@@ -454,7 +454,9 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       await withDurableBatch(batch, async () => {
         for (const [file, name] of renames) {
           const m = await fetchManifest(vault, file);
-          const version = file.version + 1;
+          // A version no other attempt used (freshManifestVersion): two devices moving one file
+          // at once, or a move cut short and run again, never write one manifest name twice.
+          const version = freshManifestVersion(file.version);
           const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
           written.push({ id: file.id, version });
           const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);

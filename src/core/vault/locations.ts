@@ -90,7 +90,7 @@ export async function pinHostKeys(
       out.push(p);
       continue;
     }
-    const { fetchHostFingerprint } = await import('../storage/sftp');
+    const { fetchHostFingerprint } = await import('../storage/sftp/host-key');
     const fingerprint = await fetchHostFingerprint(target.host, target.port);
     if (!confirm || !(await confirm(p.display, fingerprint))) {
       throw new UsageError(

@@ -13,7 +13,9 @@
  *   - files: every entry of every head, less those named by any tombstone (every removal and
  *     every replaced version leaves a tombstone, so a merge never brings a removed file
  *     back); two different files under one name (two devices stored the same name at once):
- *     the later `created` wins, ties by id, and the other is reported and tombstoned;
+ *     the later `created` wins, ties by id, and the other is reported and tombstoned; one file
+ *     under two names (two devices moved it at once): the higher version wins, the other is
+ *     reported and tombstoned;
  *   - tombstones: the union;
  *   - audit anchors: per device, the highest sequence number;
  *   - counter and time: the highest;
@@ -83,6 +85,25 @@ export function mergeHeads(heads: readonly Head[]): Merged {
         byName.set(f.name, f);
       } else shadowed.set(key(f), f);
     }
+  }
+  // One file, one name. Two devices that moved one file at the same moment each hold a live
+  // version of it over the same shards; were both kept, removing one would delete the shards
+  // the other still names. The higher version is kept (then the greater name), and the other
+  // is reported and tombstoned like a name lost above. Two names at one version (a version
+  // both chose, which freshManifestVersion makes unlikely) can't be told apart by tombstone:
+  // the lesser name is only left out, which every reader does alike.
+  const byId = new Map<string, FileRef>();
+  for (const f of [...byName.values()].sort((a, b) => byCodeUnits(a.name, b.name))) {
+    const held = byId.get(f.id);
+    if (!held) {
+      byId.set(f.id, f);
+      continue;
+    }
+    const [keep, drop] =
+      f.version > held.version || (f.version === held.version && f.name > held.name) ? [f, held] : [held, f];
+    byId.set(f.id, keep);
+    byName.delete(drop.name);
+    if (key(drop) !== key(keep)) shadowed.set(key(drop), drop);
   }
   for (const f of byName.values()) shadowed.delete(key(f));
 

@@ -14,6 +14,7 @@ import type { SignIn } from '../../../shared/api';
 import type { LocationKindName, SecretFieldName } from '../../../shared/location-kinds';
 import { withBreaker } from '../breaker';
 import { LazyNode } from '../lazy';
+import { withLimit } from '../limit';
 import type { StorageNode } from '../node';
 import { withRetry } from '../retry';
 import { parseRemoteSpec, type RemoteSpec } from '../url';
@@ -155,8 +156,14 @@ export interface LocationKind {
    * them instead of asking a password.
    */
   signInBy?(name: string): string;
-  /** The node for a stored spec, wrapped as production uses it. */
+  /** The node for a stored spec, wrapped as production uses it (`compose`). */
   open(spec: string, secrets: LocationSecrets | null, options: NodeOptions): StorageNode;
+  /**
+   * The wrappers production puts around this kind's node (limits, retry, breaker: ../limit.ts,
+   * ../retry.ts, ../breaker.ts), which `open` applies: the conformance suite runs a node of
+   * each kind through it, so that what is tested is what production composes.
+   */
+  compose(node: StorageNode): StorageNode;
   readonly plainHttp?: PlainHttp;
   /**
    * For a kind that logs in with an SSH key: the key file its stored spec names, or null for
@@ -179,13 +186,22 @@ const BREAKER = { cooldownMs: 60_000 };
 
 /**
  * A server's node as production uses it: loaded on first use (a vault that does not use a
- * kind never loads its library), retried once, and kept out by the breaker when frozen.
+ * kind never loads its library), then composed by its kind (`LocationKind.compose`).
  */
-export function remoteNode(kind: LocationKindName, display: string, load: () => Promise<StorageNode>): StorageNode {
-  return new LazyNode(kind, display, async () => resilient(await load()));
+export function remoteNode(
+  kind: LocationKindName,
+  display: string,
+  compose: (node: StorageNode) => StorageNode,
+  load: () => Promise<StorageNode>,
+): StorageNode {
+  return new LazyNode(kind, display, async () => compose(await load()));
 }
 
-/** A node retried once and kept out by the breaker when frozen (for a node that loads its own library). */
-export function resilient(node: StorageNode): StorageNode {
-  return withBreaker(withRetry(node, RETRY), BREAKER);
+/**
+ * A server's node retried once and kept out by the breaker when frozen; with `concurrency`,
+ * at most that many calls in flight (inside the retry, so a wait between tries holds no slot).
+ */
+export function resilient(node: StorageNode, limits: { readonly concurrency?: number } = {}): StorageNode {
+  const limited = limits.concurrency === undefined ? node : withLimit(node, limits.concurrency);
+  return withBreaker(withRetry(limited, RETRY), BREAKER);
 }

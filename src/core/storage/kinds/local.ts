@@ -2,8 +2,12 @@
 import * as nodePath from 'node:path';
 import { LocalFolderNode } from '../local';
 import { UsageError } from '../../errors';
+import type { StorageNode } from '../node';
 import { type LocationKind, required } from './kind';
 import { splitName } from './name';
+
+/** A folder on this machine answers or fails at once: nothing to retry or bound. */
+const compose = (node: StorageNode): StorageNode => node;
 
 export const local = {
   name: 'local',
@@ -23,7 +27,8 @@ export const local = {
     return { name, spec: path, secrets: null, display: path };
   },
   display: (spec) => spec,
-  open: (spec) => new LocalFolderNode(spec),
+  open: (spec) => compose(new LocalFolderNode(spec)),
+  compose,
   needsCredentials: () => false,
   signInAddress: () => null,
 } satisfies LocationKind;

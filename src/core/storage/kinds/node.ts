@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { UsageError } from '../../errors';
 import { seedOf } from '../shardnode/protocol';
 import { displayNode, parseNodeSpec, storedNodeSpec, type NodeAddress } from '../shardnode/spec';
-import { type LocationKind, nameSuffix, remoteNode, required } from './kind';
+import { type LocationKind, nameSuffix, remoteNode, required, resilient } from './kind';
 
 const addressOf = (spec: string): NodeAddress => parseNodeSpec(spec).address;
 
@@ -44,9 +44,10 @@ export const node = {
     const address = addressOf(spec);
     const deviceKey = secrets?.deviceKey;
     if (!deviceKey) throw new UsageError(`${displayNode(address)}: this device has no key enrolled at the node`);
-    return remoteNode('node', displayNode(address), async () => {
+    return remoteNode('node', displayNode(address), resilient, async () => {
       const { ShardNodeClient } = await import('../shardnode/client');
       return new ShardNodeClient({ address, deviceKey, enrolCode: secrets?.enrolCode ?? null, timeoutMs: 15_000 });
     });
   },
+  compose: resilient,
 } satisfies LocationKind;

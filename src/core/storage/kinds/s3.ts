@@ -69,6 +69,9 @@ function addressOf(spec: string, secret: string = NO_SECRET): S3Address {
   return read(`${spec.slice(0, at)}:${encodeURIComponent(secret)}${spec.slice(at)}`);
 }
 
+/** Retried and kept out when frozen; the SDK's agent bounds its own sockets (../s3/node.ts). */
+const compose = resilient;
+
 export const s3 = {
   name: 's3',
   schemes: ['s3', 's3+http'],
@@ -123,8 +126,9 @@ export const s3 = {
     const secret = secrets?.secretAccessKey;
     if (!secret) throw new UsageError(`${displayS3(addressOf(spec))}: no secret key is known for it`);
     // Checked now (plain http without consent throws here); the node loads the SDK on its first call.
-    return resilient(createS3Node(addressOf(spec, secret), { timeoutMs: 15_000 }));
+    return compose(createS3Node(addressOf(spec, secret), { timeoutMs: 15_000 }));
   },
+  compose,
   plainHttp: {
     exposure(spec) {
       const address = addressOf(spec);

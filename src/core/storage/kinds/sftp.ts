@@ -1,7 +1,8 @@
 /** The SFTP kind: a folder on an SSH server, its host key pinned on first use. */
 import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
-import type { SftpOptions } from '../sftp';
+import type { SftpOptions } from '../sftp/node';
+import type { StorageNode } from '../node';
 import { displaySftp } from '../url';
 import {
   encodePath,
@@ -11,11 +12,16 @@ import {
   readRemote,
   remoteNode,
   required,
+  resilient,
   specHost,
   withPassword,
 } from './kind';
 
 const options = (spec: string): SftpOptions => readRemote(spec, 'sftp').options;
+
+/** Calls in flight at once on one SFTP location (a get holds its slot while it streams). */
+const CONCURRENCY = 4;
+const compose = (node: StorageNode): StorageNode => resilient(node, { concurrency: CONCURRENCY });
 
 /** The credential-free SPEC the profile keeps: key file made absolute, fingerprint pinned. */
 function stored(o: SftpOptions): string {
@@ -57,8 +63,8 @@ export const sftp = {
     const display = displaySftp(remote);
     if (!remote.fingerprint) throw new UsageError(`${display}: no host key fingerprint is pinned`);
     // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
-    return remoteNode('sftp', display, async () => {
-      const { SftpNode } = await import('../sftp');
+    return remoteNode('sftp', display, compose, async () => {
+      const { SftpNode } = await import('../sftp/node');
       return new SftpNode({
         ...remote,
         password: secrets?.password ?? null,
@@ -69,6 +75,7 @@ export const sftp = {
       });
     });
   },
+  compose,
   keyFile: (spec) => options(spec).privateKeyPath ?? null,
   // A password, or a key or agent of this machine's: never something the head can carry.
   needsCredentials: () => true,

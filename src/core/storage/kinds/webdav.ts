@@ -3,7 +3,16 @@ import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
 import { displayWebDav, INSECURE_HTTP, plainHttpPasswordHost, plainHttpRefusal } from '../url';
 import type { WebDavOptions } from '../webdav/node';
-import { field, type LocationKind, nameSuffix, readRemote, remoteNode, webAddress, withPassword } from './kind';
+import {
+  field,
+  type LocationKind,
+  nameSuffix,
+  readRemote,
+  remoteNode,
+  resilient,
+  webAddress,
+  withPassword,
+} from './kind';
 
 const options = (spec: string): WebDavOptions => readRemote(spec, 'webdav').options;
 
@@ -51,11 +60,12 @@ export const webdav = {
   },
   open(spec, secrets) {
     const remote = options(spec);
-    return remoteNode('webdav', displayWebDav(remote), async () => {
+    return remoteNode('webdav', displayWebDav(remote), resilient, async () => {
       const { WebDavNode } = await import('../webdav/node');
       return new WebDavNode({ ...remote, password: secrets?.password ?? null, timeoutMs: 15_000 });
     });
   },
+  compose: resilient,
   plainHttp: {
     exposure(spec, hasSecrets) {
       if (!hasSecrets) return null;

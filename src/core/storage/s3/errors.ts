@@ -9,13 +9,7 @@
 import { CorruptError, NotFoundError, OfflineError, ShardvaultError } from '../../errors';
 import { TLS_TRUST_CODES } from '../response';
 import { isNetworkFailure } from '../retry';
-
-/** Marks an error thrown by the caller's data source, so that put rethrows it as it was. */
-export class SourceError extends Error {
-  constructor(readonly source: unknown) {
-    super('the data source failed');
-  }
-}
+import { SourceError } from '../source';
 
 /** Codes that say the key pair is wrong, rather than that it may not do this. */
 const BAD_KEY_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);

@@ -46,9 +46,10 @@ import {
   unreachable,
 } from '../node';
 import { checkS3Address, displayS3, requireS3Transport, s3Endpoint, type S3Address } from './address';
-import { hasS3Code, s3Error, s3Status, SourceError } from './errors';
-import { ResponseStream } from '../response';
-import { boundedAnswer, MAX_ANSWER_BYTES, PartReader, readBody } from './transfer';
+import { hasS3Code, s3Error, s3Status } from './errors';
+import { SourceError } from '../source';
+import { parseContentRange, readRangeBody, ResponseStream } from '../response';
+import { boundedAnswer, MAX_ANSWER_BYTES, PartReader } from './transfer';
 
 export interface S3NodeOptions {
   /**
@@ -239,22 +240,22 @@ export class S3Node implements StorageNode {
     // 206 is the range asked for, shorter where the object ends; 200 is a server that ignores
     // ranges and sends the whole object, read here up to the range's end.
     if (answer.$metadata.httpStatusCode === 206) {
-      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(answer.ContentRange ?? '');
-      if (!range || Number(range[1]) !== offset) {
+      const range = parseContentRange(answer.ContentRange);
+      if (!range || range.first !== offset) {
         body.destroy();
         throw new CorruptError(`${where}: the server answered another range than the one asked for`);
       }
       // s3rver answers a range of an empty object with `bytes 0-0/0`: the total says what is there.
-      const total = range[3] === '*' ? null : Number(range[3]);
-      const expected = Math.min(length, Number(range[2]) - offset + 1, total === null ? length : total - offset);
-      const got = await readBody(body, 0, Math.max(0, expected), where);
+      const { last, total } = range;
+      const expected = Math.min(length, last - offset + 1, total === null ? length : total - offset);
+      const { bytes: got } = await readRangeBody(body, 0, Math.max(0, expected), where);
       if (got.length < expected)
         throw new OfflineError(`${where}: download ended after ${got.length} of ${expected} bytes`);
       return got;
     }
     const size = answer.ContentLength;
     const expected = typeof size === 'number' ? Math.max(0, Math.min(length, size - offset)) : null;
-    const got = await readBody(body, offset, length, where);
+    const { bytes: got } = await readRangeBody(body, offset, length, where);
     if (expected !== null && got.length < expected) {
       throw new OfflineError(`${where}: download ended after ${got.length} of ${expected} bytes`);
     }

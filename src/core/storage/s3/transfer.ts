@@ -1,11 +1,11 @@
 /**
- * Bytes in and out of S3 requests: the caller's stream cut into upload parts, a range
- * answer read into memory (a whole body streams through ../response.ts), and the bound on
- * every other answer the SDK reads whole.
+ * Bytes in and out of S3 requests: the caller's stream cut into upload parts, and the bound
+ * on every other answer the SDK reads whole (a whole body streams through ../response.ts, a
+ * range answer is read by readRangeBody there).
  */
 import { Transform, type Readable } from 'node:stream';
 import { CorruptError, OfflineError } from '../../errors';
-import { SourceError } from './errors';
+import { nextChunk } from '../source';
 
 /**
  * Reads the caller's data a part at a time: each `read(size)` answers exactly `size` bytes,
@@ -38,16 +38,15 @@ export class PartReader {
         if (this.ended) break;
         let step: IteratorResult<Uint8Array>;
         try {
-          step = await this.iterator.next();
+          step = await nextChunk(this.iterator);
         } catch (err) {
           this.ended = true;
-          throw new SourceError(err);
+          throw err;
         }
         if (step.done) {
           this.ended = true;
           break;
         }
-        if (!(step.value instanceof Uint8Array)) throw new TypeError('put data must yield Uint8Arrays');
         this.pending = step.value;
         continue;
       }
@@ -77,31 +76,6 @@ export class PartReader {
       // the source's own trouble; the put's error is what the caller hears
     }
   }
-}
-
-/**
- * Reads up to `max` bytes of a body into memory (a range answer), dropping the first `skip`
- * (a server that ignored the range and sent the whole object). Then releases the body.
- */
-export async function readBody(body: Readable, skip: number, max: number, where: string): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafe(max);
-  let got = 0;
-  let toSkip = skip;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const from = Math.min(toSkip, chunk.length);
-      toSkip -= from;
-      const take = Math.min(chunk.length - from, max - got);
-      chunk.copy(out, got, from, from + take);
-      got += take;
-      if (got === max) break;
-    }
-  } catch (err) {
-    throw new OfflineError(`${where}: connection lost during download`, { cause: err });
-  } finally {
-    if (!body.readableEnded) body.destroy();
-  }
-  return out.subarray(0, got);
 }
 
 /**

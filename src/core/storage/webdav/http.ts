@@ -5,6 +5,7 @@
  */
 import type * as http from 'node:http';
 import { CorruptError, OfflineError, ShardvaultError } from '../../errors';
+import { nextChunk } from '../source';
 
 export const PROPFIND_BODY = utf8(
   '<?xml version="1.0" encoding="utf-8"?>' +
@@ -21,13 +22,6 @@ function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** Marks an error thrown by the caller's data source, so it is rethrown as it was. */
-export class SourceError extends Error {
-  constructor(readonly source: unknown) {
-    super('the data source failed');
-  }
-}
-
 /** Writes a stream into a request with backpressure; stops if the server has answered meanwhile. */
 export async function pump(
   req: http.ClientRequest,
@@ -36,12 +30,7 @@ export async function pump(
 ): Promise<void> {
   const iterator = body[Symbol.asyncIterator]();
   for (;;) {
-    let step: IteratorResult<Uint8Array>;
-    try {
-      step = await iterator.next();
-    } catch (err) {
-      throw new SourceError(err);
-    }
+    const step = await nextChunk(iterator);
     if (step.done) break;
     if (answered() || req.destroyed) {
       await iterator.return?.();

@@ -11,7 +11,8 @@ import { CorruptError, ShardvaultError } from '../../errors';
 import { displayWebDav, plainHttpPasswordHost, plainHttpRefusal } from '../url';
 import { Authenticator } from './auth';
 import { networkError, statusError } from './errors';
-import { drain, pump, PROPFIND_BODY, readText, SourceError } from './http';
+import { SourceError } from '../source';
+import { drain, pump, PROPFIND_BODY, readText } from './http';
 import { type DavEntry, parseMultistatus } from './multistatus';
 
 export interface WebDavOptions {

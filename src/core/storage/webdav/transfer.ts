@@ -5,9 +5,10 @@
  */
 import { CorruptError, OfflineError } from '../../errors';
 import { assertObjectPath, assertRange, newTempPath } from '../node';
-import { ResponseStream } from '../response';
+import { parseContentRange, readRangeBody, ResponseStream } from '../response';
+import { SourceError } from '../source';
 import type { DavCollections } from './collections';
-import { drain, SourceError } from './http';
+import { drain } from './http';
 import type { Answer, Body, DavSession } from './session';
 
 /** How long get waits before it asks again about a missing object (see get). */
@@ -88,35 +89,17 @@ export async function readRange(s: DavSession, path: string, offset: number, len
   // ranges and sends the whole object, read up to the range's end.
   let skip = 0;
   if (status === 206) {
-    const range = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(res.headers['content-range'] ?? '');
-    if (!range || Number(range[1]) !== offset) {
+    if (parseContentRange(res.headers['content-range'])?.first !== offset) {
       res.destroy();
       throw new CorruptError(`${where}: the server answered another range than the one asked for`);
     }
   } else skip = offset;
   const announced = res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']);
-  const out = new Uint8Array(length);
-  let got = 0;
-  let received = 0;
-  try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      const from = Math.min(skip, chunk.length);
-      skip -= from;
-      const take = Math.min(chunk.length - from, length - got);
-      out.set(chunk.subarray(from, from + take), got);
-      got += take;
-      if (got === length) break;
-    }
-  } catch (err) {
-    throw new OfflineError(`${where}: connection lost during download`, { cause: err });
-  } finally {
-    if (!res.readableEnded) res.destroy();
-  }
-  if (got < length && announced !== null && received < announced) {
+  const { bytes, received } = await readRangeBody(res, skip, length, where);
+  if (bytes.length < length && announced !== null && received < announced) {
     throw new OfflineError(`${where}: download ended after ${received} of ${announced} bytes`);
   }
-  return got === length ? out : out.subarray(0, got);
+  return bytes;
 }
 
 /** GET, asking twice before a 404 counts (see get). */
