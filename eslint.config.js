@@ -20,6 +20,10 @@ const coreLayers = [
   ['node-server', ['crypto', 'format', 'storage', 'guard']],
 ];
 const coreDirs = coreLayers.map(([d]) => d);
+/** The engine's base files, below every layer: each layer may import them, they import no layer. */
+const coreBase = ['errors', 'cleanup', 'config', 'bundled', 'idle-lock'].map((f) => `src/core/${f}.ts`);
+/** The engine's top (app.ts, and kit.ts beside it), which only front ends import. */
+const coreTop = ['**/app', '**/kit'];
 
 /** no-restricted-imports patterns for one layer. */
 function layer(files, forbidden, message) {
@@ -62,12 +66,21 @@ export default tseslint.config(
     'src/shared is plain types and pure functions: no Node, no DOM, no other layer',
   ),
   layer(['src/core/**'], coreForbidden, 'the engine imports neither Electron, the UI nor a front end'),
+  layer(
+    coreBase,
+    [...coreForbidden, ...coreDirs.map((d) => `**/${d}/**`), ...coreTop],
+    "the engine's base files (errors, cleanup, config, bundled, idle-lock) stand on nothing else in the engine",
+  ),
   // Inside the engine, each layer imports only those below it:
   // errors, cleanup <- crypto, erasure <- format <- storage, guard <- vault <- app.ts.
   ...coreLayers.map(([dir, below]) =>
     layer(
       [`src/core/${dir}/**`],
-      [...coreForbidden, ...coreDirs.filter((d) => d !== dir && !below.includes(d)).map((d) => `**/${d}/**`), '**/app'],
+      [
+        ...coreForbidden,
+        ...coreDirs.filter((d) => d !== dir && !below.includes(d)).map((d) => `**/${d}/**`),
+        ...coreTop,
+      ],
       `src/core/${dir} stands on ${below.length ? below.join(', ') : 'nothing else in the engine'} (and errors, cleanup): see docs/ARCHITECTURE.md`,
     ),
   ),

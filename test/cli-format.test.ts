@@ -63,6 +63,7 @@ function location(name: string, change: Partial<LocationStatus>): LocationStatus
     warning: null,
     signIn: null,
     domain: null,
+    node: null,
     ...change,
   };
 }
@@ -76,6 +77,7 @@ describe('status', () => {
     happy: 2,
     policyJob: null,
     domainWarnings: [],
+    guard: null,
     locations: [
       location('usb', {}),
       location('dav', {

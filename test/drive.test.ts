@@ -122,14 +122,20 @@ describe('shardvault mount', () => {
       .find((v) => v?.includes('SHA-256'))!;
     const nonce = /nonce="([^"]+)"/.exec(challenge)![1]!;
     const realm = /realm="([^"]+)"/.exec(challenge)![1]!;
-    const digest = (n: string): string => {
+    const digest = (n: string, nc = '00000001'): string => {
       const h = (s: string): string => createHash('sha256').update(s).digest('hex');
-      const response = h(`${h(`shardvault:${realm}:${url.password}`)}:${n}:00000001:c0ffee:auth:${h('OPTIONS:/')}`);
-      return `Digest username="shardvault", realm="${realm}", nonce="${n}", uri="/", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c0ffee", response="${response}"`;
+      const response = h(`${h(`shardvault:${realm}:${url.password}`)}:${n}:${nc}:c0ffee:auth:${h('OPTIONS:/')}`);
+      return `Digest username="shardvault", realm="${realm}", nonce="${n}", uri="/", algorithm=SHA-256, qop=auth, nc=${nc}, cnonce="c0ffee", response="${response}"`;
     };
     expect((await send('OPTIONS', '/', { auth: digest(nonce) })).status).toBe(200);
     const forged = `${Date.now().toString(16)}.${'A'.repeat(43)}`;
     expect((await send('OPTIONS', '/', { auth: digest(forged) })).status).toBe(401);
+    // The same header again is a replay: refused as stale (a fresh nonce offered); the next
+    // count under the same nonce is a new request.
+    const replay = await send('OPTIONS', '/', { auth: digest(nonce) });
+    expect(replay.status).toBe(401);
+    expect([replay.headers['www-authenticate']].flat().join(' ')).toMatch(/stale=true/);
+    expect((await send('OPTIONS', '/', { auth: digest(nonce, '00000002') })).status).toBe(200);
   });
 
   it('answers only to its own host names (no DNS rebinding)', async () => {

@@ -28,6 +28,7 @@ const entry = (name: string): FileEntry => ({
   health: 'healthy',
   survives: 1,
   awaiting: [],
+  guarded: false,
   signIn: [],
 });
 

@@ -397,6 +397,7 @@ describe('shardvault serve: the web bridge', () => {
       size: content.length,
       sha256: createHash('sha256').update(content).digest('hex'),
       health: 'healthy',
+      guarded: false,
     });
     const again = await send('PUT', `${web.upload}?name=${encodeURIComponent('report 2026.pdf')}`, {
       body: content,
@@ -404,6 +405,18 @@ describe('shardvault serve: the web bridge', () => {
     });
     expect(again.status).toBe(409);
     expect(again.json().error?.code).toBe('exists');
+    // "Guarded" (guarded=1): refused in words before guard setup, and a malformed flag names itself.
+    const upload = (query: string) =>
+      send('PUT', `${web.upload}?name=g.bin&${query}`, {
+        body: content,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+    const badFlag = await upload('guarded=yes');
+    expect(badFlag.status).toBe(400);
+    expect(badFlag.json().error?.message).toMatch(/^guarded: expected '1' or '0'/);
+    const noGuard = await upload('guarded=1');
+    expect(noGuard.status).toBe(400);
+    expect(noGuard.json().error?.message).toMatch(/no guard yet: run shardvault guard setup/);
 
     const output = join(root, 'out.pdf');
     const exported = await call('getFile', { name: 'report 2026.pdf', output });

@@ -7,6 +7,7 @@ import stringWidth from 'string-width';
 import type { PolicyJobStatus, StatusReport } from '../shared/api';
 import { formatBytes, formatDuration } from '../shared/format';
 import { locationTrouble } from '../shared/location-trouble';
+import { guardWords, NEEDS_ENROLMENT } from '../shared/words';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
@@ -29,7 +30,10 @@ export function humanStatus(r: StatusReport): string {
   const signIns: string[] = [];
   const rows = r.locations.map((l) => {
     let reachable = 'yes';
-    if (l.signIn) {
+    if (l.signIn && l.kind === 'node') {
+      reachable = NEEDS_ENROLMENT.word;
+      signIns.push(`  ${l.name}: ${NEEDS_ENROLMENT.explanation}`);
+    } else if (l.signIn) {
       reachable = 'needs sign-in';
       signIns.push(
         `  ${l.name}: its password or key was never given on this device: \`shardvault location login ${l.name}\``,
@@ -55,7 +59,11 @@ export function humanStatus(r: StatusReport): string {
     table(['LOCATION', 'KIND', 'REACHABLE', 'LATENCY', 'FREE', 'SHARDS', 'LAST SEEN', 'WHERE'], rows),
     ...(r.domainWarnings.length > 0 ? ['', 'Failure domains:', ...r.domainWarnings.map((w) => `  warning: ${w}`)] : []),
     ...(reasons.length > 0 ? ['', 'Unreachable:', ...reasons] : []),
-    ...(signIns.length > 0 ? ['', 'Needs sign-in:', ...signIns] : []),
+    ...(signIns.length > 0
+      ? ['', r.locations.some((l) => l.signIn && l.kind === 'node') ? 'Needs sign-in or enrolment:' : 'Needs sign-in:']
+      : []),
+    ...signIns,
+    ...(r.guard ? [`Guarded files: ${guardWords(r.guard).words}.`] : []),
     ...r.locations
       .filter((l) => l.staged > 0)
       .map(

@@ -4,7 +4,7 @@
  * A small HTTP bridge over the same call table as Electron's IPC (src/shared/ipc.ts):
  *   GET  /, /assets/*      the built renderer (out/renderer), no token needed (it is code)
  *   POST /api/<call>       JSON request → JSON Envelope, validated both ways
- *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X&happy=N)
+ *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X&happy=N&guarded=1)
  *   POST /api/export       {name}: the verified file, ready for a one-time download: {url}
  *   GET  /api/download/T   that download (ticket T, no token header: a browser download sends none)
  *   GET  /api/events       Server-Sent Events: progress, locked
@@ -314,10 +314,13 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     if (type !== 'application/octet-stream') {
       throw new HttpError(415, 'bad-request', 'an upload must be application/octet-stream');
     }
-    const replaceText = query.get('replace');
-    if (replaceText !== null && !['0', '1', 'true', 'false'].includes(replaceText)) {
-      throw new HttpError(400, 'bad-request', "replace: expected '1' or '0'");
-    }
+    const flag = (key: string): { [key: string]: boolean } => {
+      const text = query.get(key);
+      if (text === null) return {};
+      if (!['0', '1', 'true', 'false'].includes(text))
+        throw new HttpError(400, 'bad-request', `${key}: expected '1' or '0'`);
+      return { [key]: text === '1' || text === 'true' };
+    };
     const wholeNumber = (key: string): { [key: string]: number } => {
       const text = query.get(key);
       if (text === null) return {};
@@ -326,7 +329,8 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     };
     const meta = uploadRequest.parse({
       name: query.get('name') ?? undefined,
-      ...(replaceText === null ? {} : { replace: replaceText === '1' || replaceText === 'true' }),
+      ...flag('replace'),
+      ...flag('guarded'),
       ...wholeNumber('survive'),
       ...wholeNumber('happy'),
     });

@@ -52,11 +52,13 @@ import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
 import { startDrive, type Drive } from './drive/server';
 import { vaultStore } from './drive/store';
-import { changePolicy, jobStatus, runRecode } from './vault/policy-change';
+import { changePolicy, jobStatus, replaceOverDomains, requestedPolicy, runRecode } from './vault/policy-change';
+import { answerGuardRequest, guardHealth, guardRequests } from './vault/guard-status';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
   const [health, known] = await Promise.all([vault.health(), holdings(vault)]);
+  const guarding = await guardHealth(vault, (id) => health.get(id)?.reachable === true);
   if (options.save) await vault.saveProfile().catch(() => undefined);
   const paths = [...known.held.values()].flatMap((listing) => [...(listing?.keys() ?? [])]);
   const domains = vault.domainLocations();
@@ -80,12 +82,14 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
         warning: vault.locationWarning(l.id),
         signIn: signInOf(vault.profileLocations().find((e) => e.id === l.id)),
         domain: domains.find((d) => d.id === l.id)?.domain ?? null,
+        node: guarding.nodes.get(l.id) ?? null,
       };
     }),
     damaged: known.damaged.size,
     happy: happyOf(vault),
     policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
     domainWarnings: vault.domainWarnings(),
+    guard: guarding.guard,
   };
 }
 
@@ -292,7 +296,7 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const v = await load();
         if (!v) throw new NotFoundError('there is no vault yet: create or open one');
-        // The unlock logs itself (vault.ts), as every front end's does.
+        // The unlock logs itself (vault/session/unlock.ts), as every front end's does.
         await v.unlock(
           { passphrase: req.passphrase },
           req.oldPassphrase !== undefined ? { oldPassphrase: req.oldPassphrase } : {},
@@ -333,7 +337,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       ),
     getFile: (req) =>
       serial(async () => {
-        await getFile(await unlocked(), req.name, req.output, { force: req.force ?? false });
+        await getFile(await unlocked(), req.name, req.output, {
+          force: req.force ?? false,
+          // A guarded file whose policy asks for approvals: "n of g" as progress while it waits.
+          counted: (done, total) => emit({ op: 'approval', name: req.name, done, total }),
+        });
       }),
     removeFile: (req) => serial(async () => removeFile(await unlocked(), req.name)),
     removeFolder: (req) =>
@@ -348,6 +356,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       }),
     verify: (req) => serial(async () => verify(await unlocked(), req.deep)),
     accessLog: () => beside(async () => (await readAccessLog(await unlocked())).requests),
+    // Reads and one sealed record of its own on the locations (no head, no audit entry): beside
+    // the queue, so a guardian answers while its own device is busy, and a requester's open
+    // that waits in the queue does not keep its own list from showing.
+    guardRequests: () => beside(async () => guardRequests(await unlocked())),
+    answerGuardRequest: (req) => beside(async () => answerGuardRequest(await unlocked(), req.id, req.approve)),
     repair: (req) => serial(async () => repair(await unlocked(), { deep: req.deep })),
     probeLocation: (req) =>
       serial(async () => {
@@ -382,7 +395,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
         };
-        await editLocation(await unlocked(), req.name, change, confirm);
+        const v = await unlocked();
+        await editLocation(v, req.name, change, confirm);
+        // Files a domain now holds too much of move (what waits for a location away, repair finishes).
+        if (req.domain !== undefined) await replaceOverDomains(v, { onlyWhenQueued: true });
       }),
     kitFacts: () => beside(async () => kitFacts(await unlocked())),
     removeLocation: (req) =>
@@ -448,8 +464,9 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
       serial(async () => {
         const v = await unlocked();
         const p = v.policy;
-        const same =
-          p.total - p.data === req.survive && p.threshold - 1 === req.secretAgainst && p.total === v.locations.length;
+        // The request's numbers by the one rule (over domains when locations share one).
+        const want = requestedPolicy(v, req);
+        const same = want.data === p.data && want.total === p.total && want.threshold === p.threshold;
         // The policy it has, with a job left: resume it; else change it.
         const changed = same && v.head().recode ? null : await changePolicy(v, req);
         const started = jobStatus(v.head());
@@ -492,9 +509,14 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 }
 
 /** The optional choices of a store request, as putFile takes them. */
-function storeOptions(req: { survive?: number; happy?: number }): { survive?: number; happy?: number } {
+function storeOptions(req: { survive?: number; happy?: number; guarded?: boolean }): {
+  survive?: number;
+  happy?: number;
+  guarded?: boolean;
+} {
   return {
     ...(req.survive !== undefined ? { survive: req.survive } : {}),
     ...(req.happy !== undefined ? { happy: req.happy } : {}),
+    ...(req.guarded ? { guarded: true } : {}),
   };
 }

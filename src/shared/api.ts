@@ -79,6 +79,41 @@ export interface LocationStatus {
   readonly signIn: SignIn | null;
   /** Its failure domain (locations that fail together), or null. */
   readonly domain: string | null;
+  /** A Shardvault node's part in the guard of guarded files (docs/GUARD.md); null for the
+   * other kinds, and for a node while the vault is locked. */
+  readonly node: NodeHealth | null;
+}
+
+/** What a node location says of its key share, checked against the sealed head. */
+export interface NodeHealth {
+  /** Its index in the guard; null when it is not one of the guard's nodes (added after the
+   * setup, or no setup yet). */
+  readonly index: number | null;
+  /** The public share the node answers with equals P_i computed from the guard's published
+   * commitments for its index (and the sealed head's record of it); null when not asked (no
+   * guard, not in it, unreachable, not enrolled on this device). */
+  readonly shareVerified: boolean | null;
+  /** Entries in its hash-chained request log; null when it did not answer. */
+  readonly logLength: number | null;
+  /** Why it could not be asked, or what did not match, in words; null when all is well. */
+  readonly problem: string | null;
+}
+
+/** The guard of guarded files (docs/GUARD.md), from the sealed head and the nodes now. */
+export interface GuardStatus {
+  /** G: nodes that must answer to open a guarded file. */
+  readonly threshold: number;
+  /** The guard's nodes. */
+  readonly nodes: number;
+  /** Of them, those this device is enrolled with (a new machine: none until it enrols). */
+  readonly enrolled: number;
+  /** Of those, the ones that answered with a share that matches the commitments. */
+  readonly ready: number;
+  /** g: guardian approvals each opening needs (0: any enrolled device). */
+  readonly approvals: number;
+  readonly guardians: number;
+  /** This device is one of the guardians (it may approve others' requests). */
+  readonly guardian: boolean;
 }
 
 export interface StatusReport {
@@ -93,6 +128,8 @@ export interface StatusReport {
   readonly domainWarnings: readonly string[];
   /** A change of policy still re-coding files (from the sealed head: null when locked or none). */
   readonly policyJob: PolicyJobStatus | null;
+  /** The guard of guarded files: null when locked or before `guard setup`. */
+  readonly guard: GuardStatus | null;
 }
 
 /** How far the re-coding of a policy change is (the head's job). */
@@ -121,6 +158,30 @@ export interface FileEntry {
   readonly awaiting: readonly string[];
   /** Those of `awaiting` that this device has not signed in to (LocationStatus.signIn). */
   readonly signIn: readonly string[];
+  /** Opening it also needs G of the vault's nodes (StatusReport.guard). */
+  readonly guarded: boolean;
+}
+
+/**
+ * An opening of a guarded file that waits for guardian approvals (docs/GUARD.md, "Access
+ * requests"): published sealed on the locations by the requesting device, each approval's
+ * signature checked on this device.
+ */
+export interface GuardRequest {
+  /** 32 hex digits. */
+  readonly id: string;
+  readonly file: string;
+  /** The requesting device's name, as it wrote it (the signature is over its key). */
+  readonly device: string;
+  readonly time: string;
+  /** Valid approvals found so far, of `needed`. */
+  readonly approvals: number;
+  readonly needed: number;
+  readonly denied: boolean;
+  /** The nodes the request goes to (the guard's, by location name). */
+  readonly nodes: readonly string[];
+  /** This device made it (it cannot approve its own). */
+  readonly mine: boolean;
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -176,10 +237,12 @@ export interface MoveReport {
 }
 
 export interface ProgressEvent {
-  /** policy: re-coding after a change of policy (name '', done and total in bytes). */
-  readonly op: 'put' | 'get' | 'verify' | 'policy';
+  /** policy: re-coding after a change of policy (name '', done and total in bytes);
+   * approval: an opening of the guarded file `name` waits for guardian approvals (done of
+   * total approvals so far). */
+  readonly op: 'put' | 'get' | 'verify' | 'policy' | 'approval';
   readonly name: string;
-  /** Bytes (put, get) or files (verify) done and in all. */
+  /** Bytes (put, get), files (verify) or approvals done and in all. */
   readonly done: number;
   readonly total: number;
   /** For a folder's put or get: its files done and in all. */
@@ -242,6 +305,8 @@ export interface RepairReport {
   readonly keyShares: 'current' | 'redealt' | 'partial';
   /** Shard copies stored while their location was away, moved to it now that it is back. */
   readonly moved: number;
+  /** Files moved over the failure domains (a location's domain changed): re-placed by the re-coding job. */
+  readonly replaced: number;
   readonly manifestsWritten: number;
   readonly collected: number;
   /** What could not be done now, in words (an offline location, a lost file). */
@@ -382,6 +447,8 @@ export interface ShardvaultApi {
     replace?: boolean;
     survive?: number;
     happy?: number;
+    /** Opening it will also need G of the vault's nodes (after guard setup; refused before). */
+    guarded?: boolean;
   }): Promise<FileEntry>;
   /** Stores bytes streamed by a front end (the web bridge's upload). */
   putStream(req: {
@@ -393,8 +460,11 @@ export interface ShardvaultApi {
     survive?: number;
     /** At least this many locations must take shards (default: StatusReport.happy). */
     happy?: number;
+    guarded?: boolean;
   }): Promise<FileEntry>;
-  /** Writes a verified file to `output` on the machine that runs the engine, or nothing. */
+  /** Writes a verified file to `output` on the machine that runs the engine, or nothing. A
+   * guarded file whose policy asks for approvals waits for them (progress: op 'approval'),
+   * up to 5 minutes, then fails with code 'approval'. */
   getFile(req: { name: string; output: string; force?: boolean }): Promise<void>;
   removeFile(req: { name: string }): Promise<void>;
   /** Removes a folder (`NAME/`) and everything in it, in one commit. */
@@ -405,6 +475,10 @@ export interface ShardvaultApi {
   placement(req: { name: string }): Promise<PlacementReport>;
   verify(req: { deep: boolean }): Promise<VerifyReport>;
   accessLog(): Promise<AccessRequest[]>;
+  /** Openings of guarded files waiting for guardian approvals (the last 15 minutes). */
+  guardRequests(): Promise<GuardRequest[]>;
+  /** As a guardian, approves (for 14 minutes) or denies the pending request `id`. */
+  answerGuardRequest(req: { id: string; approve: boolean }): Promise<GuardRequest>;
   /** Rebuilds lost or damaged shards, rewrites manifests, re-deals key shares, collects garbage. */
   repair(req: { deep: boolean }): Promise<RepairReport>;
   /** Reads a location's fields (secrets need not be given) and, for SFTP without a pinned key,

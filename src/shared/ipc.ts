@@ -28,10 +28,13 @@ import type {
   DrillReport,
   DriveInfo,
   FileEntry,
+  GuardRequest,
+  GuardStatus,
   Health,
   LocationProbe,
   LocationStatus,
   LocationTest,
+  NodeHealth,
   PassphraseChangeReport,
   PlacementReport,
   ProgressEvent,
@@ -378,6 +381,47 @@ export const recoveryKit: Schema<RecoveryKit> = object(
   'drop',
 );
 
+export const nodeHealth: Schema<NodeHealth> = object(
+  {
+    index: nullable(integer({ min: 1, max: 255 })),
+    shareVerified: nullable(boolean),
+    logLength: nullable(count),
+    problem: nullable(string({ max: 2048, control: true })),
+  },
+  'drop',
+);
+
+export const guardStatus: Schema<GuardStatus> = object(
+  {
+    threshold: integer({ min: 1, max: 255 }),
+    nodes: integer({ max: 255 }),
+    enrolled: integer({ max: 255 }),
+    ready: integer({ max: 255 }),
+    approvals: integer({ max: 255 }),
+    guardians: integer({ max: 255 }),
+    guardian: boolean,
+  },
+  'drop',
+);
+
+/** A guard request's id: 32 hex digits (docs/GUARD.md). */
+export const guardRequestId = string({ min: 32, max: 32, pattern: /^[0-9a-f]{32}$/, expected: 'a request id' });
+
+export const guardRequest: Schema<GuardRequest> = object(
+  {
+    id: guardRequestId,
+    file: fileName,
+    device: label,
+    time: isoTime,
+    approvals: integer({ max: 255 }),
+    needed: integer({ max: 255 }),
+    denied: boolean,
+    nodes: array(label, { max: 64 }),
+    mine: boolean,
+  },
+  'drop',
+);
+
 export const locationStatus: Schema<LocationStatus> = object(
   {
     name: label,
@@ -405,6 +449,7 @@ export const locationStatus: Schema<LocationStatus> = object(
       ),
     ),
     domain: nullable(locationDomain),
+    node: nullable(nodeHealth),
   },
   'drop',
 );
@@ -432,6 +477,7 @@ export const statusReport: Schema<StatusReport> = object(
     happy: count,
     policyJob: nullable(policyJobStatus),
     domainWarnings: array(string({ max: 2048 }), { max: 128 }),
+    guard: nullable(guardStatus),
   },
   'drop',
 );
@@ -490,6 +536,7 @@ export const fileEntry: Schema<FileEntry> = object(
     survives,
     awaiting: array(label),
     signIn: array(label),
+    guarded: boolean,
   },
   'drop',
 );
@@ -538,6 +585,7 @@ export const repairReport: Schema<RepairReport> = object(
     files: array(object({ name: fileName, before: health, after: health, survives, rebuilt: count }, 'drop')),
     keyShares: oneOf(every<RepairReport['keyShares']>()(['current', 'redealt', 'partial'])),
     moved: count,
+    replaced: count,
     manifestsWritten: count,
     collected: count,
     pending: array(string({ max: 2048, control: true })),
@@ -628,7 +676,7 @@ export const drillReport: Schema<DrillReport> = object(
 
 export const progressEvent: Schema<ProgressEvent> = object(
   {
-    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify', 'policy'])),
+    op: oneOf(every<ProgressEvent['op']>()(['put', 'get', 'verify', 'policy', 'approval'])),
     name: string({ max: 1024 }),
     done: number(),
     total: number(),
@@ -747,6 +795,7 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
         replace: optional(boolean),
         survive: optional(integer({ max: 254 })),
         happy: optional(integer({ min: 1, max: 64 })),
+        guarded: optional(boolean),
       },
       'reject',
     ),
@@ -763,6 +812,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
   placement: call('placement', object({ name: fileName }, 'reject'), placementReport),
   verify: call('verify', object({ deep: boolean }, 'reject'), verifyReport),
   accessLog: call('accessLog', nothing, array(accessRequest)),
+  guardRequests: call('guardRequests', nothing, array(guardRequest, { max: 1000 })),
+  answerGuardRequest: call(
+    'answerGuardRequest',
+    object({ id: guardRequestId, approve: boolean }, 'reject'),
+    guardRequest,
+  ),
   repair: call('repair', object({ deep: boolean }, 'reject'), repairReport),
   probeLocation: call('probeLocation', object({ location: locationInput }, 'reject'), locationProbe),
   addLocation: call(
@@ -904,6 +959,7 @@ export const passiveCalls: ReadonlySet<CallName> = new Set<CallName>([
   'kitFacts',
   'listFiles',
   'accessLog',
+  'guardRequests',
   'placement',
   'getSettings',
   'driveStatus',
@@ -979,7 +1035,8 @@ export function bindCalls(
 // The web bridge's own routes (besides calls[*].route)
 
 export const web = {
-  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X, happy=N. Streams into putStream. */
+  /** PUT, the file's bytes as the body; query: name, replace=1, survive=X, happy=N, guarded=1.
+   * Streams into putStream. */
   upload: '/api/upload',
   /** POST {name}: the engine writes the verified file to a private temporary folder and the
    * answer is {url}, a one-time download of it (web.download + a random ticket). */
@@ -1007,6 +1064,7 @@ export const uploadRequest = object(
     replace: optional(boolean),
     survive: optional(integer({ max: 254 })),
     happy: optional(integer({ min: 1, max: 64 })),
+    guarded: optional(boolean),
   },
   'reject',
 );

@@ -37,14 +37,66 @@ export function andList(names: readonly string[]): string {
  * A file's health in words: its Health, except where it can't be read from here now only
  * because locations are out of reach ("needs sign-in for nas", "unreachable until usb returns").
  */
-export function healthWords(file: {
-  readonly health: string;
-  readonly awaiting: readonly string[];
-  readonly signIn: readonly string[];
-}): string {
+export function healthWords(
+  file: {
+    readonly health: string;
+    readonly awaiting: readonly string[];
+    readonly signIn: readonly string[];
+  },
+  /** The names of the vault's node locations: a device enrols with a node, never signs in. */
+  nodes: ReadonlySet<string> = new Set(),
+): string {
   if (file.health !== 'unreachable') return file.health;
-  if (file.signIn.length > 0) return `needs sign-in for ${andList(file.signIn)}`;
+  if (file.signIn.length > 0) {
+    const enrol = file.signIn.filter((n) => nodes.has(n));
+    const signIn = file.signIn.filter((n) => !nodes.has(n));
+    return [
+      ...(signIn.length > 0 ? [`needs sign-in for ${andList(signIn)}`] : []),
+      ...(enrol.length > 0 ? [`${NEEDS_ENROLMENT.word} with ${andList(enrol)}`] : []),
+    ].join(' and ');
+  }
   return `unreachable${untilBack(file.awaiting)}`;
+}
+
+/** A node location this device has no key for yet (a new machine): it is not lost, and not
+ * merely offline; the node must enrol this device first. */
+export const NEEDS_ENROLMENT = {
+  word: 'needs enrolment',
+  explanation:
+    'this device is not enrolled with the node yet: on the node run `shardvault node new-code --dir DIR`, ' +
+    'then give this device the line it prints (Edit… on the location, or `shardvault location edit NAME LINE`)',
+} as const;
+
+/** The meaning of error code `approval` (exit 7), in a user's words. */
+export const APPROVAL_REFUSED = 'approval pending or denied';
+
+/**
+ * What a guarded file needs on this device, in words, from StatusReport.guard: "opens with 2
+ * of 3 nodes", "needs enrolment with 2 of the vault's nodes", "only 1 of the 2 nodes it needs
+ * answers now"; with approvals, "and 1 guardian approval". `tone`: whether it opens now.
+ */
+export function guardWords(guard: {
+  readonly threshold: number;
+  readonly nodes: number;
+  readonly enrolled: number;
+  readonly ready: number;
+  readonly approvals: number;
+}): { words: string; opens: boolean; enrol: boolean } {
+  const approvals =
+    guard.approvals === 0 ? '' : ` and ${guard.approvals} guardian ${guard.approvals === 1 ? 'approval' : 'approvals'}`;
+  if (guard.enrolled < guard.threshold)
+    return {
+      words: `${NEEDS_ENROLMENT.word}: this device is enrolled with ${guard.enrolled} of the ${guard.threshold} nodes it needs`,
+      opens: false,
+      enrol: true,
+    };
+  if (guard.ready < guard.threshold)
+    return {
+      words: `only ${guard.ready} of the ${guard.threshold} nodes it needs ${guard.ready === 1 ? 'answers' : 'answer'} now`,
+      opens: false,
+      enrol: false,
+    };
+  return { words: `opens with ${guard.threshold} of ${guard.nodes} nodes${approvals}`, opens: true, enrol: false };
 }
 
 /**
@@ -73,6 +125,15 @@ export function drillWords(
       ? 'the vault would not unlock: no remaining location holds a vault head'
       : `the vault would not unlock: ${shares} of the ${threshold} key shares it needs would be left`;
   return `${gone}: ${files}${n === 0 ? ',' : ';'} ${unlock}`;
+}
+
+/**
+ * Locations (or, with failure domains, domains) a policy of "survive X, secret against Y"
+ * needs: t = Y + 1 must still be reachable after losing X, and never fewer than two. The
+ * engine refuses fewer (vault/policy.ts); the UI's presets say it.
+ */
+export function locationsNeeded(survive: number, secretAgainst: number): number {
+  return Math.max(2, survive + secretAgainst + 1);
 }
 
 /**

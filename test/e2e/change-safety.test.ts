@@ -1,8 +1,11 @@
 // Settings → Change safety… in the web UI, like a user (issue 14): a vault over three
-// locations, 2 of 3, gets two more (CLI), then the dialog shows the first run's words and
-// arithmetic over the five, refuses what five can't do, and changes to "Critical" (survive 2,
-// secret against 2: 3 of 5, t 3), re-coding the file; the vault key rotates, and the file
-// exports byte for byte. Run: npx vitest run --config test/e2e/vitest.config.ts test/e2e/change-safety.test.ts
+// locations, 2 of 3, gets two more (CLI), nas and the new nas2 in one failure domain, home;
+// then the dialog shows the first run's words and the engine's arithmetic over the domains
+// (what `policy set` does), refuses "Critical" (four domains can't lose 2 and keep 3), and
+// changes to "Sensitive" (survive 1 domain, secret against 2: 3 of 5, t 3, where counting
+// locations would give 4 of 5), re-coding the file; the vault key rotates, and the file exports
+// byte for byte. Screenshot 37 and settings-change-safety land in docs/screenshots/.
+// Run: npx vitest run --config test/e2e/vitest.config.ts test/e2e/change-safety.test.ts
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +42,9 @@ describe.skipIf(missing !== null)('Settings → Change safety in the web UI', ()
     };
     writeFileSync(join(root, 'taxes.pdf'), content);
     cli(['put', join(root, 'taxes.pdf')]);
-    for (const n of names.slice(3)) cli(['location', 'add', `${join(root, n)}#${n}`]);
+    cli(['location', 'add', `${join(root, 'nas2')}#nas2`, '--domain', 'home']);
+    cli(['location', 'add', `${join(root, 'offsite')}#offsite`]);
+    cli(['location', 'edit', 'nas', '--domain', 'home']);
     served = await serve(env);
     context = await launchChromium(join(root, 'browser'));
     page = context.pages()[0] ?? (await context.newPage());
@@ -52,7 +57,7 @@ describe.skipIf(missing !== null)('Settings → Change safety in the web UI', ()
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('shows the live arithmetic over five locations and changes to 3 of 5, t 3', async () => {
+  it('shows the live arithmetic over the domains of five locations and changes to 3 of 5, t 3', async () => {
     await page.goto(served.url);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 30_000 });
     await page
@@ -63,16 +68,19 @@ describe.skipIf(missing !== null)('Settings → Change safety in the web UI', ()
     const dialog = page.getByRole('dialog', { name: 'Change safety' });
     await dialog.waitFor();
     const summary = dialog.getByLabel('What this means');
-    // The vault's own policy first: 2 of 3 over 5 locations reads as survive 1 → 4 of 5.
+    const submit = dialog.getByRole('button', { name: 'Change safety' });
+    // Five locations in four domains: surviving 2 leaves 2 domains, fewer than t = 3.
     await dialog.getByRole('button', { name: /Critical/ }).click();
+    await dialog.getByText(/^4 domains can't both survive losing 2 and stay secret against 2/).waitFor();
+    await expect.poll(() => submit.isDisabled()).toBe(true);
+    // Home holds two shards: surviving any 1 domain needs k = 3 (over locations: 4).
+    await dialog.getByRole('button', { name: /Sensitive/ }).click();
     await expect
       .poll(() => summary.innerText())
       .toMatch(/Shards per file \(n\)\s*5[\s\S]*Needed to read \(k\)\s*3[\s\S]*Needed to unlock \(t\)\s*3/);
-    await dialog.getByLabel('Survive losing').fill('3');
-    await dialog.getByText(/Unlocking needs 3 locations, but after losing 3 only 2 would be left/).waitFor();
-    await expect.poll(() => dialog.getByRole('button', { name: 'Change safety' }).isDisabled()).toBe(true);
-    await dialog.getByLabel('Survive losing').fill('2');
-    await dialog.getByRole('button', { name: 'Change safety' }).click();
+    await expect.poll(() => submit.isDisabled()).toBe(false);
+    await page.screenshot({ path: join('docs/screenshots', '37-change-safety-domains.png') });
+    await submit.click();
     await page
       .getByText(/Safety changed: 5 shards per file, any 3 rebuild it, 3 unlock it\. The vault key was replaced/)
       .waitFor({ timeout: 120_000 });

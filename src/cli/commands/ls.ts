@@ -19,7 +19,16 @@ export const ls: Command = {
     if (args.positional.length > 1) throw usageError(ls);
     const given = args.positional[0];
     const prefix = given === undefined ? '' : folderPrefix(given);
-    const all = await withVault(io, args, { unlock: true }, (vault) => listFiles(vault));
+    let nodes = new Set<string>();
+    const all = await withVault(io, args, { unlock: true }, (vault) => {
+      nodes = new Set(
+        vault
+          .profileLocations()
+          .filter((l) => l.kind === 'node')
+          .map((l) => l.name),
+      );
+      return listFiles(vault);
+    });
     const inFolder = all.filter((f) => isInFolder(f.name, prefix));
     // `ls NAME` of a file shows that file.
     const shown = given !== undefined && inFolder.length === 0 ? all.filter((f) => f.name === given) : inFolder;
@@ -43,7 +52,7 @@ export const ls: Command = {
                   : [
                       f.name,
                       formatBytes(f.size),
-                      healthWords(f),
+                      healthWords(f, nodes) + (f.guarded ? ', guarded' : ''),
                       f.survives < 0 ? '-' : `${f.survives}${untilBack(f.awaiting)}`,
                       f.created,
                     ],

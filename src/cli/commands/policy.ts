@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { PolicyJobStatus } from '../../shared/api';
 import { formatBytes, formatDuration, plural } from '../../shared/format';
+import { andList } from '../../shared/words';
 import { ShardvaultError, UsageError } from '../../core/errors';
 import {
   changePolicy,
@@ -179,7 +180,11 @@ async function recode(vault: Vault, io: Io): Promise<RecodeProgress> {
 function drawProgress(p: RecodeProgress, tty: boolean, io: Io): void {
   const words =
     `re-coded ${p.filesDone} of ${p.files} files, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytes)}` +
-    (p.secondsLeft === null ? '' : `, about ${formatDuration(p.secondsLeft)} left`);
+    (p.waitingFor.length > 0
+      ? `; paused, the rest waits for ${andList(p.waitingFor)}`
+      : p.secondsLeft === null
+        ? ''
+        : `, about ${formatDuration(p.secondsLeft)} left`);
   if (tty) process.stderr.write(`\r\x1b[K${words}`);
   else if (!io.json) io.err(`shardvault: ${words}`);
 }

@@ -32,7 +32,7 @@ export const repair: Command = {
               f.survives < 0 ? '-' : String(f.survives),
             ]),
           ),
-          `key shares: ${report.keyShares}; staged shard copies moved home: ${report.moved}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
+          `key shares: ${report.keyShares}; staged shard copies moved home: ${report.moved}; files re-placed over domains: ${report.replaced}; manifests rewritten: ${report.manifestsWritten}; garbage collected: ${report.collected}`,
           ...report.pending.map((p) => `pending: ${p}`),
           report.ok ? 'repair: all good' : `repair: ${plural(report.pending.length, 'thing')} left to do`,
         ].join('\n'),

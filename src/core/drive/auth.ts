@@ -3,7 +3,8 @@
  * "auth") against one user and a random password made for this mount. Windows' WebDAV
  * client refuses Basic over plain http, and Debian's rclone speaks no Digest, so both are
  * offered. Comparisons run in constant time; a Digest nonce is one this server issued (an
- * HMAC under a key made at start, with its time), honoured for NONCE_LIFETIME_MS.
+ * HMAC under a key made at start, with its time), honoured for NONCE_LIFETIME_MS, and each
+ * (nc, cnonce) under it once: a replayed header is answered as stale.
  */
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { parseChallenges } from '../storage/webdav/auth';
@@ -13,6 +14,8 @@ export const REALM = 'Shardvault drive';
 const PASSWORD_LENGTH = 32;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const NONCE_LIFETIME_MS = 10 * 60_000;
+/** Requests one nonce may sign before the client is asked to take a new one. */
+const MAX_USES_PER_NONCE = 10_000;
 
 /** 32 characters of [A-Za-z0-9], each uniform (about 190 bits). */
 export function newDrivePassword(): string {
@@ -30,6 +33,8 @@ function sameText(a: string, b: string): boolean {
 
 export class DriveAuth {
   private readonly nonceKey = randomBytes(32);
+  /** Per nonce in use: when first used, and the (nc, cnonce) pairs it has signed. */
+  private readonly used = new Map<string, { since: number; uses: Set<string> }>();
 
   constructor(
     private readonly password: string,
@@ -79,7 +84,26 @@ export class DriveAuth {
     if (!right) return 'no';
     const age = this.nonceAge(nonce);
     if (age === null) return 'no';
-    return age > NONCE_LIFETIME_MS ? 'stale' : 'ok';
+    if (age > NONCE_LIFETIME_MS) return 'stale';
+    // A header seen before is a replay (someone who saw the request on loopback): answered as
+    // stale, so a client that really knows the password signs again under a fresh nonce.
+    return this.firstUse(nonce, `${nc}:${cnonce}`) ? 'ok' : 'stale';
+  }
+
+  /**
+   * Whether (nc, cnonce) is new under `nonce`, remembering it. Only requests that proved the
+   * password get here, so what is kept grows with real use alone; nonces past their lifetime
+   * are forgotten (they are refused as stale anyway), and a nonce used MAX_USES_PER_NONCE times
+   * is retired.
+   */
+  private firstUse(nonce: string, use: string): boolean {
+    const now = this.now();
+    for (const [n, entry] of this.used) if (now - entry.since > NONCE_LIFETIME_MS) this.used.delete(n);
+    let entry = this.used.get(nonce);
+    if (!entry) this.used.set(nonce, (entry = { since: now, uses: new Set() }));
+    if (entry.uses.has(use) || entry.uses.size >= MAX_USES_PER_NONCE) return false;
+    entry.uses.add(use);
+    return true;
   }
 
   /** time.hmac(time): anyone can read the time, only this server can make the pair. */

@@ -43,7 +43,7 @@ import {
   type Approval,
   type PolicyChange,
 } from './request';
-import { unwrap, type GuardMethod, type GuardTransport } from './transport';
+import { INFO_FIELDS, unwrap, type GuardMethod, type GuardTransport } from './transport';
 import {
   approvalToJson,
   policyChangeToJson,
@@ -482,16 +482,7 @@ export class Coordinator {
   /** The identity key a node says it has (to pin at enrolment; the node server also shows it). */
   async identityOf(nodeId: string): Promise<Uint8Array> {
     const r = new WireReader(`${nodeId} info`);
-    const o = r.object(await this.call(nodeId, 'info', {}), 'info', [
-      'identityKey',
-      'vaultId',
-      'epoch',
-      'index',
-      'publicShare',
-      'policyVersion',
-      'logLength',
-      'logHead',
-    ]);
+    const o = r.object(await this.call(nodeId, 'info', {}), 'info', INFO_FIELDS);
     return fromBase64(r.string(o.identityKey, 'identityKey', 44), 'identityKey', 32);
   }
 }

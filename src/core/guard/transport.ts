@@ -59,6 +59,18 @@ export const GUARD_METHODS = [
 ] as const;
 export type GuardMethod = (typeof GUARD_METHODS)[number];
 
+/** The fields of an `info` answer (above), in one place for every reader of it. */
+export const INFO_FIELDS = [
+  'identityKey',
+  'vaultId',
+  'epoch',
+  'index',
+  'publicShare',
+  'policyVersion',
+  'logLength',
+  'logHead',
+] as const;
+
 export function isGuardMethod(value: unknown): value is GuardMethod {
   return typeof value === 'string' && (GUARD_METHODS as readonly string[]).includes(value);
 }

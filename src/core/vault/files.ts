@@ -333,6 +333,7 @@ export async function storeFile(
         survives,
         awaiting,
         signIn: away.filter((l) => vault.needsSignIn(l.id) && awaiting.includes(l.name)).map((l) => l.name),
+        guarded: guarded !== null,
       },
     };
   } catch (err) {
@@ -927,13 +928,15 @@ export async function listFiles(vault: Vault): Promise<FileEntry[]> {
   return Promise.all(
     head.files.map(async (f) => {
       let state: FileHealth = { health: 'lost', survives: -1, awaiting: [], signIn: [] };
+      let guarded = false;
       try {
         const m = await fetchManifest(vault, f);
+        guarded = m.guard !== undefined;
         state = healthOf(vault, m, copyStates(vault, m, known));
       } catch {
         // no manifest anywhere: lost
       }
-      return { name: f.name, size: f.size, sha256: f.sha256, created: f.created, ...state };
+      return { name: f.name, size: f.size, sha256: f.sha256, created: f.created, ...state, guarded };
     }),
   );
 }

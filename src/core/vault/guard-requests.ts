@@ -120,6 +120,7 @@ export async function waitForApprovals(
     if (approvals.length !== said) {
       said = approvals.length;
       waiting.say?.(`${said} of ${needed} approvals (request ${request.requestId})`);
+      waiting.counted?.(said, needed);
     }
     if (approvals.length >= needed) return approvals;
     if (Date.now() >= deadline)

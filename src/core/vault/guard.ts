@@ -7,12 +7,14 @@
  */
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { concat, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
+import { NEEDS_ENROLMENT } from '../../shared/words';
 import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
 import { GuardFault } from '../guard/errors';
+import type { GuardTransport } from '../guard/transport';
 import { ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { nodeGuardTransport } from './guard-transport';
@@ -28,6 +30,8 @@ export const GUARDED_INNER_BYTES = 60;
 
 export interface GuardSession {
   readonly coordinator: Coordinator;
+  /** The nodes' guard endpoints as the coordinator calls them (guard-status.ts asks `info`). */
+  readonly transport: GuardTransport;
   readonly device: DeviceSigner;
   readonly devicePublicKey: Uint8Array;
   close(): Promise<void>;
@@ -54,20 +58,21 @@ export function session(vault: Vault, guard: HeadGuard | undefined): GuardSessio
       );
     clients.set(l.id, new ShardNodeClient({ address, deviceKey: seed, enrolCode: null, timeoutMs: 15_000 }));
   }
-  if (seeds.size === 0) throw new UsageError('no node location of this vault is enrolled on this device');
+  if (seeds.size === 0)
+    throw new UsageError(
+      `${NEEDS_ENROLMENT.word}: no node location of this vault is enrolled on this device; ${NEEDS_ENROLMENT.explanation}`,
+    );
   if (seeds.size > 1)
     throw new UsageError(
       'the node locations of this device were enrolled with different device keys (added before guarded files); ' +
         'remove and add them again',
     );
   const device = deviceSigner(new Uint8Array(Buffer.from([...seeds][0]!, 'base64url')));
-  const coordinator = new Coordinator(
-    nodeGuardTransport((id) => clients.get(id)),
-    device,
-    vault.vaultId,
-  );
+  const transport = nodeGuardTransport((id) => clients.get(id));
+  const coordinator = new Coordinator(transport, device, vault.vaultId);
   return {
     coordinator,
+    transport,
     device,
     devicePublicKey: device.publicKey,
     async close() {
@@ -236,6 +241,8 @@ export interface ApprovalWait {
   readonly wait?: number;
   /** Progress for the user ("1 of 2 approvals"). */
   readonly say?: (line: string) => void;
+  /** The same progress as numbers (the app's progress event). */
+  readonly counted?: (approvals: number, needed: number) => void;
 }
 
 /**

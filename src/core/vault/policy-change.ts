@@ -17,6 +17,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { PolicyJobStatus } from '../../shared/api';
 import { plural } from '../../shared/format';
+import { andList } from '../../shared/words';
 import { wipe } from '../crypto/bytes';
 import { ShardvaultError, UsageError } from '../errors';
 import type { FileRef, Head, Policy, RecodeJob } from '../format/head';
@@ -32,11 +33,12 @@ import {
   removeObjects,
   rewrap,
 } from './files';
+import { domainKeyFor, domainsSurvived, hasSharedDomain, placeInDomains, policyFromDomains } from './domains';
 import { fileKeyAad, shardKeyAad, wrapKey } from './keys';
 import { rotateVaultKey } from './location-ops';
 import { readShards, segmentBytes } from './pipeline/read';
 import { writeShards, type ShardTarget } from './pipeline/write';
-import { checkPolicy, policyFromWords, survivesLosses } from './policy';
+import { checkPolicy, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
 
 export type PolicyRequest =
@@ -53,12 +55,16 @@ export interface PolicyChange {
   readonly bytes: number;
 }
 
-/** The new policy a request asks for over the vault's current locations (n = their number, in words). */
+/**
+ * The new policy a request asks for over the vault's current locations (n = their number).
+ * In words, X and Y count failure domains when locations share one, by the rule init and the
+ * previews use (domains.ts policyFromDomains).
+ */
 export function requestedPolicy(vault: Vault, req: PolicyRequest): Policy {
   const m = vault.locations.length;
   const numbers =
     'survive' in req
-      ? policyFromWords(m, req.survive, req.secretAgainst)
+      ? policyFromDomains(vault.domainLocations(), req.survive, req.secretAgainst)
       : { data: req.data, total: req.total, threshold: req.threshold, replicas: req.replicas ?? 1 };
   checkPolicy(numbers, m);
   return { ...numbers, segmentSize: vault.policy.segmentSize };
@@ -80,6 +86,97 @@ export function recodeTarget(
   const data = Math.max(1, policy.total - parity);
   // What it asked for stays with it, even while the vault's own parity covers it.
   return { data, total: policy.total, ...(asked !== undefined ? { survive: asked } : {}) };
+}
+
+/**
+ * Whether a file's shards sit so that a failure domain holds more of them than placement over
+ * the domains now would (a location's domain changed since it was stored, or it was stored
+ * while locations were away): the file survives losing fewer domains than placeFile's
+ * placement of the same coding would. Only the sealed manifest is read, never a listing.
+ */
+export function misplaced(
+  vault: Vault,
+  m: Pick<Manifest, 'data' | 'total' | 'shards'>,
+  over: readonly Location[],
+): boolean {
+  const located = vault.domainLocations();
+  if (!hasSharedDomain(located)) return false;
+  const keyOf = domainKeyFor(located);
+  const ids = over.map((l) => l.id);
+  const now = m.shards.map((s) => s.locations);
+  const best = placeInDomains(m.total, Math.min(vault.policy.replicas, ids.length), ids, keyOf, m.data);
+  return domainsSurvived(now, m.data, keyOf) < domainsSurvived(best, m.data, keyOf);
+}
+
+/** Whether the re-coding job has work on this file: its coding changes, or its placement does (misplaced). */
+function needsRecode(
+  vault: Vault,
+  to: Policy,
+  from: RecodeJob['from'],
+  m: Manifest,
+  over: readonly Location[],
+): boolean {
+  const target = recodeTarget(to, from, m);
+  return m.data !== target.data || m.total !== target.total || misplaced(vault, m, over);
+}
+
+/**
+ * After a location's failure domain changed (location edit --domain) or at a repair: the
+ * files placed so that one domain holds more of them than placement over the domains would
+ * join the head's re-coding job (a new one, at the vault's policy, when there is none), so
+ * runRecode moves them the way it re-codes: the new copies committed before the old ones are
+ * deleted, only the names the old manifest gives. Returns how many files joined.
+ */
+export async function queueReplacement(vault: Vault): Promise<number> {
+  const head = vault.head();
+  if (!hasSharedDomain(vault.domainLocations())) return 0;
+  const queued = new Set(head.recode?.pending ?? []);
+  const from = head.recode?.from ?? { data: vault.policy.data, total: vault.policy.total };
+  const joining: FileRef[] = [];
+  for (const file of head.files) {
+    if (queued.has(file.id)) continue;
+    const m = await fetchManifest(vault, file);
+    if (misplaced(vault, m, vault.locations)) joining.push(file);
+  }
+  if (joining.length === 0) return 0;
+  const bytes = joining.reduce((sum, f) => sum + f.size, 0);
+  await vault.commit((h) => {
+    const known = new Set(h.files.map((f) => f.id));
+    const ids = joining.filter((f) => known.has(f.id) && !(h.recode?.pending ?? []).includes(f.id)).map((f) => f.id);
+    if (ids.length === 0) return h;
+    const job: RecodeJob = h.recode
+      ? {
+          ...h.recode,
+          files: h.recode.files + ids.length,
+          bytes: h.recode.bytes + bytes,
+          pending: [...h.recode.pending, ...ids],
+        }
+      : { started: new Date().toISOString(), from, files: ids.length, bytes, pending: ids };
+    return { ...h, recode: job };
+  });
+  return joining.length;
+}
+
+/**
+ * Moves the files misplaced over the failure domains (queueReplacement) and runs the head's
+ * job to its end: repair, and a domain change (`onlyWhenQueued`: a job it did not add to is
+ * left for policy resume or repair). A location away pauses the job: the files keep their
+ * old, valid placement and the words say what waits. `replaced`: files re-coded by this run.
+ */
+export async function replaceOverDomains(
+  vault: Vault,
+  opts: { readonly onlyWhenQueued?: boolean } = {},
+): Promise<{ replaced: number; pending: string[] }> {
+  const queued = await queueReplacement(vault);
+  const before = vault.head().recode?.pending.length ?? 0;
+  if (before === 0 || (queued === 0 && opts.onlyWhenQueued)) return { replaced: 0, pending: [] };
+  try {
+    await runRecode(vault);
+    return { replaced: before, pending: [] };
+  } catch (err) {
+    if (!(err instanceof ShardvaultError && err.code === 'unavailable')) throw err;
+    return { replaced: before - (vault.head().recode?.pending.length ?? 0), pending: [err.message] };
+  }
 }
 
 /**
@@ -121,8 +218,7 @@ export async function setPolicy(vault: Vault, to: Policy): Promise<PolicyChange>
   const pending: FileRef[] = [];
   for (const file of head.files) {
     const m = await fetchManifest(vault, file);
-    const target = recodeTarget(to, jobFrom, m);
-    if (m.data !== target.data || m.total !== target.total) pending.push(file);
+    if (needsRecode(vault, to, jobFrom, m, vault.locations)) pending.push(file);
   }
   const job: RecodeJob = {
     started: new Date().toISOString(),
@@ -151,6 +247,8 @@ export interface RecodeProgress {
   readonly bytesDone: number;
   /** Estimated from this run's pace; null until a file is done. */
   readonly secondsLeft: number | null;
+  /** Locations the job found away: the files left wait for them (their old coding stays). */
+  readonly waitingFor: readonly string[];
 }
 
 /** How far the head's job is (null when none). */
@@ -174,8 +272,10 @@ export function jobStatus(head: Head): PolicyJobStatus | null {
 
 /**
  * Works through the head's re-coding job to its end (or until `stop()` says so between
- * files). A file that fails (a location away, a read that fails) stays on its old coding and
- * in the job; the job ends with an error naming it, to be resumed later.
+ * files). A file that fails stays on its old coding and in the job. When a location the new
+ * codings go to is away (found so before a file, or a write to it failed), the job pauses:
+ * the files left are not tried (each would fail the same way), the last progress names the
+ * locations they wait for, and the job ends with an error saying so, to be resumed later.
  */
 export async function runRecode(
   vault: Vault,
@@ -187,7 +287,9 @@ export async function runRecode(
   } = {},
 ): Promise<RecodeProgress> {
   const started = performance.now();
+  const over = opts.over ?? vault.locations;
   let doneThisRun = 0;
+  let waitingFor: string[] = [];
   const failed: string[] = [];
   // The job's totals as it started: once it ends, the head no longer carries them.
   const atStart = jobStatus(vault.head());
@@ -198,7 +300,7 @@ export async function runRecode(
     const bytesDone = s?.bytesDone ?? bytes;
     const elapsed = (performance.now() - started) / 1000;
     const secondsLeft = doneThisRun > 0 ? Math.round(((bytes - bytesDone) * elapsed) / doneThisRun) : null;
-    return { files, filesDone: s?.filesDone ?? files, bytes, bytesDone, secondsLeft };
+    return { files, filesDone: s?.filesDone ?? files, bytes, bytesDone, secondsLeft, waitingFor };
   };
   for (;;) {
     const head = vault.head();
@@ -209,13 +311,24 @@ export async function runRecode(
     if (opts.stop?.()) return progress();
     const file = head.files.find((f) => f.id === next);
     try {
-      if (file) doneThisRun += await recodeFile(vault, file, job, opts.over ?? vault.locations);
+      if (file) doneThisRun += await recodeFile(vault, file, job, over);
       else await vault.commit((h) => dropPending(h, next));
     } catch (err) {
       failed.push(next);
       vault.options.onWarning?.(`re-coding ${file?.name ?? next}: ${(err as Error).message}; it keeps its old coding`);
+      const health = await vault.health();
+      waitingFor = over.filter((l) => !health.get(l.id)?.reachable).map((l) => l.name);
     }
     opts.onProgress?.(progress());
+    if (waitingFor.length > 0) break;
+  }
+  const left = vault.head().recode?.pending.length ?? 0;
+  if (waitingFor.length > 0) {
+    throw new ShardvaultError(
+      'unavailable',
+      `re-coding paused: ${andList(waitingFor)} can't be reached; ${plural(left, 'file')} ${left === 1 ? 'keeps its' : 'keep their'} ` +
+        'old coding and wait for it (policy resume once it is back)',
+    );
   }
   if (failed.length > 0) {
     throw new ShardvaultError(
@@ -250,7 +363,7 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
   const policy = vault.policy;
   const m = await fetchManifest(vault, file);
   const target = recodeTarget(policy, job.from, m);
-  if (m.data === target.data && m.total === target.total) {
+  if (!needsRecode(vault, policy, job.from, m, over)) {
     await vault.commit((h) => dropPending(h, file.id));
     return 0;
   }
@@ -409,7 +522,11 @@ export async function readJobProgress(
       return v;
     };
     const left = o['secondsLeft'];
+    const waiting = o['waitingFor'];
     return {
+      waitingFor: Array.isArray(waiting)
+        ? waiting.slice(0, 255).filter((w): w is string => typeof w === 'string' && w.length <= 64)
+        : [],
       pid: n('pid'),
       files: n('files'),
       filesDone: n('filesDone'),

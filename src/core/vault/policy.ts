@@ -4,6 +4,7 @@
  * placement, and how many more losses a placement survives.
  */
 import { combinations } from '../crypto/shamir';
+import { locationsNeeded } from '../../shared/words';
 import { ShardvaultError, UsageError } from '../errors';
 
 export interface PolicyNumbers {
@@ -28,7 +29,7 @@ export function policyFromWords(locations: number, survive: number, secretAgains
   const data = locations - survive;
   const threshold = secretAgainst + 1;
   if (data < 1) policyError(`with ${locations} locations the vault can survive losing at most ${locations - 1}`);
-  if (threshold > locations - survive) {
+  if (locations < locationsNeeded(survive, secretAgainst)) {
     policyError(
       `${locations} locations can't both survive losing ${survive} and stay secret against ${secretAgainst}: ` +
         `unlocking needs ${threshold} locations but only ${locations - survive} would be left; add locations or lower one of them`,

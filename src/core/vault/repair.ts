@@ -13,6 +13,9 @@
  *    Damaged is what verify finds (a wrong size, or a header, first or last frame that does
  *    not authenticate: a shard swapped for another), what a get or a deep check on this
  *    device remembered as damaged (damage.ts), and with --deep any frame or the digest.
+ * 3b. placement: files a failure domain holds more shards of than placement over the domains
+ *    would (a location's domain changed since they were stored) join the re-coding job, which
+ *    moves them crash-safely (policy-change.ts replaceOverDomains); the job runs to its end.
  * 4. garbage: temporary objects, shards, staged copies and manifests the head does not
  *    reference, older than an hour (younger ones may belong to a write in progress on
  *    another machine).
@@ -43,6 +46,7 @@ import {
 } from './files';
 import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline/rebuild';
+import { replaceOverDomains } from './policy-change';
 import type { Location, Vault } from './vault';
 
 export const GARBAGE_AGE_MS = 60 * 60 * 1000;
@@ -174,6 +178,22 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       }
     }
 
+    // 3b. placement over failure domains (and any re-coding job left): its new codings are
+    // referenced by the head it commits, its old ones are garbage only once it has committed.
+    const placed = await replaceOverDomains(vault);
+    pending.push(...placed.pending);
+    if (placed.replaced > 0) {
+      referenced.clear();
+      for (const f of vault.head().files) {
+        referenced.add(PATHS.manifest(f.id, f.version));
+        const m = await fetchManifest(vault, f);
+        for (const s of m.shards) {
+          referenced.add(PATHS.shard(s.object));
+          for (const home of s.locations) referenced.add(PATHS.staged(home, s.object));
+        }
+      }
+    }
+
     // What no file refers to any more is no damage to remember.
     if (everyManifest) {
       await known.damaged.forget(
@@ -209,6 +229,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
       files,
       keyShares,
       moved: completed.moved,
+      replaced: placed.replaced,
       manifestsWritten,
       collected: collected.reduce((n, c) => n + (c.value ?? 0), 0),
       pending,

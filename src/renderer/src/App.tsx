@@ -213,7 +213,7 @@ function Shell({
           <Files client={client} status={status} files={files} onChanged={() => void refresh()} />
         ) : null}
         {view === 'locations' ? <Locations client={client} status={status} onChanged={() => void refresh()} /> : null}
-        {view === 'access' ? <Access client={client} /> : null}
+        {view === 'access' ? <Access client={client} status={status} /> : null}
         {view === 'settings' ? (
           <Settings
             client={client}

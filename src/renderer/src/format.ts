@@ -10,6 +10,11 @@ export function formatTime(iso: string, precise = false): string {
     : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: precise ? 'medium' : 'short' });
 }
 
+/** The engine's words as a sentence for a form: "this passphrase…" → "This passphrase…". */
+export function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
+
 /** Storage cost n/k as people say it: "1.5×". */
 export function formatCost(total: number, data: number): string {
   if (data <= 0) return '—';

@@ -1,5 +1,10 @@
-// Policy presets by sensitivity (the seed's "dynamic sharding"), and the arithmetic that
-// turns "survive losing X" and "secret even if Y collude" into n, k and t.
+// Policy presets by sensitivity (the seed's "dynamic sharding"). The arithmetic that turns
+// "survive losing X" and "secret even if Y collude" into n, k and t is the engine's alone
+// (api.policyPreview: core/vault/domains.ts), so the UI, init and policy set agree;
+// usePolicyPreview asks for it live.
+import { useEffect, useRef, useState } from 'react';
+import type { PolicyPreview } from '../../shared/api';
+import type { Client } from './bridge/client';
 
 export interface Preset {
   readonly id: 'everyday' | 'sensitive' | 'critical';
@@ -33,28 +38,37 @@ export const PRESETS: readonly Preset[] = [
   },
 ];
 
-/** Locations a policy needs: t = Y + 1 must still be reachable after losing X. */
-export function locationsNeeded(survive: number, secretAgainst: number): number {
-  return Math.max(2, survive + secretAgainst + 1);
-}
-
-export interface Derived {
-  readonly n: number;
-  readonly k: number;
-  readonly t: number;
-  /** Why this policy cannot work with these locations, or null. */
-  readonly problem: string | null;
-}
-
-export function derive(locations: number, survive: number, secretAgainst: number): Derived {
-  const n = locations;
-  const k = n - survive;
-  const t = secretAgainst + 1;
-  let problem: string | null = null;
-  if (n < 2) problem = 'Add at least two locations: one place alone could read or lose everything.';
-  else if (secretAgainst < 1) problem = 'Choose at least 1: no single location may be able to read the vault.';
-  else if (k < 1) problem = `With ${n} locations you cannot survive losing ${survive}.`;
-  else if (t > k)
-    problem = `Unlocking needs ${t} locations, but after losing ${survive} only ${k} would be left. Add ${t - k} more ${t - k === 1 ? 'location' : 'locations'}, or lower one of the two numbers.`;
-  return { n, k, t, problem };
+/**
+ * The engine's numbers for "survive X, secret against Y" over these locations (name and
+ * failure domain, '' for none), asked again whenever they change: null until the answer for
+ * the current choice is in. A failed call goes to onError.
+ */
+export function usePolicyPreview(
+  client: Client,
+  locations: readonly { readonly name: string; readonly domain: string }[],
+  survive: number,
+  secretAgainst: number,
+  onError: (e: unknown) => void,
+): PolicyPreview | null {
+  const key = JSON.stringify([locations, survive, secretAgainst]);
+  const [preview, setPreview] = useState<{ key: string; answer: PolicyPreview } | null>(null);
+  // The caller's latest handler, without asking again each time it is a new function.
+  const report = useRef(onError);
+  report.current = onError;
+  useEffect(() => {
+    let current = true;
+    const [given, x, y] = JSON.parse(key) as [{ name: string; domain: string }[], number, number];
+    client.api.policyPreview({ locations: given, survive: x, secretAgainst: y }).then(
+      (answer) => {
+        if (current) setPreview({ key, answer });
+      },
+      (e: unknown) => {
+        if (current) report.current(e);
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, key]);
+  return preview !== null && preview.key === key ? preview.answer : null;
 }

@@ -6,6 +6,8 @@ import { UsageError } from '../../../core/errors';
 import { KINDS } from '../../../core/storage/kinds';
 import { editLocation, signInLocation } from '../../../core/vault/location-ops';
 import { addressOf } from '../../../core/vault/locations';
+import { replaceOverDomains } from '../../../core/vault/policy-change';
+import { plural } from '../../../shared/format';
 import type { Vault } from '../../../core/vault/vault';
 import { one } from '../../args';
 import { usageError, usageOf, type Command } from '../../command';
@@ -17,7 +19,8 @@ export const edit: Command = {
   usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|'']",
   summary:
     'rename a location, give it a new address or new credentials, or a failure domain ' +
-    "('' takes it out of its domain; the key shares are dealt again over the domains)",
+    "('' takes it out of its domain; the key shares are dealt again over the domains and files a domain " +
+    'now holds too much of are moved)',
   async run(args, io) {
     const rest = args.positional;
     const newName = one(args, 'name');
@@ -34,8 +37,11 @@ export const edit: Command = {
     };
     const edited = await withVault(io, args, { unlock: true }, async (vault) => {
       const info = await editLocation(vault, rest[0]!, change);
+      // Files a domain now holds too much of move, as a re-coding does (new copies first).
+      const placed = domain === undefined ? null : await replaceOverDomains(vault, { onlyWhenQueued: true });
+      for (const p of placed?.pending ?? []) io.err(`shardvault: ${p}`);
       warnAboutDomains(vault, io);
-      return info;
+      return { ...info, replaced: placed?.replaced ?? 0, pending: placed?.pending ?? [] };
     });
     print(
       io,
@@ -44,8 +50,9 @@ export const edit: Command = {
         `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
         (domain === undefined
           ? ''
-          : '; the key shares were dealt again over the domains. Files already stored keep their ' +
-            'placement until they are re-coded (policy set); new files and re-codes are placed over the domains'),
+          : '; the key shares were dealt again over the domains' +
+            (edited.replaced > 0 ? `; ${plural(edited.replaced, 'file')} moved over the domains` : '') +
+            (edited.pending.length > 0 ? '; files left to move wait for shardvault repair' : '')),
     );
     return 0;
   },

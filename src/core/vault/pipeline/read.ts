@@ -115,36 +115,138 @@ export async function readShards(
   sink: (segment: DecodedSegment) => Promise<void>,
   events: ReadEvents = {},
 ): Promise<ShardProblem[]> {
-  const { onProgress, onRead } = events;
-  const g = spec.geometry;
-  const segments = segmentCount(spec.size, g.segmentSize);
-  const problems: ShardProblem[] = [];
-  const tried = spec.copies.map(() => 0); // next copy to try, per shard
-  const active: ShardStream[] = [];
+  return new ShardRead(spec, sink, events).run();
+}
 
-  const frameAt = (s: number): number => pieceLength(spec.size, s, g) + TAG_BYTES;
+/**
+ * One read of a file (readShards): the state it keeps between the reads, the opener and the
+ * sink, each field saying what it holds. Used once.
+ */
+class ShardRead {
+  private readonly g: Geometry;
+  /** Segments in the file. */
+  private readonly segments: number;
+  /** Every copy that failed, in the order it failed: the caller's report. */
+  private readonly problems: ShardProblem[] = [];
+  /** The next copy to try, per shard (an index into spec.copies[shard]). */
+  private readonly tried: number[];
+  /** The streams read from now, k of them once recovered: each at the first segment not read. */
+  private readonly active: ShardStream[] = [];
+  /** Authenticates, decrypts, rebuilds and hashes segments, in order (open-pool.ts). */
+  private readonly opener: ReturnType<typeof createOpener>;
+  /** Frame buffers the opener gave back, to take the next frames: no allocation per frame. */
+  private readonly freeFrames: Uint8Array[] = [];
+  /** Piece buffers the sink is done with: the opener decrypts into them again. */
+  private freePieces: Uint8Array[] = [];
+  /** Segments read but not released, in order (at most READ_AHEAD). */
+  private pending: PendingSegment[] = [];
+  /** The next segment to read. */
+  private next = 0;
+  /** Bytes of the file given to the sink so far. */
+  private written = 0;
+  /** Writes to the sink under way, in order (at most two queued). */
+  private releasing: Promise<void>[] = [];
+
+  constructor(
+    private readonly spec: ReadSpec,
+    private readonly sink: (segment: DecodedSegment) => Promise<void>,
+    private readonly events: ReadEvents,
+  ) {
+    this.g = spec.geometry;
+    this.segments = segmentCount(spec.size, this.g.segmentSize);
+    this.tried = spec.copies.map(() => 0);
+    this.opener = createOpener(
+      {
+        data: this.g.data,
+        total: this.g.total,
+        size: spec.size,
+        segmentSize: this.g.segmentSize,
+        keys: spec.keys,
+        headers: spec.headers,
+      },
+      this.segments,
+    );
+  }
+
+  async run(): Promise<ShardProblem[]> {
+    const { spec, g, segments, problems, active, opener } = this;
+    try {
+      while (this.next < segments || this.pending.length > 0) {
+        if (this.next < segments && this.pending.length < READ_AHEAD) {
+          if (active.length < g.data || !(await this.readNext())) await this.recover();
+          this.submitWaiting();
+          continue;
+        }
+        const oldest = this.pending[0]!;
+        const result = await oldest.opening!;
+        if (result.kind === 'opened') {
+          this.pending.shift();
+          this.freeFrames.push(...result.frames);
+          await this.release(oldest, result);
+        } else {
+          await this.recover();
+          this.submitWaiting();
+        }
+      }
+      await this.released();
+      for (const stream of active) {
+        // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
+        // worth reporting (verify/repair fix it), not a wrong file.
+        if (!(await stream.atEnd())) {
+          problems.push({
+            index: stream.index,
+            location: stream.location,
+            kind: 'corrupt',
+            message: 'trailing bytes after the last frame',
+          });
+        } else if (stream.digest!.hex() !== spec.shardDigests[stream.index]) {
+          problems.push({
+            index: stream.index,
+            location: stream.location,
+            kind: 'corrupt',
+            message: 'stored bytes differ from the manifest hash',
+          });
+        }
+      }
+      const opened = await opener.finish();
+      if (this.written !== spec.size || opened.segments !== segments || opened.sha256 !== spec.sha256) {
+        throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
+      }
+    } finally {
+      await Promise.allSettled(this.releasing);
+      await Promise.all(active.map((a) => a.close()));
+      await opener.close();
+    }
+    return problems;
+  }
+
+  private frameAt(s: number): number {
+    return pieceLength(this.spec.size, s, this.g) + TAG_BYTES;
+  }
 
   /** Takes a stream out of use (once) and reports why. */
-  const drop = async (stream: ShardStream, err: unknown): Promise<void> => {
-    const at = active.indexOf(stream);
+  private async drop(stream: ShardStream, err: unknown): Promise<void> {
+    const at = this.active.indexOf(stream);
     if (at < 0) return;
-    active.splice(at, 1);
-    problems.push({
+    this.active.splice(at, 1);
+    this.problems.push({
       index: stream.index,
       location: stream.location,
       kind: problemKind(err),
       message: (err as Error).message,
     });
     await stream.close();
-  };
+  }
 
-  const inUse = (index: number, also: readonly ShardStream[]): boolean =>
-    active.some((a) => a.index === index) || also.some((a) => a.index === index);
+  private inUse(index: number, also: readonly ShardStream[]): boolean {
+    return this.active.some((a) => a.index === index) || also.some((a) => a.index === index);
+  }
+
   /** Whether shard `index` has a copy left to try (optional copies only when asked). */
-  const untried = (index: number, optional: boolean): boolean => {
-    const copy = spec.copies[index]![tried[index]!];
+  private untried(index: number, optional: boolean): boolean {
+    const copy = this.spec.copies[index]![this.tried[index]!];
     return copy !== undefined && (optional || !copy.optional);
-  };
+  }
 
   /**
    * Opens `need` shards not in use, each advanced to segment `upTo`: the lowest shards that
@@ -152,28 +254,31 @@ export async function readShards(
    * the locations' latencies overlap; a shard whose copies all fail gives way to the next.
    * Optional copies only once no other copy of any shard is left.
    */
-  const openReplacements = async (need: number, upTo: number): Promise<ShardStream[]> => {
+  private async openReplacements(need: number, upTo: number): Promise<ShardStream[]> {
     const opened: ShardStream[] = [];
     for (const optional of [false, true]) {
       for (;;) {
         const want = need - opened.length;
         if (want <= 0) return opened;
         const candidates: number[] = [];
-        for (let index = 0; index < g.total && candidates.length < want; index++) {
-          if (!inUse(index, opened) && spec.keys[index] && untried(index, optional)) candidates.push(index);
+        for (let index = 0; index < this.g.total && candidates.length < want; index++) {
+          if (!this.inUse(index, opened) && this.spec.keys[index] && this.untried(index, optional))
+            candidates.push(index);
         }
         if (candidates.length === 0) break;
-        const got = await Promise.all(candidates.map((index) => openCopyOf(index, upTo, optional)));
+        const got = await Promise.all(candidates.map((index) => this.openCopyOf(index, upTo, optional)));
         for (const stream of got) if (stream) opened.push(stream);
       }
     }
     return opened;
-  };
+  }
+
   /** The first copy of shard `index` that opens, tried in order; optional copies only when asked. */
-  const openCopyOf = async (index: number, upTo: number, optional: boolean): Promise<ShardStream | null> => {
-    while (untried(index, optional)) {
-      const copy = spec.copies[index]![tried[index]!]!;
-      tried[index]!++;
+  private async openCopyOf(index: number, upTo: number, optional: boolean): Promise<ShardStream | null> {
+    const { spec } = this;
+    while (this.untried(index, optional)) {
+      const copy = spec.copies[index]![this.tried[index]!]!;
+      this.tried[index]!++;
       let stream: ShardStream | null = null;
       try {
         stream = new ShardStream(
@@ -182,13 +287,13 @@ export async function readShards(
           copy.location,
         );
         const header = await stream.read(spec.headers[index]!.length);
-        onRead?.(copy);
+        this.events.onRead?.(copy);
         if (!equalBytes(header, spec.headers[index]!))
           throw new CorruptError(`shard ${index} on ${copy.location} has a foreign header`);
         stream.digest = new ShardDigest(header);
         for (let s = 0; s < upTo; s++) {
-          const frame = await stream.read(frameAt(s));
-          openFrame(spec.keys[index]!, s, s === segments - 1, frame, header);
+          const frame = await stream.read(this.frameAt(s));
+          openFrame(spec.keys[index]!, s, s === this.segments - 1, frame, header);
           stream.digest.frame(frame);
         }
         return stream;
@@ -196,115 +301,102 @@ export async function readShards(
         await stream?.close();
         // An optional copy that is not there (or whose location is not) was never known to be.
         if (copy.optional && problemKind(err) !== 'corrupt') continue;
-        problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
+        this.problems.push({ index, location: copy.location, kind: problemKind(err), message: (err as Error).message });
       }
     }
     return null;
-  };
+  }
 
-  const opener = createOpener(
-    {
-      data: g.data,
-      total: g.total,
-      size: spec.size,
-      segmentSize: g.segmentSize,
-      keys: spec.keys,
-      headers: spec.headers,
-    },
-    segments,
-  );
-  // Frame buffers come back from the opener once opened, and take the next frames: no
-  // allocation (and no page faults or garbage) per frame.
-  const freeFrames: Uint8Array[] = [];
-  const frameBuffer = (length: number): Uint8Array => {
-    const at = freeFrames.findIndex((b) => b.length === length);
-    return at < 0 ? ownBuffer(length) : freeFrames.splice(at, 1)[0]!;
-  };
-  // Likewise the pieces, once the sink has written them: the opener decrypts into them again.
-  let freePieces: Uint8Array[] = [];
-  let pending: PendingSegment[] = [];
-  let next = 0; // the next segment to read
-  let written = 0;
+  /** A frame buffer of `length` bytes: one the opener gave back, else a new one. */
+  private frameBuffer(length: number): Uint8Array {
+    const at = this.freeFrames.findIndex((b) => b.length === length);
+    return at < 0 ? ownBuffer(length) : this.freeFrames.splice(at, 1)[0]!;
+  }
 
-  const take = (segment: PendingSegment, stream: ShardStream, frame: Uint8Array): void => {
+  private take(segment: PendingSegment, stream: ShardStream, frame: Uint8Array): void {
     stream.digest!.frame(frame);
     segment.streams.push(stream);
     segment.frames.push(frame);
-  };
+  }
 
-  const forget = (segment: PendingSegment, keep: (stream: ShardStream, position: number) => boolean): void => {
+  private forget(segment: PendingSegment, keep: (stream: ShardStream, position: number) => boolean): void {
     const kept = segment.streams.map((stream, position) => keep(stream, position));
     segment.frames = segment.frames.filter((_, position) => kept[position]);
     segment.streams = segment.streams.filter((_, position) => kept[position]);
-  };
+  }
 
-  const submit = (segment: PendingSegment): void => {
+  /** Hands every pending segment the opener does not hold yet to it, in order. */
+  private submitWaiting(): void {
+    for (const segment of this.pending) if (!segment.opening) this.submit(segment);
+  }
+
+  private submit(segment: PendingSegment): void {
     const frames = segment.frames;
     segment.frames = []; // they belong to the opener now (and may move to its thread)
-    const spares = freePieces;
-    freePieces = [];
+    const spares = this.freePieces;
+    this.freePieces = [];
     const job = { segment: segment.index, indices: segment.streams.map((s) => s.index), frames, spares };
     // Handed over on the next turn of the event loop, in order: an opener on this thread
     // (small files) then decrypts while the reads of the next segment, started meanwhile,
     // are in flight, instead of before they start.
-    segment.opening = new Promise<void>((resolve) => setImmediate(resolve)).then(() => opener.open(job));
+    segment.opening = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.opener.open(job));
     segment.opening.catch(() => undefined); // awaited in order; never unhandled meanwhile
-  };
+  }
 
   /**
    * Hands an opened segment to the sink, in order; the opener hashed it (it was next). Up to
    * two writes are queued, so reading goes on while one is written.
    */
-  let releasing: Promise<void>[] = [];
-  const release = async (segment: PendingSegment, opened: Opened): Promise<void> => {
+  private async release(segment: PendingSegment, opened: Opened): Promise<void> {
     // Released in order, so the opener had every segment before this one: never unhashed.
     if (!opened.hashed) throw new Error(`segment ${segment.index} was not hashed`);
-    if (releasing.length >= 2) await releasing.shift();
-    const length = segmentLength(spec.size, segment.index, g.segmentSize);
-    written += length;
-    const done = written;
-    const before = releasing[releasing.length - 1];
+    if (this.releasing.length >= 2) await this.releasing.shift();
+    const length = segmentLength(this.spec.size, segment.index, this.g.segmentSize);
+    this.written += length;
+    const done = this.written;
+    const before = this.releasing[this.releasing.length - 1];
     const writing = (async () => {
       await before;
-      await sink({ index: segment.index, last: segment.last, length, pieces: opened.pieces });
-      freePieces.push(...opened.pieces);
-      onProgress?.(done);
+      await this.sink({ index: segment.index, last: segment.last, length, pieces: opened.pieces });
+      this.freePieces.push(...opened.pieces);
+      this.events.onProgress?.(done);
     })();
     writing.catch(() => undefined); // awaited in order, here and at the end
-    releasing.push(writing);
-  };
-  const released = async (): Promise<void> => {
-    const all = releasing;
-    releasing = [];
+    this.releasing.push(writing);
+  }
+
+  private async released(): Promise<void> {
+    const all = this.releasing;
+    this.releasing = [];
     for (const r of all) await r;
-  };
+  }
 
   /** Reads the next segment's frames from every active stream; false if one failed. */
-  const readNext = async (): Promise<boolean> => {
+  private async readNext(): Promise<boolean> {
     const segment: PendingSegment = {
-      index: next,
-      last: next === segments - 1,
+      index: this.next,
+      last: this.next === this.segments - 1,
       streams: [],
       frames: [],
       opening: null,
     };
-    next++;
-    pending.push(segment);
+    this.next++;
+    this.pending.push(segment);
     // The k streams are read at once, so their locations' latencies overlap.
-    const reading = [...active];
-    const length = frameAt(segment.index);
-    const frames = await Promise.allSettled(reading.map((stream) => stream.read(length, frameBuffer(length))));
+    const reading = [...this.active];
+    const length = this.frameAt(segment.index);
+    const frames = await Promise.allSettled(reading.map((stream) => stream.read(length, this.frameBuffer(length))));
     let complete = true;
     for (const [i, stream] of reading.entries()) {
       const read = frames[i]!;
-      if (read.status === 'fulfilled') take(segment, stream, read.value);
+      if (read.status === 'fulfilled') this.take(segment, stream, read.value);
       else {
         complete = false;
-        await drop(stream, read.reason);
+        await this.drop(stream, read.reason);
       }
     }
     return complete;
-  };
+  }
 
   /**
    * After a failure (or at the start): lets the opener finish what it holds, releasing the
@@ -313,9 +405,9 @@ export async function readShards(
    * released and then read for every pending one. Afterwards every pending segment holds one
    * frame from each active stream, none of them with the opener.
    */
-  const recover = async (): Promise<void> => {
+  private async recover(): Promise<void> {
     const left: PendingSegment[] = [];
-    for (const segment of pending) {
+    for (const segment of this.pending) {
       if (!segment.opening) {
         left.push(segment);
         continue;
@@ -325,96 +417,48 @@ export async function readShards(
       segment.frames = result.frames;
       if (result.kind === 'opened') {
         if (left.length === 0) {
-          freeFrames.push(...segment.frames);
+          this.freeFrames.push(...segment.frames);
           segment.frames = [];
-          await release(segment, result);
+          await this.release(segment, result);
           continue;
         }
         // Opened (not hashed) after one that failed: read again after that one (rare).
-        freePieces.push(...result.pieces);
+        this.freePieces.push(...result.pieces);
       } else {
         for (const f of result.failures) {
           const stream = segment.streams[f.position]!;
-          await drop(stream, f.code === 'corrupt' ? new CorruptError(f.message) : new Error(f.message));
+          await this.drop(stream, f.code === 'corrupt' ? new CorruptError(f.message) : new Error(f.message));
         }
         const failed = new Set(result.failures.map((f) => f.position));
-        forget(segment, (_, position) => !failed.has(position));
+        this.forget(segment, (_, position) => !failed.has(position));
       }
       left.push(segment);
     }
-    pending = left;
+    this.pending = left;
+    const { active, pending, g } = this;
     // Frames of copies out of use are not used even where they would open: every pending
     // segment then lacks the same shards, and one replacement fills all of them.
-    for (const segment of pending) forget(segment, (stream) => active.includes(stream));
+    for (const segment of pending) this.forget(segment, (stream) => active.includes(stream));
     while (active.length < g.data) {
-      const streams = await openReplacements(g.data - active.length, pending[0]?.index ?? next);
+      const streams = await this.openReplacements(g.data - active.length, pending[0]?.index ?? this.next);
       if (streams.length === 0) {
         throw new ShardvaultError(
           'unavailable',
-          `not enough good shards to read the file: ${active.length} of the ${g.data} needed (${problems.length} failed)`,
+          `not enough good shards to read the file: ${active.length} of the ${g.data} needed (${this.problems.length} failed)`,
         );
       }
       for (const stream of streams) {
         active.push(stream);
         for (const segment of pending) {
           try {
-            take(segment, stream, await stream.read(frameAt(segment.index)));
+            this.take(segment, stream, await stream.read(this.frameAt(segment.index)));
           } catch (err) {
-            await drop(stream, err);
-            for (const s of pending) forget(s, (st) => st !== stream);
+            await this.drop(stream, err);
+            for (const s of pending) this.forget(s, (st) => st !== stream);
             break;
           }
         }
       }
     }
-  };
-
-  try {
-    while (next < segments || pending.length > 0) {
-      if (next < segments && pending.length < READ_AHEAD) {
-        if (active.length < g.data || !(await readNext())) await recover();
-        for (const segment of pending) if (!segment.opening) submit(segment);
-        continue;
-      }
-      const oldest = pending[0]!;
-      const result = await oldest.opening!;
-      if (result.kind === 'opened') {
-        pending.shift();
-        freeFrames.push(...result.frames);
-        await release(oldest, result);
-      } else {
-        await recover();
-        for (const segment of pending) if (!segment.opening) submit(segment);
-      }
-    }
-    await released();
-    for (const stream of active) {
-      // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
-      // worth reporting (verify/repair fix it), not a wrong file.
-      if (!(await stream.atEnd())) {
-        problems.push({
-          index: stream.index,
-          location: stream.location,
-          kind: 'corrupt',
-          message: 'trailing bytes after the last frame',
-        });
-      } else if (stream.digest!.hex() !== spec.shardDigests[stream.index]) {
-        problems.push({
-          index: stream.index,
-          location: stream.location,
-          kind: 'corrupt',
-          message: 'stored bytes differ from the manifest hash',
-        });
-      }
-    }
-    const opened = await opener.finish();
-    if (written !== spec.size || opened.segments !== segments || opened.sha256 !== spec.sha256) {
-      throw new CorruptError('the rebuilt file does not match its recorded SHA-256; nothing was written');
-    }
-  } finally {
-    await Promise.allSettled(releasing);
-    await Promise.all(active.map((a) => a.close()));
-    await opener.close();
   }
-  return problems;
 }

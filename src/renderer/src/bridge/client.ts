@@ -52,6 +52,8 @@ export interface Transfer {
   readonly error: string | null;
   /** The failure's code ('exists': a file of that name is in the vault already), or null. */
   readonly code: ErrorCode | null;
+  /** An export of a guarded file waiting for guardian approvals: how many it has of how many. */
+  readonly approvals: { readonly done: number; readonly needed: number } | null;
 }
 
 /** Where an export went: a path the user picked (desktop), or the browser's downloads. */
@@ -89,10 +91,12 @@ export interface Client {
 }
 
 /** `survive`: the file survives losing that many locations (the sensitivity presets);
- * `happy`: it is stored only if that many locations take shards. */
+ * `happy`: it is stored only if that many locations take shards; `guarded`: opening it also
+ * needs G of the vault's nodes (the "Guarded" choice, once guard setup ran). */
 export interface StoreOptions {
   readonly survive?: number;
   readonly happy?: number;
+  readonly guarded?: boolean;
 }
 
 /** A file to store under a name of the caller's choosing (a folder's file under its path). */
@@ -179,6 +183,7 @@ export function connect(): Client | { error: string } {
         state: 'running',
         error: null,
         code: null,
+        approvals: null,
       },
     ];
     notify();
@@ -186,6 +191,11 @@ export function connect(): Client | { error: string } {
   };
   // The engine's own progress events drive desktop stores and all exports.
   bridge.onProgress((event) => {
+    if (event.op === 'approval') {
+      const waiting = list.find((t) => t.state === 'running' && t.op === 'get' && t.name === event.name);
+      if (waiting) update(waiting.id, { approvals: { done: event.done, needed: event.total } });
+      return;
+    }
     const op = event.op === 'put' || event.op === 'get' ? event.op : null;
     const match = list.find(
       (t) => t.state === 'running' && t.op === op && t.name === event.name && !webUploads.has(t.id),
@@ -208,6 +218,7 @@ export function connect(): Client | { error: string } {
     const extra = {
       ...(options.survive === undefined ? {} : { survive: options.survive }),
       ...(options.happy === undefined ? {} : { happy: options.happy }),
+      ...(options.guarded ? { guarded: true } : {}),
     };
     const name =
       'file' in source ? (source.name ?? source.file.name) : (source.path.split(/[\\/]/).pop() ?? source.path);

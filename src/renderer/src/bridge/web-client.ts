@@ -169,6 +169,7 @@ export function createWebBridge(token: string): WebBridge {
       if (request.replace) query.set('replace', '1');
       if (request.survive !== undefined) query.set('survive', String(request.survive));
       if (request.happy !== undefined) query.set('happy', String(request.happy));
+      if (request.guarded) query.set('guarded', '1');
       const done = new Promise<Envelope<unknown>>((resolve) => {
         xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
         xhr.onload = () => {

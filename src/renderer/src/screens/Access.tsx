@@ -1,10 +1,15 @@
-// Access requests, as the audit log on the locations records them (not a UI-side list).
+// Access requests: pending openings of guarded files, live, with Approve and Deny for a
+// guardian (docs/GUARD.md); then every request as the audit log on the locations records it
+// (not a UI-side list).
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import type { AccessAction, AccessOutcome, AccessRequest } from '../../../shared/api';
+import type { AccessAction, AccessOutcome, AccessRequest, GuardRequest, StatusReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
-import { UNANCHORED } from '../../../shared/words';
+import { andList, UNANCHORED } from '../../../shared/words';
 import { formatTime, plural } from '../format';
-import { Badge, EmptyState, ErrorNote, Spinner, errorText } from '../ui/ui';
+import { Badge, EmptyState, ErrorNote, Note, Spinner, errorText } from '../ui/ui';
+
+/** How often the pending requests are read again while the screen is open. */
+const PENDING_EVERY_MS = 2000;
 
 const ACTION_WORD: Record<AccessAction, string> = {
   init: 'Create vault',
@@ -23,7 +28,7 @@ const ACTION_WORD: Record<AccessAction, string> = {
 const OUTCOME_TONE: Record<AccessOutcome, 'ok' | 'warn' | 'danger'> = { ok: 'ok', denied: 'warn', failed: 'danger' };
 const OUTCOME_WORD: Record<AccessOutcome, string> = { ok: 'Allowed', denied: 'Denied', failed: 'Failed' };
 
-export function Access({ client }: { client: Client }) {
+export function Access({ client, status }: { client: Client; status: StatusReport }) {
   const [entries, setEntries] = useState<AccessRequest[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<AccessAction | 'all'>('all');
@@ -56,13 +61,20 @@ export function Access({ client }: { client: Client }) {
         <div>
           <h1>Access requests</h1>
           <p className="muted">
-            Every unlock, store, export, deletion, repair and change, from the tamper-evident log kept on the locations.
+            Openings of guarded files that wait for a guardian, and every unlock, store, export, deletion, repair and
+            change, from the tamper-evident log kept on the locations.
           </p>
         </div>
         <button type="button" onClick={load}>
           Refresh
         </button>
       </header>
+      {status.guard ? (
+        <>
+          <PendingRequests client={client} status={status} />
+          <h2 className="section-title">Audit log</h2>
+        </>
+      ) : null}
       <div className="filters" role="group" aria-label="Filter">
         <label>
           Action{' '}
@@ -140,6 +152,147 @@ export function Access({ client }: { client: Client }) {
       ) : null}
     </>
   );
+}
+
+/**
+ * Openings of guarded files that wait for guardian approvals, read again every 2 s: a
+ * guardian's device approves or denies each (its signature, checked by the nodes); the
+ * requesting device sees how many it has.
+ */
+function PendingRequests({ client, status }: { client: Client; status: StatusReport }) {
+  const [pending, setPending] = useState<GuardRequest[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [told, setTold] = useState<string | null>(null);
+  const guard = status.guard!;
+
+  const load = useCallback(
+    () =>
+      client.api.guardRequests().then(
+        (list) => {
+          setPending([...list].sort((a, b) => b.time.localeCompare(a.time)));
+          setError(null);
+        },
+        (e: unknown) => setError(errorText(e)),
+      ),
+    [client],
+  );
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), PENDING_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  const answer = async (r: GuardRequest, approve: boolean): Promise<void> => {
+    setBusy(r.id);
+    setError(null);
+    try {
+      const now = await client.api.answerGuardRequest({ id: r.id, approve });
+      setTold(
+        approve
+          ? `Approved ${r.device}'s opening of ${r.file} (${now.approvals} of ${now.needed} approvals; good for 14 minutes).`
+          : `Denied ${r.device}'s opening of ${r.file}.`,
+      );
+      await load();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const open = (pending ?? []).filter((r) => !r.denied && r.approvals < r.needed);
+  return (
+    <section className="pending-requests" aria-label="Pending requests">
+      <h2 className="section-title">Pending requests</h2>
+      <p className="muted small">
+        {guard.approvals === 0
+          ? 'Guarded files open without approvals: any enrolled device may ask the nodes.'
+          : `Each opening of a guarded file needs ${plural(guard.approvals, 'guardian approval')} of ${plural(guard.guardians, 'guardian')}; a device cannot approve its own.`}{' '}
+        {guard.guardian ? 'This device is a guardian.' : 'This device is not a guardian: it can ask, not approve.'}
+      </p>
+      {told ? <Note tone="ok">{told}</Note> : null}
+      {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
+      {pending === null && !error ? <Spinner label="Reading pending requests…" /> : null}
+      {pending !== null && pending.length === 0 ? (
+        <p className="muted" data-testid="no-pending">
+          No opening waits for approval.
+        </p>
+      ) : null}
+      {pending !== null && pending.length > 0 ? (
+        <table className="table access-table">
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Device</th>
+              <th scope="col">File</th>
+              <th scope="col">Nodes asked</th>
+              <th scope="col">Approvals</th>
+              <th scope="col">
+                <span className="sr-only">Answer</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {pending.map((r) => (
+              <tr key={r.id} data-testid="pending-request" data-request={r.id} data-state={stateOf(r)}>
+                <td>
+                  <time dateTime={r.time}>{formatTime(r.time, true)}</time>
+                </td>
+                <td>
+                  {r.device}
+                  {r.mine ? <span className="muted small"> (this device)</span> : null}
+                </td>
+                <td className="file-name">{r.file}</td>
+                <td className="small">{andList(r.nodes)}</td>
+                <td>
+                  {r.denied ? (
+                    <Badge tone="danger">Denied</Badge>
+                  ) : r.approvals >= r.needed ? (
+                    <Badge tone="ok">Approved</Badge>
+                  ) : (
+                    <Badge tone="warn">
+                      {r.approvals} of {r.needed} {r.needed === 1 ? 'approval' : 'approvals'}
+                    </Badge>
+                  )}
+                </td>
+                <td className="row-actions">
+                  {guard.guardian && !r.mine && open.includes(r) ? (
+                    <>
+                      <button
+                        type="button"
+                        className="small primary"
+                        disabled={busy !== null}
+                        onClick={() => void answer(r, true)}
+                        aria-label={`Approve ${r.device}'s opening of ${r.file}`}
+                      >
+                        Approve
+                      </button>
+                      <button
+                        type="button"
+                        className="small danger"
+                        disabled={busy !== null}
+                        onClick={() => void answer(r, false)}
+                        aria-label={`Deny ${r.device}'s opening of ${r.file}`}
+                      >
+                        Deny
+                      </button>
+                    </>
+                  ) : r.mine && open.includes(r) ? (
+                    <span className="muted small">waiting for a guardian</span>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+function stateOf(r: GuardRequest): 'denied' | 'approved' | 'waiting' {
+  return r.denied ? 'denied' : r.approvals >= r.needed ? 'approved' : 'waiting';
 }
 
 function capitalized(word: string): string {

@@ -69,6 +69,7 @@ export function AddLocation({
   words = ADD_WORDS,
   fixedName,
   domains,
+  kind,
 }: {
   client: Client;
   taken: readonly string[];
@@ -80,9 +81,11 @@ export function AddLocation({
   fixedName?: string;
   /** The vault's failure domains so far: a domain field is offered, with them as suggestions. */
   domains?: readonly string[];
+  /** The kind chosen at first (a node's enrolment: its new line). */
+  kind?: LocationFields['kind'];
 }) {
   const [domain, setDomain] = useState('');
-  const [fields, setFields] = useState<LocationFields>(EMPTY_FIELDS);
+  const [fields, setFields] = useState<LocationFields>(kind ? { ...EMPTY_FIELDS, kind } : EMPTY_FIELDS);
   const [step, setStep] = useState<Step>({ kind: 'form' });
   const [invalid, setInvalid] = useState<{ field: FieldName; message: string } | null>(null);
   const [error, setError] = useState<string | null>(null);

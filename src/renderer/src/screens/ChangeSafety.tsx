@@ -3,10 +3,10 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import type { PolicyChangeReport, StatusReport } from '../../../shared/api';
 import type { Client } from '../bridge/client';
-import { formatBytes, formatDuration, plural } from '../format';
-import { derive } from '../policy';
+import { formatBytes, formatDuration, plural, sentence } from '../format';
 import { ErrorNote, Modal, Note, ProgressBar, errorText } from '../ui/ui';
 import { SafetyChoice } from './SafetyChoice';
+import { usePolicyPreview } from '../policy';
 
 export function ChangeSafety({
   client,
@@ -56,7 +56,8 @@ export function ChangeSafety({
       {open ? (
         <ChangeSafetyDialog
           client={client}
-          locations={locations}
+          locations={status.locations}
+          vault={vault}
           current={current}
           resume={policyJob !== null}
           onClose={() => setOpen(false)}
@@ -75,6 +76,7 @@ export function ChangeSafety({
 export function ChangeSafetyDialog({
   client,
   locations,
+  vault,
   current,
   start,
   resume,
@@ -82,7 +84,10 @@ export function ChangeSafetyDialog({
   onDone,
 }: {
   client: Client;
-  locations: number;
+  /** The vault's locations as they are now, with their failure domains (n = their number). */
+  locations: readonly { readonly name: string; readonly domain: string | null }[];
+  /** The vault's numbers now: a choice that gives the same ones changes nothing. */
+  vault: { readonly data: number; readonly total: number; readonly threshold: number };
   current: { survive: number; secretAgainst: number };
   /** The choice it opens with (default: the current one). */
   start?: { survive: number; secretAgainst: number };
@@ -95,9 +100,21 @@ export function ChangeSafetyDialog({
   const [error, setError] = useState<string | null>(null);
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const started = useRef(0);
-  const derived = derive(locations, choice.survive, choice.secretAgainst);
-  const same = choice.survive === current.survive && choice.secretAgainst === current.secretAgainst;
-  const ready = derived.problem === null && (!same || resume) && !busy;
+  // The engine's arithmetic, live: the rule `policy set` and init use (over failure domains
+  // when locations share one), never worked out again here.
+  const derived = usePolicyPreview(
+    client,
+    locations.map((l) => ({ name: l.name, domain: l.domain ?? '' })),
+    choice.survive,
+    choice.secretAgainst,
+    (e) => setError(errorText(e)),
+  );
+  const same =
+    derived !== null &&
+    derived.data === vault.data &&
+    derived.total === vault.total &&
+    derived.threshold === vault.threshold;
+  const ready = derived !== null && derived.problem === null && (!same || resume) && !busy;
 
   useEffect(
     () =>
@@ -129,20 +146,29 @@ export function ChangeSafetyDialog({
     <Modal title="Change safety" onClose={busy ? () => undefined : onClose} wide>
       <form onSubmit={(e) => void submit(e)} noValidate aria-label="Change safety">
         <p className="muted">
-          Over the {plural(locations, 'location')} the vault has now (add locations first to spread wider). The key
-          shares are dealt again; if more locations are needed to unlock, the vault key is replaced too, so shares kept
-          from before open nothing. Then every file is re-coded, one at a time: each keeps its old shards until its new
-          ones are stored, so closing the app or losing a location never loses a file, and the work resumes here or on
-          another device.
+          Over the {plural(locations.length, 'location')} the vault has now (add locations first to spread wider). The
+          key shares are dealt again; if more locations are needed to unlock, the vault key is replaced too, so shares
+          kept from before open nothing. Then every file is re-coded, one at a time: each keeps its old shards until its
+          new ones are stored, so closing the app or losing a location never loses a file, and the work resumes here or
+          on another device.
+          {locations.some((l) => l.domain !== null)
+            ? ' Some locations share a failure domain: "survive losing" and "secret even if" count domains, and shards are placed over them.'
+            : ''}
         </p>
         {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
         <SafetyChoice
-          locations={locations}
+          locations={locations.length}
+          over={derived ?? { data: 0, total: locations.length, threshold: choice.secretAgainst + 1, problem: null }}
           survive={choice.survive}
           secretAgainst={choice.secretAgainst}
           onChange={setChoice}
         />
-        {derived.problem ? <p className="field-error">{derived.problem}</p> : null}
+        {derived?.problem ? <p className="field-error">{sentence(derived.problem)}.</p> : null}
+        {derived?.domainWarnings.map((w) => (
+          <Note tone="warn" key={w}>
+            <span data-testid="domain-warning">Failure domains: {w}.</span>
+          </Note>
+        ))}
         {busy && progress ? (
           <div aria-live="polite">
             <ProgressBar value={progress.done} max={progress.total} label="Re-coding" />

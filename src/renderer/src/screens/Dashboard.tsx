@@ -4,6 +4,7 @@ import type { Client } from '../bridge/client';
 import { formatBytes, formatCost, plural } from '../format';
 import { vaultHealth } from '../health';
 import { LocationTile } from '../ui/LocationTile';
+import { guardWords } from '../../../shared/words';
 import { ErrorNote, Note, Spinner, errorText } from '../ui/ui';
 
 type Work = 'check' | 'deep-check' | 'repair' | 'deep-repair';
@@ -35,6 +36,7 @@ export function Dashboard({
   const [error, setError] = useState<string | null>(null);
   const stored = files?.reduce((sum, f) => sum + f.size, 0) ?? 0;
   const { vault } = status;
+  const guard = status.guard ? guardWords(status.guard) : null;
 
   const check = async (deep: boolean): Promise<void> => {
     setWorking(deep ? 'deep-check' : 'check');
@@ -132,8 +134,22 @@ export function Dashboard({
             <dt>Cost</dt>
             <dd>{formatCost(vault.total * vault.replicas, vault.data)}</dd>
           </div>
+          {status.guard ? (
+            <div data-testid="guard-stat">
+              <dt>Guard</dt>
+              <dd title="Guarded files open only when this many of the vault's nodes agree">
+                {status.guard.threshold} of {status.guard.nodes} nodes
+                {status.guard.approvals > 0 ? `, ${plural(status.guard.approvals, 'approval')}` : ''}
+              </dd>
+            </div>
+          ) : null}
         </dl>
       </section>
+      {guard && !guard.opens ? (
+        <Note tone="warn">
+          <span data-testid="guard-warning">Guarded files cannot be opened on this device now: {guard.words}.</span>
+        </Note>
+      ) : null}
 
       {status.domainWarnings.map((w) => (
         <Note tone="warn" key={w}>

@@ -17,6 +17,7 @@ export function EditLocation({
   onClose,
   onEdited,
   domains = [],
+  enrol = false,
 }: {
   client: Client;
   location: LocationStatus;
@@ -26,13 +27,16 @@ export function EditLocation({
   onEdited: (name: string, display: string) => void;
   /** The vault's failure domains (the domain field's suggestions). */
   domains?: readonly string[];
+  /** A node this device is not enrolled with (a new machine): straight to its new line, the
+   * one `shardvault node new-code` prints on the node. */
+  enrol?: boolean;
 }) {
   const [name, setName] = useState(location.name);
   const [domain, setDomain] = useState(location.domain ?? '');
   const newDomain = domain.trim() !== (location.domain ?? '') ? domain.trim() : undefined;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [moving, setMoving] = useState(false);
+  const [moving, setMoving] = useState(enrol);
 
   const trimmed = name.trim();
   const nameProblem = !isLocationName(trimmed)
@@ -67,12 +71,21 @@ export function EditLocation({
         client={client}
         taken={taken}
         fixedName={newName !== undefined && !nameProblem ? newName : location.name}
-        words={{
-          title: `New address for ${location.name}`,
-          submit: 'Use this address',
-          working: (display) => `Checking that ${display} holds ${location.name}’s data…`,
-        }}
-        onClose={() => setMoving(false)}
+        words={
+          enrol
+            ? {
+                title: `Enrol this device with ${location.name}`,
+                submit: 'Enrol',
+                working: (display) => `Enrolling with ${display}…`,
+              }
+            : {
+                title: `New address for ${location.name}`,
+                submit: 'Use this address',
+                working: (display) => `Checking that ${display} holds ${location.name}’s data…`,
+              }
+        }
+        {...(enrol ? { kind: 'node' as const } : {})}
+        onClose={enrol ? onClose : () => setMoving(false)}
         onAdded={() => undefined}
         commit={async (given, hostKey, display, allowInsecureHttp) => {
           await client.api.editLocation({

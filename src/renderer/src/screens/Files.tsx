@@ -9,7 +9,7 @@ import {
   isFolderMarker,
   isInFolder,
 } from '../../../shared/file-name';
-import { healthWords, survivesWords } from '../../../shared/words';
+import { APPROVAL_REFUSED, guardWords, healthWords, survivesWords } from '../../../shared/words';
 import { formatBytes, formatDuration, formatSpeed, formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Modal, Note, ProgressBar, Spinner, errorText } from '../ui/ui';
 import { DrivePanel } from './Drive';
@@ -21,10 +21,61 @@ const HEALTH_TONE: Record<Health, 'ok' | 'warn' | 'danger'> = {
   lost: 'danger',
 };
 
-/** "Healthy", "Lost", "Needs sign-in for nas", "Unreachable until usb returns". */
-function healthLabel(file: FileEntry): string {
-  const words = healthWords(file);
+/** "Healthy", "Lost", "Needs sign-in for nas", "Needs enrolment with n1", "Unreachable until usb returns". */
+function healthLabel(file: FileEntry, status: StatusReport): string {
+  const nodes = new Set(status.locations.filter((l) => l.kind === 'node').map((l) => l.name));
+  const words = healthWords(file, nodes);
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A guarded file's badge: what opening it needs on this device (StatusReport.guard). */
+function GuardedBadge({ status }: { status: StatusReport }) {
+  if (status.guard === null) return <Badge tone="warn">Guarded</Badge>;
+  const { words, opens, enrol } = guardWords(status.guard);
+  return (
+    <span title={`Guarded: ${words}`} data-testid="guarded-badge">
+      <Badge tone={opens ? 'ok' : 'warn'}>{enrol ? 'Guarded · needs enrolment' : 'Guarded'}</Badge>
+    </span>
+  );
+}
+
+/**
+ * The "Guarded" choice for new files, once guard setup ran: what it means, in words.
+ */
+function GuardedChoice({
+  status,
+  value,
+  onChange,
+}: {
+  status: StatusReport;
+  value: boolean;
+  onChange: (value: boolean) => void;
+}) {
+  const guard = status.guard;
+  if (guard === null) return null;
+  const approvals =
+    guard.approvals === 0
+      ? 'any of your enrolled devices may ask'
+      : `each opening also needs ${guard.approvals} guardian ${guard.approvals === 1 ? 'approval' : 'approvals'}`;
+  const meaning =
+    `Opening a guarded file also needs ${guard.threshold} of the vault's ${guard.nodes} nodes to agree (${approvals}); ` +
+    `the passphrase and every location together cannot open it without them.`;
+  return (
+    <span className="sensitivity guarded-choice" title={meaning}>
+      <label>
+        <input
+          type="checkbox"
+          checked={value}
+          onChange={(e) => onChange(e.target.checked)}
+          aria-describedby="guarded-meaning"
+        />{' '}
+        Guarded
+      </label>
+      <span id="guarded-meaning" className="sr-only">
+        {meaning}
+      </span>
+    </span>
+  );
 }
 
 /**
@@ -140,6 +191,8 @@ export function Files({
   // default, or more. undefined = the default.
   const [happy, setHappy] = useState<number | undefined>(undefined);
   const happyLevels = happyChoices(status);
+  // Guarded new files (docs/GUARD.md): offered once the vault's guard is set up.
+  const [guarded, setGuarded] = useState(false);
 
   // A search looks through the whole tree; otherwise the folder shown: its folders, then its
   // files, in the order chosen.
@@ -188,7 +241,11 @@ export function Files({
       onChanged();
     }
   };
-  const options = { ...(survive === undefined ? {} : { survive }), ...(happy === undefined ? {} : { happy }) };
+  const options = {
+    ...(survive === undefined ? {} : { survive }),
+    ...(happy === undefined ? {} : { happy }),
+    ...(guarded && status.guard !== null ? { guarded: true } : {}),
+  };
   const add = async (list: readonly File[]): Promise<void> => {
     if (list.length === 0) return;
     await store(() =>
@@ -299,6 +356,7 @@ export function Files({
           />
           <NewFilesChoice label="New files survive losing" choices={levels} value={survive} onChange={setSurvive} />
           <NewFilesChoice label="Store new files when" choices={happyLevels} value={happy} onChange={setHappy} />
+          <GuardedChoice status={status} value={guarded} onChange={setGuarded} />
           <label className="sort">
             <span className="sr-only">Sort files by</span>
             <select aria-label="Sort files by" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
@@ -429,7 +487,12 @@ export function Files({
                 <td className="num">{formatBytes(file.size)}</td>
                 <td>{formatTime(file.created)}</td>
                 <td>
-                  <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file)}</Badge>{' '}
+                  <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file, status)}</Badge>{' '}
+                  {file.guarded ? (
+                    <>
+                      <GuardedBadge status={status} />{' '}
+                    </>
+                  ) : null}
                   <span className="muted small">{survivesWords(file)}</span>
                 </td>
                 <td className="row-actions">
@@ -549,13 +612,15 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
   switch (t.state) {
     case 'running':
       detail =
-        t.total > 0
-          ? [
-              `${formatBytes(t.done)} of ${formatBytes(t.total)}`,
-              ...(t.speed === null ? [] : [formatSpeed(t.speed)]),
-              left === null ? 'estimating time left' : `${formatDuration(left)} left`,
-            ].join(' · ')
-          : 'working…';
+        t.approvals !== null
+          ? `waiting for guardian approvals: ${t.approvals.done} of ${t.approvals.needed}`
+          : t.total > 0
+            ? [
+                `${formatBytes(t.done)} of ${formatBytes(t.total)}`,
+                ...(t.speed === null ? [] : [formatSpeed(t.speed)]),
+                left === null ? 'estimating time left' : `${formatDuration(left)} left`,
+              ].join(' · ')
+            : 'working…';
       break;
     case 'finishing':
       detail = 'sealing shards and committing on every location…';
@@ -567,7 +632,9 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
       detail =
         t.code === 'exists'
           ? `not stored: a file named ${t.name} is in the vault already`
-          : `failed: ${t.error ?? 'unknown error'}`;
+          : t.code === 'approval'
+            ? `not opened, ${APPROVAL_REFUSED}: ${t.error ?? ''}`
+            : `failed: ${t.error ?? 'unknown error'}`;
       break;
   }
   return (
@@ -626,7 +693,7 @@ function Placement({
   return (
     <Modal title={`Placement of ${file.name}`} onClose={onClose} wide>
       <div className="placement-summary">
-        <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file)}</Badge>
+        <Badge tone={HEALTH_TONE[file.health]}>{healthLabel(file, status)}</Badge>
         <p>
           This file <strong data-testid="survives">{survivesWords(file)}</strong>: any {status.vault.data} of its{' '}
           {status.vault.total} shards rebuild it, and each shard is useless alone.

@@ -1,12 +1,12 @@
 // First run: create a vault over locations, or open one that exists; then the recovery kit.
-import { type FormEvent, useEffect, useState } from 'react';
-import type { RecoveryKit as Kit, PolicyPreview } from '../../../shared/api';
+import { type FormEvent, useState } from 'react';
+import type { RecoveryKit as Kit } from '../../../shared/api';
 import { BridgeFailure, type Client } from '../bridge/client';
-import { plural } from '../format';
-import { derive } from '../policy';
+import { plural, sentence } from '../format';
 import { ErrorNote, Field, Note, Spinner, errorText } from '../ui/ui';
 import { type LocationChoice, LocationsEditor } from './LocationsEditor';
 import { SafetyChoice } from './SafetyChoice';
+import { usePolicyPreview } from '../policy';
 
 /** The vault is created (the app then shows its recovery kit) or opened. */
 export function FirstRun({ client, onDone }: { client: Client; onDone: () => void }) {
@@ -64,35 +64,18 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
   // The engine's refusal about particular locations (a folder it could not use), at their rows.
   const [failedRows, setFailedRows] = useState<{ rows: readonly number[]; message: string } | null>(null);
 
-  const derived = derive(locations.length, survive, secretAgainst);
-  // With failure domains the engine does the arithmetic over them, and says what they cost
-  // in the words status uses (domains.ts), live as the user picks.
+  // The engine does the arithmetic (over failure domains when there are some, by the rule
+  // init and policy set use: domains.ts), and says what the domains cost in the words status
+  // uses, live as the user picks.
   const domains = locations.map((l) => (l.domain ?? '').trim());
+  const inDomains = domains.some((d) => d !== '');
   const named = locations.map((l, i) => ({ name: l.location.name ?? `loc${i + 1}`, domain: domains[i]! }));
-  const previewKey = domains.some((d) => d !== '') ? JSON.stringify([named, survive, secretAgainst]) : null;
-  const [preview, setPreview] = useState<{ key: string; answer: PolicyPreview } | null>(null);
-  useEffect(() => {
-    if (previewKey === null || locations.length < 2) return;
-    let current = true;
-    const [given, x, y] = JSON.parse(previewKey) as [typeof named, number, number];
-    client.api.policyPreview({ locations: given, survive: x, secretAgainst: y }).then(
-      (answer) => {
-        if (current) setPreview({ key: previewKey, answer });
-      },
-      (e: unknown) => {
-        if (current) setError(errorText(e));
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [client, previewKey, locations.length]);
-  const domainPolicy = preview !== null && preview.key === previewKey ? preview.answer : null;
+  const derived = usePolicyPreview(client, named, survive, secretAgainst, (e) => setError(errorText(e)));
   const mismatch = confirm !== '' && confirm !== passphrase ? 'The two passphrases differ.' : null;
   const missing = passphrase === '' ? 'Choose a passphrase; a few unrelated words work well.' : null;
   const ready =
+    derived !== null &&
     derived.problem === null &&
-    (previewKey === null || (domainPolicy !== null && domainPolicy.problem === null)) &&
     passphrase !== '' &&
     passphrase === confirm &&
     locations.length >= 2 &&
@@ -109,8 +92,8 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
     try {
       const given = locations.map((l) => l.location);
       const allow = locations.some((l) => l.allowInsecureHttp) ? { allowInsecureHttp: true } : {};
-      const inDomains = previewKey === null ? {} : { domains };
-      await client.api.createVault({ locations: given, survive, secretAgainst, passphrase, ...allow, ...inDomains });
+      const grouped = inDomains ? { domains } : {};
+      await client.api.createVault({ locations: given, survive, secretAgainst, passphrase, ...allow, ...grouped });
       setPassphrase('');
       setConfirm('');
       onCreated();
@@ -145,7 +128,7 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
       <h2>2. How safe?</h2>
       <SafetyChoice
         locations={locations.length}
-        over={domainPolicy?.problem === null ? domainPolicy : null}
+        over={derived ?? { data: 0, total: locations.length, threshold: secretAgainst + 1, problem: null }}
         survive={survive}
         secretAgainst={secretAgainst}
         onChange={(next) => {
@@ -154,13 +137,11 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
         }}
       />
       {touched || locations.length >= 2 ? (
-        derived.problem ? (
-          <p className="field-error">{derived.problem}</p>
-        ) : domainPolicy?.problem ? (
-          <p className="field-error">{sentence(domainPolicy.problem)}.</p>
+        derived?.problem ? (
+          <p className="field-error">{sentence(derived.problem)}.</p>
         ) : null
       ) : null}
-      {domainPolicy?.domainWarnings.map((w) => (
+      {derived?.domainWarnings.map((w) => (
         <Note tone="warn" key={w}>
           <span data-testid="domain-warning">Failure domains: {w}.</span>
         </Note>
@@ -207,11 +188,6 @@ function CreateVault({ client, onCreated }: { client: Client; onCreated: () => v
       </div>
     </form>
   );
-}
-
-/** The engine's words as a sentence for the form: "this passphrase…" → "This passphrase…". */
-function sentence(message: string): string {
-  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 function OpenVault({ client, onOpened }: { client: Client; onOpened: () => void }) {

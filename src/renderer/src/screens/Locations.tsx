@@ -32,6 +32,8 @@ export function Locations({
   const [drilling, setDrilling] = useState(false);
   const [removing, setRemoving] = useState<LocationStatus | null>(null);
   const [editing, setEditing] = useState<LocationStatus | null>(null);
+  // A node this device is not enrolled with: its Edit, straight at the new line.
+  const [enrolling, setEnrolling] = useState<LocationStatus | null>(null);
   const [signingIn, setSigningIn] = useState<LocationStatus | null>(null);
   const [tests, setTests] = useState<Readonly<Record<string, TestState>>>({});
   const [notice, setNotice] = useState<string | null>(null);
@@ -114,7 +116,17 @@ export function Locations({
             return (
               <LocationTile key={location.name} location={location}>
                 <div className="tile-actions">
-                  {location.signIn ? (
+                  {location.signIn && location.kind === 'node' ? (
+                    // A node enrols this device with a new code: its line, pasted in Edit.
+                    <button
+                      type="button"
+                      className="small primary"
+                      onClick={() => setEnrolling(location)}
+                      aria-label={`Enrol with ${location.name}…`}
+                    >
+                      Enrol…
+                    </button>
+                  ) : location.signIn ? (
                     <button
                       type="button"
                       className="small primary"
@@ -160,7 +172,8 @@ export function Locations({
       {widening && wider !== null ? (
         <ChangeSafetyDialog
           client={client}
-          locations={locations.length}
+          locations={locations}
+          vault={vault}
           current={{ survive: vault.total - vault.data, secretAgainst: vault.threshold - 1 }}
           start={{ survive: wider.total - wider.data, secretAgainst: wider.threshold - 1 }}
           resume={false}
@@ -202,6 +215,20 @@ export function Locations({
             setTests(({ [editing.name]: _old, ...rest }) => rest);
             setEditing(null);
             tell(`${editing.name} is now ${name} (${display}).`);
+            onChanged();
+          }}
+        />
+      ) : null}
+      {enrolling ? (
+        <EditLocation
+          client={client}
+          location={enrolling}
+          enrol
+          taken={locations.filter((l) => l.name !== enrolling.name).map((l) => l.name)}
+          onClose={() => setEnrolling(null)}
+          onEdited={() => {
+            setEnrolling(null);
+            tell(`Enrolled with ${enrolling.name}: this device uses it from now on.`);
             onChanged();
           }}
         />

@@ -1,26 +1,32 @@
 // "How safe?": survive losing X, secret even if Y collude, and what that means in n, k, t and
 // storage, live. The first run and Settings → Change safety use the same words.
 import { formatCost, plural } from '../format';
-import { PRESETS, derive, locationsNeeded } from '../policy';
+import { locationsNeeded } from '../../../shared/words';
+import { PRESETS } from '../policy';
 import { Field } from '../ui/ui';
 
 export function SafetyChoice({
   locations,
-  over = null,
+  over,
   survive,
   secretAgainst,
   onChange,
 }: {
   /** The locations the vault will have (n). */
   locations: number;
-  /** The numbers the engine worked out over failure domains, when there are some (policyPreview). */
-  over?: { readonly data: number; readonly total: number; readonly threshold: number } | null;
+  /** The numbers the engine worked out (policyPreview, over failure domains when there are
+   * some; data 0 until it answers or when it can't be), and why it can't be. */
+  over: {
+    readonly data: number;
+    readonly total: number;
+    readonly threshold: number;
+    readonly problem: string | null;
+  };
   survive: number;
   secretAgainst: number;
   onChange: (next: { survive: number; secretAgainst: number }) => void;
 }) {
-  const words = derive(locations, survive, secretAgainst);
-  const derived = over === null ? words : { ...words, n: over.total, k: over.data, t: over.threshold };
+  const derived = { n: over.total, k: over.data, t: over.threshold, problem: over.problem };
   return (
     <>
       <div className="presets" role="group" aria-label="Presets">

@@ -5,6 +5,7 @@ import type { LocationKindName, LocationStatus } from '../../../shared/api';
 import { LOCATION_KINDS } from '../../../shared/location-kinds';
 import { formatBytes, formatRelative, plural } from '../format';
 import { locationTrouble } from '../../../shared/location-trouble';
+import { NEEDS_ENROLMENT } from '../../../shared/words';
 import { Badge } from './ui';
 
 export const KIND_WORD = (kind: LocationKindName): string => LOCATION_KINDS[kind].word;
@@ -27,7 +28,7 @@ export function LocationTile({ location, children }: { location: LocationStatus;
           </span>
         )}
         {location.signIn ? (
-          <Badge tone="warn">Needs sign-in</Badge>
+          <Badge tone="warn">{location.kind === 'node' ? 'Needs enrolment' : 'Needs sign-in'}</Badge>
         ) : (
           <Badge tone={location.reachable ? 'ok' : 'danger'}>{location.reachable ? 'Online' : 'Offline'}</Badge>
         )}
@@ -52,6 +53,7 @@ export function LocationTile({ location, children }: { location: LocationStatus;
           <dt>{location.reachable ? 'Last seen' : 'Last reached'}</dt>
           <dd title={location.lastSeen ?? undefined}>{formatRelative(location.lastSeen)}</dd>
         </div>
+        {location.node ? <NodeFacts node={location.node} /> : null}
       </dl>
       {location.staged > 0 ? (
         <p className="tile-waiting" data-testid="tile-waiting">
@@ -63,7 +65,9 @@ export function LocationTile({ location, children }: { location: LocationStatus;
       ) : null}
       {location.signIn ? (
         <p className="tile-signin" data-testid={`sign-in-needed-${location.name}`}>
-          Sign in to {location.name} to use it on this device.
+          {location.kind === 'node'
+            ? `${capitalized(NEEDS_ENROLMENT.word)}: ${NEEDS_ENROLMENT.explanation}.`
+            : `Sign in to ${location.name} to use it on this device.`}
         </p>
       ) : location.error ? (
         <Trouble message={location.error} />
@@ -76,6 +80,37 @@ export function LocationTile({ location, children }: { location: LocationStatus;
       {children}
     </li>
   );
+}
+
+/**
+ * A Shardvault node's part in the guard: its key share checked against the guard's
+ * commitments (never on the node's word), and the length of its request log.
+ */
+function NodeFacts({ node }: { node: NonNullable<LocationStatus['node']> }) {
+  const share =
+    node.shareVerified === null
+      ? node.index === null
+        ? 'not in the guard'
+        : '—'
+      : node.shareVerified
+        ? `verified (share ${node.index})`
+        : 'does not match';
+  return (
+    <>
+      <div data-testid="node-share" title={node.problem ?? 'Its public share matches the guard’s commitments'}>
+        <dt>Key share</dt>
+        <dd className={node.shareVerified === false ? 'danger-text' : undefined}>{share}</dd>
+      </div>
+      <div data-testid="node-log">
+        <dt>Request log</dt>
+        <dd>{node.logLength === null ? '—' : plural(node.logLength, 'entry', 'entries')}</dd>
+      </div>
+    </>
+  );
+}
+
+function capitalized(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
 /** A location's error: the words first, the engine's message under them. */
