@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureEngine } from '../src/core/config';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
+import { segmentsOf } from '../src/core/vault/pipeline/write';
 import { Vault } from '../src/core/vault/vault';
 import { SHARD_HEADER_BYTES } from '../src/core/format/records';
 
@@ -170,4 +171,34 @@ describe('a location that would hang', () => {
       await fs.rm(first!, { force: true });
     }
   });
+});
+
+describe('segments of a source whose size was said beforehand', () => {
+  // The first buffer is cut to the size said (a small file allocates no whole segment); a
+  // source longer or shorter than said is still cut into whole segments and a short last one.
+  const size = 1000;
+  for (const [length, said] of [
+    [0, 0],
+    [0, 4096],
+    [10, 10],
+    [10, 0],
+    [999, 10],
+    [1000, 1000],
+    [1001, 1000],
+    [2500, 10],
+    [2500, 5000],
+    [2500, undefined],
+  ] as const) {
+    it(`${length} bytes, said to be ${String(said)}`, async () => {
+      const bytes = new Uint8Array(randomBytes(length));
+      const source = (function* () {
+        for (let at = 0; at < length; at += 7) yield bytes.slice(at, at + 7);
+      })();
+      const out: Uint8Array[] = [];
+      for await (const s of segmentsOf(source, size, said)) out.push(s.slice());
+      expect(out.length).toBe(Math.max(1, Math.ceil(length / size)));
+      out.slice(0, -1).forEach((s) => expect(s.length).toBe(size));
+      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
+    });
+  }
 });

@@ -5,13 +5,18 @@
 //   - nothing of a commit record (manifest, head) was written before every
 //     shard's final fsync and its folder's fsync had returned;
 //   - a get's output was likewise synced during the stream, and fsynced before its rename.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WRITE_BEHIND_BYTES, WriteBehind, writeAll } from '../src/core/storage/write-behind';
 import { BIN, childEnv, ensureBuilt, sha256File, TempRoot, writeRandomFile } from './helpers/cli';
+import { traced as tracedWith, type Call } from './helpers/strace';
+
+const TRACED = 'write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync,rename,renameat,renameat2';
+const traced = (args: readonly string[], env: Record<string, string>, log: string): Promise<Call[]> =>
+  tracedWith(args, env, log, TRACED);
 
 const strace = spawnSync('strace', ['-V'], { encoding: 'utf8' });
 const straceWorks = strace.status === 0 && spawnSync('strace', ['-qq', '-o', '/dev/null', 'true']).status === 0;
@@ -22,76 +27,6 @@ if (!straceWorks) {
 const PASSPHRASE = 'correct horse battery staple';
 // Each of the 3 data shards holds a third of the file: several write-behind steps each.
 const SIZE = 3 * 3 * WRITE_BEHIND_BYTES + 12345;
-
-/** One system call as strace saw it: where it started and where it returned, in log order. */
-interface Call {
-  readonly name: string;
-  /** The file a descriptor argument names (strace -y), or null. */
-  readonly fdPath: string | null;
-  /** A rename's source and target. */
-  readonly from: string | null;
-  readonly to: string | null;
-  readonly start: number;
-  end: number;
-  result: string;
-}
-
-const TRACED = 'write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync,rename,renameat,renameat2';
-
-async function traced(args: readonly string[], env: Record<string, string>, log: string): Promise<Call[]> {
-  const child = spawn(
-    'strace',
-    ['-f', '-qq', '-y', '-e', `trace=${TRACED}`, '-e', 'signal=none', '-o', log, process.execPath, BIN, ...args],
-    {
-      env: childEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  expect(code, output).toBe(0);
-  return parseTrace(await fs.readFile(log, 'utf8'));
-}
-
-/** Parses `strace -f -y` output, pairing each `<unfinished ...>` with its `<... resumed>`. */
-function parseTrace(text: string): Call[] {
-  const calls: Call[] = [];
-  const open = new Map<string, Call>(); // pid -> its unfinished call
-  const lines = text.split('\n');
-  lines.forEach((line, at) => {
-    const resumed = /^(\d+)\s+<\.\.\. (\w+) resumed>.*= (-?\w+)/.exec(line);
-    if (resumed) {
-      const call = open.get(resumed[1]!);
-      if (call && call.name === resumed[2]) {
-        call.end = at;
-        call.result = resumed[3]!;
-        open.delete(resumed[1]!);
-      }
-      return;
-    }
-    const started = /^(\d+)\s+(\w+)\((.*)$/.exec(line);
-    if (!started) return;
-    const [, pid, name, rest] = started as unknown as [string, string, string, string];
-    const fdPath = /^-?\d+<([^>]*)>/.exec(rest)?.[1] ?? null;
-    const quoted = [...rest.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
-    const isRename = name.startsWith('rename');
-    const call: Call = {
-      name,
-      fdPath,
-      from: isRename ? (quoted[quoted.length - 2] ?? null) : null,
-      to: isRename ? (quoted[quoted.length - 1] ?? null) : null,
-      start: at,
-      end: at,
-      result: '',
-    };
-    calls.push(call);
-    if (rest.endsWith('<unfinished ...>')) open.set(pid, call);
-    else call.result = /= (-?\w+)/.exec(rest.slice(rest.lastIndexOf(')')))?.[1] ?? '';
-  });
-  return calls;
-}
 
 const isWrite = (c: Call): boolean => /^p?writev?(64|2)?$/.test(c.name);
 const isSync = (c: Call): boolean => c.name === 'fsync' || c.name === 'fdatasync';

@@ -28,6 +28,7 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
+import { currentDurableBatch } from './durable-batch';
 import { ForeignObjectError, NotFoundError, OfflineError, ShardvaultError, UsageError } from '../errors';
 import {
   assertDeletable,
@@ -80,8 +81,8 @@ export class LocalFolderNode implements StorageNode {
    * The folder `rel` ('' for the root) as an absolute path, each level checked to be a real
    * folder below the root. Missing levels are made when `create`, else the answer is null.
    */
-  private async folder(rel: string, create: boolean): Promise<string | null> {
-    let at = await this.requireRoot();
+  private async folder(rel: string, create: boolean, root?: string): Promise<string | null> {
+    let at = root ?? (await this.requireRoot());
     if (rel === '') return at;
     const parts = rel.split('/');
     for (let i = 0; i < parts.length; i++) {
@@ -101,10 +102,11 @@ export class LocalFolderNode implements StorageNode {
     return at;
   }
 
-  /** The checked folder holding `path`, and the object's absolute path in it. */
-  private async place(path: string, create: boolean): Promise<string | null> {
+  /** The checked folder holding `path`, and the object's absolute path in it (below `root`
+   * when the caller has just checked it). */
+  private async place(path: string, create: boolean, root?: string): Promise<string | null> {
     const cut = path.lastIndexOf('/');
-    const dir = await this.folder(cut < 0 ? '' : path.slice(0, cut), create);
+    const dir = await this.folder(cut < 0 ? '' : path.slice(0, cut), create, root);
     return dir === null ? null : nodePath.join(dir, cut < 0 ? path : path.slice(cut + 1));
   }
 
@@ -121,8 +123,11 @@ export class LocalFolderNode implements StorageNode {
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
     const tempRel = newTempPath();
-    const temp = (await this.place(tempRel, true))!;
-    const target = (await this.place(path, true))!;
+    const root = await this.requireRoot();
+    const temp = (await this.place(tempRel, true, root))!;
+    const target = (await this.place(path, true, root))!;
+    // Inside a durable batch (durable-batch.ts) the two fsyncs wait for its flush.
+    const batch = currentDurableBatch();
     let written = 0;
     try {
       await this.wrap(path, async () => {
@@ -158,14 +163,15 @@ export class LocalFolderNode implements StorageNode {
             throw err;
           }
           await behind.settle(); // its failure fails the put (write-behind.ts)
-          await handle.sync();
+          if (batch === undefined) await handle.sync();
         } finally {
           await handle.close();
         }
         // rename replaces what is at `target` (a planted link included) without following it.
         await fs.rename(temp, target);
       });
-      await this.syncDir(nodePath.dirname(target));
+      if (batch === undefined) await this.syncDir(nodePath.dirname(target));
+      else batch.record(nodePath.dirname(target), target);
       return written;
     } catch (err) {
       await fs.rm(temp, { force: true }).catch(() => undefined);

@@ -81,7 +81,9 @@ export interface StorageNode {
    * every byte is stored, then all of it. Writes to a temporary name and renames it into
    * place; a failed or interrupted put leaves the previous state visible (and at most a
    * temporary object, collected later). Creates missing parent folders below the root,
-   * never the root itself. Replaces an existing object. Resolves to the bytes stored.
+   * never the root itself. Replaces an existing object. Resolves to the bytes stored, once
+   * they are durable (as durable as the location makes them: see each kind), except a local
+   * folder's put under a DurableBatch (durable-batch.ts): durable when that is flushed.
    */
   put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number>;
 

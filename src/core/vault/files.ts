@@ -244,6 +244,7 @@ export async function storeFile(
       targets,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       sealInline: opts.expectedSize !== undefined && opts.expectedSize <= INLINE_SEAL_BYTES,
+      ...(opts.expectedSize !== undefined ? { expectedSize: opts.expectedSize } : {}),
       // A location failing mid-put (full, read-only, gone) costs its shard copies, placed
       // again below, as long as k shards are still being written.
       tolerate: { shards: policy.data },

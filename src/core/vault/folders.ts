@@ -25,6 +25,7 @@ import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../err
 import type { FileRef, Head } from '../format/head';
 import { encodeManifest } from '../format/manifest';
 import { PATHS } from '../format/records';
+import { DurableBatch, withDurableBatch } from '../storage/durable-batch';
 import {
   checkFileName,
   completeAway,
@@ -124,9 +125,9 @@ export interface FolderPut {
 
 /**
  * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
- * shards and manifest first, a few at a time, then one head naming them all. An existing
- * name in the folder (or a file of the folder's own name) is refused without `replace`;
- * with it, the old tree is replaced whole. A failure before the commit deletes what was
+ * shards and manifest first, a few at a time, made durable together, then one head naming
+ * them all. An existing name in the folder (or a file of the folder's own name) is refused
+ * without `replace`; with it, the old tree is replaced whole. A failure before the commit deletes what was
  * stored.
  */
 export async function putFolder(
@@ -191,8 +192,12 @@ export async function putFolder(
         emit();
       }),
     ];
+    // Every object of the tree is written without its own fsyncs and made durable in one
+    // flush before the commit names it (storage/durable-batch.ts).
+    const batch = new DurableBatch();
     try {
-      await runLimited(jobs, PUT_PARALLEL);
+      await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await batch.flush();
     } catch (err) {
       await Promise.allSettled(stored.map((s) => s.discard()));
       throw err;
@@ -443,27 +448,32 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     reachable.forEach((l) => used.add(l.name));
     const written: { id: string; version: number }[] = [];
     const next = new Map<string, FileRef>();
+    // The new manifests are made durable together before the commit (storage/durable-batch.ts).
+    const batch = new DurableBatch();
     try {
-      for (const [file, name] of renames) {
-        const m = await fetchManifest(vault, file);
-        // A version no other attempt used (freshManifestVersion): two devices moving one file
-        // at once, or a move cut short and run again, never write one manifest name twice.
-        const version = freshManifestVersion(file.version);
-        const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
-        written.push({ id: file.id, version });
-        const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
-        const needed = Math.min(
-          reachable.length,
-          vault.policySurvives() + Math.max(0, vault.head().policy.data - m.data) + 1,
-        );
-        const ok = put.filter((r) => r.value !== undefined).length;
-        if (ok < needed)
-          throw new ShardvaultError(
-            'unavailable',
-            `the new manifest of ${file.name} reached ${plural(ok, 'location')}; ${needed} are needed`,
+      await withDurableBatch(batch, async () => {
+        for (const [file, name] of renames) {
+          const m = await fetchManifest(vault, file);
+          // A version no other attempt used (freshManifestVersion): two devices moving one file
+          // at once, or a move cut short and run again, never write one manifest name twice.
+          const version = freshManifestVersion(file.version);
+          const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
+          written.push({ id: file.id, version });
+          const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
+          const needed = Math.min(
+            reachable.length,
+            vault.policySurvives() + Math.max(0, vault.head().policy.data - m.data) + 1,
           );
-        next.set(`${file.id}-${file.version}`, { ...file, name, version });
-      }
+          const ok = put.filter((r) => r.value !== undefined).length;
+          if (ok < needed)
+            throw new ShardvaultError(
+              'unavailable',
+              `the new manifest of ${file.name} reached ${plural(ok, 'location')}; ${needed} are needed`,
+            );
+          next.set(`${file.id}-${file.version}`, { ...file, name, version });
+        }
+      });
+      await batch.flush();
     } catch (err) {
       await vault.everywhere(async (l) => {
         for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));

@@ -10,18 +10,29 @@ import type { SealedSegment } from '../seal-segment';
 import { ShardDigest } from './digest';
 import type { Geometry } from './geometry';
 
-/** Cuts a byte stream into segments of exactly `size` bytes (the last may be shorter, or empty for an empty source). */
-async function* segmentsOf(
+/**
+ * Cuts a byte stream into segments of exactly `size` bytes (the last may be shorter, or empty
+ * for an empty source). With `expected` (the source's size, when known) the first buffer is
+ * no larger than that: a 4 KiB file does not allocate (and zero, and collect) a whole segment.
+ * A source longer than said grows it to `size`; each chunk is copied at once, as it comes.
+ */
+export async function* segmentsOf(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   size: number,
+  expected?: number,
 ): AsyncGenerator<Uint8Array> {
-  let buffer = new Uint8Array(size);
+  let buffer = new Uint8Array(expected === undefined ? size : Math.min(size, Math.max(0, expected)));
   let filled = 0;
   let yielded = false;
   for await (const chunk of source) {
     let at = 0;
     while (at < chunk.length) {
-      const take = Math.min(size - filled, chunk.length - at);
+      if (filled === buffer.length && buffer.length < size) {
+        const grown = new Uint8Array(size);
+        grown.set(buffer.subarray(0, filled));
+        buffer = grown;
+      }
+      const take = Math.min(buffer.length - filled, chunk.length - at);
       buffer.set(chunk.subarray(at, at + take), filled);
       filled += take;
       at += take;
@@ -81,6 +92,8 @@ export async function writeShards(opts: {
   /** Seal on this thread, not in a worker: for a small file, where a worker's start costs
    * more than the sealing (a folder of many small files). */
   sealInline?: boolean;
+  /** The source's size when known (a file on disk): the first segment buffer is cut to it. */
+  expectedSize?: number;
 }): Promise<PutResult> {
   const { geometry: g, headers, keys, targets } = opts;
   const channels = targets.map(() => new Channel(4));
@@ -125,7 +138,7 @@ export async function writeShards(opts: {
   };
   try {
     for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
-    for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize))) {
+    for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize, opts.expectedSize))) {
       await fileHash.update(segment);
       size += segment.length;
       const sealing = sealer.seal(segment, index, last);
