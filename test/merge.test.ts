@@ -112,6 +112,33 @@ describe('mergeHeads', () => {
     }
   });
 
+  it('a file that lost its name only to a version left out for another name is kept', () => {
+    // Three devices at once: one stores `b` (file b); one moves file a to `b` and wins that
+    // name (a is newer); one moves a to `c` at a higher version, which wins a's one name.
+    // Once a's version at `b` is left out, nothing holds `b` against file b any more.
+    const b = file('b', 'b', '2026-12-01T09:00:00.000Z', 1);
+    const aAtB = file('a', 'b', '2026-12-01T10:00:00.000Z', 5);
+    const aAtC = { ...aAtB, name: 'c', version: 9 };
+    const hb = head({ counter: 3, files: [b] });
+    const ha1 = head({ counter: 3, files: [aAtB], tombstones: [{ id: 'a', version: 1 }] });
+    const ha2 = head({ counter: 3, files: [aAtC], tombstones: [{ id: 'a', version: 1 }] });
+    for (const order of [
+      [hb, ha1, ha2],
+      [ha2, ha1, hb],
+      [ha1, hb, ha2],
+    ]) {
+      const { head: merged, shadowed } = mergeHeads(order);
+      expect(names(merged)).toEqual(['b', 'c']);
+      expect(merged.files.find((f) => f.name === 'b')?.id).toBe('b');
+      expect(shadowed).toEqual([aAtB]);
+      expect(merged.tombstones).not.toContainEqual({ id: 'b', version: 1 });
+    }
+    // And when a's higher version lost its own name, a keeps the lower one (as before).
+    const cFile = file('c', 'c', '2026-12-01T11:00:00.000Z', 1);
+    const { head: merged } = mergeHeads([ha1, ha2, head({ files: [cFile] }), hb]);
+    expect(merged.files.map((f) => `${f.name}=${f.id}`).sort()).toEqual(['b=a', 'c=c']);
+  });
+
   it('locations, policy and keys come from the newest generation', () => {
     const redealt = head({
       counter: 4,

@@ -15,7 +15,7 @@
  *     back); two different files under one name (two devices stored the same name at once):
  *     the later `created` wins, ties by id, and the other is reported and tombstoned; one file
  *     under two names (two devices moved it at once): the higher version wins, the other is
- *     reported and tombstoned;
+ *     reported and tombstoned, and a name it won is held again without it;
  *   - tombstones: the union;
  *   - audit anchors: per device, the highest sequence number;
  *   - counter and time: the highest;
@@ -56,6 +56,45 @@ function wins(a: FileRef, b: FileRef): boolean {
   return a.created !== b.created ? a.created > b.created : a.id !== b.id ? a.id > b.id : a.version > b.version;
 }
 
+/** An entry: a version of a file under one name (two names at one version are two entries). */
+const entryKey = (f: FileRef): string => `${key(f)}:${f.name}`;
+
+/** Two different files under one name: the later `created` wins, ties by id, then version. */
+function namedOnce(entries: readonly FileRef[]): Map<string, FileRef> {
+  const byName = new Map<string, FileRef>();
+  for (const f of entries) {
+    const holder = byName.get(f.name);
+    if (!holder || (key(holder) !== key(f) && wins(f, holder))) byName.set(f.name, f);
+  }
+  return byName;
+}
+
+/**
+ * One file, one name. Two devices that moved one file at the same moment each hold a live
+ * version of it over the same shards; were both kept, removing one would delete the shards
+ * the other still names. The higher version is kept (then the greater name); the others
+ * leave `byName` and are returned (by entryKey). Two names at one version (a version both
+ * chose, which freshManifestVersion makes unlikely) can't be told apart by tombstone: the
+ * lesser name is only left out, which every reader does alike.
+ */
+function oneNamePerFile(byName: Map<string, FileRef>): Set<string> {
+  const byId = new Map<string, FileRef>();
+  const dropped = new Set<string>();
+  for (const f of [...byName.values()].sort((a, b) => byCodeUnits(a.name, b.name))) {
+    const held = byId.get(f.id);
+    if (!held) {
+      byId.set(f.id, f);
+      continue;
+    }
+    const [keep, drop] =
+      f.version > held.version || (f.version === held.version && f.name > held.name) ? [f, held] : [held, f];
+    byId.set(f.id, keep);
+    byName.delete(drop.name);
+    dropped.add(entryKey(drop));
+  }
+  return dropped;
+}
+
 export function mergeHeads(heads: readonly Head[]): Merged {
   if (heads.length === 0) throw new RangeError('mergeHeads needs at least one head');
   // A head's content is compared only between heads that tie on everything else, and then
@@ -72,40 +111,25 @@ export function mergeHeads(heads: readonly Head[]): Merged {
   const tombstones = new Map<string, { id: string; version: number }>();
   for (const h of ordered) for (const t of h.tombstones) if (!tombstones.has(key(t))) tombstones.set(key(t), t);
 
-  const byName = new Map<string, FileRef>();
+  // Every live entry, from every head (a file listed by several heads comes several times).
+  const live = ordered.flatMap((h) => h.files.filter((f) => !tombstones.has(key(f))));
+  let candidates = live;
+  let byName: Map<string, FileRef>;
+  for (;;) {
+    byName = namedOnce(candidates);
+    const dropped = oneNamePerFile(byName);
+    if (dropped.size === 0) break;
+    // A version left out for its file's other name gives up its own name too: the names it
+    // won are held again among the rest. Otherwise a file that lost its name only to that
+    // version would be tombstoned for nothing (a move at the same moment as another move of
+    // the other file). Each round leaves out at least one entry, so this ends; the result
+    // depends only on the entries, not on the heads' order.
+    candidates = candidates.filter((f) => !dropped.has(entryKey(f)));
+  }
+  const kept = new Set([...byName.values()].map(key));
+  // Every entry that lost (its name, or to another version of its file) is reported once.
   const shadowed = new Map<string, FileRef>();
-  for (const h of ordered) {
-    for (const f of h.files) {
-      if (tombstones.has(key(f))) continue;
-      const holder = byName.get(f.name);
-      if (!holder) byName.set(f.name, f);
-      else if (key(holder) === key(f)) continue;
-      else if (wins(f, holder)) {
-        shadowed.set(key(holder), holder);
-        byName.set(f.name, f);
-      } else shadowed.set(key(f), f);
-    }
-  }
-  // One file, one name. Two devices that moved one file at the same moment each hold a live
-  // version of it over the same shards; were both kept, removing one would delete the shards
-  // the other still names. The higher version is kept (then the greater name), and the other
-  // is reported and tombstoned like a name lost above. Two names at one version (a version
-  // both chose, which freshManifestVersion makes unlikely) can't be told apart by tombstone:
-  // the lesser name is only left out, which every reader does alike.
-  const byId = new Map<string, FileRef>();
-  for (const f of [...byName.values()].sort((a, b) => byCodeUnits(a.name, b.name))) {
-    const held = byId.get(f.id);
-    if (!held) {
-      byId.set(f.id, f);
-      continue;
-    }
-    const [keep, drop] =
-      f.version > held.version || (f.version === held.version && f.name > held.name) ? [f, held] : [held, f];
-    byId.set(f.id, keep);
-    byName.delete(drop.name);
-    if (key(drop) !== key(keep)) shadowed.set(key(drop), drop);
-  }
-  for (const f of byName.values()) shadowed.delete(key(f));
+  for (const f of live) if (!kept.has(key(f)) && !shadowed.has(key(f))) shadowed.set(key(f), f);
 
   const anchors = new Map<string, LogAnchor>();
   for (const h of ordered) {
