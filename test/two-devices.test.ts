@@ -93,3 +93,30 @@ it('a move from a stale head after the other device moved the file commits nothi
     await fresh.close();
   }
 });
+
+it('a move from a stale head onto a name the other device has taken since is refused: both files stay', async () => {
+  const moving = new Uint8Array(randomBytes(7_000));
+  const other = new Uint8Array(randomBytes(5_000));
+  await putFile(laptop, [moving], 'to-move.txt');
+  // The desktop stores `taken.txt`; the laptop's head does not list it yet, so its move plans
+  // onto a free name. Committed as planned, the head would hold two files under one name, and
+  // the next merge would tombstone the older one: the moved file would be gone.
+  await putFile(desktop, [other], 'taken.txt');
+  await expect(moveName(laptop, 'to-move.txt', 'taken.txt')).rejects.toThrow(/taken\.txt is already in the vault/);
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    const named = (await listFiles(fresh)).map((f) => f.name).filter((n) => /^(to-move|taken)/.test(n));
+    expect(named.sort()).toEqual(['taken.txt', 'to-move.txt']);
+    for (const [name, bytes] of [
+      ['to-move.txt', moving],
+      ['taken.txt', other],
+    ] as const) {
+      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+      await getFile(fresh, name, out);
+      expect(sha(await fs.readFile(out)), name).toBe(sha(bytes));
+    }
+  } finally {
+    await fresh.close();
+  }
+});

@@ -448,6 +448,7 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     reachable.forEach((l) => used.add(l.name));
     const written: { id: string; version: number }[] = [];
     const next = new Map<string, FileRef>();
+    const newNames = new Set(renames.values());
     // The new manifests are made durable together before the commit (storage/durable-batch.ts).
     const batch = new DurableBatch();
     try {
@@ -480,11 +481,27 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       }, reachable);
       throw err;
     }
-    await vault.commit((h) => ({
-      ...h,
-      files: h.files.map((f) => next.get(`${f.id}-${f.version}`) ?? f),
-      tombstones: [...h.tombstones, ...[...renames.keys()].map((f) => ({ id: f.id, version: f.version }))],
-    }));
+    try {
+      await vault.commit((h) => {
+        // The plan was made on this device's head; another device may have stored a file under
+        // a new name since. Committed anyway, the head would list two files under one name and
+        // the next merge would tombstone the older: the file moved here would be lost.
+        const taken = h.files.find((f) => newNames.has(f.name) && !next.has(`${f.id}-${f.version}`));
+        if (taken) throw new ShardvaultError('exists', `${taken.name} is already in the vault (stored since)`);
+        return {
+          ...h,
+          files: h.files.map((f) => next.get(`${f.id}-${f.version}`) ?? f),
+          tombstones: [...h.tombstones, ...[...renames.keys()].map((f) => ({ id: f.id, version: f.version }))],
+        };
+      });
+    } catch (err) {
+      // Refused before any head was written: the new manifests name nothing.
+      if (err instanceof ShardvaultError && err.code === 'exists')
+        await vault.everywhere(async (l) => {
+          for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));
+        }, reachable);
+      throw err;
+    }
     await vault.everywhere(async (l) => {
       for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
     });
