@@ -120,3 +120,21 @@ it('a move from a stale head onto a name the other device has taken since is ref
     await fresh.close();
   }
 });
+
+it('a put from a stale head under a name the other device has taken since is refused without --replace', async () => {
+  const theirs = new Uint8Array(randomBytes(6_000));
+  await putFile(desktop, [theirs], 'claimed.txt');
+  // The laptop's head does not list claimed.txt: its check at the start passes.
+  await expect(putFile(laptop, [new Uint8Array(randomBytes(4_000))], 'claimed.txt')).rejects.toThrow(
+    /claimed\.txt is already in the vault/,
+  );
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+    await getFile(fresh, 'claimed.txt', out);
+    expect(sha(await fs.readFile(out))).toBe(sha(theirs));
+  } finally {
+    await fresh.close();
+  }
+});

@@ -133,11 +133,27 @@ export async function putFile(
     });
     // From here a head naming the file may reach some locations even if the commit then
     // fails: its objects must stay (garbage collection takes them if nothing refers to them).
-    await vault.commit((h) => ({
-      ...h,
-      files: [...h.files.filter((f) => f.name !== name), stored.ref],
-      tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
-    }));
+    try {
+      await vault.commit((h) => {
+        // Checked again on the heads as the locations hold them: another device may have
+        // stored this name since this device read its head. Taken over silently, that file
+        // would be dropped from the list (and tombstoned by the next merge).
+        if (!opts.replace && h.files.some((f) => f.name === name && f.id !== stored.ref.id))
+          throw new ShardvaultError(
+            'exists',
+            `${name} is already in the vault (stored since; use --replace to replace it)`,
+          );
+        return {
+          ...h,
+          files: [...h.files.filter((f) => f.name !== name), stored.ref],
+          tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
+        };
+      });
+    } catch (err) {
+      // Refused before any head was written: nothing names what was stored.
+      if (err instanceof ShardvaultError && err.code === 'exists') await stored.discard();
+      throw err;
+    }
     if (existing) await removeObjects(vault, existing);
     return stored.entry;
   });
