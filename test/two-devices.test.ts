@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile, removeFile } from '../src/core/vault/files';
-import { moveName } from '../src/core/vault/folders';
+import { moveName, putFolder } from '../src/core/vault/folders';
 import { Vault } from '../src/core/vault/vault';
 
 const PASS = 'two devices';
@@ -133,6 +133,26 @@ it('a put from a stale head under a name the other device has taken since is ref
   try {
     const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
     await getFile(fresh, 'claimed.txt', out);
+    expect(sha(await fs.readFile(out))).toBe(sha(theirs));
+  } finally {
+    await fresh.close();
+  }
+});
+
+it('a put DIR from a stale head into a folder the other device has filled since is refused without --replace', async () => {
+  const theirs = new Uint8Array(randomBytes(3_000));
+  await putFile(desktop, [theirs], 'album/one.jpg');
+  const dir = path.join(root, 'album');
+  await fs.mkdir(dir);
+  await fs.writeFile(path.join(dir, 'two.jpg'), randomBytes(2_000));
+  // The laptop's head has no album/: its check at the start passes.
+  await expect(putFolder(laptop, dir)).rejects.toThrow(/album\/one\.jpg is already in the vault/);
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    expect((await listFiles(fresh)).map((f) => f.name).filter((n) => n.startsWith('album'))).toEqual(['album/one.jpg']);
+    const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+    await getFile(fresh, 'album/one.jpg', out);
     expect(sha(await fs.readFile(out))).toBe(sha(theirs));
   } finally {
     await fresh.close();

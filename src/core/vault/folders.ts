@@ -205,15 +205,26 @@ export async function putFolder(
     emit();
     // One head names the whole tree; from here its objects stay (see putFile).
     const names = new Set(stored.map((s) => s.ref.name));
-    await vault.commit((h) => {
-      const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
-      const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
-      return {
-        ...h,
-        files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
-        tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
-      };
-    });
+    try {
+      await vault.commit((h) => {
+        const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
+        // Without `replace` the folder was free on this device's head; a name in it another
+        // device stored since is refused, not tombstoned unseen.
+        if (gone.length > 0 && !opts.replace)
+          throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
+        const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+        return {
+          ...h,
+          files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
+          tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
+        };
+      });
+    } catch (err) {
+      // Refused before any head was written: nothing names what was stored.
+      if (err instanceof ShardvaultError && err.code === 'exists')
+        await Promise.allSettled(stored.map((s) => s.discard()));
+      throw err;
+    }
     await removeObjectsOf(vault, existing);
     const entries: FileEntry[] = stored.map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
