@@ -177,6 +177,17 @@ describe('DurableBatch over a local folder', () => {
     });
   }
 
+  it('fsyncs each object in a folder on a file system whose syncfs does not reach its storage (FUSE)', async () => {
+    // syncfs on FUSE (sshfs, rclone mount) writes pages to the daemon and asks it nothing
+    // (the kernel sends FUSE_SYNCFS for virtiofs only); an fsync sends FUSE_FSYNC. The real
+    // folder here is on a local disk: only its statfs type is named as FUSE's.
+    const batch = new DurableBatch(() => Promise.resolve(0x65735546));
+    const bytes = [0, 1].map(() => new Uint8Array(randomBytes(50)));
+    await withDurableBatch(batch, () => Promise.all(bytes.map((b, i) => node.put(shard(20 + i), b))));
+    await batch.flush();
+    expect(batch.flushed).toEqual({ folders: 1, objects: 2, syncfs: 0, fsyncs: 3 });
+  });
+
   it('a put outside any batch is not recorded in one', async () => {
     const batch = new DurableBatch();
     await node.put(shard(10), new Uint8Array(10));

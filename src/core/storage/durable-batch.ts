@@ -11,8 +11,9 @@
  * per file system writes back its dirty pages and commits its journal, as `sync` does after
  * `cp -r`, where 2 fsyncs per object made a tree of small files wait for the disk 12 times
  * per file (docs/PERFORMANCE.md). syncfs reports writeback errors since Linux 5.8, and its
- * failure fails the flush; without the command (or its option) the flush is an fsync of every
- * object and folder recorded, a few at a time, as it is on other systems.
+ * failure fails the flush; without the command (or its option), and for a folder on a file
+ * system whose syncfs is not known to reach its storage (SYNCFS_SHORT), the flush is an
+ * fsync of every object and folder recorded, a few at a time, as it is on other systems.
  *
  * The batch rides on the calling async context (AsyncLocalStorage), so the wrappers between
  * the engine and a node (retry, breaker, lazy, checked) need not know about it, and other
@@ -28,6 +29,24 @@ import * as fs from 'node:fs/promises';
 import { ShardvaultError } from '../errors';
 
 const NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+/**
+ * statfs(2) types whose syncfs is not known to reach the storage behind them, where an fsync
+ * does: FUSE (sshfs, rclone mount: the kernel asks the daemon to sync only for virtiofs, while
+ * an fsync sends it FUSE_FSYNC), and the network file systems (SMB/CIFS, NFS, 9p, Ceph, AFS),
+ * where an fsync is the documented flush to the server. A folder on one of them is fsynced
+ * object by object.
+ */
+export const SYNCFS_SHORT = new Set([
+  0x65735546, // FUSE
+  0xff534d42, // CIFS
+  0xfe534d42, // SMB2
+  0x517b, // SMB
+  0x6969, // NFS
+  0x01021997, // 9p
+  0x00c36400, // Ceph
+  0x5346414f, // AFS
+  0x6b414653, // kAFS
+]);
 /** fsyncs at once in the fallback: libuv's pool has 4 threads. */
 const FSYNC_AT_ONCE = 4;
 
@@ -38,6 +57,12 @@ export class DurableBatch {
   readonly flushed = { folders: 0, objects: 0, syncfs: 0, fsyncs: 0 };
 
   private done = false;
+
+  /** `fsTypeOf`: the statfs type of a folder (tests name another file system's). */
+  constructor(
+    private readonly fsTypeOf: (folder: string) => Promise<number> = async (folder) =>
+      Number((await fs.statfs(folder)).type),
+  ) {}
 
   /** A put in `folder` renamed `file` into place and left both to this batch. A batch flushes
    * once: recording after that is a bug, and fails the put rather than leave it unsynced. */
@@ -57,12 +82,23 @@ export class DurableBatch {
     if (batch.size === 0) return;
     const folders = [...batch.keys()];
     const objects = [...batch.values()].reduce((n, f) => n + f.length, 0);
-    if (process.platform === 'linux' && (await syncFileSystems(folders))) {
-      this.flushed.syncfs += folders.length;
-    } else {
-      await fsyncEach([...batch.values()].flat(), false);
-      await fsyncEach(folders, true);
-      this.flushed.fsyncs += objects + folders.length;
+    // syncfs only where it reaches the storage (SYNCFS_SHORT); a folder statfs can't tell
+    // about is fsynced (gone since: the fsyncs say so, or skip what is gone).
+    const byFsync: string[] = [];
+    const bySyncfs: string[] = [];
+    for (const folder of folders) {
+      const type = process.platform === 'linux' ? await this.fsTypeOf(folder).catch(() => null) : null;
+      (type === null || SYNCFS_SHORT.has(type) ? byFsync : bySyncfs).push(folder);
+    }
+    if (bySyncfs.length > 0) {
+      if (await syncFileSystems(bySyncfs)) this.flushed.syncfs += bySyncfs.length;
+      else byFsync.push(...bySyncfs);
+    }
+    if (byFsync.length > 0) {
+      const files = byFsync.flatMap((folder) => batch.get(folder)!);
+      await fsyncEach(files, false);
+      await fsyncEach(byFsync, true);
+      this.flushed.fsyncs += files.length + byFsync.length;
     }
     this.flushed.folders += folders.length;
     this.flushed.objects += objects;
