@@ -583,6 +583,7 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
       expect(Object.keys(f).sort()).toEqual([
         'awaiting',
         'created',
+        'guarded',
         'health',
         'name',
         'sha256',
@@ -596,6 +597,7 @@ describe('a vault over five folders (survive 2, secret against 2)', () => {
       expect(f.created).toMatch(ISO_UTC);
       expect(HEALTH).toContain(f.health);
       expect(Number.isInteger(f.survives)).toBe(true);
+      expect(f.guarded).toBe(false); // no guard in this vault
     }
     expect(entries.find((f) => f.name === 'big.bin')).toMatchObject({
       size: 50 * 1024 * 1024,
