@@ -40,6 +40,35 @@ const INLINE_SEAL_BYTES = 256 * 1024;
 const MAX_LOG_DEVICES = 1024;
 
 /** The one rule for a file's name (src/shared/file-name.ts), as a usage error. */
+/**
+ * Commits `change`, which is applied to the heads as the locations hold them and may refuse
+ * (throw) when another device changed them since this device planned. A refusal comes
+ * before any head is written, so nothing will name what was stored for the change:
+ * `discard` removes it, and the refusal is thrown on. Any other failure of the commit keeps
+ * what was stored (a head naming it may have reached some locations; garbage collection
+ * takes it if none did).
+ */
+export async function commitOrDiscard(
+  vault: Vault,
+  change: (head: Head) => Head,
+  discard: () => Promise<unknown>,
+): Promise<Head> {
+  let refused = false;
+  try {
+    return await vault.commit((h) => {
+      try {
+        return change(h);
+      } catch (err) {
+        refused = true;
+        throw err;
+      }
+    });
+  } catch (err) {
+    if (refused) await discard();
+    throw err;
+  }
+}
+
 export function checkFileName(name: string): void {
   const problem = fileNameProblem(name);
   if (problem !== null) throw new UsageError(problem);
@@ -133,8 +162,9 @@ export async function putFile(
     });
     // From here a head naming the file may reach some locations even if the commit then
     // fails: its objects must stay (garbage collection takes them if nothing refers to them).
-    try {
-      await vault.commit((h) => {
+    await commitOrDiscard(
+      vault,
+      (h) => {
         // Checked again on the heads as the locations hold them: another device may have
         // stored this name since this device read its head. Taken over silently, that file
         // would be dropped from the list (and tombstoned by the next merge).
@@ -148,12 +178,9 @@ export async function putFile(
           files: [...h.files.filter((f) => f.name !== name), stored.ref],
           tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
         };
-      });
-    } catch (err) {
-      // Refused before any head was written: nothing names what was stored.
-      if (err instanceof ShardvaultError && err.code === 'exists') await stored.discard();
-      throw err;
-    }
+      },
+      () => stored.discard(),
+    );
     if (existing) await removeObjects(vault, existing);
     return stored.entry;
   });

@@ -28,6 +28,7 @@ import { PATHS } from '../format/records';
 import { DurableBatch, withDurableBatch } from '../storage/durable-batch';
 import {
   checkFileName,
+  commitOrDiscard,
   completeAway,
   fetchManifest,
   freshManifestVersion,
@@ -205,8 +206,9 @@ export async function putFolder(
     emit();
     // One head names the whole tree; from here its objects stay (see putFile).
     const names = new Set(stored.map((s) => s.ref.name));
-    try {
-      await vault.commit((h) => {
+    await commitOrDiscard(
+      vault,
+      (h) => {
         const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
         // Without `replace` the folder was free on this device's head; a name in it another
         // device stored since is refused, not tombstoned unseen.
@@ -218,13 +220,9 @@ export async function putFolder(
           files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
           tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
         };
-      });
-    } catch (err) {
-      // Refused before any head was written: nothing names what was stored.
-      if (err instanceof ShardvaultError && err.code === 'exists')
-        await Promise.allSettled(stored.map((s) => s.discard()));
-      throw err;
-    }
+      },
+      () => Promise.allSettled(stored.map((s) => s.discard())),
+    );
     await removeObjectsOf(vault, existing);
     const entries: FileEntry[] = stored.map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
@@ -460,6 +458,11 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     const written: { id: string; version: number }[] = [];
     const next = new Map<string, FileRef>();
     const newNames = new Set(renames.values());
+    /** The new manifests, when nothing will name them (written in part, or the commit refused). */
+    const discardWritten = (): Promise<unknown> =>
+      vault.everywhere(async (l) => {
+        for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));
+      }, reachable);
     // The new manifests are made durable together before the commit (storage/durable-batch.ts).
     const batch = new DurableBatch();
     try {
@@ -487,13 +490,12 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       });
       await batch.flush();
     } catch (err) {
-      await vault.everywhere(async (l) => {
-        for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));
-      }, reachable);
+      await discardWritten();
       throw err;
     }
-    try {
-      await vault.commit((h) => {
+    await commitOrDiscard(
+      vault,
+      (h) => {
         // The plan was made on this device's head; another device may have stored a file under
         // a new name since. Committed anyway, the head would list two files under one name and
         // the next merge would tombstone the older: the file moved here would be lost.
@@ -504,15 +506,9 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
           files: h.files.map((f) => next.get(`${f.id}-${f.version}`) ?? f),
           tombstones: [...h.tombstones, ...[...renames.keys()].map((f) => ({ id: f.id, version: f.version }))],
         };
-      });
-    } catch (err) {
-      // Refused before any head was written: the new manifests name nothing.
-      if (err instanceof ShardvaultError && err.code === 'exists')
-        await vault.everywhere(async (l) => {
-          for (const w of written) await l.node.delete(PATHS.manifest(w.id, w.version));
-        }, reachable);
-      throw err;
-    }
+      },
+      discardWritten,
+    );
     await vault.everywhere(async (l) => {
       for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
     });

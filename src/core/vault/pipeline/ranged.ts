@@ -11,22 +11,22 @@
  * `readShards` (read.ts) reads when a read starts at byte 0. docs/SECURITY.md says so.
  */
 import { TAG_BYTES } from '../../crypto/aead';
-import { CorruptError, ShardvaultError } from '../../errors';
+import { CorruptError } from '../../errors';
 import { SegmentOpener, segmentCount, segmentLength } from '../open-segment';
-import { pieceLength } from './geometry';
-import type { DecodedSegment, ReadEvents, ReadSpec, ShardCopy, ShardProblem } from './read';
+import { fullFrameBytes, pieceLength } from './geometry';
+import {
+  problemKind,
+  type DecodedSegment,
+  type ReadEvents,
+  type ReadSpec,
+  type ShardCopy,
+  type ShardProblem,
+} from './read';
 import { withTimeout } from './shard-stream';
-
-function problemKind(err: unknown): ShardProblem['kind'] {
-  if (err instanceof ShardvaultError && err.code === 'not-found') return 'missing';
-  if (err instanceof ShardvaultError && err.code === 'corrupt') return 'corrupt';
-  return 'offline';
-}
 
 /** Where segment `s`'s frame of shard `index` starts: its header, then every full frame before. */
 export function frameOffset(spec: ReadSpec, index: number, s: number): number {
-  const full = Math.ceil(spec.geometry.segmentSize / spec.geometry.data) + TAG_BYTES;
-  return spec.headers[index]!.length + s * full;
+  return spec.headers[index]!.length + s * fullFrameBytes(spec.geometry);
 }
 
 /**

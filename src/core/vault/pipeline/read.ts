@@ -52,12 +52,12 @@ export interface ReadEvents {
   readonly onRead?: (copy: ShardCopy) => void;
 }
 
-function problemKind(err: unknown): ShardProblem['kind'] {
+/** What a failed read of a copy says of it: missing, corrupt, or (anything else) offline. */
+export function problemKind(err: unknown): ShardProblem['kind'] {
   if (err instanceof ShardvaultError) {
     if (err.code === 'not-found') return 'missing';
     if (err.code === 'corrupt') return 'corrupt';
   }
-  if (err instanceof ShardvaultError && err.code === 'offline') return 'offline';
   return 'offline';
 }
 
