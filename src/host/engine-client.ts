@@ -237,7 +237,9 @@ export function forkEngine(
     pid: child.pid ?? null,
     data,
     post: (message) => {
-      if (child.connected) child.send(message);
+      // A host dying between the check and the write gives EPIPE: to this callback, not as an
+      // uncaught 'error' on the child. Its exit fails the call that waits (as for the pipe).
+      if (child.connected) child.send(message, () => undefined);
     },
     onMessage: (listener) => child.on('message', (m) => listener(m as FromHost)),
     onExit: (listener) => child.once('exit', (code) => listener(code)),
