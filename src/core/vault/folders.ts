@@ -7,7 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { FileEntry } from '../../shared/api';
+import type { FileEntry, FolderReport } from '../../shared/api';
 import {
   fileBaseName,
   fileNameProblem,
@@ -58,6 +58,24 @@ interface TreeFile {
   readonly path: string;
   readonly name: string;
   readonly size: number;
+}
+
+/** A file's bytes for a put; `close` once done with them, read to the end or not. */
+export interface TreeBytes {
+  readonly data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A tree to store in one commit (storeTree): names under its folder, each file's bytes on request. */
+export interface Tree {
+  readonly files: readonly { readonly name: string; readonly size: number; open(): Promise<TreeBytes> }[];
+  /** Markers of folders with nothing stored in them (`NAME/empty/`). */
+  readonly markers: readonly string[];
+  /** What was left out, in words (links, devices, sockets). */
+  readonly skipped: readonly string[];
+  readonly bytes: number;
+  /** Called once every file is stored, before the commit: a failure here stores nothing. */
+  readonly finish?: () => Promise<void>;
 }
 
 export interface TreeScan {
@@ -112,24 +130,13 @@ export async function scanTree(dir: string, prefix: string): Promise<TreeScan> {
   return { files, markers, skipped, bytes };
 }
 
-export interface FolderPut {
-  readonly name: string;
-  readonly files: number;
-  readonly folders: number;
-  readonly bytes: number;
-  readonly skipped: string[];
-  /** The least any stored file survives. */
-  readonly survives: number;
-  readonly awaiting: string[];
-  readonly signIn: string[];
+/** What a folder's put stored, and what it left out (links, devices, sockets), in words. */
+export interface FolderPut extends FolderReport {
+  readonly skipped: readonly string[];
 }
 
 /**
- * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
- * shards and manifest first, a few at a time, made durable together, then one head naming
- * them all. An existing name in the folder (or a file of the folder's own name) is refused
- * without `replace`; with it, the old tree is replaced whole. A failure before the commit deletes what was
- * stored.
+ * Stores the folder `dir` under `name` (default its own name) in one commit (storeTree).
  */
 export async function putFolder(
   vault: Vault,
@@ -140,6 +147,54 @@ export async function putFolder(
   const st = await fs.lstat(root).catch(() => null);
   if (!st?.isDirectory()) throw new UsageError(`${dir} is not a readable folder`);
   const prefix = folderPrefix(opts.name ?? nodePath.basename(root));
+  return storeTree(
+    vault,
+    prefix,
+    async () => {
+      const scan = await scanTree(root, prefix);
+      return {
+        ...scan,
+        files: scan.files.map((f) => ({ name: f.name, size: f.size, open: () => openTreeFile(f.path) })),
+      };
+    },
+    opts,
+  );
+}
+
+/**
+ * A file of a tree on this machine, opened for a put: not through a link, and not a FIFO
+ * swapped in since the scan (O_NONBLOCK: its open does not wait for a writer; then it is
+ * refused as not a file).
+ */
+export async function openTreeFile(path: string): Promise<TreeBytes> {
+  const handle = await fs.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new UsageError(`${path} is no longer a regular file`);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    data: handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }),
+    close: () => handle.close().catch(() => undefined),
+  };
+}
+
+/**
+ * Stores a tree under the folder `prefix` (`NAME/`) in one commit: every file's shards and
+ * manifest first, a few at a time, made durable together, then one head naming them all.
+ * `tree` lists the files (names under `prefix`, checked by its maker) and opens each in turn
+ * (put DIR: from disk; the web UI's folder upload: cut from one stream, tree-upload.ts). An
+ * existing name in the folder (or a file of the folder's own name) is refused without
+ * `replace`; with it, the old tree is replaced whole. A failure before the commit deletes
+ * what was stored.
+ */
+export async function storeTree(
+  vault: Vault,
+  prefix: string,
+  treeOf: () => Promise<Tree>,
+  opts: PutOptions = {},
+): Promise<FolderPut> {
   const problem = folderNameProblem(prefix);
   if (problem !== null) throw new UsageError(problem);
   const bare = prefix.slice(0, -1);
@@ -149,7 +204,7 @@ export async function putFolder(
     const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
-    const tree = await scanTree(root, prefix);
+    const tree = await treeOf();
     for (const s of tree.skipped) vault.options.onWarning?.(`skipped ${s}`);
     const plan = await planPut(vault, opts);
     const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
@@ -165,13 +220,10 @@ export async function putFolder(
     const stored: StoredFile[] = [];
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
-        // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
-        // does not wait for a writer; then it is refused as not a file).
-        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        const bytes = await f.open();
         let last = 0;
         try {
-          if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
-          const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
+          const s = await storeFile(vault, plan, bytes.data, f.name, {
             used,
             expectedSize: f.size,
             onProgress: (done) => {
@@ -182,7 +234,7 @@ export async function putFolder(
           });
           stored.push(s);
         } finally {
-          await handle.close().catch(() => undefined);
+          await bytes.close();
         }
         progress.files++;
         emit();
@@ -198,6 +250,7 @@ export async function putFolder(
     const batch = new DurableBatch();
     try {
       await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await tree.finish?.();
       await batch.flush();
     } catch (err) {
       await Promise.allSettled(stored.map((s) => s.discard()));
