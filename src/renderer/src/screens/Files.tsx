@@ -1,5 +1,5 @@
 import { type DragEvent, type ReactNode, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
+import type { FileEntry, FolderReport, Health, PlacementReport, StatusReport } from '../../../shared/api';
 import { type Client, type NamedFile, type Transfer } from '../bridge/client';
 import {
   fileBaseName,
@@ -157,6 +157,23 @@ function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boole
   return { text, warn: waiting.length > 0 };
 }
 
+function folderNotice(f: FolderReport): { text: string; warn: boolean } {
+  const what = [
+    plural(f.files, 'file'),
+    ...(f.folders > 0 ? [plural(f.folders, 'empty folder')] : []),
+    formatBytes(f.bytes),
+  ];
+  const text = [
+    `Stored ${f.name}/ (${what.join(', ')}) in one commit.`,
+    ...(f.awaiting.length > 0
+      ? [
+          `Its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once ${f.signIn.length > 0 ? `you sign in to ${f.signIn.join(', ')} here` : 'back'}.`,
+        ]
+      : []),
+  ].join(' ');
+  return { text, warn: f.awaiting.length > 0 };
+}
+
 export function Files({
   client,
   status,
@@ -255,15 +272,51 @@ export function Files({
       ),
     );
   };
-  // A folder picked or dropped: its files under their paths, in the folder shown.
+  // Folders picked or dropped, in the folder shown: each in one commit (files dropped beside
+  // them are stored one by one). A guarded file is stored on its own (a folder's put does not
+  // guard: `put DIR` refuses --guarded), so with Guarded on each file is its own store.
   const addTree = async (list: readonly NamedFile[]): Promise<void> => {
     if (list.length === 0) return;
-    await store(() =>
-      client.addNamedFiles(
-        list.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
-        options,
-      ),
-    );
+    if (options.guarded) {
+      await store(() =>
+        client.addNamedFiles(
+          list.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
+          options,
+        ),
+      );
+      return;
+    }
+    const loose = list.filter((f) => !f.name.includes(FOLDER_SEPARATOR));
+    const trees = new Map<string, NamedFile[]>();
+    for (const f of list) {
+      const cut = f.name.indexOf(FOLDER_SEPARATOR);
+      if (cut < 0) continue;
+      const top = f.name.slice(0, cut);
+      trees.set(top, [...(trees.get(top) ?? []), { file: f.file, name: f.name.slice(cut + 1) }]);
+    }
+    setError(null);
+    setNotice(null);
+    const stored: FolderReport[] = [];
+    try {
+      for (const [top, files] of trees) {
+        const report = await client.addFolder(`${folder}${top}`, files, options);
+        if (report) stored.push(report);
+      }
+      const single =
+        loose.length > 0
+          ? await client.addNamedFiles(
+              loose.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
+              options,
+            )
+          : [];
+      const notices = [...stored.map(folderNotice), ...(single.length > 0 ? [storedNotice(single)] : [])];
+      if (notices.length > 0)
+        setNotice({ text: notices.map((n) => n.text).join(' '), warn: notices.some((n) => n.warn) });
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      onChanged();
+    }
   };
   // The desktop app picks files in its own open dialog: main stores only what the user picked
   // there or dropped on the window. The web UI uploads what its file input picked.
@@ -614,8 +667,9 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
       detail =
         t.approvals !== null
           ? `waiting for guardian approvals: ${t.approvals.done} of ${t.approvals.needed}`
-          : t.total > 0
+          : t.total > 0 || t.files !== null
             ? [
+                ...(t.files === null ? [] : [`${t.files.done} of ${plural(t.files.total, 'file')}`]),
                 `${formatBytes(t.done)} of ${formatBytes(t.total)}`,
                 ...(t.speed === null ? [] : [formatSpeed(t.speed)]),
                 left === null ? 'estimating time left' : `${formatDuration(left)} left`,
@@ -623,15 +677,20 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
             : 'working…';
       break;
     case 'finishing':
-      detail = 'sealing shards and committing on every location…';
+      detail =
+        t.files === null
+          ? 'sealing shards and committing on every location…'
+          : `${plural(t.files.total, 'file')} stored · committing on every location…`;
       break;
     case 'done':
-      detail = `done · ${formatBytes(size)}`;
+      detail = `done · ${t.files === null ? '' : `${plural(t.files.total, 'file')}, `}${formatBytes(size)}`;
       break;
     case 'failed':
       detail =
         t.code === 'exists'
-          ? `not stored: a file named ${t.name} is in the vault already`
+          ? t.files === null
+            ? `not stored: a file named ${t.name} is in the vault already`
+            : `not stored: ${t.name} is in the vault already (Replace stores this folder in its place)`
           : t.code === 'approval'
             ? `not opened, ${APPROVAL_REFUSED}: ${t.error ?? ''}`
             : `failed: ${t.error ?? 'unknown error'}`;
