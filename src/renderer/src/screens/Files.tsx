@@ -219,6 +219,7 @@ export function Files({
     if (q !== '') {
       return {
         folders: [],
+        sizes: new Map<string, FolderSize>(),
         files: sortFiles(
           list.filter((f) => f.name.toLowerCase().includes(q)),
           sort,
@@ -230,8 +231,34 @@ export function Files({
       folder,
     );
     const here = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.path));
+    // Each folder shown: its bytes, files and newest file, in one pass over the vault's names.
+    const sizes = new Map<string, FolderSize>();
+    for (const f of files ?? []) {
+      if (!f.name.startsWith(folder)) continue;
+      const cut = f.name.indexOf(FOLDER_SEPARATOR, folder.length);
+      if (cut < 0) continue;
+      const path = f.name.slice(0, cut + 1);
+      const size = sizes.get(path) ?? { bytes: 0, files: 0, newest: '' };
+      sizes.set(path, {
+        bytes: size.bytes + f.size,
+        files: size.files + (isFolderMarker(f.name) ? 0 : 1),
+        newest: f.created > size.newest ? f.created : size.newest,
+      });
+    }
+    const empty: FolderSize = { bytes: 0, files: 0, newest: '' };
     return {
-      folders: entries.filter((e) => e.kind === 'folder'),
+      sizes,
+      // Folders first, in the order chosen too: by their bytes, or their newest file.
+      folders: entries
+        .filter((e) => e.kind === 'folder')
+        .sort((a, b) => {
+          const x = sizes.get(a.path) ?? empty;
+          const y = sizes.get(b.path) ?? empty;
+          const byName = a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+          if (sort === 'size') return y.bytes - x.bytes || byName;
+          if (sort === 'added') return (x.newest < y.newest ? 1 : x.newest > y.newest ? -1 : 0) || byName;
+          return byName;
+        }),
       files: sortFiles(
         list.filter((f) => here.has(f.name)),
         sort,
@@ -512,16 +539,9 @@ export function Files({
                     {f.name}/
                   </button>
                 </th>
-                <td className="num muted">
-                  {formatBytes((files ?? []).filter((x) => isInFolder(x.name, f.path)).reduce((n, x) => n + x.size, 0))}
-                </td>
+                <td className="num muted">{formatBytes(view.sizes.get(f.path)?.bytes ?? 0)}</td>
                 <td />
-                <td className="muted small">
-                  {plural(
-                    (files ?? []).filter((x) => isInFolder(x.name, f.path) && !isFolderMarker(x.name)).length,
-                    'file',
-                  )}
-                </td>
+                <td className="muted small">{plural(view.sizes.get(f.path)?.files ?? 0, 'file')}</td>
                 <td className="row-actions">
                   <button type="button" className="small" onClick={() => setMoving(f.path)}>
                     Rename/Move
@@ -833,6 +853,13 @@ function Placement({
 }
 
 type SortKey = 'name' | 'size' | 'added';
+
+/** A folder's row: what is in it, at any depth. */
+interface FolderSize {
+  readonly bytes: number;
+  readonly files: number;
+  readonly newest: string;
+}
 
 function sortFiles(list: readonly FileEntry[], key: SortKey): FileEntry[] {
   const byName = (a: FileEntry, b: FileEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
