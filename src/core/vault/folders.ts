@@ -211,14 +211,15 @@ export async function storeTree(
     const plan = await planPut(vault, opts);
     const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
     const progress = { files: 0, bytes: 0 };
-    const emit = (): void =>
+    const emit = everyTick((): void =>
       vault.emitProgress({
         op: 'put',
         name: bare,
         done: progress.bytes,
         total: total.bytes,
         files: { done: progress.files, total: total.files },
-      });
+      }),
+    );
     const stored: StoredFile[] = [];
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
@@ -258,7 +259,7 @@ export async function storeTree(
       await Promise.allSettled(stored.map((s) => s.discard()));
       throw err;
     }
-    emit();
+    emit(true);
     // One head names the whole tree; from here its objects stay (see putFile).
     const names = new Set(stored.map((s) => s.ref.name));
     await commitOrDiscard(
@@ -292,6 +293,21 @@ export async function storeTree(
       signIn: [...new Set(entries.flatMap((e) => e.signIn))],
     };
   });
+}
+
+/** A tree's progress is told at most this often (10,000 files would be 20,000 events, each
+ * crossing the engine host, the web bridge and a render of the page), and once at the end. */
+const PROGRESS_EVERY_MS = 100;
+
+/** `tell`, at most every PROGRESS_EVERY_MS unless `now`. */
+function everyTick(tell: () => void): (now?: boolean) => void {
+  let last = -Infinity;
+  return (now = false) => {
+    const t = performance.now();
+    if (!now && t - last < PROGRESS_EVERY_MS) return;
+    last = t;
+    tell();
+  };
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
@@ -397,8 +413,9 @@ export async function getFolder(
     const total = files.reduce((n, f) => n + f.size, 0);
     let bytes = 0;
     let done = planned.filter((p) => p.folder).length;
-    const emit = (): void =>
-      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } });
+    const emit = everyTick((): void =>
+      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } }),
+    );
     const problems: ShardProblem[] = [];
     // A few files at a time (their reads wait on the locations, not on this thread), each
     // renamed into place unsynced; one flush makes them all durable at the end.
@@ -432,7 +449,7 @@ export async function getFolder(
       });
     await runLimited(jobs, GET_PARALLEL);
     await batch.flush();
-    emit();
+    emit(true);
     return { output: top, files: files.length, problems };
   });
 }
