@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderEntries, folderPrefix, stepsBelow, fileNameProblem } from '../src/shared/file-name';
+import type { ProgressEvent } from '../src/shared/api';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile } from '../src/core/vault/files';
 import { getFolder, moveName, putFolder, removeFolder, storeTree, type Tree } from '../src/core/vault/folders';
@@ -24,6 +25,7 @@ let profile: string;
 let a: string;
 let b: string;
 const warnings: string[] = [];
+const progress: ProgressEvent[] = [];
 
 /** Every object under a location folder, path -> bytes' SHA-256. */
 async function objects(dir: string): Promise<Map<string, string>> {
@@ -86,6 +88,7 @@ beforeAll(async () => {
     kdf: INSECURE_TEST_KDF,
     segmentSize: 4096,
     onWarning: (m) => warnings.push(m),
+    onProgress: (e) => progress.push(e),
   }));
 }, 60_000);
 
@@ -126,8 +129,20 @@ describe('a folder in the vault', () => {
     source = nodePath.join(await root.dir('src'), 'project');
     await makeTree(source);
     const before = vault.head().counter;
+    const started = performance.now();
     const put = await putFolder(vault, source);
+    const took = performance.now() - started;
     expect(vault.head().counter).toBe(before + 1);
+    // Progress over the whole tree, told at most every 100 ms, and once at the end with all of it.
+    const told = progress.filter((e) => e.op === 'put' && e.name === 'project');
+    expect(told.length).toBeLessThanOrEqual(Math.floor(took / 100) + 2);
+    expect(told.at(-1)).toEqual({
+      op: 'put',
+      name: 'project',
+      done: 80_004,
+      total: 80_004,
+      files: { done: 6, total: 6 },
+    });
     expect(put).toMatchObject({ name: 'project', files: 4, folders: 2, bytes: 80_004 });
     expect(put.skipped).toHaveLength(2);
     expect(warnings.filter((w) => /skipped .*link/.test(w))).toHaveLength(2);
