@@ -9,7 +9,7 @@
 import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { IField } from '@noble/curves/abstract/modular.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CorruptError } from '../errors';
 import { abytes, concat, u32be, utf8 } from '../crypto/bytes';
 
@@ -119,12 +119,28 @@ export function randomScalar(): Scalar {
   }
 }
 
+/** SHA-512 (node:crypto: native, where noble's is JavaScript a fresh process runs cold). */
+export function sha512(...parts: readonly Uint8Array[]): Uint8Array {
+  const h = createHash('sha512');
+  for (const part of parts) h.update(part);
+  return new Uint8Array(h.digest());
+}
+
 /**
- * HashToScalar of RFC 9497 section 4.1 for ristretto255-SHA512: expand_message_xmd (RFC 9380)
- * with SHA-512 to 64 bytes, read little-endian, reduced mod L.
+ * HashToScalar of RFC 9497 section 4.1 for ristretto255-SHA512: expand_message_xmd (RFC 9380
+ * section 5.3.1) with SHA-512 to 64 bytes, read little-endian, reduced mod L. For 64 bytes
+ * from a 64-byte hash, ell = 1: b_0 = H(Z_pad ‖ msg ‖ I2OSP(64, 2) ‖ 0x00 ‖ DST'),
+ * uniform = b_1 = H(b_0 ‖ 0x01 ‖ DST'), DST' = DST ‖ I2OSP(len(DST), 1). The known-answer
+ * tests pin it (RFC 9497's proofs byte for byte) and cross it with noble's.
  */
 export function hashToScalar(message: Uint8Array, dst: Uint8Array): Scalar {
-  return ristretto255_hasher.hashToScalar(message, { DST: dst });
+  abytes(message, 'message');
+  abytes(dst, 'dst');
+  if (dst.length > 255) throw new RangeError('dst: at most 255 bytes (RFC 9380 section 5.3.3 is not needed here)');
+  const dstPrime = concat(dst, Uint8Array.of(dst.length));
+  const b0 = sha512(new Uint8Array(128), message, Uint8Array.of(0, 64, 0), dstPrime);
+  const uniform = sha512(b0, Uint8Array.of(1), dstPrime);
+  return BigInt(`0x${Buffer.from(uniform.reverse()).toString('hex')}`) % ORDER;
 }
 
 /** RFC 9496 section 4.3.4: the element derived from 64 uniform bytes (used by the KATs). */
