@@ -139,6 +139,17 @@ describe('ristretto255 (RFC 9496 appendix A)', () => {
     expect(() => sumOfProducts([BASE], [])).toThrow(RangeError);
   });
 
+  it("remembers a point's encoding without letting a caller's wipe reach it", () => {
+    const P = decodePoint(hex(MULTIPLES[5]!), 'P');
+    expect(toHex(encodePoint(P))).toBe(MULTIPLES[5]);
+    encodePoint(P).fill(0);
+    expect(toHex(encodePoint(P))).toBe(MULTIPLES[5]);
+    const Q = mulBase(randomScalar());
+    const q = encodePoint(Q);
+    q.fill(0);
+    expect(encodePoint(Q)).toEqual(Q.toBytes());
+  });
+
   it('refuses a non-canonical scalar', () => {
     // L itself, little-endian.
     const L = hex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');

@@ -71,8 +71,22 @@ export function sumOfProducts(points: readonly Point[], scalars: readonly Scalar
   );
 }
 
+/**
+ * The encoding of each point this process decoded or encoded (points are immutable). Decoding
+ * is strict, so a decoded point's encoding is the bytes it came from; a proof check hashes
+ * its inputs' encodings again and needs no inverse square root for them (each costs about
+ * as much as a quarter of a scalar multiplication).
+ */
+const encodings = new WeakMap<Point, Uint8Array>();
+
+/** enc(point), 32 bytes: the caller's own copy (it may wipe it). */
 export function encodePoint(point: Point): Uint8Array {
-  return point.toBytes();
+  let bytes = encodings.get(point);
+  if (bytes === undefined) {
+    bytes = point.toBytes();
+    encodings.set(point, bytes);
+  }
+  return bytes.slice();
 }
 
 /**
@@ -90,6 +104,7 @@ export function decodePoint(bytes: unknown, what: string, allowIdentity = false)
     throw new CorruptError(`${what} is not a valid ristretto255 encoding`);
   }
   if (!allowIdentity && point.is0()) throw new CorruptError(`${what} is the identity element`);
+  encodings.set(point, bytes.slice());
   return point;
 }
 
