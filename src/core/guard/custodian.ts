@@ -86,8 +86,8 @@ import {
 /**
  * Where a custodian keeps its state. Names are short lowercase words and hex ([a-z0-9-],
  * at most 80 characters). `write` replaces the bytes under a name atomically (all or nothing)
- * and durably before it resolves; `read` returns undefined for a name never written. The
- * custodian never deletes: retiring a share overwrites it.
+ * and durably before it resolves, and may run for two names at once; `read` returns undefined
+ * for a name never written. The custodian never deletes: retiring a share overwrites it.
  */
 export interface GuardStore {
   read(name: string): Promise<Uint8Array | undefined>;
