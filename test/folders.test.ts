@@ -11,6 +11,7 @@ import { folderEntries, folderPrefix, stepsBelow, fileNameProblem } from '../src
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile } from '../src/core/vault/files';
 import { getFolder, moveName, putFolder, removeFolder } from '../src/core/vault/folders';
+import { userFiles } from '../src/core/vault/packs';
 import { Vault } from '../src/core/vault/vault';
 import { TempRoot } from './helpers/cli';
 import { startSshd, type SshdServer } from './servers/sshd';
@@ -131,9 +132,8 @@ describe('a folder in the vault', () => {
     expect(put.skipped).toHaveLength(2);
     expect(warnings.filter((w) => /skipped .*link/.test(w))).toHaveLength(2);
     expect(
-      vault
-        .head()
-        .files.map((f) => f.name)
+      userFiles(vault.head())
+        .map((f) => f.name)
         .sort(),
     ).toEqual([
       'project/docs/a.txt',

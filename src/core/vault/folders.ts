@@ -42,6 +42,7 @@ import {
   type StoredFile,
 } from './files';
 import type { ShardProblem } from './pipeline/read';
+import { collectingPacks, isPack, PACK_FILE_MAX, PackReader, PackWriter, userFiles } from './packs';
 import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */
@@ -49,7 +50,7 @@ const PUT_PARALLEL = 16;
 
 /** The names the head holds in the folder with that prefix (its marker included). */
 export function filesIn(head: Head, prefix: string): FileRef[] {
-  return head.files.filter((f) => isInFolder(f.name, prefix));
+  return userFiles(head).filter((f) => isInFolder(f.name, prefix));
 }
 
 // ------------------------------------------------------------------ put DIR
@@ -146,7 +147,7 @@ export async function putFolder(
   await vault.finishKeyShareChange();
   return vault.audited('put', prefix, async (used) => {
     const head = vault.head();
-    const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
+    const existing = userFiles(head).filter((f) => isInFolder(f.name, prefix) || f.name === bare);
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
     const tree = await scanTree(root, prefix);
@@ -163,6 +164,9 @@ export async function putFolder(
         files: { done: progress.files, total: total.files },
       });
     const stored: StoredFile[] = [];
+    // Small files go into packs (packs.ts): one set of shards and one manifest per few MiB
+    // instead of per file. A guarded put packs nothing: a guarded file has a key of its own.
+    const packs = opts.guarded ? null : new PackWriter(vault, plan, used);
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
         // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
@@ -171,16 +175,28 @@ export async function putFolder(
         let last = 0;
         try {
           if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
-          const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
-            used,
-            expectedSize: f.size,
-            onProgress: (done) => {
-              progress.bytes += done - last;
-              last = done;
-              emit();
-            },
-          });
-          stored.push(s);
+          const small = packs && f.size <= PACK_FILE_MAX ? await readSmall(handle) : null;
+          if (packs && small) {
+            await packs.add(f.name, small, new Date().toISOString());
+            progress.bytes += small.length;
+          } else {
+            const s = await storeFile(
+              vault,
+              plan,
+              handle.createReadStream({ highWaterMark: 1 << 20, start: 0 }),
+              f.name,
+              {
+                used,
+                expectedSize: f.size,
+                onProgress: (done) => {
+                  progress.bytes += done - last;
+                  last = done;
+                  emit();
+                },
+              },
+            );
+            stored.push(s);
+          }
         } finally {
           await handle.close().catch(() => undefined);
         }
@@ -188,43 +204,47 @@ export async function putFolder(
         emit();
       }),
       ...tree.markers.map((m) => async () => {
-        stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
+        if (packs) await packs.add(m, new Uint8Array(0), new Date().toISOString());
+        else stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
         progress.files++;
         emit();
       }),
     ];
+    const discardAll = (): Promise<unknown> =>
+      Promise.allSettled([...stored, ...(packs?.stored() ?? [])].map((s) => s.discard()));
     // Every object of the tree is written without its own fsyncs and made durable in one
     // flush before the commit names it (storage/durable-batch.ts).
     const batch = new DurableBatch();
     try {
-      await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await withDurableBatch(batch, async () => {
+        await runLimited(jobs, PUT_PARALLEL);
+        await packs?.finish();
+      });
       await batch.flush();
     } catch (err) {
-      await Promise.allSettled(stored.map((s) => s.discard()));
+      await discardAll();
       throw err;
     }
     emit();
+    const refs = [...stored.map((s) => s.ref), ...(packs?.refs() ?? [])];
     // One head names the whole tree; from here its objects stay (see putFile).
-    const names = new Set(stored.map((s) => s.ref.name));
-    await commitOrDiscard(
-      vault,
-      (h) => {
-        const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
-        // Without `replace` the folder was free on this device's head; a name in it another
-        // device stored since is refused, not tombstoned unseen.
-        if (gone.length > 0 && !opts.replace)
-          throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
-        const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
-        return {
-          ...h,
-          files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
-          tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
-        };
-      },
-      () => Promise.allSettled(stored.map((s) => s.discard())),
-    );
-    await removeObjectsOf(vault, existing);
-    const entries: FileEntry[] = stored.map((s) => s.entry);
+    const names = new Set(refs.filter((r) => !isPack(r)).map((r) => r.name));
+    const commit = collectingPacks((h) => {
+      const gone = userFiles(h).filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
+      // Without `replace` the folder was free on this device's head; a name in it another
+      // device stored since is refused, not tombstoned unseen.
+      if (gone.length > 0 && !opts.replace)
+        throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
+      const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+      return {
+        ...h,
+        files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...refs],
+        tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
+      };
+    });
+    await commitOrDiscard(vault, commit.change, discardAll);
+    await removeObjectsOf(vault, [...existing, ...commit.dropped()]);
+    const entries: FileEntry[] = [...stored, ...(packs?.stored() ?? [])].map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
     return {
       name: bare,
@@ -237,6 +257,22 @@ export async function putFolder(
       signIn: [...new Set(entries.flatMap((e) => e.signIn))],
     };
   });
+}
+
+/**
+ * A small file's bytes (at most PACK_FILE_MAX), or null when it holds more than that now
+ * (grown since the scan: it is then stored on its own). Reads from byte 0.
+ */
+async function readSmall(handle: fs.FileHandle): Promise<Uint8Array | null> {
+  const buffer = new Uint8Array(PACK_FILE_MAX + 1);
+  let at = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, at, buffer.length - at, at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+    if (at > PACK_FILE_MAX) return null;
+  }
+  return buffer.slice(0, at);
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
@@ -307,6 +343,10 @@ export async function getFolder(
         throw new CorruptError(`the vault names a file ${JSON.stringify(f.name)} that can't be written out safely`);
       return { file: f, steps, folder: isFolderMarker(f.name) };
     });
+    // Packed files pack by pack, so that each pack is read once (packs.ts PackReader).
+    const packOrder = (p: { file: FileRef }): string => p.file.pack?.id ?? '';
+    planned.sort((a, b) => (packOrder(a) < packOrder(b) ? -1 : packOrder(a) > packOrder(b) ? 1 : 0));
+    const packs = new PackReader(vault, used);
     // A name can't be both a file and a folder on disk.
     const dirs = new Set<string>();
     for (const p of planned) {
@@ -341,16 +381,24 @@ export async function getFolder(
         if (st?.isDirectory()) throw new ShardvaultError('exists', `${out} is a folder`);
         const before = bytes;
         problems.push(
-          ...(await readFileTo(vault, p.file, out, used, (d) => {
-            bytes = before + d;
-            vault.emitProgress({
-              op: 'get',
-              name: prefix,
-              done: bytes,
-              total,
-              files: { done, total: files.length },
-            });
-          })),
+          ...(await readFileTo(
+            vault,
+            p.file,
+            out,
+            used,
+            (d) => {
+              bytes = before + d;
+              vault.emitProgress({
+                op: 'get',
+                name: prefix,
+                done: bytes,
+                total,
+                files: { done, total: files.length },
+              });
+            },
+            {},
+            packs,
+          )),
         );
         bytes = before + p.file.size;
       }
@@ -374,12 +422,13 @@ export async function removeFolder(vault: Vault, name: string): Promise<{ remove
     warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
     const gone = new Set(files.map((f) => `${f.id}-${f.version}`));
-    await vault.commit((h) => ({
+    const commit = collectingPacks((h) => ({
       ...h,
       files: h.files.filter((f) => !gone.has(`${f.id}-${f.version}`)),
       tombstones: [...h.tombstones, ...files.map((f) => ({ id: f.id, version: f.version }))],
     }));
-    await removeObjectsOf(vault, files);
+    await vault.commit(commit.change);
+    await removeObjectsOf(vault, [...files, ...commit.dropped()]);
     return { removed: files.length };
   });
 }
@@ -401,12 +450,13 @@ export function planMove(
   from: string,
   to: string,
 ): { renames: Map<FileRef, string>; from: string; to: string } {
-  const names = new Set(head.files.map((f) => f.name));
+  const listed = userFiles(head);
+  const names = new Set(listed.map((f) => f.name));
   const isFolder = (n: string): boolean => {
     const p = folderPrefix(n);
-    return p !== '' && head.files.some((f) => isInFolder(f.name, p));
+    return p !== '' && listed.some((f) => isInFolder(f.name, p));
   };
-  const file = !from.endsWith(FOLDER_SEPARATOR) ? head.files.find((f) => f.name === from) : undefined;
+  const file = !from.endsWith(FOLDER_SEPARATOR) ? listed.find((f) => f.name === from) : undefined;
   const renames = new Map<FileRef, string>();
   let src: string;
   let dst: string;
@@ -468,10 +518,16 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     try {
       await withDurableBatch(batch, async () => {
         for (const [file, name] of renames) {
-          const m = await fetchManifest(vault, file);
           // A version no other attempt used (freshManifestVersion): two devices moving one file
           // at once, or a move cut short and run again, never write one manifest name twice.
           const version = freshManifestVersion(file.version);
+          if (file.pack) {
+            // A packed file has no manifest: its new name and version are in the head alone,
+            // over the same extent (no byte is read or written).
+            next.set(`${file.id}-${file.version}`, { ...file, name, version });
+            continue;
+          }
+          const m = await fetchManifest(vault, file);
           const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
           written.push({ id: file.id, version });
           const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
@@ -510,7 +566,7 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       discardWritten,
     );
     await vault.everywhere(async (l) => {
-      for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
+      for (const f of renames.keys()) if (!f.pack) await l.node.delete(PATHS.manifest(f.id, f.version));
     });
     return { from: src, to: dst, files: renames.size };
   });
