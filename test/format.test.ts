@@ -232,6 +232,12 @@ describe('golden vault v5 (head version 5: the small files of a put DIR packed)'
           .sort(),
       ).toEqual(['tree/a.txt', 'tree/none/', 'tree/sub/b.bin']);
       expect((await listFiles(vault)).map((f) => f.name).sort()).toEqual(Object.keys(golden5.files).sort());
+      // `pack` is a version 5 field: the same body under a version 4 header is refused, and a
+      // malformed extent is refused in version 5.
+      const key = vault.requireKeys().head;
+      expect(() => decodeHead(resealAs(4, head, key), key, head.vaultId)).toThrow(/\.pack is not a known field/);
+      const bad = { ...head, files: head.files.map((f) => (f.pack ? { ...f, pack: { ...f.pack, offset: -1 } } : f)) };
+      expect(() => decodeHead(encodeHead(bad, key), key, head.vaultId)).toThrow(/pack\.offset/);
       for (const [name, want] of Object.entries(golden5.files)) {
         if (name.endsWith('/')) continue;
         const out = path.join(work, `g5-out-${name.replace(/\//g, '_')}`);
