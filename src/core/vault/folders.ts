@@ -175,7 +175,7 @@ export async function putFolder(
         let last = 0;
         try {
           if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
-          const small = packs && f.size <= PACK_FILE_MAX ? await readSmall(handle) : null;
+          const small = packs && f.size <= PACK_FILE_MAX ? await readSmall(handle, f.size) : null;
           if (packs && small) {
             await packs.add(f.name, small, new Date().toISOString());
             progress.bytes += small.length;
@@ -261,18 +261,24 @@ export async function putFolder(
 
 /**
  * A small file's bytes (at most PACK_FILE_MAX), or null when it holds more than that now
- * (grown since the scan: it is then stored on its own). Reads from byte 0.
+ * (grown since the scan: it is then stored on its own). Reads from byte 0 into a buffer of
+ * the size the scan saw and one byte more; a read that comes back short is the end.
  */
-async function readSmall(handle: fs.FileHandle): Promise<Uint8Array | null> {
-  const buffer = new Uint8Array(PACK_FILE_MAX + 1);
+async function readSmall(handle: fs.FileHandle, size: number): Promise<Uint8Array | null> {
+  let buffer = new Uint8Array(Math.min(size, PACK_FILE_MAX) + 1);
   let at = 0;
   for (;;) {
-    const { bytesRead } = await handle.read(buffer, at, buffer.length - at, at);
-    if (bytesRead === 0) break;
+    const asked = buffer.length - at;
+    const { bytesRead } = await handle.read(buffer, at, asked, at);
     at += bytesRead;
+    if (bytesRead < asked) break;
     if (at > PACK_FILE_MAX) return null;
+    // Grown since the scan: read on, up to one byte past what may be packed.
+    const grown = new Uint8Array(PACK_FILE_MAX + 1);
+    grown.set(buffer);
+    buffer = grown;
   }
-  return buffer.slice(0, at);
+  return buffer.subarray(0, at);
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
