@@ -15,6 +15,8 @@ import { getFolder, moveName, putFolder, removeFolder } from '../src/core/vault/
 import { mergeHeads } from '../src/core/vault/merge';
 import { isPack, isPacked, PACK_FILE_MAX, storedFiles } from '../src/core/vault/packs';
 import { repair } from '../src/core/vault/repair';
+import { rotateVaultKey, removeLocation } from '../src/core/vault/location-ops';
+import { runRecode, setPolicy } from '../src/core/vault/policy-change';
 import { Vault } from '../src/core/vault/vault';
 import { TempRoot } from './helpers/cli';
 
@@ -221,4 +223,54 @@ describe('packs in the head merge', () => {
     expect(merged.files.map((f) => f.id).sort()).toEqual(['a1', 'b1', 'pa', 'pb']);
     expect(merged.files.find((f) => f.id === 'a1')?.pack).toEqual({ id: 'pa', offset: 0 });
   });
+});
+
+describe('packs through re-coding, key rotation and a location’s removal', () => {
+  it('every packed file reads byte for byte after each, the pack handled as a file', async () => {
+    const where = await root.locations('four', 5);
+    const { vault: v } = await Vault.create(await root.dir('profile-four'), {
+      locations: where.map((l, i) => `${l}#m${i}`),
+      policy: { data: 2, total: 3, threshold: 2, replicas: 1 },
+      passphrase: PASS,
+      kdf: INSECURE_TEST_KDF,
+      segmentSize: 4096,
+    });
+    try {
+      const dir = nodePath.join(await root.dir('src-four'), 'few');
+      const want = new Map<string, Buffer>();
+      await fs.mkdir(dir);
+      for (let i = 0; i < 12; i++) {
+        const bytes = Buffer.alloc(700 * i + 1, i);
+        await fs.writeFile(nodePath.join(dir, `g${i}`), bytes);
+        want.set(`few/g${i}`, bytes);
+      }
+      await putFolder(v, dir);
+      const readAll = async (step: string): Promise<void> => {
+        for (const [name, bytes] of want) {
+          const out = nodePath.join(root.path, `four-${step}-${name.replace('/', '_')}`);
+          await getFile(v, name, out);
+          expect(sha(await fs.readFile(out)), `${name} after ${step}`).toBe(sha(bytes));
+        }
+      };
+      const packVersion = (): number => v.head().files.find(isPack)!.version;
+      const v0 = packVersion();
+      await setPolicy(v, { ...v.policy, data: 1 });
+      await runRecode(v);
+      expect((await fetchManifest(v, v.head().files.find(isPack)!)).data).toBe(1);
+      expect(packVersion()).not.toBe(v0);
+      await readAll('re-coding');
+      const v1 = packVersion();
+      await rotateVaultKey(v);
+      expect(packVersion()).toBe(v1 + 1);
+      await readAll('rotation');
+      const gone = v.locations.find((l) => l.name === 'm4')!.id;
+      await removeLocation(v, 'm4', { untrusted: false });
+      const after = await fetchManifest(v, v.head().files.find(isPack)!);
+      expect(after.shards.flatMap((s) => s.locations)).not.toContain(gone);
+      await readAll('removal');
+      expect((await verify(v, true)).problems).toEqual([]);
+    } finally {
+      await v.close();
+    }
+  }, 60_000);
 });
