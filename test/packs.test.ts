@@ -15,6 +15,7 @@ import { getFolder, moveName, putFolder, removeFolder } from '../src/core/vault/
 import { mergeHeads } from '../src/core/vault/merge';
 import { isPack, isPacked, PACK_FILE_MAX, storedFiles } from '../src/core/vault/packs';
 import { repair } from '../src/core/vault/repair';
+import { drill } from '../src/core/vault/drill';
 import { rotateVaultKey, removeLocation } from '../src/core/vault/location-ops';
 import { runRecode, setPolicy } from '../src/core/vault/policy-change';
 import { Vault } from '../src/core/vault/vault';
@@ -269,6 +270,14 @@ describe('packs through re-coding, key rotation and a location’s removal', () 
       expect(after.shards.flatMap((s) => s.locations)).not.toContain(gone);
       await readAll('removal');
       expect((await verify(v, true)).problems).toEqual([]);
+      // The drill: losing one location, every packed file is listed by name (its pack's fate),
+      // and a fresh open reads packed files back.
+      const report = await drill(v, ['m0'], { passphrase: PASS, tempRoot: root.path });
+      expect(report.files.map((f) => f.name).sort()).toEqual([...want.keys()].sort());
+      expect(report.lostFiles).toEqual([]);
+      expect(report.open).toMatchObject({ opened: true, problems: [] });
+      expect(report.open!.read).toBe(report.open!.tried);
+      expect(report.open!.tried).toBeGreaterThan(0);
     } finally {
       await v.close();
     }
