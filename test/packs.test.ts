@@ -119,6 +119,10 @@ describe('packs', () => {
       ),
     }));
     await expect(read('small/d1/f1.bin')).rejects.toThrow(/do not match the SHA-256/);
+    // verify --deep reads the pack and names the file whose extent is wrong, and only it.
+    expect((await verify(vault, true)).problems).toEqual([
+      { file: 'small/d1/f1.bin', shard: null, location: '*', kind: 'corrupt' },
+    ]);
     // Past the pack's end: refused before anything is read.
     await vault.commit((h) => ({
       ...h,

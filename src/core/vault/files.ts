@@ -32,7 +32,18 @@ import { survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';
 import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedCopy, type Rerouted } from './staged';
 import type { Location, Vault } from './vault';
-import { collectingPacks, isPack, isPacked, packOf, PackReader, shownName, storedFiles, userFiles } from './packs';
+import {
+  collectingPacks,
+  extentOf,
+  isPack,
+  isPacked,
+  packOf,
+  PackReader,
+  readPack,
+  shownName,
+  storedFiles,
+  userFiles,
+} from './packs';
 
 const newId = (): string => randomBytes(16).toString('hex');
 /** Files up to this size are sealed on the calling thread (seal-pool.ts). */
@@ -1210,9 +1221,32 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
     }
     const { health, survives } = healthOf(vault, m, copies);
     files.push({ name, health, survives });
+    // Deep, a readable pack is read whole and every packed file's extent checked against its
+    // own SHA-256, as a get would (a file that fails is named, as a whole-file problem).
+    if (deep && isPack(f) && survives >= 0) problems.push(...(await checkExtents(vault, head, f)));
     vault.emitProgress({ op: 'verify', name, done: ++done, total: stored.length });
   }
   return { ok: problems.length === 0, files, problems };
+}
+
+/** The packed files of `pack` whose extent does not read back as their SHA-256 says. */
+async function checkExtents(vault: Vault, head: Head, pack: FileRef): Promise<VerifyReport['problems'][number][]> {
+  const entries = head.files.filter((e) => e.pack?.id === pack.id);
+  let bytes: Uint8Array;
+  try {
+    bytes = (await readPack(vault, pack, new Set())).bytes;
+  } catch (err) {
+    if (err instanceof ShardvaultError && err.code === 'offline') throw err;
+    return entries.map((e) => ({ file: e.name, shard: null, location: '*', kind: 'corrupt' as const }));
+  }
+  return entries.flatMap((e) => {
+    try {
+      extentOf(e, pack, bytes);
+      return [];
+    } catch {
+      return [{ file: e.name, shard: null, location: '*', kind: 'corrupt' as const }];
+    }
+  });
 }
 
 // ------------------------------------------------------------------ the audit log
