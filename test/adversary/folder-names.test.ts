@@ -156,10 +156,10 @@ describe('packed small files against lies (docs/FORMAT.md "Packs")', () => {
     let swapped = 0;
     for (const s of packP.shards) {
       if (!s.locations.includes(usbId)) continue;
-      const other = packQ.shards.find((o) => o.index === s.index && o.locations.includes(usbId)) ?? packQ.shards[0]!;
-      const from = (await fs.readdir(nodePath.join(usb, 'shards'))).includes(other.object)
-        ? nodePath.join(usb, PATHS.shard(other.object))
-        : nodePath.join(folder('nas'), PATHS.shard(other.object));
+      // The other pack's shard of the same index, from wherever its manifest puts it.
+      const other = packQ.shards.find((o) => o.index === s.index)!;
+      const holder = vault.locations.find((l) => l.id === other.locations[0])!.name;
+      const from = nodePath.join(folder(holder), PATHS.shard(other.object));
       await fs.copyFile(from, nodePath.join(usb, PATHS.shard(s.object)));
       swapped++;
     }
