@@ -12,6 +12,7 @@ import type { ProgressEvent } from '../src/shared/api';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile } from '../src/core/vault/files';
 import { getFolder, moveName, putFolder, removeFolder, storeTree, type Tree } from '../src/core/vault/folders';
+import { userFiles } from '../src/core/vault/packs';
 import { treeFromStream } from '../src/core/vault/tree-upload';
 import { Vault } from '../src/core/vault/vault';
 import { TempRoot } from './helpers/cli';
@@ -147,9 +148,8 @@ describe('a folder in the vault', () => {
     expect(put.skipped).toHaveLength(2);
     expect(warnings.filter((w) => /skipped .*link/.test(w))).toHaveLength(2);
     expect(
-      vault
-        .head()
-        .files.map((f) => f.name)
+      userFiles(vault.head())
+        .map((f) => f.name)
         .sort(),
     ).toEqual([
       'project/docs/a.txt',

@@ -42,6 +42,7 @@ import {
   type StoredFile,
 } from './files';
 import type { ShardProblem } from './pipeline/read';
+import { collectingPacks, isPack, PACK_FILE_MAX, PackReader, PackWriter, userFiles } from './packs';
 import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */
@@ -51,7 +52,7 @@ const GET_PARALLEL = 8;
 
 /** The names the head holds in the folder with that prefix (its marker included). */
 export function filesIn(head: Head, prefix: string): FileRef[] {
-  return head.files.filter((f) => isInFolder(f.name, prefix));
+  return userFiles(head).filter((f) => isInFolder(f.name, prefix));
 }
 
 // ------------------------------------------------------------------ put DIR
@@ -65,6 +66,10 @@ interface TreeFile {
 /** A file's bytes for a put; `close` once done with them, read to the end or not. */
 export interface TreeBytes {
   readonly data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** A small file's bytes read whole into a buffer of its size (to be packed), or null when
+   * it holds more than PACK_FILE_MAX now; `data` is then still read from its start. Without
+   * it, a small file's `data` is gathered. */
+  readonly readSmall?: (size: number) => Promise<Uint8Array | null>;
   close(): Promise<void>;
 }
 
@@ -176,10 +181,32 @@ export async function openTreeFile(path: string): Promise<TreeBytes> {
     await handle.close().catch(() => undefined);
     throw err;
   }
+  let stream: AsyncIterable<Uint8Array> | null = null;
   return {
-    data: handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }),
+    // Made on first use: a packed small file is read by readSmall alone (pread: it leaves the
+    // file position at 0, so a file grown past the pack limit still streams from its start).
+    get data() {
+      return (stream ??= handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }));
+    },
+    readSmall: (size) => readSmall(handle, size),
     close: () => handle.close().catch(() => undefined),
   };
+}
+
+/**
+ * A small file's bytes for a pack: by `readSmall` when its source has one, or gathered from
+ * `data`, which may not run past PACK_FILE_MAX (a tree's maker cuts each file to its size).
+ */
+async function smallBytes(bytes: TreeBytes, size: number): Promise<Uint8Array | null> {
+  if (bytes.readSmall) return bytes.readSmall(size);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of bytes.data) {
+    total += part.length;
+    if (total > PACK_FILE_MAX) throw new UsageError(`a file of ${size} bytes gave more than ${PACK_FILE_MAX}`);
+    parts.push(part);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**
@@ -203,7 +230,7 @@ export async function storeTree(
   await vault.finishKeyShareChange();
   return vault.audited('put', prefix, async (used) => {
     const head = vault.head();
-    const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
+    const existing = userFiles(head).filter((f) => isInFolder(f.name, prefix) || f.name === bare);
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
     const tree = await treeOf();
@@ -221,21 +248,30 @@ export async function storeTree(
       }),
     );
     const stored: StoredFile[] = [];
+    // Small files go into packs (packs.ts): one set of shards and one manifest per few MiB
+    // instead of per file. A guarded put packs nothing: a guarded file has a key of its own.
+    const packs = opts.guarded ? null : new PackWriter(vault, plan, used);
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
         const bytes = await f.open();
         let last = 0;
         try {
-          const s = await storeFile(vault, plan, bytes.data, f.name, {
-            used,
-            expectedSize: f.size,
-            onProgress: (done) => {
-              progress.bytes += done - last;
-              last = done;
-              emit();
-            },
-          });
-          stored.push(s);
+          const small = packs && f.size <= PACK_FILE_MAX ? await smallBytes(bytes, f.size) : null;
+          if (packs && small) {
+            await packs.add(f.name, small, new Date().toISOString());
+            progress.bytes += small.length;
+          } else {
+            const s = await storeFile(vault, plan, bytes.data, f.name, {
+              used,
+              expectedSize: f.size,
+              onProgress: (done) => {
+                progress.bytes += done - last;
+                last = done;
+                emit();
+              },
+            });
+            stored.push(s);
+          }
         } finally {
           await bytes.close();
         }
@@ -243,44 +279,48 @@ export async function storeTree(
         emit();
       }),
       ...tree.markers.map((m) => async () => {
-        stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
+        if (packs) await packs.add(m, new Uint8Array(0), new Date().toISOString());
+        else stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
         progress.files++;
         emit();
       }),
     ];
+    const discardAll = (): Promise<unknown> =>
+      Promise.allSettled([...stored, ...(packs?.stored() ?? [])].map((s) => s.discard()));
     // Every object of the tree is written without its own fsyncs and made durable in one
     // flush before the commit names it (storage/durable-batch.ts).
     const batch = new DurableBatch();
     try {
-      await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await withDurableBatch(batch, async () => {
+        await runLimited(jobs, PUT_PARALLEL);
+        await packs?.finish();
+      });
       await tree.finish?.();
       await batch.flush();
     } catch (err) {
-      await Promise.allSettled(stored.map((s) => s.discard()));
+      await discardAll();
       throw err;
     }
     emit(true);
+    const refs = [...stored.map((s) => s.ref), ...(packs?.refs() ?? [])];
     // One head names the whole tree; from here its objects stay (see putFile).
-    const names = new Set(stored.map((s) => s.ref.name));
-    await commitOrDiscard(
-      vault,
-      (h) => {
-        const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
-        // Without `replace` the folder was free on this device's head; a name in it another
-        // device stored since is refused, not tombstoned unseen.
-        if (gone.length > 0 && !opts.replace)
-          throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
-        const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
-        return {
-          ...h,
-          files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
-          tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
-        };
-      },
-      () => Promise.allSettled(stored.map((s) => s.discard())),
-    );
-    await removeObjectsOf(vault, existing);
-    const entries: FileEntry[] = stored.map((s) => s.entry);
+    const names = new Set(refs.filter((r) => !isPack(r)).map((r) => r.name));
+    const commit = collectingPacks((h) => {
+      const gone = userFiles(h).filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
+      // Without `replace` the folder was free on this device's head; a name in it another
+      // device stored since is refused, not tombstoned unseen.
+      if (gone.length > 0 && !opts.replace)
+        throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
+      const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+      return {
+        ...h,
+        files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...refs],
+        tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
+      };
+    });
+    await commitOrDiscard(vault, commit.change, discardAll);
+    await removeObjectsOf(vault, [...existing, ...commit.dropped()]);
+    const entries: FileEntry[] = [...stored, ...(packs?.stored() ?? [])].map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
     return {
       name: bare,
@@ -308,6 +348,28 @@ function everyTick(tell: () => void): (now?: boolean) => void {
     last = t;
     tell();
   };
+}
+
+/**
+ * A small file's bytes (at most PACK_FILE_MAX), or null when it holds more than that now
+ * (grown since the scan: it is then stored on its own). Reads from byte 0 into a buffer of
+ * the size the scan saw and one byte more; a read that comes back short is the end.
+ */
+async function readSmall(handle: fs.FileHandle, size: number): Promise<Uint8Array | null> {
+  let buffer = new Uint8Array(Math.min(size, PACK_FILE_MAX) + 1);
+  let at = 0;
+  for (;;) {
+    const asked = buffer.length - at;
+    const { bytesRead } = await handle.read(buffer, at, asked, at);
+    at += bytesRead;
+    if (bytesRead < asked) break;
+    if (at > PACK_FILE_MAX) return null;
+    // Grown since the scan: read on, up to one byte past what may be packed.
+    const grown = new Uint8Array(PACK_FILE_MAX + 1);
+    grown.set(buffer);
+    buffer = grown;
+  }
+  return buffer.subarray(0, at);
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
@@ -385,6 +447,10 @@ export async function getFolder(
         throw new CorruptError(`the vault names a file ${JSON.stringify(f.name)} that can't be written out safely`);
       return { file: f, steps, folder: isFolderMarker(f.name) };
     });
+    // Packed files pack by pack, so that each pack is read once (packs.ts PackReader).
+    const packOrder = (p: { file: FileRef }): string => p.file.pack?.id ?? '';
+    planned.sort((a, b) => (packOrder(a) < packOrder(b) ? -1 : packOrder(a) > packOrder(b) ? 1 : 0));
+    const packs = new PackReader(vault, used);
     // A name can't be both a file and a folder on disk.
     const dirs = new Set<string>();
     for (const p of planned) {
@@ -441,6 +507,7 @@ export async function getFolder(
               emit();
             },
             { durable: batch },
+            packs,
           )),
         );
         bytes += p.file.size - last;
@@ -467,12 +534,13 @@ export async function removeFolder(vault: Vault, name: string): Promise<{ remove
     warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
     const gone = new Set(files.map((f) => `${f.id}-${f.version}`));
-    await vault.commit((h) => ({
+    const commit = collectingPacks((h) => ({
       ...h,
       files: h.files.filter((f) => !gone.has(`${f.id}-${f.version}`)),
       tombstones: [...h.tombstones, ...files.map((f) => ({ id: f.id, version: f.version }))],
     }));
-    await removeObjectsOf(vault, files);
+    await vault.commit(commit.change);
+    await removeObjectsOf(vault, [...files, ...commit.dropped()]);
     return { removed: files.length };
   });
 }
@@ -494,12 +562,13 @@ export function planMove(
   from: string,
   to: string,
 ): { renames: Map<FileRef, string>; from: string; to: string } {
-  const names = new Set(head.files.map((f) => f.name));
+  const listed = userFiles(head);
+  const names = new Set(listed.map((f) => f.name));
   const isFolder = (n: string): boolean => {
     const p = folderPrefix(n);
-    return p !== '' && head.files.some((f) => isInFolder(f.name, p));
+    return p !== '' && listed.some((f) => isInFolder(f.name, p));
   };
-  const file = !from.endsWith(FOLDER_SEPARATOR) ? head.files.find((f) => f.name === from) : undefined;
+  const file = !from.endsWith(FOLDER_SEPARATOR) ? listed.find((f) => f.name === from) : undefined;
   const renames = new Map<FileRef, string>();
   let src: string;
   let dst: string;
@@ -561,10 +630,16 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     try {
       await withDurableBatch(batch, async () => {
         for (const [file, name] of renames) {
-          const m = await fetchManifest(vault, file);
           // A version no other attempt used (freshManifestVersion): two devices moving one file
           // at once, or a move cut short and run again, never write one manifest name twice.
           const version = freshManifestVersion(file.version);
+          if (file.pack) {
+            // A packed file has no manifest: its new name and version are in the head alone,
+            // over the same extent (no byte is read or written).
+            next.set(`${file.id}-${file.version}`, { ...file, name, version });
+            continue;
+          }
+          const m = await fetchManifest(vault, file);
           const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
           written.push({ id: file.id, version });
           const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
@@ -603,7 +678,7 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       discardWritten,
     );
     await vault.everywhere(async (l) => {
-      for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
+      for (const f of renames.keys()) if (!f.pack) await l.node.delete(PATHS.manifest(f.id, f.version));
     });
     return { from: src, to: dst, files: renames.size };
   });

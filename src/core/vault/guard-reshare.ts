@@ -23,6 +23,7 @@ import { fetchManifest } from './files';
 import { groupOf, locationName, named, session, type ApprovalWait, type GuardSession } from './guard';
 import { waitForChangeApprovals } from './guard-requests';
 import type { Vault } from './vault';
+import { storedFiles } from './packs';
 
 export interface ReshareResult {
   /** The guard's nodes afterwards, by location name. */
@@ -57,7 +58,7 @@ export async function settleReshare(vault: Vault, open?: GuardSession): Promise<
     const group = groupOf(vault.vaultId, { ...g, reshare: { ...pending, commit: failed } });
     const guarded: { fileId: string; version: number; point: Uint8Array }[] = [];
     if (pending.register.length > 0) {
-      for (const f of vault.head().files) {
+      for (const f of storedFiles(vault.head())) {
         const m = await fetchManifest(vault, f);
         if (m.guard !== undefined && m.guard.epoch === g.epoch)
           guarded.push({ fileId: m.fileId, version: m.guard.keyVersion, point: m.guard.point });
