@@ -9,6 +9,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -469,4 +470,95 @@ describe('a hostile node against the client', () => {
       await liar.stop();
     }
   });
+});
+
+// Slow clients (slow-loris): a stranger needs no key to open a TLS connection and say nothing,
+// or to sign an enrolment with a key of its own and then send its body a byte at a time. Each
+// such connection must be cut once it has been silent, or its body slower than one read
+// timeout (SHARDVAULT_READ_TIMEOUT_MS, set short here): held open, a few thousand of them
+// would take the node's sockets from its owner's devices.
+describe('slow clients against a real node', () => {
+  const TIMEOUT_MS = 1500;
+  let server: ShardNodeServer;
+  let port: number;
+  let fingerprint: string;
+  const cut: string[] = [];
+
+  beforeAll(async () => {
+    server = await startShardNode(undefined, [], '127.0.0.1:0', {
+      ...process.env,
+      SHARDVAULT_READ_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    ({ port, fingerprint } = parseNodeSpec(server.spec).address);
+  });
+  afterAll(async () => {
+    await server?.remove();
+    appendCase({
+      name: 'node: slow clients',
+      hostileRecords: cut.length,
+      acceptedForgeries: [],
+      outsideTouched: [],
+      problems: [],
+      notes: cut,
+      durationMs: 0,
+    });
+  });
+
+  /** How long the node kept a connection that behaves as `act` says; `null`: still open at the limit. */
+  function heldFor(act: (socket: tls.TLSSocket) => () => void, limitMs: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let stop = (): void => undefined;
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        stop = act(socket);
+      });
+      socket.on('error', () => undefined);
+      socket.on('data', () => undefined);
+      const limit = setTimeout(() => {
+        stop();
+        socket.destroy();
+        resolve(null);
+      }, limitMs);
+      socket.on('close', () => {
+        clearTimeout(limit);
+        stop();
+        resolve(Date.now() - started);
+      });
+    });
+  }
+
+  it('cuts a silent connection, a body that never comes, and one sent a byte at a time', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const body = Buffer.from(JSON.stringify({ code: 'a'.repeat(32) }));
+    const headers = signed(privateKey, fingerprint, 'POST', '/v1/enrol', sha256Hex(body));
+    const head =
+      `POST /v1/enrol HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${body.length}\r\n` +
+      Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('') +
+      '\r\n';
+    const limit = 10 * TIMEOUT_MS;
+    const [silent, noBody, dribble] = await Promise.all([
+      heldFor(() => () => undefined, limit),
+      heldFor((s) => {
+        s.write(head);
+        return () => undefined;
+      }, limit),
+      heldFor((s) => {
+        s.write(head);
+        let at = 0;
+        // Never silent for a whole timeout, never done: only a deadline on the body ends it.
+        const tick = setInterval(() => {
+          if (at < body.length - 1) s.write(body.subarray(at, ++at));
+        }, TIMEOUT_MS / 4);
+        return () => clearInterval(tick);
+      }, limit),
+    ]);
+    expect({ silent, noBody, dribble }).toEqual({
+      silent: expect.any(Number),
+      noBody: expect.any(Number),
+      dribble: expect.any(Number),
+    });
+    cut.push(`silent: cut after ${silent} ms`, `no body: ${noBody} ms`, `a byte at a time: ${dribble} ms`);
+  }, 30_000);
 });
