@@ -554,10 +554,10 @@ describe('slow clients against a real node', () => {
         return () => clearInterval(tick);
       }, limit),
     ]);
-    expect({ silent, noBody, dribble }).toEqual({
-      silent: expect.any(Number),
-      noBody: expect.any(Number),
-      dribble: expect.any(Number),
+    expect({ silent: silent !== null, noBody: noBody !== null, dribble: dribble !== null }).toEqual({
+      silent: true,
+      noBody: true,
+      dribble: true,
     });
     cut.push(`silent: cut after ${silent} ms`, `no body: ${noBody} ms`, `a byte at a time: ${dribble} ms`);
   }, 30_000);
