@@ -46,7 +46,8 @@ const MAX_RECORD = 64 * 1024;
 const REQUEST_NAME = /^requests\/([0-9a-f]{32})$/;
 const POLL_MS = 1000;
 
-const requestAad = (vaultId: string, requestId: string): Uint8Array =>
+/** The AAD of a published request record (FORMAT.md, "Access requests"). */
+export const requestAad = (vaultId: string, requestId: string): Uint8Array =>
   concat(utf8('SVRQ'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16));
 const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
   concat(utf8('SVAP'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16), guardianKey);
