@@ -557,6 +557,25 @@ describe('custodians refuse what they should', () => {
     expect(toHex(free.kek)).toBe(toHex(put.kek));
   });
 
+  it('refuses a policy naming a guardian twice: g = 2 of [K, K] could never be met', async () => {
+    // Approvals count distinct guardians: such a policy locks every guarded file and every
+    // later change of the policy for good (a ransom a stolen device could set while g = 0).
+    const w = world();
+    const group = await setUp(w);
+    const twice = w.coordinator.newPolicyChange([guardian.publicKey, guardian.publicKey], 2, 2);
+    await expectRefusal(w.coordinator.changePolicy(group, twice), 'malformed');
+    // Nor can a re-sharing hand such a policy on (every node checks the session).
+    expect(() =>
+      w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, {
+        guardians: [owner.publicKey, owner.publicKey],
+        approvals: 2,
+        policyVersion: 1,
+      }),
+    ).toThrow(/policy is impossible/);
+    // The policy in force still works: a change by the one guardian (g = 0) is taken.
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+  });
+
   it('a restarted custodian answers from its sealed store; another seal key cannot read it', async () => {
     const w = world();
     const group = await setUp(w);
