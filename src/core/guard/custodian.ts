@@ -27,6 +27,7 @@ import {
   firstPolicy,
   groupInfo,
   newDealing,
+  policyPossible,
   receiveShares,
   round1Message,
   round2Message,
@@ -673,8 +674,8 @@ export class Custodian {
     await this.checkDevice(change.deviceKey, policyMessage(change), change.signature, change.time);
     if (change.policyVersion !== s.policyVersion + 1)
       refuse('replayed', 'the policy changed since this change was made');
-    if (change.guardians.length === 0 || change.approvals > change.guardians.length) {
-      refuse('malformed', 'a policy needs a guardian and no more approvals than guardians');
+    if (!policyPossible(change)) {
+      refuse('malformed', 'a policy needs a guardian, each once, and no more approvals than guardians');
     }
     const message = policyMessage(change);
     const digest = (expiry: number): Uint8Array =>
