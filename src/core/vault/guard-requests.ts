@@ -38,6 +38,7 @@ import {
   type Json,
 } from '../guard/wire';
 import { readObject } from '../storage/node';
+import { fetchManifest } from './files';
 import type { ApprovalWait } from './guard';
 import { session } from './guard';
 import type { Vault } from './vault';
@@ -303,6 +304,31 @@ function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string
   return `guard re-sharing to ${names.length} nodes: ${names.join(', ')}`;
 }
 
+/**
+ * What an opening would open, from this device's head and the file's manifest: the file's name
+ * when (fileId, version, point) are those of a guarded file of this vault, else why not. The
+ * requester writes the record's `name` (and may register any point it likes with the nodes, a
+ * blinded k·R of another file's point among them): a guardian approves only what the vault says.
+ */
+async function opening(vault: Vault, request: AccessRequest, name: string): Promise<{ file: string; ok: boolean }> {
+  const not = (why: string): { file: string; ok: boolean } => ({
+    file: `not a file of this vault (${why}; the requester calls it ${JSON.stringify(name.slice(0, 80))})`,
+    ok: false,
+  });
+  const f = vault.head().files.find((x) => x.id === request.fileId);
+  if (f === undefined) return not('no file has its id');
+  let m: Manifest;
+  try {
+    m = await fetchManifest(vault, f);
+  } catch {
+    return not('its manifest cannot be read');
+  }
+  if (m.guard === undefined) return not('the file is not guarded');
+  if (m.guard.keyVersion !== request.version || !equalBytes(m.guard.point, request.point))
+    return not('another point than the file’s');
+  return { file: f.name, ok: true };
+}
+
 /** `requests`: pending openings of guarded files and changes of the guard, newest last. */
 export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
   const guard = vault.head().guard;
@@ -313,7 +339,10 @@ export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
     const answers = await answersTo(vault, subject, guard, now);
     out.push({
       id: subjectId(subject),
-      file: describe(vault, subject, guard, name),
+      file:
+        subject.kind === 'open'
+          ? (await opening(vault, subject.request, name)).file
+          : describe(vault, subject, guard, name),
       device,
       deviceKey: Buffer.from(subjectDevice(subject)).toString('base64url'),
       time: new Date(subjectTime(subject)).toISOString(),
@@ -338,6 +367,10 @@ export async function answerRequest(vault: Vault, id: string, approve: boolean):
       throw new UsageError('this device is not a guardian of the vault');
     if (equalBytes(subjectDevice(found.subject), me))
       throw new UsageError("this device made the request: a requester's own approval does not count");
+    if (approve && found.subject.kind === 'open') {
+      const o = await opening(vault, found.subject.request, found.name);
+      if (!o.ok) throw new UsageError(`request ${id} is ${o.file}: not approved`);
+    }
     const expiry = Date.now() + APPROVAL_MAX_MS - 60_000;
     const record: Json = approve
       ? approvalToJson({ guardianKey: me, expiry, signature: s.device.sign(digestOf(found.subject, expiry)) })
