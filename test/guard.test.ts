@@ -576,6 +576,30 @@ describe('custodians refuse what they should', () => {
     await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
   });
 
+  it('with g = 0, a device that is no guardian cannot change the guard without a guardian', async () => {
+    // "Any enrolled device" opens files; it must not also take the guard: a stolen device
+    // (not a guardian) making itself the only guardian holds every opening to ransom, and one
+    // re-sharing the key to nodes it runs learns s and retires the owner's shares.
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const other = new Coordinator(w.transport, guardian, VAULT, { now: () => w.clock.now });
+    const takeover = other.newPolicyChange([guardian.publicKey], 1, 2);
+    await expectRefusal(other.changePolicy(group, takeover), 'approvals');
+    const policy = { guardians: FIRST.guardians, approvals: 0, policyVersion: 1 };
+    const reshare = other.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, policy);
+    await expectRefusal(other.run(reshare, guardNodes(w.nodes)), 'approvals');
+    // With the guardian's approval it may; the guardian itself needs none (g = 0).
+    const approved = other.newPolicyChange([owner.publicKey, guardian.publicKey], 0, 2);
+    await other.changePolicy(group, approved, [Coordinator.approveChange(owner, approved, w.clock.now + 60_000)]);
+    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, {
+      ...policy,
+      guardians: [owner.publicKey, guardian.publicKey],
+      policyVersion: 2,
+    });
+    await w.coordinator.run(session, guardNodes(w.nodes));
+  });
+
   it('a restarted custodian answers from its sealed store; another seal key cannot read it', async () => {
     const w = world();
     const group = await setUp(w);
