@@ -353,7 +353,7 @@ describe('hostile clients against a real node', () => {
 
 /** An HTTPS server with a certificate of the test's making, answering as `answer` says. */
 async function fakeNode(
-  answer: (method: string, target: string) => { status: number; body: Buffer | string },
+  answer: (method: string, target: string) => { status: number; body: Buffer | string; everyMs?: number },
 ): Promise<{ port: number; fingerprint: string; requests: string[]; stop: () => Promise<void> }> {
   const pair = generateKeyPairSync('ed25519');
   const cert = pem('CERTIFICATE', selfSignedCertificate(pair, 'liar'));
@@ -366,7 +366,18 @@ async function fakeNode(
       req.on('end', () => {
         const a = answer(req.method ?? '', req.url ?? '');
         res.writeHead(a.status, { 'content-type': 'application/json' });
-        res.end(a.body);
+        if (a.everyMs === undefined) return res.end(a.body);
+        // A byte at a time: never silent for long, never done.
+        const bytes = Buffer.from(a.body);
+        let at = 0;
+        const tick = setInterval(() => {
+          if (res.destroyed || at >= bytes.length) {
+            clearInterval(tick);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(bytes.subarray(at, ++at));
+        }, a.everyMs);
       });
     },
   );
@@ -443,6 +454,28 @@ describe('a hostile node against the client', () => {
       await liar.stop();
     }
   });
+
+  it('gives up on a guard answer sent a byte at a time (the opening then asks another node)', async () => {
+    // A node that answers its partial slowly but never falls silent for a read timeout would
+    // hold a guarded get (which waits for every node of a wave) for as long as it liked.
+    const answer = JSON.stringify({ ok: true, value: { identityKey: 'A'.repeat(43) + '=' } });
+    const liar = await fakeNode(() => ({ status: 200, body: answer, everyMs: 200 }));
+    const client = new ShardNodeClient({
+      address: { host: '127.0.0.1', port: liar.port, fingerprint: liar.fingerprint },
+      deviceKey: seed,
+      enrolCode: null,
+      timeoutMs: 1000,
+    });
+    try {
+      const err = (await client.guard('info', {}).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(OfflineError);
+      expect(err.message).toMatch(/whole within 1000 ms/);
+      caught.push('a guard answer sent a byte at a time');
+    } finally {
+      await client.close();
+      await liar.stop();
+    }
+  }, 30_000);
 
   it('catches a range longer than asked, a listing too large, a stored length not the one sent', async () => {
     const liar = await fakeNode((method, target) => {
