@@ -58,6 +58,7 @@ import { nextEntry, LOG_KINDS, LOG_PAGE, type LogEntry, type LogKind } from './r
 import {
   approvalDigest,
   changeApprovalDigest,
+  changeApprovalsNeeded,
   countApprovals,
   policyMessage,
   registrationMessage,
@@ -449,7 +450,8 @@ export class Custodian {
       const digest = (expiry: number): Uint8Array =>
         changeApprovalDigest(session.vaultId, session.setupId, session.deviceKey, sid, expiry);
       const count = countApprovals(approvals, s.guardians, session.deviceKey, digest, this.now());
-      if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+      const needed = changeApprovalsNeeded(s, session.deviceKey);
+      if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
       if (asDealer !== undefined) {
         const mine = session.previous.publicShares.find((p) => p.index === asDealer.index);
         const recorded = s.group.members.find((m) => m.index === s.index);
@@ -681,7 +683,8 @@ export class Custodian {
     const digest = (expiry: number): Uint8Array =>
       changeApprovalDigest(change.vaultId, change.requestId, change.deviceKey, message, expiry);
     const count = countApprovals(approvals, s.guardians, change.deviceKey, digest, this.now());
-    if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+    const needed = changeApprovalsNeeded(s, change.deviceKey);
+    if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
     await this.consume(change.requestId);
     await this.writeState({
       ...s,

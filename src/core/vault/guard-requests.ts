@@ -20,6 +20,7 @@ import {
   APPROVAL_MAX_MS,
   approvalDigest,
   changeApprovalDigest,
+  changeApprovalsNeeded,
   policyMessage,
   requestMessage,
   type AccessRequest,
@@ -98,6 +99,10 @@ const subjectTime = (s: Subject): number =>
   s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.time;
 const subjectVault = (s: Subject): string =>
   s.kind === 'open' ? s.request.vaultId : s.kind === 'policy' ? s.change.vaultId : s.session.vaultId;
+
+/** How many approvals `s` needs: the policy's g for an opening, more for some changes (request.ts). */
+const neededFor = (s: Subject, guard: HeadGuard): number =>
+  s.kind === 'open' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
@@ -192,7 +197,7 @@ async function waitFor(
   guard: HeadGuard,
   waiting: ApprovalWait,
 ): Promise<Approval[]> {
-  const needed = guard.approvals;
+  const needed = neededFor(subject, guard);
   const waitS = waiting.wait ?? 300;
   const id = subjectId(subject);
   await publish(
@@ -347,7 +352,7 @@ export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
       deviceKey: Buffer.from(subjectDevice(subject)).toString('base64url'),
       time: new Date(subjectTime(subject)).toISOString(),
       approvals: answers.approvals.length,
-      needed: guard.approvals,
+      needed: neededFor(subject, guard),
       denied: answers.deniedBy.length > 0,
     });
   }

@@ -13,7 +13,7 @@ import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
-import type { Approval, PolicyChange } from '../guard/request';
+import { changeApprovalsNeeded, type Approval, type PolicyChange } from '../guard/request';
 import { GuardFault } from '../guard/errors';
 import type { GuardTransport } from '../guard/transport';
 import { ShardNodeClient } from '../storage/shardnode/client';
@@ -387,7 +387,7 @@ async function changeGuardPolicy(
   const s = session(vault, g);
   try {
     const change = s.coordinator.newPolicyChange(guardians, approvals, g.policyVersion + 1);
-    const given = g.approvals > 0 ? await gather(change) : [];
+    const given = changeApprovalsNeeded(g, change.deviceKey) > 0 ? await gather(change) : [];
     try {
       await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, given);
     } catch (err) {
