@@ -746,6 +746,28 @@ describe('re-sharing keeps P', () => {
     await expect(w.coordinator.open(group, w.coordinator.newRequest(file))).rejects.toThrow(/lying/);
   });
 
+  it('a re-sharing cut short is not committed after the policy changed: no rollback of g', async () => {
+    // A staged, never committed re-sharing lingers on the nodes; dkg-commit names only its id.
+    // Sent later by any enrolled device (a stolen one), it must not put back the policy the
+    // nodes held when it was staged, after the owner raised g.
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const session = w.coordinator.planReshare(group, ['a', 'b', 'c'], guardNodes(w.nodes), 2, FIRST);
+    await w.coordinator.run(session, guardNodes(w.nodes));
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const late = await w.coordinator.commit(session.setupId, ['a', 'b', 'c']);
+    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'] });
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    await expectRefusal(w.coordinator.open(group, w.coordinator.newRequest(file)), 'approvals');
+    const request = w.coordinator.newRequest(file);
+    const opened = await w.coordinator.open(group, request, [
+      Coordinator.approve(guardian, request, w.clock.now + 60_000),
+    ]);
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+  });
+
   it('a node refuses a re-sharing that gives it another public share than it holds', async () => {
     const w = world(['a', 'b', 'c', 'd']);
     const first = w.nodes.slice(0, 3);
