@@ -610,6 +610,13 @@ export class Custodian {
       return refuse('dkg', `no re-sharing ${setupId} is staged here`);
     const committed = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
     if (!committed) {
+      // The staged state carries the policy this node held at round 1: a commit sent after a
+      // policy change (a re-sharing cut short, committed late by any enrolled device) would put
+      // the old guardians and g back.
+      const current = await this.state();
+      const staged = o.state as { retired?: unknown; policyVersion?: unknown };
+      if (current !== undefined && staged.retired !== true && staged.policyVersion !== current.policyVersion)
+        return refuse('dkg', `the policy changed since re-sharing ${setupId} was staged here: run it again`);
       await this.writeJson('state', o.state as Json);
       await this.writeJson('next', { setupId, state: { committed: true } });
     }
