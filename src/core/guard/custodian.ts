@@ -27,6 +27,7 @@ import {
   firstPolicy,
   groupInfo,
   newDealing,
+  policyPossible,
   receiveShares,
   round1Message,
   round2Message,
@@ -57,6 +58,7 @@ import { nextEntry, LOG_KINDS, LOG_PAGE, type LogEntry, type LogKind } from './r
 import {
   approvalDigest,
   changeApprovalDigest,
+  changeApprovalsNeeded,
   countApprovals,
   policyMessage,
   registrationMessage,
@@ -458,7 +460,8 @@ export class Custodian {
       const digest = (expiry: number): Uint8Array =>
         changeApprovalDigest(session.vaultId, session.setupId, session.deviceKey, sid, expiry);
       const count = countApprovals(approvals, s.guardians, session.deviceKey, digest, this.now());
-      if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+      const needed = changeApprovalsNeeded(s, session.deviceKey);
+      if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
       if (asDealer !== undefined) {
         const mine = session.previous.publicShares.find((p) => p.index === asDealer.index);
         const recorded = s.group.members.find((m) => m.index === s.index);
@@ -617,6 +620,13 @@ export class Custodian {
       return refuse('dkg', `no re-sharing ${setupId} is staged here`);
     const committed = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
     if (!committed) {
+      // The staged state carries the policy this node held at round 1: a commit sent after a
+      // policy change (a re-sharing cut short, committed late by any enrolled device) would put
+      // the old guardians and g back.
+      const current = await this.state();
+      const staged = o.state as { retired?: unknown; policyVersion?: unknown };
+      if (current !== undefined && staged.retired !== true && staged.policyVersion !== current.policyVersion)
+        return refuse('dkg', `the policy changed since re-sharing ${setupId} was staged here: run it again`);
       await this.writeJson('state', o.state as Json);
       await this.writeJson('next', { setupId, state: { committed: true } });
     }
@@ -697,14 +707,15 @@ export class Custodian {
     await this.checkDevice(change.deviceKey, policyMessage(change), change.signature, change.time);
     if (change.policyVersion !== s.policyVersion + 1)
       refuse('replayed', 'the policy changed since this change was made');
-    if (change.guardians.length === 0 || change.approvals > change.guardians.length) {
-      refuse('malformed', 'a policy needs a guardian and no more approvals than guardians');
+    if (!policyPossible(change)) {
+      refuse('malformed', 'a policy needs a guardian, each once, and no more approvals than guardians');
     }
     const message = policyMessage(change);
     const digest = (expiry: number): Uint8Array =>
       changeApprovalDigest(change.vaultId, change.requestId, change.deviceKey, message, expiry);
     const count = countApprovals(approvals, s.guardians, change.deviceKey, digest, this.now());
-    if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+    const needed = changeApprovalsNeeded(s, change.deviceKey);
+    if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
     await this.consume(change.requestId);
     await this.writeState({
       ...s,

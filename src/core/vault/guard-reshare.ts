@@ -18,6 +18,7 @@ import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard, HeadGuardReshare } from '../format/head';
 import type { GuardNode } from '../guard/coordinator';
 import { GuardFault } from '../guard/errors';
+import { changeApprovalsNeeded } from '../guard/request';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { fetchManifest } from './files';
 import { groupOf, locationName, named, session, type ApprovalWait, type GuardSession } from './guard';
@@ -182,7 +183,7 @@ export async function reshareGuard(
     const policy = { guardians: g.guardians, approvals: g.approvals, policyVersion: g.policyVersion };
     const plan = s.coordinator.planReshare(group, dealers, nodes, g.threshold, policy);
     const approvals =
-      g.approvals > 0
+      changeApprovalsNeeded(g, plan.deviceKey) > 0
         ? await waitForChangeApprovals(
             vault,
             { kind: 'reshare', session: plan, time: Date.now() },

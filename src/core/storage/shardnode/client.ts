@@ -493,7 +493,26 @@ export class ShardNodeClient implements StorageNode {
     const { res } = await this.send('POST', `${PROTOCOL_PREFIX}/guard/${method}`, Buffer.from(JSON.stringify(body)));
     const status = res.statusCode ?? 0;
     if (status >= 500 || status === 401 || status === 403) throw await this.refusal(res, `guard ${method}`);
-    const text = (await this.readAll(res, MAX_JSON_BODY)).toString('utf8');
+    // Whole within one timeout, not only never silent that long: an opening waits for each node
+    // it asked, so a node sending its answer a byte at a time must count as down, not be waited for.
+    const deadline = setTimeout(
+      () =>
+        res.destroy(
+          new OfflineError(
+            `${this.display}: guard ${method}: the answer did not arrive whole within ${this.timeoutMs} ms`,
+            {
+              unresponsive: true,
+            },
+          ),
+        ),
+      this.timeoutMs,
+    );
+    let text: string;
+    try {
+      text = (await this.readAll(res, MAX_JSON_BODY)).toString('utf8');
+    } finally {
+      clearTimeout(deadline);
+    }
     let answer: unknown;
     try {
       answer = JSON.parse(text);
