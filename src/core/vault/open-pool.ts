@@ -1,17 +1,23 @@
 /**
- * Opens a get's segments (SegmentOpener, with the file's FileHasher) in a worker thread when
- * the worker is bundled and the file is large enough, else on the main thread: the same code
- * either way. Frames and pieces move between the threads without copies where the buffers
- * allow it.
+ * Opens a get's segments (SegmentOpener) in a worker thread when the worker is bundled and
+ * the file is large enough, else on the main thread: the same code either way. Frames and
+ * pieces move between the threads without copies where the buffers allow it.
  *
- * One worker, which also hashes. A second one opening segments at the same time made
- * degraded gets (Reed-Solomon) faster, but each thread keeps its own garbage of decrypted
- * buffers until its next collection, and the peak memory of a 4 GiB degraded get went past
- * the 256 MiB the issue allows.
+ * On the main thread the opener also hashes each segment as it decrypts it (FileHasher, the
+ * parts still in cache). With a worker, the worker only authenticates, decrypts and rebuilds,
+ * and this thread hashes the pieces that come back, in order: the worker was the busy thread
+ * of a get (AES-GCM and SHA-256 one after the other) while this one mostly waited on reads
+ * and writes, so each now does about half (docs/PERFORMANCE.md, "get at the disk's pace").
+ *
+ * One worker. A second one opening segments at the same time made degraded gets (Reed-
+ * Solomon) faster, but each thread keeps its own garbage of decrypted buffers until its next
+ * collection, and the peak memory of a 4 GiB degraded get went past the 256 MiB the issue
+ * allows.
  */
 import {
   FileHasher,
   SegmentOpener,
+  segmentLength,
   transferables,
   type OpenedFile,
   type OpenFile,
@@ -37,6 +43,9 @@ export interface Opener {
  */
 export const WORKER_MIN_SEGMENTS = 64;
 
+/** Workers that open a large file's segments, taking them in turn. */
+const OPEN_WORKERS = 1;
+
 /** `path`: the worker's bundle (found beside this code by default); null opens on this thread. */
 export function createOpener(file: OpenFile, segments: number, path: string | null = workerPath()): Opener {
   if (!path || segments < WORKER_MIN_SEGMENTS) {
@@ -48,13 +57,39 @@ export function createOpener(file: OpenFile, segments: number, path: string | nu
       close: () => Promise.resolve(),
     };
   }
-  const worker = startWorker(path, 'opening');
-  // The worker gets its own copy of the keys, and wipes it at close.
-  worker.post({ kind: 'open-file', file });
+  const workers = Array.from({ length: OPEN_WORKERS }, () => startWorker(path, 'opening'));
+  // Each worker gets its own copy of the keys, and wipes it at close.
+  for (const worker of workers) worker.post({ kind: 'open-file', file });
+  const hasher = new FileHasher();
+  let asked = 0;
+  // Results are taken in the order the jobs were given (a later segment may open first on
+  // the other worker), and each is hashed here as it comes, when it is the next one: the
+  // workers only authenticate, decrypt and rebuild, and this thread, which mostly waits on
+  // reads and writes, hashes. As SegmentOpener.open does, a segment is hashed only once
+  // every frame opened and every segment before it was hashed.
+  let inOrder: Promise<unknown> = Promise.resolve();
   return {
-    open: (job) =>
-      worker.request<OpenResult>({ kind: 'open', job }, transferables([...job.frames, ...(job.spares ?? [])])),
-    finish: () => worker.request<OpenedFile>({ kind: 'finish' }),
-    close: () => worker.close(),
+    open: (job) => {
+      const worker = workers[asked++ % workers.length]!;
+      const answer = worker.request<OpenResult>(
+        { kind: 'open', job },
+        transferables([...job.frames, ...(job.spares ?? [])]),
+      );
+      const result = inOrder.then(async (): Promise<OpenResult> => {
+        const r = await answer;
+        if (r.kind !== 'opened') return r;
+        const length = segmentLength(file.size, job.segment, file.segmentSize);
+        return { ...r, hashed: hasher.addIfNext(job.segment, r.pieces, length) };
+      });
+      inOrder = result.catch(() => undefined);
+      return result;
+    },
+    finish: async () => {
+      await inOrder;
+      return hasher.finish();
+    },
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    },
   };
 }
