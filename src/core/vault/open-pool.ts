@@ -43,9 +43,6 @@ export interface Opener {
  */
 export const WORKER_MIN_SEGMENTS = 64;
 
-/** Workers that open a large file's segments, taking them in turn. */
-const OPEN_WORKERS = 1;
-
 /** `path`: the worker's bundle (found beside this code by default); null opens on this thread. */
 export function createOpener(file: OpenFile, segments: number, path: string | null = workerPath()): Opener {
   if (!path || segments < WORKER_MIN_SEGMENTS) {
@@ -57,20 +54,17 @@ export function createOpener(file: OpenFile, segments: number, path: string | nu
       close: () => Promise.resolve(),
     };
   }
-  const workers = Array.from({ length: OPEN_WORKERS }, () => startWorker(path, 'opening'));
-  // Each worker gets its own copy of the keys, and wipes it at close.
-  for (const worker of workers) worker.post({ kind: 'open-file', file });
+  const worker = startWorker(path, 'opening');
+  // The worker gets its own copy of the keys, and wipes it at close.
+  worker.post({ kind: 'open-file', file });
   const hasher = new FileHasher();
-  let asked = 0;
-  // Results are taken in the order the jobs were given (a later segment may open first on
-  // the other worker), and each is hashed here as it comes, when it is the next one: the
-  // workers only authenticate, decrypt and rebuild, and this thread, which mostly waits on
-  // reads and writes, hashes. As SegmentOpener.open does, a segment is hashed only once
-  // every frame opened and every segment before it was hashed.
+  // Each result is hashed here as it comes, in the order the jobs were given, when it is the
+  // next one: the worker only authenticates, decrypts and rebuilds, and this thread, which
+  // mostly waits on reads and writes, hashes. As SegmentOpener.open does, a segment is
+  // hashed only once every frame opened and every segment before it was hashed.
   let inOrder: Promise<unknown> = Promise.resolve();
   return {
     open: (job) => {
-      const worker = workers[asked++ % workers.length]!;
       const answer = worker.request<OpenResult>(
         { kind: 'open', job },
         transferables([...job.frames, ...(job.spares ?? [])]),
@@ -88,8 +82,6 @@ export function createOpener(file: OpenFile, segments: number, path: string | nu
       await inOrder;
       return hasher.finish();
     },
-    close: async () => {
-      await Promise.all(workers.map((w) => w.close()));
-    },
+    close: () => worker.close(),
   };
 }
