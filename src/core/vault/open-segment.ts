@@ -67,7 +67,7 @@ export function segmentLength(size: number, s: number, segmentSize: number): num
  * in cache). Node's decipher allocates a new buffer for each part, which is garbage at once;
  * at 16 KiB glibc hands the same memory out again, while parts of 64 or 256 KiB made the
  * heap grow and shrink between collections: 2.4x the page faults and ~1.7x the CPU for the
- * same 256 MiB (docs/PERFORMANCE.md, "get at the disk's pace").
+ * same 256 MiB (docs/PERFORMANCE.md, "get, fifth sitting").
  */
 const CHUNK = 16 * 1024;
 
