@@ -17,6 +17,7 @@ import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../err
 import type { FileRef, Head, Policy } from '../format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../format/manifest';
 import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, shardHeader } from '../format/records';
+import type { DurableBatch } from '../storage/durable-batch';
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
@@ -675,7 +676,9 @@ export async function getFile(
 
 /**
  * Reads `file`, verified, into `target` (an exact path): a new temporary file beside it
- * (created exclusively: never through a link), renamed over it once whole and synced.
+ * (created exclusively: never through a link), renamed over it once whole and synced; with
+ * `durable` (a restore of many files), renamed unsynced and recorded there, for the caller to
+ * flush once at the end.
  */
 export async function readFileTo(
   vault: Vault,
@@ -683,11 +686,11 @@ export async function readFileTo(
   target: string,
   used: Set<string>,
   onProgress?: (done: number) => void,
-  waiting: ApprovalWait = {},
+  opts: ApprovalWait & { durable?: DurableBatch } = {},
 ): Promise<ShardProblem[]> {
   const name = file.name;
   const m = await fetchManifest(vault, file);
-  const { fileKey, shardKeys } = await openFileKeys(vault, m, waiting);
+  const { fileKey, shardKeys } = await openFileKeys(vault, m, opts);
   const temp = nodePath.join(
     nodePath.dirname(target),
     `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
@@ -716,10 +719,11 @@ export async function readFileTo(
     );
     await behind.settle();
     await rememberDamage(vault, spec, problems);
-    await handle.sync();
+    if (!opts.durable) await handle.sync();
     await handle.close();
     await fs.rename(temp, target);
     renamed = true;
+    opts.durable?.record(nodePath.dirname(target), target);
     return problems;
   } finally {
     wipe(fileKey, ...shardKeys);

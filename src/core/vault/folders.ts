@@ -7,7 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { FileEntry } from '../../shared/api';
+import type { FileEntry, FolderReport } from '../../shared/api';
 import {
   fileBaseName,
   fileNameProblem,
@@ -46,6 +46,8 @@ import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */
 const PUT_PARALLEL = 16;
+/** Files of a tree restored at once. */
+const GET_PARALLEL = 8;
 
 /** The names the head holds in the folder with that prefix (its marker included). */
 export function filesIn(head: Head, prefix: string): FileRef[] {
@@ -58,6 +60,24 @@ interface TreeFile {
   readonly path: string;
   readonly name: string;
   readonly size: number;
+}
+
+/** A file's bytes for a put; `close` once done with them, read to the end or not. */
+export interface TreeBytes {
+  readonly data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A tree to store in one commit (storeTree): names under its folder, each file's bytes on request. */
+export interface Tree {
+  readonly files: readonly { readonly name: string; readonly size: number; open(): Promise<TreeBytes> }[];
+  /** Markers of folders with nothing stored in them (`NAME/empty/`). */
+  readonly markers: readonly string[];
+  /** What was left out, in words (links, devices, sockets). */
+  readonly skipped: readonly string[];
+  readonly bytes: number;
+  /** Called once every file is stored, before the commit: a failure here stores nothing. */
+  readonly finish?: () => Promise<void>;
 }
 
 export interface TreeScan {
@@ -112,24 +132,13 @@ export async function scanTree(dir: string, prefix: string): Promise<TreeScan> {
   return { files, markers, skipped, bytes };
 }
 
-export interface FolderPut {
-  readonly name: string;
-  readonly files: number;
-  readonly folders: number;
-  readonly bytes: number;
-  readonly skipped: string[];
-  /** The least any stored file survives. */
-  readonly survives: number;
-  readonly awaiting: string[];
-  readonly signIn: string[];
+/** What a folder's put stored, and what it left out (links, devices, sockets), in words. */
+export interface FolderPut extends FolderReport {
+  readonly skipped: readonly string[];
 }
 
 /**
- * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
- * shards and manifest first, a few at a time, made durable together, then one head naming
- * them all. An existing name in the folder (or a file of the folder's own name) is refused
- * without `replace`; with it, the old tree is replaced whole. A failure before the commit deletes what was
- * stored.
+ * Stores the folder `dir` under `name` (default its own name) in one commit (storeTree).
  */
 export async function putFolder(
   vault: Vault,
@@ -140,6 +149,54 @@ export async function putFolder(
   const st = await fs.lstat(root).catch(() => null);
   if (!st?.isDirectory()) throw new UsageError(`${dir} is not a readable folder`);
   const prefix = folderPrefix(opts.name ?? nodePath.basename(root));
+  return storeTree(
+    vault,
+    prefix,
+    async () => {
+      const scan = await scanTree(root, prefix);
+      return {
+        ...scan,
+        files: scan.files.map((f) => ({ name: f.name, size: f.size, open: () => openTreeFile(f.path) })),
+      };
+    },
+    opts,
+  );
+}
+
+/**
+ * A file of a tree on this machine, opened for a put: not through a link, and not a FIFO
+ * swapped in since the scan (O_NONBLOCK: its open does not wait for a writer; then it is
+ * refused as not a file).
+ */
+export async function openTreeFile(path: string): Promise<TreeBytes> {
+  const handle = await fs.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new UsageError(`${path} is no longer a regular file`);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    data: handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }),
+    close: () => handle.close().catch(() => undefined),
+  };
+}
+
+/**
+ * Stores a tree under the folder `prefix` (`NAME/`) in one commit: every file's shards and
+ * manifest first, a few at a time, made durable together, then one head naming them all.
+ * `tree` lists the files (names under `prefix`, checked by its maker) and opens each in turn
+ * (put DIR: from disk; the web UI's folder upload: cut from one stream, tree-upload.ts). An
+ * existing name in the folder (or a file of the folder's own name) is refused without
+ * `replace`; with it, the old tree is replaced whole. A failure before the commit deletes
+ * what was stored.
+ */
+export async function storeTree(
+  vault: Vault,
+  prefix: string,
+  treeOf: () => Promise<Tree>,
+  opts: PutOptions = {},
+): Promise<FolderPut> {
   const problem = folderNameProblem(prefix);
   if (problem !== null) throw new UsageError(problem);
   const bare = prefix.slice(0, -1);
@@ -149,29 +206,27 @@ export async function putFolder(
     const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
-    const tree = await scanTree(root, prefix);
+    const tree = await treeOf();
     for (const s of tree.skipped) vault.options.onWarning?.(`skipped ${s}`);
     const plan = await planPut(vault, opts);
     const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
     const progress = { files: 0, bytes: 0 };
-    const emit = (): void =>
+    const emit = everyTick((): void =>
       vault.emitProgress({
         op: 'put',
         name: bare,
         done: progress.bytes,
         total: total.bytes,
         files: { done: progress.files, total: total.files },
-      });
+      }),
+    );
     const stored: StoredFile[] = [];
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
-        // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
-        // does not wait for a writer; then it is refused as not a file).
-        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        const bytes = await f.open();
         let last = 0;
         try {
-          if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
-          const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
+          const s = await storeFile(vault, plan, bytes.data, f.name, {
             used,
             expectedSize: f.size,
             onProgress: (done) => {
@@ -182,7 +237,7 @@ export async function putFolder(
           });
           stored.push(s);
         } finally {
-          await handle.close().catch(() => undefined);
+          await bytes.close();
         }
         progress.files++;
         emit();
@@ -198,12 +253,13 @@ export async function putFolder(
     const batch = new DurableBatch();
     try {
       await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await tree.finish?.();
       await batch.flush();
     } catch (err) {
       await Promise.allSettled(stored.map((s) => s.discard()));
       throw err;
     }
-    emit();
+    emit(true);
     // One head names the whole tree; from here its objects stay (see putFile).
     const names = new Set(stored.map((s) => s.ref.name));
     await commitOrDiscard(
@@ -237,6 +293,21 @@ export async function putFolder(
       signIn: [...new Set(entries.flatMap((e) => e.signIn))],
     };
   });
+}
+
+/** A tree's progress is told at most this often (10,000 files would be 20,000 events, each
+ * crossing the engine host, the web bridge and a render of the page), and once at the end. */
+const PROGRESS_EVERY_MS = 100;
+
+/** `tell`, at most every PROGRESS_EVERY_MS unless `now`. */
+function everyTick(tell: () => void): (now?: boolean) => void {
+  let last = -Infinity;
+  return (now = false) => {
+    const t = performance.now();
+    if (!now && t - last < PROGRESS_EVERY_MS) return;
+    last = t;
+    tell();
+  };
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
@@ -287,7 +358,14 @@ async function realDirectory(parent: string, step: string): Promise<string> {
  * if needed. An existing target is refused without `force`; with it, files are written over
  * and other files there stay. Every name is checked before anything is written: each step a
  * plain name (no "." or "..", no empty step, no backslash), so nothing lands outside the
- * target, whatever the head says; a link at the destination is never followed.
+ * target, whatever the head says; a link at the destination is never followed. Every folder
+ * is made (or found, and checked to be a real folder) once, before any file is written; then
+ * a few files are read at a time, each written to a temporary file and renamed into place
+ * without its own fsync, and one flush at the end (storage/durable-batch.ts: syncfs of the
+ * destination's file system, or an fsync of every file and folder) makes them durable before
+ * the restore reports success. A crash before that flush (the restore never said it was done)
+ * may leave, after a power loss, some restored files empty or missing, and `.part` files of
+ * those being written: run it again with --force.
  */
 export async function getFolder(
   vault: Vault,
@@ -326,37 +404,52 @@ export async function getFolder(
     const there = await fs.lstat(target).catch(() => null);
     if (there && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to write into it)`);
     const top = await realDirectory(root, base);
+    // Every folder first, each made (or found) once, never through a link, parents first.
+    const folders = new Map<string, string>([['', top]]);
+    for (const d of [...dirs].sort((x, y) => x.split('/').length - y.split('/').length || (x < y ? -1 : 1))) {
+      const cut = d.lastIndexOf('/');
+      folders.set(d, await realDirectory(folders.get(cut < 0 ? '' : d.slice(0, cut))!, d.slice(cut + 1)));
+    }
     const total = files.reduce((n, f) => n + f.size, 0);
     let bytes = 0;
-    let done = 0;
+    let done = planned.filter((p) => p.folder).length;
+    const emit = everyTick((): void =>
+      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } }),
+    );
     const problems: ShardProblem[] = [];
-    for (const p of planned) {
-      let parent = top;
-      const upto = p.folder ? p.steps.length : p.steps.length - 1;
-      for (let i = 0; i < upto; i++) parent = await realDirectory(parent, p.steps[i]!);
-      if (!p.folder) {
+    // A few files at a time (their reads wait on the locations, not on this thread), each
+    // renamed into place unsynced; one flush makes them all durable at the end.
+    const batch = new DurableBatch();
+    const jobs = planned
+      .filter((p) => !p.folder)
+      .map((p) => async () => {
+        const parent = folders.get(p.steps.slice(0, -1).join('/'))!;
         const out = nodePath.join(parent, p.steps[p.steps.length - 1]!);
         const st = await fs.lstat(out).catch(() => null);
         if (st && !opts.force) throw new ShardvaultError('exists', `${out} exists (use --force to overwrite it)`);
         if (st?.isDirectory()) throw new ShardvaultError('exists', `${out} is a folder`);
-        const before = bytes;
+        let last = 0;
         problems.push(
-          ...(await readFileTo(vault, p.file, out, used, (d) => {
-            bytes = before + d;
-            vault.emitProgress({
-              op: 'get',
-              name: prefix,
-              done: bytes,
-              total,
-              files: { done, total: files.length },
-            });
-          })),
+          ...(await readFileTo(
+            vault,
+            p.file,
+            out,
+            used,
+            (d) => {
+              bytes += d - last;
+              last = d;
+              emit();
+            },
+            { durable: batch },
+          )),
         );
-        bytes = before + p.file.size;
-      }
-      done++;
-      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } });
-    }
+        bytes += p.file.size - last;
+        done++;
+        emit();
+      });
+    await runLimited(jobs, GET_PARALLEL);
+    await batch.flush();
+    emit(true);
     return { output: top, files: files.length, problems };
   });
 }
