@@ -86,8 +86,8 @@ import {
 /**
  * Where a custodian keeps its state. Names are short lowercase words and hex ([a-z0-9-],
  * at most 80 characters). `write` replaces the bytes under a name atomically (all or nothing)
- * and durably before it resolves; `read` returns undefined for a name never written. The
- * custodian never deletes: retiring a share overwrites it.
+ * and durably before it resolves, and may run for two names at once; `read` returns undefined
+ * for a name never written. The custodian never deletes: retiring a share overwrites it.
  */
 export interface GuardStore {
   read(name: string): Promise<Uint8Array | undefined>;
@@ -397,9 +397,19 @@ export class Custodian {
 
   /** Marks a request id used; refuses one used before. */
   private async consume(requestId: string): Promise<void> {
-    const name = `request-${requestId}`;
-    if ((await this.readSealed(name)) !== undefined) refuse('replayed', `request ${requestId} was answered before`);
-    await this.writeSealed(name, new Uint8Array(0));
+    await this.refuseSpent(requestId);
+    await this.spend(requestId);
+  }
+
+  /** Refuses a request id this custodian answered before. */
+  private async refuseSpent(requestId: string): Promise<void> {
+    if ((await this.readSealed(`request-${requestId}`)) !== undefined)
+      refuse('replayed', `request ${requestId} was answered before`);
+  }
+
+  /** Marks a request id answered (its replay marker). */
+  private spend(requestId: string): Promise<void> {
+    return this.writeSealed(`request-${requestId}`, new Uint8Array(0));
   }
 
   // ---- methods -----------------------------------------------------------------------------
@@ -656,16 +666,30 @@ export class Custodian {
       return refuse('approvals', `${count} of ${s.approvals} approvals`);
     }
     try {
-      await this.consume(req.requestId);
+      await this.refuseSpent(req.requestId);
     } catch (error) {
       if (error instanceof GuardRefusal) await this.log('refuse', req.deviceKey, subject, 'replayed');
       throw error;
     }
-    await this.log('open', req.deviceKey, subject, `answered with ${count} approvals`);
-    const me = s.group.members.find((m) => m.index === s.index)!;
-    const Z = mul(R, s.share);
-    const proof = generateProof(GUARD_CONTEXT, s.share, decodePoint(me.publicShare, 'public share'), [R], [Z]);
-    return { index: s.index, partial: toBase64(encodePoint(Z)), proof: toBase64(proof) };
+    // The replay marker and the log entry reach the disk side by side (calls run one at a
+    // time, so nothing comes between the check above and the marker), and the partial is
+    // computed meanwhile; it goes out only once both are durable.
+    const durable = Promise.all([
+      this.spend(req.requestId),
+      this.log('open', req.deviceKey, subject, `answered with ${count} approvals`),
+    ]);
+    let answer: Json;
+    try {
+      const me = s.group.members.find((m) => m.index === s.index)!;
+      const Z = mul(R, s.share);
+      const proof = generateProof(GUARD_CONTEXT, s.share, decodePoint(me.publicShare, 'public share'), [R], [Z]);
+      answer = { index: s.index, partial: toBase64(encodePoint(Z)), proof: toBase64(proof) };
+    } catch (error) {
+      await durable.catch(() => undefined);
+      throw error;
+    }
+    await durable;
+    return answer;
   }
 
   private async policy(change: ReturnType<typeof readPolicyChange>, approvals: Approval[]): Promise<Json> {
