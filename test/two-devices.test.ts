@@ -198,3 +198,42 @@ it('two devices packing small files at once keep both packs and every entry; the
     await fresh.close();
   }
 });
+
+it('a remove from a stale head after the other device moved the file leaves the moved file whole', async () => {
+  // One small file alone in its pack (so removing it would drop the pack), and one stored alone.
+  const dir = path.join(root, 'lone');
+  await fs.mkdir(dir);
+  const small = new Uint8Array(randomBytes(700));
+  await fs.writeFile(path.join(dir, 'one'), small);
+  await putFolder(laptop, dir, { name: 'lone' });
+  const big = new Uint8Array(randomBytes(9_000));
+  await putFile(laptop, [big], 'alone.bin');
+  expect(laptop.head().files.find((f) => f.name === 'lone/one')?.pack).toBeDefined();
+  // Each time the desktop reads the head with the file; then the laptop moves it, and the
+  // desktop removes it by the name it still lists: the file it meant is gone from that name,
+  // so nothing is removed (neither the pack nor the shards the moved file uses).
+  for (const [from, to] of [
+    ['lone/one', 'moved-one'],
+    ['alone.bin', 'moved-alone.bin'],
+  ] as const) {
+    await desktop.close();
+    desktop = await Vault.load(path.join(root, 'desktop'));
+    await desktop.unlock({ passphrase: PASS });
+    await moveName(laptop, from, to);
+    await expect(removeFile(desktop, from)).rejects.toThrow(from);
+  }
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    for (const [name, bytes] of [
+      ['moved-one', small],
+      ['moved-alone.bin', big],
+    ] as const) {
+      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+      await getFile(fresh, name, out);
+      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+    }
+  } finally {
+    await fresh.close();
+  }
+});
