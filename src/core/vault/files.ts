@@ -909,11 +909,22 @@ export async function removeFile(vault: Vault, name: string): Promise<void> {
     const file = findFile(vault.head(), name);
     warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
-    const commit = collectingPacks((h) => ({
-      ...h,
-      files: h.files.filter((f) => f.id !== file.id),
-      tombstones: [...h.tombstones, { id: file.id, version: file.version }],
-    }));
+    // Only the version this device listed: one another device moved or replaced since is
+    // not this device's to remove (taken out of the merged head but tombstoned only at the
+    // old version, it would come back from that device's head copy while its shards, or
+    // its pack, were deleted here).
+    const listed = (f: FileRef): boolean => f.id === file.id && f.version === file.version;
+    const commit = collectingPacks((h) => {
+      if (!h.files.some(listed))
+        throw new NotFoundError(
+          `${name} was changed (moved, replaced, re-coded) or removed by another device since this one read the vault: nothing removed`,
+        );
+      return {
+        ...h,
+        files: h.files.filter((f) => !listed(f)),
+        tombstones: [...h.tombstones, { id: file.id, version: file.version }],
+      };
+    });
     await vault.commit(commit.change);
     await removeObjectsOf(vault, [file, ...commit.dropped()]);
   });
