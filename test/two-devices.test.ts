@@ -237,3 +237,47 @@ it('a remove from a stale head after the other device moved the file leaves the 
     await fresh.close();
   }
 });
+
+it('a put --replace from a stale head deletes nothing of a file the other device moved away', async () => {
+  const dir = path.join(root, 'replaced-tree');
+  await fs.mkdir(dir);
+  // Larger than a packed file: stored alone, with shards of its own.
+  const inTree = new Uint8Array(randomBytes(70_000));
+  await fs.writeFile(path.join(dir, 'big'), inTree);
+  await putFolder(laptop, dir, { name: 'replaced-tree' });
+  const alone = new Uint8Array(randomBytes(9_000));
+  await putFile(laptop, [alone], 'replaced.bin');
+  const moves = [
+    ['replaced-tree/big', 'moved-big', inTree, () => putFolder(desktop, dir, { name: 'replaced-tree', replace: true })],
+    [
+      'replaced.bin',
+      'moved-replaced.bin',
+      alone,
+      () => putFile(desktop, [randomBytes(500)], 'replaced.bin', { replace: true }),
+    ],
+  ] as const;
+  for (const [from, to, , replace] of moves) {
+    await desktop.close();
+    desktop = await Vault.load(path.join(root, 'desktop'));
+    await desktop.unlock({ passphrase: PASS });
+    // The locations keep the manifest the move deleted (a stale copy they may well serve).
+    const f = laptop.head().files.find((e) => e.name === from)!;
+    const kept = ['a', 'b', 'c'].map((l) => path.join(root, l, 'manifests', `${f.id}-${f.version}`));
+    const copies = await Promise.all(kept.map((k) => fs.readFile(k)));
+    await moveName(laptop, from, to);
+    await Promise.all(kept.map((k, i) => fs.writeFile(k, copies[i]!)));
+    // The desktop replaces what it still lists under the old name.
+    await replace();
+  }
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    for (const [, to, bytes] of moves) {
+      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+      await getFile(fresh, to, out);
+      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+    }
+  } finally {
+    await fresh.close();
+  }
+});
