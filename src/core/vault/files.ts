@@ -176,6 +176,10 @@ export async function putFile(
     // From here a head naming the file may reach some locations even if the commit then
     // fails: its objects must stay (garbage collection takes them if nothing refers to them).
     // A packed file replaced leaves its pack to the others in it; the last one out takes it.
+    // What the committed change replaced: the entry under this name in the merged head, not
+    // the one this device listed (another device may have moved that one away since; its
+    // shards are the moved file's, and a location may still serve its old manifest).
+    let replaced: FileRef[] = [];
     const commit = collectingPacks((h) => {
       // Checked again on the heads as the locations hold them: another device may have
       // stored this name since this device read its head. Taken over silently, that file
@@ -185,14 +189,15 @@ export async function putFile(
           'exists',
           `${name} is already in the vault (stored since; use --replace to replace it)`,
         );
+      replaced = h.files.filter((f) => f.name === name);
       return {
         ...h,
         files: [...h.files.filter((f) => f.name !== name), stored.ref],
-        tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
+        tombstones: [...h.tombstones, ...replaced.map((f) => ({ id: f.id, version: f.version }))],
       };
     });
     await commitOrDiscard(vault, commit.change, () => stored.discard());
-    await removeObjectsOf(vault, [...(existing ? [existing] : []), ...commit.dropped()]);
+    await removeObjectsOf(vault, [...replaced, ...commit.dropped()]);
     return stored.entry;
   });
 }

@@ -305,6 +305,9 @@ export async function storeTree(
     const refs = [...stored.map((s) => s.ref), ...(packs?.refs() ?? [])];
     // One head names the whole tree; from here its objects stay (see putFile).
     const names = new Set(refs.filter((r) => !isPack(r)).map((r) => r.name));
+    // What the committed change replaced, from the merged head: not `existing` (a file this
+    // device listed may have been moved away since; its shards are the moved file's).
+    let replaced: FileRef[] = [];
     const commit = collectingPacks((h) => {
       const gone = userFiles(h).filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
       // Without `replace` the folder was free on this device's head; a name in it another
@@ -312,6 +315,7 @@ export async function storeTree(
       if (gone.length > 0 && !opts.replace)
         throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
       const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+      replaced = gone;
       return {
         ...h,
         files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...refs],
@@ -319,7 +323,7 @@ export async function storeTree(
       };
     });
     await commitOrDiscard(vault, commit.change, discardAll);
-    await removeObjectsOf(vault, [...existing, ...commit.dropped()]);
+    await removeObjectsOf(vault, [...replaced, ...commit.dropped()]);
     const entries: FileEntry[] = [...stored, ...(packs?.stored() ?? [])].map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
     return {
