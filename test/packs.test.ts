@@ -199,6 +199,43 @@ describe('packs', () => {
     expect(vault.head().files).toEqual([]);
     expect(storedFiles(vault.head())).toEqual([]);
   });
+
+  it('verify names a packed file whose pack the head no longer holds, or whose extent ends past it', async () => {
+    // Such a head is written by no single commit, but two commits at the same moment can
+    // merge into one (a remove dropping the pack, a move keeping the file): verify says so.
+    await putFolder(vault, source, { name: 'again' });
+    const pack = vault.head().files.find(isPack)!;
+    const orphan: FileRef = {
+      ...vault.head().files.find((f) => f.name === 'again/d0/f3.bin')!,
+      id: 'ab'.repeat(16),
+      name: 'orphan.bin',
+      pack: { id: 'cd'.repeat(16), offset: 0 },
+    };
+    const past: FileRef = {
+      ...orphan,
+      id: 'ef'.repeat(16),
+      name: 'past.bin',
+      pack: { id: pack.id, offset: pack.size },
+    };
+    await vault.commit((h) => ({ ...h, files: [...h.files, orphan, past] }));
+    try {
+      const report = await verify(vault, false);
+      expect(report.ok).toBe(false);
+      expect(report.problems.map((p) => p.file).sort()).toEqual(['orphan.bin', 'past.bin']);
+      expect(
+        report.files
+          .filter((f) => f.health === 'lost')
+          .map((f) => f.name)
+          .sort(),
+      ).toEqual(['orphan.bin', 'past.bin']);
+    } finally {
+      await vault.commit((h) => ({
+        ...h,
+        files: h.files.filter((f) => f.id !== orphan.id && f.id !== past.id),
+      }));
+      await removeFolder(vault, 'again');
+    }
+  });
 });
 
 describe('packs in the head merge', () => {
