@@ -243,6 +243,10 @@ describe('a folder in the vault', () => {
       ),
     ).toThrow(/both a file and a folder/);
     expect(tree([{ name: '../x', size: 1 }], all)).toThrow(/not a file name/);
+    // Names a folder restore could not write back (an empty step, a leading slash, a
+    // backslash) are refused before anything is stored, as `..` is.
+    for (const name of ['a//b', '/abs', 'a\\b', 'sub//'])
+      expect(tree([{ name, size: name.endsWith('/') ? 0 : 1 }], all)).toThrow(/restore/);
     expect(names()).toEqual(before);
 
     const counter = vault.head().counter;
