@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs/promises';
 import type { TreeFileSize } from '../../shared/api';
-import { FOLDER_SEPARATOR, fileNameProblem, isFolderMarker } from '../../shared/file-name';
+import { FOLDER_SEPARATOR, fileNameProblem, isFolderMarker, stepsBelow } from '../../shared/file-name';
 import { UsageError } from '../errors';
 import { openTreeFile, type Tree, type TreeBytes } from './folders';
 
@@ -79,6 +79,12 @@ function listedTree(
     const name = `${prefix}${f.name}`;
     const problem = f.name === '' ? 'a file of the folder has no name' : fileNameProblem(name);
     if (problem !== null) throw new UsageError(`${f.name}: ${problem}`);
+    // Only what a folder restore can write back (no empty step, no backslash): put DIR
+    // makes no other name, and one such file would make the whole folder's restore fail.
+    if (stepsBelow(name, prefix) === null)
+      throw new UsageError(
+        `${JSON.stringify(f.name)}: not a name a folder restore can write (an empty step or a backslash)`,
+      );
     if (seen.has(name)) throw new UsageError(`${f.name} is listed twice`);
     seen.add(name);
     const steps = f.name.split(FOLDER_SEPARATOR);
