@@ -192,4 +192,37 @@ describe('packed small files against lies (docs/FORMAT.md "Packs")', () => {
     expect(lied).toBeInstanceOf(CorruptError);
     expect(await fs.readdir(root)).not.toContain('out-packp_f1');
   });
+
+  it('every location serving another pack’s manifest under a pack’s name releases nothing', async () => {
+    const put = async (name: string, fill: number): Promise<void> => {
+      const dir = folder(`tree-${name}`);
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(nodePath.join(dir, 'f'), Buffer.alloc(700, fill));
+      await putFolder(vault, dir, { name });
+    };
+    await put('packr', 7);
+    await put('packs', 8);
+    const packOf = (name: string) => {
+      const id = vault.head().files.find((f) => f.name === name)!.pack!.id;
+      return vault.head().files.find((f) => f.id === id && isPack(f))!;
+    };
+    const r = packOf('packr/f');
+    const q = packOf('packs/f');
+    // Same size, other bytes: only the manifest's own file id tells them apart.
+    expect(r.size).toBe(q.size);
+    for (const n of ['usb', 'nas', 'cloud'])
+      await fs.copyFile(
+        nodePath.join(folder(n), PATHS.manifest(q.id, q.version)),
+        nodePath.join(folder(n), PATHS.manifest(r.id, r.version)),
+      );
+    notes.push('every location: one pack’s manifest under another pack’s name');
+    const out = folder('out-packr');
+    const got = await getFile(vault, 'packr/f', out).then(
+      () => 'released',
+      (err: unknown) => err,
+    );
+    if (got === 'released') problems.push('a pack read through another pack’s manifest');
+    expect(got).toMatchObject({ code: 'unavailable' });
+    expect(await fs.readdir(root)).not.toContain('out-packr');
+  });
 });
