@@ -703,6 +703,36 @@ describe('re-sharing keeps P', () => {
     await expect(w.coordinator.open(group, w.coordinator.newRequest(file))).rejects.toThrow(/lying/);
   });
 
+  it('two re-sharings at once: each node stages both, the one committed works, the other is dropped', async () => {
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    // Two devices plan from the same head: one takes d in, the other drops c. Both finish
+    // (staged) before either commits; the nodes they share staged both.
+    const adding = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, FIRST);
+    const dropping = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes.slice(0, 2)), 2, FIRST);
+    const [added] = await Promise.all([
+      w.coordinator.run(adding, guardNodes(w.nodes)),
+      w.coordinator.run(dropping, guardNodes(first)),
+    ]);
+    // The head took the adding one (the other device found it changed and stood down): its
+    // commit succeeds at every node, whichever session a node staged last.
+    expect(await w.coordinator.commit(adding.setupId, ['a', 'b', 'c', 'd'])).toEqual({
+      done: ['a', 'b', 'c', 'd'],
+      failed: [],
+    });
+    // The other is gone from the nodes now: its commit cannot switch anyone to a stale share.
+    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).failed).toEqual(['a', 'b', 'c']);
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    expect(await w.coordinator.registerPoint(added, file, ['d'])).toEqual([]);
+    w.down.add('a');
+    w.down.add('b');
+    const opened = await w.coordinator.open(added, w.coordinator.newRequest(file));
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+    expect([...opened.used].sort()).toEqual(['c', 'd']);
+  });
+
   it('a node refuses a re-sharing that gives it another public share than it holds', async () => {
     const w = world(['a', 'b', 'c', 'd']);
     const first = w.nodes.slice(0, 3);

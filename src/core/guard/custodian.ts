@@ -571,7 +571,7 @@ export class Custodian {
         // A re-sharing is staged: the old share keeps answering until `dkg-commit`, which the
         // app sends once its sealed head records the new set (a cut-short re-sharing leaves
         // the old set working).
-        await this.writeJson('next', { setupId, state: stateToJson(next) });
+        await this.stage(setupId, stateToJson(next));
         await this.log('reshare', session.deviceKey, setupId, `staged index ${me.index}`);
       }
       const mine = p.result.group.members.find((m) => m.index === me.index)!;
@@ -588,30 +588,64 @@ export class Custodian {
     });
     const group = groupInfo(session, dealings);
     checkConfirmations(session, transcriptHash(p.sid, p.round1, round2), group.groupKey, confirmations);
-    await this.writeJson('next', { setupId, state: { retired: true } });
+    await this.stage(setupId, { retired: true });
     this.pending.delete(setupId);
     await this.log('retire', session.deviceKey, setupId, 'retirement staged: the new set confirmed');
     return { index: null, publicShare: null };
   }
 
   /**
+   * The staged re-sharings (`next`): up to MAX_PENDING sessions, each staged from the share in
+   * use, and the one committed last. Two devices re-sharing at once each stage their own
+   * session here; the one whose sealed head wins is committed, and the others are dropped then
+   * (they were dealt from the share the commit replaced). A store written by an earlier version
+   * (`{setupId, state}`: one slot) reads as a list of one.
+   */
+  private async staged(): Promise<{ staged: { setupId: string; state: Json }[]; committed: string | null }> {
+    const raw = await this.readJson('next');
+    if (raw === undefined) return { staged: [], committed: null };
+    const r = new WireReader('staged re-sharing');
+    if (typeof raw === 'object' && raw !== null && 'setupId' in raw) {
+      const o = r.object(raw, 'next', ['setupId', 'state']);
+      const setupId = r.hex(o.setupId, 'setupId', 16);
+      const done = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
+      return done
+        ? { staged: [], committed: setupId }
+        : { staged: [{ setupId, state: o.state as Json }], committed: null };
+    }
+    const o = r.object(raw, 'next', ['staged', 'committed']);
+    return {
+      staged: r.array(o.staged, 'staged', MAX_PENDING).map((x, i) => {
+        const e = r.object(x, `staged[${i}]`, ['setupId', 'state']);
+        return { setupId: r.hex(e.setupId, 'setupId', 16), state: e.state as Json };
+      }),
+      committed: o.committed === null ? null : r.hex(o.committed, 'committed', 16),
+    };
+  }
+
+  /** Keeps `state` aside as re-sharing `setupId`'s result, beside any other staged session. */
+  private async stage(setupId: string, state: Json): Promise<void> {
+    const { staged, committed } = await this.staged();
+    const kept = [...staged.filter((x) => x.setupId !== setupId), { setupId, state }].slice(-MAX_PENDING);
+    await this.writeJson('next', { staged: kept, committed });
+  }
+
+  /**
    * `dkg-commit`: the staged result of re-sharing `setupId` replaces this node's state (its new
-   * share, or its old share retired). The old share is gone from then on. A commit repeated
-   * after it took effect answers the same; one for no staged re-sharing is refused.
+   * share, or its old share retired), and every other staged session is dropped. The old share
+   * is gone from then on. A commit repeated after it took effect answers the same; one for no
+   * staged re-sharing is refused.
    */
   private async commit(setupId: string): Promise<Json> {
-    const raw = await this.readJson('next');
-    const r = new WireReader('staged re-sharing');
-    const o = raw === undefined ? undefined : r.object(raw, 'next', ['setupId', 'state']);
-    if (o === undefined || r.hex(o.setupId, 'setupId', 16) !== setupId)
-      return refuse('dkg', `no re-sharing ${setupId} is staged here`);
-    const committed = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
-    if (!committed) {
-      await this.writeJson('state', o.state as Json);
-      await this.writeJson('next', { setupId, state: { committed: true } });
+    const { staged, committed } = await this.staged();
+    const entry = staged.find((x) => x.setupId === setupId);
+    if (entry === undefined && committed !== setupId) return refuse('dkg', `no re-sharing ${setupId} is staged here`);
+    if (entry !== undefined) {
+      await this.writeJson('state', entry.state);
+      await this.writeJson('next', { staged: [], committed: setupId });
     }
     const s = await this.state();
-    if (!committed)
+    if (entry !== undefined)
       await this.log(
         s === undefined ? 'retire' : 'reshare',
         undefined,
