@@ -48,8 +48,9 @@ import {
   type GuardResponse,
   type GuardTransport,
 } from '../src/core/guard/transport';
-import { registrationMessage } from '../src/core/guard/request';
+import { changeApprovalDigest, enrolMessage, registrationMessage } from '../src/core/guard/request';
 import {
+  enrolRequestToJson,
   readRound1,
   readRound2,
   readSession,
@@ -555,6 +556,52 @@ describe('custodians refuse what they should', () => {
       w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
     );
     expect(toHex(free.kek)).toBe(toHex(put.kek));
+  });
+
+  it("with g = 1, enrolling a new device key needs a guardian's approval of that very key, fresh", async () => {
+    const w = world();
+    const group = await setUp(w);
+    const node = w.byId.get('a')!;
+    const thief = deviceSigner(new Uint8Array(randomBytes(32)));
+    // g = 0: any device with the node's code enrols, as before.
+    expect(await node.checkEnrolment(thief.publicKey, undefined)).toMatchObject({ ok: true });
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const request = (by = thief, time = w.clock.now) => {
+      const fields = { vaultId: VAULT, requestId: toHex(randomBytes(16)), time, deviceKey: by.publicKey };
+      return { ...fields, signature: by.sign(enrolMessage(fields)) };
+    };
+    const approve = (who: typeof owner, e: ReturnType<typeof request>, expiry = w.clock.now + 60_000) => ({
+      guardianKey: who.publicKey,
+      expiry,
+      signature: who.sign(changeApprovalDigest(VAULT, e.requestId, e.deviceKey, enrolMessage(e), expiry)),
+    });
+    const ask = (key: Uint8Array, e: ReturnType<typeof request>, approvals: ReturnType<typeof approve>[]) =>
+      node.checkEnrolment(key, {
+        request: enrolRequestToJson(e),
+        approvals: approvals.map((a) => ({
+          guardianKey: b64(a.guardianKey),
+          expiry: a.expiry,
+          signature: b64(a.signature),
+        })),
+      });
+    const e = request();
+    expect(await node.checkEnrolment(thief.publicKey, undefined)).toMatchObject({ ok: false, reason: 'approvals' });
+    expect(await ask(thief.publicKey, e, [])).toMatchObject({ ok: false, reason: 'approvals' });
+    // The thief's own signature as a "guardian", an expired approval, one for another device.
+    expect(await ask(thief.publicKey, e, [approve(thief, e)])).toMatchObject({ ok: false, reason: 'approvals' });
+    expect(await ask(thief.publicKey, e, [approve(guardian, e, w.clock.now - 1)])).toMatchObject({ ok: false });
+    const other = request(stranger);
+    expect(await ask(thief.publicKey, e, [approve(guardian, other)])).toMatchObject({ ok: false });
+    // A good approval of another key's request, presented for the thief's key: refused.
+    expect(await ask(thief.publicKey, other, [approve(guardian, other)])).toMatchObject({ ok: false });
+    // A request older than an approval may last is refused even with an approval.
+    const old = request(thief, w.clock.now - 21 * 60_000);
+    expect(await ask(thief.publicKey, old, [approve(guardian, old)])).toMatchObject({ ok: false, reason: 'stale' });
+    expect(await ask(thief.publicKey, e, [approve(guardian, e)])).toMatchObject({ ok: true });
+    // Each decision is in the node's request log.
+    const log = unwrap('a', await node.handle('log', { from: 0 })) as { entries: LogEntry[] };
+    expect(log.entries.filter((x) => x.kind === 'enrol').map((x) => x.outcome)).toEqual(['enrolled with 1 approvals']);
+    expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('enrol')).length).toBe(6);
   });
 
   it('a restarted custodian answers from its sealed store; another seal key cannot read it', async () => {

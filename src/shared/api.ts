@@ -211,7 +211,19 @@ export interface VerifyReport {
 }
 
 export type AccessAction =
-  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'mv' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
+  | 'init'
+  | 'open'
+  | 'unlock'
+  | 'put'
+  | 'get'
+  | 'rm'
+  | 'mv'
+  | 'repair'
+  | 'policy'
+  | 'location'
+  | 'drill'
+  | 'passphrase'
+  | 'guard';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {

@@ -639,6 +639,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'location',
   'drill',
   'passphrase',
+  'guard',
 ]);
 export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 

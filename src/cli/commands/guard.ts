@@ -15,7 +15,7 @@ import {
   type ApprovalWait,
 } from '../../core/vault/guard';
 import { waitForChangeApprovals } from '../../core/vault/guard-requests';
-import { nodeLocationIds, reshareGuard, type ReshareResult } from '../../core/vault/guard-reshare';
+import { reshareNow, type ReshareResult } from '../../core/vault/guard-reshare';
 import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
 import { expectArguments, parentCommand, usageError, type Command } from '../command';
@@ -99,9 +99,7 @@ const reshare: Command = {
   async run(args, io) {
     expectArguments(args, 0, reshare);
     const waiting = approvalWait(args, io);
-    const result = await withVault(io, args, { unlock: true }, (vault) =>
-      reshareGuard(vault, nodeLocationIds(vault), waiting),
-    );
+    const result = await withVault(io, args, { unlock: true }, (vault) => reshareNow(vault, waiting));
     for (const w of result?.warnings ?? []) io.err(`shardvault: warning: ${w}`);
     print(io, result ?? { unchanged: true }, () =>
       result === null ? 'The guard already holds its key on every node location' : reshareWords(result),

@@ -58,6 +58,8 @@ import {
   approvalDigest,
   changeApprovalDigest,
   countApprovals,
+  ENROL_REQUEST_MAX_MS,
+  enrolMessage,
   policyMessage,
   registrationMessage,
   requestMessage,
@@ -70,6 +72,7 @@ import {
   confirmationToJson,
   readApprovals,
   readConfirmation,
+  readEnrolRequest,
   readPolicyChange,
   readRegistration,
   readRequest,
@@ -187,6 +190,58 @@ export class Custodian {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Whether the node may enrol `deviceKey` (its enrolment code already checked by the server):
+   * yes when this node holds no share or its policy asks for no approvals (g = 0); else only
+   * with `body` = {request, approvals}: an enrolment request of this vault, signed by that very
+   * key, at most ENROL_REQUEST_MAX_MS old, and g valid approvals of it (the requester's own never
+   * counts). The decision is logged. Runs in turn with the calls, as they do.
+   */
+  checkEnrolment(deviceKey: Uint8Array, body: unknown): Promise<GuardResponse> {
+    const run = async (): Promise<GuardResponse> => {
+      try {
+        return { ok: true, value: await this.enrolment(deviceKey, body) };
+      } catch (error) {
+        if (error instanceof GuardRefusal) return { ok: false, reason: error.reason, message: error.message };
+        if (error instanceof CorruptError || error instanceof RangeError || error instanceof TypeError)
+          return { ok: false, reason: 'malformed', message: error.message };
+        throw error;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async enrolment(deviceKey: Uint8Array, body: unknown): Promise<Json> {
+    const s = await this.state();
+    if (s === undefined || s.approvals === 0) return { approvals: 0 };
+    const subject = `enrol ${toHex(deviceKey).slice(0, 16)}`;
+    const needs = async (why: string): Promise<never> => {
+      await this.log('refuse', deviceKey, subject, why);
+      return refuse('approvals', why);
+    };
+    if (body === undefined || body === null) return needs(`0 of ${s.approvals} approvals`);
+    const r = new WireReader('enrolment');
+    const o = r.object(body, 'guard', ['request', 'approvals']);
+    const request = readEnrolRequest(r, o.request, 'request');
+    const approvals = readApprovals(r, o.approvals, 'approvals');
+    if (request.vaultId !== s.vaultId) return refuse('wrong-vault', 'the enrolment is for another vault');
+    if (!equalBytes(request.deviceKey, deviceKey)) return needs('the enrolment request is for another device key');
+    if (!ed25519Verify(deviceKey, enrolMessage(request), request.signature))
+      return refuse('bad-signature', 'the enrolment request is not signed by the device it enrols');
+    const now = this.now();
+    if (request.time > now + REQUEST_SKEW_MS || now - request.time > ENROL_REQUEST_MAX_MS)
+      return refuse('stale', 'the enrolment request is older than an approval may last, or from the future');
+    const message = enrolMessage(request);
+    const digest = (expiry: number): Uint8Array =>
+      changeApprovalDigest(request.vaultId, request.requestId, deviceKey, message, expiry);
+    const count = countApprovals(approvals, s.guardians, deviceKey, digest, now);
+    if (count < s.approvals) return needs(`${count} of ${s.approvals} approvals`);
+    await this.log('enrol', deviceKey, subject, `enrolled with ${count} approvals`);
+    return { approvals: count };
   }
 
   private async dispatch(method: string, body: unknown): Promise<Json> {

@@ -20,15 +20,19 @@ import {
   APPROVAL_MAX_MS,
   approvalDigest,
   changeApprovalDigest,
+  enrolMessage,
   policyMessage,
   requestMessage,
   type AccessRequest,
   type Approval,
+  type EnrolRequest,
   type PolicyChange,
 } from '../guard/request';
 import {
   approvalToJson,
+  enrolRequestToJson,
   policyChangeToJson,
+  readEnrolRequest,
   readPolicyChange,
   readRequest,
   readSession,
@@ -86,16 +90,35 @@ interface Answers {
 export type Subject =
   | { readonly kind: 'open'; readonly request: AccessRequest }
   | { readonly kind: 'policy'; readonly change: PolicyChange }
-  | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number };
+  | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number }
+  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest };
 
 const subjectId = (s: Subject): string =>
-  s.kind === 'open' ? s.request.requestId : s.kind === 'policy' ? s.change.requestId : s.session.setupId;
+  s.kind === 'open'
+    ? s.request.requestId
+    : s.kind === 'policy'
+      ? s.change.requestId
+      : s.kind === 'enrol'
+        ? s.enrol.requestId
+        : s.session.setupId;
 const subjectDevice = (s: Subject): Uint8Array =>
-  s.kind === 'open' ? s.request.deviceKey : s.kind === 'policy' ? s.change.deviceKey : s.session.deviceKey;
+  s.kind === 'open'
+    ? s.request.deviceKey
+    : s.kind === 'policy'
+      ? s.change.deviceKey
+      : s.kind === 'enrol'
+        ? s.enrol.deviceKey
+        : s.session.deviceKey;
 const subjectTime = (s: Subject): number =>
-  s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.time;
+  s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.kind === 'enrol' ? s.enrol.time : s.time;
 const subjectVault = (s: Subject): string =>
-  s.kind === 'open' ? s.request.vaultId : s.kind === 'policy' ? s.change.vaultId : s.session.vaultId;
+  s.kind === 'open'
+    ? s.request.vaultId
+    : s.kind === 'policy'
+      ? s.change.vaultId
+      : s.kind === 'enrol'
+        ? s.enrol.vaultId
+        : s.session.vaultId;
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
@@ -108,6 +131,8 @@ function digestOf(s: Subject, expiry: number): Uint8Array {
       policyMessage(s.change),
       expiry,
     );
+  if (s.kind === 'enrol')
+    return changeApprovalDigest(s.enrol.vaultId, s.enrol.requestId, s.enrol.deviceKey, enrolMessage(s.enrol), expiry);
   return changeApprovalDigest(
     s.session.vaultId,
     s.session.setupId,
@@ -120,12 +145,14 @@ function digestOf(s: Subject, expiry: number): Uint8Array {
 function signedBySender(s: Subject): boolean {
   if (s.kind === 'open') return ed25519Verify(s.request.deviceKey, requestMessage(s.request), s.request.signature);
   if (s.kind === 'policy') return ed25519Verify(s.change.deviceKey, policyMessage(s.change), s.change.signature);
+  if (s.kind === 'enrol') return ed25519Verify(s.enrol.deviceKey, enrolMessage(s.enrol), s.enrol.signature);
   return true; // a session is authorized by the device's signature the nodes check in round 1
 }
 
 function subjectToJson(s: Subject): Json {
   if (s.kind === 'open') return { request: requestToJson(s.request) };
   if (s.kind === 'policy') return { change: policyChangeToJson(s.change) };
+  if (s.kind === 'enrol') return { enrol: enrolRequestToJson(s.enrol) };
   return { session: sessionToJson(s.session), time: s.time };
 }
 
@@ -169,7 +196,7 @@ export function waitForApprovals(
 /**
  * Publishes a change of the guard (what: its words for the guardians) and waits for the
  * policy's approvals. A policy change must reach the nodes within 5 minutes of being signed,
- * so its wait is at most 4 minutes.
+ * so its wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
  */
 export function waitForChangeApprovals(
   vault: Vault,
@@ -179,7 +206,12 @@ export function waitForChangeApprovals(
 ): Promise<Approval[]> {
   const guard = vault.head().guard;
   if (guard === undefined) throw new UsageError('this vault has no guard');
-  const wait = subject.kind === 'policy' ? Math.min(waiting.wait ?? 240, 240) : waiting.wait;
+  const wait =
+    subject.kind === 'policy'
+      ? Math.min(waiting.wait ?? 240, 240)
+      : subject.kind === 'enrol'
+        ? Math.min(waiting.wait ?? 300, 600)
+        : waiting.wait;
   return waitFor(vault, subject, what, guard, { ...waiting, ...(wait === undefined ? {} : { wait }) });
 }
 
@@ -239,6 +271,7 @@ export interface PendingRequest {
 function readSubject(r: WireReader, o: Record<string, unknown>): Subject {
   if ('request' in o) return { kind: 'open', request: readRequest(r, o.request, 'request') };
   if ('change' in o) return { kind: 'policy', change: readPolicyChange(r, o.change, 'change') };
+  if ('enrol' in o) return { kind: 'enrol', enrol: readEnrolRequest(r, o.enrol, 'enrol') };
   return {
     kind: 'reshare',
     session: readSession(r, o.session, 'session'),
@@ -261,7 +294,14 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
     try {
       const r = new WireReader('access request');
       const kind = typeof value === 'object' && value !== null ? value : {};
-      const fields = 'request' in kind ? ['request'] : 'change' in kind ? ['change'] : ['session', 'time'];
+      const fields =
+        'request' in kind
+          ? ['request']
+          : 'change' in kind
+            ? ['change']
+            : 'enrol' in kind
+              ? ['enrol']
+              : ['session', 'time'];
       const o = r.object(value, 'record', [...fields, 'name', 'device']);
       const subject = readSubject(r, o);
       if (subjectId(subject) !== id || subjectVault(subject) !== vault.vaultId) continue;
@@ -283,6 +323,8 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
 function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string): string {
   const key = (k: Uint8Array): string => Buffer.from(k).toString('base64url').slice(0, 10) + '…';
   if (subject.kind === 'open') return name;
+  if (subject.kind === 'enrol')
+    return `enrol device ${key(subject.enrol.deviceKey)} at the guard's nodes (a new machine: it could then ask to open guarded files)`;
   if (subject.kind === 'policy') {
     const c = subject.change;
     const added = c.guardians.filter((k) => !guard.guardians.some((x) => equalBytes(x, k))).map(key);
@@ -330,6 +372,19 @@ export async function answerRequest(vault: Vault, id: string, approve: boolean):
   if (guard === undefined) throw new UsageError('this vault has no guard');
   const found = (await findRequests(vault)).find((r) => subjectId(r.subject) === id);
   if (found === undefined) throw new ShardvaultError('not-found', `no pending request ${id}`);
+  // Logged as a guard change: which request, and what it asked, in this device's words.
+  const what = describe(vault, found.subject, guard, found.name);
+  const detail = `${approve ? 'approved' : 'denied'} request ${id} of ${found.device}: ${what}`.slice(0, 1024);
+  return vault.audited('guard', { detail }, () => answer(vault, guard, found, id, approve));
+}
+
+async function answer(
+  vault: Vault,
+  guard: HeadGuard,
+  found: { subject: Subject; name: string; device: string },
+  id: string,
+  approve: boolean,
+): Promise<PendingRequest> {
   const s = session(vault, guard);
   try {
     const me = s.devicePublicKey;

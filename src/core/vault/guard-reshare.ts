@@ -310,3 +310,19 @@ export const nodeLocationIds = (vault: Vault): string[] =>
     .profileLocations()
     .filter((l) => l.kind === 'node')
     .map((l) => l.id);
+
+/**
+ * `guard reshare` (and the app's "Re-share now"): the guard brought to the vault's node
+ * locations as they are, or a re-sharing the head records finished; logged in the access log.
+ */
+export function reshareNow(vault: Vault, waiting: ApprovalWait = {}): Promise<ReshareResult | null> {
+  const target = nodeLocationIds(vault);
+  return vault.audited(
+    'guard',
+    { detail: `guard re-sharing to ${target.map((id) => nameOf(vault, id)).join(', ')}` },
+    (used) => {
+      for (const id of target) used.add(nameOf(vault, id));
+      return reshareGuard(vault, target, waiting);
+    },
+  );
+}

@@ -135,6 +135,18 @@ export async function guardSetup(
   manifests: () => Promise<Manifest[]>,
 ): Promise<GuardSetupResult> {
   if (!Number.isInteger(threshold) || threshold < 2) throw new UsageError('--threshold G: G is at least 2');
+  const nodeCount = vault.profileLocations().filter((l) => l.kind === 'node').length;
+  return vault.audited('guard', { detail: `guard setup: G = ${threshold} of ${nodeCount} nodes` }, () =>
+    setUpGuard(vault, threshold, isGuarded, manifests),
+  );
+}
+
+async function setUpGuard(
+  vault: Vault,
+  threshold: number,
+  isGuarded: (m: Manifest) => boolean,
+  manifests: () => Promise<Manifest[]>,
+): Promise<GuardSetupResult> {
   const head = vault.head();
   if (head.guard !== undefined && (await manifests()).some(isGuarded))
     throw new UsageError('guarded files exist: a new guard setup would lock them out; remove them first');
@@ -328,7 +340,9 @@ export async function guardPolicy(
     throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
   if (!Number.isInteger(approvals) || approvals < 0 || approvals > g.guardians.length)
     throw new UsageError(`--approvals g: 0 to the ${g.guardians.length} guardians`);
-  await changeGuardPolicy(vault, g.guardians, approvals, gather);
+  await vault.audited('guard', { detail: `guard policy: ${g.approvals} -> ${approvals} approvals per opening` }, () =>
+    changeGuardPolicy(vault, g.guardians, approvals, gather),
+  );
   return { approvals, guardians: g.guardians.length };
 }
 
@@ -367,7 +381,9 @@ export async function guardGuardians(
     throw new UsageError(
       `the policy asks for ${g.approvals} approvals: it needs at least that many guardians (guard policy --approvals first)`,
     );
-  await changeGuardPolicy(vault, guardians, g.approvals, gather);
+  await vault.audited('guard', { detail: `guard guardian ${op} ${deviceKeyText(device).slice(0, 10)}…` }, () =>
+    changeGuardPolicy(vault, guardians, g.approvals, gather),
+  );
   return { guardians: guardians.length, approvals: g.approvals };
 }
 

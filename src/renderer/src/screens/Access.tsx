@@ -24,6 +24,7 @@ const ACTION_WORD: Record<AccessAction, string> = {
   location: 'Location change',
   drill: 'Recovery drill',
   passphrase: 'Passphrase change',
+  guard: 'Guard change',
 };
 const OUTCOME_TONE: Record<AccessOutcome, 'ok' | 'warn' | 'danger'> = { ok: 'ok', denied: 'warn', failed: 'danger' };
 const OUTCOME_WORD: Record<AccessOutcome, string> = { ok: 'Allowed', denied: 'Denied', failed: 'Failed' };
