@@ -599,7 +599,7 @@ describe('custodians refuse what they should', () => {
     expect(await ask(thief.publicKey, old, [approve(guardian, old)])).toMatchObject({ ok: false, reason: 'stale' });
     expect(await ask(thief.publicKey, e, [approve(guardian, e)])).toMatchObject({ ok: true });
     // Each decision is in the node's request log.
-    const log = unwrap('a', await node.handle('log', { from: 0 })) as { entries: LogEntry[] };
+    const log = unwrap('a', await node.handle('log', { from: 0 })) as unknown as { entries: LogEntry[] };
     expect(log.entries.filter((x) => x.kind === 'enrol').map((x) => x.outcome)).toEqual(['enrolled with 1 approvals']);
     expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('enrol')).length).toBe(6);
   });

@@ -16,7 +16,7 @@ import type { LocationSecrets } from '../storage/open';
 import { EnrolmentApprovalError, ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import type { ApprovalWait } from './guard';
-import { waitForChangeApprovals } from './guard-requests';
+import { approvedEnrolment, waitForChangeApprovals } from './guard-requests';
 import type { Vault } from './vault';
 
 /** What the enrolment came to: `approvals` > 0 when the guardians had to approve it. */
@@ -52,6 +52,19 @@ export async function enrolAtNode(
       if (!(err instanceof EnrolmentApprovalError)) throw err;
     }
     const device = deviceSigner(new Uint8Array(Buffer.from(seed, 'base64url')));
+    // Approved already for another node of the guard (one approval covers them all)?
+    const earlier = await approvedEnrolment(vault, device.publicKey);
+    if (earlier !== null) {
+      try {
+        await client.enrol(code, {
+          request: enrolRequestToJson(earlier.request),
+          approvals: earlier.approvals.map(approvalToJson),
+        });
+        return { enrolled: true, approvals: earlier.approvals.length };
+      } catch (err) {
+        if (!(err instanceof EnrolmentApprovalError)) throw err; // else: ask the guardians again
+      }
+    }
     const fields = {
       vaultId: vault.vaultId,
       requestId: randomBytes(16).toString('hex'),

@@ -20,6 +20,7 @@ import {
   APPROVAL_MAX_MS,
   approvalDigest,
   changeApprovalDigest,
+  ENROL_REQUEST_MAX_MS,
   enrolMessage,
   policyMessage,
   requestMessage,
@@ -342,6 +343,27 @@ function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string
       : (vault.profileLocations().find((l) => l.id === m.location)?.name ?? key(r.identityKey));
   });
   return `guard re-sharing to ${names.length} nodes: ${names.join(', ')}`;
+}
+
+/**
+ * This device's enrolment request whose guardians' approvals are in already (and good for at
+ * least another minute), or null: one approval of "enrol device X at the guard's nodes" serves
+ * every node X enrols at, so a new machine is approved once, not once per node.
+ */
+export async function approvedEnrolment(
+  vault: Vault,
+  deviceKey: Uint8Array,
+): Promise<{ request: EnrolRequest; approvals: Approval[] } | null> {
+  const guard = vault.head().guard;
+  if (guard === undefined) return null;
+  const now = Date.now();
+  for (const { subject } of (await findRequests(vault)).reverse()) {
+    if (subject.kind !== 'enrol' || !equalBytes(subject.enrol.deviceKey, deviceKey)) continue;
+    if (now + 60_000 - subject.enrol.time > ENROL_REQUEST_MAX_MS) continue;
+    const { approvals, deniedBy } = await answersTo(vault, subject, guard, now + 60_000);
+    if (deniedBy.length === 0 && approvals.length >= guard.approvals) return { request: subject.enrol, approvals };
+  }
+  return null;
 }
 
 /** `requests`: pending openings of guarded files and changes of the guard, newest last. */

@@ -166,6 +166,8 @@ export async function guardHealth(
   }
   if (guard === undefined) return { nodes, guard: null };
   const members = guard.members.map((m) => m.location);
+  const nodeIds = nodeLocations.map((l) => l.id);
+  const key = (k: Uint8Array): string => Buffer.from(k).toString('base64url');
   return {
     nodes,
     guard: {
@@ -176,6 +178,12 @@ export async function guardHealth(
       approvals: guard.approvals,
       guardians: guard.guardians.length,
       guardian: s !== null && guard.guardians.some((k) => equalBytes(k, s.devicePublicKey)),
+      device: s === null ? null : key(s.devicePublicKey),
+      guardianKeys: guard.guardians.map(key),
+      reshare:
+        guard.reshare !== undefined ||
+        nodeIds.some((id) => !members.includes(id)) ||
+        members.some((id) => !nodeIds.includes(id)),
     },
   };
 }
@@ -202,6 +210,7 @@ function shown(vault: Vault, r: PendingRequest, me: string | null): GuardRequest
     denied: r.denied,
     nodes: (guard?.members ?? []).map((m) => name(m.location)),
     mine: me !== null && r.deviceKey === me,
+    deviceKey: r.deviceKey,
   };
 }
 
