@@ -10,12 +10,12 @@ import {
   guardGuardians,
   guardPolicy,
   guardSetup,
-  guardStatus,
   readDeviceKey,
   type ApprovalWait,
 } from '../../core/vault/guard';
 import { waitForChangeApprovals } from '../../core/vault/guard-requests';
 import { reshareNow, type ReshareResult } from '../../core/vault/guard-reshare';
+import { guardStatus } from '../../core/vault/guard-status';
 import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
 import { expectArguments, parentCommand, usageError, type Command } from '../command';
@@ -123,7 +123,11 @@ const status: Command = {
         : [
             `Guard: G = ${result.threshold}, ${plural(result.approvals, 'approval')} of ` +
               `${plural(result.guardians, 'guardian')} per opening`,
-            ...result.nodes.map((n) => `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}`),
+            ...result.nodes.map(
+              (n) =>
+                `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}` +
+                (n.reachable || n.problem === null ? '' : ` (${n.problem})`),
+            ),
             ...result.words.map((w) => (result.canOpen ? w : `WARNING: ${w}`)),
             result.device === null
               ? 'This device is enrolled with no node of the vault'
