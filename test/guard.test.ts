@@ -61,6 +61,8 @@ import {
   type Json,
 } from '../src/core/guard/wire';
 import { ShardvaultError } from '../src/core/errors';
+import type { HeadGuard } from '../src/core/format/head';
+import { sameGuard } from '../src/core/vault/guard-reshare';
 
 const VAULT = 'a1'.repeat(16);
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -778,6 +780,38 @@ describe('re-sharing keeps P', () => {
     const opened = await w.coordinator.open(added, w.coordinator.newRequest(file));
     expect(toHex(opened.kek)).toBe(toHex(put.kek));
     expect([...opened.used].sort()).toEqual(['c', 'd']);
+  });
+
+  it('the app records a re-sharing only over the guard it planned from (sameGuard)', () => {
+    const share = (n: number): Uint8Array => encodePoint(mulBase(BigInt(n)));
+    const planned: HeadGuard = {
+      epoch: 1,
+      threshold: 2,
+      groupKey: share(7),
+      commitments: [share(7), share(8)],
+      approvals: 0,
+      guardians: [owner.publicKey],
+      policyVersion: 1,
+      members: [1, 2, 3].map((i) => ({
+        location: `l${i}`,
+        index: i,
+        publicShare: share(i),
+        identityKey: share(10 + i),
+        pin: `SHA256:${'A'.repeat(43)}`,
+      })),
+    };
+    expect(sameGuard(planned, { ...planned })).toBe(true);
+    // Another device's re-sharing won: other shares, another set, a pending commit, a new policy.
+    const m = planned.members;
+    expect(sameGuard(planned, { ...planned, members: [m[0]!, m[1]!, { ...m[2]!, publicShare: share(9) }] })).toBe(
+      false,
+    );
+    expect(sameGuard(planned, { ...planned, members: m.slice(0, 2) })).toBe(false);
+    expect(
+      sameGuard(planned, { ...planned, reshare: { setupId: 'ab'.repeat(16), commit: ['l1'], register: [] } }),
+    ).toBe(false);
+    expect(sameGuard(planned, { ...planned, policyVersion: 2 })).toBe(false);
+    expect(sameGuard(planned, undefined)).toBe(false);
   });
 
   it('a node refuses a re-sharing that gives it another public share than it holds', async () => {

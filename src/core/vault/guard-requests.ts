@@ -94,32 +94,23 @@ export type Subject =
   | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number }
   | { readonly kind: 'enrol'; readonly enrol: EnrolRequest };
 
-const subjectId = (s: Subject): string =>
-  s.kind === 'open'
-    ? s.request.requestId
-    : s.kind === 'policy'
-      ? s.change.requestId
-      : s.kind === 'enrol'
-        ? s.enrol.requestId
-        : s.session.setupId;
-const subjectDevice = (s: Subject): Uint8Array =>
-  s.kind === 'open'
-    ? s.request.deviceKey
-    : s.kind === 'policy'
-      ? s.change.deviceKey
-      : s.kind === 'enrol'
-        ? s.enrol.deviceKey
-        : s.session.deviceKey;
-const subjectTime = (s: Subject): number =>
-  s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.kind === 'enrol' ? s.enrol.time : s.time;
-const subjectVault = (s: Subject): string =>
-  s.kind === 'open'
-    ? s.request.vaultId
-    : s.kind === 'policy'
-      ? s.change.vaultId
-      : s.kind === 'enrol'
-        ? s.enrol.vaultId
-        : s.session.vaultId;
+/** What every kind of subject has: its id, the requester's key, its time and its vault. */
+function facts(s: Subject): { id: string; device: Uint8Array; time: number; vault: string } {
+  switch (s.kind) {
+    case 'open':
+      return { id: s.request.requestId, device: s.request.deviceKey, time: s.request.time, vault: s.request.vaultId };
+    case 'policy':
+      return { id: s.change.requestId, device: s.change.deviceKey, time: s.change.time, vault: s.change.vaultId };
+    case 'enrol':
+      return { id: s.enrol.requestId, device: s.enrol.deviceKey, time: s.enrol.time, vault: s.enrol.vaultId };
+    case 'reshare':
+      return { id: s.session.setupId, device: s.session.deviceKey, time: s.time, vault: s.session.vaultId };
+  }
+}
+const subjectId = (s: Subject): string => facts(s).id;
+const subjectDevice = (s: Subject): Uint8Array => facts(s).device;
+const subjectTime = (s: Subject): number => facts(s).time;
+const subjectVault = (s: Subject): string => facts(s).vault;
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
