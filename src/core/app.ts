@@ -422,6 +422,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...(req.location !== undefined ? { spec: readLocation(req.location) } : {}),
           ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
+          // Enrolling at a node of a guard that asks for approvals: "n of g" while it waits.
+          guard: {
+            counted: (done: number, total: number) => emit({ op: 'approval', name: GUARD_CHANGE, done, total }),
+          },
         };
         const v = await unlocked();
         await editLocation(v, req.name, change, confirm);

@@ -138,6 +138,7 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
       // The policy asks for an approval: so does a new device's enrolment at the guard's
       // nodes. The guardian approves it once; the second node takes the same approval.
       if (i === 0) {
+        await owner.getByText(/^Enrolling with .*: waiting for 0 of 1 guardian approval/).waitFor({ timeout: 30_000 });
         const row = guardian.locator('[data-testid="pending-request"]', { hasText: 'enrol device' });
         await row.waitFor({ timeout: 30_000 });
         await row.getByRole('button', { name: /^Approve / }).click();
