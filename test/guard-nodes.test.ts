@@ -221,6 +221,11 @@ describe('the guard when its nodes change', () => {
     const remove = await cli(['location', 'remove', 'n3']);
     expect(remove.code, remove.stderr).toBe(0);
     expect(remove.stdout).toMatch(/The guard was re-shared: guarded files open with 2 of n1, n2, n4/);
+    // Both re-sharings are guard entries of the access log: guard reshare's, and this one's.
+    const log = parseJson<{ action: string; detail: string | null; outcome: string }[]>(await cli(['log', '--json']));
+    expect(log.filter((e) => e.action === 'guard' && e.outcome === 'ok').map((e) => e.detail)).toEqual(
+      expect.arrayContaining(['guard re-sharing to n1, n2, n3, n4', 'guard re-sharing to n1, n2, n4']),
+    );
     await stop(3);
     const r = await opens();
     expect(r.code, r.stderr).toBe(0);

@@ -326,3 +326,20 @@ export function reshareNow(vault: Vault, waiting: ApprovalWait = {}): Promise<Re
     },
   );
 }
+
+/**
+ * A re-sharing that `location add` or `location remove` made, as its own `guard` entry of the
+ * access log beside the location change's (best effort: the change is made already).
+ */
+export async function logReshare(vault: Vault, result: ReshareResult | null): Promise<void> {
+  if (result === null) return;
+  await vault
+    .audit({
+      action: 'guard',
+      file: null,
+      detail: `guard re-sharing to ${result.nodes.join(', ')}`,
+      outcome: 'ok',
+      locations: [...result.nodes],
+    })
+    .catch(() => undefined);
+}

@@ -37,7 +37,7 @@ import { equalBytes, wipe } from '../crypto/bytes';
 import { deviceSigner } from '../guard/coordinator';
 import { deviceKeyText } from './guard';
 import { enrolAtNode } from './guard-enrol';
-import { nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
+import { logReshare, nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
 import type { ApprovalWait } from './guard';
 import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
 
@@ -134,6 +134,7 @@ export async function addLocation(
       try {
         const joined = await reshareGuard(vault, nodeLocationIds(vault), opts.guard);
         warnings.push(...(joined?.warnings ?? []));
+        await logReshare(vault, joined);
       } catch (err) {
         warnings.push(
           `${p.name} is a location but not a node of the guard yet: ${(err as Error).message} ` +
@@ -551,6 +552,7 @@ export async function removeLocation(
           opts.guard,
         )
       : null;
+    await logReshare(vault, guard);
     if (recodes) {
       // A kill here leaves the job in the head: `policy resume` finishes it over every
       // location (the one leaving included), and the removal can then be asked again.
