@@ -25,6 +25,11 @@ node bin/shardvault.mjs init --location "$G/a#alpha" --location "$G/b#bravo" --l
 node bin/shardvault.mjs put "$work/fox.txt" --name notes/fox.txt
 node bin/shardvault.mjs put "$work/empty" --name empty
 node bin/shardvault.mjs get empty --output "$work/out" --force
+# A folder of small files (packed, head version 5, from vault-v5 on) and an empty folder.
+mkdir -p "$work/tree/sub" "$work/tree/none"
+printf 'alpha\n' > "$work/tree/a.txt"
+node -e 'require("fs").writeFileSync(process.argv[1],Buffer.alloc(5000,98))' "$work/tree/sub/b.bin"
+node bin/shardvault.mjs put "$work/tree" --name tree
 SHARDVAULT_PASSPHRASE=wrong node bin/shardvault.mjs ls 2>/dev/null || true
 cp -r "$G" "test/golden/vault-$NAME"
 find "test/golden/vault-$NAME" -type d -name tmp -empty -delete
@@ -35,6 +40,8 @@ const work = process.argv[2];
 const name = process.argv[3];
 const init = JSON.parse(fs.readFileSync(`${work}/init.json`));
 const fox = fs.readFileSync(`${work}/fox.txt`);
+const a = fs.readFileSync(`${work}/tree/a.txt`);
+const b = fs.readFileSync(`${work}/tree/sub/b.bin`);
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const golden = {
   about: `A vault written (format ${name}, docs/FORMAT.md) by scripts/make-golden-vault.sh ${name}: three local-folder locations a, b, c (made at /tmp/shardvault-golden-${name}, a path that does not exist later, so the copies a test opens are the only ones reachable); k = 2 of n = 3, t = 2; segment 4096; scrypt logN 10. test/format.test.ts reads it with the current code, so a change that breaks old vaults fails.`,
@@ -44,6 +51,9 @@ const golden = {
   files: {
     'notes/fox.txt': { sha256: sha(fox), size: fox.length },
     empty: { sha256: sha(Buffer.alloc(0)), size: 0 },
+    'tree/a.txt': { sha256: sha(a), size: a.length },
+    'tree/sub/b.bin': { sha256: sha(b), size: b.length },
+    'tree/none/': { sha256: sha(Buffer.alloc(0)), size: 0 },
   },
 };
 fs.writeFileSync(`test/golden/vault-${name}.json`, JSON.stringify(golden, null, 2) + '\n');

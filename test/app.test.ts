@@ -3,7 +3,7 @@
 // sealed under the passphrase (a WebDAV password here, on a real rclone server) must be
 // opened at unlock, not left unreachable.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,41 @@ describe('a UI engine restarted over a location with a sealed password', () => {
       expect(locked?.locations.find((l) => l.name === 'dav')).toMatchObject({ reachable: true, shards: 1 });
     } finally {
       await second.close();
+    }
+  });
+
+  it("stores a dropped folder (the desktop app's putTree, by path) in one put; a link is refused", async () => {
+    const app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
+    try {
+      await app.unlock({ passphrase: PASS });
+      const source = join(root, 'in.bin');
+      writeFileSync(join(root, 'b.txt'), 'bee');
+      symlinkSync(source, join(root, 'link'));
+      const dropped = [
+        { name: 'in.bin', path: source },
+        { name: 'sub/b.txt', path: join(root, 'b.txt') },
+        { name: 'empty/' },
+      ];
+      expect(await app.putTree({ name: 'dropped', files: dropped })).toMatchObject({
+        name: 'dropped',
+        files: 2,
+        folders: 1,
+        bytes: 300_003,
+      });
+      await expect(
+        app.putTree({ name: 'linked', files: [{ name: 'l', path: join(root, 'link') }] }),
+      ).rejects.toMatchObject({ code: 'usage' });
+      await expect(app.putTree({ name: 'dropped', files: dropped })).rejects.toMatchObject({ code: 'exists' });
+      const puts = (await app.accessLog()).filter((r) => r.action === 'put' && r.outcome === 'ok');
+      expect(puts.map((r) => r.file)).toEqual(['f', 'dropped/']);
+      expect((await app.listFiles()).map((f) => f.name).sort()).toEqual([
+        'dropped/empty/',
+        'dropped/in.bin',
+        'dropped/sub/b.txt',
+        'f',
+      ]);
+    } finally {
+      await app.close();
     }
   });
 });

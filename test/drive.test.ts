@@ -75,6 +75,12 @@ describe('shardvault mount', () => {
       { env },
     );
     expect(init.code, init.stderr).toBe(0);
+    // Small files stored by put DIR are packed (docs/FORMAT.md "Packs"): the drive serves them too.
+    const small = await root.dir('small');
+    await fs.writeFile(nodePath.join(small, 'a.txt'), 'packed file a\n'.repeat(300));
+    await fs.writeFile(nodePath.join(small, 'b.txt'), 'packed file b\n');
+    const put = await runCli(['put', small, '--name', 'packed'], { env });
+    expect(put.code, put.stderr).toBe(0);
     mount = startCli(['mount'], { env });
     exited = new Promise((resolve) => mount.on('exit', (code) => resolve(code)));
     let stdout = '';
@@ -183,6 +189,23 @@ describe('shardvault mount', () => {
     expect(tail.body.equals(bytes.subarray(bytes.length - 100))).toBe(true);
     expect((await send('GET', '/ranged.bin', { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
     expect((await send('DELETE', '/ranged.bin')).status).toBe(204);
+  });
+
+  it('serves packed files: GET, a Range, MOVE in the head alone, DELETE leaving the other', async () => {
+    const a = Buffer.from('packed file a\n'.repeat(300));
+    const whole = await send('GET', '/packed/a.txt');
+    expect(whole.status).toBe(200);
+    expect(whole.body.equals(a)).toBe(true);
+    const part = await send('GET', '/packed/a.txt', { headers: { range: 'bytes=100-1099' } });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(a.subarray(100, 1100))).toBe(true);
+    const moved = await send('MOVE', '/packed/a.txt', {
+      headers: { destination: `http://${url.host}/packed/moved.txt` },
+    });
+    expect(moved.status).toBe(201);
+    expect((await send('GET', '/packed/moved.txt')).body.equals(a)).toBe(true);
+    expect((await send('DELETE', '/packed/moved.txt')).status).toBe(204);
+    expect((await send('GET', '/packed/b.txt')).body.toString()).toBe('packed file b\n');
   });
 
   it('reads a Range from its own segment on: a ruined first segment does not stop it', async () => {

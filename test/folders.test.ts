@@ -8,9 +8,12 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderEntries, folderPrefix, stepsBelow, fileNameProblem } from '../src/shared/file-name';
+import type { ProgressEvent } from '../src/shared/api';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { getFile, listFiles, putFile } from '../src/core/vault/files';
-import { getFolder, moveName, putFolder, removeFolder } from '../src/core/vault/folders';
+import { getFolder, moveName, putFolder, removeFolder, storeTree, type Tree } from '../src/core/vault/folders';
+import { userFiles } from '../src/core/vault/packs';
+import { treeFromStream } from '../src/core/vault/tree-upload';
 import { Vault } from '../src/core/vault/vault';
 import { TempRoot } from './helpers/cli';
 import { startSshd, type SshdServer } from './servers/sshd';
@@ -23,6 +26,7 @@ let profile: string;
 let a: string;
 let b: string;
 const warnings: string[] = [];
+const progress: ProgressEvent[] = [];
 
 /** Every object under a location folder, path -> bytes' SHA-256. */
 async function objects(dir: string): Promise<Map<string, string>> {
@@ -85,6 +89,7 @@ beforeAll(async () => {
     kdf: INSECURE_TEST_KDF,
     segmentSize: 4096,
     onWarning: (m) => warnings.push(m),
+    onProgress: (e) => progress.push(e),
   }));
 }, 60_000);
 
@@ -125,15 +130,26 @@ describe('a folder in the vault', () => {
     source = nodePath.join(await root.dir('src'), 'project');
     await makeTree(source);
     const before = vault.head().counter;
+    const started = performance.now();
     const put = await putFolder(vault, source);
+    const took = performance.now() - started;
     expect(vault.head().counter).toBe(before + 1);
+    // Progress over the whole tree, told at most every 100 ms, and once at the end with all of it.
+    const told = progress.filter((e) => e.op === 'put' && e.name === 'project');
+    expect(told.length).toBeLessThanOrEqual(Math.floor(took / 100) + 2);
+    expect(told.at(-1)).toEqual({
+      op: 'put',
+      name: 'project',
+      done: 80_004,
+      total: 80_004,
+      files: { done: 6, total: 6 },
+    });
     expect(put).toMatchObject({ name: 'project', files: 4, folders: 2, bytes: 80_004 });
     expect(put.skipped).toHaveLength(2);
     expect(warnings.filter((w) => /skipped .*link/.test(w))).toHaveLength(2);
     expect(
-      vault
-        .head()
-        .files.map((f) => f.name)
+      userFiles(vault.head())
+        .map((f) => f.name)
         .sort(),
     ).toEqual([
       'project/docs/a.txt',
@@ -184,6 +200,70 @@ describe('a folder in the vault', () => {
     await fs.symlink(elsewhere, nodePath.join(dest, 'project', 'docs'));
     await expect(getFolder(vault, 'project/', dest, { force: true })).rejects.toThrow(/symbolic link/);
     expect(await fs.readdir(elsewhere)).toEqual([]);
+  });
+
+  it('sent as one stream (the web UI) is one commit, cut byte for byte; a short or long one stores nothing', async () => {
+    const files = [
+      { name: 'a.txt', bytes: Buffer.from('alpha\n') },
+      { name: 'sub/big.bin', bytes: Buffer.alloc(10_003, 9) }, // streamed, not read whole (WHOLE)
+      { name: 'sub/zero', bytes: Buffer.alloc(0) },
+      { name: 'sub/c.bin', bytes: Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251)) },
+      { name: 'empty/', bytes: Buffer.alloc(0) },
+    ];
+    const WHOLE = 4096;
+    const list = files.map((f) => ({ name: f.name, size: f.bytes.length }));
+    const all = Buffer.concat(files.map((f) => f.bytes));
+    /** The bytes in pieces of odd sizes, arriving one by one, files starting and ending inside them. */
+    async function* pieces(bytes: Buffer): AsyncGenerator<Uint8Array> {
+      for (let at = 0, i = 0; at < bytes.length; i++) {
+        const n = [1, 4093, 7, 65_536, 300][i % 5]!;
+        await new Promise(setImmediate);
+        yield bytes.subarray(at, at + n);
+        at += n;
+      }
+    }
+    const tree = (listed: { name: string; size: number }[], bytes: Buffer) => (): Promise<Tree> =>
+      Promise.resolve(treeFromStream('streamed/', listed, pieces(bytes), WHOLE));
+    const names = (): string[] => vault.head().files.map((f) => `${f.name}@${f.version}`);
+    const before = names();
+    await expect(storeTree(vault, 'streamed/', tree(list, all.subarray(0, all.length - 1)))).rejects.toThrow(
+      /ended in/,
+    );
+    await expect(storeTree(vault, 'streamed/', tree(list, Buffer.concat([all, Buffer.from('x')])))).rejects.toThrow(
+      /more bytes/,
+    );
+    expect(tree([...list, { name: 'a.txt', size: 1 }], all)).toThrow(/twice/);
+    expect(
+      tree(
+        [
+          { name: 'x', size: 1 },
+          { name: 'x/y', size: 1 },
+        ],
+        all,
+      ),
+    ).toThrow(/both a file and a folder/);
+    expect(tree([{ name: '../x', size: 1 }], all)).toThrow(/not a file name/);
+    expect(names()).toEqual(before);
+
+    const counter = vault.head().counter;
+    const put = await storeTree(vault, 'streamed/', tree(list, all));
+    expect(vault.head().counter).toBe(counter + 1);
+    expect(put).toMatchObject({ name: 'streamed', files: 4, folders: 1, bytes: all.length });
+    const got = await getFolder(vault, 'streamed/', nodePath.join(root.path, 'streamed-out'));
+    const want: Record<string, string> = { 'sub/': '', 'empty/': '' };
+    for (const f of files) if (!f.name.endsWith('/')) want[f.name] = f.bytes.toString('base64');
+    expect(await snapshot(got.output)).toEqual(want);
+    // Onto an existing name only with replace, which replaces the tree whole.
+    const one = [{ name: 'only', size: 2 }];
+    await expect(storeTree(vault, 'streamed/', tree(one, Buffer.from('hi')))).rejects.toMatchObject({ code: 'exists' });
+    await storeTree(vault, 'streamed/', tree(one, Buffer.from('hi')), { replace: true });
+    expect(
+      vault
+        .head()
+        .files.filter((f) => f.name.startsWith('streamed/'))
+        .map((f) => f.name),
+    ).toEqual(['streamed/only']);
+    await removeFolder(vault, 'streamed');
   });
 
   it('lists by folder: ls PREFIX holds only what is under it', async () => {

@@ -12,6 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
 import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
+import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { openWithNonce, sealWithNonce } from '../src/core/crypto/aead';
+import { ed25519PublicKey, ed25519Sign } from '../src/core/crypto/signing';
+import { encodePoint, mulBase, randomScalar } from '../src/core/guard/group';
+import { requestMessage } from '../src/core/guard/request';
+import { readRequest, requestToJson, WireReader } from '../src/core/guard/wire';
+import { deriveVaultKeys } from '../src/core/vault/keys';
+import { requestAad } from '../src/core/vault/guard-requests';
+import { pkOf, readRecord, unlockFrom } from './adversary/harness';
 
 const PASS = 'guard nodes passphrase, long enough';
 let root: TempRoot;
@@ -152,6 +162,66 @@ describe('the guard when its nodes change', () => {
     const policy = await cli(['guard', 'policy', '--approvals', '1']);
     expect(policy.code, policy.stderr).toBe(0);
   }, 60_000);
+
+  it('a guardian sees the file a request opens, not the name its requester wrote', async () => {
+    // The requester (device 2, whose laptop and passphrase a thief may hold) writes the
+    // request record, name and all: it may call the file it asks for something harmless, or
+    // ask for a point no manifest holds (a blinded k·R of another file's point registered
+    // by itself). The guardian must describe and approve only what the vault's head and
+    // manifests say the request opens.
+    const record = await readRecord(folders[0]!);
+    const unlocked = await unlockFrom(folders, record.vaultId, await pkOf(record, PASS));
+    if ('error' in unlocked) throw new Error(unlocked.error);
+    const key = deriveVaultKeys(unlocked.vk, record.vaultId).manifest;
+    const at = (id: string): string[] => folders.map((f) => nodePath.join(f, 'requests', id));
+    const rewrite = async (id: string, change: (o: Record<string, unknown>) => Record<string, unknown>) => {
+      const aad = requestAad(record.vaultId, id);
+      const plain = openWithNonce(key, new Uint8Array(await readFile(at(id)[0]!)), aad);
+      const o = change(JSON.parse(Buffer.from(plain).toString('utf8')) as Record<string, unknown>);
+      const sealed = sealWithNonce(key, Buffer.from(JSON.stringify(o)), aad);
+      for (const path of at(id)) await writeFile(path, sealed);
+      return o;
+    };
+    const pending = async (): Promise<{ id: string; file: string }[]> =>
+      parseJson<{ id: string; file: string }[]>(await cli(['requests', '--json']));
+
+    // Device 2's get publishes its request and gives up waiting (exit 7); the record stays.
+    const out = nodePath.join(await root.dir('out-named'), 'g.bin');
+    expect((await cli(['get', 'g.bin', '--output', out, '--wait', '1'], d2)).code).toBe(7);
+    const id = (await pending()).find((r) => r.file === 'g.bin')?.id;
+    expect(id, 'the request of device 2 is listed').toBeDefined();
+    const genuine = await rewrite(id!, (o) => ({ ...o, name: 'holiday.jpg' }));
+    expect((await pending()).find((r) => r.id === id)?.file).toBe('g.bin');
+
+    // A request of its own for g.bin's file id and version, but another point.
+    const request = readRequest(new WireReader('test'), genuine.request, 'request');
+    const seed = new Uint8Array(randomBytes(32));
+    const fields = {
+      ...request,
+      requestId: randomBytes(16).toString('hex'),
+      point: encodePoint(mulBase(randomScalar())),
+      nonce: new Uint8Array(randomBytes(16)),
+      time: Date.now(),
+      deviceKey: ed25519PublicKey(seed),
+    };
+    const forged = { ...fields, signature: ed25519Sign(seed, requestMessage(fields)) };
+    const aad = requestAad(record.vaultId, forged.requestId);
+    const sealed = sealWithNonce(
+      key,
+      Buffer.from(JSON.stringify({ request: requestToJson(forged), name: 'g.bin', device: 'laptop' })),
+      aad,
+    );
+    for (const path of at(forged.requestId)) await writeFile(path, sealed);
+    const listed = (await pending()).find((r) => r.id === forged.requestId);
+    expect(listed?.file).toMatch(/not a file of this vault/);
+    const refused = await cli(['approve', forged.requestId]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not a file of this vault/);
+
+    // The genuine request, under its true name, is approved as before.
+    const approve = await cli(['approve', id!]);
+    expect(approve.code, approve.stderr).toBe(0);
+  }, 90_000);
 
   it("a new machine with the passphrase and a node's code enrols only with a guardian's approval", async () => {
     const opened = await cli(['open', ...folders.flatMap((f) => ['--location', f])], d3);

@@ -2,7 +2,8 @@
 // encodings, bad encodings, element derivation) and RFC 9497 appendix A.1.2 (the VOPRF
 // vectors of ristretto255-SHA512, whose DLEQ proofs our generateProof must reproduce byte for
 // byte with the RFC's context string and proof random scalar).
-import { ristretto255_oprf } from '@noble/curves/ed25519.js';
+import { randomBytes } from 'node:crypto';
+import { ristretto255_hasher, ristretto255_oprf } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8, concat } from '../src/core/crypto/bytes';
 import {
@@ -11,7 +12,11 @@ import {
   decodeScalar,
   elementFromUniformBytes,
   encodePoint,
+  hashToScalar,
+  IDENTITY,
   mulBase,
+  randomScalar,
+  sumOfProducts,
 } from '../src/core/guard/group';
 import { generateProof, verifyProof, GUARD_CONTEXT } from '../src/core/guard/dleq';
 
@@ -107,6 +112,42 @@ describe('ristretto255 (RFC 9496 appendix A)', () => {
 
   it('derives the RFC elements from uniform bytes', () => {
     for (const [input, output] of DERIVED) expect(toHex(encodePoint(elementFromUniformBytes(hex(input))))).toBe(output);
+  });
+
+  it("hashes to scalars as noble's expand_message_xmd does, for every length of message and DST", () => {
+    for (const [m, d] of [
+      [0, 1],
+      [1, 20],
+      [64, 40],
+      [127, 128],
+      [128, 200],
+      [1000, 255],
+    ] as const) {
+      const message = new Uint8Array(randomBytes(m));
+      const dst = new Uint8Array(randomBytes(d));
+      expect(hashToScalar(message, dst)).toBe(ristretto255_hasher.hashToScalar(message, { DST: dst }));
+    }
+    expect(() => hashToScalar(new Uint8Array(1), new Uint8Array(256))).toThrow(RangeError);
+  });
+
+  it('sums products as separate multiplications do, zero scalars and the identity included', () => {
+    const points = [BASE, mulBase(randomScalar()), IDENTITY, mulBase(randomScalar())];
+    const scalars = [randomScalar(), randomScalar(), randomScalar(), 0n];
+    const naive = points.reduce((acc, p, i) => (scalars[i] === 0n ? acc : acc.add(p.multiply(scalars[i]!))), IDENTITY);
+    expect(sumOfProducts(points, scalars).equals(naive)).toBe(true);
+    expect(sumOfProducts([], []).equals(IDENTITY)).toBe(true);
+    expect(() => sumOfProducts([BASE], [])).toThrow(RangeError);
+  });
+
+  it("remembers a point's encoding without letting a caller's wipe reach it", () => {
+    const P = decodePoint(hex(MULTIPLES[5]!), 'P');
+    expect(toHex(encodePoint(P))).toBe(MULTIPLES[5]);
+    encodePoint(P).fill(0);
+    expect(toHex(encodePoint(P))).toBe(MULTIPLES[5]);
+    const Q = mulBase(randomScalar());
+    const q = encodePoint(Q);
+    q.fill(0);
+    expect(encodePoint(Q)).toEqual(Q.toBytes());
   });
 
   it('refuses a non-canonical scalar', () => {

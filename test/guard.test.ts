@@ -606,6 +606,49 @@ describe('custodians refuse what they should', () => {
     expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('enrol')).length).toBe(6);
   });
 
+  it('refuses a policy naming a guardian twice: g = 2 of [K, K] could never be met', async () => {
+    // Approvals count distinct guardians: such a policy locks every guarded file and every
+    // later change of the policy for good (a ransom a stolen device could set while g = 0).
+    const w = world();
+    const group = await setUp(w);
+    const twice = w.coordinator.newPolicyChange([guardian.publicKey, guardian.publicKey], 2, 2);
+    await expectRefusal(w.coordinator.changePolicy(group, twice), 'malformed');
+    // Nor can a re-sharing hand such a policy on (every node checks the session).
+    expect(() =>
+      w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, {
+        guardians: [owner.publicKey, owner.publicKey],
+        approvals: 2,
+        policyVersion: 1,
+      }),
+    ).toThrow(/policy is impossible/);
+    // The policy in force still works: a change by the one guardian (g = 0) is taken.
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+  });
+
+  it('with g = 0, a device that is no guardian cannot change the guard without a guardian', async () => {
+    // "Any enrolled device" opens files; it must not also take the guard: a stolen device
+    // (not a guardian) making itself the only guardian holds every opening to ransom, and one
+    // re-sharing the key to nodes it runs learns s and retires the owner's shares.
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const other = new Coordinator(w.transport, guardian, VAULT, { now: () => w.clock.now });
+    const takeover = other.newPolicyChange([guardian.publicKey], 1, 2);
+    await expectRefusal(other.changePolicy(group, takeover), 'approvals');
+    const policy = { guardians: FIRST.guardians, approvals: 0, policyVersion: 1 };
+    const reshare = other.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, policy);
+    await expectRefusal(other.run(reshare, guardNodes(w.nodes)), 'approvals');
+    // With the guardian's approval it may; the guardian itself needs none (g = 0).
+    const approved = other.newPolicyChange([owner.publicKey, guardian.publicKey], 0, 2);
+    await other.changePolicy(group, approved, [Coordinator.approveChange(owner, approved, w.clock.now + 60_000)]);
+    const session = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, {
+      ...policy,
+      guardians: [owner.publicKey, guardian.publicKey],
+      policyVersion: 2,
+    });
+    await w.coordinator.run(session, guardNodes(w.nodes));
+  });
+
   it('a restarted custodian answers from its sealed store; another seal key cannot read it', async () => {
     const w = world();
     const group = await setUp(w);
@@ -812,6 +855,28 @@ describe('re-sharing keeps P', () => {
     ).toBe(false);
     expect(sameGuard(planned, { ...planned, policyVersion: 2 })).toBe(false);
     expect(sameGuard(planned, undefined)).toBe(false);
+  });
+
+  it('a re-sharing cut short is not committed after the policy changed: no rollback of g', async () => {
+    // A staged, never committed re-sharing lingers on the nodes; dkg-commit names only its id.
+    // Sent later by any enrolled device (a stolen one), it must not put back the policy the
+    // nodes held when it was staged, after the owner raised g.
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const session = w.coordinator.planReshare(group, ['a', 'b', 'c'], guardNodes(w.nodes), 2, FIRST);
+    await w.coordinator.run(session, guardNodes(w.nodes));
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const late = await w.coordinator.commit(session.setupId, ['a', 'b', 'c']);
+    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'] });
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    await expectRefusal(w.coordinator.open(group, w.coordinator.newRequest(file)), 'approvals');
+    const request = w.coordinator.newRequest(file);
+    const opened = await w.coordinator.open(group, request, [
+      Coordinator.approve(guardian, request, w.clock.now + 60_000),
+    ]);
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
   });
 
   it('a node refuses a re-sharing that gives it another public share than it holds', async () => {

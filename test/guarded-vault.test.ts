@@ -21,6 +21,11 @@ import {
 } from './helpers/cli';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
 import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
+import { decodeHead, encodeHead, type HeadGuard } from '../src/core/format/head';
+import { PATHS } from '../src/core/format/records';
+import { encodePoint, evalCommitments, mulBase, randomScalar } from '../src/core/guard/group';
+import { deriveVaultKeys } from '../src/core/vault/keys';
+import { pkOf, readRecord, unlockFrom } from './adversary/harness';
 
 const PASS = 'guarded vault passphrase';
 let root: TempRoot;
@@ -251,6 +256,44 @@ describe('guarded files over three nodes, G = 2', () => {
     expect(parseJson<unknown[]>(await cli(['requests', '--json'])).length).toBe(before);
     // An ordinary file still reads.
     expect((await viaDrive('/plain.bin')).status).toBe(200);
+  }, 60_000);
+
+  it('puts no guarded file under a guard key a forged head names (a thief with the passphrase)', async () => {
+    // The passphrase gives the vault key, which seals heads: a thief who can write the folders
+    // can name a guard key P' = s'·B it knows. A guarded file put under P' would open with the
+    // vault key and s', no node asked. The put must check the key with the nodes first.
+    const record = await readRecord(folders[0]!);
+    const unlocked = await unlockFrom(folders, record.vaultId, await pkOf(record, PASS));
+    if ('error' in unlocked) throw new Error(unlocked.error);
+    const key = deriveVaultKeys(unlocked.vk, record.vaultId).head;
+    const paths = folders.map((f) => nodePath.join(f, PATHS.head));
+    const head = decodeHead(new Uint8Array(await fs.readFile(paths[0]!)), key, record.vaultId);
+    const g = head.guard!;
+    const forge = async (counter: number, guard: HeadGuard): Promise<void> => {
+      const bytes = encodeHead({ ...head, counter, guard }, key);
+      for (const path of paths) await fs.writeFile(path, bytes);
+    };
+    const s = randomScalar();
+    const input = nodePath.join(await root.dir('forged-in'), 'after.bin');
+    await writeRandomFile(input, 10_000);
+    // P' alone, the commitments left as they were.
+    await forge(head.counter + 1, { ...g, groupKey: encodePoint(mulBase(s)) });
+    const lone = await cli(['put', input, '--guarded']);
+    expect(lone.code, lone.stdout).not.toBe(0);
+    expect(lone.stderr).toMatch(/guard key/);
+    // P' with commitments and public shares made to fit it: the nodes' own shares do not.
+    const commitments = [mulBase(s), ...g.commitments.slice(1).map(() => mulBase(randomScalar()))];
+    await forge(head.counter + 2, {
+      ...g,
+      groupKey: encodePoint(commitments[0]!),
+      commitments: commitments.map(encodePoint),
+      members: g.members.map((m) => ({ ...m, publicShare: encodePoint(evalCommitments(commitments, m.index)) })),
+    });
+    const fitted = await cli(['put', input, '--guarded']);
+    expect(fitted.code, fitted.stdout).not.toBe(0);
+    expect(fitted.stderr).toMatch(/guard key/);
+    const listed = parseJson<{ name: string }[]>(await cli(['ls', '--json']));
+    expect(listed.map((f) => f.name)).not.toContain('after.bin');
   }, 60_000);
 });
 

@@ -213,6 +213,13 @@ describe('location kinds', () => {
     ).toThrow(/a password needs a user name/);
   });
 
+  it('refuses a folder SPEC that is a name alone, never the folder it runs in', () => {
+    // A script that built '#n1' from an empty variable once added its working folder.
+    expect(() => parseSpec('#n1')).toThrow(/names no folder/);
+    expect(() => parseSpec('  #n1')).toThrow(/names no folder/);
+    expect(parseSpec('./here#n1').spec).toBe(nodePath.resolve('here'));
+  });
+
   it('refuses an S3 node without its secret key, naming the location but no key', () => {
     const parsed = parseSpec(SAMPLES.s3.spec);
     expect(() => createNode(parsed, null)).toThrow(/s3:\/\/s3\.example\.org:9000\/bucket-1\/vaults\/a: no secret key/);

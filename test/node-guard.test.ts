@@ -4,6 +4,7 @@
 // node without a handler says so; every call lands in the log, whose chain a device checks,
 // and a log rewritten on disk stops the node from starting.
 import { readFile, writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
@@ -77,6 +78,56 @@ describe('the guard endpoint', () => {
     } finally {
       await c.close();
       await bare.close();
+    }
+  });
+
+  it("clients of one node share its pinned connections until the last closes; the node's pin still holds", async () => {
+    const shared = await startNodeServer({
+      dir: nodePath.join(dir, 'shared'),
+      host: '127.0.0.1',
+      port: 0,
+      guard: handler,
+    });
+    // Every TCP connection to the node goes through this relay, which counts them.
+    let connections = 0;
+    const relay = net.createServer((down) => {
+      connections++;
+      const up = net.connect(shared.port, '127.0.0.1');
+      down.pipe(up).pipe(down);
+      down.on('error', () => up.destroy());
+      up.on('error', () => down.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as net.AddressInfo).port;
+    const { address, enrol } = parseNodeSpec(shared.spec);
+    const deviceKey = parseSpec(shared.spec).secrets!.deviceKey!;
+    const at = (enrolCode: string | null, fingerprint = address.fingerprint): ShardNodeClient =>
+      new ShardNodeClient({ address: { ...address, port, fingerprint }, deviceKey, enrolCode, timeoutMs: 5000 });
+    const first = at(enrol);
+    const second = at(null);
+    try {
+      await first.guard('info', {}); // enrols first: the probe, then requests on kept-alive connections
+      const opened = connections;
+      await second.guard('partial', { n: 1 });
+      expect(connections).toBe(opened);
+      await first.close();
+      await second.guard('partial', { n: 2 });
+      expect(connections).toBe(opened);
+      await second.close();
+      const third = at(null);
+      await third.guard('partial', { n: 3 });
+      await third.close();
+      expect(connections).toBe(opened + 2); // the last close destroyed the agent: a probe and a connection again
+      // Another pin at the same address shares nothing, and is refused before a request.
+      const n = calls.length;
+      const other = at(null, 'SHA256:' + Buffer.alloc(32, 7).toString('base64').replace(/=+$/, ''));
+      await expect(other.guard('partial', { n: 4 })).rejects.toThrow(/not the one pinned/);
+      await other.close();
+      expect(calls.length).toBe(n);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+      relay.close();
+      await shared.close();
     }
   });
 

@@ -51,6 +51,18 @@ function setUp(): (name: string, payload?: unknown) => Promise<Envelope<unknown>
         puts.push(req.path);
         return Promise.resolve(entry(req.name ?? 'x'));
       },
+      putTree: (req) => {
+        puts.push(...req.files.flatMap((f) => (f.path === undefined ? [] : [f.path])));
+        return Promise.resolve({
+          name: req.name,
+          files: req.files.length,
+          folders: 0,
+          bytes: 0,
+          survives: 1,
+          awaiting: [],
+          signIn: [],
+        });
+      },
       getFile: (req) => {
         gets.push(req.output);
         return Promise.resolve();
@@ -116,6 +128,27 @@ describe('putFile takes only paths the user picked', () => {
     expect(await call('putFile', { path: '/home/u/dropped.png' })).toMatchObject({ ok: true });
     expect(await call('putFile', { path: '/home/u/dropped.png' })).toEqual(forbidden);
     expect(puts).toEqual(['/home/u/dropped.png']);
+  });
+
+  it('putTree stores a dropped folder only when every one of its paths was offered', async () => {
+    const call = setUp();
+    await call('offerFile', { path: '/home/u/taxes/a.pdf' });
+    await call('offerFile', { path: '/home/u/taxes/b.pdf' });
+    const tree = (paths: string[]) => ({
+      name: 'taxes',
+      files: [...paths.map((path) => ({ name: path.split('/').pop()!, path })), { name: 'empty/' }],
+    });
+    // One path never offered: refused before the engine sees any of it.
+    expect(await call('putTree', tree(['/home/u/taxes/a.pdf', '/home/u/.ssh/id_ed25519']))).toEqual(forbidden);
+    expect(puts).toEqual([]);
+    // The refused call used up what it took; b is still good once.
+    await call('offerFile', { path: '/home/u/taxes/a.pdf' });
+    expect(await call('putTree', tree(['/home/u/taxes/a.pdf', '/home/u/taxes/b.pdf']))).toMatchObject({
+      ok: true,
+      value: { name: 'taxes', files: 3 },
+    });
+    expect(puts).toEqual(['/home/u/taxes/a.pdf', '/home/u/taxes/b.pdf']);
+    expect(await call('putTree', tree(['/home/u/taxes/b.pdf']))).toEqual(forbidden);
   });
 
   it('an unused pick expires; using one of a batch keeps the rest of it alive', async () => {

@@ -198,6 +198,20 @@ describe('shardvault serve: the web bridge', () => {
     expect(noName.json().error?.message).toMatch(/^name: /);
     const badType = await send('PUT', `${web.upload}?name=x`, { body: 'x', headers: { 'content-type': 'text/plain' } });
     expect(badType.status).toBe(415);
+    // A folder upload's head (its length, then JSON) is bounded and checked before the engine sees it.
+    const folder = (head: Buffer) =>
+      send('PUT', web.uploadFolder, { body: head, headers: { 'content-type': 'application/octet-stream' } });
+    const length = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+    const tooBig = await folder(length(web.maxFolderHeadBytes + 1));
+    expect([tooBig.status, tooBig.json().error?.message]).toEqual([413, 'the folder upload head is too large']);
+    const cut = await folder(Buffer.concat([length(100), Buffer.from('{"name"')]));
+    expect([cut.status, cut.json().error?.message]).toEqual([400, 'the folder upload ended inside its head']);
+    const garbled = await folder(Buffer.concat([length(3), Buffer.from('{"n')]));
+    expect(garbled.status).toBe(400);
+    const head = Buffer.from(JSON.stringify({ name: 'x', files: [{ name: 'a', size: -1 }] }));
+    const negative = await folder(Buffer.concat([length(head.length), head]));
+    expect(negative.status).toBe(400);
+    expect(negative.json().error?.message).toMatch(/^files\[0\]\.size: /);
   });
 
   it('answers 400 for malformed location and repair payloads, naming the field', async () => {

@@ -76,6 +76,9 @@ describe.skipIf(!straceWorks)('start-up on a folder vault', () => {
     expect(opened.some((p) => p.startsWith(nodePath.join(ROOT, 'out', 'cli')))).toBe(true);
     // ... and none of what only a remote location needs.
     expect(opened.filter((p) => REMOTE_ONLY.some((r) => r.test(p)))).toEqual([]);
+    // The packages it does need are in the bundle (build:cli): Node's loader resolves none
+    // of them through node_modules at start (docs/ARCHITECTURE.md, the CLI).
+    expect(opened.filter((p) => p.includes('/node_modules/'))).toEqual([]);
   }, 60_000);
 
   it('loads the SFTP backend when asked for it (the check above can see a load)', async () => {

@@ -158,3 +158,43 @@ it('a put DIR from a stale head into a folder the other device has filled since 
     await fresh.close();
   }
 });
+
+it('two devices packing small files at once keep both packs and every entry; the refused one leaves no pack', async () => {
+  const tree = async (name: string): Promise<{ dir: string; files: Map<string, Uint8Array> }> => {
+    const dir = path.join(root, `tree-${name}`);
+    const files = new Map<string, Uint8Array>();
+    await fs.mkdir(dir);
+    for (let i = 0; i < 5; i++) {
+      const bytes = new Uint8Array(randomBytes(1_000 + i));
+      await fs.writeFile(path.join(dir, `f${i}`), bytes);
+      files.set(`${name}/f${i}`, bytes);
+    }
+    return { dir, files };
+  };
+  const a = await tree('from-laptop');
+  const b = await tree('from-desktop');
+  // Each from the head it read before the other's commit.
+  await putFolder(laptop, a.dir, { name: 'from-laptop' });
+  await putFolder(desktop, b.dir, { name: 'from-desktop' });
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    const head = fresh.head();
+    const packIds = new Set(head.files.flatMap((f) => (f.pack ? [f.pack.id] : [])));
+    expect(packIds.size).toBe(2);
+    for (const id of packIds)
+      expect(head.files.some((f) => f.id === id && f.name.startsWith('\u0000pack/'))).toBe(true);
+    for (const [name, bytes] of [...a.files, ...b.files]) {
+      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+      await getFile(fresh, name, out);
+      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+    }
+    // The refused put DIR of the test above stored a pack and discarded it: every pack
+    // manifest on the locations is one the head names.
+    const manifests = await fs.readdir(path.join(root, 'a', 'manifests'));
+    const named = new Set(head.files.map((f) => `${f.id}-${f.version}`));
+    expect(manifests.filter((m) => !named.has(m))).toEqual([]);
+  } finally {
+    await fresh.close();
+  }
+});

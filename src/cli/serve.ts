@@ -5,6 +5,8 @@
  *   GET  /, /assets/*      the built renderer (out/renderer), no token needed (it is code)
  *   POST /api/<call>       JSON request → JSON Envelope, validated both ways
  *   PUT  /api/upload       a file's bytes streamed into api.putStream (?name=…&replace=1&survive=X&happy=N&guarded=1)
+ *   PUT  /api/upload-folder a folder: its head (the list of its files) then their bytes,
+ *                          streamed into api.putTreeStream: one commit (web.uploadFolder)
  *   POST /api/export       {name}: the verified file, ready for a one-time download: {url}
  *   GET  /api/download/T   that download (ticket T, no token header: a browser download sends none)
  *   GET  /api/events       Server-Sent Events: progress, locked
@@ -53,6 +55,7 @@ import {
   passiveCalls,
   toBridgeError,
   uploadRequest,
+  folderUploadRequest,
   web,
 } from '../shared/ipc';
 import { engineHandlers } from '../shared/dispatch';
@@ -334,21 +337,76 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       ...wholeNumber('survive'),
       ...wholeNumber('happy'),
     });
-    async function* body(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      }
+    // The announced size only scales the progress bar; the stored size is what arrives.
+    const length = Number(req.headers['content-length']);
+    const expectedSize = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    await answerUpload(req, res, async () =>
+      calls.putFile.response.parse(
+        await api.putStream({ ...meta, data: bodyOf(req), ...(expectedSize !== undefined ? { expectedSize } : {}) }),
+      ),
+    );
+  }
+
+  /** A folder in one body (web.uploadFolder): its head, then its files' bytes, stored in one commit. */
+  async function handleUploadFolder(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'PUT') throw new HttpError(405, 'bad-request', 'use PUT');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/octet-stream') {
+      throw new HttpError(415, 'bad-request', 'an upload must be application/octet-stream');
     }
+    await answerUpload(req, res, async () => {
+      const body = bodyOf(req)[Symbol.asyncIterator]();
+      // The head: its length, then that many bytes of JSON; what came with them is the data's start.
+      let held: Uint8Array = new Uint8Array(0);
+      const fill = async (want: number): Promise<void> => {
+        const parts = [held];
+        let size = held.byteLength;
+        while (size < want) {
+          const r = await body.next();
+          if (r.done) throw new HttpError(400, 'bad-request', 'the folder upload ended inside its head');
+          parts.push(r.value);
+          size += r.value.byteLength;
+        }
+        held = parts.length === 1 ? held : Buffer.concat(parts);
+      };
+      await fill(4);
+      const headLength = new DataView(held.buffer, held.byteOffset, 4).getUint32(0);
+      if (headLength > web.maxFolderHeadBytes)
+        throw new HttpError(413, 'bad-request', 'the folder upload head is too large');
+      await fill(4 + headLength);
+      let head: unknown;
+      try {
+        head = JSON.parse(Buffer.from(held.subarray(4, 4 + headLength)).toString('utf8'));
+      } catch {
+        throw new HttpError(400, 'bad-request', 'the folder upload head is not valid JSON');
+      }
+      const meta = folderUploadRequest.parse(head);
+      const first = held.subarray(4 + headLength);
+      async function* data(): AsyncGenerator<Uint8Array> {
+        if (first.byteLength > 0) yield first;
+        for (;;) {
+          const r = await body.next();
+          if (r.done) return;
+          yield r.value;
+        }
+      }
+      return calls.putTree.response.parse(await api.putTreeStream({ ...meta, data: data() }));
+    });
+  }
+
+  /** Runs an upload and answers it; a failure before the body was read closes the connection. */
+  async function answerUpload(req: IncomingMessage, res: ServerResponse, work: () => Promise<unknown>): Promise<void> {
     try {
-      // The announced size only scales the progress bar; the stored size is what arrives.
-      const length = Number(req.headers['content-length']);
-      const expectedSize = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-      const entry = await idle.around(
-        () => api.putStream({ ...meta, data: body(), ...(expectedSize !== undefined ? { expectedSize } : {}) }),
-        true,
-      );
-      send(res, 200, { ok: true, value: calls.putFile.response.parse(entry) });
+      const value = await idle.around(work, true);
+      send(res, 200, { ok: true, value });
     } catch (error) {
+      if (error instanceof HttpError || error instanceof SchemaError) {
+        if (!req.readableEnded) {
+          res.setHeader('connection', 'close');
+          req.resume();
+        }
+        throw error;
+      }
       const info = toBridgeError(error);
       if (info.code === 'internal') log(`upload failed: ${redactCredentials(String(error))}`);
       if (!req.readableEnded) {
@@ -470,6 +528,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
       checkToken(req);
       if (url.pathname === web.upload) return handleUpload(req, res, url.searchParams);
+      if (url.pathname === web.uploadFolder) return handleUploadFolder(req, res);
       if (url.pathname === web.exportFile) return handleExport(req, res);
       if (url.pathname === web.events) return handleEvents(req, res);
       const name = callByRoute(url.pathname);
@@ -528,4 +587,11 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       });
     },
   };
+}
+
+/** A request's body as the engine reads bytes. */
+async function* bodyOf(req: IncomingMessage): AsyncGenerator<Uint8Array> {
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
 }

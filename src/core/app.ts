@@ -11,6 +11,7 @@ import { kitFacts } from './kit';
 import type {
   DriveInfo,
   FileEntry,
+  FolderReport,
   ProgressEvent,
   RecoveryKit,
   ShardvaultApi,
@@ -20,6 +21,7 @@ import type {
 import { GUARD_CHANGE } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
+import { folderPrefix } from '../shared/file-name';
 import { NotFoundError, ShardvaultError, UsageError } from './errors';
 import {
   getFile,
@@ -34,7 +36,8 @@ import {
   verify,
 } from './vault/files';
 import { previewPolicy } from './vault/domains';
-import { moveName, removeFolder } from './vault/folders';
+import { type FolderPut, moveName, removeFolder, storeTree } from './vault/folders';
+import { treeFromPaths, treeFromStream } from './vault/tree-upload';
 import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
@@ -339,6 +342,31 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...storeOptions(req),
         }),
       ),
+    putTree: (req) =>
+      serial(async () => {
+        const prefix = folderPrefix(req.name);
+        return folderReport(
+          await storeTree(await unlocked(), prefix, () => treeFromPaths(prefix, req.files), {
+            replace: req.replace ?? false,
+            ...storeOptions(req),
+          }),
+        );
+      }),
+    putTreeStream: (req) =>
+      serial(async () => {
+        const prefix = folderPrefix(req.name);
+        return folderReport(
+          await storeTree(
+            await unlocked(),
+            prefix,
+            () => Promise.resolve(treeFromStream(prefix, req.files, req.data)),
+            {
+              replace: req.replace ?? false,
+              ...storeOptions(req),
+            },
+          ),
+        );
+      }),
     getFile: (req) =>
       serial(async () => {
         await getFile(await unlocked(), req.name, req.output, {
@@ -541,6 +569,11 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
 }
 
 /** The optional choices of a store request, as putFile takes them. */
+/** A folder's put as the bridges answer it (what it skipped stays with the CLI's put DIR). */
+function folderReport({ skipped: _skipped, ...report }: FolderPut): FolderReport {
+  return report;
+}
+
 function storeOptions(req: { survive?: number; happy?: number; guarded?: boolean }): {
   survive?: number;
   happy?: number;

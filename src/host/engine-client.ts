@@ -22,6 +22,7 @@ import {
   type EngineHooks,
   type HostOptions,
   type Port,
+  STREAM_CALLS,
   STREAM_WINDOW,
   type StoredCredentials,
   type ToHost,
@@ -176,19 +177,21 @@ export async function connectEngine(
 
   const api: Record<string, unknown> = {};
   for (const name of engineCallNames) api[name] = (req: unknown) => request(name, req);
-  api['putStream'] = async (req: Parameters<ShardvaultApi['putStream']>[0]) => {
-    const { data, ...rest } = req;
-    const id = ++next;
-    const window: Window = { open: false, answered: false, inflight: 0, wake: null };
-    windows.set(id, window);
-    const answer = request('putStream', rest, id).finally(() => {
-      window.answered = true;
-      windows.delete(id);
-      window.wake?.();
-    });
-    const [value] = await Promise.all([answer, pump(id, window, data)]);
-    return value;
-  };
+  for (const name of STREAM_CALLS) {
+    api[name] = async (req: { data: AsyncIterable<Uint8Array> }) => {
+      const { data, ...rest } = req;
+      const id = ++next;
+      const window: Window = { open: false, answered: false, inflight: 0, wake: null };
+      windows.set(id, window);
+      const answer = request(name, rest, id).finally(() => {
+        window.answered = true;
+        windows.delete(id);
+        window.wake?.();
+      });
+      const [value] = await Promise.all([answer, pump(id, window, data)]);
+      return value;
+    };
+  }
   api['onProgress'] = (listener: (event: ProgressEvent) => void) => {
     listeners.add(listener);
     return () => listeners.delete(listener);

@@ -14,19 +14,21 @@ import {
   FrameReader,
   type FromHost,
   type HostOptions,
+  isStreamCall,
   type Port,
+  STREAM_CALLS,
   type StoredCredentials,
   type ToHost,
 } from './messages';
 
 type App = ShardvaultApi & { close(): Promise<void> };
 
-const CALLABLE: ReadonlySet<string> = new Set<string>([...engineCallNames, 'putStream']);
+const CALLABLE: ReadonlySet<string> = new Set<string>([...engineCallNames, ...STREAM_CALLS]);
 
 /** Bytes taken before the host says so (ack): fewer messages than one per piece. */
 const ACK_EVERY = 2 ** 20;
 
-/** putStream's bytes as they arrive from the front, read by the engine as an AsyncIterable. */
+/** A stream call's bytes (putStream, putTreeStream) as they arrive from the front, read by the engine as an AsyncIterable. */
 class Inbound {
   private readonly queue: Uint8Array[] = [];
   private ended = false;
@@ -133,14 +135,13 @@ export function serveEngine(
     answer(id, async () => {
       if (!app) throw new Error('the engine host was not initialised');
       if (!CALLABLE.has(name)) throw new Error(`no such engine call: ${String(name).slice(0, 80)}`);
-      if (name === 'putStream') {
+      if (isStreamCall(name)) {
         const inbound = new Inbound(id, port);
         streams.set(id, inbound);
         try {
-          return await app.putStream({
-            ...(request as Omit<Parameters<App['putStream']>[0], 'data'>),
-            data: inbound.read(),
-          });
+          // The request's shape is the engine's to check (core/app.ts); only `data` is ours.
+          const streamed = { ...(request as object), data: inbound.read() };
+          return await (app[name] as (this: App, request: unknown) => Promise<unknown>).call(app, streamed);
         } finally {
           streams.delete(id);
         }

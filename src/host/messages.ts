@@ -6,7 +6,7 @@
  * crosses the channel without a line here. Messages are structured-clone data (Node's
  * `serialization: 'advanced'`, Electron's postMessage): Uint8Array and Map cross as they are.
  *
- * Besides calls: putStream's bytes, progress events, and the front's credential store (the
+ * Besides calls: the bytes of putStream and putTreeStream, progress events, and the front's credential store (the
  * desktop app's OS keystore lives in the main process; the engine asks it to load and save).
  *
  * putStream's bytes take a byte pipe of their own where the carrier has one (a Node child's
@@ -18,7 +18,7 @@
  * the stream is open, send), so at most STREAM_WINDOW bytes wait on the way.
  */
 import type { ProgressEvent } from '../shared/api';
-import type { BridgeError, EngineCallName } from '../shared/ipc';
+import type { BridgeError, EngineCallName, StreamCallName } from '../shared/ipc';
 import type { KdfParams } from '../core/crypto/kdf';
 import type { LocationSecrets } from '../core/storage/kinds';
 
@@ -44,8 +44,13 @@ export const STREAM_WINDOW = 16 * 2 ** 20;
 
 export type StoredCredentials = ReadonlyMap<string, LocationSecrets>;
 
-/** A call that takes a stream: putStream's request without `data`. */
-export type CallName = EngineCallName | 'putStream';
+/** A call; one that takes a stream (StreamCallName) carries its request without `data`. */
+export type CallName = EngineCallName | StreamCallName;
+
+/** The calls whose bytes follow their request (STREAM_WINDOW, the byte pipe). */
+export const STREAM_CALLS: readonly StreamCallName[] = ['putStream', 'putTreeStream'];
+export const isStreamCall = (name: string): name is StreamCallName =>
+  (STREAM_CALLS as readonly string[]).includes(name);
 
 export type ToHost =
   | { readonly t: 'init'; readonly options: HostOptions }

@@ -104,7 +104,7 @@ async function start(): Promise<void> {
 
   const handlers: Handlers = {
     // Every engine call from the call table; lock and the file calls are this window's own.
-    ...engineHandlers(engine, run, ['lock', 'putFile', 'getFile']),
+    ...engineHandlers(engine, run, ['lock', 'putFile', 'putTree', 'getFile']),
     lock: async () => {
       await lockAll('asked');
     },

@@ -1,8 +1,8 @@
 /**
  * Which paths on this machine the desktop app reads from or writes to: only those the user
- * picked. The engine's putFile and getFile take a path; a compromised renderer could name
+ * picked. The engine's putFile, putTree and getFile take paths; a compromised renderer could name
  * `~/.ssh/id_ed25519` to store it and read it back, or name `~/.bashrc` as an export's output.
- * So main answers putFile only for a path its own open dialog returned or the preload derived
+ * So main answers putFile (and putTree, for each of its files) only for a path its own open dialog returned or the preload derived
  * from a dropped File (Electron's webUtils: a page cannot make a File for a path it names),
  * and getFile only to a path its own save dialog returned. Each path is good for one call,
  * and expires when unused.
@@ -83,10 +83,10 @@ export class PickedPaths {
   }
 }
 
-export type FileCallName = 'putFile' | 'getFile' | 'chooseFiles' | 'chooseSavePath' | 'offerFile';
+export type FileCallName = 'putFile' | 'putTree' | 'getFile' | 'chooseFiles' | 'chooseSavePath' | 'offerFile';
 
 export interface FileHandlerDeps {
-  readonly engine: Pick<ShardvaultApi, 'putFile' | 'getFile'>;
+  readonly engine: Pick<ShardvaultApi, 'putFile' | 'putTree' | 'getFile'>;
   /** Paths the user picked to store, and paths the user picked as an export's output. */
   readonly inputs: PickedPaths;
   readonly outputs: PickedPaths;
@@ -125,6 +125,21 @@ export function fileHandlers(deps: FileHandlerDeps): Pick<Handlers, FileCallName
         return await run('putFile', () => engine.putFile(req));
       } finally {
         pick.done();
+      }
+    },
+    putTree: async (req) => {
+      // A dropped folder: every file of it the preload offered, each good for this one use.
+      const picks: { done(): void }[] = [];
+      try {
+        for (const f of req.files) {
+          if (f.path === undefined) continue;
+          const pick = inputs.take(f.path);
+          if (!pick) throw new ForbiddenError('Drop the folder on the window or pick it with “Add folder…”.');
+          picks.push(pick);
+        }
+        return await run('putTree', () => engine.putTree(req));
+      } finally {
+        for (const pick of picks) pick.done();
       }
     },
     chooseSavePath: async (req, sender) => {

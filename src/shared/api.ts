@@ -262,6 +262,28 @@ export interface AccessRequest {
   readonly anchored: boolean;
 }
 
+/** What a folder's put stored, in one commit (put DIR, the UI's folder upload). */
+export interface FolderReport {
+  /** The folder's name, without its trailing `/`. */
+  readonly name: string;
+  readonly files: number;
+  /** Empty folders kept (as markers). */
+  readonly folders: number;
+  readonly bytes: number;
+  /** The least any of its files survives. */
+  readonly survives: number;
+  /** Locations whose shards wait on others until they are back (FileEntry.awaiting). */
+  readonly awaiting: readonly string[];
+  readonly signIn: readonly string[];
+}
+
+/** A file of a folder a front end sends (putTreeStream): its name below the folder
+ * (`2026/a.pdf`; `empty/` a folder with nothing in it) and its size. */
+export interface TreeFileSize {
+  readonly name: string;
+  readonly size: number;
+}
+
 /** What a rename or move did: the names it went from and to (a folder's end in `/`). */
 export interface MoveReport {
   readonly from: string;
@@ -495,6 +517,28 @@ export interface ShardvaultApi {
     happy?: number;
     guarded?: boolean;
   }): Promise<FileEntry>;
+  /** Stores files of the machine that runs the engine as the folder `name` (`NAME`, its files
+   * under `NAME/`) in one commit, as `put DIR` does: `files` gives each one's name below the
+   * folder and its path (the desktop app: paths the user dropped); a name ending in `/` is an
+   * empty folder, without a path. A folder onto an existing name needs `replace`, which
+   * replaces the old tree whole. */
+  putTree(req: {
+    name: string;
+    replace?: boolean;
+    files: readonly { name: string; path?: string | undefined }[];
+    survive?: number;
+    happy?: number;
+  }): Promise<FolderReport>;
+  /** Stores a folder streamed by a front end (the web bridge's folder upload) in one commit,
+   * as putTree: `files` lists it, `data` carries their bytes one after the other. */
+  putTreeStream(req: {
+    name: string;
+    replace?: boolean;
+    files: readonly TreeFileSize[];
+    data: AsyncIterable<Uint8Array>;
+    survive?: number;
+    happy?: number;
+  }): Promise<FolderReport>;
   /** Writes a verified file to `output` on the machine that runs the engine, or nothing. A
    * guarded file whose policy asks for approvals waits for them (progress: op 'approval'),
    * up to 5 minutes, then fails with code 'approval'. */

@@ -28,6 +28,18 @@ export function fileNameProblem(name: unknown): string | null {
   return null;
 }
 
+/**
+ * A pack (many small files' bytes in one stored file, docs/FORMAT.md "Packs") is an entry of
+ * the head under a name that starts with this: a control character, so no file name
+ * (fileNameProblem) can be or hold one, and no folder prefix matches it. Listings leave packs out.
+ */
+export const PACK_NAME_PREFIX = '\u0000pack/';
+
+/** True for the reserved name of a pack (PACK_NAME_PREFIX). */
+export function isPackName(name: string): boolean {
+  return name.startsWith(PACK_NAME_PREFIX);
+}
+
 /** The name's last step: what an export or a download is called. */
 export function fileBaseName(name: string): string {
   return name.split(/[/\\]/).pop() || name;

@@ -28,6 +28,7 @@ import type {
   DrillReport,
   DriveInfo,
   FileEntry,
+  FolderReport,
   GuardRequest,
   GuardReshareReport,
   GuardStatus,
@@ -558,6 +559,22 @@ export const fileEntry: Schema<FileEntry> = object(
   'drop',
 );
 
+/** The most files one folder upload (putTree, putTreeStream) may hold. */
+export const MAX_TREE_FILES = 100_000;
+
+export const folderReport: Schema<FolderReport> = object(
+  {
+    name: fileName,
+    files: count,
+    folders: count,
+    bytes,
+    survives,
+    awaiting: array(label),
+    signIn: array(label),
+  },
+  'drop',
+);
+
 export const SHARD_STATES = every<ShardState>()(['ok', 'missing', 'corrupt', 'offline']);
 const shardState = oneOf(SHARD_STATES);
 
@@ -739,9 +756,12 @@ function call<Req, Res>(
   return { channel: `shardvault:${name}`, route: `/api/${name}`, request, response, desktopOnly };
 }
 
-/** The engine calls that cross a bridge: all of ShardvaultApi but putStream (the web bridge's
- * upload route carries it) and onProgress (pushed as an event). */
-export type EngineCallName = Exclude<keyof ShardvaultApi, 'putStream' | 'onProgress'>;
+/** The engine calls that cross a bridge: all of ShardvaultApi but putStream and putTreeStream
+ * (the web bridge's upload routes carry them) and onProgress (pushed as an event). */
+export type EngineCallName = Exclude<keyof ShardvaultApi, StreamCallName | 'onProgress'>;
+/** The calls that take a byte stream besides their request (the web bridge's upload routes
+ * carry them; the engine host relays their bytes). */
+export type StreamCallName = 'putStream' | 'putTreeStream';
 type RequestOf<M extends EngineCallName> = Parameters<ShardvaultApi[M]> extends [infer R] ? R : void;
 type ResponseOf<M extends EngineCallName> = Awaited<ReturnType<ShardvaultApi[M]>>;
 
@@ -818,6 +838,20 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
       'reject',
     ),
     fileEntry,
+  ),
+  putTree: call(
+    'putTree',
+    object(
+      {
+        name: fileName,
+        replace: optional(boolean),
+        files: array(object({ name: fileName, path: optional(hostPath) }, 'reject'), { max: MAX_TREE_FILES }),
+        survive: optional(integer({ max: 254 })),
+        happy: optional(integer({ min: 1, max: 64 })),
+      },
+      'reject',
+    ),
+    folderReport,
   ),
   getFile: call('getFile', object({ name: fileName, output: hostPath, force: optional(boolean) }, 'reject'), nothing),
   removeFile: call('removeFile', object({ name: fileName }, 'reject'), nothing),
@@ -1062,6 +1096,12 @@ export const web = {
   /** PUT, the file's bytes as the body; query: name, replace=1, survive=X, happy=N, guarded=1.
    * Streams into putStream. */
   upload: '/api/upload',
+  /** PUT, a folder in one body: its head's length in bytes (u32, big-endian), the head (JSON,
+   * folderUploadRequest, at most maxFolderHeadBytes), then every listed file's bytes one after
+   * the other in the head's order. Streams into putTreeStream: one commit for the folder. */
+  uploadFolder: '/api/upload-folder',
+  /** Largest folder upload head: a list of MAX_TREE_FILES names of some length. */
+  maxFolderHeadBytes: 32 * 2 ** 20,
   /** POST {name}: the engine writes the verified file to a private temporary folder and the
    * answer is {url}, a one-time download of it (web.download + a random ticket). */
   exportFile: '/api/export',
@@ -1093,3 +1133,17 @@ export const uploadRequest = object(
   'reject',
 );
 export type UploadRequest = Infer<typeof uploadRequest>;
+
+/** A folder upload's head (web.uploadFolder): the folder, the options, and its files in the
+ * order their bytes follow. */
+export const folderUploadRequest = object(
+  {
+    name: fileName,
+    replace: optional(boolean),
+    survive: optional(integer({ max: 254 })),
+    happy: optional(integer({ min: 1, max: 64 })),
+    files: array(object({ name: fileName, size: bytes }, 'reject'), { max: MAX_TREE_FILES }),
+  },
+  'reject',
+);
+export type FolderUploadRequest = Infer<typeof folderUploadRequest>;

@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSECURE_TEST_KDF } from '../../src/core/crypto/kdf';
 import { CorruptError } from '../../src/core/errors';
 import { PATHS } from '../../src/core/format/records';
-import { putFile } from '../../src/core/vault/files';
-import { getFolder, moveName } from '../../src/core/vault/folders';
+import { fetchManifest, getFile, putFile } from '../../src/core/vault/files';
+import { getFolder, moveName, putFolder } from '../../src/core/vault/folders';
+import { isPack } from '../../src/core/vault/packs';
 import { Vault } from '../../src/core/vault/vault';
 import { appendCase } from './ledger';
 
@@ -119,5 +120,76 @@ describe('a location rolled back past a mv', () => {
     expect(names).not.toContain('before/x.txt');
     const out = await getFolder(vault, 'after/', folder('rolled'));
     expect(await fs.readFile(nodePath.join(out.output, 'x.txt'), 'utf8')).toBe('moved bytes');
+  });
+});
+
+describe('packed small files against lies (docs/FORMAT.md "Packs")', () => {
+  it('a location swapping in another pack’s shards, or a head extent into another file, releases nothing else', async () => {
+    const tree = async (name: string, fill: number): Promise<Map<string, Buffer>> => {
+      const dir = folder(`tree-${name}`);
+      const files = new Map<string, Buffer>();
+      for (let i = 0; i < 8; i++) {
+        const bytes = Buffer.alloc(300 + i * 500, fill + i);
+        await fs.mkdir(dir, { recursive: true });
+        await fs.writeFile(nodePath.join(dir, `f${i}`), bytes);
+        files.set(`${name}/f${i}`, bytes);
+      }
+      await putFolder(vault, dir, { name });
+      return files;
+    };
+    const p = await tree('packp', 1);
+    await tree('packq', 100);
+    const packs = vault.head().files.filter(isPack);
+    expect(packs).toHaveLength(2);
+    const ofP = vault.head().files.find((f) => f.name === 'packp/f0')!.pack!.id;
+    const packP = await fetchManifest(
+      vault,
+      packs.find((f) => f.id === ofP)!,
+    );
+    const packQ = await fetchManifest(
+      vault,
+      packs.find((f) => f.id !== ofP)!,
+    );
+    // usb (one of three: X = 1) serves pack Q's shard bytes under pack P's shard names.
+    const usb = folder('usb');
+    const usbId = vault.locations.find((l) => l.name === 'usb')!.id;
+    let swapped = 0;
+    for (const s of packP.shards) {
+      if (!s.locations.includes(usbId)) continue;
+      // The other pack's shard of the same index, from wherever its manifest puts it.
+      const other = packQ.shards.find((o) => o.index === s.index)!;
+      const holder = vault.locations.find((l) => l.id === other.locations[0])!.name;
+      const from = nodePath.join(folder(holder), PATHS.shard(other.object));
+      await fs.copyFile(from, nodePath.join(usb, PATHS.shard(s.object)));
+      swapped++;
+    }
+    expect(swapped).toBeGreaterThan(0);
+    notes.push(`usb: ${swapped} shard(s) of one pack replaced by another pack's`);
+    const readBack = async (name: string): Promise<Buffer> => {
+      const out = folder(`out-${name.replace(/\//g, '_')}`);
+      await fs.rm(out, { force: true });
+      await getFile(vault, name, out);
+      return fs.readFile(out);
+    };
+    for (const [name, bytes] of p) {
+      const got = await readBack(name);
+      if (!got.equals(bytes)) problems.push(`${name}: other bytes released after a shard swap`);
+      expect(got.equals(bytes)).toBe(true);
+    }
+    // A key holder's lie: packp/f1 named at packp/f2's offset, in the same pack.
+    const f1 = vault.head().files.find((f) => f.name === 'packp/f1')!;
+    const f2 = vault.head().files.find((f) => f.name === 'packp/f2')!;
+    await vault.commit((h) => ({
+      ...h,
+      files: h.files.map((f) => (f.id === f1.id ? { ...f, pack: { id: f1.pack!.id, offset: f2.pack!.offset } } : f)),
+    }));
+    notes.push('head: an extent pointing into another packed file');
+    const lied = await readBack('packp/f1').then(
+      () => 'released',
+      (err: unknown) => err,
+    );
+    if (!(lied instanceof CorruptError)) problems.push(`an extent into another file: ${String(lied)}`);
+    expect(lied).toBeInstanceOf(CorruptError);
+    expect(await fs.readdir(root)).not.toContain('out-packp_f1');
   });
 });

@@ -9,6 +9,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -352,7 +353,7 @@ describe('hostile clients against a real node', () => {
 
 /** An HTTPS server with a certificate of the test's making, answering as `answer` says. */
 async function fakeNode(
-  answer: (method: string, target: string) => { status: number; body: Buffer | string },
+  answer: (method: string, target: string) => { status: number; body: Buffer | string; everyMs?: number },
 ): Promise<{ port: number; fingerprint: string; requests: string[]; stop: () => Promise<void> }> {
   const pair = generateKeyPairSync('ed25519');
   const cert = pem('CERTIFICATE', selfSignedCertificate(pair, 'liar'));
@@ -365,7 +366,18 @@ async function fakeNode(
       req.on('end', () => {
         const a = answer(req.method ?? '', req.url ?? '');
         res.writeHead(a.status, { 'content-type': 'application/json' });
-        res.end(a.body);
+        if (a.everyMs === undefined) return res.end(a.body);
+        // A byte at a time: never silent for long, never done.
+        const bytes = Buffer.from(a.body);
+        let at = 0;
+        const tick = setInterval(() => {
+          if (res.destroyed || at >= bytes.length) {
+            clearInterval(tick);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(bytes.subarray(at, ++at));
+        }, a.everyMs);
       });
     },
   );
@@ -443,6 +455,28 @@ describe('a hostile node against the client', () => {
     }
   });
 
+  it('gives up on a guard answer sent a byte at a time (the opening then asks another node)', async () => {
+    // A node that answers its partial slowly but never falls silent for a read timeout would
+    // hold a guarded get (which waits for every node of a wave) for as long as it liked.
+    const answer = JSON.stringify({ ok: true, value: { identityKey: 'A'.repeat(43) + '=' } });
+    const liar = await fakeNode(() => ({ status: 200, body: answer, everyMs: 200 }));
+    const client = new ShardNodeClient({
+      address: { host: '127.0.0.1', port: liar.port, fingerprint: liar.fingerprint },
+      deviceKey: seed,
+      enrolCode: null,
+      timeoutMs: 1000,
+    });
+    try {
+      const err = (await client.guard('info', {}).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(OfflineError);
+      expect(err.message).toMatch(/whole within 1000 ms/);
+      caught.push('a guard answer sent a byte at a time');
+    } finally {
+      await client.close();
+      await liar.stop();
+    }
+  }, 30_000);
+
   it('catches a range longer than asked, a listing too large, a stored length not the one sent', async () => {
     const liar = await fakeNode((method, target) => {
       if (target.includes('offset=')) return { status: 200, body: Buffer.alloc(100) };
@@ -469,4 +503,95 @@ describe('a hostile node against the client', () => {
       await liar.stop();
     }
   });
+});
+
+// Slow clients (slow-loris): a stranger needs no key to open a TLS connection and say nothing,
+// or to sign an enrolment with a key of its own and then send its body a byte at a time. Each
+// such connection must be cut once it has been silent, or its body slower than one read
+// timeout (SHARDVAULT_READ_TIMEOUT_MS, set short here): held open, a few thousand of them
+// would take the node's sockets from its owner's devices.
+describe('slow clients against a real node', () => {
+  const TIMEOUT_MS = 1500;
+  let server: ShardNodeServer;
+  let port: number;
+  let fingerprint: string;
+  const cut: string[] = [];
+
+  beforeAll(async () => {
+    server = await startShardNode(undefined, [], '127.0.0.1:0', {
+      ...process.env,
+      SHARDVAULT_READ_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    ({ port, fingerprint } = parseNodeSpec(server.spec).address);
+  });
+  afterAll(async () => {
+    await server?.remove();
+    appendCase({
+      name: 'node: slow clients',
+      hostileRecords: cut.length,
+      acceptedForgeries: [],
+      outsideTouched: [],
+      problems: [],
+      notes: cut,
+      durationMs: 0,
+    });
+  });
+
+  /** How long the node kept a connection that behaves as `act` says; `null`: still open at the limit. */
+  function heldFor(act: (socket: tls.TLSSocket) => () => void, limitMs: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let stop = (): void => undefined;
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        stop = act(socket);
+      });
+      socket.on('error', () => undefined);
+      socket.on('data', () => undefined);
+      const limit = setTimeout(() => {
+        stop();
+        socket.destroy();
+        resolve(null);
+      }, limitMs);
+      socket.on('close', () => {
+        clearTimeout(limit);
+        stop();
+        resolve(Date.now() - started);
+      });
+    });
+  }
+
+  it('cuts a silent connection, a body that never comes, and one sent a byte at a time', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const body = Buffer.from(JSON.stringify({ code: 'a'.repeat(32) }));
+    const headers = signed(privateKey, fingerprint, 'POST', '/v1/enrol', sha256Hex(body));
+    const head =
+      `POST /v1/enrol HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${body.length}\r\n` +
+      Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('') +
+      '\r\n';
+    const limit = 10 * TIMEOUT_MS;
+    const [silent, noBody, dribble] = await Promise.all([
+      heldFor(() => () => undefined, limit),
+      heldFor((s) => {
+        s.write(head);
+        return () => undefined;
+      }, limit),
+      heldFor((s) => {
+        s.write(head);
+        let at = 0;
+        // Never silent for a whole timeout, never done: only a deadline on the body ends it.
+        const tick = setInterval(() => {
+          if (at < body.length - 1) s.write(body.subarray(at, ++at));
+        }, TIMEOUT_MS / 4);
+        return () => clearInterval(tick);
+      }, limit),
+    ]);
+    expect({ silent: silent !== null, noBody: noBody !== null, dribble: dribble !== null }).toEqual({
+      silent: true,
+      noBody: true,
+      dribble: true,
+    });
+    cut.push(`silent: cut after ${silent} ms`, `no body: ${noBody} ms`, `a byte at a time: ${dribble} ms`);
+  }, 30_000);
 });

@@ -4,7 +4,7 @@
 // the CLI. Screenshot 34 (the Files screen with a folder tree) lands in docs/screenshots/.
 // Run: npx vitest run --config test/e2e/vitest.config.ts test/e2e/folders.test.ts
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -56,6 +56,8 @@ describe.skipIf(missing !== null)('folders in the web UI', () => {
     if (r.status !== 0) return [];
     return (JSON.parse(r.stdout) as { name: string }[]).map((f) => f.name).sort();
   };
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
 
   it('stores a folder with "Add folder…" and browses into it with breadcrumbs', async () => {
     const tree = join(root, 'taxes');
@@ -76,6 +78,20 @@ describe.skipIf(missing !== null)('folders in the web UI', () => {
     await folderRow.waitFor({ timeout: 60_000 });
     await expect.poll(() => page.getByTestId('files-notice').innerText(), { timeout: 60_000 }).toContain('Stored');
     expect(await folderRow.innerText()).toContain('4 files');
+    expect(await page.getByTestId('files-notice').innerText()).toContain('Stored taxes/ (4 files');
+    const row = page.getByTestId('transfer').filter({ hasText: 'taxes' });
+    await expect.poll(() => row.getByTestId('transfer-detail').innerText()).toMatch(/^done · 4 files, /);
+
+    // The same folder again: the name is taken; Replace stores it over the old tree.
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await page.getByTestId('folder-input').setInputFiles(tree);
+    await expect
+      .poll(() => row.getByTestId('transfer-detail').innerText(), { timeout: 60_000 })
+      .toContain('taxes is in the vault already');
+    await row.getByRole('button', { name: 'Replace' }).click();
+    await expect
+      .poll(() => row.getByTestId('transfer-detail').innerText(), { timeout: 60_000 })
+      .toMatch(/^done · 4 files/);
 
     await folderRow.getByRole('button', { name: /taxes/ }).click();
     await expect.poll(() => crumbs().innerText()).toContain('taxes');
@@ -121,6 +137,20 @@ describe.skipIf(missing !== null)('folders in the web UI', () => {
       'archive/taxes/2026/estimate.xlsx',
       'archive/taxes/summary.txt',
     ]);
+    // The folder upload was one put of the whole tree (one commit), not one per file, and a
+    // second one onto the taken name was refused, then replaced it on "Replace".
+    const log = cli('log', '--json');
+    expect(log.status, log.stderr).toBe(0);
+    const puts = (JSON.parse(log.stdout) as { action: string; file: string | null; outcome: string }[])
+      .filter((r) => r.action === 'put')
+      .map((r) => `${r.file ?? ''} ${r.outcome}`);
+    expect(puts).toEqual(['taxes/ ok', 'taxes/ failed', 'taxes/ ok']);
+    // Byte for byte.
+    const out = join(root, 'restored');
+    const got = cli('get', 'archive/taxes/', '--output', out);
+    expect(got.status, got.stderr).toBe(0);
+    for (const f of ['summary.txt', '2025/return.pdf', '2025/receipts/dentist.pdf', '2026/estimate.xlsx'])
+      expect(readFileSync(join(out, 'taxes', f)).equals(readFileSync(join(root, 'taxes', f))), f).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });

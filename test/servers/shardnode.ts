@@ -29,19 +29,16 @@ export async function startShardNode(
   dir?: string,
   extra: readonly string[] = [],
   listen = '127.0.0.1:0',
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<ShardNodeServer> {
   ensureBuilt();
   const folder = dir ?? nodePath.join(await makeTempDir('node'), 'node');
-  const proc = new ServerProcess('shardvault node', process.execPath, [
-    BIN,
-    'node',
-    'serve',
-    '--dir',
-    folder,
-    '--listen',
-    listen,
-    ...extra,
-  ]);
+  const proc = new ServerProcess(
+    'shardvault node',
+    process.execPath,
+    [BIN, 'node', 'serve', '--dir', folder, '--listen', listen, ...extra],
+    env,
+  );
   let stderr = '';
   proc.child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   const spec = await new Promise<{ line: string; before: string }>((resolve, reject) => {

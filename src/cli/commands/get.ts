@@ -6,6 +6,7 @@ import { getFolder } from '../../core/vault/folders';
 import { integer, one } from '../args';
 import { expectArguments, type Command } from '../command';
 import { print, withVault } from '../context';
+import { userFiles } from '../../core/vault/packs';
 
 export const get: Command = {
   name: 'get',
@@ -20,7 +21,7 @@ export const get: Command = {
     const force = args.flags.has('force');
     const wait = integer(args, 'wait', 0, 86_400);
     const result = await withVault(io, args, { unlock: true }, async (vault) => {
-      const files = vault.head().files;
+      const files = userFiles(vault.head());
       // NAME/, or a NAME that is no file but a folder: the folder.
       const folder =
         name.endsWith('/') ||

@@ -20,6 +20,7 @@ import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
 import { expectArguments, parentCommand, usageError, type Command } from '../command';
 import { print, withVault, type Io } from '../context';
+import { storedFiles } from '../../core/vault/packs';
 
 /** --wait S and progress on stderr, for a change that waits for guardian approvals. */
 export function approvalWait(args: Parsed, io: Io): ApprovalWait {
@@ -46,7 +47,7 @@ const setup: Command = {
         vault,
         threshold,
         (m) => m.guard !== undefined,
-        () => Promise.all(vault.head().files.map((f) => fetchManifest(vault, f))),
+        () => Promise.all(storedFiles(vault.head()).map((f) => fetchManifest(vault, f))),
       ),
     );
     for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);

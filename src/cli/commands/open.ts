@@ -8,6 +8,7 @@ import { one } from '../args';
 import { expectArguments, type Command } from '../command';
 import { hostKeyConfirmer, keyPassphraseAsker, print, requireStrong, warnAboutPasswords, warner } from '../context';
 import { readSecret } from '../prompt';
+import { userFiles } from '../../core/vault/packs';
 
 export const open: Command = {
   name: 'open',
@@ -43,7 +44,7 @@ export const open: Command = {
       const p = vault.policy;
       const value = {
         vault: { id: vault.vaultId, data: p.data, total: p.total, threshold: p.threshold },
-        files: vault.head().files.length,
+        files: userFiles(vault.head()).length,
         fingerprint: vault.keyFingerprint,
       };
       await vault.close();

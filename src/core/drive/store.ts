@@ -14,6 +14,7 @@ import { fetchManifest, openFileKeys, putFile, readSpecOf, removeFile } from '..
 import { readSegmentsFrom } from '../vault/pipeline/ranged';
 import { segmentBytes, type ShardProblem, readShards } from '../vault/pipeline/read';
 import type { Vault } from '../vault/vault';
+import { readPacked, userFiles } from '../vault/packs';
 import { markerOf } from './tree';
 
 export interface DriveFile {
@@ -79,7 +80,7 @@ export function serialOver(vault: Vault): Serial & { settled(): Promise<void> } 
 }
 
 function findRef(vault: Vault, name: string): FileRef {
-  const file = vault.head().files.find((f) => f.name === name);
+  const file = userFiles(vault.head()).find((f) => f.name === name);
   if (!file) throw new ShardvaultError('not-found', `no file named ${JSON.stringify(name)} in the vault`);
   return file;
 }
@@ -98,6 +99,19 @@ async function readPlain(
   sink: (segment: DriveSegment) => Promise<void>,
   onRead?: (location: string) => void,
 ): Promise<readonly ShardProblem[]> {
+  if (file.pack) {
+    // A packed file is read whole from its pack and checked against its own SHA-256 before
+    // any byte is given out (packs.ts); it is one segment.
+    const used = new Set<string>();
+    const read = await readPacked(vault, file, used);
+    for (const l of used) onRead?.(l);
+    try {
+      await sink({ offset: 0, last: true, bytes: [read.bytes] });
+    } catch (err) {
+      if (!(err instanceof ReadEnough)) throw err;
+    }
+    return read.problems;
+  }
   const m = await fetchManifest(vault, file);
   // A file manager sends many GETs per file (thumbnails, ranges): under an approvals policy
   // each would publish a request for the guardians, so the drive does not ask; `get` and the
@@ -159,7 +173,7 @@ export function vaultStore(run: Serial, vaultNow: () => Vault): DriveStore {
       expectedSize: findRef(vault, from).size,
     });
   return {
-    files: () => vaultNow().head().files,
+    files: () => userFiles(vaultNow().head()),
     read: (name, from, sink) =>
       run((vault) =>
         vault.audited('get', name, async (used) => {

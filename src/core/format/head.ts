@@ -17,6 +17,7 @@ import {
   DEAL_ID_BYTES,
   DOMAIN_HEAD_VERSION,
   HEAD_FORMAT_VERSION,
+  PACK_HEAD_VERSION,
   headHeader,
   ID_BYTES,
   KEYS_FORMAT_VERSION,
@@ -73,6 +74,18 @@ export interface FileRef {
   readonly size: number;
   readonly sha256: string;
   readonly created: string;
+  /**
+   * A packed file (version 5 heads): its bytes are `size` bytes at `offset` of the pack whose
+   * entry has id `pack.id` (docs/FORMAT.md "Packs"); it has no manifest or shards of its own.
+   * Absent for a file stored on its own, and for a pack.
+   */
+  readonly pack?: PackExtent;
+}
+
+/** Where a packed file's bytes are: in the pack with this file id, from this byte on. */
+export interface PackExtent {
+  readonly id: string;
+  readonly offset: number;
 }
 
 export interface LogAnchor {
@@ -278,7 +291,11 @@ export function encodeHead(head: Head, key: Uint8Array): Uint8Array {
     ...(head.recode ? { recode: head.recode } : {}),
   };
   if (!head.kdf) throw new TypeError('encodeHead: a head is written with the vault KDF');
-  const version = head.locations.some((l) => l.domain !== undefined) ? DOMAIN_HEAD_VERSION : HEAD_FORMAT_VERSION;
+  const version = head.files.some((f) => f.pack !== undefined)
+    ? PACK_HEAD_VERSION
+    : head.locations.some((l) => l.domain !== undefined)
+      ? DOMAIN_HEAD_VERSION
+      : HEAD_FORMAT_VERSION;
   return sealJson(headHeader({ vaultId: head.vaultId, counter: head.counter }, version), key, body);
 }
 
@@ -304,10 +321,12 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
   if (header.vaultId !== expectedVaultId) throw new CorruptError('vault head belongs to another vault');
   const j = new JsonReader('vault head');
   // Version 3 is version 2 with an optional `spec` in each location entry and an optional
-  // re-coding job; version 4 is version 3 with an optional `domain` in each location entry.
-  const v2 = version === KEYS_FORMAT_VERSION || version === HEAD_FORMAT_VERSION || version === DOMAIN_HEAD_VERSION;
-  const v3 = version === HEAD_FORMAT_VERSION || version === DOMAIN_HEAD_VERSION;
-  const v4 = version === DOMAIN_HEAD_VERSION;
+  // re-coding job; version 4 is version 3 with an optional `domain` in each location entry;
+  // version 5 is version 4 with an optional `pack` in each file entry.
+  const v5 = version === PACK_HEAD_VERSION;
+  const v4 = version === DOMAIN_HEAD_VERSION || v5;
+  const v3 = version === HEAD_FORMAT_VERSION || v4;
+  const v2 = version === KEYS_FORMAT_VERSION || v3;
   const body = openJson(headerBytes, key, rest, 'vault head');
   // Version 3 and later may carry a `guard` (guarded files' nodes; a head without one has no
   // guard) and a re-coding job.
@@ -349,15 +368,33 @@ export function decodeHead(bytes: Uint8Array, key: Uint8Array, expectedVaultId: 
     };
     return withDomain ? { ...entry, domain: readDomainField(j, l['domain'], `locations[${i}].domain`) } : entry;
   });
-  const files = j.array(o['files'], 'files', MAX_FILES).map((v, i) => {
-    const f = j.object(v, `files[${i}]`, ['id', 'version', 'name', 'size', 'sha256', 'created']);
-    return {
+  const files = j.array(o['files'], 'files', MAX_FILES).map((v, i): FileRef => {
+    const packed = v5 && typeof v === 'object' && v !== null && 'pack' in v;
+    const f = j.object(v, `files[${i}]`, [
+      'id',
+      'version',
+      'name',
+      'size',
+      'sha256',
+      'created',
+      ...(packed ? ['pack'] : []),
+    ]);
+    const entry: FileRef = {
       id: j.hex(f['id'], `files[${i}].id`, ID_BYTES),
       version: j.int(f['version'], `files[${i}].version`, 1, 0xffffffff),
       name: j.string(f['name'], `files[${i}].name`, MAX_NAME),
       size: j.int(f['size'], `files[${i}].size`, 0, Number.MAX_SAFE_INTEGER),
       sha256: j.hex(f['sha256'], `files[${i}].sha256`, 32),
       created: j.time(f['created'], `files[${i}].created`),
+    };
+    if (!packed) return entry;
+    const p = j.object(f['pack'], `files[${i}].pack`, ['id', 'offset']);
+    return {
+      ...entry,
+      pack: {
+        id: j.hex(p['id'], `files[${i}].pack.id`, ID_BYTES),
+        offset: j.int(p['offset'], `files[${i}].pack.offset`, 0, Number.MAX_SAFE_INTEGER),
+      },
     };
   });
   const tombstones = j.array(o['tombstones'], 'tombstones', MAX_FILES * 4).map((v, i) => {

@@ -402,6 +402,12 @@ export const HEAD_FORMAT_VERSION = 3;
  * when some location has one, so a vault without domains stays readable by version 3 readers.
  */
 export const DOMAIN_HEAD_VERSION = 4;
+/**
+ * Version 4 whose file entries may be packed (`pack`: an extent of a pack, docs/FORMAT.md
+ * "Packs"): written only when some entry is packed, so a vault without packs stays readable
+ * by version 4 readers.
+ */
+export const PACK_HEAD_VERSION = 5;
 
 export function headHeader(h: HeadHeader, version = HEAD_FORMAT_VERSION): Uint8Array {
   return writeRecord('SVHD', version, [{ bytes: fromHex(h.vaultId, 'vaultId', ID_BYTES) }, { u64: h.counter }]);
@@ -414,7 +420,13 @@ export function readHeadHeader(bytes: Uint8Array): {
   version: number;
 } {
   const r = new ByteReader(bytes, 'vault head');
-  const version = r.magicOf('SVHD', [FORMAT_VERSION, KEYS_FORMAT_VERSION, HEAD_FORMAT_VERSION, DOMAIN_HEAD_VERSION]);
+  const version = r.magicOf('SVHD', [
+    FORMAT_VERSION,
+    KEYS_FORMAT_VERSION,
+    HEAD_FORMAT_VERSION,
+    DOMAIN_HEAD_VERSION,
+    PACK_HEAD_VERSION,
+  ]);
   const vaultId = Buffer.from(r.take(16, 'vaultId')).toString('hex');
   const counter = r.u64('counter');
   const headerBytes = r.consumed();

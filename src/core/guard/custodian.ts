@@ -27,6 +27,7 @@ import {
   firstPolicy,
   groupInfo,
   newDealing,
+  policyPossible,
   receiveShares,
   round1Message,
   round2Message,
@@ -57,6 +58,7 @@ import { nextEntry, LOG_KINDS, LOG_PAGE, type LogEntry, type LogKind } from './r
 import {
   approvalDigest,
   changeApprovalDigest,
+  changeApprovalsNeeded,
   countApprovals,
   ENROL_REQUEST_MAX_MS,
   enrolMessage,
@@ -89,8 +91,8 @@ import {
 /**
  * Where a custodian keeps its state. Names are short lowercase words and hex ([a-z0-9-],
  * at most 80 characters). `write` replaces the bytes under a name atomically (all or nothing)
- * and durably before it resolves; `read` returns undefined for a name never written. The
- * custodian never deletes: retiring a share overwrites it.
+ * and durably before it resolves, and may run for two names at once; `read` returns undefined
+ * for a name never written. The custodian never deletes: retiring a share overwrites it.
  */
 export interface GuardStore {
   read(name: string): Promise<Uint8Array | undefined>;
@@ -452,9 +454,19 @@ export class Custodian {
 
   /** Marks a request id used; refuses one used before. */
   private async consume(requestId: string): Promise<void> {
-    const name = `request-${requestId}`;
-    if ((await this.readSealed(name)) !== undefined) refuse('replayed', `request ${requestId} was answered before`);
-    await this.writeSealed(name, new Uint8Array(0));
+    await this.refuseSpent(requestId);
+    await this.spend(requestId);
+  }
+
+  /** Refuses a request id this custodian answered before. */
+  private async refuseSpent(requestId: string): Promise<void> {
+    if ((await this.readSealed(`request-${requestId}`)) !== undefined)
+      refuse('replayed', `request ${requestId} was answered before`);
+  }
+
+  /** Marks a request id answered (its replay marker). */
+  private spend(requestId: string): Promise<void> {
+    return this.writeSealed(`request-${requestId}`, new Uint8Array(0));
   }
 
   // ---- methods -----------------------------------------------------------------------------
@@ -503,7 +515,8 @@ export class Custodian {
       const digest = (expiry: number): Uint8Array =>
         changeApprovalDigest(session.vaultId, session.setupId, session.deviceKey, sid, expiry);
       const count = countApprovals(approvals, s.guardians, session.deviceKey, digest, this.now());
-      if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+      const needed = changeApprovalsNeeded(s, session.deviceKey);
+      if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
       if (asDealer !== undefined) {
         const mine = session.previous.publicShares.find((p) => p.index === asDealer.index);
         const recorded = s.group.members.find((m) => m.index === s.index);
@@ -696,6 +709,13 @@ export class Custodian {
     const entry = staged.find((x) => x.setupId === setupId);
     if (entry === undefined && committed !== setupId) return refuse('dkg', `no re-sharing ${setupId} is staged here`);
     if (entry !== undefined) {
+      // The staged state carries the policy this node held at round 1: a commit sent after a
+      // policy change (a re-sharing cut short, committed late by any enrolled device) would put
+      // the old guardians and g back.
+      const current = await this.state();
+      const next = entry.state as { retired?: unknown; policyVersion?: unknown };
+      if (current !== undefined && next.retired !== true && next.policyVersion !== current.policyVersion)
+        return refuse('dkg', `the policy changed since re-sharing ${setupId} was staged here: run it again`);
       await this.writeJson('state', entry.state);
       await this.writeJson('next', { staged: [], committed: setupId });
     }
@@ -745,16 +765,30 @@ export class Custodian {
       return refuse('approvals', `${count} of ${s.approvals} approvals`);
     }
     try {
-      await this.consume(req.requestId);
+      await this.refuseSpent(req.requestId);
     } catch (error) {
       if (error instanceof GuardRefusal) await this.log('refuse', req.deviceKey, subject, 'replayed');
       throw error;
     }
-    await this.log('open', req.deviceKey, subject, `answered with ${count} approvals`);
-    const me = s.group.members.find((m) => m.index === s.index)!;
-    const Z = mul(R, s.share);
-    const proof = generateProof(GUARD_CONTEXT, s.share, decodePoint(me.publicShare, 'public share'), [R], [Z]);
-    return { index: s.index, partial: toBase64(encodePoint(Z)), proof: toBase64(proof) };
+    // The replay marker and the log entry reach the disk side by side (calls run one at a
+    // time, so nothing comes between the check above and the marker), and the partial is
+    // computed meanwhile; it goes out only once both are durable.
+    const durable = Promise.all([
+      this.spend(req.requestId),
+      this.log('open', req.deviceKey, subject, `answered with ${count} approvals`),
+    ]);
+    let answer: Json;
+    try {
+      const me = s.group.members.find((m) => m.index === s.index)!;
+      const Z = mul(R, s.share);
+      const proof = generateProof(GUARD_CONTEXT, s.share, decodePoint(me.publicShare, 'public share'), [R], [Z]);
+      answer = { index: s.index, partial: toBase64(encodePoint(Z)), proof: toBase64(proof) };
+    } catch (error) {
+      await durable.catch(() => undefined);
+      throw error;
+    }
+    await durable;
+    return answer;
   }
 
   private async policy(change: ReturnType<typeof readPolicyChange>, approvals: Approval[]): Promise<Json> {
@@ -762,14 +796,15 @@ export class Custodian {
     await this.checkDevice(change.deviceKey, policyMessage(change), change.signature, change.time);
     if (change.policyVersion !== s.policyVersion + 1)
       refuse('replayed', 'the policy changed since this change was made');
-    if (change.guardians.length === 0 || change.approvals > change.guardians.length) {
-      refuse('malformed', 'a policy needs a guardian and no more approvals than guardians');
+    if (!policyPossible(change)) {
+      refuse('malformed', 'a policy needs a guardian, each once, and no more approvals than guardians');
     }
     const message = policyMessage(change);
     const digest = (expiry: number): Uint8Array =>
       changeApprovalDigest(change.vaultId, change.requestId, change.deviceKey, message, expiry);
     const count = countApprovals(approvals, s.guardians, change.deviceKey, digest, this.now());
-    if (count < s.approvals) refuse('approvals', `${count} of ${s.approvals} approvals`);
+    const needed = changeApprovalsNeeded(s, change.deviceKey);
+    if (count < needed) refuse('approvals', `${count} of ${needed} approvals`);
     await this.consume(change.requestId);
     await this.writeState({
       ...s,

@@ -77,6 +77,15 @@ export const firstPolicy = (deviceKey: Uint8Array): GuardPolicy => ({
   policyVersion: 1,
 });
 
+/**
+ * Whether approvals can ever meet a policy: at least one guardian, none named twice (approvals
+ * count distinct guardians), and no more approvals than guardians. Nodes refuse any other.
+ */
+export const policyPossible = (p: Pick<GuardPolicy, 'guardians' | 'approvals'>): boolean =>
+  p.guardians.length > 0 &&
+  new Set(p.guardians.map((k) => toHex(k))).size === p.guardians.length &&
+  p.approvals <= p.guardians.length;
+
 /** The old sharing a re-sharing starts from (what the app's sealed head records). */
 export interface PreviousSharing {
   readonly threshold: number;
@@ -195,8 +204,7 @@ export function checkSession(session: DkgSession): void {
   } else {
     const prev = session.previous;
     decodePoint(prev.groupKey, 'group key');
-    const { guardians, approvals } = prev.policy;
-    if (guardians.length === 0 || approvals > guardians.length) throw new RangeError('the policy is impossible');
+    if (!policyPossible(prev.policy)) throw new RangeError('the policy is impossible');
     if (session.dealers.length < prev.threshold) throw new RangeError('a re-sharing needs at least G old nodes');
     for (const d of session.dealers) {
       if (!prev.publicShares.some((p) => p.index === d.index)) throw new RangeError('a dealer is not an old node');

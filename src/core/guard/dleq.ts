@@ -9,7 +9,6 @@
  * public share P_i = s_i·G (B = P_i, C = [R], D = [Z_i]); the app checks each proof before
  * combining, so a node that answers with anything else is caught and named.
  */
-import { sha512 } from '@noble/hashes/sha2.js';
 import { CorruptError } from '../errors';
 import { abytes, concat, utf8 } from '../crypto/bytes';
 import {
@@ -22,6 +21,7 @@ import {
   randomScalar,
   scalarMul,
   scalarSub,
+  sha512,
   sumOfProducts,
   SCALAR_BYTES,
   type Point,

@@ -160,6 +160,20 @@ export function changeApprovalDigest(
 }
 
 /**
+ * How many guardians' approvals a change of the guard (a policy change, a re-sharing) needs:
+ * the policy's g, and with g = 0 still one unless the requester is a guardian itself. "Any
+ * enrolled device" opens files; it does not take the guard (make itself the only guardian,
+ * or re-share the key to nodes it runs) without a guardian's say.
+ */
+export function changeApprovalsNeeded(
+  policy: { readonly guardians: readonly Uint8Array[]; readonly approvals: number },
+  requester: Uint8Array,
+): number {
+  if (policy.approvals > 0) return policy.approvals;
+  return policy.guardians.some((k) => toHex(k) === toHex(requester)) ? 0 : 1;
+}
+
+/**
  * The number of distinct guardians whose approval of `digest(expiry)` is valid now: signed by a
  * guardian of the policy, not the requester, not expired, lasting at most APPROVAL_MAX_MS.
  */

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { engineConfig } from '../config';
 import { ForeignObjectError, NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { decodeVaultRecord, PATHS } from '../format/records';
 import { LocalFolderNode } from '../storage/local';
@@ -112,6 +113,9 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
   const startedAt = Date.now();
   const seen = new Map<string, number>();
   const say = o.say ?? (() => undefined);
+  // A peer silent for one read timeout is cut, as the client cuts a silent node: a stranger
+  // needs no key to open a connection (or to sign an enrolment), so none may be held for free.
+  const idleMs = engineConfig().readTimeoutMs;
 
   const header = (req: IncomingMessage, name: string): string => {
     const v = req.headers[name];
@@ -161,16 +165,24 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
     return { device, key, ...fields };
   }
 
-  /** A whole body of at most `max` bytes, whose SHA-256 must be `hash`. */
+  /**
+   * A whole body of at most `max` bytes, whose SHA-256 must be `hash`, within one read timeout
+   * (these bodies are small: one sent a byte at a time is cut, not waited for).
+   */
   async function readBody(req: IncomingMessage, max: number, hash: string | null): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) throw new Refusal('too-large', `the body is larger than ${max} bytes`);
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > max) throw new Refusal('too-large', `the body is larger than ${max} bytes`);
-      chunks.push(chunk);
+    const deadline = setTimeout(() => req.socket.destroy(), idleMs);
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > max) throw new Refusal('too-large', `the body is larger than ${max} bytes`);
+        chunks.push(chunk);
+      }
+    } finally {
+      clearTimeout(deadline);
     }
     const body = Buffer.concat(chunks);
     if (hash !== null && sha256Hex(body) !== hash)
@@ -432,8 +444,11 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
       key: state.tlsKeyPem,
       cert: state.certPem,
       minVersion: 'TLSv1.3',
+      // No bound on a whole request (an object may be large); silence and slow headers are cut.
       requestTimeout: 0,
-      headersTimeout: 30_000,
+      handshakeTimeout: idleMs,
+      headersTimeout: Math.min(30_000, idleMs),
+      connectionsCheckingInterval: Math.min(30_000, idleMs),
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => {
@@ -466,6 +481,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
       })();
     },
   );
+  server.setTimeout(idleMs); // a socket silent that long is destroyed (no 'timeout' listener)
   server.listen(o.port, o.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { DrillOpen, DrillReport } from '../../shared/api';
+import type { DrillOpen, DrillReport, Health } from '../../shared/api';
+import type { FileRef } from '../format/head';
 import { drillWords } from '../../shared/words';
 import { registerTemporary, unregisterTemporary } from '../cleanup';
 import { UsageError } from '../errors';
@@ -28,6 +29,7 @@ import { UnavailableNode } from './locations';
 import { MAX_LOG_DETAIL } from './audit';
 import { holdsKeyShare } from './repair';
 import { shareGroups } from './domains';
+import { packOf, userFiles } from './packs';
 import { Vault, type Location } from './vault';
 
 /** Files a drill's open reads back at most (as the recovery kit promises). */
@@ -63,21 +65,39 @@ export async function drill(vault: Vault, lose: readonly string[], options: Dril
       async (l) => new Set((await l.node.list(PATHS.manifestsDir)).map((o) => o.path)),
       remaining,
     );
+    // A packed file fares as its pack does: each manifest (a file's own, a pack's) looked at once.
+    const fates = new Map<string, Promise<{ health: Health; survives: number }>>();
+    const fateOf = (own: FileRef): Promise<{ health: Health; survives: number }> => {
+      let fate = fates.get(own.id);
+      if (fate === undefined) {
+        fate = (async () => {
+          const kept = manifests.some((r) => r.value?.has(PATHS.manifest(own.id, own.version)));
+          if (!kept) return { health: 'lost', survives: -1 };
+          try {
+            const m = await fetchManifest(vault, own);
+            const copies = copyStates(vault, m, known);
+            // Gone for good, not merely out of reach: healthOf calls a file whose only copies are
+            // out of reach 'unreachable', and the drill asks what would be lost.
+            for (const c of copies) if (gone.has(c.locationId)) c.state = 'missing';
+            const { health: h, survives } = healthOf(vault, m, copies);
+            return { health: h, survives };
+          } catch {
+            return { health: 'lost', survives: -1 }; // no manifest that opens, as ls says
+          }
+        })();
+        fates.set(own.id, fate);
+      }
+      return fate;
+    };
     const files = await Promise.all(
-      head.files.map(async (f): Promise<DrillReport['files'][number]> => {
-        const kept = manifests.some((r) => r.value?.has(PATHS.manifest(f.id, f.version)));
-        if (!kept) return { name: f.name, health: 'lost', survives: -1 };
+      userFiles(head).map(async (f): Promise<DrillReport['files'][number]> => {
+        let own: FileRef;
         try {
-          const m = await fetchManifest(vault, f);
-          const copies = copyStates(vault, m, known);
-          // Gone for good, not merely out of reach: healthOf calls a file whose only copies are
-          // out of reach 'unreachable', and the drill asks what would be lost.
-          for (const c of copies) if (gone.has(c.locationId)) c.state = 'missing';
-          const { health: h, survives } = healthOf(vault, m, copies);
-          return { name: f.name, health: h, survives };
+          own = f.pack ? packOf(head, f) : f;
         } catch {
-          return { name: f.name, health: 'lost', survives: -1 }; // no manifest that opens, as ls says
+          return { name: f.name, health: 'lost', survives: -1 };
         }
+        return { name: f.name, ...(await fateOf(own)) };
       }),
     );
     const holders = await vault.everywhere((l) => holdsKeyShare(vault, l), remaining);
@@ -179,7 +199,7 @@ async function openFresh(
       return { opened: false, read: 0, tried: names.length, problems: [...problems, (err as Error).message] };
     }
     for (const [i, name] of names.entries()) {
-      const file = fresh.head().files.find((f) => f.name === name);
+      const file = userFiles(fresh.head()).find((f) => f.name === name);
       try {
         if (!file) throw new Error('the vault opened from the remaining locations has no such file');
         const target = nodePath.join(output, String(i));

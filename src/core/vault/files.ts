@@ -17,6 +17,7 @@ import { CorruptError, NotFoundError, ShardvaultError, UsageError } from '../err
 import type { FileRef, Head, Policy } from '../format/head';
 import { decodeManifest, encodeManifest, type Manifest } from '../format/manifest';
 import { MAX_LOG_ENTRY_BYTES, MAX_MANIFEST_BYTES, PATHS, SHARD_HEADER_BYTES, shardHeader } from '../format/records';
+import type { DurableBatch } from '../storage/durable-batch';
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
@@ -32,6 +33,18 @@ import { survivesLosses } from './policy';
 import { DamageRegister, type CopyRef } from './damage';
 import { completeStaged, replaceFailed, stageAway, type Completion, type PlacedCopy, type Rerouted } from './staged';
 import type { Location, Vault } from './vault';
+import {
+  collectingPacks,
+  extentOf,
+  isPack,
+  isPacked,
+  packOf,
+  PackReader,
+  readPack,
+  shownName,
+  storedFiles,
+  userFiles,
+} from './packs';
 
 const newId = (): string => randomBytes(16).toString('hex');
 /** Files up to this size are sealed on the calling thread (seal-pool.ts). */
@@ -75,7 +88,7 @@ export function checkFileName(name: string): void {
 }
 
 export function findFile(head: Head, name: string): FileRef {
-  const file = head.files.find((f) => f.name === name);
+  const file = head.files.find((f) => f.name === name && !isPack(f));
   if (!file) throw new NotFoundError(`no file named ${JSON.stringify(name)} in the vault`);
   return file;
 }
@@ -151,7 +164,7 @@ export async function putFile(
   // A writing command: it first finishes what the unlock found of a key-share change.
   await vault.finishKeyShareChange();
   return vault.audited('put', name, async (used) => {
-    const existing = vault.head().files.find((f) => f.name === name);
+    const existing = vault.head().files.find((f) => f.name === name && !isPack(f));
     if (existing && !opts.replace)
       throw new ShardvaultError('exists', `${name} is already in the vault (use --replace to replace it)`);
     const plan = await planPut(vault, opts);
@@ -162,26 +175,24 @@ export async function putFile(
     });
     // From here a head naming the file may reach some locations even if the commit then
     // fails: its objects must stay (garbage collection takes them if nothing refers to them).
-    await commitOrDiscard(
-      vault,
-      (h) => {
-        // Checked again on the heads as the locations hold them: another device may have
-        // stored this name since this device read its head. Taken over silently, that file
-        // would be dropped from the list (and tombstoned by the next merge).
-        if (!opts.replace && h.files.some((f) => f.name === name && f.id !== stored.ref.id))
-          throw new ShardvaultError(
-            'exists',
-            `${name} is already in the vault (stored since; use --replace to replace it)`,
-          );
-        return {
-          ...h,
-          files: [...h.files.filter((f) => f.name !== name), stored.ref],
-          tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
-        };
-      },
-      () => stored.discard(),
-    );
-    if (existing) await removeObjects(vault, existing);
+    // A packed file replaced leaves its pack to the others in it; the last one out takes it.
+    const commit = collectingPacks((h) => {
+      // Checked again on the heads as the locations hold them: another device may have
+      // stored this name since this device read its head. Taken over silently, that file
+      // would be dropped from the list (and tombstoned by the next merge).
+      if (!opts.replace && h.files.some((f) => f.name === name && f.id !== stored.ref.id))
+        throw new ShardvaultError(
+          'exists',
+          `${name} is already in the vault (stored since; use --replace to replace it)`,
+        );
+      return {
+        ...h,
+        files: [...h.files.filter((f) => f.name !== name), stored.ref],
+        tombstones: existing ? [...h.tombstones, { id: existing.id, version: existing.version }] : h.tombstones,
+      };
+    });
+    await commitOrDiscard(vault, commit.change, () => stored.discard());
+    await removeObjectsOf(vault, [...(existing ? [existing] : []), ...commit.dropped()]);
     return stored.entry;
   });
 }
@@ -220,7 +231,14 @@ export async function storeFile(
   plan: PutPlan,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   name: string,
-  opts: { used: Set<string>; onProgress?: (done: number) => void; expectedSize?: number; guarded?: boolean },
+  opts: {
+    used: Set<string>;
+    onProgress?: (done: number) => void;
+    expectedSize?: number;
+    guarded?: boolean;
+    /** The file id (a pack's, which its packed files name before it is stored); default a new one. */
+    fileId?: string;
+  },
 ): Promise<StoredFile> {
   const keys = vault.requireKeys();
   const { policy, happy, reachable, away, wanted } = plan;
@@ -242,7 +260,7 @@ export async function storeFile(
       `only ${reachable.length} of ${vault.locations.length} locations are reachable: ${need}; bring the others back first`,
     );
   }
-  const fileId = newId();
+  const fileId = opts.fileId ?? newId();
   const version = 1;
   const fileKey = new Uint8Array(randomBytes(32));
   // A guarded file: R registered with every node first (a failure stores nothing), the file
@@ -495,7 +513,7 @@ export async function completeAway(vault: Vault): Promise<Completion & { manifes
   const done = await completeStaged(vault);
   if (!vault.unlocked) return { ...done, manifests: 0 };
   let manifests = 0;
-  const wanted = vault.head().files.map((f) => ({ file: f, path: PATHS.manifest(f.id, f.version) }));
+  const wanted = storedFiles(vault.head()).map((f) => ({ file: f, path: PATHS.manifest(f.id, f.version) }));
   const listed = await vault.everywhere(async (l) => new Set((await l.node.list('manifests')).map((o) => o.path)));
   const left = [...done.left];
   for (const { file, path } of wanted) {
@@ -675,7 +693,9 @@ export async function getFile(
 
 /**
  * Reads `file`, verified, into `target` (an exact path): a new temporary file beside it
- * (created exclusively: never through a link), renamed over it once whole and synced.
+ * (created exclusively: never through a link), renamed over it once whole and synced; with
+ * `durable` (a restore of many files), renamed unsynced and recorded there, for the caller to
+ * flush once at the end.
  */
 export async function readFileTo(
   vault: Vault,
@@ -683,11 +703,58 @@ export async function readFileTo(
   target: string,
   used: Set<string>,
   onProgress?: (done: number) => void,
-  waiting: ApprovalWait = {},
+  opts: ApprovalWait & { durable?: DurableBatch } = {},
+  packs?: PackReader,
 ): Promise<ShardProblem[]> {
   const name = file.name;
+  if (file.pack) {
+    // A packed file: its extent of the pack, checked against its own SHA-256 (packs.ts).
+    const read = await (packs ?? new PackReader(vault, used)).read(file);
+    await writeOutput(target, opts.durable, async (handle) => {
+      await writeAll(handle, [read.bytes]);
+    });
+    onProgress?.(file.size);
+    return read.problems;
+  }
   const m = await fetchManifest(vault, file);
-  const { fileKey, shardKeys } = await openFileKeys(vault, m, waiting);
+  const { fileKey, shardKeys } = await openFileKeys(vault, m, opts);
+  try {
+    return await writeOutput(target, opts.durable, async (handle) => {
+      // The access request names the locations the read took bytes from, not every one the
+      // manifest lists (one that was down gave nothing).
+      const spec = readSpecOf(vault, m, shardKeys);
+      // The output goes to disk while the read goes on; the fsync below still comes
+      // before the rename (write-behind.ts).
+      const behind = new WriteBehind(handle);
+      const problems = await readShards(
+        spec,
+        async (segment) => {
+          await writeAll(handle, segmentBytes(segment), behind);
+        },
+        {
+          onProgress: onProgress ?? ((done) => vault.emitProgress({ op: 'get', name, done, total: m.size })),
+          onRead: (copy) => used.add(copy.location),
+        },
+      );
+      await behind.settle();
+      await rememberDamage(vault, spec, problems);
+      return problems;
+    });
+  } finally {
+    wipe(fileKey, ...shardKeys);
+  }
+}
+
+/**
+ * Writes `target` through `fill`: a new temporary file beside it (created exclusively: never
+ * through a link), synced and renamed over it once `fill` is done, or removed. With a
+ * `durable` batch (a restore of a tree) the fsync is left to the batch's one flush at the end.
+ */
+async function writeOutput<T>(
+  target: string,
+  durable: DurableBatch | undefined,
+  fill: (handle: fs.FileHandle) => Promise<T>,
+): Promise<T> {
   const temp = nodePath.join(
     nodePath.dirname(target),
     `.${nodePath.basename(target)}.${randomBytes(6).toString('hex')}.part`,
@@ -698,31 +765,14 @@ export async function readFileTo(
   registerTemporary(temp);
   let renamed = false;
   try {
-    // The access request names the locations the read took bytes from, not every one the
-    // manifest lists (one that was down gave nothing).
-    const spec = readSpecOf(vault, m, shardKeys);
-    // The output goes to disk while the read goes on; the fsync below still comes
-    // before the rename (write-behind.ts).
-    const behind = new WriteBehind(handle);
-    const problems = await readShards(
-      spec,
-      async (segment) => {
-        await writeAll(handle, segmentBytes(segment), behind);
-      },
-      {
-        onProgress: onProgress ?? ((done) => vault.emitProgress({ op: 'get', name, done, total: m.size })),
-        onRead: (copy) => used.add(copy.location),
-      },
-    );
-    await behind.settle();
-    await rememberDamage(vault, spec, problems);
-    await handle.sync();
+    const result = await fill(handle);
+    if (!durable) await handle.sync();
     await handle.close();
     await fs.rename(temp, target);
     renamed = true;
-    return problems;
+    durable?.record(nodePath.dirname(target), target);
+    return result;
   } finally {
-    wipe(fileKey, ...shardKeys);
     if (!renamed) {
       await handle.close().catch(() => undefined);
       await fs.rm(temp, { force: true });
@@ -836,7 +886,9 @@ export async function removeObjects(vault: Vault, file: FileRef): Promise<void> 
  * holds is listed once for all of them). Without a manifest a file's shards become orphans
  * for garbage collection.
  */
-export async function removeObjectsOf(vault: Vault, files: readonly FileRef[]): Promise<void> {
+export async function removeObjectsOf(vault: Vault, entries: readonly FileRef[]): Promise<void> {
+  // A packed file has no objects of its own: its pack goes once no entry names it (packs.ts).
+  const files = entries.filter((f) => !isPacked(f));
   if (files.length === 0) return;
   const known = await holdings(vault);
   const copies: CopyState[] = [];
@@ -857,12 +909,13 @@ export async function removeFile(vault: Vault, name: string): Promise<void> {
     const file = findFile(vault.head(), name);
     warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
-    await vault.commit((h) => ({
+    const commit = collectingPacks((h) => ({
       ...h,
       files: h.files.filter((f) => f.id !== file.id),
       tombstones: [...h.tombstones, { id: file.id, version: file.version }],
     }));
-    await removeObjects(vault, file);
+    await vault.commit(commit.change);
+    await removeObjectsOf(vault, [file, ...commit.dropped()]);
   });
 }
 
@@ -968,24 +1021,38 @@ export function healthOf(vault: Vault, m: Manifest, copies: readonly CopyState[]
 export async function listFiles(vault: Vault): Promise<FileEntry[]> {
   const head = vault.head();
   const known = await holdings(vault);
+  // One manifest per file stored alone and per pack (a packed file's health is its pack's),
+  // each fetched once.
+  const states = new Map<string, Promise<{ state: FileHealth; guarded: boolean }>>();
+  const stateOf = (f: FileRef): Promise<{ state: FileHealth; guarded: boolean }> => {
+    const key = f.pack ? f.pack.id : f.id;
+    let state = states.get(key);
+    if (state === undefined) {
+      state = (async () => {
+        try {
+          const m = await fetchManifest(vault, f.pack ? packOf(head, f) : f);
+          return { state: healthOf(vault, m, copyStates(vault, m, known)), guarded: m.guard !== undefined };
+        } catch {
+          // no manifest anywhere (or no pack): lost
+          return { state: { health: 'lost', survives: -1, awaiting: [], signIn: [] }, guarded: false };
+        }
+      })();
+      states.set(key, state);
+    }
+    return state;
+  };
   return Promise.all(
-    head.files.map(async (f) => {
-      let state: FileHealth = { health: 'lost', survives: -1, awaiting: [], signIn: [] };
-      let guarded = false;
-      try {
-        const m = await fetchManifest(vault, f);
-        guarded = m.guard !== undefined;
-        state = healthOf(vault, m, copyStates(vault, m, known));
-      } catch {
-        // no manifest anywhere: lost
-      }
+    userFiles(head).map(async (f) => {
+      const { state, guarded } = await stateOf(f);
       return { name: f.name, size: f.size, sha256: f.sha256, created: f.created, ...state, guarded };
     }),
   );
 }
 
 export async function placement(vault: Vault, name: string): Promise<PlacementReport & FileHealth> {
-  const file = findFile(vault.head(), name);
+  const found = findFile(vault.head(), name);
+  // A packed file is where its pack is.
+  const file = found.pack ? packOf(vault.head(), found) : found;
   const m = await fetchManifest(vault, file);
   const copies = copyStates(vault, m, await holdings(vault));
   return {
@@ -1127,13 +1194,15 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
   const files: VerifyReport['files'][number][] = [];
   const problems: VerifyReport['problems'][number][] = [];
   let done = 0;
-  for (const f of head.files) {
+  const stored = storedFiles(head);
+  for (const f of stored) {
+    const name = shownName(f);
     let m: Manifest;
     try {
       m = await fetchManifest(vault, f);
     } catch {
-      files.push({ name: f.name, health: 'lost', survives: -1 });
-      problems.push({ file: f.name, shard: null, location: '*', kind: 'manifest' });
+      files.push({ name, health: 'lost', survives: -1 });
+      problems.push({ file: name, shard: null, location: '*', kind: 'manifest' });
       continue;
     }
     // A reachable location without the manifest (or, deep, with one that doesn't open) is a
@@ -1151,19 +1220,42 @@ export async function verify(vault: Vault, deep: boolean): Promise<VerifyReport>
       }
     });
     for (const r of manifests) {
-      if (r.value === false) problems.push({ file: f.name, shard: null, location: r.location.name, kind: 'manifest' });
+      if (r.value === false) problems.push({ file: name, shard: null, location: r.location.name, kind: 'manifest' });
     }
     const copies = copyStates(vault, m, known);
     await checkCopies(vault, m, copies, known, deep);
     for (const c of copies) {
       if (c.state !== 'ok')
-        problems.push({ file: f.name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });
+        problems.push({ file: name, shard: c.index, location: c.location?.name ?? c.locationId, kind: c.state });
     }
     const { health, survives } = healthOf(vault, m, copies);
-    files.push({ name: f.name, health, survives });
-    vault.emitProgress({ op: 'verify', name: f.name, done: ++done, total: head.files.length });
+    files.push({ name, health, survives });
+    // Deep, a readable pack is read whole and every packed file's extent checked against its
+    // own SHA-256, as a get would (a file that fails is named, as a whole-file problem).
+    if (deep && isPack(f) && survives >= 0) problems.push(...(await checkExtents(vault, head, f)));
+    vault.emitProgress({ op: 'verify', name, done: ++done, total: stored.length });
   }
   return { ok: problems.length === 0, files, problems };
+}
+
+/** The packed files of `pack` whose extent does not read back as their SHA-256 says. */
+async function checkExtents(vault: Vault, head: Head, pack: FileRef): Promise<VerifyReport['problems'][number][]> {
+  const entries = head.files.filter((e) => e.pack?.id === pack.id);
+  let bytes: Uint8Array;
+  try {
+    bytes = (await readPack(vault, pack, new Set())).bytes;
+  } catch (err) {
+    if (err instanceof ShardvaultError && err.code === 'offline') throw err;
+    return entries.map((e) => ({ file: e.name, shard: null, location: '*', kind: 'corrupt' as const }));
+  }
+  return entries.flatMap((e) => {
+    try {
+      extentOf(e, pack, bytes);
+      return [];
+    } catch {
+      return [{ file: e.name, shard: null, location: '*', kind: 'corrupt' as const }];
+    }
+  });
 }
 
 // ------------------------------------------------------------------ the audit log

@@ -7,7 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { FileEntry } from '../../shared/api';
+import type { FileEntry, FolderReport } from '../../shared/api';
 import {
   fileBaseName,
   fileNameProblem,
@@ -42,14 +42,17 @@ import {
   type StoredFile,
 } from './files';
 import type { ShardProblem } from './pipeline/read';
+import { collectingPacks, isPack, PACK_FILE_MAX, PackReader, PackWriter, userFiles } from './packs';
 import type { Vault } from './vault';
 
 /** Files of a tree stored at once: enough to keep two cores and the locations busy. */
 const PUT_PARALLEL = 16;
+/** Files of a tree restored at once. */
+const GET_PARALLEL = 8;
 
 /** The names the head holds in the folder with that prefix (its marker included). */
 export function filesIn(head: Head, prefix: string): FileRef[] {
-  return head.files.filter((f) => isInFolder(f.name, prefix));
+  return userFiles(head).filter((f) => isInFolder(f.name, prefix));
 }
 
 // ------------------------------------------------------------------ put DIR
@@ -58,6 +61,28 @@ interface TreeFile {
   readonly path: string;
   readonly name: string;
   readonly size: number;
+}
+
+/** A file's bytes for a put; `close` once done with them, read to the end or not. */
+export interface TreeBytes {
+  readonly data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** A small file's bytes read whole into a buffer of its size (to be packed), or null when
+   * it holds more than PACK_FILE_MAX now; `data` is then still read from its start. Without
+   * it, a small file's `data` is gathered. */
+  readonly readSmall?: (size: number) => Promise<Uint8Array | null>;
+  close(): Promise<void>;
+}
+
+/** A tree to store in one commit (storeTree): names under its folder, each file's bytes on request. */
+export interface Tree {
+  readonly files: readonly { readonly name: string; readonly size: number; open(): Promise<TreeBytes> }[];
+  /** Markers of folders with nothing stored in them (`NAME/empty/`). */
+  readonly markers: readonly string[];
+  /** What was left out, in words (links, devices, sockets). */
+  readonly skipped: readonly string[];
+  readonly bytes: number;
+  /** Called once every file is stored, before the commit: a failure here stores nothing. */
+  readonly finish?: () => Promise<void>;
 }
 
 export interface TreeScan {
@@ -112,24 +137,13 @@ export async function scanTree(dir: string, prefix: string): Promise<TreeScan> {
   return { files, markers, skipped, bytes };
 }
 
-export interface FolderPut {
-  readonly name: string;
-  readonly files: number;
-  readonly folders: number;
-  readonly bytes: number;
-  readonly skipped: string[];
-  /** The least any stored file survives. */
-  readonly survives: number;
-  readonly awaiting: string[];
-  readonly signIn: string[];
+/** What a folder's put stored, and what it left out (links, devices, sockets), in words. */
+export interface FolderPut extends FolderReport {
+  readonly skipped: readonly string[];
 }
 
 /**
- * Stores the folder `dir` under `name` (default its own name) in one commit: every file's
- * shards and manifest first, a few at a time, made durable together, then one head naming
- * them all. An existing name in the folder (or a file of the folder's own name) is refused
- * without `replace`; with it, the old tree is replaced whole. A failure before the commit deletes what was
- * stored.
+ * Stores the folder `dir` under `name` (default its own name) in one commit (storeTree).
  */
 export async function putFolder(
   vault: Vault,
@@ -140,91 +154,173 @@ export async function putFolder(
   const st = await fs.lstat(root).catch(() => null);
   if (!st?.isDirectory()) throw new UsageError(`${dir} is not a readable folder`);
   const prefix = folderPrefix(opts.name ?? nodePath.basename(root));
+  return storeTree(
+    vault,
+    prefix,
+    async () => {
+      const scan = await scanTree(root, prefix);
+      return {
+        ...scan,
+        files: scan.files.map((f) => ({ name: f.name, size: f.size, open: () => openTreeFile(f.path) })),
+      };
+    },
+    opts,
+  );
+}
+
+/**
+ * A file of a tree on this machine, opened for a put: not through a link, and not a FIFO
+ * swapped in since the scan (O_NONBLOCK: its open does not wait for a writer; then it is
+ * refused as not a file).
+ */
+export async function openTreeFile(path: string): Promise<TreeBytes> {
+  const handle = await fs.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new UsageError(`${path} is no longer a regular file`);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  let stream: AsyncIterable<Uint8Array> | null = null;
+  return {
+    // Made on first use: a packed small file is read by readSmall alone (pread: it leaves the
+    // file position at 0, so a file grown past the pack limit still streams from its start).
+    get data() {
+      return (stream ??= handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }));
+    },
+    readSmall: (size) => readSmall(handle, size),
+    close: () => handle.close().catch(() => undefined),
+  };
+}
+
+/**
+ * A small file's bytes for a pack: by `readSmall` when its source has one, or gathered from
+ * `data`, which may not run past PACK_FILE_MAX (a tree's maker cuts each file to its size).
+ */
+async function smallBytes(bytes: TreeBytes, size: number): Promise<Uint8Array | null> {
+  if (bytes.readSmall) return bytes.readSmall(size);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of bytes.data) {
+    total += part.length;
+    if (total > PACK_FILE_MAX) throw new UsageError(`a file of ${size} bytes gave more than ${PACK_FILE_MAX}`);
+    parts.push(part);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * Stores a tree under the folder `prefix` (`NAME/`) in one commit: every file's shards and
+ * manifest first, a few at a time, made durable together, then one head naming them all.
+ * `tree` lists the files (names under `prefix`, checked by its maker) and opens each in turn
+ * (put DIR: from disk; the web UI's folder upload: cut from one stream, tree-upload.ts). An
+ * existing name in the folder (or a file of the folder's own name) is refused without
+ * `replace`; with it, the old tree is replaced whole. A failure before the commit deletes
+ * what was stored.
+ */
+export async function storeTree(
+  vault: Vault,
+  prefix: string,
+  treeOf: () => Promise<Tree>,
+  opts: PutOptions = {},
+): Promise<FolderPut> {
   const problem = folderNameProblem(prefix);
   if (problem !== null) throw new UsageError(problem);
   const bare = prefix.slice(0, -1);
   await vault.finishKeyShareChange();
   return vault.audited('put', prefix, async (used) => {
     const head = vault.head();
-    const existing = head.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare);
+    const existing = userFiles(head).filter((f) => isInFolder(f.name, prefix) || f.name === bare);
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
-    const tree = await scanTree(root, prefix);
+    const tree = await treeOf();
     for (const s of tree.skipped) vault.options.onWarning?.(`skipped ${s}`);
     const plan = await planPut(vault, opts);
     const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
     const progress = { files: 0, bytes: 0 };
-    const emit = (): void =>
+    const emit = everyTick((): void =>
       vault.emitProgress({
         op: 'put',
         name: bare,
         done: progress.bytes,
         total: total.bytes,
         files: { done: progress.files, total: total.files },
-      });
+      }),
+    );
     const stored: StoredFile[] = [];
+    // Small files go into packs (packs.ts): one set of shards and one manifest per few MiB
+    // instead of per file. A guarded put packs nothing: a guarded file has a key of its own.
+    const packs = opts.guarded ? null : new PackWriter(vault, plan, used);
     const jobs: (() => Promise<void>)[] = [
       ...tree.files.map((f) => async () => {
-        // Not through a link, and not a FIFO swapped in since the scan (O_NONBLOCK: its open
-        // does not wait for a writer; then it is refused as not a file).
-        const handle = await fs.open(f.path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        const bytes = await f.open();
         let last = 0;
         try {
-          if (!(await handle.stat()).isFile()) throw new UsageError(`${f.path} is no longer a regular file`);
-          const s = await storeFile(vault, plan, handle.createReadStream({ highWaterMark: 1 << 20 }), f.name, {
-            used,
-            expectedSize: f.size,
-            onProgress: (done) => {
-              progress.bytes += done - last;
-              last = done;
-              emit();
-            },
-          });
-          stored.push(s);
+          const small = packs && f.size <= PACK_FILE_MAX ? await smallBytes(bytes, f.size) : null;
+          if (packs && small) {
+            await packs.add(f.name, small, new Date().toISOString());
+            progress.bytes += small.length;
+          } else {
+            const s = await storeFile(vault, plan, bytes.data, f.name, {
+              used,
+              expectedSize: f.size,
+              onProgress: (done) => {
+                progress.bytes += done - last;
+                last = done;
+                emit();
+              },
+            });
+            stored.push(s);
+          }
         } finally {
-          await handle.close().catch(() => undefined);
+          await bytes.close();
         }
         progress.files++;
         emit();
       }),
       ...tree.markers.map((m) => async () => {
-        stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
+        if (packs) await packs.add(m, new Uint8Array(0), new Date().toISOString());
+        else stored.push(await storeFile(vault, plan, [], m, { used, expectedSize: 0 }));
         progress.files++;
         emit();
       }),
     ];
+    const discardAll = (): Promise<unknown> =>
+      Promise.allSettled([...stored, ...(packs?.stored() ?? [])].map((s) => s.discard()));
     // Every object of the tree is written without its own fsyncs and made durable in one
     // flush before the commit names it (storage/durable-batch.ts).
     const batch = new DurableBatch();
     try {
-      await withDurableBatch(batch, () => runLimited(jobs, PUT_PARALLEL));
+      await withDurableBatch(batch, async () => {
+        await runLimited(jobs, PUT_PARALLEL);
+        await packs?.finish();
+      });
+      await tree.finish?.();
       await batch.flush();
     } catch (err) {
-      await Promise.allSettled(stored.map((s) => s.discard()));
+      await discardAll();
       throw err;
     }
-    emit();
+    emit(true);
+    const refs = [...stored.map((s) => s.ref), ...(packs?.refs() ?? [])];
     // One head names the whole tree; from here its objects stay (see putFile).
-    const names = new Set(stored.map((s) => s.ref.name));
-    await commitOrDiscard(
-      vault,
-      (h) => {
-        const gone = h.files.filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
-        // Without `replace` the folder was free on this device's head; a name in it another
-        // device stored since is refused, not tombstoned unseen.
-        if (gone.length > 0 && !opts.replace)
-          throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
-        const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
-        return {
-          ...h,
-          files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...stored.map((s) => s.ref)],
-          tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
-        };
-      },
-      () => Promise.allSettled(stored.map((s) => s.discard())),
-    );
-    await removeObjectsOf(vault, existing);
-    const entries: FileEntry[] = stored.map((s) => s.entry);
+    const names = new Set(refs.filter((r) => !isPack(r)).map((r) => r.name));
+    const commit = collectingPacks((h) => {
+      const gone = userFiles(h).filter((f) => isInFolder(f.name, prefix) || f.name === bare || names.has(f.name));
+      // Without `replace` the folder was free on this device's head; a name in it another
+      // device stored since is refused, not tombstoned unseen.
+      if (gone.length > 0 && !opts.replace)
+        throw new ShardvaultError('exists', `${gone[0]!.name} is already in the vault (stored since)`);
+      const goneIds = new Set(gone.map((f) => `${f.id}-${f.version}`));
+      return {
+        ...h,
+        files: [...h.files.filter((f) => !goneIds.has(`${f.id}-${f.version}`)), ...refs],
+        tombstones: [...h.tombstones, ...gone.map((f) => ({ id: f.id, version: f.version }))],
+      };
+    });
+    await commitOrDiscard(vault, commit.change, discardAll);
+    await removeObjectsOf(vault, [...existing, ...commit.dropped()]);
+    const entries: FileEntry[] = [...stored, ...(packs?.stored() ?? [])].map((s) => s.entry);
     const awaiting = [...new Set(entries.flatMap((e) => e.awaiting))];
     return {
       name: bare,
@@ -237,6 +333,43 @@ export async function putFolder(
       signIn: [...new Set(entries.flatMap((e) => e.signIn))],
     };
   });
+}
+
+/** A tree's progress is told at most this often (10,000 files would be 20,000 events, each
+ * crossing the engine host, the web bridge and a render of the page), and once at the end. */
+const PROGRESS_EVERY_MS = 100;
+
+/** `tell`, at most every PROGRESS_EVERY_MS unless `now`. */
+function everyTick(tell: () => void): (now?: boolean) => void {
+  let last = -Infinity;
+  return (now = false) => {
+    const t = performance.now();
+    if (!now && t - last < PROGRESS_EVERY_MS) return;
+    last = t;
+    tell();
+  };
+}
+
+/**
+ * A small file's bytes (at most PACK_FILE_MAX), or null when it holds more than that now
+ * (grown since the scan: it is then stored on its own). Reads from byte 0 into a buffer of
+ * the size the scan saw and one byte more; a read that comes back short is the end.
+ */
+async function readSmall(handle: fs.FileHandle, size: number): Promise<Uint8Array | null> {
+  let buffer = new Uint8Array(Math.min(size, PACK_FILE_MAX) + 1);
+  let at = 0;
+  for (;;) {
+    const asked = buffer.length - at;
+    const { bytesRead } = await handle.read(buffer, at, asked, at);
+    at += bytesRead;
+    if (bytesRead < asked) break;
+    if (at > PACK_FILE_MAX) return null;
+    // Grown since the scan: read on, up to one byte past what may be packed.
+    const grown = new Uint8Array(PACK_FILE_MAX + 1);
+    grown.set(buffer);
+    buffer = grown;
+  }
+  return buffer.subarray(0, at);
 }
 
 /** Runs `jobs`, at most `limit` at a time; the first failure stops the rest and is thrown. */
@@ -287,7 +420,14 @@ async function realDirectory(parent: string, step: string): Promise<string> {
  * if needed. An existing target is refused without `force`; with it, files are written over
  * and other files there stay. Every name is checked before anything is written: each step a
  * plain name (no "." or "..", no empty step, no backslash), so nothing lands outside the
- * target, whatever the head says; a link at the destination is never followed.
+ * target, whatever the head says; a link at the destination is never followed. Every folder
+ * is made (or found, and checked to be a real folder) once, before any file is written; then
+ * a few files are read at a time, each written to a temporary file and renamed into place
+ * without its own fsync, and one flush at the end (storage/durable-batch.ts: syncfs of the
+ * destination's file system, or an fsync of every file and folder) makes them durable before
+ * the restore reports success. A crash before that flush (the restore never said it was done)
+ * may leave, after a power loss, some restored files empty or missing, and `.part` files of
+ * those being written: run it again with --force.
  */
 export async function getFolder(
   vault: Vault,
@@ -307,6 +447,10 @@ export async function getFolder(
         throw new CorruptError(`the vault names a file ${JSON.stringify(f.name)} that can't be written out safely`);
       return { file: f, steps, folder: isFolderMarker(f.name) };
     });
+    // Packed files pack by pack, so that each pack is read once (packs.ts PackReader).
+    const packOrder = (p: { file: FileRef }): string => p.file.pack?.id ?? '';
+    planned.sort((a, b) => (packOrder(a) < packOrder(b) ? -1 : packOrder(a) > packOrder(b) ? 1 : 0));
+    const packs = new PackReader(vault, used);
     // A name can't be both a file and a folder on disk.
     const dirs = new Set<string>();
     for (const p of planned) {
@@ -326,37 +470,53 @@ export async function getFolder(
     const there = await fs.lstat(target).catch(() => null);
     if (there && !opts.force) throw new ShardvaultError('exists', `${target} exists (use --force to write into it)`);
     const top = await realDirectory(root, base);
+    // Every folder first, each made (or found) once, never through a link, parents first.
+    const folders = new Map<string, string>([['', top]]);
+    for (const d of [...dirs].sort((x, y) => x.split('/').length - y.split('/').length || (x < y ? -1 : 1))) {
+      const cut = d.lastIndexOf('/');
+      folders.set(d, await realDirectory(folders.get(cut < 0 ? '' : d.slice(0, cut))!, d.slice(cut + 1)));
+    }
     const total = files.reduce((n, f) => n + f.size, 0);
     let bytes = 0;
-    let done = 0;
+    let done = planned.filter((p) => p.folder).length;
+    const emit = everyTick((): void =>
+      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } }),
+    );
     const problems: ShardProblem[] = [];
-    for (const p of planned) {
-      let parent = top;
-      const upto = p.folder ? p.steps.length : p.steps.length - 1;
-      for (let i = 0; i < upto; i++) parent = await realDirectory(parent, p.steps[i]!);
-      if (!p.folder) {
+    // A few files at a time (their reads wait on the locations, not on this thread), each
+    // renamed into place unsynced; one flush makes them all durable at the end.
+    const batch = new DurableBatch();
+    const jobs = planned
+      .filter((p) => !p.folder)
+      .map((p) => async () => {
+        const parent = folders.get(p.steps.slice(0, -1).join('/'))!;
         const out = nodePath.join(parent, p.steps[p.steps.length - 1]!);
         const st = await fs.lstat(out).catch(() => null);
         if (st && !opts.force) throw new ShardvaultError('exists', `${out} exists (use --force to overwrite it)`);
         if (st?.isDirectory()) throw new ShardvaultError('exists', `${out} is a folder`);
-        const before = bytes;
+        let last = 0;
         problems.push(
-          ...(await readFileTo(vault, p.file, out, used, (d) => {
-            bytes = before + d;
-            vault.emitProgress({
-              op: 'get',
-              name: prefix,
-              done: bytes,
-              total,
-              files: { done, total: files.length },
-            });
-          })),
+          ...(await readFileTo(
+            vault,
+            p.file,
+            out,
+            used,
+            (d) => {
+              bytes += d - last;
+              last = d;
+              emit();
+            },
+            { durable: batch },
+            packs,
+          )),
         );
-        bytes = before + p.file.size;
-      }
-      done++;
-      vault.emitProgress({ op: 'get', name: prefix, done: bytes, total, files: { done, total: files.length } });
-    }
+        bytes += p.file.size - last;
+        done++;
+        emit();
+      });
+    await runLimited(jobs, GET_PARALLEL);
+    await batch.flush();
+    emit(true);
     return { output: top, files: files.length, problems };
   });
 }
@@ -374,12 +534,13 @@ export async function removeFolder(vault: Vault, name: string): Promise<{ remove
     warnLeft(vault, await completeAway(vault));
     vault.locations.forEach((l) => used.add(l.name));
     const gone = new Set(files.map((f) => `${f.id}-${f.version}`));
-    await vault.commit((h) => ({
+    const commit = collectingPacks((h) => ({
       ...h,
       files: h.files.filter((f) => !gone.has(`${f.id}-${f.version}`)),
       tombstones: [...h.tombstones, ...files.map((f) => ({ id: f.id, version: f.version }))],
     }));
-    await removeObjectsOf(vault, files);
+    await vault.commit(commit.change);
+    await removeObjectsOf(vault, [...files, ...commit.dropped()]);
     return { removed: files.length };
   });
 }
@@ -401,12 +562,13 @@ export function planMove(
   from: string,
   to: string,
 ): { renames: Map<FileRef, string>; from: string; to: string } {
-  const names = new Set(head.files.map((f) => f.name));
+  const listed = userFiles(head);
+  const names = new Set(listed.map((f) => f.name));
   const isFolder = (n: string): boolean => {
     const p = folderPrefix(n);
-    return p !== '' && head.files.some((f) => isInFolder(f.name, p));
+    return p !== '' && listed.some((f) => isInFolder(f.name, p));
   };
-  const file = !from.endsWith(FOLDER_SEPARATOR) ? head.files.find((f) => f.name === from) : undefined;
+  const file = !from.endsWith(FOLDER_SEPARATOR) ? listed.find((f) => f.name === from) : undefined;
   const renames = new Map<FileRef, string>();
   let src: string;
   let dst: string;
@@ -468,10 +630,16 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
     try {
       await withDurableBatch(batch, async () => {
         for (const [file, name] of renames) {
-          const m = await fetchManifest(vault, file);
           // A version no other attempt used (freshManifestVersion): two devices moving one file
           // at once, or a move cut short and run again, never write one manifest name twice.
           const version = freshManifestVersion(file.version);
+          if (file.pack) {
+            // A packed file has no manifest: its new name and version are in the head alone,
+            // over the same extent (no byte is read or written).
+            next.set(`${file.id}-${file.version}`, { ...file, name, version });
+            continue;
+          }
+          const m = await fetchManifest(vault, file);
           const bytes = encodeManifest(rewrap(vault, m, { ...m, name, version }), keys.manifest);
           written.push({ id: file.id, version });
           const put = await vault.everywhere((l) => l.node.put(PATHS.manifest(file.id, version), bytes), reachable);
@@ -510,7 +678,7 @@ export async function moveName(vault: Vault, from: string, to: string): Promise<
       discardWritten,
     );
     await vault.everywhere(async (l) => {
-      for (const f of renames.keys()) await l.node.delete(PATHS.manifest(f.id, f.version));
+      for (const f of renames.keys()) if (!f.pack) await l.node.delete(PATHS.manifest(f.id, f.version));
     });
     return { from: src, to: dst, files: renames.size };
   });

@@ -20,6 +20,7 @@ import {
   APPROVAL_MAX_MS,
   approvalDigest,
   changeApprovalDigest,
+  changeApprovalsNeeded,
   ENROL_REQUEST_MAX_MS,
   enrolMessage,
   policyMessage,
@@ -43,6 +44,7 @@ import {
   type Json,
 } from '../guard/wire';
 import { readObject } from '../storage/node';
+import { fetchManifest } from './files';
 import type { ApprovalWait } from './guard';
 import { session } from './guard';
 import type { Vault } from './vault';
@@ -51,7 +53,8 @@ const MAX_RECORD = 64 * 1024;
 const REQUEST_NAME = /^requests\/([0-9a-f]{32})$/;
 const POLL_MS = 1000;
 
-const requestAad = (vaultId: string, requestId: string): Uint8Array =>
+/** The AAD of a published request record (FORMAT.md, "Access requests"). */
+export const requestAad = (vaultId: string, requestId: string): Uint8Array =>
   concat(utf8('SVRQ'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16));
 const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
   concat(utf8('SVAP'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16), guardianKey);
@@ -111,6 +114,13 @@ const subjectId = (s: Subject): string => facts(s).id;
 const subjectDevice = (s: Subject): Uint8Array => facts(s).device;
 const subjectTime = (s: Subject): number => facts(s).time;
 const subjectVault = (s: Subject): string => facts(s).vault;
+
+/**
+ * How many approvals `s` needs: the policy's g for an opening and an enrolment (with g = 0 a
+ * node enrols any device with its code), more for some changes (request.ts).
+ */
+const neededFor = (s: Subject, guard: HeadGuard): number =>
+  s.kind === 'open' || s.kind === 'enrol' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
@@ -214,7 +224,7 @@ async function waitFor(
   guard: HeadGuard,
   waiting: ApprovalWait,
 ): Promise<Approval[]> {
-  const needed = guard.approvals;
+  const needed = neededFor(subject, guard);
   const waitS = waiting.wait ?? 300;
   const id = subjectId(subject);
   await publish(
@@ -357,6 +367,31 @@ export async function approvedEnrolment(
   return null;
 }
 
+/**
+ * What an opening would open, from this device's head and the file's manifest: the file's name
+ * when (fileId, version, point) are those of a guarded file of this vault, else why not. The
+ * requester writes the record's `name` (and may register any point it likes with the nodes, a
+ * blinded k·R of another file's point among them): a guardian approves only what the vault says.
+ */
+async function opening(vault: Vault, request: AccessRequest, name: string): Promise<{ file: string; ok: boolean }> {
+  const not = (why: string): { file: string; ok: boolean } => ({
+    file: `not a file of this vault (${why}; the requester calls it ${JSON.stringify(name.slice(0, 80))})`,
+    ok: false,
+  });
+  const f = vault.head().files.find((x) => x.id === request.fileId);
+  if (f === undefined) return not('no file has its id');
+  let m: Manifest;
+  try {
+    m = await fetchManifest(vault, f);
+  } catch {
+    return not('its manifest cannot be read');
+  }
+  if (m.guard === undefined) return not('the file is not guarded');
+  if (m.guard.keyVersion !== request.version || !equalBytes(m.guard.point, request.point))
+    return not('another point than the file’s');
+  return { file: f.name, ok: true };
+}
+
 /** `requests`: pending openings of guarded files and changes of the guard, newest last. */
 export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
   const guard = vault.head().guard;
@@ -367,12 +402,15 @@ export async function listRequests(vault: Vault): Promise<PendingRequest[]> {
     const answers = await answersTo(vault, subject, guard, now);
     out.push({
       id: subjectId(subject),
-      file: describe(vault, subject, guard, name),
+      file:
+        subject.kind === 'open'
+          ? (await opening(vault, subject.request, name)).file
+          : describe(vault, subject, guard, name),
       device,
       deviceKey: Buffer.from(subjectDevice(subject)).toString('base64url'),
       time: new Date(subjectTime(subject)).toISOString(),
       approvals: answers.approvals.length,
-      needed: guard.approvals,
+      needed: neededFor(subject, guard),
       denied: answers.deniedBy.length > 0,
     });
   }
@@ -386,7 +424,10 @@ export async function answerRequest(vault: Vault, id: string, approve: boolean):
   const found = (await findRequests(vault)).find((r) => subjectId(r.subject) === id);
   if (found === undefined) throw new ShardvaultError('not-found', `no pending request ${id}`);
   // Logged as a guard change: which request, and what it asked, in this device's words.
-  const what = describe(vault, found.subject, guard, found.name);
+  const what =
+    found.subject.kind === 'open'
+      ? (await opening(vault, found.subject.request, found.name)).file
+      : describe(vault, found.subject, guard, found.name);
   const detail = `${approve ? 'approved' : 'denied'} request ${id} of ${found.device}: ${what}`.slice(0, 1024);
   return vault.audited('guard', { detail }, () => answer(vault, guard, found, id, approve));
 }
@@ -405,6 +446,10 @@ async function answer(
       throw new UsageError('this device is not a guardian of the vault');
     if (equalBytes(subjectDevice(found.subject), me))
       throw new UsageError("this device made the request: a requester's own approval does not count");
+    if (approve && found.subject.kind === 'open') {
+      const o = await opening(vault, found.subject.request, found.name);
+      if (!o.ok) throw new UsageError(`request ${id} is ${o.file}: not approved`);
+    }
     const expiry = Date.now() + APPROVAL_MAX_MS - 60_000;
     const record: Json = approve
       ? approvalToJson({ guardianKey: me, expiry, signature: s.device.sign(digestOf(found.subject, expiry)) })

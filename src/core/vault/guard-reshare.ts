@@ -18,11 +18,13 @@ import { ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard, HeadGuardReshare } from '../format/head';
 import type { GuardNode } from '../guard/coordinator';
 import { GuardFault } from '../guard/errors';
+import { changeApprovalsNeeded } from '../guard/request';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { fetchManifest } from './files';
 import { groupOf, locationName, named, session, type ApprovalWait, type GuardSession } from './guard';
 import { waitForChangeApprovals } from './guard-requests';
 import type { Vault } from './vault';
+import { storedFiles } from './packs';
 
 export interface ReshareResult {
   /** The guard's nodes afterwards, by location name. */
@@ -57,7 +59,7 @@ export async function settleReshare(vault: Vault, open?: GuardSession): Promise<
     const group = groupOf(vault.vaultId, { ...g, reshare: { ...pending, commit: failed } });
     const guarded: { fileId: string; version: number; point: Uint8Array }[] = [];
     if (pending.register.length > 0) {
-      for (const f of vault.head().files) {
+      for (const f of storedFiles(vault.head())) {
         const m = await fetchManifest(vault, f);
         if (m.guard !== undefined && m.guard.epoch === g.epoch)
           guarded.push({ fileId: m.fileId, version: m.guard.keyVersion, point: m.guard.point });
@@ -235,7 +237,7 @@ async function reshareOnce(
     const policy = { guardians: g.guardians, approvals: g.approvals, policyVersion: g.policyVersion };
     const plan = s.coordinator.planReshare(group, dealers, nodes, g.threshold, policy);
     const approvals =
-      g.approvals > 0
+      changeApprovalsNeeded(g, plan.deviceKey) > 0
         ? await waitForChangeApprovals(
             vault,
             { kind: 'reshare', session: plan, time: Date.now() },

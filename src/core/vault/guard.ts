@@ -13,12 +13,13 @@ import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
-import type { Approval, PolicyChange } from '../guard/request';
+import { changeApprovalsNeeded, type Approval, type PolicyChange } from '../guard/request';
 import { GuardFault } from '../guard/errors';
-import type { GuardTransport } from '../guard/transport';
+import { unwrap, type GuardTransport } from '../guard/transport';
 import { ShardNodeClient } from '../storage/shardnode/client';
 import { parseNodeSpec } from '../storage/shardnode/spec';
 import { nodeGuardTransport } from './guard-transport';
+import { judgeInfo } from './guard-status';
 import { waitForApprovals } from './guard-requests';
 import type { Vault } from './vault';
 
@@ -214,6 +215,44 @@ async function setUpGuard(
 }
 
 /**
+ * Before a put: the guard key P the sealed head names must be the nodes'. The head is sealed
+ * under the vault key, which the passphrase gives, so a thief who can write the locations could
+ * name a P' it knows, and every file put under it would open without the nodes. P must be the
+ * constant term of the head's commitments, and G nodes, reached by the pins in this device's
+ * profile, must each answer with the public share the commitments give at its index: G points
+ * fix the polynomial of degree G − 1, so P is the one the nodes' shares make.
+ */
+async function confirmGuardKey(vault: Vault, s: GuardSession, g: HeadGuard): Promise<void> {
+  const refuse = (why: string): ShardvaultError =>
+    new ShardvaultError(
+      'corrupt',
+      `the guard key the sealed head names is not the nodes' (${why}): no guarded file is put under it`,
+    );
+  if (!equalBytes(g.groupKey, g.commitments[0]!)) throw refuse('it is not its commitments’ constant term');
+  const waiting = new Set(g.reshare?.commit ?? []);
+  const asked = g.members.filter((m) => !waiting.has(m.location));
+  const judged = await Promise.all(
+    asked.map(async (m) => {
+      try {
+        return judgeInfo(unwrap(m.location, await s.transport.call(m.location, 'info', {})), vault.vaultId, g, m);
+      } catch (err) {
+        return { shareVerified: false, problem: (err as Error).message };
+      }
+    }),
+  );
+  const confirmed = judged.filter((j) => j.shareVerified === true).length;
+  if (confirmed < g.threshold) {
+    const why = asked
+      .map((m, i) =>
+        judged[i]!.shareVerified === true ? '' : `${locationName(vault, m.location)}: ${judged[i]!.problem}`,
+      )
+      .filter(Boolean)
+      .join('; ');
+    throw refuse(`${confirmed} of the ${g.threshold} nodes it needs confirm it; ${why}`);
+  }
+}
+
+/**
  * At put: R and its KEK for a new guarded file, R registered with every node, and the file key
  * wrapped under the KEK (the inner wrap; the caller wraps it again as any file key).
  */
@@ -228,6 +267,7 @@ export async function guardFileKey(
     throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
   const s = session(vault, g);
   try {
+    await confirmGuardKey(vault, s, g);
     const { point, kek, missed } = await s.coordinator.register(groupOf(vault.vaultId, g), fileId, keyVersion);
     try {
       const inner = sealWithNonce(kek, fileKey, guardKeyAad(vault.vaultId, fileId, keyVersion));
@@ -403,7 +443,7 @@ async function changeGuardPolicy(
   const s = session(vault, g);
   try {
     const change = s.coordinator.newPolicyChange(guardians, approvals, g.policyVersion + 1);
-    const given = g.approvals > 0 ? await gather(change) : [];
+    const given = changeApprovalsNeeded(g, change.deviceKey) > 0 ? await gather(change) : [];
     try {
       await s.coordinator.changePolicy(groupOf(vault.vaultId, g), change, given);
     } catch (err) {

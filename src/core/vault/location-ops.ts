@@ -40,6 +40,7 @@ import { enrolAtNode } from './guard-enrol';
 import { logReshare, nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
 import type { ApprovalWait } from './guard';
 import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
+import { storedFiles } from './packs';
 
 export interface LocationInfo {
   /** What the command should say besides (a node that could not join the guard). */
@@ -124,7 +125,7 @@ export async function addLocation(
     }));
     await vault.redeal();
     // Every location holds every manifest, so any t of them can list and read the vault.
-    for (const file of vault.head().files) {
+    for (const file of storedFiles(vault.head())) {
       const m = await fetchManifest(vault, file);
       await location.node.put(PATHS.manifest(file.id, file.version), encodeManifest(m, vault.requireKeys().manifest));
     }
@@ -404,7 +405,7 @@ async function moveShardsOff(
 ): Promise<number> {
   let moved = 0;
   const usable = stay.filter((l) => health.get(l.id)?.reachable);
-  for (const file of vault.head().files) {
+  for (const file of storedFiles(vault.head())) {
     const m = await fetchManifest(vault, file);
     const affected = m.shards.filter((s) => s.locations.includes(leaving.id));
     if (affected.length === 0) continue;
@@ -472,7 +473,8 @@ export async function rotateVaultKey(vault: Vault, also: (head: Head) => Head = 
   const keys = deriveVaultKeys(next, vault.vaultId);
   const bumped = new Map<string, number>();
   try {
-    for (const file of vault.head().files) {
+    // Packed files have no manifest: their extents name their packs by id, whatever version.
+    for (const file of storedFiles(vault.head())) {
       const m = await fetchManifest(vault, file);
       const version = file.version + 1;
       const rewrapped = rewrap(vault, m, { ...m, version }, keys.fileWrap);
@@ -482,7 +484,7 @@ export async function rotateVaultKey(vault: Vault, also: (head: Head) => Head = 
         throw new ShardvaultError('unavailable', `no location took the new manifest of ${file.name}`);
       bumped.set(file.id, version);
     }
-    const old = vault.head().files;
+    const old = storedFiles(vault.head());
     await vault.rotateTo(next, (h) => ({
       ...also(h),
       files: h.files.map((f) => ({ ...f, version: bumped.get(f.id) ?? f.version })),

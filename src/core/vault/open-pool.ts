@@ -1,17 +1,24 @@
 /**
- * Opens a get's segments (SegmentOpener, with the file's FileHasher) in a worker thread when
- * the worker is bundled and the file is large enough, else on the main thread: the same code
- * either way. Frames and pieces move between the threads without copies where the buffers
- * allow it.
+ * Opens a get's segments (SegmentOpener) in a worker thread when the worker is bundled and
+ * the file is large enough, else on the main thread: the same code either way. Frames and
+ * pieces move between the threads without copies where the buffers allow it.
  *
- * One worker, which also hashes. A second one opening segments at the same time made
- * degraded gets (Reed-Solomon) faster, but each thread keeps its own garbage of decrypted
- * buffers until its next collection, and the peak memory of a 4 GiB degraded get went past
- * the 256 MiB the issue allows.
+ * On the main thread the opener also hashes each segment as it decrypts it (FileHasher, the
+ * parts still in cache). With a worker, the worker only authenticates, decrypts and rebuilds,
+ * and this thread hashes the pieces that come back, in order: the worker was the busy thread
+ * of a get (AES-GCM and SHA-256 one after the other) while this one mostly waited on reads
+ * and writes, so each now does about half (docs/PERFORMANCE.md, "get, fifth sitting").
+ *
+ * One worker. A second one opening segments at the same time made degraded gets (Reed-
+ * Solomon) faster, but each thread keeps its own garbage of decrypted buffers until its next
+ * collection, and the peak memory of a 4 GiB degraded get went past the 256 MiB the issue
+ * allows. With the hashing here, two workers took 300-400 ms of CPU each for a 256 MiB get
+ * where one takes 500: more in all, and this thread, the busiest, no less.
  */
 import {
   FileHasher,
   SegmentOpener,
+  segmentLength,
   transferables,
   type OpenedFile,
   type OpenFile,
@@ -51,10 +58,31 @@ export function createOpener(file: OpenFile, segments: number, path: string | nu
   const worker = startWorker(path, 'opening');
   // The worker gets its own copy of the keys, and wipes it at close.
   worker.post({ kind: 'open-file', file });
+  const hasher = new FileHasher();
+  // Each result is hashed here as it comes, in the order the jobs were given, when it is the
+  // next one: the worker only authenticates, decrypts and rebuilds, and this thread, which
+  // mostly waits on reads and writes, hashes. As SegmentOpener.open does, a segment is
+  // hashed only once every frame opened and every segment before it was hashed.
+  let inOrder: Promise<unknown> = Promise.resolve();
   return {
-    open: (job) =>
-      worker.request<OpenResult>({ kind: 'open', job }, transferables([...job.frames, ...(job.spares ?? [])])),
-    finish: () => worker.request<OpenedFile>({ kind: 'finish' }),
+    open: (job) => {
+      const answer = worker.request<OpenResult>(
+        { kind: 'open', job },
+        transferables([...job.frames, ...(job.spares ?? [])]),
+      );
+      const result = inOrder.then(async (): Promise<OpenResult> => {
+        const r = await answer;
+        if (r.kind !== 'opened') return r;
+        const length = segmentLength(file.size, job.segment, file.segmentSize);
+        return { ...r, hashed: hasher.addIfNext(job.segment, r.pieces, length) };
+      });
+      inOrder = result.catch(() => undefined);
+      return result;
+    },
+    finish: async () => {
+      await inOrder;
+      return hasher.finish();
+    },
     close: () => worker.close(),
   };
 }

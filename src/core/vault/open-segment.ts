@@ -62,8 +62,14 @@ export function segmentLength(size: number, s: number, segmentSize: number): num
   return Math.max(0, Math.min(segmentSize, size - s * segmentSize));
 }
 
-/** Frames decrypted into a given buffer go this much at a time (each part hashed while in cache). */
-const CHUNK = 256 * 1024;
+/**
+ * Frames are decrypted this much at a time (each part copied into the piece and hashed while
+ * in cache). Node's decipher allocates a new buffer for each part, which is garbage at once;
+ * at 16 KiB glibc hands the same memory out again, while parts of 64 or 256 KiB made the
+ * heap grow and shrink between collections: 2.4x the page faults and ~1.7x the CPU for the
+ * same 256 MiB (docs/PERFORMANCE.md, "get, fifth sitting").
+ */
+const CHUNK = 16 * 1024;
 
 /**
  * Authenticates and decrypts one frame: what openFrame does (crypto/stream.ts: AES-256-GCM,
@@ -208,15 +214,7 @@ export class SegmentOpener {
     // Parity pieces were only needed to rebuild: keep their buffers.
     this.spares?.give(pieces.slice(data).filter((p): p is Uint8Array => p !== null));
     const rebuilt = !direct && hasher?.next === s ? hasher.fork() : null;
-    if (rebuilt) {
-      let remaining = length;
-      for (const piece of out) {
-        if (remaining === 0) break;
-        const part = piece.subarray(0, Math.min(piece.length, remaining));
-        rebuilt.update(part);
-        remaining -= part.length;
-      }
-    }
+    if (rebuilt) for (const part of plainParts(out, length)) rebuilt.update(part);
     const hashed = hash ?? rebuilt;
     if (hashed) hasher!.commit(s, hashed);
     return { kind: 'opened', pieces: out, frames: job.frames, hashed: hashed !== null };
@@ -241,10 +239,34 @@ export class FileHasher {
     this.next++;
   }
 
+  /**
+   * Folds in segment `segment`, opened (every frame authenticated), when it is the next one:
+   * its `length` bytes of `pieces`, padding dropped. True if it was hashed. For an opener
+   * that does not hash (open-pool.ts: a worker decrypts, this thread hashes).
+   */
+  addIfNext(segment: number, pieces: readonly Uint8Array[], length: number): boolean {
+    if (segment !== this.next) return false;
+    for (const part of plainParts(pieces, length)) this.hash.update(part);
+    this.next++;
+    return true;
+  }
+
   /** Call once, after the last segment. */
   finish(): OpenedFile {
     return { segments: this.next, sha256: this.hash.digest('hex') };
   }
+}
+
+/** A segment's first `length` bytes as views of its data pieces (the padding dropped). */
+export function plainParts(pieces: readonly Uint8Array[], length: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let remaining = length;
+  for (const piece of pieces) {
+    if (remaining === 0) break;
+    out.push(piece.subarray(0, Math.min(piece.length, remaining)));
+    remaining -= out[out.length - 1]!.length;
+  }
+  return out;
 }
 
 /**

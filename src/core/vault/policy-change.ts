@@ -40,6 +40,7 @@ import { readShards, segmentBytes } from './pipeline/read';
 import { writeShards, type ShardTarget } from './pipeline/write';
 import { checkPolicy, survivesLosses } from './policy';
 import type { Location, Vault } from './vault';
+import { storedFiles } from './packs';
 
 export type PolicyRequest =
   | { readonly survive: number; readonly secretAgainst: number }
@@ -133,7 +134,7 @@ export async function queueReplacement(vault: Vault): Promise<number> {
   const queued = new Set(head.recode?.pending ?? []);
   const from = head.recode?.from ?? { data: vault.policy.data, total: vault.policy.total };
   const joining: FileRef[] = [];
-  for (const file of head.files) {
+  for (const file of storedFiles(head)) {
     if (queued.has(file.id)) continue;
     const m = await fetchManifest(vault, file);
     if (misplaced(vault, m, vault.locations)) joining.push(file);
@@ -216,7 +217,7 @@ export async function setPolicy(vault: Vault, to: Policy): Promise<PolicyChange>
     throw new UsageError(`the vault already has this policy (k ${to.data} of n ${to.total}, t ${to.threshold})`);
   const jobFrom = head.recode?.from ?? { data: from.data, total: from.total };
   const pending: FileRef[] = [];
-  for (const file of head.files) {
+  for (const file of storedFiles(head)) {
     const m = await fetchManifest(vault, file);
     if (needsRecode(vault, to, jobFrom, m, vault.locations)) pending.push(file);
   }

@@ -48,6 +48,7 @@ import { decodeManifest } from '../format/manifest';
 import { rebuildShards } from './pipeline/rebuild';
 import { replaceOverDomains } from './policy-change';
 import type { Location, Vault } from './vault';
+import { shownName, storedFiles } from './packs';
 
 export const GARBAGE_AGE_MS = 60 * 60 * 1000;
 
@@ -101,14 +102,14 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     let manifestsWritten = completed.manifests;
     const files: RepairReport['files'][number][] = [];
     const referenced = new Set<string>();
-    for (const f of vault.head().files) {
+    for (const f of storedFiles(vault.head())) {
       referenced.add(PATHS.manifest(f.id, f.version));
       let m: Manifest;
       try {
         m = await fetchManifest(vault, f);
       } catch (err) {
-        files.push({ name: f.name, before: 'lost', after: 'lost', survives: -1, rebuilt: 0 });
-        pending.push(`${f.name}: ${(err as Error).message}`);
+        files.push({ name: shownName(f), before: 'lost', after: 'lost', survives: -1, rebuilt: 0 });
+        pending.push(`${shownName(f)}: ${(err as Error).message}`);
         everyManifest = false;
         continue;
       }
@@ -159,7 +160,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
             broken.forEach((c) => (c.state = 'ok'));
             await known.damaged.forget(broken.map((c) => ({ location: c.locationId, path: c.path })));
           } catch (err) {
-            pending.push(`${f.name}: rebuilding ${broken.length} shard copies failed: ${(err as Error).message}`);
+            pending.push(`${shownName(f)}: rebuilding ${broken.length} shard copies failed: ${(err as Error).message}`);
           }
         }
         for (const l of leftover) {
@@ -169,10 +170,17 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
           copies = copies.filter((c) => c !== l);
         }
         const after = healthOf(vault, m, copies);
-        files.push({ name: f.name, before: before.health, after: after.health, survives: after.survives, rebuilt });
-        if (after.health === 'lost') pending.push(`${f.name} is lost: fewer than ${m.data} good shards are reachable`);
+        files.push({
+          name: shownName(f),
+          before: before.health,
+          after: after.health,
+          survives: after.survives,
+          rebuilt,
+        });
+        if (after.health === 'lost')
+          pending.push(`${shownName(f)} is lost: fewer than ${m.data} good shards are reachable`);
         if (after.health === 'unreachable')
-          pending.push(`${f.name} can't be read until ${after.awaiting.join(', ')} can be reached from here`);
+          pending.push(`${shownName(f)} can't be read until ${after.awaiting.join(', ')} can be reached from here`);
       } finally {
         wipe(fileKey, ...shardKeys);
       }
@@ -184,7 +192,7 @@ export async function repair(vault: Vault, opts: { deep: boolean; now?: number }
     pending.push(...placed.pending);
     if (placed.replaced > 0) {
       referenced.clear();
-      for (const f of vault.head().files) {
+      for (const f of storedFiles(vault.head())) {
         referenced.add(PATHS.manifest(f.id, f.version));
         const m = await fetchManifest(vault, f);
         for (const s of m.shards) {

@@ -8,7 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { wipe } from '../crypto/bytes';
-import { FileHasher, SegmentOpener, transferables, type OpenFile, type OpenJob } from './open-segment';
+import { SegmentOpener, transferables, type OpenFile, type OpenJob } from './open-segment';
 import { SegmentSealer, type SealFile } from './seal-segment';
 
 type Message =
@@ -16,14 +16,12 @@ type Message =
   | { kind: 'segment'; id: number; segment: Uint8Array; index: number; last: boolean }
   | { kind: 'open-file'; file: OpenFile }
   | { kind: 'open'; id: number; job: OpenJob }
-  | { kind: 'finish'; id: number }
   | { kind: 'hash'; id: number; segment: Uint8Array }
   | { kind: 'hash-finish'; id: number }
   | { kind: 'end'; id: number };
 
 let sealer: SegmentSealer | null = null;
 let opener: SegmentOpener | null = null;
-let hasher: FileHasher | null = null;
 let keys: readonly (Uint8Array | null)[] = [];
 let fileHash: Hash | null = null;
 
@@ -53,17 +51,14 @@ parentPort?.on('message', (message: Message) => {
       break;
     case 'open-file':
       opener = new SegmentOpener(message.file, true);
-      hasher = new FileHasher();
       keys = message.file.keys;
       break;
     case 'open':
       answer(message.id, () => {
-        const result = opener!.open(message.job, hasher!);
+        // Not hashed here: the thread that asked hashes the pieces, in order (open-pool.ts).
+        const result = opener!.open(message.job);
         return { result, buffers: result.kind === 'opened' ? [...result.pieces, ...result.frames] : result.frames };
       });
-      break;
-    case 'finish':
-      answer(message.id, () => ({ result: hasher!.finish() }));
       break;
     case 'hash':
       answer(message.id, () => {
@@ -83,7 +78,6 @@ parentPort?.on('message', (message: Message) => {
       wipe(...keys);
       sealer = null;
       opener = null;
-      hasher = null;
       parentPort!.postMessage({ id: message.id, result: null });
       break;
   }

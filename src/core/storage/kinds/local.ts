@@ -16,6 +16,9 @@ export const local = {
   conformance: ['test/conformance/local.test.ts'],
   parse(spec) {
     const { body, name } = splitName(spec);
+    // `#NAME` alone (a SPEC a script built from an empty variable) must not mean the folder
+    // the command runs in: a folder location is always named by a path.
+    if (body.trim() === '') throw new UsageError(`${JSON.stringify(spec)} names no folder: give its path before '#'`);
     const path = nodePath.resolve(body);
     return { name, spec: path, secrets: null, display: path };
   },

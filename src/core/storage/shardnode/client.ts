@@ -7,7 +7,10 @@
  * request is sent on it); when its key is the pinned one, that certificate becomes the one
  * trust anchor of this node's connections, and each handshake checks the pin again
  * (checkServerIdentity). No CA is trusted, no host name matters, any other certificate is
- * refused before a request is written.
+ * refused before a request is written. Every client of one address and pin in a process
+ * shares that agent (`PinnedAgents`): the guard's calls at an opening go out on the
+ * connections the node location opened at unlock, with no new probe or handshake. A
+ * connection carries no identity of its own: each request is signed by its client's key.
  *
  * The node is as hostile as any location: every answer is bounded and checked (a listing
  * naming objects outside the folder asked, sizes that are not sizes, a range longer than
@@ -79,6 +82,41 @@ export class EnrolmentApprovalError extends ShardvaultError {
 const pinOf = (der: Uint8Array): string =>
   spkiFingerprint(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' }));
 
+/**
+ * The pinned agents of this process, one per node address and pin, each with the count of
+ * clients using it: the last client to close destroys it. A probe that fails leaves no entry,
+ * so the next request probes again.
+ */
+class PinnedAgents {
+  private readonly byAddress = new Map<string, { agent: Promise<https.Agent>; users: number }>();
+
+  acquire(key: string, probe: () => Promise<https.Agent>): Promise<https.Agent> {
+    let entry = this.byAddress.get(key);
+    if (entry === undefined) {
+      const made = { agent: probe(), users: 0 };
+      made.agent.catch(() => {
+        if (this.byAddress.get(key) === made) this.byAddress.delete(key);
+      });
+      this.byAddress.set(key, made);
+      entry = made;
+    }
+    entry.users++;
+    return entry.agent;
+  }
+
+  async release(key: string, agent: Promise<https.Agent>): Promise<void> {
+    const entry = this.byAddress.get(key);
+    if (entry === undefined || entry.agent !== agent || --entry.users > 0) return;
+    this.byAddress.delete(key);
+    (await agent.catch(() => null))?.destroy();
+  }
+}
+
+const AGENTS = new PinnedAgents();
+
+/** Errors of a request written to a kept-alive connection the node had just closed. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE']);
+
 export class ShardNodeClient implements StorageNode {
   readonly kind = 'node' as const;
   readonly display: string;
@@ -136,10 +174,20 @@ export class ShardNodeClient implements StorageNode {
     });
   }
 
+  /** This address and pin, as the shared agents know it. */
+  private get agentKey(): string {
+    const { host, port, fingerprint } = this.o.address;
+    return `${host}\n${port}\n${fingerprint}`;
+  }
+
   private getAgent(): Promise<https.Agent> {
-    const agent = (this.agent ??= this.probe());
+    if (this.agent !== null) return this.agent;
+    const agent = AGENTS.acquire(this.agentKey, () => this.probe());
+    this.agent = agent;
     agent.catch(() => {
-      if (this.agent === agent) this.agent = null;
+      if (this.agent !== agent) return;
+      this.agent = null;
+      void AGENTS.release(this.agentKey, agent);
     });
     return agent;
   }
@@ -157,11 +205,18 @@ export class ShardNodeClient implements StorageNode {
     };
   }
 
-  /** One signed request; its answer's status is the caller's to read. */
+  /**
+   * One signed request; its answer's status is the caller's to read. A whole body (or none)
+   * that went out on a kept-alive connection the node was closing (reset before any answer) is
+   * signed afresh and sent once more on a new one, as Node's http documentation advises; a
+   * streamed body is not. A node that did read the first copy refuses a guard call's second
+   * (its request id is spent), so nothing is answered twice.
+   */
   private async send(
     method: string,
     target: string,
     body: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | null,
+    again = true,
   ): Promise<{ res: IncomingMessage; sent: number }> {
     const agent = await this.getAgent();
     const { host, port } = this.o.address;
@@ -209,6 +264,8 @@ export class ShardNodeClient implements StorageNode {
       return { res: await answered, sent };
     } catch (err) {
       req.destroy();
+      if (again && !streamed && req.reusedSocket && STALE_SOCKET.has((err as NodeJS.ErrnoException).code ?? ''))
+        return this.send(method, target, body, false);
       throw this.translate(err);
     }
   }
@@ -471,7 +528,26 @@ export class ShardNodeClient implements StorageNode {
     const { res } = await this.send('POST', `${PROTOCOL_PREFIX}/guard/${method}`, Buffer.from(JSON.stringify(body)));
     const status = res.statusCode ?? 0;
     if (status >= 500 || status === 401 || status === 403) throw await this.refusal(res, `guard ${method}`);
-    const text = (await this.readAll(res, MAX_JSON_BODY)).toString('utf8');
+    // Whole within one timeout, not only never silent that long: an opening waits for each node
+    // it asked, so a node sending its answer a byte at a time must count as down, not be waited for.
+    const deadline = setTimeout(
+      () =>
+        res.destroy(
+          new OfflineError(
+            `${this.display}: guard ${method}: the answer did not arrive whole within ${this.timeoutMs} ms`,
+            {
+              unresponsive: true,
+            },
+          ),
+        ),
+      this.timeoutMs,
+    );
+    let text: string;
+    try {
+      text = (await this.readAll(res, MAX_JSON_BODY)).toString('utf8');
+    } finally {
+      clearTimeout(deadline);
+    }
     let answer: unknown;
     try {
       answer = JSON.parse(text);
@@ -515,6 +591,6 @@ export class ShardNodeClient implements StorageNode {
   async close(): Promise<void> {
     const agent = this.agent;
     this.agent = null;
-    if (agent) (await agent.catch(() => null))?.destroy();
+    if (agent) await AGENTS.release(this.agentKey, agent);
   }
 }

@@ -9,7 +9,7 @@ import { openFrame } from '../../crypto/stream';
 import { CorruptError, ShardvaultError } from '../../errors';
 import type { StorageNode } from '../../storage/node';
 import { createOpener } from '../open-pool';
-import { segmentCount, segmentLength, ownBuffer, type OpenResult } from '../open-segment';
+import { plainParts, segmentCount, segmentLength, ownBuffer, type OpenResult } from '../open-segment';
 import { ShardDigest } from './digest';
 import { pieceLength, type Geometry } from './geometry';
 import { ShardStream, withTimeout } from './shard-stream';
@@ -74,14 +74,7 @@ export interface DecodedSegment {
 
 /** The segment's bytes, padding dropped, as views of its pieces. */
 export function segmentBytes(segment: DecodedSegment): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let remaining = segment.length;
-  for (const piece of segment.pieces) {
-    if (remaining === 0) break;
-    out.push(piece.subarray(0, Math.min(piece.length, remaining)));
-    remaining -= out[out.length - 1]!.length;
-  }
-  return out;
+  return plainParts(segment.pieces, segment.length);
 }
 
 /** Segments read ahead of the one released: the opener works on some while the next are read. */

@@ -6,7 +6,7 @@
  * in the web UI).
  */
 
-import type { FileEntry, ProgressEvent } from '../../../shared/api';
+import type { FileEntry, FolderReport, ProgressEvent } from '../../../shared/api';
 import { fileBaseName } from '../../../shared/file-name';
 import {
   type CallName,
@@ -54,6 +54,8 @@ export interface Transfer {
   readonly code: ErrorCode | null;
   /** An export of a guarded file waiting for guardian approvals: how many it has of how many. */
   readonly approvals: { readonly done: number; readonly needed: number } | null;
+  /** A folder's store: its files stored and in all (null for one file). */
+  readonly files: { readonly done: number; readonly total: number } | null;
 }
 
 /** Where an export went: a path the user picked (desktop), or the browser's downloads. */
@@ -75,10 +77,19 @@ export interface Client {
   /** Stores files under the names given (a folder's files keep their paths: `photos/a.jpg`;
    * an empty folder is an empty file whose name ends in `/`). Each is its own store. */
   addNamedFiles(files: readonly NamedFile[], options?: StoreOptions): Promise<FileEntry[]>;
+  /**
+   * Stores a picked or dropped folder as `name`, its files under their names below it (an
+   * empty folder `x/`, no bytes), in one commit with progress over the whole tree on one
+   * transfer row: on the desktop each file is offered to main and stored by its path, in the
+   * web UI the tree goes in one upload. null when it failed (its row says why; one refused
+   * because the name is taken can be stored again over it with replace()).
+   */
+  addFolder(name: string, files: readonly NamedFile[], options?: StoreOptions): Promise<FolderReport | null>;
   /** Desktop: picks files in the native open dialog and stores them ([] when cancelled). */
   pickAndAddFiles(options?: StoreOptions): Promise<FileEntry[]>;
-  /** Stores the file of a failed transfer again, replacing the one of that name in the vault. */
-  replace(transferId: number): Promise<FileEntry | null>;
+  /** Stores the file or folder of a failed transfer again, replacing the one of that name in
+   * the vault (its new row says how it went). */
+  replace(transferId: number): Promise<void>;
   transfers(): readonly Transfer[];
   onTransfers(listener: () => void): () => void;
   clearFinished(): void;
@@ -184,6 +195,7 @@ export function connect(): Client | { error: string } {
         error: null,
         code: null,
         approvals: null,
+        files: null,
       },
     ];
     notify();
@@ -200,12 +212,21 @@ export function connect(): Client | { error: string } {
     const match = list.find(
       (t) => t.state === 'running' && t.op === op && t.name === event.name && !webUploads.has(t.id),
     );
-    if (match) update(match.id, { done: event.done, total: event.total || match.total });
+    if (!match) return;
+    if (!event.files) return update(match.id, { done: event.done, total: event.total || match.total });
+    // A folder: every file stored, the commit is what is left.
+    const stored = event.files.done >= event.files.total;
+    update(match.id, {
+      done: event.done,
+      total: event.total,
+      files: event.files,
+      state: stored ? 'finishing' : 'running',
+    });
   });
   const webUploads = new Set<number>();
-  // What a failed store needs to be tried again with replace, by transfer id. Only a File
-  // (a drop, the web file input): a path main's dialog picked is good for one store.
-  const retries = new Map<number, { file: File; name?: string; options: StoreOptions }>();
+  // A failed store tried again with replace, by transfer id. Only Files (a drop, the web file
+  // input): a path main's dialog picked is good for one store.
+  const retries = new Map<number, () => Promise<unknown>>();
   const fail = (id: number, error: unknown): void => {
     update(id, {
       state: 'failed',
@@ -244,11 +265,70 @@ export function connect(): Client | { error: string } {
       return entry;
     } catch (error) {
       if (error instanceof BridgeFailure && error.code === 'exists' && 'file' in source)
-        retries.set(id, { file: source.file, ...(source.name === undefined ? {} : { name: source.name }), options });
+        retries.set(id, () => storeOne(source, true, options));
       fail(id, error);
       throw error;
     } finally {
       webUploads.delete(id);
+    }
+  }
+
+  async function storeFolder(
+    name: string,
+    files: readonly NamedFile[],
+    replace: boolean,
+    options: StoreOptions,
+  ): Promise<FolderReport | null> {
+    const bare = name.replace(/\/+$/, '');
+    // The folder's own entry (a dropped empty folder) is the folder: nothing below it to list.
+    const listed = files.filter((f) => f.name !== '');
+    const id = begin(
+      'put',
+      bare,
+      listed.reduce((n, f) => n + f.file.size, 0),
+    );
+    update(id, { files: { done: 0, total: listed.length } });
+    const extra = {
+      ...(options.survive === undefined ? {} : { survive: options.survive }),
+      ...(options.happy === undefined ? {} : { happy: options.happy }),
+    };
+    try {
+      let report: FolderReport;
+      if (webBridge) {
+        const request = {
+          name: bare,
+          replace,
+          files: listed.map((f) => ({ name: f.name, size: f.file.size })),
+          ...extra,
+        };
+        const handle = webBridge.uploadFolder(
+          request,
+          listed.map((f) => f.file),
+        );
+        report = calls.putTree.response.parse(unwrap(await handle.done));
+      } else {
+        // Desktop: main stores a path only once the preload offered it (a dropped File).
+        if (!bridge.offerFile)
+          throw new BridgeFailure('usage', `${bare}: could not tell where this folder is on disk.`);
+        const withPaths: { name: string; path?: string }[] = [];
+        for (const f of listed) {
+          if (f.name.endsWith('/')) withPaths.push({ name: f.name });
+          else withPaths.push({ name: f.name, path: unwrap(await bridge.offerFile(f.file)) });
+        }
+        report = await typedApi.putTree({ name: bare, replace, files: withPaths, ...extra });
+      }
+      update(id, {
+        state: 'done',
+        done: report.bytes,
+        total: report.bytes,
+        files: { done: report.files, total: report.files },
+      });
+      return report;
+    } catch (error) {
+      if (error instanceof BridgeFailure && error.code === 'exists')
+        retries.set(id, () => storeFolder(name, files, true, options));
+      fail(id, error);
+      return null;
     }
   }
 
@@ -300,6 +380,7 @@ export function connect(): Client | { error: string } {
         options,
       ),
     addNamedFiles: (files, options = {}) => storeAll(files, options),
+    addFolder: (name, files, options = {}) => storeFolder(name, files, false, options),
     async pickAndAddFiles(options = {}) {
       const paths = await typedApi.chooseFiles();
       return storeAll(
@@ -309,18 +390,14 @@ export function connect(): Client | { error: string } {
     },
     async replace(transferId) {
       const retry = retries.get(transferId);
-      if (!retry) return null;
+      if (!retry) return;
       retries.delete(transferId);
       list = list.filter((t) => t.id !== transferId);
       notify();
       try {
-        return await storeOne(
-          { file: retry.file, ...(retry.name === undefined ? {} : { name: retry.name }) },
-          true,
-          retry.options,
-        );
+        await retry();
       } catch {
-        return null; // its new transfer row says why
+        // its new transfer row says why
       }
     },
     transfers: () => list,

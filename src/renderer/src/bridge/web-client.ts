@@ -14,6 +14,7 @@ import {
   type Envelope,
   type ShardvaultBridge,
   type UploadRequest,
+  type FolderUploadRequest,
   calls,
   failedLocations,
   bindCalls,
@@ -32,6 +33,9 @@ export interface UploadHandle {
 export type WebBridge = ShardvaultBridge & {
   /** Streams a file to the engine; progress counts bytes sent. */
   upload(file: Blob, request: UploadRequest, onProgress: (sent: number, total: number) => void): UploadHandle;
+  /** A folder in one upload (web.uploadFolder): `files` are the bytes of `request.files`, in
+   * its order. The engine stores it in one commit; its progress comes as engine events. */
+  uploadFolder(request: FolderUploadRequest, files: readonly Blob[]): UploadHandle;
   /** Has the engine rebuild and verify a file for a browser download; answers {url}, good once. */
   exportFile(name: string): Promise<Envelope<unknown>>;
 };
@@ -150,6 +154,30 @@ export function createWebBridge(token: string): WebBridge {
     streaming = false;
   }
 
+  /** PUTs `body` to `route`, with the token; the answer as an Envelope. */
+  function send(route: string, body: Blob, onProgress: (sent: number, total: number) => void): UploadHandle {
+    const xhr = new XMLHttpRequest();
+    const done = new Promise<Envelope<unknown>>((resolve) => {
+      xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : body.size);
+      xhr.onload = () => {
+        let answer: unknown;
+        try {
+          answer = JSON.parse(xhr.responseText);
+        } catch {
+          answer = null;
+        }
+        resolve(asEnvelope(answer));
+      };
+      xhr.onerror = () => resolve(failure('offline', 'The upload was cut off: is `shardvault serve` still running?'));
+      xhr.onabort = () => resolve(failure('cancelled', 'Upload cancelled.'));
+    });
+    xhr.open('PUT', route);
+    xhr.setRequestHeader(web.tokenHeader, token);
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.send(body);
+    return { done, abort: () => xhr.abort() };
+  }
+
   return {
     ...bindCalls(invoke, 'web'),
     mode: 'web',
@@ -164,31 +192,20 @@ export function createWebBridge(token: string): WebBridge {
       return () => lockedListeners.delete(listener);
     },
     upload(file: Blob, request: UploadRequest, onProgress: (sent: number, total: number) => void) {
-      const xhr = new XMLHttpRequest();
       const query = new URLSearchParams({ name: request.name });
       if (request.replace) query.set('replace', '1');
       if (request.survive !== undefined) query.set('survive', String(request.survive));
       if (request.happy !== undefined) query.set('happy', String(request.happy));
       if (request.guarded) query.set('guarded', '1');
-      const done = new Promise<Envelope<unknown>>((resolve) => {
-        xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
-        xhr.onload = () => {
-          let body: unknown;
-          try {
-            body = JSON.parse(xhr.responseText);
-          } catch {
-            body = null;
-          }
-          resolve(asEnvelope(body));
-        };
-        xhr.onerror = () => resolve(failure('offline', 'The upload was cut off: is `shardvault serve` still running?'));
-        xhr.onabort = () => resolve(failure('cancelled', 'Upload cancelled.'));
-      });
-      xhr.open('PUT', `${web.upload}?${query.toString()}`);
-      xhr.setRequestHeader(web.tokenHeader, token);
-      xhr.setRequestHeader('content-type', 'application/octet-stream');
-      xhr.send(file);
-      return { done, abort: () => xhr.abort() };
+      return send(`${web.upload}?${query.toString()}`, file, onProgress);
+    },
+    uploadFolder(request: FolderUploadRequest, files: readonly Blob[]) {
+      // One body: the head's length, the head, then every file's bytes in the head's order.
+      // A Blob made of Files refers to them: the browser reads each as it sends, never all at once.
+      const head = new TextEncoder().encode(JSON.stringify(request));
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, head.byteLength);
+      return send(web.uploadFolder, new Blob([length, head, ...files]), () => undefined);
     },
     exportFile: (name: string) => post(web.exportFile, { name }),
   } satisfies WebBridge;

@@ -1,5 +1,5 @@
 import { type DragEvent, type ReactNode, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import type { FileEntry, Health, PlacementReport, StatusReport } from '../../../shared/api';
+import type { FileEntry, FolderReport, Health, PlacementReport, StatusReport } from '../../../shared/api';
 import { type Client, type NamedFile, type Transfer } from '../bridge/client';
 import {
   fileBaseName,
@@ -157,6 +157,23 @@ function storedNotice(stored: readonly FileEntry[]): { text: string; warn: boole
   return { text, warn: waiting.length > 0 };
 }
 
+function folderNotice(f: FolderReport): { text: string; warn: boolean } {
+  const what = [
+    plural(f.files, 'file'),
+    ...(f.folders > 0 ? [plural(f.folders, 'empty folder')] : []),
+    formatBytes(f.bytes),
+  ];
+  const text = [
+    `Stored ${f.name}/ (${what.join(', ')}) in one commit.`,
+    ...(f.awaiting.length > 0
+      ? [
+          `Its shards for ${f.awaiting.join(', ')} wait on the other locations and move there once ${f.signIn.length > 0 ? `you sign in to ${f.signIn.join(', ')} here` : 'back'}.`,
+        ]
+      : []),
+  ].join(' ');
+  return { text, warn: f.awaiting.length > 0 };
+}
+
 export function Files({
   client,
   status,
@@ -202,6 +219,7 @@ export function Files({
     if (q !== '') {
       return {
         folders: [],
+        sizes: new Map<string, FolderSize>(),
         files: sortFiles(
           list.filter((f) => f.name.toLowerCase().includes(q)),
           sort,
@@ -213,8 +231,34 @@ export function Files({
       folder,
     );
     const here = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.path));
+    // Each folder shown: its bytes, files and newest file, in one pass over the vault's names.
+    const sizes = new Map<string, FolderSize>();
+    for (const f of files ?? []) {
+      if (!f.name.startsWith(folder)) continue;
+      const cut = f.name.indexOf(FOLDER_SEPARATOR, folder.length);
+      if (cut < 0) continue;
+      const path = f.name.slice(0, cut + 1);
+      const size = sizes.get(path) ?? { bytes: 0, files: 0, newest: '' };
+      sizes.set(path, {
+        bytes: size.bytes + f.size,
+        files: size.files + (isFolderMarker(f.name) ? 0 : 1),
+        newest: f.created > size.newest ? f.created : size.newest,
+      });
+    }
+    const empty: FolderSize = { bytes: 0, files: 0, newest: '' };
     return {
-      folders: entries.filter((e) => e.kind === 'folder'),
+      sizes,
+      // Folders first, in the order chosen too: by their bytes, or their newest file.
+      folders: entries
+        .filter((e) => e.kind === 'folder')
+        .sort((a, b) => {
+          const x = sizes.get(a.path) ?? empty;
+          const y = sizes.get(b.path) ?? empty;
+          const byName = a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+          if (sort === 'size') return y.bytes - x.bytes || byName;
+          if (sort === 'added') return (x.newest < y.newest ? 1 : x.newest > y.newest ? -1 : 0) || byName;
+          return byName;
+        }),
       files: sortFiles(
         list.filter((f) => here.has(f.name)),
         sort,
@@ -255,15 +299,51 @@ export function Files({
       ),
     );
   };
-  // A folder picked or dropped: its files under their paths, in the folder shown.
+  // Folders picked or dropped, in the folder shown: each in one commit (files dropped beside
+  // them are stored one by one). A guarded file is stored on its own (a folder's put does not
+  // guard: `put DIR` refuses --guarded), so with Guarded on each file is its own store.
   const addTree = async (list: readonly NamedFile[]): Promise<void> => {
     if (list.length === 0) return;
-    await store(() =>
-      client.addNamedFiles(
-        list.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
-        options,
-      ),
-    );
+    if (options.guarded) {
+      await store(() =>
+        client.addNamedFiles(
+          list.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
+          options,
+        ),
+      );
+      return;
+    }
+    const loose = list.filter((f) => !f.name.includes(FOLDER_SEPARATOR));
+    const trees = new Map<string, NamedFile[]>();
+    for (const f of list) {
+      const cut = f.name.indexOf(FOLDER_SEPARATOR);
+      if (cut < 0) continue;
+      const top = f.name.slice(0, cut);
+      trees.set(top, [...(trees.get(top) ?? []), { file: f.file, name: f.name.slice(cut + 1) }]);
+    }
+    setError(null);
+    setNotice(null);
+    const stored: FolderReport[] = [];
+    try {
+      for (const [top, files] of trees) {
+        const report = await client.addFolder(`${folder}${top}`, files, options);
+        if (report) stored.push(report);
+      }
+      const single =
+        loose.length > 0
+          ? await client.addNamedFiles(
+              loose.map((f) => ({ file: f.file, name: `${folder}${f.name}` })),
+              options,
+            )
+          : [];
+      const notices = [...stored.map(folderNotice), ...(single.length > 0 ? [storedNotice(single)] : [])];
+      if (notices.length > 0)
+        setNotice({ text: notices.map((n) => n.text).join(' '), warn: notices.some((n) => n.warn) });
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      onChanged();
+    }
   };
   // The desktop app picks files in its own open dialog: main stores only what the user picked
   // there or dropped on the window. The web UI uploads what its file input picked.
@@ -459,16 +539,9 @@ export function Files({
                     {f.name}/
                   </button>
                 </th>
-                <td className="num muted">
-                  {formatBytes((files ?? []).filter((x) => isInFolder(x.name, f.path)).reduce((n, x) => n + x.size, 0))}
-                </td>
+                <td className="num muted">{formatBytes(view.sizes.get(f.path)?.bytes ?? 0)}</td>
                 <td />
-                <td className="muted small">
-                  {plural(
-                    (files ?? []).filter((x) => isInFolder(x.name, f.path) && !isFolderMarker(x.name)).length,
-                    'file',
-                  )}
-                </td>
+                <td className="muted small">{plural(view.sizes.get(f.path)?.files ?? 0, 'file')}</td>
                 <td className="row-actions">
                   <button type="button" className="small" onClick={() => setMoving(f.path)}>
                     Rename/Move
@@ -614,8 +687,9 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
       detail =
         t.approvals !== null
           ? `waiting for guardian approvals: ${t.approvals.done} of ${t.approvals.needed}`
-          : t.total > 0
+          : t.total > 0 || t.files !== null
             ? [
+                ...(t.files === null ? [] : [`${t.files.done} of ${plural(t.files.total, 'file')}`]),
                 `${formatBytes(t.done)} of ${formatBytes(t.total)}`,
                 ...(t.speed === null ? [] : [formatSpeed(t.speed)]),
                 left === null ? 'estimating time left' : `${formatDuration(left)} left`,
@@ -623,15 +697,20 @@ function TransferRow({ transfer: t, onReplace }: { transfer: Transfer; onReplace
             : 'working…';
       break;
     case 'finishing':
-      detail = 'sealing shards and committing on every location…';
+      detail =
+        t.files === null
+          ? 'sealing shards and committing on every location…'
+          : `${plural(t.files.total, 'file')} stored · committing on every location…`;
       break;
     case 'done':
-      detail = `done · ${formatBytes(size)}`;
+      detail = `done · ${t.files === null ? '' : `${plural(t.files.total, 'file')}, `}${formatBytes(size)}`;
       break;
     case 'failed':
       detail =
         t.code === 'exists'
-          ? `not stored: a file named ${t.name} is in the vault already`
+          ? t.files === null
+            ? `not stored: a file named ${t.name} is in the vault already`
+            : `not stored: ${t.name} is in the vault already (Replace stores this folder in its place)`
           : t.code === 'approval'
             ? `not opened, ${APPROVAL_REFUSED}: ${t.error ?? ''}`
             : `failed: ${t.error ?? 'unknown error'}`;
@@ -774,6 +853,13 @@ function Placement({
 }
 
 type SortKey = 'name' | 'size' | 'added';
+
+/** A folder's row: what is in it, at any depth. */
+interface FolderSize {
+  readonly bytes: number;
+  readonly files: number;
+  readonly newest: string;
+}
 
 function sortFiles(list: readonly FileEntry[], key: SortKey): FileEntry[] {
   const byName = (a: FileEntry, b: FileEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
