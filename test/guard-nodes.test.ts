@@ -27,7 +27,8 @@ const PASS = 'guard nodes passphrase, long enough';
 let root: TempRoot;
 let home: string;
 let home2: string;
-let folders: string[] = [];
+let home3: string;
+const folders: string[] = [];
 const nodes: (ShardNodeServer | null)[] = [null, null, null, null];
 const ports: number[] = [];
 const dirs: string[] = [];
@@ -36,6 +37,7 @@ const file = { path: '', sha: '' };
 const env = (h: () => string) => () => ({ SHARDVAULT_HOME: h(), SHARDVAULT_PASSPHRASE: PASS });
 const d1 = env(() => home);
 const d2 = env(() => home2);
+const d3 = env(() => home3);
 const cli = (args: string[], as = d1): Promise<CliResult> => runCli(args, { env: as(), timeoutMs: 90_000 });
 
 async function stop(i: number): Promise<void> {
@@ -62,12 +64,12 @@ interface Status {
 }
 const guardStatus = async (as = d1): Promise<Status> => parseJson<Status>(await cli(['guard', 'status', '--json'], as));
 
-/** Runs `args` as device 1 (it waits for an approval) while device 2 approves its new request. */
-async function approvedBy2(args: string[], what: RegExp): Promise<CliResult> {
+/** Runs `args` as device 1 (or `as`; it waits for an approval) while device 2 approves its new request. */
+async function approvedBy2(args: string[], what: RegExp, as = d1): Promise<CliResult> {
   const pending = async (): Promise<{ id: string; file: string }[]> =>
     parseJson<{ id: string; file: string }[]>(await cli(['requests', '--json'], d2)).filter((r) => what.test(r.file));
   const before = new Set((await pending()).map((r) => r.id));
-  const work = cli(args);
+  const work = cli(args, as);
   let id: string | undefined;
   for (let tries = 0; tries < 60 && id === undefined; tries++) {
     id = (await pending()).find((r) => !before.has(r.id))?.id;
@@ -84,7 +86,8 @@ beforeAll(async () => {
   root = await TempRoot.create('shardvault-guard-nodes-');
   home = await root.dir('home');
   home2 = await root.dir('home2');
-  folders = [await root.dir('folder-a'), await root.dir('folder-b'), await root.dir('folder-c')];
+  home3 = await root.dir('home3');
+  folders.push(await root.dir('folder-a'), await root.dir('folder-b'), await root.dir('folder-c'));
   for (let i = 0; i < 4; i++) {
     const n = await startShardNode();
     nodes[i] = n;
@@ -220,6 +223,43 @@ describe('the guard when its nodes change', () => {
     expect(approve.code, approve.stderr).toBe(0);
   }, 90_000);
 
+  it("a new machine with the passphrase and a node's code enrols only with a guardian's approval", async () => {
+    const opened = await cli(['open', ...folders.flatMap((f) => ['--location', f])], d3);
+    expect(opened.code, opened.stderr).toBe(0);
+    const issued = await runCli(['node', 'new-code', '--dir', dirs[0]!]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const line = issued.stdout.trim();
+    const alone = await cli(['location', 'edit', 'n1', line, '--wait', '1'], d3);
+    expect(alone.code, alone.stderr).toBe(7);
+    expect(alone.stderr).toMatch(/enrolment of this device at n1 needs 1 guardian approval: 0 of 1 after 1 s/);
+    // Still not enrolled (the node refused the key), and the code is still good for the retry.
+    expect((await guardStatus(d3)).device).toBeNull();
+    const approved = await approvedBy2(['location', 'edit', 'n1', line, '--wait', '60'], /enrol device/, d3);
+    expect(approved.code, approved.stderr).toBe(0);
+    const status = await guardStatus(d3);
+    expect(status.device).not.toBeNull();
+    expect(status.nodes.find((n) => n.name === 'n1')?.reachable).toBe(true);
+    // The vault's access log records the enrolment, its refusal, the approval and the guard's changes.
+    interface Entry {
+      device: string;
+      action: string;
+      detail: string | null;
+      outcome: string;
+    }
+    const log = parseJson<Entry[]>(await cli(['log', '--json'], d3)).filter((e) => e.action === 'guard');
+    const said = log.map((e) => `${e.outcome} ${e.detail ?? ''}`);
+    expect(said).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ok guard setup: G = 2 of 3 nodes$/),
+        expect.stringMatching(/^ok guard guardian add /),
+        expect.stringMatching(/^ok guard policy: 0 -> 1 approvals per opening$/),
+        expect.stringMatching(/^denied enrol device .* at n1: .*0 of 1/),
+        expect.stringMatching(/^ok approved request [0-9a-f]{32} of .*: enrol device /),
+        expect.stringMatching(/^ok enrol device .* at n1 with 1 guardian approvals$/),
+      ]),
+    );
+  }, 120_000);
+
   it("guard reshare waits for the guardian's approval, then nodes 3 and 4 open the file put before", async () => {
     const late = await cli(['guard', 'reshare', '--wait', '1']);
     expect(late.code).toBe(7);
@@ -251,6 +291,11 @@ describe('the guard when its nodes change', () => {
     const remove = await cli(['location', 'remove', 'n3']);
     expect(remove.code, remove.stderr).toBe(0);
     expect(remove.stdout).toMatch(/The guard was re-shared: guarded files open with 2 of n1, n2, n4/);
+    // Both re-sharings are guard entries of the access log: guard reshare's, and this one's.
+    const log = parseJson<{ action: string; detail: string | null; outcome: string }[]>(await cli(['log', '--json']));
+    expect(log.filter((e) => e.action === 'guard' && e.outcome === 'ok').map((e) => e.detail)).toEqual(
+      expect.arrayContaining(['guard re-sharing to n1, n2, n3, n4', 'guard re-sharing to n1, n2, n4']),
+    );
     await stop(3);
     const r = await opens();
     expect(r.code, r.stderr).toBe(0);

@@ -48,8 +48,9 @@ import {
   type GuardResponse,
   type GuardTransport,
 } from '../src/core/guard/transport';
-import { registrationMessage } from '../src/core/guard/request';
+import { changeApprovalDigest, enrolMessage, registrationMessage } from '../src/core/guard/request';
 import {
+  enrolRequestToJson,
   readRound1,
   readRound2,
   readSession,
@@ -60,6 +61,8 @@ import {
   type Json,
 } from '../src/core/guard/wire';
 import { ShardvaultError } from '../src/core/errors';
+import type { HeadGuard } from '../src/core/format/head';
+import { sameGuard } from '../src/core/vault/guard-reshare';
 
 const VAULT = 'a1'.repeat(16);
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -557,6 +560,52 @@ describe('custodians refuse what they should', () => {
     expect(toHex(free.kek)).toBe(toHex(put.kek));
   });
 
+  it("with g = 1, enrolling a new device key needs a guardian's approval of that very key, fresh", async () => {
+    const w = world();
+    const group = await setUp(w);
+    const node = w.byId.get('a')!;
+    const thief = deviceSigner(new Uint8Array(randomBytes(32)));
+    // g = 0: any device with the node's code enrols, as before.
+    expect(await node.checkEnrolment(thief.publicKey, undefined)).toMatchObject({ ok: true });
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const request = (by = thief, time = w.clock.now) => {
+      const fields = { vaultId: VAULT, requestId: toHex(randomBytes(16)), time, deviceKey: by.publicKey };
+      return { ...fields, signature: by.sign(enrolMessage(fields)) };
+    };
+    const approve = (who: typeof owner, e: ReturnType<typeof request>, expiry = w.clock.now + 60_000) => ({
+      guardianKey: who.publicKey,
+      expiry,
+      signature: who.sign(changeApprovalDigest(VAULT, e.requestId, e.deviceKey, enrolMessage(e), expiry)),
+    });
+    const ask = (key: Uint8Array, e: ReturnType<typeof request>, approvals: ReturnType<typeof approve>[]) =>
+      node.checkEnrolment(key, {
+        request: enrolRequestToJson(e),
+        approvals: approvals.map((a) => ({
+          guardianKey: b64(a.guardianKey),
+          expiry: a.expiry,
+          signature: b64(a.signature),
+        })),
+      });
+    const e = request();
+    expect(await node.checkEnrolment(thief.publicKey, undefined)).toMatchObject({ ok: false, reason: 'approvals' });
+    expect(await ask(thief.publicKey, e, [])).toMatchObject({ ok: false, reason: 'approvals' });
+    // The thief's own signature as a "guardian", an expired approval, one for another device.
+    expect(await ask(thief.publicKey, e, [approve(thief, e)])).toMatchObject({ ok: false, reason: 'approvals' });
+    expect(await ask(thief.publicKey, e, [approve(guardian, e, w.clock.now - 1)])).toMatchObject({ ok: false });
+    const other = request(stranger);
+    expect(await ask(thief.publicKey, e, [approve(guardian, other)])).toMatchObject({ ok: false });
+    // A good approval of another key's request, presented for the thief's key: refused.
+    expect(await ask(thief.publicKey, other, [approve(guardian, other)])).toMatchObject({ ok: false });
+    // A request older than an approval may last is refused even with an approval.
+    const old = request(thief, w.clock.now - 21 * 60_000);
+    expect(await ask(thief.publicKey, old, [approve(guardian, old)])).toMatchObject({ ok: false, reason: 'stale' });
+    expect(await ask(thief.publicKey, e, [approve(guardian, e)])).toMatchObject({ ok: true });
+    // Each decision is in the node's request log.
+    const log = unwrap('a', await node.handle('log', { from: 0 })) as unknown as { entries: LogEntry[] };
+    expect(log.entries.filter((x) => x.kind === 'enrol').map((x) => x.outcome)).toEqual(['enrolled with 1 approvals']);
+    expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('enrol')).length).toBe(6);
+  });
+
   it('refuses a policy naming a guardian twice: g = 2 of [K, K] could never be met', async () => {
     // Approvals count distinct guardians: such a policy locks every guarded file and every
     // later change of the policy for good (a ransom a stolen device could set while g = 0).
@@ -744,6 +793,68 @@ describe('re-sharing keeps P', () => {
     // The old group's record no longer opens: its shares are gone.
     w.down.clear();
     await expect(w.coordinator.open(group, w.coordinator.newRequest(file))).rejects.toThrow(/lying/);
+  });
+
+  it('two re-sharings at once: each node stages both, the one committed works, the other is dropped', async () => {
+    const w = world(['a', 'b', 'c', 'd']);
+    const first = w.nodes.slice(0, 3);
+    const group = await w.coordinator.run(w.coordinator.planSetup(guardNodes(first), 2), guardNodes(first));
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    // Two devices plan from the same head: one takes d in, the other drops c. Both finish
+    // (staged) before either commits; the nodes they share staged both.
+    const adding = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes), 2, FIRST);
+    const dropping = w.coordinator.planReshare(group, ['a', 'b'], guardNodes(w.nodes.slice(0, 2)), 2, FIRST);
+    const [added] = await Promise.all([
+      w.coordinator.run(adding, guardNodes(w.nodes)),
+      w.coordinator.run(dropping, guardNodes(first)),
+    ]);
+    // The head took the adding one (the other device found it changed and stood down): its
+    // commit succeeds at every node, whichever session a node staged last.
+    expect(await w.coordinator.commit(adding.setupId, ['a', 'b', 'c', 'd'])).toEqual({
+      done: ['a', 'b', 'c', 'd'],
+      failed: [],
+    });
+    // The other is gone from the nodes now: its commit cannot switch anyone to a stale share.
+    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).failed).toEqual(['a', 'b', 'c']);
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    expect(await w.coordinator.registerPoint(added, file, ['d'])).toEqual([]);
+    w.down.add('a');
+    w.down.add('b');
+    const opened = await w.coordinator.open(added, w.coordinator.newRequest(file));
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+    expect([...opened.used].sort()).toEqual(['c', 'd']);
+  });
+
+  it('the app records a re-sharing only over the guard it planned from (sameGuard)', () => {
+    const share = (n: number): Uint8Array => encodePoint(mulBase(BigInt(n)));
+    const planned: HeadGuard = {
+      epoch: 1,
+      threshold: 2,
+      groupKey: share(7),
+      commitments: [share(7), share(8)],
+      approvals: 0,
+      guardians: [owner.publicKey],
+      policyVersion: 1,
+      members: [1, 2, 3].map((i) => ({
+        location: `l${i}`,
+        index: i,
+        publicShare: share(i),
+        identityKey: share(10 + i),
+        pin: `SHA256:${'A'.repeat(43)}`,
+      })),
+    };
+    expect(sameGuard(planned, { ...planned })).toBe(true);
+    // Another device's re-sharing won: other shares, another set, a pending commit, a new policy.
+    const m = planned.members;
+    expect(sameGuard(planned, { ...planned, members: [m[0]!, m[1]!, { ...m[2]!, publicShare: share(9) }] })).toBe(
+      false,
+    );
+    expect(sameGuard(planned, { ...planned, members: m.slice(0, 2) })).toBe(false);
+    expect(
+      sameGuard(planned, { ...planned, reshare: { setupId: 'ab'.repeat(16), commit: ['l1'], register: [] } }),
+    ).toBe(false);
+    expect(sameGuard(planned, { ...planned, policyVersion: 2 })).toBe(false);
+    expect(sameGuard(planned, undefined)).toBe(false);
   });
 
   it('a re-sharing cut short is not committed after the policy changed: no rollback of g', async () => {

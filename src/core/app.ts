@@ -18,6 +18,7 @@ import type {
   StatusReport,
   VaultSummary,
 } from '../shared/api';
+import { GUARD_CHANGE } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { folderPrefix } from '../shared/file-name';
@@ -57,6 +58,9 @@ import { startDrive, type Drive } from './drive/server';
 import { vaultStore } from './drive/store';
 import { changePolicy, jobStatus, replaceOverDomains, requestedPolicy, runRecode } from './vault/policy-change';
 import { answerGuardRequest, guardHealth, guardRequests } from './vault/guard-status';
+import { guardGuardians, readDeviceKey } from './vault/guard';
+import { waitForChangeApprovals } from './vault/guard-requests';
+import { reshareNow } from './vault/guard-reshare';
 
 /** What the vault's locations hold and how they answer; needs no key (works locked). */
 export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
@@ -389,6 +393,30 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
     // that waits in the queue does not keep its own list from showing.
     guardRequests: () => beside(async () => guardRequests(await unlocked())),
     answerGuardRequest: (req) => beside(async () => answerGuardRequest(await unlocked(), req.id, req.approve)),
+    // Changes of the guard wait for the policy's approvals: "n of g" as progress meanwhile.
+    reshareGuard: () =>
+      serial(async () => {
+        const done = await reshareNow(await unlocked(), {
+          counted: (n, total) => emit({ op: 'approval', name: GUARD_CHANGE, done: n, total }),
+        });
+        return { changed: done !== null, nodes: done?.nodes ?? [], warnings: done?.warnings ?? [] };
+      }),
+    changeGuardian: (req) =>
+      serial(async () => {
+        const v = await unlocked();
+        const device = readDeviceKey(req.device);
+        const waiting = {
+          counted: (n: number, total: number) => emit({ op: 'approval', name: GUARD_CHANGE, done: n, total }),
+        };
+        return guardGuardians(v, req.op, device, (change) =>
+          waitForChangeApprovals(
+            v,
+            { kind: 'policy', change },
+            `guard guardian ${req.op} ${req.device.slice(0, 10)}…`,
+            waiting,
+          ),
+        );
+      }),
     repair: (req) => serial(async () => repair(await unlocked(), { deep: req.deep })),
     probeLocation: (req) =>
       serial(async () => {
@@ -422,6 +450,10 @@ export function createApp(options: AppOptions): ShardvaultApi & { close(): Promi
           ...(req.location !== undefined ? { spec: readLocation(req.location) } : {}),
           ...(req.domain !== undefined ? { domain: req.domain } : {}),
           allowInsecureHttp: req.allowInsecureHttp ?? false,
+          // Enrolling at a node of a guard that asks for approvals: "n of g" while it waits.
+          guard: {
+            counted: (done: number, total: number) => emit({ op: 'approval', name: GUARD_CHANGE, done, total }),
+          },
         };
         const v = await unlocked();
         await editLocation(v, req.name, change, confirm);

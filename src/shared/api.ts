@@ -114,6 +114,25 @@ export interface GuardStatus {
   readonly guardians: number;
   /** This device is one of the guardians (it may approve others' requests). */
   readonly guardian: boolean;
+  /** This device's guard key (base64url, as `guard status` shows it); null when enrolled with no node. */
+  readonly device: string | null;
+  /** The guardians' keys (base64url), in the head's order. */
+  readonly guardianKeys: readonly string[];
+  /** The guard's nodes are not the vault's node locations (one added, or removed), or a
+   * re-sharing waits for nodes to confirm: "Re-share now" brings them together. */
+  readonly reshare: boolean;
+}
+
+/** The `name` of the progress events (op 'approval') of a change of the guard waiting for approvals. */
+export const GUARD_CHANGE = 'guard change';
+
+/** What a re-sharing of the guard did (reshareGuard). */
+export interface GuardReshareReport {
+  /** False when the guard already held its key on every node location. */
+  readonly changed: boolean;
+  /** The guard's nodes afterwards, by location name. */
+  readonly nodes: readonly string[];
+  readonly warnings: readonly string[];
 }
 
 export interface StatusReport {
@@ -182,6 +201,8 @@ export interface GuardRequest {
   readonly nodes: readonly string[];
   /** This device made it (it cannot approve its own). */
   readonly mine: boolean;
+  /** The requesting device's guard key (base64url): a device one may make a guardian. */
+  readonly deviceKey: string;
 }
 
 export type ShardState = 'ok' | 'missing' | 'corrupt' | 'offline';
@@ -211,7 +232,19 @@ export interface VerifyReport {
 }
 
 export type AccessAction =
-  'init' | 'open' | 'unlock' | 'put' | 'get' | 'rm' | 'mv' | 'repair' | 'policy' | 'location' | 'drill' | 'passphrase';
+  | 'init'
+  | 'open'
+  | 'unlock'
+  | 'put'
+  | 'get'
+  | 'rm'
+  | 'mv'
+  | 'repair'
+  | 'policy'
+  | 'location'
+  | 'drill'
+  | 'passphrase'
+  | 'guard';
 export type AccessOutcome = 'ok' | 'denied' | 'failed';
 
 export interface AccessRequest {
@@ -523,6 +556,12 @@ export interface ShardvaultApi {
   guardRequests(): Promise<GuardRequest[]>;
   /** As a guardian, approves (for 14 minutes) or denies the pending request `id`. */
   answerGuardRequest(req: { id: string; approve: boolean }): Promise<GuardRequest>;
+  /** Re-shares the guard's key to the vault's node locations as they are (or finishes a
+   * re-sharing): waits for the policy's approvals (progress: op 'approval', GUARD_CHANGE). */
+  reshareGuard(): Promise<GuardReshareReport>;
+  /** Makes the device with guard key `device` a guardian, or no longer one; waits for the
+   * policy's approvals like reshareGuard. */
+  changeGuardian(req: { op: 'add' | 'remove'; device: string }): Promise<{ guardians: number; approvals: number }>;
   /** Rebuilds lost or damaged shards, rewrites manifests, re-deals key shares, collects garbage. */
   repair(req: { deep: boolean }): Promise<RepairReport>;
   /** Reads a location's fields (secrets need not be given) and, for SFTP without a pinned key,

@@ -30,6 +30,7 @@ import type {
   FileEntry,
   FolderReport,
   GuardRequest,
+  GuardReshareReport,
   GuardStatus,
   Health,
   LocationProbe,
@@ -392,6 +393,9 @@ export const nodeHealth: Schema<NodeHealth> = object(
   'drop',
 );
 
+/** A device's guard key: 32 bytes as 43 base64url characters (docs/GUARD.md). */
+export const guardDeviceKey = string({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]{43}$/, expected: 'a device key' });
+
 export const guardStatus: Schema<GuardStatus> = object(
   {
     threshold: integer({ min: 1, max: 255 }),
@@ -401,6 +405,18 @@ export const guardStatus: Schema<GuardStatus> = object(
     approvals: integer({ max: 255 }),
     guardians: integer({ max: 255 }),
     guardian: boolean,
+    device: nullable(guardDeviceKey),
+    guardianKeys: array(guardDeviceKey, { max: 255 }),
+    reshare: boolean,
+  },
+  'drop',
+);
+
+export const guardReshareReport: Schema<GuardReshareReport> = object(
+  {
+    changed: boolean,
+    nodes: array(label, { max: 64 }),
+    warnings: array(string({ max: 2048 }), { max: 64 }),
   },
   'drop',
 );
@@ -419,6 +435,7 @@ export const guardRequest: Schema<GuardRequest> = object(
     denied: boolean,
     nodes: array(label, { max: 64 }),
     mine: boolean,
+    deviceKey: guardDeviceKey,
   },
   'drop',
 );
@@ -656,6 +673,7 @@ export const ACCESS_ACTIONS = every<AccessAction>()([
   'location',
   'drill',
   'passphrase',
+  'guard',
 ]);
 export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 
@@ -851,6 +869,12 @@ const engineCalls: { readonly [M in EngineCallName]: Call<RequestOf<M>, Response
     'answerGuardRequest',
     object({ id: guardRequestId, approve: boolean }, 'reject'),
     guardRequest,
+  ),
+  reshareGuard: call('reshareGuard', nothing, guardReshareReport),
+  changeGuardian: call(
+    'changeGuardian',
+    object({ op: oneOf(['add', 'remove']), device: guardDeviceKey }, 'reject'),
+    object({ guardians: count, approvals: count }, 'drop'),
   ),
   repair: call('repair', object({ deep: boolean }, 'reject'), repairReport),
   probeLocation: call('probeLocation', object({ location: locationInput }, 'reject'), locationProbe),

@@ -126,6 +126,7 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
     expect(await row.getByTestId('guarded-badge').innerText()).toBe('Guarded · needs enrolment');
     expect(await row.innerText()).not.toMatch(/lost/i);
     await go(owner, /^Locations/);
+    await go(guardian, /^Access requests/);
     for (const [i, node] of nodes.entries()) {
       const name = `n${i + 1}`;
       await owner.getByRole('button', { name: `Enrol with ${name}…` }).click();
@@ -134,6 +135,15 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
         .getByLabel('Node address', { exact: true })
         .fill(cli(['node', 'new-code', '--dir', node.dir], {}).trim());
       await dialog.getByRole('button', { name: 'Enrol' }).click();
+      // The policy asks for an approval: so does a new device's enrolment at the guard's
+      // nodes. The guardian approves it once; the second node takes the same approval.
+      if (i === 0) {
+        await owner.getByText(/^Enrolling with .*: waiting for 0 of 1 guardian approval/).waitFor({ timeout: 30_000 });
+        const row = guardian.locator('[data-testid="pending-request"]', { hasText: 'enrol device' });
+        await row.waitFor({ timeout: 30_000 });
+        await row.getByRole('button', { name: /^Approve / }).click();
+        await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('approved');
+      }
       await owner.getByText(`Enrolled with ${name}: this device uses it from now on.`).waitFor({ timeout: 60_000 });
     }
     await go(owner, /^Dashboard/);
@@ -161,12 +171,13 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
 
   it("the other device waits; the guardian sees the request live and approves; it opens with the file's bytes", async () => {
     await go(guardian, /^Access requests/);
-    await guardian.getByTestId('no-pending').waitFor({ timeout: 30_000 });
+    await guardian.getByTestId('guard-panel').waitFor({ timeout: 30_000 });
     const exported = exportByDownload(owner, 'will.pdf', 90_000);
     await expect
       .poll(() => transferDetail(owner).innerText(), { timeout: 30_000 })
       .toBe('waiting for guardian approvals: 0 of 1');
-    const row = guardian.getByTestId('pending-request').first();
+    // (the enrolment approved above is listed too, for as long as its approval lasts)
+    const row = guardian.locator('[data-testid="pending-request"]', { hasText: 'will.pdf' }).first();
     await row.waitFor({ timeout: 30_000 });
     expect(await row.getAttribute('data-state')).toBe('waiting');
     const text = await row.innerText();
@@ -192,6 +203,27 @@ describe.skipIf(missing !== null)('guardian approvals in the web UI, two devices
       .poll(() => transferDetail(owner).innerText(), { timeout: 30_000 })
       .toMatch(/^not opened, approval pending or denied: will\.pdf: request [0-9a-f]{32} was denied by guardian/);
     await owner.screenshot({ path: join(SHOTS, '42-guarded-denied.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it('the other device asks to become a guardian with a button; it waits until the guardian approves', async () => {
+    await go(owner, /^Access requests/);
+    const panel = owner.getByTestId('guard-panel');
+    await panel.waitFor({ timeout: 30_000 });
+    expect(await panel.getByTestId('guardian').count()).toBe(1);
+    expect(await panel.getByRole('option').nth(1).innerText()).toMatch(/^this device \(/);
+    await panel.getByRole('combobox').selectOption({ index: 1 });
+    await panel.getByRole('button', { name: 'Add guardian' }).click();
+    await expect
+      .poll(() => panel.getByTestId('guard-change-waiting').innerText(), { timeout: 30_000 })
+      .toMatch(/^waiting for 0 of 1 approval/);
+    const row = guardian.locator('[data-testid="pending-request"][data-state="waiting"]', {
+      hasText: 'guard policy: 2 guardians, 1 approvals; adds',
+    });
+    await row.waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: /^Approve / }).click();
+    await panel.getByText(/^Added guardian .*: 2 guardians, 1 approval per opening\./).waitFor({ timeout: 60_000 });
+    await expect.poll(() => panel.getByTestId('guardian').count(), { timeout: 30_000 }).toBe(2);
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });

@@ -10,12 +10,12 @@ import {
   guardGuardians,
   guardPolicy,
   guardSetup,
-  guardStatus,
   readDeviceKey,
   type ApprovalWait,
 } from '../../core/vault/guard';
 import { waitForChangeApprovals } from '../../core/vault/guard-requests';
-import { nodeLocationIds, reshareGuard, type ReshareResult } from '../../core/vault/guard-reshare';
+import { reshareNow, type ReshareResult } from '../../core/vault/guard-reshare';
+import { guardStatus } from '../../core/vault/guard-status';
 import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
 import { expectArguments, parentCommand, usageError, type Command } from '../command';
@@ -100,9 +100,7 @@ const reshare: Command = {
   async run(args, io) {
     expectArguments(args, 0, reshare);
     const waiting = approvalWait(args, io);
-    const result = await withVault(io, args, { unlock: true }, (vault) =>
-      reshareGuard(vault, nodeLocationIds(vault), waiting),
-    );
+    const result = await withVault(io, args, { unlock: true }, (vault) => reshareNow(vault, waiting));
     for (const w of result?.warnings ?? []) io.err(`shardvault: warning: ${w}`);
     print(io, result ?? { unchanged: true }, () =>
       result === null ? 'The guard already holds its key on every node location' : reshareWords(result),
@@ -126,7 +124,11 @@ const status: Command = {
         : [
             `Guard: G = ${result.threshold}, ${plural(result.approvals, 'approval')} of ` +
               `${plural(result.guardians, 'guardian')} per opening`,
-            ...result.nodes.map((n) => `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}`),
+            ...result.nodes.map(
+              (n) =>
+                `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}` +
+                (n.reachable || n.problem === null ? '' : ` (${n.problem})`),
+            ),
             ...result.words.map((w) => (result.canOpen ? w : `WARNING: ${w}`)),
             result.device === null
               ? 'This device is enrolled with no node of the vault'

@@ -60,6 +60,8 @@ import {
   changeApprovalDigest,
   changeApprovalsNeeded,
   countApprovals,
+  ENROL_REQUEST_MAX_MS,
+  enrolMessage,
   policyMessage,
   registrationMessage,
   requestMessage,
@@ -72,6 +74,7 @@ import {
   confirmationToJson,
   readApprovals,
   readConfirmation,
+  readEnrolRequest,
   readPolicyChange,
   readRegistration,
   readRequest,
@@ -189,6 +192,58 @@ export class Custodian {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Whether the node may enrol `deviceKey` (its enrolment code already checked by the server):
+   * yes when this node holds no share or its policy asks for no approvals (g = 0); else only
+   * with `body` = {request, approvals}: an enrolment request of this vault, signed by that very
+   * key, at most ENROL_REQUEST_MAX_MS old, and g valid approvals of it (the requester's own never
+   * counts). The decision is logged. Runs in turn with the calls, as they do.
+   */
+  checkEnrolment(deviceKey: Uint8Array, body: unknown): Promise<GuardResponse> {
+    const run = async (): Promise<GuardResponse> => {
+      try {
+        return { ok: true, value: await this.enrolment(deviceKey, body) };
+      } catch (error) {
+        if (error instanceof GuardRefusal) return { ok: false, reason: error.reason, message: error.message };
+        if (error instanceof CorruptError || error instanceof RangeError || error instanceof TypeError)
+          return { ok: false, reason: 'malformed', message: error.message };
+        throw error;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async enrolment(deviceKey: Uint8Array, body: unknown): Promise<Json> {
+    const s = await this.state();
+    if (s === undefined || s.approvals === 0) return { approvals: 0 };
+    const subject = `enrol ${toHex(deviceKey).slice(0, 16)}`;
+    const needs = async (why: string): Promise<never> => {
+      await this.log('refuse', deviceKey, subject, why);
+      return refuse('approvals', why);
+    };
+    if (body === undefined || body === null) return needs(`0 of ${s.approvals} approvals`);
+    const r = new WireReader('enrolment');
+    const o = r.object(body, 'guard', ['request', 'approvals']);
+    const request = readEnrolRequest(r, o.request, 'request');
+    const approvals = readApprovals(r, o.approvals, 'approvals');
+    if (request.vaultId !== s.vaultId) return refuse('wrong-vault', 'the enrolment is for another vault');
+    if (!equalBytes(request.deviceKey, deviceKey)) return needs('the enrolment request is for another device key');
+    if (!ed25519Verify(deviceKey, enrolMessage(request), request.signature))
+      return refuse('bad-signature', 'the enrolment request is not signed by the device it enrols');
+    const now = this.now();
+    if (request.time > now + REQUEST_SKEW_MS || now - request.time > ENROL_REQUEST_MAX_MS)
+      return refuse('stale', 'the enrolment request is older than an approval may last, or from the future');
+    const message = enrolMessage(request);
+    const digest = (expiry: number): Uint8Array =>
+      changeApprovalDigest(request.vaultId, request.requestId, deviceKey, message, expiry);
+    const count = countApprovals(approvals, s.guardians, deviceKey, digest, now);
+    if (count < s.approvals) return needs(`${count} of ${s.approvals} approvals`);
+    await this.log('enrol', deviceKey, subject, `enrolled with ${count} approvals`);
+    return { approvals: count };
   }
 
   private async dispatch(method: string, body: unknown): Promise<Json> {
@@ -584,7 +639,7 @@ export class Custodian {
         // A re-sharing is staged: the old share keeps answering until `dkg-commit`, which the
         // app sends once its sealed head records the new set (a cut-short re-sharing leaves
         // the old set working).
-        await this.writeJson('next', { setupId, state: stateToJson(next) });
+        await this.stage(setupId, stateToJson(next));
         await this.log('reshare', session.deviceKey, setupId, `staged index ${me.index}`);
       }
       const mine = p.result.group.members.find((m) => m.index === me.index)!;
@@ -601,37 +656,71 @@ export class Custodian {
     });
     const group = groupInfo(session, dealings);
     checkConfirmations(session, transcriptHash(p.sid, p.round1, round2), group.groupKey, confirmations);
-    await this.writeJson('next', { setupId, state: { retired: true } });
+    await this.stage(setupId, { retired: true });
     this.pending.delete(setupId);
     await this.log('retire', session.deviceKey, setupId, 'retirement staged: the new set confirmed');
     return { index: null, publicShare: null };
   }
 
   /**
+   * The staged re-sharings (`next`): up to MAX_PENDING sessions, each staged from the share in
+   * use, and the one committed last. Two devices re-sharing at once each stage their own
+   * session here; the one whose sealed head wins is committed, and the others are dropped then
+   * (they were dealt from the share the commit replaced). A store written by an earlier version
+   * (`{setupId, state}`: one slot) reads as a list of one.
+   */
+  private async staged(): Promise<{ staged: { setupId: string; state: Json }[]; committed: string | null }> {
+    const raw = await this.readJson('next');
+    if (raw === undefined) return { staged: [], committed: null };
+    const r = new WireReader('staged re-sharing');
+    if (typeof raw === 'object' && raw !== null && 'setupId' in raw) {
+      const o = r.object(raw, 'next', ['setupId', 'state']);
+      const setupId = r.hex(o.setupId, 'setupId', 16);
+      const done = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
+      return done
+        ? { staged: [], committed: setupId }
+        : { staged: [{ setupId, state: o.state as Json }], committed: null };
+    }
+    const o = r.object(raw, 'next', ['staged', 'committed']);
+    return {
+      staged: r.array(o.staged, 'staged', MAX_PENDING).map((x, i) => {
+        const e = r.object(x, `staged[${i}]`, ['setupId', 'state']);
+        return { setupId: r.hex(e.setupId, 'setupId', 16), state: e.state as Json };
+      }),
+      committed: o.committed === null ? null : r.hex(o.committed, 'committed', 16),
+    };
+  }
+
+  /** Keeps `state` aside as re-sharing `setupId`'s result, beside any other staged session. */
+  private async stage(setupId: string, state: Json): Promise<void> {
+    const { staged, committed } = await this.staged();
+    const kept = [...staged.filter((x) => x.setupId !== setupId), { setupId, state }].slice(-MAX_PENDING);
+    await this.writeJson('next', { staged: kept, committed });
+  }
+
+  /**
    * `dkg-commit`: the staged result of re-sharing `setupId` replaces this node's state (its new
-   * share, or its old share retired). The old share is gone from then on. A commit repeated
-   * after it took effect answers the same; one for no staged re-sharing is refused.
+   * share, or its old share retired), and every other staged session is dropped. The old share
+   * is gone from then on. A commit repeated after it took effect answers the same; one for no
+   * staged re-sharing is refused.
    */
   private async commit(setupId: string): Promise<Json> {
-    const raw = await this.readJson('next');
-    const r = new WireReader('staged re-sharing');
-    const o = raw === undefined ? undefined : r.object(raw, 'next', ['setupId', 'state']);
-    if (o === undefined || r.hex(o.setupId, 'setupId', 16) !== setupId)
-      return refuse('dkg', `no re-sharing ${setupId} is staged here`);
-    const committed = typeof o.state === 'object' && o.state !== null && 'committed' in o.state;
-    if (!committed) {
+    const { staged, committed } = await this.staged();
+    const entry = staged.find((x) => x.setupId === setupId);
+    if (entry === undefined && committed !== setupId) return refuse('dkg', `no re-sharing ${setupId} is staged here`);
+    if (entry !== undefined) {
       // The staged state carries the policy this node held at round 1: a commit sent after a
       // policy change (a re-sharing cut short, committed late by any enrolled device) would put
       // the old guardians and g back.
       const current = await this.state();
-      const staged = o.state as { retired?: unknown; policyVersion?: unknown };
-      if (current !== undefined && staged.retired !== true && staged.policyVersion !== current.policyVersion)
+      const next = entry.state as { retired?: unknown; policyVersion?: unknown };
+      if (current !== undefined && next.retired !== true && next.policyVersion !== current.policyVersion)
         return refuse('dkg', `the policy changed since re-sharing ${setupId} was staged here: run it again`);
-      await this.writeJson('state', o.state as Json);
-      await this.writeJson('next', { setupId, state: { committed: true } });
+      await this.writeJson('state', entry.state);
+      await this.writeJson('next', { staged: [], committed: setupId });
     }
     const s = await this.state();
-    if (!committed)
+    if (entry !== undefined)
       await this.log(
         s === undefined ? 'retire' : 'reshare',
         undefined,

@@ -61,7 +61,32 @@ export interface PolicyChange {
   readonly signature: Uint8Array;
 }
 
+/**
+ * A new device's enrolment at the guard's nodes, when the policy asks for approvals: "enrol my
+ * key", signed by that key; guardians approve it (changeApprovalDigest over enrolMessage), and
+ * each node checks the approvals before it takes the key (with its enrolment code, as ever).
+ */
+export interface EnrolRequest {
+  readonly vaultId: string;
+  readonly requestId: string;
+  readonly time: number;
+  readonly deviceKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** How long an enrolment request stays usable at a node: as long as an approval may last. */
+export const ENROL_REQUEST_MAX_MS = APPROVAL_MAX_MS + REQUEST_SKEW_MS;
+
 const id16 = (text: string, what: string): Uint8Array => fromHex(text, what, 16);
+
+export const enrolMessage = (e: Omit<EnrolRequest, 'signature'>): Uint8Array =>
+  frame(
+    'shardvault/v1/guard/enrol',
+    id16(e.vaultId, 'vaultId'),
+    id16(e.requestId, 'requestId'),
+    u64be(e.time),
+    e.deviceKey,
+  );
 
 /** The fields a registration and a request share, framed after the tag (and request id). */
 const fileFields = (r: Omit<Registration, 'signature'>): (Uint8Array | number)[] => [

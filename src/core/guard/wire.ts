@@ -11,7 +11,7 @@ import { JsonReader } from '../format/json';
 import type { Complaint, Confirmation, DkgSession, Member, Round1, Round2 } from './dkg';
 import { MAX_NODES } from './dkg';
 import { POINT_BYTES, SCALAR_BYTES } from './group';
-import type { AccessRequest, Approval, PolicyChange, Registration } from './request';
+import type { AccessRequest, Approval, EnrolRequest, PolicyChange, Registration } from './request';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -289,6 +289,25 @@ export function readPolicyChange(r: WireReader, value: unknown, field: string): 
     approvals: r.int(o.approvals, `${field}.approvals`, 0, MAX_GUARDIANS),
     policyVersion: r.int(o.policyVersion, `${field}.policyVersion`, 1, 0xffffffff),
     nonce: r.bytes(o.nonce, `${field}.nonce`, 16),
+    time: r.int(o.time, `${field}.time`, 0, MAX_TIME),
+    deviceKey: r.bytes(o.deviceKey, `${field}.deviceKey`, ED25519_PUBLIC_BYTES),
+    signature: r.bytes(o.signature, `${field}.signature`, ED25519_SIGNATURE_BYTES),
+  };
+}
+
+export const enrolRequestToJson = (e: EnrolRequest): Json => ({
+  vaultId: e.vaultId,
+  requestId: e.requestId,
+  time: e.time,
+  deviceKey: b64(e.deviceKey),
+  signature: b64(e.signature),
+});
+
+export function readEnrolRequest(r: WireReader, value: unknown, field: string): EnrolRequest {
+  const o = r.object(value, field, ['vaultId', 'requestId', 'time', 'deviceKey', 'signature']);
+  return {
+    vaultId: r.hex(o.vaultId, `${field}.vaultId`, 16),
+    requestId: r.hex(o.requestId, `${field}.requestId`, 16),
     time: r.int(o.time, `${field}.time`, 0, MAX_TIME),
     deviceKey: r.bytes(o.deviceKey, `${field}.deviceKey`, ED25519_PUBLIC_BYTES),
     signature: r.bytes(o.signature, `${field}.signature`, ED25519_SIGNATURE_BYTES),

@@ -46,5 +46,12 @@ export async function hostCustodian(state: NodeState): Promise<GuardHandler> {
     sealKey: new Uint8Array(Buffer.from(seal, 'base64')),
     isEnrolled: (key) => state.isDevice(Buffer.from(key).toString('base64url')),
   });
-  return { handle: (method, body) => custodian.handle(method, body) };
+  return {
+    handle: (method, body) => custodian.handle(method, body),
+    async enrolment(deviceKey, body) {
+      const key = Buffer.from(deviceKey, 'base64url');
+      const answer = await custodian.checkEnrolment(new Uint8Array(key), body);
+      return answer.ok ? { ok: true } : { ok: false, message: answer.message };
+    },
+  };
 }

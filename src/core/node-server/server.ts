@@ -47,6 +47,12 @@ import { NodeState } from './state';
  */
 export interface GuardHandler {
   handle(method: string, body: unknown, deviceKey: string): Promise<unknown>;
+  /**
+   * Whether the guard lets `deviceKey` enrol (its code already checked): `body` is the
+   * enrolment body's `guard` (an enrolment request and its approvals), or undefined. An answer
+   * `{ok: false, message}` refuses the enrolment (needs-approval); the code stays unspent.
+   */
+  enrolment?(deviceKey: string, body: unknown): Promise<{ ok: boolean; message?: string }>;
 }
 
 export interface NodeServerOptions {
@@ -369,12 +375,25 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
     const auth = authenticate(req, device);
     const body = await readBody(req, MAX_JSON_BODY, auth.bodyHash);
     let code: unknown;
+    let approved: unknown;
     try {
-      code = (JSON.parse(body.toString('utf8')) as { code?: unknown }).code;
+      ({ code, guard: approved } = JSON.parse(body.toString('utf8')) as { code?: unknown; guard?: unknown });
     } catch {
       throw new Refusal('bad-request', 'the body is not JSON');
     }
     if (typeof code !== 'string' || !ENROL_CODE.test(code)) throw new Refusal('bad-request', 'bad enrolment code');
+    // The code first (not spent), then the guard's approvals (docs/GUARD.md, "Enrolment"): a
+    // device the policy wants approved is refused with its code still good for the retry.
+    if (!(await state.checkEnrolCode(code)))
+      throw new Refusal('not-enrolled', 'enrolment refused: the code is wrong, spent or expired');
+    if (guard?.enrolment !== undefined) {
+      const verdict = await guard.enrolment(device, approved);
+      if (!verdict.ok)
+        throw new Refusal(
+          'needs-approval',
+          `enrolment needs the guardians' approval: ${(verdict.message ?? 'refused').slice(0, 200)}`,
+        );
+    }
     if (!(await state.enrolDevice(device, code)))
       throw new Refusal('not-enrolled', 'enrolment refused: the code is wrong, spent or expired');
     say(`enrolled device ${device}; add this node with: ${nodeSpec(specHost, port, state.fingerprint, null)}`);

@@ -190,6 +190,15 @@ export class NodeState {
     return code;
   }
 
+  /** Whether `code` is the pending code, unexpired; nothing is spent (enrolDevice spends it). */
+  async checkEnrolCode(code: string, now = Date.now()): Promise<boolean> {
+    const file = await readPrivate(nodePath.join(this.dir, 'enrol.json'));
+    const pending = file === null ? null : (JSON.parse(file) as { codeSha256: string; expires: number });
+    if (pending === null || !ENROL_CODE.test(code) || !/^[0-9a-f]{64}$/.test(pending.codeSha256)) return false;
+    const given = Buffer.from(sha256Hex(code), 'hex');
+    return timingSafeEqual(given, Buffer.from(pending.codeSha256, 'hex')) && now <= pending.expires;
+  }
+
   /**
    * Enrols `key` when `code` is the pending one and not expired; a matching code is spent.
    * The pending code is read from enrol.json each time (`node new-code` writes it while the

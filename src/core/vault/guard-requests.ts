@@ -21,15 +21,20 @@ import {
   approvalDigest,
   changeApprovalDigest,
   changeApprovalsNeeded,
+  ENROL_REQUEST_MAX_MS,
+  enrolMessage,
   policyMessage,
   requestMessage,
   type AccessRequest,
   type Approval,
+  type EnrolRequest,
   type PolicyChange,
 } from '../guard/request';
 import {
   approvalToJson,
+  enrolRequestToJson,
   policyChangeToJson,
+  readEnrolRequest,
   readPolicyChange,
   readRequest,
   readSession,
@@ -89,20 +94,33 @@ interface Answers {
 export type Subject =
   | { readonly kind: 'open'; readonly request: AccessRequest }
   | { readonly kind: 'policy'; readonly change: PolicyChange }
-  | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number };
+  | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number }
+  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest };
 
-const subjectId = (s: Subject): string =>
-  s.kind === 'open' ? s.request.requestId : s.kind === 'policy' ? s.change.requestId : s.session.setupId;
-const subjectDevice = (s: Subject): Uint8Array =>
-  s.kind === 'open' ? s.request.deviceKey : s.kind === 'policy' ? s.change.deviceKey : s.session.deviceKey;
-const subjectTime = (s: Subject): number =>
-  s.kind === 'open' ? s.request.time : s.kind === 'policy' ? s.change.time : s.time;
-const subjectVault = (s: Subject): string =>
-  s.kind === 'open' ? s.request.vaultId : s.kind === 'policy' ? s.change.vaultId : s.session.vaultId;
+/** What every kind of subject has: its id, the requester's key, its time and its vault. */
+function facts(s: Subject): { id: string; device: Uint8Array; time: number; vault: string } {
+  switch (s.kind) {
+    case 'open':
+      return { id: s.request.requestId, device: s.request.deviceKey, time: s.request.time, vault: s.request.vaultId };
+    case 'policy':
+      return { id: s.change.requestId, device: s.change.deviceKey, time: s.change.time, vault: s.change.vaultId };
+    case 'enrol':
+      return { id: s.enrol.requestId, device: s.enrol.deviceKey, time: s.enrol.time, vault: s.enrol.vaultId };
+    case 'reshare':
+      return { id: s.session.setupId, device: s.session.deviceKey, time: s.time, vault: s.session.vaultId };
+  }
+}
+const subjectId = (s: Subject): string => facts(s).id;
+const subjectDevice = (s: Subject): Uint8Array => facts(s).device;
+const subjectTime = (s: Subject): number => facts(s).time;
+const subjectVault = (s: Subject): string => facts(s).vault;
 
-/** How many approvals `s` needs: the policy's g for an opening, more for some changes (request.ts). */
+/**
+ * How many approvals `s` needs: the policy's g for an opening and an enrolment (with g = 0 a
+ * node enrols any device with its code), more for some changes (request.ts).
+ */
 const neededFor = (s: Subject, guard: HeadGuard): number =>
-  s.kind === 'open' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
+  s.kind === 'open' || s.kind === 'enrol' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
@@ -115,6 +133,8 @@ function digestOf(s: Subject, expiry: number): Uint8Array {
       policyMessage(s.change),
       expiry,
     );
+  if (s.kind === 'enrol')
+    return changeApprovalDigest(s.enrol.vaultId, s.enrol.requestId, s.enrol.deviceKey, enrolMessage(s.enrol), expiry);
   return changeApprovalDigest(
     s.session.vaultId,
     s.session.setupId,
@@ -127,12 +147,14 @@ function digestOf(s: Subject, expiry: number): Uint8Array {
 function signedBySender(s: Subject): boolean {
   if (s.kind === 'open') return ed25519Verify(s.request.deviceKey, requestMessage(s.request), s.request.signature);
   if (s.kind === 'policy') return ed25519Verify(s.change.deviceKey, policyMessage(s.change), s.change.signature);
+  if (s.kind === 'enrol') return ed25519Verify(s.enrol.deviceKey, enrolMessage(s.enrol), s.enrol.signature);
   return true; // a session is authorized by the device's signature the nodes check in round 1
 }
 
 function subjectToJson(s: Subject): Json {
   if (s.kind === 'open') return { request: requestToJson(s.request) };
   if (s.kind === 'policy') return { change: policyChangeToJson(s.change) };
+  if (s.kind === 'enrol') return { enrol: enrolRequestToJson(s.enrol) };
   return { session: sessionToJson(s.session), time: s.time };
 }
 
@@ -176,7 +198,7 @@ export function waitForApprovals(
 /**
  * Publishes a change of the guard (what: its words for the guardians) and waits for the
  * policy's approvals. A policy change must reach the nodes within 5 minutes of being signed,
- * so its wait is at most 4 minutes.
+ * so its wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
  */
 export function waitForChangeApprovals(
   vault: Vault,
@@ -186,7 +208,12 @@ export function waitForChangeApprovals(
 ): Promise<Approval[]> {
   const guard = vault.head().guard;
   if (guard === undefined) throw new UsageError('this vault has no guard');
-  const wait = subject.kind === 'policy' ? Math.min(waiting.wait ?? 240, 240) : waiting.wait;
+  const wait =
+    subject.kind === 'policy'
+      ? Math.min(waiting.wait ?? 240, 240)
+      : subject.kind === 'enrol'
+        ? Math.min(waiting.wait ?? 300, 600)
+        : waiting.wait;
   return waitFor(vault, subject, what, guard, { ...waiting, ...(wait === undefined ? {} : { wait }) });
 }
 
@@ -246,6 +273,7 @@ export interface PendingRequest {
 function readSubject(r: WireReader, o: Record<string, unknown>): Subject {
   if ('request' in o) return { kind: 'open', request: readRequest(r, o.request, 'request') };
   if ('change' in o) return { kind: 'policy', change: readPolicyChange(r, o.change, 'change') };
+  if ('enrol' in o) return { kind: 'enrol', enrol: readEnrolRequest(r, o.enrol, 'enrol') };
   return {
     kind: 'reshare',
     session: readSession(r, o.session, 'session'),
@@ -268,7 +296,14 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
     try {
       const r = new WireReader('access request');
       const kind = typeof value === 'object' && value !== null ? value : {};
-      const fields = 'request' in kind ? ['request'] : 'change' in kind ? ['change'] : ['session', 'time'];
+      const fields =
+        'request' in kind
+          ? ['request']
+          : 'change' in kind
+            ? ['change']
+            : 'enrol' in kind
+              ? ['enrol']
+              : ['session', 'time'];
       const o = r.object(value, 'record', [...fields, 'name', 'device']);
       const subject = readSubject(r, o);
       if (subjectId(subject) !== id || subjectVault(subject) !== vault.vaultId) continue;
@@ -290,6 +325,8 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
 function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string): string {
   const key = (k: Uint8Array): string => Buffer.from(k).toString('base64url').slice(0, 10) + '…';
   if (subject.kind === 'open') return name;
+  if (subject.kind === 'enrol')
+    return `enrol device ${key(subject.enrol.deviceKey)} at the guard's nodes (a new machine: it could then ask to open guarded files)`;
   if (subject.kind === 'policy') {
     const c = subject.change;
     const added = c.guardians.filter((k) => !guard.guardians.some((x) => equalBytes(x, k))).map(key);
@@ -307,6 +344,27 @@ function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string
       : (vault.profileLocations().find((l) => l.id === m.location)?.name ?? key(r.identityKey));
   });
   return `guard re-sharing to ${names.length} nodes: ${names.join(', ')}`;
+}
+
+/**
+ * This device's enrolment request whose guardians' approvals are in already (and good for at
+ * least another minute), or null: one approval of "enrol device X at the guard's nodes" serves
+ * every node X enrols at, so a new machine is approved once, not once per node.
+ */
+export async function approvedEnrolment(
+  vault: Vault,
+  deviceKey: Uint8Array,
+): Promise<{ request: EnrolRequest; approvals: Approval[] } | null> {
+  const guard = vault.head().guard;
+  if (guard === undefined) return null;
+  const now = Date.now();
+  for (const { subject } of (await findRequests(vault)).reverse()) {
+    if (subject.kind !== 'enrol' || !equalBytes(subject.enrol.deviceKey, deviceKey)) continue;
+    if (now + 60_000 - subject.enrol.time > ENROL_REQUEST_MAX_MS) continue;
+    const { approvals, deniedBy } = await answersTo(vault, subject, guard, now + 60_000);
+    if (deniedBy.length === 0 && approvals.length >= guard.approvals) return { request: subject.enrol, approvals };
+  }
+  return null;
 }
 
 /**
@@ -365,6 +423,22 @@ export async function answerRequest(vault: Vault, id: string, approve: boolean):
   if (guard === undefined) throw new UsageError('this vault has no guard');
   const found = (await findRequests(vault)).find((r) => subjectId(r.subject) === id);
   if (found === undefined) throw new ShardvaultError('not-found', `no pending request ${id}`);
+  // Logged as a guard change: which request, and what it asked, in this device's words.
+  const what =
+    found.subject.kind === 'open'
+      ? (await opening(vault, found.subject.request, found.name)).file
+      : describe(vault, found.subject, guard, found.name);
+  const detail = `${approve ? 'approved' : 'denied'} request ${id} of ${found.device}: ${what}`.slice(0, 1024);
+  return vault.audited('guard', { detail }, () => answer(vault, guard, found, id, approve));
+}
+
+async function answer(
+  vault: Vault,
+  guard: HeadGuard,
+  found: { subject: Subject; name: string; device: string },
+  id: string,
+  approve: boolean,
+): Promise<PendingRequest> {
   const s = session(vault, guard);
   try {
     const me = s.devicePublicKey;

@@ -103,17 +103,71 @@ export async function settleReshare(vault: Vault, open?: GuardSession): Promise<
   }
 }
 
+/** Another device changed the guard between this one's plan and its head commit. */
+class GuardChanged extends Error {}
+
+/** How often a re-sharing overtaken by another device's is planned again from the new head. */
+const RESHARE_ATTEMPTS = 3;
+
+/**
+ * Whether the head's guard `now` is still the one `planned` from: the same members with the
+ * same shares, commitments and policy, and no re-sharing pending in either.
+ */
+export function sameGuard(planned: HeadGuard, now: HeadGuard | undefined): boolean {
+  const same = (a: Uint8Array, b: Uint8Array): boolean => equalBytes(a, b);
+  return (
+    now !== undefined &&
+    now.reshare === undefined &&
+    planned.reshare === undefined &&
+    now.epoch === planned.epoch &&
+    now.policyVersion === planned.policyVersion &&
+    now.commitments.length === planned.commitments.length &&
+    now.commitments.every((c, i) => same(c, planned.commitments[i]!)) &&
+    now.members.length === planned.members.length &&
+    now.members.every((m, i) => {
+      const p = planned.members[i]!;
+      return m.location === p.location && m.index === p.index && same(m.publicShare, p.publicShare);
+    })
+  );
+}
+
 /**
  * Re-shares the guard's key among the node locations `target` (location ids), keeping P and
  * G. When the policy asks for approvals, the planned session is published for the guardians
  * and this waits for them (`waiting`, as an opening does; exit 7 without). Returns null when
  * the vault has no guard, or `target` is already its set (after finishing any re-sharing the
  * head records).
+ *
+ * Two devices may re-share at once: each node stages both sessions, and a device records its
+ * new set in the head only if the head's guard is still the one it planned from. The one that
+ * finds it changed leaves its staged session unused (the nodes drop it at the next commit) and
+ * plans again from the new head, which often already is the set it wanted.
  */
 export async function reshareGuard(
   vault: Vault,
   target: readonly string[],
   waiting: ApprovalWait = {},
+): Promise<ReshareResult | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await reshareOnce(vault, target, waiting);
+    } catch (err) {
+      if (!(err instanceof GuardChanged)) throw err;
+      if (attempt >= RESHARE_ATTEMPTS)
+        throw new ShardvaultError(
+          'busy',
+          `another device changed the guard while this re-sharing ran, ${attempt} times: nothing changed ` +
+            'by this one; run it again',
+        );
+      waiting.say?.('another device changed the guard meanwhile: planning the re-sharing again');
+    }
+  }
+}
+
+async function reshareOnce(
+  vault: Vault,
+  target: readonly string[],
+  waiting: ApprovalWait,
 ): Promise<ReshareResult | null> {
   if (vault.head().guard === undefined) return null;
   const warnings = await settleReshare(vault);
@@ -218,8 +272,12 @@ export async function reshareGuard(
       })),
       reshare: { setupId: plan.setupId, commit: participants.map((p) => p.nodeId), register: joiners },
     };
-    // Step 2: the head is the commit point.
-    await vault.commit((h) => ({ ...h, guard: record }));
+    // Step 2: the head is the commit point, if no other device changed the guard meanwhile
+    // (its re-sharing won: this session stays staged, unused, until the next commit drops it).
+    await vault.commit((h) => {
+      if (!sameGuard(g, h.guard)) throw new GuardChanged();
+      return { ...h, guard: record };
+    });
     const left = await settleReshare(vault, s);
     const survives = order.length - g.threshold;
     return {
@@ -254,3 +312,36 @@ export const nodeLocationIds = (vault: Vault): string[] =>
     .profileLocations()
     .filter((l) => l.kind === 'node')
     .map((l) => l.id);
+
+/**
+ * `guard reshare` (and the app's "Re-share now"): the guard brought to the vault's node
+ * locations as they are, or a re-sharing the head records finished; logged in the access log.
+ */
+export function reshareNow(vault: Vault, waiting: ApprovalWait = {}): Promise<ReshareResult | null> {
+  const target = nodeLocationIds(vault);
+  return vault.audited(
+    'guard',
+    { detail: `guard re-sharing to ${target.map((id) => nameOf(vault, id)).join(', ')}` },
+    (used) => {
+      for (const id of target) used.add(nameOf(vault, id));
+      return reshareGuard(vault, target, waiting);
+    },
+  );
+}
+
+/**
+ * A re-sharing that `location add` or `location remove` made, as its own `guard` entry of the
+ * access log beside the location change's (best effort: the change is made already).
+ */
+export async function logReshare(vault: Vault, result: ReshareResult | null): Promise<void> {
+  if (result === null) return;
+  await vault
+    .audit({
+      action: 'guard',
+      file: null,
+      detail: `guard re-sharing to ${result.nodes.join(', ')}`,
+      outcome: 'ok',
+      locations: [...result.nodes],
+    })
+    .catch(() => undefined);
+}

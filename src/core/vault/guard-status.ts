@@ -16,7 +16,7 @@ import { decodePoint, encodePoint, evalCommitments } from '../guard/group';
 import { INFO_FIELDS, unwrap } from '../guard/transport';
 import { WireReader } from '../guard/wire';
 import { answerRequest, listRequests, type PendingRequest } from './guard-requests';
-import { session, type GuardSession } from './guard';
+import { groupOf, locationName, session, type GuardSession } from './guard';
 import type { Vault } from './vault';
 
 const NOT_ENROLLED = `${NEEDS_ENROLMENT.word}: ${NEEDS_ENROLMENT.explanation}`;
@@ -166,6 +166,8 @@ export async function guardHealth(
   }
   if (guard === undefined) return { nodes, guard: null };
   const members = guard.members.map((m) => m.location);
+  const nodeIds = nodeLocations.map((l) => l.id);
+  const key = (k: Uint8Array): string => Buffer.from(k).toString('base64url');
   return {
     nodes,
     guard: {
@@ -176,6 +178,12 @@ export async function guardHealth(
       approvals: guard.approvals,
       guardians: guard.guardians.length,
       guardian: s !== null && guard.guardians.some((k) => equalBytes(k, s.devicePublicKey)),
+      device: s === null ? null : key(s.devicePublicKey),
+      guardianKeys: guard.guardians.map(key),
+      reshare:
+        guard.reshare !== undefined ||
+        nodeIds.some((id) => !members.includes(id)) ||
+        members.some((id) => !nodeIds.includes(id)),
     },
   };
 }
@@ -202,6 +210,7 @@ function shown(vault: Vault, r: PendingRequest, me: string | null): GuardRequest
     denied: r.denied,
     nodes: (guard?.members ?? []).map((m) => name(m.location)),
     mine: me !== null && r.deviceKey === me,
+    deviceKey: r.deviceKey,
   };
 }
 
@@ -215,4 +224,73 @@ export async function guardRequests(vault: Vault): Promise<GuardRequest[]> {
 export async function answerGuardRequest(vault: Vault, id: string, approve: boolean): Promise<GuardRequest> {
   const answered = await answerRequest(vault, id, approve);
   return shown(vault, answered, deviceKeyOf(vault));
+}
+
+export interface GuardReport {
+  readonly threshold: number;
+  readonly approvals: number;
+  readonly guardians: number;
+  /** This device's guard key, and whether it is a guardian. */
+  readonly device: string | null;
+  readonly guardian: boolean;
+  /** Each node of the guard: `reachable` when it answered with the share the head pins (the
+   * dashboard's `shareVerified`); `problem` why not, in words, when known. */
+  readonly nodes: readonly {
+    readonly name: string;
+    readonly reachable: boolean;
+    readonly index: number;
+    readonly problem: string | null;
+  }[];
+  /** Whether G nodes answer now: false means guarded files cannot be opened. */
+  readonly canOpen: boolean;
+  /** What to say plainly. */
+  readonly words: readonly string[];
+}
+
+/**
+ * `guard status`: each node of the guard, reachable or not, and whether guarded files open now.
+ * The same asking and judging as the dashboard's (guardHealth), every node asked; a node still
+ * to commit a re-sharing is not counted (openings leave it out).
+ */
+export async function guardStatus(vault: Vault): Promise<GuardReport | null> {
+  const g = vault.head().guard;
+  if (g === undefined) return null;
+  const { nodes: health, guard: summary } = await guardHealth(vault, () => true);
+  const inUse = new Set(groupOf(vault.vaultId, g).members.map((m) => m.nodeId));
+  const nodes = g.members.map((m) => {
+    const h = health.get(m.location);
+    return {
+      name: locationName(vault, m.location),
+      reachable: inUse.has(m.location) && h?.shareVerified === true,
+      index: m.index,
+      problem: inUse.has(m.location) ? (h?.problem ?? null) : 'has not switched to its new share yet',
+    };
+  });
+  const up = nodes.filter((n) => n.reachable).length;
+  const canOpen = up >= g.threshold;
+  const words = [
+    canOpen
+      ? `guarded files open with ${g.threshold} of the ${g.members.length} nodes; ${up} answer now`
+      : `guarded files cannot be opened now: only ${up} of the ${g.members.length} nodes answer, and opening ` +
+        `needs ${g.threshold}`,
+    ...(g.members.length - g.threshold < vault.policySurvives()
+      ? [
+          `a guarded file survives losing ${g.members.length - g.threshold} nodes, fewer than the ` +
+            `${vault.policySurvives()} locations the vault survives`,
+        ]
+      : []),
+    ...(g.reshare !== undefined
+      ? ['a re-sharing is not confirmed by every node yet: shardvault guard reshare finishes it']
+      : []),
+  ];
+  return {
+    threshold: g.threshold,
+    approvals: g.approvals,
+    guardians: g.guardians.length,
+    device: summary?.device ?? null,
+    guardian: summary?.guardian ?? false,
+    nodes,
+    canOpen,
+    words,
+  };
 }

@@ -136,6 +136,18 @@ export async function guardSetup(
   manifests: () => Promise<Manifest[]>,
 ): Promise<GuardSetupResult> {
   if (!Number.isInteger(threshold) || threshold < 2) throw new UsageError('--threshold G: G is at least 2');
+  const nodeCount = vault.profileLocations().filter((l) => l.kind === 'node').length;
+  return vault.audited('guard', { detail: `guard setup: G = ${threshold} of ${nodeCount} nodes` }, () =>
+    setUpGuard(vault, threshold, isGuarded, manifests),
+  );
+}
+
+async function setUpGuard(
+  vault: Vault,
+  threshold: number,
+  isGuarded: (m: Manifest) => boolean,
+  manifests: () => Promise<Manifest[]>,
+): Promise<GuardSetupResult> {
   const head = vault.head();
   if (head.guard !== undefined && (await manifests()).some(isGuarded))
     throw new UsageError('guarded files exist: a new guard setup would lock them out; remove them first');
@@ -368,7 +380,9 @@ export async function guardPolicy(
     throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
   if (!Number.isInteger(approvals) || approvals < 0 || approvals > g.guardians.length)
     throw new UsageError(`--approvals g: 0 to the ${g.guardians.length} guardians`);
-  await changeGuardPolicy(vault, g.guardians, approvals, gather);
+  await vault.audited('guard', { detail: `guard policy: ${g.approvals} -> ${approvals} approvals per opening` }, () =>
+    changeGuardPolicy(vault, g.guardians, approvals, gather),
+  );
   return { approvals, guardians: g.guardians.length };
 }
 
@@ -407,7 +421,9 @@ export async function guardGuardians(
     throw new UsageError(
       `the policy asks for ${g.approvals} approvals: it needs at least that many guardians (guard policy --approvals first)`,
     );
-  await changeGuardPolicy(vault, guardians, g.approvals, gather);
+  await vault.audited('guard', { detail: `guard guardian ${op} ${deviceKeyText(device).slice(0, 10)}…` }, () =>
+    changeGuardPolicy(vault, guardians, g.approvals, gather),
+  );
   return { guardians: guardians.length, approvals: g.approvals };
 }
 
@@ -440,75 +456,5 @@ async function changeGuardPolicy(
     }));
   } finally {
     await s.close();
-  }
-}
-
-export interface GuardReport {
-  readonly threshold: number;
-  readonly approvals: number;
-  readonly guardians: number;
-  /** This device's guard key, and whether it is a guardian. */
-  readonly device: string | null;
-  readonly guardian: boolean;
-  readonly nodes: readonly { readonly name: string; readonly reachable: boolean; readonly index: number }[];
-  /** Whether G nodes answer now: false means guarded files cannot be opened. */
-  readonly canOpen: boolean;
-  /** What to say plainly. */
-  readonly words: readonly string[];
-}
-
-/** `guard status`: each node of the guard, reachable or not, and whether guarded files open now. */
-export async function guardStatus(vault: Vault): Promise<GuardReport | null> {
-  const g = vault.head().guard;
-  if (g === undefined) return null;
-  let s: GuardSession | undefined;
-  try {
-    s = session(vault, g);
-  } catch {
-    s = undefined; // no node location is enrolled on this device
-  }
-  try {
-    const group = groupOf(vault.vaultId, g);
-    const nodes = await Promise.all(
-      g.members.map(async (m) => {
-        const inUse = group.members.some((x) => x.nodeId === m.location);
-        const key = s === undefined ? undefined : await s.coordinator.identityOf(m.location).catch(() => undefined);
-        return {
-          name: locationName(vault, m.location),
-          reachable: inUse && key !== undefined && equalBytes(key, m.identityKey),
-          index: m.index,
-        };
-      }),
-    );
-    const up = nodes.filter((n) => n.reachable).length;
-    const canOpen = up >= g.threshold;
-    const words = [
-      canOpen
-        ? `guarded files open with ${g.threshold} of the ${g.members.length} nodes; ${up} answer now`
-        : `guarded files cannot be opened now: only ${up} of the ${g.members.length} nodes answer, and opening ` +
-          `needs ${g.threshold}`,
-      ...(g.members.length - g.threshold < vault.policySurvives()
-        ? [
-            `a guarded file survives losing ${g.members.length - g.threshold} nodes, fewer than the ` +
-              `${vault.policySurvives()} locations the vault survives`,
-          ]
-        : []),
-      ...(g.reshare !== undefined
-        ? ['a re-sharing is not confirmed by every node yet: shardvault guard reshare finishes it']
-        : []),
-    ];
-    const device = s === undefined ? null : deviceKeyText(s.devicePublicKey);
-    return {
-      threshold: g.threshold,
-      approvals: g.approvals,
-      guardians: g.guardians.length,
-      device,
-      guardian: s !== undefined && g.guardians.some((k) => equalBytes(k, s.devicePublicKey)),
-      nodes,
-      canOpen,
-      words,
-    };
-  } finally {
-    await s?.close();
   }
 }

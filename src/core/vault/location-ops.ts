@@ -34,7 +34,10 @@ import { survivesLosses } from './policy';
 import { runRecode, setPolicy } from './policy-change';
 import type { Location, Vault } from './vault';
 import { equalBytes, wipe } from '../crypto/bytes';
-import { nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
+import { deviceSigner } from '../guard/coordinator';
+import { deviceKeyText } from './guard';
+import { enrolAtNode } from './guard-enrol';
+import { logReshare, nodeLocationIds, reshareGuard, type ReshareResult } from './guard-reshare';
 import type { ApprovalWait } from './guard';
 import { deriveVaultKeys, newVaultKey, wipeVaultKeys } from './keys';
 import { storedFiles } from './packs';
@@ -132,6 +135,7 @@ export async function addLocation(
       try {
         const joined = await reshareGuard(vault, nodeLocationIds(vault), opts.guard);
         warnings.push(...(joined?.warnings ?? []));
+        await logReshare(vault, joined);
       } catch (err) {
         warnings.push(
           `${p.name} is a location but not a node of the guard yet: ${(err as Error).message} ` +
@@ -164,6 +168,8 @@ export async function editLocation(
     readonly allowInsecureHttp?: boolean;
     /** A new failure domain; '' takes it away. The key shares are dealt again over the new domains. */
     readonly domain?: string;
+    /** Waiting for the guardians when a node of the guard wants them to approve this device's enrolment. */
+    readonly guard?: ApprovalWait;
   },
   confirmHostKey = vault.options.confirmHostKey,
 ): Promise<LocationInfo> {
@@ -202,6 +208,7 @@ export async function editLocation(
       const parsed = sharedDeviceKey(vault, p!, existing.id);
       if (vault.locations.some((l) => l.id !== existing.id && l.display === parsed.display))
         throw new UsageError(`${parsed.display} is already another location of this vault`);
+      if (parsed.kind === 'node') await enrolGuarded(vault, parsed.spec, parsed.secrets, newName, change.guard);
       const raw = createNode(parsed, parsed.secrets, { env: engineConfig().env });
       try {
         await proveSameLocation(vault, raw, existing.id, parsed.display);
@@ -246,6 +253,46 @@ export async function editLocation(
     if (location.node !== existing.node) await existing.node.close().catch(() => undefined);
     return { name: newName, kind: location.kind, display: location.display, ...domainField(domain) };
   });
+}
+
+/**
+ * A node enrolment that may need the guardians' approval (guard-enrol.ts), recorded in the
+ * access log when it did: who approved is the nodes' business, that it happened the vault's.
+ */
+async function enrolGuarded(
+  vault: Vault,
+  spec: string,
+  secrets: LocationSecrets | null | undefined,
+  name: string,
+  waiting: ApprovalWait | undefined,
+): Promise<void> {
+  const device = secrets?.deviceKey
+    ? deviceKeyText(deviceSigner(new Uint8Array(Buffer.from(secrets.deviceKey, 'base64url'))).publicKey)
+    : '?';
+  const detail = `enrol device ${device.slice(0, 10)}… at ${name}`;
+  try {
+    const done = await enrolAtNode(vault, spec, secrets, name, waiting);
+    if (done.approvals > 0)
+      await vault.audit({
+        action: 'guard',
+        file: null,
+        detail: `${detail} with ${done.approvals} guardian approvals`,
+        outcome: 'ok',
+        locations: [name],
+      });
+  } catch (err) {
+    if (err instanceof ShardvaultError && err.code === 'approval')
+      await vault
+        .audit({
+          action: 'guard',
+          file: null,
+          detail: `${detail}: ${err.message}`.slice(0, 1024),
+          outcome: 'denied',
+          locations: [name],
+        })
+        .catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
@@ -507,6 +554,7 @@ export async function removeLocation(
           opts.guard,
         )
       : null;
+    await logReshare(vault, guard);
     if (recodes) {
       // A kill here leaves the job in the head: `policy resume` finishes it over every
       // location (the one leaving included), and the removal can then be asked again.

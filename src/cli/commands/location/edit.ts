@@ -13,14 +13,16 @@ import { one } from '../../args';
 import { usageError, usageOf, type Command } from '../../command';
 import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
 import { readSecret } from '../../prompt';
+import { approvalWait } from '../guard';
 
 export const edit: Command = {
   name: 'location edit',
-  usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|'']",
+  usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|''] [--wait S]",
   summary:
     'rename a location, give it a new address or new credentials, or a failure domain ' +
     "('' takes it out of its domain; the key shares are dealt again over the domains and files a domain " +
-    'now holds too much of are moved)',
+    'now holds too much of are moved); enrolling at a node of a guard whose policy asks for approvals ' +
+    'waits for the guardians (--wait S, at most 600; exit 7 without)',
   async run(args, io) {
     const rest = args.positional;
     const newName = one(args, 'name');
@@ -34,6 +36,7 @@ export const edit: Command = {
       ...(domain !== undefined ? { domain } : {}),
       ...(rest[1] ? { spec: rest[1] } : {}),
       allowInsecureHttp: args.flags.has('allow-insecure-http'),
+      guard: approvalWait(args, io),
     };
     const edited = await withVault(io, args, { unlock: true }, async (vault) => {
       const info = await editLocation(vault, rest[0]!, change);

@@ -70,6 +70,14 @@ export class GuardRefusedError extends ShardvaultError {
   }
 }
 
+/** A node wants the guardians' approval of this device's enrolment (the guard's policy, g >= 1). */
+export class EnrolmentApprovalError extends ShardvaultError {
+  override readonly name = 'EnrolmentApprovalError';
+  constructor(message: string) {
+    super('approval', message);
+  }
+}
+
 /** The certificate's pin, from its DER. */
 const pinOf = (der: Uint8Array): string =>
   spkiFingerprint(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' }));
@@ -314,6 +322,16 @@ export class ShardNodeClient implements StorageNode {
     return new CorruptError(`${this.display}: unexpected answer ${status}${said ? ` (${said})` : ''}`);
   }
 
+  /** Whether the node knows this device already (its health answers a signed request). */
+  async knowsThisDevice(): Promise<boolean> {
+    const { res } = await this.send('GET', `${PROTOCOL_PREFIX}/health`, null);
+    if (res.statusCode === 200 || res.statusCode === 403) {
+      await this.readAll(res, MAX_JSON_BODY).catch(() => undefined);
+      return res.statusCode === 200;
+    }
+    throw await this.refusal(res, 'health');
+  }
+
   /** Enrols this device once per process when the node does not know it and a code is at hand. */
   private enrolled(): Promise<void> {
     if (this.o.enrolCode === null) return Promise.resolve();
@@ -333,9 +351,26 @@ export class ShardNodeClient implements StorageNode {
     return ready;
   }
 
-  /** Enrols this device's key with a code the node printed. */
-  async enrol(code: string): Promise<{ identity: string }> {
-    const { res } = await this.send('POST', `${PROTOCOL_PREFIX}/enrol`, Buffer.from(JSON.stringify({ code })));
+  /**
+   * Enrols this device's key with a code the node printed; `guard` (an enrolment request and
+   * its approvals, docs/GUARD.md) when the vault's guard asks for guardians' approval. A node
+   * that wants that approval refuses with EnrolmentApprovalError (its code stays unspent).
+   */
+  async enrol(code: string, guard?: unknown): Promise<{ identity: string }> {
+    const sent = Buffer.from(JSON.stringify(guard === undefined ? { code } : { code, guard }));
+    const { res } = await this.send('POST', `${PROTOCOL_PREFIX}/enrol`, sent);
+    if (res.statusCode === 403) {
+      const text = await this.readAll(res, MAX_JSON_BODY).catch(() => Buffer.alloc(0));
+      let e: Partial<NodeErrorBody> = {};
+      try {
+        e = JSON.parse(text.toString('utf8')) as Partial<NodeErrorBody>;
+      } catch {
+        // no words: the status says enough
+      }
+      const said = typeof e.message === 'string' ? e.message.replace(/[\p{Cc}]/gu, ' ').slice(0, 300) : '403';
+      if (e.error === 'needs-approval') throw new EnrolmentApprovalError(`${this.display}: ${said}`);
+      throw new ShardvaultError('permission', `${this.display}: the node refused this device (${said})`);
+    }
     if (res.statusCode !== 200) throw await this.refusal(res, 'enrolment');
     const body = JSON.parse((await this.readAll(res, MAX_JSON_BODY)).toString('utf8')) as { identity?: unknown };
     if (typeof body.identity !== 'string') throw new CorruptError(`${this.display}: a malformed enrolment answer`);

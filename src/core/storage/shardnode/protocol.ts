@@ -147,6 +147,8 @@ export const NODE_ERRORS = {
   'bad-request': 400,
   unauthenticated: 401,
   'not-enrolled': 403,
+  /** Enrolment: the code holds, but the guard's policy wants guardians' approval of the device. */
+  'needs-approval': 403,
   'not-found': 404,
   'other-vault': 409,
   'too-large': 413,

@@ -67,7 +67,8 @@ export async function audited<T>(
   try {
     return await run(pending.used);
   } catch (err) {
-    outcome = err instanceof ShardvaultError && err.code === 'auth' ? 'denied' : 'failed';
+    // A wrong secret, or guardians who did not approve (or denied): refused, not broken.
+    outcome = err instanceof ShardvaultError && (err.code === 'auth' || err.code === 'approval') ? 'denied' : 'failed';
     throw err;
   } finally {
     s.pending = null;

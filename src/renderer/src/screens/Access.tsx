@@ -7,6 +7,7 @@ import type { Client } from '../bridge/client';
 import { andList, UNANCHORED } from '../../../shared/words';
 import { formatTime, plural } from '../format';
 import { Badge, EmptyState, ErrorNote, Note, Spinner, errorText } from '../ui/ui';
+import { GuardPanel } from './GuardPanel';
 
 /** How often the pending requests are read again while the screen is open. */
 const PENDING_EVERY_MS = 2000;
@@ -24,6 +25,7 @@ const ACTION_WORD: Record<AccessAction, string> = {
   location: 'Location change',
   drill: 'Recovery drill',
   passphrase: 'Passphrase change',
+  guard: 'Guard change',
 };
 const OUTCOME_TONE: Record<AccessOutcome, 'ok' | 'warn' | 'danger'> = { ok: 'ok', denied: 'warn', failed: 'danger' };
 const OUTCOME_WORD: Record<AccessOutcome, string> = { ok: 'Allowed', denied: 'Denied', failed: 'Failed' };
@@ -190,8 +192,8 @@ function PendingRequests({ client, status }: { client: Client; status: StatusRep
       const now = await client.api.answerGuardRequest({ id: r.id, approve });
       setTold(
         approve
-          ? `Approved ${r.device}'s opening of ${r.file} (${now.approvals} of ${now.needed} approvals; good for 14 minutes).`
-          : `Denied ${r.device}'s opening of ${r.file}.`,
+          ? `Approved ${r.device}'s request: ${r.file} (${now.approvals} of ${now.needed} approvals; good for 14 minutes).`
+          : `Denied ${r.device}'s request: ${r.file}.`,
       );
       await load();
     } catch (e) {
@@ -203,91 +205,94 @@ function PendingRequests({ client, status }: { client: Client; status: StatusRep
 
   const open = (pending ?? []).filter((r) => !r.denied && r.approvals < r.needed);
   return (
-    <section className="pending-requests" aria-label="Pending requests">
-      <h2 className="section-title">Pending requests</h2>
-      <p className="muted small">
-        {guard.approvals === 0
-          ? 'Guarded files open without approvals: any enrolled device may ask the nodes.'
-          : `Each opening of a guarded file needs ${plural(guard.approvals, 'guardian approval')} of ${plural(guard.guardians, 'guardian')}; a device cannot approve its own.`}{' '}
-        {guard.guardian ? 'This device is a guardian.' : 'This device is not a guardian: it can ask, not approve.'}
-      </p>
-      {told ? <Note tone="ok">{told}</Note> : null}
-      {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
-      {pending === null && !error ? <Spinner label="Reading pending requests…" /> : null}
-      {pending !== null && pending.length === 0 ? (
-        <p className="muted" data-testid="no-pending">
-          No opening waits for approval.
+    <>
+      <GuardPanel client={client} status={status} requests={pending ?? []} />
+      <section className="pending-requests" aria-label="Pending requests">
+        <h2 className="section-title">Pending requests</h2>
+        <p className="muted small">
+          {guard.approvals === 0
+            ? 'Guarded files open without approvals: any enrolled device may ask the nodes.'
+            : `Each opening of a guarded file needs ${plural(guard.approvals, 'guardian approval')} of ${plural(guard.guardians, 'guardian')}; a device cannot approve its own.`}{' '}
+          {guard.guardian ? 'This device is a guardian.' : 'This device is not a guardian: it can ask, not approve.'}
         </p>
-      ) : null}
-      {pending !== null && pending.length > 0 ? (
-        <table className="table access-table">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Device</th>
-              <th scope="col">File</th>
-              <th scope="col">Nodes asked</th>
-              <th scope="col">Approvals</th>
-              <th scope="col">
-                <span className="sr-only">Answer</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {pending.map((r) => (
-              <tr key={r.id} data-testid="pending-request" data-request={r.id} data-state={stateOf(r)}>
-                <td>
-                  <time dateTime={r.time}>{formatTime(r.time, true)}</time>
-                </td>
-                <td>
-                  {r.device}
-                  {r.mine ? <span className="muted small"> (this device)</span> : null}
-                </td>
-                <td className="file-name">{r.file}</td>
-                <td className="small">{andList(r.nodes)}</td>
-                <td>
-                  {r.denied ? (
-                    <Badge tone="danger">Denied</Badge>
-                  ) : r.approvals >= r.needed ? (
-                    <Badge tone="ok">Approved</Badge>
-                  ) : (
-                    <Badge tone="warn">
-                      {r.approvals} of {r.needed} {r.needed === 1 ? 'approval' : 'approvals'}
-                    </Badge>
-                  )}
-                </td>
-                <td className="row-actions">
-                  {guard.guardian && !r.mine && open.includes(r) ? (
-                    <>
-                      <button
-                        type="button"
-                        className="small primary"
-                        disabled={busy !== null}
-                        onClick={() => void answer(r, true)}
-                        aria-label={`Approve ${r.device}'s opening of ${r.file}`}
-                      >
-                        Approve
-                      </button>
-                      <button
-                        type="button"
-                        className="small danger"
-                        disabled={busy !== null}
-                        onClick={() => void answer(r, false)}
-                        aria-label={`Deny ${r.device}'s opening of ${r.file}`}
-                      >
-                        Deny
-                      </button>
-                    </>
-                  ) : r.mine && open.includes(r) ? (
-                    <span className="muted small">waiting for a guardian</span>
-                  ) : null}
-                </td>
+        {told ? <Note tone="ok">{told}</Note> : null}
+        {error ? <ErrorNote onDismiss={() => setError(null)}>{error}</ErrorNote> : null}
+        {pending === null && !error ? <Spinner label="Reading pending requests…" /> : null}
+        {pending !== null && pending.length === 0 ? (
+          <p className="muted" data-testid="no-pending">
+            No opening waits for approval.
+          </p>
+        ) : null}
+        {pending !== null && pending.length > 0 ? (
+          <table className="table access-table">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Device</th>
+                <th scope="col">File</th>
+                <th scope="col">Nodes asked</th>
+                <th scope="col">Approvals</th>
+                <th scope="col">
+                  <span className="sr-only">Answer</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-    </section>
+            </thead>
+            <tbody>
+              {pending.map((r) => (
+                <tr key={r.id} data-testid="pending-request" data-request={r.id} data-state={stateOf(r)}>
+                  <td>
+                    <time dateTime={r.time}>{formatTime(r.time, true)}</time>
+                  </td>
+                  <td>
+                    {r.device}
+                    {r.mine ? <span className="muted small"> (this device)</span> : null}
+                  </td>
+                  <td className="file-name">{r.file}</td>
+                  <td className="small">{andList(r.nodes)}</td>
+                  <td>
+                    {r.denied ? (
+                      <Badge tone="danger">Denied</Badge>
+                    ) : r.approvals >= r.needed ? (
+                      <Badge tone="ok">Approved</Badge>
+                    ) : (
+                      <Badge tone="warn">
+                        {r.approvals} of {r.needed} {r.needed === 1 ? 'approval' : 'approvals'}
+                      </Badge>
+                    )}
+                  </td>
+                  <td className="row-actions">
+                    {guard.guardian && !r.mine && open.includes(r) ? (
+                      <>
+                        <button
+                          type="button"
+                          className="small primary"
+                          disabled={busy !== null}
+                          onClick={() => void answer(r, true)}
+                          aria-label={`Approve ${r.device}'s opening of ${r.file}`}
+                        >
+                          Approve
+                        </button>
+                        <button
+                          type="button"
+                          className="small danger"
+                          disabled={busy !== null}
+                          onClick={() => void answer(r, false)}
+                          aria-label={`Deny ${r.device}'s opening of ${r.file}`}
+                        >
+                          Deny
+                        </button>
+                      </>
+                    ) : r.mine && open.includes(r) ? (
+                      <span className="muted small">waiting for a guardian</span>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </>
   );
 }
 

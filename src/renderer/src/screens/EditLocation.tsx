@@ -2,8 +2,8 @@
 // NAS that moved, a rotated password). The new address goes through the Add location form
 // (host key confirmed, password in its own field); the engine refuses one that does not hold
 // this location's data.
-import { type FormEvent, useState } from 'react';
-import type { LocationStatus } from '../../../shared/api';
+import { type FormEvent, useEffect, useState } from 'react';
+import { GUARD_CHANGE, type LocationStatus } from '../../../shared/api';
 import { isLocationName, LOCATION_NAME_RULE } from '../../../shared/location-kinds';
 import type { Client } from '../bridge/client';
 import { KIND_WORD } from '../ui/LocationTile';
@@ -37,6 +37,16 @@ export function EditLocation({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [moving, setMoving] = useState(enrol);
+  // A node of a guard whose policy asks for approvals wants a guardian's for this device too.
+  const [approvals, setApprovals] = useState<{ done: number; total: number } | null>(null);
+  useEffect(
+    () =>
+      client.onProgress((event) => {
+        if (event.op === 'approval' && event.name === GUARD_CHANGE)
+          setApprovals({ done: event.done, total: event.total });
+      }),
+    [client],
+  );
 
   const trimmed = name.trim();
   const nameProblem = !isLocationName(trimmed)
@@ -76,7 +86,11 @@ export function EditLocation({
             ? {
                 title: `Enrol this device with ${location.name}`,
                 submit: 'Enrol',
-                working: (display) => `Enrolling with ${display}…`,
+                working: (display) =>
+                  approvals === null
+                    ? `Enrolling with ${display}…`
+                    : `Enrolling with ${display}: waiting for ${approvals.done} of ${approvals.total} guardian ` +
+                      `${approvals.total === 1 ? 'approval' : 'approvals'} (a guardian answers under Access requests)`,
               }
             : {
                 title: `New address for ${location.name}`,
