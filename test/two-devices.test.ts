@@ -199,6 +199,28 @@ it('two devices packing small files at once keep both packs and every entry; the
   }
 });
 
+/** The desktop opened afresh: it reads the head as the locations hold it now. */
+async function reopenDesktop(): Promise<void> {
+  await desktop.close();
+  desktop = await Vault.load(path.join(root, 'desktop'));
+  await desktop.unlock({ passphrase: PASS });
+}
+
+/** Each name reads back, from a fresh unlock of the laptop's profile, as these bytes. */
+async function expectReadsBack(files: readonly (readonly [string, Uint8Array])[]): Promise<void> {
+  const fresh = await Vault.load(laptop.dir);
+  await fresh.unlock({ passphrase: PASS });
+  try {
+    for (const [name, bytes] of files) {
+      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
+      await getFile(fresh, name, out);
+      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
+    }
+  } finally {
+    await fresh.close();
+  }
+}
+
 it('a remove from a stale head after the other device moved the file leaves the moved file whole', async () => {
   // One small file alone in its pack (so removing it would drop the pack), and one stored alone.
   const dir = path.join(root, 'lone');
@@ -216,26 +238,14 @@ it('a remove from a stale head after the other device moved the file leaves the 
     ['lone/one', 'moved-one'],
     ['alone.bin', 'moved-alone.bin'],
   ] as const) {
-    await desktop.close();
-    desktop = await Vault.load(path.join(root, 'desktop'));
-    await desktop.unlock({ passphrase: PASS });
+    await reopenDesktop();
     await moveName(laptop, from, to);
     await expect(removeFile(desktop, from)).rejects.toThrow(from);
   }
-  const fresh = await Vault.load(laptop.dir);
-  await fresh.unlock({ passphrase: PASS });
-  try {
-    for (const [name, bytes] of [
-      ['moved-one', small],
-      ['moved-alone.bin', big],
-    ] as const) {
-      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
-      await getFile(fresh, name, out);
-      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
-    }
-  } finally {
-    await fresh.close();
-  }
+  await expectReadsBack([
+    ['moved-one', small],
+    ['moved-alone.bin', big],
+  ]);
 });
 
 it('a put --replace from a stale head deletes nothing of a file the other device moved away', async () => {
@@ -257,9 +267,7 @@ it('a put --replace from a stale head deletes nothing of a file the other device
     ],
   ] as const;
   for (const [from, to, , replace] of moves) {
-    await desktop.close();
-    desktop = await Vault.load(path.join(root, 'desktop'));
-    await desktop.unlock({ passphrase: PASS });
+    await reopenDesktop();
     // The locations keep the manifest the move deleted (a stale copy they may well serve).
     const f = laptop.head().files.find((e) => e.name === from)!;
     const kept = ['a', 'b', 'c'].map((l) => path.join(root, l, 'manifests', `${f.id}-${f.version}`));
@@ -269,15 +277,5 @@ it('a put --replace from a stale head deletes nothing of a file the other device
     // The desktop replaces what it still lists under the old name.
     await replace();
   }
-  const fresh = await Vault.load(laptop.dir);
-  await fresh.unlock({ passphrase: PASS });
-  try {
-    for (const [, to, bytes] of moves) {
-      const out = path.join(root, `out-${randomBytes(4).toString('hex')}`);
-      await getFile(fresh, to, out);
-      expect(sha(await fs.readFile(out))).toBe(sha(bytes));
-    }
-  } finally {
-    await fresh.close();
-  }
+  await expectReadsBack(moves.map(([, to, bytes]) => [to, bytes] as const));
 });
