@@ -128,15 +128,13 @@ export function extentOf(file: FileRef, pack: FileRef, packBytes: Uint8Array): U
   return bytes;
 }
 
-/** A packed file's bytes, read from its pack and checked (extentOf). */
-export async function readPacked(
+/** A packed file's bytes, read from its pack and checked (extentOf): a PackReader of one file. */
+export function readPacked(
   vault: Vault,
   file: FileRef,
   used: Set<string>,
 ): Promise<{ bytes: Uint8Array; problems: ShardProblem[] }> {
-  const pack = packOf(vault.head(), file);
-  const read = await readPack(vault, pack, used);
-  return { bytes: extentOf(file, pack, read.bytes), problems: read.problems };
+  return new PackReader(vault, used).read(file);
 }
 
 /**
