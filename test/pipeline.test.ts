@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureEngine } from '../src/core/config';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
-import { segmentsOf } from '../src/core/vault/pipeline/write';
+import { FileObject } from '../src/core/storage/read-into';
+import { SegmentBuffers, segmentsOf } from '../src/core/vault/pipeline/write';
 import { Vault } from '../src/core/vault/vault';
 import { SHARD_HEADER_BYTES } from '../src/core/format/records';
 
@@ -201,4 +202,46 @@ describe('segments of a source whose size was said beforehand', () => {
       expect(sha(Buffer.concat(out))).toBe(sha(bytes));
     });
   }
+});
+
+describe('segments read straight into recycled buffers', () => {
+  // A file is read into the segment buffers themselves (no chunk copied), and a buffer given
+  // back is the next one read into: a put takes no fresh memory per segment.
+  const size = 1000;
+  for (const length of [0, 999, 1000, 2500]) {
+    it(`${length} bytes from a file`, async () => {
+      const bytes = new Uint8Array(randomBytes(length));
+      const file = path.join(root, `segments-${length}.bin`);
+      await fs.writeFile(file, bytes);
+      const source = new FileObject(await fs.open(file, 'r'), length);
+      const buffers = new SegmentBuffers(size);
+      const out: Uint8Array[] = [];
+      const seen = new Set<ArrayBufferLike>();
+      try {
+        for await (const s of segmentsOf(source, size, length, buffers)) {
+          out.push(s.slice());
+          seen.add(s.buffer);
+          buffers.give(s); // sealed: back for the next segment
+        }
+      } finally {
+        await source.close();
+      }
+      expect(out.length).toBe(Math.max(1, Math.ceil(length / size)));
+      out.slice(0, -1).forEach((s) => expect(s.length).toBe(size));
+      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
+      // Whole segments all went into one buffer, given back after each.
+      if (length >= 2 * size) expect(seen.size).toBe(1);
+    });
+  }
+
+  it('keeps each buffer once and only whole segments', () => {
+    const buffers = new SegmentBuffers(16, 2);
+    const a = buffers.take(16);
+    buffers.give(a);
+    buffers.give(a.subarray(0, 3)); // the same buffer again, as a view
+    buffers.give(new Uint8Array(8)); // not a segment buffer
+    expect(buffers.take(16).buffer).toBe(a.buffer);
+    expect(buffers.take(16).buffer).not.toBe(a.buffer);
+    expect(buffers.take(8).length).toBe(8);
+  });
 });

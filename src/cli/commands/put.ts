@@ -1,11 +1,11 @@
 /** `shardvault put FILE|DIR`: store a file, or a folder's whole tree in one commit. */
-import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { formatBytes, plural } from '../../shared/format';
 import { fileEntry } from '../../shared/ipc';
 import { survivesWords } from '../../shared/words';
 import { UsageError } from '../../core/errors';
+import { FileObject } from '../../core/storage/read-into';
 import { putFile } from '../../core/vault/files';
 import { putFolder } from '../../core/vault/folders';
 import type { Parsed } from '../args';
@@ -37,15 +37,17 @@ export const put: Command = {
       throw new UsageError('--survive takes a whole number of locations');
     const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
     const happy = integer(args, 'happy', 1, 64);
+    // Read straight into the put's segment buffers (write.ts, segmentsOf): no chunk per read.
+    const source = new FileObject(await fs.open(path, 'r'), st.size);
     const entry = await withVault(io, args, { unlock: true }, (vault) =>
-      putFile(vault, createReadStream(path, { highWaterMark: 1 << 20 }), name, {
+      putFile(vault, source, name, {
         replace: args.flags.has('replace'),
         guarded: args.flags.has('guarded'),
         expectedSize: st.size,
         ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
         ...(happy !== undefined ? { happy } : {}),
       }),
-    );
+    ).finally(() => source.close());
     const signIn = entry.signIn;
     const away = entry.awaiting.filter((n) => !signIn.includes(n));
     if (signIn.length > 0)

@@ -13,7 +13,9 @@ import { ownBuffer } from './open-segment';
 import { SegmentSealer, type SealedSegment, type SealFile } from './seal-segment';
 
 export interface Sealer {
-  seal(segment: Uint8Array, index: number, last: boolean): Promise<SealedSegment>;
+  /** The segment's buffer belongs to the sealer until the result, which hands it back
+   * (`segment`) for the next segment to be read into. */
+  seal(segment: Uint8Array, index: number, last: boolean): Promise<SealedSegment & { readonly segment: Uint8Array }>;
   close(): Promise<void>;
 }
 
@@ -79,14 +81,20 @@ export function createSealer(file: SealFile, opts: { inline?: boolean } = {}): S
   const path = opts.inline ? null : workerPath();
   if (!path) {
     const sealer = new SegmentSealer(file);
-    return { seal: (s, i, l) => Promise.resolve(sealer.seal(s, i, l)), close: () => Promise.resolve() };
+    // The frame bodies are the cipher's own buffers: the segment is free once sealed.
+    return {
+      seal: (s, i, l) => Promise.resolve({ ...sealer.seal(s, i, l), segment: s }),
+      close: () => Promise.resolve(),
+    };
   }
   const worker = startWorker(path, 'sealing');
   worker.post({ kind: 'file', file });
   return {
-    // The segment's bytes move to the worker (no copy); the caller no longer owns them.
+    // The segment's bytes move to the worker (no copy) and come back with its frames.
     seal: (segment, index, last) =>
-      worker.request<SealedSegment>({ kind: 'segment', segment, index, last }, [segment.buffer as ArrayBuffer]),
+      worker.request<SealedSegment & { segment: Uint8Array }>({ kind: 'segment', segment, index, last }, [
+        segment.buffer as ArrayBuffer,
+      ]),
     close: () => worker.close(),
   };
 }

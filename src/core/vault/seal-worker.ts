@@ -46,7 +46,8 @@ parentPort?.on('message', (message: Message) => {
     case 'segment':
       answer(message.id, () => {
         const sealed = sealer!.seal(message.segment, message.index, message.last);
-        return { result: sealed, buffers: sealed.bodies };
+        // The segment goes back too, to be read into again (write.ts, SegmentBuffers).
+        return { result: { ...sealed, segment: message.segment }, buffers: [...sealed.bodies, message.segment] };
       });
       break;
     case 'open-file':

@@ -4,6 +4,8 @@
  * copy of shard j. Memory is a few segments, whatever the file size.
  */
 import type { StorageNode } from '../../storage/node';
+import { readsInto } from '../../storage/read-into';
+import { ownBuffer } from '../open-segment';
 import { Channel } from '../channel';
 import { createFileHash, createSealer } from '../seal-pool';
 import type { SealedSegment } from '../seal-segment';
@@ -11,36 +13,93 @@ import { ShardDigest } from './digest';
 import type { Geometry } from './geometry';
 
 /**
+ * Whole segment buffers a put is done with (sealed: the sealing worker hands each one back),
+ * to read the next segments into. A fresh 4 MiB buffer per segment cost ~1,000 page faults
+ * (zeroed memory the kernel maps page by page), and on the machine measured a fault is
+ * expensive (docs/PERFORMANCE.md, "sixth sitting").
+ */
+export class SegmentBuffers {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(
+    readonly size: number,
+    private readonly limit = 4,
+  ) {}
+
+  /** A buffer of `length` bytes: a recycled one when `length` is the segment size. Its bytes
+   * are whatever they were (the caller writes every byte it uses). */
+  take(length: number): Uint8Array {
+    if (length === this.size) {
+      const reused = this.free.pop();
+      if (reused) return reused;
+    }
+    return ownBuffer(length);
+  }
+
+  /** A segment buffer back (a view of a whole one counts). Others are left to the collector. */
+  give(segment: Uint8Array): void {
+    if (segment.buffer.byteLength !== this.size || this.free.length >= this.limit) return;
+    const whole = new Uint8Array(segment.buffer, 0, this.size);
+    if (!this.free.some((b) => b.buffer === whole.buffer)) this.free.push(whole);
+  }
+}
+
+/**
  * Cuts a byte stream into segments of exactly `size` bytes (the last may be shorter, or empty
  * for an empty source). With `expected` (the source's size, when known) the first buffer is
  * no larger than that: a 4 KiB file does not allocate (and zero, and collect) a whole segment.
- * A source longer than said grows it to `size`; each chunk is copied at once, as it comes.
+ * A source longer than said grows it to `size`. A source that reads into a buffer
+ * (read-into.ts: a file) is read straight into the segment; any other is copied chunk by
+ * chunk, as it comes. Segment buffers come from `buffers` (recycled once the caller gives
+ * them back) or are new.
  */
 export async function* segmentsOf(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   size: number,
   expected?: number,
+  buffers: SegmentBuffers = new SegmentBuffers(size, 0),
 ): AsyncGenerator<Uint8Array> {
-  let buffer = new Uint8Array(expected === undefined ? size : Math.min(size, Math.max(0, expected)));
+  let buffer = buffers.take(expected === undefined ? size : Math.min(size, Math.max(0, expected)));
   let filled = 0;
   let yielded = false;
-  for await (const chunk of source) {
-    let at = 0;
-    while (at < chunk.length) {
-      if (filled === buffer.length && buffer.length < size) {
-        const grown = new Uint8Array(size);
-        grown.set(buffer.subarray(0, filled));
-        buffer = grown;
-      }
-      const take = Math.min(buffer.length - filled, chunk.length - at);
-      buffer.set(chunk.subarray(at, at + take), filled);
-      filled += take;
-      at += take;
-      if (filled === size) {
+  const grow = (): void => {
+    if (filled === buffer.length && buffer.length < size) {
+      const grown = buffers.take(size);
+      grown.set(buffer.subarray(0, filled));
+      buffer = grown;
+    }
+  };
+  const full = (): boolean => {
+    if (filled < size) return false;
+    yielded = true;
+    return true;
+  };
+  if (Symbol.asyncIterator in source && readsInto(source)) {
+    for (;;) {
+      grow();
+      const got = await source.readInto(buffer, filled, buffer.length - filled);
+      if (got === 0) break;
+      filled += got;
+      if (full()) {
         yield buffer;
-        yielded = true;
-        buffer = new Uint8Array(size);
+        buffer = buffers.take(size);
         filled = 0;
+      }
+    }
+  } else {
+    for await (const chunk of source) {
+      let at = 0;
+      while (at < chunk.length) {
+        grow();
+        const take = Math.min(buffer.length - filled, chunk.length - at);
+        buffer.set(chunk.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (full()) {
+          yield buffer;
+          buffer = buffers.take(size);
+          filled = 0;
+        }
       }
     }
   }
@@ -130,15 +189,17 @@ export async function writeShards(opts: {
   // Segments are sealed (coded and encrypted) by a worker while this thread reads, hashes
   // and writes; two segments in flight keep both busy.
   const sealer = createSealer({ data: g.data, total: g.total, keys, headers }, { inline: opts.sealInline === true });
-  const inFlight: Promise<SealedSegment>[] = [];
+  const inFlight: Promise<SealedSegment & { segment: Uint8Array }>[] = [];
+  const buffers = new SegmentBuffers(g.segmentSize);
   const flush = async (): Promise<void> => {
-    const { bodies, tags } = await inFlight.shift()!;
+    const { bodies, tags, segment } = await inFlight.shift()!;
+    buffers.give(segment);
     tags.forEach((tag, j) => digests[j]!.frame(tag));
     await Promise.all(bodies.map((body, j) => send(j, body, tags[j]!)));
   };
   try {
     for (let j = 0; j < g.total; j++) await send(j, headers[j]!);
-    for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize, opts.expectedSize))) {
+    for await (const [segment, last] of withLast(segmentsOf(opts.source, g.segmentSize, opts.expectedSize, buffers))) {
       await fileHash.update(segment);
       size += segment.length;
       const sealing = sealer.seal(segment, index, last);
