@@ -68,6 +68,24 @@ function opened(r: OpenResult): Extract<OpenResult, { kind: 'opened' }> {
   return r;
 }
 
+describe('SegmentSealer', () => {
+  it('codes each segment into the same parity buffers, and no frame it gave out changes', () => {
+    const data = 3;
+    const total = 5;
+    const keys = Array.from({ length: total }, () => new Uint8Array(randomBytes(32)));
+    const headers = Array.from({ length: total }, () => new Uint8Array(randomBytes(SHARD_HEADER_BYTES)));
+    const segments = [0, 1, 2].map(() => new Uint8Array(randomBytes(3 * 4096)));
+    const reused = new SegmentSealer({ data, total, keys, headers });
+    const kept = segments.map((segment, s) => reused.seal(segment, s, s === 2));
+    segments.forEach((segment, s) => {
+      // A sealer of its own for each segment: fresh parity, the reference.
+      const fresh = new SegmentSealer({ data, total, keys, headers }).seal(segment, s, s === 2);
+      expect(kept[s]!.bodies).toEqual(fresh.bodies);
+      expect(kept[s]!.tags).toEqual(fresh.tags);
+    });
+  });
+});
+
 describe('SegmentOpener and FileHasher', () => {
   const SEG = 4096 * 3;
   const { bytes, file, frames, segments } = sealed(SEG * 6 + 1234, SEG);

@@ -5,6 +5,7 @@
  */
 import { sealFrameParts } from '../crypto/stream';
 import { ReedSolomon } from '../erasure/reed-solomon';
+import { ownBuffer } from './open-segment';
 
 export interface SealFile {
   readonly data: number;
@@ -32,6 +33,9 @@ export function splitSegment(segment: Uint8Array, data: number): Uint8Array[] {
 
 export class SegmentSealer {
   private readonly rs: ReedSolomon;
+  /** The parity pieces of the last segment: only sealed from, so the next segment's parity
+   * is coded into them (every byte is written) instead of into new zeroed memory. */
+  private parity: Uint8Array[] = [];
 
   constructor(private readonly file: SealFile) {
     this.rs = new ReedSolomon(file.data, file.total);
@@ -39,7 +43,7 @@ export class SegmentSealer {
 
   seal(segment: Uint8Array, index: number, last: boolean): SealedSegment {
     const pieces = splitSegment(segment, this.file.data);
-    const all = this.file.total > this.file.data ? [...pieces, ...this.rs.encode(pieces)] : pieces;
+    const all = this.file.total > this.file.data ? [...pieces, ...this.encode(pieces)] : pieces;
     const bodies: Uint8Array[] = [];
     const tags: Uint8Array[] = [];
     all.forEach((piece, j) => {
@@ -48,5 +52,13 @@ export class SegmentSealer {
       tags.push(tag);
     });
     return { bodies, tags };
+  }
+
+  private encode(pieces: readonly Uint8Array[]): Uint8Array[] {
+    const length = pieces[0]!.length;
+    if (this.parity[0]?.length !== length) {
+      this.parity = Array.from({ length: this.file.total - this.file.data }, () => ownBuffer(length));
+    }
+    return this.rs.encode(pieces, this.parity);
   }
 }
