@@ -149,6 +149,28 @@ describe('shardvault mount', () => {
     expect((await send('OPTIONS', '/', { headers: { host: `localhost:${url.port}` } })).status).toBe(200);
   });
 
+  it("refuses another site's page in a browser that signed in to it (CSRF, probing names)", async () => {
+    // A browser that signed in keeps the credentials and sends them with any page's request
+    // to this origin: an <img> tells a page whether a name exists (load or error) and a
+    // picture's size; a navigation downloads plaintext into the Downloads folder.
+    const probe = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' };
+    expect((await send('GET', '/packed/a.txt', { headers: probe })).status).toBe(403);
+    const navigation = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    expect((await send('GET', '/packed/a.txt', { headers: navigation })).status).toBe(403);
+    // Another port of this machine is another origin of the same site: no better.
+    expect((await send('GET', '/packed/a.txt', { headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    const form = { origin: 'http://evil.example', 'content-type': 'text/plain' };
+    expect((await send('PUT', '/csrf.txt', { headers: form, body: 'x' })).status).toBe(403);
+    expect((await send('GET', '/csrf.txt')).status).toBe(404);
+    // What the user opens (typed, a bookmark) and the drive's own listing's links still work,
+    // and so do WebDAV clients, which send neither header.
+    const typed = { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    expect((await send('GET', '/packed/a.txt', { headers: typed })).status).toBe(200);
+    const own = { 'sec-fetch-site': 'same-origin', origin: `http://127.0.0.1:${url.port}` };
+    expect((await send('GET', '/packed/', { headers: own })).status).toBe(200);
+    expect((await send('GET', '/packed/a.txt')).status).toBe(200);
+  });
+
   it('never follows .. and bounds the XML it reads', async () => {
     expect((await send('GET', '/%2e%2e/etc/passwd')).status).toBe(400);
     expect((await send('GET', '/a/../../etc')).status).toBe(400);
