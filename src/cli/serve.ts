@@ -62,6 +62,7 @@ import { engineHandlers } from '../shared/dispatch';
 import { IdleLock } from '../core/idle-lock';
 import { type ErrorCode, httpStatusFor } from '../shared/errors';
 import { redactCredentials } from '../shared/redact';
+import { foreignPageProblem } from '../shared/browser-origin';
 
 export interface ServeOptions {
   /** 0 or absent: any free port. */
@@ -201,12 +202,8 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
   /** Host, Origin and fetch metadata: is this request from our own page (or a local tool)? */
   function checkOrigin(req: IncomingMessage): void {
     if (!allowedHosts.has(req.headers.host ?? '')) throw new HttpError(403, 'forbidden', 'wrong Host');
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins.has(origin)) throw new HttpError(403, 'forbidden', 'foreign Origin');
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      throw new HttpError(403, 'forbidden', 'cross-site request');
-    }
+    const foreign = foreignPageProblem(req.headers.origin, req.headers['sec-fetch-site'], allowedOrigins);
+    if (foreign) throw new HttpError(403, 'forbidden', foreign);
   }
 
   function checkToken(req: IncomingMessage): void {

@@ -10,6 +10,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { foreignPageProblem } from '../../shared/browser-origin';
 import { httpStatusFor } from '../../shared/errors';
 import { ShardvaultError } from '../errors';
 import { parseXml, type XmlElement } from '../storage/webdav/xml';
@@ -67,6 +68,8 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   const sockets = new Set<Socket>();
   /** The Host values this drive answers (set once the port is known). */
   const hosts = new Set<string>();
+  /** The origins of this drive's own pages (its folder listings). */
+  const origins = new Set<string>();
 
   const server = http.createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
@@ -314,6 +317,13 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
     if (!hosts.has((req.headers.host ?? '').toLowerCase())) {
       res.setHeader('Connection', 'close');
       send(res, 421);
+      return;
+    }
+    // Another site's page in a browser that signed in here (the browser sends the sign-in it
+    // keeps with any page's request): refused before sign-in (src/shared/browser-origin.ts).
+    if (foreignPageProblem(req.headers.origin, req.headers['sec-fetch-site'], origins)) {
+      res.setHeader('Connection', 'close');
+      send(res, 403);
       return;
     }
     const verdict = auth.check(method, req.url ?? '', req.headers.authorization);
@@ -703,6 +713,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   });
   const port = (server.address() as AddressInfo).port;
   hosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`);
+  origins.add(`http://127.0.0.1:${port}`).add(`http://localhost:${port}`);
   return {
     url: `http://${DRIVE_USER}:${password}@127.0.0.1:${port}/`,
     port,
