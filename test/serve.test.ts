@@ -700,3 +700,37 @@ describe("the engine's words", () => {
     });
   });
 });
+
+describe('the web export after a lock', () => {
+  it('is gone: its plaintext is deleted and its ticket answers 404', async () => {
+    const passphrase = 'export after lock passphrase';
+    await withNewVault(passphrase, async (app, root) => {
+      const temp = join(root, 'tmp');
+      mkdirSync(temp);
+      const savedTmp = process.env['TMPDIR'];
+      process.env['TMPDIR'] = temp;
+      const served = await startServer(app, { log: () => undefined });
+      try {
+        const url = new URL(served.url);
+        const headers = {
+          host: url.host,
+          [web.tokenHeader]: url.hash.replace('#token=', ''),
+          'content-type': 'application/json',
+        };
+        const post = (path: string, body?: unknown): Promise<Response> =>
+          fetch(`${url.origin}${path}`, { method: 'POST', headers, body: JSON.stringify(body ?? null) });
+        await app.putStream({ name: 'diary.txt', data: chunks(new TextEncoder().encode('dear diary')) });
+        const ready = (await (await post(web.exportFile, { name: 'diary.txt' })).json()) as { value: { url: string } };
+        expect(readdirSync(temp)).toHaveLength(1);
+        // The user locks (or the idle timer does) before the browser fetched the download.
+        expect((await post('/api/lock')).status).toBe(200);
+        expect(readdirSync(temp)).toEqual([]);
+        expect((await fetch(`${url.origin}${ready.value.url}`)).status).toBe(404);
+      } finally {
+        await served.close();
+        if (savedTmp === undefined) delete process.env['TMPDIR'];
+        else process.env['TMPDIR'] = savedTmp;
+      }
+    });
+  });
+});
