@@ -131,3 +131,39 @@ export function folderEntries(names: Iterable<string>, prefix: string): FolderEn
 export function movedName(name: string, from: string, to: string): string {
   return `${to}${name.slice(from.length)}`;
 }
+
+/**
+ * Endings that make a file a program or a launcher to the system's opener (Windows'
+ * ShellExecute, macOS' Launch Services, a Linux desktop's xdg-open): opening such a file
+ * runs it. From Chromium's list of dangerous download types, for the three systems; not
+ * every ending a system could run, but those it runs on a double click.
+ */
+const PROGRAM_ENDINGS: ReadonlySet<string> = new Set(
+  [
+    // Windows
+    'exe com scr pif bat cmd btm vb vbs vbe js jse wsf wsh ws wsc msi msp mst msix msixbundle',
+    'appx appxbundle appinstaller hta cpl msc jar lnk url scf reg ps1 psm1 psd1 ps1xml ps2',
+    'psc1 inf application appref-ms gadget settingcontent-ms library-ms search-ms sct chm xbap',
+    'xll ins isp shb shs py pyw pyz',
+    // macOS
+    'app command tool terminal pkg mpkg workflow action scpt scptd applescript osax webloc',
+    'inetloc fileloc dmg',
+    // Linux desktops
+    'desktop sh bash run appimage',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/**
+ * True when the system would run a file of this name rather than open it in an application
+ * (PROGRAM_ENDINGS; case and Windows' trailing dots and spaces do not matter). "Open" in the
+ * desktop app refuses such a name: Export it instead.
+ */
+export function isProgramName(name: string): boolean {
+  const last = fileBaseName(name)
+    .replace(/[. ]+$/, '')
+    .toLowerCase();
+  const dot = last.lastIndexOf('.');
+  return dot >= 0 && PROGRAM_ENDINGS.has(last.slice(dot + 1));
+}
