@@ -89,11 +89,38 @@ export function folderBaseName(prefix: string): string {
 export function stepsBelow(name: string, prefix: string): string[] | null {
   if (!name.startsWith(prefix)) return null;
   const rest = name.slice(prefix.length);
+  // The folder's own marker (an empty folder): nothing below it.
+  if (rest === '') return [];
   const steps = rest.split(FOLDER_SEPARATOR);
   if (isFolderMarker(rest)) steps.pop();
-  if (steps.length === 0) return rest === '' ? [] : null;
   for (const s of steps) if (s === '' || s === '.' || s === '..' || s.includes('\\')) return null;
   return steps;
+}
+
+/**
+ * Why `name`, in the tree of the folder `prefix`, can't be written back by a folder restore,
+ * or null: every step below the folder plain (stepsBelow), and the folder's own last step
+ * too. A put of a tree stores only names that pass, and a restore refuses a head that names
+ * any other.
+ */
+export function restoreProblem(name: string, prefix: string): string | null {
+  const base = folderBaseName(prefix);
+  if (stepsBelow(name, prefix) === null || base === '' || base === '.' || base === '..' || base.includes('\\'))
+    return 'not a name a folder restore can write (an empty or dot step, or a backslash)';
+  return null;
+}
+
+/**
+ * The first of `names` that is both a file and a folder (`a` beside `a/b` or the marker
+ * `a/`), or null: a disk can't hold both, so a tree with one can't be restored.
+ */
+export function fileAndFolder(names: readonly string[]): string | null {
+  const folders = new Set<string>();
+  for (const n of names)
+    for (let i = n.indexOf(FOLDER_SEPARATOR); i !== -1; i = n.indexOf(FOLDER_SEPARATOR, i + 1))
+      folders.add(n.slice(0, i));
+  for (const n of names) if (!isFolderMarker(n) && folders.has(n)) return n;
+  return null;
 }
 
 export interface FolderEntry {
