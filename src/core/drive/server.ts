@@ -27,6 +27,8 @@ const IDLE_TIMEOUT_MS = 120_000;
 /** Dead properties kept per resource, and their total size per resource. */
 const MAX_DEAD_PROPS = 64;
 const MAX_DEAD_BYTES = 64 * 1024;
+/** A LOCK's owner (a client's name or href, repeated in every lockdiscovery that lists it). */
+const MAX_OWNER_CHARS = 1024;
 
 export interface Drive {
   /** http://shardvault:PASSWORD@127.0.0.1:PORT/ */
@@ -663,6 +665,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       throw new HttpError(400, 'bad lockscope');
     const ownerEl = xml.children.find((c) => c.ns === DAV && c.name === 'owner');
     const owner = ownerEl ? ownerEl.children.map(writeElement).join('') + escapeXml(ownerEl.text) : '';
+    if (owner.length > MAX_OWNER_CHARS) throw new HttpError(400, 'lock owner too long');
     const depth = req.headers['depth'] ?? 'infinity';
     if (depth !== '0' && depth !== 'infinity') throw new HttpError(400, 'bad Depth');
     const r = t.resolve(name);
