@@ -239,6 +239,8 @@ describe('shardvault mount', () => {
     const tail = await send('GET', '/ranged.bin', { headers: { range: 'bytes=-100' } });
     expect(tail.body.equals(bytes.subarray(bytes.length - 100))).toBe(true);
     expect((await send('GET', '/ranged.bin', { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
+    expect((await send('GET', '/ranged.bin', { headers: { range: 'bytes=9-3' } })).status).toBe(416);
+    expect((await send('GET', '/ranged.bin', { headers: { range: 'bytes=99999999999999999999-' } })).status).toBe(416);
     expect((await send('DELETE', '/ranged.bin')).status).toBe(204);
   });
 

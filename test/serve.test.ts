@@ -204,6 +204,8 @@ describe('shardvault serve: the web bridge', () => {
     const length = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
     const tooBig = await folder(length(web.maxFolderHeadBytes + 1));
     expect([tooBig.status, tooBig.json().error?.message]).toEqual([413, 'the folder upload head is too large']);
+    const widest = await folder(length(2 ** 32 - 1));
+    expect([widest.status, widest.json().error?.message]).toEqual([413, 'the folder upload head is too large']);
     const cut = await folder(Buffer.concat([length(100), Buffer.from('{"name"')]));
     expect([cut.status, cut.json().error?.message]).toEqual([400, 'the folder upload ended inside its head']);
     const garbled = await folder(Buffer.concat([length(3), Buffer.from('{"n')]));
