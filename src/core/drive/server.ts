@@ -337,6 +337,10 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       return;
     }
     options.onActivity?.();
+    // Nothing the drive sends is a page that runs here, at the origin where the browser's
+    // sign-in reads every file: never sniffed into HTML, and sandboxed should it be shown.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'; frame-ancestors 'none'");
     const { name, slash } = target(req);
     switch (method) {
       case 'OPTIONS':
