@@ -159,6 +159,8 @@ describe('shardvault mount', () => {
     expect((await send('GET', '/packed/a.txt', { headers: navigation })).status).toBe(403);
     // Another port of this machine is another origin of the same site: no better.
     expect((await send('GET', '/packed/a.txt', { headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    // A sandboxed frame or a file:// page says Origin: null.
+    expect((await send('PUT', '/csrf.txt', { headers: { origin: 'null' }, body: 'x' })).status).toBe(403);
     const form = { origin: 'http://evil.example', 'content-type': 'text/plain' };
     expect((await send('PUT', '/csrf.txt', { headers: form, body: 'x' })).status).toBe(403);
     expect((await send('GET', '/csrf.txt')).status).toBe(404);
