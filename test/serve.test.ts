@@ -204,6 +204,8 @@ describe('shardvault serve: the web bridge', () => {
     const length = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
     const tooBig = await folder(length(web.maxFolderHeadBytes + 1));
     expect([tooBig.status, tooBig.json().error?.message]).toEqual([413, 'the folder upload head is too large']);
+    const widest = await folder(length(2 ** 32 - 1));
+    expect([widest.status, widest.json().error?.message]).toEqual([413, 'the folder upload head is too large']);
     const cut = await folder(Buffer.concat([length(100), Buffer.from('{"name"')]));
     expect([cut.status, cut.json().error?.message]).toEqual([400, 'the folder upload ended inside its head']);
     const garbled = await folder(Buffer.concat([length(3), Buffer.from('{"n')]));
@@ -697,6 +699,40 @@ describe("the engine's words", () => {
       await expect(app.putStream({ name: 'x', data: chunks(), survive: 0 })).rejects.toThrow(
         "this vault's files survive losing 1 location; a file can ask for more, not fewer",
       );
+    });
+  });
+});
+
+describe('the web export after a lock', () => {
+  it('is gone: its plaintext is deleted and its ticket answers 404', async () => {
+    const passphrase = 'export after lock passphrase';
+    await withNewVault(passphrase, async (app, root) => {
+      const temp = join(root, 'tmp');
+      mkdirSync(temp);
+      const savedTmp = process.env['TMPDIR'];
+      process.env['TMPDIR'] = temp;
+      const served = await startServer(app, { log: () => undefined });
+      try {
+        const url = new URL(served.url);
+        const headers = {
+          host: url.host,
+          [web.tokenHeader]: url.hash.replace('#token=', ''),
+          'content-type': 'application/json',
+        };
+        const post = (path: string, body?: unknown): Promise<Response> =>
+          fetch(`${url.origin}${path}`, { method: 'POST', headers, body: JSON.stringify(body ?? null) });
+        await app.putStream({ name: 'diary.txt', data: chunks(new TextEncoder().encode('dear diary')) });
+        const ready = (await (await post(web.exportFile, { name: 'diary.txt' })).json()) as { value: { url: string } };
+        expect(readdirSync(temp)).toHaveLength(1);
+        // The user locks (or the idle timer does) before the browser fetched the download.
+        expect((await post('/api/lock')).status).toBe(200);
+        expect(readdirSync(temp)).toEqual([]);
+        expect((await fetch(`${url.origin}${ready.value.url}`)).status).toBe(404);
+      } finally {
+        await served.close();
+        if (savedTmp === undefined) delete process.env['TMPDIR'];
+        else process.env['TMPDIR'] = savedTmp;
+      }
     });
   });
 });

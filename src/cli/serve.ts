@@ -23,7 +23,8 @@
  * after the whole-file hash check), so the export first asks the engine for the file in a
  * private temporary folder (mode 0700), and only once it is complete hands the page a
  * one-time ticket to download it; the file is deleted as soon as it has been served, when
- * the ticket expires unused (a minute), when the server stops, or on a signal. That copy is
+ * the ticket expires unused (a minute), when the vault locks, when the server stops, or on a
+ * signal. That copy is
  * the requested output on its way to the browser: plaintext on this machine's disk for as
  * long as the download takes, as any export is.
  */
@@ -62,6 +63,7 @@ import { engineHandlers } from '../shared/dispatch';
 import { IdleLock } from '../core/idle-lock';
 import { type ErrorCode, httpStatusFor } from '../shared/errors';
 import { redactCredentials } from '../shared/redact';
+import { foreignPageProblem } from '../shared/browser-origin';
 
 export interface ServeOptions {
   /** 0 or absent: any free port. */
@@ -183,6 +185,12 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     const frame = `event: ${name}\ndata: ${JSON.stringify(data ?? null)}\n\n`;
     for (const res of streams) res.write(frame);
   };
+  /** A lock ends what the unlocked vault gave out: the exports not downloaded yet too. */
+  const forgetDownloads = async (): Promise<void> => {
+    const waiting = [...downloads.values()];
+    downloads.clear();
+    await Promise.all(waiting.map(discard));
+  };
   const lockNow = async (why: string): Promise<void> => {
     try {
       await api.lock();
@@ -190,6 +198,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     } catch (error) {
       log(`lock failed: ${redactCredentials(String(error))}`);
     }
+    await forgetDownloads();
     push(events.locked.name, null);
   };
   const idle = new IdleLock(settings.autoLockMinutes, () => void lockNow('idle'));
@@ -201,12 +210,8 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
   /** Host, Origin and fetch metadata: is this request from our own page (or a local tool)? */
   function checkOrigin(req: IncomingMessage): void {
     if (!allowedHosts.has(req.headers.host ?? '')) throw new HttpError(403, 'forbidden', 'wrong Host');
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins.has(origin)) throw new HttpError(403, 'forbidden', 'foreign Origin');
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      throw new HttpError(403, 'forbidden', 'cross-site request');
-    }
+    const foreign = foreignPageProblem(req.headers.origin, req.headers['sec-fetch-site'], allowedOrigins);
+    if (foreign) throw new HttpError(403, 'forbidden', foreign);
   }
 
   function checkToken(req: IncomingMessage): void {
@@ -255,6 +260,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
     ...engineHandlers(api, (_name, work) => work(), ['lock']),
     lock: async () => {
       await api.lock();
+      await forgetDownloads();
       push(events.locked.name, null);
     },
     getSettings: () => Promise.resolve(settings),
@@ -579,8 +585,7 @@ export async function startServer(api: ShardvaultApi, options: ServeOptions = {}
       unsubscribe();
       for (const res of streams) res.end();
       streams.clear();
-      await Promise.all([...downloads.values()].map(discard));
-      downloads.clear();
+      await forgetDownloads();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeAllConnections();

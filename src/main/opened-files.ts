@@ -1,7 +1,8 @@
 /**
  * "Open" in the desktop app: the engine exports the file, verified, into a private folder of
  * this app's (mode 0700, under the OS's temporary folder) and the OS's default application
- * opens it there. The plaintext stays until the vault locks or the app quits, when every such
+ * opens it there; a program (a name the system would run: isProgramName) is refused, before
+ * anything is exported. The plaintext stays until the vault locks or the app quits, when every such
  * folder is wiped; a crash leaves it to the OS's temporary-folder cleanup (docs/SECURITY.md).
  *
  * This file does not import electron (types aside), so a test can run it with stand-ins.
@@ -10,8 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShardvaultApi } from '../shared/api';
-import { fileBaseName } from '../shared/file-name';
+import { fileBaseName, isProgramName } from '../shared/file-name';
 import { registerTemporary, unregisterTemporary } from '../core/cleanup';
+import { ForbiddenError } from './errors';
 
 export class OpenedFiles {
   private readonly folders = new Set<string>();
@@ -23,6 +25,12 @@ export class OpenedFiles {
   ) {}
 
   async open(name: string): Promise<void> {
+    // The system runs a program rather than open it: a page that could rename a file and ask
+    // to open it would start any stored bytes, without a download's warnings (SECURITY.md).
+    if (isProgramName(name))
+      throw new ForbiddenError(
+        `${fileBaseName(name)} is a program: the system would run it, not open it. Export it, and run it yourself if you mean to.`,
+      );
     const folder = await mkdtemp(join(tmpdir(), 'shardvault-open-'));
     this.folders.add(folder);
     registerTemporary(folder);

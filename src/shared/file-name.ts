@@ -89,11 +89,38 @@ export function folderBaseName(prefix: string): string {
 export function stepsBelow(name: string, prefix: string): string[] | null {
   if (!name.startsWith(prefix)) return null;
   const rest = name.slice(prefix.length);
+  // The folder's own marker (an empty folder): nothing below it.
+  if (rest === '') return [];
   const steps = rest.split(FOLDER_SEPARATOR);
   if (isFolderMarker(rest)) steps.pop();
-  if (steps.length === 0) return rest === '' ? [] : null;
   for (const s of steps) if (s === '' || s === '.' || s === '..' || s.includes('\\')) return null;
   return steps;
+}
+
+/**
+ * Why `name`, in the tree of the folder `prefix`, can't be written back by a folder restore,
+ * or null: every step below the folder plain (stepsBelow), and the folder's own last step
+ * too. A put of a tree stores only names that pass, and a restore refuses a head that names
+ * any other.
+ */
+export function restoreProblem(name: string, prefix: string): string | null {
+  const base = folderBaseName(prefix);
+  if (stepsBelow(name, prefix) === null || base === '' || base === '.' || base === '..' || base.includes('\\'))
+    return 'not a name a folder restore can write (an empty or dot step, or a backslash)';
+  return null;
+}
+
+/**
+ * The first of `names` that is both a file and a folder (`a` beside `a/b` or the marker
+ * `a/`), or null: a disk can't hold both, so a tree with one can't be restored.
+ */
+export function fileAndFolder(names: readonly string[]): string | null {
+  const folders = new Set<string>();
+  for (const n of names)
+    for (let i = n.indexOf(FOLDER_SEPARATOR); i !== -1; i = n.indexOf(FOLDER_SEPARATOR, i + 1))
+      folders.add(n.slice(0, i));
+  for (const n of names) if (!isFolderMarker(n) && folders.has(n)) return n;
+  return null;
 }
 
 export interface FolderEntry {
@@ -130,4 +157,40 @@ export function folderEntries(names: Iterable<string>, prefix: string): FolderEn
 /** Where `name` goes when the folder (or file) `from` moves to `to`: the rest keeps its path. */
 export function movedName(name: string, from: string, to: string): string {
   return `${to}${name.slice(from.length)}`;
+}
+
+/**
+ * Endings that make a file a program or a launcher to the system's opener (Windows'
+ * ShellExecute, macOS' Launch Services, a Linux desktop's xdg-open): opening such a file
+ * runs it. From Chromium's list of dangerous download types, for the three systems; not
+ * every ending a system could run, but those it runs on a double click.
+ */
+const PROGRAM_ENDINGS: ReadonlySet<string> = new Set(
+  [
+    // Windows
+    'exe com scr pif bat cmd btm vb vbs vbe js jse wsf wsh ws wsc msi msp mst msix msixbundle',
+    'appx appxbundle appinstaller hta cpl msc jar lnk url scf reg ps1 psm1 psd1 ps1xml ps2',
+    'psc1 inf application appref-ms gadget settingcontent-ms library-ms search-ms sct chm xbap',
+    'xll ins isp shb shs py pyw pyz',
+    // macOS
+    'app command tool terminal pkg mpkg workflow action scpt scptd applescript osax webloc',
+    'inetloc fileloc dmg',
+    // Linux desktops
+    'desktop sh bash run appimage',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/**
+ * True when the system would run a file of this name rather than open it in an application
+ * (PROGRAM_ENDINGS; case and Windows' trailing dots and spaces do not matter). "Open" in the
+ * desktop app refuses such a name: Export it instead.
+ */
+export function isProgramName(name: string): boolean {
+  const last = fileBaseName(name)
+    .replace(/[. ]+$/, '')
+    .toLowerCase();
+  const dot = last.lastIndexOf('.');
+  return dot >= 0 && PROGRAM_ENDINGS.has(last.slice(dot + 1));
 }

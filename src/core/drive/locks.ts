@@ -2,12 +2,20 @@
  * WebDAV write locks (RFC 4918 sections 6-7, 9.10-9.11) and the If header (section 10.4),
  * held in this process's memory for the life of the mount: what clients need (Windows and
  * macOS lock a file before writing it) and no more. A lock never outlives LOCK_MAX_SECONDS
- * without a refresh, and the table holds at most MAX_LOCKS.
+ * without a refresh, the table holds at most MAX_LOCKS, and at most MAX_STACKED_LOCKS cover
+ * any one resource.
  */
 import { randomUUID } from 'node:crypto';
 
 export const LOCK_MAX_SECONDS = 3600;
 const MAX_LOCKS = 4096;
+/**
+ * Locks that may cover one resource at once (shared ones: an exclusive lock stands alone).
+ * Every lock covering a resource is listed in its lockdiscovery, and a depth-infinity lock
+ * on a folder covers each name below it: without a bound, a few thousand shared locks made a
+ * PROPFIND of the folder list each of them once per child (gigabytes).
+ */
+export const MAX_STACKED_LOCKS = 16;
 
 export interface DriveLock {
   readonly token: string;
@@ -57,9 +65,11 @@ export class LockTable {
 
   /** A new lock, or null when one in the way conflicts (423). */
   take(root: string, scope: DriveLock['scope'], infinite: boolean, owner: string, seconds: number): DriveLock | null {
-    const inWay = [...this.covering(root), ...(infinite ? this.affecting(root) : [])];
-    if (inWay.some((l) => l.scope === 'exclusive' || scope === 'exclusive')) return null;
-    if (this.locks.size >= MAX_LOCKS) return null;
+    const inWay = new Set([...this.covering(root), ...(infinite ? this.affecting(root) : [])]);
+    if ([...inWay].some((l) => l.scope === 'exclusive' || scope === 'exclusive')) return null;
+    // Every lock that will cover a resource together with this one is in its way now: so no
+    // resource is ever covered by more than MAX_STACKED_LOCKS.
+    if (inWay.size >= MAX_STACKED_LOCKS || this.locks.size >= MAX_LOCKS) return null;
     const lock: DriveLock = {
       token: `opaquelocktoken:${randomUUID()}`,
       root,

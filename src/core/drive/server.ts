@@ -10,6 +10,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { foreignPageProblem } from '../../shared/browser-origin';
 import { httpStatusFor } from '../../shared/errors';
 import { ShardvaultError } from '../errors';
 import { parseXml, type XmlElement } from '../storage/webdav/xml';
@@ -26,6 +27,8 @@ const IDLE_TIMEOUT_MS = 120_000;
 /** Dead properties kept per resource, and their total size per resource. */
 const MAX_DEAD_PROPS = 64;
 const MAX_DEAD_BYTES = 64 * 1024;
+/** A LOCK's owner (a client's name or href, repeated in every lockdiscovery that lists it). */
+const MAX_OWNER_CHARS = 1024;
 
 export interface Drive {
   /** http://shardvault:PASSWORD@127.0.0.1:PORT/ */
@@ -67,6 +70,8 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   const sockets = new Set<Socket>();
   /** The Host values this drive answers (set once the port is known). */
   const hosts = new Set<string>();
+  /** The origins of this drive's own pages (its folder listings). */
+  const origins = new Set<string>();
 
   const server = http.createServer(
     { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
@@ -316,6 +321,13 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       send(res, 421);
       return;
     }
+    // Another site's page in a browser that signed in here (the browser sends the sign-in it
+    // keeps with any page's request): refused before sign-in (src/shared/browser-origin.ts).
+    if (foreignPageProblem(req.headers.origin, req.headers['sec-fetch-site'], origins)) {
+      res.setHeader('Connection', 'close');
+      send(res, 403);
+      return;
+    }
     const verdict = auth.check(method, req.url ?? '', req.headers.authorization);
     if (verdict !== 'ok') {
       // The body, if any, is not read: the connection closes after the answer.
@@ -325,6 +337,10 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       return;
     }
     options.onActivity?.();
+    // Nothing the drive sends is a page that runs here, at the origin where the browser's
+    // sign-in reads every file: never sniffed into HTML, and sandboxed should it be shown.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "sandbox; default-src 'none'; frame-ancestors 'none'");
     const { name, slash } = target(req);
     switch (method) {
       case 'OPTIONS':
@@ -653,6 +669,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
       throw new HttpError(400, 'bad lockscope');
     const ownerEl = xml.children.find((c) => c.ns === DAV && c.name === 'owner');
     const owner = ownerEl ? ownerEl.children.map(writeElement).join('') + escapeXml(ownerEl.text) : '';
+    if (owner.length > MAX_OWNER_CHARS) throw new HttpError(400, 'lock owner too long');
     const depth = req.headers['depth'] ?? 'infinity';
     if (depth !== '0' && depth !== 'infinity') throw new HttpError(400, 'bad Depth');
     const r = t.resolve(name);
@@ -703,6 +720,7 @@ export async function startDrive(store: DriveStore, options: DriveOptions = {}):
   });
   const port = (server.address() as AddressInfo).port;
   hosts.add(`127.0.0.1:${port}`).add(`localhost:${port}`);
+  origins.add(`http://127.0.0.1:${port}`).add(`http://localhost:${port}`);
   return {
     url: `http://${DRIVE_USER}:${password}@127.0.0.1:${port}/`,
     port,

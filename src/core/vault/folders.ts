@@ -9,6 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { FileEntry, FolderReport } from '../../shared/api';
 import {
+  fileAndFolder,
   fileBaseName,
   fileNameProblem,
   FOLDER_SEPARATOR,
@@ -18,6 +19,7 @@ import {
   isFolderMarker,
   isInFolder,
   movedName,
+  restoreProblem,
   stepsBelow,
 } from '../../shared/file-name';
 import { plural } from '../../shared/format';
@@ -234,6 +236,16 @@ export async function storeTree(
     if (existing.length > 0 && !opts.replace)
       throw new ShardvaultError('exists', `${bare} is already in the vault (use --replace to replace it)`);
     const tree = await treeOf();
+    // Only what a folder restore can write back, whatever the tree's source (a folder on
+    // disk may hold a name with a backslash, an upload anything): checked before a byte is
+    // stored, since one such name would make the whole folder's restore fail.
+    const treeNames = [...tree.files.map((f) => f.name), ...tree.markers];
+    for (const n of treeNames) {
+      const why = restoreProblem(n, prefix);
+      if (why !== null) throw new UsageError(`${JSON.stringify(n.slice(prefix.length))}: ${why}`);
+    }
+    const both = fileAndFolder(treeNames);
+    if (both !== null) throw new UsageError(`${both.slice(prefix.length)} is both a file and a folder`);
     for (const s of tree.skipped) vault.options.onWarning?.(`skipped ${s}`);
     const plan = await planPut(vault, opts);
     const total = { files: tree.files.length + tree.markers.length, bytes: tree.bytes };
@@ -447,7 +459,7 @@ export async function getFolder(
     const base = folderBaseName(prefix);
     const planned = files.map((f) => {
       const steps = stepsBelow(f.name, prefix);
-      if (steps === null || base === '' || base === '.' || base === '..' || base.includes('\\'))
+      if (steps === null || restoreProblem(f.name, prefix) !== null)
         throw new CorruptError(`the vault names a file ${JSON.stringify(f.name)} that can't be written out safely`);
       return { file: f, steps, folder: isFolderMarker(f.name) };
     });
@@ -455,15 +467,13 @@ export async function getFolder(
     const packOrder = (p: { file: FileRef }): string => p.file.pack?.id ?? '';
     planned.sort((a, b) => (packOrder(a) < packOrder(b) ? -1 : packOrder(a) > packOrder(b) ? 1 : 0));
     const packs = new PackReader(vault, used);
-    // A name can't be both a file and a folder on disk.
+    const both = fileAndFolder(files.map((f) => f.name));
+    if (both !== null) throw new CorruptError(`${JSON.stringify(both)} is both a file and a folder in the vault`);
+    // Every folder to make, each once.
     const dirs = new Set<string>();
     for (const p of planned) {
       const upto = p.folder ? p.steps.length : p.steps.length - 1;
       for (let i = 1; i <= upto; i++) dirs.add(p.steps.slice(0, i).join('/'));
-    }
-    for (const p of planned) {
-      if (!p.folder && dirs.has(p.steps.join('/')))
-        throw new CorruptError(`${JSON.stringify(p.file.name)} is both a file and a folder in the vault`);
     }
     await fs.mkdir(nodePath.resolve(dest), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
       throw new ShardvaultError('io', `cannot make ${dest}: ${err.message}`);

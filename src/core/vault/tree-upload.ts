@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs/promises';
 import type { TreeFileSize } from '../../shared/api';
-import { FOLDER_SEPARATOR, fileNameProblem, isFolderMarker, stepsBelow } from '../../shared/file-name';
+import { fileNameProblem, isFolderMarker } from '../../shared/file-name';
 import { UsageError } from '../errors';
 import { openTreeFile, type Tree, type TreeBytes } from './folders';
 
@@ -63,7 +63,8 @@ export async function treeFromPaths(
 
 /**
  * A tree of listed files: names (below `prefix`) checked before anything is stored, each a
- * file name under the folder, none twice, none both a file and a folder.
+ * file name under the folder, none twice (storeTree checks the rest: restoreProblem,
+ * fileAndFolder).
  */
 function listedTree(
   prefix: string,
@@ -71,7 +72,6 @@ function listedTree(
   open: (file: TreeFileSize) => Promise<TreeBytes>,
 ): Omit<Tree, 'finish'> {
   const seen = new Set<string>();
-  const folders = new Set<string>();
   const stored: TreeFileSize[] = [];
   const markers: string[] = [];
   let bytes = 0;
@@ -79,16 +79,8 @@ function listedTree(
     const name = `${prefix}${f.name}`;
     const problem = f.name === '' ? 'a file of the folder has no name' : fileNameProblem(name);
     if (problem !== null) throw new UsageError(`${f.name}: ${problem}`);
-    // Only what a folder restore can write back (no empty step, no backslash): put DIR
-    // makes no other name, and one such file would make the whole folder's restore fail.
-    if (stepsBelow(name, prefix) === null)
-      throw new UsageError(
-        `${JSON.stringify(f.name)}: not a name a folder restore can write (an empty step or a backslash)`,
-      );
     if (seen.has(name)) throw new UsageError(`${f.name} is listed twice`);
     seen.add(name);
-    const steps = f.name.split(FOLDER_SEPARATOR);
-    for (let i = 1; i < steps.length; i++) folders.add(`${prefix}${steps.slice(0, i).join(FOLDER_SEPARATOR)}`);
     if (isFolderMarker(name)) {
       if (f.size !== 0) throw new UsageError(`${f.name} is a folder: it has no bytes`);
       markers.push(name);
@@ -97,8 +89,6 @@ function listedTree(
       bytes += f.size;
     }
   }
-  for (const f of stored)
-    if (folders.has(f.name)) throw new UsageError(`${f.name.slice(prefix.length)} is both a file and a folder`);
   // An empty folder is its own marker, as put DIR keeps it.
   if (files.length === 0) markers.push(prefix);
   return {
