@@ -98,13 +98,18 @@ export function interpreted<T>(work: () => T): T {
 
 let heldOff = false;
 
-/** False when the process was started with a flag about V8's compilers: `interpreted` then changes none. */
-export const MAY_HOLD_OFF_OPTIMIZER = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(
-  (arg) =>
+/**
+ * False when the process was started with a flag about V8's compilers, and in Electron (the
+ * desktop app's engine is long-lived: it pays the cold checks once, and its V8 is not the one
+ * this was measured on): `interpreted` then changes none.
+ */
+export const MAY_HOLD_OFF_OPTIMIZER =
+  process.versions['electron'] === undefined &&
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
     /^--(no-)?(opt|turbofan|maglev|sparkplug|jitless|always-opt|always-turbofan|max-opt)\b/.test(
       arg.replace(/_/g, '-'),
     ),
-);
+  );
 
 /**
  * The encoding of each point this process decoded or encoded (points are immutable). Decoding
