@@ -3,6 +3,8 @@
 // vectors of ristretto255-SHA512, whose DLEQ proofs our generateProof must reproduce byte for
 // byte with the RFC's context string and proof random scalar).
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInThisContext } from 'node:vm';
 import { ristretto255_hasher, ristretto255_oprf } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8, concat } from '../src/core/crypto/bytes';
@@ -14,6 +16,8 @@ import {
   encodePoint,
   hashToScalar,
   IDENTITY,
+  interpreted,
+  MAY_HOLD_OFF_OPTIMIZER,
   mulBase,
   randomScalar,
   sumOfProducts,
@@ -238,5 +242,38 @@ describe('DLEQ proofs (RFC 9497 section 2.2, appendix A.1.2)', () => {
     expect(verifyProof(GUARD_CONTEXT, B, [R], [Z], proof)).toBe(true);
     expect(verifyProof(VOPRF_CONTEXT, B, [R], [Z], proof)).toBe(false);
     expect(verifyProof(GUARD_CONTEXT, B, [R], [Z.add(BASE)], proof)).toBe(false);
+    // Checked with V8's optimizing compiler held off, as an opening checks them: the same answers.
+    expect(interpreted(() => verifyProof(GUARD_CONTEXT, B, [R], [Z], proof))).toBe(true);
+    expect(interpreted(() => verifyProof(GUARD_CONTEXT, B, [R], [Z.add(BASE)], proof))).toBe(false);
+  });
+
+  it('interpreted holds the optimizing compiler off for its work only, a throw and nesting included', (ctx) => {
+    if (!MAY_HOLD_OFF_OPTIMIZER) {
+      console.log('skipped: this process was started with a flag about V8 compilers, interpreted changes none');
+      ctx.skip();
+    }
+    // V8's test intrinsics, to ask for an optimization now and read whether it happened: their
+    // %-syntax is no TypeScript, so the source is compiled here by V8 itself.
+    setFlagsFromString('--allow-natives-syntax');
+    const optimizes = runInThisContext(
+      '(f) => { %PrepareFunctionForOptimization(f); f(); f(); %OptimizeFunctionOnNextCall(f); f(); ' +
+        'return (%GetOptimizationStatus(f) & 16) !== 0; }',
+    ) as (f: () => unknown) => boolean;
+    // A function never run before (V8 shares the code of one source text between closures).
+    let made = 0;
+    const fresh = (): (() => unknown) =>
+      runInThisContext(
+        `() => { let s = ${++made}n; for (let i = 0n; i < 9n; i++) s += i * i; return s; }`,
+      ) as () => unknown;
+    expect(optimizes(fresh())).toBe(true);
+    expect(interpreted(() => optimizes(fresh()))).toBe(false);
+    expect(optimizes(fresh())).toBe(true);
+    expect(interpreted(() => [interpreted(() => 7), optimizes(fresh())])).toEqual([7, false]);
+    expect(() =>
+      interpreted(() => {
+        throw new RangeError('inside');
+      }),
+    ).toThrow('inside');
+    expect(optimizes(fresh())).toBe(true);
   });
 });

@@ -20,6 +20,7 @@ import { redactCredentials } from '../shared/redact';
 import { keystoreCredentials } from './credentials';
 import { PickedPaths, fileHandlers } from './picked-files';
 import { OpenedFiles } from './opened-files';
+import { confirmedLocationHandlers } from './confirmed-locations';
 import { loadSettings, saveSettings } from './settings';
 import { type Handlers, serveCalls } from './validated-ipc';
 import { engineHandlers } from '../shared/dispatch';
@@ -102,9 +103,37 @@ async function start(): Promise<void> {
   // not postpone the auto-lock; what the user asks for does.
   const run = <T>(name: CallName, work: () => Promise<T>): Promise<T> => idle.around(work, !passiveCalls.has(name));
 
+  /** A new location's key share, asked of the user in a native dialog (confirmed-locations.ts). */
+  const confirmed = confirmedLocationHandlers(engine, async (sender, question) => {
+    const win = windowOf(sender);
+    const options: Electron.MessageBoxOptions = {
+      type: 'question',
+      buttons: [question.ok, 'Cancel'],
+      defaultId: 1,
+      cancelId: 1,
+      noLink: true,
+      message: question.message,
+      detail: question.detail,
+    };
+    const answer = win ? await dialog.showMessageBox(win, options) : await dialog.showMessageBox(options);
+    return answer.response === 0;
+  });
+
   const handlers: Handlers = {
     // Every engine call from the call table; lock and the file calls are this window's own.
-    ...engineHandlers(engine, run, ['lock', 'putFile', 'putTree', 'getFile']),
+    ...engineHandlers(engine, run, [
+      'lock',
+      'putFile',
+      'putTree',
+      'getFile',
+      'createVault',
+      'addLocation',
+      'editLocation',
+    ]),
+    // What sends a key share somewhere new, only once the user says yes in main's own dialog.
+    createVault: (req, sender) => run('createVault', () => confirmed.createVault(req, sender)),
+    addLocation: (req, sender) => run('addLocation', () => confirmed.addLocation(req, sender)),
+    editLocation: (req, sender) => run('editLocation', () => confirmed.editLocation(req, sender)),
     lock: async () => {
       await lockAll('asked');
     },

@@ -112,11 +112,25 @@ describe.skipIf('why' in found)('the desktop app', () => {
     }
     await page.getByLabel('Passphrase', { exact: true }).fill('a desktop passphrase');
     await page.getByLabel('Confirm passphrase').fill('a desktop passphrase');
+    // Main asks in a dialog of its own before a key share goes anywhere
+    // (src/main/confirmed-locations.ts): the stand-in answers yes and keeps the question.
+    await app.evaluate(({ dialog }) => {
+      const seen: string[] = [];
+      (globalThis as { asked?: string[] }).asked = seen;
+      dialog.showMessageBox = ((...args: unknown[]) => {
+        const options = args[args.length - 1] as Electron.MessageBoxOptions;
+        seen.push(`${options.message}\n${options.detail ?? ''}`);
+        return Promise.resolve({ response: 0, checkboxChecked: false });
+      });
+    });
     await page.getByRole('button', { name: 'Create vault' }).click();
     await page.getByTestId('recovery-code').waitFor({ timeout: 60_000 });
     await page.getByLabel(/I have written down/).check();
     await page.getByRole('button', { name: 'Continue to the vault' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     expect(await page.locator('.tile.online').count()).toBe(3);
+    const asked = await app.evaluate(() => (globalThis as { asked?: string[] }).asked ?? []);
+    expect(asked).toHaveLength(1);
+    for (const dir of ['one', 'two', 'three']) expect(asked[0]).toContain(join(root, dir));
   });
 });

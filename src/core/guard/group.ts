@@ -10,6 +10,7 @@ import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { IField } from '@noble/curves/abstract/modular.js';
 import { createHash, randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { CorruptError } from '../errors';
 import { abytes, concat, u32be, utf8 } from '../crypto/bytes';
 
@@ -70,6 +71,45 @@ export function sumOfProducts(points: readonly Point[], scalars: readonly Scalar
     scalars.map((k) => Fn.create(k)),
   );
 }
+
+/**
+ * Runs synchronous curve arithmetic with V8's optimizing compiler (TurboFan) held off, then
+ * turns it back on (`v8.setFlagsFromString`, read by V8 each time it picks a function to
+ * optimize). A fresh process checks only a few proofs: TurboFan, finding noble's field and
+ * wNAF functions hot during the first, spends about 70 ms of CPU compiling them in the
+ * background over the next three, and the first two checks cost 31 + 27 ms of CPU where
+ * interpreted ones cost 20 + 13 (a fresh process, load 12 to 20). Code already optimized stays
+ * optimized; a long-lived process whose curve code runs only in here checks at the
+ * interpreter's pace, about 7 ms against 5. `work` must be synchronous, so no other code runs
+ * while the compiler is held off. A process started with a flag of its own about the
+ * compilers (--jitless, --no-opt, ...) is left as it is (`MAY_HOLD_OFF_OPTIMIZER`).
+ */
+export function interpreted<T>(work: () => T): T {
+  if (!MAY_HOLD_OFF_OPTIMIZER || heldOff) return work();
+  heldOff = true;
+  setFlagsFromString('--no-opt');
+  try {
+    return work();
+  } finally {
+    setFlagsFromString('--opt');
+    heldOff = false;
+  }
+}
+
+let heldOff = false;
+
+/**
+ * False when the process was started with a flag about V8's compilers, and in Electron (the
+ * desktop app's engine is long-lived: it pays the cold checks once, and its V8 is not the one
+ * this was measured on): `interpreted` then changes none.
+ */
+export const MAY_HOLD_OFF_OPTIMIZER =
+  process.versions['electron'] === undefined &&
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
+    /^--(no-)?(opt|turbofan|maglev|sparkplug|jitless|always-opt|always-turbofan|max-opt)\b/.test(
+      arg.replace(/_/g, '-'),
+    ),
+  );
 
 /**
  * The encoding of each point this process decoded or encoded (points are immutable). Decoding
