@@ -117,11 +117,11 @@ describe.skipIf('why' in found)('the desktop app', () => {
     await app.evaluate(({ dialog }) => {
       const seen: string[] = [];
       (globalThis as { asked?: string[] }).asked = seen;
-      dialog.showMessageBox = ((...args: unknown[]) => {
+      dialog.showMessageBox = (...args: unknown[]) => {
         const options = args[args.length - 1] as Electron.MessageBoxOptions;
         seen.push(`${options.message}\n${options.detail ?? ''}`);
         return Promise.resolve({ response: 0, checkboxChecked: false });
-      });
+      };
     });
     await page.getByRole('button', { name: 'Create vault' }).click();
     await page.getByTestId('recovery-code').waitFor({ timeout: 60_000 });
