@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureEngine } from '../src/core/config';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
-import { fetchManifest, getFile, putFile } from '../src/core/vault/files';
+import { fetchManifest, getFile, putFile, readSpecOf, unwrapShardKeys } from '../src/core/vault/files';
+import { readShards, segmentBytes } from '../src/core/vault/pipeline/read';
+import type { StorageNode } from '../src/core/storage/node';
 import { FileObject } from '../src/core/storage/read-into';
 import { SegmentBuffers, segmentsOf } from '../src/core/vault/pipeline/write';
 import { Vault } from '../src/core/vault/vault';
@@ -170,6 +172,45 @@ describe('a location that would hang', () => {
       const writer = await fs.open(first!, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK).catch(() => null);
       await writer?.close();
       await fs.rm(first!, { force: true });
+    }
+  });
+});
+
+describe('a location that stalls after the last frame', () => {
+  // Its stream gives every byte of the shard, then neither ends nor errs: the check for
+  // trailing bytes after the last frame waits one read timeout, reports the shard offline and
+  // the file, already whole and authenticated, is read; before, that wait had no bound.
+  it('is reported offline after one read timeout; the file is read whole', async () => {
+    const bytes = await store('stall', 3 * SEGMENT + 17);
+    const m = await fetchManifest(
+      vault,
+      vault.head().files.find((f) => f.name === 'stall')!,
+    );
+    const { shardKeys } = unwrapShardKeys(vault, m);
+    const spec = readSpecOf(vault, m, shardKeys);
+    const first = spec.copies[0]![0]!;
+    const inner = first.node;
+    const stalling = Object.create(inner) as StorageNode;
+    stalling.get = async (p: string) => {
+      const real = await inner.get(p);
+      return (async function* () {
+        for await (const chunk of real) yield chunk;
+        await new Promise<never>(() => undefined);
+      })();
+    };
+    const copies = spec.copies.map((c, i) => (i === 0 ? [{ ...first, node: stalling }, ...c.slice(1)] : c));
+    configureEngine({ readTimeoutMs: 500 });
+    try {
+      const out: Uint8Array[] = [];
+      const problems = await readShards({ ...spec, copies }, (segment) => {
+        out.push(...segmentBytes(segment).map((b) => b.slice()));
+        return Promise.resolve();
+      });
+      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
+      expect(problems).toEqual([expect.objectContaining({ index: 0, location: first.location, kind: 'offline' })]);
+      expect(problems[0]!.message).toMatch(/no answer for 0.5 s/);
+    } finally {
+      configureEngine();
     }
   });
 });

@@ -6,7 +6,7 @@
 import { TAG_BYTES } from '../../crypto/aead';
 import { equalBytes } from '../../crypto/bytes';
 import { openFrame } from '../../crypto/stream';
-import { CorruptError, ShardvaultError } from '../../errors';
+import { CorruptError, OfflineError, ShardvaultError } from '../../errors';
 import type { StorageNode } from '../../storage/node';
 import { createOpener } from '../open-pool';
 import { plainParts, segmentCount, segmentLength, ownBuffer, type OpenResult } from '../open-segment';
@@ -185,7 +185,15 @@ class ShardRead {
       for (const stream of active) {
         // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
         // worth reporting (verify/repair fix it), not a wrong file.
-        if (!(await stream.atEnd())) {
+        // Every frame is in; a location that stalls before its end of stream is reported
+        // (offline) instead of failing a file already whole, or waiting on it for ever.
+        const ended = await stream.atEnd().catch((err: unknown) => {
+          if (!(err instanceof OfflineError)) throw err;
+          problems.push({ index: stream.index, location: stream.location, kind: 'offline', message: err.message });
+          return null;
+        });
+        if (ended === null) continue;
+        if (!ended) {
           problems.push({
             index: stream.index,
             location: stream.location,

@@ -71,12 +71,16 @@ export class ShardStream {
     return out;
   }
 
-  /** True when the stream holds no bytes past what was read. */
+  /**
+   * True when the stream holds no bytes past what was read. Bounded by the read timeout like
+   * every read: a location that stops answering after the last frame throws OfflineError
+   * instead of holding the whole read (and the file's output) open for ever.
+   */
   async atEnd(): Promise<boolean> {
-    if (this.direct) return (await this.direct.readInto(new Uint8Array(1), 0, 1)) === 0;
+    if (this.direct) return (await withTimeout(this.direct.readInto(new Uint8Array(1), 0, 1), this.what())) === 0;
     if (this.available > 0) return false;
     for (;;) {
-      const next = await this.iterator!.next();
+      const next = await withTimeout(this.iterator!.next(), this.what());
       if (next.done) return true;
       if (next.value.length > 0) return false;
     }
