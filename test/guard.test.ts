@@ -6,7 +6,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openWithNonce } from '../src/core/crypto/aead';
+import { openWithNonce, sealWithNonce } from '../src/core/crypto/aead';
 import { equalBytes, fromBase64, fromHex, toHex, utf8 } from '../src/core/crypto/bytes';
 import { sealTo } from '../src/core/crypto/sealed-box';
 import { ed25519Sign } from '../src/core/crypto/signing';
@@ -60,7 +60,7 @@ import {
   WireReader,
   type Json,
 } from '../src/core/guard/wire';
-import { ShardvaultError } from '../src/core/errors';
+import { CorruptError, ShardvaultError } from '../src/core/errors';
 import type { HeadGuard } from '../src/core/format/head';
 import { sameGuard } from '../src/core/vault/guard-reshare';
 
@@ -321,6 +321,128 @@ describe('guarded files: open with G of the nodes', () => {
       .open(group, coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }))
       .catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/lying: a/);
+  });
+});
+
+describe('guard opening with an authenticated check of the key (as a get does)', () => {
+  // The app combines the first G answers at once and checks their proofs only if the KEK
+  // does not open the file's inner wrap (AES-GCM under the KEK): a wrong partial still never
+  // gives a key, and its node is still named every time its partial was used.
+  function wrapUnder(kek: Uint8Array): (candidate: Uint8Array) => boolean {
+    const fileKey = new Uint8Array(randomBytes(32));
+    const boxed = sealWithNonce(kek, fileKey, utf8('guard accept test'));
+    return (candidate) => {
+      try {
+        return equalBytes(openWithNonce(candidate, boxed, utf8('guard accept test')), fileKey);
+      } catch {
+        return false;
+      }
+    };
+  }
+  const wrongPartial = (v: Record<string, string | number>): Record<string, string | number> => ({
+    ...v,
+    partial: b64(encodePoint(decodePoint(fromBase64(v.partial as string, 'Z', 32), 'Z').add(BASE))),
+  });
+  const badProof = (v: Record<string, string | number>): Record<string, string | number> => ({
+    ...v,
+    proof: b64(new Uint8Array(randomBytes(64))),
+  });
+
+  it('a wrong partial among the first G is found by its proof, named and routed around', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    for (const liar of ['a', 'b']) {
+      const coordinator = new Coordinator(
+        hostile(w.transport, (nodeId, method, answer) =>
+          nodeId === liar && method === 'partial' && answer.ok
+            ? { ok: true, value: wrongPartial(answer.value as Record<string, string | number>) }
+            : answer,
+        ),
+        owner,
+        VAULT,
+        { now: () => w.clock.now },
+      );
+      const opened = await coordinator.open(
+        group,
+        coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
+        [],
+        wrapUnder(put.kek),
+      );
+      expect(toHex(opened.kek)).toBe(toHex(put.kek));
+      expect(opened.liars).toEqual([liar]);
+      expect(opened.used).toEqual(['a', 'b', 'c'].filter((n) => n !== liar));
+    }
+  });
+
+  it('with one honest node down the liar is named and nothing opens', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    w.down.add('c');
+    const coordinator = new Coordinator(
+      hostile(w.transport, (nodeId, method, answer) =>
+        nodeId === 'b' && method === 'partial' && answer.ok
+          ? { ok: true, value: wrongPartial(answer.value as Record<string, string | number>) }
+          : answer,
+      ),
+      owner,
+      VAULT,
+      { now: () => w.clock.now },
+    );
+    const accept = wrapUnder(put.kek);
+    let accepted = 0;
+    const error = await coordinator
+      .open(group, coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }), [], (k) => {
+        const ok = accept(k);
+        if (ok) accepted++;
+        return ok;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ShardvaultError);
+    expect((error as Error).message).toMatch(/only 1 of 2 nodes answered \(lying: b; unreachable: c\)/);
+    expect(accepted).toBe(0);
+  });
+
+  it('a right partial with a false proof opens (the key is proven by the wrap); without the check it is named', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const coordinator = new Coordinator(
+      hostile(w.transport, (nodeId, method, answer) =>
+        nodeId === 'a' && method === 'partial' && answer.ok
+          ? { ok: true, value: badProof(answer.value as Record<string, string | number>) }
+          : answer,
+      ),
+      owner,
+      VAULT,
+      { now: () => w.clock.now },
+    );
+    const request = (): ReturnType<Coordinator['newRequest']> =>
+      coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point });
+    const opened = await coordinator.open(group, request(), [], wrapUnder(put.kek));
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+    expect(opened.liars).toEqual([]);
+    const checked = await coordinator.open(group, request());
+    expect(toHex(checked.kek)).toBe(toHex(put.kek));
+    expect(checked.liars).toEqual(['a']);
+  });
+
+  it('partials that hold their proofs but open nothing: the record is at fault (CorruptError)', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    let asked = 0;
+    const error = await w.coordinator
+      .open(group, w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }), [], () => {
+        asked++;
+        return false;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptError);
+    expect((error as Error).message).toMatch(/hold their proofs, but their key does not open/);
+    // Once combined unchecked, once from the checked partials.
+    expect(asked).toBe(2);
   });
 });
 

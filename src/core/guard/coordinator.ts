@@ -6,9 +6,9 @@
  * node whose proof fails is named as lying and another node is asked instead.
  */
 import { randomBytes } from 'node:crypto';
-import { toHex, fromBase64 } from '../crypto/bytes';
+import { toHex, fromBase64, wipe } from '../crypto/bytes';
 import { ed25519Sign, ed25519PublicKey } from '../crypto/signing';
-import { OfflineError, ShardvaultError } from '../errors';
+import { CorruptError, OfflineError, ShardvaultError } from '../errors';
 import {
   checkConfirmations,
   checkDealing,
@@ -384,22 +384,43 @@ export class Coordinator {
   static readonly APPROVAL_MAX_MS = APPROVAL_MAX_MS;
 
   /**
-   * Opens: asks G nodes at once for partials, verifies each proof against the P_i computed from
-   * the commitments, asks further nodes in place of any that lied, refused or could not be
-   * reached, and combines the first G good partials. Throws when fewer than G are good: a
+   * Opens: asks G nodes at once for partials, combines G good ones by Lagrange interpolation
+   * in the exponent and derives the KEK. Throws when fewer than G are good: a
    * GuardRefusal('approvals') when approvals are what is missing, else 'unavailable'.
+   *
+   * Without `accept`, every partial's proof is checked against the P_i computed from the
+   * commitments before it is combined; a node whose proof fails is named as lying and another
+   * node is asked in its place.
+   *
+   * With `accept` (the caller's authenticated check of the KEK: it opens the file's inner key
+   * wrap, AES-GCM under the KEK, or it does not), the first G well-formed partials are combined
+   * at once and their proofs are checked only if `accept` refuses the result: a KEK that opens
+   * the wrap is the right one whatever the proofs say (a wrong partial gives another KEK, and
+   * no node can make a wrap it never saw open under it), so what the proofs add is which node
+   * lied, and that is needed when the combination fails. Then every proof of that wave is
+   * checked, liars are named and routed around as above, and the verified partials' KEK must
+   * pass `accept` too (else the file's record, not a node, is at fault: CorruptError). This
+   * takes the two cold proof checks off an opening's path (docs/GUARD.md, "Latency").
    */
-  async open(group: GuardGroup, request: AccessRequest, approvals: readonly Approval[] = []): Promise<OpenResult> {
+  async open(
+    group: GuardGroup,
+    request: AccessRequest,
+    approvals: readonly Approval[] = [],
+    accept?: (kek: Uint8Array) => boolean,
+  ): Promise<OpenResult> {
     const R = decodePoint(request.point, 'file point');
     const body: Json = { request: requestToJson(request), approvals: approvals.map(approvalToJson) };
-    const good: { nodeId: string; index: number; partial: Point }[] = [];
+    const good: Answer[] = [];
     const liars: string[] = [];
     const refused: { nodeId: string; error: GuardRefusal }[] = [];
     const unreachable: string[] = [];
     const untried = [...group.members];
     const shares = new PublicShares();
+    let optimistic = accept !== undefined;
     while (good.length < group.threshold && untried.length > 0) {
       const wave = untried.splice(0, group.threshold - good.length);
+      const unchecked: Answer[] = [];
+      const checking = !optimistic;
       const asked = wave.map(async (m) => {
         let value: Json;
         try {
@@ -410,18 +431,37 @@ export class Coordinator {
           else unreachable.push(m.nodeId);
           return;
         }
-        const partial = interpreted(() => this.checkPartial(m, shares.of(m), R, value));
-        if (partial === undefined) liars.push(m.nodeId);
-        else good.push({ nodeId: m.nodeId, index: m.index, partial });
+        const answer = readAnswer(m, value);
+        if (answer === undefined) liars.push(m.nodeId);
+        else if (!checking) unchecked.push(answer);
+        else if (interpreted(() => proofHolds(answer, shares.of(m), R))) good.push(answer);
+        else liars.push(m.nodeId);
       });
       // The requests are written by now; while they travel, decode the public shares their
       // proofs are checked against (1 to 2 ms of CPU in a get, more in a process that never
       // ran the field code), off the path from the answers to the key.
-      const early = setImmediate(() => wave.forEach((m) => shares.of(m)));
+      const early = checking ? setImmediate(() => wave.forEach((m) => shares.of(m))) : undefined;
       try {
         await Promise.all(asked);
       } finally {
-        clearImmediate(early);
+        if (early !== undefined) clearImmediate(early);
+      }
+      if (checking) continue;
+      optimistic = false;
+      if (unchecked.length === group.threshold) {
+        const kek = deriveKek(
+          interpreted(() => combinePartials(unchecked)),
+          request,
+          group,
+        );
+        if (accept!(kek)) return { kek, used: unchecked.map((a) => a.nodeId), liars, refused, unreachable };
+        wipe(kek);
+      }
+      // A node of the wave did not answer, or the combination did not open: check each proof.
+      for (const answer of unchecked) {
+        const member = wave.find((m) => m.nodeId === answer.nodeId)!;
+        if (interpreted(() => proofHolds(answer, shares.of(member), R))) good.push(answer);
+        else liars.push(answer.nodeId);
       }
     }
     if (good.length < group.threshold) {
@@ -440,29 +480,13 @@ export class Coordinator {
     const chosen = good.slice(0, group.threshold);
     const shared = interpreted(() => combinePartials(chosen));
     const kek = deriveKek(shared, request, group);
-    return { kek, used: chosen.map((g) => g.nodeId), liars, refused, unreachable };
-  }
-
-  /**
-   * The partial of a node's answer if its proof holds against the P_i the app computed (`Pi`,
-   * decoded from the head's record; undefined if that did not decode: no proof holds then).
-   */
-  private checkPartial(
-    member: GuardGroup['members'][number],
-    Pi: Point | undefined,
-    R: Point,
-    value: Json,
-  ): Point | undefined {
-    try {
-      const r = new WireReader(`${member.nodeId} partial`);
-      const o = r.object(value, 'partial', ['index', 'partial', 'proof']);
-      if (r.int(o.index, 'index', 1, 255) !== member.index) return undefined;
-      const Z = decodePoint(r.bytes(o.partial, 'partial', 32), 'partial');
-      const proof = r.bytes(o.proof, 'proof', 64);
-      return Pi !== undefined && verifyProof(GUARD_CONTEXT, Pi, [R], [Z], proof) ? Z : undefined;
-    } catch {
-      return undefined;
+    if (accept !== undefined && !accept(kek)) {
+      wipe(kek);
+      throw new CorruptError(
+        `the partials of ${chosen.map((g) => g.nodeId).join(', ')} hold their proofs, but their key does not open this file's wrapped key: the file's record is damaged`,
+      );
     }
+    return { kek, used: chosen.map((g) => g.nodeId), liars, refused, unreachable };
   }
 
   // ---- policy and log ----------------------------------------------------------------------
@@ -513,6 +537,40 @@ export class Coordinator {
     const o = r.object(await this.call(nodeId, 'info', {}), 'info', INFO_FIELDS);
     return fromBase64(r.string(o.identityKey, 'identityKey', 44), 'identityKey', 32);
   }
+}
+
+type GroupMember = GuardGroup['members'][number];
+
+/** One node's well-formed answer to `partial`: its index, Z_i and its proof, not yet checked. */
+interface Answer {
+  readonly nodeId: string;
+  readonly index: number;
+  readonly partial: Point;
+  readonly proof: Uint8Array;
+}
+
+/**
+ * A node's answer read strictly: the index asked for, Z_i a valid group element (not the
+ * identity), a 64-byte proof; undefined (the node lied) otherwise.
+ */
+function readAnswer(member: GroupMember, value: Json): Answer | undefined {
+  try {
+    const r = new WireReader(`${member.nodeId} partial`);
+    const o = r.object(value, 'partial', ['index', 'partial', 'proof']);
+    if (r.int(o.index, 'index', 1, 255) !== member.index) return undefined;
+    const partial = interpreted(() => decodePoint(r.bytes(o.partial, 'partial', 32), 'partial'));
+    return { nodeId: member.nodeId, index: member.index, partial, proof: r.bytes(o.proof, 'proof', 64) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether an answer's proof holds against the P_i the app computed (`Pi`, decoded from the
+ * head's record; undefined if that did not decode: no proof holds then).
+ */
+function proofHolds(answer: Answer, Pi: Point | undefined, R: Point): boolean {
+  return Pi !== undefined && verifyProof(GUARD_CONTEXT, Pi, [R], [answer.partial], answer.proof);
 }
 
 /** The members' public shares P_i of one opening, each decoded once, when first needed. */

@@ -8,7 +8,7 @@
 import { openWithNonce, sealWithNonce } from '../crypto/aead';
 import { concat, equalBytes, fromHex, u32be, utf8, wipe } from '../crypto/bytes';
 import { NEEDS_ENROLMENT } from '../../shared/words';
-import { ShardvaultError, UsageError } from '../errors';
+import { CorruptError, ShardvaultError, UsageError } from '../errors';
 import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
@@ -328,14 +328,27 @@ export async function openGuardedKey(
     let opened;
     const file = { fileId: m.fileId, version: mg.keyVersion, point: mg.point };
     const group = groupOf(vault.vaultId, g);
+    // The combined KEK is accepted when it opens the inner wrap (AES-GCM, bound to this file
+    // and version): the nodes' proofs are then checked only if it does not (coordinator.ts).
+    let fileKey: Uint8Array | undefined;
+    const aad = guardKeyAad(vault.vaultId, m.fileId, mg.keyVersion);
+    const accept = (kek: Uint8Array): boolean => {
+      try {
+        fileKey = openWithNonce(kek, inner, aad, 'guarded file key');
+        return true;
+      } catch (err) {
+        if (err instanceof CorruptError) return false;
+        throw err;
+      }
+    };
     try {
       const request = s.coordinator.newRequest(file);
       try {
-        opened = await s.coordinator.open(group, request);
+        opened = await s.coordinator.open(group, request, [], accept);
       } catch (err) {
         if (!(err instanceof GuardRefusal && err.reason === 'approvals')) throw err;
         const approvals = await waitForApprovals(vault, m, request, g, waiting);
-        opened = await s.coordinator.open(group, s.coordinator.newRequest(file, request.requestId), approvals);
+        opened = await s.coordinator.open(group, s.coordinator.newRequest(file, request.requestId), approvals, accept);
       }
     } catch (err) {
       if (err instanceof ShardvaultError && err.code === 'approval') throw err;
@@ -345,22 +358,14 @@ export async function openGuardedKey(
         `${m.name} is guarded: it opens with ${g.threshold} of the vault's ${g.members.length} nodes; ${why}`,
       );
     }
-    try {
-      const fileKey = openWithNonce(
-        opened.kek,
-        inner,
-        guardKeyAad(vault.vaultId, m.fileId, mg.keyVersion),
-        'guarded file key',
-      );
-      return {
-        fileKey,
-        used: opened.used.map((id) => locationName(vault, id)),
-        liars: opened.liars.map((id) => locationName(vault, id)),
-        unreachable: opened.unreachable.map((id) => locationName(vault, id)),
-      };
-    } finally {
-      wipe(opened.kek);
-    }
+    wipe(opened.kek);
+    if (fileKey === undefined) throw new TypeError('openGuardedKey: the opening returned a key it did not accept');
+    return {
+      fileKey,
+      used: opened.used.map((id) => locationName(vault, id)),
+      liars: opened.liars.map((id) => locationName(vault, id)),
+      unreachable: opened.unreachable.map((id) => locationName(vault, id)),
+    };
   } finally {
     await s.close();
   }
