@@ -74,7 +74,10 @@ export function generateProof(
 ): Uint8Array {
   const d = weights(context, B, C, D);
   const M = sumOfProducts(C, d);
-  const Z = mul(M, k);
+  // Z = k·M = Σ d_i·D_i: the same point from public values (variable time is safe there),
+  // about half the cost of the constant-time multiplication by the secret k (RFC 9497's
+  // ComputeComposites, which the verifier uses; ComputeCompositesFast computes k·M).
+  const Z = sumOfProducts(D, d);
   const t2 = mul(BASE, nonce);
   const t3 = mul(M, nonce);
   const c = challenge(context, B, M, Z, t2, t3);
