@@ -400,7 +400,7 @@ export class Coordinator {
    * lied, and that is needed when the combination fails. Then every proof of that wave is
    * checked, liars are named and routed around as above, and the verified partials' KEK must
    * pass `accept` too (else the file's record, not a node, is at fault: CorruptError). This
-   * takes the two cold proof checks off an opening's path (docs/GUARD.md, "Latency").
+   * takes the two cold proof checks off an opening's path (docs/GUARD.md, "Cost").
    */
   async open(
     group: GuardGroup,
