@@ -9,6 +9,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARD_HEADER_BYTES } from '../src/core/format/records';
 import { createOpener, WORKER_MIN_SEGMENTS } from '../src/core/vault/open-pool';
+import { startWorker } from '../src/core/vault/seal-pool';
 import {
   FileHasher,
   SegmentOpener,
@@ -208,6 +209,22 @@ describe('the bundled worker', () => {
       await opener.close();
     }
   });
+
+  it('answers a request it does not know with an error, and then still works', async () => {
+    // A worker bundle of another build could be asked for what it can't do: the promise of
+    // that request settles (before, it never did), and the worker goes on answering.
+    const worker = startWorker(WORKER, 'opening');
+    try {
+      await expect(worker.request({ kind: 'no-such-request' })).rejects.toThrow(
+        'opening failed: no such request: no-such-request',
+      );
+      expect(worker.queued).toBe(0);
+      const digest = await worker.request<string>({ kind: 'hash-finish' });
+      expect(digest).toBe(sha(new Uint8Array(0)));
+    } finally {
+      await worker.close();
+    }
+  }, 20_000);
 });
 
 // ====================================================================== through the CLI

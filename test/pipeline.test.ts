@@ -215,6 +215,59 @@ describe('a location that stalls after the last frame', () => {
   });
 });
 
+describe('a location that sends empty chunks without end', () => {
+  // Its stream gives the shard's header, then nothing but empty chunks, each on the next turn
+  // of the event loop, as a network stream would. Empty chunks are no answer: the frame read
+  // waits one read timeout, the shard is reported offline, its stream is no longer pulled,
+  // and the file is read from the others. Before, each empty chunk restarted the timeout and
+  // the read never ended.
+  it('is reported offline after one read timeout; the file is read whole from the others', async () => {
+    const bytes = await store('empties', 3 * SEGMENT + 17);
+    const m = await fetchManifest(
+      vault,
+      vault.head().files.find((f) => f.name === 'empties')!,
+    );
+    const { shardKeys } = unwrapShardKeys(vault, m);
+    const spec = readSpecOf(vault, m, shardKeys);
+    const first = spec.copies[0]![0]!;
+    const inner = first.node;
+    let stopped = false;
+    const empty = Object.create(inner) as StorageNode;
+    empty.get = async (p: string) => {
+      const real = await inner.get(p);
+      return (async function* () {
+        try {
+          for await (const chunk of real) {
+            yield chunk.subarray(0, SHARD_HEADER_BYTES);
+            break;
+          }
+          for (;;) {
+            await new Promise((resolve) => setImmediate(resolve));
+            yield new Uint8Array(0);
+          }
+        } finally {
+          stopped = true;
+        }
+      })();
+    };
+    const copies = spec.copies.map((c, i) => (i === 0 ? [{ ...first, node: empty }, ...c.slice(1)] : c));
+    configureEngine({ readTimeoutMs: 500 });
+    try {
+      const out: Uint8Array[] = [];
+      const problems = await readShards({ ...spec, copies }, (segment) => {
+        out.push(...segmentBytes(segment).map((b) => b.slice()));
+        return Promise.resolve();
+      });
+      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
+      expect(problems).toEqual([expect.objectContaining({ index: 0, location: first.location, kind: 'offline' })]);
+      expect(problems[0]!.message).toMatch(/no answer for 0.5 s/);
+      expect(stopped).toBe(true);
+    } finally {
+      configureEngine();
+    }
+  }, 20_000);
+});
+
 describe('segments of a source whose size was said beforehand', () => {
   // The first buffer is cut to the size said (a small file allocates no whole segment); a
   // source longer or shorter than said is still cut into whole segments and a short last one.

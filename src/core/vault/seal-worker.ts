@@ -81,5 +81,11 @@ parentPort?.on('message', (message: Message) => {
       opener = null;
       parentPort!.postMessage({ id: message.id, result: null });
       break;
+    default: {
+      // A request this worker does not know (a worker of another build beside the code that
+      // asked) is answered with an error: unanswered, its promise would wait for ever.
+      const { id, kind } = message as { id?: unknown; kind?: unknown };
+      if (typeof id === 'number') parentPort!.postMessage({ id, error: `no such request: ${String(kind)}` });
+    }
   }
 });

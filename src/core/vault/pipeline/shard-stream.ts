@@ -25,6 +25,7 @@ export class ShardStream {
   private readonly direct: ReadsInto | null;
   private buffered: Uint8Array[] = [];
   private available = 0;
+  private closed = false;
   /** Digest of what was read so far: the header, then each frame's tag (see ShardDigest). */
   digest: ShardDigest | null = null;
 
@@ -53,10 +54,10 @@ export class ShardStream {
       return out;
     }
     while (this.available < length) {
-      const next = await withTimeout(this.iterator!.next(), this.what());
-      if (next.done) throw new CorruptError(`${this.what()} is truncated`);
-      this.buffered.push(next.value);
-      this.available += next.value.length;
+      const chunk = await this.nextBytes();
+      if (chunk === null) throw new CorruptError(`${this.what()} is truncated`);
+      this.buffered.push(chunk);
+      this.available += chunk.length;
     }
     let at = 0;
     while (at < length) {
@@ -79,14 +80,30 @@ export class ShardStream {
   async atEnd(): Promise<boolean> {
     if (this.direct) return (await withTimeout(this.direct.readInto(new Uint8Array(1), 0, 1), this.what())) === 0;
     if (this.available > 0) return false;
-    for (;;) {
-      const next = await withTimeout(this.iterator!.next(), this.what());
-      if (next.done) return true;
-      if (next.value.length > 0) return false;
-    }
+    return (await this.nextBytes()) === null;
+  }
+
+  /**
+   * The stream's next chunk that holds bytes, or null at its end, within one read timeout:
+   * empty chunks are no answer. A location that sends nothing but empty chunks is as
+   * unresponsive as one that sends nothing, and each of them used to restart the timeout,
+   * so such a stream held the read for ever.
+   */
+  private nextBytes(): Promise<Uint8Array | null> {
+    const pull = async (): Promise<Uint8Array | null> => {
+      // Stops once closed (after a timeout): the stream is not pulled on in the background.
+      while (!this.closed) {
+        const next = await this.iterator!.next();
+        if (next.done) return null;
+        if (next.value.length > 0) return next.value;
+      }
+      return null;
+    };
+    return withTimeout(pull(), this.what());
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     // A hung location may never answer return() either: don't wait for it forever.
     const closing = this.direct ? this.direct.close() : (this.iterator!.return?.() ?? Promise.resolve());
     await withTimeout<unknown>(closing, 'closing').catch(() => undefined);
