@@ -11,6 +11,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
+import { approvedBy } from './helpers/approvals';
 import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
 import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -65,21 +66,7 @@ interface Status {
 const guardStatus = async (as = d1): Promise<Status> => parseJson<Status>(await cli(['guard', 'status', '--json'], as));
 
 /** Runs `args` as device 1 (or `as`; it waits for an approval) while device 2 approves its new request. */
-async function approvedBy2(args: string[], what: RegExp, as = d1): Promise<CliResult> {
-  const pending = async (): Promise<{ id: string; file: string }[]> =>
-    parseJson<{ id: string; file: string }[]>(await cli(['requests', '--json'], d2)).filter((r) => what.test(r.file));
-  const before = new Set((await pending()).map((r) => r.id));
-  const work = cli(args, as);
-  let id: string | undefined;
-  for (let tries = 0; tries < 60 && id === undefined; tries++) {
-    id = (await pending()).find((r) => !before.has(r.id))?.id;
-    if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  expect(id, 'a pending request appeared').toBeDefined();
-  const approve = await cli(['approve', id!], d2);
-  expect(approve.code, approve.stderr).toBe(0);
-  return work;
-}
+const approvedBy2 = (args: string[], what: RegExp, as = d1): Promise<CliResult> => approvedBy(cli, d2, args, what, as);
 
 beforeAll(async () => {
   ensureBuilt();

@@ -9,6 +9,7 @@ import {
   deviceKeyText,
   guardGuardians,
   guardPolicy,
+  guardRemoveDevice,
   guardSetup,
   readDeviceKey,
   type ApprovalWait,
@@ -32,6 +33,36 @@ export function approvalWait(args: Parsed, io: Io): ApprovalWait {
 const gatherFor =
   (vault: Vault, waiting: ApprovalWait, what: string) => (change: Parameters<Parameters<typeof guardPolicy>[2]>[0]) =>
     waitForChangeApprovals(vault, { kind: 'policy', change }, what, waiting);
+
+const removeDevice: Command = {
+  name: 'guard device remove',
+  usage: 'DEVICE [--wait S]',
+  summary:
+    "every node of the guard drops DEVICE's key (a lost laptop; the key as guard status shows it) and refuses " +
+    "it from then on; another device's removal needs the policy's approvals, this device's own none; a " +
+    'guardian leaves the guardians first',
+  async run(args, io) {
+    expectArguments(args, 1, removeDevice);
+    const device = readDeviceKey(args.positional[0]!);
+    const waiting = approvalWait(args, io);
+    const what = `guard device remove ${deviceKeyText(device).slice(0, 10)}…`;
+    const result = await withVault(io, args, { unlock: true }, (vault) =>
+      guardRemoveDevice(vault, device, (removal) =>
+        waitForChangeApprovals(vault, { kind: 'remove', removal }, what, waiting),
+      ),
+    );
+    for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
+    print(
+      io,
+      result,
+      () =>
+        `Removed device ${deviceKeyText(device)}: ${result.removed.length > 0 ? result.removed.join(', ') : 'no node'} ` +
+        'refuse it now' +
+        (result.notEnrolled.length > 0 ? ` (${result.notEnrolled.join(', ')} had not enrolled it)` : ''),
+    );
+    return 0;
+  },
+};
 
 const setup: Command = {
   name: 'guard setup',
@@ -184,5 +215,6 @@ export const guard: Command = parentCommand(
       guardian('add'),
       guardian('remove'),
     ]),
+    parentCommand('guard device', "the devices enrolled with the guard's nodes", [removeDevice]),
   ],
 );

@@ -44,6 +44,11 @@
  *   request id, a stale time, a device not enrolled, or fewer than g valid approvals. Logged.
  * - `policy` — `{ change, approvals }` → `{ policyVersion }`: replaces the guardians and g; needs
  *   g approvals of the current policy (changeApprovalDigest over the change's signed bytes).
+ * - `device-remove` — `{ removal, approvals }` → `{ removed }`: the node drops the device key
+ *   `removal.device` from its enrolled devices (every later request signed by it is refused;
+ *   `removed` is false when it was not enrolled here). Needs the approvals of a change of the
+ *   guard (changeApprovalDigest over the removal's signed bytes), none when a device removes
+ *   itself (request.ts removalApprovalsNeeded); refuses to remove a guardian's key. Logged.
  * - `log` — `{ from }` → `{ entries }`: the request log from entry `from` on (at most
  *   LOG_PAGE entries), each with the hash that chains it to the one before.
  */
@@ -61,6 +66,7 @@ export const GUARD_METHODS = [
   'register',
   'partial',
   'policy',
+  'device-remove',
   'log',
 ] as const;
 export type GuardMethod = (typeof GUARD_METHODS)[number];

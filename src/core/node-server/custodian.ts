@@ -45,6 +45,7 @@ export async function hostCustodian(state: NodeState): Promise<GuardHandler> {
     identitySeed: state.identitySeed,
     sealKey: new Uint8Array(Buffer.from(seal, 'base64')),
     isEnrolled: (key) => state.isDevice(Buffer.from(key).toString('base64url')),
+    removeDevice: (key) => state.removeDevice(Buffer.from(key).toString('base64url')),
   });
   return {
     handle: (method, body) => custodian.handle(method, body),

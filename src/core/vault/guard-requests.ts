@@ -24,9 +24,12 @@ import {
   ENROL_REQUEST_MAX_MS,
   enrolMessage,
   policyMessage,
+  removalApprovalsNeeded,
+  removalMessage,
   requestMessage,
   type AccessRequest,
   type Approval,
+  type DeviceRemoval,
   type EnrolRequest,
   type PolicyChange,
 } from '../guard/request';
@@ -36,8 +39,10 @@ import {
   policyChangeToJson,
   readEnrolRequest,
   readPolicyChange,
+  readRemoval,
   readRequest,
   readSession,
+  removalToJson,
   requestToJson,
   sessionToJson,
   WireReader,
@@ -95,7 +100,8 @@ export type Subject =
   | { readonly kind: 'open'; readonly request: AccessRequest }
   | { readonly kind: 'policy'; readonly change: PolicyChange }
   | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number }
-  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest };
+  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest }
+  | { readonly kind: 'remove'; readonly removal: DeviceRemoval };
 
 /** What every kind of subject has: its id, the requester's key, its time and its vault. */
 function facts(s: Subject): { id: string; device: Uint8Array; time: number; vault: string } {
@@ -106,6 +112,13 @@ function facts(s: Subject): { id: string; device: Uint8Array; time: number; vaul
       return { id: s.change.requestId, device: s.change.deviceKey, time: s.change.time, vault: s.change.vaultId };
     case 'enrol':
       return { id: s.enrol.requestId, device: s.enrol.deviceKey, time: s.enrol.time, vault: s.enrol.vaultId };
+    case 'remove':
+      return {
+        id: s.removal.requestId,
+        device: s.removal.deviceKey,
+        time: s.removal.time,
+        vault: s.removal.vaultId,
+      };
     case 'reshare':
       return { id: s.session.setupId, device: s.session.deviceKey, time: s.time, vault: s.session.vaultId };
   }
@@ -120,41 +133,47 @@ const subjectVault = (s: Subject): string => facts(s).vault;
  * node enrols any device with its code), more for some changes (request.ts).
  */
 const neededFor = (s: Subject, guard: HeadGuard): number =>
-  s.kind === 'open' || s.kind === 'enrol' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
+  s.kind === 'open' || s.kind === 'enrol'
+    ? guard.approvals
+    : s.kind === 'remove'
+      ? removalApprovalsNeeded(guard, s.removal)
+      : changeApprovalsNeeded(guard, subjectDevice(s));
+
+/**
+ * What the requester signed of a change of the guard, and its signature (none for a
+ * re-sharing: its session is authorized by the device's signature the nodes check in round 1).
+ */
+function signed(s: Exclude<Subject, { kind: 'open' }>): { message: Uint8Array; signature: Uint8Array | null } {
+  switch (s.kind) {
+    case 'policy':
+      return { message: policyMessage(s.change), signature: s.change.signature };
+    case 'enrol':
+      return { message: enrolMessage(s.enrol), signature: s.enrol.signature };
+    case 'remove':
+      return { message: removalMessage(s.removal), signature: s.removal.signature };
+    case 'reshare':
+      return { message: sessionHash(s.session), signature: null };
+  }
+}
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
   if (s.kind === 'open') return approvalDigest(s.request, expiry);
-  if (s.kind === 'policy')
-    return changeApprovalDigest(
-      s.change.vaultId,
-      s.change.requestId,
-      s.change.deviceKey,
-      policyMessage(s.change),
-      expiry,
-    );
-  if (s.kind === 'enrol')
-    return changeApprovalDigest(s.enrol.vaultId, s.enrol.requestId, s.enrol.deviceKey, enrolMessage(s.enrol), expiry);
-  return changeApprovalDigest(
-    s.session.vaultId,
-    s.session.setupId,
-    s.session.deviceKey,
-    sessionHash(s.session),
-    expiry,
-  );
+  const f = facts(s);
+  return changeApprovalDigest(f.vault, f.id, f.device, signed(s).message, expiry);
 }
 
 function signedBySender(s: Subject): boolean {
   if (s.kind === 'open') return ed25519Verify(s.request.deviceKey, requestMessage(s.request), s.request.signature);
-  if (s.kind === 'policy') return ed25519Verify(s.change.deviceKey, policyMessage(s.change), s.change.signature);
-  if (s.kind === 'enrol') return ed25519Verify(s.enrol.deviceKey, enrolMessage(s.enrol), s.enrol.signature);
-  return true; // a session is authorized by the device's signature the nodes check in round 1
+  const { message, signature } = signed(s);
+  return signature === null || ed25519Verify(subjectDevice(s), message, signature);
 }
 
 function subjectToJson(s: Subject): Json {
   if (s.kind === 'open') return { request: requestToJson(s.request) };
   if (s.kind === 'policy') return { change: policyChangeToJson(s.change) };
   if (s.kind === 'enrol') return { enrol: enrolRequestToJson(s.enrol) };
+  if (s.kind === 'remove') return { removal: removalToJson(s.removal) };
   return { session: sessionToJson(s.session), time: s.time };
 }
 
@@ -197,8 +216,8 @@ export function waitForApprovals(
 
 /**
  * Publishes a change of the guard (what: its words for the guardians) and waits for the
- * policy's approvals. A policy change must reach the nodes within 5 minutes of being signed,
- * so its wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
+ * policy's approvals. A policy change and a device removal must reach the nodes within 5
+ * minutes of being signed, so their wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
  */
 export function waitForChangeApprovals(
   vault: Vault,
@@ -209,7 +228,7 @@ export function waitForChangeApprovals(
   const guard = vault.head().guard;
   if (guard === undefined) throw new UsageError('this vault has no guard');
   const wait =
-    subject.kind === 'policy'
+    subject.kind === 'policy' || subject.kind === 'remove'
       ? Math.min(waiting.wait ?? 240, 240)
       : subject.kind === 'enrol'
         ? Math.min(waiting.wait ?? 300, 600)
@@ -274,6 +293,7 @@ function readSubject(r: WireReader, o: Record<string, unknown>): Subject {
   if ('request' in o) return { kind: 'open', request: readRequest(r, o.request, 'request') };
   if ('change' in o) return { kind: 'policy', change: readPolicyChange(r, o.change, 'change') };
   if ('enrol' in o) return { kind: 'enrol', enrol: readEnrolRequest(r, o.enrol, 'enrol') };
+  if ('removal' in o) return { kind: 'remove', removal: readRemoval(r, o.removal, 'removal') };
   return {
     kind: 'reshare',
     session: readSession(r, o.session, 'session'),
@@ -303,7 +323,9 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
             ? ['change']
             : 'enrol' in kind
               ? ['enrol']
-              : ['session', 'time'];
+              : 'removal' in kind
+                ? ['removal']
+                : ['session', 'time'];
       const o = r.object(value, 'record', [...fields, 'name', 'device']);
       const subject = readSubject(r, o);
       if (subjectId(subject) !== id || subjectVault(subject) !== vault.vaultId) continue;
@@ -327,6 +349,8 @@ function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string
   if (subject.kind === 'open') return name;
   if (subject.kind === 'enrol')
     return `enrol device ${key(subject.enrol.deviceKey)} at the guard's nodes (a new machine: it could then ask to open guarded files)`;
+  if (subject.kind === 'remove')
+    return `remove device ${key(subject.removal.device)} from the guard's nodes (they refuse it from then on)`;
   if (subject.kind === 'policy') {
     const c = subject.change;
     const added = c.guardians.filter((k) => !guard.guardians.some((x) => equalBytes(x, k))).map(key);
