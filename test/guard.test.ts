@@ -48,7 +48,13 @@ import {
   type GuardResponse,
   type GuardTransport,
 } from '../src/core/guard/transport';
-import { changeApprovalDigest, enrolMessage, registrationMessage, removalMessage } from '../src/core/guard/request';
+import {
+  changeApprovalDigest,
+  denialDigest,
+  enrolMessage,
+  registrationMessage,
+  removalMessage,
+} from '../src/core/guard/request';
 import {
   enrolRequestToJson,
   readRound1,
@@ -684,6 +690,21 @@ describe('custodians refuse what they should', () => {
     for (const n of w.nodes) n.enrolled.add(toHex(member.publicKey));
     const itself = await laptop.removeDevice(ids, laptop.newDeviceRemoval(member.publicKey));
     expect(itself).toEqual({ done: ids.map((nodeId) => ({ nodeId, removed: true })), failed: [] });
+  });
+
+  it('a denial is no approval: a guardian signature over its digest does not open', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const request = w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point });
+    const denial = guardian.sign(denialDigest(VAULT, request.requestId, owner.publicKey));
+    const asApproval = { guardianKey: guardian.publicKey, expiry: w.clock.now + 60_000, signature: denial };
+    await expectRefusal(w.coordinator.open(group, request, [asApproval]), 'approvals');
+    const opened = await w.coordinator.open(group, request, [
+      Coordinator.approve(guardian, request, w.clock.now + 60_000),
+    ]);
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
   });
 
   it('refuses a policy naming a guardian twice: g = 2 of [K, K] could never be met', async () => {

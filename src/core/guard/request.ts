@@ -189,6 +189,16 @@ export function changeApprovalDigest(
 }
 
 /**
+ * What a guardian signs to deny request `requestId` of `requester` (an opening, a change of the
+ * guard, an enrolment): H(tag "denial", vaultId, requestId, requester). Its own tag: it is no
+ * approval digest, so a denial is never an approval, nor an approval a denial. The requester
+ * believes a denial only with this signature by a guardian of its head.
+ */
+export function denialDigest(vaultId: string, requestId: string, requester: Uint8Array): Uint8Array {
+  return sha256(frame('shardvault/v1/guard/denial', id16(vaultId, 'vaultId'), id16(requestId, 'requestId'), requester));
+}
+
+/**
  * How many guardians' approvals a change of the guard (a policy change, a re-sharing) needs:
  * the policy's g, and with g = 0 still one unless the requester is a guardian itself. "Any
  * enrolled device" opens files; it does not take the guard (make itself the only guardian,

@@ -21,6 +21,7 @@ import {
   approvalDigest,
   changeApprovalDigest,
   changeApprovalsNeeded,
+  denialDigest,
   ENROL_REQUEST_MAX_MS,
   enrolMessage,
   policyMessage,
@@ -61,7 +62,8 @@ const POLL_MS = 1000;
 /** The AAD of a published request record (FORMAT.md, "Access requests"). */
 export const requestAad = (vaultId: string, requestId: string): Uint8Array =>
   concat(utf8('SVRQ'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16));
-const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
+/** The AAD of a guardian's answer record (FORMAT.md, "Access requests"). */
+export const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
   concat(utf8('SVAP'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16), guardianKey);
 
 function seal(vault: Vault, aad: Uint8Array, value: Json): Uint8Array {
@@ -89,7 +91,10 @@ async function publish(vault: Vault, path: string, bytes: Uint8Array): Promise<v
 
 interface Answers {
   readonly approvals: Approval[];
+  /** Guardians (hex, shortened) whose signed denial verified. */
   readonly deniedBy: string[];
+  /** Guardians in whose name a denial lies on the locations that they did not sign: ignored. */
+  readonly forgedDenials: string[];
 }
 
 /**
@@ -181,18 +186,25 @@ function subjectToJson(s: Subject): Json {
 async function answersTo(vault: Vault, subject: Subject, guard: HeadGuard, now: number): Promise<Answers> {
   const approvals: Approval[] = [];
   const deniedBy: string[] = [];
+  const forgedDenials: string[] = [];
   const id = subjectId(subject);
   for (const key of guard.guardians) {
     if (equalBytes(key, subjectDevice(subject))) continue; // the requester's own never counts
     const value = await readSealed(vault, PATHS.approval(id, toHex(key)), answerAad(vault.vaultId, id, key));
     if (typeof value !== 'object' || value === null) continue;
     const o = value as Record<string, unknown>;
+    const signature = typeof o.signature === 'string' ? Buffer.from(o.signature, 'base64') : null;
     if (o.denied === true) {
-      deniedBy.push(toHex(key).slice(0, 12));
+      // Believed only when this guardian signed it (any holder of the vault key can write the
+      // record; a denial written before denials were signed is ignored the same way).
+      const signed =
+        signature !== null &&
+        signature.length === 64 &&
+        ed25519Verify(key, denialDigest(vault.vaultId, id, subjectDevice(subject)), new Uint8Array(signature));
+      (signed ? deniedBy : forgedDenials).push(toHex(key).slice(0, 12));
       continue;
     }
     const expiry = o.expiry;
-    const signature = typeof o.signature === 'string' ? Buffer.from(o.signature, 'base64') : null;
     if (typeof expiry !== 'number' || !Number.isSafeInteger(expiry) || signature === null || signature.length !== 64)
       continue;
     if (expiry <= now || expiry > now + APPROVAL_MAX_MS) continue;
@@ -200,7 +212,7 @@ async function answersTo(vault: Vault, subject: Subject, guard: HeadGuard, now: 
     if (!ed25519Verify(key, digestOf(subject, expiry), signed)) continue;
     approvals.push({ guardianKey: key, expiry, signature: signed });
   }
-  return { approvals, deniedBy };
+  return { approvals, deniedBy, forgedDenials };
 }
 
 /** Publishes an opening's request and waits for the policy's approvals; throws code `approval` (exit 7). */
@@ -257,8 +269,13 @@ async function waitFor(
   );
   const deadline = Date.now() + waitS * 1000;
   let said = -1;
+  const warned = new Set<string>();
   for (;;) {
-    const { approvals, deniedBy } = await answersTo(vault, subject, guard, Date.now());
+    const { approvals, deniedBy, forgedDenials } = await answersTo(vault, subject, guard, Date.now());
+    for (const k of forgedDenials.filter((x) => !warned.has(x))) {
+      warned.add(k);
+      waiting.say?.(`warning: a denial of request ${id} in guardian ${k}'s name is not signed by it: ignored`);
+    }
     if (deniedBy.length > 0)
       throw new ShardvaultError('approval', `${what}: request ${id} was denied by guardian ${deniedBy.join(', ')}`);
     if (approvals.length !== said) {
@@ -477,7 +494,12 @@ async function answer(
     const expiry = Date.now() + APPROVAL_MAX_MS - 60_000;
     const record: Json = approve
       ? approvalToJson({ guardianKey: me, expiry, signature: s.device.sign(digestOf(found.subject, expiry)) })
-      : { denied: true };
+      : {
+          denied: true,
+          signature: Buffer.from(s.device.sign(denialDigest(vault.vaultId, id, subjectDevice(found.subject)))).toString(
+            'base64',
+          ),
+        };
     await publish(vault, PATHS.approval(id, toHex(me)), seal(vault, answerAad(vault.vaultId, id, me), record));
   } finally {
     await s.close();
