@@ -8,7 +8,8 @@
 import * as nodePath from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, parseJson, runCli, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
+import { ensureBuilt, parseJson, runCli, TempRoot, type CliResult } from './helpers/cli';
+import { guardedVault } from './helpers/guarded';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
 import { approvedBy } from './helpers/approvals';
 
@@ -17,7 +18,6 @@ let root: TempRoot;
 const homes: string[] = [];
 const folders: string[] = [];
 const nodes: ShardNodeServer[] = [];
-const file = { path: '' };
 
 const as = (device: number) => () => ({ SHARDVAULT_HOME: homes[device - 1]!, SHARDVAULT_PASSPHRASE: PASS });
 const cli = (args: string[], device = 1): Promise<CliResult> => runCli(args, { env: as(device)(), timeoutMs: 90_000 });
@@ -47,31 +47,14 @@ beforeAll(async () => {
   ensureBuilt();
   root = await TempRoot.create('shardvault-guard-device-');
   for (let d = 1; d <= 3; d++) homes.push(await root.dir(`home${d}`));
-  folders.push(await root.dir('folder-a'), await root.dir('folder-b'), await root.dir('folder-c'));
   for (let i = 0; i < 3; i++) nodes.push(await startShardNode());
-  const init = await cli([
-    'init',
-    ...folders.flatMap((f, i) => ['--location', `${f}#${'abc'[i]}`]),
-    '--data',
-    '1',
-    '--total',
-    '3',
-    '--threshold',
-    '2',
-    '--insecure-kdf-cost',
-    '10',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  for (let i = 0; i < 3; i++) {
-    const add = await cli(['location', 'add', `${nodes[i]!.spec}#n${i + 1}`]);
-    expect(add.code, add.stderr).toBe(0);
-  }
-  const setup = await cli(['guard', 'setup', '--threshold', '2']);
-  expect(setup.code, setup.stderr).toBe(0);
-  file.path = nodePath.join(await root.dir('in'), 'g.bin');
-  await writeRandomFile(file.path, 50_000);
-  const put = await cli(['put', file.path, '--guarded']);
-  expect(put.code, put.stderr).toBe(0);
+  const vault = await guardedVault(
+    root,
+    (args) => cli(args),
+    nodes.map((n) => n.spec),
+    50_000,
+  );
+  folders.push(...vault.folders);
   // Devices 2 and 3: the same vault, each signed in to every node with a fresh code (g = 0).
   for (const device of [2, 3]) {
     const opened = await cli(['open', ...folders.flatMap((f) => ['--location', f])], device);

@@ -816,6 +816,7 @@ describe('re-sharing keeps P', () => {
     expect(await w.coordinator.commit(again.setupId, ['a', 'b', 'c', 'd'])).toEqual({
       done: ['a', 'b', 'c', 'd'],
       failed: [],
+      refused: [],
     });
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
     expect(group2.members.map((m) => m.nodeId)).toEqual(['a', 'b', 'c', 'd']);
@@ -916,9 +917,10 @@ describe('re-sharing keeps P', () => {
     expect(await w.coordinator.commit(adding.setupId, ['a', 'b', 'c', 'd'])).toEqual({
       done: ['a', 'b', 'c', 'd'],
       failed: [],
+      refused: [],
     });
     // The other is gone from the nodes now: its commit cannot switch anyone to a stale share.
-    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).failed).toEqual(['a', 'b', 'c']);
+    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).refused).toEqual(['a', 'b', 'c']);
     const file = { fileId: FILE_A, version: 1, point: put.point };
     expect(await w.coordinator.registerPoint(added, file, ['d'])).toEqual([]);
     w.down.add('a');
@@ -958,6 +960,11 @@ describe('re-sharing keeps P', () => {
     ).toBe(false);
     expect(sameGuard(planned, { ...planned, policyVersion: 2 })).toBe(false);
     expect(sameGuard(planned, undefined)).toBe(false);
+    // A repair plans from a head recording a stuck re-sharing: it must still be that one.
+    const stuck = { setupId: 'cd'.repeat(16), commit: ['l3'], register: [] };
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned, reshare: { ...stuck } })).toBe(true);
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned, reshare: { ...stuck, commit: [] } })).toBe(false);
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned })).toBe(false);
   });
 
   it('a re-sharing cut short is not committed after the policy changed: no rollback of g', async () => {
@@ -972,7 +979,7 @@ describe('re-sharing keeps P', () => {
     await w.coordinator.run(session, guardNodes(w.nodes));
     await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
     const late = await w.coordinator.commit(session.setupId, ['a', 'b', 'c']);
-    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'] });
+    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'], refused: ['a', 'b', 'c'] });
     const file = { fileId: FILE_A, version: 1, point: put.point };
     await expectRefusal(w.coordinator.open(group, w.coordinator.newRequest(file)), 'approvals');
     const request = w.coordinator.newRequest(file);

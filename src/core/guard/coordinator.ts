@@ -285,12 +285,21 @@ export class Coordinator {
    * After a re-sharing ran and the app recorded the new set durably: each node in `nodeIds`
    * puts its staged share in use (or retires its old one). Returns the nodes that confirmed;
    * the others keep their old state until asked again (their ids stay in the head's record).
+   * `refused`: those of `failed` that answered with a refusal (the session is not staged there,
+   * or the policy changed since): asking again will not help, a new re-sharing will.
    */
-  async commit(setupId: string, nodeIds: readonly string[]): Promise<{ done: string[]; failed: string[] }> {
+  async commit(
+    setupId: string,
+    nodeIds: readonly string[],
+  ): Promise<{ done: string[]; failed: string[]; refused: string[] }> {
     const results = await Promise.allSettled(nodeIds.map((id) => this.call(id, 'dkg-commit', { setupId })));
     return {
       done: nodeIds.filter((_, i) => results[i]!.status === 'fulfilled'),
       failed: nodeIds.filter((_, i) => results[i]!.status === 'rejected'),
+      refused: nodeIds.filter((_, i) => {
+        const r = results[i]!;
+        return r.status === 'rejected' && r.reason instanceof GuardRefusal;
+      }),
     };
   }
 
