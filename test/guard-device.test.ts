@@ -26,6 +26,7 @@ interface Status {
   nodes: { name: string; reachable: boolean; problem: string | null }[];
   device: string | null;
   guardian: boolean;
+  devices: { key: string; nodes: string[]; guardian: boolean }[];
 }
 const guardStatus = async (device: number): Promise<Status> =>
   parseJson<Status>(await cli(['guard', 'status', '--json'], device));
@@ -75,8 +76,17 @@ afterAll(async () => {
 
 describe('guard device remove', () => {
   it("needs a guardian's approval from a device that is no guardian; a guardian's key stays", async () => {
-    const [one, two] = [await guardStatus(1), await guardStatus(2)];
+    const [one, two, three] = [await guardStatus(1), await guardStatus(2), await guardStatus(3)];
     expect(one.guardian).toBe(true);
+    // Every node lists the three devices it enrolled: the keys to remove one by.
+    const all = ['n1', 'n2', 'n3'];
+    expect(new Map(one.devices.map((d) => [d.key, d]))).toEqual(
+      new Map([
+        [one.device!, { key: one.device!, nodes: all, guardian: true }],
+        [two.device!, { key: two.device!, nodes: all, guardian: false }],
+        [three.device!, { key: three.device!, nodes: all, guardian: false }],
+      ]),
+    );
     const alone = await cli(['guard', 'device', 'remove', two.device!, '--wait', '1'], 3);
     expect(alone.code, alone.stderr).toBe(7);
     expect(alone.stderr).toMatch(/guard device remove .* needs 1 guardian approval: 0 of 1 after 1 s/);
@@ -104,6 +114,9 @@ describe('guard device remove', () => {
       removed: ['n1', 'n2', 'n3'],
       notEnrolled: [],
     });
+    expect((await guardStatus(1)).devices.map((d) => d.key).sort()).toEqual(
+      [(await guardStatus(1)).device!, two.device!].sort(),
+    );
     // Device 3: its guard calls and its storage calls are refused at every node.
     const after = await guardStatus(3);
     expect(after.nodes.map((n) => n.reachable)).toEqual([false, false, false]);

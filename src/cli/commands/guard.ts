@@ -144,8 +144,8 @@ const status: Command = {
   name: 'guard status',
   usage: '',
   summary:
-    "the guard's nodes (reachable or not), G, the policy, this device's key; says plainly when guarded files " +
-    'cannot be opened',
+    "the guard's nodes (reachable or not), G, the policy, this device's key, the device keys the nodes " +
+    'enrolled; says plainly when guarded files cannot be opened',
   async run(args, io) {
     expectArguments(args, 0, status);
     const result = await withVault(io, args, { unlock: true }, (vault) => guardStatus(vault));
@@ -164,6 +164,13 @@ const status: Command = {
             result.device === null
               ? 'This device is enrolled with no node of the vault'
               : `This device: ${result.device}${result.guardian ? ' (a guardian)' : ''}`,
+            ...(result.devices.length > 0 ? ['Devices the nodes enrolled (guard device remove KEY):'] : []),
+            ...result.devices.map(
+              (d) =>
+                `  ${d.key}  ${d.nodes.join(', ')}` +
+                (d.guardian ? '  guardian' : '') +
+                (d.key === result.device ? '  this device' : ''),
+            ),
           ].join('\n'),
     );
     return 0;

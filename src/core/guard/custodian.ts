@@ -88,6 +88,7 @@ import {
   round1ToJson,
   round2ToJson,
   WireReader,
+  MAX_DEVICES,
   MAX_GUARDIANS,
   type Json,
 } from './wire';
@@ -117,6 +118,8 @@ export interface CustodianOptions {
    * it for every request, storage as well as guard calls. Answers whether it was enrolled.
    */
   readonly removeDevice: (deviceKey: Uint8Array) => boolean | Promise<boolean>;
+  /** The devices the node enrolled, and when (ISO 8601); none when the host does not say. */
+  readonly devices?: () => readonly { readonly key: Uint8Array; readonly enrolled: string }[];
   /** Milliseconds since the epoch; tests move it. */
   readonly now?: () => number;
 }
@@ -165,6 +168,7 @@ export class Custodian {
   private readonly sealKey: Uint8Array;
   private readonly isEnrolled: CustodianOptions['isEnrolled'];
   private readonly removeDevice: CustodianOptions['removeDevice'];
+  private readonly devices: NonNullable<CustodianOptions['devices']>;
   private readonly now: () => number;
   private readonly pending = new Map<string, Pending>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -177,6 +181,7 @@ export class Custodian {
     this.sealKey = options.sealKey;
     this.isEnrolled = options.isEnrolled;
     this.removeDevice = options.removeDevice;
+    this.devices = options.devices ?? (() => []);
     this.now = options.now ?? Date.now;
     this.identityKey = ed25519PublicKey(options.identitySeed);
   }
@@ -311,6 +316,13 @@ export class Custodian {
         const o = r.object(body, 'body', ['removal', 'approvals']);
         return this.remove(readRemoval(r, o.removal, 'removal'), readApprovals(r, o.approvals, 'approvals'));
       }
+      case 'devices':
+        r.object(body, 'body', []);
+        return {
+          devices: this.devices()
+            .slice(0, MAX_DEVICES)
+            .map((d) => ({ key: toBase64(d.key), enrolled: d.enrolled.slice(0, 40) })),
+        };
       case 'log': {
         const o = r.object(body, 'body', ['from']);
         return this.readLog(r.int(o.from, 'from', 0, Number.MAX_SAFE_INTEGER));

@@ -49,6 +49,9 @@
  *   `removed` is false when it was not enrolled here). Needs the approvals of a change of the
  *   guard (changeApprovalDigest over the removal's signed bytes), none when a device removes
  *   itself (request.ts removalApprovalsNeeded); refuses to remove a guardian's key. Logged.
+ * - `devices` — `{}` → `{ devices: [{ key, enrolled }] }`: the device keys the node enrolled
+ *   (base64) and when (ISO 8601), at most MAX_DEVICES; what `guard status` lists, to pick the
+ *   key of a lost device. A node older than this method refuses it as malformed.
  * - `log` — `{ from }` → `{ entries }`: the request log from entry `from` on (at most
  *   LOG_PAGE entries), each with the hash that chains it to the one before.
  */
@@ -67,6 +70,7 @@ export const GUARD_METHODS = [
   'partial',
   'policy',
   'device-remove',
+  'devices',
   'log',
 ] as const;
 export type GuardMethod = (typeof GUARD_METHODS)[number];

@@ -18,6 +18,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 const b64 = (bytes: Uint8Array): string => toBase64(bytes);
 export const MAX_APPROVALS = 64;
 export const MAX_GUARDIANS = 64;
+/** The most devices a node's `devices` answer lists. */
+export const MAX_DEVICES = 1000;
 const MAX_TIME = 2 ** 50;
 const SHARE_BOX_BYTES = SEALED_TO_OVERHEAD + SCALAR_BYTES;
 

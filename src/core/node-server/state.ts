@@ -178,6 +178,11 @@ export class NodeState {
     return this.devices.devices.length > 0;
   }
 
+  /** The enrolled devices (key base64url, enrolled ISO 8601). */
+  deviceList(): readonly { readonly key: string; readonly enrolled: string }[] {
+    return this.devices.devices;
+  }
+
   isDevice(key: string): boolean {
     return this.devices.devices.some((d) => d.key === key);
   }
