@@ -240,7 +240,9 @@ async function reshareOnce(
     if (dealers.length < g.threshold)
       throw new ShardvaultError(
         'unavailable',
-        `only ${dealers.length} of the guard's nodes answered; a re-sharing needs ${g.threshold} of them`,
+        `only ${dealers.length} of the guard's nodes answered` +
+          (uncommitted.size > 0 ? ' (a node yet to switch to its share from the last re-sharing does not deal)' : '') +
+          `; a re-sharing needs ${g.threshold} of them`,
       );
     const unreachableLeavers = oldIds.filter((id) => !target.includes(id) && !dealers.includes(id));
     // The new set: staying nodes in their order, then the joiners.
