@@ -9,8 +9,10 @@
 // and 4; `guard status` says plainly when fewer than G nodes answer.
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, writeRandomFile, type CliResult } from './helpers/cli';
+import { ensureBuilt, parseJson, runCli, sha256File, TempRoot, type CliResult } from './helpers/cli';
 import { startShardNode, type ShardNodeServer } from './servers/shardnode';
+import { approvedBy } from './helpers/approvals';
+import { guardedVault } from './helpers/guarded';
 import { parseNodeSpec } from '../src/core/storage/shardnode/spec';
 import { readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -65,21 +67,7 @@ interface Status {
 const guardStatus = async (as = d1): Promise<Status> => parseJson<Status>(await cli(['guard', 'status', '--json'], as));
 
 /** Runs `args` as device 1 (or `as`; it waits for an approval) while device 2 approves its new request. */
-async function approvedBy2(args: string[], what: RegExp, as = d1): Promise<CliResult> {
-  const pending = async (): Promise<{ id: string; file: string }[]> =>
-    parseJson<{ id: string; file: string }[]>(await cli(['requests', '--json'], d2)).filter((r) => what.test(r.file));
-  const before = new Set((await pending()).map((r) => r.id));
-  const work = cli(args, as);
-  let id: string | undefined;
-  for (let tries = 0; tries < 60 && id === undefined; tries++) {
-    id = (await pending()).find((r) => !before.has(r.id))?.id;
-    if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  expect(id, 'a pending request appeared').toBeDefined();
-  const approve = await cli(['approve', id!], d2);
-  expect(approve.code, approve.stderr).toBe(0);
-  return work;
-}
+const approvedBy2 = (args: string[], what: RegExp, as = d1): Promise<CliResult> => approvedBy(cli, d2, args, what, as);
 
 beforeAll(async () => {
   ensureBuilt();
@@ -87,41 +75,20 @@ beforeAll(async () => {
   home = await root.dir('home');
   home2 = await root.dir('home2');
   home3 = await root.dir('home3');
-  folders.push(await root.dir('folder-a'), await root.dir('folder-b'), await root.dir('folder-c'));
   for (let i = 0; i < 4; i++) {
     const n = await startShardNode();
     nodes[i] = n;
     ports.push(parseNodeSpec(n.spec).address.port);
     dirs.push(n.dir);
   }
-  const init = await cli([
-    'init',
-    '--location',
-    `${folders[0]}#a`,
-    '--location',
-    `${folders[1]}#b`,
-    '--location',
-    `${folders[2]}#c`,
-    // One shard of three opens a file: the nodes stopped below never leave it without one.
-    '--data',
-    '1',
-    '--total',
-    '3',
-    '--threshold',
-    '2',
-    '--insecure-kdf-cost',
-    '10',
-  ]);
-  expect(init.code, init.stderr).toBe(0);
-  for (let i = 0; i < 3; i++) {
-    const add = await cli(['location', 'add', `${nodes[i]!.spec}#n${i + 1}`]);
-    expect(add.code, add.stderr).toBe(0);
-  }
-  expect((await cli(['guard', 'setup', '--threshold', '2'])).code).toBe(0);
-  file.path = nodePath.join(await root.dir('in'), 'g.bin');
-  file.sha = await writeRandomFile(file.path, 150_000);
-  const put = await cli(['put', file.path, '--guarded']);
-  expect(put.code, put.stderr).toBe(0);
+  const vault = await guardedVault(
+    root,
+    (args) => cli(args),
+    nodes.slice(0, 3).map((n) => n!.spec),
+    150_000,
+  );
+  folders.push(...vault.folders);
+  Object.assign(file, vault.file);
   // The second device: the same vault, signed in to each node with a fresh code.
   const opened = await cli(['open', ...folders.flatMap((f) => ['--location', f])], d2);
   expect(opened.code, opened.stderr).toBe(0);

@@ -37,6 +37,7 @@ async function guarded(): Promise<{ transport: GuardTransport; guard: HeadGuard 
         identitySeed: new Uint8Array(randomBytes(32)),
         sealKey: new Uint8Array(randomBytes(32)),
         isEnrolled: (key) => toHex(key) === toHex(device.publicKey),
+        removeDevice: () => false,
       }),
     ]),
   );

@@ -48,7 +48,13 @@ import {
   type GuardResponse,
   type GuardTransport,
 } from '../src/core/guard/transport';
-import { changeApprovalDigest, enrolMessage, registrationMessage } from '../src/core/guard/request';
+import {
+  changeApprovalDigest,
+  denialDigest,
+  enrolMessage,
+  registrationMessage,
+  removalMessage,
+} from '../src/core/guard/request';
 import {
   enrolRequestToJson,
   readRound1,
@@ -83,6 +89,8 @@ class MemoryStore implements GuardStore {
 interface NodeUnderTest {
   readonly nodeId: string;
   readonly custodian: Custodian;
+  /** The device keys (hex) this node enrolled. */
+  readonly enrolled: Set<string>;
   readonly store: MemoryStore;
   readonly seed: Uint8Array;
   readonly sealKey: Uint8Array;
@@ -91,22 +99,26 @@ interface NodeUnderTest {
 const owner = deviceSigner(new Uint8Array(randomBytes(32)));
 const guardian = deviceSigner(new Uint8Array(randomBytes(32)));
 const stranger = deviceSigner(new Uint8Array(randomBytes(32)));
+/** An enrolled device that is no guardian (a laptop that may be lost). */
+const member = deviceSigner(new Uint8Array(randomBytes(32)));
 const FIRST = firstPolicy(owner.publicKey);
 
 function makeNodes(ids: readonly string[], clock: { now: number }): NodeUnderTest[] {
-  const enrolled = new Set([toHex(owner.publicKey), toHex(guardian.publicKey)]);
   return ids.map((nodeId) => {
     const store = new MemoryStore();
     const seed = new Uint8Array(randomBytes(32));
     const sealKey = new Uint8Array(randomBytes(32));
+    // Each node's own enrolled devices: a removal takes a key off this node only.
+    const enrolled = new Set([toHex(owner.publicKey), toHex(guardian.publicKey), toHex(member.publicKey)]);
     const custodian = new Custodian({
       store,
       identitySeed: seed,
       sealKey,
       isEnrolled: (key) => enrolled.has(toHex(key)),
+      removeDevice: (key) => enrolled.delete(toHex(key)),
       now: () => clock.now,
     });
-    return { nodeId, custodian, store, seed, sealKey };
+    return { nodeId, custodian, enrolled, store, seed, sealKey };
   });
 }
 
@@ -728,6 +740,95 @@ describe('custodians refuse what they should', () => {
     expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('enrol')).length).toBe(6);
   });
 
+  it('a removed device key is refused for every call; removing another needs approvals, itself none', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    const ids = w.nodes.map((n) => n.nodeId);
+    const laptop = new Coordinator(w.transport, member, VAULT, { now: () => w.clock.now });
+    const file = { fileId: FILE_A, version: 1, point: put.point };
+    expect(toHex((await laptop.open(group, laptop.newRequest(file))).kek)).toBe(toHex(put.kek));
+    const reasons = (r: Awaited<ReturnType<Coordinator['removeDevice']>>): string[] =>
+      r.failed.map((f) => (f.error as GuardRefusal).reason);
+    // g = 0: a device that is no guardian removes another only with a guardian's approval.
+    const byLaptop = await laptop.removeDevice(ids, laptop.newDeviceRemoval(guardian.publicKey));
+    expect(byLaptop.done).toEqual([]);
+    expect(reasons(byLaptop)).toEqual(['approvals', 'approvals', 'approvals']);
+    // A guardian's key stays while it is a guardian (it leaves the guardians first).
+    expect(reasons(await w.coordinator.removeDevice(ids, w.coordinator.newDeviceRemoval(owner.publicKey)))).toEqual([
+      'malformed',
+      'malformed',
+      'malformed',
+    ]);
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    // g = 1: the owner removes the laptop with the other guardian's approval, its own counts not.
+    const removal = w.coordinator.newDeviceRemoval(member.publicKey);
+    const approve = (who: typeof owner, expiry = w.clock.now + 60_000) => ({
+      guardianKey: who.publicKey,
+      expiry,
+      signature: who.sign(
+        changeApprovalDigest(VAULT, removal.requestId, owner.publicKey, removalMessage(removal), expiry),
+      ),
+    });
+    expect(reasons(await w.coordinator.removeDevice(ids, removal, [approve(owner)]))).toEqual([
+      'approvals',
+      'approvals',
+      'approvals',
+    ]);
+    // An approval of the policy change's digest is no approval of a removal.
+    const change = w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 3);
+    const notThis = Coordinator.approveChange(guardian, change, w.clock.now + 60_000);
+    expect(reasons(await w.coordinator.removeDevice(ids, removal, [notThis]))).toEqual([
+      'approvals',
+      'approvals',
+      'approvals',
+    ]);
+    const done = await w.coordinator.removeDevice(ids, removal, [approve(guardian)]);
+    expect(done).toEqual({ done: ids.map((nodeId) => ({ nodeId, removed: true })), failed: [] });
+    expect(reasons(await w.coordinator.removeDevice(ids, removal, [approve(guardian)]))).toEqual([
+      'replayed',
+      'replayed',
+      'replayed',
+    ]);
+    // The laptop's key is refused for an opening, with approvals or not, and for a registration.
+    const request = laptop.newRequest(file);
+    const refused = await laptop
+      .open(group, request, [Coordinator.approve(guardian, request, w.clock.now + 60_000)])
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(refused?.message).toMatch(/refused: a \(not-enrolled\), b \(not-enrolled\)/);
+    await expect(laptop.register(group, FILE_B, 1)).rejects.toThrow();
+    for (const n of w.nodes) {
+      expect(n.enrolled.has(toHex(member.publicKey))).toBe(false);
+      const log = unwrap(n.nodeId, await n.custodian.handle('log', { from: 0 })) as unknown as { entries: LogEntry[] };
+      expect(log.entries.filter((x) => x.kind === 'remove').map((x) => [x.device, x.outcome])).toEqual([
+        [toHex(owner.publicKey), 'removed with 1 approvals'],
+      ]);
+      expect(log.entries.filter((x) => x.kind === 'refuse' && x.subject.startsWith('remove')).length).toBe(5);
+    }
+    // Enrolled again (a new code, approved as any new device), it removes itself with no approval.
+    for (const n of w.nodes) n.enrolled.add(toHex(member.publicKey));
+    const itself = await laptop.removeDevice(ids, laptop.newDeviceRemoval(member.publicKey));
+    expect(itself).toEqual({ done: ids.map((nodeId) => ({ nodeId, removed: true })), failed: [] });
+  });
+
+  it('a denial is no approval: a guardian signature over its digest does not open', async () => {
+    const w = world();
+    const group = await setUp(w);
+    const put = await w.coordinator.register(group, FILE_A, 1);
+    await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
+    const request = w.coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point });
+    const denial = guardian.sign(denialDigest(VAULT, request.requestId, owner.publicKey));
+    const asApproval = { guardianKey: guardian.publicKey, expiry: w.clock.now + 60_000, signature: denial };
+    await expectRefusal(w.coordinator.open(group, request, [asApproval]), 'approvals');
+    const opened = await w.coordinator.open(group, request, [
+      Coordinator.approve(guardian, request, w.clock.now + 60_000),
+    ]);
+    expect(toHex(opened.kek)).toBe(toHex(put.kek));
+  });
+
   it('refuses a policy naming a guardian twice: g = 2 of [K, K] could never be met', async () => {
     // Approvals count distinct guardians: such a policy locks every guarded file and every
     // later change of the policy for good (a ransom a stolen device could set while g = 0).
@@ -782,6 +883,7 @@ describe('custodians refuse what they should', () => {
       identitySeed: b.seed,
       sealKey: b.sealKey,
       isEnrolled: enrolled,
+      removeDevice: () => false,
       now: () => w.clock.now,
     });
     const byId = new Map(w.byId);
@@ -797,6 +899,7 @@ describe('custodians refuse what they should', () => {
       identitySeed: b.seed,
       sealKey: new Uint8Array(32),
       isEnrolled: enrolled,
+      removeDevice: () => false,
     });
     await expect(wrongKey.handle('info', {})).rejects.toThrow(/failed its check/);
   });
@@ -835,6 +938,7 @@ describe('re-sharing keeps P', () => {
     expect(await w.coordinator.commit(again.setupId, ['a', 'b', 'c', 'd'])).toEqual({
       done: ['a', 'b', 'c', 'd'],
       failed: [],
+      refused: [],
     });
     expect(toHex(group2.groupKey)).toBe(toHex(group.groupKey));
     expect(group2.members.map((m) => m.nodeId)).toEqual(['a', 'b', 'c', 'd']);
@@ -935,9 +1039,10 @@ describe('re-sharing keeps P', () => {
     expect(await w.coordinator.commit(adding.setupId, ['a', 'b', 'c', 'd'])).toEqual({
       done: ['a', 'b', 'c', 'd'],
       failed: [],
+      refused: [],
     });
     // The other is gone from the nodes now: its commit cannot switch anyone to a stale share.
-    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).failed).toEqual(['a', 'b', 'c']);
+    expect((await w.coordinator.commit(dropping.setupId, ['a', 'b', 'c'])).refused).toEqual(['a', 'b', 'c']);
     const file = { fileId: FILE_A, version: 1, point: put.point };
     expect(await w.coordinator.registerPoint(added, file, ['d'])).toEqual([]);
     w.down.add('a');
@@ -977,6 +1082,11 @@ describe('re-sharing keeps P', () => {
     ).toBe(false);
     expect(sameGuard(planned, { ...planned, policyVersion: 2 })).toBe(false);
     expect(sameGuard(planned, undefined)).toBe(false);
+    // A repair plans from a head recording a stuck re-sharing: it must still be that one.
+    const stuck = { setupId: 'cd'.repeat(16), commit: ['l3'], register: [] };
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned, reshare: { ...stuck } })).toBe(true);
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned, reshare: { ...stuck, commit: [] } })).toBe(false);
+    expect(sameGuard({ ...planned, reshare: stuck }, { ...planned })).toBe(false);
   });
 
   it('a re-sharing cut short is not committed after the policy changed: no rollback of g', async () => {
@@ -991,7 +1101,7 @@ describe('re-sharing keeps P', () => {
     await w.coordinator.run(session, guardNodes(w.nodes));
     await w.coordinator.changePolicy(group, w.coordinator.newPolicyChange([owner.publicKey, guardian.publicKey], 1, 2));
     const late = await w.coordinator.commit(session.setupId, ['a', 'b', 'c']);
-    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'] });
+    expect(late).toEqual({ done: [], failed: ['a', 'b', 'c'], refused: ['a', 'b', 'c'] });
     const file = { fileId: FILE_A, version: 1, point: put.point };
     await expectRefusal(w.coordinator.open(group, w.coordinator.newRequest(file)), 'approvals');
     const request = w.coordinator.newRequest(file);

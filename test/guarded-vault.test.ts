@@ -6,7 +6,7 @@
 // sealed head and the manifest carry what FORMAT.md says (read back with the vault key).
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import {
@@ -25,6 +25,11 @@ import { decodeHead, encodeHead, type HeadGuard } from '../src/core/format/head'
 import { PATHS } from '../src/core/format/records';
 import { encodePoint, evalCommitments, mulBase, randomScalar } from '../src/core/guard/group';
 import { deriveVaultKeys } from '../src/core/vault/keys';
+import { sealWithNonce } from '../src/core/crypto/aead';
+import { toHex } from '../src/core/crypto/bytes';
+import { ed25519Sign } from '../src/core/crypto/signing';
+import { denialDigest } from '../src/core/guard/request';
+import { answerAad } from '../src/core/vault/guard-requests';
 import { pkOf, readRecord, unlockFrom } from './adversary/harness';
 
 const PASS = 'guarded vault passphrase';
@@ -246,6 +251,54 @@ describe('guarded files over three nodes, G = 2', () => {
     // The guardian's own request: its own approval never counts.
     const own = await getBackAs((a) => cli([...a, '--wait', '1']), 'guarded.bin');
     expect(own.r.code).toBe(7);
+  }, 90_000);
+
+  it('a denial its guardian did not sign is ignored with a warning, old unsigned ones too', async () => {
+    // The record is sealed under the vault key, which the passphrase gives: any device of the
+    // vault can write one in a guardian's name. Only the guardian's signature makes it a denial.
+    const record = await readRecord(folders[0]!);
+    const unlocked = await unlockFrom(folders, record.vaultId, await pkOf(record, PASS));
+    if ('error' in unlocked) throw new Error(unlocked.error);
+    const key = deriveVaultKeys(unlocked.vk, record.vaultId).manifest;
+    const guardian = new Uint8Array(
+      Buffer.from(parseJson<{ device: string }>(await cli(['guard', 'status', '--json'])).device, 'base64url'),
+    );
+    const deny = async (id: string, value: object): Promise<void> => {
+      const sealed = sealWithNonce(key, Buffer.from(JSON.stringify(value)), answerAad(record.vaultId, id, guardian));
+      for (const f of folders) await fs.writeFile(nodePath.join(f, PATHS.approval(id, toHex(guardian))), sealed);
+    };
+    const requester = new Uint8Array(
+      Buffer.from(parseJson<{ device: string }>(await as2(['guard', 'status', '--json'])).device, 'base64url'),
+    );
+    const ids = async (): Promise<{ id: string; denied: boolean; deviceKey: string }[]> =>
+      parseJson<{ id: string; denied: boolean; deviceKey: string }[]>(await cli(['requests', '--json']));
+    const byRequester = (await ids()).filter((r) => r.deviceKey === Buffer.from(requester).toString('base64url'));
+    const before = new Set((await ids()).map((r) => r.id));
+    const out = nodePath.join(await root.dir('out-forged-denial'), 'guarded.bin');
+    const waiting = as2(['get', 'guarded.bin', '--output', out, '--wait', '15']);
+    let id: string | undefined;
+    for (let tries = 0; tries < 60 && id === undefined; tries++) {
+      id = (await ids()).find((r) => !before.has(r.id))?.id;
+      if (id === undefined) await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(id, 'the second device published its request').toBeDefined();
+    // The right digest, signed by another key than the guardian's.
+    const other = new Uint8Array(randomBytes(32));
+    const signature = Buffer.from(ed25519Sign(other, denialDigest(record.vaultId, id!, requester))).toString('base64');
+    await deny(id!, { denied: true, signature });
+    // An older request gets a denial as versions before signed denials wrote it.
+    const older = byRequester[0]!.id;
+    await deny(older, { denied: true });
+    const got = await waiting;
+    expect(got.code).toBe(7);
+    expect(got.stderr).toMatch(/guarded\.bin needs 1 guardian approval: 0 of 1 after 15 s/);
+    expect(got.stderr).not.toMatch(/was denied/);
+    expect(got.stderr).toMatch(
+      new RegExp(`warning: a denial of request ${id} in guardian [0-9a-f]{12}'s name is not signed`),
+    );
+    const listed = await ids();
+    expect(listed.find((r) => r.id === id)?.denied).toBe(false);
+    expect(listed.find((r) => r.id === older)?.denied).toBe(false);
   }, 90_000);
 
   it('under an approvals policy the drive answers 403 and publishes no request', async () => {

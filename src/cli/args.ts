@@ -37,6 +37,7 @@ const VALUE_OPTIONS = new Set([
   'lose-domain',
   'listen',
   'public-host',
+  'max-connections',
 ]);
 const FLAG_OPTIONS = new Set([
   'replace',

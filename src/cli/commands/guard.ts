@@ -9,6 +9,7 @@ import {
   deviceKeyText,
   guardGuardians,
   guardPolicy,
+  guardRemoveDevice,
   guardSetup,
   readDeviceKey,
   type ApprovalWait,
@@ -32,6 +33,36 @@ export function approvalWait(args: Parsed, io: Io): ApprovalWait {
 const gatherFor =
   (vault: Vault, waiting: ApprovalWait, what: string) => (change: Parameters<Parameters<typeof guardPolicy>[2]>[0]) =>
     waitForChangeApprovals(vault, { kind: 'policy', change }, what, waiting);
+
+const removeDevice: Command = {
+  name: 'guard device remove',
+  usage: 'DEVICE [--wait S]',
+  summary:
+    "every node of the guard drops DEVICE's key (a lost laptop; the key as guard status shows it) and refuses " +
+    "it from then on; another device's removal needs the policy's approvals, this device's own none; a " +
+    'guardian leaves the guardians first',
+  async run(args, io) {
+    expectArguments(args, 1, removeDevice);
+    const device = readDeviceKey(args.positional[0]!);
+    const waiting = approvalWait(args, io);
+    const what = `guard device remove ${deviceKeyText(device).slice(0, 10)}…`;
+    const result = await withVault(io, args, { unlock: true }, (vault) =>
+      guardRemoveDevice(vault, device, (removal) =>
+        waitForChangeApprovals(vault, { kind: 'remove', removal }, what, waiting),
+      ),
+    );
+    for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
+    print(
+      io,
+      result,
+      () =>
+        `Removed device ${deviceKeyText(device)}: ${result.removed.length > 0 ? result.removed.join(', ') : 'no node'} ` +
+        'refuse it now' +
+        (result.notEnrolled.length > 0 ? ` (${result.notEnrolled.join(', ')} had not enrolled it)` : ''),
+    );
+    return 0;
+  },
+};
 
 const setup: Command = {
   name: 'guard setup',
@@ -113,8 +144,8 @@ const status: Command = {
   name: 'guard status',
   usage: '',
   summary:
-    "the guard's nodes (reachable or not), G, the policy, this device's key; says plainly when guarded files " +
-    'cannot be opened',
+    "the guard's nodes (reachable or not), G, the policy, this device's key, the device keys the nodes " +
+    'enrolled; says plainly when guarded files cannot be opened',
   async run(args, io) {
     expectArguments(args, 0, status);
     const result = await withVault(io, args, { unlock: true }, (vault) => guardStatus(vault));
@@ -133,6 +164,13 @@ const status: Command = {
             result.device === null
               ? 'This device is enrolled with no node of the vault'
               : `This device: ${result.device}${result.guardian ? ' (a guardian)' : ''}`,
+            ...(result.devices.length > 0 ? ['Devices the nodes enrolled (guard device remove KEY):'] : []),
+            ...result.devices.map(
+              (d) =>
+                `  ${d.key}  ${d.nodes.join(', ')}` +
+                (d.guardian ? '  guardian' : '') +
+                (d.key === result.device ? '  this device' : ''),
+            ),
           ].join('\n'),
     );
     return 0;
@@ -184,5 +222,6 @@ export const guard: Command = parentCommand(
       guardian('add'),
       guardian('remove'),
     ]),
+    parentCommand('guard device', "the devices enrolled with the guard's nodes", [removeDevice]),
   ],
 );

@@ -1,11 +1,12 @@
 /**
- * `shardvault node serve --dir DIR --listen HOST:PORT [--public-host NAME]`: this machine as
+ * `shardvault node serve --dir DIR --listen HOST:PORT [--public-host NAME] [--max-connections N]`: this machine as
  * a Shardvault node for one vault (src/core/node-server/, docs/NODE.md). Its first line on
  * stdout, before anything else on either stream, is the SPEC to add it with; it runs until
  * SIGINT or SIGTERM and then exits 0 (main.ts leaves a signal to a command that listens).
  */
 import { UsageError } from '../../core/errors';
-import { one } from '../args';
+import { MAX_CONNECTIONS } from '../../core/storage/shardnode/protocol';
+import { integer, one } from '../args';
 import { parentCommand, usageError, type Command } from '../command';
 
 /** HOST:PORT, an IPv6 host in brackets; port 0 picks a free one. */
@@ -19,16 +20,18 @@ export function readListen(text: string): { host: string; port: number } {
 
 const serve: Command = {
   name: 'node serve',
-  usage: '--dir DIR --listen HOST:PORT [--public-host NAME]',
+  usage: '--dir DIR --listen HOST:PORT [--public-host NAME] [--max-connections N]',
   summary:
     'this machine as a Shardvault node for one vault: prints the SPEC to add it with first ' +
-    '(docs/NODE.md); runs until Ctrl+C',
+    `(docs/NODE.md); runs until Ctrl+C; holds at most N connections (default ${MAX_CONNECTIONS}), ` +
+    'a quarter of them from one address',
   async run(args, io) {
     const dir = one(args, 'dir');
     const listen = one(args, 'listen');
     if (dir === undefined || listen === undefined || args.positional.length > 0) throw usageError(serve);
     const { host, port } = readListen(listen);
     const publicHost = one(args, 'public-host');
+    const maxConnections = integer(args, 'max-connections', 1, 65_535);
     // The server is loaded only by this command.
     const { startNodeServer } = await import('../../core/node-server/server');
     const { hostCustodian } = await import('../../core/node-server/custodian');
@@ -38,6 +41,7 @@ const serve: Command = {
       port,
       guard: hostCustodian,
       ...(publicHost === undefined ? {} : { publicHost }),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
       say: (line) => io.err(`shardvault node: ${line}`),
     });
     io.out(node.spec);

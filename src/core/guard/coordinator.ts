@@ -37,10 +37,12 @@ import {
   changeApprovalDigest,
   policyMessage,
   registrationMessage,
+  removalMessage,
   requestMessage,
   APPROVAL_MAX_MS,
   type AccessRequest,
   type Approval,
+  type DeviceRemoval,
   type PolicyChange,
 } from './request';
 import { INFO_FIELDS, unwrap, type GuardMethod, type GuardTransport } from './transport';
@@ -52,6 +54,7 @@ import {
   readRound1,
   readRound2,
   registrationToJson,
+  removalToJson,
   requestToJson,
   round1ToJson,
   round2ToJson,
@@ -282,12 +285,21 @@ export class Coordinator {
    * After a re-sharing ran and the app recorded the new set durably: each node in `nodeIds`
    * puts its staged share in use (or retires its old one). Returns the nodes that confirmed;
    * the others keep their old state until asked again (their ids stay in the head's record).
+   * `refused`: those of `failed` that answered with a refusal (the session is not staged there,
+   * or the policy changed since): asking again will not help, a new re-sharing will.
    */
-  async commit(setupId: string, nodeIds: readonly string[]): Promise<{ done: string[]; failed: string[] }> {
+  async commit(
+    setupId: string,
+    nodeIds: readonly string[],
+  ): Promise<{ done: string[]; failed: string[]; refused: string[] }> {
     const results = await Promise.allSettled(nodeIds.map((id) => this.call(id, 'dkg-commit', { setupId })));
     return {
       done: nodeIds.filter((_, i) => results[i]!.status === 'fulfilled'),
       failed: nodeIds.filter((_, i) => results[i]!.status === 'rejected'),
+      refused: nodeIds.filter((_, i) => {
+        const r = results[i]!;
+        return r.status === 'rejected' && r.reason instanceof GuardRefusal;
+      }),
     };
   }
 
@@ -529,6 +541,45 @@ export class Coordinator {
       if (first instanceof ShardvaultError) throw first;
       throw new ShardvaultError('unavailable', `the policy did not reach ${failed.map((f) => f.nodeId).join(', ')}`);
     }
+  }
+
+  /** A signed removal of device key `device` from the nodes (apply with `removeDevice` once approved). */
+  newDeviceRemoval(device: Uint8Array): DeviceRemoval {
+    const fields = {
+      vaultId: this.vaultId,
+      requestId: newId(),
+      device,
+      nonce: new Uint8Array(randomBytes(16)),
+      time: this.now(),
+      deviceKey: this.device.publicKey,
+    };
+    return { ...fields, signature: this.device.sign(removalMessage(fields)) };
+  }
+
+  /**
+   * Sends a device removal to each of `nodeIds`: which took it (and whether the key was enrolled
+   * there), and which did not (unreachable, or refused: their errors).
+   */
+  async removeDevice(
+    nodeIds: readonly string[],
+    removal: DeviceRemoval,
+    approvals: readonly Approval[] = [],
+  ): Promise<{ done: { nodeId: string; removed: boolean }[]; failed: { nodeId: string; error: Error }[] }> {
+    const body: Json = { removal: removalToJson(removal), approvals: approvals.map(approvalToJson) };
+    const results = await Promise.allSettled(
+      nodeIds.map(async (nodeId) => {
+        const r = new WireReader(`${nodeId} device-remove`);
+        const o = r.object(await this.call(nodeId, 'device-remove', body), 'answer', ['removed']);
+        if (typeof o.removed !== 'boolean') r.fail('removed', 'must be true or false');
+        return { nodeId, removed: o.removed as boolean };
+      }),
+    );
+    return {
+      done: results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      failed: results.flatMap((r, i) =>
+        r.status === 'rejected' ? [{ nodeId: nodeIds[i]!, error: r.reason as Error }] : [],
+      ),
+    };
   }
 
   /** The identity key a node says it has (to pin at enrolment; the node server also shows it). */

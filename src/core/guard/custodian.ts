@@ -64,9 +64,12 @@ import {
   enrolMessage,
   policyMessage,
   registrationMessage,
+  removalApprovalsNeeded,
+  removalMessage,
   requestMessage,
   REQUEST_SKEW_MS,
   type Approval,
+  type DeviceRemoval,
 } from './request';
 import { isGuardMethod, type GuardResponse } from './transport';
 import {
@@ -77,6 +80,7 @@ import {
   readEnrolRequest,
   readPolicyChange,
   readRegistration,
+  readRemoval,
   readRequest,
   readRound1,
   readRound2,
@@ -84,6 +88,7 @@ import {
   round1ToJson,
   round2ToJson,
   WireReader,
+  MAX_DEVICES,
   MAX_GUARDIANS,
   type Json,
 } from './wire';
@@ -107,6 +112,14 @@ export interface CustodianOptions {
   readonly sealKey: Uint8Array;
   /** Whether the node enrolled this device (Ed25519 public key). */
   readonly isEnrolled: (deviceKey: Uint8Array) => boolean | Promise<boolean>;
+  /**
+   * Drops this device from the node's enrolled devices, durably, before it resolves (a signed,
+   * approved `device-remove`): from then on `isEnrolled` says no for it, and the node refuses
+   * it for every request, storage as well as guard calls. Answers whether it was enrolled.
+   */
+  readonly removeDevice: (deviceKey: Uint8Array) => boolean | Promise<boolean>;
+  /** The devices the node enrolled, and when (ISO 8601); none when the host does not say. */
+  readonly devices?: () => readonly { readonly key: Uint8Array; readonly enrolled: string }[];
   /** Milliseconds since the epoch; tests move it. */
   readonly now?: () => number;
 }
@@ -154,6 +167,8 @@ export class Custodian {
   private readonly identitySeed: Uint8Array;
   private readonly sealKey: Uint8Array;
   private readonly isEnrolled: CustodianOptions['isEnrolled'];
+  private readonly removeDevice: CustodianOptions['removeDevice'];
+  private readonly devices: NonNullable<CustodianOptions['devices']>;
   private readonly now: () => number;
   private readonly pending = new Map<string, Pending>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -165,6 +180,8 @@ export class Custodian {
     this.identitySeed = options.identitySeed;
     this.sealKey = options.sealKey;
     this.isEnrolled = options.isEnrolled;
+    this.removeDevice = options.removeDevice;
+    this.devices = options.devices ?? (() => []);
     this.now = options.now ?? Date.now;
     this.identityKey = ed25519PublicKey(options.identitySeed);
   }
@@ -295,6 +312,17 @@ export class Custodian {
         const o = r.object(body, 'body', ['change', 'approvals']);
         return this.policy(readPolicyChange(r, o.change, 'change'), readApprovals(r, o.approvals, 'approvals'));
       }
+      case 'device-remove': {
+        const o = r.object(body, 'body', ['removal', 'approvals']);
+        return this.remove(readRemoval(r, o.removal, 'removal'), readApprovals(r, o.approvals, 'approvals'));
+      }
+      case 'devices':
+        r.object(body, 'body', []);
+        return {
+          devices: this.devices()
+            .slice(0, MAX_DEVICES)
+            .map((d) => ({ key: toBase64(d.key), enrolled: d.enrolled.slice(0, 40) })),
+        };
       case 'log': {
         const o = r.object(body, 'body', ['from']);
         return this.readLog(r.int(o.from, 'from', 0, Number.MAX_SAFE_INTEGER));
@@ -462,6 +490,16 @@ export class Custodian {
   private async refuseSpent(requestId: string): Promise<void> {
     if ((await this.readSealed(`request-${requestId}`)) !== undefined)
       refuse('replayed', `request ${requestId} was answered before`);
+  }
+
+  /** refuseSpent, with the refusal logged as `device`'s about `subject`. */
+  private async refuseReplay(requestId: string, device: Uint8Array, subject: string): Promise<void> {
+    try {
+      await this.refuseSpent(requestId);
+    } catch (error) {
+      if (error instanceof GuardRefusal) await this.log('refuse', device, subject, 'replayed');
+      throw error;
+    }
   }
 
   /** Marks a request id answered (its replay marker). */
@@ -764,12 +802,7 @@ export class Custodian {
       await this.log('refuse', req.deviceKey, subject, `${count} of ${s.approvals} approvals`);
       return refuse('approvals', `${count} of ${s.approvals} approvals`);
     }
-    try {
-      await this.refuseSpent(req.requestId);
-    } catch (error) {
-      if (error instanceof GuardRefusal) await this.log('refuse', req.deviceKey, subject, 'replayed');
-      throw error;
-    }
+    await this.refuseReplay(req.requestId, req.deviceKey, subject);
     // The replay marker and the log entry reach the disk side by side (calls run one at a
     // time, so nothing comes between the check above and the marker), and the partial is
     // computed meanwhile; it goes out only once both are durable.
@@ -819,6 +852,41 @@ export class Custodian {
       `${change.guardians.length} guardians, ${change.approvals} approvals`,
     );
     return { policyVersion: change.policyVersion };
+  }
+
+  /**
+   * `device-remove`: a device key is taken off this node (a lost laptop). Signed by an enrolled
+   * device, fresh, once; another device's removal needs the approvals of a change of the guard,
+   * a device's own none. A guardian's key is refused: it approves whether enrolled or not, so it
+   * leaves the guardians first (a policy change). The host drops the key; the decision is logged.
+   */
+  private async remove(removal: DeviceRemoval, approvals: Approval[]): Promise<Json> {
+    const s = await this.requireState(removal.vaultId);
+    const message = removalMessage(removal);
+    await this.checkDevice(removal.deviceKey, message, removal.signature, removal.time);
+    const subject = `remove ${toHex(removal.device).slice(0, 16)}`;
+    if (s.guardians.some((g) => equalBytes(g, removal.device))) {
+      await this.log('refuse', removal.deviceKey, subject, 'a guardian: remove it from the guardians first');
+      return refuse('malformed', 'that device is a guardian: remove it from the guardians first');
+    }
+    const digest = (expiry: number): Uint8Array =>
+      changeApprovalDigest(removal.vaultId, removal.requestId, removal.deviceKey, message, expiry);
+    const count = countApprovals(approvals, s.guardians, removal.deviceKey, digest, this.now());
+    const needed = removalApprovalsNeeded(s, removal);
+    if (count < needed) {
+      await this.log('refuse', removal.deviceKey, subject, `${count} of ${needed} approvals`);
+      return refuse('approvals', `${count} of ${needed} approvals`);
+    }
+    await this.refuseReplay(removal.requestId, removal.deviceKey, subject);
+    await this.spend(removal.requestId);
+    const removed = await this.removeDevice(removal.device);
+    await this.log(
+      'remove',
+      removal.deviceKey,
+      subject,
+      `${removed ? 'removed' : 'not enrolled here'} with ${count} approvals`,
+    );
+    return { removed };
   }
 }
 

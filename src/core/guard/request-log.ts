@@ -12,7 +12,17 @@ import { frame } from './group';
 export const LOG_PAGE = 256;
 export const GENESIS = new Uint8Array(32);
 
-export const LOG_KINDS = ['setup', 'reshare', 'retire', 'register', 'open', 'refuse', 'policy', 'enrol'] as const;
+export const LOG_KINDS = [
+  'setup',
+  'reshare',
+  'retire',
+  'register',
+  'open',
+  'refuse',
+  'policy',
+  'enrol',
+  'remove',
+] as const;
 export type LogKind = (typeof LOG_KINDS)[number];
 
 export interface LogEntry {

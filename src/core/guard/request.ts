@@ -74,6 +74,24 @@ export interface EnrolRequest {
   readonly signature: Uint8Array;
 }
 
+/**
+ * "Take device key `device` off the guard's nodes" (a lost laptop): signed by an enrolled device;
+ * every node that takes it drops the key from its enrolled devices, so the key is refused for
+ * every request from then on. Removing another device needs the approvals a change of the guard
+ * needs (removalApprovalsNeeded); a device removing itself needs none.
+ */
+export interface DeviceRemoval {
+  readonly vaultId: string;
+  readonly requestId: string;
+  /** The device key to remove. */
+  readonly device: Uint8Array;
+  readonly nonce: Uint8Array;
+  readonly time: number;
+  /** The requester. */
+  readonly deviceKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
 /** How long an enrolment request stays usable at a node: as long as an approval may last. */
 export const ENROL_REQUEST_MAX_MS = APPROVAL_MAX_MS + REQUEST_SKEW_MS;
 
@@ -86,6 +104,17 @@ export const enrolMessage = (e: Omit<EnrolRequest, 'signature'>): Uint8Array =>
     id16(e.requestId, 'requestId'),
     u64be(e.time),
     e.deviceKey,
+  );
+
+export const removalMessage = (d: Omit<DeviceRemoval, 'signature'>): Uint8Array =>
+  frame(
+    'shardvault/v1/guard/device-remove',
+    id16(d.vaultId, 'vaultId'),
+    id16(d.requestId, 'requestId'),
+    d.device,
+    d.nonce,
+    u64be(d.time),
+    d.deviceKey,
   );
 
 /** The fields a registration and a request share, framed after the tag (and request id). */
@@ -160,6 +189,16 @@ export function changeApprovalDigest(
 }
 
 /**
+ * What a guardian signs to deny request `requestId` of `requester` (an opening, a change of the
+ * guard, an enrolment): H(tag "denial", vaultId, requestId, requester). Its own tag: it is no
+ * approval digest, so a denial is never an approval, nor an approval a denial. The requester
+ * believes a denial only with this signature by a guardian of its head.
+ */
+export function denialDigest(vaultId: string, requestId: string, requester: Uint8Array): Uint8Array {
+  return sha256(frame('shardvault/v1/guard/denial', id16(vaultId, 'vaultId'), id16(requestId, 'requestId'), requester));
+}
+
+/**
  * How many guardians' approvals a change of the guard (a policy change, a re-sharing) needs:
  * the policy's g, and with g = 0 still one unless the requester is a guardian itself. "Any
  * enrolled device" opens files; it does not take the guard (make itself the only guardian,
@@ -171,6 +210,18 @@ export function changeApprovalsNeeded(
 ): number {
   if (policy.approvals > 0) return policy.approvals;
   return policy.guardians.some((k) => toHex(k) === toHex(requester)) ? 0 : 1;
+}
+
+/**
+ * How many approvals a device removal needs: none when a device removes itself (it gives up
+ * only its own access: a thief holding it gains nothing by that), else what any change of the
+ * guard needs.
+ */
+export function removalApprovalsNeeded(
+  policy: { readonly guardians: readonly Uint8Array[]; readonly approvals: number },
+  removal: Pick<DeviceRemoval, 'device' | 'deviceKey'>,
+): number {
+  return toHex(removal.device) === toHex(removal.deviceKey) ? 0 : changeApprovalsNeeded(policy, removal.deviceKey);
 }
 
 /**

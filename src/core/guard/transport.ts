@@ -44,6 +44,14 @@
  *   request id, a stale time, a device not enrolled, or fewer than g valid approvals. Logged.
  * - `policy` — `{ change, approvals }` → `{ policyVersion }`: replaces the guardians and g; needs
  *   g approvals of the current policy (changeApprovalDigest over the change's signed bytes).
+ * - `device-remove` — `{ removal, approvals }` → `{ removed }`: the node drops the device key
+ *   `removal.device` from its enrolled devices (every later request signed by it is refused;
+ *   `removed` is false when it was not enrolled here). Needs the approvals of a change of the
+ *   guard (changeApprovalDigest over the removal's signed bytes), none when a device removes
+ *   itself (request.ts removalApprovalsNeeded); refuses to remove a guardian's key. Logged.
+ * - `devices` — `{}` → `{ devices: [{ key, enrolled }] }`: the device keys the node enrolled
+ *   (base64) and when (ISO 8601), at most MAX_DEVICES; what `guard status` lists, to pick the
+ *   key of a lost device. A node older than this method refuses it as malformed.
  * - `log` — `{ from }` → `{ entries }`: the request log from entry `from` on (at most
  *   LOG_PAGE entries), each with the hash that chains it to the one before.
  */
@@ -61,6 +69,8 @@ export const GUARD_METHODS = [
   'register',
   'partial',
   'policy',
+  'device-remove',
+  'devices',
   'log',
 ] as const;
 export type GuardMethod = (typeof GUARD_METHODS)[number];

@@ -11,13 +11,15 @@ import { JsonReader } from '../format/json';
 import type { Complaint, Confirmation, DkgSession, Member, Round1, Round2 } from './dkg';
 import { MAX_NODES } from './dkg';
 import { POINT_BYTES, SCALAR_BYTES } from './group';
-import type { AccessRequest, Approval, EnrolRequest, PolicyChange, Registration } from './request';
+import type { AccessRequest, Approval, DeviceRemoval, EnrolRequest, PolicyChange, Registration } from './request';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const b64 = (bytes: Uint8Array): string => toBase64(bytes);
 export const MAX_APPROVALS = 64;
 export const MAX_GUARDIANS = 64;
+/** The most devices a node's `devices` answer lists. */
+export const MAX_DEVICES = 1000;
 const MAX_TIME = 2 ** 50;
 const SHARE_BOX_BYTES = SEALED_TO_OVERHEAD + SCALAR_BYTES;
 
@@ -308,6 +310,29 @@ export function readEnrolRequest(r: WireReader, value: unknown, field: string): 
   return {
     vaultId: r.hex(o.vaultId, `${field}.vaultId`, 16),
     requestId: r.hex(o.requestId, `${field}.requestId`, 16),
+    time: r.int(o.time, `${field}.time`, 0, MAX_TIME),
+    deviceKey: r.bytes(o.deviceKey, `${field}.deviceKey`, ED25519_PUBLIC_BYTES),
+    signature: r.bytes(o.signature, `${field}.signature`, ED25519_SIGNATURE_BYTES),
+  };
+}
+
+export const removalToJson = (d: DeviceRemoval): Json => ({
+  vaultId: d.vaultId,
+  requestId: d.requestId,
+  device: b64(d.device),
+  nonce: b64(d.nonce),
+  time: d.time,
+  deviceKey: b64(d.deviceKey),
+  signature: b64(d.signature),
+});
+
+export function readRemoval(r: WireReader, value: unknown, field: string): DeviceRemoval {
+  const o = r.object(value, field, ['vaultId', 'requestId', 'device', 'nonce', 'time', 'deviceKey', 'signature']);
+  return {
+    vaultId: r.hex(o.vaultId, `${field}.vaultId`, 16),
+    requestId: r.hex(o.requestId, `${field}.requestId`, 16),
+    device: r.bytes(o.device, `${field}.device`, ED25519_PUBLIC_BYTES),
+    nonce: r.bytes(o.nonce, `${field}.nonce`, 16),
     time: r.int(o.time, `${field}.time`, 0, MAX_TIME),
     deviceKey: r.bytes(o.deviceKey, `${field}.deviceKey`, ED25519_PUBLIC_BYTES),
     signature: r.bytes(o.signature, `${field}.signature`, ED25519_SIGNATURE_BYTES),

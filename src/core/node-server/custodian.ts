@@ -45,6 +45,9 @@ export async function hostCustodian(state: NodeState): Promise<GuardHandler> {
     identitySeed: state.identitySeed,
     sealKey: new Uint8Array(Buffer.from(seal, 'base64')),
     isEnrolled: (key) => state.isDevice(Buffer.from(key).toString('base64url')),
+    removeDevice: (key) => state.removeDevice(Buffer.from(key).toString('base64url')),
+    devices: () =>
+      state.deviceList().map((d) => ({ key: new Uint8Array(Buffer.from(d.key, 'base64url')), enrolled: d.enrolled })),
   });
   return {
     handle: (method, body) => custodian.handle(method, body),

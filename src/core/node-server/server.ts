@@ -12,7 +12,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { engineConfig } from '../config';
 import { ForeignObjectError, NotFoundError, ShardvaultError, UsageError } from '../errors';
 import { decodeVaultRecord, PATHS } from '../format/records';
@@ -23,10 +23,12 @@ import {
   GUARD_METHOD,
   HEADERS,
   LOG_PAGE,
+  MAX_CONNECTIONS,
   MAX_JSON_BODY,
   MAX_OBJECT_BYTES,
   NODE_ERRORS,
   NONCE,
+  peerConnectionCap,
   PROTOCOL_PREFIX,
   publicKeyFrom,
   REQUEST_WINDOW_MS,
@@ -65,6 +67,8 @@ export interface NodeServerOptions {
   readonly guard?: GuardHandler | ((state: NodeState) => Promise<GuardHandler>);
   /** Lines for the operator (stderr in the CLI). */
   readonly say?: (line: string) => void;
+  /** The most connections it holds at once (default MAX_CONNECTIONS); one peer address gets a quarter. */
+  readonly maxConnections?: number;
 }
 
 export interface RunningNode {
@@ -482,6 +486,25 @@ export async function startNodeServer(o: NodeServerOptions): Promise<RunningNode
     },
   );
   server.setTimeout(idleMs); // a socket silent that long is destroyed (no 'timeout' listener)
+  // No peer may hold every connection (a stranger needs no key to open one): over its share,
+  // or over the node's cap (net.Server's maxConnections), a connection is closed at once.
+  server.maxConnections = o.maxConnections ?? MAX_CONNECTIONS;
+  const perPeer = peerConnectionCap(server.maxConnections);
+  const peers = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress ?? '';
+    const held = peers.get(peer) ?? 0;
+    if (held >= perPeer) {
+      socket.destroy();
+      return;
+    }
+    peers.set(peer, held + 1);
+    socket.once('close', () => {
+      const left = (peers.get(peer) ?? 1) - 1;
+      if (left > 0) peers.set(peer, left);
+      else peers.delete(peer);
+    });
+  });
   server.listen(o.port, o.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -178,8 +178,34 @@ export class NodeState {
     return this.devices.devices.length > 0;
   }
 
+  /** The enrolled devices (key base64url, enrolled ISO 8601). */
+  deviceList(): readonly { readonly key: string; readonly enrolled: string }[] {
+    return this.devices.devices;
+  }
+
   isDevice(key: string): boolean {
     return this.devices.devices.some((d) => d.key === key);
+  }
+
+  /**
+   * Takes `key` off the enrolled devices (a guard's signed, approved `device-remove`), durably
+   * before it resolves; in turn with enrolments. Answers whether it was enrolled. The key may
+   * enrol again only as any new device does: with a fresh code (and the guardians' approval when
+   * the policy asks for it).
+   */
+  removeDevice(key: string): Promise<boolean> {
+    const turn = this.enrolling.then(async () => {
+      if (!this.isDevice(key)) return false;
+      const devices = { devices: this.devices.devices.filter((d) => d.key !== key) };
+      await writePrivate(nodePath.join(this.dir, 'devices.json'), JSON.stringify(devices, null, 2) + '\n');
+      this.devices = devices;
+      return true;
+    });
+    this.enrolling = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
   }
 
   /** A fresh single-use code (replacing any pending one), valid 24 h; only its hash is kept. */

@@ -21,12 +21,16 @@ import {
   approvalDigest,
   changeApprovalDigest,
   changeApprovalsNeeded,
+  denialDigest,
   ENROL_REQUEST_MAX_MS,
   enrolMessage,
   policyMessage,
+  removalApprovalsNeeded,
+  removalMessage,
   requestMessage,
   type AccessRequest,
   type Approval,
+  type DeviceRemoval,
   type EnrolRequest,
   type PolicyChange,
 } from '../guard/request';
@@ -36,8 +40,10 @@ import {
   policyChangeToJson,
   readEnrolRequest,
   readPolicyChange,
+  readRemoval,
   readRequest,
   readSession,
+  removalToJson,
   requestToJson,
   sessionToJson,
   WireReader,
@@ -56,7 +62,8 @@ const POLL_MS = 1000;
 /** The AAD of a published request record (FORMAT.md, "Access requests"). */
 export const requestAad = (vaultId: string, requestId: string): Uint8Array =>
   concat(utf8('SVRQ'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16));
-const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
+/** The AAD of a guardian's answer record (FORMAT.md, "Access requests"). */
+export const answerAad = (vaultId: string, requestId: string, guardianKey: Uint8Array): Uint8Array =>
   concat(utf8('SVAP'), fromHex(vaultId, 'vaultId', 16), fromHex(requestId, 'requestId', 16), guardianKey);
 
 function seal(vault: Vault, aad: Uint8Array, value: Json): Uint8Array {
@@ -84,7 +91,10 @@ async function publish(vault: Vault, path: string, bytes: Uint8Array): Promise<v
 
 interface Answers {
   readonly approvals: Approval[];
+  /** Guardians (hex, shortened) whose signed denial verified. */
   readonly deniedBy: string[];
+  /** Guardians in whose name a denial lies on the locations that they did not sign: ignored. */
+  readonly forgedDenials: string[];
 }
 
 /**
@@ -95,7 +105,8 @@ export type Subject =
   | { readonly kind: 'open'; readonly request: AccessRequest }
   | { readonly kind: 'policy'; readonly change: PolicyChange }
   | { readonly kind: 'reshare'; readonly session: DkgSession; readonly time: number }
-  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest };
+  | { readonly kind: 'enrol'; readonly enrol: EnrolRequest }
+  | { readonly kind: 'remove'; readonly removal: DeviceRemoval };
 
 /** What every kind of subject has: its id, the requester's key, its time and its vault. */
 function facts(s: Subject): { id: string; device: Uint8Array; time: number; vault: string } {
@@ -106,6 +117,13 @@ function facts(s: Subject): { id: string; device: Uint8Array; time: number; vaul
       return { id: s.change.requestId, device: s.change.deviceKey, time: s.change.time, vault: s.change.vaultId };
     case 'enrol':
       return { id: s.enrol.requestId, device: s.enrol.deviceKey, time: s.enrol.time, vault: s.enrol.vaultId };
+    case 'remove':
+      return {
+        id: s.removal.requestId,
+        device: s.removal.deviceKey,
+        time: s.removal.time,
+        vault: s.removal.vaultId,
+      };
     case 'reshare':
       return { id: s.session.setupId, device: s.session.deviceKey, time: s.time, vault: s.session.vaultId };
   }
@@ -120,41 +138,47 @@ const subjectVault = (s: Subject): string => facts(s).vault;
  * node enrols any device with its code), more for some changes (request.ts).
  */
 const neededFor = (s: Subject, guard: HeadGuard): number =>
-  s.kind === 'open' || s.kind === 'enrol' ? guard.approvals : changeApprovalsNeeded(guard, subjectDevice(s));
+  s.kind === 'open' || s.kind === 'enrol'
+    ? guard.approvals
+    : s.kind === 'remove'
+      ? removalApprovalsNeeded(guard, s.removal)
+      : changeApprovalsNeeded(guard, subjectDevice(s));
+
+/**
+ * What the requester signed of a change of the guard, and its signature (none for a
+ * re-sharing: its session is authorized by the device's signature the nodes check in round 1).
+ */
+function signed(s: Exclude<Subject, { kind: 'open' }>): { message: Uint8Array; signature: Uint8Array | null } {
+  switch (s.kind) {
+    case 'policy':
+      return { message: policyMessage(s.change), signature: s.change.signature };
+    case 'enrol':
+      return { message: enrolMessage(s.enrol), signature: s.enrol.signature };
+    case 'remove':
+      return { message: removalMessage(s.removal), signature: s.removal.signature };
+    case 'reshare':
+      return { message: sessionHash(s.session), signature: null };
+  }
+}
 
 /** The bytes a guardian signs to approve `s` until `expiry` (as the nodes check them). */
 function digestOf(s: Subject, expiry: number): Uint8Array {
   if (s.kind === 'open') return approvalDigest(s.request, expiry);
-  if (s.kind === 'policy')
-    return changeApprovalDigest(
-      s.change.vaultId,
-      s.change.requestId,
-      s.change.deviceKey,
-      policyMessage(s.change),
-      expiry,
-    );
-  if (s.kind === 'enrol')
-    return changeApprovalDigest(s.enrol.vaultId, s.enrol.requestId, s.enrol.deviceKey, enrolMessage(s.enrol), expiry);
-  return changeApprovalDigest(
-    s.session.vaultId,
-    s.session.setupId,
-    s.session.deviceKey,
-    sessionHash(s.session),
-    expiry,
-  );
+  const f = facts(s);
+  return changeApprovalDigest(f.vault, f.id, f.device, signed(s).message, expiry);
 }
 
 function signedBySender(s: Subject): boolean {
   if (s.kind === 'open') return ed25519Verify(s.request.deviceKey, requestMessage(s.request), s.request.signature);
-  if (s.kind === 'policy') return ed25519Verify(s.change.deviceKey, policyMessage(s.change), s.change.signature);
-  if (s.kind === 'enrol') return ed25519Verify(s.enrol.deviceKey, enrolMessage(s.enrol), s.enrol.signature);
-  return true; // a session is authorized by the device's signature the nodes check in round 1
+  const { message, signature } = signed(s);
+  return signature === null || ed25519Verify(subjectDevice(s), message, signature);
 }
 
 function subjectToJson(s: Subject): Json {
   if (s.kind === 'open') return { request: requestToJson(s.request) };
   if (s.kind === 'policy') return { change: policyChangeToJson(s.change) };
   if (s.kind === 'enrol') return { enrol: enrolRequestToJson(s.enrol) };
+  if (s.kind === 'remove') return { removal: removalToJson(s.removal) };
   return { session: sessionToJson(s.session), time: s.time };
 }
 
@@ -162,18 +186,25 @@ function subjectToJson(s: Subject): Json {
 async function answersTo(vault: Vault, subject: Subject, guard: HeadGuard, now: number): Promise<Answers> {
   const approvals: Approval[] = [];
   const deniedBy: string[] = [];
+  const forgedDenials: string[] = [];
   const id = subjectId(subject);
   for (const key of guard.guardians) {
     if (equalBytes(key, subjectDevice(subject))) continue; // the requester's own never counts
     const value = await readSealed(vault, PATHS.approval(id, toHex(key)), answerAad(vault.vaultId, id, key));
     if (typeof value !== 'object' || value === null) continue;
     const o = value as Record<string, unknown>;
+    const signature = typeof o.signature === 'string' ? Buffer.from(o.signature, 'base64') : null;
     if (o.denied === true) {
-      deniedBy.push(toHex(key).slice(0, 12));
+      // Believed only when this guardian signed it (any holder of the vault key can write the
+      // record; a denial written before denials were signed is ignored the same way).
+      const signed =
+        signature !== null &&
+        signature.length === 64 &&
+        ed25519Verify(key, denialDigest(vault.vaultId, id, subjectDevice(subject)), new Uint8Array(signature));
+      (signed ? deniedBy : forgedDenials).push(toHex(key).slice(0, 12));
       continue;
     }
     const expiry = o.expiry;
-    const signature = typeof o.signature === 'string' ? Buffer.from(o.signature, 'base64') : null;
     if (typeof expiry !== 'number' || !Number.isSafeInteger(expiry) || signature === null || signature.length !== 64)
       continue;
     if (expiry <= now || expiry > now + APPROVAL_MAX_MS) continue;
@@ -181,7 +212,7 @@ async function answersTo(vault: Vault, subject: Subject, guard: HeadGuard, now: 
     if (!ed25519Verify(key, digestOf(subject, expiry), signed)) continue;
     approvals.push({ guardianKey: key, expiry, signature: signed });
   }
-  return { approvals, deniedBy };
+  return { approvals, deniedBy, forgedDenials };
 }
 
 /** Publishes an opening's request and waits for the policy's approvals; throws code `approval` (exit 7). */
@@ -197,8 +228,8 @@ export function waitForApprovals(
 
 /**
  * Publishes a change of the guard (what: its words for the guardians) and waits for the
- * policy's approvals. A policy change must reach the nodes within 5 minutes of being signed,
- * so its wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
+ * policy's approvals. A policy change and a device removal must reach the nodes within 5
+ * minutes of being signed, so their wait is at most 4 minutes; an enrolment within 20 (ENROL_REQUEST_MAX_MS), so at most 10.
  */
 export function waitForChangeApprovals(
   vault: Vault,
@@ -209,7 +240,7 @@ export function waitForChangeApprovals(
   const guard = vault.head().guard;
   if (guard === undefined) throw new UsageError('this vault has no guard');
   const wait =
-    subject.kind === 'policy'
+    subject.kind === 'policy' || subject.kind === 'remove'
       ? Math.min(waiting.wait ?? 240, 240)
       : subject.kind === 'enrol'
         ? Math.min(waiting.wait ?? 300, 600)
@@ -238,8 +269,13 @@ async function waitFor(
   );
   const deadline = Date.now() + waitS * 1000;
   let said = -1;
+  const warned = new Set<string>();
   for (;;) {
-    const { approvals, deniedBy } = await answersTo(vault, subject, guard, Date.now());
+    const { approvals, deniedBy, forgedDenials } = await answersTo(vault, subject, guard, Date.now());
+    for (const k of forgedDenials.filter((x) => !warned.has(x))) {
+      warned.add(k);
+      waiting.say?.(`warning: a denial of request ${id} in guardian ${k}'s name is not signed by it: ignored`);
+    }
     if (deniedBy.length > 0)
       throw new ShardvaultError('approval', `${what}: request ${id} was denied by guardian ${deniedBy.join(', ')}`);
     if (approvals.length !== said) {
@@ -274,6 +310,7 @@ function readSubject(r: WireReader, o: Record<string, unknown>): Subject {
   if ('request' in o) return { kind: 'open', request: readRequest(r, o.request, 'request') };
   if ('change' in o) return { kind: 'policy', change: readPolicyChange(r, o.change, 'change') };
   if ('enrol' in o) return { kind: 'enrol', enrol: readEnrolRequest(r, o.enrol, 'enrol') };
+  if ('removal' in o) return { kind: 'remove', removal: readRemoval(r, o.removal, 'removal') };
   return {
     kind: 'reshare',
     session: readSession(r, o.session, 'session'),
@@ -303,7 +340,9 @@ async function findRequests(vault: Vault): Promise<{ subject: Subject; name: str
             ? ['change']
             : 'enrol' in kind
               ? ['enrol']
-              : ['session', 'time'];
+              : 'removal' in kind
+                ? ['removal']
+                : ['session', 'time'];
       const o = r.object(value, 'record', [...fields, 'name', 'device']);
       const subject = readSubject(r, o);
       if (subjectId(subject) !== id || subjectVault(subject) !== vault.vaultId) continue;
@@ -327,6 +366,8 @@ function describe(vault: Vault, subject: Subject, guard: HeadGuard, name: string
   if (subject.kind === 'open') return name;
   if (subject.kind === 'enrol')
     return `enrol device ${key(subject.enrol.deviceKey)} at the guard's nodes (a new machine: it could then ask to open guarded files)`;
+  if (subject.kind === 'remove')
+    return `remove device ${key(subject.removal.device)} from the guard's nodes (they refuse it from then on)`;
   if (subject.kind === 'policy') {
     const c = subject.change;
     const added = c.guardians.filter((k) => !guard.guardians.some((x) => equalBytes(x, k))).map(key);
@@ -453,7 +494,12 @@ async function answer(
     const expiry = Date.now() + APPROVAL_MAX_MS - 60_000;
     const record: Json = approve
       ? approvalToJson({ guardianKey: me, expiry, signature: s.device.sign(digestOf(found.subject, expiry)) })
-      : { denied: true };
+      : {
+          denied: true,
+          signature: Buffer.from(s.device.sign(denialDigest(vault.vaultId, id, subjectDevice(found.subject)))).toString(
+            'base64',
+          ),
+        };
     await publish(vault, PATHS.approval(id, toHex(me)), seal(vault, answerAad(vault.vaultId, id, me), record));
   } finally {
     await s.close();

@@ -41,18 +41,23 @@ const nameOf = locationName;
 
 /**
  * Step 3 of a re-sharing the head records (none: nothing to do). Returns what is still left
- * (also recorded in the head) as warnings.
+ * (also recorded in the head) as warnings, and the nodes that refused their commit (`refused`:
+ * the session is not staged there, e.g. overwritten by an older version, or the policy changed
+ * since): asking them again will not help; reshareOnce deals them a fresh share instead.
  */
-export async function settleReshare(vault: Vault, open?: GuardSession): Promise<string[]> {
+export async function settleReshare(
+  vault: Vault,
+  open?: GuardSession,
+): Promise<{ warnings: string[]; refused: string[] }> {
   const g = vault.head().guard;
   const pending = g?.reshare;
-  if (g === undefined || pending === undefined) return [];
+  if (g === undefined || pending === undefined) return { warnings: [], refused: [] };
   const s = open ?? session(vault, g);
   try {
     // A leaving node whose location is gone from the vault cannot be asked any more.
     const known = new Set(vault.profileLocations().map((l) => l.id));
     const gone = pending.commit.filter((id) => !known.has(id) && !g.members.some((m) => m.location === id));
-    const { failed } = await s.coordinator.commit(
+    const { failed, refused } = await s.coordinator.commit(
       pending.setupId,
       pending.commit.filter((id) => !gone.includes(id)),
     );
@@ -86,11 +91,13 @@ export async function settleReshare(vault: Vault, open?: GuardSession): Promise<
       const { reshare: _, ...rest } = h.guard;
       return { ...h, guard: done ? rest : { ...rest, reshare: left } };
     });
-    return [
-      ...left.commit.map(
-        (id) =>
-          `${nameOf(vault, id)} has not switched to its new guard share yet (unreachable): it is left out of ` +
-          'openings until `shardvault guard reshare` reaches it',
+    const warnings = [
+      ...left.commit.map((id) =>
+        refused.includes(id)
+          ? `${nameOf(vault, id)} refused to switch to its new guard share (the re-sharing is not staged there): ` +
+            'it is left out of openings until `shardvault guard reshare` deals it a fresh one'
+          : `${nameOf(vault, id)} has not switched to its new guard share yet (unreachable): it is left out of ` +
+            'openings until `shardvault guard reshare` reaches it',
       ),
       ...[...unregistered].map(
         (id) =>
@@ -98,6 +105,7 @@ export async function settleReshare(vault: Vault, open?: GuardSession): Promise<
           '`shardvault guard reshare` reaches it',
       ),
     ];
+    return { warnings, refused };
   } finally {
     if (open === undefined) await s.close();
   }
@@ -109,16 +117,24 @@ class GuardChanged extends Error {}
 /** How often a re-sharing overtaken by another device's is planned again from the new head. */
 const RESHARE_ATTEMPTS = 3;
 
+/** The same re-sharing pending (or none in both). */
+function sameReshare(a: HeadGuardReshare | undefined, b: HeadGuardReshare | undefined): boolean {
+  const list = (x: readonly string[], y: readonly string[]): boolean =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  if (a === undefined || b === undefined) return a === b;
+  return a.setupId === b.setupId && list(a.commit, b.commit) && list(a.register, b.register);
+}
+
 /**
  * Whether the head's guard `now` is still the one `planned` from: the same members with the
- * same shares, commitments and policy, and no re-sharing pending in either.
+ * same shares, commitments and policy, and the same re-sharing pending (a repair plans from a
+ * head that records a stuck one), or none in both.
  */
 export function sameGuard(planned: HeadGuard, now: HeadGuard | undefined): boolean {
   const same = (a: Uint8Array, b: Uint8Array): boolean => equalBytes(a, b);
   return (
     now !== undefined &&
-    now.reshare === undefined &&
-    planned.reshare === undefined &&
+    sameReshare(planned.reshare, now.reshare) &&
     now.epoch === planned.epoch &&
     now.policyVersion === planned.policyVersion &&
     now.commitments.length === planned.commitments.length &&
@@ -170,16 +186,21 @@ async function reshareOnce(
   waiting: ApprovalWait,
 ): Promise<ReshareResult | null> {
   if (vault.head().guard === undefined) return null;
-  const warnings = await settleReshare(vault);
+  const { warnings, refused } = await settleReshare(vault);
   const g = vault.head().guard!;
   const current = g.members.map((m) => m.location);
   const same = target.length === current.length && target.every((id) => current.includes(id));
-  if (same) return null;
-  if (g.reshare !== undefined)
+  // A node that refuses to commit the re-sharing the head records never will: the members that
+  // did commit deal a fresh re-sharing, to that node too (GUARD.md, "Re-sharing").
+  const repair = g.reshare !== undefined && refused.length > 0;
+  if (same && !repair) return null;
+  if (g.reshare !== undefined && !repair)
     throw new ShardvaultError(
       'unavailable',
       `an earlier re-sharing is not confirmed by every node yet: ${warnings.join('; ')}`,
     );
+  // Members yet to commit hold no share the head's commitments know: they do not deal.
+  const uncommitted = new Set(g.reshare?.commit ?? []);
   if (target.length < g.threshold)
     throw new UsageError(
       `the guard needs at least ${g.threshold} nodes (G = ${g.threshold}); this would leave ${target.length}: ` +
@@ -215,11 +236,13 @@ async function reshareOnce(
           `${nameOf(vault, id)} did not answer (${named(vault, a.message)}): every node of the new guard set must`,
         );
     }
-    const dealers = oldIds.filter((id) => answers.get(id) instanceof Uint8Array);
+    const dealers = oldIds.filter((id) => answers.get(id) instanceof Uint8Array && !uncommitted.has(id));
     if (dealers.length < g.threshold)
       throw new ShardvaultError(
         'unavailable',
-        `only ${dealers.length} of the guard's nodes answered; a re-sharing needs ${g.threshold} of them`,
+        `only ${dealers.length} of the guard's nodes answered` +
+          (uncommitted.size > 0 ? ' (a node yet to switch to its share from the last re-sharing does not deal)' : '') +
+          `; a re-sharing needs ${g.threshold} of them`,
       );
     const unreachableLeavers = oldIds.filter((id) => !target.includes(id) && !dealers.includes(id));
     // The new set: staying nodes in their order, then the joiners.
@@ -270,7 +293,12 @@ async function reshareOnce(
         identityKey: m.identityKey,
         pin: pins.get(m.nodeId)!,
       })),
-      reshare: { setupId: plan.setupId, commit: participants.map((p) => p.nodeId), register: joiners },
+      reshare: {
+        setupId: plan.setupId,
+        commit: participants.map((p) => p.nodeId),
+        // A joiner of the stuck re-sharing has not registered the files put before either.
+        register: [...new Set([...joiners, ...(g.reshare?.register ?? []).filter((id) => target.includes(id))])],
+      },
     };
     // Step 2: the head is the commit point, if no other device changed the guard meanwhile
     // (its re-sharing won: this session stays staged, unused, until the next commit drops it).
@@ -278,7 +306,7 @@ async function reshareOnce(
       if (!sameGuard(g, h.guard)) throw new GuardChanged();
       return { ...h, guard: record };
     });
-    const left = await settleReshare(vault, s);
+    const left = (await settleReshare(vault, s)).warnings;
     const survives = order.length - g.threshold;
     return {
       nodes: order.map((id) => nameOf(vault, id)),

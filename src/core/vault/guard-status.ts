@@ -14,7 +14,7 @@ import { equalBytes } from '../crypto/bytes';
 import type { HeadGuard, HeadGuardMember } from '../format/head';
 import { decodePoint, encodePoint, evalCommitments } from '../guard/group';
 import { INFO_FIELDS, unwrap } from '../guard/transport';
-import { WireReader } from '../guard/wire';
+import { MAX_DEVICES, WireReader } from '../guard/wire';
 import { answerRequest, listRequests, type PendingRequest } from './guard-requests';
 import { groupOf, locationName, session, type GuardSession } from './guard';
 import type { Vault } from './vault';
@@ -245,6 +245,45 @@ export interface GuardReport {
   readonly canOpen: boolean;
   /** What to say plainly. */
   readonly words: readonly string[];
+  /**
+   * The device keys the reachable nodes say they enrolled (base64url), with the nodes that
+   * list each: a lost device's key to give `guard device remove`. The nodes' word: a node could
+   * leave one out, so a removal goes to every node, listed there or not.
+   */
+  readonly devices: readonly { readonly key: string; readonly nodes: readonly string[]; readonly guardian: boolean }[];
+}
+
+/** Each reachable node's `devices` answer, merged by key (a node that does not answer is left out). */
+async function enrolledDevices(vault: Vault, g: HeadGuard): Promise<GuardReport['devices']> {
+  const { s } = trySession(vault, g);
+  if (s === null) return [];
+  try {
+    const listed = await Promise.all(
+      g.members.map(async (m) => {
+        try {
+          const r = new WireReader(`${m.location} devices`);
+          const o = r.object(unwrap(m.location, await s.transport.call(m.location, 'devices', {})), 'answer', [
+            'devices',
+          ]);
+          return r.array(o.devices, 'devices', MAX_DEVICES).map((d, i) => {
+            const x = r.object(d, `devices[${i}]`, ['key', 'enrolled']);
+            return Buffer.from(r.bytes(x.key, `devices[${i}].key`, 32)).toString('base64url');
+          });
+        } catch {
+          return [];
+        }
+      }),
+    );
+    const byKey = new Map<string, string[]>();
+    listed.forEach((keys, i) => {
+      for (const key of new Set(keys))
+        byKey.set(key, [...(byKey.get(key) ?? []), locationName(vault, g.members[i]!.location)]);
+    });
+    const guardians = new Set(g.guardians.map((k) => Buffer.from(k).toString('base64url')));
+    return [...byKey].map(([key, nodes]) => ({ key, nodes, guardian: guardians.has(key) }));
+  } finally {
+    await s.close();
+  }
 }
 
 /**
@@ -292,5 +331,6 @@ export async function guardStatus(vault: Vault): Promise<GuardReport | null> {
     nodes,
     canOpen,
     words,
+    devices: await enrolledDevices(vault, g),
   };
 }

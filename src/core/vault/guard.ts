@@ -13,7 +13,13 @@ import type { HeadGuard } from '../format/head';
 import type { Manifest, ManifestGuard } from '../format/manifest';
 import { Coordinator, deviceSigner, type DeviceSigner, type GuardGroup } from '../guard/coordinator';
 import { GuardRefusal } from '../guard/errors';
-import { changeApprovalsNeeded, type Approval, type PolicyChange } from '../guard/request';
+import {
+  changeApprovalsNeeded,
+  removalApprovalsNeeded,
+  type Approval,
+  type DeviceRemoval,
+  type PolicyChange,
+} from '../guard/request';
 import { GuardFault } from '../guard/errors';
 import { unwrap, type GuardTransport } from '../guard/transport';
 import { ShardNodeClient } from '../storage/shardnode/client';
@@ -459,6 +465,76 @@ async function changeGuardPolicy(
       ...h,
       guard: { ...h.guard!, guardians, approvals, policyVersion: g.policyVersion + 1 },
     }));
+  } finally {
+    await s.close();
+  }
+}
+
+export interface DeviceRemovalResult {
+  /** The nodes that dropped the key. */
+  readonly removed: readonly string[];
+  /** The nodes that took the removal but had not enrolled the key. */
+  readonly notEnrolled: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/**
+ * `guard device remove DEVICE`: a signed removal of a device key (a lost laptop), sent to every
+ * node of the guard; each drops the key from its enrolled devices and refuses it from then on,
+ * storage and guard calls alike. Removing another device needs the approvals a change of the
+ * guard needs (`gather`), removing this device itself none. A guardian's key is refused: it
+ * leaves the guardians first (guard guardian remove), since a guardian approves whether its key
+ * is enrolled or not. Fails (code unavailable) naming the nodes that did not take it: run it
+ * again once they answer; the nodes that took it refuse the key already.
+ */
+export async function guardRemoveDevice(
+  vault: Vault,
+  device: Uint8Array,
+  gather: (removal: DeviceRemoval) => Promise<readonly Approval[]>,
+): Promise<DeviceRemovalResult> {
+  const g = vault.head().guard;
+  if (g === undefined)
+    throw new UsageError('this vault has no guard yet: run shardvault guard setup --threshold G first');
+  if (g.guardians.some((k) => equalBytes(k, device)))
+    throw new UsageError(
+      'that device is a guardian: remove it from the guardians first (shardvault guard guardian remove DEVICE)',
+    );
+  return vault.audited('guard', { detail: `guard device remove ${deviceKeyText(device).slice(0, 10)}…` }, () =>
+    removeDevice(vault, g, device, gather),
+  );
+}
+
+async function removeDevice(
+  vault: Vault,
+  g: HeadGuard,
+  device: Uint8Array,
+  gather: (removal: DeviceRemoval) => Promise<readonly Approval[]>,
+): Promise<DeviceRemovalResult> {
+  const s = session(vault, g);
+  try {
+    const removal = s.coordinator.newDeviceRemoval(device);
+    const given = removalApprovalsNeeded(g, removal) > 0 ? await gather(removal) : [];
+    const members = g.members.map((m) => m.location);
+    const { done, failed } = await s.coordinator.removeDevice(members, removal, given);
+    const names = (ids: readonly string[]): string[] => ids.map((id) => locationName(vault, id));
+    if (failed.length > 0) {
+      const why = failed.map((f) => `${locationName(vault, f.nodeId)}: ${named(vault, f.error.message)}`).join('; ');
+      const refusal = failed.find((f) => f.error instanceof GuardRefusal)?.error as GuardRefusal | undefined;
+      throw new ShardvaultError(
+        done.length === 0 && refusal !== undefined ? refusal.code : 'unavailable',
+        (done.length > 0 ? `removed at ${names(done.map((d) => d.nodeId)).join(', ')}; ` : '') +
+          `not at ${failed.length} of the guard's ${members.length} nodes (${why}): run it again once they answer`,
+      );
+    }
+    const inGuard = new Set(members);
+    const outside = vault.profileLocations().filter((l) => l.kind === 'node' && !inGuard.has(l.id));
+    return {
+      removed: names(done.filter((d) => d.removed).map((d) => d.nodeId)),
+      notEnrolled: names(done.filter((d) => !d.removed).map((d) => d.nodeId)),
+      warnings: outside.map(
+        (l) => `${l.name} is not a node of the guard: it keeps the key (guard reshare takes it in; then remove again)`,
+      ),
+    };
   } finally {
     await s.close();
   }

@@ -39,6 +39,14 @@ export const MAX_LIST_BODY = 16 * 1024 * 1024;
 export const LOG_PAGE = 1000;
 /** The most one object may be (a shard of a very large file); a larger PUT is refused at once. */
 export const MAX_OBJECT_BYTES = 1024 ** 4;
+/**
+ * The most connections a node holds at once (`node serve --max-connections`), and the share of
+ * them one peer address may hold: a connection beyond either is closed as soon as it is
+ * accepted, before its TLS handshake. Below a usual limit of 1024 open files, with room for the
+ * store's own.
+ */
+export const MAX_CONNECTIONS = 512;
+export const peerConnectionCap = (max: number): number => Math.max(1, Math.ceil(max / 4));
 /** A guard method's name. */
 export const GUARD_METHOD = /^[a-z][a-z0-9-]{0,63}$/;
 
