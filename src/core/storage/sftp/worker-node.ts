@@ -1,0 +1,471 @@
+/**
+ * An SFTP location whose SSH connection runs on a worker thread of its own (worker.ts), with
+ * the StorageNode interface of node.ts: the thread that holds it only moves bytes and
+ * answers. With five SFTP locations, ssh2's framing, encryption and socket writes for all
+ * five otherwise share the CLI's one main thread, which then bounds a put
+ * (docs/PERFORMANCE.md). Running from source the worker is not bundled, and the kind opens
+ * node.ts on this thread instead (kinds/sftp.ts).
+ *
+ * Errors come back as the same classes with the same fields (errors.ts WireError). A worker
+ * that stops (a crash, or close) fails the calls in flight with OfflineError; the next call
+ * starts a new one, as a dropped connection is reopened. The worker keeps the process alive
+ * only while a call waits for it: an idle location never holds the process open, and close
+ * ends the thread. This module loads no ssh2: a vault of folders never pays for it.
+ */
+import { Worker } from 'node:worker_threads';
+import { fromWireError, OfflineError, toWireError } from '../../errors';
+import { bundledBeside } from '../../bundled';
+import {
+  assertDeletable,
+  assertObjectPath,
+  assertRange,
+  type LocationHealth,
+  type ObjectInfo,
+  type RootOutcome,
+  type StorageNode,
+  unreachable,
+} from '../node';
+import { nextChunk, SourceError } from '../source';
+import { checkSftpOptions, closedError, type SftpOptions } from './options';
+import {
+  GET_CREDIT,
+  movable,
+  PUT_QUEUE_BYTES,
+  type Call,
+  type FromWorker,
+  type ToWorker,
+  type WorkerOptions,
+} from './worker-protocol';
+
+/** How long close waits for the worker to end its connection politely before it stops the thread. */
+const CLOSE_WAIT_MS = 5000;
+
+/** The bundled worker (beside this code, or beside the chunk's folder), or null running from source. */
+export function sftpWorkerPath(): string | null {
+  return bundledBeside(import.meta.url, ['./sftp-worker.mjs', './sftp-worker.js', '../sftp-worker.js']);
+}
+
+/** What receives a call's messages: its answer, and a stream's bytes or credit. */
+interface Receiver {
+  message(m: FromWorker): void;
+  /** The worker stopped: `err` is the OfflineError for what is still waiting. */
+  death(err: OfflineError): void;
+}
+
+/** One worker thread and the calls waiting on it. */
+class Thread {
+  private readonly worker: Worker;
+  private readonly receivers = new Map<number, Receiver>();
+  private next = 0;
+  /** Waits in progress on this thread (the worker holds the process alive only while > 0). */
+  private waits = 0;
+  dead: OfflineError | null = null;
+
+  constructor(
+    path: string,
+    options: WorkerOptions,
+    private readonly display: string,
+    private readonly answer: (m: Extract<FromWorker, { t: 'ask' }>) => Promise<boolean>,
+  ) {
+    this.worker = new Worker(path);
+    this.worker.unref();
+    this.worker.on('message', (m: FromWorker) => this.receive(m));
+    this.worker.on('error', (err) => this.die(err.message, err));
+    this.worker.on('messageerror', (err) => this.die(err.message, err));
+    this.worker.on('exit', (code) => this.die(`exit ${code}`));
+    this.post({ t: 'start', options });
+  }
+
+  post(message: ToWorker, transfer: readonly ArrayBuffer[] = []): void {
+    if (!this.dead) this.worker.postMessage(message, transfer as ArrayBuffer[]);
+  }
+
+  /** Runs `wait` with the worker holding the process alive meanwhile. */
+  async hold<T>(wait: Promise<T>): Promise<T> {
+    if (this.waits++ === 0 && !this.dead) this.worker.ref();
+    try {
+      return await wait;
+    } finally {
+      if (--this.waits === 0 && !this.dead) this.worker.unref();
+    }
+  }
+
+  /** Starts `call` with `receiver` taking its messages; its id. */
+  start(call: Call, receiver: Receiver, transfer: readonly ArrayBuffer[] = []): number {
+    const id = this.next++;
+    if (this.dead) {
+      receiver.death(this.dead);
+      return id;
+    }
+    this.receivers.set(id, receiver);
+    this.post({ t: 'call', id, call }, transfer);
+    return id;
+  }
+
+  /** Stops listening to call `id` (its last message came). */
+  forget(id: number): void {
+    this.receivers.delete(id);
+  }
+
+  /** A call with one answer. */
+  request<T>(call: Call, transfer: readonly ArrayBuffer[] = []): Promise<T> {
+    return this.hold(
+      new Promise<T>((resolve, reject) => {
+        const id = this.start(
+          call,
+          {
+            message: (m) => {
+              if (m.t === 'done') {
+                this.forget(id);
+                resolve(m.value as T);
+              } else if (m.t === 'fail') {
+                this.forget(id);
+                reject(fromWireError(m.error));
+              }
+            },
+            death: reject,
+          },
+          transfer,
+        );
+      }),
+    );
+  }
+
+  /** Asks the worker to end its connection, then stops the thread. */
+  async stop(): Promise<void> {
+    if (!this.dead) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      await Promise.race([this.request({ op: 'close' }).catch(() => undefined), waited]);
+      clearTimeout(timer);
+    }
+    await this.worker.terminate();
+    this.die('closed');
+  }
+
+  private receive(m: FromWorker): void {
+    if (m.t === 'ask') {
+      this.answer(m).then(
+        (ok) => this.post({ t: 'answer', ask: m.ask, ok }),
+        (err: unknown) => this.post({ t: 'answer', ask: m.ask, ok: false, error: toWireError(err) }),
+      );
+      return;
+    }
+    this.receivers.get(m.id)?.message(m);
+  }
+
+  private die(why: string, cause?: unknown): void {
+    if (this.dead) return;
+    this.dead = new OfflineError(
+      `${this.display}: the connection's worker thread stopped (${why})`,
+      cause === undefined ? {} : { cause },
+    );
+    const receivers = [...this.receivers.values()];
+    this.receivers.clear();
+    for (const r of receivers) r.death(this.dead);
+  }
+}
+
+/** A streamed put the worker gave up because its source failed: put rethrows the source's error. */
+class SourceFailed extends Error {}
+
+export class SftpWorkerNode implements StorageNode {
+  readonly kind = 'sftp' as const;
+  readonly display: string;
+  private pinned: string | null;
+  private thread_: Thread | null = null;
+  private closed = false;
+  /** createRoot's confirm, by call id, for the worker's question. */
+  private readonly confirms = new Map<number, () => Promise<boolean>>();
+
+  constructor(
+    private readonly options: SftpOptions,
+    private readonly workerPath: string,
+  ) {
+    this.display = checkSftpOptions(options).display;
+    this.pinned = options.fingerprint ?? null;
+  }
+
+  /** The host key fingerprint this node trusts: pinned, or accepted on first use. */
+  get hostFingerprint(): string | null {
+    return this.pinned;
+  }
+
+  /** The running worker, or a new one (the first call, or the last one stopped). */
+  private thread(): Thread {
+    if (this.closed) throw closedError(this.display);
+    if (this.thread_ === null || this.thread_.dead !== null) {
+      const { onUnknownHostKey, ...rest } = this.options;
+      // A key trusted on first use is pinned for the worker's reconnects, and for a new worker.
+      const options: WorkerOptions = { ...rest, fingerprint: this.pinned, asksHostKey: onUnknownHostKey !== undefined };
+      this.thread_ = new Thread(this.workerPath, options, this.display, (m) => this.answer(m));
+    }
+    return this.thread_;
+  }
+
+  private async answer(m: Extract<FromWorker, { t: 'ask' }>): Promise<boolean> {
+    if (m.what === 'confirm') return (await this.confirms.get(m.id)?.()) ?? false;
+    const ok = (await this.options.onUnknownHostKey?.(m.fingerprint)) ?? false;
+    if (ok) this.pinned = m.fingerprint;
+    return ok;
+  }
+
+  async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
+    assertObjectPath(path);
+    const thread = this.thread();
+    if (data instanceof Uint8Array) {
+      // The caller keeps its bytes (a retry sends them again): the worker gets a copy.
+      const { bytes, transfer } = movable(data, false);
+      return thread.request<number>({ op: 'put', path, bytes }, transfer);
+    }
+    const source: { error?: unknown } = {};
+    try {
+      return await thread.hold(this.putStream(thread, path, data, source));
+    } catch (err) {
+      throw err instanceof SourceFailed && 'error' in source ? source.error : err;
+    }
+  }
+
+  /**
+   * A streamed put: chunks go to the worker as the source yields them, at most
+   * PUT_QUEUE_BYTES ahead of its writes. A source that fails makes the worker discard the
+   * object, and its error is the put's, as it was (as node.ts rethrows it).
+   */
+  private putStream(
+    thread: Thread,
+    path: string,
+    data: AsyncIterable<Uint8Array>,
+    source: { error?: unknown },
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let queued = 0;
+      let settled = false;
+      let wake: (() => void) | null = null;
+      const poke = (): void => {
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      const settle = (): void => {
+        settled = true;
+        poke();
+      };
+      const id = thread.start(
+        { op: 'put', path, bytes: null },
+        {
+          message: (m) => {
+            if (m.t === 'took') {
+              queued -= m.bytes;
+              poke();
+            } else if (m.t === 'done') {
+              thread.forget(id);
+              settle();
+              resolve(m.value as number);
+            } else if (m.t === 'fail') {
+              thread.forget(id);
+              settle();
+              reject(m.source === true ? new SourceFailed() : fromWireError(m.error));
+            }
+          },
+          death: (err) => {
+            settle();
+            reject(err);
+          },
+        },
+      );
+      const pump = async (): Promise<void> => {
+        const iterator = data[Symbol.asyncIterator]();
+        for (;;) {
+          let step: IteratorResult<Uint8Array>;
+          try {
+            step = await nextChunk(iterator);
+          } catch (err) {
+            source.error = err instanceof SourceError ? err.source : err;
+            thread.post({ t: 'abort', id });
+            return;
+          }
+          if (settled) return;
+          if (step.done) {
+            thread.post({ t: 'end', id });
+            return;
+          }
+          while (queued >= PUT_QUEUE_BYTES && !settled) await new Promise<void>((w) => (wake = w));
+          if (settled) return;
+          // The caller's bytes may be its own buffers, or go to other locations too: copied
+          // once, and the copy moves.
+          const { bytes, transfer } = movable(step.value, false);
+          queued += bytes.length;
+          thread.post({ t: 'chunk', id, bytes }, transfer);
+        }
+      };
+      void pump();
+    });
+  }
+
+  async get(path: string): Promise<AsyncIterable<Uint8Array>> {
+    assertObjectPath(path);
+    const thread = this.thread();
+    const stream = new WorkerReadStream(thread);
+    await thread.hold(stream.open(path));
+    return stream;
+  }
+
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    assertObjectPath(path);
+    assertRange(offset, length);
+    return this.thread().request<Uint8Array>({ op: 'readRange', path, offset, length });
+  }
+
+  async stat(path: string): Promise<ObjectInfo | null> {
+    assertObjectPath(path);
+    return this.thread().request<ObjectInfo | null>({ op: 'stat', path });
+  }
+
+  async list(dir: string): Promise<ObjectInfo[]> {
+    assertObjectPath(dir, true);
+    return this.thread().request<ObjectInfo[]>({ op: 'list', dir });
+  }
+
+  async delete(path: string): Promise<void> {
+    assertDeletable(path, this.display);
+    return this.thread().request<void>({ op: 'delete', path });
+  }
+
+  async health(): Promise<LocationHealth> {
+    try {
+      return await this.thread().request<LocationHealth>({ op: 'health' });
+    } catch (err) {
+      return unreachable(err);
+    }
+  }
+
+  async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
+    const thread = this.thread();
+    let id = -1;
+    const asked = new Promise<RootOutcome>((resolve, reject) => {
+      id = thread.start(
+        { op: 'createRoot', confirm: confirm !== undefined },
+        {
+          message: (m) => {
+            if (m.t === 'done') resolve(m.value as RootOutcome);
+            else if (m.t === 'fail') reject(fromWireError(m.error));
+            else return;
+            thread.forget(id);
+          },
+          death: reject,
+        },
+      );
+      if (confirm) this.confirms.set(id, confirm);
+    });
+    try {
+      return await thread.hold(asked);
+    } finally {
+      this.confirms.delete(id);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const thread = this.thread_;
+    this.thread_ = null;
+    await thread?.stop();
+  }
+}
+
+/** A get's bytes as the worker sends them, GET_CREDIT pieces ahead of the reader. */
+class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+  private id = -1;
+  private readonly queue: Uint8Array[] = [];
+  private ended = false;
+  private failure: Error | null = null;
+  private opened: { resolve: () => void; reject: (err: Error) => void } | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly thread: Thread) {}
+
+  open(path: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.opened = { resolve, reject };
+      this.id = this.thread.start(
+        { op: 'get', path, credit: GET_CREDIT },
+        { message: (m) => this.receive(m), death: (err) => this.fail(err) },
+      );
+    });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    for (;;) {
+      const bytes = this.queue.shift();
+      if (bytes !== undefined) {
+        if (!this.ended && this.failure === null) this.thread.post({ t: 'more', id: this.id, n: 1 });
+        return { done: false, value: bytes };
+      }
+      if (this.failure !== null) {
+        const err = this.failure;
+        this.ended = true;
+        this.failure = null;
+        throw err;
+      }
+      if (this.ended) return { done: true, value: undefined };
+      await this.thread.hold(new Promise<void>((resolve) => (this.wake = resolve)));
+    }
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.queue.length = 0;
+    if (!this.ended && this.failure === null) {
+      // The worker closes the file, then says `end`.
+      this.thread.post({ t: 'stop', id: this.id });
+      while (!this.ended && this.failure === null) {
+        await this.thread.hold(new Promise<void>((resolve) => (this.wake = resolve)));
+      }
+    }
+    this.ended = true;
+    this.failure = null;
+    return { done: true, value: undefined };
+  }
+
+  private receive(m: FromWorker): void {
+    switch (m.t) {
+      case 'done':
+        this.opened?.resolve();
+        this.opened = null;
+        return;
+      case 'data':
+        // A Buffer over the moved bytes, as node.ts yields.
+        this.queue.push(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
+        break;
+      case 'end':
+        this.thread.forget(this.id);
+        this.ended = true;
+        break;
+      case 'fail':
+        this.thread.forget(this.id);
+        this.fail(fromWireError(m.error));
+        return;
+      default:
+        return;
+    }
+    this.poke();
+  }
+
+  private fail(err: Error): void {
+    if (this.opened) {
+      this.opened.reject(err);
+      this.opened = null;
+      return;
+    }
+    if (!this.ended) this.failure ??= err;
+    this.poke();
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
