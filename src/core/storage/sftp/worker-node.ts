@@ -66,6 +66,7 @@ class Thread {
     options: WorkerOptions,
     private readonly display: string,
     private readonly answer: (m: Extract<FromWorker, { t: 'ask' }>) => Promise<boolean>,
+    private readonly freed: (bytes: Uint8Array) => void,
   ) {
     this.worker = new Worker(path);
     this.worker.unref();
@@ -144,6 +145,10 @@ class Thread {
   }
 
   private receive(m: FromWorker): void {
+    if (m.t === 'free') {
+      this.freed(m.bytes);
+      return;
+    }
     if (m.t === 'ask') {
       this.answer(m).then(
         (ok) => this.post({ t: 'answer', ask: m.ask, ok }),
@@ -166,6 +171,36 @@ class Thread {
   }
 }
 
+/**
+ * Chunk buffers the worker gave back, to copy the next chunks into while streamed puts run
+ * (then dropped: an idle location holds no memory). A fresh buffer per chunk faulted its
+ * pages in one by one: 0.4 s of CPU on this thread for the 447 MB a 256 MiB put stores.
+ */
+class Spares {
+  private readonly free: Uint8Array[] = [];
+  /** Streamed puts in progress. */
+  users = 0;
+
+  /** A spare of at least `length` bytes and not twice that, as a view of `length`; or null. */
+  take(length: number): Uint8Array | null {
+    const i = this.free.findIndex((b) => b.length >= length && b.length < 2 * length);
+    if (i < 0) return null;
+    const [b] = this.free.splice(i, 1);
+    return b!.subarray(0, length);
+  }
+
+  give(bytes: Uint8Array): void {
+    if (this.users > 0 && this.free.length < SPARES) this.free.push(bytes);
+  }
+
+  clear(): void {
+    this.free.length = 0;
+  }
+}
+
+/** Spare chunk buffers kept per location: about what its put has in flight (4 MiB queued, 4 MiB written). */
+const SPARES = 8;
+
 /** A streamed put the worker gave up because its source failed: put rethrows the source's error. */
 class SourceFailed extends Error {}
 
@@ -177,6 +212,7 @@ export class SftpWorkerNode implements StorageNode {
   private closed = false;
   /** createRoot's confirm, by call id, for the worker's question. */
   private readonly confirms = new Map<number, () => Promise<boolean>>();
+  private readonly spares = new Spares();
 
   constructor(
     private readonly options: SftpOptions,
@@ -198,7 +234,13 @@ export class SftpWorkerNode implements StorageNode {
       const { onUnknownHostKey, ...rest } = this.options;
       // A key trusted on first use is pinned for the worker's reconnects, and for a new worker.
       const options: WorkerOptions = { ...rest, fingerprint: this.pinned, asksHostKey: onUnknownHostKey !== undefined };
-      this.thread_ = new Thread(this.workerPath, options, this.display, (m) => this.answer(m));
+      this.thread_ = new Thread(
+        this.workerPath,
+        options,
+        this.display,
+        (m) => this.answer(m),
+        (bytes) => this.spares.give(bytes),
+      );
     }
     return this.thread_;
   }
@@ -219,10 +261,13 @@ export class SftpWorkerNode implements StorageNode {
       return thread.request<number>({ op: 'put', path, bytes }, transfer);
     }
     const source: { error?: unknown } = {};
+    this.spares.users++;
     try {
       return await thread.hold(this.putStream(thread, path, data, source));
     } catch (err) {
       throw err instanceof SourceFailed && 'error' in source ? source.error : err;
+    } finally {
+      if (--this.spares.users === 0) this.spares.clear();
     }
   }
 
@@ -293,7 +338,7 @@ export class SftpWorkerNode implements StorageNode {
           if (settled) return;
           // The caller's bytes may be its own buffers, or go to other locations too: copied
           // once, and the copy moves.
-          const { bytes, transfer } = movable(step.value, false);
+          const { bytes, transfer } = movable(step.value, false, (length) => this.spares.take(length));
           queued += bytes.length;
           thread.post({ t: 'chunk', id, bytes }, transfer);
         }

@@ -40,6 +40,8 @@ export type FromWorker =
   /** `source`: the put failed because its data source did (the owning thread has that error). */
   | { readonly t: 'fail'; readonly id: number; readonly error: WireError; readonly source?: boolean }
   | { readonly t: 'took'; readonly id: number; readonly bytes: number }
+  /** A put chunk's buffer, which no write needs any more, back to be filled again. */
+  | { readonly t: 'free'; readonly bytes: Uint8Array }
   | { readonly t: 'data'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly t: 'end'; readonly id: number }
   | { readonly t: 'ask'; readonly ask: number; readonly what: 'host-key'; readonly fingerprint: string }
@@ -51,19 +53,24 @@ export const PUT_QUEUE_BYTES = 4 << 20;
 export const GET_CREDIT = 8;
 
 /** Buffers no larger than this may be slices of Node's shared pool, which can't move. */
-const POOL_BYTES = 8192;
+export const POOL_BYTES = 8192;
 
 /**
  * `bytes` ready to post, with what to transfer: bytes this thread owns move without a copy
  * (`owned`: nothing else holds their buffer), others (a caller's, which it may reuse or send
  * elsewhere too) are copied once into a buffer of their own, which moves.
  */
-export function movable(bytes: Uint8Array, owned: boolean): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
+export function movable(
+  bytes: Uint8Array,
+  owned: boolean,
+  spare: (length: number) => Uint8Array | null = () => null,
+): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
   if (owned && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength > POOL_BYTES) {
     return { bytes, transfer: [bytes.buffer] };
   }
   if (bytes.length === 0) return { bytes: new Uint8Array(0), transfer: [] };
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  // A buffer that came back (`free`) costs no fresh memory: a new one faults in page by page.
+  const copy = spare(bytes.length) ?? Buffer.allocUnsafeSlow(bytes.length);
   copy.set(bytes);
-  return { bytes: copy, transfer: [copy.buffer] };
+  return { bytes: copy, transfer: [copy.buffer as ArrayBuffer] };
 }

@@ -7,7 +7,8 @@
 import { parentPort } from 'node:worker_threads';
 import { fromWireError, toWireError } from '../../errors';
 import { SftpNode } from './node';
-import { movable, type Call, type FromWorker, type ToWorker } from './worker-protocol';
+import type { Recycling } from './write';
+import { movable, POOL_BYTES, type Call, type FromWorker, type ToWorker } from './worker-protocol';
 
 const port = parentPort!;
 let node: SftpNode | null = null;
@@ -34,8 +35,11 @@ function ask(question: { what: 'host-key'; fingerprint: string } | { what: 'conf
 /** What a streamed put's data throws when the owning thread's source failed. */
 class SourceAborted extends Error {}
 
-/** A streamed put's data, as the owning thread sends it; what is taken is acknowledged. */
-class Inbox implements AsyncIterable<Uint8Array> {
+/**
+ * A streamed put's data, as the owning thread sends it; what is taken is acknowledged, and
+ * each chunk's buffer goes back once the writes are done with it (write.ts Recycling).
+ */
+class Inbox implements AsyncIterable<Uint8Array>, Recycling {
   private readonly queue: Uint8Array[] = [];
   private ended = false;
   private aborted = false;
@@ -54,6 +58,12 @@ class Inbox implements AsyncIterable<Uint8Array> {
   abort(): void {
     this.aborted = true;
     this.poke();
+  }
+  recycle(chunk: Uint8Array): void {
+    const buffer = chunk.buffer;
+    if (buffer instanceof ArrayBuffer && buffer.byteLength > POOL_BYTES) {
+      post({ t: 'free', bytes: new Uint8Array(buffer) }, [buffer]);
+    }
   }
   private poke(): void {
     const wake = this.wake;
