@@ -64,7 +64,7 @@ export const sftp = {
     const display = displaySftp(remote);
     if (!remote.fingerprint) throw new UsageError(`${display}: no host key fingerprint is pinned`);
     // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start), and where the
-    // worker is bundled only by each location's worker thread (sftp/worker-node.ts).
+    // worker is bundled only by the SFTP worker threads (sftp/worker-node.ts).
     return remoteNode('sftp', display, compose, async () => {
       const o: SftpOptions = {
         ...remote,

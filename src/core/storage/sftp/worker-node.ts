@@ -1,17 +1,20 @@
 /**
- * An SFTP location whose SSH connection runs on a worker thread of its own (worker.ts), with
- * the StorageNode interface of node.ts: the thread that holds it only moves bytes and
- * answers. With five SFTP locations, ssh2's framing, encryption and socket writes for all
- * five otherwise share the CLI's one main thread, which then bounds a put
- * (docs/PERFORMANCE.md). Running from source the worker is not bundled, and the kind opens
- * node.ts on this thread instead (kinds/sftp.ts).
+ * An SFTP location whose SSH connection runs on a worker thread (worker.ts), with the
+ * StorageNode interface of node.ts: the thread that holds it only moves bytes and answers.
+ * With five SFTP locations, ssh2's framing, encryption and socket writes for all five
+ * otherwise share the CLI's one main thread, which then bounds a put (docs/PERFORMANCE.md).
+ * Each location gets a worker of its own up to one less than the cores, then they share
+ * (THREADS). Running from source the worker is not bundled, and the kind opens node.ts on
+ * this thread instead (kinds/sftp.ts).
  *
  * Errors come back as the same classes with the same fields (errors.ts WireError). A worker
- * that stops (a crash, or close) fails the calls in flight with OfflineError; the next call
- * starts a new one, as a dropped connection is reopened. The worker keeps the process alive
- * only while a call waits for it: an idle location never holds the process open, and close
- * ends the thread. This module loads no ssh2: a vault of folders never pays for it.
+ * that stops (a crash) fails the calls in flight with OfflineError; the next call opens the
+ * location on a new one, as a dropped connection is reopened. A worker keeps the process
+ * alive only while a call waits for it: an idle location never holds the process open, and
+ * closing a worker's last location ends the thread. This module loads no ssh2: a vault of
+ * folders never pays for it.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fromWireError, OfflineError, toWireError } from '../../errors';
 import { bundledBeside } from '../../bundled';
@@ -52,21 +55,55 @@ interface Receiver {
   death(err: OfflineError): void;
 }
 
-/** One worker thread and the calls waiting on it. */
+/** A location a worker carries: what its questions and returned buffers go to. */
+interface Member {
+  readonly display: string;
+  answer(m: Extract<FromWorker, { t: 'ask' }>): Promise<boolean>;
+  freed(bytes: Uint8Array): void;
+}
+
+/**
+ * Worker threads at most, per worker file: one per location up to one less than the cores,
+ * then locations share them. Each thread costs a Node start, its own load of ssh2 and its own
+ * warm-up of ssh2's code: on two cores a thread per location (five) cost a put about 2.5 s
+ * more CPU than one shared (docs/PERFORMANCE.md).
+ */
+const THREADS = Math.max(1, availableParallelism() - 1);
+const running = new Map<string, Thread[]>();
+
+/** A worker for a new location: a new one while there are fewer than THREADS, else the least busy. */
+function threadFor(path: string): Thread {
+  const live = (running.get(path) ?? []).filter((t) => t.dead === null && !t.stopping);
+  running.set(path, live);
+  if (live.length < THREADS) {
+    const thread = new Thread(path, () =>
+      running.set(
+        path,
+        (running.get(path) ?? []).filter((t) => t !== thread),
+      ),
+    );
+    live.push(thread);
+    return thread;
+  }
+  return live.reduce((a, b) => (b.members.size < a.members.size ? b : a));
+}
+
+/** One worker thread, the locations it carries and the calls waiting on it. */
 class Thread {
   private readonly worker: Worker;
-  private readonly receivers = new Map<number, Receiver>();
+  private readonly receivers = new Map<number, { readonly node: number; readonly receiver: Receiver }>();
+  readonly members = new Map<number, Member>();
   private next = 0;
+  private nextNode = 0;
   /** Waits in progress on this thread (the worker holds the process alive only while > 0). */
   private waits = 0;
   dead: OfflineError | null = null;
+  /** Its last location is closing: no new one joins. */
+  stopping = false;
 
   constructor(
     path: string,
-    options: WorkerOptions,
-    private readonly display: string,
-    private readonly answer: (m: Extract<FromWorker, { t: 'ask' }>) => Promise<boolean>,
-    private readonly freed: (bytes: Uint8Array) => void,
+    private readonly gone: () => void,
   ) {
     this.worker = new Worker(path);
     this.worker.unref();
@@ -74,7 +111,36 @@ class Thread {
     this.worker.on('error', (err) => this.die(err.message, err));
     this.worker.on('messageerror', (err) => this.die(err.message, err));
     this.worker.on('exit', (code) => this.die(`exit ${code}`));
-    this.post({ t: 'start', options });
+  }
+
+  /** Opens a location on this worker; its number. */
+  join(member: Member, options: WorkerOptions): number {
+    const node = this.nextNode++;
+    this.members.set(node, member);
+    this.post({ t: 'open', node, options });
+    return node;
+  }
+
+  /** Closes location `node` (its connection ends, its calls fail); the last one out stops the thread. */
+  async leave(node: number): Promise<void> {
+    if (this.dead === null) {
+      if (this.members.size === 1) this.stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      await Promise.race([this.request(node, { op: 'close' }).catch(() => undefined), waited]);
+      clearTimeout(timer);
+    }
+    this.members.delete(node);
+    for (const [id, r] of [...this.receivers]) {
+      if (r.node !== node) continue;
+      this.receivers.delete(id);
+      r.receiver.death(closedOffline(this.display(node)));
+    }
+    if (this.members.size === 0 && !this.dead) {
+      this.stopping = true;
+      await this.worker.terminate();
+      this.die('closed');
+    }
   }
 
   post(message: ToWorker, transfer: readonly ArrayBuffer[] = []): void {
@@ -91,15 +157,15 @@ class Thread {
     }
   }
 
-  /** Starts `call` with `receiver` taking its messages; its id. */
-  start(call: Call, receiver: Receiver, transfer: readonly ArrayBuffer[] = []): number {
+  /** Starts `call` of location `node` with `receiver` taking its messages; its id. */
+  start(node: number, call: Call, receiver: Receiver, transfer: readonly ArrayBuffer[] = []): number {
     const id = this.next++;
     if (this.dead) {
       receiver.death(this.dead);
       return id;
     }
-    this.receivers.set(id, receiver);
-    this.post({ t: 'call', id, call }, transfer);
+    this.receivers.set(id, { node, receiver });
+    this.post({ t: 'call', id, node, call }, transfer);
     return id;
   }
 
@@ -109,10 +175,11 @@ class Thread {
   }
 
   /** A call with one answer. */
-  request<T>(call: Call, transfer: readonly ArrayBuffer[] = []): Promise<T> {
+  request<T>(node: number, call: Call, transfer: readonly ArrayBuffer[] = []): Promise<T> {
     return this.hold(
       new Promise<T>((resolve, reject) => {
         const id = this.start(
+          node,
           call,
           {
             message: (m) => {
@@ -132,43 +199,45 @@ class Thread {
     );
   }
 
-  /** Asks the worker to end its connection, then stops the thread. */
-  async stop(): Promise<void> {
-    if (!this.dead) {
-      let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      await Promise.race([this.request({ op: 'close' }).catch(() => undefined), waited]);
-      clearTimeout(timer);
-    }
-    await this.worker.terminate();
-    this.die('closed');
+  private display(node: number): string {
+    return this.members.get(node)?.display ?? 'sftp';
   }
 
   private receive(m: FromWorker): void {
     if (m.t === 'free') {
-      this.freed(m.bytes);
+      this.members.get(m.node)?.freed(m.bytes);
       return;
     }
     if (m.t === 'ask') {
-      this.answer(m).then(
+      const member = this.members.get(m.node);
+      (member ? member.answer(m) : Promise.resolve(false)).then(
         (ok) => this.post({ t: 'answer', ask: m.ask, ok }),
         (err: unknown) => this.post({ t: 'answer', ask: m.ask, ok: false, error: toWireError(err) }),
       );
       return;
     }
-    this.receivers.get(m.id)?.message(m);
+    this.receivers.get(m.id)?.receiver.message(m);
   }
 
   private die(why: string, cause?: unknown): void {
     if (this.dead) return;
-    this.dead = new OfflineError(
-      `${this.display}: the connection's worker thread stopped (${why})`,
-      cause === undefined ? {} : { cause },
-    );
+    this.dead = new OfflineError(`the SFTP worker thread stopped (${why})`, cause === undefined ? {} : { cause });
+    this.gone();
     const receivers = [...this.receivers.values()];
     this.receivers.clear();
-    for (const r of receivers) r.death(this.dead);
+    for (const { node, receiver } of receivers) {
+      receiver.death(
+        new OfflineError(`${this.display(node)}: the connection's worker thread stopped (${why})`, {
+          cause: cause ?? this.dead,
+        }),
+      );
+    }
   }
+}
+
+/** What a call waiting on a location closed meanwhile fails with: as a connection ended by close. */
+function closedOffline(display: string): OfflineError {
+  return new OfflineError(`${display}: connection lost (location closed)`);
 }
 
 /**
@@ -208,7 +277,8 @@ export class SftpWorkerNode implements StorageNode {
   readonly kind = 'sftp' as const;
   readonly display: string;
   private pinned: string | null;
-  private thread_: Thread | null = null;
+  /** The worker carrying this location, and its number there. */
+  private member: { readonly thread: Thread; readonly node: number } | null = null;
   private closed = false;
   /** createRoot's confirm, by call id, for the worker's question. */
   private readonly confirms = new Map<number, () => Promise<boolean>>();
@@ -227,22 +297,21 @@ export class SftpWorkerNode implements StorageNode {
     return this.pinned;
   }
 
-  /** The running worker, or a new one (the first call, or the last one stopped). */
-  private thread(): Thread {
+  /** The worker carrying this location: opened on one at the first call, or after the last one stopped. */
+  private thread(): { readonly thread: Thread; readonly node: number } {
     if (this.closed) throw closedError(this.display);
-    if (this.thread_ === null || this.thread_.dead !== null) {
+    if (this.member === null || this.member.thread.dead !== null) {
       const { onUnknownHostKey, ...rest } = this.options;
       // A key trusted on first use is pinned for the worker's reconnects, and for a new worker.
       const options: WorkerOptions = { ...rest, fingerprint: this.pinned, asksHostKey: onUnknownHostKey !== undefined };
-      this.thread_ = new Thread(
-        this.workerPath,
+      const thread = threadFor(this.workerPath);
+      const node = thread.join(
+        { display: this.display, answer: (m) => this.answer(m), freed: (bytes) => this.spares.give(bytes) },
         options,
-        this.display,
-        (m) => this.answer(m),
-        (bytes) => this.spares.give(bytes),
       );
+      this.member = { thread, node };
     }
-    return this.thread_;
+    return this.member;
   }
 
   private async answer(m: Extract<FromWorker, { t: 'ask' }>): Promise<boolean> {
@@ -254,16 +323,16 @@ export class SftpWorkerNode implements StorageNode {
 
   async put(path: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<number> {
     assertObjectPath(path);
-    const thread = this.thread();
+    const { thread, node } = this.thread();
     if (data instanceof Uint8Array) {
       // The caller keeps its bytes (a retry sends them again): the worker gets a copy.
       const { bytes, transfer } = movable(data, false);
-      return thread.request<number>({ op: 'put', path, bytes }, transfer);
+      return thread.request<number>(node, { op: 'put', path, bytes }, transfer);
     }
     const source: { error?: unknown } = {};
     this.spares.users++;
     try {
-      return await thread.hold(this.putStream(thread, path, data, source));
+      return await thread.hold(this.putStream(thread, node, path, data, source));
     } catch (err) {
       throw err instanceof SourceFailed && 'error' in source ? source.error : err;
     } finally {
@@ -278,6 +347,7 @@ export class SftpWorkerNode implements StorageNode {
    */
   private putStream(
     thread: Thread,
+    node: number,
     path: string,
     data: AsyncIterable<Uint8Array>,
     source: { error?: unknown },
@@ -296,6 +366,7 @@ export class SftpWorkerNode implements StorageNode {
         poke();
       };
       const id = thread.start(
+        node,
         { op: 'put', path, bytes: null },
         {
           message: (m) => {
@@ -349,8 +420,8 @@ export class SftpWorkerNode implements StorageNode {
 
   async get(path: string): Promise<AsyncIterable<Uint8Array>> {
     assertObjectPath(path);
-    const thread = this.thread();
-    const stream = new WorkerReadStream(thread);
+    const { thread, node } = this.thread();
+    const stream = new WorkerReadStream(thread, node);
     await thread.hold(stream.open(path));
     return stream;
   }
@@ -358,37 +429,38 @@ export class SftpWorkerNode implements StorageNode {
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     assertObjectPath(path);
     assertRange(offset, length);
-    return this.thread().request<Uint8Array>({ op: 'readRange', path, offset, length });
+    return this.request<Uint8Array>({ op: 'readRange', path, offset, length });
   }
 
   async stat(path: string): Promise<ObjectInfo | null> {
     assertObjectPath(path);
-    return this.thread().request<ObjectInfo | null>({ op: 'stat', path });
+    return this.request<ObjectInfo | null>({ op: 'stat', path });
   }
 
   async list(dir: string): Promise<ObjectInfo[]> {
     assertObjectPath(dir, true);
-    return this.thread().request<ObjectInfo[]>({ op: 'list', dir });
+    return this.request<ObjectInfo[]>({ op: 'list', dir });
   }
 
   async delete(path: string): Promise<void> {
     assertDeletable(path, this.display);
-    return this.thread().request<void>({ op: 'delete', path });
+    return this.request<void>({ op: 'delete', path });
   }
 
   async health(): Promise<LocationHealth> {
     try {
-      return await this.thread().request<LocationHealth>({ op: 'health' });
+      return await this.request<LocationHealth>({ op: 'health' });
     } catch (err) {
       return unreachable(err);
     }
   }
 
   async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
-    const thread = this.thread();
+    const { thread, node } = this.thread();
     let id = -1;
     const asked = new Promise<RootOutcome>((resolve, reject) => {
       id = thread.start(
+        node,
         { op: 'createRoot', confirm: confirm !== undefined },
         {
           message: (m) => {
@@ -411,9 +483,14 @@ export class SftpWorkerNode implements StorageNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    const thread = this.thread_;
-    this.thread_ = null;
-    await thread?.stop();
+    const member = this.member;
+    this.member = null;
+    await member?.thread.leave(member.node);
+  }
+
+  private request<T>(call: Call): Promise<T> {
+    const { thread, node } = this.thread();
+    return thread.request<T>(node, call);
   }
 }
 
@@ -426,12 +503,16 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
   private opened: { resolve: () => void; reject: (err: Error) => void } | null = null;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly thread: Thread) {}
+  constructor(
+    private readonly thread: Thread,
+    private readonly node: number,
+  ) {}
 
   open(path: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.opened = { resolve, reject };
       this.id = this.thread.start(
+        this.node,
         { op: 'get', path, credit: GET_CREDIT },
         { message: (m) => this.receive(m), death: (err) => this.fail(err) },
       );

@@ -1,6 +1,7 @@
 /**
- * What the thread that holds an SFTP location (worker-node.ts) and the worker that runs its
- * SSH connection (worker.ts) say to each other. Every call has an id; its answer is `done`
+ * What the thread that holds SFTP locations (worker-node.ts) and the worker that runs their
+ * SSH connections (worker.ts) say to each other. A worker may carry several locations, each
+ * opened under a number (`node`). Every call has an id; its answer is `done`
  * or `fail` (the error as errors.ts WireError: the same class and fields on this side). Bytes
  * move with transfer lists: a put's chunks as they come, bounded by PUT_QUEUE_BYTES not yet
  * taken by the worker (`took`); a get's pieces as the reader grants credit (`more`).
@@ -21,11 +22,12 @@ export type Call =
   | { readonly op: 'delete'; readonly path: string }
   | { readonly op: 'health' }
   | { readonly op: 'createRoot'; readonly confirm: boolean }
+  /** Closes the location and forgets it; the worker goes on for the others. */
   | { readonly op: 'close' };
 
 export type ToWorker =
-  | { readonly t: 'start'; readonly options: WorkerOptions }
-  | { readonly t: 'call'; readonly id: number; readonly call: Call }
+  | { readonly t: 'open'; readonly node: number; readonly options: WorkerOptions }
+  | { readonly t: 'call'; readonly id: number; readonly node: number; readonly call: Call }
   | { readonly t: 'chunk'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly t: 'end'; readonly id: number }
   /** The put's data source failed: the put discards its object and fails with `source`. */
@@ -41,11 +43,17 @@ export type FromWorker =
   | { readonly t: 'fail'; readonly id: number; readonly error: WireError; readonly source?: boolean }
   | { readonly t: 'took'; readonly id: number; readonly bytes: number }
   /** A put chunk's buffer, which no write needs any more, back to be filled again. */
-  | { readonly t: 'free'; readonly bytes: Uint8Array }
+  | { readonly t: 'free'; readonly node: number; readonly bytes: Uint8Array }
   | { readonly t: 'data'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly t: 'end'; readonly id: number }
-  | { readonly t: 'ask'; readonly ask: number; readonly what: 'host-key'; readonly fingerprint: string }
-  | { readonly t: 'ask'; readonly ask: number; readonly what: 'confirm'; readonly id: number };
+  | {
+      readonly t: 'ask';
+      readonly ask: number;
+      readonly node: number;
+      readonly what: 'host-key';
+      readonly fingerprint: string;
+    }
+  | { readonly t: 'ask'; readonly ask: number; readonly node: number; readonly what: 'confirm'; readonly id: number };
 
 /** Bytes of a put's data sent to the worker and not yet taken by its writes. */
 export const PUT_QUEUE_BYTES = 4 << 20;

@@ -1,7 +1,7 @@
 /**
- * Worker thread entry (bundled as out/cli/sftp-worker.mjs and out/main/sftp-worker.js): one
- * SFTP location's node (node.ts), its SSH connection and all of ssh2's work for it (packet
- * framing, encryption, socket writes), off the thread that holds the location
+ * Worker thread entry (bundled as out/cli/sftp-worker.mjs and out/main/sftp-worker.js): SFTP
+ * locations' nodes (node.ts), their SSH connections and all of ssh2's work for them (packet
+ * framing, encryption, socket writes), off the thread that holds the locations
  * (worker-node.ts). It answers that thread's calls (worker-protocol.ts) until it is stopped.
  */
 import { parentPort } from 'node:worker_threads';
@@ -11,7 +11,8 @@ import type { Recycling } from './write';
 import { movable, POOL_BYTES, type Call, type FromWorker, type ToWorker } from './worker-protocol';
 
 const port = parentPort!;
-let node: SftpNode | null = null;
+/** The locations this worker carries, by the number the owning thread gave each. */
+const nodes = new Map<number, SftpNode>();
 /** Streamed puts by call id. */
 const inboxes = new Map<number, Inbox>();
 /** Open gets by call id. */
@@ -24,11 +25,14 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 /** A question only the owning thread can answer (a host key to trust, a root to make). */
-function ask(question: { what: 'host-key'; fingerprint: string } | { what: 'confirm'; id: number }): Promise<boolean> {
+function ask(
+  node: number,
+  question: { what: 'host-key'; fingerprint: string } | { what: 'confirm'; id: number },
+): Promise<boolean> {
   const id = nextAsk++;
   return new Promise((resolve, reject) => {
     asks.set(id, { resolve, reject });
-    post({ t: 'ask', ask: id, ...question });
+    post({ t: 'ask', ask: id, node, ...question });
   });
 }
 
@@ -45,7 +49,10 @@ class Inbox implements AsyncIterable<Uint8Array>, Recycling {
   private aborted = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly id: number) {}
+  constructor(
+    private readonly id: number,
+    private readonly node: number,
+  ) {}
 
   push(bytes: Uint8Array): void {
     this.queue.push(bytes);
@@ -62,7 +69,7 @@ class Inbox implements AsyncIterable<Uint8Array>, Recycling {
   recycle(chunk: Uint8Array): void {
     const buffer = chunk.buffer;
     if (buffer instanceof ArrayBuffer && buffer.byteLength > POOL_BYTES) {
-      post({ t: 'free', bytes: new Uint8Array(buffer) }, [buffer]);
+      post({ t: 'free', node: this.node, bytes: new Uint8Array(buffer) }, [buffer]);
     }
   }
   private poke(): void {
@@ -144,13 +151,14 @@ class Outbox {
 /** Carries out a call: its answer, the buffers that move with it, and what follows the answer. */
 async function perform(
   id: number,
+  key: number,
   call: Call,
 ): Promise<{ value: unknown; transfer?: ArrayBuffer[]; after?: () => void }> {
-  const n = node!;
+  const n = nodes.get(key)!;
   switch (call.op) {
     case 'put': {
       if (call.bytes !== null) return { value: await n.put(call.path, call.bytes) };
-      const inbox = new Inbox(id);
+      const inbox = new Inbox(id, key);
       inboxes.set(id, inbox);
       try {
         return { value: await n.put(call.path, inbox) };
@@ -178,15 +186,16 @@ async function perform(
     case 'health':
       return { value: await n.health() };
     case 'createRoot':
-      return { value: await n.createRoot(call.confirm ? () => ask({ what: 'confirm', id }) : undefined) };
+      return { value: await n.createRoot(call.confirm ? () => ask(key, { what: 'confirm', id }) : undefined) };
     case 'close':
+      nodes.delete(key);
       return { value: await n.close() };
   }
 }
 
-async function run(id: number, call: Call): Promise<void> {
+async function run(id: number, key: number, call: Call): Promise<void> {
   try {
-    const { value, transfer, after } = await perform(id, call);
+    const { value, transfer, after } = await perform(id, key, call);
     post({ t: 'done', id, value }, transfer);
     after?.();
   } catch (err) {
@@ -196,16 +205,22 @@ async function run(id: number, call: Call): Promise<void> {
 
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
-    case 'start': {
+    case 'open': {
       const { asksHostKey, ...options } = m.options;
-      node = new SftpNode({
-        ...options,
-        ...(asksHostKey ? { onUnknownHostKey: (fingerprint: string) => ask({ what: 'host-key', fingerprint }) } : {}),
-      });
+      const key = m.node;
+      nodes.set(
+        key,
+        new SftpNode({
+          ...options,
+          ...(asksHostKey
+            ? { onUnknownHostKey: (fingerprint: string) => ask(key, { what: 'host-key', fingerprint }) }
+            : {}),
+        }),
+      );
       break;
     }
     case 'call':
-      void run(m.id, m.call);
+      void run(m.id, m.node, m.call);
       break;
     case 'chunk':
       inboxes.get(m.id)?.push(m.bytes);
