@@ -29,6 +29,7 @@ import {
 
 const WORKER = nodePath.join(ROOT, 'out', 'cli', 'sftp-worker.mjs');
 const DYING = nodePath.join(ROOT, 'test', 'fixtures', 'sftp-worker', 'dying.mjs');
+const DYING_GET = nodePath.join(ROOT, 'test', 'fixtures', 'sftp-worker', 'dying-get.mjs');
 
 let server: SshdServer;
 beforeAll(async () => {
@@ -205,6 +206,15 @@ describe('SFTP on a worker thread: across the thread boundary', () => {
     // A small put sends no fifth chunk: the new worker carries it through.
     expect(await node.put('dies/small', pattern('s', 1000))).toBe(1000);
     expect(equalBytes(await readObject(node, 'dies/small', 10_000), pattern('s', 1000))).toBe(true);
+  });
+
+  it('is OfflineError when its worker dies mid-get, not a hang', async () => {
+    const node = make({}, DYING_GET);
+    await node.put('dies/read', generate('r', 16 << 20, 1 << 20));
+    const err = await getWhileServerDies(node, 'dies/read', () => Promise.resolve()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OfflineError);
+    expect((err as Error).message).toMatch(/worker thread stopped \(exit 71\)/);
+    expect((await node.stat('dies/read'))?.size).toBe(16 << 20);
   });
 
   it('fails calls after close as node.ts does, and health says so', async () => {
