@@ -8,11 +8,13 @@ export default defineConfig({
       outDir: 'out/main',
       rollupOptions: {
         // The seal worker runs put's coding and encryption on the second core (seal-pool.ts);
-        // the engine host is the utility process the engine runs in (src/main/engine-process.ts).
+        // the engine host is the utility process the engine runs in (src/main/engine-process.ts);
+        // each SFTP location's connection runs in an SFTP worker (src/core/storage/sftp/worker-node.ts).
         input: {
           index: resolve('src/main/index.ts'),
           'seal-worker': resolve('src/core/vault/seal-worker.ts'),
           'engine-host': resolve('src/host/host-entry.ts'),
+          'sftp-worker': resolve('src/core/storage/sftp/worker.ts'),
         },
       },
     },

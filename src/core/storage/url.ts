@@ -22,7 +22,7 @@
 import { isLocationName, LOCATION_NAME_RULE } from '../../shared/location-kinds';
 import { redactCredentials } from '../../shared/redact';
 import { UsageError } from '../errors';
-import type { SftpOptions } from './sftp/connection';
+import type { SftpOptions } from './sftp/options';
 import type { WebDavOptions } from './webdav/session';
 
 export type RemoteSpec =

@@ -1,7 +1,7 @@
 /** The SFTP kind: a folder on an SSH server, its host key pinned on first use. */
 import * as nodePath from 'node:path';
 import { UsageError } from '../../errors';
-import type { SftpOptions } from '../sftp/node';
+import type { SftpOptions } from '../sftp/options';
 import type { StorageNode } from '../node';
 import { displaySftp } from '../url';
 import {
@@ -37,6 +37,7 @@ export const sftp = {
   capabilities: { createRoot: 'always', pinsHostKey: true },
   conformance: [
     'test/conformance/sftp-openssh.test.ts',
+    'test/conformance/sftp-worker.test.ts',
     'test/conformance/sftp-rclone.test.ts',
     'test/conformance/sftp-rclone-default.test.ts',
   ],
@@ -62,17 +63,22 @@ export const sftp = {
     const keyPassphrase = secrets?.keyPassphrase ?? env?.['SHARDVAULT_SFTP_KEY_PASSPHRASE'] ?? null;
     const display = displaySftp(remote);
     if (!remote.fingerprint) throw new UsageError(`${display}: no host key fingerprint is pinned`);
-    // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start).
+    // ssh2 is loaded only by vaults that use SFTP (it costs ~0.15 s at start), and where the
+    // worker is bundled only by the SFTP worker threads (sftp/worker-node.ts).
     return remoteNode('sftp', display, compose, async () => {
-      const { SftpNode } = await import('../sftp/node');
-      return new SftpNode({
+      const o: SftpOptions = {
         ...remote,
         password: secrets?.password ?? null,
         passphrase: keyPassphrase || null,
         agent: env?.['SSH_AUTH_SOCK'] || null,
         home: env?.['HOME'] || null,
         connectTimeoutMs: 10_000,
-      });
+      };
+      const { SftpWorkerNode, sftpWorkerPath } = await import('../sftp/worker-node');
+      const worker = sftpWorkerPath();
+      if (worker !== null) return new SftpWorkerNode(o, worker);
+      const { SftpNode } = await import('../sftp/node');
+      return new SftpNode(o);
     });
   },
   compose,

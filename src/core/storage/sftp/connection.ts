@@ -9,53 +9,14 @@ import * as posixPath from 'node:path/posix';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { ShardvaultError } from '../../errors';
-import { displaySftp, FINGERPRINT } from '../url';
 import { credentials } from './auth';
 import { call, CIPHERS, drop, type Session } from './channel';
 import { connectError, FX_NO_SUCH_FILE, statusOf, translate } from './errors';
 import { hostKeyCheck } from './host-key';
+import { checkSftpOptions, closedError, type SftpOptions } from './options';
 import type { WriteMode } from './write';
 
-export interface SftpOptions {
-  readonly host: string;
-  /** Default 22. */
-  readonly port?: number;
-  readonly username: string;
-  /** Absolute folder on the server that is the location's root. It must exist. */
-  readonly root: string;
-  /** A private key file (OpenSSH or PEM format) ... */
-  readonly privateKeyPath?: string | null;
-  /** ... or the key itself. */
-  readonly privateKey?: string | Uint8Array | null;
-  /** Passphrase of an encrypted private key. */
-  readonly passphrase?: string | null;
-  /** Password authentication, when there is no key (or the key is refused). */
-  readonly password?: string | null;
-  /**
-   * With no key and no password: the ssh-agent socket ($SSH_AUTH_SOCK) and the home folder
-   * whose ~/.ssh default keys are tried after it (ssh-keys.ts), as OpenSSH's client does.
-   * `passphrase` opens an encrypted default key.
-   */
-  readonly agent?: string | null;
-  readonly home?: string | null;
-  /** Pinned host key, `SHA256:<base64 without padding>` as `ssh-keygen -lf` prints it. */
-  readonly fingerprint?: string | null;
-  /**
-   * Asked when no fingerprint is pinned: resolve true to trust this key (the caller records
-   * it; the node pins it for its own reconnects). Without it an unpinned host is refused.
-   * The SSH handshake waits meanwhile, within `connectTimeoutMs`.
-   */
-  readonly onUnknownHostKey?: (fingerprint: string) => Promise<boolean>;
-  /** TCP connect + SSH handshake + authentication. Default 20 s. */
-  readonly connectTimeoutMs?: number;
-  /** SSH keepalive period; the connection is dropped after 3 unanswered ones. Default 5 s. */
-  readonly keepaliveIntervalMs?: number;
-  /**
-   * Use posix-rename@openssh.com when the server offers it (default true). false forces the
-   * plain-rename fallback, for a server that offers the extension but breaks it.
-   */
-  readonly posixRename?: boolean;
-}
+export type { SftpOptions } from './options';
 
 export class SftpConnection {
   readonly display: string;
@@ -71,17 +32,10 @@ export class SftpConnection {
   private tried: string | null = null;
 
   constructor(readonly options: SftpOptions) {
-    if (!options.host) throw new RangeError('SFTP host is empty');
-    if (!options.username) throw new RangeError('SFTP username is empty');
-    if (!posixPath.isAbsolute(options.root)) {
-      throw new RangeError(`SFTP root must be an absolute path, got ${JSON.stringify(options.root)}`);
-    }
-    if (options.fingerprint != null && !FINGERPRINT.test(options.fingerprint)) {
-      throw new RangeError(`bad host key fingerprint ${JSON.stringify(options.fingerprint)} (want SHA256:<base64>)`);
-    }
-    this.root_ = posixPath.normalize(options.root);
+    const checked = checkSftpOptions(options);
+    this.root_ = checked.root;
     this.pinned = options.fingerprint ?? null;
-    this.display = displaySftp({ ...options, root: this.root_ });
+    this.display = checked.display;
   }
 
   /** The root on the server: as configured until the first session resolves it (realpath). */
@@ -106,7 +60,7 @@ export class SftpConnection {
 
   /** The open session, or a new one when there is none or it dropped. */
   session(): Promise<Session> {
-    if (this.closed) return Promise.reject(new ShardvaultError('io', `${this.display}: location is closed`));
+    if (this.closed) return Promise.reject(closedError(this.display));
     const current = this.session_;
     if (current) {
       return current.then((s) => (s.alive ? s : this.reconnect(current)));

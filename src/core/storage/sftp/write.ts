@@ -96,6 +96,18 @@ async function moveIntoPlace(c: SftpConnection, s: Session, from: string, to: st
   }
 }
 
+/**
+ * A put's data that takes each chunk back once no write needs its bytes any more (ssh2 reads
+ * a piece's bytes until the server acknowledges it): the worker (worker.ts) hands the buffer
+ * back to the thread that fills it, instead of leaving it as garbage.
+ */
+export interface Recycling {
+  recycle(chunk: Uint8Array): void;
+}
+
+const recyclerOf = (data: object): Recycling | null =>
+  typeof (data as Partial<Recycling>).recycle === 'function' ? (data as Recycling) : null;
+
 /** How a node writes: pipelined, or one piece at a time once its server refused a write out of order. */
 export interface WriteMode {
   inOrder: boolean;
@@ -144,8 +156,16 @@ async function writeAll(
     mode.inOrder = true;
     for (const p of refused.splice(0)) await write(p);
   };
+  const recycler = data instanceof Uint8Array ? null : recyclerOf(data);
   const send = async (chunk: Uint8Array): Promise<void> => {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // The chunk goes back once this loop and every write of its pieces are done, unless a
+    // piece was refused (kept to be written again) or failed (the put fails).
+    let open = 1;
+    let kept = false;
+    const done = (): void => {
+      if (--open === 0 && !kept) recycler?.recycle(chunk);
+    };
     for (let off = 0; off < buf.length; off += PIECE) {
       const piece: Piece = { buf, off, len: Math.min(PIECE, buf.length - off), at: position };
       position += piece.len;
@@ -158,19 +178,23 @@ async function writeAll(
         await write(piece);
         continue;
       }
+      open++;
       const sent: Promise<void> = write(piece).then(
         () => {
           inflight.delete(sent);
           lastAcked = Math.max(lastAcked, piece.at);
+          done();
         },
         (err: unknown) => {
           inflight.delete(sent);
+          kept = true;
           if (isSeekRefusal(err)) refused.push(piece);
           else failure ??= { error: err };
         },
       );
       inflight.add(sent);
     }
+    done();
   };
   try {
     if (data instanceof Uint8Array) {
