@@ -158,6 +158,22 @@ function world(ids = ['a', 'b', 'c']) {
   return { clock, nodes, byId, down, transport, coordinator };
 }
 
+type PartialAnswer = Record<string, string | number>;
+
+/** A coordinator (the owner's) whose node `liar` answers every `partial` as `lie` rewrites it. */
+function lyingAt(w: ReturnType<typeof world>, liar: string, lie: (v: PartialAnswer) => PartialAnswer): Coordinator {
+  return new Coordinator(
+    hostile(w.transport, (nodeId, method, answer) =>
+      nodeId === liar && method === 'partial' && answer.ok
+        ? { ok: true, value: lie(answer.value as PartialAnswer) }
+        : answer,
+    ),
+    owner,
+    VAULT,
+    { now: () => w.clock.now },
+  );
+}
+
 async function setUp(w: ReturnType<typeof world>, G = 2): Promise<GuardGroup> {
   const session = w.coordinator.planSetup(guardNodes(w.nodes), G);
   return w.coordinator.run(session, guardNodes(w.nodes));
@@ -294,16 +310,7 @@ describe('guarded files: open with G of the nodes', () => {
     for (let round = 0; round < 12; round++) {
       const lie = lies[round % lies.length]!;
       const liar = ['a', 'b', 'c'][round % 3]!;
-      const coordinator = new Coordinator(
-        hostile(w.transport, (nodeId, method, answer) =>
-          nodeId === liar && method === 'partial' && answer.ok
-            ? { ok: true, value: lie(answer.value as Record<string, string | number>) }
-            : answer,
-        ),
-        owner,
-        VAULT,
-        { now: () => w.clock.now },
-      );
+      const coordinator = lyingAt(w, liar, lie);
       const opened = await coordinator.open(
         group,
         coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
@@ -319,16 +326,7 @@ describe('guarded files: open with G of the nodes', () => {
     }
     // With the liar needed (one honest node down), the open fails and names it.
     w.down.add('c');
-    const coordinator = new Coordinator(
-      hostile(w.transport, (nodeId, method, answer) =>
-        nodeId === 'a' && method === 'partial' && answer.ok
-          ? { ok: true, value: lies[0]!(answer.value as Record<string, string>) }
-          : answer,
-      ),
-      owner,
-      VAULT,
-      { now: () => w.clock.now },
-    );
+    const coordinator = lyingAt(w, 'a', lies[0]!);
     const error = await coordinator
       .open(group, coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }))
       .catch((e: unknown) => e);
@@ -365,16 +363,7 @@ describe('guard opening with an authenticated check of the key (as a get does)',
     const group = await setUp(w);
     const put = await w.coordinator.register(group, FILE_A, 1);
     for (const liar of ['a', 'b']) {
-      const coordinator = new Coordinator(
-        hostile(w.transport, (nodeId, method, answer) =>
-          nodeId === liar && method === 'partial' && answer.ok
-            ? { ok: true, value: wrongPartial(answer.value as Record<string, string | number>) }
-            : answer,
-        ),
-        owner,
-        VAULT,
-        { now: () => w.clock.now },
-      );
+      const coordinator = lyingAt(w, liar, wrongPartial);
       const opened = await coordinator.open(
         group,
         coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point }),
@@ -392,16 +381,7 @@ describe('guard opening with an authenticated check of the key (as a get does)',
     const group = await setUp(w);
     const put = await w.coordinator.register(group, FILE_A, 1);
     w.down.add('c');
-    const coordinator = new Coordinator(
-      hostile(w.transport, (nodeId, method, answer) =>
-        nodeId === 'b' && method === 'partial' && answer.ok
-          ? { ok: true, value: wrongPartial(answer.value as Record<string, string | number>) }
-          : answer,
-      ),
-      owner,
-      VAULT,
-      { now: () => w.clock.now },
-    );
+    const coordinator = lyingAt(w, 'b', wrongPartial);
     const accept = wrapUnder(put.kek);
     let accepted = 0;
     const error = await coordinator
@@ -420,16 +400,7 @@ describe('guard opening with an authenticated check of the key (as a get does)',
     const w = world();
     const group = await setUp(w);
     const put = await w.coordinator.register(group, FILE_A, 1);
-    const coordinator = new Coordinator(
-      hostile(w.transport, (nodeId, method, answer) =>
-        nodeId === 'a' && method === 'partial' && answer.ok
-          ? { ok: true, value: badProof(answer.value as Record<string, string | number>) }
-          : answer,
-      ),
-      owner,
-      VAULT,
-      { now: () => w.clock.now },
-    );
+    const coordinator = lyingAt(w, 'a', badProof);
     const request = (): ReturnType<Coordinator['newRequest']> =>
       coordinator.newRequest({ fileId: FILE_A, version: 1, point: put.point });
     const opened = await coordinator.open(group, request(), [], wrapUnder(put.kek));

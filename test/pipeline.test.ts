@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureEngine } from '../src/core/config';
 import { INSECURE_TEST_KDF } from '../src/core/crypto/kdf';
 import { fetchManifest, getFile, putFile, readSpecOf, unwrapShardKeys } from '../src/core/vault/files';
-import { readShards, segmentBytes } from '../src/core/vault/pipeline/read';
+import { readShards, segmentBytes, type ShardProblem } from '../src/core/vault/pipeline/read';
 import type { StorageNode } from '../src/core/storage/node';
 import { FileObject } from '../src/core/storage/read-into';
 import { SegmentBuffers, segmentsOf } from '../src/core/vault/pipeline/write';
@@ -176,42 +176,53 @@ describe('a location that would hang', () => {
   });
 });
 
+/**
+ * Stores `name`, then reads it with shard 0's stream replaced by `replace(real stream)` and a
+ * 0.5 s read timeout: the bytes stored, the bytes read, the problems, shard 0's location.
+ */
+async function readWithFirstShard(
+  name: string,
+  replace: (real: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+): Promise<{ bytes: Uint8Array; read: Uint8Array; problems: ShardProblem[]; location: string }> {
+  const bytes = await store(name, 3 * SEGMENT + 17);
+  const m = await fetchManifest(
+    vault,
+    vault.head().files.find((f) => f.name === name)!,
+  );
+  const { shardKeys } = unwrapShardKeys(vault, m);
+  const spec = readSpecOf(vault, m, shardKeys);
+  const first = spec.copies[0]![0]!;
+  const inner = first.node;
+  const replaced = Object.create(inner) as StorageNode;
+  replaced.get = async (p: string) => replace(await inner.get(p));
+  const copies = spec.copies.map((c, i) => (i === 0 ? [{ ...first, node: replaced }, ...c.slice(1)] : c));
+  configureEngine({ readTimeoutMs: 500 });
+  try {
+    const out: Uint8Array[] = [];
+    const problems = await readShards({ ...spec, copies }, (segment) => {
+      out.push(...segmentBytes(segment).map((b) => b.slice()));
+      return Promise.resolve();
+    });
+    return { bytes, read: Buffer.concat(out), problems, location: first.location };
+  } finally {
+    configureEngine();
+  }
+}
+
 describe('a location that stalls after the last frame', () => {
   // Its stream gives every byte of the shard, then neither ends nor errs: the check for
   // trailing bytes after the last frame waits one read timeout, reports the shard offline and
   // the file, already whole and authenticated, is read; before, that wait had no bound.
   it('is reported offline after one read timeout; the file is read whole', async () => {
-    const bytes = await store('stall', 3 * SEGMENT + 17);
-    const m = await fetchManifest(
-      vault,
-      vault.head().files.find((f) => f.name === 'stall')!,
-    );
-    const { shardKeys } = unwrapShardKeys(vault, m);
-    const spec = readSpecOf(vault, m, shardKeys);
-    const first = spec.copies[0]![0]!;
-    const inner = first.node;
-    const stalling = Object.create(inner) as StorageNode;
-    stalling.get = async (p: string) => {
-      const real = await inner.get(p);
-      return (async function* () {
+    const got = await readWithFirstShard('stall', (real) =>
+      (async function* () {
         for await (const chunk of real) yield chunk;
         await new Promise<never>(() => undefined);
-      })();
-    };
-    const copies = spec.copies.map((c, i) => (i === 0 ? [{ ...first, node: stalling }, ...c.slice(1)] : c));
-    configureEngine({ readTimeoutMs: 500 });
-    try {
-      const out: Uint8Array[] = [];
-      const problems = await readShards({ ...spec, copies }, (segment) => {
-        out.push(...segmentBytes(segment).map((b) => b.slice()));
-        return Promise.resolve();
-      });
-      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
-      expect(problems).toEqual([expect.objectContaining({ index: 0, location: first.location, kind: 'offline' })]);
-      expect(problems[0]!.message).toMatch(/no answer for 0.5 s/);
-    } finally {
-      configureEngine();
-    }
+      })(),
+    );
+    expect(sha(got.read)).toBe(sha(got.bytes));
+    expect(got.problems).toEqual([expect.objectContaining({ index: 0, location: got.location, kind: 'offline' })]);
+    expect(got.problems[0]!.message).toMatch(/no answer for 0.5 s/);
   });
 });
 
@@ -222,20 +233,9 @@ describe('a location that sends empty chunks without end', () => {
   // and the file is read from the others. Before, each empty chunk restarted the timeout and
   // the read never ended.
   it('is reported offline after one read timeout; the file is read whole from the others', async () => {
-    const bytes = await store('empties', 3 * SEGMENT + 17);
-    const m = await fetchManifest(
-      vault,
-      vault.head().files.find((f) => f.name === 'empties')!,
-    );
-    const { shardKeys } = unwrapShardKeys(vault, m);
-    const spec = readSpecOf(vault, m, shardKeys);
-    const first = spec.copies[0]![0]!;
-    const inner = first.node;
     let stopped = false;
-    const empty = Object.create(inner) as StorageNode;
-    empty.get = async (p: string) => {
-      const real = await inner.get(p);
-      return (async function* () {
+    const got = await readWithFirstShard('empties', (real) =>
+      (async function* () {
         try {
           for await (const chunk of real) {
             yield chunk.subarray(0, SHARD_HEADER_BYTES);
@@ -248,23 +248,12 @@ describe('a location that sends empty chunks without end', () => {
         } finally {
           stopped = true;
         }
-      })();
-    };
-    const copies = spec.copies.map((c, i) => (i === 0 ? [{ ...first, node: empty }, ...c.slice(1)] : c));
-    configureEngine({ readTimeoutMs: 500 });
-    try {
-      const out: Uint8Array[] = [];
-      const problems = await readShards({ ...spec, copies }, (segment) => {
-        out.push(...segmentBytes(segment).map((b) => b.slice()));
-        return Promise.resolve();
-      });
-      expect(sha(Buffer.concat(out))).toBe(sha(bytes));
-      expect(problems).toEqual([expect.objectContaining({ index: 0, location: first.location, kind: 'offline' })]);
-      expect(problems[0]!.message).toMatch(/no answer for 0.5 s/);
-      expect(stopped).toBe(true);
-    } finally {
-      configureEngine();
-    }
+      })(),
+    );
+    expect(sha(got.read)).toBe(sha(got.bytes));
+    expect(got.problems).toEqual([expect.objectContaining({ index: 0, location: got.location, kind: 'offline' })]);
+    expect(got.problems[0]!.message).toMatch(/no answer for 0.5 s/);
+    expect(stopped).toBe(true);
   }, 20_000);
 });
 
