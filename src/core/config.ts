@@ -12,7 +12,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface EngineConfig {
   /** What location access reads: SSH_AUTH_SOCK and HOME (the ssh-agent, ~/.ssh keys) and
-   * SHARDVAULT_SFTP_KEY_PASSPHRASE (an encrypted SFTP key's passphrase, for scripts). */
+   * SHARDVAULT_SFTP_KEY_PASSPHRASE (an encrypted SFTP key's passphrase, for scripts); and
+   * NODE_OPTIONS, whose flags about V8's compilers the guard leaves alone (guard/group.ts). */
   readonly env: Environment;
   /** How long a read may wait for a location before it counts as offline and the read moves
    * to another shard: a hung server must not stall a get forever. */

@@ -11,6 +11,7 @@ import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { IField } from '@noble/curves/abstract/modular.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
+import { engineConfig } from '../config';
 import { CorruptError } from '../errors';
 import { abytes, concat, u32be, utf8 } from '../crypto/bytes';
 
@@ -82,10 +83,10 @@ export function sumOfProducts(points: readonly Point[], scalars: readonly Scalar
  * optimized; a long-lived process whose curve code runs only in here checks at the
  * interpreter's pace, about 7 ms against 5. `work` must be synchronous, so no other code runs
  * while the compiler is held off. A process started with a flag of its own about the
- * compilers (--jitless, --no-opt, ...) is left as it is (`MAY_HOLD_OFF_OPTIMIZER`).
+ * compilers (--jitless, --no-opt, ...) is left as it is (`mayHoldOffOptimizer`).
  */
 export function interpreted<T>(work: () => T): T {
-  if (!MAY_HOLD_OFF_OPTIMIZER || heldOff) return work();
+  if (heldOff || !mayHoldOffOptimizer()) return work();
   heldOff = true;
   setFlagsFromString('--no-opt');
   try {
@@ -99,17 +100,21 @@ export function interpreted<T>(work: () => T): T {
 let heldOff = false;
 
 /**
- * False when the process was started with a flag about V8's compilers, and in Electron (the
- * desktop app's engine is long-lived: it pays the cold checks once, and its V8 is not the one
- * this was measured on): `interpreted` then changes none.
+ * False when the process was started with a flag about V8's compilers (in its arguments, or
+ * in the NODE_OPTIONS its front end passed to `configureEngine`: src/core reads no environment
+ * itself), and in Electron (the desktop app's engine is long-lived: it pays the cold checks
+ * once, and its V8 is not the one this was measured on): `interpreted` then changes none.
  */
-export const MAY_HOLD_OFF_OPTIMIZER =
-  process.versions['electron'] === undefined &&
-  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
-    /^--(no-)?(opt|turbofan|maglev|sparkplug|jitless|always-opt|always-turbofan|max-opt)\b/.test(
-      arg.replace(/_/g, '-'),
-    ),
+export function mayHoldOffOptimizer(): boolean {
+  return (
+    process.versions['electron'] === undefined &&
+    ![...process.execArgv, ...(engineConfig().env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((arg) =>
+      /^--(no-)?(opt|turbofan|maglev|sparkplug|jitless|always-opt|always-turbofan|max-opt)\b/.test(
+        arg.replace(/_/g, '-'),
+      ),
+    )
   );
+}
 
 /**
  * The encoding of each point this process decoded or encoded (points are immutable). Decoding
