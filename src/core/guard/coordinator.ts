@@ -428,11 +428,17 @@ export class Coordinator {
     const unreachable: string[] = [];
     const untried = [...group.members];
     const shares = new PublicShares();
+    // A proof checked against the P_i computed for its node: the answer is good, or it lied.
+    const check = (m: GroupMember, answer: Answer): void => {
+      if (interpreted(() => proofHolds(answer, shares.of(m), R))) good.push(answer);
+      else liars.push(m.nodeId);
+    };
     let optimistic = accept !== undefined;
     while (good.length < group.threshold && untried.length > 0) {
       const wave = untried.splice(0, group.threshold - good.length);
-      const unchecked: Answer[] = [];
       const checking = !optimistic;
+      optimistic = false;
+      const unchecked: { member: GroupMember; answer: Answer }[] = [];
       const asked = wave.map(async (m) => {
         let value: Json;
         try {
@@ -445,9 +451,8 @@ export class Coordinator {
         }
         const answer = readAnswer(m, value);
         if (answer === undefined) liars.push(m.nodeId);
-        else if (!checking) unchecked.push(answer);
-        else if (interpreted(() => proofHolds(answer, shares.of(m), R))) good.push(answer);
-        else liars.push(m.nodeId);
+        else if (checking) check(m, answer);
+        else unchecked.push({ member: m, answer });
       });
       // The requests are written by now; while they travel, decode the public shares their
       // proofs are checked against (1 to 2 ms of CPU in a get, more in a process that never
@@ -459,22 +464,18 @@ export class Coordinator {
         if (early !== undefined) clearImmediate(early);
       }
       if (checking) continue;
-      optimistic = false;
       if (unchecked.length === group.threshold) {
+        const answers = unchecked.map((u) => u.answer);
         const kek = deriveKek(
-          interpreted(() => combinePartials(unchecked)),
+          interpreted(() => combinePartials(answers)),
           request,
           group,
         );
-        if (accept!(kek)) return { kek, used: unchecked.map((a) => a.nodeId), liars, refused, unreachable };
+        if (accept!(kek)) return { kek, used: answers.map((a) => a.nodeId), liars, refused, unreachable };
         wipe(kek);
       }
       // A node of the wave did not answer, or the combination did not open: check each proof.
-      for (const answer of unchecked) {
-        const member = wave.find((m) => m.nodeId === answer.nodeId)!;
-        if (interpreted(() => proofHolds(answer, shares.of(member), R))) good.push(answer);
-        else liars.push(answer.nodeId);
-      }
+      for (const { member, answer } of unchecked) check(member, answer);
     }
     if (good.length < group.threshold) {
       const approvalsMissing = refused.find((r) => r.error.reason === 'approvals');
