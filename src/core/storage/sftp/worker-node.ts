@@ -174,8 +174,13 @@ class Thread {
     this.receivers.delete(id);
   }
 
-  /** A call with one answer. */
-  request<T>(node: number, call: Call, transfer: readonly ArrayBuffer[] = []): Promise<T> {
+  /** A call with one answer; `started` learns its id before any message of it arrives. */
+  request<T>(
+    node: number,
+    call: Call,
+    transfer: readonly ArrayBuffer[] = [],
+    started: (id: number) => void = () => undefined,
+  ): Promise<T> {
     return this.hold(
       new Promise<T>((resolve, reject) => {
         const id = this.start(
@@ -195,6 +200,7 @@ class Thread {
           },
           transfer,
         );
+        started(id);
       }),
     );
   }
@@ -458,24 +464,12 @@ export class SftpWorkerNode implements StorageNode {
   async createRoot(confirm?: () => Promise<boolean>): Promise<RootOutcome> {
     const { thread, node } = this.thread();
     let id = -1;
-    const asked = new Promise<RootOutcome>((resolve, reject) => {
-      id = thread.start(
-        node,
-        { op: 'createRoot', confirm: confirm !== undefined },
-        {
-          message: (m) => {
-            if (m.t === 'done') resolve(m.value as RootOutcome);
-            else if (m.t === 'fail') reject(fromWireError(m.error));
-            else return;
-            thread.forget(id);
-          },
-          death: reject,
-        },
-      );
-      if (confirm) this.confirms.set(id, confirm);
-    });
     try {
-      return await thread.hold(asked);
+      // The worker's question (`ask` confirm) names the call: its confirm is ready before it.
+      return await thread.request<RootOutcome>(node, { op: 'createRoot', confirm: confirm !== undefined }, [], (i) => {
+        id = i;
+        if (confirm) this.confirms.set(i, confirm);
+      });
     } finally {
       this.confirms.delete(id);
     }
