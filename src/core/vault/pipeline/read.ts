@@ -184,9 +184,8 @@ class ShardRead {
       await this.released();
       for (const stream of active) {
         // Every frame authenticated; trailing bytes or a hash mismatch mean a damaged copy
-        // worth reporting (verify/repair fix it), not a wrong file.
-        // Every frame is in; a location that stalls before its end of stream is reported
-        // (offline) instead of failing a file already whole, or waiting on it for ever.
+        // worth reporting (verify/repair fix it), not a wrong file, and so does a location that
+        // stalls before its end of stream (offline): the file is whole, nothing waits for ever.
         const ended = await stream.atEnd().catch((err: unknown) => {
           if (!(err instanceof OfflineError)) throw err;
           problems.push({ index: stream.index, location: stream.location, kind: 'offline', message: err.message });
