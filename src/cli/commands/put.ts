@@ -8,6 +8,8 @@ import { UsageError } from '../../core/errors';
 import { FileObject } from '../../core/storage/read-into';
 import { putFile } from '../../core/vault/files';
 import { putFolder } from '../../core/vault/folders';
+import { warmWorkers } from '../../core/vault/seal-pool';
+import { DEFAULT_SEGMENT } from '../../core/vault/session/state';
 import type { Parsed } from '../args';
 import type { Io } from '../context';
 import { integer, one } from '../args';
@@ -37,6 +39,9 @@ export const put: Command = {
       throw new UsageError('--survive takes a whole number of locations');
     const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
     const happy = integer(args, 'happy', 1, 64);
+    // The sealing and hashing workers of a file of more than one segment start while the
+    // vault unlocks (the KDF), not after.
+    if (st.size > DEFAULT_SEGMENT) warmWorkers(2);
     // Read straight into the put's segment buffers (write.ts, segmentsOf): no chunk per read.
     const source = new FileObject(await fs.open(path, 'r'), st.size);
     const entry = await withVault(io, args, { unlock: true }, (vault) =>

@@ -26,6 +26,7 @@ import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import { ShardDigest } from './pipeline/digest';
 import { pieceLength, segmentCount } from './pipeline/geometry';
 import { readShards, segmentBytes, type ReadSpec, type ShardProblem } from './pipeline/read';
+import { warmOpener } from './open-pool';
 import { rebuildShards } from './pipeline/rebuild';
 import { writeShards, type ShardTarget } from './pipeline/write';
 import { domainKeyFor, placeInDomains } from './domains';
@@ -721,6 +722,7 @@ export async function readFileTo(
     onProgress?.(file.size);
     return read.problems;
   }
+  warmOpener(file.size, vault.policy.segmentSize);
   const m = await fetchManifest(vault, file);
   const { fileKey, shardKeys } = await openFileKeys(vault, m, opts);
   try {

@@ -26,8 +26,12 @@ export interface OpenJob {
   readonly segment: number;
   readonly indices: readonly number[];
   readonly frames: Uint8Array[];
-  /** Pieces the caller is done with (written out): the opener decrypts into them again. */
-  readonly spares?: Uint8Array[];
+  /**
+   * Per frame, true where an opener that decrypts in place already opened it (an earlier
+   * result that failed for another frame of the segment): its first bytes are the piece,
+   * authenticated then, and it is not decrypted again.
+   */
+  readonly plain?: readonly boolean[];
 }
 
 export interface FrameFailure {
@@ -39,13 +43,23 @@ export interface FrameFailure {
 
 export type OpenResult =
   /**
-   * Every frame authenticated: the k data pieces, zero-padded as coded. The frames come back
-   * for reuse. `hashed` when the segment was also folded into the file hash, which happens
-   * when it is the next one in order (see SegmentOpener.open).
+   * Every frame authenticated: the k data pieces, zero-padded as coded. The frames come back;
+   * decrypted in place, the pieces are views of them, so a frame is free again only once its
+   * piece is written out. `hashed` when the segment was also folded into the file hash, which
+   * happens when it is the next one in order (see SegmentOpener.open).
    */
   | { readonly kind: 'opened'; readonly pieces: Uint8Array[]; readonly frames: Uint8Array[]; readonly hashed: boolean }
-  /** Some frames did not open: nothing of the segment is given out or hashed. The frames come back. */
-  | { readonly kind: 'failed'; readonly failures: FrameFailure[]; readonly frames: Uint8Array[] };
+  /**
+   * Some frames did not open: nothing of the segment is given out or hashed. The frames come
+   * back; the ones that failed wiped, and, decrypted in place, the others now hold their
+   * pieces (`plain`, by position: give them again so).
+   */
+  | {
+      readonly kind: 'failed';
+      readonly failures: FrameFailure[];
+      readonly frames: Uint8Array[];
+      readonly plain: boolean[];
+    };
 
 export interface OpenedFile {
   /** Segments hashed, in order from the first. */
@@ -63,20 +77,22 @@ export function segmentLength(size: number, s: number, segmentSize: number): num
 }
 
 /**
- * Frames are decrypted this much at a time (each part copied into the piece and hashed while
- * in cache). Node's decipher allocates a new buffer for each part, which is garbage at once;
- * at 16 KiB glibc hands the same memory out again, while parts of 64 or 256 KiB made the
- * heap grow and shrink between collections: 2.4x the page faults and ~1.7x the CPU for the
- * same 256 MiB (docs/PERFORMANCE.md, "get, fifth sitting").
+ * Frames decrypted in place go this much at a time: each part node:crypto hands back (a new
+ * buffer: it cannot decrypt into a caller's) is copied over the ciphertext it came from, which
+ * was consumed already, and hashed while in cache. The parts are garbage at once; at 16 KiB
+ * glibc hands the same memory out again, while parts of 64 or 256 KiB made the heap grow and
+ * shrink between collections: 2.4x the page faults and ~1.7x the CPU for the same 256 MiB
+ * (docs/PERFORMANCE.md, "get, fifth sitting").
  */
 const CHUNK = 16 * 1024;
 
 /**
  * Authenticates and decrypts one frame: what openFrame does (crypto/stream.ts: AES-256-GCM,
- * the STREAM nonce of frame `index`, the shard header as associated data), into `into` when
- * given (no allocation for the plaintext) or else into a new buffer, handing each decrypted
- * part to `onPart` while it is in cache. Nothing of it may be used unless this returns: the
- * tag is checked last, and on failure the plaintext is wiped and CorruptError thrown.
+ * the STREAM nonce of frame `index`, the shard header as associated data), either in place
+ * (the plaintext written over the frame's own first bytes, which the caller must own) or into
+ * a new buffer, handing each decrypted part to `onPart` while it is in cache. Nothing of it
+ * may be used unless this returns: the tag is checked last, and on failure the plaintext is
+ * wiped and CorruptError thrown.
  */
 export function openFrameInto(
   key: Uint8Array,
@@ -84,25 +100,25 @@ export function openFrameInto(
   last: boolean,
   frame: Uint8Array,
   header: Uint8Array,
-  into: Uint8Array | null,
+  inPlace: boolean,
   onPart?: (part: Uint8Array, at: number) => void,
 ): Uint8Array {
   const failed = (): CorruptError => new CorruptError(`frame ${index}${last ? ' (last)' : ''} failed authentication`);
-  if (frame.length < TAG_BYTES || (into && into.length !== frame.length - TAG_BYTES)) throw failed();
+  if (frame.length < TAG_BYTES) throw failed();
   const body = frame.subarray(0, frame.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, frameNonce(index, last), { authTagLength: TAG_BYTES });
   decipher.setAAD(header);
   decipher.setAuthTag(frame.subarray(frame.length - TAG_BYTES));
-  let out = into;
+  let out: Uint8Array | null = inPlace ? body : null;
   try {
-    if (!into) {
+    if (!inPlace) {
       const part = decipher.update(body);
       out = new Uint8Array(part.buffer, part.byteOffset, part.length);
       onPart?.(out, 0);
     } else {
       for (let at = 0; at < body.length; at += CHUNK) {
         const part = decipher.update(body.subarray(at, Math.min(body.length, at + CHUNK)));
-        into.set(part, at);
+        body.set(part, at);
         onPart?.(part, at);
       }
     }
@@ -114,44 +130,22 @@ export function openFrameInto(
   return out!;
 }
 
-/** Keeps buffers given back, by length, to decrypt into again. */
-class Spares {
-  private readonly buffers: Uint8Array[] = [];
-  constructor(private readonly limit: number) {}
-
-  give(buffers: readonly Uint8Array[]): void {
-    for (const b of buffers) {
-      // A buffer given twice would hold two pieces at once: keep each one once.
-      if (this.buffers.length < this.limit && !this.buffers.some((x) => x.buffer === b.buffer)) this.buffers.push(b);
-    }
-  }
-
-  take(length: number): Uint8Array {
-    const at = this.buffers.findIndex((b) => b.length === length);
-    if (at >= 0) return this.buffers.splice(at, 1)[0]!;
-    return ownBuffer(length);
-  }
-}
-
 export class SegmentOpener {
   private readonly rs: ReedSolomon;
   private readonly segments: number;
-  /** Null: each piece is the decryption's own new buffer (see the constructor). */
-  private readonly spares: Spares | null;
 
   /**
-   * `reuse`: decrypt into buffers given back (OpenJob.spares) rather than new ones. In a
-   * worker thread that saves a fresh allocation (page faults, and garbage this thread
-   * collects late) per piece, for a copy; on the main thread the allocator reuses freed
-   * memory at once and the copy only costs time.
+   * `inPlace`: each frame is decrypted over itself and its piece is a view of it: no piece
+   * buffers, no copy of the plaintext, a third less fresh memory for a get (the caller must
+   * own the frames: read.ts reads them into its own buffers). Else each piece is a new buffer
+   * (ranged.ts: frames as a location returned them, which may be its own).
    */
   constructor(
     private readonly file: OpenFile,
-    reuse = false,
+    private readonly inPlace = false,
   ) {
     this.rs = new ReedSolomon(file.data, file.total);
     this.segments = segmentCount(file.size, file.segmentSize);
-    this.spares = reuse ? new Spares(2 * file.total) : null;
   }
 
   /**
@@ -163,7 +157,6 @@ export class SegmentOpener {
    */
   open(job: OpenJob, hasher?: FileHasher): OpenResult {
     const { data, total, keys, headers } = this.file;
-    this.spares?.give(job.spares ?? []);
     const s = job.segment;
     if (
       !Number.isInteger(s) ||
@@ -172,7 +165,8 @@ export class SegmentOpener {
       job.frames.length !== data ||
       job.indices.length !== data ||
       new Set(job.indices).size !== data ||
-      job.indices.some((j) => !Number.isInteger(j) || j < 0 || j >= total || !keys[j])
+      job.indices.some((j) => !Number.isInteger(j) || j < 0 || j >= total || !keys[j]) ||
+      (job.plain !== undefined && (!this.inPlace || job.plain.length !== data))
     ) {
       throw new Error(`segment ${s}: expected ${data} frames of distinct shards with keys`);
     }
@@ -184,21 +178,33 @@ export class SegmentOpener {
     // Data pieces in order, so a hash taken on the way sees the segment's bytes in order.
     const order = job.indices.map((j, position) => ({ j, position })).sort((a, b) => a.j - b.j);
     const pieces = new Array<Uint8Array | null>(total).fill(null);
+    const plain = job.frames.map((_, position) => job.plain?.[position] === true);
     const failures: FrameFailure[] = [];
     for (const { j, position } of order) {
       const frame = job.frames[position]!;
-      const into = this.spares?.take(pieceBytes) ?? null;
-      try {
-        // A frame of another length can't be this piece (nor authenticate).
-        if (frame.length !== pieceBytes + TAG_BYTES) {
-          throw new CorruptError(`frame ${s}${last ? ' (last)' : ''} failed authentication`);
-        }
-        pieces[j] = openFrameInto(keys[j]!, s, last, frame, headers[j]!, into, (part, at) => {
-          const wanted = Math.min(part.length, length - j * pieceBytes - at); // padding is not hashed
-          if (hash && wanted > 0) hash.update(wanted === part.length ? part : part.subarray(0, wanted));
+      // A frame of another length can't be this piece (nor authenticate).
+      if (frame.length !== pieceBytes + TAG_BYTES) {
+        if (plain[position]) throw new Error(`segment ${s}: an opened frame of another length`);
+        failures.push({
+          position,
+          code: 'corrupt',
+          message: `frame ${s}${last ? ' (last)' : ''} failed authentication`,
         });
+        continue;
+      }
+      const wanted = Math.max(0, Math.min(pieceBytes, length - j * pieceBytes)); // padding is not hashed
+      if (plain[position]) {
+        pieces[j] = frame.subarray(0, pieceBytes);
+        if (hash && wanted > 0) hash.update(pieces[j].subarray(0, wanted));
+        continue;
+      }
+      try {
+        pieces[j] = openFrameInto(keys[j]!, s, last, frame, headers[j]!, this.inPlace, (part, at) => {
+          const take = Math.min(part.length, wanted - at);
+          if (hash && take > 0) hash.update(take === part.length ? part : part.subarray(0, take));
+        });
+        plain[position] = this.inPlace;
       } catch (err) {
-        if (into) this.spares?.give([into]);
         failures.push({
           position,
           code: err instanceof ShardvaultError ? err.code : 'corrupt',
@@ -206,13 +212,8 @@ export class SegmentOpener {
         });
       }
     }
-    if (failures.length > 0) {
-      this.spares?.give(pieces.filter((p): p is Uint8Array => p !== null));
-      return { kind: 'failed', failures, frames: job.frames };
-    }
+    if (failures.length > 0) return { kind: 'failed', failures, frames: job.frames, plain };
     const out = direct ? (pieces.slice(0, data) as Uint8Array[]) : this.rs.reconstructData(pieces);
-    // Parity pieces were only needed to rebuild: keep their buffers.
-    this.spares?.give(pieces.slice(data).filter((p): p is Uint8Array => p !== null));
     const rebuilt = !direct && hasher?.next === s ? hasher.fork() : null;
     if (rebuilt) for (const part of plainParts(out, length)) rebuilt.update(part);
     const hashed = hash ?? rebuilt;

@@ -63,7 +63,8 @@ export function problemKind(err: unknown): ShardProblem['kind'] {
 
 /**
  * One segment as decoded: its k data pieces (zero-padded as coded) and its true length. The
- * pieces are the sink's until its promise resolves; their buffers are then used again.
+ * pieces are the sink's until its promise resolves; their buffers (the frames they were
+ * decrypted in) are then read into again.
  */
 export interface DecodedSegment {
   readonly index: number;
@@ -80,12 +81,17 @@ export function segmentBytes(segment: DecodedSegment): Uint8Array[] {
 /** Segments read ahead of the one released: the opener works on some while the next are read. */
 const READ_AHEAD = 3;
 
-/** A segment read but not yet released: its frames (unverified) and the streams they came from. */
+/**
+ * A segment read but not yet released: its frames (unverified) and the streams they came
+ * from. A frame the opener already opened (in place) while another of the segment failed
+ * holds its piece now: `plain`, by position, so it is not decrypted again.
+ */
 interface PendingSegment {
   readonly index: number;
   readonly last: boolean;
   streams: ShardStream[];
   frames: Uint8Array[];
+  plain: boolean[];
   /** Set while the opener holds the frames. */
   opening: Promise<OpenResult> | null;
 }
@@ -127,10 +133,8 @@ class ShardRead {
   private readonly active: ShardStream[] = [];
   /** Authenticates, decrypts, rebuilds and hashes segments, in order (open-pool.ts). */
   private readonly opener: ReturnType<typeof createOpener>;
-  /** Frame buffers the opener gave back, to take the next frames: no allocation per frame. */
+  /** Frame buffers written out (their pieces) or dropped, to take the next frames: no allocation per frame. */
   private readonly freeFrames: Uint8Array[] = [];
-  /** Piece buffers the sink is done with: the opener decrypts into them again. */
-  private freePieces: Uint8Array[] = [];
   /** Segments read but not released, in order (at most READ_AHEAD). */
   private pending: PendingSegment[] = [];
   /** The next segment to read. */
@@ -174,7 +178,6 @@ class ShardRead {
         const result = await oldest.opening!;
         if (result.kind === 'opened') {
           this.pending.shift();
-          this.freeFrames.push(...result.frames);
           await this.release(oldest, result);
         } else {
           await this.recover();
@@ -317,12 +320,15 @@ class ShardRead {
     stream.digest!.frame(frame);
     segment.streams.push(stream);
     segment.frames.push(frame);
+    segment.plain.push(false);
   }
 
   private forget(segment: PendingSegment, keep: (stream: ShardStream, position: number) => boolean): void {
     const kept = segment.streams.map((stream, position) => keep(stream, position));
+    for (const [position, frame] of segment.frames.entries()) if (!kept[position]) this.freeFrames.push(frame);
     segment.frames = segment.frames.filter((_, position) => kept[position]);
     segment.streams = segment.streams.filter((_, position) => kept[position]);
+    segment.plain = segment.plain.filter((_, position) => kept[position]);
   }
 
   /** Hands every pending segment the opener does not hold yet to it, in order. */
@@ -333,9 +339,8 @@ class ShardRead {
   private submit(segment: PendingSegment): void {
     const frames = segment.frames;
     segment.frames = []; // they belong to the opener now (and may move to its thread)
-    const spares = this.freePieces;
-    this.freePieces = [];
-    const job = { segment: segment.index, indices: segment.streams.map((s) => s.index), frames, spares };
+    const plain = segment.plain.some(Boolean) ? segment.plain : undefined;
+    const job = { segment: segment.index, indices: segment.streams.map((s) => s.index), frames, plain };
     // Handed over on the next turn of the event loop, in order: an opener on this thread
     // (small files) then decrypts while the reads of the next segment, started meanwhile,
     // are in flight, instead of before they start.
@@ -358,7 +363,8 @@ class ShardRead {
     const writing = (async () => {
       await before;
       await this.sink({ index: segment.index, last: segment.last, length, pieces: opened.pieces });
-      this.freePieces.push(...opened.pieces);
+      // The pieces were views of these frames (or, rebuilt, of their own): written, so free.
+      this.freeFrames.push(...opened.frames);
       this.events.onProgress?.(done);
     })();
     writing.catch(() => undefined); // awaited in order, here and at the end
@@ -378,6 +384,7 @@ class ShardRead {
       last: this.next === this.segments - 1,
       streams: [],
       frames: [],
+      plain: [],
       opening: null,
     };
     this.next++;
@@ -417,14 +424,15 @@ class ShardRead {
       segment.frames = result.frames;
       if (result.kind === 'opened') {
         if (left.length === 0) {
-          this.freeFrames.push(...segment.frames);
           segment.frames = [];
           await this.release(segment, result);
           continue;
         }
-        // Opened (not hashed) after one that failed: read again after that one (rare).
-        this.freePieces.push(...result.pieces);
+        // Opened (not hashed) after one that failed: given again after that one (rare), its
+        // frames already holding their pieces.
+        segment.plain = segment.frames.map(() => true);
       } else {
+        segment.plain = result.plain;
         for (const f of result.failures) {
           const stream = segment.streams[f.position]!;
           await this.drop(stream, f.code === 'corrupt' ? new CorruptError(f.message) : new Error(f.message));
