@@ -83,6 +83,8 @@ export function startWorker(path: string, what: string): WorkerHost {
     else w.reject(new Error(`${what} failed: ${m.error}`));
   });
   worker.on('error', failAll);
+  // An answer that can't be deserialized would otherwise leave its request waiting for ever.
+  worker.on('messageerror', failAll);
   worker.on('exit', (code) => failAll(new Error(`the ${what} worker stopped (exit ${code})`)));
   const request = <T>(message: object, transfer: readonly ArrayBuffer[] = []): Promise<T> => {
     if (failure) return Promise.reject(failure);
