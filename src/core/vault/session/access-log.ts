@@ -72,11 +72,16 @@ export async function audited<T>(
     throw err;
   } finally {
     s.pending = null;
+    const tip = s.profile.logTip;
     if (!pending.logged || outcome !== 'ok') {
-      await audit(s, { action, file, detail, outcome, locations: [...pending.used] }).catch((e: unknown) =>
-        s.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
+      // The profile is stored once, below, with the new log tip (it was written twice).
+      await audit(s, { action, file, detail, outcome, locations: [...pending.used] }, { persist: false }).catch(
+        (e: unknown) => s.options.onWarning?.(`the access request could not be logged: ${(e as Error).message}`),
       );
     }
-    await storeProfile(s).catch(() => undefined);
+    await storeProfile(s).catch((e: unknown) => {
+      if (s.profile.logTip !== tip)
+        s.options.onWarning?.(`the access log's new entry could not be recorded here: ${(e as Error).message}`);
+    });
   }
 }
