@@ -1,24 +1,15 @@
 import { mkdir, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OfflineError, ShardvaultError } from '../../src/core/errors';
+import { OfflineError, type ShardvaultError } from '../../src/core/errors';
+import { KINDS } from '../../src/core/storage/kinds';
 import { readObject } from '../../src/core/storage/node';
 import { withRetry } from '../../src/core/storage/retry';
 import { fetchHostFingerprint, SftpNode, type SftpOptions } from '../../src/core/storage/sftp/node';
 import { mountTmpfs, requireBinary } from '../servers/process';
-import { makeKeyPair, startSshd, type SshdServer } from '../servers/sshd';
-import {
-  closedPort,
-  digest,
-  equalBytes,
-  generate,
-  getWhileServerDies,
-  pattern,
-  putWhileServerDies,
-  runConformance,
-  silentServer,
-} from './suite';
-import { KINDS } from '../../src/core/storage/kinds';
+import { startSshd, type SshdServer } from '../servers/sshd';
+import { runSftpCases, sftpOptions } from './sftp-suite';
+import { equalBytes, pattern, runConformance } from './suite';
 
 let server: SshdServer;
 beforeAll(async () => {
@@ -28,19 +19,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function options(extra: Partial<SftpOptions> = {}): SftpOptions {
-  return {
-    host: server.host,
-    port: server.port,
-    username: server.user,
-    root: server.dataDir,
-    privateKeyPath: server.keyPath,
-    fingerprint: server.fingerprint,
-    ...extra,
-  };
-}
+const options = (extra: Partial<SftpOptions> = {}): SftpOptions => sftpOptions(server, extra);
 
 runConformance('SFTP (OpenSSH sshd)', () => Promise.resolve({ node: KINDS.sftp.compose(new SftpNode(options())) }));
+runSftpCases(
+  'SFTP (OpenSSH sshd)',
+  () => server,
+  (o) => new SftpNode(o),
+);
 
 describe('SFTP (OpenSSH sshd): server specifics', () => {
   const nodes: SftpNode[] = [];
@@ -53,64 +39,7 @@ describe('SFTP (OpenSSH sshd): server specifics', () => {
     await Promise.all(nodes.map((n) => n.close()));
   });
 
-  it('refuses a key the server does not accept, as a permission error', async () => {
-    const stranger = nodePath.join(server.dir, 'stranger');
-    makeKeyPair(stranger);
-    const err = await make({ privateKeyPath: stranger })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ShardvaultError);
-    expect((err as ShardvaultError).code).toBe('permission');
-    expect((err as Error).message).toMatch(/refused the credentials/);
-  });
-
-  it('uses a passphrase-protected key, and says so when the passphrase is wrong or missing', async () => {
-    const locked = nodePath.join(server.dir, 'locked');
-    makeKeyPair(locked, 'key passphrase');
-    server.authorize(`${locked}.pub`);
-    expect(await make({ privateKeyPath: locked, passphrase: 'key passphrase' }).stat('x')).toBeNull();
-    for (const passphrase of ['wrong', null]) {
-      const err = await make({ privateKeyPath: locked, passphrase })
-        .stat('x')
-        .catch((e: unknown) => e);
-      expect((err as ShardvaultError).code).toBe('permission');
-      expect((err as Error).message).toMatch(/encrypted/);
-    }
-  });
-
-  it('refuses a changed host key, naming both fingerprints', async () => {
-    const other = makeKeyPair(nodePath.join(server.dir, 'other_host'));
-    const err = await make({ fingerprint: other })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((err as ShardvaultError).code).toBe('permission');
-    expect((err as Error).message).toContain(other);
-    expect((err as Error).message).toContain(server.fingerprint);
-  });
-
-  it('trusts a new host key only through the callback (trust on first use)', async () => {
-    const asked: string[] = [];
-    const tofu = make({
-      fingerprint: null,
-      onUnknownHostKey: (fp) => {
-        asked.push(fp);
-        return Promise.resolve(true);
-      },
-    });
-    expect(await tofu.stat('x')).toBeNull();
-    expect(asked).toEqual([server.fingerprint]);
-    expect(tofu.hostFingerprint).toBe(server.fingerprint);
-
-    const declined = await make({ fingerprint: null, onUnknownHostKey: () => Promise.resolve(false) })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((declined as ShardvaultError).code).toBe('permission');
-
-    const unpinned = await make({ fingerprint: null })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((unpinned as ShardvaultError).code).toBe('permission');
-    expect((unpinned as Error).message).toContain(server.fingerprint);
+  it('reads the host key fingerprint without logging in', async () => {
     expect(await fetchHostFingerprint(server.host, server.port)).toBe(server.fingerprint);
   });
 
@@ -174,50 +103,5 @@ describe('SFTP (OpenSSH sshd): server specifics', () => {
     expect((await retried.stat('reconnect/a'))?.size).toBe(1000);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await node.stat('reconnect/a'))?.size).toBe(1000);
-  });
-
-  it('is OfflineError when the server is unreachable, and health says so', async () => {
-    const node = make({ port: await closedPort() });
-    await expect(node.stat('x')).rejects.toBeInstanceOf(OfflineError);
-    const health = await node.health();
-    expect(health).toMatchObject({ reachable: false, latencyMs: null, freeBytes: null });
-    expect(health.error).toMatch(/ECONNREFUSED/);
-  });
-
-  it('is OfflineError, not a hang, when a server never answers', async () => {
-    const silent = await silentServer();
-    try {
-      const node = make({ port: silent.port, connectTimeoutMs: 1000 });
-      const started = Date.now();
-      await expect(node.stat('x')).rejects.toBeInstanceOf(OfflineError);
-      expect(Date.now() - started).toBeLessThan(5000);
-    } finally {
-      await silent.stop();
-    }
-  });
-
-  it('is OfflineError when the server dies mid-transfer, and the old object stays', { timeout: 60_000 }, async () => {
-    const dying = await startSshd();
-    const node = new SftpNode({
-      host: dying.host,
-      port: dying.port,
-      username: dying.user,
-      root: dying.dataDir,
-      privateKeyPath: dying.keyPath,
-      fingerprint: dying.fingerprint,
-    });
-    try {
-      await node.put('obj', generate('old', 48 << 20, 1 << 20));
-      const getError = await getWhileServerDies(node, 'obj', () => Promise.resolve(dying.killSessions()));
-      expect(getError).toBeInstanceOf(OfflineError);
-      const putError = await putWhileServerDies(node, 'obj', () => Promise.resolve(dying.killSessions()));
-      expect(putError).toBeInstanceOf(OfflineError);
-      expect(await digest(await node.get('obj'))).toBe(await digest(generate('old', 48 << 20, 1 << 20)));
-      await dying.kill();
-      await expect(node.stat('obj')).rejects.toBeInstanceOf(OfflineError);
-    } finally {
-      await node.close();
-      await dying.stop();
-    }
   });
 });

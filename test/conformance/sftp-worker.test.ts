@@ -1,31 +1,23 @@
 // An SFTP location on a worker thread of its own (src/core/storage/sftp/worker-node.ts), as
-// the built CLI and app open one: the conformance suite through the bundled worker
-// (out/cli/sftp-worker.mjs) against OpenSSH, then what crosses the thread boundary (errors
-// as the same classes with the same fields, the host key question, createRoot's confirm),
-// and what happens when the server or the worker dies, and whether the process then ends.
+// the built CLI and app open one: the conformance suite and the SFTP cases the node on this
+// thread runs too (sftp-suite.ts: logging in, host keys, failing servers) through the bundled
+// worker (out/cli/sftp-worker.mjs) against OpenSSH; then what only a worker has: what
+// crosses the thread boundary (errors as the same classes with the same fields, createRoot's
+// confirm, a failing source), what happens when the worker dies, and whether the process ends.
 import { spawn } from 'node:child_process';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, OfflineError, ShardvaultError, UsageError } from '../../src/core/errors';
+import { NotFoundError, OfflineError, UsageError } from '../../src/core/errors';
 import { KINDS } from '../../src/core/storage/kinds';
 import { readObject } from '../../src/core/storage/node';
 import type { SftpOptions } from '../../src/core/storage/sftp/options';
 import { SftpWorkerNode } from '../../src/core/storage/sftp/worker-node';
 import { ensureBuilt, ROOT, TempRoot } from '../helpers/cli';
-import { makeKeyPair, startSshd, type SshdServer } from '../servers/sshd';
-import {
-  closedPort,
-  digest,
-  equalBytes,
-  generate,
-  getWhileServerDies,
-  pattern,
-  putWhileServerDies,
-  runConformance,
-  silentServer,
-} from './suite';
+import { startSshd, type SshdServer } from '../servers/sshd';
+import { runSftpCases, sftpOptions } from './sftp-suite';
+import { equalBytes, generate, getWhileServerDies, pattern, runConformance } from './suite';
 
 const WORKER = nodePath.join(ROOT, 'out', 'cli', 'sftp-worker.mjs');
 const DYING = nodePath.join(ROOT, 'test', 'fixtures', 'sftp-worker', 'dying.mjs');
@@ -40,26 +32,21 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function options(extra: Partial<SftpOptions> = {}, on: SshdServer = server): SftpOptions {
-  return {
-    host: on.host,
-    port: on.port,
-    username: on.user,
-    root: on.dataDir,
-    privateKeyPath: on.keyPath,
-    fingerprint: on.fingerprint,
-    ...extra,
-  };
-}
+const options = (extra: Partial<SftpOptions> = {}): SftpOptions => sftpOptions(server, extra);
 
 runConformance('SFTP on a worker thread (OpenSSH sshd)', () =>
   Promise.resolve({ node: KINDS.sftp.compose(new SftpWorkerNode(options(), WORKER)) }),
 );
+runSftpCases(
+  'SFTP on a worker thread (OpenSSH sshd)',
+  () => server,
+  (o) => new SftpWorkerNode(o, WORKER),
+);
 
 describe('SFTP on a worker thread: across the thread boundary', () => {
   const nodes: SftpWorkerNode[] = [];
-  const make = (extra: Partial<SftpOptions> = {}, worker = WORKER, on: SshdServer = server): SftpWorkerNode => {
-    const node = new SftpWorkerNode(options(extra, on), worker);
+  const make = (extra: Partial<SftpOptions> = {}, worker = WORKER): SftpWorkerNode => {
+    const node = new SftpWorkerNode(options(extra), worker);
     nodes.push(node);
     return node;
   };
@@ -80,55 +67,6 @@ describe('SFTP on a worker thread: across the thread boundary', () => {
     expect((missing as Error).message).toContain(node.display);
     await expect(node.readRange('nothing-here', 0, 10)).rejects.toBeInstanceOf(NotFoundError);
     await expect(node.stat('../up')).rejects.toBeInstanceOf(RangeError);
-    const stranger = nodePath.join(server.dir, 'stranger-w');
-    makeKeyPair(stranger);
-    const refused = await make({ privateKeyPath: stranger })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(ShardvaultError);
-    expect((refused as ShardvaultError).code).toBe('permission');
-    expect((refused as Error).message).toMatch(/refused the credentials/);
-    const locked = nodePath.join(server.dir, 'locked-w');
-    makeKeyPair(locked, 'key passphrase');
-    server.authorize(`${locked}.pub`);
-    expect(await make({ privateKeyPath: locked, passphrase: 'key passphrase' }).stat('x')).toBeNull();
-    const wrong = await make({ privateKeyPath: locked, passphrase: 'wrong' })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((wrong as ShardvaultError).code).toBe('permission');
-    expect((wrong as Error).message).toMatch(/encrypted/);
-  });
-
-  it('refuses a changed host key, and asks this thread about an unknown one', async () => {
-    const other = makeKeyPair(nodePath.join(server.dir, 'other_host_w'));
-    const changed = await make({ fingerprint: other })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((changed as ShardvaultError).code).toBe('permission');
-    expect((changed as Error).message).toContain(other);
-    expect((changed as Error).message).toContain(server.fingerprint);
-
-    const asked: string[] = [];
-    const tofu = make({
-      fingerprint: null,
-      onUnknownHostKey: (fp) => {
-        asked.push(fp);
-        return Promise.resolve(true);
-      },
-    });
-    expect(tofu.hostFingerprint).toBeNull();
-    expect(await tofu.stat('x')).toBeNull();
-    expect(asked).toEqual([server.fingerprint]);
-    expect(tofu.hostFingerprint).toBe(server.fingerprint);
-
-    const declined = await make({ fingerprint: null, onUnknownHostKey: () => Promise.resolve(false) })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((declined as ShardvaultError).code).toBe('permission');
-    const unpinned = await make({ fingerprint: null })
-      .stat('x')
-      .catch((e: unknown) => e);
-    expect((unpinned as ShardvaultError).code).toBe('permission');
   });
 
   it("asks createRoot's confirm on this thread; a no is a UsageError and nothing is made", async () => {
@@ -149,22 +87,6 @@ describe('SFTP on a worker thread: across the thread boundary', () => {
     expect((await stat(root)).isDirectory()).toBe(true);
   });
 
-  it('is OfflineError for a closed port, and unresponsive for a silent server', async () => {
-    const refused = make({ port: await closedPort() });
-    await expect(refused.stat('x')).rejects.toBeInstanceOf(OfflineError);
-    expect((await refused.health()).error).toMatch(/ECONNREFUSED/);
-    const silent = await silentServer();
-    try {
-      const err = await make({ port: silent.port, connectTimeoutMs: 1000 })
-        .stat('x')
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(OfflineError);
-      expect((err as OfflineError).unresponsive).toBe(true);
-    } finally {
-      await silent.stop();
-    }
-  });
-
   it('rethrows a failing source as it was, and leaves the old object', async () => {
     const node = make();
     await node.put('src/obj', pattern('old', 3 << 20));
@@ -176,26 +98,6 @@ describe('SFTP on a worker thread: across the thread boundary', () => {
     }
     await expect(node.put('src/obj', broken())).rejects.toBe(mine);
     expect(equalBytes(await readObject(node, 'src/obj', 4 << 20), pattern('old', 3 << 20))).toBe(true);
-  });
-
-  it('is OfflineError when the server dies mid-transfer, and the old object stays', { timeout: 60_000 }, async () => {
-    const dying = await startSshd();
-    const node = new SftpWorkerNode(options({}, dying), WORKER);
-    try {
-      await node.put('obj', generate('old', 48 << 20, 1 << 20));
-      expect(await getWhileServerDies(node, 'obj', () => Promise.resolve(dying.killSessions()))).toBeInstanceOf(
-        OfflineError,
-      );
-      expect(await putWhileServerDies(node, 'obj', () => Promise.resolve(dying.killSessions()))).toBeInstanceOf(
-        OfflineError,
-      );
-      expect(await digest(await node.get('obj'))).toBe(await digest(generate('old', 48 << 20, 1 << 20)));
-      await dying.kill();
-      await expect(node.stat('obj')).rejects.toBeInstanceOf(OfflineError);
-    } finally {
-      await node.close();
-      await dying.stop();
-    }
   });
 
   it('is OfflineError when its worker dies mid-put, and the next call has a new worker', async () => {

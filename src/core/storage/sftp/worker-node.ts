@@ -29,6 +29,7 @@ import {
   unreachable,
 } from '../node';
 import { nextChunk, SourceError } from '../source';
+import { Wakeup } from '../../wakeup';
 import { checkSftpOptions, closedError, type SftpOptions } from './options';
 import {
   GET_CREDIT,
@@ -361,15 +362,11 @@ export class SftpWorkerNode implements StorageNode {
     return new Promise<number>((resolve, reject) => {
       let queued = 0;
       let settled = false;
-      let wake: (() => void) | null = null;
-      const poke = (): void => {
-        const w = wake;
-        wake = null;
-        w?.();
-      };
+      /** Woken when the worker took bytes, or the put settled. */
+      const wakeup = new Wakeup();
       const settle = (): void => {
         settled = true;
-        poke();
+        wakeup.wake();
       };
       const id = thread.start(
         node,
@@ -378,7 +375,7 @@ export class SftpWorkerNode implements StorageNode {
           message: (m) => {
             if (m.t === 'took') {
               queued -= m.bytes;
-              poke();
+              wakeup.wake();
             } else if (m.t === 'done') {
               thread.forget(id);
               settle();
@@ -411,7 +408,7 @@ export class SftpWorkerNode implements StorageNode {
             thread.post({ t: 'end', id });
             return;
           }
-          while (queued >= PUT_QUEUE_BYTES && !settled) await new Promise<void>((w) => (wake = w));
+          while (queued >= PUT_QUEUE_BYTES && !settled) await wakeup.wait();
           if (settled) return;
           // The caller's bytes may be its own buffers, or go to other locations too: copied
           // once, and the copy moves.
@@ -495,7 +492,8 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
   private ended = false;
   private failure: Error | null = null;
   private opened: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  private wake: (() => void) | null = null;
+  /** Woken when a piece, the end or a failure came. */
+  private readonly wakeup = new Wakeup();
 
   constructor(
     private readonly thread: Thread,
@@ -531,7 +529,7 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
         throw err;
       }
       if (this.ended) return { done: true, value: undefined };
-      await this.thread.hold(new Promise<void>((resolve) => (this.wake = resolve)));
+      await this.thread.hold(this.wakeup.wait());
     }
   }
 
@@ -541,7 +539,7 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
       // The worker closes the file, then says `end`.
       this.thread.post({ t: 'stop', id: this.id });
       while (!this.ended && this.failure === null) {
-        await this.thread.hold(new Promise<void>((resolve) => (this.wake = resolve)));
+        await this.thread.hold(this.wakeup.wait());
       }
     }
     this.ended = true;
@@ -570,7 +568,7 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
       default:
         return;
     }
-    this.poke();
+    this.wakeup.wake();
   }
 
   private fail(err: Error): void {
@@ -580,12 +578,6 @@ class WorkerReadStream implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8
       return;
     }
     if (!this.ended) this.failure ??= err;
-    this.poke();
-  }
-
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    this.wakeup.wake();
   }
 }

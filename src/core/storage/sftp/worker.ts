@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { fromWireError, toWireError } from '../../errors';
+import { Wakeup } from '../../wakeup';
 import { SftpNode } from './node';
 import type { Recycling } from './write';
 import { movable, POOL_BYTES, type Call, type FromWorker, type ToWorker } from './worker-protocol';
@@ -47,7 +48,8 @@ class Inbox implements AsyncIterable<Uint8Array>, Recycling {
   private readonly queue: Uint8Array[] = [];
   private ended = false;
   private aborted = false;
-  private wake: (() => void) | null = null;
+  /** Woken when a chunk, the end or an abort came. */
+  private readonly wakeup = new Wakeup();
 
   constructor(
     private readonly id: number,
@@ -56,26 +58,21 @@ class Inbox implements AsyncIterable<Uint8Array>, Recycling {
 
   push(bytes: Uint8Array): void {
     this.queue.push(bytes);
-    this.poke();
+    this.wakeup.wake();
   }
   end(): void {
     this.ended = true;
-    this.poke();
+    this.wakeup.wake();
   }
   abort(): void {
     this.aborted = true;
-    this.poke();
+    this.wakeup.wake();
   }
   recycle(chunk: Uint8Array): void {
     const buffer = chunk.buffer;
     if (buffer instanceof ArrayBuffer && buffer.byteLength > POOL_BYTES) {
       post({ t: 'free', node: this.node, bytes: new Uint8Array(buffer) }, [buffer]);
     }
-  }
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -89,7 +86,7 @@ class Inbox implements AsyncIterable<Uint8Array>, Recycling {
             return { done: false, value: bytes };
           }
           if (this.ended) return { done: true, value: undefined };
-          await new Promise<void>((resolve) => (this.wake = resolve));
+          await this.wakeup.wait();
         }
       },
     };
