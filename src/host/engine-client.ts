@@ -14,6 +14,7 @@ import type { ProgressEvent, ShardvaultApi } from '../shared/api';
 import { BridgeFailure, engineCallNames } from '../shared/ipc';
 import type { CredentialStore } from '../core/app';
 import { bundledBeside } from '../core/bundled';
+import { Wakeup } from '../core/wakeup';
 import {
   type CallName,
   DATA_FD_ENV,
@@ -40,7 +41,8 @@ interface Window {
   open: boolean;
   answered: boolean;
   inflight: number;
-  wake: (() => void) | null;
+  /** Woken when the host acknowledges bytes, answers, or ends. */
+  readonly wakeup: Wakeup;
 }
 
 /** The carrier of the channel, seen from the front. */
@@ -85,7 +87,7 @@ export async function connectEngine(
       failure ??= stopped(code === null ? 'killed' : `exit status ${code}`);
       for (const w of waiting.values()) w.reject(failure);
       waiting.clear();
-      for (const w of windows.values()) w.wake?.();
+      for (const w of windows.values()) w.wakeup.wake();
       resolve();
     }),
   );
@@ -107,9 +109,7 @@ export async function connectEngine(
         if (!window) return;
         window.open = true;
         window.inflight -= m.bytes;
-        const wake = window.wake;
-        window.wake = null;
-        return wake?.();
+        return window.wakeup.wake();
       }
       case 'progress':
         for (const l of listeners) l(m.event);
@@ -151,11 +151,10 @@ export async function connectEngine(
    * ahead of what the engine has read: on the byte pipe when there is one, else as messages. */
   const pump = async (id: number, window: Window, data: AsyncIterable<Uint8Array>): Promise<void> => {
     const halted = (): boolean => window.answered || failure !== null;
-    const wait = (): Promise<void> => new Promise<void>((resolve) => (window.wake = resolve));
     const pipe = link.data;
     try {
       for await (const chunk of data) {
-        while ((!window.open || window.inflight >= STREAM_WINDOW) && !halted()) await wait();
+        while ((!window.open || window.inflight >= STREAM_WINDOW) && !halted()) await window.wakeup.wait();
         if (halted()) return;
         if (chunk.byteLength === 0) continue; // an empty frame would end the stream
         window.inflight += chunk.byteLength;
@@ -166,7 +165,7 @@ export async function connectEngine(
         pipe.write(frameHeader(id, chunk.byteLength));
         if (!pipe.write(chunk)) await new Promise<void>((resolve) => pipe.once('drain', resolve));
       }
-      while (!window.open && !halted()) await wait();
+      while (!window.open && !halted()) await window.wakeup.wait();
       if (halted()) return;
       if (pipe) pipe.write(frameHeader(id, 0));
       else link.post({ t: 'end', id });
@@ -181,12 +180,12 @@ export async function connectEngine(
     api[name] = async (req: { data: AsyncIterable<Uint8Array> }) => {
       const { data, ...rest } = req;
       const id = ++next;
-      const window: Window = { open: false, answered: false, inflight: 0, wake: null };
+      const window: Window = { open: false, answered: false, inflight: 0, wakeup: new Wakeup() };
       windows.set(id, window);
       const answer = request(name, rest, id).finally(() => {
         window.answered = true;
         windows.delete(id);
-        window.wake?.();
+        window.wakeup.wake();
       });
       const [value] = await Promise.all([answer, pump(id, window, data)]);
       return value;

@@ -7,6 +7,7 @@
  */
 import { type AppOptions, createApp, type CredentialStore } from '../core/app';
 import { redactCredentials } from '../shared/redact';
+import { Wakeup } from '../core/wakeup';
 import { engineCallNames, toBridgeError } from '../shared/ipc';
 import type { ShardvaultApi } from '../shared/api';
 import {
@@ -33,7 +34,7 @@ class Inbound {
   private readonly queue: Uint8Array[] = [];
   private ended = false;
   private failure: Error | null = null;
-  private wake: (() => void) | null = null;
+  private readonly arrived = new Wakeup();
   private unacknowledged = 0;
 
   constructor(
@@ -46,25 +47,20 @@ class Inbound {
 
   push(data: Uint8Array): void {
     this.queue.push(data);
-    this.poke();
+    this.arrived.wake();
   }
   end(): void {
     this.ended = true;
-    this.poke();
+    this.arrived.wake();
   }
   abort(message: string): void {
     this.failure = new Error(message);
-    this.poke();
+    this.arrived.wake();
   }
   private acknowledge(): void {
     if (this.unacknowledged === 0) return;
     this.port.post({ t: 'ack', id: this.id, bytes: this.unacknowledged });
     this.unacknowledged = 0;
-  }
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
   }
 
   async *read(): AsyncGenerator<Uint8Array> {
@@ -80,7 +76,7 @@ class Inbound {
       if (this.failure) throw this.failure;
       if (this.ended) return;
       this.acknowledge();
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.arrived.wait();
     }
   }
 }

@@ -4,6 +4,8 @@
  * within a few frames per shard whatever the file size; the producer waits (backpressure)
  * when a location is slower than the encoder.
  */
+import { Wakeup } from '../wakeup';
+
 const STOPPED = new Error('the location stopped reading');
 
 export class Channel implements AsyncIterable<Uint8Array> {
@@ -13,15 +15,15 @@ export class Channel implements AsyncIterable<Uint8Array> {
   private consumerGone: Error | null = null;
   /** True when the consumer quit or failed before the producer aborted: its location is a cause, not a casualty. */
   private quitOnItsOwn = false;
-  private wakeConsumer: (() => void) | null = null;
-  private wakeProducer: (() => void) | null = null;
+  private readonly consumer = new Wakeup();
+  private readonly producer = new Wakeup();
 
   constructor(private readonly capacity = 4) {}
 
   /** Waits while the channel is full; throws if the consumer failed or stopped. */
   async push(chunk: Uint8Array): Promise<void> {
     while (this.queue.length >= this.capacity && !this.consumerGone) {
-      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
+      await this.producer.wait();
     }
     if (this.consumerGone) throw this.consumerGone;
     this.queue.push(chunk);
@@ -55,10 +57,7 @@ export class Channel implements AsyncIterable<Uint8Array> {
   }
 
   private wake(who: 'consumer' | 'producer'): void {
-    const wake = who === 'consumer' ? this.wakeConsumer : this.wakeProducer;
-    if (who === 'consumer') this.wakeConsumer = null;
-    else this.wakeProducer = null;
-    wake?.();
+    (who === 'consumer' ? this.consumer : this.producer).wake();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -72,7 +71,7 @@ export class Channel implements AsyncIterable<Uint8Array> {
             return { value: chunk, done: false };
           }
           if (this.closed) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+          await this.consumer.wait();
         }
       },
       return: (): Promise<IteratorResult<Uint8Array>> => {
