@@ -2,7 +2,6 @@
 import { fileBaseName, folderPrefix, isInFolder } from '../../shared/file-name';
 import { plural } from '../../shared/format';
 import { getFile } from '../../core/vault/files';
-import { getFolder } from '../../core/vault/folders';
 import { integer, one } from '../args';
 import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
@@ -19,7 +18,11 @@ export const get: Run = async (args, io, self) => {
     const folder =
       name.endsWith('/') ||
       (!files.some((f) => f.name === name) && files.some((f) => isInFolder(f.name, folderPrefix(name))));
-    if (folder) return { ...(await getFolder(vault, name, one(args, 'output') ?? '.', { force })), folder: true };
+    if (folder) {
+      // A folder's code is loaded only for a folder.
+      const { getFolder } = await import('../../core/vault/folders');
+      return { ...(await getFolder(vault, name, one(args, 'output') ?? '.', { force })), folder: true };
+    }
     const got = await getFile(vault, name, one(args, 'output') ?? fileBaseName(name), {
       force,
       ...(wait === undefined ? {} : { wait }),
