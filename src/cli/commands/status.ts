@@ -1,6 +1,6 @@
 /** `shardvault status`: the vault and its locations; works locked. */
 import { statusReport as statusReportSchema } from '../../shared/ipc';
-import { statusReport } from '../../core/app';
+import { statusReport } from '../../core/vault/status';
 import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
 import { humanStatus } from '../format';
