@@ -1,7 +1,7 @@
 /**
  * One CLI command: the word after `shardvault`, its usage, what it does, and how it runs.
  * Help (help.ts) and usage errors are made from these fields; see commands/index.ts for how
- * to add one.
+ * to add one. The table there holds the fields; a command's code (`Run`) is loaded when it runs.
  */
 import { UsageError } from '../core/errors';
 import type { Parsed } from './args';
@@ -18,6 +18,21 @@ export interface Command {
   run(args: Parsed, io: Io): Promise<number>;
   /** Its subcommands (`location add`, ...): help lists each; `run` dispatches to them. */
   readonly subcommands?: readonly Command[];
+}
+
+/**
+ * A command's code: what `run` does, given the command itself (for its usage in a usage
+ * error). Each lives in its own module of commands/, imported only when that command runs.
+ */
+export type Run = (args: Parsed, io: Io, self: Command) => Promise<number>;
+
+/**
+ * The command `info` (name, usage, summary: what help needs) whose code `load` imports when
+ * it runs, so that a command loads only the code it uses.
+ */
+export function lazyCommand(info: Pick<Command, 'name' | 'usage' | 'summary'>, load: () => Promise<Run>): Command {
+  const command: Command = { ...info, run: async (args, io) => (await load())(args, io, command) };
+  return command;
 }
 
 /** `name usage`, as after `usage: shardvault `. */

@@ -7,7 +7,6 @@ import type { ProgressEvent } from '../shared/api';
 import { formatBytes, formatDuration, formatSpeed } from '../shared/format';
 import type { Schema } from '../shared/ipc';
 import { hasCredentials } from '../shared/redact';
-import { requireStrongPassphrase, WeakPassphraseError } from '../core/crypto/passphrase-strength';
 import { ShardvaultError, UsageError } from '../core/errors';
 import { lockProfile, profileDir } from '../core/vault/profile';
 import type { AskKeyPassphrase, ConfirmHostKey } from '../core/vault/locations';
@@ -169,6 +168,8 @@ export function warnAboutPasswords(specs: readonly string[], io: Io): void {
 
 /** A new passphrase must be hard to guess, unless --weak-passphrase says otherwise. */
 export async function requireStrong(passphrase: string, args: Parsed): Promise<void> {
+  // Only a command that takes a new passphrase loads the strength check.
+  const { requireStrongPassphrase, WeakPassphraseError } = await import('../core/crypto/passphrase-strength');
   try {
     await requireStrongPassphrase(passphrase, { allowWeak: args.flags.has('weak-passphrase') });
   } catch (err) {

@@ -8,40 +8,20 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { kitFacts } from './kit';
-import type {
-  DriveInfo,
-  FileEntry,
-  FolderReport,
-  ProgressEvent,
-  RecoveryKit,
-  ShardvaultApi,
-  StatusReport,
-  VaultSummary,
-} from '../shared/api';
+import type { DriveInfo, FileEntry, FolderReport, ProgressEvent, RecoveryKit, ShardvaultApi } from '../shared/api';
 import { GUARD_CHANGE } from '../shared/api';
 import { DEFAULT_KDF, type KdfParams } from './crypto/kdf';
 import { requireStrongPassphrase } from './crypto/passphrase-strength';
 import { folderPrefix } from '../shared/file-name';
 import { NotFoundError, ShardvaultError, UsageError } from './errors';
-import {
-  getFile,
-  listFiles,
-  placement,
-  putFile,
-  readAccessLog,
-  removeFile,
-  holdings,
-  happyOf,
-  completeAway,
-  verify,
-} from './vault/files';
+import { getFile, listFiles, placement, putFile, readAccessLog, removeFile, completeAway, verify } from './vault/files';
 import { previewPolicy } from './vault/domains';
 import { type FolderPut, moveName, removeFolder, storeTree } from './vault/folders';
 import { treeFromPaths, treeFromStream } from './vault/tree-upload';
-import { stagedCopyOf } from './format/records';
 import { normalizeFingerprint } from './vault/keys';
 import { loadProfile, lockProfile } from './vault/profile';
 import { Vault } from './vault/vault';
+import { statusReport, summary } from './vault/status';
 import {
   addLocation,
   checkFolder,
@@ -50,68 +30,19 @@ import {
   signInLocation,
   testLocation,
 } from './vault/location-ops';
-import { signInOf } from './vault/locations';
 import { repair } from './vault/repair';
 import { readLocation, sftpTarget, type LocationSecrets } from './storage/open';
 import { drill } from './vault/drill';
 import { startDrive, type Drive } from './drive/server';
 import { vaultStore } from './drive/store';
 import { changePolicy, jobStatus, replaceOverDomains, requestedPolicy, runRecode } from './vault/policy-change';
-import { answerGuardRequest, guardHealth, guardRequests } from './vault/guard-status';
+import { answerGuardRequest, guardRequests } from './vault/guard-status';
 import { guardGuardians, readDeviceKey } from './vault/guard';
 import { waitForChangeApprovals } from './vault/guard-requests';
 import { reshareNow } from './vault/guard-reshare';
 
-/** What the vault's locations hold and how they answer; needs no key (works locked). */
-export async function statusReport(vault: Vault, options = { save: true }): Promise<StatusReport> {
-  const [health, known] = await Promise.all([vault.health(), holdings(vault)]);
-  const guarding = await guardHealth(vault, (id) => health.get(id)?.reachable === true);
-  if (options.save) await vault.saveProfile().catch(() => undefined);
-  const paths = [...known.held.values()].flatMap((listing) => [...(listing?.keys() ?? [])]);
-  const domains = vault.domainLocations();
-  return {
-    vault: summary(vault),
-    locked: !vault.unlocked,
-    locations: vault.locations.map((l) => {
-      const h = health.get(l.id)!;
-      const listing = known.held.get(l.id);
-      return {
-        name: l.name,
-        kind: l.kind,
-        display: l.display,
-        reachable: h.reachable,
-        latencyMs: h.latencyMs,
-        freeBytes: h.freeBytes,
-        shards: listing ? [...listing.keys()].filter((p) => p.startsWith('shards/')).length : null,
-        staged: paths.filter((p) => stagedCopyOf(p)?.location === l.id).length,
-        lastSeen: vault.lastSeen(l.id),
-        error: h.error,
-        warning: vault.locationWarning(l.id),
-        signIn: signInOf(vault.profileLocations().find((e) => e.id === l.id)),
-        domain: domains.find((d) => d.id === l.id)?.domain ?? null,
-        node: guarding.nodes.get(l.id) ?? null,
-      };
-    }),
-    damaged: known.damaged.size,
-    happy: happyOf(vault),
-    policyJob: vault.unlocked ? jobStatus(vault.head()) : null,
-    domainWarnings: vault.domainWarnings(),
-    guard: guarding.guard,
-  };
-}
-
-function summary(vault: Vault): VaultSummary {
-  const p = vault.policy;
-  return {
-    id: vault.vaultId,
-    data: p.data,
-    total: p.total,
-    threshold: p.threshold,
-    replicas: p.replicas,
-    segmentSize: p.segmentSize,
-    fingerprint: vault.keyFingerprint,
-  };
-}
+/** `status` lives in vault/status.ts (so the CLI's loads no app.ts); the front ends import it here. */
+export { statusReport };
 
 /**
  * A front end's own store for the locations' credentials (the desktop app's OS keystore,

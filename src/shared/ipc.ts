@@ -22,8 +22,6 @@
  */
 
 import type {
-  AccessAction,
-  AccessOutcome,
   AccessRequest,
   DrillReport,
   DriveInfo,
@@ -61,6 +59,8 @@ import {
   LOCATION_DOMAIN,
   LOCATION_DOMAIN_RULE,
 } from './location-kinds';
+import { ACCESS_ACTIONS, ACCESS_OUTCOMES } from './access';
+import { every } from './every';
 import { redactCredentials } from './redact';
 
 // ---------------------------------------------------------------------------------------
@@ -212,15 +212,6 @@ export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
     if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) fail(path, `expected ${expected}`);
     return value as T;
   });
-}
-
-/**
- * Every member of a union, as a list, checked by the compiler: when the contract grows a
- * member (a new access action, say), this stops compiling until the schema knows it too.
- */
-export function every<T extends string>() {
-  return <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : never)): L =>
-    list;
 }
 
 export function nullable<T>(inner: Schema<T>): Schema<T | null> {
@@ -659,23 +650,6 @@ export const driveInfo: Schema<DriveInfo> = object(
   },
   'drop',
 );
-
-export const ACCESS_ACTIONS = every<AccessAction>()([
-  'init',
-  'open',
-  'unlock',
-  'put',
-  'get',
-  'rm',
-  'mv',
-  'repair',
-  'policy',
-  'location',
-  'drill',
-  'passphrase',
-  'guard',
-]);
-export const ACCESS_OUTCOMES = every<AccessOutcome>()(['ok', 'denied', 'failed']);
 
 export const accessRequest: Schema<AccessRequest> = object(
   {

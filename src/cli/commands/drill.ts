@@ -11,39 +11,31 @@ import { drillReport } from '../../shared/ipc';
 import { drillWords } from '../../shared/words';
 import { drill as drillVault } from '../../core/vault/drill';
 import { UsageError } from '../../core/errors';
-import { expectArguments, type Command } from '../command';
+import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
 import { table } from '../format';
 
-export const drill: Command = {
-  name: 'drill',
-  usage: '[--lose LOC,LOC] [--lose-domain D] [--open]',
-  summary:
-    'would every file read and the vault unlock without LOC,LOC and the unreachable? changes nothing; ' +
-    'exit 6 if something would be lost; --lose-domain: every location in failure domain D; ' +
-    '--open also opens afresh from the rest, reads up to 10 files',
-  async run(args, io) {
-    expectArguments(args, 0, drill);
-    const named = (args.values.get('lose') ?? [])
-      .flatMap((v) => v.split(','))
-      .map((v) => v.trim())
-      .filter(Boolean);
-    const domains = args.values.get('lose-domain') ?? [];
-    const open = args.flags.has('open');
-    const report = await withVault(io, args, { unlock: true }, (vault, passphrase) => {
-      // --lose-domain D: every location in failure domain D is lost at once (a fire, a provider gone).
-      const located = vault.domainLocations();
-      const inDomains = domains.flatMap((d) => {
-        const members = located.filter((l) => l.domain === d).map((l) => l.name);
-        if (members.length === 0) throw new UsageError(`no location is in the domain ${d}`);
-        return members;
-      });
-      const lose = [...new Set([...named, ...inDomains])];
-      return drillVault(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {});
+export const drill: Run = async (args, io, self) => {
+  expectArguments(args, 0, self);
+  const named = (args.values.get('lose') ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const domains = args.values.get('lose-domain') ?? [];
+  const open = args.flags.has('open');
+  const report = await withVault(io, args, { unlock: true }, (vault, passphrase) => {
+    // --lose-domain D: every location in failure domain D is lost at once (a fire, a provider gone).
+    const located = vault.domainLocations();
+    const inDomains = domains.flatMap((d) => {
+      const members = located.filter((l) => l.domain === d).map((l) => l.name);
+      if (members.length === 0) throw new UsageError(`no location is in the domain ${d}`);
+      return members;
     });
-    print(io, report, () => humanDrill(report), drillReport);
-    return report.ok ? 0 : 6;
-  },
+    const lose = [...new Set([...named, ...inDomains])];
+    return drillVault(vault, lose, open && passphrase !== undefined ? { passphrase, tempRoot: tmpdir() } : {});
+  });
+  print(io, report, () => humanDrill(report), drillReport);
+  return report.ok ? 0 : 6;
 };
 
 function humanDrill(r: DrillReport): string {

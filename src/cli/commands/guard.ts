@@ -19,7 +19,7 @@ import { reshareNow, type ReshareResult } from '../../core/vault/guard-reshare';
 import { guardStatus } from '../../core/vault/guard-status';
 import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
-import { expectArguments, parentCommand, usageError, type Command } from '../command';
+import { expectArguments, usageError, type Run } from '../command';
 import { print, withVault, type Io } from '../context';
 import { storedFiles } from '../../core/vault/packs';
 
@@ -34,86 +34,64 @@ const gatherFor =
   (vault: Vault, waiting: ApprovalWait, what: string) => (change: Parameters<Parameters<typeof guardPolicy>[2]>[0]) =>
     waitForChangeApprovals(vault, { kind: 'policy', change }, what, waiting);
 
-const removeDevice: Command = {
-  name: 'guard device remove',
-  usage: 'DEVICE [--wait S]',
-  summary:
-    "every node of the guard drops DEVICE's key (a lost laptop; the key as guard status shows it) and refuses " +
-    "it from then on; another device's removal needs the policy's approvals, this device's own none; a " +
-    'guardian leaves the guardians first',
-  async run(args, io) {
-    expectArguments(args, 1, removeDevice);
-    const device = readDeviceKey(args.positional[0]!);
-    const waiting = approvalWait(args, io);
-    const what = `guard device remove ${deviceKeyText(device).slice(0, 10)}…`;
-    const result = await withVault(io, args, { unlock: true }, (vault) =>
-      guardRemoveDevice(vault, device, (removal) =>
-        waitForChangeApprovals(vault, { kind: 'remove', removal }, what, waiting),
-      ),
-    );
-    for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
-    print(
-      io,
-      result,
-      () =>
-        `Removed device ${deviceKeyText(device)}: ${result.removed.length > 0 ? result.removed.join(', ') : 'no node'} ` +
-        'refuse it now' +
-        (result.notEnrolled.length > 0 ? ` (${result.notEnrolled.join(', ')} had not enrolled it)` : ''),
-    );
-    return 0;
-  },
+export const removeDevice: Run = async (args, io, self) => {
+  expectArguments(args, 1, self);
+  const device = readDeviceKey(args.positional[0]!);
+  const waiting = approvalWait(args, io);
+  const what = `guard device remove ${deviceKeyText(device).slice(0, 10)}…`;
+  const result = await withVault(io, args, { unlock: true }, (vault) =>
+    guardRemoveDevice(vault, device, (removal) =>
+      waitForChangeApprovals(vault, { kind: 'remove', removal }, what, waiting),
+    ),
+  );
+  for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
+  print(
+    io,
+    result,
+    () =>
+      `Removed device ${deviceKeyText(device)}: ${result.removed.length > 0 ? result.removed.join(', ') : 'no node'} ` +
+      'refuse it now' +
+      (result.notEnrolled.length > 0 ? ` (${result.notEnrolled.join(', ')} had not enrolled it)` : ''),
+  );
+  return 0;
 };
 
-const setup: Command = {
-  name: 'guard setup',
-  usage: '--threshold G',
-  summary:
-    'every node location holds a share of a new guard key (G >= 2, every node reachable); guarded files ' +
-    'then open only with G of them; refused while guarded files exist',
-  async run(args, io) {
-    const threshold = integer(args, 'threshold', 2, 64);
-    if (threshold === undefined || args.positional.length > 0) throw usageError(setup);
-    const result = await withVault(io, args, { unlock: true }, (vault) =>
-      guardSetup(
-        vault,
-        threshold,
-        (m) => m.guard !== undefined,
-        () => Promise.all(storedFiles(vault.head()).map((f) => fetchManifest(vault, f))),
-      ),
-    );
-    for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
-    print(
-      io,
-      result,
-      () =>
-        `Guard set up: guarded files open with ${result.threshold} of ${plural(result.nodes.length, 'node')} ` +
-        `(${result.nodes.join(', ')}); they survive losing ${plural(result.survives, 'node')}`,
-    );
-    return 0;
-  },
+export const setup: Run = async (args, io, self) => {
+  const threshold = integer(args, 'threshold', 2, 64);
+  if (threshold === undefined || args.positional.length > 0) throw usageError(self);
+  const result = await withVault(io, args, { unlock: true }, (vault) =>
+    guardSetup(
+      vault,
+      threshold,
+      (m) => m.guard !== undefined,
+      () => Promise.all(storedFiles(vault.head()).map((f) => fetchManifest(vault, f))),
+    ),
+  );
+  for (const w of result.warnings) io.err(`shardvault: warning: ${w}`);
+  print(
+    io,
+    result,
+    () =>
+      `Guard set up: guarded files open with ${result.threshold} of ${plural(result.nodes.length, 'node')} ` +
+      `(${result.nodes.join(', ')}); they survive losing ${plural(result.survives, 'node')}`,
+  );
+  return 0;
 };
 
-const policy: Command = {
-  name: 'guard policy',
-  usage: '--approvals g [--wait S]',
-  summary:
-    "every opening of a guarded file needs g guardians' approvals (0: any enrolled device); the " +
-    "requester's own never counts; changing it needs the current policy's approvals (waits --wait S)",
-  async run(args, io) {
-    const approvals = integer(args, 'approvals', 0, 64);
-    if (approvals === undefined || args.positional.length > 0) throw usageError(policy);
-    const waiting = approvalWait(args, io);
-    const result = await withVault(io, args, { unlock: true }, (vault) =>
-      guardPolicy(vault, approvals, gatherFor(vault, waiting, `guard policy --approvals ${approvals}`)),
-    );
-    print(io, result, () =>
-      result.approvals === 0
-        ? 'Guarded files open for any enrolled device'
-        : `Guarded files open with ${plural(result.approvals, 'approval')} of the ${plural(result.guardians, 'guardian')} ` +
-          `(shardvault requests, approve ID, deny ID)`,
-    );
-    return 0;
-  },
+export const policy: Run = async (args, io, self) => {
+  const approvals = integer(args, 'approvals', 0, 64);
+  if (approvals === undefined || args.positional.length > 0) throw usageError(self);
+  const waiting = approvalWait(args, io);
+  const result = await withVault(io, args, { unlock: true }, (vault) =>
+    guardPolicy(vault, approvals, gatherFor(vault, waiting, `guard policy --approvals ${approvals}`)),
+  );
+  print(io, result, () =>
+    result.approvals === 0
+      ? 'Guarded files open for any enrolled device'
+      : `Guarded files open with ${plural(result.approvals, 'approval')} of the ${plural(result.guardians, 'guardian')} ` +
+        `(shardvault requests, approve ID, deny ID)`,
+  );
+  return 0;
 };
 
 const reshareWords = (r: ReshareResult): string =>
@@ -122,106 +100,70 @@ const reshareWords = (r: ReshareResult): string =>
   (r.joined.length > 0 ? `; joined: ${r.joined.join(', ')}` : '') +
   (r.left.length > 0 ? `; left: ${r.left.join(', ')}` : '');
 
-const reshare: Command = {
-  name: 'guard reshare',
-  usage: '[--wait S]',
-  summary:
-    "re-shares the guard key among the vault's node locations as they are now (P kept: guarded files are " +
-    'not rewritten), or finishes a re-sharing cut short; location add and remove of a node do it themselves',
-  async run(args, io) {
-    expectArguments(args, 0, reshare);
+export const reshare: Run = async (args, io, self) => {
+  expectArguments(args, 0, self);
+  const waiting = approvalWait(args, io);
+  const result = await withVault(io, args, { unlock: true }, (vault) => reshareNow(vault, waiting));
+  for (const w of result?.warnings ?? []) io.err(`shardvault: warning: ${w}`);
+  print(io, result ?? { unchanged: true }, () =>
+    result === null ? 'The guard already holds its key on every node location' : reshareWords(result),
+  );
+  return 0;
+};
+
+export const status: Run = async (args, io, self) => {
+  expectArguments(args, 0, self);
+  const result = await withVault(io, args, { unlock: true }, (vault) => guardStatus(vault));
+  print(io, result ?? { guard: null }, () =>
+    result === null
+      ? 'This vault has no guard (shardvault guard setup --threshold G)'
+      : [
+          `Guard: G = ${result.threshold}, ${plural(result.approvals, 'approval')} of ` +
+            `${plural(result.guardians, 'guardian')} per opening`,
+          ...result.nodes.map(
+            (n) =>
+              `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}` +
+              (n.reachable || n.problem === null ? '' : ` (${n.problem})`),
+          ),
+          ...result.words.map((w) => (result.canOpen ? w : `WARNING: ${w}`)),
+          result.device === null
+            ? 'This device is enrolled with no node of the vault'
+            : `This device: ${result.device}${result.guardian ? ' (a guardian)' : ''}`,
+          ...(result.devices.length > 0 ? ['Devices the nodes enrolled (guard device remove KEY):'] : []),
+          ...result.devices.map(
+            (d) =>
+              `  ${d.key}  ${d.nodes.join(', ')}` +
+              (d.guardian ? '  guardian' : '') +
+              (d.key === result.device ? '  this device' : ''),
+          ),
+        ].join('\n'),
+  );
+  return 0;
+};
+
+const guardian =
+  (op: 'add' | 'remove'): Run =>
+  async (args, io, self) => {
+    expectArguments(args, 1, self);
+    const device = readDeviceKey(args.positional[0]!);
     const waiting = approvalWait(args, io);
-    const result = await withVault(io, args, { unlock: true }, (vault) => reshareNow(vault, waiting));
-    for (const w of result?.warnings ?? []) io.err(`shardvault: warning: ${w}`);
-    print(io, result ?? { unchanged: true }, () =>
-      result === null ? 'The guard already holds its key on every node location' : reshareWords(result),
+    const result = await withVault(io, args, { unlock: true }, (vault) =>
+      guardGuardians(
+        vault,
+        op,
+        device,
+        gatherFor(vault, waiting, `guard guardian ${op} ${deviceKeyText(device).slice(0, 10)}…`),
+      ),
+    );
+    print(
+      io,
+      result,
+      () =>
+        `${op === 'add' ? 'Added' : 'Removed'} guardian ${deviceKeyText(device)}: ` +
+        `${plural(result.guardians, 'guardian')}, ${plural(result.approvals, 'approval')} per opening`,
     );
     return 0;
-  },
-};
-
-const status: Command = {
-  name: 'guard status',
-  usage: '',
-  summary:
-    "the guard's nodes (reachable or not), G, the policy, this device's key, the device keys the nodes " +
-    'enrolled; says plainly when guarded files cannot be opened',
-  async run(args, io) {
-    expectArguments(args, 0, status);
-    const result = await withVault(io, args, { unlock: true }, (vault) => guardStatus(vault));
-    print(io, result ?? { guard: null }, () =>
-      result === null
-        ? 'This vault has no guard (shardvault guard setup --threshold G)'
-        : [
-            `Guard: G = ${result.threshold}, ${plural(result.approvals, 'approval')} of ` +
-              `${plural(result.guardians, 'guardian')} per opening`,
-            ...result.nodes.map(
-              (n) =>
-                `  ${n.name}  node ${n.index}  ${n.reachable ? 'answers' : 'does not answer'}` +
-                (n.reachable || n.problem === null ? '' : ` (${n.problem})`),
-            ),
-            ...result.words.map((w) => (result.canOpen ? w : `WARNING: ${w}`)),
-            result.device === null
-              ? 'This device is enrolled with no node of the vault'
-              : `This device: ${result.device}${result.guardian ? ' (a guardian)' : ''}`,
-            ...(result.devices.length > 0 ? ['Devices the nodes enrolled (guard device remove KEY):'] : []),
-            ...result.devices.map(
-              (d) =>
-                `  ${d.key}  ${d.nodes.join(', ')}` +
-                (d.guardian ? '  guardian' : '') +
-                (d.key === result.device ? '  this device' : ''),
-            ),
-          ].join('\n'),
-    );
-    return 0;
-  },
-};
-
-const guardian = (op: 'add' | 'remove'): Command => {
-  const command: Command = {
-    name: `guard guardian ${op}`,
-    usage: 'DEVICE [--wait S]',
-    summary:
-      op === 'add'
-        ? "DEVICE (a device's key, as guard status shows it) becomes a guardian; needs the policy's approvals"
-        : "DEVICE is a guardian no more; needs the policy's approvals (the last guardian stays)",
-    async run(args, io) {
-      expectArguments(args, 1, command);
-      const device = readDeviceKey(args.positional[0]!);
-      const waiting = approvalWait(args, io);
-      const result = await withVault(io, args, { unlock: true }, (vault) =>
-        guardGuardians(
-          vault,
-          op,
-          device,
-          gatherFor(vault, waiting, `guard guardian ${op} ${deviceKeyText(device).slice(0, 10)}…`),
-        ),
-      );
-      print(
-        io,
-        result,
-        () =>
-          `${op === 'add' ? 'Added' : 'Removed'} guardian ${deviceKeyText(device)}: ` +
-          `${plural(result.guardians, 'guardian')}, ${plural(result.approvals, 'approval')} per opening`,
-      );
-      return 0;
-    },
   };
-  return command;
-};
 
-export const guard: Command = parentCommand(
-  'guard',
-  "guarded files: the vault's nodes hold a threshold key (docs/GUARD.md)",
-  [
-    setup,
-    policy,
-    reshare,
-    status,
-    parentCommand('guard guardian', 'the devices whose approvals the policy counts', [
-      guardian('add'),
-      guardian('remove'),
-    ]),
-    parentCommand('guard device', "the devices enrolled with the guard's nodes", [removeDevice]),
-  ],
-);
+export const guardianAdd = guardian('add');
+export const guardianRemove = guardian('remove');

@@ -6,7 +6,7 @@ import { hasSharedDomain } from '../../core/vault/domains';
 import { lockProfile, profileDir } from '../../core/vault/profile';
 import { Vault } from '../../core/vault/vault';
 import { byteSize, integer, type Parsed } from '../args';
-import { expectArguments, type Command } from '../command';
+import { expectArguments, type Run } from '../command';
 import {
   folderCreator,
   hostKeyConfirmer,
@@ -19,89 +19,79 @@ import {
 } from '../context';
 import { readSecret } from '../prompt';
 
-export const init: Command = {
-  name: 'init',
-  usage:
-    '--location SPEC ... (--data K --total N --threshold T [--replicas R] | --survive X --secret-against Y) ' +
-    '[--domain NAME=DOMAIN ...] [--segment-size BYTES] [--kdf-cost LOGN] [--weak-passphrase] [--create]',
-  summary:
-    'prints k, n, t, the recovery code (once) and the key fingerprint; makes a missing last folder: ' +
-    'on a server at once, on this machine after asking (--create: yes, for scripts); --domain puts ' +
-    'location NAME in failure domain DOMAIN (X and Y then count domains)',
-  async run(args, io) {
-    expectArguments(args, 0, init);
-    const locations = args.values.get('location') ?? [];
-    warnAboutPasswords(locations, io);
-    const policy = policyOf(args);
-    const kdf = kdfOf(args, io);
-    const passphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
-    await requireStrong(passphrase, args);
-    if (
-      !process.env['SHARDVAULT_PASSPHRASE'] &&
-      (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase
-    ) {
-      throw new UsageError('the passphrases differ');
-    }
-    const dir = profileDir(process.env);
-    const release = await lockProfile(dir);
-    try {
-      const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {
-        locations,
-        domains: domainsOf(args),
-        policy,
-        passphrase,
-        kdf,
-        segmentSize: byteSize(args, 'segment-size'),
-        onWarning: warner(io),
-        confirmHostKey: hostKeyConfirmer(args),
-        askKeyPassphrase: keyPassphraseAsker(),
-        confirmCreateFolder: folderCreator(args),
-        allowInsecureHttp: args.flags.has('allow-insecure-http'),
-      });
-      if (!io.json) for (const f of madeFolders) io.err(`shardvault: made the folder ${f}`);
-      for (const w of warnings) io.err(`shardvault: warning: ${w}`);
-      const p = vault.policy;
-      const summary = {
-        vault: {
-          id: vault.vaultId,
-          data: p.data,
-          total: p.total,
-          threshold: p.threshold,
-          replicas: p.replicas,
-          segmentSize: p.segmentSize,
-        },
-        survives: vault.policySurvives(),
-        // How many failure domains, when two locations share one (else null: domains change nothing).
-        survivesDomains: hasSharedDomain(vault.domainLocations()) ? vault.domainsSurvive() : null,
-        locations: vault.domainLocations().map((d, i) => ({
-          name: d.name,
-          kind: vault.locations[i]!.kind,
-          display: vault.locations[i]!.display,
-          domain: d.domain ?? null,
-        })),
-        madeFolders,
-        recoveryCode,
-        fingerprint: vault.keyFingerprint,
-      };
-      await vault.close();
-      print(io, summary, () =>
-        [
-          `Created vault ${vault.vaultId}`,
-          `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
-          `  survives losing ${plural(summary.survives, 'location')}${summary.survivesDomains === null ? '' : ` or ${plural(summary.survivesDomains, 'domain')}`}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
-          `  locations: ${summary.locations.map((l) => `${l.name} (${l.display}${l.domain === null ? '' : `; domain ${l.domain}`})`).join(', ')}`,
-          '',
-          'Recovery code (shown once; write it down and keep it apart from your passphrase):',
-          `  ${recoveryCode}`,
-          `Vault key fingerprint (not secret; on a new machine: open --expect-fingerprint ${summary.fingerprint ?? ''}):`,
-          `  ${summary.fingerprint ?? ''}`,
-        ].join('\n'),
-      );
-    } finally {
-      await release();
-    }
-    return 0;
-  },
+export const init: Run = async (args, io, self) => {
+  expectArguments(args, 0, self);
+  const locations = args.values.get('location') ?? [];
+  warnAboutPasswords(locations, io);
+  const policy = policyOf(args);
+  const kdf = kdfOf(args, io);
+  const passphrase = await readSecret('SHARDVAULT_PASSPHRASE', 'New passphrase');
+  await requireStrong(passphrase, args);
+  if (
+    !process.env['SHARDVAULT_PASSPHRASE'] &&
+    (await readSecret('SHARDVAULT_PASSPHRASE', 'Passphrase again')) !== passphrase
+  ) {
+    throw new UsageError('the passphrases differ');
+  }
+  const dir = profileDir(process.env);
+  const release = await lockProfile(dir);
+  try {
+    const { vault, recoveryCode, warnings, madeFolders } = await Vault.create(dir, {
+      locations,
+      domains: domainsOf(args),
+      policy,
+      passphrase,
+      kdf,
+      segmentSize: byteSize(args, 'segment-size'),
+      onWarning: warner(io),
+      confirmHostKey: hostKeyConfirmer(args),
+      askKeyPassphrase: keyPassphraseAsker(),
+      confirmCreateFolder: folderCreator(args),
+      allowInsecureHttp: args.flags.has('allow-insecure-http'),
+    });
+    if (!io.json) for (const f of madeFolders) io.err(`shardvault: made the folder ${f}`);
+    for (const w of warnings) io.err(`shardvault: warning: ${w}`);
+    const p = vault.policy;
+    const summary = {
+      vault: {
+        id: vault.vaultId,
+        data: p.data,
+        total: p.total,
+        threshold: p.threshold,
+        replicas: p.replicas,
+        segmentSize: p.segmentSize,
+      },
+      survives: vault.policySurvives(),
+      // How many failure domains, when two locations share one (else null: domains change nothing).
+      survivesDomains: hasSharedDomain(vault.domainLocations()) ? vault.domainsSurvive() : null,
+      locations: vault.domainLocations().map((d, i) => ({
+        name: d.name,
+        kind: vault.locations[i]!.kind,
+        display: vault.locations[i]!.display,
+        domain: d.domain ?? null,
+      })),
+      madeFolders,
+      recoveryCode,
+      fingerprint: vault.keyFingerprint,
+    };
+    await vault.close();
+    print(io, summary, () =>
+      [
+        `Created vault ${vault.vaultId}`,
+        `  k = ${p.data} shards needed of n = ${p.total}${p.replicas > 1 ? `, ${p.replicas} copies each` : ''}; unlock needs t = ${p.threshold} locations`,
+        `  survives losing ${plural(summary.survives, 'location')}${summary.survivesDomains === null ? '' : ` or ${plural(summary.survivesDomains, 'domain')}`}; storage cost ${((p.total * p.replicas) / p.data).toFixed(2)}x`,
+        `  locations: ${summary.locations.map((l) => `${l.name} (${l.display}${l.domain === null ? '' : `; domain ${l.domain}`})`).join(', ')}`,
+        '',
+        'Recovery code (shown once; write it down and keep it apart from your passphrase):',
+        `  ${recoveryCode}`,
+        `Vault key fingerprint (not secret; on a new machine: open --expect-fingerprint ${summary.fingerprint ?? ''}):`,
+        `  ${summary.fingerprint ?? ''}`,
+      ].join('\n'),
+    );
+  } finally {
+    await release();
+  }
+  return 0;
 };
 
 /** `--domain NAME=DOMAIN` (repeatable): the failure domain of the location named NAME. */

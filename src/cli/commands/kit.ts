@@ -8,24 +8,17 @@
 import { kitFacts as kitFactsSchema } from '../../shared/ipc';
 import { kitText } from '../../shared/kit';
 import { kitFacts } from '../../core/kit';
-import { expectArguments, type Command } from '../command';
+import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
 import { readSecret } from '../prompt';
 
-export const kit: Command = {
-  name: 'kit',
-  usage: '[--with-recovery-code]',
-  summary:
-    'print the one-page recovery kit (no passphrase, password or key on it; the recovery code only with ' +
-    '--with-recovery-code, which asks for it ($SHARDVAULT_RECOVERY_CODE) and checks it first)',
-  async run(args, io) {
-    expectArguments(args, 0, kit);
-    const asked = args.flags.has('with-recovery-code');
-    const facts = await withVault(io, args, { unlock: true }, async (vault) => {
-      const recoveryCode = asked ? await readSecret('SHARDVAULT_RECOVERY_CODE', 'Recovery code') : undefined;
-      return kitFacts(vault, recoveryCode === undefined ? {} : { recoveryCode });
-    });
-    print(io, facts, () => kitText(facts), kitFactsSchema);
-    return 0;
-  },
+export const kit: Run = async (args, io, self) => {
+  expectArguments(args, 0, self);
+  const asked = args.flags.has('with-recovery-code');
+  const facts = await withVault(io, args, { unlock: true }, async (vault) => {
+    const recoveryCode = asked ? await readSecret('SHARDVAULT_RECOVERY_CODE', 'Recovery code') : undefined;
+    return kitFacts(vault, recoveryCode === undefined ? {} : { recoveryCode });
+  });
+  print(io, facts, () => kitText(facts), kitFactsSchema);
+  return 0;
 };

@@ -5,9 +5,8 @@
  * SIGINT or SIGTERM and then exits 0 (main.ts leaves a signal to a command that listens).
  */
 import { UsageError } from '../../core/errors';
-import { MAX_CONNECTIONS } from '../../core/storage/shardnode/protocol';
 import { integer, one } from '../args';
-import { parentCommand, usageError, type Command } from '../command';
+import { usageError, type Run } from '../command';
 
 /** HOST:PORT, an IPv6 host in brackets; port 0 picks a free one. */
 export function readListen(text: string): { host: string; port: number } {
@@ -18,63 +17,43 @@ export function readListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-const serve: Command = {
-  name: 'node serve',
-  usage: '--dir DIR --listen HOST:PORT [--public-host NAME] [--max-connections N]',
-  summary:
-    'this machine as a Shardvault node for one vault: prints the SPEC to add it with first ' +
-    `(docs/NODE.md); runs until Ctrl+C; holds at most N connections (default ${MAX_CONNECTIONS}), ` +
-    'a quarter of them from one address',
-  async run(args, io) {
-    const dir = one(args, 'dir');
-    const listen = one(args, 'listen');
-    if (dir === undefined || listen === undefined || args.positional.length > 0) throw usageError(serve);
-    const { host, port } = readListen(listen);
-    const publicHost = one(args, 'public-host');
-    const maxConnections = integer(args, 'max-connections', 1, 65_535);
-    // The server is loaded only by this command.
-    const { startNodeServer } = await import('../../core/node-server/server');
-    const { hostCustodian } = await import('../../core/node-server/custodian');
-    const node = await startNodeServer({
-      dir,
-      host,
-      port,
-      guard: hostCustodian,
-      ...(publicHost === undefined ? {} : { publicHost }),
-      ...(maxConnections === undefined ? {} : { maxConnections }),
-      say: (line) => io.err(`shardvault node: ${line}`),
-    });
-    io.out(node.spec);
-    io.err(
-      node.spec.includes('&enrol=')
-        ? 'shardvault node: add it with `shardvault location add` and the line above (its code works once, for 24 hours)'
-        : `shardvault node: serving vault ${node.state.vaultId ?? '(none yet)'}; no new device can enrol with a code`,
-    );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await node.close();
-    return 0;
-  },
+export const serve: Run = async (args, io, self) => {
+  const dir = one(args, 'dir');
+  const listen = one(args, 'listen');
+  if (dir === undefined || listen === undefined || args.positional.length > 0) throw usageError(self);
+  const { host, port } = readListen(listen);
+  const publicHost = one(args, 'public-host');
+  const maxConnections = integer(args, 'max-connections', 1, 65_535);
+  // The server is loaded only by this command.
+  const { startNodeServer } = await import('../../core/node-server/server');
+  const { hostCustodian } = await import('../../core/node-server/custodian');
+  const node = await startNodeServer({
+    dir,
+    host,
+    port,
+    guard: hostCustodian,
+    ...(publicHost === undefined ? {} : { publicHost }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    say: (line) => io.err(`shardvault node: ${line}`),
+  });
+  io.out(node.spec);
+  io.err(
+    node.spec.includes('&enrol=')
+      ? 'shardvault node: add it with `shardvault location add` and the line above (its code works once, for 24 hours)'
+      : `shardvault node: serving vault ${node.state.vaultId ?? '(none yet)'}; no new device can enrol with a code`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await node.close();
+  return 0;
 };
 
-const newCode: Command = {
-  name: 'node new-code',
-  usage: '--dir DIR',
-  summary:
-    "a new single-use code for the node in DIR (running or not): prints the SPEC another device's " +
-    '`location add` or `location edit` enrols with',
-  async run(args, io) {
-    const dir = one(args, 'dir');
-    if (dir === undefined || args.positional.length > 0) throw usageError(newCode);
-    const { newEnrolment } = await import('../../core/node-server/server');
-    io.out(await newEnrolment(dir));
-    return 0;
-  },
+export const newCode: Run = async (args, io, self) => {
+  const dir = one(args, 'dir');
+  if (dir === undefined || args.positional.length > 0) throw usageError(self);
+  const { newEnrolment } = await import('../../core/node-server/server');
+  io.out(await newEnrolment(dir));
+  return 0;
 };
-
-export const node: Command = parentCommand('node', 'this machine as a Shardvault node (docs/NODE.md)', [
-  serve,
-  newCode,
-]);

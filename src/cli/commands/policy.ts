@@ -20,23 +20,13 @@ import {
 import { profileDir } from '../../core/vault/profile';
 import type { Vault } from '../../core/vault/vault';
 import { integer, type Parsed } from '../args';
-import { usageError, type Command } from '../command';
+import { usageError, type Run } from '../command';
 import { print, withVault, type Io } from '../context';
 import { policyJobWords } from '../format';
 
-export const policy: Command = {
-  name: 'policy',
-  usage:
-    'set (--survive X --secret-against Y | --data K --total N --threshold T) [--background] | status | resume [--background]',
-  summary:
-    "change the policy over the vault's locations (n = their number: add locations first) and re-code every " +
-    'file, with progress; --background: the job goes on detached, resumable on any device; status: how far it is',
-  run: (args, io) => policyCommand(args, io),
-};
-
-async function policyCommand(args: Parsed, io: Io): Promise<number> {
+export const policy: Run = async (args, io, self) => {
   const [sub, ...rest] = args.positional;
-  if (rest.length > 0) throw usageError(policy);
+  if (rest.length > 0) throw usageError(self);
   const background = args.flags.has('background');
   switch (sub) {
     case 'set': {
@@ -129,9 +119,9 @@ async function policyCommand(args: Parsed, io: Io): Promise<number> {
       return 0;
     }
     default:
-      throw usageError(policy);
+      throw usageError(self);
   }
-}
+};
 
 function requestOf(args: Parsed): PolicyRequest {
   const survive = integer(args, 'survive', 0, 254);

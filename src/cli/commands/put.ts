@@ -13,68 +13,59 @@ import { DEFAULT_SEGMENT } from '../../core/vault/session/state';
 import type { Parsed } from '../args';
 import type { Io } from '../context';
 import { integer, one } from '../args';
-import { expectArguments, type Command } from '../command';
+import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
 
-export const put: Command = {
-  name: 'put',
-  usage: 'FILE|DIR [--name NAME] [--replace] [--survive X] [--happy N] [--guarded]',
-  summary:
-    'an existing NAME is refused without --replace; --survive: this file survives losing X locations ' +
-    '(more parity); --happy: only if N locations can take shards (default k); a DIR is stored whole ' +
-    'under NAME/ (default its own name) in one commit, empty folders kept, symbolic links skipped; ' +
-    "--guarded (a FILE): opening it also needs G of the vault's nodes (after guard setup)",
-  async run(args, io) {
-    expectArguments(args, 1, put);
-    const path = args.positional[0]!;
-    const name = one(args, 'name') ?? nodePath.basename(path);
-    const st = await fs.stat(path).catch(() => null);
-    if (st?.isDirectory()) {
-      if (args.flags.has('guarded')) throw new UsageError('--guarded takes one FILE, not a folder');
-      return putTree(args, io);
-    }
-    if (!st?.isFile()) throw new UsageError(`${path} is not a readable file or folder`);
-    const surviveText = one(args, 'survive');
-    if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
-      throw new UsageError('--survive takes a whole number of locations');
-    const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
-    const happy = integer(args, 'happy', 1, 64);
-    // The sealing and hashing workers of a file of more than one segment start while the
-    // vault unlocks (the KDF), not after.
-    if (st.size > DEFAULT_SEGMENT) warmWorkers(2);
-    // Read straight into the put's segment buffers (write.ts, segmentsOf): no chunk per read.
-    const source = new FileObject(await fs.open(path, 'r'), st.size);
-    const entry = await withVault(io, args, { unlock: true }, (vault) =>
-      putFile(vault, source, name, {
-        replace: args.flags.has('replace'),
-        guarded: args.flags.has('guarded'),
-        expectedSize: st.size,
-        ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
-        ...(happy !== undefined ? { happy } : {}),
-      }),
-    ).finally(() => source.close());
-    const signIn = entry.signIn;
-    const away = entry.awaiting.filter((n) => !signIn.includes(n));
-    if (signIn.length > 0)
-      io.err(
-        `shardvault: warning: ${signIn.join(', ')} ${signIn.length === 1 ? 'needs' : 'need'} sign-in on this device: ` +
-          `${entry.name} ${survivesWords(entry)}; its shards for ${signIn.join(', ')} wait on the other locations ` +
-          `and move there once signed in (shardvault location login ${signIn[0]!})`,
-      );
-    if (away.length > 0) {
-      io.err(
-        `shardvault: warning: ${away.join(', ')} ${away.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
-          `its shards for ${away.join(', ')} wait on the other locations and move there at the next put, rm or repair once back`,
-      );
-    }
-    print(
-      io,
-      entry,
-      () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${plural(entry.survives, 'location')}`,
-      fileEntry,
+export const put: Run = async (args, io, self) => {
+  expectArguments(args, 1, self);
+  const path = args.positional[0]!;
+  const name = one(args, 'name') ?? nodePath.basename(path);
+  const st = await fs.stat(path).catch(() => null);
+  if (st?.isDirectory()) {
+    if (args.flags.has('guarded')) throw new UsageError('--guarded takes one FILE, not a folder');
+    return putTree(args, io);
+  }
+  if (!st?.isFile()) throw new UsageError(`${path} is not a readable file or folder`);
+  const surviveText = one(args, 'survive');
+  if (surviveText !== undefined && !/^\d{1,3}$/.test(surviveText))
+    throw new UsageError('--survive takes a whole number of locations');
+  const surviveArg = surviveText === undefined ? undefined : Number(surviveText);
+  const happy = integer(args, 'happy', 1, 64);
+  // The sealing and hashing workers of a file of more than one segment start while the
+  // vault unlocks (the KDF), not after.
+  if (st.size > DEFAULT_SEGMENT) warmWorkers(2);
+  // Read straight into the put's segment buffers (write.ts, segmentsOf): no chunk per read.
+  const source = new FileObject(await fs.open(path, 'r'), st.size);
+  const entry = await withVault(io, args, { unlock: true }, (vault) =>
+    putFile(vault, source, name, {
+      replace: args.flags.has('replace'),
+      guarded: args.flags.has('guarded'),
+      expectedSize: st.size,
+      ...(surviveArg !== undefined ? { survive: surviveArg } : {}),
+      ...(happy !== undefined ? { happy } : {}),
+    }),
+  ).finally(() => source.close());
+  const signIn = entry.signIn;
+  const away = entry.awaiting.filter((n) => !signIn.includes(n));
+  if (signIn.length > 0)
+    io.err(
+      `shardvault: warning: ${signIn.join(', ')} ${signIn.length === 1 ? 'needs' : 'need'} sign-in on this device: ` +
+        `${entry.name} ${survivesWords(entry)}; its shards for ${signIn.join(', ')} wait on the other locations ` +
+        `and move there once signed in (shardvault location login ${signIn[0]!})`,
     );
-    return 0;
-  },
+  if (away.length > 0) {
+    io.err(
+      `shardvault: warning: ${away.join(', ')} ${away.length === 1 ? 'is' : 'are'} away: ${entry.name} ${survivesWords(entry)}; ` +
+        `its shards for ${away.join(', ')} wait on the other locations and move there at the next put, rm or repair once back`,
+    );
+  }
+  print(
+    io,
+    entry,
+    () => `Stored ${entry.name} (${formatBytes(entry.size)}), survives losing ${plural(entry.survives, 'location')}`,
+    fileEntry,
+  );
+  return 0;
 };
 
 /** `put DIR`: the folder's tree under NAME/ in one commit. */

@@ -3,30 +3,23 @@ import { folderPrefix } from '../../shared/file-name';
 import { plural } from '../../shared/format';
 import { removeFile } from '../../core/vault/files';
 import { removeFolder } from '../../core/vault/folders';
-import { expectArguments, type Command } from '../command';
+import { expectArguments, type Run } from '../command';
 import { print, withVault } from '../context';
 
-export const rm: Command = {
-  name: 'rm',
-  usage: '[-r] NAME',
-  summary:
-    'remove the file NAME from the vault (its shards on every location); -r: the folder NAME/ and ' +
-    'everything in it, in one commit',
-  async run(args, io) {
-    expectArguments(args, 1, rm);
-    const name = args.positional[0]!;
-    if (args.flags.has('recursive')) {
-      const prefix = folderPrefix(name);
-      const result = await withVault(io, args, { unlock: true }, (vault) => removeFolder(vault, name));
-      print(
-        io,
-        { removed: prefix, files: result.removed },
-        () => `Removed ${prefix} (${plural(result.removed, 'name')})`,
-      );
-      return 0;
-    }
-    await withVault(io, args, { unlock: true }, (vault) => removeFile(vault, name));
-    print(io, { removed: name }, () => `Removed ${name}`);
+export const rm: Run = async (args, io, self) => {
+  expectArguments(args, 1, self);
+  const name = args.positional[0]!;
+  if (args.flags.has('recursive')) {
+    const prefix = folderPrefix(name);
+    const result = await withVault(io, args, { unlock: true }, (vault) => removeFolder(vault, name));
+    print(
+      io,
+      { removed: prefix, files: result.removed },
+      () => `Removed ${prefix} (${plural(result.removed, 'name')})`,
+    );
     return 0;
-  },
+  }
+  await withVault(io, args, { unlock: true }, (vault) => removeFile(vault, name));
+  print(io, { removed: name }, () => `Removed ${name}`);
+  return 0;
 };

@@ -17,9 +17,6 @@ export const EXP = new Uint8Array(510);
 /** LOG[a] = i with 2^i = a, for a != 0. LOG[0] is 0 and meaningless. */
 export const LOG = new Uint8Array(256);
 
-/** MUL[(a << 8) | b] = a * b: one 256-byte row per coefficient a, 64 KiB in all. */
-export const MUL = new Uint8Array(65536);
-
 {
   let x = 1;
   for (let i = 0; i < 255; i++) {
@@ -29,10 +26,24 @@ export const MUL = new Uint8Array(65536);
     x <<= 1;
     if (x & 0x100) x ^= POLYNOMIAL;
   }
-  for (let a = 1; a < 256; a++) {
-    const la = LOG[a]!;
-    for (let b = 1; b < 256; b++) MUL[(a << 8) | b] = EXP[la + LOG[b]!]!;
+}
+
+let mul: Uint8Array | null = null;
+
+/**
+ * MUL[(a << 8) | b] = a * b: one 256-byte row per coefficient a, 64 KiB in all. Made on
+ * first use, not when the module loads (its loop cost a few ms at start): a command that
+ * codes nothing (ls, status, a get that has its data shards) never makes it.
+ */
+export function mulTable(): Uint8Array {
+  if (mul === null) {
+    mul = new Uint8Array(65536);
+    for (let a = 1; a < 256; a++) {
+      const la = LOG[a]!;
+      for (let b = 1; b < 256; b++) mul[(a << 8) | b] = EXP[la + LOG[b]!]!;
+    }
   }
+  return mul;
 }
 
 function abyte(value: unknown, name: string): asserts value is number {
@@ -43,7 +54,7 @@ function abyte(value: unknown, name: string): asserts value is number {
 export function gfMul(a: number, b: number): number {
   abyte(a, 'a');
   abyte(b, 'b');
-  return MUL[(a << 8) | b]!;
+  return mulTable()[(a << 8) | b]!;
 }
 
 export function gfDiv(a: number, b: number): number {
@@ -72,6 +83,7 @@ export type GfMatrix = Uint8Array[];
 
 /** a × b. The caller guarantees the shapes agree (a's columns = b's rows). */
 export function matMul(a: readonly Uint8Array[], b: readonly Uint8Array[]): GfMatrix {
+  const MUL = mulTable();
   const inner = b.length;
   const cols = inner === 0 ? 0 : b[0]!.length;
   return a.map((row) => {
@@ -92,6 +104,7 @@ export function matMul(a: readonly Uint8Array[], b: readonly Uint8Array[]): GfMa
  * The input is left untouched.
  */
 export function matInvert(m: readonly Uint8Array[]): GfMatrix | null {
+  const MUL = mulTable();
   const size = m.length;
   const work = m.map((row) => Uint8Array.from(row));
   const inv = m.map((_, r) => {

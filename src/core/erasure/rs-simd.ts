@@ -11,7 +11,7 @@
  * they are zeroed before each call returns (JavaScript promises nothing about copies the
  * engine itself makes).
  */
-import { MUL } from './gf256';
+import { mulTable } from './gf256';
 import { RS_SIMD_WASM } from './rs-simd-wasm';
 
 /** The part of the WebAssembly API used here (the engine is typed without DOM lib). */
@@ -70,6 +70,7 @@ function load(): Kernel | null {
   }
   const memory = exports.memory as WasmMemory;
   const heap = new Uint8Array(memory.buffer);
+  const MUL = mulTable();
   for (let c = 0; c < 256; c++) {
     for (let x = 0; x < 16; x++) {
       heap[TABLES + c * 32 + x] = MUL[(c << 8) | x]!;

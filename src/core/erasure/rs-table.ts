@@ -8,7 +8,7 @@
  * are plain XOR). Pieces are walked in blocks so that the inputs stay in cache while every
  * output is computed.
  */
-import { MUL } from './gf256';
+import { mulTable } from './gf256';
 
 /** Words (of 4 bytes) of each piece handled per pass: 16 KiB per piece. */
 const BLOCK_WORDS = 4096;
@@ -34,6 +34,7 @@ export function codeRowsTable(
   length: number,
 ): void {
   if (length === 0 || rows.length === 0) return;
+  const MUL = mulTable();
   const ins = inputs.map((piece) => (aligned(piece) ? piece : piece.slice(0, length)));
   const outs = outputs.map((piece) => (aligned(piece) ? piece : new Uint8Array(length)));
   const count = length >>> 2;
@@ -88,6 +89,7 @@ function planRow(row: Uint8Array, inputs: readonly Uint32Array[]): RowPlan {
  */
 function foldWords(out: Uint32Array, start: number, end: number, plan: RowPlan): void {
   const { plain, coefs, scaled: inputs } = plan;
+  const MUL = mulTable();
   let write = true;
   for (const input of plain) {
     (write ? copyPlain : xorPlain)(out, start, end, input);

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccessAction, AccessOutcome, AccessRequest } from '../../shared/api';
-import { ACCESS_ACTIONS as ACTIONS } from '../../shared/ipc';
+import { ACCESS_ACTIONS as ACTIONS } from '../../shared/access';
 import { fromHex } from '../crypto/bytes';
 import { openFrom, SEALED_TO_OVERHEAD, sealTo, type X25519KeyPair } from '../crypto/sealed-box';
 import { CorruptError } from '../errors';

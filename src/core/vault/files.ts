@@ -21,7 +21,7 @@ import type { DurableBatch } from '../storage/durable-batch';
 import { readObject } from '../storage/node';
 import { WriteBehind, writeAll } from '../storage/write-behind';
 import { checkChain, decodeLogEntry, type DecodedEntry } from './audit';
-import { guardFileKey, openGuardedKey, type ApprovalWait } from './guard';
+import type { ApprovalWait } from './guard';
 import { fileKeyAad, shardKeyAad, unwrapKey, wrapKey } from './keys';
 import { ShardDigest } from './pipeline/digest';
 import { pieceLength, segmentCount } from './pipeline/geometry';
@@ -271,7 +271,8 @@ export async function storeFile(
   const fileKey = new Uint8Array(randomBytes(32));
   // A guarded file: R registered with every node first (a failure stores nothing), the file
   // key wrapped under its KEK; that inner wrap is what the vault's wrapping key wraps.
-  const guarded = opts.guarded ? await guardFileKey(vault, fileId, version, fileKey) : null;
+  // The guard's code (its curve, its node client) is loaded only for a guarded file.
+  const guarded = opts.guarded ? await (await import('./guard')).guardFileKey(vault, fileId, version, fileKey) : null;
   if (guarded && guarded.missed.length > 0)
     vault.options.onWarning?.(
       `${guarded.missed.join(', ')} did not register ${name}'s point: ${guarded.missed.length === 1 ? 'it' : 'they'} cannot help open it`,
@@ -604,6 +605,7 @@ export async function openFileKeys(
   const keys = vault.requireKeys();
   const inner = unwrapKey(keys.fileWrap, m.fileKey, fileKeyAad(vault.vaultId, m.fileId, m.version), 'file key');
   try {
+    const { openGuardedKey } = await import('./guard');
     const opened = await openGuardedKey(vault, m, inner, waiting);
     if (opened.liars.length > 0)
       vault.options.onWarning?.(

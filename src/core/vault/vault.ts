@@ -20,8 +20,8 @@ import { keyFingerprint, type VaultKeys } from './keys';
 import { plainHttpWarning } from './locations';
 import type { ProfileLocation } from './profile';
 import { audit, audited, useLogKey } from './session/access-log';
-import { attachVault, type AttachOptions } from './session/attach';
-import { createVault, type CreateOptions } from './session/create';
+import type { AttachOptions } from './session/attach';
+import type { CreateOptions } from './session/create';
 import { openedCredentials, sealCredentials } from './session/credentials';
 import { commit, staleHeads } from './session/head-store';
 import {
@@ -83,6 +83,8 @@ export class Vault {
     dir: string,
     opts: CreateOptions,
   ): Promise<{ vault: Vault; recoveryCode: string; warnings: string[]; madeFolders: string[] }> {
+    // Making or attaching a vault is rare: its code is loaded only then, not by every command.
+    const { createVault } = await import('./session/create');
     const made = await createVault(dir, opts);
     return { ...made, vault: new Vault(made.vault) };
   }
@@ -99,6 +101,7 @@ export class Vault {
     newPassphrase: string | null,
     options: AttachOptions = {},
   ): Promise<Vault> {
+    const { attachVault } = await import('./session/attach');
     return new Vault(await attachVault(dir, specs, secret, newPassphrase, options));
   }
 

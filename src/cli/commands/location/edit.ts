@@ -10,69 +10,56 @@ import { replaceOverDomains } from '../../../core/vault/policy-change';
 import { plural } from '../../../shared/format';
 import type { Vault } from '../../../core/vault/vault';
 import { one } from '../../args';
-import { usageError, usageOf, type Command } from '../../command';
+import { usageError, usageOf, type Run } from '../../command';
+import { commandNamed } from '..';
 import { print, warnAboutDomains, warnAboutPasswords, withVault } from '../../context';
 import { readSecret } from '../../prompt';
 import { approvalWait } from '../guard';
 
-export const edit: Command = {
-  name: 'location edit',
-  usage: "NAME [SPEC] [--name NEW] [--domain DOMAIN|''] [--wait S]",
-  summary:
-    'rename a location, give it a new address or new credentials, or a failure domain ' +
-    "('' takes it out of its domain; the key shares are dealt again over the domains and files a domain " +
-    'now holds too much of are moved); enrolling at a node of a guard whose policy asks for approvals ' +
-    'waits for the guardians (--wait S, at most 600; exit 7 without)',
-  async run(args, io) {
-    const rest = args.positional;
-    const newName = one(args, 'name');
-    const domain = one(args, 'domain');
-    // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
-    if (rest.length === 1 && newName === undefined && domain === undefined) return login.run(args, io);
-    if (rest.length < 1 || rest.length > 2) throw usageError(edit);
-    if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
-    const change = {
-      ...(newName !== undefined ? { name: newName } : {}),
-      ...(domain !== undefined ? { domain } : {}),
-      ...(rest[1] ? { spec: rest[1] } : {}),
-      allowInsecureHttp: args.flags.has('allow-insecure-http'),
-      guard: approvalWait(args, io),
-    };
-    const edited = await withVault(io, args, { unlock: true }, async (vault) => {
-      const info = await editLocation(vault, rest[0]!, change);
-      // Files a domain now holds too much of move, as a re-coding does (new copies first).
-      const placed = domain === undefined ? null : await replaceOverDomains(vault, { onlyWhenQueued: true });
-      for (const p of placed?.pending ?? []) io.err(`shardvault: ${p}`);
-      warnAboutDomains(vault, io);
-      return { ...info, replaced: placed?.replaced ?? 0, pending: placed?.pending ?? [] };
-    });
-    print(
-      io,
-      edited,
-      () =>
-        `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
-        (domain === undefined
-          ? ''
-          : '; the key shares were dealt again over the domains' +
-            (edited.replaced > 0 ? `; ${plural(edited.replaced, 'file')} moved over the domains` : '') +
-            (edited.pending.length > 0 ? '; files left to move wait for shardvault repair' : '')),
-    );
-    return 0;
-  },
+export const edit: Run = async (args, io, self) => {
+  const rest = args.positional;
+  const newName = one(args, 'name');
+  const domain = one(args, 'domain');
+  // `location edit NAME` alone is a sign-in: only the secrets, at the address this device has.
+  if (rest.length === 1 && newName === undefined && domain === undefined)
+    return login(args, io, commandNamed('location login'));
+  if (rest.length < 1 || rest.length > 2) throw usageError(self);
+  if (rest[1] !== undefined) warnAboutPasswords([rest[1]], io);
+  const change = {
+    ...(newName !== undefined ? { name: newName } : {}),
+    ...(domain !== undefined ? { domain } : {}),
+    ...(rest[1] ? { spec: rest[1] } : {}),
+    allowInsecureHttp: args.flags.has('allow-insecure-http'),
+    guard: approvalWait(args, io),
+  };
+  const edited = await withVault(io, args, { unlock: true }, async (vault) => {
+    const info = await editLocation(vault, rest[0]!, change);
+    // Files a domain now holds too much of move, as a re-coding does (new copies first).
+    const placed = domain === undefined ? null : await replaceOverDomains(vault, { onlyWhenQueued: true });
+    for (const p of placed?.pending ?? []) io.err(`shardvault: ${p}`);
+    warnAboutDomains(vault, io);
+    return { ...info, replaced: placed?.replaced ?? 0, pending: placed?.pending ?? [] };
+  });
+  print(
+    io,
+    edited,
+    () =>
+      `Location ${rest[0]} is now ${edited.name} (${edited.display}${edited.domain === undefined ? '' : `, in ${edited.domain}`})` +
+      (domain === undefined
+        ? ''
+        : '; the key shares were dealt again over the domains' +
+          (edited.replaced > 0 ? `; ${plural(edited.replaced, 'file')} moved over the domains` : '') +
+          (edited.pending.length > 0 ? '; files left to move wait for shardvault repair' : '')),
+  );
+  return 0;
 };
 
-export const login: Command = {
-  name: 'location login',
-  usage: 'NAME',
-  summary:
-    'the password (or key passphrase) of a location this device learned from the vault ($SHARDVAULT_LOCATION_PASSWORD)',
-  async run(args, io) {
-    if (args.positional.length !== 1 || one(args, 'name') !== undefined || one(args, 'domain') !== undefined)
-      throw usageError(login);
-    const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, args.positional[0]!));
-    print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
-    return 0;
-  },
+export const login: Run = async (args, io, self) => {
+  if (args.positional.length !== 1 || one(args, 'name') !== undefined || one(args, 'domain') !== undefined)
+    throw usageError(self);
+  const signedIn = await withVault(io, args, { unlock: true }, (vault) => signIn(vault, args.positional[0]!));
+  print(io, signedIn, () => `Signed in to ${signedIn.name} (${signedIn.display}) on this device`);
+  return 0;
 };
 
 /**
@@ -87,7 +74,7 @@ async function signIn(vault: Vault, name: string): Promise<{ name: string; displ
   const address = addressOf(vault.profileLocations().find((e) => e.id === location.id)!);
   if (address === null)
     throw new UsageError(
-      `${name} is a folder on this machine: it needs no sign-in (usage: shardvault ${usageOf(edit)})`,
+      `${name} is a folder on this machine: it needs no sign-in (usage: shardvault ${usageOf(commandNamed('location edit'))})`,
     );
   const by = KINDS[location.kind].signInBy?.(name);
   if (by !== undefined) throw new UsageError(`${name}: ${by}`);

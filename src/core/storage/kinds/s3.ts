@@ -9,19 +9,19 @@
  * seal, and the node refuses to start without it.
  */
 import { INSECURE_HTTP } from '../url';
+// Not '../s3' (its index): that also holds the node, which only a vault with an S3 location loads.
 import {
   checkS3Address,
-  createS3Node,
   DEFAULT_S3_REGION,
   displayS3,
-  formatS3Spec,
-  parseS3Spec,
   plainHttpS3Host,
+  plainHttpS3Refusal,
+  requireS3Transport,
   type S3Address,
-} from '../s3';
-import { plainHttpS3Refusal } from '../s3/address';
+} from '../s3/address';
+import { formatS3Spec, parseS3Spec } from '../s3/spec';
 import { UsageError } from '../../errors';
-import { field, type LocationKind, nameSuffix, required, resilient, webAddress } from './kind';
+import { field, type LocationKind, nameSuffix, remoteNode, required, resilient, webAddress } from './kind';
 import { splitName } from './name';
 
 /** Stands in for the secret where only the rest of the address is read (display, checks). */
@@ -125,8 +125,15 @@ export const s3 = {
   open(spec, secrets) {
     const secret = secrets?.secretAccessKey;
     if (!secret) throw new UsageError(`${displayS3(addressOf(spec))}: no secret key is known for it`);
-    // Checked now (plain http without consent throws here); the node loads the SDK on its first call.
-    return compose(createS3Node(addressOf(spec, secret), { timeoutMs: 15_000 }));
+    // Checked now (plain http without consent throws here, as the node's constructor would);
+    // the node's code is loaded on its first call, and it loads the SDK on its own first call.
+    const address = checkS3Address(addressOf(spec, secret));
+    const display = displayS3(address);
+    requireS3Transport(address, display);
+    return remoteNode('s3', display, compose, async () => {
+      const { S3Node } = await import('../s3/node');
+      return new S3Node(address, { timeoutMs: 15_000 });
+    });
   },
   compose,
   plainHttp: {
