@@ -4,6 +4,7 @@ import { KDF_LIMITS, MIN_NEW_KDF_LOGN, newVaultKdf, type KdfParams } from '../..
 import { UsageError } from '../../core/errors';
 import { hasSharedDomain } from '../../core/vault/domains';
 import { lockProfile, profileDir } from '../../core/vault/profile';
+import { policySummary } from '../../core/vault/status';
 import { Vault } from '../../core/vault/vault';
 import { byteSize, integer, type Parsed } from '../args';
 import { expectArguments, type Run } from '../command';
@@ -53,14 +54,7 @@ export const init: Run = async (args, io, self) => {
     for (const w of warnings) io.err(`shardvault: warning: ${w}`);
     const p = vault.policy;
     const summary = {
-      vault: {
-        id: vault.vaultId,
-        data: p.data,
-        total: p.total,
-        threshold: p.threshold,
-        replicas: p.replicas,
-        segmentSize: p.segmentSize,
-      },
+      vault: policySummary(vault),
       survives: vault.policySurvives(),
       // How many failure domains, when two locations share one (else null: domains change nothing).
       survivesDomains: hasSharedDomain(vault.domainLocations()) ? vault.domainsSurvive() : null,

@@ -48,8 +48,8 @@ export async function statusReport(vault: Vault, options = { save: true }): Prom
   };
 }
 
-/** The vault's policy and key fingerprint, as the front ends show it. */
-export function summary(vault: Vault): VaultSummary {
+/** The vault's id and policy numbers (init prints them; summary adds the key fingerprint). */
+export function policySummary(vault: Vault): Omit<VaultSummary, 'fingerprint'> {
   const p = vault.policy;
   return {
     id: vault.vaultId,
@@ -58,8 +58,12 @@ export function summary(vault: Vault): VaultSummary {
     threshold: p.threshold,
     replicas: p.replicas,
     segmentSize: p.segmentSize,
-    fingerprint: vault.keyFingerprint,
   };
+}
+
+/** The vault's policy and key fingerprint, as the front ends show it. */
+export function summary(vault: Vault): VaultSummary {
+  return { ...policySummary(vault), fingerprint: vault.keyFingerprint };
 }
 
 /**
