@@ -401,7 +401,9 @@ async function recodeFile(vault: Vault, file: FileRef, job: RecodeJob, over: rea
     // The old coding is read (and its hash checked) while the new one is written.
     const plain = new Channel(4);
     const reading = readShards(readSpecOf(vault, m, old.shardKeys), async (segment) => {
-      for (const piece of segmentBytes(segment)) await plain.push(piece);
+      // Copied: the channel holds what it is given until the writer takes it, and the reader
+      // reads its next frames into these very buffers once this resolves.
+      for (const piece of segmentBytes(segment)) await plain.push(piece.slice());
     }).then(
       () => plain.close(),
       (err: unknown) => {

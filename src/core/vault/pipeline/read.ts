@@ -64,7 +64,8 @@ export function problemKind(err: unknown): ShardProblem['kind'] {
 /**
  * One segment as decoded: its k data pieces (zero-padded as coded) and its true length. The
  * pieces are the sink's until its promise resolves; their buffers (the frames they were
- * decrypted in) are then read into again.
+ * decrypted in) are then read into again, so a sink that hands them on to be used later (a
+ * queue, a channel) must copy them (policy-change.ts).
  */
 export interface DecodedSegment {
   readonly index: number;
