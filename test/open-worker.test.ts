@@ -9,7 +9,7 @@ import * as nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHARD_HEADER_BYTES } from '../src/core/format/records';
 import { createOpener, WORKER_MIN_SEGMENTS } from '../src/core/vault/open-pool';
-import { startWorker, warmCount, warmWorkers } from '../src/core/vault/seal-pool';
+import { startWorker, stopIdleWorkers, warmCount, warmWorkers } from '../src/core/vault/seal-pool';
 import {
   FileHasher,
   SegmentOpener,
@@ -236,6 +236,7 @@ describe('the bundled worker', () => {
   });
 
   it('a warm worker is taken by the next start, and answers as a cold one does', async () => {
+    await stopIdleWorkers(WORKER);
     warmWorkers(1, WORKER);
     warmWorkers(1, WORKER); // already warm: no second one
     expect(warmCount(WORKER)).toBe(1);
@@ -482,4 +483,45 @@ describe('a re-coding reads through the same buffers', () => {
     expect(got.code, got.stderr).toBe(0);
     expect(await sha256File(output)).toBe(v.sha256);
   });
+});
+
+describe('a worker given back', () => {
+  const WORKER = nodePath.join(ROOT, 'out', 'cli', 'seal-worker.mjs');
+  beforeAll(() => ensureBuilt());
+
+  it('serves the next work with nothing of the last: a hash begun and abandoned is gone', async () => {
+    await stopIdleWorkers(WORKER);
+    const first = startWorker(WORKER, 'hashing');
+    const segment = new Uint8Array(randomBytes(8192));
+    // A put that fails after its first segment: its file hash is never finished.
+    await first.request({ kind: 'hash', segment: new Uint8Array(segment) });
+    await first.close();
+    expect(warmCount(WORKER)).toBe(1);
+    const second = startWorker(WORKER, 'hashing');
+    try {
+      expect(warmCount(WORKER)).toBe(0);
+      await second.request({ kind: 'hash', segment: new Uint8Array(segment) });
+      // Only this work's bytes: the abandoned hash did not carry over.
+      expect(await second.request<string>({ kind: 'hash-finish' })).toBe(sha(segment));
+    } finally {
+      await second.close();
+    }
+  }, 20_000);
+
+  it('one that answered a request with an error is given back too, and works', async () => {
+    await stopIdleWorkers(WORKER);
+    const worker = startWorker(WORKER, 'opening');
+    // Opening with no file set up throws in the worker: an error answer, the worker fine.
+    await expect(worker.request({ kind: 'open', job: { segment: 0, indices: [], frames: [] } })).rejects.toThrow(
+      /opening failed/,
+    );
+    await worker.close();
+    expect(warmCount(WORKER)).toBe(1);
+    const again = startWorker(WORKER, 'hashing');
+    try {
+      expect(await again.request<string>({ kind: 'hash-finish' })).toBe(sha(new Uint8Array(0)));
+    } finally {
+      await again.close();
+    }
+  }, 20_000);
 });

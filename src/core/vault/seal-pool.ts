@@ -2,8 +2,9 @@
  * Runs a put's sealing (seal-segment.ts) and a get's opening (open-segment.ts) off the main
  * thread when the worker is bundled beside this code (out/cli/seal-worker.mjs,
  * out/main/seal-worker.js), else on the main thread, with the same code. Results come back
- * in the order the work was given. One worker per put or get: with two cores, the main
- * thread reads and writes while the worker codes, encrypts, decrypts and hashes.
+ * in the order the work was given. One worker per put or get at a time: with two cores, the
+ * main thread reads and writes while the worker codes, encrypts, decrypts and hashes; a
+ * worker whose work ended cleanly waits in a small pool for the next (startWorker).
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -36,8 +37,35 @@ export interface WorkerHost {
   close(): Promise<void>;
 }
 
-/** Workers started ahead of need (warmWorkers), idle and unreferenced until taken. */
-const warm: { path: string; worker: Worker }[] = [];
+/**
+ * Idle workers, unreferenced until taken: started ahead of need (warmWorkers), or given back
+ * by a put or get that ended cleanly (close), for the next one in a process that lives on
+ * (the engine host, serve, the app, a folder's restore). A worker given back has wiped what
+ * it held ({ kind: 'end' }) and has its JIT and its allocator's memory warm: the first
+ * segments of a new worker cost ~40 ms each in fresh memory (docs/PERFORMANCE.md).
+ */
+const warm: { path: string; worker: Worker; idle?: NodeJS.Timeout }[] = [];
+
+/** Idle workers of one bundle kept at most; an idle one is stopped after IDLE_MS. */
+const KEEP_IDLE = 2;
+const IDLE_MS = 30_000;
+
+/** Workers whose pool listeners are on (once each). */
+const tracked = new WeakSet<Worker>();
+
+/** While idle: an error is the exit's to report, and an exit takes the worker out of the pool. */
+function track(worker: Worker): void {
+  if (tracked.has(worker)) return;
+  tracked.add(worker);
+  worker.on('error', () => undefined);
+  worker.once('exit', () => {
+    const at = warm.findIndex((w) => w.worker === worker);
+    if (at >= 0) {
+      clearTimeout(warm[at]!.idle);
+      warm.splice(at, 1);
+    }
+  });
+}
 
 /**
  * Starts `count` workers now, so that their start-up (~100 ms of CPU on a 2-core machine)
@@ -46,26 +74,47 @@ const warm: { path: string; worker: Worker }[] = [];
  */
 export function warmWorkers(count: number, path: string | null = workerPath()): void {
   if (!path) return;
-  for (let i = warm.filter((w) => w.path === path).length; i < count; i++) {
+  for (let i = warmCount(path); i < count; i++) {
     const worker = new Worker(path);
     worker.unref();
-    worker.on('error', () => undefined); // a warm worker that failed is not taken (exit below)
-    worker.once('exit', () => {
-      const at = warm.findIndex((w) => w.worker === worker);
-      if (at >= 0) warm.splice(at, 1);
-    });
+    track(worker);
     warm.push({ path, worker });
   }
 }
 
-/** Warm workers of `path` not taken yet. */
+/** A worker that ended its work cleanly goes back to the pool (or stops, the pool being full). */
+async function giveBack(path: string, worker: Worker): Promise<void> {
+  if (warmCount(path) >= KEEP_IDLE) {
+    await worker.terminate();
+    return;
+  }
+  worker.unref();
+  track(worker);
+  const idle = setTimeout(() => void worker.terminate(), IDLE_MS);
+  idle.unref();
+  warm.push({ path, worker, idle });
+}
+
+/** Stops the idle workers of `path` (they hold nothing; this frees their memory). */
+export async function stopIdleWorkers(path: string): Promise<void> {
+  const idle = warm.filter((w) => w.path === path);
+  for (const w of idle) {
+    clearTimeout(w.idle);
+    warm.splice(warm.indexOf(w), 1);
+  }
+  await Promise.all(idle.map((w) => w.worker.terminate()));
+}
+
+/** Idle workers of `path` in the pool. */
 export function warmCount(path: string): number {
   return warm.filter((w) => w.path === path).length;
 }
 
 export function startWorker(path: string, what: string): WorkerHost {
   const at = warm.findIndex((w) => w.path === path);
-  const worker = at >= 0 ? warm.splice(at, 1)[0]!.worker : new Worker(path);
+  const taken = at >= 0 ? warm.splice(at, 1)[0]! : null;
+  clearTimeout(taken?.idle);
+  const worker = taken?.worker ?? new Worker(path);
   worker.ref();
   const waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
@@ -75,17 +124,19 @@ export function startWorker(path: string, what: string): WorkerHost {
     for (const w of waiting.values()) w.reject(err);
     waiting.clear();
   };
-  worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+  const onMessage = (m: { id: number; result?: unknown; error?: string }): void => {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (!w) return;
     if (m.error === undefined) w.resolve(m.result);
     else w.reject(new Error(`${what} failed: ${m.error}`));
-  });
+  };
+  const onExit = (code: number): void => failAll(new Error(`the ${what} worker stopped (exit ${code})`));
+  worker.on('message', onMessage);
   worker.on('error', failAll);
   // An answer that can't be deserialized would otherwise leave its request waiting for ever.
   worker.on('messageerror', failAll);
-  worker.on('exit', (code) => failAll(new Error(`the ${what} worker stopped (exit ${code})`)));
+  worker.on('exit', onExit);
   const request = <T>(message: object, transfer: readonly ArrayBuffer[] = []): Promise<T> => {
     if (failure) return Promise.reject(failure);
     const id = next++;
@@ -101,8 +152,19 @@ export function startWorker(path: string, what: string): WorkerHost {
       return waiting.size;
     },
     async close() {
-      if (!failure) await request({ kind: 'end' }).catch(() => undefined);
-      await worker.terminate();
+      // 'end' is answered after every request before it: the worker then holds nothing.
+      const ended = failure
+        ? false
+        : await request({ kind: 'end' }).then(
+            () => true,
+            () => false,
+          );
+      worker.off('message', onMessage);
+      worker.off('error', failAll);
+      worker.off('messageerror', failAll);
+      worker.off('exit', onExit);
+      if (ended && !failure) await giveBack(path, worker);
+      else await worker.terminate();
     },
   };
 }

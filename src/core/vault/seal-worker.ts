@@ -3,7 +3,8 @@
  * SHA-256 (seal-pool.ts, createFileHash), or opens and hashes a get's (open-segment.ts),
  * while the main thread reads and writes. Bundled beside the CLI and the
  * Electron main process; where it is not (tests from source), the same code runs on the main
- * thread instead (seal-pool.ts, open-pool.ts). A worker serves one put or one get.
+ * thread instead (seal-pool.ts, open-pool.ts). A worker serves one put or one get at a time;
+ * after its 'end' it holds nothing of it, and may serve the next (seal-pool.ts, the pool).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -76,9 +77,12 @@ parentPort?.on('message', (message: Message) => {
       });
       break;
     case 'end':
+      // The work is over: nothing of it stays (the worker may serve another put or get).
       wipe(...keys);
+      keys = [];
       sealer = null;
       opener = null;
+      fileHash = null;
       parentPort!.postMessage({ id: message.id, result: null });
       break;
     default: {
