@@ -182,23 +182,19 @@ export class SegmentOpener {
     const failures: FrameFailure[] = [];
     for (const { j, position } of order) {
       const frame = job.frames[position]!;
-      // A frame of another length can't be this piece (nor authenticate).
-      if (frame.length !== pieceBytes + TAG_BYTES) {
-        if (plain[position]) throw new Error(`segment ${s}: an opened frame of another length`);
-        failures.push({
-          position,
-          code: 'corrupt',
-          message: `frame ${s}${last ? ' (last)' : ''} failed authentication`,
-        });
-        continue;
-      }
       const wanted = Math.max(0, Math.min(pieceBytes, length - j * pieceBytes)); // padding is not hashed
       if (plain[position]) {
+        // Opened by this opener for this segment, so of its length then.
+        if (frame.length !== pieceBytes + TAG_BYTES) throw new Error(`segment ${s}: an opened frame of another length`);
         pieces[j] = frame.subarray(0, pieceBytes);
         if (hash && wanted > 0) hash.update(pieces[j].subarray(0, wanted));
         continue;
       }
       try {
+        // A frame of another length can't be this piece (nor authenticate).
+        if (frame.length !== pieceBytes + TAG_BYTES) {
+          throw new CorruptError(`frame ${s}${last ? ' (last)' : ''} failed authentication`);
+        }
         pieces[j] = openFrameInto(keys[j]!, s, last, frame, headers[j]!, this.inPlace, (part, at) => {
           const take = Math.min(part.length, wanted - at);
           if (hash && take > 0) hash.update(take === part.length ? part : part.subarray(0, take));
