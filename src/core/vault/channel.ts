@@ -27,19 +27,19 @@ export class Channel implements AsyncIterable<Uint8Array> {
     }
     if (this.consumerGone) throw this.consumerGone;
     this.queue.push(chunk);
-    this.wake('consumer');
+    this.consumer.wake();
   }
 
   /** No more chunks: the consumer ends after the queued ones. */
   close(): void {
     this.closed = true;
-    this.wake('consumer');
+    this.consumer.wake();
   }
 
   /** The producer failed: the consumer's next read throws, so the location discards the object. */
   abort(reason: Error): void {
     this.abortReason = reason;
-    this.wake('consumer');
+    this.consumer.wake();
   }
 
   /** The consumer failed (e.g. the location went away): the producer's next push throws. */
@@ -48,16 +48,12 @@ export class Channel implements AsyncIterable<Uint8Array> {
     // The location's own error (full, read-only, gone) beats the generic "stopped reading"
     // that its early return() recorded a moment before.
     if (!this.consumerGone || this.consumerGone === STOPPED) this.consumerGone = reason;
-    this.wake('producer');
+    this.producer.wake();
   }
 
   /** Whether the consumer gave up before any abort: then its own error explains a failed transfer. */
   get failedFirst(): boolean {
     return this.quitOnItsOwn;
-  }
-
-  private wake(who: 'consumer' | 'producer'): void {
-    (who === 'consumer' ? this.consumer : this.producer).wake();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -67,7 +63,7 @@ export class Channel implements AsyncIterable<Uint8Array> {
           if (this.abortReason) throw this.abortReason;
           const chunk = this.queue.shift();
           if (chunk) {
-            this.wake('producer');
+            this.producer.wake();
             return { value: chunk, done: false };
           }
           if (this.closed) return { value: undefined, done: true };
@@ -77,7 +73,7 @@ export class Channel implements AsyncIterable<Uint8Array> {
       return: (): Promise<IteratorResult<Uint8Array>> => {
         if (!this.abortReason) this.quitOnItsOwn = true;
         this.consumerGone ??= STOPPED;
-        this.wake('producer');
+        this.producer.wake();
         return Promise.resolve({ value: undefined, done: true });
       },
     };
