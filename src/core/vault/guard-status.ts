@@ -17,6 +17,7 @@ import { INFO_FIELDS, unwrap } from '../guard/transport';
 import { MAX_DEVICES, WireReader } from '../guard/wire';
 import { answerRequest, listRequests, type PendingRequest } from './guard-requests';
 import { groupOf, locationName, session, type GuardSession } from './guard';
+import { guardHasNews } from './status';
 import type { Vault } from './vault';
 
 const NOT_ENROLLED = `${NEEDS_ENROLMENT.word}: ${NEEDS_ENROLMENT.explanation}`;
@@ -139,10 +140,9 @@ export async function guardHealth(
   reachable: (locationId: string) => boolean,
 ): Promise<{ nodes: Map<string, NodeHealth>; guard: GuardStatus | null }> {
   const nodes = new Map<string, NodeHealth>();
+  if (!guardHasNews(vault)) return { nodes, guard: null };
   const nodeLocations = vault.profileLocations().filter((l) => l.kind === 'node');
-  if (!vault.unlocked) return { nodes, guard: null };
   const guard = vault.head().guard;
-  if (nodeLocations.length === 0 && guard === undefined) return { nodes, guard: null };
   const enrolled = enrolledNodes(vault);
   const { s, problem } = enrolled.size > 0 ? trySession(vault, guard) : { s: null, problem: NOT_ENROLLED };
   try {

@@ -67,12 +67,17 @@ export function summary(vault: Vault): VaultSummary {
 }
 
 /**
- * guardHealth (guard-status.ts), loaded only when it has something to ask: it answers empty
- * at once for a locked vault, or one with no node location and no guard.
+ * Whether the guard has anything to say of `vault`: it is unlocked and has a guard or a node
+ * location. guardHealth answers empty otherwise, and status then does not even load it.
  */
+export function guardHasNews(vault: Vault): boolean {
+  return (
+    vault.unlocked && (vault.head().guard !== undefined || vault.profileLocations().some((l) => l.kind === 'node'))
+  );
+}
+
+/** guardHealth (guard-status.ts), loaded only when it has something to ask (guardHasNews). */
 async function guardHealthOf(vault: Vault, reachable: (locationId: string) => boolean): ReturnType<typeof guardHealth> {
-  const asks =
-    vault.unlocked && (vault.head().guard !== undefined || vault.profileLocations().some((l) => l.kind === 'node'));
-  if (!asks) return { nodes: new Map(), guard: null };
+  if (!guardHasNews(vault)) return { nodes: new Map(), guard: null };
   return (await import('./guard-status')).guardHealth(vault, reachable);
 }
